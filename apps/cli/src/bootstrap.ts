@@ -1,0 +1,96 @@
+import { parseArgs } from 'node:util';
+import { DomainError } from '@usergraph/service-kit';
+import type { StackClient } from './stack-client.js';
+
+export interface BootstrapResult {
+  organization: { id: string; slug: string };
+  admin: { id: string };
+  application: { clientId: string; clientSecret: string };
+}
+
+const USAGE = `usage: usergraph bootstrap --org-slug <slug> --org-name <name> --admin-email <email>
+       --admin-username <username> --admin-password <password>
+       [--admin-first-name <name>] [--admin-last-name <name>]
+       [--permissions users:register,organization-users:write,organization-users:read]
+       [--app-name <name>] [--no-self-signup] [--support-admin] [--json]`;
+
+export function parseBootstrapArgs(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'org-slug': { type: 'string' },
+      'org-name': { type: 'string' },
+      'admin-email': { type: 'string' },
+      'admin-username': { type: 'string' },
+      'admin-password': { type: 'string' },
+      'admin-first-name': { type: 'string', default: 'Organization' },
+      'admin-last-name': { type: 'string', default: 'Admin' },
+      permissions: { type: 'string', default: 'users:register,organization-users:write,organization-users:read' },
+      'app-name': { type: 'string', default: 'Default application' },
+      'no-self-signup': { type: 'boolean', default: false },
+      'support-admin': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const required = ['org-slug', 'org-name', 'admin-email', 'admin-username', 'admin-password'] as const;
+  const missing = required.filter((k) => !values[k]);
+  if (missing.length > 0) throw new Error(`missing ${missing.map((m) => `--${m}`).join(', ')}\n${USAGE}`);
+  return {
+    orgSlug: values['org-slug']!,
+    orgName: values['org-name']!,
+    adminEmail: values['admin-email']!,
+    adminUsername: values['admin-username']!,
+    adminPassword: values['admin-password']!,
+    adminFirstName: values['admin-first-name']!,
+    adminLastName: values['admin-last-name']!,
+    permissions: values.permissions!.split(',').map((p) => p.trim()).filter(Boolean),
+    appName: values['app-name']!,
+    selfSignup: !values['no-self-signup'],
+    supportAdmin: values['support-admin']!,
+    json: values.json!,
+  };
+}
+
+/**
+ * Creates an organization, its first admin (ADMIN license) and an
+ * application, through each owning service's internal commands.
+ */
+export async function bootstrap(stack: StackClient, args: ReturnType<typeof parseBootstrapArgs>): Promise<BootstrapResult> {
+  const { organization } = await stack.orgUsers.call<{ organization: { id: string; slug: string } }>('ensureOrganization', {
+    slug: args.orgSlug,
+    name: args.orgName,
+    selfSignup: args.selfSignup,
+  });
+  const admin = await stack.identity.call<{ userId: string }>('provisionUser', {
+    organizationId: organization.id,
+    email: args.adminEmail,
+    username: args.adminUsername,
+    password: args.adminPassword,
+    firstName: args.adminFirstName,
+    lastName: args.adminLastName,
+  });
+  await stack.licensing.call('assignLicenses', {
+    organizationId: organization.id,
+    userId: admin.userId,
+    licenses: ['ADMIN'],
+    groups: ['DEFAULT'],
+    originGroup: 'DEFAULT',
+    supportAdmin: args.supportAdmin,
+  });
+  const application = await stack.identity.call<{ clientId: string; clientSecret: string }>('createApplication', {
+    organizationId: organization.id,
+    name: args.appName,
+    permissions: args.permissions,
+  });
+  return { organization: { id: organization.id, slug: organization.slug }, admin: { id: admin.userId }, application };
+}
+
+/** A domain failure as one readable line, with its field errors. */
+export function describeFailure(err: unknown): string {
+  if (err instanceof DomainError) {
+    const fields = err.fields.map((f) => `\n  - ${f.path.join('.')}: ${f.message}`).join('');
+    return `${err.code}: ${err.message}${fields}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+/**
+ * The usergraph CLI: `start` runs the whole supergraph; `bootstrap` creates an
+ * organization, its admin and an application on a running stack.
+ */
+import { join } from 'node:path';
+import { repoRoot } from '@usergraph/mongo';
+import { startStack, writeStackState, removeStackState } from './stack.js';
+import { connectToStack } from './stack-client.js';
+import { bootstrap, describeFailure, parseBootstrapArgs } from './bootstrap.js';
+import { loadStartEnv } from './start-env.js';
+
+async function start(): Promise<void> {
+  const env = loadStartEnv();
+  const dataDir = env.USERGRAPH_DATA_DIR ?? join(repoRoot(), '.data');
+  const started = Date.now();
+  process.stdout.write(env.MONGODB_URI ? 'Using the MongoDB at MONGODB_URI.\n' : `Starting the embedded store (data in ${dataDir})...\n`);
+  const stack = await startStack({
+    dataDir,
+    mongodbUri: env.MONGODB_URI,
+    ports: { gateway: env.PORT, identity: env.IDENTITY_PORT, 'org-users': env.ORG_USERS_PORT, licensing: env.LICENSING_PORT },
+    env: { NODE_ENV: env.NODE_ENV, LOG_LEVEL: env.LOG_LEVEL },
+  });
+  writeStackState(dataDir, stack);
+  if (!env.MONGODB_URI && env.NODE_ENV !== 'production') {
+    // CONTRACTS: in development B's `register` works at once, in the public organization.
+    await connectToStack({ ...process.env, USERGRAPH_DATA_DIR: dataDir }).orgUsers.call('ensureOrganization', {
+      slug: 'public',
+      name: 'Public',
+      selfSignup: true,
+    });
+  }
+  process.stdout.write(
+    [
+      `usergraph is ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      `  gateway     ${stack.gatewayUrl}`,
+      `  identity    ${stack.urls.identity}/graphql`,
+      `  org-users   ${stack.urls['org-users']}/graphql`,
+      `  licensing   ${stack.urls.licensing}/graphql`,
+      `  store       ${stack.mongodbUri}`,
+      `  logs        ${stack.logDir}`,
+      'Press Ctrl-C to stop.',
+      '',
+    ].join('\n'),
+  );
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write('Stopping...\n');
+    await stack.stop();
+    removeStackState(dataDir);
+    process.stdout.write('Stopped.\n');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start':
+      return start();
+    case 'bootstrap': {
+      const args = parseBootstrapArgs(rest);
+      const result = await bootstrap(connectToStack(), args);
+      if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      else
+        process.stdout.write(
+          `Created organization ${result.organization.slug} (${result.organization.id}), admin ${result.admin.id}, application ${result.application.clientId}.\nClient secret (shown once): ${result.application.clientSecret}\n`,
+        );
+      return;
+    }
+    default:
+      process.stderr.write('usage: usergraph <start|bootstrap> [options]\n');
+      process.exit(2);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`usergraph: ${describeFailure(err)}\n`);
+  process.exit(1);
+});

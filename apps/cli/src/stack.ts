@@ -1,0 +1,204 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { findFreePort, repoRoot, startEmbeddedStore, type EmbeddedStore } from '@usergraph/mongo';
+import { loadOrCreateDevSecrets, type StackSecrets } from './secrets.js';
+
+export const SERVICE_NAMES = ['identity', 'org-users', 'licensing', 'gateway'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+export interface StackOptions {
+  /** Holds the embedded store's files, the dev secrets and the service logs. */
+  dataDir: string;
+  /** Use this MongoDB instead of starting the embedded store. */
+  mongodbUri?: string;
+  /** 0 picks a free port. */
+  ports: Record<ServiceName, number>;
+  /** Prefix of the three database names, so test stacks can share one server. */
+  databasePrefix?: string;
+  /** Extra environment for every service (NODE_ENV, LOG_LEVEL, limits...). */
+  env?: Record<string, string>;
+  /** Per-service extra environment. */
+  serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
+}
+
+export interface RunningStack {
+  gatewayUrl: string;
+  urls: Record<ServiceName, string>;
+  mongodbUri: string;
+  store?: EmbeddedStore;
+  secrets: StackSecrets;
+  logDir: string;
+  pid(name: ServiceName): number | undefined;
+  kill(name: ServiceName, signal?: NodeJS.Signals): Promise<void>;
+  restart(name: ServiceName): Promise<void>;
+  killStore(signal?: NodeJS.Signals): Promise<void>;
+  restartStore(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const ENTRY: Record<ServiceName, string> = {
+  identity: 'apps/identity/dist/main.js',
+  'org-users': 'apps/org-users/dist/main.js',
+  licensing: 'apps/licensing/dist/main.js',
+  gateway: 'apps/gateway/dist/main.js',
+};
+
+/** Polls GET <url>/readyz until it answers 200: readiness, never a fixed sleep. */
+export async function waitUntilReady(url: string, opts: { timeoutMs: number; exited?: () => boolean }): Promise<void> {
+  const deadline = Date.now() + opts.timeoutMs;
+  let delay = 25;
+  while (Date.now() < deadline) {
+    if (opts.exited?.()) throw new Error(`${url} exited before it was ready`);
+    const ok = await request(`${url}/readyz`, { headersTimeout: 1000, bodyTimeout: 1000 })
+      .then(async (res) => {
+        await res.body.dump();
+        return res.statusCode === 200;
+      })
+      .catch(() => false);
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 250);
+  }
+  throw new Error(`${url} was not ready within ${opts.timeoutMs} ms`);
+}
+
+/**
+ * Starts the embedded store (unless a MongoDB URI is given), the three
+ * subgraphs and the gateway, each as its own process, waiting for each one's
+ * readiness. Used by `npm start` and by the end-to-end tests.
+ */
+export async function startStack(opts: StackOptions): Promise<RunningStack> {
+  const root = repoRoot();
+  mkdirSync(opts.dataDir, { recursive: true });
+  const logDir = join(opts.dataDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const { secrets } = loadOrCreateDevSecrets(join(opts.dataDir, 'secrets.json'), process.env);
+
+  let store: EmbeddedStore | undefined;
+  const storeDir = join(opts.dataDir, 'ferretdb');
+  const startStore = async (port?: number) =>
+    startEmbeddedStore({ dataDir: storeDir, port, logFile: join(logDir, 'store.log') });
+  if (!opts.mongodbUri) store = await startStore();
+  const mongodbUri = opts.mongodbUri ?? store!.uri;
+
+  const ports = { ...opts.ports };
+  for (const name of SERVICE_NAMES) if (ports[name] === 0) ports[name] = await findFreePort();
+  const urls = Object.fromEntries(SERVICE_NAMES.map((n) => [n, `http://127.0.0.1:${ports[n]}`])) as Record<ServiceName, string>;
+  const prefix = opts.databasePrefix ?? '';
+
+  const common = {
+    PATH: process.env.PATH ?? '',
+    APOLLO_TELEMETRY_DISABLED: '1',
+    NODE_ENV: 'development',
+    HOST: '127.0.0.1',
+    INTERNAL_SERVICE_SECRET: secrets.INTERNAL_SERVICE_SECRET,
+    JWKS_URL: `${urls.identity}/.well-known/jwks.json`,
+    ...opts.env,
+  };
+  const envOf: Record<ServiceName, Record<string, string>> = {
+    identity: {
+      PORT: String(ports.identity),
+      MONGODB_URI: mongodbUri,
+      MONGODB_DB: `${prefix}identity`,
+      ORG_USERS_URL: urls['org-users'],
+      LICENSING_URL: urls.licensing,
+      SIGNING_KEY_ENCRYPTION_KEY: secrets.SIGNING_KEY_ENCRYPTION_KEY,
+    },
+    'org-users': {
+      PORT: String(ports['org-users']),
+      MONGODB_URI: mongodbUri,
+      MONGODB_DB: `${prefix}orgusers`,
+      LICENSING_URL: urls.licensing,
+      NATIONAL_ID_ENCRYPTION_KEY: secrets.NATIONAL_ID_ENCRYPTION_KEY,
+    },
+    licensing: { PORT: String(ports.licensing), MONGODB_URI: mongodbUri, MONGODB_DB: `${prefix}licensing` },
+    gateway: {
+      PORT: String(ports.gateway),
+      IDENTITY_URL: urls.identity,
+      ORG_USERS_URL: urls['org-users'],
+      LICENSING_URL: urls.licensing,
+    },
+  };
+
+  const children = new Map<ServiceName, ChildProcess>();
+  const exited = new Set<ServiceName>();
+
+  async function startService(name: ServiceName): Promise<void> {
+    exited.delete(name);
+    const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
+    const child = spawn(process.execPath, [join(root, ENTRY[name])], {
+      cwd: root,
+      env: { ...common, ...envOf[name], ...opts.serviceEnv?.[name] },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.pipe(log);
+    child.stderr!.pipe(log);
+    child.once('exit', () => exited.add(name));
+    children.set(name, child);
+    await waitUntilReady(urls[name], { timeoutMs: 60_000, exited: () => exited.has(name) });
+  }
+
+  async function kill(name: ServiceName, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const child = children.get(name);
+    if (!child || exited.has(name)) return;
+    const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await done;
+    clearTimeout(timer);
+  }
+
+  try {
+    await Promise.all((['org-users', 'licensing', 'identity'] as const).map(startService));
+    await startService('gateway');
+  } catch (err) {
+    for (const name of SERVICE_NAMES) await kill(name);
+    await store?.stop();
+    throw err;
+  }
+
+  return {
+    gatewayUrl: `${urls.gateway}/graphql`,
+    urls,
+    mongodbUri,
+    get store() {
+      return store;
+    },
+    secrets,
+    logDir,
+    pid: (name) => (exited.has(name) ? undefined : children.get(name)?.pid),
+    kill,
+    restart: async (name) => {
+      await kill(name);
+      await startService(name);
+    },
+    killStore: async (signal = 'SIGKILL') => {
+      if (!store) throw new Error('the stack does not own its database');
+      store.kill(signal);
+      await store.exited;
+    },
+    restartStore: async () => {
+      if (!store) throw new Error('the stack does not own its database');
+      store = await startStore(store.port);
+    },
+    async stop() {
+      // Gateway first, so no new work reaches the subgraphs while they drain.
+      await kill('gateway');
+      await Promise.all((['identity', 'org-users', 'licensing'] as const).map((n) => kill(n)));
+      await store?.stop();
+    },
+  };
+}
+
+/** Where `npm start` tells other commands (the CLI) how to reach the running stack. */
+export const stackStateFile = (dataDir: string) => join(dataDir, 'stack.json');
+
+export function writeStackState(dataDir: string, stack: RunningStack): void {
+  writeFileSync(stackStateFile(dataDir), JSON.stringify({ urls: stack.urls, pid: process.pid }, null, 2), { mode: 0o600 });
+}
+
+export function removeStackState(dataDir: string): void {
+  rmSync(stackStateFile(dataDir), { force: true });
+}

@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import { ApolloGateway } from '@apollo/gateway';
+import { request } from 'undici';
+import {
+  closeServer,
+  createAccessTokenVerifier,
+  createApolloServer,
+  createServiceHttpServer,
+  listen,
+  sendJson,
+  type Logger,
+  type RouteHandler,
+} from '@usergraph/service-kit';
+import type { GatewayEnv } from './env.js';
+import { createGatewayContextFactory, type GatewayContext } from './gateway-context.js';
+import { closeSubgraphAgent, SubgraphDataSource } from './subgraph-data-source.js';
+import type { SubgraphName } from './subgraphs.js';
+
+/** The composed, checked supergraph written by the build (compose-supergraph.ts). */
+export const loadSupergraphSdl = () => readFileSync(new URL('./supergraph.graphql', import.meta.url), 'utf8');
+
+export async function startGateway(env: GatewayEnv, logger: Logger) {
+  const baseUrls: Record<SubgraphName, string> = {
+    identity: env.IDENTITY_URL,
+    'org-users': env.ORG_USERS_URL,
+    licensing: env.LICENSING_URL,
+  };
+  const jwksUrl = `${env.IDENTITY_URL}/.well-known/jwks.json`;
+
+  // A static supergraph: the gateway never polls subgraphs for their schema.
+  const gateway = new ApolloGateway({
+    supergraphSdl: loadSupergraphSdl(),
+    buildService: ({ name }) => new SubgraphDataSource(name, `${baseUrls[name as SubgraphName]}/graphql`, env.INTERNAL_SERVICE_SECRET),
+  });
+  const apollo = createApolloServer<GatewayContext>({
+    gateway,
+    production: env.NODE_ENV === 'production',
+    logger,
+    limits: { maxDepth: env.MAX_QUERY_DEPTH, maxAliases: env.MAX_ALIASES, maxTokens: env.MAX_TOKENS },
+    isUnavailable: () => false,
+  });
+  await apollo.start();
+
+  /** Forwards a public identity endpoint (JWKS, OAuth token) as it is. */
+  const forwardToIdentity = (path: string): RouteHandler => async (info, res) => {
+    const upstream = await request(`${env.IDENTITY_URL}${path}`, {
+      method: info.req.method as 'GET' | 'POST',
+      headers: {
+        'content-type': info.req.headers['content-type'] ?? 'application/json',
+        ...(info.req.headers.authorization ? { authorization: info.req.headers.authorization } : {}),
+        'x-request-id': info.requestId,
+      },
+      body: info.body.length > 0 ? info.body : undefined,
+    }).catch(() => undefined);
+    if (!upstream) return sendJson(res, 503, { error: 'temporarily_unavailable' });
+    const headers: Record<string, string> = {};
+    for (const name of ['cache-control', 'www-authenticate', 'pragma']) {
+      const v = upstream.headers[name];
+      if (typeof v === 'string') headers[name] = v;
+    }
+    res.writeHead(upstream.statusCode, { 'content-type': 'application/json; charset=utf-8', ...headers });
+    res.end(Buffer.from(await upstream.body.arrayBuffer()));
+  };
+
+  async function subgraphsReady(): Promise<boolean> {
+    const checks = Object.values(baseUrls).map(async (url) => {
+      const res = await request(`${url}/readyz`, { headersTimeout: 1000, bodyTimeout: 1000 });
+      await res.body.dump();
+      return res.statusCode === 200;
+    });
+    return (await Promise.all(checks.map((c) => c.catch(() => false)))).every(Boolean);
+  }
+
+  const server = createServiceHttpServer<GatewayContext>({
+    logger,
+    maxBodyBytes: env.MAX_BODY_BYTES,
+    ready: subgraphsReady,
+    graphql: {
+      apollo,
+      context: createGatewayContextFactory(
+        createAccessTokenVerifier({ jwksUrl, issuer: env.TOKEN_ISSUER, audience: env.TOKEN_AUDIENCE }),
+      ),
+    },
+    routes: {
+      'GET /.well-known/jwks.json': forwardToIdentity('/.well-known/jwks.json'),
+      'POST /oauth/token': forwardToIdentity('/oauth/token'),
+    },
+  });
+  const port = await listen(server, env.PORT, env.HOST);
+  logger.info({ port, host: env.HOST }, 'listening');
+  return {
+    port,
+    async close() {
+      await closeServer(server);
+      await apollo.stop();
+      await closeSubgraphAgent();
+    },
+  };
+}

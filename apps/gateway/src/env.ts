@@ -1,0 +1,22 @@
+import { z } from 'zod';
+import { baseServiceEnv, loadEnv } from '@usergraph/service-kit';
+
+const positiveInt = z.coerce.number().int().positive();
+
+export const gatewayEnvSchema = baseServiceEnv.extend({
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  /** Base URLs of the subgraphs; GraphQL is served at <url>/graphql. */
+  IDENTITY_URL: z.url(),
+  ORG_USERS_URL: z.url(),
+  LICENSING_URL: z.url(),
+  TOKEN_ISSUER: z.string().min(1).default('usergraph'),
+  TOKEN_AUDIENCE: z.string().min(1).default('usergraph'),
+  /** Limits on abusive documents. */
+  MAX_QUERY_DEPTH: positiveInt.default(12),
+  MAX_ALIASES: positiveInt.default(30),
+  MAX_TOKENS: positiveInt.default(3000),
+});
+
+export type GatewayEnv = z.output<typeof gatewayEnvSchema>;
+
+export const loadGatewayEnv = (): GatewayEnv => loadEnv(gatewayEnvSchema, 'gateway');

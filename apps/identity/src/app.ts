@@ -1,0 +1,85 @@
+import type { Connection } from 'mongoose';
+import { findClaimOwner, isDatabaseReady, isDatabaseUnavailableError } from '@usergraph/mongo';
+import { createSecretBox, sendJson, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
+import type { IdentityEnv } from './env.js';
+import { createServiceClients } from './clients.js';
+import { buildIdentitySchema } from './schema.js';
+import { createSigningKeys } from './modules/keys/signing-keys.js';
+import { createPasswordHasher } from './modules/passwords/password-hasher.js';
+import { createCredentialRepository } from './modules/credentials/credential-repository.js';
+import { createSessionRepository } from './modules/sessions/session-repository.js';
+import { createSessionService } from './modules/sessions/session-service.js';
+import { createLoginService } from './modules/sessions/login-service.js';
+import { createSessionResolvers } from './modules/sessions/session-resolvers.js';
+import { createRegistrationService } from './modules/registration/registration-service.js';
+import { createRegistrationResolvers } from './modules/registration/registration-resolvers.js';
+import { createApplicationRepository } from './modules/applications/application-repository.js';
+import { createApplicationService } from './modules/applications/application-service.js';
+import { createCredentialService } from './modules/credentials/credential-service.js';
+import { createIdentityCommands } from './modules/identity-commands.js';
+
+/** Wires the identity & sessions subgraph on an open database connection; main.ts and tests share it. */
+export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Connection): Promise<RunningService> {
+  const clients = createServiceClients({ orgUsersUrl: env.ORG_USERS_URL, secret: env.INTERNAL_SERVICE_SECRET });
+  const keys = createSigningKeys({
+    conn,
+    box: createSecretBox(env.SIGNING_KEY_ENCRYPTION_KEY),
+    rotationHours: env.SIGNING_KEY_ROTATION_HOURS,
+    issuer: env.TOKEN_ISSUER,
+    audience: env.TOKEN_AUDIENCE,
+  });
+  await keys.jwks(); // create the first key at start, not on the first request
+  const hasher = createPasswordHasher(
+    { memoryCost: env.ARGON2_MEMORY_KIB, timeCost: env.ARGON2_TIME_COST, parallelism: env.ARGON2_PARALLELISM },
+    env.HASH_CONCURRENCY,
+  );
+  const credentials = createCredentialRepository(conn);
+  const sessionRepository = createSessionRepository(conn);
+  const sessions = createSessionService({
+    sessions: sessionRepository,
+    keys,
+    accessTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
+    refreshTtlDays: env.REFRESH_TOKEN_TTL_DAYS,
+  });
+  const login = createLoginService({
+    orgUsers: clients.orgUsers,
+    credentials,
+    findUserIdByUsername: (organizationId, username) => findClaimOwner(conn, 'username', organizationId, username),
+    hasher,
+    sessions,
+  });
+  const registration = createRegistrationService({
+    orgUsers: clients.orgUsers,
+    credentials,
+    hasher,
+    sessions,
+    publicOrganizationSlug: env.PUBLIC_ORGANIZATION_SLUG,
+  });
+
+  const applications = createApplicationService({ applications: createApplicationRepository(conn) });
+  const credentialService = createCredentialService({ conn, credentials, hasher, orgUsers: clients.orgUsers });
+
+  const service = await startSubgraphService({
+    name: 'identity',
+    env,
+    logger,
+    schema: buildIdentitySchema([
+      createSessionResolvers({ login, sessions, sessionRepository }),
+      createRegistrationResolvers({ registration, credentials }),
+    ]),
+    commands: createIdentityCommands({ applications, credentials: credentialService }),
+    ready: () => isDatabaseReady(conn),
+    isUnavailable: isDatabaseUnavailableError,
+    routes: {
+      'GET /.well-known/jwks.json': async (_info, res) =>
+        sendJson(res, 200, await keys.jwks(), { 'cache-control': 'public, max-age=300' }),
+    },
+  });
+  return {
+    ...service,
+    async close() {
+      await service.close();
+      await clients.close();
+    },
+  };
+}

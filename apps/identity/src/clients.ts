@@ -1,0 +1,47 @@
+import { createInternalClient, type InternalClient } from '@usergraph/service-kit';
+
+/** Typed facades over the other services' internal commands. */
+export interface OrganizationRef {
+  id: string;
+  slug: string;
+  name: string;
+  status: 'ACTIVE' | 'SUSPENDED';
+  selfSignup: boolean;
+}
+
+export interface ProfileRef {
+  id: string;
+  organizationId: string;
+  email: string;
+  phoneNumber: string | null;
+  firstName: string;
+  lastName: string;
+  name: string;
+  status: 'ACTIVE' | 'PENDING_VERIFICATION' | 'SUSPENDED' | 'CLOSED';
+  organisation: string | null;
+  taxNumber: string | null;
+  isSubscribed: boolean;
+  [field: string]: unknown;
+}
+
+export function createOrgUsersClient(client: InternalClient) {
+  return {
+    getOrganizationBySlug: (slug: string) => client.call<OrganizationRef>('getOrganization', { slug }),
+    getOrganizationById: (id: string) => client.call<OrganizationRef>('getOrganization', { id }),
+    createProfile: (input: Record<string, unknown>) => client.call<ProfileRef>('createProfile', input),
+    deleteProfile: (organizationId: string, userId: string) =>
+      client.call<{ deleted: boolean }>('deleteProfile', { organizationId, userId }),
+    findUserIdByIdentifier: async (organizationId: string, kind: 'email' | 'phone', value: string) =>
+      (await client.call<{ userId: string | null }>('findUserIdByIdentifier', { organizationId, kind, value })).userId,
+  };
+}
+
+export type OrgUsersClient = ReturnType<typeof createOrgUsersClient>;
+
+export function createServiceClients(opts: { orgUsersUrl: string; secret: string }) {
+  const orgUsers = createInternalClient({ from: 'identity', to: 'org-users', baseUrl: opts.orgUsersUrl, secret: opts.secret });
+  return {
+    orgUsers: createOrgUsersClient(orgUsers),
+    close: () => orgUsers.close(),
+  };
+}

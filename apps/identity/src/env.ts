@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { baseServiceEnv, isEncryptionKey, loadEnv, tokenVerificationEnv } from '@usergraph/service-kit';
+
+const positiveInt = z.coerce.number().int().positive();
+
+export const identityEnvSchema = baseServiceEnv.extend(tokenVerificationEnv.shape).extend({
+  PORT: z.coerce.number().int().min(0).max(65535).default(4001),
+  MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, { error: 'must be a mongodb:// or mongodb+srv:// URI' }),
+  MONGODB_DB: z.string().min(1).default('identity'),
+  ORG_USERS_URL: z.url(),
+  LICENSING_URL: z.url(),
+  /** 32 bytes, base64: encrypts the private signing keys at rest. */
+  SIGNING_KEY_ENCRYPTION_KEY: z.string().refine(isEncryptionKey, { error: 'must be 32 bytes encoded in base64' }),
+  /** How long a signing key stays current; the previous one stays in the JWKS for one more period. */
+  SIGNING_KEY_ROTATION_HOURS: positiveInt.default(24 * 7),
+  ACCESS_TOKEN_TTL_SECONDS: positiveInt.default(15 * 60),
+  REFRESH_TOKEN_TTL_DAYS: positiveInt.default(30),
+  /** OWASP minimum for argon2id is m=19 MiB, t=2, p=1. */
+  ARGON2_MEMORY_KIB: z.coerce.number().int().min(19_456).default(19_456),
+  ARGON2_TIME_COST: z.coerce.number().int().min(2).default(2),
+  ARGON2_PARALLELISM: z.coerce.number().int().min(1).default(1),
+  /** Bound on password hashes in flight, so hashing cannot starve everything else. */
+  HASH_CONCURRENCY: positiveInt.default(2),
+  /** Organization used by B's `register` when no x-organization-slug header is sent. */
+  PUBLIC_ORGANIZATION_SLUG: z.string().min(1).default('public'),
+});
+
+export type IdentityEnv = z.output<typeof identityEnvSchema>;
+
+export const loadIdentityEnv = (): IdentityEnv => loadEnv(identityEnvSchema, 'identity');

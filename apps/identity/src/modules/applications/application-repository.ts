@@ -1,0 +1,42 @@
+import { Schema, type Connection } from 'mongoose';
+
+export interface ApplicationDoc {
+  /** The OAuth client id. */
+  _id: string;
+  organizationId: string;
+  name: string;
+  status: 'ACTIVE' | 'INACTIVE';
+  permissions: string[];
+  /** SHA-256 of the client secret: secrets are 256-bit random, so a slow hash adds nothing. */
+  secretHash: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const applicationSchema = new Schema<ApplicationDoc>(
+  {
+    _id: String,
+    organizationId: { type: String, required: true },
+    name: { type: String, required: true },
+    status: { type: String, required: true },
+    permissions: { type: [String], default: [] },
+    secretHash: { type: String, required: true },
+  },
+  { timestamps: true, versionKey: false, collection: 'applications' },
+);
+applicationSchema.index({ organizationId: 1 });
+
+export function createApplicationRepository(conn: Connection) {
+  const Application = conn.model<ApplicationDoc>('Application', applicationSchema);
+  return {
+    insert: async (doc: Omit<ApplicationDoc, 'createdAt' | 'updatedAt'>) => (await Application.create(doc)).toObject(),
+    /** Client ids are globally unique; callers check the organization themselves where one is given. */
+    findByClientId: (clientId: string) => Application.findById(clientId).lean<ApplicationDoc>().exec(),
+    listForOrganization: (organizationId: string) =>
+      Application.find({ organizationId }).sort({ createdAt: 1 }).lean<ApplicationDoc[]>().exec(),
+    update: (organizationId: string, clientId: string, set: Partial<Pick<ApplicationDoc, 'status' | 'permissions' | 'secretHash' | 'name'>>) =>
+      Application.findOneAndUpdate({ organizationId, _id: clientId }, { $set: set }, { new: true }).lean<ApplicationDoc>().exec(),
+  };
+}
+
+export type ApplicationRepository = ReturnType<typeof createApplicationRepository>;

@@ -1,0 +1,67 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { permissionSchema, validate } from '@usergraph/validation';
+import { DomainError } from '@usergraph/service-kit';
+import type { ApplicationDoc, ApplicationRepository } from './application-repository.js';
+
+export interface ApplicationDto {
+  clientId: string;
+  organizationId: string;
+  name: string;
+  status: 'ACTIVE' | 'INACTIVE';
+  permissions: string[];
+  createdAt: string;
+}
+
+const toDto = (doc: ApplicationDoc): ApplicationDto => ({
+  clientId: doc._id,
+  organizationId: doc.organizationId,
+  name: doc.name,
+  status: doc.status,
+  permissions: doc.permissions,
+  createdAt: doc.createdAt.toISOString(),
+});
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest();
+
+const newApplicationSchema = z.object({
+  name: z.string().trim().min(1).max(100),
+  permissions: z.array(permissionSchema).max(10),
+});
+
+export function createApplicationService(deps: { applications: ApplicationRepository }) {
+  /** Creates an application; its secret is returned this once and stored only as a hash. */
+  async function create(organizationId: string, raw: unknown): Promise<ApplicationDto & { clientSecret: string }> {
+    const checked = validate(newApplicationSchema, raw);
+    if (!checked.ok) throw new DomainError('BAD_USER_INPUT', 'Invalid application', checked.errors);
+    const clientId = `app_${randomBytes(12).toString('hex')}`;
+    const clientSecret = `secret_${randomBytes(32).toString('base64url')}`;
+    const doc = await deps.applications.insert({
+      _id: clientId,
+      organizationId,
+      name: checked.value.name,
+      status: 'ACTIVE',
+      permissions: [...new Set(checked.value.permissions)],
+      secretHash: sha256(clientSecret).toString('base64url'),
+    });
+    return { ...toDto(doc), clientSecret };
+  }
+
+  /** Checks a client id and secret in constant time; undefined for any mismatch. */
+  async function authenticateClient(clientId: string, clientSecret: string): Promise<ApplicationDto | undefined> {
+    const doc = await deps.applications.findByClientId(clientId);
+    const expected = Buffer.from(doc?.secretHash ?? sha256('no-such-client').toString('base64url'));
+    const given = Buffer.from(sha256(clientSecret).toString('base64url'));
+    const match = expected.length === given.length && timingSafeEqual(expected, given);
+    return doc && match ? toDto(doc) : undefined;
+  }
+
+  async function get(clientId: string): Promise<ApplicationDto | undefined> {
+    const doc = await deps.applications.findByClientId(clientId);
+    return doc ? toDto(doc) : undefined;
+  }
+
+  return { create, authenticateClient, get };
+}
+
+export type ApplicationService = ReturnType<typeof createApplicationService>;

@@ -1,0 +1,44 @@
+import argon2 from 'argon2';
+
+export interface Argon2Params {
+  memoryCost: number;
+  timeCost: number;
+  parallelism: number;
+}
+
+/**
+ * argon2id hashing. node-argon2 runs in libuv's thread pool, off the event
+ * loop; a semaphore bounds the hashes in flight so a burst of registrations
+ * or logins queues instead of exhausting the pool and memory.
+ */
+export function createPasswordHasher(params: Argon2Params, concurrency: number) {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  async function bounded<T>(fn: () => Promise<T>): Promise<T> {
+    if (active >= concurrency) await new Promise<void>((resolve) => waiting.push(resolve));
+    active++;
+    try {
+      return await fn();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  }
+
+  const options = { type: argon2.argon2id, ...params };
+  // Verified against when the identifier is unknown, so both paths cost one hash.
+  let dummyHash: Promise<string> | undefined;
+
+  return {
+    hash: (password: string) => bounded(() => argon2.hash(password, options)),
+    verify: (hash: string, password: string) => bounded(() => argon2.verify(hash, password).catch(() => false)),
+    async verifyDummy(password: string): Promise<false> {
+      dummyHash ??= argon2.hash('usergraph-dummy-password', options);
+      await bounded(async () => argon2.verify(await dummyHash!, password).catch(() => false));
+      return false;
+    },
+    needsRehash: (hash: string) => argon2.needsRehash(hash, params),
+  };
+}
+
+export type PasswordHasher = ReturnType<typeof createPasswordHasher>;

@@ -1,0 +1,43 @@
+import DataLoader from 'dataloader';
+import { DateTimeResolver } from 'graphql-scalars';
+import { forbidden, requireAuthenticated, type RequestContext } from '@usergraph/service-kit';
+import type { CredentialRepository } from '../credentials/credential-repository.js';
+import type { RegistrationService } from './registration-service.js';
+
+const usernameLoaders = new WeakMap<RequestContext, DataLoader<string, { username: string | null } | undefined>>();
+
+export function createRegistrationResolvers(deps: { registration: RegistrationService; credentials: CredentialRepository }) {
+  /** Batches `User.username` for every user of one request into one query, inside the caller's organization. */
+  function loaderFor(ctx: RequestContext) {
+    let loader = usernameLoaders.get(ctx);
+    if (!loader) {
+      const organizationId = requireAuthenticated(ctx.caller).organizationId;
+      loader = new DataLoader(async (ids) => {
+        const found = new Map((await deps.credentials.findByIds(organizationId, ids)).map((c) => [c._id, c]));
+        return ids.map((id) => {
+          const c = found.get(id);
+          return c ? { username: c.username ?? null } : undefined;
+        });
+      });
+      usernameLoaders.set(ctx, loader);
+    }
+    return loader;
+  }
+
+  return {
+    DateTime: DateTimeResolver,
+    Mutation: {
+      register: (_: unknown, args: unknown, ctx: RequestContext) =>
+        deps.registration.register(args, { organizationSlug: ctx.headers.organizationSlug, clientIp: ctx.clientIp }),
+    },
+    User: {
+      async __resolveReference(ref: { id: string }, ctx: RequestContext) {
+        const found = await loaderFor(ctx).load(ref.id);
+        if (!found) throw forbidden('This user is not visible to you');
+        return { id: ref.id, ...found };
+      },
+      _id: (u: { id: string }) => u.id,
+      telephone: (u: { phoneNumber?: string | null }) => u.phoneNumber ?? null,
+    },
+  };
+}

@@ -1,0 +1,105 @@
+import { Types } from 'mongoose';
+import { z } from 'zod';
+import {
+  addressInputSchema,
+  emailSchema,
+  organisationNameSchema,
+  passwordSchema,
+  personNameSchema,
+  phoneSchema,
+  taxNumberSchema,
+  validate,
+} from '@usergraph/validation';
+import { DomainError, forbidden } from '@usergraph/service-kit';
+import type { OrgUsersClient, ProfileRef } from '../../clients.js';
+import type { CredentialRepository } from '../credentials/credential-repository.js';
+import type { PasswordHasher } from '../passwords/password-hasher.js';
+import type { SessionDto, SessionService } from '../sessions/session-service.js';
+
+/** B's `register` arguments. */
+export const registerArgsSchema = z.object({
+  email: emailSchema,
+  password: passwordSchema,
+  firstName: personNameSchema,
+  lastName: personNameSchema,
+  telephone: phoneSchema().nullish(),
+  organisation: organisationNameSchema.nullish(),
+  taxNumber: taxNumberSchema.nullish(),
+  withVerificationCode: z.boolean().nullish(),
+  addresses: z.array(addressInputSchema).max(10).nullish(),
+});
+
+export interface RegisterResult {
+  user: ProfileRef;
+  session: SessionDto;
+  message: string;
+}
+
+export function createRegistrationService(deps: {
+  orgUsers: OrgUsersClient;
+  credentials: CredentialRepository;
+  hasher: PasswordHasher;
+  sessions: SessionService;
+  publicOrganizationSlug: string;
+}) {
+  async function resolveSignupOrganization(slugHeader: string | undefined) {
+    const slug = slugHeader ?? deps.publicOrganizationSlug;
+    const organization = await deps.orgUsers.getOrganizationBySlug(slug).catch((err: unknown) => {
+      if (err instanceof DomainError && err.code === 'NOT_FOUND') {
+        throw new DomainError('BAD_USER_INPUT', `Organization "${slug}" does not exist`, [
+          { path: ['x-organization-slug'], message: 'does not name an organization' },
+        ]);
+      }
+      throw err;
+    });
+    if (!organization.selfSignup || organization.status !== 'ACTIVE') {
+      throw forbidden(`Organization "${slug}" does not allow self-signup`);
+    }
+    return organization;
+  }
+
+  /**
+   * B's register: validate everything, hash, then write in order (profile in
+   * org-users, then credentials here) and undo the profile if a later step fails.
+   */
+  async function register(rawArgs: unknown, ctx: { organizationSlug?: string; clientIp: string }): Promise<RegisterResult> {
+    const checked = validate(registerArgsSchema, rawArgs);
+    if (!checked.ok) {
+      throw new DomainError('BAD_USER_INPUT', `Invalid input: ${checked.errors.map((e) => `${e.path.join('.')} ${e.message}`).join('; ')}`, checked.errors);
+    }
+    const args = checked.value;
+    const organization = await resolveSignupOrganization(ctx.organizationSlug);
+    const passwordHash = await deps.hasher.hash(args.password);
+    const userId = new Types.ObjectId().toHexString();
+    const status = args.withVerificationCode ? 'PENDING_VERIFICATION' : 'ACTIVE';
+
+    const profile = await deps.orgUsers.createProfile({
+      userId,
+      organizationId: organization.id,
+      email: args.email,
+      phoneNumber: args.telephone ?? undefined,
+      firstName: args.firstName,
+      lastName: args.lastName,
+      status,
+      organisation: args.organisation ?? undefined,
+      taxNumber: args.taxNumber ?? undefined,
+      addresses: args.addresses ?? undefined,
+    });
+    try {
+      await deps.credentials.insertOnce({ _id: userId, organizationId: organization.id, passwordHash });
+      const session = await deps.sessions.issue({ userId, organizationId: organization.id }, undefined, ctx.clientIp);
+      const message = args.withVerificationCode
+        ? 'Account created. A 6-digit verification code was sent to your email address; the account is pending verification until you enter it.'
+        : 'Account created.';
+      return { user: profile, session, message };
+    } catch (err) {
+      await deps.credentials.deleteById(organization.id, userId).catch(() => undefined);
+      await deps.orgUsers.deleteProfile(organization.id, userId).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  return { register };
+}
+
+export type RegistrationService = ReturnType<typeof createRegistrationService>;

@@ -1,0 +1,85 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { Types } from 'mongoose';
+import { unauthenticated } from '@usergraph/service-kit';
+import type { SigningKeys } from '../keys/signing-keys.js';
+import type { SessionRepository } from './session-repository.js';
+
+/** What clients get back: B's `session { _id jwt expires }` plus the refresh token. */
+export interface SessionDto {
+  _id: string;
+  jwt: string;
+  /** Access-token expiry, in milliseconds since the epoch (B's Float). */
+  expires: number;
+  refreshToken: string;
+  refreshTokenExpires: number;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
+
+/** Refresh tokens read "<sessionId>.<secret>": the id finds the session, the secret proves possession. */
+function parseRefreshToken(token: string): { sessionId: string; secret: string } | undefined {
+  const match = /^([a-f0-9]{24})\.([A-Za-z0-9_-]{43})$/.exec(token);
+  return match ? { sessionId: match[1]!, secret: match[2]! } : undefined;
+}
+
+export function createSessionService(deps: {
+  sessions: SessionRepository;
+  keys: SigningKeys;
+  accessTtlSeconds: number;
+  refreshTtlDays: number;
+}) {
+  const { sessions, keys } = deps;
+
+  async function issue(user: { userId: string; organizationId: string }, familyId: string | undefined, clientIp: string): Promise<SessionDto> {
+    const sessionId = new Types.ObjectId().toHexString();
+    const secret = randomBytes(32).toString('base64url');
+    const { token, expiresAt } = await keys.sign(
+      { sub: user.userId, org: user.organizationId, typ: 'user', sid: sessionId },
+      deps.accessTtlSeconds,
+    );
+    const refreshExpiresAt = new Date(Date.now() + deps.refreshTtlDays * 86_400_000);
+    await sessions.insert({
+      _id: sessionId,
+      organizationId: user.organizationId,
+      userId: user.userId,
+      familyId: familyId ?? sessionId,
+      refreshTokenHash: sha256(secret),
+      refreshExpiresAt,
+      accessExpiresAt: new Date(expiresAt),
+      clientIp,
+    });
+    return { _id: sessionId, jwt: token, expires: expiresAt, refreshToken: `${sessionId}.${secret}`, refreshTokenExpires: refreshExpiresAt.getTime() };
+  }
+
+  /**
+   * Exchanges a refresh token for a new session. Presenting a token that was
+   * already rotated means it leaked: the whole family is revoked.
+   */
+  async function refresh(refreshToken: string, clientIp: string): Promise<SessionDto> {
+    const invalid = () => unauthenticated('Invalid or expired refresh token');
+    const parsed = parseRefreshToken(refreshToken);
+    if (!parsed) throw invalid();
+    const session = await sessions.findById(parsed.sessionId);
+    if (!session) throw invalid();
+    const expected = Buffer.from(session.refreshTokenHash);
+    const given = Buffer.from(sha256(parsed.secret));
+    if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw invalid();
+    const now = new Date();
+    if (session.revokedAt || session.refreshExpiresAt <= now) throw invalid();
+    if (session.rotatedAt) {
+      await sessions.revokeFamily(session.familyId, now);
+      throw unauthenticated('Refresh token reuse detected: all sessions of this login were revoked');
+    }
+    const rotated = await sessions.markRotated(session._id, now);
+    if (!rotated) {
+      // A concurrent refresh won the race with the same token: that is reuse too.
+      await sessions.revokeFamily(session.familyId, now);
+      throw unauthenticated('Refresh token reuse detected: all sessions of this login were revoked');
+    }
+    return issue({ userId: session.userId, organizationId: session.organizationId }, session.familyId, clientIp);
+  }
+
+  return { issue, refresh };
+}
+
+export type SessionService = ReturnType<typeof createSessionService>;

@@ -1,0 +1,12 @@
+import { z } from 'zod';
+import { baseServiceEnv, loadEnv, tokenVerificationEnv } from '@usergraph/service-kit';
+
+export const licensingEnvSchema = baseServiceEnv.extend(tokenVerificationEnv.shape).extend({
+  PORT: z.coerce.number().int().min(0).max(65535).default(4003),
+  MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, { error: 'must be a mongodb:// or mongodb+srv:// URI' }),
+  MONGODB_DB: z.string().min(1).default('licensing'),
+});
+
+export type LicensingEnv = z.output<typeof licensingEnvSchema>;
+
+export const loadLicensingEnv = (): LicensingEnv => loadEnv(licensingEnvSchema, 'licensing');

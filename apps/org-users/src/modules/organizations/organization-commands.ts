@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { defineCommand } from '@usergraph/service-kit';
+import { slugSchema } from '@usergraph/validation';
+import type { OrganizationService } from './organization-service.js';
+
+export function createOrganizationCommands(organizations: OrganizationService) {
+  return {
+    ensureOrganization: defineCommand(
+      z.object({ slug: slugSchema, name: z.string().trim().min(1).max(200), selfSignup: z.boolean() }),
+      (input) => organizations.ensure(input),
+    ),
+    getOrganization: defineCommand(
+      z.union([z.object({ slug: z.string().max(100) }), z.object({ id: z.string().max(64) })]),
+      (input) => ('slug' in input ? organizations.getBySlug(input.slug) : organizations.getById(input.id)),
+    ),
+  };
+}

@@ -1,0 +1,39 @@
+import { Schema, type Connection } from 'mongoose';
+
+export interface OrganizationDoc {
+  _id: string;
+  slug: string;
+  name: string;
+  status: 'ACTIVE' | 'SUSPENDED';
+  selfSignup: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const organizationSchema = new Schema<OrganizationDoc>(
+  {
+    _id: { type: String, required: true },
+    slug: { type: String, required: true, index: true },
+    name: { type: String, required: true },
+    status: { type: String, required: true, enum: ['ACTIVE', 'SUSPENDED'] },
+    selfSignup: { type: Boolean, required: true },
+  },
+  { timestamps: true, versionKey: false, collection: 'organizations' },
+);
+
+/** Organizations are the tenants themselves, so this repository is the one not scoped by one. */
+export function createOrganizationRepository(conn: Connection) {
+  const Organization = conn.model<OrganizationDoc>('Organization', organizationSchema);
+  return {
+    findById: (id: string) => Organization.findById(id).lean<OrganizationDoc>().exec(),
+    findBySlug: (slug: string) => Organization.findOne({ slug }).lean<OrganizationDoc>().exec(),
+    async insert(doc: Omit<OrganizationDoc, 'createdAt' | 'updatedAt'>): Promise<OrganizationDoc> {
+      const created = await Organization.create(doc);
+      return created.toObject();
+    },
+    setSelfSignup: (id: string, selfSignup: boolean) =>
+      Organization.findByIdAndUpdate(id, { $set: { selfSignup } }, { new: true }).lean<OrganizationDoc>().exec(),
+  };
+}
+
+export type OrganizationRepository = ReturnType<typeof createOrganizationRepository>;

@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { defineCommand } from '@usergraph/service-kit';
+import type { UserService } from './user-service.js';
+
+const id = z.string().min(1).max(64);
+const text = z.string().max(500);
+const address = z.record(z.string(), text.optional());
+
+export function createUserCommands(users: UserService) {
+  return {
+    /** Identity calls this during registration; the user id doubles as the command id. */
+    createProfile: defineCommand(
+      z.object({
+        userId: id,
+        organizationId: id,
+        email: text,
+        phoneNumber: text.optional(),
+        firstName: text,
+        lastName: text,
+        status: z.enum(['ACTIVE', 'PENDING_VERIFICATION', 'SUSPENDED', 'CLOSED']),
+        organisation: text.optional(),
+        taxNumber: text.optional(),
+        addresses: z.array(address).max(20).optional(),
+      }),
+      (input) => users.createProfile(input),
+    ),
+    deleteProfile: defineCommand(z.object({ organizationId: id, userId: id }), (input) =>
+      users.deleteProfile(input.organizationId, input.userId),
+    ),
+    findUserIdByIdentifier: defineCommand(
+      z.object({ organizationId: id, kind: z.enum(['email', 'phone']), value: text }),
+      async (input) => ({ userId: await users.findUserIdByIdentifier(input.organizationId, input.kind, input.value) }),
+    ),
+  };
+}

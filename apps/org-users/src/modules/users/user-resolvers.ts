@@ -1,0 +1,44 @@
+import DataLoader from 'dataloader';
+import { DateTimeResolver } from 'graphql-scalars';
+import { forbidden, requireAuthenticated, type RequestContext } from '@usergraph/service-kit';
+import type { OrganizationService } from '../organizations/organization-service.js';
+import type { ProfileDto, UserService } from './user-service.js';
+
+/** One loader per request, so `_entities` for 50 users is one query. */
+const loaders = new WeakMap<RequestContext, DataLoader<string, ProfileDto | undefined>>();
+
+function profileLoader(ctx: RequestContext, users: UserService) {
+  let loader = loaders.get(ctx);
+  if (!loader) {
+    loader = new DataLoader(async (ids) => {
+      const found = await users.visibleProfiles(ctx.caller, ids);
+      return ids.map((id) => found.get(id));
+    });
+    loaders.set(ctx, loader);
+  }
+  return loader;
+}
+
+export function createUserResolvers(deps: { users: UserService; organizations: OrganizationService }) {
+  return {
+    DateTime: DateTimeResolver,
+    Query: {
+      me: async (_: unknown, __: unknown, ctx: RequestContext) => {
+        const caller = requireAuthenticated(ctx.caller);
+        if (caller.kind !== 'user') return null;
+        return (await profileLoader(ctx, deps.users).load(caller.userId)) ?? null;
+      },
+    },
+    User: {
+      async __resolveReference(ref: { id: string }, ctx: RequestContext) {
+        const profile = await profileLoader(ctx, deps.users).load(ref.id);
+        if (!profile) throw forbidden('This user is not visible to you');
+        return profile;
+      },
+      _id: (u: ProfileDto) => u.id,
+      telephone: (u: ProfileDto) => u.phoneNumber,
+      address: (u: ProfileDto) => u.addresses[0] ?? null,
+      organization: (u: ProfileDto) => deps.organizations.getById(u.organizationId),
+    },
+  };
+}

@@ -1,0 +1,114 @@
+// Uniqueness without transactions or partial indexes (FerretDB has neither):
+// a unique value is "claimed" by inserting a document whose _id is the value
+// itself, so the always-unique _id index arbitrates concurrent writers.
+import type mongoose from 'mongoose';
+
+export const CLAIMS_COLLECTION = 'claims';
+
+export interface ClaimDoc {
+  _id: string;
+  ownerId: string;
+  kind: string;
+  createdAt: Date;
+}
+
+export interface ClaimInput {
+  /** e.g. "email", "username". */
+  kind: string;
+  organizationId: string;
+  /** Already normalized by the caller (lower-cased email, ...). */
+  value: string;
+  /** Id of the entity that holds the value (user id, ...). */
+  ownerId: string;
+}
+
+export function claimKey(kind: string, organizationId: string, normalizedValue: string): string {
+  return `${kind}:${organizationId}:${normalizedValue}`;
+}
+
+export function isDuplicateKeyError(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const e = err as { code?: unknown; writeErrors?: unknown; message?: unknown };
+  if (e.code === 11000 || e.code === 11001) return true;
+  if (Array.isArray(e.writeErrors) && e.writeErrors.some((w) => (w as { code?: unknown })?.code === 11000)) return true;
+  return false;
+}
+
+function claimsCollection(conn: mongoose.Connection): mongoose.mongo.Collection<ClaimDoc> {
+  if (!conn.db) throw new Error('The database connection is not open');
+  return conn.db.collection<ClaimDoc>(CLAIMS_COLLECTION);
+}
+
+type ClaimOutcome = 'inserted' | 'owned' | 'taken';
+
+async function claimDetailed(conn: mongoose.Connection, input: ClaimInput): Promise<ClaimOutcome> {
+  const col = claimsCollection(conn);
+  const _id = claimKey(input.kind, input.organizationId, input.value);
+  // Loop: the holder may release between our failed insert and our read.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      await col.insertOne({ _id, ownerId: input.ownerId, kind: input.kind, createdAt: new Date() });
+      return 'inserted';
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+    }
+    const existing = await col.findOne({ _id }, { projection: { ownerId: 1 } });
+    if (existing) return existing.ownerId === input.ownerId ? 'owned' : 'taken';
+  }
+  return 'taken';
+}
+
+/** Claims a unique value; 'claimed' also when the same owner already holds it. */
+export async function claim(conn: mongoose.Connection, input: ClaimInput): Promise<'claimed' | 'taken'> {
+  return (await claimDetailed(conn, input)) === 'taken' ? 'taken' : 'claimed';
+}
+
+/**
+ * Claims all values in order, or none: on the first taken value, releases the
+ * claims this call inserted (not those the owner already held) and reports it.
+ */
+export async function claimAll(
+  conn: mongoose.Connection,
+  claims: readonly ClaimInput[],
+): Promise<{ ok: true } | { ok: false; takenKind: string }> {
+  const inserted: ClaimInput[] = [];
+  try {
+    for (const c of claims) {
+      const outcome = await claimDetailed(conn, c);
+      if (outcome === 'taken') {
+        await rollback(conn, inserted);
+        return { ok: false, takenKind: c.kind };
+      }
+      if (outcome === 'inserted') inserted.push(c);
+    }
+  } catch (err) {
+    // Best effort: the database may be the reason we failed.
+    await rollback(conn, inserted).catch(() => undefined);
+    throw err;
+  }
+  return { ok: true };
+}
+
+async function rollback(conn: mongoose.Connection, inserted: readonly ClaimInput[]): Promise<void> {
+  for (const c of [...inserted].reverse()) await releaseClaim(conn, c);
+}
+
+/** Releases a claim only if ownerId holds it; returns whether it did. */
+export async function releaseClaim(conn: mongoose.Connection, input: ClaimInput): Promise<boolean> {
+  const _id = claimKey(input.kind, input.organizationId, input.value);
+  const res = await claimsCollection(conn).deleteOne({ _id, ownerId: input.ownerId });
+  return res.deletedCount === 1;
+}
+
+export async function findClaimOwner(
+  conn: mongoose.Connection,
+  kind: string,
+  organizationId: string,
+  value: string,
+): Promise<string | null> {
+  const doc = await claimsCollection(conn).findOne(
+    { _id: claimKey(kind, organizationId, value) },
+    { projection: { ownerId: 1 } },
+  );
+  return doc?.ownerId ?? null;
+}

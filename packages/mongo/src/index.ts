@@ -1,0 +1,18 @@
+export { repoRoot, ensureEmbeddedStoreBinary, ensureEmbeddedStoreBinaryDetailed } from './embedded-store-binary.js';
+export type { EnsureBinaryOptions, EnsureBinaryResult } from './embedded-store-binary.js';
+export { startEmbeddedStore, pingDatabase, findFreePort } from './embedded-store.js';
+export type { EmbeddedStore, StartEmbeddedStoreOptions } from './embedded-store.js';
+export { connectDatabase, isDatabaseReady, isDatabaseUnavailableError } from './connection.js';
+export type { ConnectDatabaseOptions } from './connection.js';
+export {
+  CLAIMS_COLLECTION,
+  claimKey,
+  claim,
+  claimAll,
+  releaseClaim,
+  findClaimOwner,
+  isDuplicateKeyError,
+} from './claims.js';
+export type { ClaimDoc, ClaimInput } from './claims.js';
+export { runOnce, IdempotencyInProgressError } from './command-log.js';
+export type { CommandLogDoc, RunOnceOptions } from './command-log.js';

@@ -1,0 +1,47 @@
+import { ApolloServer, type ApolloServerOptions, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import type { GraphQLSchema } from 'graphql';
+import type { Logger } from 'pino';
+import { createErrorFormatter } from './errors.js';
+import { documentLimitRules, type DocumentLimits } from './document-limits.js';
+
+/**
+ * Apollo Server with the settings every usergraph server shares: CSRF
+ * prevention on, no stack traces, and in production no introspection, no
+ * field suggestions and no landing page.
+ */
+export function createApolloServer<TContext extends BaseContext>(opts: {
+  schema?: GraphQLSchema;
+  gateway?: ApolloServerOptions<TContext>['gateway'];
+  production: boolean;
+  logger: Logger;
+  limits: DocumentLimits;
+  isUnavailable: (err: unknown) => boolean;
+  plugins?: ApolloServerPlugin<TContext>[];
+}): ApolloServer<TContext> {
+  const common = {
+    csrfPrevention: true,
+    introspection: !opts.production,
+    hideSchemaDetailsFromClientErrors: opts.production,
+    includeStacktraceInErrorResponses: false,
+    allowBatchedHttpRequests: false,
+    parseOptions: { maxTokens: opts.limits.maxTokens },
+    validationRules: documentLimitRules(opts.limits),
+    formatError: createErrorFormatter({ logger: opts.logger, isUnavailable: opts.isUnavailable }),
+    plugins: [
+      // No usage reporting exists to consume traces; computing them only costs time.
+      ApolloServerPluginInlineTraceDisabled(),
+      ...(opts.production ? [ApolloServerPluginLandingPageDisabled()] : []),
+      ...(opts.plugins ?? []),
+    ],
+    logger: {
+      debug: (msg: string) => opts.logger.debug(msg),
+      info: (msg: string) => opts.logger.info(msg),
+      warn: (msg: string) => opts.logger.warn(msg),
+      error: (msg: string) => opts.logger.error(msg),
+    },
+  };
+  if (opts.gateway) return new ApolloServer<TContext>({ ...common, gateway: opts.gateway });
+  if (!opts.schema) throw new Error('createApolloServer needs a schema or a gateway');
+  return new ApolloServer<TContext>({ ...common, schema: opts.schema });
+}

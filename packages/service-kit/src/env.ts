@@ -1,0 +1,57 @@
+import { z } from 'zod';
+
+/**
+ * Parses `source` (normally process.env) with a zod schema. Every bad variable
+ * is reported at once, so an operator fixes them in one go.
+ */
+export function parseEnv<S extends z.ZodType>(
+  schema: S,
+  source: Record<string, string | undefined>,
+): { ok: true; env: z.output<S> } | { ok: false; problems: string[] } {
+  const parsed = schema.safeParse(source);
+  if (parsed.success) return { ok: true, env: parsed.data };
+  const problems = parsed.error.issues.map(
+    (issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`,
+  );
+  return { ok: false, problems };
+}
+
+/** The one place a service reads process.env: bad values exit 1 with a clear message. */
+export function loadEnv<S extends z.ZodType>(schema: S, serviceName: string): z.output<S> {
+  const result = parseEnv(schema, process.env);
+  if (result.ok) return result.env;
+  process.stderr.write(
+    `${serviceName}: invalid environment:\n${result.problems.map((p) => `  - ${p}`).join('\n')}\n`,
+  );
+  process.exit(1);
+}
+
+const port = z.coerce.number().int().min(0).max(65535);
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1');
+
+/** Variables every service shares; each app extends this in its own env.ts. */
+export const baseServiceEnv = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: port,
+  /** Tells Apollo packages never to phone home; we refuse to start without it. */
+  APOLLO_TELEMETRY_DISABLED: z.literal('1', {
+    error: 'must be "1": usergraph never sends telemetry',
+  }),
+  /** Max request body in bytes, checked before JSON parsing. */
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(100_000),
+  /** Shared secret for service-to-service calls (internal commands). */
+  INTERNAL_SERVICE_SECRET: z.string().min(32, { error: 'must be at least 32 characters' }),
+});
+
+export const tokenVerificationEnv = z.object({
+  /** Where the identity service publishes its public signing keys. */
+  JWKS_URL: z.url(),
+  TOKEN_ISSUER: z.string().min(1).default('usergraph'),
+  TOKEN_AUDIENCE: z.string().min(1).default('usergraph'),
+});
+
+export const envPrimitives = { port, booleanFlag };

@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import { Agent, request } from 'undici';
+import { z } from 'zod';
+import type { Logger } from 'pino';
+import { DomainError, errSummary, type ErrorCode, type FieldIssue } from './errors.js';
+import { createServiceTokenCache, verifyServiceToken } from './service-token.js';
+
+/**
+ * Internal commands: how one subgraph asks another to write its own data.
+ * They are served under /internal/commands/<name>, need a service credential,
+ * and are never routed by the gateway (it only proxies GraphQL).
+ * Every command is idempotent: callers pass a `commandId` for writes and
+ * retry freely on network errors.
+ */
+export interface CommandMeta {
+  from: string;
+  requestId: string;
+}
+
+export interface CommandDefinition<S extends z.ZodType = z.ZodType, R = unknown> {
+  input: S;
+  handler: (input: z.output<S>, meta: CommandMeta) => Promise<R>;
+}
+
+export function defineCommand<S extends z.ZodType, R>(
+  input: S,
+  handler: (input: z.output<S>, meta: CommandMeta) => Promise<R>,
+): CommandDefinition<S, R> {
+  return { input, handler };
+}
+
+export type CommandResponse =
+  | { ok: true; result: unknown }
+  | { ok: false; error: { code: ErrorCode; message: string; fields: FieldIssue[]; dialectCode?: string } };
+
+export interface CommandHttpResult {
+  status: number;
+  body: CommandResponse;
+}
+
+const STATUS_OF: Partial<Record<ErrorCode, number>> = {
+  BAD_USER_INPUT: 422,
+  CONFLICT: 409,
+  NOT_FOUND: 404,
+  FORBIDDEN: 403,
+  UNAUTHENTICATED: 401,
+  SERVICE_UNAVAILABLE: 503,
+};
+
+export function createInternalCommandHandler(opts: {
+  service: string;
+  secret: string;
+  logger: Logger;
+  commands: Record<string, CommandDefinition<z.ZodType, unknown>>;
+  isUnavailable: (err: unknown) => boolean;
+}) {
+  const fail = (status: number, code: ErrorCode, message: string, fields: FieldIssue[] = []): CommandHttpResult => ({
+    status,
+    body: { ok: false, error: { code, message, fields } },
+  });
+
+  return async (name: string, authorization: string | undefined, body: unknown, requestId: string): Promise<CommandHttpResult> => {
+    const token = /^Bearer (.+)$/.exec(authorization ?? '')?.[1];
+    const claims = token ? await verifyServiceToken(opts.secret, opts.service, token) : undefined;
+    if (!claims) return fail(401, 'UNAUTHENTICATED', 'A service credential is required');
+    const command = Object.hasOwn(opts.commands, name) ? opts.commands[name] : undefined;
+    if (!command) return fail(404, 'NOT_FOUND', `Unknown internal command "${name}"`);
+    const parsed = command.input.safeParse(body);
+    if (!parsed.success) {
+      const fields = parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message }));
+      return fail(422, 'BAD_USER_INPUT', `Invalid input for internal command "${name}"`, fields);
+    }
+    try {
+      const result = await command.handler(parsed.data, { from: claims.from, requestId });
+      return { status: 200, body: { ok: true, result: result ?? null } };
+    } catch (err) {
+      if (err instanceof DomainError) {
+        const error = { code: err.code, message: err.message, fields: err.fields, ...(err.dialectCode ? { dialectCode: err.dialectCode } : {}) };
+        return { status: STATUS_OF[err.code] ?? 400, body: { ok: false, error } };
+      }
+      if (opts.isUnavailable(err)) {
+        return fail(503, 'SERVICE_UNAVAILABLE', 'Database unavailable, please retry');
+      }
+      opts.logger.error({ err: errSummary(err), command: name }, 'internal command failed');
+      return fail(500, 'INTERNAL_SERVER_ERROR', 'Internal command failed');
+    }
+  };
+}
+
+export interface InternalClient {
+  call<R>(name: string, input: unknown, opts?: { requestId?: string }): Promise<R>;
+}
+
+const RETRY_DELAYS_MS = [50, 200, 500];
+
+/**
+ * Calls another service's internal commands over keep-alive HTTP. A domain
+ * failure comes back as the same DomainError it was on the other side; a
+ * network failure is retried (commands are idempotent) and then becomes
+ * SERVICE_UNAVAILABLE.
+ */
+export function createInternalClient(opts: {
+  from: string;
+  to: string;
+  baseUrl: string;
+  secret: string;
+  timeoutMs?: number;
+}): InternalClient & { close(): Promise<void> } {
+  const tokenFor = createServiceTokenCache(opts.secret, opts.from);
+  const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 64 });
+  const timeout = opts.timeoutMs ?? 10_000;
+
+  async function once(name: string, input: unknown, requestId: string): Promise<CommandResponse> {
+    const res = await request(`${opts.baseUrl}/internal/commands/${name}`, {
+      method: 'POST',
+      dispatcher,
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${await tokenFor(opts.to)}`,
+        'x-request-id': requestId,
+      },
+      body: JSON.stringify(input),
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+    });
+    return (await res.body.json()) as CommandResponse;
+  }
+
+  return {
+    async call<R>(name: string, input: unknown, callOpts: { requestId?: string } = {}): Promise<R> {
+      const requestId = callOpts.requestId ?? randomUUID();
+      for (let attempt = 0; attempt <= RETRY_DELAYS_MS.length; attempt++) {
+        try {
+          const response = await once(name, input, requestId);
+          if (response.ok) return response.result as R;
+          const { code, message, fields, dialectCode } = response.error;
+          if (code !== 'SERVICE_UNAVAILABLE' || attempt === RETRY_DELAYS_MS.length) {
+            throw new DomainError(code, message, fields, dialectCode);
+          }
+        } catch (err) {
+          // Network failures are retried below; their text may hold internal addresses.
+          if (err instanceof DomainError) throw err;
+        }
+        const delay = RETRY_DELAYS_MS[attempt];
+        if (delay !== undefined) await new Promise((r) => setTimeout(r, delay));
+      }
+      throw new DomainError('SERVICE_UNAVAILABLE', `The ${opts.to} service is unavailable, please retry`);
+    },
+    close: () => dispatcher.close(),
+  };
+}

@@ -1,0 +1,54 @@
+import { GraphQLError } from 'graphql';
+import { authenticate, type AccessTokenVerifier, type Caller } from './auth.js';
+import { DomainError, toGraphQLError } from './errors.js';
+import type { RequestInfo } from './http-server.js';
+import { verifyServiceToken } from './service-token.js';
+
+/** What every subgraph resolver knows about the request. */
+export interface RequestContext {
+  caller: Caller;
+  requestId: string;
+  /** The end client's IP: from the gateway's signed header, else the socket. */
+  clientIp: string;
+  headers: {
+    organizationSlug?: string;
+    idempotencyKey?: string;
+  };
+}
+
+/** The gateway signs the client IP it saw, so a direct caller cannot forge it. */
+export const GATEWAY_ASSERTION_HEADER = 'x-usergraph-gateway';
+
+function header(info: RequestInfo, name: string): string | undefined {
+  const v = info.req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export function createRequestContextFactory(opts: {
+  service: string;
+  verifier: AccessTokenVerifier;
+  internalSecret: string;
+}): (info: RequestInfo) => Promise<RequestContext> {
+  return async (info) => {
+    let caller: Caller;
+    try {
+      caller = await authenticate(opts.verifier, header(info, 'authorization'));
+    } catch (err) {
+      // Thrown from the context function, Apollo answers with this error and its HTTP status.
+      if (err instanceof DomainError) throw toGraphQLError(err, err.code === 'UNAUTHENTICATED' ? 401 : 503);
+      throw new GraphQLError('Invalid access token', { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+    }
+    const assertion = header(info, GATEWAY_ASSERTION_HEADER);
+    const claims = assertion ? await verifyServiceToken(opts.internalSecret, opts.service, assertion) : undefined;
+    const clientIp = typeof claims?.ip === 'string' ? claims.ip : (info.req.socket.remoteAddress ?? 'unknown');
+    return {
+      caller,
+      requestId: info.requestId,
+      clientIp,
+      headers: {
+        organizationSlug: header(info, 'x-organization-slug'),
+        idempotencyKey: header(info, 'idempotency-key'),
+      },
+    };
+  };
+}

@@ -1,0 +1,91 @@
+import type http from 'node:http';
+import type { GraphQLSchema } from 'graphql';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { ApolloServer } from '@apollo/server';
+import { createApolloServer } from './apollo.js';
+import { createAccessTokenVerifier } from './auth.js';
+import type { DocumentLimits } from './document-limits.js';
+import { closeServer, createServiceHttpServer, listen, type RouteHandler } from './http-server.js';
+import { createInternalCommandHandler, type CommandDefinition } from './internal-commands.js';
+import { createRequestContextFactory, type RequestContext } from './request-context.js';
+
+export interface SubgraphServiceEnv {
+  NODE_ENV: 'development' | 'test' | 'production';
+  HOST: string;
+  PORT: number;
+  MAX_BODY_BYTES: number;
+  INTERNAL_SERVICE_SECRET: string;
+  JWKS_URL: string;
+  TOKEN_ISSUER: string;
+  TOKEN_AUDIENCE: string;
+}
+
+export interface RunningService {
+  port: number;
+  server: http.Server;
+  apollo: ApolloServer<RequestContext>;
+  close(): Promise<void>;
+}
+
+/** Subgraphs sit behind the gateway, which applies the client-facing limits; these only stop abuse of a direct call. */
+export const SUBGRAPH_DOCUMENT_LIMITS: DocumentLimits = { maxDepth: 20, maxAliases: 100, maxTokens: 5000 };
+
+/**
+ * Everything a subgraph process does around its schema: Apollo with the
+ * shared settings, token verification in the request context, internal
+ * commands, health probes, and listening.
+ */
+export async function startSubgraphService(opts: {
+  name: string;
+  env: SubgraphServiceEnv;
+  logger: Logger;
+  schema: GraphQLSchema;
+  commands: Record<string, CommandDefinition<z.ZodType, unknown>>;
+  ready: () => Promise<boolean>;
+  isUnavailable: (err: unknown) => boolean;
+  routes?: Record<string, RouteHandler>;
+}): Promise<RunningService> {
+  const { env, logger } = opts;
+  const apollo = createApolloServer<RequestContext>({
+    schema: opts.schema,
+    production: env.NODE_ENV === 'production',
+    logger,
+    limits: SUBGRAPH_DOCUMENT_LIMITS,
+    isUnavailable: opts.isUnavailable,
+  });
+  await apollo.start();
+  const verifier = createAccessTokenVerifier({
+    jwksUrl: env.JWKS_URL,
+    issuer: env.TOKEN_ISSUER,
+    audience: env.TOKEN_AUDIENCE,
+  });
+  const server = createServiceHttpServer<RequestContext>({
+    logger,
+    maxBodyBytes: env.MAX_BODY_BYTES,
+    ready: opts.ready,
+    graphql: {
+      apollo,
+      context: createRequestContextFactory({ service: opts.name, verifier, internalSecret: env.INTERNAL_SERVICE_SECRET }),
+    },
+    internalCommands: createInternalCommandHandler({
+      service: opts.name,
+      secret: env.INTERNAL_SERVICE_SECRET,
+      logger,
+      commands: opts.commands,
+      isUnavailable: opts.isUnavailable,
+    }),
+    routes: opts.routes,
+  });
+  const port = await listen(server, env.PORT, env.HOST);
+  logger.info({ port, host: env.HOST }, 'listening');
+  return {
+    port,
+    server,
+    apollo,
+    async close() {
+      await closeServer(server);
+      await apollo.stop();
+    },
+  };
+}

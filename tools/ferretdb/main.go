@@ -1,0 +1,77 @@
+// Command usergraph-ferretdb is the embedded MongoDB-compatible store used in
+// development and tests: FerretDB v1, imported as a library, with its SQLite
+// backend, listening on a loopback address only.
+//
+// It is a wrapper module of our own because `go install .../cmd/ferretdb`
+// builds a binary that panics at start for want of generated version files;
+// the embeddable `ferretdb` package does not need them, and keeps telemetry off.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+)
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:27017", "loopback TCP address to listen on")
+	dataDir := flag.String("data-dir", ".data/ferretdb", "directory for the SQLite database files")
+	logLevel := flag.String("log-level", "warn", "debug, info, warn or error")
+	flag.Parse()
+
+	if err := run(*listen, *dataDir, *logLevel); err != nil {
+		fmt.Fprintln(os.Stderr, "usergraph-ferretdb:", err)
+		os.Exit(1)
+	}
+}
+
+func run(listen, dataDir, logLevel string) error {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return fmt.Errorf("bad -listen %q: %w", listen, err)
+	}
+	// The store has no authentication: never expose it beyond this machine.
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("-listen must be a loopback address, got %q", listen)
+	}
+
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+		return fmt.Errorf("bad -log-level %q: %w", logLevel, err)
+	}
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	absDir, err := filepath.Abs(dataDir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(absDir, 0o700); err != nil {
+		return err
+	}
+
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:  ferretdb.ListenerConfig{TCP: listen},
+		Logger:    logger,
+		Handler:   "sqlite",
+		SQLiteURL: "file:" + absDir + "/",
+	})
+	if err != nil {
+		return err
+	}
+
+	// SIGINT/SIGTERM cancel the context; Run then closes the listener and the
+	// SQLite databases so that no write is lost.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	logger.Info("usergraph-ferretdb listening", slog.String("address", listen), slog.String("dataDir", absDir))
+	return f.Run(ctx)
+}
