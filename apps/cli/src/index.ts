@@ -1,3 +1,3 @@
-export { startStack, waitUntilReady, SERVICE_NAMES, type RunningStack, type ServiceName, type StackOptions } from './stack.js';
+export { startStack, waitUntilReady, writeStackState, SERVICE_NAMES, type RunningStack, type ServiceName, type StackOptions } from './stack.js';
 export { connectToStack, type StackClient } from './stack-client.js';
 export { bootstrap, parseBootstrapArgs, type BootstrapResult } from './bootstrap.js';

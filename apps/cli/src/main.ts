@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 /**
  * The usergraph CLI: `start` runs the whole supergraph; `bootstrap` creates an
- * organization, its admin and an application on a running stack.
+ * organization, its admin and an application on a running stack; `outbox`
+ * shows the messages (verification codes) the development notifier kept.
  */
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { repoRoot } from '@usergraph/mongo';
 import { startStack, writeStackState, removeStackState } from './stack.js';
 import { connectToStack } from './stack-client.js';
@@ -20,16 +22,9 @@ async function start(): Promise<void> {
     mongodbUri: env.MONGODB_URI,
     ports: { gateway: env.PORT, identity: env.IDENTITY_PORT, 'org-users': env.ORG_USERS_PORT, licensing: env.LICENSING_PORT },
     env: { NODE_ENV: env.NODE_ENV, LOG_LEVEL: env.LOG_LEVEL },
+    ensurePublicOrganization: !env.MONGODB_URI && env.NODE_ENV !== 'production',
   });
   writeStackState(dataDir, stack);
-  if (!env.MONGODB_URI && env.NODE_ENV !== 'production') {
-    // CONTRACTS: in development B's `register` works at once, in the public organization.
-    await connectToStack({ ...process.env, USERGRAPH_DATA_DIR: dataDir }).orgUsers.call('ensureOrganization', {
-      slug: 'public',
-      name: 'Public',
-      selfSignup: true,
-    });
-  }
   process.stdout.write(
     [
       `usergraph is ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
@@ -72,8 +67,20 @@ async function main(argv: string[]): Promise<void> {
         );
       return;
     }
+    case 'outbox': {
+      const { values } = parseArgs({ args: rest, options: { to: { type: 'string' }, limit: { type: 'string', default: '20' }, json: { type: 'boolean', default: false } } });
+      const outbox = await connectToStack().identity.call<{ enabled: boolean; messages: Array<{ to: string; subject: string; text: string; createdAt: string }> }>(
+        'listOutbox',
+        { to: values.to, limit: Number(values.limit) },
+      );
+      if (values.json) return void process.stdout.write(`${JSON.stringify(outbox.messages, null, 2)}\n`);
+      if (!outbox.enabled) return void process.stdout.write('The identity service sends mail by SMTP (NOTIFIER=smtp): there is no outbox.\n');
+      if (outbox.messages.length === 0) return void process.stdout.write('The outbox is empty.\n');
+      for (const m of outbox.messages) process.stdout.write(`${m.createdAt}  to ${m.to}\n  ${m.subject}\n  ${m.text}\n\n`);
+      return;
+    }
     default:
-      process.stderr.write('usage: usergraph <start|bootstrap> [options]\n');
+      process.stderr.write('usage: usergraph <start|bootstrap|outbox> [options]\n');
       process.exit(2);
   }
 }

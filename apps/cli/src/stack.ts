@@ -3,6 +3,7 @@ import { createWriteStream, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { findFreePort, repoRoot, startEmbeddedStore, type EmbeddedStore } from '@usergraph/mongo';
+import { createInternalClient } from '@usergraph/service-kit';
 import { loadOrCreateDevSecrets, type StackSecrets } from './secrets.js';
 
 export const SERVICE_NAMES = ['identity', 'org-users', 'licensing', 'gateway'] as const;
@@ -21,6 +22,11 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Per-service extra environment. */
   serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
+  /**
+   * Development default (CONTRACTS): make sure the organization `public`
+   * exists with self-signup on, so B's `register` works at once.
+   */
+  ensurePublicOrganization?: boolean;
 }
 
 export interface RunningStack {
@@ -157,6 +163,11 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     for (const name of SERVICE_NAMES) await kill(name);
     await store?.stop();
     throw err;
+  }
+
+  if (opts.ensurePublicOrganization) {
+    await createInternalClient({ from: 'cli', to: 'org-users', baseUrl: urls['org-users'], secret: secrets.INTERNAL_SERVICE_SECRET })
+      .call('ensureOrganization', { slug: 'public', name: 'Public', selfSignup: true });
   }
 
   return {

@@ -1,3 +1,4 @@
+import { hkdfSync } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import { findClaimOwner, isDatabaseReady, isDatabaseUnavailableError } from '@usergraph/mongo';
 import { createSecretBox, sendJson, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
@@ -17,6 +18,11 @@ import { createApplicationRepository } from './modules/applications/application-
 import { createApplicationService } from './modules/applications/application-service.js';
 import { createCredentialService } from './modules/credentials/credential-service.js';
 import { createIdentityCommands } from './modules/identity-commands.js';
+import { createOutboxNotifier, createSmtpNotifier } from './modules/verification/notifier.js';
+import { createVerificationCodeRepository } from './modules/verification/verification-code-repository.js';
+import { createVerificationService } from './modules/verification/verification-service.js';
+import { createAccountVerification } from './modules/verification/account-verification.js';
+import { createVerificationResolvers } from './modules/verification/verification-resolvers.js';
 
 /** Wires the identity & sessions subgraph on an open database connection; main.ts and tests share it. */
 export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Connection): Promise<RunningService> {
@@ -48,11 +54,20 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     hasher,
     sessions,
   });
+  const outbox = env.NOTIFIER === 'outbox' ? createOutboxNotifier(conn) : undefined;
+  if (outbox && env.NODE_ENV === 'production') logger.warn('NOTIFIER=outbox in production: codes are stored, not delivered');
+  const verification = createVerificationService({
+    codes: createVerificationCodeRepository(conn),
+    notifier: outbox ?? createSmtpNotifier(env.SMTP_URL!, env.MAIL_FROM),
+    // A key of its own, derived from the one secret identity already holds.
+    hmacKey: Buffer.from(hkdfSync('sha256', Buffer.from(env.SIGNING_KEY_ENCRYPTION_KEY, 'base64'), '', 'usergraph one-time codes', 32)),
+  });
   const registration = createRegistrationService({
     orgUsers: clients.orgUsers,
     credentials,
     hasher,
     sessions,
+    verification,
     publicOrganizationSlug: env.PUBLIC_ORGANIZATION_SLUG,
   });
 
@@ -66,8 +81,9 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     schema: buildIdentitySchema([
       createSessionResolvers({ login, sessions, sessionRepository }),
       createRegistrationResolvers({ registration, credentials }),
+      createVerificationResolvers({ accounts: createAccountVerification({ orgUsers: clients.orgUsers, verification }) }),
     ]),
-    commands: createIdentityCommands({ applications, credentials: credentialService }),
+    commands: createIdentityCommands({ applications, credentials: credentialService, outbox }),
     ready: () => isDatabaseReady(conn),
     isUnavailable: isDatabaseUnavailableError,
     routes: {

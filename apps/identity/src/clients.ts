@@ -31,6 +31,9 @@ export function createOrgUsersClient(client: InternalClient) {
     createProfile: (input: Record<string, unknown>) => client.call<ProfileRef>('createProfile', input),
     deleteProfile: (organizationId: string, userId: string) =>
       client.call<{ deleted: boolean }>('deleteProfile', { organizationId, userId }),
+    getProfile: (organizationId: string, userId: string) => client.call<ProfileRef>('getProfile', { organizationId, userId }),
+    setUserStatus: (organizationId: string, userId: string, status: ProfileRef['status']) =>
+      client.call<ProfileRef>('setUserStatus', { organizationId, userId, status }),
     findUserIdByIdentifier: async (organizationId: string, kind: 'email' | 'phone', value: string) =>
       (await client.call<{ userId: string | null }>('findUserIdByIdentifier', { organizationId, kind, value })).userId,
   };

@@ -23,7 +23,12 @@ export const identityEnvSchema = baseServiceEnv.extend(tokenVerificationEnv.shap
   HASH_CONCURRENCY: positiveInt.default(2),
   /** Organization used by B's `register` when no x-organization-slug header is sent. */
   PUBLIC_ORGANIZATION_SLUG: z.string().min(1).default('public'),
-});
+  /** How codes reach users: `outbox` (development: read with `npm run usergraph -- outbox`) or `smtp`. */
+  NOTIFIER: z.enum(['outbox', 'smtp']).default('outbox'),
+  /** For NOTIFIER=smtp, e.g. smtps://user:pass@smtp.example.com:465. */
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, { error: 'must be an smtp:// or smtps:// URL' }).optional(),
+  MAIL_FROM: z.string().min(3).default('usergraph <no-reply@localhost>'),
+}).refine((env) => env.NOTIFIER !== 'smtp' || env.SMTP_URL, { error: 'SMTP_URL is required when NOTIFIER=smtp', path: ['SMTP_URL'] });
 
 export type IdentityEnv = z.output<typeof identityEnvSchema>;
 

@@ -58,6 +58,10 @@ export function createAccessTokenVerifier(opts: {
       } catch (err) {
         if (err instanceof DomainError) throw err;
         if (err instanceof joseErrors.JWTExpired) throw unauthenticated('Access token expired');
+        // fetch() reports an unreachable JWKS server as a TypeError: that is no verdict on the token.
+        if (err instanceof joseErrors.JWKSTimeout || (err instanceof TypeError && err.message === 'fetch failed')) {
+          throw new DomainError('SERVICE_UNAVAILABLE', 'Token keys unavailable, please retry');
+        }
         if (err instanceof joseErrors.JOSEError || err instanceof TypeError) {
           throw unauthenticated('Invalid access token');
         }

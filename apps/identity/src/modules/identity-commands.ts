@@ -2,10 +2,11 @@ import { z } from 'zod';
 import { defineCommand } from '@usergraph/service-kit';
 import type { ApplicationService } from './applications/application-service.js';
 import type { CredentialService } from './credentials/credential-service.js';
+import type { OutboxNotifier } from './verification/notifier.js';
 
 const id = z.string().min(1).max(64);
 
-export function createIdentityCommands(deps: { applications: ApplicationService; credentials: CredentialService }) {
+export function createIdentityCommands(deps: { applications: ApplicationService; credentials: CredentialService; outbox?: OutboxNotifier }) {
   return {
     provisionUser: defineCommand(z.looseObject({ organizationId: id }), ({ organizationId, ...rest }) =>
       deps.credentials.provisionUser(organizationId, rest),
@@ -13,5 +14,11 @@ export function createIdentityCommands(deps: { applications: ApplicationService;
     createApplication: defineCommand(z.looseObject({ organizationId: id }), ({ organizationId, ...rest }) =>
       deps.applications.create(organizationId, rest),
     ),
+    /** Development only: what the outbox notifier "sent" (for `usergraph outbox`). */
+    listOutbox: defineCommand(z.object({ to: z.string().max(254).optional(), limit: z.number().int().min(1).max(100).default(20) }), async (input) => {
+      if (!deps.outbox) return { enabled: false, messages: [] };
+      const messages = await deps.outbox.list(input);
+      return { enabled: true, messages: messages.map((m) => ({ to: m.to, subject: m.subject, text: m.text, createdAt: m.createdAt })) };
+    }),
   };
 }

@@ -15,6 +15,7 @@ import type { OrgUsersClient, ProfileRef } from '../../clients.js';
 import type { CredentialRepository } from '../credentials/credential-repository.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
 import type { SessionDto, SessionService } from '../sessions/session-service.js';
+import type { VerificationService } from '../verification/verification-service.js';
 
 /** B's `register` arguments. */
 export const registerArgsSchema = z.object({
@@ -40,6 +41,7 @@ export function createRegistrationService(deps: {
   credentials: CredentialRepository;
   hasher: PasswordHasher;
   sessions: SessionService;
+  verification: VerificationService;
   publicOrganizationSlug: string;
 }) {
   async function resolveSignupOrganization(slugHeader: string | undefined) {
@@ -87,9 +89,12 @@ export function createRegistrationService(deps: {
     });
     try {
       await deps.credentials.insertOnce({ _id: userId, organizationId: organization.id, passwordHash });
+      if (args.withVerificationCode) {
+        await deps.verification.issue('email-verification', { organizationId: organization.id, userId, email: args.email });
+      }
       const session = await deps.sessions.issue({ userId, organizationId: organization.id }, undefined, ctx.clientIp);
       const message = args.withVerificationCode
-        ? 'Account created. A 6-digit verification code was sent to your email address; the account is pending verification until you enter it.'
+        ? `Account created. A 6-digit verification code was sent to ${args.email}; the account stays pending verification until it is entered with verifyEmail (the code expires in 10 minutes).`
         : 'Account created.';
       return { user: profile, session, message };
     } catch (err) {

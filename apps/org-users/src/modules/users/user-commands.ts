@@ -27,6 +27,13 @@ export function createUserCommands(users: UserService) {
     deleteProfile: defineCommand(z.object({ organizationId: id, userId: id }), (input) =>
       users.deleteProfile(input.organizationId, input.userId),
     ),
+    getProfile: defineCommand(z.object({ organizationId: id, userId: id }), (input) =>
+      users.getProfile(input.organizationId, input.userId),
+    ),
+    setUserStatus: defineCommand(
+      z.object({ organizationId: id, userId: id, status: z.enum(['ACTIVE', 'PENDING_VERIFICATION', 'SUSPENDED', 'CLOSED']) }),
+      (input) => users.setStatus(input.organizationId, input.userId, input.status),
+    ),
     findUserIdByIdentifier: defineCommand(
       z.object({ organizationId: id, kind: z.enum(['email', 'phone']), value: text }),
       async (input) => ({ userId: await users.findUserIdByIdentifier(input.organizationId, input.kind, input.value) }),

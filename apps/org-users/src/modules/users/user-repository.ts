@@ -102,6 +102,8 @@ export function createUserRepository(conn: Connection) {
         throw err;
       }
     },
+    setStatus: (organizationId: string, id: string, status: UserStatus) =>
+      User.findOneAndUpdate({ organizationId, _id: id }, { $set: { status } }, { new: true }).lean<UserDoc>().exec(),
     async deleteById(organizationId: string, id: string): Promise<void> {
       await User.deleteOne({ organizationId, _id: id }).exec();
     },

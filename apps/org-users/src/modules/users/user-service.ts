@@ -140,7 +140,19 @@ export function createUserService(deps: { conn: Connection; users: UserRepositor
     return found;
   }
 
-  return { createProfile, deleteProfile, findUserIdByIdentifier, visibleProfiles, getProfileForCaller };
+  async function getProfile(organizationId: string, userId: string): Promise<ProfileDto> {
+    const doc = await users.findById(organizationId, userId);
+    if (!doc) throw new DomainError('NOT_FOUND', 'User not found');
+    return toProfileDto(doc);
+  }
+
+  async function setStatus(organizationId: string, userId: string, status: UserStatus): Promise<ProfileDto> {
+    const doc = await users.setStatus(organizationId, userId, status);
+    if (!doc) throw new DomainError('NOT_FOUND', 'User not found');
+    return toProfileDto(doc);
+  }
+
+  return { createProfile, deleteProfile, findUserIdByIdentifier, visibleProfiles, getProfileForCaller, getProfile, setStatus };
 }
 
 export type UserService = ReturnType<typeof createUserService>;

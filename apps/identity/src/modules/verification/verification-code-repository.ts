@@ -1,0 +1,56 @@
+import { Schema, type Connection } from 'mongoose';
+
+export type CodePurpose = 'email-verification' | 'password-reset';
+
+export interface VerificationCodeDoc {
+  /** `<purpose>:<organizationId>:<userId>`: one live code per user and purpose. */
+  _id: string;
+  organizationId: string;
+  userId: string;
+  purpose: CodePurpose;
+  /** HMAC-SHA256 of the code: six digits are too few for a plain hash. */
+  codeHash: string;
+  attempts: number;
+  expiresAt: Date;
+  createdAt: Date;
+}
+
+const codeSchema = new Schema<VerificationCodeDoc>(
+  {
+    _id: String,
+    organizationId: { type: String, required: true },
+    userId: { type: String, required: true },
+    purpose: { type: String, required: true },
+    codeHash: { type: String, required: true },
+    attempts: { type: Number, required: true },
+    expiresAt: { type: Date, required: true },
+    createdAt: { type: Date, required: true },
+  },
+  { versionKey: false, collection: 'verification_codes' },
+);
+
+export const codeId = (purpose: CodePurpose, organizationId: string, userId: string) => `${purpose}:${organizationId}:${userId}`;
+
+export function createVerificationCodeRepository(conn: Connection) {
+  const Code = conn.model<VerificationCodeDoc>('VerificationCode', codeSchema);
+  return {
+    /** Replaces any earlier code: only the newest one works. */
+    async put(doc: VerificationCodeDoc): Promise<void> {
+      await Code.replaceOne({ _id: doc._id }, doc, { upsert: true }).exec();
+    },
+    /**
+     * Counts an attempt atomically and returns the code only while attempts
+     * remain and it has not expired (expiry is checked here, as the embedded
+     * store has no TTL indexes).
+     */
+    takeAttempt: (id: string, maxAttempts: number, now: Date) =>
+      Code.findOneAndUpdate({ _id: id, attempts: { $lt: maxAttempts }, expiresAt: { $gt: now } }, { $inc: { attempts: 1 } }, { new: true })
+        .lean<VerificationCodeDoc>()
+        .exec(),
+    async remove(id: string): Promise<void> {
+      await Code.deleteOne({ _id: id }).exec();
+    },
+  };
+}
+
+export type VerificationCodeRepository = ReturnType<typeof createVerificationCodeRepository>;
