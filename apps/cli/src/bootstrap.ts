@@ -83,7 +83,11 @@ export async function bootstrap(stack: StackClient, args: ReturnType<typeof pars
     name: args.appName,
     permissions: args.permissions,
   });
-  return { organization: { id: organization.id, slug: organization.slug }, admin: { id: admin.userId }, application };
+  return {
+    organization: { id: organization.id, slug: organization.slug },
+    admin: { id: admin.userId },
+    application: { clientId: application.clientId, clientSecret: application.clientSecret },
+  };
 }
 
 /** A domain failure as one readable line, with its field errors. */

@@ -1,7 +1,7 @@
 import { hkdfSync } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import { findClaimOwner, isDatabaseReady, isDatabaseUnavailableError } from '@usergraph/mongo';
-import { createSecretBox, sendJson, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
+import { createSecretBox, errSummary, sendJson, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
 import type { IdentityEnv } from './env.js';
 import { createServiceClients } from './clients.js';
 import { buildIdentitySchema } from './schema.js';
@@ -14,9 +14,12 @@ import { createLoginService } from './modules/sessions/login-service.js';
 import { createSessionResolvers } from './modules/sessions/session-resolvers.js';
 import { createRegistrationService } from './modules/registration/registration-service.js';
 import { createRegistrationResolvers } from './modules/registration/registration-resolvers.js';
+import { createRegisterUserService } from './modules/registration/register-user-service.js';
+import { withIdempotencyKey } from './modules/registration/idempotency.js';
 import { createApplicationRepository } from './modules/applications/application-repository.js';
 import { createApplicationService } from './modules/applications/application-service.js';
 import { createCredentialService } from './modules/credentials/credential-service.js';
+import { createOAuthTokenRoute } from './modules/applications/oauth-token-route.js';
 import { createIdentityCommands } from './modules/identity-commands.js';
 import { createOutboxNotifier, createSmtpNotifier } from './modules/verification/notifier.js';
 import { createVerificationCodeRepository } from './modules/verification/verification-code-repository.js';
@@ -63,6 +66,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     hmacKey: Buffer.from(hkdfSync('sha256', Buffer.from(env.SIGNING_KEY_ENCRYPTION_KEY, 'base64'), '', 'usergraph one-time codes', 32)),
   });
   const registration = createRegistrationService({
+    conn,
     orgUsers: clients.orgUsers,
     credentials,
     hasher,
@@ -72,6 +76,12 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
   });
 
   const applications = createApplicationService({ applications: createApplicationRepository(conn) });
+  const registerUserService = createRegisterUserService({
+    applications,
+    orgUsers: clients.orgUsers,
+    minimumAge: env.MIN_REGISTRATION_AGE,
+    onUnexpectedError: (err) => logger.error({ err: errSummary(err) }, 'registerUser failed'),
+  });
   const credentialService = createCredentialService({ conn, credentials, hasher, orgUsers: clients.orgUsers });
 
   const service = await startSubgraphService({
@@ -80,7 +90,19 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     logger,
     schema: buildIdentitySchema([
       createSessionResolvers({ login, sessions, sessionRepository }),
-      createRegistrationResolvers({ registration, credentials }),
+      createRegistrationResolvers({
+        registration,
+        credentials,
+        // C's scope is the calling application: one key per application.
+        registerUser: async (ctx, args) =>
+          (
+            await withIdempotencyKey(
+              conn,
+              { key: ctx.headers.idempotencyKey, scope: `registerUser:${ctx.caller.kind === 'application' ? ctx.caller.clientId : 'other'}`, fingerprintOf: args },
+              () => registerUserService.registerUser(ctx.caller, args),
+            )
+          ).result,
+      }),
       createVerificationResolvers({ accounts: createAccountVerification({ orgUsers: clients.orgUsers, verification }) }),
     ]),
     commands: createIdentityCommands({ applications, credentials: credentialService, outbox }),
@@ -89,6 +111,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     routes: {
       'GET /.well-known/jwks.json': async (_info, res) =>
         sendJson(res, 200, await keys.jwks(), { 'cache-control': 'public, max-age=300' }),
+      'POST /oauth/token': createOAuthTokenRoute({ applications, keys, accessTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS }),
     },
   });
   return {

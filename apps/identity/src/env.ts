@@ -23,6 +23,8 @@ export const identityEnvSchema = baseServiceEnv.extend(tokenVerificationEnv.shap
   HASH_CONCURRENCY: positiveInt.default(2),
   /** Organization used by B's `register` when no x-organization-slug header is sent. */
   PUBLIC_ORGANIZATION_SLUG: z.string().min(1).default('public'),
+  /** C's `registerUser`: the youngest age, in years, at which a user may be registered. */
+  MIN_REGISTRATION_AGE: z.coerce.number().int().min(0).max(150).default(18),
   /** How codes reach users: `outbox` (development: read with `npm run usergraph -- outbox`) or `smtp`. */
   NOTIFIER: z.enum(['outbox', 'smtp']).default('outbox'),
   /** For NOTIFIER=smtp, e.g. smtps://user:pass@smtp.example.com:465. */

@@ -3,10 +3,15 @@ import { DateTimeResolver } from 'graphql-scalars';
 import { forbidden, requireAuthenticated, type RequestContext } from '@usergraph/service-kit';
 import type { CredentialRepository } from '../credentials/credential-repository.js';
 import type { RegistrationService } from './registration-service.js';
+import type { RegisterUserArgs, RegisterUserResult } from './register-user-service.js';
 
 const usernameLoaders = new WeakMap<RequestContext, DataLoader<string, { username: string | null } | undefined>>();
 
-export function createRegistrationResolvers(deps: { registration: RegistrationService; credentials: CredentialRepository }) {
+export function createRegistrationResolvers(deps: {
+  registration: RegistrationService;
+  credentials: CredentialRepository;
+  registerUser: (ctx: RequestContext, args: RegisterUserArgs) => Promise<RegisterUserResult>;
+}) {
   /** Batches `User.username` for every user of one request into one query, inside the caller's organization. */
   function loaderFor(ctx: RequestContext) {
     let loader = usernameLoaders.get(ctx);
@@ -28,7 +33,12 @@ export function createRegistrationResolvers(deps: { registration: RegistrationSe
     DateTime: DateTimeResolver,
     Mutation: {
       register: (_: unknown, args: unknown, ctx: RequestContext) =>
-        deps.registration.register(args, { organizationSlug: ctx.headers.organizationSlug, clientIp: ctx.clientIp }),
+        deps.registration.register(args, {
+          organizationSlug: ctx.headers.organizationSlug,
+          clientIp: ctx.clientIp,
+          idempotencyKey: ctx.headers.idempotencyKey,
+        }),
+      registerUser: (_: unknown, args: RegisterUserArgs, ctx: RequestContext) => deps.registerUser(ctx, args),
     },
     User: {
       async __resolveReference(ref: { id: string }, ctx: RequestContext) {

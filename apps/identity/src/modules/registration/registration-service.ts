@@ -1,4 +1,4 @@
-import { Types } from 'mongoose';
+import { Types, type Connection } from 'mongoose';
 import { z } from 'zod';
 import {
   addressInputSchema,
@@ -16,6 +16,7 @@ import type { CredentialRepository } from '../credentials/credential-repository.
 import type { PasswordHasher } from '../passwords/password-hasher.js';
 import type { SessionDto, SessionService } from '../sessions/session-service.js';
 import type { VerificationService } from '../verification/verification-service.js';
+import { withIdempotencyKey } from './idempotency.js';
 
 /** B's `register` arguments. */
 export const registerArgsSchema = z.object({
@@ -37,6 +38,7 @@ export interface RegisterResult {
 }
 
 export function createRegistrationService(deps: {
+  conn: Connection;
   orgUsers: OrgUsersClient;
   credentials: CredentialRepository;
   hasher: PasswordHasher;
@@ -62,44 +64,58 @@ export function createRegistrationService(deps: {
 
   /**
    * B's register: validate everything, hash, then write in order (profile in
-   * org-users, then credentials here) and undo the profile if a later step fails.
+   * org-users, then credentials here) and undo the profile if a later step
+   * fails. With an Idempotency-Key, a retry returns the same user and message
+   * (with a fresh session: tokens are never stored in the idempotency log).
    */
-  async function register(rawArgs: unknown, ctx: { organizationSlug?: string; clientIp: string }): Promise<RegisterResult> {
+  async function register(
+    rawArgs: unknown,
+    ctx: { organizationSlug?: string; clientIp: string; idempotencyKey?: string },
+  ): Promise<RegisterResult> {
     const checked = validate(registerArgsSchema, rawArgs);
     if (!checked.ok) {
       throw new DomainError('BAD_USER_INPUT', `Invalid input: ${checked.errors.map((e) => `${e.path.join('.')} ${e.message}`).join('; ')}`, checked.errors);
     }
     const args = checked.value;
     const organization = await resolveSignupOrganization(ctx.organizationSlug);
+    const { password: _secret, ...fingerprintOf } = args;
+    const { result: account } = await withIdempotencyKey(
+      deps.conn,
+      { key: ctx.idempotencyKey, scope: `register:${organization.id}`, fingerprintOf },
+      () => createAccount(args, organization.id),
+    );
+    const session = await deps.sessions.issue({ userId: account.user.id, organizationId: organization.id }, undefined, ctx.clientIp);
+    return { ...account, session };
+  }
+
+  async function createAccount(args: z.output<typeof registerArgsSchema>, organizationId: string): Promise<Omit<RegisterResult, 'session'>> {
     const passwordHash = await deps.hasher.hash(args.password);
     const userId = new Types.ObjectId().toHexString();
-    const status = args.withVerificationCode ? 'PENDING_VERIFICATION' : 'ACTIVE';
-
     const profile = await deps.orgUsers.createProfile({
       userId,
-      organizationId: organization.id,
+      organizationId,
       email: args.email,
       phoneNumber: args.telephone ?? undefined,
       firstName: args.firstName,
       lastName: args.lastName,
-      status,
+      status: args.withVerificationCode ? 'PENDING_VERIFICATION' : 'ACTIVE',
       organisation: args.organisation ?? undefined,
       taxNumber: args.taxNumber ?? undefined,
       addresses: args.addresses ?? undefined,
     });
     try {
-      await deps.credentials.insertOnce({ _id: userId, organizationId: organization.id, passwordHash });
+      await deps.credentials.insertOnce({ _id: userId, organizationId, passwordHash });
       if (args.withVerificationCode) {
-        await deps.verification.issue('email-verification', { organizationId: organization.id, userId, email: args.email });
+        await deps.verification.issue('email-verification', { organizationId, userId, email: args.email });
+        return {
+          user: profile,
+          message: `Account created. A 6-digit verification code was sent to ${args.email}; the account stays pending verification until it is entered with verifyEmail (the code expires in 10 minutes).`,
+        };
       }
-      const session = await deps.sessions.issue({ userId, organizationId: organization.id }, undefined, ctx.clientIp);
-      const message = args.withVerificationCode
-        ? `Account created. A 6-digit verification code was sent to ${args.email}; the account stays pending verification until it is entered with verifyEmail (the code expires in 10 minutes).`
-        : 'Account created.';
-      return { user: profile, session, message };
+      return { user: profile, message: 'Account created.' };
     } catch (err) {
-      await deps.credentials.deleteById(organization.id, userId).catch(() => undefined);
-      await deps.orgUsers.deleteProfile(organization.id, userId).catch(() => undefined);
+      await deps.credentials.deleteById(organizationId, userId).catch(() => undefined);
+      await deps.orgUsers.deleteProfile(organizationId, userId).catch(() => undefined);
       throw err;
     }
   }

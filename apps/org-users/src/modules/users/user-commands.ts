@@ -20,6 +20,7 @@ export function createUserCommands(users: UserService) {
         status: z.enum(['ACTIVE', 'PENDING_VERIFICATION', 'SUSPENDED', 'CLOSED']),
         organisation: text.optional(),
         taxNumber: text.optional(),
+        dateOfBirth: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(),
         addresses: z.array(address).max(20).optional(),
       }),
       (input) => users.createProfile(input),

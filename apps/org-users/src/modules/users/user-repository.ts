@@ -31,6 +31,8 @@ export interface UserDoc {
   status: UserStatus;
   organisation?: string;
   taxNumber?: string;
+  /** YYYY-MM-DD. */
+  dateOfBirth?: string;
   isSubscribed: boolean;
   addresses: AddressDoc[];
   createdAt: Date;
@@ -71,6 +73,7 @@ const userSchema = new Schema<UserDoc>(
     status: { type: String, required: true },
     organisation: String,
     taxNumber: String,
+    dateOfBirth: String,
     isSubscribed: { type: Boolean, required: true, default: false },
     addresses: { type: [addressSchema], default: [] },
     syncedAt: Date,

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import { DateTimeResolver } from 'graphql-scalars';
+import { DateResolver, DateTimeResolver } from 'graphql-scalars';
 import { forbidden, requireAuthenticated, type RequestContext } from '@usergraph/service-kit';
 import type { OrganizationService } from '../organizations/organization-service.js';
 import type { ProfileDto, UserService } from './user-service.js';
@@ -22,6 +22,7 @@ function profileLoader(ctx: RequestContext, users: UserService) {
 export function createUserResolvers(deps: { users: UserService; organizations: OrganizationService }) {
   return {
     DateTime: DateTimeResolver,
+    Date: DateResolver,
     Query: {
       me: async (_: unknown, __: unknown, ctx: RequestContext) => {
         const caller = requireAuthenticated(ctx.caller);

@@ -16,6 +16,7 @@ export interface ProfileDto {
   status: UserStatus;
   organisation: string | null;
   taxNumber: string | null;
+  dateOfBirth: string | null;
   isSubscribed: boolean;
   addresses: AddressDoc[];
   createdAt: string;
@@ -36,6 +37,7 @@ export function toProfileDto(doc: UserDoc): ProfileDto {
     status: doc.status,
     organisation: doc.organisation ?? null,
     taxNumber: doc.taxNumber ?? null,
+    dateOfBirth: doc.dateOfBirth ?? null,
     isSubscribed: doc.isSubscribed,
     addresses: doc.addresses ?? [],
     createdAt: doc.createdAt.toISOString(),
@@ -56,6 +58,7 @@ export interface NewProfile {
   status: UserStatus;
   organisation?: string;
   taxNumber?: string;
+  dateOfBirth?: string;
   addresses?: AddressDoc[];
 }
 
@@ -96,6 +99,7 @@ export function createUserService(deps: { conn: Connection; users: UserRepositor
         status: input.status,
         organisation: input.organisation,
         taxNumber: input.taxNumber,
+        dateOfBirth: input.dateOfBirth,
         isSubscribed: false,
         addresses: input.addresses ?? [],
       });
