@@ -11,6 +11,7 @@ import { createCredentialRepository } from './modules/credentials/credential-rep
 import { createSessionRepository } from './modules/sessions/session-repository.js';
 import { createSessionService } from './modules/sessions/session-service.js';
 import { createLoginService } from './modules/sessions/login-service.js';
+import { createLoginThrottle } from './modules/sessions/login-throttle.js';
 import { createSessionResolvers } from './modules/sessions/session-resolvers.js';
 import { createRegistrationService } from './modules/registration/registration-service.js';
 import { createRegistrationResolvers } from './modules/registration/registration-resolvers.js';
@@ -19,7 +20,10 @@ import { withIdempotencyKey } from './modules/registration/idempotency.js';
 import { createApplicationRepository } from './modules/applications/application-repository.js';
 import { createApplicationService } from './modules/applications/application-service.js';
 import { createCredentialService } from './modules/credentials/credential-service.js';
+import { createPasswordService } from './modules/credentials/password-service.js';
+import { createPasswordResolvers } from './modules/credentials/password-resolvers.js';
 import { createOAuthTokenRoute } from './modules/applications/oauth-token-route.js';
+import { createApplicationResolvers } from './modules/applications/application-resolvers.js';
 import { createIdentityCommands } from './modules/identity-commands.js';
 import { createOutboxNotifier, createSmtpNotifier } from './modules/verification/notifier.js';
 import { createVerificationCodeRepository } from './modules/verification/verification-code-repository.js';
@@ -29,7 +33,7 @@ import { createVerificationResolvers } from './modules/verification/verification
 
 /** Wires the identity & sessions subgraph on an open database connection; main.ts and tests share it. */
 export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Connection): Promise<RunningService> {
-  const clients = createServiceClients({ orgUsersUrl: env.ORG_USERS_URL, secret: env.INTERNAL_SERVICE_SECRET });
+  const clients = createServiceClients({ orgUsersUrl: env.ORG_USERS_URL, licensingUrl: env.LICENSING_URL, secret: env.INTERNAL_SERVICE_SECRET });
   const keys = createSigningKeys({
     conn,
     box: createSecretBox(env.SIGNING_KEY_ENCRYPTION_KEY),
@@ -56,6 +60,12 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     findUserIdByUsername: (organizationId, username) => findClaimOwner(conn, 'username', organizationId, username),
     hasher,
     sessions,
+    throttle: createLoginThrottle(conn, {
+      maxFailuresPerIdentifier: env.LOGIN_MAX_FAILURES_PER_IDENTIFIER,
+      maxFailuresPerIp: env.LOGIN_MAX_FAILURES_PER_IP,
+      windowMs: env.LOGIN_FAILURE_WINDOW_MINUTES * 60_000,
+      lockoutMs: env.LOGIN_LOCKOUT_MINUTES * 60_000,
+    }),
   });
   const outbox = env.NOTIFIER === 'outbox' ? createOutboxNotifier(conn) : undefined;
   if (outbox && env.NODE_ENV === 'production') logger.warn('NOTIFIER=outbox in production: codes are stored, not delivered');
@@ -102,6 +112,10 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
               () => registerUserService.registerUser(ctx.caller, args),
             )
           ).result,
+      }),
+      createApplicationResolvers({ applications, licensing: clients.licensing }),
+      createPasswordResolvers({
+        passwords: createPasswordService({ credentials, hasher, sessions: sessionRepository, orgUsers: clients.orgUsers, verification }),
       }),
       createVerificationResolvers({ accounts: createAccountVerification({ orgUsers: clients.orgUsers, verification }) }),
     ]),

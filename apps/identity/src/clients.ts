@@ -41,10 +41,24 @@ export function createOrgUsersClient(client: InternalClient) {
 
 export type OrgUsersClient = ReturnType<typeof createOrgUsersClient>;
 
-export function createServiceClients(opts: { orgUsersUrl: string; secret: string }) {
+export function createLicensingClient(client: InternalClient) {
+  return {
+    licensesOf: async (organizationId: string, userId: string) =>
+      (await client.call<{ licenses: string[] }>('getUserLicenses', { organizationId, userId })).licenses,
+  };
+}
+
+export type LicensingClient = ReturnType<typeof createLicensingClient>;
+
+export function createServiceClients(opts: { orgUsersUrl: string; licensingUrl: string; secret: string }) {
   const orgUsers = createInternalClient({ from: 'identity', to: 'org-users', baseUrl: opts.orgUsersUrl, secret: opts.secret });
+  const licensing = createInternalClient({ from: 'identity', to: 'licensing', baseUrl: opts.licensingUrl, secret: opts.secret });
   return {
     orgUsers: createOrgUsersClient(orgUsers),
-    close: () => orgUsers.close(),
+    licensing: createLicensingClient(licensing),
+    close: async () => {
+      await orgUsers.close();
+      await licensing.close();
+    },
   };
 }

@@ -23,6 +23,11 @@ export const identityEnvSchema = baseServiceEnv.extend(tokenVerificationEnv.shap
   HASH_CONCURRENCY: positiveInt.default(2),
   /** Organization used by B's `register` when no x-organization-slug header is sent. */
   PUBLIC_ORGANIZATION_SLUG: z.string().min(1).default('public'),
+  /** Failed logins allowed per identifier, and per client IP, within the window before a lockout. */
+  LOGIN_MAX_FAILURES_PER_IDENTIFIER: positiveInt.default(5),
+  LOGIN_MAX_FAILURES_PER_IP: positiveInt.default(50),
+  LOGIN_FAILURE_WINDOW_MINUTES: positiveInt.default(15),
+  LOGIN_LOCKOUT_MINUTES: positiveInt.default(15),
   /** C's `registerUser`: the youngest age, in years, at which a user may be registered. */
   MIN_REGISTRATION_AGE: z.coerce.number().int().min(0).max(150).default(18),
   /** How codes reach users: `outbox` (development: read with `npm run usergraph -- outbox`) or `smtp`. */

@@ -23,6 +23,7 @@ const toDto = (doc: ApplicationDoc): ApplicationDto => ({
 });
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
+const newSecret = () => `secret_${randomBytes(32).toString('base64url')}`;
 
 const newApplicationSchema = z.object({
   name: z.string().trim().min(1).max(100),
@@ -35,7 +36,7 @@ export function createApplicationService(deps: { applications: ApplicationReposi
     const checked = validate(newApplicationSchema, raw);
     if (!checked.ok) throw new DomainError('BAD_USER_INPUT', 'Invalid application', checked.errors);
     const clientId = `app_${randomBytes(12).toString('hex')}`;
-    const clientSecret = `secret_${randomBytes(32).toString('base64url')}`;
+    const clientSecret = newSecret();
     const doc = await deps.applications.insert({
       _id: clientId,
       organizationId,
@@ -61,7 +62,31 @@ export function createApplicationService(deps: { applications: ApplicationReposi
     return doc ? toDto(doc) : undefined;
   }
 
-  return { create, authenticateClient, get };
+  async function list(organizationId: string): Promise<ApplicationDto[]> {
+    return (await deps.applications.listForOrganization(organizationId)).map(toDto);
+  }
+
+  async function updated(doc: ApplicationDoc | null): Promise<ApplicationDto> {
+    if (!doc) throw new DomainError('NOT_FOUND', 'No such application in your organization', [{ path: ['clientId'], message: 'does not name an application of your organization' }]);
+    return toDto(doc);
+  }
+
+  const setStatus = async (organizationId: string, clientId: string, status: 'ACTIVE' | 'INACTIVE') =>
+    updated(await deps.applications.update(organizationId, clientId, { status }));
+
+  async function setPermissions(organizationId: string, clientId: string, raw: unknown): Promise<ApplicationDto> {
+    const checked = validate(newApplicationSchema.shape.permissions, raw, ['permissions']);
+    if (!checked.ok) throw new DomainError('BAD_USER_INPUT', 'Invalid permissions', checked.errors);
+    return updated(await deps.applications.update(organizationId, clientId, { permissions: [...new Set(checked.value)] }));
+  }
+
+  async function rotateSecret(organizationId: string, clientId: string): Promise<{ application: ApplicationDto; clientSecret: string }> {
+    const clientSecret = newSecret();
+    const application = await updated(await deps.applications.update(organizationId, clientId, { secretHash: sha256(clientSecret).toString('base64url') }));
+    return { application, clientSecret };
+  }
+
+  return { create, authenticateClient, get, list, setStatus, setPermissions, rotateSecret };
 }
 
 export type ApplicationService = ReturnType<typeof createApplicationService>;

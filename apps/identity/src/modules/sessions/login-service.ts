@@ -5,6 +5,7 @@ import type { OrgUsersClient } from '../../clients.js';
 import type { CredentialRepository } from '../credentials/credential-repository.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
 import type { SessionDto, SessionService } from './session-service.js';
+import type { LoginThrottle } from './login-throttle.js';
 
 const loginArgsSchema = z.object({
   organizationSlug: z.string().trim().min(1).max(63),
@@ -21,6 +22,7 @@ export function createLoginService(deps: {
   findUserIdByUsername: (organizationId: string, username: string) => Promise<string | null>;
   hasher: PasswordHasher;
   sessions: SessionService;
+  throttle: LoginThrottle;
 }) {
   /** The identifier is an email, a phone number (E.164, or with +country code) or a username. */
   async function resolveUserId(organizationId: string, identifier: string): Promise<string | null> {
@@ -42,15 +44,18 @@ export function createLoginService(deps: {
       if (err instanceof DomainError && err.code === 'NOT_FOUND') return undefined;
       throw err;
     });
+    const throttleOrg = organization?.id ?? `unknown:${organizationSlug}`;
+    await deps.throttle.assertNotLocked(throttleOrg, identifier, ctx.clientIp);
     const userId = organization ? await resolveUserId(organization.id, identifier) : null;
     const credential = organization && userId ? await deps.credentials.findById(organization.id, userId) : null;
     // Unknown organization or identifier: verify against a dummy hash so that
     // every failure costs the same time as a wrong password.
-    if (!organization || !credential) {
-      await deps.hasher.verifyDummy(password);
+    const valid = credential ? await deps.hasher.verify(credential.passwordHash, password) : await deps.hasher.verifyDummy(password);
+    if (!organization || !credential || !valid) {
+      await deps.throttle.recordFailure(throttleOrg, identifier, ctx.clientIp);
       throw unauthenticated(INVALID_CREDENTIALS);
     }
-    if (!(await deps.hasher.verify(credential.passwordHash, password))) throw unauthenticated(INVALID_CREDENTIALS);
+    await deps.throttle.recordSuccess(throttleOrg, identifier, ctx.clientIp);
     return deps.sessions.issue({ userId: credential._id, organizationId: organization.id }, undefined, ctx.clientIp);
   }
 

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { Schema, type Connection } from 'mongoose';
+import { claim } from '@usergraph/mongo';
 
 export interface SessionDoc {
   _id: string;
@@ -44,19 +46,30 @@ export function createSessionRepository(conn: Connection) {
      * Marks a live session rotated, atomically: of two concurrent refreshes
      * with the same token only one gets the document back.
      */
-    markRotated: (id: string, now: Date) =>
-      Session.findOneAndUpdate(
+    async markRotated(id: string, now: Date): Promise<SessionDoc | null> {
+      // The embedded store (FerretDB) does not apply a filtered update
+      // atomically, so a claim on the session id (a unique _id insert) decides
+      // which of several concurrent refreshes wins.
+      if ((await claim(conn, { kind: 'session-rotation', organizationId: '-', value: id, ownerId: randomUUID() })) === 'taken') return null;
+      return Session.findOneAndUpdate(
         { _id: id, rotatedAt: { $exists: false }, revokedAt: { $exists: false } },
         { $set: { rotatedAt: now } },
         { new: true },
-      ).lean<SessionDoc>().exec(),
+      ).lean<SessionDoc>().exec();
+    },
     async revokeFamily(familyId: string, now: Date): Promise<number> {
       const result = await Session.updateMany({ familyId, revokedAt: { $exists: false } }, { $set: { revokedAt: now } }).exec();
       return result.modifiedCount;
     },
-    async revokeForUser(organizationId: string, userId: string, now: Date): Promise<number> {
-      const result = await Session.updateMany({ organizationId, userId, revokedAt: { $exists: false } }, { $set: { revokedAt: now } }).exec();
+    /** Revokes every live session of the user, except `keepSessionId` when given. */
+    async revokeForUser(organizationId: string, userId: string, now: Date, keepSessionId?: string): Promise<number> {
+      const filter = { organizationId, userId, revokedAt: { $exists: false }, rotatedAt: { $exists: false }, ...(keepSessionId ? { _id: { $ne: keepSessionId } } : {}) };
+      const result = await Session.updateMany(filter, { $set: { revokedAt: now } }).exec();
       return result.modifiedCount;
+    },
+    async revokeOne(organizationId: string, userId: string, sessionId: string, now: Date): Promise<boolean> {
+      const result = await Session.updateOne({ _id: sessionId, organizationId, userId, revokedAt: { $exists: false } }, { $set: { revokedAt: now } }).exec();
+      return result.modifiedCount === 1;
     },
     listActiveForUser: (organizationId: string, userId: string, now: Date) =>
       Session.find({

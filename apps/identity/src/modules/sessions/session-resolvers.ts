@@ -4,12 +4,16 @@ import type { LoginService } from './login-service.js';
 import type { SessionRepository } from './session-repository.js';
 import type { SessionService } from './session-service.js';
 
+function signedInUser(ctx: RequestContext) {
+  if (ctx.caller.kind !== 'user') throw unauthenticated('Sign in as a user to manage sessions');
+  return ctx.caller;
+}
+
 export function createSessionResolvers(deps: { login: LoginService; sessions: SessionService; sessionRepository: SessionRepository }) {
   return {
     Query: {
       async mySessions(_: unknown, __: unknown, ctx: RequestContext) {
-        if (ctx.caller.kind !== 'user') throw unauthenticated('Sign in as a user to list sessions');
-        const caller = ctx.caller;
+        const caller = signedInUser(ctx);
         const live = await deps.sessionRepository.listActiveForUser(caller.organizationId, caller.userId, new Date());
         return live.map((s) => ({ id: s._id, createdAt: s.createdAt, expiresAt: s.refreshExpiresAt, current: s._id === caller.sessionId }));
       },
@@ -18,6 +22,19 @@ export function createSessionResolvers(deps: { login: LoginService; sessions: Se
       login: (_: unknown, args: unknown, ctx: RequestContext) => deps.login.login(args, { clientIp: ctx.clientIp }),
       refreshSession: (_: unknown, args: { refreshToken: string }, ctx: RequestContext) =>
         deps.sessions.refresh(args.refreshToken, ctx.clientIp),
+      logout: async (_: unknown, __: unknown, ctx: RequestContext) => {
+        const caller = signedInUser(ctx);
+        await deps.sessionRepository.revokeOne(caller.organizationId, caller.userId, caller.sessionId, new Date());
+        return true;
+      },
+      revokeSession: (_: unknown, args: { id: string }, ctx: RequestContext) => {
+        const caller = signedInUser(ctx);
+        return deps.sessionRepository.revokeOne(caller.organizationId, caller.userId, args.id, new Date());
+      },
+      revokeAllSessions: (_: unknown, __: unknown, ctx: RequestContext) => {
+        const caller = signedInUser(ctx);
+        return deps.sessionRepository.revokeForUser(caller.organizationId, caller.userId, new Date());
+      },
     },
   };
 }

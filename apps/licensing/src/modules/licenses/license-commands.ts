@@ -11,5 +11,9 @@ export function createLicenseCommands(licenses: LicenseService) {
       z.object({ organizationId: id, userId: id, licenses: z.unknown(), groups: z.unknown(), originGroup: z.unknown().optional() }),
       (input) => licenses.assign(input.organizationId, input.userId, { licenses: input.licenses, groups: input.groups, originGroup: input.originGroup }),
     ),
+    /** Whether a user holds each license: for other services' permission checks. */
+    getUserLicenses: defineCommand(z.object({ organizationId: id, userId: id }), (input) =>
+      licenses.licensesOf(input.organizationId, input.userId),
+    ),
   };
 }

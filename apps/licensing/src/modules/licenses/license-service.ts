@@ -34,7 +34,12 @@ export function createLicenseService(deps: { assignments: AssignmentRepository }
     return { id: userId, licenses: doc.licenses, groups: doc.groups, originGroup: doc.originGroup ?? null };
   }
 
-  return { forUsers, assign };
+  async function licensesOf(organizationId: string, userId: string): Promise<UserLicensesDto> {
+    const [doc] = await deps.assignments.findForUsers(organizationId, [userId]);
+    return { id: userId, licenses: doc?.licenses ?? [], groups: doc?.groups ?? [], originGroup: doc?.originGroup ?? null };
+  }
+
+  return { forUsers, assign, licensesOf };
 }
 
 export type LicenseService = ReturnType<typeof createLicenseService>;

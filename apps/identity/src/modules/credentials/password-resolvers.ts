@@ -1,0 +1,12 @@
+import type { RequestContext } from '@usergraph/service-kit';
+import type { PasswordService } from './password-service.js';
+
+export function createPasswordResolvers(deps: { passwords: PasswordService }) {
+  return {
+    Mutation: {
+      changePassword: (_: unknown, args: unknown, ctx: RequestContext) => deps.passwords.change(ctx.caller, args),
+      requestPasswordReset: (_: unknown, args: unknown) => deps.passwords.requestReset(args),
+      resetPassword: (_: unknown, args: unknown) => deps.passwords.reset(args),
+    },
+  };
+}

@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { emailSchema, passwordSchema, validate } from '@usergraph/validation';
+import { DomainError, unauthenticated, type Caller } from '@usergraph/service-kit';
+import type { OrgUsersClient } from '../../clients.js';
+import type { PasswordHasher } from '../passwords/password-hasher.js';
+import type { SessionRepository } from '../sessions/session-repository.js';
+import type { VerificationService } from '../verification/verification-service.js';
+import type { CredentialRepository } from './credential-repository.js';
+
+const changeArgs = z.object({ currentPassword: z.string().max(1024), newPassword: passwordSchema });
+const requestArgs = z.object({ organizationSlug: z.string().trim().min(1).max(63), email: emailSchema });
+const resetArgs = requestArgs.extend({ code: z.string().trim().max(12), newPassword: passwordSchema });
+
+const RESET_SENT = 'If an account exists for this email, a reset code was sent.';
+
+function invalid(errors: Array<{ path: string[]; message: string }>) {
+  return new DomainError('BAD_USER_INPUT', `Invalid input: ${errors.map((e) => `${e.path.join('.')} ${e.message}`).join('; ')}`, errors);
+}
+
+/** Password change (signed in) and reset (by a code sent through the notifier). */
+export function createPasswordService(deps: {
+  credentials: CredentialRepository;
+  hasher: PasswordHasher;
+  sessions: SessionRepository;
+  orgUsers: OrgUsersClient;
+  verification: VerificationService;
+}) {
+  async function change(caller: Caller, raw: unknown) {
+    if (caller.kind !== 'user') throw unauthenticated('Sign in as a user to change your password');
+    const checked = validate(changeArgs, raw);
+    if (!checked.ok) throw invalid(checked.errors);
+    const credential = await deps.credentials.findById(caller.organizationId, caller.userId);
+    if (!credential || !(await deps.hasher.verify(credential.passwordHash, checked.value.currentPassword))) {
+      throw new DomainError('BAD_USER_INPUT', 'The current password is wrong', [{ path: ['currentPassword'], message: 'is wrong' }]);
+    }
+    await deps.credentials.setPasswordHash(caller.organizationId, caller.userId, await deps.hasher.hash(checked.value.newPassword));
+    await deps.sessions.revokeForUser(caller.organizationId, caller.userId, new Date(), caller.sessionId);
+    return { success: true, message: 'Password changed; your other sessions were signed out.' };
+  }
+
+  async function findAccount(organizationSlug: string, email: string) {
+    const organization = await deps.orgUsers.getOrganizationBySlug(organizationSlug).catch(() => undefined);
+    if (!organization) return undefined;
+    const userId = await deps.orgUsers.findUserIdByIdentifier(organization.id, 'email', email);
+    return userId ? { organizationId: organization.id, userId, email } : undefined;
+  }
+
+  async function requestReset(raw: unknown) {
+    const checked = validate(requestArgs, raw);
+    if (!checked.ok) throw invalid(checked.errors);
+    const account = await findAccount(checked.value.organizationSlug, checked.value.email);
+    // Users created by C's registerUser have no password yet: a reset sets the first one.
+    if (account) await deps.verification.issue('password-reset', account);
+    return { success: true, message: RESET_SENT };
+  }
+
+  async function reset(raw: unknown) {
+    const checked = validate(resetArgs, raw);
+    if (!checked.ok) throw invalid(checked.errors);
+    const { organizationSlug, email, code, newPassword } = checked.value;
+    const account = await findAccount(organizationSlug, email);
+    if (!account) {
+      throw new DomainError('BAD_USER_INPUT', 'The code is wrong, expired or used up: request a new one', [{ path: ['code'], message: 'is wrong, expired or used up' }]);
+    }
+    await deps.verification.check('password-reset', account, code);
+    const passwordHash = await deps.hasher.hash(newPassword);
+    const existing = await deps.credentials.findById(account.organizationId, account.userId);
+    if (existing) await deps.credentials.setPasswordHash(account.organizationId, account.userId, passwordHash);
+    else await deps.credentials.insertOnce({ _id: account.userId, organizationId: account.organizationId, passwordHash });
+    await deps.sessions.revokeForUser(account.organizationId, account.userId, new Date());
+    return { success: true, message: 'Password reset; every session of the account was signed out.' };
+  }
+
+  return { change, requestReset, reset };
+}
+
+export type PasswordService = ReturnType<typeof createPasswordService>;
