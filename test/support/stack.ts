@@ -10,6 +10,8 @@ import { request } from 'undici';
 import { startStack, writeStackState, type RunningStack, type StackOptions, type BootstrapResult } from '@usergraph/cli';
 import { repoRoot } from '@usergraph/mongo';
 
+export const ADMIN_PASSWORD = 'Correct-Horse-Battery-9';
+
 const EPHEMERAL = { gateway: 0, identity: 0, 'org-users': 0, licensing: 0 };
 
 /** A whole stack on ephemeral ports with a fresh data dir (embedded store), or fresh databases on MONGODB_URI. */
@@ -78,7 +80,7 @@ export async function bootstrapOrganization(dataDir: string, slug: string): Prom
       '--org-name', `Org ${slug}`,
       '--admin-email', `admin@${slug}.test`,
       '--admin-username', 'admin',
-      '--admin-password', 'Correct-Horse-Battery-9',
+      '--admin-password', ADMIN_PASSWORD,
       '--permissions', 'users:register,organization-users:write,organization-users:read',
       '--json',
     ],
@@ -104,3 +106,28 @@ export async function readOutbox(dataDir: string, to: string): Promise<Array<{ t
   );
   return JSON.parse(stdout) as Array<{ to: string; subject: string; text: string }>;
 }
+
+/** The OAuth 2.0 client-credentials grant at the gateway, with a form body. */
+export async function applicationToken(gatewayUrl: string, clientId: string, clientSecret: string, scope?: string): Promise<string> {
+  const res = await request(gatewayUrl.replace('/graphql', '/oauth/token'), {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, ...(scope ? { scope } : {}) }).toString(),
+  });
+  const body = (await res.body.json()) as { access_token?: string };
+  if (!body.access_token) throw new Error(`token request failed: ${res.statusCode} ${JSON.stringify(body)}`);
+  return body.access_token;
+}
+
+export const LOGIN = `mutation Login($organizationSlug: String!, $identifier: String!, $password: String!) {
+  login(organizationSlug: $organizationSlug, identifier: $identifier, password: $password) { _id jwt expires refreshToken }
+}`;
+
+/** Signs in and returns the session. */
+export async function login(gatewayUrl: string, organizationSlug: string, identifier: string, password: string) {
+  const res = await gql(gatewayUrl, LOGIN, { organizationSlug, identifier, password });
+  if (res.errors) throw new Error(`login failed: ${JSON.stringify(res.errors)}`);
+  return res.data!.login as { _id: string; jwt: string; expires: number; refreshToken: string };
+}
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });

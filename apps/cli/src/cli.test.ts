@@ -1,0 +1,65 @@
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isEncryptionKey } from '@usergraph/service-kit';
+import { parseBootstrapArgs } from './bootstrap.js';
+import { loadOrCreateDevSecrets } from './secrets.js';
+import { startEnvSchema } from './start-env.js';
+
+describe('bootstrap arguments', () => {
+  const required = ['--org-slug', 'acme', '--org-name', 'Acme', '--admin-email', 'a@acme.test', '--admin-username', 'admin', '--admin-password', 'pw'];
+
+  it('parses the documented flags with their defaults', () => {
+    const args = parseBootstrapArgs([...required, '--json', '--no-self-signup']);
+    expect(args).toMatchObject({
+      orgSlug: 'acme',
+      orgName: 'Acme',
+      adminEmail: 'a@acme.test',
+      json: true,
+      selfSignup: false,
+      permissions: ['users:register', 'organization-users:write', 'organization-users:read'],
+    });
+  });
+
+  it('names every missing flag', () => {
+    expect(() => parseBootstrapArgs(['--org-slug', 'acme'])).toThrow(/--org-name, --admin-email, --admin-username, --admin-password/);
+  });
+
+  it('rejects unknown flags', () => {
+    expect(() => parseBootstrapArgs([...required, '--bogus'])).toThrow(/bogus/);
+  });
+});
+
+describe('development secrets', () => {
+  it('are generated once, kept with mode 600, and reused', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'usergraph-cli-')), 'secrets.json');
+    const first = loadOrCreateDevSecrets(file, {});
+    expect(first.generated).toBe(true);
+    expect(first.secrets.INTERNAL_SERVICE_SECRET.length).toBeGreaterThanOrEqual(32);
+    expect(isEncryptionKey(first.secrets.SIGNING_KEY_ENCRYPTION_KEY)).toBe(true);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const second = loadOrCreateDevSecrets(file, {});
+    expect(second.generated).toBe(false);
+    expect(second.secrets).toEqual(first.secrets);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(first.secrets);
+  });
+
+  it('prefer values from the environment', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'usergraph-cli-')), 'secrets.json');
+    const secret = 'x'.repeat(40);
+    expect(loadOrCreateDevSecrets(file, { INTERNAL_SERVICE_SECRET: secret }).secrets.INTERNAL_SERVICE_SECRET).toBe(secret);
+  });
+});
+
+describe('npm start environment', () => {
+  it('has the documented defaults', () => {
+    expect(startEnvSchema.parse({})).toMatchObject({ PORT: 4000, IDENTITY_PORT: 4001, ORG_USERS_PORT: 4002, LICENSING_PORT: 4003, NODE_ENV: 'development' });
+  });
+
+  it('rejects a bad MONGODB_URI and a bad port, naming both', () => {
+    const result = startEnvSchema.safeParse({ MONGODB_URI: 'postgres://x', PORT: '99999' });
+    expect(result.success).toBe(false);
+    expect(result.error!.issues.map((i) => i.path[0]).sort()).toEqual(['MONGODB_URI', 'PORT']);
+  });
+});
