@@ -57,8 +57,18 @@ func run(listen, dataDir, logLevel string) error {
 		return err
 	}
 
+	// FerretDB itself listens on a private unix socket; clients reach it
+	// through the write serializer on the loopback TCP address.
+	socket := filepath.Join(absDir, "ferretdb.sock")
+	_ = os.Remove(socket) // left behind if the previous run was killed
+	front, err := net.Listen("tcp", listen)
+	if err != nil {
+		return err
+	}
+	defer front.Close()
+
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: listen},
+		Listener:  ferretdb.ListenerConfig{Unix: socket},
 		Logger:    logger,
 		Handler:   "sqlite",
 		SQLiteURL: "file:" + absDir + "/",
@@ -71,6 +81,17 @@ func run(listen, dataDir, logLevel string) error {
 	// SQLite databases so that no write is lost.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+
+	serializer := &writeSerializer{upstream: socket, logger: logger}
+	go func() {
+		if err := serializer.serve(front); err != nil {
+			logger.Error("listener failed", slog.String("error", err.Error()))
+		}
+	}()
+	go func() {
+		<-ctx.Done()
+		front.Close()
+	}()
 
 	logger.Info("usergraph-ferretdb listening", slog.String("address", listen), slog.String("dataDir", absDir))
 	return f.Run(ctx)

@@ -73,9 +73,9 @@ export async function bootstrap(stack: StackClient, args: ReturnType<typeof pars
   await stack.licensing.call('assignLicenses', {
     organizationId: organization.id,
     userId: admin.userId,
-    licenses: ['ADMIN'],
-    groups: ['DEFAULT'],
-    originGroup: 'DEFAULT',
+    requestedLicenses: ['ADMIN'],
+    requestedGroups: ['DEFAULT'],
+    requestedOriginGroup: 'DEFAULT',
     supportAdmin: args.supportAdmin,
   });
   const application = await stack.identity.call<{ clientId: string; clientSecret: string }>('createApplication', {

@@ -119,7 +119,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       LICENSING_URL: urls.licensing,
       NATIONAL_ID_ENCRYPTION_KEY: secrets.NATIONAL_ID_ENCRYPTION_KEY,
     },
-    licensing: { PORT: String(ports.licensing), MONGODB_URI: mongodbUri, MONGODB_DB: `${prefix}licensing` },
+    licensing: { PORT: String(ports.licensing), MONGODB_URI: mongodbUri, MONGODB_DB: `${prefix}licensing`, ORG_USERS_URL: urls['org-users'] },
     gateway: {
       PORT: String(ports.gateway),
       IDENTITY_URL: urls.identity,

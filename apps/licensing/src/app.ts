@@ -1,23 +1,44 @@
 import type { Connection } from 'mongoose';
 import { isDatabaseReady, isDatabaseUnavailableError } from '@usergraph/mongo';
-import { startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
+import { createInternalClient, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
 import type { LicensingEnv } from './env.js';
 import { buildLicensingSchema } from './schema.js';
 import { createAssignmentRepository } from './modules/licenses/assignment-repository.js';
+import { createLicenseStateRepository } from './modules/licenses/license-state-repository.js';
 import { createLicenseService } from './modules/licenses/license-service.js';
 import { createLicenseResolvers } from './modules/licenses/license-resolvers.js';
 import { createLicenseCommands } from './modules/licenses/license-commands.js';
+import { createGroupRepository } from './modules/groups/group-repository.js';
+import { createGroupService } from './modules/groups/group-service.js';
+import { createGroupResolvers } from './modules/groups/group-resolvers.js';
 
 /** Wires the licensing & groups subgraph on an open database connection; main.ts and tests share it. */
 export async function startLicensing(env: LicensingEnv, logger: Logger, conn: Connection): Promise<RunningService> {
-  const licenses = createLicenseService({ assignments: createAssignmentRepository(conn) });
-  return startSubgraphService({
+  const orgUsers = createInternalClient({ from: 'licensing', to: 'org-users', baseUrl: env.ORG_USERS_URL, secret: env.INTERNAL_SERVICE_SECRET });
+  const assignments = createAssignmentRepository(conn);
+  const groups = createGroupService({ conn, groups: createGroupRepository(conn), assignments });
+  const licenses = createLicenseService({ assignments, state: createLicenseStateRepository(conn), groups });
+  const countMembers = assignments.countMembers;
+  const existingUserIds = async (organizationId: string, userIds: string[]) =>
+    (await orgUsers.call<{ userIds: string[] }>('existingUserIds', { organizationId, userIds })).userIds;
+
+  const service = await startSubgraphService({
     name: 'licensing',
     env,
     logger,
-    schema: buildLicensingSchema([createLicenseResolvers({ licenses })]),
-    commands: { ...createLicenseCommands(licenses) },
+    schema: buildLicensingSchema([
+      createLicenseResolvers({ licenses, groups, countMembers }),
+      createGroupResolvers({ groups, licenses, countMembers, existingUserIds }),
+    ]),
+    commands: createLicenseCommands(licenses),
     ready: () => isDatabaseReady(conn),
     isUnavailable: isDatabaseUnavailableError,
   });
+  return {
+    ...service,
+    async close() {
+      await service.close();
+      await orgUsers.close();
+    },
+  };
 }

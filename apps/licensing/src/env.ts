@@ -5,6 +5,8 @@ export const licensingEnvSchema = baseServiceEnv.extend(tokenVerificationEnv.sha
   PORT: z.coerce.number().int().min(0).max(65535).default(4003),
   MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, { error: 'must be a mongodb:// or mongodb+srv:// URI' }),
   MONGODB_DB: z.string().min(1).default('licensing'),
+  /** org-users, asked whether user ids belong to an organization. */
+  ORG_USERS_URL: z.url(),
 });
 
 export type LicensingEnv = z.output<typeof licensingEnvSchema>;

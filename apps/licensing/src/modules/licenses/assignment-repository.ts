@@ -2,13 +2,18 @@ import { Schema, type Connection } from 'mongoose';
 import type { LicenseType } from '@usergraph/validation';
 
 export interface AssignmentDoc {
-  /** `<organizationId>:<userId>`: one document per user makes each change a single-document update. */
+  /** `<organizationId>:<userId>`: one document per user, so each change is a single-document update. */
   _id: string;
   organizationId: string;
   userId: string;
   licenses: LicenseType[];
-  groups: string[];
-  originGroup?: string;
+  /** Group ids (names live in `groups`, so a rename is one update). */
+  groupIds: string[];
+  originGroupId?: string;
+  /** Platform-support user, created only by the operator CLI: never removed or stripped. */
+  supportAdmin: boolean;
+  /** Optimistic-concurrency revision: every write is conditional on the one it read. */
+  rev: number;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -19,30 +24,58 @@ const assignmentSchema = new Schema<AssignmentDoc>(
     organizationId: { type: String, required: true },
     userId: { type: String, required: true },
     licenses: { type: [String], default: [] },
-    groups: { type: [String], default: [] },
-    originGroup: String,
+    groupIds: { type: [String], default: [] },
+    originGroupId: String,
+    supportAdmin: { type: Boolean, default: false },
+    rev: { type: Number, required: true },
   },
   { timestamps: true, versionKey: false, collection: 'assignments' },
 );
 assignmentSchema.index({ organizationId: 1, userId: 1 });
+assignmentSchema.index({ organizationId: 1, groupIds: 1 });
 
 export const assignmentId = (organizationId: string, userId: string) => `${organizationId}:${userId}`;
+
+export type AssignmentFields = Pick<AssignmentDoc, 'licenses' | 'groupIds' | 'originGroupId' | 'supportAdmin'>;
 
 /** Scoped by organization in every method. */
 export function createAssignmentRepository(conn: Connection) {
   const Assignment = conn.model<AssignmentDoc>('Assignment', assignmentSchema);
   return {
+    find: (organizationId: string, userId: string) =>
+      Assignment.findOne({ _id: assignmentId(organizationId, userId), organizationId }).lean<AssignmentDoc>().exec(),
     findForUsers: (organizationId: string, userIds: readonly string[]) =>
       Assignment.find({ organizationId, userId: { $in: [...userIds] } }).lean<AssignmentDoc[]>().exec(),
-    upsert(organizationId: string, userId: string, set: Pick<AssignmentDoc, 'licenses' | 'groups'> & { originGroup?: string | null }) {
-      const fields = { organizationId, userId, licenses: set.licenses, groups: set.groups };
-      const update = set.originGroup
-        ? { $set: { ...fields, originGroup: set.originGroup } }
-        : { $set: fields, $unset: { originGroup: 1 } };
-      return Assignment.findOneAndUpdate({ _id: assignmentId(organizationId, userId), organizationId }, update, { upsert: true, new: true })
-        .lean<AssignmentDoc>()
-        .exec();
+    /**
+     * Writes the new fields only if the document is still at `expectedRev`
+     * (0: does not exist yet). False means someone else wrote first.
+     */
+    async writeIfUnchanged(organizationId: string, userId: string, expectedRev: number, fields: AssignmentFields): Promise<boolean> {
+      const { originGroupId, ...rest } = fields;
+      if (expectedRev === 0) {
+        try {
+          await Assignment.create({ _id: assignmentId(organizationId, userId), organizationId, userId, ...rest, ...(originGroupId ? { originGroupId } : {}), rev: 1 });
+          return true;
+        } catch (err) {
+          if ((err as { code?: number }).code === 11000) return false;
+          throw err;
+        }
+      }
+      const update = originGroupId
+        ? { $set: { ...rest, originGroupId }, $inc: { rev: 1 } }
+        : { $set: rest, $unset: { originGroupId: 1 }, $inc: { rev: 1 } };
+      const result = await Assignment.updateOne({ _id: assignmentId(organizationId, userId), organizationId, rev: expectedRev }, update).exec();
+      return result.modifiedCount === 1;
     },
+    async deleteIfUnchanged(organizationId: string, userId: string, expectedRev: number): Promise<boolean> {
+      const result = await Assignment.deleteOne({ _id: assignmentId(organizationId, userId), organizationId, rev: expectedRev }).exec();
+      return result.deletedCount === 1;
+    },
+    countMembers: (organizationId: string, groupId: string) => Assignment.countDocuments({ organizationId, groupIds: groupId }).exec(),
+    /** Users of the organization holding the group. */
+    membersOf: (organizationId: string, groupId: string) =>
+      Assignment.find({ organizationId, groupIds: groupId }).lean<AssignmentDoc[]>().exec(),
+    listForOrganization: (organizationId: string) => Assignment.find({ organizationId }).lean<AssignmentDoc[]>().exec(),
   };
 }
 

@@ -3,17 +3,28 @@ import { defineCommand } from '@usergraph/service-kit';
 import type { LicenseService } from './license-service.js';
 
 const id = z.string().min(1).max(64);
+/** D's names for the request fields; validated by the license rules, not here. */
+const request = { requestedLicenses: z.unknown(), requestedGroups: z.unknown(), requestedOriginGroup: z.unknown().optional() };
 
+/**
+ * The commands org-users (and the bootstrap CLI) use. All are idempotent:
+ * assign sets a complete state, revoke and release converge to one.
+ */
 export function createLicenseCommands(licenses: LicenseService) {
   return {
-    /** Sets a user's licenses and groups; setting the same values twice is a no-op. */
-    assignLicenses: defineCommand(
-      z.object({ organizationId: id, userId: id, licenses: z.unknown(), groups: z.unknown(), originGroup: z.unknown().optional() }),
-      (input) => licenses.assign(input.organizationId, input.userId, { licenses: input.licenses, groups: input.groups, originGroup: input.originGroup }),
+    /** D's license and group rules, checked without writing: `{ ok, errors }` with D's paths. */
+    validateAssignment: defineCommand(z.object({ organizationId: id, ...request }), async ({ organizationId, ...raw }) => {
+      const result = await licenses.validateRequest(organizationId, raw);
+      return result.ok ? { ok: true, errors: [] } : { ok: false, errors: result.errors };
+    }),
+    assignLicenses: defineCommand(z.object({ organizationId: id, userId: id, supportAdmin: z.boolean().optional(), ...request }), ({ organizationId, userId, supportAdmin, ...raw }) =>
+      licenses.assign(organizationId, userId, raw, { supportAdmin }),
     ),
-    /** Whether a user holds each license: for other services' permission checks. */
-    getUserLicenses: defineCommand(z.object({ organizationId: id, userId: id }), (input) =>
-      licenses.licensesOf(input.organizationId, input.userId),
+    revokeLicenses: defineCommand(z.object({ organizationId: id, userId: id, licenses: z.unknown() }), (input) =>
+      licenses.revoke(input.organizationId, input.userId, input.licenses),
     ),
+    /** For a deleted user: frees every seat. Refused for the last company admin and for support admins. */
+    releaseUser: defineCommand(z.object({ organizationId: id, userId: id }), (input) => licenses.release(input.organizationId, input.userId)),
+    getUserLicenses: defineCommand(z.object({ organizationId: id, userId: id }), (input) => licenses.licensesOf(input.organizationId, input.userId)),
   };
 }

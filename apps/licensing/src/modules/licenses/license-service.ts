@@ -1,45 +1,207 @@
-import { licenseSetSchema, groupNameSchema, validate, type LicenseType } from '@usergraph/validation';
-import { DomainError, unauthenticated, type Caller } from '@usergraph/service-kit';
-import { z } from 'zod';
-import type { AssignmentRepository } from './assignment-repository.js';
+import { DomainError, forbidden, unauthenticated, type Caller, type FieldIssue } from '@usergraph/service-kit';
+import { LICENSE_TYPES, licenseTypeSchema, type LicenseType } from '@usergraph/validation';
+import type { GroupService } from '../groups/group-service.js';
+import type { AssignmentDoc, AssignmentFields, AssignmentRepository } from './assignment-repository.js';
+import type { LicenseStateRepository } from './license-state-repository.js';
+import { checkAssignmentRequest } from './license-rules.js';
 
 export interface UserLicensesDto {
   id: string;
   licenses: LicenseType[];
   groups: string[];
   originGroup: string | null;
+  supportAdmin: boolean;
 }
 
-export const assignmentInputSchema = z.object({
-  licenses: licenseSetSchema,
-  groups: z.array(groupNameSchema).max(100),
-  originGroup: groupNameSchema.nullish(),
-});
+const MAX_ATTEMPTS = 20;
 
-export function createLicenseService(deps: { assignments: AssignmentRepository }) {
-  /** Licenses and groups of users in the caller's organization; other tenants' ids are not found. */
-  async function forUsers(caller: Caller, userIds: readonly string[]): Promise<Map<string, UserLicensesDto>> {
-    if (caller.kind === 'anonymous') throw unauthenticated();
-    const docs = await deps.assignments.findForUsers(caller.organizationId, userIds);
-    const found = new Map(docs.map((d) => [d.userId, { id: d.userId, licenses: d.licenses, groups: d.groups, originGroup: d.originGroup ?? null }]));
-    // A user of the organization with no assignment yet simply holds nothing.
-    return new Map(userIds.map((id) => [id, found.get(id) ?? { id, licenses: [], groups: [], originGroup: null }]));
+class WriteConflict extends Error {}
+
+const lastAdminError = () =>
+  new DomainError('CONFLICT', 'An organization must keep at least one company admin (ADMIN license)', [
+    { path: ['requestedLicenses'], message: 'would remove the last ADMIN of the organization' },
+  ]);
+
+const invalid = (errors: FieldIssue[]) =>
+  new DomainError('BAD_USER_INPUT', `Invalid license assignment: ${errors.map((e) => `${e.path.join('.')} ${e.message}`).join('; ')}`, errors);
+
+/** Licenses a holder counts against seats: a support admin's ADMIN is not a company seat. */
+const counted = (licenses: readonly LicenseType[], supportAdmin: boolean) => (supportAdmin ? licenses.filter((l) => l !== 'ADMIN') : [...licenses]);
+
+export function createLicenseService(deps: { assignments: AssignmentRepository; state: LicenseStateRepository; groups: GroupService }) {
+  const { assignments, state, groups } = deps;
+
+  async function toDto(organizationId: string, userId: string, doc: AssignmentDoc | null): Promise<UserLicensesDto> {
+    if (!doc) return { id: userId, licenses: [], groups: [], originGroup: null, supportAdmin: false };
+    const names = await groups.namesOf(organizationId, doc.groupIds);
+    return {
+      id: userId,
+      licenses: LICENSE_TYPES.filter((l) => doc.licenses.includes(l)),
+      groups: doc.groupIds.map((g) => names.get(g)).filter((n): n is string => n !== undefined),
+      originGroup: doc.originGroupId ? (names.get(doc.originGroupId) ?? null) : null,
+      supportAdmin: doc.supportAdmin,
+    };
   }
 
-  async function assign(organizationId: string, userId: string, raw: unknown): Promise<UserLicensesDto> {
-    const checked = validate(assignmentInputSchema, raw);
-    if (!checked.ok) throw new DomainError('BAD_USER_INPUT', 'Invalid license assignment', checked.errors);
-    const { licenses, groups, originGroup } = checked.value;
-    const doc = await deps.assignments.upsert(organizationId, userId, { licenses, groups, originGroup });
-    return { id: userId, licenses: doc.licenses, groups: doc.groups, originGroup: doc.originGroup ?? null };
+  /** Licenses and groups of users in the caller's organization, in one query per collection. */
+  async function forUsers(caller: Caller, userIds: readonly string[]): Promise<Map<string, UserLicensesDto>> {
+    if (caller.kind === 'anonymous') throw unauthenticated();
+    const org = caller.organizationId;
+    const docs = await assignments.findForUsers(org, userIds);
+    const names = await groups.namesOf(org, [...new Set(docs.flatMap((d) => d.groupIds))]);
+    const byUser = new Map(docs.map((d) => [d.userId, d]));
+    return new Map(
+      userIds.map((id) => {
+        const d = byUser.get(id);
+        const dto: UserLicensesDto = d
+          ? {
+              id,
+              licenses: LICENSE_TYPES.filter((l) => d.licenses.includes(l)),
+              groups: d.groupIds.map((g) => names.get(g)).filter((n): n is string => n !== undefined),
+              originGroup: d.originGroupId ? (names.get(d.originGroupId) ?? null) : null,
+              supportAdmin: d.supportAdmin,
+            }
+          : { id, licenses: [], groups: [], originGroup: null, supportAdmin: false };
+        return [id, dto];
+      }),
+    );
+  }
+
+  /** D's rules and group existence, without writing anything. */
+  async function validateRequest(organizationId: string, raw: unknown) {
+    const checked = checkAssignmentRequest(raw);
+    if (!checked.ok) return { ok: false as const, errors: checked.errors };
+    const resolved = await groups.resolveNames(organizationId, checked.value.groups, 'requestedGroups');
+    if (resolved.errors.length > 0) return { ok: false as const, errors: resolved.errors };
+    const originGroupId = checked.value.originGroup ? resolved.ids[checked.value.groups.indexOf(checked.value.originGroup)] : undefined;
+    return { ok: true as const, value: { licenses: checked.value.licenses, groupIds: resolved.ids, originGroupId } };
+  }
+
+  /**
+   * Moves one user's assignment from what it is to `next`. Counters change
+   * first, each by a conditional single-document update (a seat must be free;
+   * ADMIN only goes while another company admin remains); then the
+   * assignment is written conditionally on the revision read. Anything that
+   * fails undoes the counter steps already taken, and a lost race retries.
+   */
+  async function transition(organizationId: string, userId: string, nextOf: (current: AssignmentDoc | null) => AssignmentFields | null): Promise<AssignmentDoc | null> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const current = await assignments.find(organizationId, userId);
+      const next = nextOf(current);
+      const support = current?.supportAdmin ?? next?.supportAdmin ?? false;
+      if (current?.supportAdmin && !next?.licenses.includes('ADMIN')) {
+        throw forbidden('A support admin cannot be removed or lose the ADMIN license');
+      }
+      const before = counted(current?.licenses ?? [], support);
+      const after = counted(next?.licenses ?? [], support);
+      const added = after.filter((l) => !before.includes(l));
+      const removed = before.filter((l) => !after.includes(l));
+      const undo: Array<() => Promise<void>> = [];
+      try {
+        if (removed.includes('ADMIN')) {
+          if (!(await state.give(organizationId, 'ADMIN'))) throw lastAdminError();
+          undo.push(() => state.adjust(organizationId, 'ADMIN', 1));
+        }
+        for (const license of added) {
+          if (!(await state.take(organizationId, license))) {
+            const caps = (await state.get(organizationId)).caps;
+            throw new DomainError('CONFLICT', `No ${license} seat is free: the organization's cap is ${caps[license]}`, [
+              { path: ['requestedLicenses'], message: `has no free ${license} seat (cap ${caps[license]})` },
+            ]);
+          }
+          undo.push(() => state.adjust(organizationId, license, -1));
+        }
+        for (const license of removed.filter((l) => l !== 'ADMIN')) {
+          await state.adjust(organizationId, license, -1);
+          undo.push(() => state.adjust(organizationId, license, 1));
+        }
+        const written = next
+          ? await assignments.writeIfUnchanged(organizationId, userId, current?.rev ?? 0, next)
+          : current
+            ? await assignments.deleteIfUnchanged(organizationId, userId, current.rev)
+            : true;
+        if (!written) throw new WriteConflict();
+        return next ? assignments.find(organizationId, userId) : null;
+      } catch (err) {
+        for (const step of undo.reverse()) await step();
+        if (!(err instanceof WriteConflict)) throw err;
+      }
+    }
+    throw new DomainError('CONFLICT', 'The user is being changed concurrently, retry');
+  }
+
+  /** Sets a user's licenses, groups and origin group (idempotent: the same request twice changes nothing). */
+  async function assign(organizationId: string, userId: string, raw: unknown, opts: { supportAdmin?: boolean } = {}): Promise<UserLicensesDto> {
+    const checked = await validateRequest(organizationId, raw);
+    if (!checked.ok) throw invalid(checked.errors);
+    const doc = await transition(organizationId, userId, (current) => ({
+      ...checked.value,
+      // Support status is set once, by the operator CLI, and never taken away.
+      supportAdmin: current?.supportAdmin ?? opts.supportAdmin ?? false,
+    }));
+    return toDto(organizationId, userId, doc);
+  }
+
+  /** Removes some licenses (D's updateUser dropping a license goes through assign; this is the narrow form). */
+  async function revoke(organizationId: string, userId: string, rawLicenses: unknown): Promise<UserLicensesDto> {
+    const parsed = licenseTypeSchema.array().safeParse(rawLicenses);
+    if (!parsed.success) throw invalid([{ path: ['licenses'], message: 'must be a list of license types' }]);
+    const doc = await transition(organizationId, userId, (current) => {
+      if (!current) return null;
+      const licenses = current.licenses.filter((l) => !parsed.data.includes(l));
+      // The origin group goes with the last ADMIN or AUTHOR license.
+      const keepsOrigin = licenses.includes('ADMIN') || licenses.includes('AUTHOR');
+      return { licenses, groupIds: current.groupIds, originGroupId: keepsOrigin ? current.originGroupId : undefined, supportAdmin: current.supportAdmin };
+    });
+    return toDto(organizationId, userId, doc);
+  }
+
+  /** Frees everything a deleted user held. Refused for the last company admin and for support admins. */
+  async function release(organizationId: string, userId: string): Promise<{ released: boolean }> {
+    await transition(organizationId, userId, () => null);
+    return { released: true };
   }
 
   async function licensesOf(organizationId: string, userId: string): Promise<UserLicensesDto> {
-    const [doc] = await deps.assignments.findForUsers(organizationId, [userId]);
-    return { id: userId, licenses: doc?.licenses ?? [], groups: doc?.groups ?? [], originGroup: doc?.originGroup ?? null };
+    return toDto(organizationId, userId, await assignments.find(organizationId, userId));
   }
 
-  return { forUsers, assign, licensesOf };
+  /** Applies a change of group membership to several users, each through the same guarded transition. */
+  async function updateGroupMembership(organizationId: string, userIds: string[], change: (groupIds: string[]) => string[]): Promise<void> {
+    for (const userId of userIds) {
+      await transition(organizationId, userId, (current) => {
+        const base = current ?? { licenses: [], groupIds: [], originGroupId: undefined, supportAdmin: false };
+        const groupIds = change(base.groupIds);
+        const originGroupId = base.originGroupId && groupIds.includes(base.originGroupId) ? base.originGroupId : undefined;
+        return { licenses: base.licenses, groupIds, originGroupId, supportAdmin: base.supportAdmin };
+      });
+    }
+  }
+
+  async function seatUsage(organizationId: string) {
+    const s = await state.get(organizationId);
+    return LICENSE_TYPES.map((license) => ({ license, used: s.used[license] ?? 0, cap: s.caps[license] ?? null }));
+  }
+
+  async function setSeatCap(organizationId: string, rawLicense: unknown, cap: number | null) {
+    const license = licenseTypeSchema.safeParse(rawLicense);
+    if (!license.success) throw invalid([{ path: ['license'], message: 'is not a license type' }]);
+    if (cap !== null && (!Number.isInteger(cap) || cap < 0 || cap > 1_000_000)) throw invalid([{ path: ['cap'], message: 'must be a whole number from 0 to 1000000, or null for no cap' }]);
+    const updated = await state.setCap(organizationId, license.data, cap);
+    if (!updated) {
+      throw new DomainError('CONFLICT', `More ${license.data} seats are in use than ${cap}`, [{ path: ['cap'], message: 'is below the seats in use' }]);
+    }
+    return seatUsage(organizationId);
+  }
+
+  /** Organization admins: users holding ADMIN, or applications with organization-users:write. */
+  async function isAdmin(caller: Caller): Promise<boolean> {
+    if (caller.kind === 'application') return caller.permissions.has('organization-users:write');
+    if (caller.kind === 'user') return (await assignments.find(caller.organizationId, caller.userId))?.licenses.includes('ADMIN') ?? false;
+    return false;
+  }
+
+  return { forUsers, validateRequest, assign, revoke, release, licensesOf, updateGroupMembership, seatUsage, setSeatCap, isAdmin };
 }
 
 export type LicenseService = ReturnType<typeof createLicenseService>;

@@ -1,0 +1,60 @@
+import { DomainError, type RequestContext } from '@usergraph/service-kit';
+import type { LicenseService } from '../licenses/license-service.js';
+import { createAdminGuard } from '../licenses/license-resolvers.js';
+import type { GroupService } from './group-service.js';
+
+export function createGroupResolvers(deps: {
+  groups: GroupService;
+  licenses: LicenseService;
+  countMembers: (organizationId: string, groupId: string) => Promise<number>;
+  /** Which of these ids are users of the organization (asked of org-users, their owner). */
+  existingUserIds: (organizationId: string, userIds: string[]) => Promise<string[]>;
+}) {
+  const adminOrganization = createAdminGuard(deps.licenses);
+  const view = async (organizationId: string, group: { _id: string; name: string }) => ({
+    name: group.name,
+    memberCount: await deps.countMembers(organizationId, group._id),
+  });
+
+  async function members(organizationId: string, userIds: string[]): Promise<string[]> {
+    const unique = [...new Set(userIds)];
+    const existing = new Set(await deps.existingUserIds(organizationId, unique));
+    const unknown = unique.map((id, i) => ({ id, i })).filter(({ id }) => !existing.has(id));
+    if (unknown.length > 0) {
+      throw new DomainError('BAD_USER_INPUT', 'Some ids are not users of your organization', unknown.map(({ i }) => ({ path: ['userIds', String(i)], message: 'is not a user of your organization' })));
+    }
+    return unique;
+  }
+
+  return {
+    Mutation: {
+      async createGroup(_: unknown, args: { name: string }, ctx: RequestContext) {
+        const org = await adminOrganization(ctx);
+        return view(org, await deps.groups.create(org, args.name));
+      },
+      async renameGroup(_: unknown, args: { name: string; newName: string }, ctx: RequestContext) {
+        const org = await adminOrganization(ctx);
+        return view(org, await deps.groups.rename(org, args.name, args.newName));
+      },
+      async deleteGroup(_: unknown, args: { name: string }, ctx: RequestContext) {
+        const org = await adminOrganization(ctx);
+        await deps.groups.remove(org, args.name, (userIds, groupId) =>
+          deps.licenses.updateGroupMembership(org, userIds, (ids) => ids.filter((g) => g !== groupId)),
+        );
+        return true;
+      },
+      async addGroupMembers(_: unknown, args: { name: string; userIds: string[] }, ctx: RequestContext) {
+        const org = await adminOrganization(ctx);
+        const group = await deps.groups.byName(org, args.name);
+        await deps.licenses.updateGroupMembership(org, await members(org, args.userIds), (ids) => (ids.includes(group._id) ? ids : [...ids, group._id]));
+        return view(org, group);
+      },
+      async removeGroupMembers(_: unknown, args: { name: string; userIds: string[] }, ctx: RequestContext) {
+        const org = await adminOrganization(ctx);
+        const group = await deps.groups.byName(org, args.name);
+        await deps.licenses.updateGroupMembership(org, await members(org, args.userIds), (ids) => ids.filter((g) => g !== group._id));
+        return view(org, group);
+      },
+    },
+  };
+}

@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import type { Connection } from 'mongoose';
+import { claim, releaseClaim } from '@usergraph/mongo';
+import { groupNameSchema, validate } from '@usergraph/validation';
+import { DomainError } from '@usergraph/service-kit';
+import type { AssignmentRepository } from '../licenses/assignment-repository.js';
+import type { GroupDoc, GroupRepository } from './group-repository.js';
+
+export const DEFAULT_GROUP = 'DEFAULT';
+
+export interface GroupDto {
+  id: string;
+  name: string;
+}
+
+const nameClaim = (organizationId: string, name: string, ownerId: string) => ({ kind: 'group-name', organizationId, value: name, ownerId });
+
+/** Groups of an organization. Names are UPPERCASE and unique; DEFAULT always exists and cannot be renamed or deleted. */
+export function createGroupService(deps: { conn: Connection; groups: GroupRepository; assignments: AssignmentRepository }) {
+  const defaultGroupId = (organizationId: string) => `${organizationId}-default`;
+
+  /** Idempotent: every organization gets DEFAULT the first time anything asks for its groups. */
+  async function ensureDefault(organizationId: string): Promise<void> {
+    const id = defaultGroupId(organizationId);
+    await claim(deps.conn, nameClaim(organizationId, DEFAULT_GROUP, id));
+    await deps.groups.insertOnce({ _id: id, organizationId, name: DEFAULT_GROUP });
+  }
+
+  async function list(organizationId: string): Promise<GroupDoc[]> {
+    await ensureDefault(organizationId);
+    return deps.groups.list(organizationId);
+  }
+
+  function checkName(raw: unknown, path: string): string {
+    const checked = validate(groupNameSchema, raw, [path]);
+    if (!checked.ok) throw new DomainError('BAD_USER_INPUT', `Invalid group name: ${checked.errors[0]!.message}`, checked.errors);
+    return checked.value;
+  }
+
+  async function byName(organizationId: string, name: string, path = 'name'): Promise<GroupDoc> {
+    await ensureDefault(organizationId);
+    const [found] = await deps.groups.findByNames(organizationId, [name]);
+    if (!found) throw new DomainError('NOT_FOUND', `Group ${name} does not exist`, [{ path: [path], message: 'does not name a group of your organization' }]);
+    return found;
+  }
+
+  async function create(organizationId: string, rawName: unknown): Promise<GroupDoc> {
+    const name = checkName(rawName, 'name');
+    await ensureDefault(organizationId);
+    const id = randomUUID();
+    if ((await claim(deps.conn, nameClaim(organizationId, name, id))) === 'taken') {
+      throw new DomainError('CONFLICT', `Group ${name} already exists`, [{ path: ['name'], message: 'is already taken' }]);
+    }
+    await deps.groups.insertOnce({ _id: id, organizationId, name });
+    return (await deps.groups.findByIds(organizationId, [id]))[0]!;
+  }
+
+  async function rename(organizationId: string, rawName: unknown, rawNewName: unknown): Promise<GroupDoc> {
+    const name = checkName(rawName, 'name');
+    const newName = checkName(rawNewName, 'newName');
+    if (name === DEFAULT_GROUP) throw new DomainError('BAD_USER_INPUT', 'DEFAULT cannot be renamed', [{ path: ['name'], message: 'DEFAULT cannot be renamed' }]);
+    const group = await byName(organizationId, name);
+    if ((await claim(deps.conn, nameClaim(organizationId, newName, group._id))) === 'taken') {
+      throw new DomainError('CONFLICT', `Group ${newName} already exists`, [{ path: ['newName'], message: 'is already taken' }]);
+    }
+    const renamed = await deps.groups.rename(organizationId, group._id, newName);
+    await releaseClaim(deps.conn, nameClaim(organizationId, name, group._id));
+    return renamed!;
+  }
+
+  /** Deletes a group that is nobody's origin group, removing it from its members. */
+  async function remove(organizationId: string, rawName: unknown, removeFromMembers: (userIds: string[], groupId: string) => Promise<void>): Promise<void> {
+    const name = checkName(rawName, 'name');
+    if (name === DEFAULT_GROUP) throw new DomainError('BAD_USER_INPUT', 'DEFAULT cannot be deleted', [{ path: ['name'], message: 'DEFAULT cannot be deleted' }]);
+    const group = await byName(organizationId, name);
+    const members = await deps.assignments.membersOf(organizationId, group._id);
+    const origins = members.filter((m) => m.originGroupId === group._id).length;
+    if (origins > 0) {
+      throw new DomainError('CONFLICT', `Group ${name} is the origin group of ${origins} user(s): change theirs first`, [
+        { path: ['name'], message: `is the origin group of ${origins} user(s)` },
+      ]);
+    }
+    await removeFromMembers(members.map((m) => m.userId), group._id);
+    await deps.groups.remove(organizationId, group._id);
+    await releaseClaim(deps.conn, nameClaim(organizationId, name, group._id));
+  }
+
+  /** Maps names to ids; unknown names come back as field errors at `path.<index>`. */
+  async function resolveNames(organizationId: string, names: string[], path: string) {
+    await ensureDefault(organizationId);
+    const found = new Map((await deps.groups.findByNames(organizationId, names)).map((g) => [g.name, g._id]));
+    const errors = names.flatMap((n, i) => (found.has(n) ? [] : [{ path: [path, String(i)], message: `names no group of your organization (${n})` }]));
+    return { ids: names.map((n) => found.get(n)!).filter(Boolean), errors };
+  }
+
+  async function namesOf(organizationId: string, ids: readonly string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    return new Map((await deps.groups.findByIds(organizationId, ids)).map((g) => [g._id, g.name]));
+  }
+
+  return { ensureDefault, list, create, rename, remove, byName, resolveNames, namesOf };
+}
+
+export type GroupService = ReturnType<typeof createGroupService>;
