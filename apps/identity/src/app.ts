@@ -92,7 +92,13 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     minimumAge: env.MIN_REGISTRATION_AGE,
     onUnexpectedError: (err) => logger.error({ err: errSummary(err) }, 'registerUser failed'),
   });
-  const credentialService = createCredentialService({ conn, credentials, hasher, orgUsers: clients.orgUsers });
+  const credentialService = createCredentialService({
+    conn,
+    credentials,
+    hasher,
+    orgUsers: clients.orgUsers,
+    revokeSessions: (organizationId, userId) => sessionRepository.revokeForUser(organizationId, userId, new Date()),
+  });
 
   const service = await startSubgraphService({
     name: 'identity',

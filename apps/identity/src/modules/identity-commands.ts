@@ -11,6 +11,12 @@ export function createIdentityCommands(deps: { applications: ApplicationService;
     provisionUser: defineCommand(z.looseObject({ organizationId: id }), ({ organizationId, ...rest }) =>
       deps.credentials.provisionUser(organizationId, rest),
     ),
+    createCredentials: defineCommand(z.looseObject({ organizationId: id, userId: id }), ({ organizationId, userId, ...rest }) =>
+      deps.credentials.createCredentials(organizationId, userId, rest),
+    ),
+    deleteCredentials: defineCommand(z.object({ organizationId: id, userId: id }), (input) =>
+      deps.credentials.deleteCredentials(input.organizationId, input.userId),
+    ),
     createApplication: defineCommand(z.looseObject({ organizationId: id }), ({ organizationId, ...rest }) =>
       deps.applications.create(organizationId, rest),
     ),

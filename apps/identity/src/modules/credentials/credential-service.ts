@@ -25,6 +25,7 @@ export function createCredentialService(deps: {
   credentials: CredentialRepository;
   hasher: PasswordHasher;
   orgUsers: OrgUsersClient;
+  revokeSessions: (organizationId: string, userId: string) => Promise<unknown>;
 }) {
   async function provisionUser(organizationId: string, raw: unknown): Promise<{ userId: string }> {
     const checked = validate(provisionUserSchema, raw);
@@ -55,7 +56,43 @@ export function createCredentialService(deps: {
     }
   }
 
-  return { provisionUser };
+  const credentialsSchema = z.object({ username: usernameSchema, password: passwordSchema });
+
+  /**
+   * D's createUser: username and password for a profile org-users already
+   * wrote. Idempotent per user id; a username taken by someone else is a
+   * CONFLICT at D's path user.credentials.username.
+   */
+  async function createCredentials(organizationId: string, userId: string, raw: unknown): Promise<{ userId: string }> {
+    const checked = validate(credentialsSchema, raw, ['user', 'credentials']);
+    if (!checked.ok) throw new DomainError('BAD_USER_INPUT', 'Invalid credentials', checked.errors);
+    const usernameClaim = { kind: 'username', organizationId, value: normalizeUsername(checked.value.username), ownerId: userId };
+    if ((await claim(deps.conn, usernameClaim)) === 'taken') {
+      throw new DomainError('CONFLICT', 'The username is already in use', [{ path: ['user', 'credentials', 'username'], message: 'is already in use' }]);
+    }
+    try {
+      const passwordHash = await deps.hasher.hash(checked.value.password);
+      await deps.credentials.insertOnce({ _id: userId, organizationId, passwordHash, username: checked.value.username });
+      return { userId };
+    } catch (err) {
+      await releaseClaim(deps.conn, usernameClaim).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Removes a user's credentials, frees the username and revokes every session. Idempotent. */
+  async function deleteCredentials(organizationId: string, userId: string): Promise<{ deleted: boolean }> {
+    const credential = await deps.credentials.findById(organizationId, userId);
+    await deps.revokeSessions(organizationId, userId);
+    if (!credential) return { deleted: false };
+    await deps.credentials.deleteById(organizationId, userId);
+    if (credential.username) {
+      await releaseClaim(deps.conn, { kind: 'username', organizationId, value: normalizeUsername(credential.username), ownerId: userId });
+    }
+    return { deleted: true };
+  }
+
+  return { provisionUser, createCredentials, deleteCredentials };
 }
 
 export type CredentialService = ReturnType<typeof createCredentialService>;

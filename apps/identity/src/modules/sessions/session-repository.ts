@@ -1,6 +1,4 @@
-import { randomUUID } from 'node:crypto';
 import { Schema, type Connection } from 'mongoose';
-import { claim } from '@usergraph/mongo';
 
 export interface SessionDoc {
   _id: string;
@@ -46,17 +44,12 @@ export function createSessionRepository(conn: Connection) {
      * Marks a live session rotated, atomically: of two concurrent refreshes
      * with the same token only one gets the document back.
      */
-    async markRotated(id: string, now: Date): Promise<SessionDoc | null> {
-      // The embedded store (FerretDB) does not apply a filtered update
-      // atomically, so a claim on the session id (a unique _id insert) decides
-      // which of several concurrent refreshes wins.
-      if ((await claim(conn, { kind: 'session-rotation', organizationId: '-', value: id, ownerId: randomUUID() })) === 'taken') return null;
-      return Session.findOneAndUpdate(
+    markRotated: (id: string, now: Date) =>
+      Session.findOneAndUpdate(
         { _id: id, rotatedAt: { $exists: false }, revokedAt: { $exists: false } },
         { $set: { rotatedAt: now } },
         { new: true },
-      ).lean<SessionDoc>().exec();
-    },
+      ).lean<SessionDoc>().exec(),
     async revokeFamily(familyId: string, now: Date): Promise<number> {
       const result = await Session.updateMany({ familyId, revokedAt: { $exists: false } }, { $set: { revokedAt: now } }).exec();
       return result.modifiedCount;

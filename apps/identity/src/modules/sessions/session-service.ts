@@ -76,7 +76,14 @@ export function createSessionService(deps: {
       await sessions.revokeFamily(session.familyId, now);
       throw unauthenticated('Refresh token reuse detected: all sessions of this login were revoked');
     }
-    return issue({ userId: session.userId, organizationId: session.organizationId }, session.familyId, clientIp);
+    const next = await issue({ userId: session.userId, organizationId: session.organizationId }, session.familyId, clientIp);
+    // A concurrent reuse may have revoked the family before `next` was saved:
+    // if so, revoke again so that `next` goes with the rest of its family.
+    if ((await sessions.findById(session._id))?.revokedAt) {
+      await sessions.revokeFamily(session.familyId, new Date());
+      throw unauthenticated('Refresh token reuse detected: all sessions of this login were revoked');
+    }
+    return next;
   }
 
   return { issue, refresh };

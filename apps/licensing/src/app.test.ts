@@ -1,0 +1,194 @@
+import { randomBytes } from 'node:crypto';
+import type { Connection } from 'mongoose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectDatabase } from '@usergraph/mongo';
+import { startTestStore, uniqueDatabaseName } from '@usergraph/mongo/testing';
+import { createLogger, type RunningService } from '@usergraph/service-kit';
+import { postCommand, postGraphQL, runCommand, startTestIssuer, type TestIssuer } from '@usergraph/service-kit/testing';
+import { startLicensing } from './app.js';
+import { licensingEnvSchema } from './env.js';
+
+const SECRET = `licensing-test-secret-${randomBytes(16).toString('hex')}`;
+const SERVICE = 'licensing';
+
+const ENTITIES = `query($r: [_Any!]!) {
+  _entities(representations: $r) { ... on User { id licenses groups originGroup } }
+}`;
+
+const userRef = (id: string) => ({ __typename: 'User', id });
+const newId = () => randomBytes(12).toString('hex');
+
+describe('licensing subgraph', () => {
+  let store: Awaited<ReturnType<typeof startTestStore>>;
+  let conn: Connection;
+  let issuer: TestIssuer;
+  let service: RunningService;
+  let url: string;
+  const orgA = newId();
+  const orgB = newId();
+  const alice = newId();
+  const carol = newId();
+
+  const command = <R = any>(name: string, input: unknown) => runCommand<R>(url, name, input, { secret: SECRET, service: SERVICE });
+  const userToken = (sub: string, org: string) => issuer.sign({ sub, org, sid: `s-${sub}` });
+  const assignment = (organizationId: string, userId: string, requestedLicenses: unknown, requestedGroups: unknown, requestedOriginGroup?: unknown) => ({
+    organizationId,
+    userId,
+    requestedLicenses,
+    requestedGroups,
+    ...(requestedOriginGroup === undefined ? {} : { requestedOriginGroup }),
+  });
+
+  beforeAll(async () => {
+    store = await startTestStore();
+    conn = await connectDatabase({ uri: store.uri, dbName: uniqueDatabaseName('licensing_app'), appName: 'licensing-test' });
+    issuer = await startTestIssuer();
+    const env = licensingEnvSchema.parse({
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      APOLLO_TELEMETRY_DISABLED: '1',
+      INTERNAL_SERVICE_SECRET: SECRET,
+      JWKS_URL: issuer.jwksUrl,
+      MONGODB_URI: store.uri,
+      // Only group membership changes ask org-users; none happen here.
+      ORG_USERS_URL: 'http://127.0.0.1:9',
+    });
+    service = await startLicensing(env, createLogger({ service: SERVICE, level: 'silent' }), conn);
+    url = `http://127.0.0.1:${service.port}`;
+    // Groups are created by an organization admin (here an application with organization-users:write).
+    const admin = await issuer.sign({ typ: 'application', sub: 'app_admin', org: orgA, scope: 'organization-users:write' });
+    for (const name of ['SALES', 'EMEA', 'OPS']) {
+      const res = await postGraphQL(url, 'mutation($n: String!) { createGroup(name: $n) { name } }', { n: name }, { token: admin });
+      expect(res.body.errors).toBeUndefined();
+    }
+    await command('assignLicenses', assignment(orgA, alice, ['AUTHOR', 'ADMIN'], ['SALES', 'EMEA'], 'SALES'));
+  });
+
+  afterAll(async () => {
+    await service?.close();
+    await issuer?.close();
+    await conn?.close();
+    await store?.stop();
+  });
+
+  describe('_entities(User)', () => {
+    it('returns the licenses of a user of the caller\'s organization', async () => {
+      const res = await postGraphQL(url, ENTITIES, { r: [userRef(alice)] }, { token: await userToken(alice, orgA) });
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({
+        data: { _entities: [{ id: alice, licenses: ['AUTHOR', 'ADMIN'], groups: ['SALES', 'EMEA'], originGroup: 'SALES' }] },
+      });
+    });
+
+    it('a user of the organization without an assignment holds nothing', async () => {
+      const res = await postGraphQL(url, ENTITIES, { r: [userRef(carol)] }, { token: await userToken(alice, orgA) });
+      expect(res.body).toEqual({ data: { _entities: [{ id: carol, licenses: [], groups: [], originGroup: null }] } });
+    });
+
+    it('never returns another organization\'s assignment', async () => {
+      // Licensing keeps no user registry, so it cannot tell "another tenant's
+      // user" from "a user without licenses": it answers the latter, and the
+      // assignment of the other tenant never leaves the service. (The owner
+      // of User, org-users, is what nulls foreign entities in a query plan.)
+      const res = await postGraphQL(url, ENTITIES, { r: [userRef(alice)] }, { token: await userToken(newId(), orgB) });
+      expect(res.body.data?._entities).toEqual([{ id: alice, licenses: [], groups: [], originGroup: null }]);
+      expect(JSON.stringify(res.body)).not.toContain('SALES');
+      expect(JSON.stringify(res.body)).not.toContain('AUTHOR');
+    });
+
+    it('answers UNAUTHENTICATED without a token', async () => {
+      const res = await postGraphQL(url, ENTITIES, { r: [userRef(alice)] });
+      expect(res.body.data?._entities).toEqual([null]);
+      expect(res.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      expect(JSON.stringify(res.body)).not.toContain('SALES');
+    });
+
+    it('answers HTTP 401 for a forged token', async () => {
+      const forged = (await userToken(alice, orgA)).replace(/\.[^.]+$/, `.${randomBytes(64).toString('base64url')}`);
+      const res = await postGraphQL(url, ENTITIES, { r: [userRef(alice)] }, { token: forged });
+      expect(res.status).toBe(401);
+      expect(res.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    });
+  });
+
+  describe('assignLicenses', () => {
+    it('replaces the assignment; setting it twice is a no-op; no origin group clears it', async () => {
+      const user = newId();
+      const input = assignment(orgA, user, ['VIEWER'], ['OPS']);
+      const expected = { id: user, licenses: ['VIEWER'], groups: ['OPS'], originGroup: null };
+      expect(await command('assignLicenses', input)).toMatchObject(expected);
+      expect(await command('assignLicenses', input)).toMatchObject(expected);
+      expect(await conn.collection('assignments').countDocuments({ userId: user })).toBe(1);
+      await command('assignLicenses', assignment(orgA, user, ['AUTHOR'], ['OPS', 'SALES'], 'OPS'));
+      const withOrigin = await postGraphQL(url, ENTITIES, { r: [userRef(user)] }, { token: await userToken(alice, orgA) });
+      expect(withOrigin.body.data?._entities).toEqual([{ id: user, licenses: ['AUTHOR'], groups: ['OPS', 'SALES'], originGroup: 'OPS' }]);
+      await command('assignLicenses', assignment(orgA, user, ['ANALYST'], []));
+      const res = await postGraphQL(url, ENTITIES, { r: [userRef(user)] }, { token: await userToken(alice, orgA) });
+      expect(res.body.data?._entities).toEqual([{ id: user, licenses: ['ANALYST'], groups: [], originGroup: null }]);
+    });
+
+    it('keeps assignments of one user id apart per organization', async () => {
+      const shared = newId();
+      await command('assignLicenses', assignment(orgA, shared, ['ANALYST'], []));
+      await command('assignLicenses', assignment(orgB, shared, ['VIEWER'], []));
+      const a = await postGraphQL(url, ENTITIES, { r: [userRef(shared)] }, { token: await userToken(alice, orgA) });
+      const b = await postGraphQL(url, ENTITIES, { r: [userRef(shared)] }, { token: await userToken(newId(), orgB) });
+      expect(a.body.data?._entities[0].licenses).toEqual(['ANALYST']);
+      expect(b.body.data?._entities[0].licenses).toEqual(['VIEWER']);
+    });
+
+    it('refuses invalid licenses and groups with BAD_USER_INPUT and field paths', async () => {
+      const cases: Array<[Record<string, unknown>, string]> = [
+        [assignment(orgA, newId(), ['AUTHOR', 'VIEWER'], []), 'requestedLicenses'],
+        [assignment(orgA, newId(), ['ANALYST', 'ANALYST'], []), 'requestedLicenses'],
+        [assignment(orgA, newId(), ['OWNER'], []), 'requestedLicenses.0'],
+        [assignment(orgA, newId(), [], ['sales']), 'requestedGroups.0'],
+        [assignment(orgA, newId(), 'ADMIN', []), 'requestedLicenses'],
+        [assignment(orgA, newId(), ['VIEWER'], ['SALES'], 'SALES'), 'requestedOriginGroup'],
+        [assignment(orgA, newId(), ['AUTHOR'], ['SALES'], 'EMEA'), 'requestedOriginGroup'],
+      ];
+      for (const [body, path] of cases) {
+        const res = await postCommand(url, 'assignLicenses', body, { secret: SECRET, service: SERVICE });
+        expect(res.status, JSON.stringify(body)).toBe(422);
+        expect(res.body.error.code).toBe('BAD_USER_INPUT');
+        expect((res.body.error.fields as Array<{ path: string[] }>).map((f) => f.path.join('.'))).toContain(path);
+      }
+    });
+
+    it('refuses a group of another organization', async () => {
+      // SALES exists in orgA only.
+      const res = await postCommand(url, 'assignLicenses', assignment(orgB, newId(), ['VIEWER'], ['SALES']), { secret: SECRET, service: SERVICE });
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.body.ok).toBe(false);
+      expect(JSON.stringify(res.body.error.fields)).toContain('requestedGroups');
+    });
+  });
+
+  describe('internal command guard', () => {
+    const target = newId();
+    const input = () => assignment(orgA, target, ['VIEWER'], ['OPS']);
+
+    it('refuses a request without a service token, and changes nothing', async () => {
+      const res = await postCommand(url, 'assignLicenses', input(), { secret: SECRET, service: SERVICE, authorization: null });
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe('UNAUTHENTICATED');
+      const after = await postGraphQL(url, ENTITIES, { r: [userRef(target)] }, { token: await userToken(alice, orgA) });
+      expect(after.body.data?._entities).toEqual([{ id: target, licenses: [], groups: [], originGroup: null }]);
+    });
+
+    it('refuses a client access token', async () => {
+      const authorization = `Bearer ${await userToken(alice, orgA)}`;
+      const res = await postCommand(url, 'assignLicenses', input(), { secret: SECRET, service: SERVICE, authorization });
+      expect(res.status).toBe(401);
+    });
+
+    it('refuses a service token for another service or under another secret', async () => {
+      expect((await postCommand(url, 'assignLicenses', input(), { secret: SECRET, service: 'org-users' })).status).toBe(401);
+      expect((await postCommand(url, 'assignLicenses', input(), { secret: `${SECRET}x`, service: SERVICE })).status).toBe(401);
+      // The same input with a proper credential goes through.
+      expect((await postCommand(url, 'assignLicenses', input(), { secret: SECRET, service: SERVICE })).status).toBe(200);
+    });
+  });
+});

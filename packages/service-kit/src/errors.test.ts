@@ -1,0 +1,120 @@
+import { GraphQLError, GraphQLObjectType, GraphQLSchema, GraphQLString, graphql, type GraphQLFormattedError } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { createApolloServer } from './apollo.js';
+import { DomainError, createErrorFormatter, toGraphQLError } from './errors.js';
+import { createLogger } from './logger.js';
+
+class FakeNetworkError extends Error {
+  override name = 'MongoNetworkError';
+}
+
+function setup() {
+  const lines: string[] = [];
+  const logger = createLogger({ service: 'test', level: 'info', destination: { write: (s: string) => void lines.push(s) } });
+  const format = createErrorFormatter({ logger, isUnavailable: (err) => err instanceof FakeNetworkError });
+  return { lines, logger, format };
+}
+
+const throwing = (fn: () => never) => ({ type: GraphQLString, resolve: fn });
+const schema = new GraphQLSchema({
+  query: new GraphQLObjectType({
+    name: 'Query',
+    fields: {
+      domain: throwing(() => {
+        throw new DomainError('CONFLICT', 'The email address is already in use', [{ path: ['input', 'email'], message: 'is already in use' }], 'AUTH-0027');
+      }),
+      boom: throwing(() => {
+        throw new Error('connect ECONNREFUSED mongodb://admin:hunter2@10.0.0.5');
+      }),
+      db: throwing(() => {
+        throw new FakeNetworkError('socket closed on 10.0.0.5');
+      }),
+      ok: { type: GraphQLString, resolve: () => 'fine' },
+    },
+  }),
+});
+
+async function run(field: string, format: ReturnType<typeof setup>['format']): Promise<GraphQLFormattedError> {
+  const result = await graphql({ schema, source: `{ ${field} }` });
+  expect(result.errors).toHaveLength(1);
+  const error = result.errors![0]!;
+  return format(error.toJSON(), error);
+}
+
+describe('createErrorFormatter', () => {
+  it('keeps a DomainError\'s message, code and fields (paths joined)', async () => {
+    const { format } = setup();
+    expect(await run('domain', format)).toEqual({
+      message: 'The email address is already in use',
+      path: ['domain'],
+      extensions: { code: 'CONFLICT', fields: [{ path: 'input.email', message: 'is already in use' }] },
+    });
+  });
+
+  it('hides an unknown error behind INTERNAL_SERVER_ERROR, without stack or detail, and logs it', async () => {
+    const { format, lines } = setup();
+    const formatted = await run('boom', format);
+    expect(formatted).toEqual({ message: 'Internal server error', path: ['boom'], extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+    expect(JSON.stringify(formatted)).not.toMatch(/hunter2|ECONNREFUSED|stack/i);
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'error', msg: 'unexpected error', err: { name: 'Error' } });
+  });
+
+  it('answers SERVICE_UNAVAILABLE when the database is unavailable', async () => {
+    const { format } = setup();
+    const formatted = await run('db', format);
+    expect(formatted).toEqual({
+      message: 'Service temporarily unavailable, please retry',
+      path: ['db'],
+      extensions: { code: 'SERVICE_UNAVAILABLE' },
+    });
+  });
+
+  it('passes known GraphQL codes through, without stacktrace', () => {
+    const { format } = setup();
+    const error = new GraphQLError('Cannot query field "x"', { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+    const formatted = format({ message: error.message, extensions: { code: 'GRAPHQL_VALIDATION_FAILED', stacktrace: ['at x'] } }, error);
+    expect(formatted).toEqual({ message: 'Cannot query field "x"', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+  });
+
+  it('turns an unknown code into INTERNAL_SERVER_ERROR', () => {
+    const { format } = setup();
+    const error = new GraphQLError('Mongo said E11000 on users.email', { extensions: { code: 'SOME_LIBRARY_CODE' } });
+    expect(format(error.toJSON(), error)).toEqual({ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+  });
+
+  it('toGraphQLError carries an HTTP status only when asked', () => {
+    const err = new DomainError('UNAUTHENTICATED', 'Invalid access token');
+    expect(toGraphQLError(err).extensions).toEqual({ code: 'UNAUTHENTICATED' });
+    expect(toGraphQLError(err, 401).extensions).toEqual({ code: 'UNAUTHENTICATED', http: { status: 401 } });
+  });
+});
+
+describe('createApolloServer error responses', () => {
+  it('never sends a stack trace, even outside production', async () => {
+    const { logger } = setup();
+    const apollo = createApolloServer({
+      schema,
+      production: false,
+      logger,
+      limits: { maxDepth: 5, maxAliases: 5, maxTokens: 100 },
+      isUnavailable: (err) => err instanceof FakeNetworkError,
+    });
+    await apollo.start();
+    try {
+      const res = await apollo.executeOperation({ query: '{ ok boom domain db }' }, { contextValue: {} });
+      expect(res.body.kind).toBe('single');
+      if (res.body.kind !== 'single') return;
+      const { data, errors } = res.body.singleResult;
+      expect(data).toEqual({ ok: 'fine', boom: null, domain: null, db: null });
+      const byPath = Object.fromEntries((errors ?? []).map((e) => [e.path?.[0], e]));
+      expect(byPath.boom?.extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR' });
+      expect(byPath.domain?.extensions?.code).toBe('CONFLICT');
+      expect(byPath.db?.extensions).toEqual({ code: 'SERVICE_UNAVAILABLE' });
+      expect(JSON.stringify(errors)).not.toContain('stacktrace');
+      expect(JSON.stringify(errors)).not.toContain('hunter2');
+    } finally {
+      await apollo.stop();
+    }
+  });
+});

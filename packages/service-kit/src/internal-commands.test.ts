@@ -1,0 +1,209 @@
+import type http from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import { z } from 'zod';
+import { DomainError } from './errors.js';
+import { closeServer, createServiceHttpServer, listen } from './http-server.js';
+import { createInternalClient, createInternalCommandHandler, defineCommand } from './internal-commands.js';
+import { createLogger } from './logger.js';
+import { signServiceToken } from './service-token.js';
+import { startTestIssuer, type TestIssuer } from './testing.js';
+
+const SECRET = 'internal-secret-for-the-tests-0123456789';
+const MAX_BODY = 4096;
+
+class FakeDbDown extends Error {}
+
+describe('internal commands over HTTP', () => {
+  let server: http.Server;
+  let baseUrl: string;
+  let issuer: TestIssuer;
+  let ready = true;
+  const calls = { flaky: 0 };
+  const clients: Array<{ close(): Promise<void> }> = [];
+
+  const clientFor = (opts: { secret?: string; to?: string; baseUrl?: string } = {}) => {
+    const client = createInternalClient({
+      from: 'identity',
+      to: opts.to ?? 'org-users',
+      baseUrl: opts.baseUrl ?? baseUrl,
+      secret: opts.secret ?? SECRET,
+      timeoutMs: 2000,
+    });
+    clients.push(client);
+    return client;
+  };
+
+  const post = async (name: string, body: unknown, headers: Record<string, string> = {}) => {
+    const res = await request(`${baseUrl}/internal/commands/${name}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    return { status: res.statusCode, body: (await res.body.json()) as Record<string, any> };
+  };
+  const auth = async (to = 'org-users', secret = SECRET) => ({ authorization: `Bearer ${await signServiceToken(secret, 'test', to)}` });
+
+  beforeAll(async () => {
+    issuer = await startTestIssuer();
+    const logger = createLogger({ service: 'org-users', level: 'silent' });
+    const commands = {
+      double: defineCommand(z.object({ n: z.number().int() }), async (input, meta) => ({ doubled: input.n * 2, from: meta.from, requestId: meta.requestId })),
+      nothing: defineCommand(z.object({}), async () => undefined),
+      conflict: defineCommand(z.object({}), async () => {
+        throw new DomainError('CONFLICT', 'The email address is already in use', [{ path: ['email'], message: 'is already in use' }], 'AUTH-0027');
+      }),
+      crash: defineCommand(z.object({}), async () => {
+        throw new Error('internal detail: mongodb://admin:hunter2@db');
+      }),
+      flaky: defineCommand(z.object({}), async () => {
+        calls.flaky++;
+        throw new FakeDbDown('db down');
+      }),
+    };
+    server = createServiceHttpServer({
+      logger,
+      maxBodyBytes: MAX_BODY,
+      ready: async () => ready,
+      internalCommands: createInternalCommandHandler({
+        service: 'org-users',
+        secret: SECRET,
+        logger,
+        commands,
+        isUnavailable: (err) => err instanceof FakeDbDown,
+      }),
+    });
+    const port = await listen(server, 0, '127.0.0.1');
+    baseUrl = `http://127.0.0.1:${port}`;
+  });
+
+  afterAll(async () => {
+    for (const c of clients) await c.close();
+    if (server) await closeServer(server, 1000);
+    await issuer?.close();
+  });
+
+  it('the client runs a command and gets its result', async () => {
+    const result = await clientFor().call<{ doubled: number; from: string; requestId: string }>('double', { n: 21 }, { requestId: 'req-123' });
+    expect(result).toEqual({ doubled: 42, from: 'identity', requestId: 'req-123' });
+  });
+
+  it('an undefined result comes back as null', async () => {
+    expect(await clientFor().call('nothing', {})).toBeNull();
+  });
+
+  it('a DomainError round-trips with code, message, fields and dialect code', async () => {
+    const err = await clientFor().call('conflict', {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DomainError);
+    expect(err).toMatchObject({
+      code: 'CONFLICT',
+      message: 'The email address is already in use',
+      fields: [{ path: ['email'], message: 'is already in use' }],
+      dialectCode: 'AUTH-0027',
+    });
+    const raw = await post('conflict', {}, await auth());
+    expect(raw.status).toBe(409);
+  });
+
+  it('bad input is BAD_USER_INPUT (422) with field paths', async () => {
+    const err = await clientFor().call('double', { n: 'two' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DomainError);
+    expect((err as DomainError).code).toBe('BAD_USER_INPUT');
+    expect((err as DomainError).fields.map((f) => f.path)).toEqual([['n']]);
+    const raw = await post('double', { n: 1.5 }, await auth());
+    expect(raw.status).toBe(422);
+    expect(raw.body.error.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('an unknown command is NOT_FOUND, including inherited object keys', async () => {
+    for (const name of ['noSuchCommand', 'constructor', 'toString', '__proto__']) {
+      const raw = await post(name, {}, await auth());
+      expect(raw.status, name).toBe(404);
+      expect(raw.body).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    }
+    const err = await clientFor().call('noSuchCommand', {}).catch((e: unknown) => e);
+    expect((err as DomainError).code).toBe('NOT_FOUND');
+  });
+
+  it('an unexpected failure is a generic 500 without internals', async () => {
+    const raw = await post('crash', {}, await auth());
+    expect(raw.status).toBe(500);
+    expect(raw.body).toEqual({ ok: false, error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal command failed', fields: [] } });
+  });
+
+  it('a missing credential is 401, and the command does not run', async () => {
+    const raw = await post('double', { n: 1 });
+    expect(raw.status).toBe(401);
+    expect(raw.body).toMatchObject({ ok: false, error: { code: 'UNAUTHENTICATED' } });
+  });
+
+  it('credentials for another service, under another secret, malformed, or a client access token are 401', async () => {
+    const headers = [
+      await auth('licensing'),
+      await auth('org-users', `${SECRET}-other`),
+      { authorization: 'Basic aWRlbnRpdHk6c2VjcmV0' },
+      { authorization: 'Bearer not-a-token' },
+      { authorization: `Bearer ${await issuer.sign({ sub: 'u-1', org: 'o-1' })}` },
+    ];
+    for (const h of headers) {
+      const raw = await post('double', { n: 1 }, h);
+      expect(raw.status).toBe(401);
+      expect(raw.body.error.code).toBe('UNAUTHENTICATED');
+    }
+    // The client, misconfigured with the wrong secret, surfaces the 401 as it is.
+    const err = await clientFor({ secret: `${SECRET}-other` }).call('double', { n: 1 }).catch((e: unknown) => e);
+    expect((err as DomainError).code).toBe('UNAUTHENTICATED');
+  });
+
+  it('checks the credential before the command name', async () => {
+    const raw = await post('noSuchCommand', {});
+    expect(raw.status).toBe(401);
+  });
+
+  it('a body over the limit is 413', async () => {
+    const raw = await post('double', { n: 1, padding: 'x'.repeat(MAX_BODY * 4) }, await auth());
+    expect(raw.status).toBe(413);
+    expect(raw.body.errors[0].message).toContain(`${MAX_BODY} bytes`);
+  });
+
+  it('invalid JSON is 400 and GET is 405', async () => {
+    expect((await post('double', '{not json', await auth())).status).toBe(400);
+    const res = await request(`${baseUrl}/internal/commands/double`, { method: 'GET', headers: await auth() });
+    expect(res.statusCode).toBe(405);
+    await res.body.dump();
+  });
+
+  it('the client retries SERVICE_UNAVAILABLE, then gives up with SERVICE_UNAVAILABLE', async () => {
+    calls.flaky = 0;
+    const err = await clientFor().call('flaky', {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DomainError);
+    expect((err as DomainError).code).toBe('SERVICE_UNAVAILABLE');
+    expect(calls.flaky).toBe(4);
+  });
+
+  it('the client reports an unreachable service as SERVICE_UNAVAILABLE without internal addresses', async () => {
+    const err = await clientFor({ baseUrl: 'http://127.0.0.1:1' }).call('double', { n: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DomainError);
+    expect((err as DomainError).code).toBe('SERVICE_UNAVAILABLE');
+    expect((err as DomainError).message).not.toContain('127.0.0.1');
+  });
+
+  it('serves health probes and echoes a safe request id', async () => {
+    const health = await request(`${baseUrl}/healthz`, { headers: { 'x-request-id': 'abc-123' } });
+    expect(health.statusCode).toBe(200);
+    expect(health.headers['x-request-id']).toBe('abc-123');
+    expect(await health.body.json()).toEqual({ status: 'ok' });
+    ready = false;
+    const notReady = await request(`${baseUrl}/readyz`, { headers: { 'x-request-id': 'bad id\twith spaces' } });
+    expect(notReady.statusCode).toBe(503);
+    expect(notReady.headers['x-request-id']).not.toContain(' ');
+    await notReady.body.dump();
+    ready = true;
+    const readyNow = await request(`${baseUrl}/readyz`);
+    expect(readyNow.statusCode).toBe(200);
+    await readyNow.body.dump();
+    const missing = await request(`${baseUrl}/nope`);
+    expect(missing.statusCode).toBe(404);
+    await missing.body.dump();
+  });
+});
