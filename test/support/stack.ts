@@ -49,6 +49,8 @@ export function removeDir(dir: string) {
 
 export interface GraphQLResponse<T = Record<string, any>> {
   status: number;
+  /** The gateway's request id, which it forwards to every subgraph call it makes. */
+  requestId?: string;
   data?: T | null;
   errors?: Array<{ message: string; path?: string[]; extensions?: Record<string, any> }>;
 }
@@ -66,7 +68,8 @@ export async function gql<T = Record<string, any>>(
     body: JSON.stringify({ query, variables }),
   });
   const body = (await res.body.json()) as Omit<GraphQLResponse<T>, 'status'>;
-  return { status: res.statusCode, ...body };
+  const requestId = res.headers['x-request-id'];
+  return { status: res.statusCode, requestId: typeof requestId === 'string' ? requestId : undefined, ...body };
 }
 
 /** Runs the operator CLI (`npm run usergraph -- bootstrap ... --json`) against the test stack. */

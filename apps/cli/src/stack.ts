@@ -117,6 +117,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       MONGODB_URI: mongodbUri,
       MONGODB_DB: `${prefix}orgusers`,
       LICENSING_URL: urls.licensing,
+      IDENTITY_URL: urls.identity,
       NATIONAL_ID_ENCRYPTION_KEY: secrets.NATIONAL_ID_ENCRYPTION_KEY,
     },
     licensing: { PORT: String(ports.licensing), MONGODB_URI: mongodbUri, MONGODB_DB: `${prefix}licensing`, ORG_USERS_URL: urls['org-users'] },

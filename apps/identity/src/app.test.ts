@@ -60,6 +60,8 @@ describe('identity subgraph', () => {
       JWKS_URL: issuer.jwksUrl,
       MONGODB_URI: store.uri,
       LICENSING_URL: 'http://127.0.0.1:9',
+      // Nothing listens on port 9: these tests never reach identity from org-users.
+      IDENTITY_URL: 'http://127.0.0.1:9',
       NATIONAL_ID_ENCRYPTION_KEY: generateEncryptionKey(),
     };
     orgUsersConn = await connectDatabase({ uri: store.uri, dbName: uniqueDatabaseName('identity_orgusers'), appName: 'org-users-test' });

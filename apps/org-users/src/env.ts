@@ -1,11 +1,19 @@
 import { z } from 'zod';
-import { baseServiceEnv, loadEnv, tokenVerificationEnv } from '@usergraph/service-kit';
+import { baseServiceEnv, isEncryptionKey, loadEnv, tokenVerificationEnv } from '@usergraph/service-kit';
 
 export const orgUsersEnvSchema = baseServiceEnv.extend(tokenVerificationEnv.shape).extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(4002),
   MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, { error: 'must be a mongodb:// or mongodb+srv:// URI' }),
   MONGODB_DB: z.string().min(1).default('orgusers'),
   LICENSING_URL: z.url(),
+  /** identity, for D's credentials (createUser, deleteUsers). */
+  IDENTITY_URL: z.url(),
+  /**
+   * 32 bytes, base64: seals A's national IDs (AES-256-GCM). Required in every
+   * mode; in development `npm start` generates one and keeps it in
+   * <USERGRAPH_DATA_DIR>/secrets.json, so stored IDs stay readable across runs.
+   */
+  NATIONAL_ID_ENCRYPTION_KEY: z.string().refine(isEncryptionKey, { error: 'must be 32 bytes encoded in base64' }),
 });
 
 export type OrgUsersEnv = z.output<typeof orgUsersEnvSchema>;

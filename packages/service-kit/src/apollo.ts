@@ -32,6 +32,16 @@ export function createApolloServer<TContext extends BaseContext>(opts: {
       // No usage reporting exists to consume traces; computing them only costs time.
       ApolloServerPluginInlineTraceDisabled(),
       ...(opts.production ? [ApolloServerPluginLandingPageDisabled()] : []),
+      // One debug line per operation (never its variables): lets tests and
+      // operators count the calls the gateway makes for one client request.
+      {
+        async requestDidStart({ request, contextValue }: { request: { operationName?: string | null }; contextValue: unknown }) {
+          if (opts.logger.isLevelEnabled('debug')) {
+            const requestId = (contextValue as { requestId?: string }).requestId;
+            opts.logger.debug({ requestId, operationName: request.operationName ?? null }, 'graphql operation');
+          }
+        },
+      },
       ...(opts.plugins ?? []),
     ],
     logger: {

@@ -46,6 +46,7 @@ export function createCredentialService(deps: {
         firstName: input.firstName,
         lastName: input.lastName,
         status: 'ACTIVE',
+        username: input.username,
       });
       await deps.credentials.insertOnce({ _id: userId, organizationId, passwordHash, username: input.username });
       return { userId };

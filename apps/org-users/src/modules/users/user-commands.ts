@@ -21,6 +21,7 @@ export function createUserCommands(users: UserService) {
         organisation: text.optional(),
         taxNumber: text.optional(),
         dateOfBirth: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(),
+        username: text.optional(),
         addresses: z.array(address).max(20).optional(),
       }),
       (input) => users.createProfile(input),

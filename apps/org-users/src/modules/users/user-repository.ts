@@ -1,4 +1,5 @@
 import { Schema, type Connection } from 'mongoose';
+import { findPage, type PageArgs } from '../../pagination.js';
 
 export type UserStatus = 'ACTIVE' | 'PENDING_VERIFICATION' | 'SUSPENDED' | 'CLOSED';
 
@@ -17,6 +18,17 @@ export interface AddressDoc {
   country?: string;
   alpha2?: string;
   type?: string;
+}
+
+export interface NotificationPreferencesDoc {
+  email: boolean;
+  sms: boolean;
+  push: boolean;
+}
+
+export interface LegalAgreementDoc {
+  version: string;
+  acceptedAt: Date;
 }
 
 export interface UserDoc {
@@ -39,6 +51,19 @@ export interface UserDoc {
   updatedAt: Date;
   syncedAt?: Date;
   closedAt?: Date;
+  /** D: a copy of identity's username, for search and display; jobTitle is D's. */
+  username?: string;
+  jobTitle?: string;
+  /** Lower-cased prefixes for D's search (see search-tokens.ts). */
+  searchTokens: string[];
+  // A's consumer profile.
+  middleName?: string;
+  /** AES-256-GCM sealed (service-kit SecretBox); never decrypted into a response or a log. */
+  nationalIdSealed?: string;
+  nationalIdLast4?: string;
+  visitorId?: string;
+  notificationPreferences?: Partial<NotificationPreferencesDoc>;
+  legalAgreementVersions?: LegalAgreementDoc[];
 }
 
 const addressSchema = new Schema<AddressDoc>(
@@ -61,6 +86,11 @@ const addressSchema = new Schema<AddressDoc>(
   { _id: false },
 );
 
+const legalAgreementSchema = new Schema<LegalAgreementDoc>(
+  { version: { type: String, required: true }, acceptedAt: { type: Date, required: true } },
+  { _id: false },
+);
+
 const userSchema = new Schema<UserDoc>(
   {
     _id: { type: String, required: true },
@@ -78,10 +108,21 @@ const userSchema = new Schema<UserDoc>(
     addresses: { type: [addressSchema], default: [] },
     syncedAt: Date,
     closedAt: Date,
+    username: String,
+    jobTitle: String,
+    searchTokens: { type: [String], default: [] },
+    middleName: String,
+    nationalIdSealed: String,
+    nationalIdLast4: String,
+    visitorId: String,
+    notificationPreferences: { email: Boolean, sms: Boolean, push: Boolean },
+    legalAgreementVersions: { type: [legalAgreementSchema], default: undefined },
   },
   { timestamps: true, versionKey: false, collection: 'users' },
 );
 userSchema.index({ organizationId: 1, _id: 1 });
+// D's search: an equality match on one token within one organization, in _id order.
+userSchema.index({ organizationId: 1, searchTokens: 1, _id: 1 });
 
 /**
  * Users are always read and written inside one organization: every method
@@ -107,8 +148,43 @@ export function createUserRepository(conn: Connection) {
     },
     setStatus: (organizationId: string, id: string, status: UserStatus) =>
       User.findOneAndUpdate({ organizationId, _id: id }, { $set: { status } }, { new: true }).lean<UserDoc>().exec(),
+    /** D's users/members: one page of the organization's users matching a search token (all when empty). */
+    searchPage: (organizationId: string, token: string, page: PageArgs) =>
+      findPage(User, token ? { organizationId, searchTokens: token } : { organizationId }, page, (doc: UserDoc) => doc),
+    updateFields: (organizationId: string, id: string, set: Record<string, unknown>, unset: string[]) =>
+      User.findOneAndUpdate(
+        { organizationId, _id: id },
+        { $set: set, ...(unset.length > 0 ? { $unset: Object.fromEntries(unset.map((k) => [k, 1])) } : {}) },
+        { new: true },
+      ).lean<UserDoc>().exec(),
     async deleteById(organizationId: string, id: string): Promise<void> {
       await User.deleteOne({ organizationId, _id: id }).exec();
+    },
+    markSynced: (organizationId: string, id: string, at: Date) =>
+      User.findOneAndUpdate({ organizationId, _id: id }, { $set: { syncedAt: at } }, { new: true }).lean<UserDoc>().exec(),
+    /** Appends the version unless the user accepted it already: one conditional update, so concurrent calls add it once. */
+    async addLegalAgreement(organizationId: string, id: string, version: string, at: Date): Promise<UserDoc | null> {
+      const updated = await User.findOneAndUpdate(
+        { organizationId, _id: id, 'legalAgreementVersions.version': { $ne: version } },
+        { $push: { legalAgreementVersions: { version, acceptedAt: at } } },
+        { new: true },
+      ).lean<UserDoc>().exec();
+      return updated ?? User.findOne({ organizationId, _id: id }).lean<UserDoc>().exec();
+    },
+    /** Sets only the preferences given. */
+    setNotificationPreferences(organizationId: string, id: string, prefs: Partial<NotificationPreferencesDoc>) {
+      const $set = Object.fromEntries(Object.entries(prefs).map(([k, v]) => [`notificationPreferences.${k}`, v]));
+      if (Object.keys($set).length === 0) return User.findOne({ organizationId, _id: id }).lean<UserDoc>().exec();
+      return User.findOneAndUpdate({ organizationId, _id: id }, { $set }, { new: true }).lean<UserDoc>().exec();
+    },
+    /** Closes once: a second call finds the account closed and leaves closedAt as it was. */
+    async close(organizationId: string, id: string, at: Date): Promise<UserDoc | null> {
+      const updated = await User.findOneAndUpdate(
+        { organizationId, _id: id, closedAt: { $exists: false } },
+        { $set: { closedAt: at, status: 'CLOSED' } },
+        { new: true },
+      ).lean<UserDoc>().exec();
+      return updated ?? User.findOne({ organizationId, _id: id }).lean<UserDoc>().exec();
     },
   };
 }

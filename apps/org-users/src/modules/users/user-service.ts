@@ -1,8 +1,11 @@
+import { z } from 'zod';
 import type { Connection } from 'mongoose';
 import { claimAll, findClaimOwner, releaseClaim } from '@usergraph/mongo';
 import { normalizeEmail } from '@usergraph/validation';
 import { DomainError, forbidden, unauthenticated, type Caller } from '@usergraph/service-kit';
-import type { AddressDoc, UserDoc, UserRepository, UserStatus } from './user-repository.js';
+import { searchTokensOf, searchTokenOf } from './search-tokens.js';
+import { pageArgsShape, type PageArgs } from '../../pagination.js';
+import type { AddressDoc, NotificationPreferencesDoc, UserDoc, UserRepository, UserStatus } from './user-repository.js';
 
 /** The profile as the GraphQL `User` type and other services see it. */
 export interface ProfileDto {
@@ -23,7 +26,17 @@ export interface ProfileDto {
   updatedAt: string;
   syncedAt: string | null;
   closedAt: string | null;
+  jobTitle: string | null;
+  // A's consumer profile. Only the national ID's last four digits ever leave this service.
+  legalName: { first: string; middle: string | null; last: string };
+  nationalIdLast4: string | null;
+  visitorId: string | null;
+  notificationPreferences: NotificationPreferencesDoc;
+  legalAgreementVersions: Array<{ version: string; acceptedAt: string }>;
 }
+
+/** Opt-in: nothing is sent until the user says so (A: notifications are not sent at all yet). */
+export const DEFAULT_NOTIFICATION_PREFERENCES: NotificationPreferencesDoc = { email: false, sms: false, push: false };
 
 export function toProfileDto(doc: UserDoc): ProfileDto {
   return {
@@ -44,6 +57,12 @@ export function toProfileDto(doc: UserDoc): ProfileDto {
     updatedAt: doc.updatedAt.toISOString(),
     syncedAt: doc.syncedAt?.toISOString() ?? null,
     closedAt: doc.closedAt?.toISOString() ?? null,
+    legalName: { first: doc.firstName, middle: doc.middleName ?? null, last: doc.lastName },
+    jobTitle: doc.jobTitle ?? null,
+    nationalIdLast4: doc.nationalIdLast4 ?? null,
+    visitorId: doc.visitorId ?? null,
+    notificationPreferences: { ...DEFAULT_NOTIFICATION_PREFERENCES, ...doc.notificationPreferences },
+    legalAgreementVersions: (doc.legalAgreementVersions ?? []).map((a) => ({ version: a.version, acceptedAt: a.acceptedAt.toISOString() })),
   };
 }
 
@@ -60,6 +79,15 @@ export interface NewProfile {
   taxNumber?: string;
   dateOfBirth?: string;
   addresses?: AddressDoc[];
+  /** D's createUser: a copy of the username (credentials live in identity) and the job title. */
+  username?: string;
+  jobTitle?: string;
+  // A's consumer profile (registerOrganizationUser).
+  middleName?: string;
+  /** Already sealed by the caller: the plaintext never reaches this module. */
+  nationalIdSealed?: string;
+  nationalIdLast4?: string;
+  visitorId?: string;
 }
 
 /** C's codes for a taken email or phone; other dialects use the field path. */
@@ -102,6 +130,13 @@ export function createUserService(deps: { conn: Connection; users: UserRepositor
         dateOfBirth: input.dateOfBirth,
         isSubscribed: false,
         addresses: input.addresses ?? [],
+        username: input.username,
+        jobTitle: input.jobTitle,
+        searchTokens: searchTokensOf(input),
+        middleName: input.middleName,
+        nationalIdSealed: input.nationalIdSealed,
+        nationalIdLast4: input.nationalIdLast4,
+        visitorId: input.visitorId,
       });
       return toProfileDto(doc);
     } catch (err) {
@@ -130,11 +165,8 @@ export function createUserService(deps: { conn: Connection; users: UserRepositor
    * queried; ids of other tenants simply are not found.
    */
   async function visibleProfiles(caller: Caller, ids: readonly string[]): Promise<Map<string, ProfileDto>> {
-    if (caller.kind === 'anonymous') throw unauthenticated();
-    if (caller.kind === 'application' && !caller.permissions.has('organization-users:read') && !caller.permissions.has('organization-users:write')) {
-      throw forbidden('The application lacks the organization-users:read permission');
-    }
-    const docs = await users.findByIds(caller.organizationId, ids);
+    const organizationId = requireReader(caller);
+    const docs = await users.findByIds(organizationId, ids);
     return new Map(docs.map((d) => [d._id, toProfileDto(d)]));
   }
 
@@ -156,7 +188,97 @@ export function createUserService(deps: { conn: Connection; users: UserRepositor
     return toProfileDto(doc);
   }
 
-  return { createProfile, deleteProfile, findUserIdByIdentifier, visibleProfiles, getProfileForCaller, getProfile, setStatus };
+  /** Account state (A). Callers authorize; these only keep the updates inside the organization. */
+  const found = (doc: UserDoc | null): ProfileDto => {
+    if (!doc) throw new DomainError('NOT_FOUND', 'User not found');
+    return toProfileDto(doc);
+  };
+  const markSynced = async (organizationId: string, userId: string, at: Date) => found(await users.markSynced(organizationId, userId, at));
+  const acceptLegalAgreement = async (organizationId: string, userId: string, version: string, at: Date) =>
+    found(await users.addLegalAgreement(organizationId, userId, version, at));
+  const updateNotificationPreferences = async (organizationId: string, userId: string, prefs: Partial<NotificationPreferencesDoc>) =>
+    found(await users.setNotificationPreferences(organizationId, userId, prefs));
+  const closeAccount = async (organizationId: string, userId: string, at: Date) => found(await users.close(organizationId, userId, at));
+
+  /**
+   * D's updateUser on the profile: a new email or phone is claimed before the
+   * document changes and the old claim is released after, so uniqueness holds
+   * throughout. `null` clears phone and job title.
+   */
+  async function updateProfile(
+    organizationId: string,
+    userId: string,
+    patch: { email?: string; firstName?: string; lastName?: string; phoneNumber?: string | null; jobTitle?: string | null },
+  ): Promise<ProfileDto> {
+    const doc = await users.findById(organizationId, userId);
+    if (!doc) throw new DomainError('NOT_FOUND', 'User not found', [{ path: ['id'], message: 'does not name a user of your organization' }]);
+    const next = {
+      email: patch.email ?? doc.email,
+      firstName: patch.firstName ?? doc.firstName,
+      lastName: patch.lastName ?? doc.lastName,
+      phoneNumber: patch.phoneNumber === undefined ? doc.phoneNumber : (patch.phoneNumber ?? undefined),
+    };
+    const before = uniqueValues({ organizationId, email: doc.email, phoneNumber: doc.phoneNumber });
+    const after = uniqueValues({ organizationId, ...next });
+    const key = (c: { kind: string; value: string }) => `${c.kind}:${c.value}`;
+    const added = after.filter((c) => !before.some((b) => key(b) === key(c))).map((c) => ({ ...c, ownerId: userId }));
+    const removed = before.filter((c) => !after.some((a) => key(a) === key(c))).map((c) => ({ ...c, ownerId: userId }));
+    const outcome = await claimAll(conn, added);
+    if (!outcome.ok) {
+      const field = CONFLICT_FIELD[outcome.takenKind] ?? outcome.takenKind;
+      throw new DomainError('CONFLICT', `The ${outcome.takenKind === 'phone' ? 'phone number' : 'email address'} is already in use`, [{ path: [field], message: 'is already in use' }]);
+    }
+    const set: Record<string, unknown> = {
+      email: next.email,
+      emailNormalized: normalizeEmail(next.email),
+      firstName: next.firstName,
+      lastName: next.lastName,
+      searchTokens: searchTokensOf({ ...next, username: doc.username }),
+    };
+    const unset: string[] = [];
+    if (next.phoneNumber) set.phoneNumber = next.phoneNumber;
+    else unset.push('phoneNumber');
+    if (patch.jobTitle === null) unset.push('jobTitle');
+    else if (patch.jobTitle !== undefined) set.jobTitle = patch.jobTitle;
+    const updated = await users.updateFields(organizationId, userId, set, unset);
+    for (const c of removed) await releaseClaim(conn, c);
+    return toProfileDto(updated!);
+  }
+
+  /** One page of D's search: `fullText` is matched against the indexed search tokens. */
+  async function searchPage(organizationId: string, fullText: string, page: PageArgs) {
+    const result = await users.searchPage(organizationId, searchTokenOf(fullText), page);
+    return { ...result, edges: result.edges.map((e) => ({ cursor: e.cursor, node: toProfileDto(e.node) })) };
+  }
+
+  /** Reads need membership of the organization, or an application with organization-users:read or :write. */
+  function requireReader(caller: Caller): string {
+    if (caller.kind === 'anonymous') throw unauthenticated();
+    if (caller.kind === 'application' && !caller.permissions.has('organization-users:read') && !caller.permissions.has('organization-users:write')) {
+      throw forbidden('The application lacks the organization-users:read permission');
+    }
+    return caller.organizationId;
+  }
+
+  const pageArgsSchema = z.object(pageArgsShape);
+
+  return {
+    updateProfile,
+    searchPage,
+    requireReader,
+    pageArgsSchema,
+    createProfile,
+    deleteProfile,
+    findUserIdByIdentifier,
+    visibleProfiles,
+    getProfileForCaller,
+    getProfile,
+    setStatus,
+    markSynced,
+    acceptLegalAgreement,
+    updateNotificationPreferences,
+    closeAccount,
+  };
 }
 
 export type UserService = ReturnType<typeof createUserService>;

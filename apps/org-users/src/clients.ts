@@ -1,0 +1,47 @@
+import { createInternalClient } from '@usergraph/service-kit';
+import type { FieldError } from '@usergraph/validation';
+
+/** What licensing holds for one user. */
+export interface UserLicenses {
+  licenses: string[];
+  groups: string[];
+  originGroup: string | null;
+}
+
+export interface AssignmentRequest {
+  requestedLicenses?: string[] | null;
+  requestedGroups?: string[] | null;
+  requestedOriginGroup?: string | null;
+}
+
+/** Licensing's internal commands that org-users needs. */
+export function createLicensingClient(opts: { baseUrl: string; secret: string }) {
+  const client = createInternalClient({ from: 'org-users', to: 'licensing', baseUrl: opts.baseUrl, secret: opts.secret });
+  return {
+    licensesOf: (organizationId: string, userId: string) => client.call<UserLicenses>('getUserLicenses', { organizationId, userId }),
+    /** D's license and group rules, checked without writing; errors carry D's paths. */
+    validateAssignment: (organizationId: string, request: AssignmentRequest) =>
+      client.call<{ ok: boolean; errors: FieldError[] }>('validateAssignment', { organizationId, ...request }),
+    assignLicenses: (organizationId: string, userId: string, request: AssignmentRequest) =>
+      client.call<UserLicenses>('assignLicenses', { organizationId, userId, ...request }),
+    /** Refused (CONFLICT / FORBIDDEN) for the last company admin and for support admins. */
+    releaseUser: (organizationId: string, userId: string) => client.call<{ released: boolean }>('releaseUser', { organizationId, userId }),
+    close: () => client.close(),
+  };
+}
+
+export type LicensingClient = ReturnType<typeof createLicensingClient>;
+
+/** Identity's internal commands that D's user administration needs. */
+export function createIdentityClient(opts: { baseUrl: string; secret: string }) {
+  const client = createInternalClient({ from: 'org-users', to: 'identity', baseUrl: opts.baseUrl, secret: opts.secret });
+  return {
+    createCredentials: (organizationId: string, userId: string, credentials: { username: string; password: string }) =>
+      client.call<{ userId: string }>('createCredentials', { organizationId, userId, ...credentials }),
+    /** Also revokes every session of the user. */
+    deleteCredentials: (organizationId: string, userId: string) => client.call<{ deleted: boolean }>('deleteCredentials', { organizationId, userId }),
+    close: () => client.close(),
+  };
+}
+
+export type IdentityClient = ReturnType<typeof createIdentityClient>;

@@ -1,0 +1,40 @@
+import type { Caller } from '@usergraph/service-kit';
+import type { ProfileDto, UserService } from '../users/user-service.js';
+import type { ConsumerAccess } from './consumer-access.js';
+import type { ConnectionRepository } from './connection-repository.js';
+import { agreementVersionSchema, notificationPreferencesSchema, parseInput, userIdSchema } from './consumer-inputs.js';
+
+/** Account state (A): sync time, legal agreements, notification preferences, closing. */
+export function createAccountService(deps: { users: UserService; connections: ConnectionRepository; access: ConsumerAccess }) {
+  /** Organization-scoped: sets the user's syncedAt, then each of its connections' lastSyncedAt. */
+  async function markUserSynced(caller: Caller, rawUserId: unknown): Promise<ProfileDto> {
+    const organizationId = await deps.access.requireOrganizationScope(caller);
+    const userId = parseInput(userIdSchema, rawUserId, ['userId']);
+    const at = new Date();
+    // NOT_FOUND here (another tenant's user) leaves every connection untouched.
+    const profile = await deps.users.markSynced(organizationId, userId, at);
+    await deps.connections.markSynced({ organizationId, userId }, at);
+    return profile;
+  }
+
+  async function acceptLegalAgreement(caller: Caller, args: { version: unknown; userId?: string | null }): Promise<ProfileDto> {
+    const target = await deps.access.accountTarget(caller, args.userId);
+    const version = parseInput(agreementVersionSchema, args.version, ['version']);
+    return deps.users.acceptLegalAgreement(target.organizationId, target.userId, version, new Date());
+  }
+
+  async function updateNotificationPreferences(caller: Caller, args: { input: unknown; userId?: string | null }): Promise<ProfileDto> {
+    const target = await deps.access.accountTarget(caller, args.userId);
+    const prefs = parseInput(notificationPreferencesSchema, args.input, ['input']);
+    return deps.users.updateNotificationPreferences(target.organizationId, target.userId, prefs);
+  }
+
+  async function closeAccount(caller: Caller, args: { userId?: string | null }): Promise<ProfileDto> {
+    const target = await deps.access.accountTarget(caller, args.userId);
+    return deps.users.closeAccount(target.organizationId, target.userId, new Date());
+  }
+
+  return { markUserSynced, acceptLegalAgreement, updateNotificationPreferences, closeAccount };
+}
+
+export type AccountService = ReturnType<typeof createAccountService>;

@@ -1,0 +1,40 @@
+import { hkdfSync } from 'node:crypto';
+import type { Connection } from 'mongoose';
+import { createSecretBox } from '@usergraph/service-kit';
+import type { OrganizationService } from '../organizations/organization-service.js';
+import type { UserService } from '../users/user-service.js';
+import { createAccountService } from './account-service.js';
+import { createConnectionRepository } from './connection-repository.js';
+import type { createConsumerAccess } from './consumer-access.js';
+import { createConsumerResolvers } from './consumer-resolvers.js';
+import { createFinancialDataService } from './financial-data-service.js';
+import { createConsumerRegistration } from './registration-service.js';
+import { createTradelineRepository } from './tradeline-repository.js';
+
+/** Wires A's consumer module: registration, account state, connections and tradelines. */
+export function createConsumerModule(deps: {
+  conn: Connection;
+  users: UserService;
+  organizations: OrganizationService;
+  access: ReturnType<typeof createConsumerAccess>;
+  /** 32 bytes, base64. */
+  nationalIdKey: string;
+}) {
+  const { conn, users, access } = deps;
+  const connections = createConnectionRepository(conn);
+  const resolvers = createConsumerResolvers({
+    access,
+    registration: createConsumerRegistration({
+      conn,
+      users,
+      organizations: deps.organizations,
+      access,
+      nationalIds: createSecretBox(deps.nationalIdKey),
+      // A key of its own for Idempotency-Key fingerprints, derived from the one secret this module holds.
+      fingerprintKey: Buffer.from(hkdfSync('sha256', Buffer.from(deps.nationalIdKey, 'base64'), '', 'usergraph idempotency fingerprints', 32)),
+    }),
+    accounts: createAccountService({ users, connections, access }),
+    financialData: createFinancialDataService({ users, connections, tradelines: createTradelineRepository(conn), access }),
+  });
+  return { resolvers };
+}

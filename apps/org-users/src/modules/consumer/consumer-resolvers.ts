@@ -1,0 +1,47 @@
+import type { RequestContext } from '@usergraph/service-kit';
+import type { ProfileDto } from '../users/user-service.js';
+import type { AccountService } from './account-service.js';
+import type { ConsumerAccess } from './consumer-access.js';
+import type { FinancialDataService } from './financial-data-service.js';
+import type { ConsumerRegistration } from './registration-service.js';
+
+type UserIdArg = { userId?: string | null };
+
+export function createConsumerResolvers(deps: {
+  registration: ConsumerRegistration;
+  accounts: AccountService;
+  financialData: FinancialDataService;
+  access: ConsumerAccess;
+}) {
+  const connections = (u: ProfileDto, args: { input: unknown }, ctx: RequestContext) =>
+    deps.financialData.connectionsOf(ctx.caller, u, args.input);
+
+  return {
+    Query: {
+      organizationUser: (_: unknown, args: { id: string }, ctx: RequestContext) => deps.financialData.organizationUser(ctx.caller, args.id),
+    },
+    Mutation: {
+      registerOrganizationUser: async (_: unknown, args: { input: unknown }, ctx: RequestContext) => ({
+        user: await deps.registration.registerOrganizationUser(ctx.caller, args.input, ctx.headers.idempotencyKey),
+      }),
+      recordConnection: (_: unknown, args: { input: unknown }, ctx: RequestContext) => deps.financialData.recordConnection(ctx.caller, args.input),
+      recordTradeline: (_: unknown, args: { input: unknown }, ctx: RequestContext) => deps.financialData.recordTradeline(ctx.caller, args.input),
+      markUserSynced: (_: unknown, args: { userId: string }, ctx: RequestContext) => deps.accounts.markUserSynced(ctx.caller, args.userId),
+      acceptLegalAgreement: (_: unknown, args: { version: string } & UserIdArg, ctx: RequestContext) =>
+        deps.accounts.acceptLegalAgreement(ctx.caller, args),
+      updateNotificationPreferences: (_: unknown, args: { input: unknown } & UserIdArg, ctx: RequestContext) =>
+        deps.accounts.updateNotificationPreferences(ctx.caller, args),
+      closeAccount: (_: unknown, args: UserIdArg, ctx: RequestContext) => deps.accounts.closeAccount(ctx.caller, args),
+    },
+    User: {
+      connections,
+      /** A's example spells it `connection`. */
+      connection: connections,
+      tradelines: (u: ProfileDto, args: { input: unknown }, ctx: RequestContext) => deps.financialData.tradelinesOf(ctx.caller, u, args.input),
+      async nationalIdLast4(u: ProfileDto, _: unknown, ctx: RequestContext) {
+        await deps.access.requireConsumerDataReader(ctx.caller, { organizationId: u.organizationId, userId: u.id });
+        return u.nationalIdLast4;
+      },
+    },
+  };
+}

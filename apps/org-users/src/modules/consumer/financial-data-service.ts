@@ -1,0 +1,119 @@
+import { DomainError, requireAuthenticated, type Caller } from '@usergraph/service-kit';
+import type { ProfileDto, UserService } from '../users/user-service.js';
+import type { ConsumerAccess, UserScope } from './consumer-access.js';
+import type { ConnectionDoc, ConnectionRepository } from './connection-repository.js';
+import {
+  connectionsInputSchema,
+  parseInput,
+  recordConnectionSchema,
+  recordTradelineSchema,
+  tradelinesInputSchema,
+  userIdSchema,
+} from './consumer-inputs.js';
+import type { Page } from '../../pagination.js';
+import type { TradelineDoc, TradelineRepository } from './tradeline-repository.js';
+
+export interface ConnectionDto {
+  id: string;
+  institutionName: string;
+  status: ConnectionDoc['status'];
+  createdAt: string;
+  updatedAt: string;
+  lastSyncedAt: string | null;
+}
+
+export interface TradelineDto {
+  id: string;
+  connectionId: string;
+  accountType: string;
+  creditorName: string;
+  balance: { amount: string; currency: string };
+  openedOn: string | null;
+  status: TradelineDoc['status'];
+  createdAt: string;
+  updatedAt: string;
+}
+
+const toConnectionDto = (d: ConnectionDoc): ConnectionDto => ({
+  id: d._id,
+  institutionName: d.institutionName,
+  status: d.status,
+  createdAt: d.createdAt.toISOString(),
+  updatedAt: d.updatedAt.toISOString(),
+  lastSyncedAt: d.lastSyncedAt?.toISOString() ?? null,
+});
+
+const toTradelineDto = (d: TradelineDoc): TradelineDto => ({
+  id: d._id,
+  connectionId: d.connectionId,
+  accountType: d.accountType,
+  creditorName: d.creditorName,
+  balance: { amount: d.balanceAmount, currency: d.currency },
+  openedOn: d.openedOn ?? null,
+  status: d.status,
+  createdAt: d.createdAt.toISOString(),
+  updatedAt: d.updatedAt.toISOString(),
+});
+
+const notFound = (what: string, path: string) =>
+  new DomainError('NOT_FOUND', `${what} not found in your organization`, [{ path: ['input', path], message: 'was not found' }]);
+
+/** Connections and tradelines: recorded by the organization, read through User. */
+export function createFinancialDataService(deps: {
+  users: UserService;
+  connections: ConnectionRepository;
+  tradelines: TradelineRepository;
+  access: ConsumerAccess;
+}) {
+  /** The user, looked up only inside the caller's organization. */
+  async function userInOrganization(organizationId: string, userId: string): Promise<UserScope> {
+    await deps.users.getProfile(organizationId, userId).catch((err: unknown) => {
+      throw err instanceof DomainError && err.code === 'NOT_FOUND' ? notFound('User', 'userId') : err;
+    });
+    return { organizationId, userId };
+  }
+
+  async function recordConnection(caller: Caller, rawInput: unknown): Promise<ConnectionDto> {
+    const organizationId = await deps.access.requireOrganizationScope(caller);
+    const input = parseInput(recordConnectionSchema, rawInput, ['input']);
+    const scope = await userInOrganization(organizationId, input.userId);
+    return toConnectionDto(await deps.connections.insert(scope, { institutionName: input.institutionName, status: input.status }));
+  }
+
+  async function recordTradeline(caller: Caller, rawInput: unknown): Promise<TradelineDto> {
+    const organizationId = await deps.access.requireOrganizationScope(caller);
+    const { userId, openedOn, ...fields } = parseInput(recordTradelineSchema, rawInput, ['input']);
+    const scope = await userInOrganization(organizationId, userId);
+    if (!(await deps.connections.findById(scope, fields.connectionId))) throw notFound('Connection', 'connectionId');
+    return toTradelineDto(await deps.tradelines.insert(scope, { ...fields, openedOn: openedOn ?? undefined }));
+  }
+
+  /** Organization-scoped read of one user: null for an id that is not in the caller's organization. */
+  async function organizationUser(caller: Caller, rawId: unknown): Promise<ProfileDto | null> {
+    const { organizationId } = requireAuthenticated(caller);
+    const userId = parseInput(userIdSchema, rawId, ['id']);
+    await deps.access.requireConsumerDataReader(caller, { organizationId, userId });
+    return deps.users.getProfile(organizationId, userId).catch((err: unknown) => {
+      if (err instanceof DomainError && err.code === 'NOT_FOUND') return null;
+      throw err;
+    });
+  }
+
+  const scopeOf = (user: ProfileDto): UserScope => ({ organizationId: user.organizationId, userId: user.id });
+
+  async function connectionsOf(caller: Caller, user: ProfileDto, rawInput: unknown): Promise<Page<ConnectionDto>> {
+    await deps.access.requireConsumerDataReader(caller, scopeOf(user));
+    const { first, after, ...filter } = parseInput(connectionsInputSchema, rawInput, ['input']);
+    return deps.connections.page(scopeOf(user), filter, { first, after }, toConnectionDto);
+  }
+
+  async function tradelinesOf(caller: Caller, user: ProfileDto, rawInput: unknown): Promise<Page<TradelineDto>> {
+    await deps.access.requireConsumerDataReader(caller, scopeOf(user));
+    const { first, after, ...filter } = parseInput(tradelinesInputSchema, rawInput, ['input']);
+    return deps.tradelines.page(scopeOf(user), filter, { first, after }, toTradelineDto);
+  }
+
+  return { organizationUser, recordConnection, recordTradeline, connectionsOf, tradelinesOf };
+}
+
+export type FinancialDataService = ReturnType<typeof createFinancialDataService>;

@@ -1,0 +1,90 @@
+import { createHmac } from 'node:crypto';
+import { Types, type Connection } from 'mongoose';
+import { DomainError, forbidden, type Caller, type SecretBox } from '@usergraph/service-kit';
+import { last4 } from '@usergraph/validation';
+import type { OrganizationService } from '../organizations/organization-service.js';
+import type { AddressDoc } from '../users/user-repository.js';
+import type { ProfileDto, UserService } from '../users/user-service.js';
+import type { ConsumerAccess } from './consumer-access.js';
+import { parseInput, registerOrganizationUserSchema, type RegisterOrganizationUserInput } from './consumer-inputs.js';
+import { withIdempotencyKey } from './idempotency.js';
+
+/** GraphQL's "no value" (null) is simply not stored. */
+const withoutNulls = (address: Record<string, unknown>): AddressDoc =>
+  Object.fromEntries(Object.entries(address).filter(([, v]) => v != null)) as AddressDoc;
+
+/** The users module names conflicting fields from its own input; A's are under `input`. */
+function underInput(err: unknown): unknown {
+  if (err instanceof DomainError && err.code === 'CONFLICT') {
+    return new DomainError('CONFLICT', err.message, err.fields.map((f) => ({ ...f, path: ['input', ...f.path] })));
+  }
+  return err;
+}
+
+/** A's registerOrganizationUser. */
+export function createConsumerRegistration(deps: {
+  conn: Connection;
+  users: UserService;
+  organizations: OrganizationService;
+  access: ConsumerAccess;
+  /** Seals national IDs (AES-256-GCM). */
+  nationalIds: SecretBox;
+  /** Keys Idempotency-Key fingerprints, so a stored fingerprint reveals nothing of the input. */
+  fingerprintKey: Buffer;
+}) {
+  async function create(input: RegisterOrganizationUserInput, organizationId: string): Promise<ProfileDto> {
+    const nationalId = input.nationalId ?? undefined;
+    try {
+      return await deps.users.createProfile({
+        userId: new Types.ObjectId().toHexString(),
+        organizationId,
+        email: input.email,
+        phoneNumber: input.phoneNumber,
+        firstName: input.name.first,
+        middleName: input.name.middle ?? undefined,
+        lastName: input.name.last,
+        status: 'ACTIVE',
+        dateOfBirth: input.dateOfBirth,
+        addresses: [withoutNulls(input.address)],
+        nationalIdSealed: nationalId === undefined ? undefined : deps.nationalIds.encrypt(nationalId),
+        nationalIdLast4: nationalId === undefined ? undefined : last4(nationalId),
+        visitorId: input.visitorID ?? undefined,
+      });
+    } catch (err) {
+      throw underInput(err);
+    }
+  }
+
+  /**
+   * Authorize, validate every field, check the tenant, then write once: the
+   * users module claims email and phone in the organization before it inserts,
+   * so a failure at any step stores nothing.
+   */
+  async function registerOrganizationUser(caller: Caller, rawInput: unknown, idempotencyKey?: string): Promise<ProfileDto> {
+    const organizationId = await deps.access.requireOrganizationScope(caller);
+    const input = parseInput(registerOrganizationUserSchema(rawInput), rawInput, ['input']);
+    const organization = await deps.organizations.getById(organizationId);
+    if (organization.slug !== input.organizationSlug) throw forbidden('input.organizationSlug is not the organization of your token');
+    if (organization.status !== 'ACTIVE') throw forbidden('The organization is suspended');
+
+    let created: ProfileDto | undefined;
+    const { result: userId } = await withIdempotencyKey(
+      deps.conn,
+      {
+        key: idempotencyKey,
+        scope: `registerOrganizationUser:${organizationId}`,
+        fingerprint: () => createHmac('sha256', deps.fingerprintKey).update(JSON.stringify(input)).digest('base64url'),
+      },
+      async () => {
+        created = await create(input, organizationId);
+        return created.id;
+      },
+    );
+    // A replay returns the user as it is now.
+    return created ?? deps.users.getProfile(organizationId, userId);
+  }
+
+  return { registerOrganizationUser };
+}
+
+export type ConsumerRegistration = ReturnType<typeof createConsumerRegistration>;

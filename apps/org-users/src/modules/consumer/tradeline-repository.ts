@@ -1,0 +1,78 @@
+import { Schema, Types, type Connection, type FilterQuery } from 'mongoose';
+import type { UserScope } from './consumer-access.js';
+import type { TradelineStatus } from './consumer-inputs.js';
+import { findPage, type PageArgs } from '../../pagination.js';
+
+export interface TradelineDoc {
+  _id: string;
+  organizationId: string;
+  userId: string;
+  connectionId: string;
+  /** Upper-case code, e.g. CREDIT_CARD. */
+  accountType: string;
+  creditorName: string;
+  /** Decimal string: amounts are never floating-point. */
+  balanceAmount: string;
+  currency: string;
+  /** YYYY-MM-DD. */
+  openedOn?: string;
+  status: TradelineStatus;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type NewTradeline = Omit<TradelineDoc, '_id' | 'organizationId' | 'userId' | 'createdAt' | 'updatedAt'>;
+
+export interface TradelineFilter {
+  connectionId?: string | null | undefined;
+  accountType?: string[] | undefined;
+}
+
+const tradelineSchema = new Schema<TradelineDoc>(
+  {
+    _id: { type: String, required: true },
+    organizationId: { type: String, required: true },
+    userId: { type: String, required: true },
+    connectionId: { type: String, required: true },
+    accountType: { type: String, required: true },
+    creditorName: { type: String, required: true },
+    balanceAmount: { type: String, required: true },
+    currency: { type: String, required: true },
+    openedOn: String,
+    status: { type: String, required: true },
+  },
+  { timestamps: true, versionKey: false, collection: 'tradelines' },
+);
+tradelineSchema.index({ organizationId: 1, userId: 1, _id: 1 });
+
+/** A user's tradelines: every method takes the organization and the user. */
+export function createTradelineRepository(conn: Connection) {
+  const Model = conn.model<TradelineDoc>('Tradeline', tradelineSchema);
+  const scoped = (scope: UserScope): FilterQuery<TradelineDoc> => ({ organizationId: scope.organizationId, userId: scope.userId });
+
+  return {
+    async insert(scope: UserScope, fields: NewTradeline): Promise<TradelineDoc> {
+      const created = await Model.create({
+        _id: new Types.ObjectId().toHexString(),
+        organizationId: scope.organizationId,
+        userId: scope.userId,
+        ...fields,
+      });
+      return created.toObject();
+    },
+    page<T>(scope: UserScope, filter: TradelineFilter, args: PageArgs, toNode: (doc: TradelineDoc) => T) {
+      return findPage(
+        Model,
+        {
+          ...scoped(scope),
+          ...(filter.connectionId ? { connectionId: filter.connectionId } : {}),
+          ...(filter.accountType ? { accountType: { $in: filter.accountType } } : {}),
+        },
+        args,
+        toNode,
+      );
+    },
+  };
+}
+
+export type TradelineRepository = ReturnType<typeof createTradelineRepository>;

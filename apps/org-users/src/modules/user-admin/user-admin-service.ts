@@ -1,0 +1,173 @@
+import { Types } from 'mongoose';
+import { toPayloadErrors, validate, type FieldError } from '@usergraph/validation';
+import { DomainError, type Caller, type FieldIssue } from '@usergraph/service-kit';
+import type { ProfileDto, UserService } from '../users/user-service.js';
+import type { AssignmentRequest, IdentityClient, LicensingClient } from '../../clients.js';
+import { createUserProfileSchema, fullTextSchema, updateUserProfileSchema, userIdSchema } from './user-admin-inputs.js';
+
+type PayloadErrors = ReturnType<typeof toPayloadErrors>;
+
+/** D's payload style: expected failures are data. */
+const asPayload = (errors: readonly FieldError[]) => ({ errors: toPayloadErrors(errors), user: null });
+
+function fieldsOf(err: unknown): FieldIssue[] | undefined {
+  if (!(err instanceof DomainError)) return undefined;
+  if (err.code === 'SERVICE_UNAVAILABLE' || err.code === 'UNAUTHENTICATED' || err.code === 'FORBIDDEN') return undefined;
+  return err.fields.length > 0 ? err.fields : [{ path: ['base'], message: err.message }];
+}
+
+/**
+ * D's user administration inside the caller's organization. Writes that span
+ * subgraphs go through internal commands in a fixed order — profile here,
+ * credentials in identity, licenses in licensing — after every rule was
+ * checked, and a failure undoes the steps already taken.
+ */
+export function createUserAdminService(deps: {
+  users: UserService;
+  identity: IdentityClient;
+  licensing: LicensingClient;
+  requireAdmin: (caller: Caller) => Promise<string>;
+}) {
+  const { users, identity, licensing } = deps;
+
+  async function createUser(caller: Caller, input: { user?: unknown } & AssignmentRequest) {
+    const organizationId = await deps.requireAdmin(caller);
+    const profile = validate(createUserProfileSchema, input.user, ['user']);
+    const request = { requestedLicenses: input.requestedLicenses ?? [], requestedGroups: input.requestedGroups ?? ['DEFAULT'], requestedOriginGroup: input.requestedOriginGroup ?? null };
+    const assignment = await licensing.validateAssignment(organizationId, request);
+    const errors = [...(profile.ok ? [] : profile.errors), ...assignment.errors];
+    if (!profile.ok || errors.length > 0) return asPayload(errors);
+
+    const p = profile.value;
+    const userId = new Types.ObjectId().toHexString();
+    const undo: Array<() => Promise<unknown>> = [];
+    try {
+      await users.createProfile({
+        userId,
+        organizationId,
+        email: p.email,
+        phoneNumber: p.phone ?? undefined,
+        firstName: p.firstName,
+        lastName: p.lastName,
+        status: 'ACTIVE',
+        username: p.credentials.username,
+        jobTitle: p.jobTitle ?? undefined,
+      });
+      undo.push(() => users.deleteProfile(organizationId, userId));
+      await identity.createCredentials(organizationId, userId, p.credentials);
+      undo.push(() => identity.deleteCredentials(organizationId, userId));
+      await licensing.assignLicenses(organizationId, userId, request);
+      return { errors: [], user: await users.getProfile(organizationId, userId) };
+    } catch (err) {
+      for (const step of undo.reverse()) await step().catch(() => undefined);
+      const fields = fieldsOf(err);
+      if (!fields) throw err;
+      // Profile conflicts name the profile's own field; D calls it user.email / user.phone.
+      return asPayload(fields.map((f) => (f.path[0] === 'email' || f.path[0] === 'phoneNumber' ? { ...f, path: ['user', f.path[0] === 'email' ? 'email' : 'phone'] } : f)));
+    }
+  }
+
+  async function updateUser(caller: Caller, input: { id?: unknown; user?: unknown } & AssignmentRequest) {
+    const organizationId = await deps.requireAdmin(caller);
+    const id = validate(userIdSchema, input.id, ['id']);
+    const profile = validate(updateUserProfileSchema, input.user ?? {}, ['user']);
+    const errors: FieldError[] = [...(id.ok ? [] : id.errors), ...(profile.ok ? [] : profile.errors)];
+    const current = id.ok ? await users.getProfile(organizationId, id.value).catch(() => undefined) : undefined;
+    if (id.ok && !current) errors.push({ path: ['id'], message: 'does not name a user of your organization' });
+
+    const touchesLicenses = input.requestedLicenses != null || input.requestedGroups != null || input.requestedOriginGroup !== undefined;
+    let request: AssignmentRequest | undefined;
+    if (touchesLicenses && current) {
+      const held = await licensing.licensesOf(organizationId, current.id);
+      const licenses = input.requestedLicenses ?? held.licenses;
+      // An origin group the caller did not mention goes with the last ADMIN or AUTHOR license.
+      const originAllowed = licenses.includes('ADMIN') || licenses.includes('AUTHOR');
+      request = {
+        requestedLicenses: licenses,
+        requestedGroups: input.requestedGroups ?? held.groups,
+        requestedOriginGroup: input.requestedOriginGroup === undefined ? (originAllowed ? held.originGroup : null) : input.requestedOriginGroup,
+      };
+      errors.push(...(await licensing.validateAssignment(organizationId, request)).errors);
+    }
+    if (errors.length > 0 || !id.ok || !profile.ok || !current) return asPayload(errors);
+
+    const p = profile.value;
+    try {
+      // Licenses first: the last-ADMIN rule is the likeliest refusal, and nothing is written before it.
+      if (request) await licensing.assignLicenses(organizationId, current.id, request);
+      const updated = await users.updateProfile(organizationId, current.id, {
+        email: p.email ?? undefined,
+        firstName: p.firstName ?? undefined,
+        lastName: p.lastName ?? undefined,
+        phoneNumber: p.phone === undefined ? undefined : p.phone,
+        jobTitle: p.jobTitle === undefined ? undefined : p.jobTitle,
+      });
+      return { errors: [], user: updated };
+    } catch (err) {
+      const fields = fieldsOf(err);
+      if (!fields) throw err;
+      return asPayload(fields.map((f) => (f.path[0] === 'email' || f.path[0] === 'phoneNumber' ? { ...f, path: ['user', f.path[0] === 'email' ? 'email' : 'phone'] } : f)));
+    }
+  }
+
+  /**
+   * D's deleteUsers: never the caller, never a foreign or unknown id, never
+   * the last company admin or a support admin (licensing refuses those
+   * atomically). Each removal releases licenses, then credentials and
+   * sessions, then the profile.
+   */
+  async function deleteUsers(caller: Caller, input: { ids?: unknown }) {
+    const organizationId = await deps.requireAdmin(caller);
+    const ids = Array.isArray(input.ids) ? input.ids : [];
+    const errors: FieldError[] = [];
+    const deletedIds: string[] = [];
+    const self = caller.kind === 'user' ? caller.userId : undefined;
+    for (const [i, raw] of ids.entries()) {
+      const path = ['ids', String(i)];
+      const id = validate(userIdSchema, raw, path);
+      if (!id.ok) {
+        errors.push(...id.errors);
+        continue;
+      }
+      if (id.value === self) {
+        errors.push({ path, message: 'is you: a user cannot remove themselves' });
+        continue;
+      }
+      const profile = await users.getProfile(organizationId, id.value).catch(() => undefined);
+      if (!profile) {
+        errors.push({ path, message: 'does not name a user of your organization' });
+        continue;
+      }
+      try {
+        await licensing.releaseUser(organizationId, id.value);
+      } catch (err) {
+        const fields = fieldsOf(err);
+        if (!fields) throw err;
+        errors.push({ path, message: err instanceof DomainError && /support admin/i.test(err.message) ? 'is a support admin and cannot be removed' : 'is the last company admin (ADMIN license) and cannot be removed' });
+        continue;
+      }
+      await identity.deleteCredentials(organizationId, id.value);
+      await users.deleteProfile(organizationId, id.value);
+      deletedIds.push(id.value);
+    }
+    return { errors: toPayloadErrors(errors), deletedIds };
+  }
+
+  /** D's users / members: the caller's organization only, searched through the index of search tokens. */
+  async function search(caller: Caller, args: { fullText?: unknown; first?: unknown; after?: unknown }) {
+    const organizationId = await users.requireReader(caller);
+    const fullText = validate(fullTextSchema, args.fullText, ['fullText']);
+    const page = validate(users.pageArgsSchema, { first: args.first, after: args.after });
+    if (!fullText.ok || !page.ok) {
+      const errors = [...(fullText.ok ? [] : fullText.errors), ...(page.ok ? [] : page.errors)];
+      return { errors: toPayloadErrors(errors), nodes: [], edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null }, totalCount: 0 };
+    }
+    const result = await users.searchPage(organizationId, fullText.value, page.value);
+    return { errors: [], nodes: result.edges.map((e) => e.node), ...result };
+  }
+
+  return { createUser, updateUser, deleteUsers, search };
+}
+
+export type UserAdminService = ReturnType<typeof createUserAdminService>;
+export type { ProfileDto };
