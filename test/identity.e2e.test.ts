@@ -236,6 +236,9 @@ describe('identity & sessions', () => {
 
       expect((await gql(stack.gatewayUrl, 'mutation { logout }', {}, bearer(a.jwt))).data!.logout).toBe(true);
       expect((await gql(stack.gatewayUrl, REFRESH, { t: a.refreshToken })).errors![0]!.extensions?.code).toBe('UNAUTHENTICATED');
+      const c = await login(stack.gatewayUrl, 'public', email, password);
+      expect((await gql(stack.gatewayUrl, 'mutation($id: ID!) { revokeSession(id: $id) }', { id: c._id }, bearer(b.jwt))).data!.revokeSession).toBe(true);
+      expect((await gql(stack.gatewayUrl, REFRESH, { t: c.refreshToken })).errors![0]!.extensions?.code).toBe('UNAUTHENTICATED');
       const revoked = await gql(stack.gatewayUrl, 'mutation { revokeAllSessions }', {}, bearer(b.jwt));
       expect(revoked.data!.revokeAllSessions).toBeGreaterThanOrEqual(1);
       expect((await gql(stack.gatewayUrl, REFRESH, { t: b.refreshToken })).errors![0]!.extensions?.code).toBe('UNAUTHENTICATED');

@@ -188,6 +188,21 @@ describe('D: user administration', () => {
     expect(count('identity')).toBe(1);
     expect(count('org-users')).toBe(1);
   });
+  it('never removes or strips a support admin, who does not count as a company admin', async () => {
+    const support = await bootstrapOrganization(dataDir, 'support-co', ['--support-admin']);
+    const supportJwt = (await login(stack.gatewayUrl, 'support-co', 'admin', ADMIN_PASSWORD)).jwt;
+    const companyAdmin = (await q(CREATE, { input: newUser('boss', { requestedLicenses: ['ADMIN'] }) }, supportJwt)).data!.createUser.user;
+    const bossJwt = (await login(stack.gatewayUrl, 'support-co', companyAdmin.username, 'Alderaan-Forever-77')).jwt;
+
+    const removal = await q(DELETE, { ids: [support.admin.id] }, bossJwt);
+    expect(removal.data!.deleteUsers).toEqual({ deletedIds: [], errors: [expect.objectContaining({ path: ['ids', '0'], message: 'is a support admin and cannot be removed' })] });
+    const strip = await q(UPDATE, { input: { id: support.admin.id, requestedLicenses: ['VIEWER'] } }, bossJwt);
+    expect(strip.data!.updateUser.errors).toEqual([expect.objectContaining({ path: ['requestedLicenses'], message: 'would remove the ADMIN license of a support admin' })]);
+    // The support admin is no company admin: the only company admin cannot go.
+    const last = await q(DELETE, { ids: [companyAdmin.id] }, supportJwt);
+    expect(last.data!.deleteUsers.errors[0]).toMatchObject({ path: ['ids', '0'], message: 'is the last company admin (ADMIN license) and cannot be removed' });
+  });
+
   // Last: the survivor may be any admin, so later tests could not rely on acme's first admin.
   it('parallel deleteUsers against all the admins always leave at least one ADMIN', async () => {
     const admins = [];

@@ -73,7 +73,7 @@ export async function gql<T = Record<string, any>>(
 }
 
 /** Runs the operator CLI (`npm run usergraph -- bootstrap ... --json`) against the test stack. */
-export async function bootstrapOrganization(dataDir: string, slug: string): Promise<BootstrapResult> {
+export async function bootstrapOrganization(dataDir: string, slug: string, extraArgs: string[] = []): Promise<BootstrapResult> {
   const { stdout } = await promisify(execFile)(
     process.execPath,
     [
@@ -86,6 +86,7 @@ export async function bootstrapOrganization(dataDir: string, slug: string): Prom
       '--admin-password', ADMIN_PASSWORD,
       '--permissions', 'users:register,organization-users:write,organization-users:read',
       '--json',
+      ...extraArgs,
     ],
     { env: { ...process.env, USERGRAPH_DATA_DIR: dataDir } },
   );

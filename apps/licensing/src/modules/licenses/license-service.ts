@@ -90,7 +90,9 @@ export function createLicenseService(deps: { assignments: AssignmentRepository; 
       const next = nextOf(current);
       const support = current?.supportAdmin ?? next?.supportAdmin ?? false;
       if (current?.supportAdmin && !next?.licenses.includes('ADMIN')) {
-        throw forbidden('A support admin cannot be removed or lose the ADMIN license');
+        throw new DomainError('CONFLICT', 'A support admin cannot be removed or lose the ADMIN license', [
+          { path: ['requestedLicenses'], message: 'would remove the ADMIN license of a support admin' },
+        ]);
       }
       const before = counted(current?.licenses ?? [], support);
       const after = counted(next?.licenses ?? [], support);
