@@ -2,7 +2,8 @@
 /**
  * The usergraph CLI: `start` runs the whole supergraph; `bootstrap` creates an
  * organization, its admin and an application on a running stack; `outbox`
- * shows the messages (verification codes) the development notifier kept.
+ * shows the messages (verification codes) the development notifier kept;
+ * `reconcile` repairs what a crash in the middle of a cross-service write left.
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -79,8 +80,21 @@ async function main(argv: string[]): Promise<void> {
       for (const m of outbox.messages) process.stdout.write(`${m.createdAt}  to ${m.to}\n  ${m.subject}\n  ${m.text}\n\n`);
       return;
     }
+    case 'reconcile': {
+      // Profiles first: removing a stuck profile also removes what it left in identity and licensing.
+      const { values } = parseArgs({ args: rest, options: { 'min-age-seconds': { type: 'string', default: '300' }, json: { type: 'boolean', default: false } } });
+      const minAgeSeconds = Number(values['min-age-seconds']);
+      const stack = connectToStack();
+      const report = {
+        orgUsers: await stack.orgUsers.call('reconcile', { minAgeSeconds }),
+        identity: await stack.identity.call('reconcile', { minAgeSeconds }),
+        licensing: await stack.licensing.call('reconcile', { minAgeSeconds }),
+      };
+      process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `Reconciled: ${JSON.stringify(report)}\n`);
+      return;
+    }
     default:
-      process.stderr.write('usage: usergraph <start|bootstrap|outbox> [options]\n');
+      process.stderr.write('usage: usergraph <start|bootstrap|outbox|reconcile> [options]\n');
       process.exit(2);
   }
 }

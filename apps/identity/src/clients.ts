@@ -34,6 +34,8 @@ export function createOrgUsersClient(client: InternalClient) {
     getProfile: (organizationId: string, userId: string) => client.call<ProfileRef>('getProfile', { organizationId, userId }),
     setUserStatus: (organizationId: string, userId: string, status: ProfileRef['status']) =>
       client.call<ProfileRef>('setUserStatus', { organizationId, userId, status }),
+    existingUserIds: async (organizationId: string, userIds: string[]) =>
+      (await client.call<{ userIds: string[] }>('existingUserIds', { organizationId, userIds })).userIds,
     findUserIdByIdentifier: async (organizationId: string, kind: 'email' | 'phone', value: string) =>
       (await client.call<{ userId: string | null }>('findUserIdByIdentifier', { organizationId, kind, value })).userId,
   };

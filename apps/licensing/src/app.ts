@@ -30,7 +30,7 @@ export async function startLicensing(env: LicensingEnv, logger: Logger, conn: Co
       createLicenseResolvers({ licenses, groups, countMembers }),
       createGroupResolvers({ groups, licenses, countMembers, existingUserIds }),
     ]),
-    commands: createLicenseCommands(licenses),
+    commands: createLicenseCommands(licenses, existingUserIds),
     ready: () => isDatabaseReady(conn),
     isUnavailable: isDatabaseUnavailableError,
   });

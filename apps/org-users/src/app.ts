@@ -1,6 +1,7 @@
 import type { Connection } from 'mongoose';
+import { z } from 'zod';
 import { isDatabaseReady, isDatabaseUnavailableError } from '@usergraph/mongo';
-import { startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
+import { defineCommand, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
 import type { OrgUsersEnv } from './env.js';
 import { buildOrgUsersSchema } from './schema.js';
 import { createOrganizationRepository } from './modules/organizations/organization-repository.js';
@@ -15,12 +16,21 @@ import { createConsumerModule } from './modules/consumer/consumer-module.js';
 import { createConsumerAccess } from './modules/consumer/consumer-access.js';
 import { createUserAdminService } from './modules/user-admin/user-admin-service.js';
 import { createUserAdminResolvers } from './modules/user-admin/user-admin-resolvers.js';
+import { createProfileReconciler } from './modules/user-admin/reconcile.js';
 import { createIdentityClient, createLicensingClient } from './clients.js';
 
 /** Wires the org-users subgraph on an open database connection; main.ts and tests share it. */
 export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Connection): Promise<RunningService> {
   const organizations = createOrganizationService({ conn, organizations: createOrganizationRepository(conn) });
   const users = createUserService({ conn, users: createUserRepository(conn) });
+
+  if (env.FAULT_INJECTION && env.NODE_ENV === 'production') throw new Error('FAULT_INJECTION is for tests and is refused in production');
+  const crashAt = (point: string) => {
+    if (env.FAULT_INJECTION === point) {
+      logger.warn({ point }, 'fault injection: crashing now');
+      process.kill(process.pid, 'SIGKILL');
+    }
+  };
 
   if (env.NODE_ENV !== 'production') {
     logger.warn('NATIONAL_ID_ENCRYPTION_KEY: outside production, `npm start` generates this key and keeps it in <USERGRAPH_DATA_DIR, default .data>/secrets.json; production must supply its own');
@@ -37,6 +47,8 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
     nationalIdKey: env.NATIONAL_ID_ENCRYPTION_KEY,
   });
 
+  const reconcile = createProfileReconciler({ users, identity, licensing });
+
   const service = await startSubgraphService({
     name: 'org-users',
     env,
@@ -46,11 +58,16 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
       createUserResolvers({ users, organizations }),
       consumer.resolvers,
       createUserAdminResolvers({
-        admin: createUserAdminService({ users, identity, licensing, requireAdmin: access.requireOrganizationScope }),
+        admin: createUserAdminService({ users, identity, licensing, requireAdmin: access.requireOrganizationScope, faults: crashAt }),
         organizations,
       }),
     ]),
-    commands: { ...createOrganizationCommands(organizations), ...createUserCommands(users) },
+    commands: {
+      ...createOrganizationCommands(organizations),
+      ...createUserCommands(users),
+      /** The reconciliation job: profiles whose createUser never finished are removed with what they left elsewhere. */
+      reconcile: defineCommand(z.object({ minAgeSeconds: z.number().int().min(0).max(86_400 * 30) }), (input) => reconcile(input.minAgeSeconds * 1000)),
+    },
     ready: () => isDatabaseReady(conn),
     isUnavailable: isDatabaseUnavailableError,
   });

@@ -26,6 +26,8 @@ export function createLicensingClient(opts: { baseUrl: string; secret: string })
       client.call<UserLicenses>('assignLicenses', { organizationId, userId, ...request }),
     /** Refused (CONFLICT / FORBIDDEN) for the last company admin and for support admins. */
     releaseUser: (organizationId: string, userId: string) => client.call<{ released: boolean }>('releaseUser', { organizationId, userId }),
+    /** Reconciliation only: drops whatever licensing holds for a user that never fully existed. */
+    forgetUser: (organizationId: string, userId: string) => client.call<{ forgotten: boolean }>('forgetUser', { organizationId, userId }),
     close: () => client.close(),
   };
 }

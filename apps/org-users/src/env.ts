@@ -6,6 +6,11 @@ export const orgUsersEnvSchema = baseServiceEnv.extend(tokenVerificationEnv.shap
   MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, { error: 'must be a mongodb:// or mongodb+srv:// URI' }),
   MONGODB_DB: z.string().min(1).default('orgusers'),
   LICENSING_URL: z.url(),
+  /**
+   * Tests only: crash the process at a named point (createUser:after-credentials)
+   * to prove the reconciliation job. Refused in production.
+   */
+  FAULT_INJECTION: z.enum(['createUser:after-credentials']).optional(),
   /** identity, for D's credentials (createUser, deleteUsers). */
   IDENTITY_URL: z.url(),
   /**

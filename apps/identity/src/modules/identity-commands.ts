@@ -17,6 +17,10 @@ export function createIdentityCommands(deps: { applications: ApplicationService;
     deleteCredentials: defineCommand(z.object({ organizationId: id, userId: id }), (input) =>
       deps.credentials.deleteCredentials(input.organizationId, input.userId),
     ),
+    /** The reconciliation job: credentials of users org-users does not know are deleted. */
+    reconcile: defineCommand(z.object({ minAgeSeconds: z.number().int().min(0).max(86_400 * 30) }), (input) =>
+      deps.credentials.reconcile(input.minAgeSeconds * 1000),
+    ),
     createApplication: defineCommand(z.looseObject({ organizationId: id }), ({ organizationId, ...rest }) =>
       deps.applications.create(organizationId, rest),
     ),

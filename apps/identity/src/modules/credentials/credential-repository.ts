@@ -37,6 +37,9 @@ export function createCredentialRepository(conn: Connection) {
         if ((err as { code?: number }).code !== 11000) throw err;
       }
     },
+    /** Maintenance (all organizations): credentials created before `before`, for reconciliation. */
+    createdBefore: (before: Date) =>
+      Credential.find({ createdAt: { $lt: before } }).select({ organizationId: 1 }).lean<Pick<CredentialDoc, '_id' | 'organizationId'>[]>().exec(),
     async deleteById(organizationId: string, userId: string): Promise<void> {
       await Credential.deleteOne({ organizationId, _id: userId }).exec();
     },

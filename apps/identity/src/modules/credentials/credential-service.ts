@@ -93,7 +93,24 @@ export function createCredentialService(deps: {
     return { deleted: true };
   }
 
-  return { provisionUser, createCredentials, deleteCredentials };
+  /** The reconciliation job: credentials older than `minAgeMs` whose user org-users does not know are deleted. */
+  async function reconcile(minAgeMs: number): Promise<{ removedCredentials: number }> {
+    const byOrganization = new Map<string, string[]>();
+    for (const c of await deps.credentials.createdBefore(new Date(Date.now() - minAgeMs))) {
+      byOrganization.set(c.organizationId, [...(byOrganization.get(c.organizationId) ?? []), c._id]);
+    }
+    let removed = 0;
+    for (const [organizationId, userIds] of byOrganization) {
+      for (let i = 0; i < userIds.length; i += 500) {
+        const batch = userIds.slice(i, i + 500);
+        const existing = new Set(await deps.orgUsers.existingUserIds(organizationId, batch));
+        for (const userId of batch.filter((u) => !existing.has(u))) if ((await deleteCredentials(organizationId, userId)).deleted) removed++;
+      }
+    }
+    return { removedCredentials: removed };
+  }
+
+  return { provisionUser, createCredentials, deleteCredentials, reconcile };
 }
 
 export type CredentialService = ReturnType<typeof createCredentialService>;

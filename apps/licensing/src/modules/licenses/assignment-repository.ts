@@ -75,6 +75,9 @@ export function createAssignmentRepository(conn: Connection) {
     /** Users of the organization holding the group. */
     membersOf: (organizationId: string, groupId: string) =>
       Assignment.find({ organizationId, groupIds: groupId }).lean<AssignmentDoc[]>().exec(),
+    /** Maintenance (all organizations): assignments not touched since `before`, for reconciliation. */
+    updatedBefore: (before: Date) =>
+      Assignment.find({ updatedAt: { $lt: before } }).select({ organizationId: 1, userId: 1 }).lean<Pick<AssignmentDoc, 'organizationId' | 'userId'>[]>().exec(),
     listForOrganization: (organizationId: string) => Assignment.find({ organizationId }).lean<AssignmentDoc[]>().exec(),
   };
 }

@@ -10,7 +10,7 @@ const request = { requestedLicenses: z.unknown(), requestedGroups: z.unknown(), 
  * The commands org-users (and the bootstrap CLI) use. All are idempotent:
  * assign sets a complete state, revoke and release converge to one.
  */
-export function createLicenseCommands(licenses: LicenseService) {
+export function createLicenseCommands(licenses: LicenseService, existingUserIds: (organizationId: string, userIds: string[]) => Promise<string[]>) {
   return {
     /** D's license and group rules, checked without writing: `{ ok, errors }` with D's paths. */
     validateAssignment: defineCommand(z.object({ organizationId: id, ...request }), async ({ organizationId, ...raw }) => {
@@ -25,6 +25,12 @@ export function createLicenseCommands(licenses: LicenseService) {
     ),
     /** For a deleted user: frees every seat. Refused for the last company admin and for support admins. */
     releaseUser: defineCommand(z.object({ organizationId: id, userId: id }), (input) => licenses.release(input.organizationId, input.userId)),
+    /** Reconciliation: drop a non-existent user's assignment. */
+    forgetUser: defineCommand(z.object({ organizationId: id, userId: id }), (input) => licenses.forget(input.organizationId, input.userId)),
+    /** The reconciliation job: assignments of users org-users does not know are forgotten. */
+    reconcile: defineCommand(z.object({ minAgeSeconds: z.number().int().min(0).max(86_400 * 30) }), (input) =>
+      licenses.reconcile(input.minAgeSeconds * 1000, existingUserIds),
+    ),
     getUserLicenses: defineCommand(z.object({ organizationId: id, userId: id }), (input) => licenses.licensesOf(input.organizationId, input.userId)),
   };
 }

@@ -164,6 +164,39 @@ export function createLicenseService(deps: { assignments: AssignmentRepository; 
     return { released: true };
   }
 
+  /**
+   * Reconciliation only: drops the assignment of a user that does not exist
+   * (a crash left it behind) and gives its seats back, without the last-ADMIN
+   * condition, since a user who never existed is nobody's admin.
+   */
+  async function forget(organizationId: string, userId: string): Promise<{ forgotten: boolean }> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const current = await assignments.find(organizationId, userId);
+      if (!current) return { forgotten: false };
+      if (!(await assignments.deleteIfUnchanged(organizationId, userId, current.rev))) continue;
+      for (const license of counted(current.licenses, current.supportAdmin)) await state.adjust(organizationId, license, -1);
+      return { forgotten: true };
+    }
+    throw new DomainError('CONFLICT', 'The user is being changed concurrently, retry');
+  }
+
+  /** Assignments older than `minAgeMs` whose user org-users does not know: forgotten. */
+  async function reconcile(minAgeMs: number, existingUserIds: (organizationId: string, userIds: string[]) => Promise<string[]>) {
+    const byOrganization = new Map<string, string[]>();
+    for (const a of await assignments.updatedBefore(new Date(Date.now() - minAgeMs))) {
+      byOrganization.set(a.organizationId, [...(byOrganization.get(a.organizationId) ?? []), a.userId]);
+    }
+    let forgotten = 0;
+    for (const [organizationId, userIds] of byOrganization) {
+      for (let i = 0; i < userIds.length; i += 500) {
+        const batch = userIds.slice(i, i + 500);
+        const existing = new Set(await existingUserIds(organizationId, batch));
+        for (const userId of batch.filter((u) => !existing.has(u))) if ((await forget(organizationId, userId)).forgotten) forgotten++;
+      }
+    }
+    return { forgottenAssignments: forgotten };
+  }
+
   async function licensesOf(organizationId: string, userId: string): Promise<UserLicensesDto> {
     return toDto(organizationId, userId, await assignments.find(organizationId, userId));
   }
@@ -203,7 +236,7 @@ export function createLicenseService(deps: { assignments: AssignmentRepository; 
     return false;
   }
 
-  return { forUsers, validateRequest, assign, revoke, release, licensesOf, updateGroupMembership, seatUsage, setSeatCap, isAdmin };
+  return { forUsers, validateRequest, assign, revoke, release, forget, reconcile, licensesOf, updateGroupMembership, seatUsage, setSeatCap, isAdmin };
 }
 
 export type LicenseService = ReturnType<typeof createLicenseService>;

@@ -27,6 +27,8 @@ export function createUserAdminService(deps: {
   identity: IdentityClient;
   licensing: LicensingClient;
   requireAdmin: (caller: Caller) => Promise<string>;
+  /** Test-only fault injection (never in production): crashes the process at a named point. */
+  faults?: (point: string) => void;
 }) {
   const { users, identity, licensing } = deps;
 
@@ -52,11 +54,14 @@ export function createUserAdminService(deps: {
         status: 'ACTIVE',
         username: p.credentials.username,
         jobTitle: p.jobTitle ?? undefined,
+        provisioning: true,
       });
       undo.push(() => users.deleteProfile(organizationId, userId));
       await identity.createCredentials(organizationId, userId, p.credentials);
       undo.push(() => identity.deleteCredentials(organizationId, userId));
+      deps.faults?.('createUser:after-credentials');
       await licensing.assignLicenses(organizationId, userId, request);
+      await users.finishProvisioning(organizationId, userId);
       return { errors: [], user: await users.getProfile(organizationId, userId) };
     } catch (err) {
       for (const step of undo.reverse()) await step().catch(() => undefined);

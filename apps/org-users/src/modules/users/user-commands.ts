@@ -37,10 +37,9 @@ export function createUserCommands(users: UserService) {
       (input) => users.setStatus(input.organizationId, input.userId, input.status),
     ),
     /** Which of these ids are users of the organization: for licensing's group membership. */
-    existingUserIds: defineCommand(z.object({ organizationId: id, userIds: z.array(id).max(500) }), async (input) => {
-      const found = await Promise.all(input.userIds.map((userId) => users.getProfile(input.organizationId, userId).then(() => userId, () => null)));
-      return { userIds: found.filter((u): u is string => u !== null) };
-    }),
+    existingUserIds: defineCommand(z.object({ organizationId: id, userIds: z.array(id).max(500) }), async (input) => ({
+      userIds: await users.existingUserIds(input.organizationId, input.userIds),
+    })),
     findUserIdByIdentifier: defineCommand(
       z.object({ organizationId: id, kind: z.enum(['email', 'phone']), value: text }),
       async (input) => ({ userId: await users.findUserIdByIdentifier(input.organizationId, input.kind, input.value) }),

@@ -56,6 +56,8 @@ export interface UserDoc {
   jobTitle?: string;
   /** Lower-cased prefixes for D's search (see search-tokens.ts). */
   searchTokens: string[];
+  /** Set while D's createUser is still writing to the other services; the reconciler removes profiles stuck in it. */
+  provisioningSince?: Date;
   // A's consumer profile.
   middleName?: string;
   /** AES-256-GCM sealed (service-kit SecretBox); never decrypted into a response or a log. */
@@ -111,6 +113,7 @@ const userSchema = new Schema<UserDoc>(
     username: String,
     jobTitle: String,
     searchTokens: { type: [String], default: [] },
+    provisioningSince: Date,
     middleName: String,
     nationalIdSealed: String,
     nationalIdLast4: String,
@@ -157,6 +160,12 @@ export function createUserRepository(conn: Connection) {
         { $set: set, ...(unset.length > 0 ? { $unset: Object.fromEntries(unset.map((k) => [k, 1])) } : {}) },
         { new: true },
       ).lean<UserDoc>().exec(),
+    /** Maintenance (all organizations): profiles whose creation never finished. */
+    stuckInProvisioning: (before: Date) =>
+      User.find({ provisioningSince: { $lt: before } }).select({ _id: 1, organizationId: 1 }).lean<Pick<UserDoc, '_id' | 'organizationId'>[]>().exec(),
+    async finishProvisioning(organizationId: string, id: string): Promise<void> {
+      await User.updateOne({ organizationId, _id: id }, { $unset: { provisioningSince: 1 } }).exec();
+    },
     async deleteById(organizationId: string, id: string): Promise<void> {
       await User.deleteOne({ organizationId, _id: id }).exec();
     },

@@ -81,6 +81,8 @@ export interface NewProfile {
   addresses?: AddressDoc[];
   /** D's createUser: a copy of the username (credentials live in identity) and the job title. */
   username?: string;
+  /** D's createUser marks the profile until the other services are written (see reconcile). */
+  provisioning?: boolean;
   jobTitle?: string;
   // A's consumer profile (registerOrganizationUser).
   middleName?: string;
@@ -133,6 +135,7 @@ export function createUserService(deps: { conn: Connection; users: UserRepositor
         username: input.username,
         jobTitle: input.jobTitle,
         searchTokens: searchTokensOf(input),
+        ...(input.provisioning ? { provisioningSince: new Date() } : {}),
         middleName: input.middleName,
         nationalIdSealed: input.nationalIdSealed,
         nationalIdLast4: input.nationalIdLast4,
@@ -261,8 +264,15 @@ export function createUserService(deps: { conn: Connection; users: UserRepositor
   }
 
   const pageArgsSchema = z.object(pageArgsShape);
+  const finishProvisioning = users.finishProvisioning;
+  /** Which of these ids are users of the organization, in one query. */
+  const existingUserIds = async (organizationId: string, ids: readonly string[]) => (await users.findByIds(organizationId, ids)).map((d) => d._id);
+  const stuckInProvisioning = users.stuckInProvisioning;
 
   return {
+    existingUserIds,
+    finishProvisioning,
+    stuckInProvisioning,
     updateProfile,
     searchPage,
     requireReader,

@@ -1,0 +1,95 @@
+/**
+ * A subgraph dies in the middle of a cross-service write (D's createUser,
+ * after the profile and the credentials, before the licenses). After a
+ * restart, the reconciliation job (`usergraph reconcile`) removes what the
+ * crash left: no orphan profile, credentials or licenses.
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Connection } from 'mongoose';
+import type { RunningStack, BootstrapResult } from '@usergraph/cli';
+import { createInternalClient } from '@usergraph/service-kit';
+import { repoRoot } from '@usergraph/mongo';
+import { ADMIN_PASSWORD, bearer, bootstrapOrganization, gql, login, openDatabase, removeDir, startTestStack, uniqueEmail } from './support/stack.js';
+
+describe('reconciliation after a crash mid-createUser', () => {
+  let stack: RunningStack;
+  let dataDir: string;
+  let acme: BootstrapResult;
+  let dbs: Record<'identity' | 'orgusers' | 'licensing', Connection>;
+
+  beforeAll(async () => {
+    const started = await startTestStack({ serviceEnv: { 'org-users': { FAULT_INJECTION: 'createUser:after-credentials' } } });
+    ({ stack, dataDir } = started);
+    const prefix = started.options.databasePrefix ?? '';
+    dbs = {
+      identity: await openDatabase(stack, prefix, 'identity'),
+      orgusers: await openDatabase(stack, prefix, 'orgusers'),
+      licensing: await openDatabase(stack, prefix, 'licensing'),
+    };
+    acme = await bootstrapOrganization(dataDir, 'acme');
+  });
+
+  afterAll(async () => {
+    for (const db of Object.values(dbs ?? {})) await db.close();
+    await stack?.stop();
+    if (!process.env.MONGODB_URI) removeDir(dataDir);
+  });
+
+  it('repairs the state, leaving no orphans in any service', async () => {
+    const adminJwt = (await login(stack.gatewayUrl, 'acme', 'admin', ADMIN_PASSWORD)).jwt;
+    const email = uniqueEmail('crash');
+    const input = {
+      user: { firstName: 'Han', lastName: 'Solo', email, credentials: { username: 'han_solo', password: 'Kessel-Run-12-Parsecs' } },
+      requestedLicenses: ['AUTHOR'],
+      requestedGroups: ['DEFAULT'],
+    };
+    const res = await gql(stack.gatewayUrl, 'mutation($input: CreateUserInput!) { createUser(input: $input) { user { id } } }', { input }, bearer(adminJwt));
+    // The client gets an error, not a hang, and org-users is gone.
+    expect(res.errors?.length).toBeGreaterThan(0);
+    for (let i = 0; i < 100 && stack.pid('org-users') !== undefined; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(stack.pid('org-users')).toBeUndefined();
+
+    // The crash left a half-created user: a profile marked provisioning, and credentials.
+    const profile = await dbs.orgusers.collection('users').findOne({ emailNormalized: email });
+    expect(profile?.provisioningSince).toBeInstanceOf(Date);
+    expect(await dbs.identity.collection('credentials').countDocuments({ _id: profile!._id })).toBe(1);
+
+    // Two more orphans of the kind other crashes leave: credentials and licenses of a user that does not exist.
+    const ghost = 'aaaaaaaaaaaaaaaaaaaaaaaa';
+    const secret = stack.secrets.INTERNAL_SERVICE_SECRET;
+    const identity = createInternalClient({ from: 'test', to: 'identity', baseUrl: stack.urls.identity, secret });
+    const licensing = createInternalClient({ from: 'test', to: 'licensing', baseUrl: stack.urls.licensing, secret });
+    await identity.call('createCredentials', { organizationId: acme.organization.id, userId: ghost, username: 'ghost_user', password: 'Nobody-Home-4242' });
+    await licensing.call('assignLicenses', { organizationId: acme.organization.id, userId: ghost, requestedLicenses: ['ANALYST'], requestedGroups: ['DEFAULT'] });
+    await identity.close();
+    await licensing.close();
+
+    await stack.restart('org-users');
+    const { stdout } = await promisify(execFile)(process.execPath, [join(repoRoot(), 'apps/cli/dist/main.js'), 'reconcile', '--min-age-seconds', '0', '--json'], {
+      env: { ...process.env, USERGRAPH_DATA_DIR: dataDir },
+    });
+    expect(JSON.parse(stdout)).toEqual({
+      orgUsers: { removedProfiles: 1 },
+      identity: { removedCredentials: 1 },
+      licensing: { forgottenAssignments: 1 },
+    });
+
+    expect(await dbs.orgusers.collection('users').countDocuments({ emailNormalized: email })).toBe(0);
+    expect(await dbs.identity.collection('credentials').countDocuments({ _id: { $in: [profile!._id, ghost] } })).toBe(0);
+    expect(await dbs.licensing.collection('assignments').countDocuments({ userId: { $in: [profile!._id, ghost] } })).toBe(0);
+    // The seat the ghost held is free again; the email and username can be used again.
+    const state = await dbs.licensing.collection('license_state').findOne({ _id: acme.organization.id as never });
+    expect(state?.used?.ANALYST).toBe(0);
+    expect(await dbs.identity.collection('claims').countDocuments({ ownerId: { $in: [profile!._id, ghost] } })).toBe(0);
+    expect(await dbs.orgusers.collection('claims').countDocuments({ ownerId: profile!._id })).toBe(0);
+
+    // Running it again finds nothing: the job is idempotent.
+    const again = await promisify(execFile)(process.execPath, [join(repoRoot(), 'apps/cli/dist/main.js'), 'reconcile', '--min-age-seconds', '0', '--json'], {
+      env: { ...process.env, USERGRAPH_DATA_DIR: dataDir },
+    });
+    expect(JSON.parse(again.stdout)).toEqual({ orgUsers: { removedProfiles: 0 }, identity: { removedCredentials: 0 }, licensing: { forgottenAssignments: 0 } });
+  });
+});
