@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import { createWriteStream, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -51,6 +52,14 @@ const ENTRY: Record<ServiceName, string> = {
   gateway: 'apps/gateway/dist/main.js',
 };
 
+function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+}
+
 /** Polls GET <url>/readyz until it answers 200: readiness, never a fixed sleep. */
 export async function waitUntilReady(url: string, opts: { timeoutMs: number; exited?: () => boolean }): Promise<void> {
   const deadline = Date.now() + opts.timeoutMs;
@@ -90,7 +99,14 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
   const mongodbUri = opts.mongodbUri ?? store!.uri;
 
   const ports = { ...opts.ports };
-  for (const name of SERVICE_NAMES) if (ports[name] === 0) ports[name] = await findFreePort();
+  for (const name of SERVICE_NAMES) {
+    if (ports[name] === 0) ports[name] = await findFreePort();
+    // Otherwise a second stack would find the first one's /readyz and call itself ready.
+    else if (!(await isPortFree(ports[name]))) {
+      await store?.stop();
+      throw new Error(`port ${ports[name]} (${name}) is already in use: is another usergraph running? Set PORT, IDENTITY_PORT, ORG_USERS_PORT or LICENSING_PORT.`);
+    }
+  }
   const urls = Object.fromEntries(SERVICE_NAMES.map((n) => [n, `http://127.0.0.1:${ports[n]}`])) as Record<ServiceName, string>;
   const prefix = opts.databasePrefix ?? '';
 
