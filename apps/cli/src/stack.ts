@@ -91,6 +91,14 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
   mkdirSync(logDir, { recursive: true });
   const { secrets } = loadOrCreateDevSecrets(join(opts.dataDir, 'secrets.json'), process.env);
 
+  const ports = { ...opts.ports };
+  for (const name of SERVICE_NAMES) {
+    if (ports[name] === 0) ports[name] = await findFreePort();
+    // Otherwise a second stack would find the first one's /readyz and call itself ready.
+    else if (!(await isPortFree(ports[name]))) {
+      throw new Error(`port ${ports[name]} (${name}) is already in use: is another usergraph running? Set PORT, IDENTITY_PORT, ORG_USERS_PORT or LICENSING_PORT.`);
+    }
+  }
   let store: EmbeddedStore | undefined;
   const storeDir = join(opts.dataDir, 'ferretdb');
   const startStore = async (port?: number) =>
@@ -98,15 +106,6 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
   if (!opts.mongodbUri) store = await startStore();
   const mongodbUri = opts.mongodbUri ?? store!.uri;
 
-  const ports = { ...opts.ports };
-  for (const name of SERVICE_NAMES) {
-    if (ports[name] === 0) ports[name] = await findFreePort();
-    // Otherwise a second stack would find the first one's /readyz and call itself ready.
-    else if (!(await isPortFree(ports[name]))) {
-      await store?.stop();
-      throw new Error(`port ${ports[name]} (${name}) is already in use: is another usergraph running? Set PORT, IDENTITY_PORT, ORG_USERS_PORT or LICENSING_PORT.`);
-    }
-  }
   const urls = Object.fromEntries(SERVICE_NAMES.map((n) => [n, `http://127.0.0.1:${ports[n]}`])) as Record<ServiceName, string>;
   const prefix = opts.databasePrefix ?? '';
 
