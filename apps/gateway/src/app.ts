@@ -16,6 +16,17 @@ import { createGatewayContextFactory, type GatewayContext } from './gateway-cont
 import { closeSubgraphAgent, SubgraphDataSource } from './subgraph-data-source.js';
 import type { SubgraphName } from './subgraphs.js';
 
+/**
+ * A subgraph that cannot be reached (down, restarting, connection reset) is
+ * SERVICE_UNAVAILABLE for the fields it owns, never INTERNAL_SERVER_ERROR.
+ */
+export function isSubgraphUnreachable(err: unknown): boolean {
+  for (let e = err as { message?: string; code?: string; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.message === 'fetch failed' || /ECONNREFUSED|ECONNRESET|EPIPE|socket hang up|other side closed|UND_ERR_SOCKET/.test(`${e.code ?? ''} ${e.message ?? ''}`)) return true;
+  }
+  return false;
+}
+
 /** The composed, checked supergraph written by the build (compose-supergraph.ts). */
 export const loadSupergraphSdl = () => readFileSync(new URL('./supergraph.graphql', import.meta.url), 'utf8');
 
@@ -37,7 +48,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
     production: env.NODE_ENV === 'production',
     logger,
     limits: { maxDepth: env.MAX_QUERY_DEPTH, maxAliases: env.MAX_ALIASES, maxTokens: env.MAX_TOKENS },
-    isUnavailable: () => false,
+    isUnavailable: isSubgraphUnreachable,
   });
   await apollo.start();
 

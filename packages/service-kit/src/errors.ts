@@ -94,6 +94,8 @@ export function createErrorFormatter(opts: {
       };
     }
     const code = formatted.extensions?.code;
+    const coercion = code === 'BAD_USER_INPUT' ? describeCoercionError(formatted.message) : undefined;
+    if (coercion) return { message: coercion.message, extensions: { code: 'BAD_USER_INPUT', fields: [{ path: coercion.path, message: coercion.fieldMessage }] } };
     if (typeof code === 'string' && PASS_THROUGH_CODES.has(code)) {
       const { stacktrace: _drop, exception: _drop2, ...extensions } = formatted.extensions ?? {};
       return { ...formatted, extensions };
@@ -105,6 +107,30 @@ export function createErrorFormatter(opts: {
       extensions: { code: 'INTERNAL_SERVER_ERROR' },
     };
   };
+}
+
+/**
+ * graphql-js reports a variable of the wrong type as
+ * `Variable "$input" got invalid value <the value>; at "input.email"; <reason: the value again>`.
+ * The value may be a password or a national ID, so it is dropped; the field
+ * path is kept, in A/B's `extensions.fields` style.
+ */
+export function describeCoercionError(message: string): { message: string; path: string; fieldMessage: string } | undefined {
+  const variable = /^Variable "\$([A-Za-z_][A-Za-z0-9_]*)"/.exec(message)?.[1];
+  if (!variable) return undefined;
+  const at = /at "([^"]{1,200})"/.exec(message)?.[1];
+  const path = at ?? variable;
+  const expected = /Expected type "([^"]{1,100})"|of required type "([^"]{1,100})"|cannot represent[^:]*|Field "([^"]{1,100})" is not defined by type|Field "([^"]{1,100})" of required type "([^"]{1,100})" was not provided/.exec(message);
+  let fieldMessage = 'has an invalid value';
+  if (/was not provided/.test(message)) fieldMessage = 'is required';
+  else if (/is not defined by type/.test(message)) fieldMessage = `has an unknown field "${expected?.[3] ?? ''}"`.replace(' ""', '');
+  else if (expected?.[1] || expected?.[2]) fieldMessage = `must be of type ${expected[1] ?? expected[2]}`;
+  else if (/non string value/.test(message)) fieldMessage = 'must be a string';
+  else if (/non-integer|non integer|Int cannot/.test(message)) fieldMessage = 'must be an integer';
+  else if (/Boolean cannot/.test(message)) fieldMessage = 'must be a boolean';
+  else if (/does not exist in "([^"]+)" enum/.test(message)) fieldMessage = `must be one of the ${/does not exist in "([^"]+)" enum/.exec(message)![1]} values`;
+  else if (/must not be null/.test(message)) fieldMessage = 'must not be null';
+  return { message: `Invalid input: ${path} ${fieldMessage}`, path, fieldMessage };
 }
 
 function stripHttp(extensions: Record<string, unknown>): Record<string, unknown> {
