@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
@@ -43,8 +43,52 @@ function printLogsOnFailure(stack: RunningStack) {
   });
 }
 
+/** Every password the suites use: none may ever reach a log line. */
+export const TEST_PASSWORDS = [
+  'Correct-Horse-Battery-9',
+  'maple-Syrup-1867!',
+  'womprats!1977',
+  'Alderaan-Forever-77',
+  'Kessel-Run-12-Parsecs',
+  'Second-Password-22',
+  'Third-Password-333',
+  'Nobody-Home-4242',
+  'wrong-password-1',
+  'not-the-password-1',
+  'Rogue-Squadron-22',
+];
+
+/** What must never appear in a log: tokens, refresh tokens, client secrets, SSN-shaped numbers and the test passwords. */
+const SECRET_PATTERNS: Array<[string, RegExp]> = [
+  ['a JWT', /eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}/],
+  ['a refresh token', /\b[a-f0-9]{24}\.[A-Za-z0-9_-]{43}\b/],
+  ['a client secret', /secret_[A-Za-z0-9_-]{20,}/],
+  ['a national ID', /\b\d{3}-\d{2}-\d{4}\b|\b536228841\b/],
+  ...TEST_PASSWORDS.map((p): [string, RegExp] => ['a password', new RegExp(p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))]),
+];
+
+/** Issue 6: scans every log line a stack wrote; throws naming the file, line and kind of secret. */
+export function assertLogsHoldNoSecrets(logDir: string): number {
+  let lines = 0;
+  for (const file of readdirSync(logDir)) {
+    for (const [i, line] of readFileSync(join(logDir, file), 'utf8').split('\n').entries()) {
+      lines++;
+      for (const [what, pattern] of SECRET_PATTERNS) {
+        if (pattern.test(line)) throw new Error(`${file}:${i + 1} holds ${what}`);
+      }
+    }
+  }
+  return lines;
+}
+
+/** Teardown: scan the stack's logs for secrets, then delete its data directory. */
 export function removeDir(dir: string) {
-  rmSync(dir, { recursive: true, force: true });
+  const logDir = join(dir, 'logs');
+  try {
+    if (existsSync(logDir)) assertLogsHoldNoSecrets(logDir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export interface GraphQLResponse<T = Record<string, any>> {

@@ -48,6 +48,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
     production: env.NODE_ENV === 'production',
     logger,
     limits: { maxDepth: env.MAX_QUERY_DEPTH, maxAliases: env.MAX_ALIASES, maxTokens: env.MAX_TOKENS },
+    allowBatching: env.MAX_BATCH_SIZE > 1,
     isUnavailable: isSubgraphUnreachable,
   });
   await apollo.start();
@@ -85,6 +86,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
   const server = createServiceHttpServer<GatewayContext>({
     logger,
     maxBodyBytes: env.MAX_BODY_BYTES,
+    maxBatchSize: env.MAX_BATCH_SIZE,
     ready: subgraphsReady,
     graphql: {
       apollo,

@@ -15,6 +15,8 @@ export const gatewayEnvSchema = baseServiceEnv.extend({
   MAX_QUERY_DEPTH: positiveInt.default(12),
   MAX_ALIASES: positiveInt.default(30),
   MAX_TOKENS: positiveInt.default(3000),
+  /** Operations in one batched request (a JSON array body); 1, the default, turns batching off. */
+  MAX_BATCH_SIZE: positiveInt.max(100).default(1),
 });
 
 export type GatewayEnv = z.output<typeof gatewayEnvSchema>;

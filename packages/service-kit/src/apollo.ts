@@ -16,6 +16,8 @@ export function createApolloServer<TContext extends BaseContext>(opts: {
   production: boolean;
   logger: Logger;
   limits: DocumentLimits;
+  /** Batched requests are checked for size by the HTTP server; Apollo only needs to accept them. */
+  allowBatching?: boolean;
   isUnavailable: (err: unknown) => boolean;
   plugins?: ApolloServerPlugin<TContext>[];
 }): ApolloServer<TContext> {
@@ -24,7 +26,7 @@ export function createApolloServer<TContext extends BaseContext>(opts: {
     introspection: !opts.production,
     hideSchemaDetailsFromClientErrors: opts.production,
     includeStacktraceInErrorResponses: false,
-    allowBatchedHttpRequests: false,
+    allowBatchedHttpRequests: opts.allowBatching ?? false,
     parseOptions: { maxTokens: opts.limits.maxTokens },
     validationRules: documentLimitRules(opts.limits),
     formatError: createErrorFormatter({ logger: opts.logger, isUnavailable: opts.isUnavailable }),

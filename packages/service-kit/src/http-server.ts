@@ -16,6 +16,8 @@ export type RouteHandler = (info: RequestInfo, res: ServerResponse) => Promise<v
 export interface ServiceHttpOptions<TContext extends BaseContext> {
   logger: Logger;
   maxBodyBytes: number;
+  /** Operations allowed in one batched request (an array body); 1 turns batching off. */
+  maxBatchSize?: number;
   /** `/readyz` answers 200 only while this resolves true (e.g. the database answers). */
   ready: () => Promise<boolean>;
   graphql?: {
@@ -108,7 +110,7 @@ export function createServiceHttpServer<TContext extends BaseContext>(opts: Serv
       return sendJson(res, result.status, result.body);
     }
 
-    if (opts.graphql && url.pathname === '/graphql') return serveGraphQL(opts.graphql, info, url, method, res);
+    if (opts.graphql && url.pathname === '/graphql') return serveGraphQL(opts.graphql, info, url, method, res, opts.maxBatchSize ?? 1);
 
     return sendJson(res, 404, { error: 'not found' });
   }
@@ -134,6 +136,7 @@ async function serveGraphQL<TContext extends BaseContext>(
   url: URL,
   method: string,
   res: ServerResponse,
+  maxBatchSize: number,
 ): Promise<void> {
   const headers = new HeaderMap();
   for (const [key, value] of Object.entries(info.req.headers)) {
@@ -144,6 +147,12 @@ async function serveGraphQL<TContext extends BaseContext>(
     const parsed = parseJson(info.body);
     if (!parsed.ok) return sendJson(res, 400, graphqlErrorBody('Request body is not valid JSON', 'BAD_REQUEST'));
     parsedBody = parsed.value;
+    if (Array.isArray(parsedBody)) {
+      if (maxBatchSize <= 1) return sendJson(res, 400, graphqlErrorBody('Batched operations are disabled: send one operation per request', 'BAD_REQUEST'));
+      if (parsedBody.length > maxBatchSize) {
+        return sendJson(res, 400, graphqlErrorBody(`Too many operations in one batch: the limit is ${maxBatchSize}`, 'BAD_REQUEST'));
+      }
+    }
   }
   const response = await graphql.apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest: { method, headers, search: url.search, body: parsedBody },
