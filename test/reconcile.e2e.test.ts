@@ -55,7 +55,7 @@ describe('reconciliation after a crash mid-createUser', () => {
     // The crash left a half-created user: a profile marked provisioning, and credentials.
     const profile = await dbs.orgusers.collection('users').findOne({ emailNormalized: email });
     expect(profile?.provisioningSince).toBeInstanceOf(Date);
-    expect(await dbs.identity.collection('credentials').countDocuments({ _id: profile!._id })).toBe(1);
+    expect(await dbs.identity.collection<{ _id: string }>('credentials').countDocuments({ _id: profile!._id as unknown as string })).toBe(1);
 
     // Two more orphans of the kind other crashes leave: credentials and licenses of a user that does not exist.
     const ghost = 'aaaaaaaaaaaaaaaaaaaaaaaa';
@@ -78,10 +78,10 @@ describe('reconciliation after a crash mid-createUser', () => {
     });
 
     expect(await dbs.orgusers.collection('users').countDocuments({ emailNormalized: email })).toBe(0);
-    expect(await dbs.identity.collection('credentials').countDocuments({ _id: { $in: [profile!._id, ghost] } })).toBe(0);
+    expect(await dbs.identity.collection<{ _id: string }>('credentials').countDocuments({ _id: { $in: [String(profile!._id), ghost] } })).toBe(0);
     expect(await dbs.licensing.collection('assignments').countDocuments({ userId: { $in: [profile!._id, ghost] } })).toBe(0);
     // The seat the ghost held is free again; the email and username can be used again.
-    const state = await dbs.licensing.collection('license_state').findOne({ _id: acme.organization.id as never });
+    const state = await dbs.licensing.collection<{ _id: string; used: Record<string, number> }>('license_state').findOne({ _id: acme.organization.id });
     expect(state?.used?.ANALYST).toBe(0);
     expect(await dbs.identity.collection('claims').countDocuments({ ownerId: { $in: [profile!._id, ghost] } })).toBe(0);
     expect(await dbs.orgusers.collection('claims').countDocuments({ ownerId: profile!._id })).toBe(0);

@@ -1,17 +1,1 @@
-import { createRequire } from 'node:module';
-import { defineConfig } from 'vitest/config';
-
-export default defineConfig({
-  resolve: {
-    // Load graphql as Node does (its CommonJS build): Vite would pick the ES
-    // build ("module"), while Apollo, loaded natively, uses the CommonJS one,
-    // and two copies break graphql's instanceof checks.
-    alias: [{ find: /^graphql$/, replacement: createRequire(import.meta.url).resolve('graphql') }],
-  },
-  test: {
-    include: ['src/**/*.test.ts'],
-    // A real embedded store and real HTTP services.
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
-  },
-});
+export { default } from '../../vitest.shared.js';
