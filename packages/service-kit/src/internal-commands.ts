@@ -95,9 +95,9 @@ const RETRY_DELAYS_MS = [50, 200, 500];
 
 /**
  * Calls another service's internal commands over keep-alive HTTP. A domain
- * failure comes back as the same DomainError it was on the other side; a
- * network failure is retried (commands are idempotent) and then becomes
- * SERVICE_UNAVAILABLE.
+ * failure comes back as the same DomainError it was on the other side; only a
+ * network failure (no answer at all) is retried, since commands are
+ * idempotent, and then becomes SERVICE_UNAVAILABLE.
  */
 export function createInternalClient(opts: {
   from: string;
@@ -133,12 +133,13 @@ export function createInternalClient(opts: {
         try {
           const response = await once(name, input, requestId);
           if (response.ok) return response.result as R;
+          // An answer is final, SERVICE_UNAVAILABLE included: the service that
+          // gave it has already waited for its database, and retrying it would
+          // multiply that wait.
           const { code, message, fields, dialectCode } = response.error;
-          if (code !== 'SERVICE_UNAVAILABLE' || attempt === RETRY_DELAYS_MS.length) {
-            throw new DomainError(code, message, fields, dialectCode);
-          }
+          throw new DomainError(code, message, fields, dialectCode);
         } catch (err) {
-          // Network failures are retried below; their text may hold internal addresses.
+          // Network failures are retried below (commands are idempotent); their text may hold internal addresses.
           if (err instanceof DomainError) throw err;
         }
         const delay = RETRY_DELAYS_MS[attempt];
