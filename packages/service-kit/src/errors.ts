@@ -118,8 +118,11 @@ export function createErrorFormatter(opts: {
 export function describeCoercionError(message: string): { message: string; path: string; fieldMessage: string } | undefined {
   const variable = /^Variable "\$([A-Za-z_][A-Za-z0-9_]*)"/.exec(message)?.[1];
   if (!variable) return undefined;
-  const at = /at "([^"]{1,200})"/.exec(message)?.[1];
-  const path = at ?? variable;
+  // The path graphql-js appends after the value (` at "input.ids[1]"; `), as a dotted path like ours.
+  const at = / at "([^"]{1,200})"; /.exec(message)?.[1]?.replace(/\[(\d+)\]/g, '.$1');
+  // A missing required field is reported at its parent object: name the field itself.
+  const missing = /Field "([^"]{1,100})" of required type "[^"]{1,100}" was not provided/.exec(message)?.[1];
+  const path = missing ? `${at ?? variable}.${missing}` : (at ?? variable);
   const expected = /Expected type "([^"]{1,100})"|of required type "([^"]{1,100})"|cannot represent[^:]*|Field "([^"]{1,100})" is not defined by type|Field "([^"]{1,100})" of required type "([^"]{1,100})" was not provided/.exec(message);
   let fieldMessage = 'has an invalid value';
   if (/was not provided/.test(message)) fieldMessage = 'is required';
@@ -129,7 +132,7 @@ export function describeCoercionError(message: string): { message: string; path:
   else if (/non-integer|non integer|Int cannot/.test(message)) fieldMessage = 'must be an integer';
   else if (/Boolean cannot/.test(message)) fieldMessage = 'must be a boolean';
   else if (/does not exist in "([^"]+)" enum/.test(message)) fieldMessage = `must be one of the ${/does not exist in "([^"]+)" enum/.exec(message)![1]} values`;
-  else if (/must not be null/.test(message)) fieldMessage = 'must not be null';
+  else if (/must not be null|not to be null/.test(message)) fieldMessage = 'must not be null';
   return { message: `Invalid input: ${path} ${fieldMessage}`, path, fieldMessage };
 }
 

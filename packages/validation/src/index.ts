@@ -4,12 +4,14 @@
 export { describeType, human, humanErrorMap, humanMessage } from './error-map.js';
 export {
   CONTROL_CHARACTERS,
+  LONE_SURROGATE,
   codePointLength,
   lengthBetween,
   noControlCharacters,
   rule,
   singleLineText,
   type TextOptions,
+  wellFormedText,
 } from './text.js';
 
 export { EMAIL_MAX_LENGTH, emailSchema, normalizeEmail } from './email.js';

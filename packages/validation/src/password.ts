@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { COMMON_PASSWORDS } from './common-passwords.js';
 import { human } from './error-map.js';
-import { lengthBetween, noControlCharacters, rule } from './text.js';
+import { lengthBetween, noControlCharacters, rule, wellFormedText } from './text.js';
 
 // NIST SP 800-63B: at least 8 characters, allow long passphrases, no
 // composition rules, but refuse passwords known from breach lists.
@@ -23,5 +23,6 @@ export const passwordSchema = z
   .check(
     lengthBetween(PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH),
     noControlCharacters,
+    wellFormedText,
     rule((s) => !isCommonPassword(s), 'is too common'),
   );

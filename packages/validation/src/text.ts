@@ -48,6 +48,15 @@ export const noControlCharacters: Check = rule(
   'must not contain control characters',
 );
 
+/**
+ * An unpaired UTF-16 surrogate (JSON allows "\ud800") is not text: UTF-8
+ * storage (BSON) silently turns it into U+FFFD, so what was accepted is not
+ * what is stored, and two different values collapse into one.
+ */
+export const LONE_SURROGATE = /\p{Cs}/u;
+
+export const wellFormedText: Check = rule((s) => !LONE_SURROGATE.test(s), 'must not contain unpaired surrogate characters');
+
 export interface TextOptions {
   /** Minimum length in code points (after trimming). Defaults to 1. */
   min?: number;
@@ -67,5 +76,5 @@ export function singleLineText({ min = 1, max, trim = true }: TextOptions): z.Zo
   const base = z.string(human);
   return (trim ? base.trim() : base)
     .normalize('NFC')
-    .check(lengthBetween(min, max), noControlCharacters);
+    .check(lengthBetween(min, max), noControlCharacters, wellFormedText);
 }

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { permissionSchema, validate } from '@usergraph/validation';
+import { permissionSchema, singleLineText, validate } from '@usergraph/validation';
 import { DomainError } from '@usergraph/service-kit';
 import type { ApplicationDoc, ApplicationRepository } from './application-repository.js';
 
@@ -26,7 +26,8 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest();
 const newSecret = () => `secret_${randomBytes(32).toString('base64url')}`;
 
 const newApplicationSchema = z.object({
-  name: z.string().trim().min(1).max(100),
+  // Shown to admins in lists: one line of text, like every other name.
+  name: singleLineText({ max: 100 }),
   permissions: z.array(permissionSchema).max(10),
 });
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { emailSchema, passwordSchema, validate } from '@usergraph/validation';
+import { emailSchema, passwordSchema, slugSchema, validate } from '@usergraph/validation';
 import { DomainError, unauthenticated, type Caller } from '@usergraph/service-kit';
 import type { OrgUsersClient } from '../../clients.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
@@ -8,7 +8,8 @@ import type { VerificationService } from '../verification/verification-service.j
 import type { CredentialRepository } from './credential-repository.js';
 
 const changeArgs = z.object({ currentPassword: z.string().max(1024), newPassword: passwordSchema });
-const requestArgs = z.object({ organizationSlug: z.string().trim().min(1).max(63), email: emailSchema });
+// A malformed slug names no organization: refused as such, not answered like an unknown account.
+const requestArgs = z.object({ organizationSlug: slugSchema, email: emailSchema });
 const resetArgs = requestArgs.extend({ code: z.string().trim().max(12), newPassword: passwordSchema });
 
 const RESET_SENT = 'If an account exists for this email, a reset code was sent.';

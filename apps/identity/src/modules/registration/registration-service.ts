@@ -7,6 +7,7 @@ import {
   passwordSchema,
   personNameSchema,
   phoneSchema,
+  slugSchema,
   taxNumberSchema,
   validate,
 } from '@usergraph/validation';
@@ -48,12 +49,14 @@ export function createRegistrationService(deps: {
 }) {
   async function resolveSignupOrganization(slugHeader: string | undefined) {
     const slug = slugHeader ?? deps.publicOrganizationSlug;
+    // The header is the client's input: named, never repeated back.
+    const noSuchOrganization = () =>
+      new DomainError('BAD_USER_INPUT', 'The x-organization-slug header names no organization', [
+        { path: ['x-organization-slug'], message: 'does not name an organization' },
+      ]);
+    if (!slugSchema.safeParse(slug).success) throw noSuchOrganization();
     const organization = await deps.orgUsers.getOrganizationBySlug(slug).catch((err: unknown) => {
-      if (err instanceof DomainError && err.code === 'NOT_FOUND') {
-        throw new DomainError('BAD_USER_INPUT', `Organization "${slug}" does not exist`, [
-          { path: ['x-organization-slug'], message: 'does not name an organization' },
-        ]);
-      }
+      if (err instanceof DomainError && err.code === 'NOT_FOUND') throw noSuchOrganization();
       throw err;
     });
     if (!organization.selfSignup || organization.status !== 'ACTIVE') {

@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { emailSchema, validate } from '@usergraph/validation';
+import { emailSchema, slugSchema, validate } from '@usergraph/validation';
 import { DomainError } from '@usergraph/service-kit';
 import type { OrgUsersClient } from '../../clients.js';
 import type { VerificationService } from './verification-service.js';
 
-const verifyArgs = z.object({ organizationSlug: z.string().trim().min(1).max(63), email: emailSchema, code: z.string().trim().max(12) });
+// A malformed slug names no organization: refused as such, not answered like an unknown account.
+const verifyArgs = z.object({ organizationSlug: slugSchema, email: emailSchema, code: z.string().trim().max(12) });
 const resendArgs = verifyArgs.omit({ code: true });
 
 const RESENT = 'If a pending account exists for this email, a new code was sent.';

@@ -40,12 +40,14 @@ export function createVerificationService(deps: { codes: VerificationCodeReposit
 
   /** Checks a code; a wrong, expired or exhausted code gets one error that says which it is not. */
   async function check(purpose: CodePurpose, user: { organizationId: string; userId: string }, code: string): Promise<void> {
-    const id = codeId(purpose, user.organizationId, user.userId);
-    const doc = await deps.codes.takeAttempt(id, MAX_CODE_ATTEMPTS, new Date());
     const invalid = new DomainError('BAD_USER_INPUT', 'The code is wrong, expired or used up: request a new one', [
       { path: ['code'], message: 'is wrong, expired or used up' },
     ]);
-    if (!doc || !/^\d{6}$/.test(code)) throw invalid;
+    // A malformed code is refused before it costs one of the attempts.
+    if (!/^\d{6}$/.test(code)) throw invalid;
+    const id = codeId(purpose, user.organizationId, user.userId);
+    const doc = await deps.codes.takeAttempt(id, MAX_CODE_ATTEMPTS, new Date());
+    if (!doc) throw invalid;
     const expected = Buffer.from(doc.codeHash);
     const given = Buffer.from(hash(code));
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw invalid;

@@ -37,10 +37,12 @@ export function createGroupService(deps: { conn: Connection; groups: GroupReposi
     return checked.value;
   }
 
-  async function byName(organizationId: string, name: string, path = 'name'): Promise<GroupDoc> {
+  /** The group named `rawName` (validated first); messages never repeat the name given. */
+  async function byName(organizationId: string, rawName: unknown, path = 'name'): Promise<GroupDoc> {
+    const name = checkName(rawName, path);
     await ensureDefault(organizationId);
     const [found] = await deps.groups.findByNames(organizationId, [name]);
-    if (!found) throw new DomainError('NOT_FOUND', `Group ${name} does not exist`, [{ path: [path], message: 'does not name a group of your organization' }]);
+    if (!found) throw new DomainError('NOT_FOUND', 'No such group in your organization', [{ path: [path], message: 'does not name a group of your organization' }]);
     return found;
   }
 
@@ -49,7 +51,7 @@ export function createGroupService(deps: { conn: Connection; groups: GroupReposi
     await ensureDefault(organizationId);
     const id = randomUUID();
     if ((await claim(deps.conn, nameClaim(organizationId, name, id))) === 'taken') {
-      throw new DomainError('CONFLICT', `Group ${name} already exists`, [{ path: ['name'], message: 'is already taken' }]);
+      throw new DomainError('CONFLICT', 'A group with this name already exists', [{ path: ['name'], message: 'is already taken' }]);
     }
     await deps.groups.insertOnce({ _id: id, organizationId, name });
     return (await deps.groups.findByIds(organizationId, [id]))[0]!;
@@ -60,8 +62,10 @@ export function createGroupService(deps: { conn: Connection; groups: GroupReposi
     const newName = checkName(rawNewName, 'newName');
     if (name === DEFAULT_GROUP) throw new DomainError('BAD_USER_INPUT', 'DEFAULT cannot be renamed', [{ path: ['name'], message: 'DEFAULT cannot be renamed' }]);
     const group = await byName(organizationId, name);
+    // Renaming to the same name changes nothing; going on would release the name's claim below.
+    if (newName === name) return group;
     if ((await claim(deps.conn, nameClaim(organizationId, newName, group._id))) === 'taken') {
-      throw new DomainError('CONFLICT', `Group ${newName} already exists`, [{ path: ['newName'], message: 'is already taken' }]);
+      throw new DomainError('CONFLICT', 'A group with this name already exists', [{ path: ['newName'], message: 'is already taken' }]);
     }
     const renamed = await deps.groups.rename(organizationId, group._id, newName);
     await releaseClaim(deps.conn, nameClaim(organizationId, name, group._id));
@@ -76,7 +80,7 @@ export function createGroupService(deps: { conn: Connection; groups: GroupReposi
     const members = await deps.assignments.membersOf(organizationId, group._id);
     const origins = members.filter((m) => m.originGroupId === group._id).length;
     if (origins > 0) {
-      throw new DomainError('CONFLICT', `Group ${name} is the origin group of ${origins} user(s): change theirs first`, [
+      throw new DomainError('CONFLICT', `The group is the origin group of ${origins} user(s): change theirs first`, [
         { path: ['name'], message: `is the origin group of ${origins} user(s)` },
       ]);
     }
@@ -89,7 +93,7 @@ export function createGroupService(deps: { conn: Connection; groups: GroupReposi
   async function resolveNames(organizationId: string, names: string[], path: string) {
     await ensureDefault(organizationId);
     const found = new Map((await deps.groups.findByNames(organizationId, names)).map((g) => [g.name, g._id]));
-    const errors = names.flatMap((n, i) => (found.has(n) ? [] : [{ path: [path, String(i)], message: `names no group of your organization (${n})` }]));
+    const errors = names.flatMap((n, i) => (found.has(n) ? [] : [{ path: [path, String(i)], message: 'names no group of your organization' }]));
     return { ids: names.map((n) => found.get(n)!).filter(Boolean), errors };
   }
 

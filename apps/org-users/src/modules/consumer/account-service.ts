@@ -1,8 +1,18 @@
-import type { Caller } from '@usergraph/service-kit';
+import { DomainError, type Caller } from '@usergraph/service-kit';
 import type { ProfileDto, UserService } from '../users/user-service.js';
 import type { ConsumerAccess } from './consumer-access.js';
 import type { ConnectionRepository } from './connection-repository.js';
 import { agreementVersionSchema, notificationPreferencesSchema, parseInput, userIdSchema } from './consumer-inputs.js';
+
+/** A `userId` that names no user of the organization is NOT_FOUND naming that argument. */
+async function naming<T>(userIdGiven: boolean, write: Promise<T>): Promise<T> {
+  return write.catch((err: unknown) => {
+    if (userIdGiven && err instanceof DomainError && err.code === 'NOT_FOUND' && err.fields.length === 0) {
+      throw new DomainError('NOT_FOUND', err.message, [{ path: ['userId'], message: 'does not name a user of your organization' }]);
+    }
+    throw err;
+  });
+}
 
 /** Account state (A): sync time, legal agreements, notification preferences, closing. */
 export function createAccountService(deps: { users: UserService; connections: ConnectionRepository; access: ConsumerAccess }) {
@@ -12,7 +22,7 @@ export function createAccountService(deps: { users: UserService; connections: Co
     const userId = parseInput(userIdSchema, rawUserId, ['userId']);
     const at = new Date();
     // NOT_FOUND here (another tenant's user) leaves every connection untouched.
-    const profile = await deps.users.markSynced(organizationId, userId, at);
+    const profile = await naming(true, deps.users.markSynced(organizationId, userId, at));
     await deps.connections.markSynced({ organizationId, userId }, at);
     return profile;
   }
@@ -20,18 +30,18 @@ export function createAccountService(deps: { users: UserService; connections: Co
   async function acceptLegalAgreement(caller: Caller, args: { version: unknown; userId?: string | null }): Promise<ProfileDto> {
     const target = await deps.access.accountTarget(caller, args.userId);
     const version = parseInput(agreementVersionSchema, args.version, ['version']);
-    return deps.users.acceptLegalAgreement(target.organizationId, target.userId, version, new Date());
+    return naming(args.userId != null, deps.users.acceptLegalAgreement(target.organizationId, target.userId, version, new Date()));
   }
 
   async function updateNotificationPreferences(caller: Caller, args: { input: unknown; userId?: string | null }): Promise<ProfileDto> {
     const target = await deps.access.accountTarget(caller, args.userId);
     const prefs = parseInput(notificationPreferencesSchema, args.input, ['input']);
-    return deps.users.updateNotificationPreferences(target.organizationId, target.userId, prefs);
+    return naming(args.userId != null, deps.users.updateNotificationPreferences(target.organizationId, target.userId, prefs));
   }
 
   async function closeAccount(caller: Caller, args: { userId?: string | null }): Promise<ProfileDto> {
     const target = await deps.access.accountTarget(caller, args.userId);
-    return deps.users.closeAccount(target.organizationId, target.userId, new Date());
+    return naming(args.userId != null, deps.users.closeAccount(target.organizationId, target.userId, new Date()));
   }
 
   return { markUserSynced, acceptLegalAgreement, updateNotificationPreferences, closeAccount };

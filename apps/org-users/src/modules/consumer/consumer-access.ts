@@ -1,5 +1,6 @@
 import { DomainError, forbidden, requireAuthenticated, type Caller } from '@usergraph/service-kit';
 import type { LicensingClient } from '../../clients.js';
+import { parseInput, userIdSchema } from './consumer-inputs.js';
 
 /** The user a mutation acts on, always inside the caller's organization. */
 export interface UserScope {
@@ -39,7 +40,7 @@ export function createConsumerAccess(deps: { licensing: Pick<LicensingClient, 'l
   }
 
   /** The signed-in user, or, for an organization-scoped caller, `userId` in its organization. */
-  async function accountTarget(caller: Caller, userId: string | null | undefined): Promise<UserScope> {
+  async function accountTarget(caller: Caller, userId: unknown): Promise<UserScope> {
     const c = requireAuthenticated(caller);
     if (c.kind === 'user' && (userId == null || userId === c.userId)) return { organizationId: c.organizationId, userId: c.userId };
     const organizationId = await requireOrganizationScope(c);
@@ -48,7 +49,7 @@ export function createConsumerAccess(deps: { licensing: Pick<LicensingClient, 'l
         { path: ['userId'], message: 'is required when an application acts on an account' },
       ]);
     }
-    return { organizationId, userId };
+    return { organizationId, userId: parseInput(userIdSchema, userId, ['userId']) };
   }
 
   /** Financial data and the national ID's last digits: the user, an admin, or an application that reads users. */
