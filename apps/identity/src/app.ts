@@ -1,6 +1,6 @@
 import { hkdfSync } from 'node:crypto';
 import type { Connection } from 'mongoose';
-import { findClaimOwner, isDatabaseReady, isDatabaseUnavailableError } from '@usergraph/mongo';
+import { findClaimOwner, isDatabaseReady, isDatabaseUnavailableError, keyedFingerprint, withIdempotencyKey } from '@usergraph/mongo';
 import { createSecretBox, errSummary, sendJson, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
 import type { IdentityEnv } from './env.js';
 import { createServiceClients } from './clients.js';
@@ -16,7 +16,6 @@ import { createSessionResolvers } from './modules/sessions/session-resolvers.js'
 import { createRegistrationService } from './modules/registration/registration-service.js';
 import { createRegistrationResolvers } from './modules/registration/registration-resolvers.js';
 import { createRegisterUserService } from './modules/registration/register-user-service.js';
-import { withIdempotencyKey } from './modules/registration/idempotency.js';
 import { createApplicationRepository } from './modules/applications/application-repository.js';
 import { createApplicationService } from './modules/applications/application-service.js';
 import { createCredentialService } from './modules/credentials/credential-service.js';
@@ -67,16 +66,19 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
       lockoutMs: env.LOGIN_LOCKOUT_MINUTES * 60_000,
     }),
   });
+  // Keys of their own, derived from the one secret identity already holds.
+  const secretKey = Buffer.from(env.SIGNING_KEY_ENCRYPTION_KEY, 'base64');
+  const fingerprintKey = Buffer.from(hkdfSync('sha256', secretKey, '', 'usergraph idempotency fingerprints', 32));
   const outbox = env.NOTIFIER === 'outbox' ? createOutboxNotifier(conn) : undefined;
   if (outbox && env.NODE_ENV === 'production') logger.warn('NOTIFIER=outbox in production: codes are stored, not delivered');
   const verification = createVerificationService({
     codes: createVerificationCodeRepository(conn),
     notifier: outbox ?? createSmtpNotifier(env.SMTP_URL!, env.MAIL_FROM),
-    // A key of its own, derived from the one secret identity already holds.
-    hmacKey: Buffer.from(hkdfSync('sha256', Buffer.from(env.SIGNING_KEY_ENCRYPTION_KEY, 'base64'), '', 'usergraph one-time codes', 32)),
+    hmacKey: Buffer.from(hkdfSync('sha256', secretKey, '', 'usergraph one-time codes', 32)),
   });
   const registration = createRegistrationService({
     conn,
+    fingerprintKey,
     orgUsers: clients.orgUsers,
     credentials,
     hasher,
@@ -114,7 +116,11 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
           (
             await withIdempotencyKey(
               conn,
-              { key: ctx.headers.idempotencyKey, scope: `registerUser:${ctx.caller.kind === 'application' ? ctx.caller.clientId : 'other'}`, fingerprintOf: args },
+              {
+                key: ctx.headers.idempotencyKey,
+                scope: `registerUser:${ctx.caller.kind === 'application' ? ctx.caller.clientId : 'other'}`,
+                fingerprint: () => keyedFingerprint(fingerprintKey, args),
+              },
               () => registerUserService.registerUser(ctx.caller, args),
             )
           ).result,

@@ -16,3 +16,4 @@ export {
 export type { ClaimDoc, ClaimInput } from './claims.js';
 export { runOnce, IdempotencyInProgressError } from './command-log.js';
 export type { CommandLogDoc, RunOnceOptions } from './command-log.js';
+export * from './idempotency-key.js';

@@ -17,7 +17,7 @@ import type { CredentialRepository } from '../credentials/credential-repository.
 import type { PasswordHasher } from '../passwords/password-hasher.js';
 import type { SessionDto, SessionService } from '../sessions/session-service.js';
 import type { VerificationService } from '../verification/verification-service.js';
-import { withIdempotencyKey } from './idempotency.js';
+import { keyedFingerprint, withIdempotencyKey } from '@usergraph/mongo';
 
 /** B's `register` arguments. */
 export const registerArgsSchema = z.object({
@@ -40,6 +40,8 @@ export interface RegisterResult {
 
 export function createRegistrationService(deps: {
   conn: Connection;
+  /** Keys Idempotency-Key fingerprints. */
+  fingerprintKey: Buffer;
   orgUsers: OrgUsersClient;
   credentials: CredentialRepository;
   hasher: PasswordHasher;
@@ -84,7 +86,7 @@ export function createRegistrationService(deps: {
     const { password: _secret, ...fingerprintOf } = args;
     const { result: account } = await withIdempotencyKey(
       deps.conn,
-      { key: ctx.idempotencyKey, scope: `register:${organization.id}`, fingerprintOf },
+      { key: ctx.idempotencyKey, scope: `register:${organization.id}`, fingerprint: () => keyedFingerprint(deps.fingerprintKey, fingerprintOf) },
       () => createAccount(args, organization.id),
     );
     const session = await deps.sessions.issue({ userId: account.user.id, organizationId: organization.id }, undefined, ctx.clientIp);

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { keyedFingerprint, withIdempotencyKey } from '@usergraph/mongo';
 import { Types, type Connection } from 'mongoose';
 import { DomainError, forbidden, type Caller, type SecretBox } from '@usergraph/service-kit';
 import { last4 } from '@usergraph/validation';
@@ -7,7 +7,6 @@ import type { AddressDoc } from '../users/user-repository.js';
 import type { ProfileDto, UserService } from '../users/user-service.js';
 import type { ConsumerAccess } from './consumer-access.js';
 import { parseInput, registerOrganizationUserSchema, type RegisterOrganizationUserInput } from './consumer-inputs.js';
-import { withIdempotencyKey } from './idempotency.js';
 
 /** GraphQL's "no value" (null) is simply not stored. */
 const withoutNulls = (address: Record<string, unknown>): AddressDoc =>
@@ -73,7 +72,7 @@ export function createConsumerRegistration(deps: {
       {
         key: idempotencyKey,
         scope: `registerOrganizationUser:${organizationId}`,
-        fingerprint: () => createHmac('sha256', deps.fingerprintKey).update(JSON.stringify(input)).digest('base64url'),
+        fingerprint: () => keyedFingerprint(deps.fingerprintKey, input),
       },
       async () => {
         created = await create(input, organizationId);

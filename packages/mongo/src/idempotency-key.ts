@@ -1,6 +1,7 @@
+import { createHmac } from 'node:crypto';
 import type { Connection } from 'mongoose';
-import { IdempotencyInProgressError, runOnce } from '@usergraph/mongo';
 import { DomainError } from '@usergraph/service-kit';
+import { IdempotencyInProgressError, runOnce } from './command-log.js';
 
 const DAY_MS = 24 * 3_600_000;
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
@@ -8,8 +9,9 @@ const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 /**
  * Runs `fn` once per Idempotency-Key within `scope` for 24 hours: a retry gets
  * the first result and never creates a second user. The key is bound to a
- * keyed fingerprint of the input (the input itself, which may hold a national
- * ID, is never stored). Same rules as identity's `register`.
+ * keyed fingerprint of the input (see `keyedFingerprint`): the input itself,
+ * which may hold a national ID, is never stored. Used by register,
+ * registerUser and registerOrganizationUser.
  */
 export async function withIdempotencyKey<T>(
   conn: Connection,
@@ -44,3 +46,7 @@ export async function withIdempotencyKey<T>(
     throw err;
   }
 }
+
+/** An HMAC of the input: the stored fingerprint reveals nothing of it, not even by guessing. */
+export const keyedFingerprint = (key: Buffer, input: unknown): string =>
+  createHmac('sha256', key).update(JSON.stringify(input)).digest('base64url');
