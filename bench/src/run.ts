@@ -25,7 +25,7 @@ import type { LoadConfig, LoadResult } from './load.js';
 import type { HashRateConfig, HashRateResult } from './hash-rate.js';
 import { startCountingProxy, type CountingProxy } from './count-proxy.js';
 import { hiveGatewayBin, hiveGatewayVersion, startHiveGateway, startOurGateway, type ExtraGateway } from './gateways.js';
-import { loadSearchTokens, openOrgUsersDb, personOf, seedProfiles } from './seed.js';
+import { loadOrgUsersSearch, openOrgUsersDb, personOf, seedProfiles } from './seed.js';
 import { markdownTable, ms, rate, textTable, x, type Row } from './report.js';
 import { cpuDuring, machine, percentile, rssMiB, runJsonChild, sleep, type CpuUse } from './util.js';
 
@@ -332,10 +332,10 @@ async function main() {
     // ObjectIds order by their creation second first: seeded profiles must sort after the
     // 50 full users, so that P3's users(first: 50) reads only users every subgraph knows.
     await sleep(1100);
-    const tokens = await loadSearchTokens();
+    const orgUsersSearch = await loadOrgUsersSearch();
     db = await openOrgUsersDb(stack.mongodbUri, `${prefix}orgusers`);
-    const p1Seed = await seedProfiles(db, { organizationId: org.organization.id, from: 50, count: CONFIG.p1OrgUsers - 51, tokensOf: tokens.fn });
-    results.seed = { createdThroughCreateUser: created.length, bulkSeededProfiles: p1Seed.inserted, seconds: (Date.now() - tSeed) / 1000, searchTokens: tokens.source };
+    const p1Seed = await seedProfiles(db, { organizationId: org.organization.id, from: 50, count: CONFIG.p1OrgUsers - 51, search: orgUsersSearch });
+    results.seed = { createdThroughCreateUser: created.length, bulkSeededProfiles: p1Seed.inserted, seconds: (Date.now() - tSeed) / 1000 };
     log(`seeded org bench: 1 admin + ${created.length} createUser + ${p1Seed.inserted} profiles (${p1Seed.perSecond.toFixed(0)}/s)`);
 
     // The same answer straight from org-users and through the gateway.
@@ -670,7 +670,7 @@ async function main() {
       const searchToken = await appToken(stack, search.application);
       const terms = { broad: 'a', selective: 'iris.haddad' } as const;
       // The bootstrap admin ("Organization Admin", admin@search.test) is a member too.
-      const adminMatches = (term: string) => (tokens.fn({ firstName: 'Organization', lastName: 'Admin', email: 'admin@search.test', username: 'admin' }).includes(term) ? 1 : 0);
+      const adminMatches = (term: string) => (orgUsersSearch.matches({ firstName: 'Organization', lastName: 'Admin', email: 'admin@search.test', username: 'admin' }, term) ? 1 : 0);
       const matches: Record<string, number> = { a: adminMatches('a'), 'iris.haddad': adminMatches('iris.haddad') };
       const seedings: unknown[] = [];
       const seed = async (from: number, count: number) => {
@@ -678,7 +678,7 @@ async function main() {
           organizationId: search.organization.id,
           from,
           count,
-          tokensOf: tokens.fn,
+          search: orgUsersSearch,
           countTerms: Object.values(terms),
           onProgress: (n) => n % 20_000 === 0 && log(`  seeded ${from + n}`),
         });
@@ -723,7 +723,7 @@ async function main() {
       const large = { broad: largeBroad, selective: largeBroad.firstRequestMs < CONFIG.p6Seconds * 1000 ? await measure(CONFIG.p6Large, terms.selective, 0) : undefined };
       const p50s = large.broad.result.latencyMs.p50;
       const growth = p50s / small.broad.result.latencyMs.p50;
-      results.P6 = { small: { users: CONFIG.p6Small, ...small }, large: { users: CONFIG.p6Large, ...large }, seeding: seedings, searchTokens: tokens.source };
+      results.P6 = { small: { users: CONFIG.p6Small, ...small }, large: { users: CONFIG.p6Large, ...large }, seeding: seedings };
       const at = (n: number) => (n >= 1000 ? `${n / 1000}k` : String(n));
       const targetSize = CONFIG.p6Large === 100_000;
       const seeded = seedings as Array<{ inserted: number; seconds: number }>;

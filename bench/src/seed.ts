@@ -1,52 +1,50 @@
 /**
  * The bulk seeder for P1 and P6: profile documents written straight into
  * org-users' database with mongoose `insertMany`, in the shape of
- * apps/org-users/src/modules/users/user-repository.ts (UserDoc), with the
- * `searchTokens` org-users itself would compute. Seeded profiles have no
- * credentials (identity) and no licenses (licensing): they are what D's search
- * reads, nothing more.
+ * apps/org-users/src/modules/users/user-repository.ts (UserDoc), then added
+ * to org-users' search index by org-users' own bulk indexer. Seeded profiles
+ * have no credentials (identity) and no licenses (licensing): they are what
+ * D's search reads, nothing more.
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import mongoose, { Schema, type Connection } from 'mongoose';
 import { repoRoot } from '@usergraph/mongo';
 
-type TokensFn = (fields: { firstName: string; lastName: string; email: string; username?: string | null }) => string[];
+interface SearchFields {
+  firstName: string;
+  lastName: string;
+  email: string;
+  username?: string | null;
+}
+interface IndexedUser extends SearchFields {
+  _id: string;
+  organizationId: string;
+}
 
-/**
- * A copy of apps/org-users/src/modules/users/search-tokens.ts, used only if the
- * built file cannot be loaded (the package does not export it).
- */
-function replicaSearchTokensOf(fields: { firstName: string; lastName: string; email: string; username?: string | null }): string[] {
-  const MAX = 32;
-  const tokens = new Set<string>();
-  const prefixes = (value: string) => {
-    for (let i = 1; i <= Math.min(value.length, MAX); i++) tokens.add(value.slice(0, i));
-  };
-  for (const raw of [fields.firstName, fields.lastName, fields.email, fields.username ?? '']) {
-    const value = raw.trim().toLowerCase();
-    if (!value) continue;
-    prefixes(value);
-    for (const word of value.split(/[^\p{L}\p{N}]+/u)) if (word) prefixes(word);
-    const at = value.indexOf('@');
-    if (at >= 0) prefixes(value.slice(at + 1));
-  }
-  return [...tokens];
+/** org-users' search, as the seeder needs it: whether a profile matches a term, and the bulk indexer. */
+export interface OrgUsersSearch {
+  matches(fields: SearchFields, term: string): boolean;
+  addMany(conn: Connection, users: IndexedUser[]): Promise<void>;
 }
 
 /**
- * org-users' own function: `@usergraph/org-users` does not export it, so it is
- * loaded from the built file (apps/org-users/dist/modules/users/search-tokens.js).
+ * `@usergraph/org-users` does not export its search modules, so they are
+ * loaded from the built files (`npm run bench` builds first).
  */
-export async function loadSearchTokens(): Promise<{ fn: TokensFn; source: string }> {
-  const file = join(repoRoot(), 'apps/org-users/dist/modules/users/search-tokens.js');
-  try {
-    const mod = (await import(pathToFileURL(file).href)) as { searchTokensOf?: TokensFn };
-    if (typeof mod.searchTokensOf === 'function') return { fn: mod.searchTokensOf, source: 'apps/org-users/dist/modules/users/search-tokens.js (org-users\' own function)' };
-  } catch {
-    // fall through to the replica
-  }
-  return { fn: replicaSearchTokensOf, source: 'bench/src/seed.ts replica of search-tokens.ts (the built file could not be loaded)' };
+export async function loadOrgUsersSearch(): Promise<OrgUsersSearch> {
+  const dist = join(repoRoot(), 'apps/org-users/dist/modules/users');
+  const tokens = (await import(pathToFileURL(join(dist, 'search-tokens.js')).href)) as {
+    matchesQuery(values: string[], query: string): boolean;
+    searchValuesOf(fields: SearchFields): string[];
+  };
+  const index = (await import(pathToFileURL(join(dist, 'search-index.js')).href)) as {
+    createSearchIndex(conn: Connection): { addMany(users: IndexedUser[]): Promise<void> };
+  };
+  return {
+    matches: (fields, term) => tokens.matchesQuery(tokens.searchValuesOf(fields), term.trim().toLowerCase()),
+    addMany: (conn, users) => index.createSearchIndex(conn).addMany(users),
+  };
 }
 
 const FIRST = ['Alice', 'Aaron', 'Amelia', 'Bruno', 'Chloe', 'Daniel', 'Emma', 'Felix', 'Grace', 'Hugo', 'Iris', 'Jonas', 'Karim', 'Lena', 'Marco', 'Nora', 'Oscar', 'Paula', 'Quentin', 'Rosa', 'Samir', 'Tessa', 'Ugo', 'Vera', 'Wei', 'Xavier', 'Yara', 'Zoe', 'Beatrice', 'Colin'];
@@ -67,7 +65,7 @@ const seedSchema = new Schema({ _id: String }, { strict: false, versionKey: fals
 
 export interface SeedResult {
   inserted: number;
-  /** How many inserted profiles each of `countTerms` matches (a search token equal to it). */
+  /** How many inserted profiles each of `countTerms` matches. */
   matches: Record<string, number>;
   seconds: number;
   perSecond: number;
@@ -79,14 +77,15 @@ export async function openOrgUsersDb(mongodbUri: string, dbName: string): Promis
 
 /**
  * Inserts `count` profiles into `organizationId`, numbered from `from`, in
- * batches of `batchSize`, with the tokens `tokensOf` computes.
+ * batches of `batchSize`, each indexed for search after its insert.
  */
 export async function seedProfiles(
   conn: Connection,
-  opts: { organizationId: string; from: number; count: number; tokensOf: TokensFn; batchSize?: number; countTerms?: string[]; onProgress?: (done: number) => void },
+  opts: { organizationId: string; from: number; count: number; search: OrgUsersSearch; batchSize?: number; countTerms?: string[]; onProgress?: (done: number) => void },
 ): Promise<SeedResult> {
   const Model = conn.models.BenchUser ?? conn.model('BenchUser', seedSchema);
-  const batchSize = opts.batchSize ?? 1000;
+  // Large batches: the index's shared lists are written once per batch.
+  const batchSize = opts.batchSize ?? 10_000;
   const started = process.hrtime.bigint();
   let inserted = 0;
   const matches: Record<string, number> = Object.fromEntries((opts.countTerms ?? []).map((t) => [t, 0]));
@@ -95,8 +94,7 @@ export async function seedProfiles(
     const docs = [];
     for (let i = start; i < Math.min(opts.count, start + batchSize); i++) {
       const p = personOf(opts.from + i);
-      const searchTokens = opts.tokensOf(p);
-      for (const t of opts.countTerms ?? []) if (searchTokens.includes(t)) matches[t]!++;
+      for (const t of opts.countTerms ?? []) if (opts.search.matches(p, t)) matches[t]!++;
       docs.push({
         _id: new mongoose.Types.ObjectId().toHexString(),
         organizationId: opts.organizationId,
@@ -108,12 +106,12 @@ export async function seedProfiles(
         isSubscribed: false,
         addresses: [],
         username: p.username,
-        searchTokens,
         createdAt: now,
         updatedAt: now,
       });
     }
     await Model.insertMany(docs, { ordered: false, lean: true });
+    await opts.search.addMany(conn, docs);
     inserted += docs.length;
     opts.onProgress?.(inserted);
   }

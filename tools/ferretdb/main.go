@@ -71,7 +71,12 @@ func run(listen, dataDir, logLevel string) error {
 		Listener:  ferretdb.ListenerConfig{Unix: socket},
 		Logger:    logger,
 		Handler:   "sqlite",
-		SQLiteURL: "file:" + absDir + "/",
+		// WAL (FerretDB's default) with synchronous=NORMAL: a commit no longer
+		// waits for an fsync, which cost ~2.5 ms per written document. A crash
+		// of this process loses nothing; a power loss may lose the last
+		// commits (the database stays consistent) — MongoDB's default
+		// journal commit interval has the same window.
+		SQLiteURL: "file:" + absDir + "/?_pragma=synchronous(normal)",
 	})
 	if err != nil {
 		return err

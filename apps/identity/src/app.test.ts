@@ -3,7 +3,7 @@ import type { Connection } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { connectDatabase } from '@usergraph/mongo';
-import { startTestStore, uniqueDatabaseName } from '@usergraph/mongo/testing';
+import { recordFilters, startTestStore, uniqueDatabaseName } from '@usergraph/mongo/testing';
 import { createLogger, generateEncryptionKey, type RunningService } from '@usergraph/service-kit';
 import { postCommand, postGraphQL, runCommand, startTestIssuer, type TestIssuer } from '@usergraph/service-kit/testing';
 import { orgUsersEnvSchema, startOrgUsers } from '@usergraph/org-users';
@@ -305,6 +305,96 @@ describe('identity subgraph', () => {
     it('refuses a service token for another service', async () => {
       const res = await postCommand(url, 'createApplication', { organizationId: open.id, name: 'x', permissions: [] }, { secret: SECRET, service: 'org-users' });
       expect(res.status).toBe(401);
+    });
+  });
+  describe('hot paths read and write the growing collections by _id only', () => {
+    // FerretDB's SQLite backend answers only an exact `{ _id }` filter by key;
+    // any other filter decodes every document of the collection.
+    const GROWING = ['credentials', 'sessions', 'login_throttle', 'verification_codes', 'applications'];
+    const REGISTER_PENDING = `mutation($email: String!, $password: String!) {
+      register(email: $email, password: $password, firstName: "Kath", lastName: "Johnson", withVerificationCode: true) { user { id } }
+    }`;
+    const VERIFY = 'mutation($org: String!, $email: String!, $code: String!) { verifyEmail(organizationSlug: $org, email: $email, code: $code) { success } }';
+
+    it('register, verifyEmail, login, refresh, username lookup, logout, createCredentials and the client-credentials grant', async () => {
+      const recorder = recordFilters(conn, GROWING);
+      try {
+        const app = await command('createApplication', { organizationId: open.id, name: 'Hot path', permissions: ['users:register'] });
+        const grant = await fetch(`${url}/oauth/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ grant_type: 'client_credentials', client_id: app.clientId, client_secret: app.clientSecret }),
+        });
+        expect(grant.status).toBe(200);
+
+        const email = `kath.${suffix()}@example.com`;
+        const registered = await postGraphQL(url, REGISTER_PENDING, { email, password: PASSWORD }, { headers: { 'x-organization-slug': open.slug } });
+        expect(registered.body.errors).toBeUndefined();
+        const userId = registered.body.data!.register.user.id as string;
+        const sent = await conn.collection('outbox').findOne({ to: email });
+        const code = /\b(\d{6})\b/.exec(String(sent?.text))![1]!;
+        const wrong = code === '000000' ? '000001' : '000000';
+        expect((await postGraphQL(url, VERIFY, { org: open.slug, email, code: wrong })).body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+        expect((await postGraphQL(url, VERIFY, { org: open.slug, email, code })).body.data?.verifyEmail.success).toBe(true);
+
+        const session = (await login(open.slug, email, PASSWORD)).body.data!.login;
+        const refreshed = (await postGraphQL(url, REFRESH, { t: session.refreshToken })).body.data!.refreshSession;
+        expect(refreshed).toBeTruthy();
+        const token = await issuer.sign({ sub: userId, org: open.id, sid: refreshed._id });
+        const entities = await postGraphQL(url, ENTITIES, { r: [{ __typename: 'User', id: userId }] }, { token });
+        expect(entities.body.data?._entities).toEqual([{ id: userId, username: null }]);
+        const logout = await postGraphQL(url, 'mutation { logout }', {}, { token });
+        expect(logout.body.data?.logout).toBe(true);
+        expect((await postGraphQL(url, REFRESH, { t: refreshed.refreshToken })).body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+
+        // D's createUser: credentials for a profile org-users wrote (retried: idempotent), then a login by username.
+        const username = `kj_${suffix()}`;
+        const credentials = { organizationId: open.id, userId: randomBytes(12).toString('hex'), username, password: PASSWORD };
+        expect(await command('createCredentials', credentials)).toEqual({ userId: credentials.userId });
+        expect(await command('createCredentials', credentials)).toEqual({ userId: credentials.userId });
+        expect((await login(open.slug, username, PASSWORD)).body.errors).toBeUndefined();
+
+        expect(new Set(recorder.operations.map((o) => o.collection))).toEqual(new Set(GROWING));
+        expect(recorder.scans()).toEqual([]);
+      } finally {
+        recorder.stop();
+      }
+    });
+
+    it('another tenant\'s session is "not found" to revokeSession, and stays live', async () => {
+      const email = `tenant.${suffix()}@example.com`;
+      expect((await register(email, open.slug)).body.errors).toBeUndefined();
+      const session = (await login(open.slug, email, PASSWORD)).body.data!.login;
+      const recorder = recordFilters(conn, GROWING);
+      try {
+        const stranger = await issuer.sign({ sub: 'someone-else', org: closed.id, sid: 'x' });
+        const res = await postGraphQL(url, 'mutation($id: ID!) { revokeSession(id: $id) }', { id: session._id }, { token: stranger });
+        expect(res.body.data?.revokeSession).toBe(false);
+        expect(recorder.scans()).toEqual([]);
+      } finally {
+        recorder.stop();
+      }
+      expect((await postGraphQL(url, REFRESH, { t: session.refreshToken })).body.data?.refreshSession).toBeTruthy();
+    });
+
+    it('changePassword: the one scan left is revoking the user\'s other sessions', async () => {
+      const email = `change.${suffix()}@example.com`;
+      const registered = (await register(email, open.slug)).body.data!.register;
+      const token = await issuer.sign({ sub: registered.user.id, org: open.id, sid: registered.session._id });
+      const recorder = recordFilters(conn, GROWING);
+      try {
+        const res = await postGraphQL(
+          url,
+          'mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) { success } }',
+          { c: PASSWORD, n: `${PASSWORD}-new` },
+          { token },
+        );
+        expect(res.body.data?.changePassword.success).toBe(true);
+        expect(recorder.scans().map((o) => `${o.collection}.${o.method}`)).toEqual(['sessions.updateMany']);
+      } finally {
+        recorder.stop();
+      }
+      expect((await login(open.slug, email, `${PASSWORD}-new`)).body.errors).toBeUndefined();
     });
   });
 });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase } from '@usergraph/mongo';
-import { startTestStore, uniqueDatabaseName } from '@usergraph/mongo/testing';
+import { recordFilters, startTestStore, uniqueDatabaseName } from '@usergraph/mongo/testing';
 import { createLogger, type RunningService } from '@usergraph/service-kit';
 import { postCommand, postGraphQL, runCommand, startTestIssuer, type TestIssuer } from '@usergraph/service-kit/testing';
 import { startLicensing } from './app.js';
@@ -189,6 +189,57 @@ describe('licensing subgraph', () => {
       expect((await postCommand(url, 'assignLicenses', input(), { secret: `${SECRET}x`, service: SERVICE })).status).toBe(401);
       // The same input with a proper credential goes through.
       expect((await postCommand(url, 'assignLicenses', input(), { secret: SECRET, service: SERVICE })).status).toBe(200);
+    });
+  });
+  describe('hot paths read the growing collections by _id only', () => {
+    // FerretDB's SQLite backend answers only an exact `{ _id }` filter by key;
+    // any other filter decodes every document of the collection.
+    const GROWING = ['assignments', 'groups'];
+
+    it('a first assignment, validateAssignment, getUserLicenses, users\' licenses and groups, and the admin check', async () => {
+      const user = newId();
+      const recorder = recordFilters(conn, GROWING);
+      try {
+        expect(await command('assignLicenses', assignment(orgA, user, ['AUTHOR'], ['SALES', 'OPS'], 'OPS'))).toMatchObject({
+          licenses: ['AUTHOR'],
+          groups: ['SALES', 'OPS'],
+          originGroup: 'OPS',
+        });
+        expect(await command('validateAssignment', assignment(orgA, newId(), ['VIEWER'], ['EMEA', 'NO_SUCH_GROUP']))).toMatchObject({
+          ok: false,
+          errors: [{ path: ['requestedGroups', '1'] }],
+        });
+        expect(await command('getUserLicenses', { organizationId: orgA, userId: alice })).toMatchObject({ licenses: ['AUTHOR', 'ADMIN'] });
+        const res = await postGraphQL(url, ENTITIES, { r: [userRef(alice), userRef(user), userRef(carol)] }, { token: await userToken(alice, orgA) });
+        expect(res.body.data?._entities).toEqual([
+          { id: alice, licenses: ['AUTHOR', 'ADMIN'], groups: ['SALES', 'EMEA'], originGroup: 'SALES' },
+          { id: user, licenses: ['AUTHOR'], groups: ['SALES', 'OPS'], originGroup: 'OPS' },
+          { id: carol, licenses: [], groups: [], originGroup: null },
+        ]);
+        // Another tenant's assignment is "not found", read by _id all the same.
+        const foreign = await postGraphQL(url, ENTITIES, { r: [userRef(user)] }, { token: await userToken(newId(), orgB) });
+        expect(foreign.body.data?._entities).toEqual([{ id: user, licenses: [], groups: [], originGroup: null }]);
+        // The admin guard reads the caller's assignment.
+        const cap = await postGraphQL(url, 'mutation { setSeatCap(license: VIEWER, cap: null) { license } }', {}, { token: await userToken(alice, orgA) });
+        expect(cap.body.errors).toBeUndefined();
+
+        expect(new Set(recorder.operations.map((o) => o.collection))).toEqual(new Set(GROWING));
+        expect(recorder.scans()).toEqual([]);
+      } finally {
+        recorder.stop();
+      }
+    });
+
+    it('changing an assignment: the one scan left is the revision-checked write', async () => {
+      const user = newId();
+      await command('assignLicenses', assignment(orgA, user, ['VIEWER'], []));
+      const recorder = recordFilters(conn, GROWING);
+      try {
+        expect(await command('assignLicenses', assignment(orgA, user, ['ANALYST'], ['OPS']))).toMatchObject({ licenses: ['ANALYST'], groups: ['OPS'] });
+        expect(recorder.scans().map((o) => `${o.collection}.${o.method}`)).toEqual(['assignments.updateOne']);
+      } finally {
+        recorder.stop();
+      }
     });
   });
 });

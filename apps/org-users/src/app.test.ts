@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase } from '@usergraph/mongo';
-import { startTestStore, uniqueDatabaseName } from '@usergraph/mongo/testing';
+import { recordFilters, startTestStore, uniqueDatabaseName } from '@usergraph/mongo/testing';
 import { createLogger, type RunningService } from '@usergraph/service-kit';
 import { postCommand, postGraphQL, runCommand, startTestIssuer, type TestIssuer } from '@usergraph/service-kit/testing';
 import { startOrgUsers } from './app.js';
@@ -251,6 +251,22 @@ describe('org-users subgraph', () => {
     it('deleteProfile cannot delete a user of another organization', async () => {
       expect(await command('deleteProfile', { organizationId: orgB.id, userId: alice.id })).toEqual({ deleted: false });
       expect(await command('findUserIdByIdentifier', { organizationId: orgA.id, kind: 'email', value: alice.email })).toEqual({ userId: alice.id });
+    });
+
+    it('reads and writes profiles and their search entries by _id alone: no scan on the embedded store', async () => {
+      const recorder = recordFilters(conn, ['users', 'user_search_heads', 'user_search_buckets']);
+      try {
+        const id = newUserId();
+        await command('createProfile', profile(id, orgA.id, `scanless.${suffix()}@example.com`));
+        const res = await postGraphQL(url, ENTITIES, { r: [userRef(id), userRef(alice.id), userRef(bob.id)] }, { token: await tokenFor(alice, orgA) });
+        expect(res.body.data?._entities.map((e: { id: string } | null) => e?.id ?? null)).toEqual([id, alice.id, null]);
+        await command('setUserStatus', { organizationId: orgA.id, userId: id, status: 'SUSPENDED' });
+        expect(await command('deleteProfile', { organizationId: orgA.id, userId: id })).toEqual({ deleted: true });
+      } finally {
+        recorder.stop();
+      }
+      expect(recorder.operations.length).toBeGreaterThan(5);
+      expect(recorder.scans()).toEqual([]);
     });
 
     it('validates command input: BAD_USER_INPUT with paths', async () => {

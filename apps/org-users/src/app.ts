@@ -10,6 +10,7 @@ import { createOrganizationResolvers } from './modules/organizations/organizatio
 import { createOrganizationCommands } from './modules/organizations/organization-commands.js';
 import { createUserRepository } from './modules/users/user-repository.js';
 import { createUserService } from './modules/users/user-service.js';
+import { createSearchIndex } from './modules/users/search-index.js';
 import { createUserResolvers } from './modules/users/user-resolvers.js';
 import { createUserCommands } from './modules/users/user-commands.js';
 import { createConsumerModule } from './modules/consumer/consumer-module.js';
@@ -22,7 +23,11 @@ import { createIdentityClient, createLicensingClient } from './clients.js';
 /** Wires the org-users subgraph on an open database connection; main.ts and tests share it. */
 export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Connection): Promise<RunningService> {
   const organizations = createOrganizationService({ conn, organizations: createOrganizationRepository(conn) });
-  const users = createUserService({ conn, users: createUserRepository(conn) });
+  const userRepository = createUserRepository(conn);
+  const searchIndex = createSearchIndex(conn);
+  const indexed = await searchIndex.buildOnce(userRepository.streamAll(500));
+  if (indexed > 0) logger.info({ indexed }, 'search index built for the existing profiles');
+  const users = createUserService({ conn, users: userRepository, searchIndex });
 
   if (env.FAULT_INJECTION && env.NODE_ENV === 'production') throw new Error('FAULT_INJECTION is for tests and is refused in production');
   const crashAt = (point: string) => {

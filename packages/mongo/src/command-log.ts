@@ -101,7 +101,9 @@ export async function runOnce<T>(
     // Someone holds the key: replay, wait, or take over an expired marker.
     let delay = 20;
     for (;;) {
-      const live = await col.findOne({ _id: key, expiresAt: { $gt: new Date() } });
+      // By `_id` alone, expiry checked here: FerretDB's SQLite backend answers no other filter by key.
+      const found = await col.findOne({ _id: key });
+      const live = found && found.expiresAt > new Date() ? found : null;
       if (!live) {
         // Expired or deleted (its fn failed): remove it if expired and retry.
         await col.deleteOne({ _id: key, expiresAt: { $lte: new Date() } });

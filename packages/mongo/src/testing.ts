@@ -6,6 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbeddedStore, type EmbeddedStore } from './embedded-store.js';
 
+export { isIdOnlyFilter, recordFilters } from './filter-recorder.js';
+export type { FilterRecorder, RecordedOperation } from './filter-recorder.js';
+
 /**
  * A store for one test file: the server at MONGODB_URI when set (stop() is a
  * no-op), else a fresh embedded store in a temp dir removed on stop().

@@ -31,11 +31,20 @@ export function createApplicationRepository(conn: Connection) {
   return {
     insert: async (doc: Omit<ApplicationDoc, 'createdAt' | 'updatedAt'>) => (await Application.create(doc)).toObject(),
     /** Client ids are globally unique; callers check the organization themselves where one is given. */
-    findByClientId: (clientId: string) => Application.findById(clientId).lean<ApplicationDoc>().exec(),
+    findByClientId: (clientId: string) => Application.findOne({ _id: clientId }).lean<ApplicationDoc>().exec(),
+    /** A scan by organization: admins listing their applications (few per organization). */
     listForOrganization: (organizationId: string) =>
       Application.find({ organizationId }).sort({ createdAt: 1 }).lean<ApplicationDoc[]>().exec(),
-    update: (organizationId: string, clientId: string, set: Partial<Pick<ApplicationDoc, 'status' | 'permissions' | 'secretHash' | 'name'>>) =>
-      Application.findOneAndUpdate({ organizationId, _id: clientId }, { $set: set }, { new: true }).lean<ApplicationDoc>().exec(),
+    /**
+     * Null when the application is not the organization's. Read and written by
+     * `_id` only (the one filter FerretDB's SQLite backend answers by key);
+     * an application's organization never changes.
+     */
+    async update(organizationId: string, clientId: string, set: Partial<Pick<ApplicationDoc, 'status' | 'permissions' | 'secretHash' | 'name'>>) {
+      const current = await Application.findOne({ _id: clientId }).lean<ApplicationDoc>().exec();
+      if (current?.organizationId !== organizationId) return null;
+      return Application.findOneAndUpdate({ _id: clientId }, { $set: set }, { new: true }).lean<ApplicationDoc>().exec();
+    },
   };
 }
 

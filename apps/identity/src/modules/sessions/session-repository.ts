@@ -35,35 +35,45 @@ const sessionSchema = new Schema<SessionDoc>(
 sessionSchema.index({ organizationId: 1, userId: 1 });
 sessionSchema.index({ familyId: 1 });
 
+/**
+ * Refresh, rotation and logout touch sessions by `_id` only: FerretDB's
+ * SQLite backend answers nothing else by key, and any other filter decodes
+ * every session. Conditions become atomic `_id`-only updates: `$min` sets a
+ * timestamp only where there is none, and the document from before the
+ * update says whether this call was the one that set it.
+ */
 export function createSessionRepository(conn: Connection) {
   const Session = conn.model<SessionDoc>('Session', sessionSchema);
   return {
     insert: async (doc: Omit<SessionDoc, 'createdAt' | 'updatedAt'>) => (await Session.create(doc)).toObject(),
-    findById: (id: string) => Session.findById(id).lean<SessionDoc>().exec(),
+    findById: (id: string) => Session.findOne({ _id: id }).lean<SessionDoc>().exec(),
     /**
      * Marks a live session rotated, atomically: of two concurrent refreshes
-     * with the same token only one gets the document back.
+     * with the same token only one gets true.
      */
-    markRotated: (id: string, now: Date) =>
-      Session.findOneAndUpdate(
-        { _id: id, rotatedAt: { $exists: false }, revokedAt: { $exists: false } },
-        { $set: { rotatedAt: now } },
-        { new: true },
-      ).lean<SessionDoc>().exec(),
+    async markRotated(id: string, now: Date): Promise<boolean> {
+      const before = await Session.findOneAndUpdate({ _id: id }, { $min: { rotatedAt: now } }, { new: false }).lean<SessionDoc>().exec();
+      return Boolean(before && !before.rotatedAt && !before.revokedAt);
+    },
+    /** A scan by family, run only when a refresh token was reused (or raced). */
     async revokeFamily(familyId: string, now: Date): Promise<number> {
       const result = await Session.updateMany({ familyId, revokedAt: { $exists: false } }, { $set: { revokedAt: now } }).exec();
       return result.modifiedCount;
     },
-    /** Revokes every live session of the user, except `keepSessionId` when given. */
+    /** Revokes every live session of the user, except `keepSessionId` when given. A scan by user: password change or reset, user deletion, "sign out everywhere". */
     async revokeForUser(organizationId: string, userId: string, now: Date, keepSessionId?: string): Promise<number> {
       const filter = { organizationId, userId, revokedAt: { $exists: false }, rotatedAt: { $exists: false }, ...(keepSessionId ? { _id: { $ne: keepSessionId } } : {}) };
       const result = await Session.updateMany(filter, { $set: { revokedAt: now } }).exec();
       return result.modifiedCount;
     },
+    /** Revokes one live session of the user; false if it is not theirs or not live. */
     async revokeOne(organizationId: string, userId: string, sessionId: string, now: Date): Promise<boolean> {
-      const result = await Session.updateOne({ _id: sessionId, organizationId, userId, revokedAt: { $exists: false } }, { $set: { revokedAt: now } }).exec();
-      return result.modifiedCount === 1;
+      const session = await Session.findOne({ _id: sessionId }).lean<SessionDoc>().exec();
+      if (session?.organizationId !== organizationId || session.userId !== userId || session.revokedAt) return false;
+      const before = await Session.findOneAndUpdate({ _id: sessionId }, { $min: { revokedAt: now } }, { new: false }).lean<SessionDoc>().exec();
+      return Boolean(before && !before.revokedAt);
     },
+    /** A scan by user: `mySessions` only. */
     listActiveForUser: (organizationId: string, userId: string, now: Date) =>
       Session.find({
         organizationId,

@@ -70,8 +70,7 @@ export function createSessionService(deps: {
       await sessions.revokeFamily(session.familyId, now);
       throw unauthenticated('Refresh token reuse detected: all sessions of this login were revoked');
     }
-    const rotated = await sessions.markRotated(session._id, now);
-    if (!rotated) {
+    if (!(await sessions.markRotated(session._id, now))) {
       // A concurrent refresh won the race with the same token: that is reuse too.
       await sessions.revokeFamily(session.familyId, now);
       throw unauthenticated('Refresh token reuse detected: all sessions of this login were revoked');

@@ -41,12 +41,15 @@ export function createVerificationCodeRepository(conn: Connection) {
     /**
      * Counts an attempt atomically and returns the code only while attempts
      * remain and it has not expired (expiry is checked here, as the embedded
-     * store has no TTL indexes).
+     * store has no TTL indexes). The increment is unconditional and by `_id`
+     * (FerretDB's SQLite backend answers only an exact `{ _id }` by key); each
+     * caller gets its own count back, so at most `maxAttempts` callers ever
+     * see a count within the limit, even concurrently.
      */
-    takeAttempt: (id: string, maxAttempts: number, now: Date) =>
-      Code.findOneAndUpdate({ _id: id, attempts: { $lt: maxAttempts }, expiresAt: { $gt: now } }, { $inc: { attempts: 1 } }, { new: true })
-        .lean<VerificationCodeDoc>()
-        .exec(),
+    async takeAttempt(id: string, maxAttempts: number, now: Date): Promise<VerificationCodeDoc | null> {
+      const doc = await Code.findOneAndUpdate({ _id: id }, { $inc: { attempts: 1 } }, { new: true }).lean<VerificationCodeDoc>().exec();
+      return doc && doc.attempts <= maxAttempts && doc.expiresAt > now ? doc : null;
+    },
     async remove(id: string): Promise<void> {
       await Code.deleteOne({ _id: id }).exec();
     },

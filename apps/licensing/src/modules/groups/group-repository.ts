@@ -15,14 +15,29 @@ const groupSchema = new Schema<GroupDoc>(
 );
 groupSchema.index({ organizationId: 1, name: 1 });
 
+/**
+ * Lookups by id read by `_id` only, the one filter FerretDB's SQLite backend
+ * answers by key (the collection holds every organization's groups), and
+ * check the organization on the document read; writes read first, then
+ * write by `_id` (a group's organization never changes).
+ */
 export function createGroupRepository(conn: Connection) {
   const Group = conn.model<GroupDoc>('Group', groupSchema);
+
+  async function findById(organizationId: string, id: string): Promise<GroupDoc | null> {
+    const doc = await Group.findOne({ _id: id }).lean<GroupDoc>().exec();
+    return doc?.organizationId === organizationId ? doc : null;
+  }
+
   return {
+    /** A scan by organization: group listings only. */
     list: (organizationId: string) => Group.find({ organizationId }).sort({ name: 1 }).lean<GroupDoc[]>().exec(),
-    findByNames: (organizationId: string, names: readonly string[]) =>
-      Group.find({ organizationId, name: { $in: [...names] } }).lean<GroupDoc[]>().exec(),
-    findByIds: (organizationId: string, ids: readonly string[]) =>
-      Group.find({ organizationId, _id: { $in: [...ids] } }).lean<GroupDoc[]>().exec(),
+    findById,
+    /** One `_id` read per id, in parallel; missing and foreign ids are left out. */
+    async findByIds(organizationId: string, ids: readonly string[]): Promise<GroupDoc[]> {
+      const docs = await Promise.all([...new Set(ids)].map((id) => findById(organizationId, id)));
+      return docs.filter((d): d is GroupDoc => d !== null);
+    },
     async insertOnce(doc: Omit<GroupDoc, 'createdAt' | 'updatedAt'>): Promise<void> {
       try {
         await Group.create(doc);
@@ -30,10 +45,12 @@ export function createGroupRepository(conn: Connection) {
         if ((err as { code?: number }).code !== 11000) throw err;
       }
     },
-    rename: (organizationId: string, id: string, name: string) =>
-      Group.findOneAndUpdate({ organizationId, _id: id }, { $set: { name } }, { new: true }).lean<GroupDoc>().exec(),
+    async rename(organizationId: string, id: string, name: string): Promise<GroupDoc | null> {
+      if (!(await findById(organizationId, id))) return null;
+      return Group.findOneAndUpdate({ _id: id }, { $set: { name } }, { new: true }).lean<GroupDoc>().exec();
+    },
     async remove(organizationId: string, id: string): Promise<void> {
-      await Group.deleteOne({ organizationId, _id: id }).exec();
+      if (await findById(organizationId, id)) await Group.deleteOne({ _id: id }).exec();
     },
   };
 }

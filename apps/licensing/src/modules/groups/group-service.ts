@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Connection } from 'mongoose';
-import { claim, releaseClaim } from '@usergraph/mongo';
+import { claim, findClaimOwner, releaseClaim } from '@usergraph/mongo';
 import { groupNameSchema, validate } from '@usergraph/validation';
 import { DomainError } from '@usergraph/service-kit';
 import type { AssignmentRepository } from '../licenses/assignment-repository.js';
@@ -13,7 +13,8 @@ export interface GroupDto {
   name: string;
 }
 
-const nameClaim = (organizationId: string, name: string, ownerId: string) => ({ kind: 'group-name', organizationId, value: name, ownerId });
+const NAME_CLAIM = 'group-name';
+const nameClaim = (organizationId: string, name: string, ownerId: string) => ({ kind: NAME_CLAIM, organizationId, value: name, ownerId });
 
 /** Groups of an organization. Names are UPPERCASE and unique; DEFAULT always exists and cannot be renamed or deleted. */
 export function createGroupService(deps: { conn: Connection; groups: GroupRepository; assignments: AssignmentRepository }) {
@@ -31,6 +32,18 @@ export function createGroupService(deps: { conn: Connection; groups: GroupReposi
     return deps.groups.list(organizationId);
   }
 
+  /**
+   * A group by name: its name's claim gives the id, read by `_id` (a query on
+   * the name would decode every organization's groups on FerretDB). The
+   * document's own name decides, as a query on it would: during a rename the
+   * new name's claim exists before the document carries it.
+   */
+  async function findByName(organizationId: string, name: string): Promise<GroupDoc | null> {
+    const id = await findClaimOwner(deps.conn, NAME_CLAIM, organizationId, name);
+    const group = id ? await deps.groups.findById(organizationId, id) : null;
+    return group?.name === name ? group : null;
+  }
+
   function checkName(raw: unknown, path: string): string {
     const checked = validate(groupNameSchema, raw, [path]);
     if (!checked.ok) throw new DomainError('BAD_USER_INPUT', `Invalid group name: ${checked.errors[0]!.message}`, checked.errors);
@@ -41,7 +54,7 @@ export function createGroupService(deps: { conn: Connection; groups: GroupReposi
   async function byName(organizationId: string, rawName: unknown, path = 'name'): Promise<GroupDoc> {
     const name = checkName(rawName, path);
     await ensureDefault(organizationId);
-    const [found] = await deps.groups.findByNames(organizationId, [name]);
+    const found = await findByName(organizationId, name);
     if (!found) throw new DomainError('NOT_FOUND', 'No such group in your organization', [{ path: [path], message: 'does not name a group of your organization' }]);
     return found;
   }
@@ -54,7 +67,7 @@ export function createGroupService(deps: { conn: Connection; groups: GroupReposi
       throw new DomainError('CONFLICT', 'A group with this name already exists', [{ path: ['name'], message: 'is already taken' }]);
     }
     await deps.groups.insertOnce({ _id: id, organizationId, name });
-    return (await deps.groups.findByIds(organizationId, [id]))[0]!;
+    return (await deps.groups.findById(organizationId, id))!;
   }
 
   async function rename(organizationId: string, rawName: unknown, rawNewName: unknown): Promise<GroupDoc> {
@@ -92,7 +105,8 @@ export function createGroupService(deps: { conn: Connection; groups: GroupReposi
   /** Maps names to ids; unknown names come back as field errors at `path.<index>`. */
   async function resolveNames(organizationId: string, names: string[], path: string) {
     await ensureDefault(organizationId);
-    const found = new Map((await deps.groups.findByNames(organizationId, names)).map((g) => [g.name, g._id]));
+    const groups = await Promise.all([...new Set(names)].map((name) => findByName(organizationId, name)));
+    const found = new Map(groups.filter((g): g is GroupDoc => g !== null).map((g) => [g.name, g._id]));
     const errors = names.flatMap((n, i) => (found.has(n) ? [] : [{ path: [path, String(i)], message: 'names no group of your organization' }]));
     return { ids: names.map((n) => found.get(n)!).filter(Boolean), errors };
   }

@@ -38,17 +38,31 @@ export const assignmentId = (organizationId: string, userId: string) => `${organ
 
 export type AssignmentFields = Pick<AssignmentDoc, 'licenses' | 'groupIds' | 'originGroupId' | 'supportAdmin'>;
 
-/** Scoped by organization in every method. */
+/**
+ * Scoped by organization in every method. Reads are by `_id` only, the one
+ * filter FerretDB's SQLite backend answers by key (any other filter decodes
+ * every assignment), with the organization checked on the document read.
+ */
 export function createAssignmentRepository(conn: Connection) {
   const Assignment = conn.model<AssignmentDoc>('Assignment', assignmentSchema);
+
+  async function find(organizationId: string, userId: string): Promise<AssignmentDoc | null> {
+    const doc = await Assignment.findOne({ _id: assignmentId(organizationId, userId) }).lean<AssignmentDoc>().exec();
+    return doc?.organizationId === organizationId ? doc : null;
+  }
+
   return {
-    find: (organizationId: string, userId: string) =>
-      Assignment.findOne({ _id: assignmentId(organizationId, userId), organizationId }).lean<AssignmentDoc>().exec(),
-    findForUsers: (organizationId: string, userIds: readonly string[]) =>
-      Assignment.find({ organizationId, userId: { $in: [...userIds] } }).lean<AssignmentDoc[]>().exec(),
+    find,
+    /** One `_id` read per user, in parallel (a DataLoader batch is at most a page); users without an assignment are left out. */
+    async findForUsers(organizationId: string, userIds: readonly string[]): Promise<AssignmentDoc[]> {
+      const docs = await Promise.all([...new Set(userIds)].map((userId) => find(organizationId, userId)));
+      return docs.filter((d): d is AssignmentDoc => d !== null);
+    },
     /**
      * Writes the new fields only if the document is still at `expectedRev`
-     * (0: does not exist yet). False means someone else wrote first.
+     * (0: does not exist yet). False means someone else wrote first. The
+     * revision condition has no `_id`-only form, so an update or delete is a
+     * scan on FerretDB; a first assignment is an insert.
      */
     async writeIfUnchanged(organizationId: string, userId: string, expectedRev: number, fields: AssignmentFields): Promise<boolean> {
       const { originGroupId, ...rest } = fields;
@@ -71,11 +85,12 @@ export function createAssignmentRepository(conn: Connection) {
       const result = await Assignment.deleteOne({ _id: assignmentId(organizationId, userId), organizationId, rev: expectedRev }).exec();
       return result.deletedCount === 1;
     },
+    /** Scans (by organization and group): group listings and group administration only. */
     countMembers: (organizationId: string, groupId: string) => Assignment.countDocuments({ organizationId, groupIds: groupId }).exec(),
     /** Users of the organization holding the group. */
     membersOf: (organizationId: string, groupId: string) =>
       Assignment.find({ organizationId, groupIds: groupId }).lean<AssignmentDoc[]>().exec(),
-    /** Maintenance (all organizations): assignments not touched since `before`, for reconciliation. */
+    /** Maintenance (all organizations): assignments not touched since `before`, for reconciliation. A scan, run by the reconciler only. */
     updatedBefore: (before: Date) =>
       Assignment.find({ updatedAt: { $lt: before } }).select({ organizationId: 1, userId: 1 }).lean<Pick<AssignmentDoc, 'organizationId' | 'userId'>[]>().exec(),
     listForOrganization: (organizationId: string) => Assignment.find({ organizationId }).lean<AssignmentDoc[]>().exec(),

@@ -1,30 +1,49 @@
 /**
- * D's search over first name, last name, username and email, served by an
- * index instead of a scan: each user stores the lower-cased prefixes of those
- * values and of their words (`searchTokens`, indexed with the organization
- * id), so `fullText` is one equality match on an indexed array. The embedded
- * store has no collation or text index, which is why the normalized copy is
- * stored rather than computed in the query.
+ * What D's search matches. A user matches a query when the lower-cased query
+ * is a prefix of one of the user's searchable strings: first name, last name,
+ * email, username, each of their words, and the email's domain ("jedi.org").
+ * search-index.ts stores these as posting lists; this module only decides
+ * what matches, so the index and its checks agree.
  */
-export const MAX_TOKEN_LENGTH = 32;
 
-function prefixes(value: string, into: Set<string>) {
-  for (let i = 1; i <= Math.min(value.length, MAX_TOKEN_LENGTH); i++) into.add(value.slice(0, i));
+/** Lists are kept for prefixes up to this length; a longer query reads its first six characters' list and checks each entry. */
+export const INDEXED_PREFIX_LENGTH = 6;
+
+export interface SearchFields {
+  firstName: string;
+  lastName: string;
+  email: string;
+  username?: string | null | undefined;
 }
 
-export function searchTokensOf(fields: { firstName: string; lastName: string; email: string; username?: string | null }): string[] {
-  const tokens = new Set<string>();
-  for (const raw of [fields.firstName, fields.lastName, fields.email, fields.username ?? '']) {
-    const value = raw.trim().toLowerCase();
+/** The four searched values, normalized: what an index entry carries to check a longer query. */
+export const searchValuesOf = (fields: SearchFields): string[] =>
+  [fields.firstName, fields.lastName, fields.email, fields.username ?? ''].map((v) => v.trim().toLowerCase());
+
+/** Every string a query may be a prefix of. */
+export function searchableStringsOf(values: readonly string[]): string[] {
+  const strings = new Set<string>();
+  for (const value of values) {
     if (!value) continue;
-    prefixes(value, tokens);
-    for (const word of value.split(/[^\p{L}\p{N}]+/u)) if (word) prefixes(word, tokens);
-    // The email's domain ("jedi.org") is searched as a whole too.
+    strings.add(value);
+    for (const word of value.split(/[^\p{L}\p{N}]+/u)) if (word) strings.add(word);
     const at = value.indexOf('@');
-    if (at >= 0) prefixes(value.slice(at + 1), tokens);
+    if (at >= 0) strings.add(value.slice(at + 1));
+  }
+  return [...strings];
+}
+
+/** The lists a user belongs to: every prefix of a searchable string, up to INDEXED_PREFIX_LENGTH characters. */
+export function indexTokensOf(values: readonly string[]): string[] {
+  const tokens = new Set<string>();
+  for (const s of searchableStringsOf(values)) {
+    for (let i = 1; i <= Math.min(s.length, INDEXED_PREFIX_LENGTH); i++) tokens.add(s.slice(0, i));
   }
   return [...tokens];
 }
 
-/** The query side: the same normalization, cut to the longest indexed prefix. */
-export const searchTokenOf = (fullText: string): string => fullText.trim().toLowerCase().slice(0, MAX_TOKEN_LENGTH);
+/** The query side of the same normalization. */
+export const normalizeQuery = (fullText: string): string => fullText.trim().toLowerCase();
+
+export const matchesQuery = (values: readonly string[], query: string): boolean =>
+  searchableStringsOf(values).some((s) => s.startsWith(query));

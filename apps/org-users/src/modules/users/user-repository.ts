@@ -1,5 +1,4 @@
-import { Schema, type Connection } from 'mongoose';
-import { findPage, type PageArgs } from '../../pagination.js';
+import { Schema, type Connection, type UpdateQuery } from 'mongoose';
 
 export type UserStatus = 'ACTIVE' | 'PENDING_VERIFICATION' | 'SUSPENDED' | 'CLOSED';
 
@@ -54,8 +53,6 @@ export interface UserDoc {
   /** D: a copy of identity's username, for search and display; jobTitle is D's. */
   username?: string;
   jobTitle?: string;
-  /** Lower-cased prefixes for D's search (see search-tokens.ts). */
-  searchTokens: string[];
   /** Set while D's createUser is still writing to the other services; the reconciler removes profiles stuck in it. */
   provisioningSince?: Date;
   // A's consumer profile.
@@ -112,7 +109,6 @@ const userSchema = new Schema<UserDoc>(
     closedAt: Date,
     username: String,
     jobTitle: String,
-    searchTokens: { type: [String], default: [] },
     provisioningSince: Date,
     middleName: String,
     nationalIdSealed: String,
@@ -124,77 +120,84 @@ const userSchema = new Schema<UserDoc>(
   { timestamps: true, versionKey: false, collection: 'users' },
 );
 userSchema.index({ organizationId: 1, _id: 1 });
-// D's search: an equality match on one token within one organization, in _id order.
-userSchema.index({ organizationId: 1, searchTokens: 1, _id: 1 });
 
 /**
  * Users are always read and written inside one organization: every method
  * takes the organization id, so a cross-tenant query cannot be written.
+ *
+ * Every filter is `{ _id }` alone, the one filter the embedded store (FerretDB
+ * v1, SQLite backend) answers from its primary key; with any other filter it
+ * decodes the whole collection. So the organization is checked on the
+ * document read, and a write first reads the document it is about to change
+ * (a user's organization never changes). D's search has its own index:
+ * search-index.ts.
  */
 export function createUserRepository(conn: Connection) {
   const User = conn.model<UserDoc>('User', userSchema);
+
+  async function findById(organizationId: string, id: string): Promise<UserDoc | null> {
+    const doc = await User.findOne({ _id: id }).lean<UserDoc>().exec();
+    return doc?.organizationId === organizationId ? doc : null;
+  }
+  /** Updates the user if it belongs to the organization; the updated document, or null. */
+  async function updateInOrganization(organizationId: string, id: string, update: UpdateQuery<UserDoc>): Promise<UserDoc | null> {
+    if (!(await findById(organizationId, id))) return null;
+    return User.findOneAndUpdate({ _id: id }, update, { new: true }).lean<UserDoc>().exec();
+  }
+
   return {
+    findById,
+    /** One `_id` read per id, in parallel (a DataLoader batch is at most a page): missing and foreign ids are left out. */
     async findByIds(organizationId: string, ids: readonly string[]): Promise<UserDoc[]> {
-      return User.find({ organizationId, _id: { $in: [...ids] } }).lean<UserDoc[]>().exec();
+      const docs = await Promise.all(ids.map((id) => findById(organizationId, id)));
+      return docs.filter((d): d is UserDoc => d !== null);
     },
-    findById: (organizationId: string, id: string) =>
-      User.findOne({ organizationId, _id: id }).lean<UserDoc>().exec(),
-    /** Idempotent: a retried command finds the document it inserted before. */
-    async insertOnce(doc: Omit<UserDoc, 'createdAt' | 'updatedAt'>): Promise<UserDoc> {
+    /** Idempotent: a retried command finds the document it inserted before. `inserted` says which happened. */
+    async insertOnce(doc: Omit<UserDoc, 'createdAt' | 'updatedAt'>): Promise<{ doc: UserDoc; inserted: boolean }> {
       try {
-        return (await User.create(doc)).toObject();
+        return { doc: (await User.create(doc)).toObject(), inserted: true };
       } catch (err) {
-        const existing = await User.findOne({ organizationId: doc.organizationId, _id: doc._id }).lean<UserDoc>().exec();
-        if (existing) return existing;
+        const existing = await findById(doc.organizationId, doc._id);
+        if (existing) return { doc: existing, inserted: false };
         throw err;
       }
     },
-    setStatus: (organizationId: string, id: string, status: UserStatus) =>
-      User.findOneAndUpdate({ organizationId, _id: id }, { $set: { status } }, { new: true }).lean<UserDoc>().exec(),
-    /** D's users/members: one page of the organization's users matching a search token (all when empty). */
-    searchPage: (organizationId: string, token: string, page: PageArgs) =>
-      findPage(User, token ? { organizationId, searchTokens: token } : { organizationId }, page, (doc: UserDoc) => doc),
+    setStatus: (organizationId: string, id: string, status: UserStatus) => updateInOrganization(organizationId, id, { $set: { status } }),
     updateFields: (organizationId: string, id: string, set: Record<string, unknown>, unset: string[]) =>
-      User.findOneAndUpdate(
-        { organizationId, _id: id },
-        { $set: set, ...(unset.length > 0 ? { $unset: Object.fromEntries(unset.map((k) => [k, 1])) } : {}) },
-        { new: true },
-      ).lean<UserDoc>().exec(),
-    /** Maintenance (all organizations): profiles whose creation never finished. */
+      updateInOrganization(organizationId, id, { $set: set, ...(unset.length > 0 ? { $unset: Object.fromEntries(unset.map((k) => [k, 1])) } : {}) }),
+    /** Maintenance (all organizations): profiles whose creation never finished. A scan, run by the reconciler only. */
     stuckInProvisioning: (before: Date) =>
       User.find({ provisioningSince: { $lt: before } }).select({ _id: 1, organizationId: 1 }).lean<Pick<UserDoc, '_id' | 'organizationId'>[]>().exec(),
+    /** Maintenance: every profile of every organization, streamed (building the search index). */
+    streamAll: (batchSize: number) => User.find({}).lean<UserDoc[]>().cursor({ batchSize }),
     async finishProvisioning(organizationId: string, id: string): Promise<void> {
-      await User.updateOne({ organizationId, _id: id }, { $unset: { provisioningSince: 1 } }).exec();
+      await updateInOrganization(organizationId, id, { $unset: { provisioningSince: 1 } });
     },
-    async deleteById(organizationId: string, id: string): Promise<void> {
-      await User.deleteOne({ organizationId, _id: id }).exec();
+    /** The deleted profile, or null when there was none (so its index entries are removed once). */
+    async deleteById(organizationId: string, id: string): Promise<UserDoc | null> {
+      if (!(await findById(organizationId, id))) return null;
+      return User.findOneAndDelete({ _id: id }).lean<UserDoc>().exec();
     },
-    markSynced: (organizationId: string, id: string, at: Date) =>
-      User.findOneAndUpdate({ organizationId, _id: id }, { $set: { syncedAt: at } }, { new: true }).lean<UserDoc>().exec(),
-    /** Appends the version unless the user accepted it already: one conditional update, so concurrent calls add it once. */
+    markSynced: (organizationId: string, id: string, at: Date) => updateInOrganization(organizationId, id, { $set: { syncedAt: at } }),
+    /**
+     * Appends the version unless the user accepted it already. Two concurrent
+     * calls may both append; toProfileDto keeps the first acceptance of each
+     * version, so the answer is the same either way.
+     */
     async addLegalAgreement(organizationId: string, id: string, version: string, at: Date): Promise<UserDoc | null> {
-      const updated = await User.findOneAndUpdate(
-        { organizationId, _id: id, 'legalAgreementVersions.version': { $ne: version } },
-        { $push: { legalAgreementVersions: { version, acceptedAt: at } } },
-        { new: true },
-      ).lean<UserDoc>().exec();
-      return updated ?? User.findOne({ organizationId, _id: id }).lean<UserDoc>().exec();
+      const doc = await findById(organizationId, id);
+      if (!doc || doc.legalAgreementVersions?.some((a) => a.version === version)) return doc;
+      return User.findOneAndUpdate({ _id: id }, { $push: { legalAgreementVersions: { version, acceptedAt: at } } }, { new: true }).lean<UserDoc>().exec();
     },
     /** Sets only the preferences given. */
     setNotificationPreferences(organizationId: string, id: string, prefs: Partial<NotificationPreferencesDoc>) {
       const $set = Object.fromEntries(Object.entries(prefs).map(([k, v]) => [`notificationPreferences.${k}`, v]));
-      if (Object.keys($set).length === 0) return User.findOne({ organizationId, _id: id }).lean<UserDoc>().exec();
-      return User.findOneAndUpdate({ organizationId, _id: id }, { $set }, { new: true }).lean<UserDoc>().exec();
+      if (Object.keys($set).length === 0) return findById(organizationId, id);
+      return updateInOrganization(organizationId, id, { $set });
     },
-    /** Closes once: a second call finds the account closed and leaves closedAt as it was. */
-    async close(organizationId: string, id: string, at: Date): Promise<UserDoc | null> {
-      const updated = await User.findOneAndUpdate(
-        { organizationId, _id: id, closedAt: { $exists: false } },
-        { $set: { closedAt: at, status: 'CLOSED' } },
-        { new: true },
-      ).lean<UserDoc>().exec();
-      return updated ?? User.findOne({ organizationId, _id: id }).lean<UserDoc>().exec();
-    },
+    /** Closes once: `$min` keeps the first closedAt when calls repeat or race. */
+    close: (organizationId: string, id: string, at: Date) =>
+      updateInOrganization(organizationId, id, { $set: { status: 'CLOSED' }, $min: { closedAt: at } }),
   };
 }
 

@@ -3,9 +3,9 @@ import type { Connection } from 'mongoose';
 import { claimAll, findClaimOwner, releaseClaim } from '@usergraph/mongo';
 import { normalizeEmail } from '@usergraph/validation';
 import { DomainError, forbidden, unauthenticated, type Caller } from '@usergraph/service-kit';
-import { searchTokensOf, searchTokenOf } from './search-tokens.js';
-import { pageArgsShape, type PageArgs } from '../../pagination.js';
-import type { AddressDoc, NotificationPreferencesDoc, UserDoc, UserRepository, UserStatus } from './user-repository.js';
+import { encodeCursor, pageArgsShape, type Page, type PageArgs } from '../../pagination.js';
+import type { SearchIndex } from './search-index.js';
+import type { AddressDoc, LegalAgreementDoc, NotificationPreferencesDoc, UserDoc, UserRepository, UserStatus } from './user-repository.js';
 
 /** The profile as the GraphQL `User` type and other services see it. */
 export interface ProfileDto {
@@ -62,8 +62,18 @@ export function toProfileDto(doc: UserDoc): ProfileDto {
     nationalIdLast4: doc.nationalIdLast4 ?? null,
     visitorId: doc.visitorId ?? null,
     notificationPreferences: { ...DEFAULT_NOTIFICATION_PREFERENCES, ...doc.notificationPreferences },
-    legalAgreementVersions: (doc.legalAgreementVersions ?? []).map((a) => ({ version: a.version, acceptedAt: a.acceptedAt.toISOString() })),
+    legalAgreementVersions: firstAcceptances(doc.legalAgreementVersions ?? []).map((a) => ({ version: a.version, acceptedAt: a.acceptedAt.toISOString() })),
   };
+}
+
+/** Each version once, at its first acceptance (two racing acceptances may both be stored). */
+function firstAcceptances(agreements: LegalAgreementDoc[]): LegalAgreementDoc[] {
+  const first = new Map<string, LegalAgreementDoc>();
+  for (const a of agreements) {
+    const seen = first.get(a.version);
+    if (!seen || a.acceptedAt < seen.acceptedAt) first.set(a.version, a);
+  }
+  return [...first.values()];
 }
 
 /** Input of the createProfile internal command: already validated and normalized by the caller. */
@@ -96,8 +106,8 @@ export interface NewProfile {
 const CONFLICT_DIALECT_CODE: Record<string, string> = { email: 'AUTH-0027', phone: 'AUTH-0026' };
 const CONFLICT_FIELD: Record<string, string> = { email: 'email', phone: 'phoneNumber' };
 
-export function createUserService(deps: { conn: Connection; users: UserRepository }) {
-  const { conn, users } = deps;
+export function createUserService(deps: { conn: Connection; users: UserRepository; searchIndex: SearchIndex }) {
+  const { conn, users, searchIndex } = deps;
 
   function uniqueValues(p: { organizationId: string; email: string; phoneNumber?: string | undefined }) {
     const values = [{ kind: 'email', organizationId: p.organizationId, value: normalizeEmail(p.email) }];
@@ -118,7 +128,7 @@ export function createUserService(deps: { conn: Connection; users: UserRepositor
       throw new DomainError('CONFLICT', `The ${what} is already in use`, [{ path: [field], message: 'is already in use' }], CONFLICT_DIALECT_CODE[outcome.takenKind]);
     }
     try {
-      const doc = await users.insertOnce({
+      const { doc, inserted } = await users.insertOnce({
         _id: input.userId,
         organizationId: input.organizationId,
         email: input.email,
@@ -134,13 +144,14 @@ export function createUserService(deps: { conn: Connection; users: UserRepositor
         addresses: input.addresses ?? [],
         username: input.username,
         jobTitle: input.jobTitle,
-        searchTokens: searchTokensOf(input),
         ...(input.provisioning ? { provisioningSince: new Date() } : {}),
         middleName: input.middleName,
         nationalIdSealed: input.nationalIdSealed,
         nationalIdLast4: input.nationalIdLast4,
         visitorId: input.visitorId,
       });
+      // A retried command finds its profile already indexed.
+      if (inserted) await searchIndex.add(doc);
       return toProfileDto(doc);
     } catch (err) {
       for (const c of claims) await releaseClaim(conn, c).catch(() => undefined);
@@ -150,9 +161,9 @@ export function createUserService(deps: { conn: Connection; users: UserRepositor
 
   /** Undo of createProfile: deletes the profile and frees its email and phone. Idempotent. */
   async function deleteProfile(organizationId: string, userId: string): Promise<{ deleted: boolean }> {
-    const doc = await users.findById(organizationId, userId);
+    const doc = await users.deleteById(organizationId, userId);
     if (!doc) return { deleted: false };
-    await users.deleteById(organizationId, userId);
+    await searchIndex.remove(doc);
     for (const c of uniqueValues(doc)) await releaseClaim(conn, { ...c, ownerId: userId });
     return { deleted: true };
   }
@@ -236,7 +247,6 @@ export function createUserService(deps: { conn: Connection; users: UserRepositor
       emailNormalized: normalizeEmail(next.email),
       firstName: next.firstName,
       lastName: next.lastName,
-      searchTokens: searchTokensOf({ ...next, username: doc.username }),
     };
     const unset: string[] = [];
     if (next.phoneNumber) set.phoneNumber = next.phoneNumber;
@@ -244,14 +254,31 @@ export function createUserService(deps: { conn: Connection; users: UserRepositor
     if (patch.jobTitle === null) unset.push('jobTitle');
     else if (patch.jobTitle !== undefined) set.jobTitle = patch.jobTitle;
     const updated = await users.updateFields(organizationId, userId, set, unset);
+    if (!updated) throw new DomainError('NOT_FOUND', 'User not found', [{ path: ['id'], message: 'does not name a user of your organization' }]);
+    await searchIndex.replace(doc, updated);
     for (const c of removed) await releaseClaim(conn, c);
-    return toProfileDto(updated!);
+    return toProfileDto(updated);
   }
 
-  /** One page of D's search: `fullText` is matched against the indexed search tokens. */
-  async function searchPage(organizationId: string, fullText: string, page: PageArgs) {
-    const result = await users.searchPage(organizationId, searchTokenOf(fullText), page);
-    return { ...result, edges: result.edges.map((e) => ({ cursor: e.cursor, node: toProfileDto(e.node) })) };
+  /** One page of D's search (see search-index.ts), then the page's profiles by id. */
+  async function searchPage(organizationId: string, fullText: string, page: PageArgs): Promise<Page<ProfileDto>> {
+    const found = await searchIndex.page(organizationId, fullText, page);
+    const docs = new Map((await users.findByIds(organizationId, found.ids)).map((d) => [d._id, d]));
+    // An id whose profile is gone (a crash between two writes) is skipped.
+    const edges = found.ids.flatMap((id) => {
+      const doc = docs.get(id);
+      return doc ? [{ cursor: encodeCursor(id), node: toProfileDto(doc) }] : [];
+    });
+    return {
+      edges,
+      pageInfo: {
+        hasNextPage: found.hasNextPage,
+        hasPreviousPage: Boolean(page.after),
+        startCursor: edges[0]?.cursor ?? null,
+        endCursor: edges.at(-1)?.cursor ?? null,
+      },
+      totalCount: found.totalCount,
+    };
   }
 
   /** Reads need membership of the organization, or an application with organization-users:read or :write. */
@@ -265,7 +292,7 @@ export function createUserService(deps: { conn: Connection; users: UserRepositor
 
   const pageArgsSchema = z.object(pageArgsShape);
   const finishProvisioning = users.finishProvisioning;
-  /** Which of these ids are users of the organization, in one query. */
+  /** Which of these ids are users of the organization. */
   const existingUserIds = async (organizationId: string, ids: readonly string[]) => (await users.findByIds(organizationId, ids)).map((d) => d._id);
   const stuckInProvisioning = users.stuckInProvisioning;
 

@@ -1,0 +1,211 @@
+import type { Connection, mongo } from 'mongoose';
+import { isDuplicateKeyError } from '@usergraph/mongo';
+import { INDEXED_PREFIX_LENGTH, indexTokensOf, matchesQuery, normalizeQuery, searchValuesOf, type SearchFields } from './search-tokens.js';
+
+/**
+ * D's search index: posting lists stored as documents that are only ever
+ * read and written by `_id`.
+ *
+ * Why not a query on the users collection: the embedded store (FerretDB v1,
+ * SQLite backend) pushes down only a filter that is exactly `{ _id }`; any
+ * other filter decodes every document of the collection (46 s for one search
+ * at 100k users). Here a page costs a handful of `_id` reads, whatever the
+ * size of the organization, on the embedded store and on MongoDB alike.
+ *
+ * - A list head `<org>:<token>` counts the users the token matches (`n`) and
+ *   how many sit in each bucket (`c.b<k>`).
+ * - A bucket `<org>:<k>:<token>` holds entries `<userId>\n<the four searched
+ *   values>` (the org-wide list, token "", holds bare ids). A user's bucket k
+ *   is a hash of the id, so no document grows past ~1/16 of the organization.
+ *
+ * Pages are in (bucket, id) order: stable while users are added, and a cursor
+ * (a user id) says where to resume. Counts are kept by the same writes that
+ * add and remove entries; a crash between two writes can leave an entry
+ * whose user is gone (pages skip it) or a count off by one.
+ */
+export const SEARCH_BUCKETS = 16;
+const WRITES_PER_COMMAND = 40;
+/** In the heads collection; it cannot clash with a head's `<org>:<token>`. */
+const BUILT_MARKER = 'built';
+
+interface HeadDoc {
+  _id: string;
+  n: number;
+  c?: Record<string, number>;
+}
+interface BucketDoc {
+  _id: string;
+  e: string[];
+}
+
+export interface IndexedUser extends SearchFields {
+  _id: string;
+  organizationId: string;
+}
+
+/** FNV-1a: spreads ids evenly, whatever their format. */
+export function bucketOf(userId: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < userId.length; i++) h = Math.imul(h ^ userId.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % SEARCH_BUCKETS;
+}
+
+const headId = (organizationId: string, token: string) => `${organizationId}:${token}`;
+const bucketId = (organizationId: string, token: string, bucket: number) => `${organizationId}:${bucket}:${token}`;
+const idOfEntry = (entry: string) => entry.split('\n', 1)[0]!;
+const valuesOfEntry = (entry: string) => entry.split('\n').slice(1);
+
+/** token → the entry the user has in that token's list. */
+function entriesOf(user: IndexedUser): Map<string, string> {
+  const values = searchValuesOf(user);
+  const entry = [user._id, ...values].join('\n');
+  const entries = new Map<string, string>([['', user._id]]);
+  for (const token of indexTokensOf(values)) entries.set(token, entry);
+  return entries;
+}
+
+
+interface Writes {
+  buckets: mongo.AnyBulkWriteOperation<BucketDoc>[];
+  heads: mongo.AnyBulkWriteOperation<HeadDoc>[];
+}
+const noWrites = (): Writes => ({ buckets: [], heads: [] });
+
+/** The writes that add (sign 1) or remove (sign -1) entries of one bucket, and keep its list's counts. */
+function entryOps(ops: Writes, organizationId: string, token: string, bucket: number, entries: string[], sign: 1 | -1) {
+  const filter = { _id: bucketId(organizationId, token, bucket) };
+  ops.buckets.push(
+    sign > 0
+      ? { updateOne: { filter, update: { $push: { e: { $each: entries } } }, upsert: true } }
+      : { updateOne: { filter, update: { $pullAll: { e: entries } } } },
+  );
+  const count = { $inc: { n: sign * entries.length, [`c.b${bucket}`]: sign * entries.length } };
+  ops.heads.push({ updateOne: { filter: { _id: headId(organizationId, token) }, update: count, upsert: true } });
+}
+
+export interface SearchPage {
+  /** The page's user ids, in order. */
+  ids: string[];
+  hasNextPage: boolean;
+  totalCount: number;
+}
+
+export function createSearchIndex(conn: Connection) {
+  const heads = conn.collection<HeadDoc>('user_search_heads');
+  const buckets = conn.collection<BucketDoc>('user_search_buckets');
+
+  async function write(ops: Writes): Promise<void> {
+    // Unordered: one failed write does not stop the others. FerretDB v1 holds
+    // a connection per statement until an update command ends and deadlocks
+    // near 100 statements (its pool size), hence commands of at most 40.
+    for (let i = 0; i < ops.buckets.length; i += WRITES_PER_COMMAND) await buckets.bulkWrite(ops.buckets.slice(i, i + WRITES_PER_COMMAND), { ordered: false });
+    for (let i = 0; i < ops.heads.length; i += WRITES_PER_COMMAND) await heads.bulkWrite(ops.heads.slice(i, i + WRITES_PER_COMMAND), { ordered: false });
+  }
+
+  /** Moves the user from the lists of `before` to those of `after` (either may be absent). */
+  async function change(before: IndexedUser | null, after: IndexedUser | null): Promise<void> {
+    const user = (after ?? before)!;
+    const bucket = bucketOf(user._id);
+    const old = before ? entriesOf(before) : new Map<string, string>();
+    const next = after ? entriesOf(after) : new Map<string, string>();
+    const ops = noWrites();
+    for (const [token, entry] of old) if (next.get(token) !== entry) entryOps(ops, user.organizationId, token, bucket, [entry], -1);
+    for (const [token, entry] of next) if (old.get(token) !== entry) entryOps(ops, user.organizationId, token, bucket, [entry], 1);
+    await write(ops);
+  }
+
+  /** Indexes users that are in no list yet, grouped per bucket: for the migration and bulk seeding. */
+  async function addMany(users: readonly IndexedUser[]): Promise<void> {
+    const grouped = new Map<string, { organizationId: string; token: string; bucket: number; entries: string[] }>();
+    for (const user of users) {
+      const bucket = bucketOf(user._id);
+      for (const [token, entry] of entriesOf(user)) {
+        const key = bucketId(user.organizationId, token, bucket);
+        let group = grouped.get(key);
+        if (!group) grouped.set(key, (group = { organizationId: user.organizationId, token, bucket, entries: [] }));
+        group.entries.push(entry);
+      }
+    }
+    const ops = noWrites();
+    for (const g of grouped.values()) entryOps(ops, g.organizationId, g.token, g.bucket, g.entries, 1);
+    await write(ops);
+  }
+
+  /**
+   * One page of the users matching `fullText` (all users when empty). A query
+   * of up to INDEXED_PREFIX_LENGTH characters is its own list: the page reads
+   * only the buckets it needs, and the head has the count. A longer query
+   * reads its prefix's list and checks every entry.
+   */
+  async function page(organizationId: string, fullText: string, args: { first: number; after?: string | null | undefined }): Promise<SearchPage> {
+    const query = normalizeQuery(fullText);
+    const token = query.slice(0, INDEXED_PREFIX_LENGTH);
+    const exact = query.length <= INDEXED_PREFIX_LENGTH;
+    const head = await heads.findOne({ _id: headId(organizationId, token) });
+    if (!head || head.n <= 0) return { ids: [], hasNextPage: false, totalCount: 0 };
+    const inBucket = (b: number) => head.c?.[`b${b}`] ?? 0;
+
+    const after = args.after ?? null;
+    const startBucket = after === null ? 0 : bucketOf(after);
+    const wanted = args.first + 1; // one more tells whether a next page exists
+    const ids: string[] = [];
+    let matched = 0;
+    // An exact list reads from the cursor's bucket until the page is full; a checked query reads every bucket, for the count.
+    for (let b = exact ? startBucket : 0; b < SEARCH_BUCKETS && (!exact || ids.length < wanted); ) {
+      const batch: number[] = [];
+      for (let expected = 0; b < SEARCH_BUCKETS && (!exact || expected < wanted - ids.length); b++) {
+        if (inBucket(b) > 0) {
+          batch.push(b);
+          expected += inBucket(b);
+        }
+      }
+      const docs = await Promise.all(batch.map((k) => buckets.findOne({ _id: bucketId(organizationId, token, k) })));
+      docs.forEach((doc, i) => {
+        const k = batch[i]!;
+        const entries = exact ? (doc?.e ?? []) : (doc?.e ?? []).filter((e) => matchesQuery(valuesOfEntry(e), query));
+        matched += entries.length;
+        if (k < startBucket) return;
+        const unique = [...new Set(entries.map(idOfEntry))];
+        ids.push(...unique.filter((id) => k > startBucket || after === null || id > after).sort());
+      });
+    }
+    return { ids: ids.slice(0, args.first), hasNextPage: ids.length > args.first, totalCount: exact ? head.n : matched };
+  }
+
+  /**
+   * Upgrading from a version without this index: the first process to start
+   * with an unmarked database indexes every existing profile. The marker is
+   * written first, so concurrent starts build it once. Returns how many.
+   */
+  async function buildOnce(profiles: AsyncIterable<IndexedUser>): Promise<number> {
+    try {
+      await heads.insertOne({ _id: BUILT_MARKER, n: 0 });
+    } catch (err) {
+      if (isDuplicateKeyError(err)) return 0;
+      throw err;
+    }
+    let batch: IndexedUser[] = [];
+    let indexed = 0;
+    for await (const profile of profiles) {
+      batch.push(profile);
+      if (batch.length === 1000) {
+        await addMany(batch);
+        indexed += batch.length;
+        batch = [];
+      }
+    }
+    await addMany(batch);
+    return indexed + batch.length;
+  }
+
+  return {
+    add: (user: IndexedUser) => change(null, user),
+    remove: (user: IndexedUser) => change(user, null),
+    replace: (before: IndexedUser, after: IndexedUser) => change(before, after),
+    addMany,
+    buildOnce,
+    page,
+  };
+}
+
+export type SearchIndex = ReturnType<typeof createSearchIndex>;
