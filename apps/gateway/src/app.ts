@@ -15,6 +15,7 @@ import type { GatewayEnv } from './env.js';
 import { createGatewayContextFactory, type GatewayContext } from './gateway-context.js';
 import { closeSubgraphAgent, SubgraphDataSource } from './subgraph-data-source.js';
 import type { SubgraphName } from './subgraphs.js';
+import { rememberVerifiedTokens } from './verified-tokens.js';
 
 /**
  * A subgraph that cannot be reached (down, restarting, connection reset) is
@@ -91,7 +92,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
     graphql: {
       apollo,
       context: createGatewayContextFactory(
-        createAccessTokenVerifier({ jwksUrl, issuer: env.TOKEN_ISSUER, audience: env.TOKEN_AUDIENCE }),
+        rememberVerifiedTokens(createAccessTokenVerifier({ jwksUrl, issuer: env.TOKEN_ISSUER, audience: env.TOKEN_AUDIENCE })),
       ),
     },
     routes: {

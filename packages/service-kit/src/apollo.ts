@@ -23,6 +23,9 @@ export function createApolloServer<TContext extends BaseContext>(opts: {
 }): ApolloServer<TContext> {
   const common = {
     csrfPrevention: true,
+    // Each main.ts stops the HTTP server first, then Apollo (onShutdownSignal). Apollo's
+    // own handler would re-raise the signal once stopped and cut that drain short.
+    stopOnTerminationSignals: false,
     introspection: !opts.production,
     hideSchemaDetailsFromClientErrors: opts.production,
     includeStacktraceInErrorResponses: false,

@@ -2,7 +2,7 @@ import { GraphQLError } from 'graphql';
 import { authenticate, type AccessTokenVerifier, type Caller } from './auth.js';
 import { DomainError, toGraphQLError } from './errors.js';
 import type { RequestInfo } from './http-server.js';
-import { verifyServiceToken } from './service-token.js';
+import { createServiceTokenVerifier } from './service-token.js';
 
 /** What every subgraph resolver knows about the request. */
 export interface RequestContext {
@@ -29,6 +29,8 @@ export function createRequestContextFactory(opts: {
   verifier: AccessTokenVerifier;
   internalSecret: string;
 }): (info: RequestInfo) => Promise<RequestContext> {
+  // The gateway reuses one assertion per client IP for most of its lifetime.
+  const verifyAssertion = createServiceTokenVerifier(opts.internalSecret, opts.service);
   return async (info) => {
     let caller: Caller;
     try {
@@ -39,7 +41,7 @@ export function createRequestContextFactory(opts: {
       throw new GraphQLError('Invalid access token', { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
     }
     const assertion = header(info, GATEWAY_ASSERTION_HEADER);
-    const claims = assertion ? await verifyServiceToken(opts.internalSecret, opts.service, assertion) : undefined;
+    const claims = assertion ? await verifyAssertion(assertion) : undefined;
     const clientIp = typeof claims?.ip === 'string' ? claims.ip : (info.req.socket.remoteAddress ?? 'unknown');
     return {
       caller,

@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { generateKeyPair, SignJWT } from 'jose';
-import { audienceFor, createServiceTokenCache, signServiceToken, verifyServiceToken } from './service-token.js';
+import { audienceFor, createServiceTokenCache, createServiceTokenVerifier, signServiceToken, verifyServiceToken } from './service-token.js';
 
 const SECRET = 'a-internal-service-secret-of-32-chars!';
 
@@ -55,5 +55,59 @@ describe('service tokens', () => {
     const b = await tokenFor('licensing');
     expect(b).not.toBe(a);
     expect(await verifyServiceToken(SECRET, 'licensing', b)).toMatchObject({ from: 'identity' });
+  });
+
+  it('the cache keeps one token per target and extra claims (the client IP)', async () => {
+    const tokenFor = createServiceTokenCache(SECRET, 'gateway');
+    const a = await tokenFor('org-users', { ip: '203.0.113.9' });
+    expect(await tokenFor('org-users', { ip: '203.0.113.9' })).toBe(a);
+    const b = await tokenFor('org-users', { ip: '198.51.100.7' });
+    expect(b).not.toBe(a);
+    expect(await tokenFor('org-users')).not.toBe(a);
+    expect(await verifyServiceToken(SECRET, 'org-users', a)).toMatchObject({ from: 'gateway', ip: '203.0.113.9' });
+    expect(await verifyServiceToken(SECRET, 'org-users', b)).toMatchObject({ from: 'gateway', ip: '198.51.100.7' });
+  });
+
+  it('the cache signs a new token before the old one expires', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const tokenFor = createServiceTokenCache(SECRET, 'gateway');
+      const a = await tokenFor('org-users', { ip: '203.0.113.9' });
+      vi.setSystemTime(Date.now() + 44_000);
+      expect(await tokenFor('org-users', { ip: '203.0.113.9' })).toBe(a);
+      vi.setSystemTime(Date.now() + 2_000);
+      const b = await tokenFor('org-users', { ip: '203.0.113.9' });
+      expect(b).not.toBe(a);
+      expect(await verifyServiceToken(SECRET, 'org-users', b)).toMatchObject({ ip: '203.0.113.9' });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('the remembering verifier accepts what verifyServiceToken accepts, and nothing else', async () => {
+    const verify = createServiceTokenVerifier(SECRET, 'org-users');
+    const token = await signServiceToken(SECRET, 'gateway', 'org-users', { ip: '203.0.113.9' });
+    expect(await verify(token)).toMatchObject({ from: 'gateway', ip: '203.0.113.9' });
+    expect(await verify(token)).toMatchObject({ from: 'gateway', ip: '203.0.113.9' });
+    expect(await verify(await signServiceToken(SECRET, 'gateway', 'licensing', { ip: '1.2.3.4' }))).toBeUndefined();
+    expect(await verify(await signServiceToken(`${SECRET}-other`, 'gateway', 'org-users', { ip: '1.2.3.4' }))).toBeUndefined();
+    // A remembered token with one claim changed is another string, checked afresh.
+    const [h, p, sig] = token.split('.');
+    const payload = JSON.parse(Buffer.from(p!, 'base64url').toString());
+    const forged = `${h}.${Buffer.from(JSON.stringify({ ...payload, ip: '10.0.0.1' })).toString('base64url')}.${sig}`;
+    expect(await verify(forged)).toBeUndefined();
+  });
+
+  it('the remembering verifier refuses a remembered token once it has expired', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const verify = createServiceTokenVerifier(SECRET, 'org-users');
+      const token = await signServiceToken(SECRET, 'gateway', 'org-users', { ip: '203.0.113.9' });
+      expect(await verify(token)).toBeDefined();
+      vi.setSystemTime(Date.now() + 61_000);
+      expect(await verify(token)).toBeUndefined();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -58,14 +58,47 @@ export async function verifyServiceToken(
   }
 }
 
-/** Caches one signed token per target for most of its lifetime: signing on every call is waste. */
+/** Most entries a token cache keeps: bounds memory whatever the number of client IPs. */
+const MAX_CACHED_TOKENS = 10_000;
+
+/** Drops the oldest entry (Maps keep insertion order) once the cache is full. */
+function boundedSet<V>(cache: Map<string, V>, key: string, value: V): void {
+  if (cache.size >= MAX_CACHED_TOKENS) cache.delete(cache.keys().next().value!);
+  cache.set(key, value);
+}
+
+/**
+ * Caches one signed token per target (and extra claims, such as the client IP)
+ * for most of its lifetime: signing on every call is waste. A token is renewed
+ * 15 s before it expires, so one in flight never arrives expired.
+ */
 export function createServiceTokenCache(secret: string, from: string) {
   const cache = new Map<string, { token: string; renewAt: number }>();
-  return async (to: string): Promise<string> => {
-    const hit = cache.get(to);
+  return async (to: string, extra?: Record<string, string>): Promise<string> => {
+    const key = extra ? `${to}\n${JSON.stringify(extra)}` : to;
+    const hit = cache.get(key);
     if (hit && hit.renewAt > Date.now()) return hit.token;
-    const token = await signServiceToken(secret, from, to);
-    cache.set(to, { token, renewAt: Date.now() + (LIFETIME_SECONDS - 15) * 1000 });
+    const token = await signServiceToken(secret, from, to, extra);
+    boundedSet(cache, key, { token, renewAt: Date.now() + (LIFETIME_SECONDS - 15) * 1000 });
     return token;
+  };
+}
+
+/**
+ * verifyServiceToken for one service, remembering the tokens it accepted until
+ * they expire: callers reuse a token for most of its life (see the cache above),
+ * and only the exact same string hits. Rejections are never remembered.
+ */
+export function createServiceTokenVerifier(secret: string, service: string) {
+  const accepted = new Map<string, ServiceTokenClaims>();
+  return async (token: string): Promise<ServiceTokenClaims | undefined> => {
+    const hit = accepted.get(token);
+    if (hit) {
+      if ((hit.exp as number) * 1000 > Date.now()) return hit;
+      accepted.delete(token);
+    }
+    const claims = await verifyServiceToken(secret, service, token);
+    if (claims && typeof claims.exp === 'number') boundedSet(accepted, token, Object.freeze(claims));
+    return claims;
   };
 }

@@ -1,0 +1,99 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GATEWAY_ASSERTION_HEADER, verifyServiceToken } from '@usergraph/service-kit';
+import { isSubgraphUnreachable } from './app.js';
+import type { GatewayContext } from './gateway-context.js';
+import { closeSubgraphAgent, SubgraphDataSource } from './subgraph-data-source.js';
+
+const SECRET = 'a-internal-service-secret-of-32-chars!';
+
+interface Seen {
+  headers: http.IncomingHttpHeaders;
+  body: unknown;
+}
+
+/** A fake subgraph: records each request and answers with what `reply` says. */
+let reply: { status: number; contentType: string; body: string } = { status: 200, contentType: 'application/json', body: '{"data":{"ok":true}}' };
+const seen: Seen[] = [];
+const server = http.createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    seen.push({ headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString()) });
+    res.writeHead(reply.status, { 'content-type': reply.contentType });
+    res.end(reply.body);
+  });
+});
+
+let url: string;
+beforeAll(async () => {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+});
+afterAll(async () => {
+  await closeSubgraphAgent();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+const context = (clientIp: string): GatewayContext => ({
+  requestId: 'req-1',
+  clientIp,
+  headers: { authorization: 'Bearer abc', 'x-organization-slug': 'acme', 'idempotency-key': undefined },
+});
+
+const call = (source: SubgraphDataSource, clientIp = '203.0.113.9') =>
+  source.process({ request: { query: '{ ok }', variables: { a: 1 }, operationName: 'Q' }, context: context(clientIp) } as never);
+
+describe('SubgraphDataSource', () => {
+  it('posts the operation with the forwarded headers and a signed client IP', async () => {
+    seen.length = 0;
+    const source = new SubgraphDataSource('org-users', url, SECRET);
+    expect(await call(source)).toEqual({ data: { ok: true } });
+    const [req] = seen;
+    expect(req!.body).toEqual({ query: '{ ok }', variables: { a: 1 }, operationName: 'Q' });
+    expect(req!.headers).toMatchObject({ 'content-type': 'application/json', authorization: 'Bearer abc', 'x-organization-slug': 'acme', 'x-request-id': 'req-1' });
+    expect(req!.headers['idempotency-key']).toBeUndefined();
+    const assertion = req!.headers[GATEWAY_ASSERTION_HEADER] as string;
+    expect(await verifyServiceToken(SECRET, 'org-users', assertion)).toMatchObject({ from: 'gateway', ip: '203.0.113.9' });
+    expect(await verifyServiceToken(SECRET, 'licensing', assertion)).toBeUndefined();
+  });
+
+  it('reuses the assertion of a client IP, and signs another for another IP', async () => {
+    seen.length = 0;
+    const source = new SubgraphDataSource('org-users', url, SECRET);
+    await call(source);
+    await call(source);
+    await call(source, '198.51.100.7');
+    const [a, b, c] = seen.map((s) => s.headers[GATEWAY_ASSERTION_HEADER]);
+    expect(b).toBe(a);
+    expect(c).not.toBe(a);
+    expect(await verifyServiceToken(SECRET, 'org-users', c as string)).toMatchObject({ ip: '198.51.100.7' });
+  });
+
+  it('turns a non-2xx answer into an error carrying the response, as RemoteGraphQLDataSource does', async () => {
+    reply = { status: 401, contentType: 'application/json', body: '{"errors":[{"message":"no"}]}' };
+    const source = new SubgraphDataSource('org-users', url, SECRET);
+    const err = await call(source).catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      message: '401: Unauthorized',
+      extensions: { code: 'UNAUTHENTICATED', response: { url, status: 401, statusText: 'Unauthorized', body: { errors: [{ message: 'no' }] } } },
+    });
+  });
+
+  it('refuses an answer that is not JSON', async () => {
+    reply = { status: 200, contentType: 'text/plain', body: 'hello' };
+    const source = new SubgraphDataSource('org-users', url, SECRET);
+    await expect(call(source)).rejects.toThrow('Expected JSON response body, but received: hello');
+  });
+
+  it('reports a subgraph that is down as unreachable', async () => {
+    const probe = http.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const source = new SubgraphDataSource('org-users', `http://127.0.0.1:${port}/graphql`, SECRET);
+    const err = await call(source).catch((e: unknown) => e);
+    expect(isSubgraphUnreachable(err)).toBe(true);
+  });
+});
