@@ -1,11 +1,14 @@
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { isEncryptionKey } from '@usergraph/service-kit';
 import { parseBootstrapArgs } from './bootstrap.js';
 import { loadOrCreateDevSecrets } from './secrets.js';
 import { startEnvSchema } from './start-env.js';
+import { waitUntilReady } from './stack.js';
 
 describe('bootstrap arguments', () => {
   const required = ['--org-slug', 'acme', '--org-name', 'Acme', '--admin-email', 'a@acme.test', '--admin-username', 'admin', '--admin-password', 'pw'];
@@ -61,5 +64,24 @@ describe('npm start environment', () => {
     const result = startEnvSchema.safeParse({ MONGODB_URI: 'postgres://x', PORT: '99999' });
     expect(result.success).toBe(false);
     expect(result.error!.issues.map((i) => i.path[0]).sort()).toEqual(['MONGODB_URI', 'PORT']);
+  });
+});
+
+describe('waiting for a service', () => {
+  /** A server whose /readyz says it is ready and names `service`. */
+  async function readyServer(service: string) {
+    const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ready', service })));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  }
+
+  it('accepts the service it waits for, and refuses another one on the same port', async () => {
+    const { server, url } = await readyServer('org-users');
+    try {
+      await expect(waitUntilReady(url, { timeoutMs: 5000, service: 'org-users' })).resolves.toBeUndefined();
+      await expect(waitUntilReady(url, { timeoutMs: 5000, service: 'licensing' })).rejects.toThrow(`${url} is answered by org-users, not licensing`);
+    } finally {
+      server.close();
+    }
   });
 });

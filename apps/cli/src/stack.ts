@@ -60,24 +60,34 @@ function isPortFree(port: number): Promise<boolean> {
   });
 }
 
-/** Polls GET <url>/readyz until it answers 200: readiness, never a fixed sleep. */
-export async function waitUntilReady(url: string, opts: { timeoutMs: number; exited?: () => boolean }): Promise<void> {
+/**
+ * Polls GET <url>/readyz until it answers 200: readiness, never a fixed sleep.
+ * With `service`, the answer must also name that service, so a port mix-up
+ * (another process on the port we picked) is an error, not a false "ready".
+ */
+export async function waitUntilReady(url: string, opts: { timeoutMs: number; service?: string; exited?: () => boolean }): Promise<void> {
   const deadline = Date.now() + opts.timeoutMs;
   let delay = 25;
   while (Date.now() < deadline) {
     if (opts.exited?.()) throw new Error(`${url} exited before it was ready`);
-    const ok = await request(`${url}/readyz`, { headersTimeout: 1000, bodyTimeout: 1000 })
-      .then(async (res) => {
-        await res.body.dump();
-        return res.statusCode === 200;
-      })
-      .catch(() => false);
-    if (ok) return;
+    const answer = await request(`${url}/readyz`, { headersTimeout: 1000, bodyTimeout: 1000 })
+      .then(async (res) => ({ status: res.statusCode, body: (await res.body.json().catch(() => undefined)) as { service?: string } | undefined }))
+      .catch(() => undefined);
+    if (answer?.status === 200) {
+      if (opts.service === undefined || answer.body?.service === opts.service) return;
+      throw new Error(`${url} is answered by ${answer.body?.service ?? 'another server'}, not ${opts.service}`);
+    }
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 250);
   }
   throw new Error(`${url} was not ready within ${opts.timeoutMs} ms`);
 }
+
+/** A port we picked was taken by someone else before the service bound it. */
+class PortTakenError extends Error {}
+
+/** How many times the services are started on freshly picked ports before giving up. */
+const PORT_ATTEMPTS = 3;
 
 /**
  * Starts the embedded store (unless a MongoDB URI is given), the three
@@ -91,75 +101,101 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
   mkdirSync(logDir, { recursive: true });
   const { secrets } = loadOrCreateDevSecrets(join(opts.dataDir, 'secrets.json'), process.env);
 
-  const ports = { ...opts.ports };
   for (const name of SERVICE_NAMES) {
-    if (ports[name] === 0) ports[name] = await findFreePort();
     // Otherwise a second stack would find the first one's /readyz and call itself ready.
-    else if (!(await isPortFree(ports[name]))) {
-      throw new Error(`port ${ports[name]} (${name}) is already in use: is another usergraph running? Set PORT, IDENTITY_PORT, ORG_USERS_PORT or LICENSING_PORT.`);
+    if (opts.ports[name] !== 0 && !(await isPortFree(opts.ports[name]))) {
+      throw new Error(`port ${opts.ports[name]} (${name}) is already in use: is another usergraph running? Set PORT, IDENTITY_PORT, ORG_USERS_PORT or LICENSING_PORT.`);
     }
   }
   let store: EmbeddedStore | undefined;
   const storeDir = join(opts.dataDir, 'ferretdb');
   const startStore = async (port?: number) =>
     startEmbeddedStore({ dataDir: storeDir, port, logFile: join(logDir, 'store.log') });
+  // The store binds first, so the ports picked below can never be its own.
   if (!opts.mongodbUri) store = await startStore();
   const mongodbUri = opts.mongodbUri ?? store!.uri;
-
-  const urls = Object.fromEntries(SERVICE_NAMES.map((n) => [n, `http://127.0.0.1:${ports[n]}`])) as Record<ServiceName, string>;
   const prefix = opts.databasePrefix ?? '';
-
-  const common = {
-    PATH: process.env.PATH ?? '',
-    APOLLO_TELEMETRY_DISABLED: '1',
-    NODE_ENV: 'development',
-    HOST: '127.0.0.1',
-    INTERNAL_SERVICE_SECRET: secrets.INTERNAL_SERVICE_SECRET,
-    JWKS_URL: `${urls.identity}/.well-known/jwks.json`,
-    ...opts.env,
-  };
-  const envOf: Record<ServiceName, Record<string, string>> = {
-    identity: {
-      PORT: String(ports.identity),
-      MONGODB_URI: mongodbUri,
-      MONGODB_DB: `${prefix}identity`,
-      ORG_USERS_URL: urls['org-users'],
-      LICENSING_URL: urls.licensing,
-      SIGNING_KEY_ENCRYPTION_KEY: secrets.SIGNING_KEY_ENCRYPTION_KEY,
-    },
-    'org-users': {
-      PORT: String(ports['org-users']),
-      MONGODB_URI: mongodbUri,
-      MONGODB_DB: `${prefix}orgusers`,
-      LICENSING_URL: urls.licensing,
-      IDENTITY_URL: urls.identity,
-      NATIONAL_ID_ENCRYPTION_KEY: secrets.NATIONAL_ID_ENCRYPTION_KEY,
-    },
-    licensing: { PORT: String(ports.licensing), MONGODB_URI: mongodbUri, MONGODB_DB: `${prefix}licensing`, ORG_USERS_URL: urls['org-users'] },
-    gateway: {
-      PORT: String(ports.gateway),
-      IDENTITY_URL: urls.identity,
-      ORG_USERS_URL: urls['org-users'],
-      LICENSING_URL: urls.licensing,
-    },
-  };
 
   const children = new Map<ServiceName, ChildProcess>();
   const exited = new Set<ServiceName>();
+  let urls = {} as Record<ServiceName, string>;
+  let envOf = {} as Record<ServiceName, Record<string, string>>;
+
+  /** Picks the ephemeral ports (distinct: the kernel may hand one out twice once each probe closes) and derives every service's environment. */
+  async function planPorts(): Promise<void> {
+    const ports = { ...opts.ports };
+    const picked = new Set(Object.values(ports));
+    for (const name of SERVICE_NAMES) {
+      if (ports[name] !== 0) continue;
+      let port: number;
+      do port = await findFreePort();
+      while (picked.has(port));
+      picked.add(port);
+      ports[name] = port;
+    }
+    urls = Object.fromEntries(SERVICE_NAMES.map((n) => [n, `http://127.0.0.1:${ports[n]}`])) as Record<ServiceName, string>;
+    const common = {
+      PATH: process.env.PATH ?? '',
+      APOLLO_TELEMETRY_DISABLED: '1',
+      NODE_ENV: 'development',
+      HOST: '127.0.0.1',
+      INTERNAL_SERVICE_SECRET: secrets.INTERNAL_SERVICE_SECRET,
+      JWKS_URL: `${urls.identity}/.well-known/jwks.json`,
+      ...opts.env,
+    };
+    envOf = {
+      identity: {
+        ...common,
+        PORT: String(ports.identity),
+        MONGODB_URI: mongodbUri,
+        MONGODB_DB: `${prefix}identity`,
+        ORG_USERS_URL: urls['org-users'],
+        LICENSING_URL: urls.licensing,
+        SIGNING_KEY_ENCRYPTION_KEY: secrets.SIGNING_KEY_ENCRYPTION_KEY,
+      },
+      'org-users': {
+        ...common,
+        PORT: String(ports['org-users']),
+        MONGODB_URI: mongodbUri,
+        MONGODB_DB: `${prefix}orgusers`,
+        LICENSING_URL: urls.licensing,
+        IDENTITY_URL: urls.identity,
+        NATIONAL_ID_ENCRYPTION_KEY: secrets.NATIONAL_ID_ENCRYPTION_KEY,
+      },
+      licensing: { ...common, PORT: String(ports.licensing), MONGODB_URI: mongodbUri, MONGODB_DB: `${prefix}licensing`, ORG_USERS_URL: urls['org-users'] },
+      gateway: {
+        ...common,
+        PORT: String(ports.gateway),
+        IDENTITY_URL: urls.identity,
+        ORG_USERS_URL: urls['org-users'],
+        LICENSING_URL: urls.licensing,
+      },
+    };
+  }
 
   async function startService(name: ServiceName): Promise<void> {
     exited.delete(name);
     const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
     const child = spawn(process.execPath, [join(root, ENTRY[name])], {
       cwd: root,
-      env: { ...common, ...envOf[name], ...opts.serviceEnv?.[name] },
+      env: { ...envOf[name], ...opts.serviceEnv?.[name] },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    let lastStderr = '';
     child.stdout!.pipe(log);
     child.stderr!.pipe(log);
+    child.stderr!.on('data', (chunk: Buffer) => (lastStderr = chunk.toString('utf8').trim().slice(-500)));
     child.once('exit', () => exited.add(name));
     children.set(name, child);
-    await waitUntilReady(urls[name], { timeoutMs: 60_000, exited: () => exited.has(name) });
+    try {
+      await waitUntilReady(urls[name], { timeoutMs: 60_000, service: name, exited: () => exited.has(name) });
+    } catch (err) {
+      // Say why it died: its last words, once its stderr is fully read.
+      if (exited.has(name) && !child.stderr!.closed) await new Promise((resolve) => child.stderr!.once('close', resolve));
+      const message = lastStderr ? `${(err as Error).message}: ${lastStderr}` : (err as Error).message;
+      const portTaken = /EADDRINUSE|is answered by/.test(message);
+      throw opts.ports[name] === 0 && portTaken ? new PortTakenError(message) : new Error(message);
+    }
   }
 
   async function kill(name: ServiceName, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
@@ -172,13 +208,19 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     clearTimeout(timer);
   }
 
-  try {
-    await Promise.all((['org-users', 'licensing', 'identity'] as const).map(startService));
-    await startService('gateway');
-  } catch (err) {
-    for (const name of SERVICE_NAMES) await kill(name);
-    await store?.stop();
-    throw err;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await planPorts();
+      await Promise.all((['org-users', 'licensing', 'identity'] as const).map(startService));
+      await startService('gateway');
+      break;
+    } catch (err) {
+      for (const name of SERVICE_NAMES) await kill(name);
+      // A picked port can be taken between the pick and the bind: pick again.
+      if (err instanceof PortTakenError && attempt < PORT_ATTEMPTS) continue;
+      await store?.stop();
+      throw err;
+    }
   }
 
   if (opts.ensurePublicOrganization) {

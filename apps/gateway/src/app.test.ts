@@ -50,7 +50,7 @@ describe('gateway front door', () => {
   it('serves /healthz', async () => {
     const res = await request(`${url}/healthz`);
     expect(res.statusCode).toBe(200);
-    expect(await res.body.json()).toEqual({ status: 'ok' });
+    expect(await res.body.json()).toEqual({ status: 'ok', service: 'gateway' });
   });
 
   it('answers { __typename } with a valid token, and without one', async () => {

@@ -75,16 +75,18 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
     res.end(Buffer.from(await upstream.body.arrayBuffer()));
   };
 
+  /** Ready while every subgraph is, and each URL really reaches the subgraph it names (a swapped URL is not ready). */
   async function subgraphsReady(): Promise<boolean> {
-    const checks = Object.values(baseUrls).map(async (url) => {
+    const checks = Object.entries(baseUrls).map(async ([name, url]) => {
       const res = await request(`${url}/readyz`, { headersTimeout: 1000, bodyTimeout: 1000 });
-      await res.body.dump();
-      return res.statusCode === 200;
+      const body = (await res.body.json()) as { service?: string };
+      return res.statusCode === 200 && body.service === name;
     });
     return (await Promise.all(checks.map((c) => c.catch(() => false)))).every(Boolean);
   }
 
   const server = createServiceHttpServer<GatewayContext>({
+    service: 'gateway',
     logger,
     maxBodyBytes: env.MAX_BODY_BYTES,
     maxBatchSize: env.MAX_BATCH_SIZE,

@@ -310,5 +310,6 @@ describe('org-users subgraph', () => {
     expect(health.status).toBe(200);
     const ready = await fetch(`${url}/readyz`);
     expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready', service: 'org-users' });
   });
 });

@@ -14,6 +14,8 @@ export interface RequestInfo {
 export type RouteHandler = (info: RequestInfo, res: ServerResponse) => Promise<void>;
 
 export interface ServiceHttpOptions<TContext extends BaseContext> {
+  /** Named in the health answers, so whoever polls them knows which service answered. */
+  service: string;
   logger: Logger;
   maxBodyBytes: number;
   /** Operations allowed in one batched request (an array body); 1 turns batching off. */
@@ -80,10 +82,10 @@ export function createServiceHttpServer<TContext extends BaseContext>(opts: Serv
     const requestId = sanitizeRequestId(req.headers['x-request-id']) ?? randomUUID();
     res.setHeader('x-request-id', requestId);
 
-    if (method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok', service: opts.service });
     if (method === 'GET' && url.pathname === '/readyz') {
       const ready = await opts.ready().catch(() => false);
-      return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable' });
+      return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable', service: opts.service });
     }
 
     let body: Buffer;

@@ -62,6 +62,7 @@ describe('internal commands over HTTP', () => {
       }),
     };
     server = createServiceHttpServer({
+      service: 'org-users',
       logger,
       maxBodyBytes: MAX_BODY,
       ready: async () => ready,
@@ -192,7 +193,7 @@ describe('internal commands over HTTP', () => {
     const health = await request(`${baseUrl}/healthz`, { headers: { 'x-request-id': 'abc-123' } });
     expect(health.statusCode).toBe(200);
     expect(health.headers['x-request-id']).toBe('abc-123');
-    expect(await health.body.json()).toEqual({ status: 'ok' });
+    expect(await health.body.json()).toEqual({ status: 'ok', service: 'org-users' });
     ready = false;
     const notReady = await request(`${baseUrl}/readyz`, { headers: { 'x-request-id': 'bad id\twith spaces' } });
     expect(notReady.statusCode).toBe(503);

@@ -61,6 +61,7 @@ export async function startSubgraphService(opts: {
     audience: env.TOKEN_AUDIENCE,
   });
   const server = createServiceHttpServer<RequestContext>({
+    service: opts.name,
     logger,
     maxBodyBytes: env.MAX_BODY_BYTES,
     ready: opts.ready,
