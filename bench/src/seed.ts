@@ -84,8 +84,8 @@ export async function seedProfiles(
   opts: { organizationId: string; from: number; count: number; search: OrgUsersSearch; batchSize?: number; countTerms?: string[]; onProgress?: (done: number) => void },
 ): Promise<SeedResult> {
   const Model = conn.models.BenchUser ?? conn.model('BenchUser', seedSchema);
-  // Large batches: the index's shared lists are written once per batch.
-  const batchSize = opts.batchSize ?? 10_000;
+  // Large batches: the index writes each of its lists once per batch (P6's 90k fit in one).
+  const batchSize = opts.batchSize ?? 100_000;
   const started = process.hrtime.bigint();
   let inserted = 0;
   const matches: Record<string, number> = Object.fromEntries((opts.countTerms ?? []).map((t) => [t, 0]));

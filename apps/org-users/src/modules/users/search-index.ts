@@ -14,9 +14,11 @@ import { INDEXED_PREFIX_LENGTH, indexTokensOf, matchesQuery, normalizeQuery, sea
  *
  * - A list head `<org>:<token>` counts the users the token matches (`n`) and
  *   how many sit in each bucket (`c.b<k>`).
- * - A bucket `<org>:<k>:<token>` holds entries `<userId>\n<the four searched
- *   values>` (the org-wide list, token "", holds bare ids). A user's bucket k
- *   is a hash of the id, so no document grows past ~1/16 of the organization.
+ * - A bucket `<org>:<k>:<token>` holds entries: `<userId>\n<the four
+ *   searched values>` in the lists of INDEXED_PREFIX_LENGTH-character tokens,
+ *   bare user ids in the shorter ones (the org-wide list, token "", too). A
+ *   user's bucket k is a hash of the id, so no document grows past ~1/16 of
+ *   the organization.
  *
  * Pages are in (bucket, id) order: stable while users are added, and a cursor
  * (a user id) says where to resume. Counts are kept by the same writes that
@@ -54,12 +56,17 @@ const bucketId = (organizationId: string, token: string, bucket: number) => `${o
 const idOfEntry = (entry: string) => entry.split('\n', 1)[0]!;
 const valuesOfEntry = (entry: string) => entry.split('\n').slice(1);
 
-/** token → the entry the user has in that token's list. */
+/**
+ * token → the entry the user has in that token's list. Only the longest
+ * lists' entries carry the searched values (a longer query reads them to
+ * check each user); shorter lists are exact, so a bare id is enough, which
+ * keeps their documents small and spares them the writes of a rename.
+ */
 function entriesOf(user: IndexedUser): Map<string, string> {
   const values = searchValuesOf(user);
   const entry = [user._id, ...values].join('\n');
   const entries = new Map<string, string>([['', user._id]]);
-  for (const token of indexTokensOf(values)) entries.set(token, entry);
+  for (const token of indexTokensOf(values)) entries.set(token, token.length === INDEXED_PREFIX_LENGTH ? entry : user._id);
   return entries;
 }
 
@@ -90,6 +97,28 @@ export interface SearchPage {
   totalCount: number;
 }
 
+/** Runs the writes at most a connection pool's worth at a time (a bulk build has thousands). */
+async function inParallel(sends: Array<() => Promise<unknown>>): Promise<void> {
+  for (let i = 0; i < sends.length; i += 100) await Promise.all(sends.slice(i, i + 100).map((send) => send()));
+}
+
+type WriteFailure = { code?: number; index: number };
+
+/** Inserts the documents that do not exist yet (unordered: one duplicate stops nothing) and returns the others. */
+async function insertNew<D extends { _id: string }>(collection: mongo.Collection<D>, docs: D[]): Promise<D[]> {
+  if (docs.length === 0) return [];
+  try {
+    await collection.insertMany(docs as mongo.OptionalUnlessRequiredId<D>[], { ordered: false });
+    return [];
+  } catch (err) {
+    // The driver reports one failed document as an object, several as an array.
+    const failed = (err as { writeErrors?: WriteFailure | WriteFailure[] }).writeErrors;
+    const failures = failed === undefined ? [] : ([] as WriteFailure[]).concat(failed);
+    if (failures.length === 0 || failures.some((w) => w.code !== 11000)) throw err;
+    return failures.map((w) => docs[w.index]!);
+  }
+}
+
 export function createSearchIndex(conn: Connection) {
   const heads = conn.collection<HeadDoc>('user_search_heads');
   const buckets = conn.collection<BucketDoc>('user_search_buckets');
@@ -100,12 +129,10 @@ export function createSearchIndex(conn: Connection) {
    * costs twice the CPU of single updates and deadlocks near 100 statements.
    */
   async function write(ops: Writes): Promise<void> {
-    const all = [
+    await inParallel([
       ...ops.buckets.map((w) => () => buckets.updateOne(w.filter, w.update, { upsert: w.upsert })),
       ...ops.heads.map((w) => () => heads.updateOne(w.filter, w.update, { upsert: w.upsert })),
-    ];
-    // At most a connection pool's worth in flight (a bulk build has thousands).
-    for (let i = 0; i < all.length; i += 100) await Promise.all(all.slice(i, i + 100).map((send) => send()));
+    ]);
   }
 
   /** Moves the user from the lists of `before` to those of `after` (either may be absent). */
@@ -120,21 +147,40 @@ export function createSearchIndex(conn: Connection) {
     await write(ops);
   }
 
-  /** Indexes users that are in no list yet, grouped per bucket: for the migration and bulk seeding. */
+  /**
+   * Indexes users that are in no list yet: for the migration and bulk seeding.
+   * Every touched bucket and head is written once, whatever the number of
+   * users: inserted whole when it is new (one command for many documents),
+   * else appended to and counted, one update each.
+   */
   async function addMany(users: readonly IndexedUser[]): Promise<void> {
-    const grouped = new Map<string, { organizationId: string; token: string; bucket: number; entries: string[] }>();
+    const bucketEntries = new Map<string, string[]>();
+    const headCounts = new Map<string, Record<string, number>>();
     for (const user of users) {
       const bucket = bucketOf(user._id);
       for (const [token, entry] of entriesOf(user)) {
         const key = bucketId(user.organizationId, token, bucket);
-        let group = grouped.get(key);
-        if (!group) grouped.set(key, (group = { organizationId: user.organizationId, token, bucket, entries: [] }));
-        group.entries.push(entry);
+        const entries = bucketEntries.get(key);
+        if (entries) entries.push(entry);
+        else bucketEntries.set(key, [entry]);
+        const counts = headCounts.get(headId(user.organizationId, token)) ?? {};
+        counts[`b${bucket}`] = (counts[`b${bucket}`] ?? 0) + 1;
+        headCounts.set(headId(user.organizationId, token), counts);
       }
     }
-    const ops = noWrites();
-    for (const g of grouped.values()) entryOps(ops, g.organizationId, g.token, g.bucket, g.entries, 1);
-    await write(ops);
+    const existingBuckets = await insertNew(buckets, [...bucketEntries].map(([_id, e]) => ({ _id, e })));
+    const existingHeads = await insertNew(
+      heads,
+      [...headCounts].map(([_id, c]) => ({ _id, n: Object.values(c).reduce((a, b) => a + b, 0), c })),
+    );
+    await inParallel([
+      ...existingBuckets.map((doc) => () => buckets.updateOne({ _id: doc._id }, { $push: { e: { $each: doc.e } } })),
+      ...existingHeads.map((doc) => () => {
+        const inc: Record<string, number> = { n: doc.n };
+        for (const [k, v] of Object.entries(doc.c ?? {})) inc[`c.${k}`] = v;
+        return heads.updateOne({ _id: doc._id }, { $inc: inc }, { upsert: true });
+      }),
+    ]);
   }
 
   /**
