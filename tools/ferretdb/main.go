@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
@@ -88,6 +89,8 @@ func run(listen, dataDir, logLevel string) error {
 	defer stop()
 
 	serializer := &writeSerializer{upstream: socket, logger: logger}
+	indexer := &idIndexer{dir: absDir, logger: logger, serializer: serializer}
+	go indexer.run(ctx, 250*time.Millisecond)
 	go func() {
 		if err := serializer.serve(front); err != nil {
 			logger.Error("listener failed", slog.String("error", err.Error()))

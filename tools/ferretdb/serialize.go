@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 )
 
 // FerretDB v1 runs a write command as a query followed by a separate write
@@ -36,10 +37,19 @@ var writeCommands = map[string]bool{
 	"findandmodify": true,
 }
 
+// Commands that may create a collection (besides the writes).
+var createCommands = map[string]bool{
+	"create":        true,
+	"createIndexes": true,
+	"createindexes": true,
+}
+
 type writeSerializer struct {
 	upstream string // FerretDB's unix socket
 	logger   *slog.Logger
 	writes   sync.Mutex
+	// Set when a command may have created a collection: the _id indexer looks then.
+	mayHaveCreated atomic.Bool
 }
 
 func (s *writeSerializer) serve(l net.Listener) error {
@@ -81,9 +91,13 @@ func (s *writeSerializer) relay(client net.Conn) {
 // roundTrip forwards one request and, unless the client asked for no reply,
 // the reply (and any further replies FerretDB streams with moreToCome).
 func (s *writeSerializer) roundTrip(request []byte, upstream, client net.Conn) error {
-	if isWriteCommand(request) {
+	name := commandName(request)
+	if writeCommands[name] {
 		s.writes.Lock()
 		defer s.writes.Unlock()
+	}
+	if writeCommands[name] || createCommands[name] {
+		defer s.mayHaveCreated.Store(true)
 	}
 	if _, err := upstream.Write(request); err != nil {
 		return err
@@ -128,38 +142,38 @@ func moreToCome(msg []byte) bool {
 	return opCode(msg) == opMsg && len(msg) >= 20 && binary.LittleEndian.Uint32(msg[16:20])&msgFlagMoreToCome != 0
 }
 
-// isWriteCommand reads the command name: the first key of the OP_MSG body
-// section (kind 0), which follows the header and the flag bits.
-func isWriteCommand(msg []byte) bool {
+// commandName reads the command name: the first key of the OP_MSG body
+// section (kind 0), which follows the header and the flag bits. "" if none.
+func commandName(msg []byte) string {
 	if opCode(msg) != opMsg {
-		return false
+		return ""
 	}
 	body := msg[20:]
 	for len(body) > 0 {
 		kind := body[0]
 		body = body[1:]
 		if len(body) < 4 {
-			return false
+			return ""
 		}
 		size := int(int32(binary.LittleEndian.Uint32(body)))
 		if size < 5 || size > len(body) {
-			return false
+			return ""
 		}
 		if kind == 0 {
 			doc := body[:size]
 			// doc: int32 length, then elements: type byte, cstring name, value.
 			if len(doc) < 6 {
-				return false
+				return ""
 			}
 			name := doc[5:]
 			for i, c := range name {
 				if c == 0 {
-					return writeCommands[string(name[:i])]
+					return string(name[:i])
 				}
 			}
-			return false
+			return ""
 		}
 		body = body[size:] // kind 1: a document sequence; the command is in kind 0
 	}
-	return false
+	return ""
 }

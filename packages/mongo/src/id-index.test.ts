@@ -1,0 +1,72 @@
+/**
+ * FerretDB v1 pushes `{ _id }` filters down as `_ferretdb_sjson->'$._id'`, an
+ * expression its own _id index does not cover, so every read and write by
+ * `_id` scanned the table. The embedded store (tools/ferretdb/id_index.go)
+ * indexes that very expression; SQLite's own query plan, which FerretDB's
+ * `explain` returns, shows it in use. (On a table of a few rows SQLite
+ * rightly prefers a scan: the collections here hold a few thousand.)
+ */
+import mongoose from 'mongoose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestStore, uniqueDatabaseName } from './testing.js';
+import type { EmbeddedStore } from './embedded-store.js';
+
+describe('lookups by _id on the embedded store', () => {
+  let store: EmbeddedStore;
+  let conn: mongoose.Connection;
+
+  beforeAll(async () => {
+    store = await startTestStore();
+    conn = await mongoose.createConnection(store.uri, { dbName: uniqueDatabaseName('id_index') }).asPromise();
+  });
+  afterAll(async () => {
+    await conn?.close();
+    await store?.stop();
+  });
+
+  /**
+   * SQLite's plan for `find({ _id })`, as FerretDB's explain reports it. The
+   * find first: a pooled SQLite connection notices a new index when it next
+   * reads, and EXPLAIN alone does not read.
+   */
+  async function planOf(collection: string, id: unknown): Promise<string> {
+    await conn.db!.collection(collection).findOne({ _id: id as never });
+    const res = await conn.db!.command({ explain: { find: collection, filter: { _id: id } }, verbosity: 'queryPlanner' });
+    return JSON.stringify(res.queryPlanner);
+  }
+
+  /** The indexer sweeps a moment after a collection is created: wait for it, bounded. */
+  async function waitForPlan(collection: string, id: unknown, pattern: RegExp): Promise<string> {
+    let plan = '';
+    for (let attempt = 0; attempt < 50; attempt++) {
+      plan = await planOf(collection, id);
+      if (pattern.test(plan)) return plan;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return plan;
+  }
+
+  it('use an index, for string and ObjectId ids, in a collection created at runtime', async () => {
+    const strings = conn.db!.collection<{ _id: string }>('created_by_insert');
+    await strings.insertMany(Array.from({ length: 3000 }, (_, i) => ({ _id: `doc-${i}` })));
+    expect(await waitForPlan('created_by_insert', 'doc-7', /_usergraph_id/)).toMatch(/SEARCH .* USING INDEX \S+_usergraph_id/);
+
+    const objectIds = conn.db!.collection('created_by_upsert');
+    const id = new mongoose.Types.ObjectId();
+    await objectIds.updateOne({ _id: id }, { $set: { n: 1 } }, { upsert: true });
+    await objectIds.insertMany(Array.from({ length: 3000 }, () => ({ _id: new mongoose.Types.ObjectId(), n: 0 })));
+    expect(await waitForPlan('created_by_upsert', id, /_usergraph_id/)).toMatch(/USING INDEX \S+_usergraph_id/);
+    expect(await objectIds.findOne({ _id: id })).toEqual({ _id: id, n: 1 });
+  });
+
+  it('keep working after a collection is dropped and created again', async () => {
+    const c = conn.db!.collection<{ _id: string; v: number }>('recreated');
+    const others = Array.from({ length: 3000 }, (_, i) => ({ _id: `other-${i}`, v: 0 }));
+    await c.insertMany([{ _id: 'a', v: 1 }, ...others]);
+    expect(await waitForPlan('recreated', 'a', /_usergraph_id/)).toMatch(/USING INDEX \S+_usergraph_id/);
+    await c.drop();
+    await c.insertMany([{ _id: 'a', v: 2 }, ...others]);
+    expect(await waitForPlan('recreated', 'a', /_usergraph_id/)).toMatch(/USING INDEX \S+_usergraph_id/);
+    expect(await c.findOne({ _id: 'a' })).toEqual({ _id: 'a', v: 2 });
+  });
+});
