@@ -56,6 +56,7 @@ func (x *idIndexer) run(ctx context.Context, interval time.Duration) {
 
 // sweep indexes every table that lacks the index, in every database file.
 func (x *idIndexer) sweep(ctx context.Context) {
+	started := time.Now()
 	files, err := filepath.Glob(filepath.Join(x.dir, "*.sqlite"))
 	if err != nil {
 		return
@@ -65,6 +66,7 @@ func (x *idIndexer) sweep(ctx context.Context) {
 			x.logger.Warn("cannot index _id", slog.String("file", filepath.Base(file)), slog.String("error", err.Error()))
 		}
 	}
+	x.logger.Debug("swept for _id indexes", slog.Int("files", len(files)), slog.Duration("took", time.Since(started)))
 }
 
 // missingIndexes lists collection tables without the index. FerretDB's own
