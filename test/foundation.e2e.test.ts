@@ -2,6 +2,7 @@
  * Issue 2: the whole stack on the embedded store, B's register and login
  * through the gateway, the bootstrap CLI, and data that survives a restart.
  */
+import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import type { Connection } from 'mongoose';
@@ -129,6 +130,12 @@ describe('foundation: the supergraph end to end', () => {
     // The same email may register in another organization (uniqueness is per tenant).
     const elsewhere = await gql(stack.gatewayUrl, B_REGISTER, realisticRegisterVariables(email), { 'x-organization-slug': 'acme' });
     expect(elsewhere.errors).toBeUndefined();
+  });
+
+  it('runs identity, whose password hashing is throughput work, at a lower CPU priority than the other services', async () => {
+    const priorityOf = (name: 'identity' | 'org-users' | 'licensing' | 'gateway') => os.getPriority(stack.pid(name)!);
+    expect(priorityOf('identity')).toBe(10);
+    for (const name of ['org-users', 'licensing', 'gateway'] as const) expect(priorityOf(name)).toBe(os.getPriority());
   });
 
   it('keeps users across a restart of the whole stack on the same data directory', async () => {

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import os from 'node:os';
 import { createWriteStream, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -82,6 +83,15 @@ export async function waitUntilReady(url: string, opts: { timeoutMs: number; ser
   }
   throw new Error(`${url} was not ready within ${opts.timeoutMs} ms`);
 }
+
+/**
+ * On one machine (npm start, the tests, the bench), identity's password
+ * hashing would take every core from the other services during a burst of
+ * registrations. It runs at a lower CPU priority: hashing is throughput work,
+ * the other requests are latency work. (Separate machines or CPU quotas do
+ * the same in production.)
+ */
+const NICENESS: Partial<Record<ServiceName, number>> = { identity: 10 };
 
 /** A port we picked was taken by someone else before the service bound it. */
 class PortTakenError extends Error {}
@@ -181,6 +191,14 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       env: { ...envOf[name], ...opts.serviceEnv?.[name] },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    const niceness = NICENESS[name];
+    if (niceness !== undefined && child.pid !== undefined) {
+      try {
+        os.setPriority(child.pid, niceness);
+      } catch {
+        // Not permitted here: the service still runs, at the normal priority.
+      }
+    }
     let lastStderr = '';
     child.stdout!.pipe(log);
     child.stderr!.pipe(log);
