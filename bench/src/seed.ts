@@ -81,10 +81,10 @@ export async function openOrgUsersDb(mongodbUri: string, dbName: string): Promis
  */
 export async function seedProfiles(
   conn: Connection,
-  opts: { organizationId: string; from: number; count: number; search: OrgUsersSearch; batchSize?: number; countTerms?: string[]; onProgress?: (done: number) => void },
+  opts: { organizationId: string; from: number; count: number; search: OrgUsersSearch; batchSize?: number; countTerms?: string[] },
 ): Promise<SeedResult> {
   const Model = conn.models.BenchUser ?? conn.model('BenchUser', seedSchema);
-  // Large batches: the index writes each of its lists once per batch (P6's 90k fit in one).
+  // Large batches: the index writes each of its lists once per batch (P6's 100k fit in one).
   const batchSize = opts.batchSize ?? 100_000;
   const started = process.hrtime.bigint();
   let inserted = 0;
@@ -113,7 +113,6 @@ export async function seedProfiles(
     await Model.insertMany(docs, { ordered: false, lean: true });
     await opts.search.addMany(conn, docs);
     inserted += docs.length;
-    opts.onProgress?.(inserted);
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   return { inserted, matches, seconds, perSecond: inserted / seconds };
