@@ -110,6 +110,37 @@ describe('search index (posting lists read by _id)', () => {
     }
   });
 
+  it('reads an unchanged bucket once per process, and sees every change another process makes', async () => {
+    const reader = createSearchIndex(conn); // another process: its own cache
+    const writer = createSearchIndex(conn);
+    const recorder = recordFilters(conn, ['user_search_buckets']);
+    try {
+      await reader.page(org, 'a', { first: 20 });
+      const readsBefore = recorder.operations.length;
+      await reader.page(org, 'a', { first: 20 });
+      expect(recorder.operations.length).toBe(readsBefore); // the head only: no bucket read
+    } finally {
+      recorder.stop();
+    }
+
+    // Warm every bucket of these lists in the reader, then change them through the writer.
+    const queries = ['', 'a', 'iris', 'ad', 'adaline'];
+    for (const q of queries) await allPages(reader, org, q, 9);
+    const [added] = makeUsers(org, 1, 1).map((u) => ({ ...u, firstName: 'Adaline', lastName: 'Iris' }));
+    const [renamed, removed] = users.filter((u) => u.firstName === 'Ada');
+    const after = { ...renamed!, firstName: 'Bob' };
+    await writer.add(added!);
+    await writer.replace(renamed!, after);
+    await writer.remove(removed!);
+    users = users.filter((u) => u !== renamed && u !== removed).concat(added!, after);
+
+    for (const q of queries) {
+      const { ids, totals } = await allPages(reader, org, q, 9);
+      expect(ids).toEqual(expected(users, q).map((u) => u._id).sort(byPageOrder));
+      expect([...totals]).toEqual([ids.length]);
+    }
+  });
+
   it('never shows another organization', async () => {
     const { ids } = await allPages(index, otherOrg, 'a', 50);
     expect(ids.length).toBeGreaterThan(0);

@@ -13,7 +13,8 @@ import { INDEXED_PREFIX_LENGTH, indexTokensOf, matchesQuery, normalizeQuery, sea
  * size of the organization, on the embedded store and on MongoDB alike.
  *
  * - A list head `<org>:<token>` counts the users the token matches (`n`) and
- *   how many sit in each bucket (`c.b<k>`).
+ *   how many sit in each bucket (`c.b<k>`), and counts each bucket's changes
+ *   (`v.b<k>`, its version).
  * - A bucket `<org>:<k>:<token>` holds entries: `<userId>\n<the four
  *   searched values>` in the lists of INDEXED_PREFIX_LENGTH-character tokens,
  *   bare user ids in the shorter ones (the org-wide list, token "", too). A
@@ -24,6 +25,12 @@ import { INDEXED_PREFIX_LENGTH, indexTokensOf, matchesQuery, normalizeQuery, sea
  * (a user id) says where to resume. Counts are kept by the same writes that
  * add and remove entries; a crash between two writes can leave an entry
  * whose user is gone (pages skip it) or a count off by one.
+ *
+ * Each process keeps the buckets it has read, with their version: a page
+ * reads the head, and re-reads a bucket only when its version moved. A
+ * bucket is written before its head, so a reader that sees the new version
+ * reads the new content. (A crash between the two can leave a process with a
+ * bucket as it was before the lost change, until that bucket next changes.)
  */
 export const SEARCH_BUCKETS = 16;
 /** In the heads collection; it cannot clash with a head's `<org>:<token>`. */
@@ -33,6 +40,7 @@ interface HeadDoc {
   _id: string;
   n: number;
   c?: Record<string, number>;
+  v?: Record<string, number>;
 }
 interface BucketDoc {
   _id: string;
@@ -86,7 +94,7 @@ const noWrites = (): Writes => ({ buckets: [], heads: [] });
 function entryOps(ops: Writes, organizationId: string, token: string, bucket: number, entries: string[], sign: 1 | -1) {
   const filter = { _id: bucketId(organizationId, token, bucket) };
   ops.buckets.push(sign > 0 ? { filter, update: { $push: { e: { $each: entries } } }, upsert: true } : { filter, update: { $pullAll: { e: entries } }, upsert: false });
-  const count = { $inc: { n: sign * entries.length, [`c.b${bucket}`]: sign * entries.length } };
+  const count = { $inc: { n: sign * entries.length, [`c.b${bucket}`]: sign * entries.length, [`v.b${bucket}`]: 1 } };
   ops.heads.push({ filter: { _id: headId(organizationId, token) }, update: count, upsert: true });
 }
 
@@ -119,20 +127,49 @@ async function insertNew<D extends { _id: string }>(collection: mongo.Collection
   }
 }
 
+/** Entries of buckets kept in memory, at most (a few MB): the least recently read go first. */
+const CACHED_ENTRIES = 200_000;
+
+/** Bucket contents by bucket id, each with the version it was read at. */
+function createBucketCache(maxEntries: number) {
+  const cache = new Map<string, { version: number; entries: string[] }>();
+  let size = 0;
+  const drop = (id: string) => {
+    const old = cache.get(id);
+    if (old) size -= old.entries.length;
+    cache.delete(id);
+  };
+  return {
+    get(id: string, version: number): string[] | undefined {
+      const hit = cache.get(id);
+      if (hit?.version !== version) return undefined;
+      cache.delete(id); // Maps keep insertion order: this makes it the most recent
+      cache.set(id, hit);
+      return hit.entries;
+    },
+    set(id: string, version: number, entries: string[]): void {
+      drop(id);
+      cache.set(id, { version, entries });
+      size += entries.length;
+      while (size > maxEntries && cache.size > 1) drop(cache.keys().next().value!);
+    },
+  };
+}
+
 export function createSearchIndex(conn: Connection) {
   const heads = conn.collection<HeadDoc>('user_search_heads');
   const buckets = conn.collection<BucketDoc>('user_search_buckets');
+  const cached = createBucketCache(CACHED_ENTRIES);
 
   /**
-   * One command per write, sent in parallel. FerretDB v1 runs a multi-update
-   * command statement by statement with a fresh SQLite connection each, which
-   * costs twice the CPU of single updates and deadlocks near 100 statements.
+   * One command per write, sent in parallel, the buckets before their heads
+   * (see the cache above). FerretDB v1 runs a multi-update command statement
+   * by statement with a fresh SQLite connection each, which costs twice the
+   * CPU of single updates and deadlocks near 100 statements.
    */
   async function write(ops: Writes): Promise<void> {
-    await inParallel([
-      ...ops.buckets.map((w) => () => buckets.updateOne(w.filter, w.update, { upsert: w.upsert })),
-      ...ops.heads.map((w) => () => heads.updateOne(w.filter, w.update, { upsert: w.upsert })),
-    ]);
+    await inParallel(ops.buckets.map((w) => () => buckets.updateOne(w.filter, w.update, { upsert: w.upsert })));
+    await inParallel(ops.heads.map((w) => () => heads.updateOne(w.filter, w.update, { upsert: w.upsert })));
   }
 
   /** Moves the user from the lists of `before` to those of `after` (either may be absent). */
@@ -169,18 +206,20 @@ export function createSearchIndex(conn: Connection) {
       }
     }
     const existingBuckets = await insertNew(buckets, [...bucketEntries].map(([_id, e]) => ({ _id, e })));
+    await inParallel(existingBuckets.map((doc) => () => buckets.updateOne({ _id: doc._id }, { $push: { e: { $each: doc.e } } })));
+    // Heads after every bucket they count (see the cache above).
+    const versions = (c: Record<string, number>) => Object.fromEntries(Object.keys(c).map((k) => [k, 1]));
     const existingHeads = await insertNew(
       heads,
-      [...headCounts].map(([_id, c]) => ({ _id, n: Object.values(c).reduce((a, b) => a + b, 0), c })),
+      [...headCounts].map(([_id, c]) => ({ _id, n: Object.values(c).reduce((a, b) => a + b, 0), c, v: versions(c) })),
     );
-    await inParallel([
-      ...existingBuckets.map((doc) => () => buckets.updateOne({ _id: doc._id }, { $push: { e: { $each: doc.e } } })),
-      ...existingHeads.map((doc) => () => {
+    await inParallel(
+      existingHeads.map((doc) => () => {
         const inc: Record<string, number> = { n: doc.n };
-        for (const [k, v] of Object.entries(doc.c ?? {})) inc[`c.${k}`] = v;
+        for (const [k, n] of Object.entries(doc.c ?? {})) Object.assign(inc, { [`c.${k}`]: n, [`v.${k}`]: 1 });
         return heads.updateOne({ _id: doc._id }, { $inc: inc }, { upsert: true });
       }),
-    ]);
+    );
   }
 
   /**
@@ -196,6 +235,16 @@ export function createSearchIndex(conn: Connection) {
     const head = await heads.findOne({ _id: headId(organizationId, token) });
     if (!head || head.n <= 0) return { ids: [], hasNextPage: false, totalCount: 0 };
     const inBucket = (b: number) => head.c?.[`b${b}`] ?? 0;
+    /** A bucket's entries, from this process's cache while the head says it has not changed. */
+    const entriesOfBucket = async (k: number): Promise<string[]> => {
+      const id = bucketId(organizationId, token, k);
+      const version = head.v?.[`b${k}`] ?? 0;
+      const hit = cached.get(id, version);
+      if (hit) return hit;
+      const entries = (await buckets.findOne({ _id: id }))?.e ?? [];
+      cached.set(id, version, entries);
+      return entries;
+    };
 
     const after = args.after ?? null;
     const startBucket = after === null ? 0 : bucketOf(after);
@@ -211,10 +260,10 @@ export function createSearchIndex(conn: Connection) {
           expected += inBucket(b);
         }
       }
-      const docs = await Promise.all(batch.map((k) => buckets.findOne({ _id: bucketId(organizationId, token, k) })));
-      docs.forEach((doc, i) => {
+      const read = await Promise.all(batch.map(entriesOfBucket));
+      read.forEach((all, i) => {
         const k = batch[i]!;
-        const entries = exact ? (doc?.e ?? []) : (doc?.e ?? []).filter((e) => matchesQuery(valuesOfEntry(e), query));
+        const entries = exact ? all : all.filter((e) => matchesQuery(valuesOfEntry(e), query));
         matched += entries.length;
         if (k < startBucket) return;
         const unique = [...new Set(entries.map(idOfEntry))];
