@@ -127,7 +127,7 @@ async function insertNew<D extends { _id: string }>(collection: mongo.Collection
   }
 }
 
-/** Entries of buckets kept in memory, at most (a few MB): the least recently read go first. */
+/** Entries of buckets kept in memory, at most (about 20 MB): the least recently read go first. */
 const CACHED_ENTRIES = 200_000;
 
 /** Bucket contents by bucket id, each with the version it was read at. */
