@@ -307,8 +307,8 @@ describe('identity subgraph', () => {
       expect(res.status).toBe(401);
     });
   });
-  describe('hot paths read and write the growing collections by _id only', () => {
-    // FerretDB's SQLite backend answers only an exact `{ _id }` filter by key;
+  describe('hot paths read and write the growing collections by _id', () => {
+    // The embedded store answers a filter from its key only when it holds `_id`;
     // any other filter decodes every document of the collection.
     const GROWING = ['credentials', 'sessions', 'login_throttle', 'verification_codes', 'applications'];
     const REGISTER_PENDING = `mutation($email: String!, $password: String!) {

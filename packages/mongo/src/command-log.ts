@@ -101,7 +101,7 @@ export async function runOnce<T>(
     // Someone holds the key: replay, wait, or take over an expired marker.
     let delay = 20;
     for (;;) {
-      // By `_id` alone, expiry checked here: FerretDB's SQLite backend answers no other filter by key.
+      // Expiry checked here rather than in the filter: the caller tells a live marker from an expired one.
       const found = await col.findOne({ _id: key });
       const live = found && found.expiresAt > new Date() ? found : null;
       if (!live) {

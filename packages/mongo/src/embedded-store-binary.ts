@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,6 +15,7 @@ const LOCK_POLL_MS = 250;
 // A lock file whose owner never wrote its pid (crash between open and write).
 const EMPTY_LOCK_STALE_MS = 30 * 1000;
 const OUTPUT_TAIL_CHARS = 4000;
+const PATCHES_FILE = 'patches.json';
 
 /** The monorepo root, found from this module's location (src/ or dist/). */
 export function repoRoot(): string {
@@ -107,7 +108,7 @@ async function goVersion(toolDir: string): Promise<string | null> {
 /** sha256 over the wrapper's sources and the toolchain version. */
 async function sourceHash(toolDir: string, version: string): Promise<string> {
   const names = (await readdir(toolDir))
-    .filter((n) => n.endsWith('.go') || n === 'go.mod' || n === 'go.sum')
+    .filter((n) => n.endsWith('.go') || n === 'go.mod' || n === 'go.sum' || n === PATCHES_FILE)
     .sort();
   const h = createHash('sha256');
   h.update(`go-version\0${version}\0`);
@@ -117,6 +118,49 @@ async function sourceHash(toolDir: string, version: string): Promise<string> {
     h.update('\0');
   }
   return h.digest('hex');
+}
+
+/** tools/ferretdb/patches.json: edits to FerretDB's source, each with why. */
+interface PatchSpec {
+  module: string;
+  edits: { file: string; count: number; replace: string; with: string }[];
+}
+
+/**
+ * Copies the FerretDB module from Go's module cache (fetched from the module
+ * proxy if missing) into bin/, applies patches.json, and writes a go.mod that
+ * replaces the module with that copy. The build uses it through `-modfile`,
+ * so tools/ferretdb/go.mod stays the plain one. Returns the go.mod's path.
+ */
+async function preparePatchedSource(p: Paths): Promise<string> {
+  const spec = JSON.parse(await readFile(join(p.toolDir, PATCHES_FILE), 'utf8')) as PatchSpec;
+  const download = await run('go', ['mod', 'download', '-json', spec.module], p.toolDir, goEnv());
+  if (download.code !== 0) throw buildError(`\`go mod download ${spec.module}\` exited with code ${download.code}`, download.output);
+  const { Dir: moduleDir, Version: version } = JSON.parse(download.output) as { Dir: string; Version: string };
+
+  const patchedRoot = join(p.binDir, 'patched');
+  const copy = join(patchedRoot, `${spec.module.split('/').pop()}@${version}`);
+  await rm(patchedRoot, { recursive: true, force: true });
+  await cp(moduleDir, copy, { recursive: true });
+  // The module cache's files are read-only: make the copy editable and removable.
+  await chmod(copy, 0o755);
+  for (const entry of await readdir(copy, { recursive: true, withFileTypes: true })) {
+    await chmod(join(entry.parentPath, entry.name), entry.isDirectory() ? 0o755 : 0o644);
+  }
+  for (const edit of spec.edits) {
+    const file = join(copy, edit.file);
+    const text = await readFile(file, 'utf8');
+    const found = text.split(edit.replace).length - 1;
+    if (found !== edit.count) {
+      throw buildError(`${PATCHES_FILE}: ${edit.file} of ${spec.module}@${version} has the text to replace ${found} times, not ${edit.count}`, '');
+    }
+    await writeFile(file, text.split(edit.replace).join(edit.with));
+  }
+
+  const goMod = join(patchedRoot, 'go.mod');
+  await writeFile(goMod, `${await readFile(join(p.toolDir, 'go.mod'), 'utf8')}\nreplace ${spec.module} => ${copy}\n`);
+  await writeFile(join(patchedRoot, 'go.sum'), await readFile(join(p.toolDir, 'go.sum')));
+  return goMod;
 }
 
 async function isUpToDate(p: Paths, hash: string): Promise<boolean> {
@@ -233,8 +277,9 @@ export async function ensureEmbeddedStoreBinaryDetailed(opts: EnsureBinaryOption
     log('Building the embedded store (tools/ferretdb)...');
     const tmp = join(p.binDir, `.${BINARY_NAME}.tmp-${process.pid}`);
     let r: RunResult;
+    const goMod = await preparePatchedSource(p);
     try {
-      r = await run('go', ['build', '-trimpath', '-o', tmp, '.'], p.toolDir, goEnv());
+      r = await run('go', ['build', '-trimpath', `-modfile=${goMod}`, '-o', tmp, '.'], p.toolDir, goEnv());
     } catch (err) {
       throw buildError(`could not run \`go build\` (${(err as Error).message})`, '');
     }

@@ -2,17 +2,18 @@ import mongoose, { Schema, Types } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase } from './connection.js';
 import type { EmbeddedStore } from './embedded-store.js';
-import { isIdOnlyFilter, recordFilters, startTestStore, uniqueDatabaseName } from './testing.js';
+import { isKeyedFilter, recordFilters, startTestStore, uniqueDatabaseName } from './testing.js';
 
-describe('isIdOnlyFilter', () => {
-  it('accepts exactly { _id: string | ObjectId }', () => {
-    expect(isIdOnlyFilter({ _id: 'a' })).toBe(true);
-    expect(isIdOnlyFilter({ _id: new Types.ObjectId() })).toBe(true);
-    expect(isIdOnlyFilter({ _id: 'a', organizationId: 'o' })).toBe(false);
-    expect(isIdOnlyFilter({ _id: { $in: ['a', 'b'] } })).toBe(false);
-    expect(isIdOnlyFilter({ _id: 1 })).toBe(false);
-    expect(isIdOnlyFilter({})).toBe(false);
-    expect(isIdOnlyFilter(undefined)).toBe(false);
+describe('isKeyedFilter', () => {
+  it('accepts a filter with _id equal to a string or an ObjectId, whatever else it holds', () => {
+    expect(isKeyedFilter({ _id: 'a' })).toBe(true);
+    expect(isKeyedFilter({ _id: new Types.ObjectId() })).toBe(true);
+    expect(isKeyedFilter({ _id: 'a', organizationId: 'o', rev: { $lt: 3 } })).toBe(true);
+    expect(isKeyedFilter({ _id: { $in: ['a', 'b'] } })).toBe(false);
+    expect(isKeyedFilter({ _id: 1 })).toBe(false);
+    expect(isKeyedFilter({ organizationId: 'o' })).toBe(false);
+    expect(isKeyedFilter({})).toBe(false);
+    expect(isKeyedFilter(undefined)).toBe(false);
   });
 });
 
@@ -40,6 +41,6 @@ describe('recordFilters', () => {
     recorder.stop();
     await Thing.find({ org: 'o' }).exec();
     expect(recorder.operations.map((o) => o.method)).toEqual(['findOne', 'updateOne', 'find']);
-    expect(recorder.scans().map((o) => o.filter)).toEqual([{ _id: 't1', org: 'o' }, { _id: { $in: ['t1'] } }]);
+    expect(recorder.scans().map((o) => o.filter)).toEqual([{ _id: { $in: ['t1'] } }]);
   });
 });

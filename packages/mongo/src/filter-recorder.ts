@@ -1,8 +1,9 @@
-// Test helper (exported through "@usergraph/mongo/testing"): FerretDB v1's
-// SQLite backend answers a filter by key only when it is exactly
-// `{ _id: <string | ObjectId> }`; any other filter decodes every document of
-// the collection. Tests record what mongoose sends to the collections that
-// grow with users and assert that hot paths stay on `_id`.
+// Test helper (exported through "@usergraph/mongo/testing"): the embedded
+// store answers a filter by key only when it holds `_id: <string | ObjectId>`
+// (stock FerretDB v1 only when that is the filter's one key; see
+// tools/ferretdb/patches.json); any other filter decodes every document of the
+// collection. Tests record what mongoose sends to the collections that grow
+// with users and assert that hot paths stay on `_id`.
 import type { Connection } from 'mongoose';
 
 export interface RecordedOperation {
@@ -40,11 +41,9 @@ function bulkFilters(ops: unknown): unknown[] {
   });
 }
 
-/** True only for the filter FerretDB's SQLite backend pushes down: exactly `{ _id: <string | ObjectId> }`. */
-export function isIdOnlyFilter(filter: unknown): boolean {
-  if (!filter || typeof filter !== 'object' || Array.isArray(filter)) return false;
-  const keys = Object.keys(filter);
-  if (keys.length !== 1 || keys[0] !== '_id') return false;
+/** True for the filters the embedded store answers by key: with `_id: <string | ObjectId>`, whatever else they hold. */
+export function isKeyedFilter(filter: unknown): boolean {
+  if (!filter || typeof filter !== 'object' || Array.isArray(filter) || !('_id' in filter)) return false;
   const id = (filter as { _id: unknown })._id;
   return typeof id === 'string' || (typeof id === 'object' && id !== null && (id as { _bsontype?: unknown })._bsontype === 'ObjectId');
 }
@@ -70,7 +69,7 @@ export function recordFilters(conn: Connection, collections: readonly string[]) 
   return {
     operations,
     /** The operations that would make FerretDB read their whole collection. */
-    scans: () => operations.filter((o) => !isIdOnlyFilter(o.filter)),
+    scans: () => operations.filter((o) => !isKeyedFilter(o.filter)),
     clear: () => {
       operations.length = 0;
     },

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbeddedStore, type EmbeddedStore } from './embedded-store.js';
 
-export { isIdOnlyFilter, recordFilters } from './filter-recorder.js';
+export { isKeyedFilter, recordFilters } from './filter-recorder.js';
 export type { FilterRecorder, RecordedOperation } from './filter-recorder.js';
 
 /**

@@ -35,16 +35,9 @@ export function createApplicationRepository(conn: Connection) {
     /** A scan by organization: admins listing their applications (few per organization). */
     listForOrganization: (organizationId: string) =>
       Application.find({ organizationId }).sort({ createdAt: 1 }).lean<ApplicationDoc[]>().exec(),
-    /**
-     * Null when the application is not the organization's. Read and written by
-     * `_id` only (the one filter FerretDB's SQLite backend answers by key);
-     * an application's organization never changes.
-     */
-    async update(organizationId: string, clientId: string, set: Partial<Pick<ApplicationDoc, 'status' | 'permissions' | 'secretHash' | 'name'>>) {
-      const current = await Application.findOne({ _id: clientId }).lean<ApplicationDoc>().exec();
-      if (current?.organizationId !== organizationId) return null;
-      return Application.findOneAndUpdate({ _id: clientId }, { $set: set }, { new: true }).lean<ApplicationDoc>().exec();
-    },
+    /** Null when the application is not the organization's. */
+    update: (organizationId: string, clientId: string, set: Partial<Pick<ApplicationDoc, 'status' | 'permissions' | 'secretHash' | 'name'>>) =>
+      Application.findOneAndUpdate({ _id: clientId, organizationId }, { $set: set }, { new: true }).lean<ApplicationDoc>().exec(),
   };
 }
 

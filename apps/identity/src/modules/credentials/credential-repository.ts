@@ -22,11 +22,10 @@ const credentialSchema = new Schema<CredentialDoc>(
 credentialSchema.index({ organizationId: 1, _id: 1 });
 
 /**
- * Every method takes the organization. FerretDB's SQLite backend answers only
- * an exact `{ _id }` filter by key (any other filter decodes the whole
- * collection), so a credential is read by `_id` and its organization checked
- * here: another tenant's credential is "not found". Writes read first, then
- * write by `_id` (a credential's organization never changes).
+ * Every method takes the organization. Every filter holds `_id`, which the
+ * embedded store answers from its key (with no `_id` it decodes the whole
+ * collection): reads check the organization on the document read, writes
+ * filter on `{ _id, organizationId }`. Another tenant's credential is "not found".
  */
 export function createCredentialRepository(conn: Connection) {
   const Credential = conn.model<CredentialDoc>('Credential', credentialSchema);
@@ -55,10 +54,10 @@ export function createCredentialRepository(conn: Connection) {
     createdBefore: (before: Date) =>
       Credential.find({ createdAt: { $lt: before } }).select({ organizationId: 1 }).lean<Pick<CredentialDoc, '_id' | 'organizationId'>[]>().exec(),
     async deleteById(organizationId: string, userId: string): Promise<void> {
-      if (await findById(organizationId, userId)) await Credential.deleteOne({ _id: userId }).exec();
+      await Credential.deleteOne({ _id: userId, organizationId }).exec();
     },
     async setPasswordHash(organizationId: string, userId: string, passwordHash: string): Promise<void> {
-      if (await findById(organizationId, userId)) await Credential.updateOne({ _id: userId }, { $set: { passwordHash } }).exec();
+      await Credential.updateOne({ _id: userId, organizationId }, { $set: { passwordHash } }).exec();
     },
   };
 }

@@ -36,7 +36,7 @@ export function createLoginThrottle(conn: Connection, limits: ThrottleLimits) {
 
   async function assertNotLocked(organizationId: string, identifier: string, ip: string, now = new Date()): Promise<void> {
     const keys = keysOf(organizationId, identifier, ip);
-    // Two `_id` reads, not one `$in`: FerretDB's SQLite backend answers only an exact `{ _id }` by key.
+    // Two `_id` reads, not one `$in`: the embedded store answers `_id: { $in }` by decoding every document.
     const docs = await Promise.all([keys.identifier, keys.ip].map((_id) => Throttle.findOne({ _id }).lean<ThrottleDoc>().exec()));
     const locked = docs.filter((d): d is ThrottleDoc => d?.lockedUntil !== undefined && d.lockedUntil > now);
     if (locked.length === 0) return;
@@ -47,7 +47,7 @@ export function createLoginThrottle(conn: Connection, limits: ThrottleLimits) {
 
   async function countFailure(key: string, max: number, now: Date): Promise<void> {
     const windowStart = new Date(now.getTime() - limits.windowMs);
-    // Conditional on the window, so a scan on FerretDB; run on failed logins only.
+    // Conditional on the window (and keyed by `_id`): counts only within a live window.
     let doc = await Throttle.findOneAndUpdate({ _id: key, windowStartedAt: { $gt: windowStart } }, { $inc: { failures: 1 } }, { new: true })
       .lean<ThrottleDoc>()
       .exec();

@@ -36,9 +36,9 @@ sessionSchema.index({ organizationId: 1, userId: 1 });
 sessionSchema.index({ familyId: 1 });
 
 /**
- * Refresh, rotation and logout touch sessions by `_id` only: FerretDB's
- * SQLite backend answers nothing else by key, and any other filter decodes
- * every session. Conditions become atomic `_id`-only updates: `$min` sets a
+ * Refresh, rotation and logout touch sessions by `_id` only: the embedded
+ * store answers a filter from its key only when it holds `_id`, and any other
+ * filter decodes every session. Conditions become atomic `_id`-only updates: `$min` sets a
  * timestamp only where there is none, and the document from before the
  * update says whether this call was the one that set it.
  */

@@ -41,9 +41,8 @@ export function createVerificationCodeRepository(conn: Connection) {
     /**
      * Counts an attempt atomically and returns the code only while attempts
      * remain and it has not expired (expiry is checked here, as the embedded
-     * store has no TTL indexes). The increment is unconditional and by `_id`
-     * (FerretDB's SQLite backend answers only an exact `{ _id }` by key); each
-     * caller gets its own count back, so at most `maxAttempts` callers ever
+     * store has no TTL indexes). The increment is unconditional and by `_id`;
+     * each caller gets its own count back, so at most `maxAttempts` callers ever
      * see a count within the limit, even concurrently.
      */
     async takeAttempt(id: string, maxAttempts: number, now: Date): Promise<VerificationCodeDoc | null> {

@@ -16,10 +16,9 @@ const groupSchema = new Schema<GroupDoc>(
 groupSchema.index({ organizationId: 1, name: 1 });
 
 /**
- * Lookups by id read by `_id` only, the one filter FerretDB's SQLite backend
- * answers by key (the collection holds every organization's groups), and
- * check the organization on the document read; writes read first, then
- * write by `_id` (a group's organization never changes).
+ * Lookups by id read by `_id`, which the embedded store answers from its key
+ * (the collection holds every organization's groups), and check the
+ * organization on the document read; writes filter on `{ _id, organizationId }`.
  */
 export function createGroupRepository(conn: Connection) {
   const Group = conn.model<GroupDoc>('Group', groupSchema);
@@ -45,12 +44,10 @@ export function createGroupRepository(conn: Connection) {
         if ((err as { code?: number }).code !== 11000) throw err;
       }
     },
-    async rename(organizationId: string, id: string, name: string): Promise<GroupDoc | null> {
-      if (!(await findById(organizationId, id))) return null;
-      return Group.findOneAndUpdate({ _id: id }, { $set: { name } }, { new: true }).lean<GroupDoc>().exec();
-    },
+    rename: (organizationId: string, id: string, name: string): Promise<GroupDoc | null> =>
+      Group.findOneAndUpdate({ _id: id, organizationId }, { $set: { name } }, { new: true }).lean<GroupDoc>().exec(),
     async remove(organizationId: string, id: string): Promise<void> {
-      if (await findById(organizationId, id)) await Group.deleteOne({ _id: id }).exec();
+      await Group.deleteOne({ _id: id, organizationId }).exec();
     },
   };
 }

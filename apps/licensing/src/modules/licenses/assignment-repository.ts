@@ -39,9 +39,10 @@ export const assignmentId = (organizationId: string, userId: string) => `${organ
 export type AssignmentFields = Pick<AssignmentDoc, 'licenses' | 'groupIds' | 'originGroupId' | 'supportAdmin'>;
 
 /**
- * Scoped by organization in every method. Reads are by `_id` only, the one
- * filter FerretDB's SQLite backend answers by key (any other filter decodes
- * every assignment), with the organization checked on the document read.
+ * Scoped by organization in every method. Reads are by `_id`, which the
+ * embedded store answers from its key (a filter without `_id` decodes every
+ * assignment), with the organization checked on the document read; writes
+ * filter on `_id`, the organization and the revision they were computed from.
  */
 export function createAssignmentRepository(conn: Connection) {
   const Assignment = conn.model<AssignmentDoc>('Assignment', assignmentSchema);

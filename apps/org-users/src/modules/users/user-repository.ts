@@ -125,12 +125,10 @@ userSchema.index({ organizationId: 1, _id: 1 });
  * Users are always read and written inside one organization: every method
  * takes the organization id, so a cross-tenant query cannot be written.
  *
- * Every filter is `{ _id }` alone, the one filter the embedded store (FerretDB
- * v1, SQLite backend) answers from its primary key; with any other filter it
- * decodes the whole collection. So the organization is checked on the
- * document read, and a write first reads the document it is about to change
- * (a user's organization never changes). D's search has its own index:
- * search-index.ts.
+ * Every filter holds `_id`, which the embedded store answers from its key;
+ * with no `_id` it decodes the whole collection. Reads check the organization
+ * on the document read; writes filter on `{ _id, organizationId }`. D's
+ * search has its own index: search-index.ts.
  */
 export function createUserRepository(conn: Connection) {
   const User = conn.model<UserDoc>('User', userSchema);
@@ -142,9 +140,8 @@ export function createUserRepository(conn: Connection) {
     return doc?.organizationId === organizationId ? doc : null;
   }
   /** Updates the user if it belongs to the organization; the updated document, or null. */
-  async function updateInOrganization(organizationId: string, id: string, update: UpdateQuery<UserDoc>): Promise<UserDoc | null> {
-    if (!(await findById(organizationId, id))) return null;
-    return User.findOneAndUpdate({ _id: id }, update, { new: true }).lean<UserDoc>().exec();
+  function updateInOrganization(organizationId: string, id: string, update: UpdateQuery<UserDoc>): Promise<UserDoc | null> {
+    return User.findOneAndUpdate({ _id: id, organizationId }, update, { new: true }).lean<UserDoc>().exec();
   }
 
   return {
@@ -176,10 +173,8 @@ export function createUserRepository(conn: Connection) {
       await updateInOrganization(organizationId, id, { $unset: { provisioningSince: 1 } });
     },
     /** The deleted profile, or null when there was none (so its index entries are removed once). */
-    async deleteById(organizationId: string, id: string): Promise<UserDoc | null> {
-      if (!(await findById(organizationId, id))) return null;
-      return User.findOneAndDelete({ _id: id }).lean<UserDoc>().exec();
-    },
+    deleteById: (organizationId: string, id: string): Promise<UserDoc | null> =>
+      User.findOneAndDelete({ _id: id, organizationId }).lean<UserDoc>().exec(),
     markSynced: (organizationId: string, id: string, at: Date) => updateInOrganization(organizationId, id, { $set: { syncedAt: at } }),
     /**
      * Appends the version unless the user accepted it already. Two concurrent
@@ -189,7 +184,7 @@ export function createUserRepository(conn: Connection) {
     async addLegalAgreement(organizationId: string, id: string, version: string, at: Date): Promise<UserDoc | null> {
       const doc = await findById(organizationId, id);
       if (!doc || doc.legalAgreementVersions?.some((a) => a.version === version)) return doc;
-      return User.findOneAndUpdate({ _id: id }, { $push: { legalAgreementVersions: { version, acceptedAt: at } } }, { new: true }).lean<UserDoc>().exec();
+      return updateInOrganization(organizationId, id, { $push: { legalAgreementVersions: { version, acceptedAt: at } } });
     },
     /** Sets only the preferences given. */
     setNotificationPreferences(organizationId: string, id: string, prefs: Partial<NotificationPreferencesDoc>) {
