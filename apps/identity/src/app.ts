@@ -47,6 +47,8 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
   );
   const credentials = createCredentialRepository(conn);
   const sessionRepository = createSessionRepository(conn);
+  const entered = await sessionRepository.buildOnce(new Date());
+  if (entered > 0) logger.info({ entered }, "existing sessions entered in their users' session lists");
   const sessions = createSessionService({
     sessions: sessionRepository,
     keys,

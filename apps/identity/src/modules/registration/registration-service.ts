@@ -89,7 +89,7 @@ export function createRegistrationService(deps: {
       { key: ctx.idempotencyKey, scope: `register:${organization.id}`, fingerprint: () => keyedFingerprint(deps.fingerprintKey, fingerprintOf) },
       () => createAccount(args, organization.id),
     );
-    const session = await deps.sessions.issue({ userId: account.user.id, organizationId: organization.id }, undefined, ctx.clientIp);
+    const session = await deps.sessions.issue({ userId: account.user.id, organizationId: organization.id }, ctx.clientIp);
     return { ...account, session };
   }
 

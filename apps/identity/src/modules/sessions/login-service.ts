@@ -56,7 +56,7 @@ export function createLoginService(deps: {
       throw unauthenticated(INVALID_CREDENTIALS);
     }
     await deps.throttle.recordSuccess(throttleOrg, identifier, ctx.clientIp);
-    return deps.sessions.issue({ userId: credential._id, organizationId: organization.id }, undefined, ctx.clientIp);
+    return deps.sessions.issue({ userId: credential._id, organizationId: organization.id }, ctx.clientIp);
   }
 
   return { login };

@@ -2,18 +2,32 @@ import type mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase, type EmbeddedStore } from '@usergraph/mongo';
 import { recordFilters, startTestStore, uniqueDatabaseName } from '@usergraph/mongo/testing';
-import { createSessionRepository, type SessionRepository } from './session-repository.js';
+import { createSessionRepository, type NewSession, type SessionRepository } from './session-repository.js';
 
 describe('session repository', () => {
   let store: EmbeddedStore;
   let conn: mongoose.Connection;
   let sessions: SessionRepository;
   let n = 0;
-  const newSession = () => {
+  const HOUR = 3_600_000;
+  const sessionFor = (userId: string, opts: { familyId?: string; expiresInMs?: number } = {}): NewSession => {
     const id = `s${Date.now().toString(16)}${(n++).toString(16)}`;
-    const hour = new Date(Date.now() + 3_600_000);
-    return sessions.insert({ _id: id, organizationId: 'org1', userId: 'u1', familyId: id, refreshTokenHash: 'h', refreshExpiresAt: hour, accessExpiresAt: hour });
+    const expires = new Date(Date.now() + (opts.expiresInMs ?? HOUR));
+    return { _id: id, organizationId: 'org1', userId, familyId: opts.familyId ?? id, refreshTokenHash: 'h', refreshExpiresAt: expires, accessExpiresAt: expires };
   };
+  const login = async (userId = 'u1', expiresInMs?: number) => {
+    const doc = sessionFor(userId, { expiresInMs });
+    await sessions.insertLogin(doc, new Date());
+    return doc;
+  };
+  /** What refresh does: mark the old session rotated, then save its successor. */
+  const rotate = async (previous: NewSession) => {
+    expect(await sessions.markRotated(previous._id, new Date())).toBe(true);
+    const next = sessionFor(previous.userId, { familyId: previous.familyId });
+    const moved = await sessions.insertRotated((await sessions.findById(previous._id))!, next, new Date());
+    return { next, moved };
+  };
+  const listIds = async (userId: string) => (await sessions.listActiveForUser('org1', userId, new Date())).map((s) => s._id);
 
   beforeAll(async () => {
     store = await startTestStore();
@@ -26,7 +40,7 @@ describe('session repository', () => {
   });
 
   it('markRotated: of 20 concurrent calls exactly one wins, by _id only', async () => {
-    const { _id } = await newSession();
+    const { _id } = await login();
     const recorder = recordFilters(conn, ['sessions']);
     const results = await Promise.all(Array.from({ length: 20 }, () => sessions.markRotated(_id, new Date())));
     recorder.stop();
@@ -36,14 +50,14 @@ describe('session repository', () => {
   });
 
   it('markRotated: a revoked or unknown session does not rotate', async () => {
-    const { _id } = await newSession();
+    const { _id } = await login();
     expect(await sessions.revokeOne('org1', 'u1', _id, new Date())).toBe(true);
     expect(await sessions.markRotated(_id, new Date())).toBe(false);
     expect(await sessions.markRotated('no-such-session', new Date())).toBe(false);
   });
 
   it('revokeOne: exactly one of 20 concurrent calls revokes; another user or tenant gets false', async () => {
-    const { _id } = await newSession();
+    const { _id } = await login();
     expect(await sessions.revokeOne('org2', 'u1', _id, new Date())).toBe(false);
     expect(await sessions.revokeOne('org1', 'u2', _id, new Date())).toBe(false);
     expect((await sessions.findById(_id))?.revokedAt).toBeUndefined();
@@ -52,5 +66,87 @@ describe('session repository', () => {
     recorder.stop();
     expect(results.filter(Boolean)).toHaveLength(1);
     expect(recorder.scans()).toEqual([]);
+  });
+
+  it("finds a user's live sessions by key, newest first, among other users' sessions", async () => {
+    for (let i = 0; i < 5; i++) await login('someone-else');
+    const first = await login('lister');
+    const second = await login('lister');
+    const { next } = await rotate(second);
+    const third = await login('lister');
+    await sessions.revokeOne('org1', 'lister', third._id, new Date());
+    const recorder = recordFilters(conn, ['sessions', 'user_sessions']);
+    expect(await listIds('lister')).toEqual([next._id, first._id]);
+    recorder.stop();
+    expect(recorder.scans()).toEqual([]);
+    expect(await sessions.listActiveForUser('org2', 'lister', new Date())).toEqual([]);
+  });
+
+  it('revokeForUser revokes every live session but the one kept, by key, and leaves other users alone', async () => {
+    const kept = await login('leaver');
+    const others = [await login('leaver'), (await rotate(await login('leaver'))).next];
+    const bystander = await login('bystander');
+    const recorder = recordFilters(conn, ['sessions', 'user_sessions']);
+    expect(await sessions.revokeForUser('org1', 'leaver', new Date(), kept._id)).toBe(2);
+    recorder.stop();
+    expect(recorder.scans()).toEqual([]);
+    for (const s of others) expect((await sessions.findById(s._id))?.revokedAt).toBeInstanceOf(Date);
+    expect(await listIds('leaver')).toEqual([kept._id]);
+    expect(await listIds('bystander')).toEqual([bystander._id]);
+    expect(await sessions.revokeForUser('org1', 'leaver', new Date())).toBe(1);
+    expect(await listIds('leaver')).toEqual([]);
+  });
+
+  it("revokeFamily revokes the family's current session and the presented one; a refresh racing it ends revoked", async () => {
+    const start = await login('reuser');
+    const { next } = await rotate(start);
+    const other = await login('reuser');
+    await sessions.revokeFamily((await sessions.findById(start._id))!, new Date());
+    expect((await sessions.findById(next._id))?.revokedAt).toBeInstanceOf(Date);
+    expect((await sessions.findById(start._id))?.revokedAt).toBeInstanceOf(Date);
+    expect(await listIds('reuser')).toEqual([other._id]);
+
+    // The family was revoked after `next` was marked rotated but before its successor took its place.
+    const late = sessionFor('reuser', { familyId: start.familyId });
+    expect(await sessions.insertRotated((await sessions.findById(next._id))!, late, new Date())).toBe(false);
+    expect((await sessions.findById(late._id))?.revokedAt).toBeInstanceOf(Date);
+  });
+
+  it('sign out everywhere racing 20 refreshes leaves no live session', async () => {
+    const logins = await Promise.all(Array.from({ length: 20 }, () => login('racer')));
+    /** A refresh as the service runs it; null when sign out revoked the session before it was marked rotated. */
+    const refresh = async (previous: NewSession) => {
+      if (!(await sessions.markRotated(previous._id, new Date()))) return null;
+      const next = sessionFor('racer', { familyId: previous.familyId });
+      await sessions.insertRotated((await sessions.findById(previous._id))!, next, new Date());
+      return next;
+    };
+    const [successors] = await Promise.all([Promise.all(logins.map(refresh)), sessions.revokeForUser('org1', 'racer', new Date())]);
+    expect(await listIds('racer')).toEqual([]);
+    for (const next of successors.filter((s) => s !== null)) {
+      // Whichever came first, the successor is revoked: by sign out, or by the refresh that lost the race.
+      expect((await sessions.findById(next._id))?.revokedAt).toBeInstanceOf(Date);
+    }
+  });
+
+  it("a login drops the user's expired families from the list", async () => {
+    const expired = await login('returning', 50);
+    await new Promise((r) => setTimeout(r, 80));
+    const fresh = await login('returning');
+    const doc = await conn.collection('user_sessions').findOne({ _id: 'org1:returning' as never });
+    expect(Object.keys(doc?.families ?? {})).toEqual([fresh.familyId]);
+    expect(expired.familyId).not.toBe(fresh.familyId);
+  });
+
+  it('buildOnce enters the live sessions saved before the per-user list, once, so they can be listed and refreshed', async () => {
+    const legacy = sessionFor('veteran');
+    const rotated = { ...sessionFor('veteran'), rotatedAt: new Date() };
+    const now = new Date();
+    await conn.collection('sessions').insertMany([legacy, rotated].map((s) => ({ ...s, createdAt: now, updatedAt: now })) as never[]);
+    expect(await listIds('veteran')).toEqual([]);
+    expect(await sessions.buildOnce(new Date())).toBe(1);
+    expect(await listIds('veteran')).toEqual([legacy._id]);
+    expect((await rotate(legacy)).moved).toBe(true);
+    expect(await sessions.buildOnce(new Date())).toBe(0);
   });
 });

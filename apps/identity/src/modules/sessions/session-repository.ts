@@ -1,4 +1,5 @@
 import { Schema, type Connection } from 'mongoose';
+import { isDuplicateKeyError } from '@usergraph/mongo';
 
 export interface SessionDoc {
   _id: string;
@@ -32,21 +33,85 @@ const sessionSchema = new Schema<SessionDoc>(
   },
   { timestamps: true, versionKey: false, collection: 'sessions' },
 );
-sessionSchema.index({ organizationId: 1, userId: 1 });
-sessionSchema.index({ familyId: 1 });
+/**
+ * One document per user: each live login (a family of rotated sessions) and
+ * the session that currently holds it, with its refresh expiry. It is how a
+ * user's sessions are found by key: `mySessions`, sign out everywhere and a
+ * family's revocation read it instead of searching `sessions` by user or by
+ * family, which the embedded store could only answer by decoding every
+ * session.
+ */
+interface UserSessionsDoc {
+  _id: string;
+  families: Record<string, { sessionId: string; refreshExpiresAt: Date }>;
+}
+
+const userSessionsSchema = new Schema<UserSessionsDoc>(
+  { _id: String, families: { type: Schema.Types.Mixed, default: {} } },
+  { versionKey: false, collection: 'user_sessions', minimize: false },
+);
+
+const userSessionsId = (organizationId: string, userId: string) => `${organizationId}:${userId}`;
+const familyPath = (familyId: string) => `families.${familyId}`;
+/** Marks that the sessions saved before the per-user list existed were entered in it (no colon: never a user's key). */
+const BUILT_MARKER = 'built';
+/** Passes over a user's families when a concurrent refresh moves one. */
+const MAX_REVOKE_PASSES = 10;
+
+export type NewSession = Omit<SessionDoc, 'createdAt' | 'updatedAt'>;
 
 /**
- * Refresh, rotation and logout touch sessions by `_id` only: the embedded
- * store answers a filter from its key only when it holds `_id`, and any other
- * filter decodes every session. Conditions become atomic `_id`-only updates: `$min` sets a
- * timestamp only where there is none, and the document from before the
- * update says whether this call was the one that set it.
+ * Every filter holds `_id` (the embedded store answers only those by key).
+ * A family's entry moves from session to session only by a write conditional
+ * on the session it held, and is removed the same way; so whoever removes an
+ * entry revokes exactly the session it held, and a refresh whose move fails
+ * knows its family was revoked meanwhile. `$min` sets a timestamp only where
+ * there is none, and the document from before the update says whether this
+ * call was the one that set it.
  */
 export function createSessionRepository(conn: Connection) {
   const Session = conn.model<SessionDoc>('Session', sessionSchema);
+  const UserSessions = conn.model<UserSessionsDoc>('UserSessions', userSessionsSchema);
+
+  /** Sets revokedAt unless set (only on the owner's session when `owner` is given); the session as it was, if this call revoked it. */
+  async function revoke(sessionId: string, now: Date, owner?: { organizationId: string; userId: string }): Promise<SessionDoc | null> {
+    const before = await Session.findOneAndUpdate({ _id: sessionId, ...owner }, { $min: { revokedAt: now } }, { new: false })
+      .lean<SessionDoc>()
+      .exec();
+    return before && !before.revokedAt ? before : null;
+  }
+
+  /** Removes the family's entry if it still holds `sessionId`; true if this call removed it. */
+  async function removeEntry(userKey: string, familyId: string, sessionId: string): Promise<boolean> {
+    const result = await UserSessions.updateOne({ _id: userKey, [`${familyPath(familyId)}.sessionId`]: sessionId }, { $unset: { [familyPath(familyId)]: 1 } }).exec();
+    return result.modifiedCount === 1;
+  }
+
+  const readFamilies = async (userKey: string) => (await UserSessions.findOne({ _id: userKey }).lean<UserSessionsDoc>().exec())?.families ?? {};
+
   return {
-    insert: async (doc: Omit<SessionDoc, 'createdAt' | 'updatedAt'>) => (await Session.create(doc)).toObject(),
     findById: (id: string) => Session.findOne({ _id: id }).lean<SessionDoc>().exec(),
+
+    /** A new login: the session starts its own family. Families whose refresh expired are dropped from the user's list. */
+    async insertLogin(doc: NewSession, now: Date): Promise<void> {
+      await Session.create(doc);
+      const userKey = userSessionsId(doc.organizationId, doc.userId);
+      const after = await UserSessions.findOneAndUpdate(
+        { _id: userKey },
+        { $set: { [familyPath(doc.familyId)]: { sessionId: doc._id, refreshExpiresAt: doc.refreshExpiresAt } } },
+        { upsert: true, new: true },
+      )
+        .lean<UserSessionsDoc>()
+        .exec();
+      const expired = Object.entries(after?.families ?? {}).filter(([, entry]) => entry.refreshExpiresAt <= now);
+      if (expired.length === 0) return;
+      // Conditional on each entry as read: an expired session is never refreshed, so this only guards against surprises.
+      await UserSessions.updateOne(
+        { _id: userKey, ...Object.fromEntries(expired.map(([familyId, entry]) => [`${familyPath(familyId)}.sessionId`, entry.sessionId])) },
+        { $unset: Object.fromEntries(expired.map(([familyId]) => [familyPath(familyId), 1])) },
+      ).exec();
+    },
+
     /**
      * Marks a live session rotated, atomically: of two concurrent refreshes
      * with the same token only one gets true.
@@ -55,36 +120,103 @@ export function createSessionRepository(conn: Connection) {
       const before = await Session.findOneAndUpdate({ _id: id }, { $min: { rotatedAt: now } }, { new: false }).lean<SessionDoc>().exec();
       return Boolean(before && !before.rotatedAt && !before.revokedAt);
     },
-    /** A scan by family, run only when a refresh token was reused (or raced). */
-    async revokeFamily(familyId: string, now: Date): Promise<number> {
-      const result = await Session.updateMany({ familyId, revokedAt: { $exists: false } }, { $set: { revokedAt: now } }).exec();
-      return result.modifiedCount;
+
+    /**
+     * Saves the session that replaces `previous` (already marked rotated) and
+     * moves the family's entry to it. False, with `next` revoked, when the
+     * family was revoked meanwhile (a reuse or sign out everywhere won the race).
+     */
+    async insertRotated(previous: SessionDoc, next: NewSession, now: Date): Promise<boolean> {
+      await Session.create(next);
+      const moved = await UserSessions.updateOne(
+        { _id: userSessionsId(next.organizationId, next.userId), [`${familyPath(next.familyId)}.sessionId`]: previous._id },
+        { $set: { [familyPath(next.familyId)]: { sessionId: next._id, refreshExpiresAt: next.refreshExpiresAt } } },
+      ).exec();
+      if (moved.modifiedCount === 1) return true;
+      await revoke(next._id, now);
+      return false;
     },
-    /** Revokes every live session of the user, except `keepSessionId` when given. A scan by user: password change or reset, user deletion, "sign out everywhere". */
+
+    /** Revokes the family's current session (a refresh token was reused); the presented session is revoked too. */
+    async revokeFamily(presented: SessionDoc, now: Date): Promise<void> {
+      await revoke(presented._id, now);
+      const userKey = userSessionsId(presented.organizationId, presented.userId);
+      for (let pass = 0; pass < MAX_REVOKE_PASSES; pass++) {
+        const entry = (await readFamilies(userKey))[presented.familyId];
+        if (!entry) return;
+        if (await removeEntry(userKey, presented.familyId, entry.sessionId)) {
+          await revoke(entry.sessionId, now);
+          return;
+        }
+      }
+    },
+
+    /** Revokes every live session of the user, except `keepSessionId` when given: password change or reset, user deletion, "sign out everywhere". */
     async revokeForUser(organizationId: string, userId: string, now: Date, keepSessionId?: string): Promise<number> {
-      const filter = { organizationId, userId, revokedAt: { $exists: false }, rotatedAt: { $exists: false }, ...(keepSessionId ? { _id: { $ne: keepSessionId } } : {}) };
-      const result = await Session.updateMany(filter, { $set: { revokedAt: now } }).exec();
-      return result.modifiedCount;
+      const userKey = userSessionsId(organizationId, userId);
+      let revoked = 0;
+      for (let pass = 0; pass < MAX_REVOKE_PASSES; pass++) {
+        const targets = Object.entries(await readFamilies(userKey)).filter(([, entry]) => entry.sessionId !== keepSessionId);
+        if (targets.length === 0) break;
+        const removed = await Promise.all(
+          targets.map(async ([familyId, entry]) => {
+            if (!(await removeEntry(userKey, familyId, entry.sessionId))) return false; // refreshed meanwhile: next pass
+            if (await revoke(entry.sessionId, now)) revoked++;
+            return true;
+          }),
+        );
+        if (removed.every(Boolean)) break;
+      }
+      return revoked;
     },
+
     /** Revokes one live session of the user; false if it is not theirs or not live. */
     async revokeOne(organizationId: string, userId: string, sessionId: string, now: Date): Promise<boolean> {
-      const session = await Session.findOne({ _id: sessionId }).lean<SessionDoc>().exec();
-      if (session?.organizationId !== organizationId || session.userId !== userId || session.revokedAt) return false;
-      const before = await Session.findOneAndUpdate({ _id: sessionId }, { $min: { revokedAt: now } }, { new: false }).lean<SessionDoc>().exec();
-      return Boolean(before && !before.revokedAt);
+      const before = await revoke(sessionId, now, { organizationId, userId });
+      if (!before) return false;
+      await removeEntry(userSessionsId(organizationId, userId), before.familyId, sessionId);
+      return true;
     },
-    /** A scan by user: `mySessions` only. */
-    listActiveForUser: (organizationId: string, userId: string, now: Date) =>
-      Session.find({
-        organizationId,
-        userId,
-        revokedAt: { $exists: false },
-        rotatedAt: { $exists: false },
-        refreshExpiresAt: { $gt: now },
-      })
-        .sort({ createdAt: -1 })
-        .lean<SessionDoc[]>()
-        .exec(),
+
+    /**
+     * Enters the live sessions saved before the per-user list existed, once
+     * per database (a marker records it); run at start, before identity
+     * serves, so that their refreshes find their families. A scan, once.
+     */
+    async buildOnce(now: Date): Promise<number> {
+      try {
+        await UserSessions.create({ _id: BUILT_MARKER, families: {} });
+      } catch (err) {
+        if (isDuplicateKeyError(err)) return 0;
+        throw err;
+      }
+      let entered = 0;
+      const live = Session.find({ revokedAt: { $exists: false }, rotatedAt: { $exists: false }, refreshExpiresAt: { $gt: now } }).lean<SessionDoc[]>();
+      for await (const session of live.cursor({ batchSize: 500 })) {
+        const entry = familyPath(session.familyId);
+        try {
+          // Only where the family has no entry yet: a newer login or refresh has its own.
+          const result = await UserSessions.updateOne(
+            { _id: userSessionsId(session.organizationId, session.userId), [entry]: { $exists: false } },
+            { $set: { [entry]: { sessionId: session._id, refreshExpiresAt: session.refreshExpiresAt } } },
+            { upsert: true },
+          ).exec();
+          entered += result.modifiedCount + result.upsertedCount;
+        } catch (err) {
+          if (!isDuplicateKeyError(err)) throw err; // the user's document exists and holds the family
+        }
+      }
+      return entered;
+    },
+
+    /** `mySessions`: the session holding each of the user's families, if live, newest first. */
+    async listActiveForUser(organizationId: string, userId: string, now: Date): Promise<SessionDoc[]> {
+      const entries = Object.values(await readFamilies(userSessionsId(organizationId, userId)));
+      const sessions = await Promise.all(entries.map((entry) => Session.findOne({ _id: entry.sessionId }).lean<SessionDoc>().exec()));
+      return sessions
+        .filter((s): s is SessionDoc => s !== null && s.organizationId === organizationId && s.userId === userId && !s.revokedAt && !s.rotatedAt && s.refreshExpiresAt > now)
+        .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+    },
   };
 }
 

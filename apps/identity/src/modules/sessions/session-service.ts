@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Types } from 'mongoose';
 import { unauthenticated } from '@usergraph/service-kit';
 import type { SigningKeys } from '../keys/signing-keys.js';
-import type { SessionRepository } from './session-repository.js';
+import type { SessionDoc, SessionRepository } from './session-repository.js';
 
 /** What clients get back: B's `session { _id jwt expires }` plus the refresh token. */
 export interface SessionDto {
@@ -15,6 +15,7 @@ export interface SessionDto {
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
+const reuseDetected = () => unauthenticated('Refresh token reuse detected: all sessions of this login were revoked');
 
 /** Refresh tokens read "<sessionId>.<secret>": the id finds the session, the secret proves possession. */
 function parseRefreshToken(token: string): { sessionId: string; secret: string } | undefined {
@@ -30,24 +31,29 @@ export function createSessionService(deps: {
 }) {
   const { sessions, keys } = deps;
 
-  async function issue(user: { userId: string; organizationId: string }, familyId: string | undefined, clientIp: string): Promise<SessionDto> {
+  /** A new session for a login, or, with `previous` (already marked rotated), the one that replaces it. */
+  async function issue(user: { userId: string; organizationId: string }, clientIp: string, previous?: SessionDoc): Promise<SessionDto> {
     const sessionId = new Types.ObjectId().toHexString();
     const secret = randomBytes(32).toString('base64url');
     const { token, expiresAt } = await keys.sign(
       { sub: user.userId, org: user.organizationId, typ: 'user', sid: sessionId },
       deps.accessTtlSeconds,
     );
-    const refreshExpiresAt = new Date(Date.now() + deps.refreshTtlDays * 86_400_000);
-    await sessions.insert({
+    const now = new Date();
+    const refreshExpiresAt = new Date(now.getTime() + deps.refreshTtlDays * 86_400_000);
+    const session = {
       _id: sessionId,
       organizationId: user.organizationId,
       userId: user.userId,
-      familyId: familyId ?? sessionId,
+      familyId: previous?.familyId ?? sessionId,
       refreshTokenHash: sha256(secret),
       refreshExpiresAt,
       accessExpiresAt: new Date(expiresAt),
       clientIp,
-    });
+    };
+    if (!previous) await sessions.insertLogin(session, now);
+    // A concurrent reuse revoked the family before the new session took its place: it goes with the family.
+    else if (!(await sessions.insertRotated(previous, session, now))) throw reuseDetected();
     return { _id: sessionId, jwt: token, expires: expiresAt, refreshToken: `${sessionId}.${secret}`, refreshTokenExpires: refreshExpiresAt.getTime() };
   }
 
@@ -66,23 +72,12 @@ export function createSessionService(deps: {
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw invalid();
     const now = new Date();
     if (session.revokedAt || session.refreshExpiresAt <= now) throw invalid();
-    if (session.rotatedAt) {
-      await sessions.revokeFamily(session.familyId, now);
-      throw unauthenticated('Refresh token reuse detected: all sessions of this login were revoked');
+    // Already rotated, or a concurrent refresh with the same token won the race: both are reuse.
+    if (session.rotatedAt || !(await sessions.markRotated(session._id, now))) {
+      await sessions.revokeFamily(session, now);
+      throw reuseDetected();
     }
-    if (!(await sessions.markRotated(session._id, now))) {
-      // A concurrent refresh won the race with the same token: that is reuse too.
-      await sessions.revokeFamily(session.familyId, now);
-      throw unauthenticated('Refresh token reuse detected: all sessions of this login were revoked');
-    }
-    const next = await issue({ userId: session.userId, organizationId: session.organizationId }, session.familyId, clientIp);
-    // A concurrent reuse may have revoked the family before `next` was saved:
-    // if so, revoke again so that `next` goes with the rest of its family.
-    if ((await sessions.findById(session._id))?.revokedAt) {
-      await sessions.revokeFamily(session.familyId, new Date());
-      throw unauthenticated('Refresh token reuse detected: all sessions of this login were revoked');
-    }
-    return next;
+    return issue({ userId: session.userId, organizationId: session.organizationId }, clientIp, session);
   }
 
   return { issue, refresh };
