@@ -15,7 +15,7 @@ const LOCK_POLL_MS = 250;
 // A lock file whose owner never wrote its pid (crash between open and write).
 const EMPTY_LOCK_STALE_MS = 30 * 1000;
 const OUTPUT_TAIL_CHARS = 4000;
-const PATCHES_FILE = 'patches.json';
+const PATCHES_DIR = 'patches';
 
 /** The monorepo root, found from this module's location (src/ or dist/). */
 export function repoRoot(): string {
@@ -105,11 +105,12 @@ async function goVersion(toolDir: string): Promise<string | null> {
   }
 }
 
-/** sha256 over the wrapper's sources and the toolchain version. */
+/** sha256 over the wrapper's sources, its patches to FerretDB and the toolchain version. */
 async function sourceHash(toolDir: string, version: string): Promise<string> {
-  const names = (await readdir(toolDir))
-    .filter((n) => n.endsWith('.go') || n === 'go.mod' || n === 'go.sum' || n === PATCHES_FILE)
-    .sort();
+  const names = [
+    ...(await readdir(toolDir)).filter((n) => n.endsWith('.go') || n === 'go.mod' || n === 'go.sum'),
+    ...(await readdir(join(toolDir, PATCHES_DIR))).map((n) => join(PATCHES_DIR, n)),
+  ].sort();
   const h = createHash('sha256');
   h.update(`go-version\0${version}\0`);
   for (const name of names) {
@@ -120,20 +121,24 @@ async function sourceHash(toolDir: string, version: string): Promise<string> {
   return h.digest('hex');
 }
 
-/** tools/ferretdb/patches.json: edits to FerretDB's source, each with why. */
+/** tools/ferretdb/patches/patches.json: files added to FerretDB's source and edits to it, each with why. */
 interface PatchSpec {
   module: string;
-  edits: { file: string; count: number; replace: string; with: string }[];
+  buildTag: string;
+  addFiles: { from: string; to: string }[];
+  edits: { file: string; count: number; replace: string[]; with: string[] }[];
 }
 
 /**
  * Copies the FerretDB module from Go's module cache (fetched from the module
- * proxy if missing) into bin/, applies patches.json, and writes a go.mod that
- * replaces the module with that copy. The build uses it through `-modfile`,
- * so tools/ferretdb/go.mod stays the plain one. Returns the go.mod's path.
+ * proxy if missing) into bin/, applies patches/patches.json, and writes a
+ * go.mod that replaces the module with that copy. The build uses it through
+ * `-modfile`, so tools/ferretdb/go.mod stays the plain one. Returns the
+ * go.mod's path and the build tag.
  */
-async function preparePatchedSource(p: Paths): Promise<string> {
-  const spec = JSON.parse(await readFile(join(p.toolDir, PATCHES_FILE), 'utf8')) as PatchSpec;
+async function preparePatchedSource(p: Paths): Promise<{ goMod: string; buildTag: string }> {
+  const patchesDir = join(p.toolDir, PATCHES_DIR);
+  const spec = JSON.parse(await readFile(join(patchesDir, 'patches.json'), 'utf8')) as PatchSpec;
   const download = await run('go', ['mod', 'download', '-json', spec.module], p.toolDir, goEnv());
   if (download.code !== 0) throw buildError(`\`go mod download ${spec.module}\` exited with code ${download.code}`, download.output);
   const { Dir: moduleDir, Version: version } = JSON.parse(download.output) as { Dir: string; Version: string };
@@ -147,20 +152,22 @@ async function preparePatchedSource(p: Paths): Promise<string> {
   for (const entry of await readdir(copy, { recursive: true, withFileTypes: true })) {
     await chmod(join(entry.parentPath, entry.name), entry.isDirectory() ? 0o755 : 0o644);
   }
+  for (const added of spec.addFiles) await cp(join(patchesDir, added.from), join(copy, added.to));
   for (const edit of spec.edits) {
     const file = join(copy, edit.file);
     const text = await readFile(file, 'utf8');
-    const found = text.split(edit.replace).length - 1;
+    const [replace, replacement] = [edit.replace.join('\n'), edit.with.join('\n')];
+    const found = text.split(replace).length - 1;
     if (found !== edit.count) {
-      throw buildError(`${PATCHES_FILE}: ${edit.file} of ${spec.module}@${version} has the text to replace ${found} times, not ${edit.count}`, '');
+      throw buildError(`patches.json: ${edit.file} of ${spec.module}@${version} has the text to replace ${found} times, not ${edit.count}`, '');
     }
-    await writeFile(file, text.split(edit.replace).join(edit.with));
+    await writeFile(file, text.split(replace).join(replacement));
   }
 
   const goMod = join(patchedRoot, 'go.mod');
   await writeFile(goMod, `${await readFile(join(p.toolDir, 'go.mod'), 'utf8')}\nreplace ${spec.module} => ${copy}\n`);
   await writeFile(join(patchedRoot, 'go.sum'), await readFile(join(p.toolDir, 'go.sum')));
-  return goMod;
+  return { goMod, buildTag: spec.buildTag };
 }
 
 async function isUpToDate(p: Paths, hash: string): Promise<boolean> {
@@ -277,9 +284,9 @@ export async function ensureEmbeddedStoreBinaryDetailed(opts: EnsureBinaryOption
     log('Building the embedded store (tools/ferretdb)...');
     const tmp = join(p.binDir, `.${BINARY_NAME}.tmp-${process.pid}`);
     let r: RunResult;
-    const goMod = await preparePatchedSource(p);
+    const { goMod, buildTag } = await preparePatchedSource(p);
     try {
-      r = await run('go', ['build', '-trimpath', `-modfile=${goMod}`, '-o', tmp, '.'], p.toolDir, goEnv());
+      r = await run('go', ['build', '-trimpath', `-modfile=${goMod}`, `-tags=${buildTag}`, '-o', tmp, '.'], p.toolDir, goEnv());
     } catch (err) {
       throw buildError(`could not run \`go build\` (${(err as Error).message})`, '');
     }

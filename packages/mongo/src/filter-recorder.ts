@@ -1,8 +1,8 @@
 // Test helper (exported through "@usergraph/mongo/testing"): the embedded
 // store answers a filter by key only when it holds `_id: <string | ObjectId>`
-// (stock FerretDB v1 only when that is the filter's one key; see
-// tools/ferretdb/patches.json); any other filter decodes every document of the
-// collection. Tests record what mongoose sends to the collections that grow
+// or `_id: { $in: [...] }` (stock FerretDB v1 only `{ _id: <string |
+// ObjectId> }` alone; see tools/ferretdb/patches/); any other filter decodes
+// every document of the collection. Tests record what mongoose sends to the collections that grow
 // with users and assert that hot paths stay on `_id`.
 import type { Connection } from 'mongoose';
 
@@ -41,11 +41,22 @@ function bulkFilters(ops: unknown): unknown[] {
   });
 }
 
-/** True for the filters the embedded store answers by key: with `_id: <string | ObjectId>`, whatever else they hold. */
+const isKeyValue = (id: unknown) =>
+  typeof id === 'string' || (typeof id === 'object' && id !== null && (id as { _bsontype?: unknown })._bsontype === 'ObjectId');
+/** The most ids the embedded store looks up by key in one `$in` (tools/ferretdb/patches/id_filter.go). */
+const MAX_KEYED_IN = 1000;
+
+/**
+ * True for the filters the embedded store answers by key, whatever else they
+ * hold: `_id: <string | ObjectId>`, or `_id: { $in: [...] }` of at most 1,000 of them.
+ */
 export function isKeyedFilter(filter: unknown): boolean {
   if (!filter || typeof filter !== 'object' || Array.isArray(filter) || !('_id' in filter)) return false;
   const id = (filter as { _id: unknown })._id;
-  return typeof id === 'string' || (typeof id === 'object' && id !== null && (id as { _bsontype?: unknown })._bsontype === 'ObjectId');
+  if (isKeyValue(id)) return true;
+  if (!id || typeof id !== 'object' || Object.keys(id).length !== 1) return false;
+  const ids = (id as { $in?: unknown }).$in;
+  return Array.isArray(ids) && ids.length <= MAX_KEYED_IN && ids.every(isKeyValue);
 }
 
 /**

@@ -6,10 +6,11 @@
  * `explain` returns, shows it in use. (On a table of a few rows SQLite
  * rightly prefers a scan: the collections here hold a few thousand.)
  *
- * Stock FerretDB pushes `_id` down only when it is the filter's one key; the
- * embedded store is built with tools/ferretdb/patches.json, which pushes it
- * down beside other conditions too (`{ _id, token }`), FerretDB still
- * applying the whole filter.
+ * Stock FerretDB pushes `_id` down only when `{ _id: <string | ObjectId> }`
+ * is the whole filter; the embedded store is built with
+ * tools/ferretdb/patches/, which also pushes it down beside other conditions
+ * (`{ _id, token }`) and for `_id: { $in }`, FerretDB still applying the whole
+ * filter.
  */
 import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,6 +36,7 @@ describe('lookups by _id on the embedded store', () => {
    * reads, and EXPLAIN alone does not read.
    */
   async function planOf(collection: string, id: unknown, otherConditions: Record<string, unknown> = {}): Promise<string> {
+    // `id` may be an operator document (`{ $in: [...] }`).
     const filter = { _id: id, ...otherConditions };
     await conn.db!.collection(collection).findOne(filter as never);
     const res = await conn.db!.command({ explain: { find: collection, filter }, verbosity: 'queryPlanner' });
@@ -92,5 +94,24 @@ describe('lookups by _id on the embedded store', () => {
     expect((await c.deleteOne({ _id: 'doc-2', token: 't-1' })).deletedCount).toBe(0);
     expect((await c.findOneAndDelete({ _id: 'doc-2', token: 't-2' }))?._id).toBe('doc-2');
     expect(await c.countDocuments()).toBe(2999);
+  });
+
+  it('read a list of ids by key with $in, and still answer every other $in as MongoDB does', async () => {
+    const c = conn.db!.collection<{ _id: string | mongoose.Types.ObjectId; org: string }>('listed');
+    const oid = new mongoose.Types.ObjectId();
+    await c.insertMany([{ _id: oid, org: 'a' }, ...Array.from({ length: 3000 }, (_, i) => ({ _id: `doc-${i}`, org: i % 2 ? 'a' : 'b' }))]);
+    await waitForPlan('listed', 'doc-1', /_usergraph_id/);
+    expect(await planOf('listed', { $in: ['doc-1', 'doc-2', oid] }, { org: 'a' })).toMatch(/SEARCH .* USING INDEX \S+_usergraph_id/);
+
+    const ids = async (filter: object) => (await c.find(filter).toArray()).map((d) => String(d._id)).sort();
+    expect(await ids({ _id: { $in: ['doc-1', 'doc-2', 'doc-3', 'missing', oid] } })).toEqual([String(oid), 'doc-1', 'doc-2', 'doc-3']);
+    expect(await ids({ _id: { $in: ['doc-1', 'doc-2', 'doc-3', oid] }, org: 'a' })).toEqual([String(oid), 'doc-1', 'doc-3']);
+    expect(await ids({ _id: { $in: ['doc-1', 'doc-1'] } })).toEqual(['doc-1']);
+    expect(await ids({ _id: { $in: [] } })).toEqual([]);
+    // Not key lookups, answered by decoding the table: a regex in the list, another operator beside $in.
+    expect(await ids({ _id: { $in: [/^doc-299\d$/] } })).toEqual(Array.from({ length: 10 }, (_, i) => `doc-299${i}`));
+    expect(await ids({ _id: { $in: ['doc-1', 'doc-2'], $ne: 'doc-2' } })).toEqual(['doc-1']);
+    expect((await c.deleteMany({ _id: { $in: ['doc-4', 'doc-5'] }, org: 'b' })).deletedCount).toBe(1);
+    expect(await ids({ _id: { $in: ['doc-4', 'doc-5'] } })).toEqual(['doc-5']);
   });
 });

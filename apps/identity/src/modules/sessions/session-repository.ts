@@ -212,10 +212,9 @@ export function createSessionRepository(conn: Connection) {
     /** `mySessions`: the session holding each of the user's families, if live, newest first. */
     async listActiveForUser(organizationId: string, userId: string, now: Date): Promise<SessionDoc[]> {
       const entries = Object.values(await readFamilies(userSessionsId(organizationId, userId)));
-      const sessions = await Promise.all(entries.map((entry) => Session.findOne({ _id: entry.sessionId }).lean<SessionDoc>().exec()));
-      return sessions
-        .filter((s): s is SessionDoc => s !== null && s.organizationId === organizationId && s.userId === userId && !s.revokedAt && !s.rotatedAt && s.refreshExpiresAt > now)
-        .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+      if (entries.length === 0) return [];
+      const sessions = await Session.find({ _id: { $in: entries.map((entry) => entry.sessionId) }, organizationId, userId }).lean<SessionDoc[]>().exec();
+      return sessions.filter((s) => !s.revokedAt && !s.rotatedAt && s.refreshExpiresAt > now).sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
     },
   };
 }

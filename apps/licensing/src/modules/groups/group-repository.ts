@@ -32,11 +32,9 @@ export function createGroupRepository(conn: Connection) {
     /** A scan by organization: group listings only. */
     list: (organizationId: string) => Group.find({ organizationId }).sort({ name: 1 }).lean<GroupDoc[]>().exec(),
     findById,
-    /** One `_id` read per id, in parallel; missing and foreign ids are left out. */
-    async findByIds(organizationId: string, ids: readonly string[]): Promise<GroupDoc[]> {
-      const docs = await Promise.all([...new Set(ids)].map((id) => findById(organizationId, id)));
-      return docs.filter((d): d is GroupDoc => d !== null);
-    },
+    /** One read by `_id: { $in }`; missing and foreign ids are left out. */
+    findByIds: (organizationId: string, ids: readonly string[]): Promise<GroupDoc[]> =>
+      Group.find({ _id: { $in: [...new Set(ids)] }, organizationId }).lean<GroupDoc[]>().exec(),
     async insertOnce(doc: Omit<GroupDoc, 'createdAt' | 'updatedAt'>): Promise<void> {
       try {
         await Group.create(doc);

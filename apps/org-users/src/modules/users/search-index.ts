@@ -235,15 +235,22 @@ export function createSearchIndex(conn: Connection) {
     const head = await heads.findOne({ _id: headId(organizationId, token) });
     if (!head || head.n <= 0) return { ids: [], hasNextPage: false, totalCount: 0 };
     const inBucket = (b: number) => head.c?.[`b${b}`] ?? 0;
-    /** A bucket's entries, from this process's cache while the head says it has not changed. */
-    const entriesOfBucket = async (k: number): Promise<string[]> => {
-      const id = bucketId(organizationId, token, k);
-      const version = head.v?.[`b${k}`] ?? 0;
-      const hit = cached.get(id, version);
-      if (hit) return hit;
-      const entries = (await buckets.findOne({ _id: id }))?.e ?? [];
-      cached.set(id, version, entries);
-      return entries;
+    /** The buckets' entries: from this process's cache while the head says a bucket has not changed, the others in one read. */
+    const entriesOfBuckets = async (ks: number[]): Promise<string[][]> => {
+      const wanted = ks.map((k) => {
+        const id = bucketId(organizationId, token, k);
+        const version = head.v?.[`b${k}`] ?? 0;
+        return { id, version, entries: cached.get(id, version) };
+      });
+      const missing = wanted.filter((b) => !b.entries);
+      if (missing.length > 0) {
+        const read = new Map((await buckets.find({ _id: { $in: missing.map((b) => b.id) } }).toArray()).map((doc) => [doc._id, doc.e]));
+        for (const b of missing) {
+          b.entries = read.get(b.id) ?? [];
+          cached.set(b.id, b.version, b.entries);
+        }
+      }
+      return wanted.map((b) => b.entries!);
     };
 
     const after = args.after ?? null;
@@ -260,7 +267,7 @@ export function createSearchIndex(conn: Connection) {
           expected += inBucket(b);
         }
       }
-      const read = await Promise.all(batch.map(entriesOfBucket));
+      const read = await entriesOfBuckets(batch);
       read.forEach((all, i) => {
         const k = batch[i]!;
         const entries = exact ? all : all.filter((e) => matchesQuery(valuesOfEntry(e), query));

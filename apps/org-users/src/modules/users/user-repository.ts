@@ -146,11 +146,9 @@ export function createUserRepository(conn: Connection) {
 
   return {
     findById,
-    /** One `_id` read per id, in parallel (a DataLoader batch is at most a page): missing and foreign ids are left out. */
-    async findByIds(organizationId: string, ids: readonly string[]): Promise<UserDoc[]> {
-      const docs = await Promise.all(ids.map((id) => findById(organizationId, id)));
-      return docs.filter((d): d is UserDoc => d !== null);
-    },
+    /** One read by `_id: { $in }` (a DataLoader batch is at most a page, a command at most 500 ids): missing and foreign ids are left out. */
+    findByIds: async (organizationId: string, ids: readonly string[]): Promise<UserDoc[]> =>
+      ids.length === 0 ? [] : User.collection.find<UserDoc>({ _id: { $in: [...new Set(ids)] as never[] }, organizationId }).toArray(),
     /** Idempotent: a retried command finds the document it inserted before. `inserted` says which happened. */
     async insertOnce(doc: Omit<UserDoc, 'createdAt' | 'updatedAt'>): Promise<{ doc: UserDoc; inserted: boolean }> {
       try {
