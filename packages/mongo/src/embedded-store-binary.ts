@@ -54,7 +54,9 @@ function paths(): Paths {
 
 interface RunResult {
   code: number | null;
+  /** stdout and stderr as they came, tail only. */
   output: string;
+  stdout: string;
 }
 
 /** Runs a command, capturing stdout+stderr; rejects only if it cannot start. */
@@ -62,15 +64,19 @@ function run(cmd: string, args: string[], cwd: string, env?: NodeJS.ProcessEnv):
   return new Promise((resolvePromise, reject) => {
     const child = spawn(cmd, args, { cwd, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
+    let stdout = '';
     const collect = (chunk: Buffer): void => {
       output += chunk.toString('utf8');
       // Keep memory bounded: only the tail matters for error messages.
       if (output.length > OUTPUT_TAIL_CHARS * 4) output = output.slice(-OUTPUT_TAIL_CHARS * 2);
     };
-    child.stdout.on('data', collect);
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+      collect(chunk);
+    });
     child.stderr.on('data', collect);
     child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code, output }));
+    child.on('close', (code) => resolvePromise({ code, output, stdout }));
   });
 }
 
@@ -141,7 +147,7 @@ async function preparePatchedSource(p: Paths): Promise<{ goMod: string; buildTag
   const spec = JSON.parse(await readFile(join(patchesDir, 'patches.json'), 'utf8')) as PatchSpec;
   const download = await run('go', ['mod', 'download', '-json', spec.module], p.toolDir, goEnv());
   if (download.code !== 0) throw buildError(`\`go mod download ${spec.module}\` exited with code ${download.code}`, download.output);
-  const { Dir: moduleDir, Version: version } = JSON.parse(download.output) as { Dir: string; Version: string };
+  const { Dir: moduleDir, Version: version } = JSON.parse(download.stdout) as { Dir: string; Version: string };
 
   const patchedRoot = join(p.binDir, 'patched');
   const copy = join(patchedRoot, `${spec.module.split('/').pop()}@${version}`);
