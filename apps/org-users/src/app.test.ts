@@ -290,8 +290,12 @@ describe('org-users subgraph', () => {
       expect(again).toEqual({ organization: results[0].organization, created: false });
     });
 
-    it('getOrganization finds by slug and id, NOT_FOUND otherwise', async () => {
+    it('getOrganization finds by slug (through its claim, by key) and id, NOT_FOUND otherwise', async () => {
+      const recorder = recordFilters(conn, ['organizations']);
       expect(await command('getOrganization', { slug: orgA.slug })).toMatchObject({ id: orgA.id, slug: orgA.slug });
+      recorder.stop();
+      expect(recorder.operations).toHaveLength(1);
+      expect(recorder.scans()).toEqual([]);
       expect(await command('getOrganization', { id: orgB.id })).toMatchObject({ id: orgB.id, selfSignup: true });
       const res = await postCommand(url, 'getOrganization', { slug: 'no-such-org' }, { secret: SECRET, service: SERVICE });
       expect(res.status).toBe(404);

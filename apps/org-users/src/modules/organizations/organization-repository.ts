@@ -26,7 +26,6 @@ export function createOrganizationRepository(conn: Connection) {
   const Organization = conn.model<OrganizationDoc>('Organization', organizationSchema);
   return {
     findById: (id: string) => Organization.findById(id).lean<OrganizationDoc>().exec(),
-    findBySlug: (slug: string) => Organization.findOne({ slug }).lean<OrganizationDoc>().exec(),
     async insert(doc: Omit<OrganizationDoc, 'createdAt' | 'updatedAt'>): Promise<OrganizationDoc> {
       const created = await Organization.create(doc);
       return created.toObject();

@@ -1,5 +1,5 @@
 import { Types, type Connection } from 'mongoose';
-import { claim } from '@usergraph/mongo';
+import { claim, findClaimOwner } from '@usergraph/mongo';
 import { DomainError } from '@usergraph/service-kit';
 import type { OrganizationDoc, OrganizationRepository } from './organization-repository.js';
 
@@ -21,12 +21,23 @@ export const toOrganizationDto = (doc: OrganizationDoc): OrganizationDto => ({
 
 /** Slugs are global, so their claims use a fixed tenant segment. */
 const GLOBAL = '-';
+const SLUG_CLAIM = 'org-slug';
 
 export function createOrganizationService(deps: { conn: Connection; organizations: OrganizationRepository }) {
   const { organizations } = deps;
 
+  /**
+   * By the slug's claim, then by `_id`: two key reads (a query on the slug
+   * would decode every organization on the embedded store, at every sign-in).
+   * Null while the claim's winner has not inserted its document yet.
+   */
+  async function findBySlug(slug: string): Promise<OrganizationDoc | null> {
+    const id = await findClaimOwner(deps.conn, SLUG_CLAIM, GLOBAL, slug);
+    return id ? organizations.findById(id) : null;
+  }
+
   async function getBySlug(slug: string): Promise<OrganizationDto> {
-    const doc = await organizations.findBySlug(slug);
+    const doc = await findBySlug(slug);
     if (!doc) throw new DomainError('NOT_FOUND', `Organization "${slug}" does not exist`, [{ path: ['organizationSlug'], message: 'does not name an organization' }]);
     return toOrganizationDto(doc);
   }
@@ -44,11 +55,11 @@ export function createOrganizationService(deps: { conn: Connection; organization
    */
   async function ensure(input: { slug: string; name: string; selfSignup: boolean }): Promise<{ organization: OrganizationDto; created: boolean }> {
     const id = new Types.ObjectId().toHexString();
-    const outcome = await claim(deps.conn, { kind: 'org-slug', organizationId: GLOBAL, value: input.slug, ownerId: id });
+    const outcome = await claim(deps.conn, { kind: SLUG_CLAIM, organizationId: GLOBAL, value: input.slug, ownerId: id });
     if (outcome === 'taken') {
       // The winner may still be inserting its document: wait for it briefly.
       for (let i = 0; i < 50; i++) {
-        const existing = await organizations.findBySlug(input.slug);
+        const existing = await findBySlug(input.slug);
         if (existing) return { organization: toOrganizationDto(existing), created: false };
         await new Promise((r) => setTimeout(r, 20));
       }
