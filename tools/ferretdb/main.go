@@ -69,9 +69,9 @@ func run(listen, dataDir, logLevel string) error {
 	defer front.Close()
 
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{Unix: socket},
-		Logger:    logger,
-		Handler:   "sqlite",
+		Listener: ferretdb.ListenerConfig{Unix: socket},
+		Logger:   logger,
+		Handler:  "sqlite",
 		// WAL (FerretDB's default) with synchronous=NORMAL: a commit no longer
 		// waits for an fsync, which cost ~2.5 ms per written document. A crash
 		// of this process loses nothing; a power loss may lose the last
@@ -89,7 +89,7 @@ func run(listen, dataDir, logLevel string) error {
 	defer stop()
 
 	serializer := &writeSerializer{upstream: socket, logger: logger}
-	indexer := &idIndexer{dir: absDir, logger: logger, serializer: serializer}
+	indexer := &keyIndexer{dir: absDir, logger: logger, serializer: serializer}
 	go indexer.run(ctx, 250*time.Millisecond)
 	go func() {
 		if err := serializer.serve(front); err != nil {

@@ -48,7 +48,7 @@ type writeSerializer struct {
 	upstream string // FerretDB's unix socket
 	logger   *slog.Logger
 	writes   sync.Mutex
-	// Set when a command may have created a collection: the _id indexer looks then.
+	// Set when a command may have created a collection or an index: the key indexer looks then.
 	mayHaveCreated atomic.Bool
 }
 

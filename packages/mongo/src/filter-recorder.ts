@@ -1,9 +1,11 @@
 // Test helper (exported through "@usergraph/mongo/testing"): the embedded
-// store answers a filter by key only when it holds `_id: <string | ObjectId>`
-// or `_id: { $in: [...] }` (stock FerretDB v1 only `{ _id: <string |
-// ObjectId> }` alone; see tools/ferretdb/patches/); any other filter decodes
-// every document of the collection. Tests record what mongoose sends to the collections that grow
-// with users and assert that hot paths stay on `_id`.
+// store answers a filter by the `_id` key when it holds `_id: <string |
+// ObjectId>` or `_id: { $in: [...] }` (stock FerretDB v1 only `{ _id: <string
+// | ObjectId> }` alone; see tools/ferretdb/patches/). A string equality on a
+// field that leads a declared index reads through that index; anything else
+// decodes every document of the collection. Tests record what mongoose sends
+// to the collections that grow with users and assert that hot paths stay on
+// `_id`.
 import type { Connection } from 'mongoose';
 
 export interface RecordedOperation {
@@ -43,7 +45,7 @@ function bulkFilters(ops: unknown): unknown[] {
 
 const isKeyValue = (id: unknown) =>
   typeof id === 'string' || (typeof id === 'object' && id !== null && (id as { _bsontype?: unknown })._bsontype === 'ObjectId');
-/** The most ids the embedded store looks up by key in one `$in` (tools/ferretdb/patches/id_filter.go). */
+/** The most ids the embedded store looks up by key in one `$in` (tools/ferretdb/patches/key_filter.go). */
 const MAX_KEYED_IN = 1000;
 
 /**

@@ -1,7 +1,7 @@
 /**
  * FerretDB v1 pushes `{ _id }` filters down as `_ferretdb_sjson->'$._id'`, an
  * expression its own _id index does not cover, so every read and write by
- * `_id` scanned the table. The embedded store (tools/ferretdb/id_index.go)
+ * `_id` scanned the table. The embedded store (tools/ferretdb/key_index.go)
  * indexes that very expression; SQLite's own query plan, which FerretDB's
  * `explain` returns, shows it in use. (On a table of a few rows SQLite
  * rightly prefers a scan: the collections here hold a few thousand.)
@@ -9,15 +9,16 @@
  * Stock FerretDB pushes `_id` down only when `{ _id: <string | ObjectId> }`
  * is the whole filter; the embedded store is built with
  * tools/ferretdb/patches/, which also pushes it down beside other conditions
- * (`{ _id, token }`) and for `_id: { $in }`, FerretDB still applying the whole
- * filter.
+ * (`{ _id, token }`) and for `_id: { $in }`, and looks up a string equality
+ * on a field that leads a declared index through an index of its own,
+ * FerretDB still applying the whole filter.
  */
 import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStore, uniqueDatabaseName } from './testing.js';
 import type { EmbeddedStore } from './embedded-store.js';
 
-describe('lookups by _id on the embedded store', () => {
+describe('key lookups on the embedded store', () => {
   let store: EmbeddedStore;
   let conn: mongoose.Connection;
 
@@ -37,17 +38,17 @@ describe('lookups by _id on the embedded store', () => {
    */
   async function planOf(collection: string, id: unknown, otherConditions: Record<string, unknown> = {}): Promise<string> {
     // `id` may be an operator document (`{ $in: [...] }`).
-    const filter = { _id: id, ...otherConditions };
+    const filter = id === undefined ? otherConditions : { _id: id, ...otherConditions };
     await conn.db!.collection(collection).findOne(filter as never);
     const res = await conn.db!.command({ explain: { find: collection, filter }, verbosity: 'queryPlanner' });
     return JSON.stringify(res.queryPlanner);
   }
 
-  /** The indexer sweeps a moment after a collection is created: wait for it, bounded. */
-  async function waitForPlan(collection: string, id: unknown, pattern: RegExp): Promise<string> {
+  /** The indexer sweeps a moment after a collection or an index is created: wait for it, bounded. */
+  async function waitForPlan(collection: string, id: unknown, pattern: RegExp, otherConditions: Record<string, unknown> = {}): Promise<string> {
     let plan = '';
     for (let attempt = 0; attempt < 50; attempt++) {
-      plan = await planOf(collection, id);
+      plan = await planOf(collection, id, otherConditions);
       if (pattern.test(plan)) return plan;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -113,5 +114,41 @@ describe('lookups by _id on the embedded store', () => {
     expect(await ids({ _id: { $in: ['doc-1', 'doc-2'], $ne: 'doc-2' } })).toEqual(['doc-1']);
     expect((await c.deleteMany({ _id: { $in: ['doc-4', 'doc-5'] }, org: 'b' })).deletedCount).toBe(1);
     expect(await ids({ _id: { $in: ['doc-4', 'doc-5'] } })).toEqual(['doc-5']);
+  });
+
+  it('look up a string equality on a field that leads a declared index, through an index on that field', async () => {
+    const c = conn.db!.collection('by_org');
+    await c.insertMany(Array.from({ length: 3000 }, (_, i) => ({ _id: `doc-${i}`, org: `org-${i % 100}`, kind: i % 2 ? 'x' : 'y' })));
+    await c.createIndex({ org: 1, kind: 1 });
+    expect(await waitForPlan('by_org', undefined, /_usergraph_f_org/, { org: 'org-7' })).toMatch(/SEARCH .* USING INDEX \S+_usergraph_f_org/);
+    expect(await planOf('by_org', undefined, { org: 'org-7', kind: 'x' })).toMatch(/USING INDEX \S+_usergraph_f_org/);
+    // `kind` leads no index: no lookup by it alone.
+    expect(await planOf('by_org', undefined, { kind: 'x' })).toMatch(/SCAN/);
+    expect(await c.countDocuments({ org: 'org-7', kind: 'x' })).toBe(30);
+    expect(await c.countDocuments({ org: 'org-7', kind: 'y' })).toBe(0);
+    expect(await c.countDocuments({ org: 'org-8' })).toBe(30);
+  });
+
+  it('answer every equality on an indexed field as MongoDB does, whatever the field holds', async () => {
+    // One document per kind of value; the same documents in a collection with no declared index, which FerretDB answers by decoding every document.
+    const values: unknown[] = [
+      'a', 'b', '', 'A', 'a.b', 'é', '<a>', 'a"b', 'line\nbreak', ['a'], ['b', 'a'], [], [{ x: 'a' }], ['a', 1], // FerretDB v1 stores no nested arrays
+      1, 1.5, null, true, { x: 'a' }, new mongoose.Types.ObjectId('64b7f0c2a1b2c3d4e5f60718'), new Date(0), undefined,
+    ];
+    const docs = values.map((f, i) => (f === undefined ? { _id: `v-${i}` } : { _id: `v-${i}`, f }));
+    const filler = Array.from({ length: 3000 }, (_, i) => ({ _id: `filler-${i}`, f: `filler-${i}` }));
+    const indexed = conn.db!.collection('equality_indexed');
+    const reference = conn.db!.collection('equality_reference');
+    await indexed.insertMany([...docs, ...filler] as never[]);
+    await reference.insertMany([...docs, ...filler] as never[]);
+    await indexed.createIndex({ f: 1 });
+    expect(await waitForPlan('equality_indexed', undefined, /_usergraph_f_f/, { f: 'a' })).toMatch(/USING INDEX \S+_usergraph_f_f/);
+
+    const probes = ['a', 'b', '', 'A', 'a.b', 'é', '<a>', 'a"b', 'line\nbreak', 'x', '64b7f0c2a1b2c3d4e5f60718', 'filler-7'];
+    for (const probe of probes) {
+      const ids = async (col: typeof indexed) => (await col.find({ f: probe }).toArray()).map((d) => String(d._id)).sort();
+      expect({ probe, ids: await ids(indexed) }).toEqual({ probe, ids: await ids(reference) });
+    }
+    expect((await indexed.find({ f: 'a' }).toArray()).map((d) => d._id).sort()).toEqual(['v-0', 'v-10', 'v-13', 'v-9']);
   });
 });
