@@ -243,4 +243,41 @@ describe('licensing subgraph', () => {
       }
     });
   });
+
+  describe('group member counts', () => {
+    const admin = () => issuer.sign({ typ: 'application', sub: 'app_admin', org: orgA, scope: 'organization-users:write' });
+    const listed = async () => {
+      const res = await postGraphQL(url, '{ groups { name memberCount } }', {}, { token: await admin() });
+      return Object.fromEntries((res.body.data!.groups as Array<{ name: string; memberCount: number }>).map((g) => [g.name, g.memberCount]));
+    };
+
+    it('follow every assignment change, concurrent ones included, and forgetting a user', async () => {
+      const before = await listed();
+      const users = Array.from({ length: 6 }, () => newId());
+      await Promise.all(users.map((u) => command('assignLicenses', assignment(orgA, u, ['VIEWER'], ['OPS']))));
+      expect((await listed()).OPS).toBe(before.OPS! + 6);
+      await command('assignLicenses', assignment(orgA, users[0]!, ['VIEWER'], ['EMEA']));
+      await command('assignLicenses', assignment(orgA, users[0]!, ['VIEWER'], ['EMEA'])); // the same again: no change
+      await command('releaseUser', { organizationId: orgA, userId: users[1] });
+      await command('forgetUser', { organizationId: orgA, userId: users[2] });
+      const after = await listed();
+      expect(after.OPS).toBe(before.OPS! + 3);
+      expect(after.EMEA).toBe(before.EMEA! + 1);
+      expect(after.SALES).toBe(before.SALES);
+    });
+
+    it('are set once from the assignments for groups from before the counts existed', async () => {
+      const groupsCol = conn.collection('groups');
+      const expected = await listed();
+      await groupsCol.updateMany({}, { $unset: { memberCount: 1 } });
+      await groupsCol.deleteOne({ _id: 'member-counts-built' as never });
+      expect(Object.values(await listed()).every((n) => n === 0)).toBe(true);
+      const { createGroupRepository } = await import('./modules/groups/group-repository.js');
+      const { createAssignmentRepository } = await import('./modules/licenses/assignment-repository.js');
+      const groups = createGroupRepository(conn);
+      expect(await groups.countMembersOnce(createAssignmentRepository(conn).streamAll())).toBeGreaterThan(0);
+      expect(await listed()).toEqual(expected);
+      expect(await groups.countMembersOnce(createAssignmentRepository(conn).streamAll())).toBe(0);
+    });
+  });
 });

@@ -16,9 +16,11 @@ import { createGroupResolvers } from './modules/groups/group-resolvers.js';
 export async function startLicensing(env: LicensingEnv, logger: Logger, conn: Connection): Promise<RunningService> {
   const orgUsers = createInternalClient({ from: 'licensing', to: 'org-users', baseUrl: env.ORG_USERS_URL, secret: env.INTERNAL_SERVICE_SECRET });
   const assignments = createAssignmentRepository(conn);
-  const groups = createGroupService({ conn, groups: createGroupRepository(conn), assignments });
+  const groupRepository = createGroupRepository(conn);
+  const counted = await groupRepository.countMembersOnce(assignments.streamAll());
+  if (counted > 0) logger.info({ groups: counted }, 'member counts set for the existing groups');
+  const groups = createGroupService({ conn, groups: groupRepository, assignments });
   const licenses = createLicenseService({ assignments, state: createLicenseStateRepository(conn), groups });
-  const countMembers = assignments.countMembers;
   const existingUserIds = async (organizationId: string, userIds: string[]) =>
     (await orgUsers.call<{ userIds: string[] }>('existingUserIds', { organizationId, userIds })).userIds;
 
@@ -27,8 +29,8 @@ export async function startLicensing(env: LicensingEnv, logger: Logger, conn: Co
     env,
     logger,
     schema: buildLicensingSchema([
-      createLicenseResolvers({ licenses, groups, countMembers }),
-      createGroupResolvers({ groups, licenses, countMembers, existingUserIds }),
+      createLicenseResolvers({ licenses, groups }),
+      createGroupResolvers({ groups, licenses, existingUserIds }),
     ]),
     commands: createLicenseCommands(licenses, existingUserIds),
     ready: () => isDatabaseReady(conn),

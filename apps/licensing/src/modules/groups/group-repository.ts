@@ -5,15 +5,20 @@ export interface GroupDoc {
   organizationId: string;
   /** UPPERCASE; unique per organization through a claim on the name. */
   name: string;
+  /** Users holding the group, kept by every assignment change (absent: none yet). */
+  memberCount?: number;
   createdAt: Date;
   updatedAt: Date;
 }
 
 const groupSchema = new Schema<GroupDoc>(
-  { _id: String, organizationId: { type: String, required: true }, name: { type: String, required: true } },
+  { _id: String, organizationId: { type: String, required: true }, name: { type: String, required: true }, memberCount: Number },
   { timestamps: true, versionKey: false, collection: 'groups' },
 );
 groupSchema.index({ organizationId: 1, name: 1 });
+
+/** Marks that member counts were set from the assignments (no organizationId: never listed). */
+const MEMBER_COUNTS_MARKER = 'member-counts-built';
 
 /**
  * Lookups by id read by `_id`, which the embedded store answers from its key
@@ -46,6 +51,26 @@ export function createGroupRepository(conn: Connection) {
       Group.findOneAndUpdate({ _id: id, organizationId }, { $set: { name } }, { new: true }).lean<GroupDoc>().exec(),
     async remove(organizationId: string, id: string): Promise<void> {
       await Group.deleteOne({ _id: id, organizationId }).exec();
+    },
+    /** Adds each delta to its group's member count: one keyed `$inc` per group. */
+    async adjustMemberCounts(organizationId: string, deltas: ReadonlyMap<string, number>): Promise<void> {
+      await Promise.all([...deltas].map(([id, delta]) => Group.updateOne({ _id: id, organizationId }, { $inc: { memberCount: delta } }).exec()));
+    },
+    /**
+     * Sets every group's member count from the assignments, once per database
+     * (a marker records it): groups from before the counts existed get theirs.
+     * Run at start, before licensing serves. A scan, once; setting a tally is
+     * idempotent, so a crash midway only means it runs again.
+     */
+    async countMembersOnce(assignments: AsyncIterable<{ organizationId: string; groupIds: string[] }>): Promise<number> {
+      if (await Group.collection.findOne({ _id: MEMBER_COUNTS_MARKER as never })) return 0;
+      const tally = new Map<string, { organizationId: string; count: number }>();
+      for await (const a of assignments) {
+        for (const id of a.groupIds) tally.set(id, { organizationId: a.organizationId, count: (tally.get(id)?.count ?? 0) + 1 });
+      }
+      for (const [id, { organizationId, count }] of tally) await Group.updateOne({ _id: id, organizationId }, { $set: { memberCount: count } }).exec();
+      await Group.collection.updateOne({ _id: MEMBER_COUNTS_MARKER as never }, { $set: { at: new Date() } }, { upsert: true });
+      return tally.size;
     },
   };
 }

@@ -1,20 +1,17 @@
 import { DomainError, type RequestContext } from '@usergraph/service-kit';
 import type { LicenseService } from '../licenses/license-service.js';
 import { createAdminGuard } from '../licenses/license-resolvers.js';
+import type { GroupDoc } from './group-repository.js';
 import type { GroupService } from './group-service.js';
 
 export function createGroupResolvers(deps: {
   groups: GroupService;
   licenses: LicenseService;
-  countMembers: (organizationId: string, groupId: string) => Promise<number>;
   /** Which of these ids are users of the organization (asked of org-users, their owner). */
   existingUserIds: (organizationId: string, userIds: string[]) => Promise<string[]>;
 }) {
   const adminOrganization = createAdminGuard(deps.licenses);
-  const view = async (organizationId: string, group: { _id: string; name: string }) => ({
-    name: group.name,
-    memberCount: await deps.countMembers(organizationId, group._id),
-  });
+  const view = (group: GroupDoc) => ({ name: group.name, memberCount: group.memberCount ?? 0 });
 
   async function members(organizationId: string, userIds: string[]): Promise<string[]> {
     const unique = [...new Set(userIds)];
@@ -30,11 +27,11 @@ export function createGroupResolvers(deps: {
     Mutation: {
       async createGroup(_: unknown, args: { name: string }, ctx: RequestContext) {
         const org = await adminOrganization(ctx);
-        return view(org, await deps.groups.create(org, args.name));
+        return view(await deps.groups.create(org, args.name));
       },
       async renameGroup(_: unknown, args: { name: string; newName: string }, ctx: RequestContext) {
         const org = await adminOrganization(ctx);
-        return view(org, await deps.groups.rename(org, args.name, args.newName));
+        return view(await deps.groups.rename(org, args.name, args.newName));
       },
       async deleteGroup(_: unknown, args: { name: string }, ctx: RequestContext) {
         const org = await adminOrganization(ctx);
@@ -47,13 +44,13 @@ export function createGroupResolvers(deps: {
         const org = await adminOrganization(ctx);
         const group = await deps.groups.byName(org, args.name);
         await deps.licenses.updateGroupMembership(org, await members(org, args.userIds), (ids) => (ids.includes(group._id) ? ids : [...ids, group._id]));
-        return view(org, group);
+        return view(await deps.groups.byName(org, args.name)); // its count after the change
       },
       async removeGroupMembers(_: unknown, args: { name: string; userIds: string[] }, ctx: RequestContext) {
         const org = await adminOrganization(ctx);
         const group = await deps.groups.byName(org, args.name);
         await deps.licenses.updateGroupMembership(org, await members(org, args.userIds), (ids) => ids.filter((g) => g !== group._id));
-        return view(org, group);
+        return view(await deps.groups.byName(org, args.name)); // its count after the change
       },
     },
   };

@@ -116,7 +116,15 @@ export function createGroupService(deps: { conn: Connection; groups: GroupReposi
     return new Map((await deps.groups.findByIds(organizationId, ids)).map((g) => [g._id, g.name]));
   }
 
-  return { ensureDefault, list, create, rename, remove, byName, resolveNames, namesOf };
+  /** Member-count changes from one user's groups going from `before` to `after`. */
+  async function countMembershipChange(organizationId: string, before: readonly string[], after: readonly string[]): Promise<void> {
+    const deltas = new Map<string, number>();
+    for (const id of after) if (!before.includes(id)) deltas.set(id, 1);
+    for (const id of before) if (!after.includes(id)) deltas.set(id, -1);
+    if (deltas.size > 0) await deps.groups.adjustMemberCounts(organizationId, deltas);
+  }
+
+  return { ensureDefault, list, create, rename, remove, byName, resolveNames, namesOf, countMembershipChange };
 }
 
 export type GroupService = ReturnType<typeof createGroupService>;

@@ -86,15 +86,15 @@ export function createAssignmentRepository(conn: Connection) {
       const result = await Assignment.deleteOne({ _id: assignmentId(organizationId, userId), organizationId, rev: expectedRev }).exec();
       return result.deletedCount === 1;
     },
-    /** Scans (by organization and group): group listings and group administration only. */
-    countMembers: (organizationId: string, groupId: string) => Assignment.countDocuments({ organizationId, groupIds: groupId }).exec(),
-    /** Users of the organization holding the group. */
+    /** Users of the organization holding the group (through the organizationId index): deleting a group only. */
     membersOf: (organizationId: string, groupId: string) =>
       Assignment.find({ organizationId, groupIds: groupId }).lean<AssignmentDoc[]>().exec(),
     /** Maintenance (all organizations): assignments not touched since `before`, for reconciliation. A scan, run by the reconciler only. */
     updatedBefore: (before: Date) =>
       Assignment.find({ updatedAt: { $lt: before } }).select({ organizationId: 1, userId: 1 }).lean<Pick<AssignmentDoc, 'organizationId' | 'userId'>[]>().exec(),
     listForOrganization: (organizationId: string) => Assignment.find({ organizationId }).lean<AssignmentDoc[]>().exec(),
+    /** Maintenance: every assignment, streamed (counting group members once). */
+    streamAll: () => Assignment.find({}).select({ organizationId: 1, groupIds: 1 }).lean<Pick<AssignmentDoc, 'organizationId' | 'groupIds'>[]>().cursor({ batchSize: 500 }),
   };
 }
 

@@ -16,7 +16,7 @@ export function createAdminGuard(licenses: LicenseService) {
   };
 }
 
-export function createLicenseResolvers(deps: { licenses: LicenseService; groups: GroupService; countMembers: (organizationId: string, groupId: string) => Promise<number> }) {
+export function createLicenseResolvers(deps: { licenses: LicenseService; groups: GroupService }) {
   /** One batched lookup per request: 50 users cost one call, not 50. */
   function loaderFor(ctx: RequestContext) {
     let loader = loaders.get(ctx);
@@ -31,8 +31,7 @@ export function createLicenseResolvers(deps: { licenses: LicenseService; groups:
   }
 
   async function organizationGroups(organizationId: string) {
-    const groups = await deps.groups.list(organizationId);
-    return Promise.all(groups.map(async (g) => ({ name: g.name, memberCount: await deps.countMembers(organizationId, g._id) })));
+    return (await deps.groups.list(organizationId)).map((g) => ({ name: g.name, memberCount: g.memberCount ?? 0 }));
   }
 
   const adminOrganization = createAdminGuard(deps.licenses);

@@ -123,6 +123,8 @@ export function createLicenseService(deps: { assignments: AssignmentRepository; 
             ? await assignments.deleteIfUnchanged(organizationId, userId, current.rev)
             : true;
         if (!written) throw new WriteConflict();
+        // After the write, which decides: a crash in between leaves a count one off, never a seat.
+        await groups.countMembershipChange(organizationId, current?.groupIds ?? [], next?.groupIds ?? []);
         return next ? assignments.find(organizationId, userId) : null;
       } catch (err) {
         for (const step of undo.reverse()) await step();
@@ -175,6 +177,7 @@ export function createLicenseService(deps: { assignments: AssignmentRepository; 
       if (!current) return { forgotten: false };
       if (!(await assignments.deleteIfUnchanged(organizationId, userId, current.rev))) continue;
       for (const license of counted(current.licenses, current.supportAdmin)) await state.adjust(organizationId, license, -1);
+      await groups.countMembershipChange(organizationId, current.groupIds, []);
       return { forgotten: true };
     }
     throw new DomainError('CONFLICT', 'The user is being changed concurrently, retry');
