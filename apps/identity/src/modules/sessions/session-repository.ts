@@ -61,8 +61,8 @@ const MAX_REVOKE_PASSES = 10;
 export type NewSession = Omit<SessionDoc, 'createdAt' | 'updatedAt'>;
 
 /**
- * Every filter holds `_id` (the embedded store answers only those by key).
- * A family's entry moves from session to session only by a write conditional
+ * Every filter holds `_id`, which the embedded store answers by key. A
+ * family's entry moves from session to session only by a write conditional
  * on the session it held, and is removed the same way; so whoever removes an
  * entry revokes exactly the session it held, and a refresh whose move fails
  * knows its family was revoked meanwhile. `$min` sets a timestamp only where
