@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Connection } from 'mongoose';
+import { Types, type Connection } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { connectDatabase } from '@usergraph/mongo';
@@ -211,6 +211,26 @@ describe('identity subgraph', () => {
         expect(next.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
       }
       expect((await postGraphQL(url, REFRESH, { t: session.refreshToken })).body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    });
+
+    it('a login ends SESSION_MAX_DAYS after its sign-in, however often it is refreshed (red-team: refreshing slid the expiry forever)', async () => {
+      const session = (await login(open.slug, email, PASSWORD)).body.data!.login;
+      const refreshed = (await postGraphQL(url, REFRESH, { t: session.refreshToken })).body.data!.refreshSession;
+      // The login's family id is its first session's ObjectId: pretend it was signed in 91 days ago.
+      const signedIn91DaysAgo = Types.ObjectId.createFromTime(Math.floor(Date.now() / 1000) - 91 * 86_400).toHexString();
+      await conn.collection('sessions').updateOne({ _id: refreshed._id } as never, { $set: { familyId: signedIn91DaysAgo } });
+      const res = await postGraphQL(url, REFRESH, { t: refreshed.refreshToken });
+      expect(res.body.data ?? null).toBeNull();
+      expect(res.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    });
+
+    it('a refresh token of a user whose credentials are gone (a login that raced the deletion) ends its login', async () => {
+      const racer = `racer.${suffix()}@example.com`;
+      const registered = (await register(racer, open.slug)).body.data!.register;
+      await conn.collection('credentials').deleteOne({ _id: registered.user.id });
+      const res = await postGraphQL(url, REFRESH, { t: registered.session.refreshToken });
+      expect(res.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      expect(await command('callerStatus', { kind: 'user', organizationId: open.id, userId: registered.user.id, sessionId: registered.session._id })).toEqual({ live: false });
     });
 
     it('refuses malformed and forged refresh tokens', async () => {

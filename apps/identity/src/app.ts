@@ -55,6 +55,8 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     keys,
     accessTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
     refreshTtlDays: env.REFRESH_TOKEN_TTL_DAYS,
+    maxSessionDays: env.SESSION_MAX_DAYS,
+    credentials,
   });
   const login = createLoginService({
     orgUsers: clients.orgUsers,
@@ -92,7 +94,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
 
   const applicationRepository = createApplicationRepository(conn);
   const applications = createApplicationService({ applications: applicationRepository });
-  const callerLiveness = createCallerLiveness({ sessions: sessionRepository, applications: applicationRepository });
+  const callerLiveness = createCallerLiveness({ sessions: sessionRepository, credentials, applications: applicationRepository });
   const registerUserService = createRegisterUserService({
     applications,
     orgUsers: clients.orgUsers,
