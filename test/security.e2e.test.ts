@@ -73,7 +73,12 @@ describe('production mode and hostile callers', () => {
   });
 
   describe('bad tokens get 401', () => {
-    const claims = () => ({ org: acme.organization.id, typ: 'user', sid: '000000000000000000000000' });
+    // A real session: subgraphs honour a token only while its session stands, so each bad token below fails for its one defect.
+    let sessionId: string;
+    beforeAll(async () => {
+      sessionId = (await login(stack.gatewayUrl, 'acme', 'admin', ADMIN_PASSWORD))._id;
+    });
+    const claims = () => ({ org: acme.organization.id, typ: 'user', sid: sessionId });
     async function sign(opts: { key?: CryptoKey; kid?: string; iss?: string; aud?: string; exp?: number }) {
       return new SignJWT(claims())
         .setProtectedHeader({ alg: 'EdDSA', kid: opts.kid ?? realKey.kid })
@@ -89,6 +94,23 @@ describe('production mode and hostile callers', () => {
       const res = await post({ query: '{ currentOrganization { slug } }' }, bearer(await sign({})));
       expect(res.status).toBe(200);
       expect(res.body.errors).toBeUndefined();
+    });
+
+    it('refuses, at a subgraph, a validly signed token whose session does not exist', async () => {
+      const token = await new SignJWT({ ...claims(), sid: '000000000000000000000000' })
+        .setProtectedHeader({ alg: 'EdDSA', kid: realKey.kid })
+        .setSubject(acme.admin.id)
+        .setIssuer('usergraph')
+        .setAudience('usergraph')
+        .setIssuedAt()
+        .setExpirationTime(Math.floor(Date.now() / 1000) + 600)
+        .sign(realKey.key);
+      const direct = await request(`${stack.urls['org-users']}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(token) }, body: JSON.stringify({ query: '{ currentOrganization { slug } }' }) });
+      expect(direct.statusCode).toBe(401);
+      expect(((await direct.body.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe('UNAUTHENTICATED');
+      const viaGateway = await post({ query: '{ currentOrganization { slug } }' }, bearer(token));
+      expect(viaGateway.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      expect(viaGateway.status).toBe(401);
     });
 
     it('refuses forged, expired, alg none, wrong-audience, wrong-issuer and unknown-kid tokens', async () => {

@@ -172,7 +172,14 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
         IDENTITY_URL: urls.identity,
         NATIONAL_ID_ENCRYPTION_KEY: secrets.NATIONAL_ID_ENCRYPTION_KEY,
       },
-      licensing: { ...common, PORT: String(ports.licensing), MONGODB_URI: mongodbUri, MONGODB_DB: `${prefix}licensing`, ORG_USERS_URL: urls['org-users'] },
+      licensing: {
+        ...common,
+        PORT: String(ports.licensing),
+        MONGODB_URI: mongodbUri,
+        MONGODB_DB: `${prefix}licensing`,
+        ORG_USERS_URL: urls['org-users'],
+        IDENTITY_URL: urls.identity,
+      },
       gateway: {
         ...common,
         PORT: String(ports.gateway),

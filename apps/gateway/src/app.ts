@@ -4,6 +4,9 @@ import { request } from 'undici';
 import {
   closeServer,
   createAccessTokenVerifier,
+  createCallerLivenessCheck,
+  createInternalClient,
+  identityCallerLiveness,
   createApolloServer,
   createServiceHttpServer,
   listen,
@@ -38,6 +41,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
     licensing: env.LICENSING_URL,
   };
   const jwksUrl = `${env.IDENTITY_URL}/.well-known/jwks.json`;
+  const identity = createInternalClient({ from: 'gateway', to: 'identity', baseUrl: env.IDENTITY_URL, secret: env.INTERNAL_SERVICE_SECRET });
 
   // A static supergraph: the gateway never polls subgraphs for their schema.
   const gateway = new ApolloGateway({
@@ -95,6 +99,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
       apollo,
       context: createGatewayContextFactory(
         rememberVerifiedTokens(createAccessTokenVerifier({ jwksUrl, issuer: env.TOKEN_ISSUER, audience: env.TOKEN_AUDIENCE })),
+        createCallerLivenessCheck(identityCallerLiveness(identity), { ttlMs: env.REVOCATION_CHECK_TTL_MS }),
       ),
     },
     routes: {
@@ -110,6 +115,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
       await closeServer(server);
       await apollo.stop();
       await closeSubgraphAgent();
+      await identity.close();
     },
   };
 }

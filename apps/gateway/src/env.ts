@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseServiceEnv, loadEnv } from '@usergraph/service-kit';
+import { baseServiceEnv, loadEnv, tokenVerificationEnv } from '@usergraph/service-kit';
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -11,6 +11,7 @@ export const gatewayEnvSchema = baseServiceEnv.extend({
   LICENSING_URL: z.url(),
   TOKEN_ISSUER: z.string().min(1).default('usergraph'),
   TOKEN_AUDIENCE: z.string().min(1).default('usergraph'),
+  REVOCATION_CHECK_TTL_MS: tokenVerificationEnv.shape.REVOCATION_CHECK_TTL_MS,
   /** Limits on abusive documents. */
   MAX_QUERY_DEPTH: positiveInt.default(12),
   MAX_ALIASES: positiveInt.default(30),

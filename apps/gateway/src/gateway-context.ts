@@ -1,4 +1,13 @@
-import { bearerToken, toGraphQLError, DomainError, type AccessTokenVerifier, type RequestInfo } from '@usergraph/service-kit';
+import { GraphQLError } from 'graphql';
+import {
+  bearerToken,
+  callerFromClaims,
+  toGraphQLError,
+  DomainError,
+  type AccessTokenVerifier,
+  type CallerLivenessCheck,
+  type RequestInfo,
+} from '@usergraph/service-kit';
 
 export interface GatewayContext {
   requestId: string;
@@ -12,16 +21,22 @@ function header(info: RequestInfo, name: string): string | undefined {
 }
 
 /**
- * Verifies the caller's token before any query is planned: a bad token gets
- * 401 here and never reaches a subgraph (which verifies it again anyway).
+ * Verifies the caller's token before any query is planned: a bad token, or a
+ * user token whose session was revoked, gets 401 here and never reaches a
+ * subgraph (which checks both again anyway). An application's status is left
+ * to the subgraphs: C's registerUser answers a deactivated application with
+ * AUTH-0030 in its payload, not with a 401.
  */
-export function createGatewayContextFactory(verifier: AccessTokenVerifier) {
+export function createGatewayContextFactory(verifier: AccessTokenVerifier, sessionIsLive: CallerLivenessCheck) {
   return async (info: RequestInfo): Promise<GatewayContext> => {
     const authorization = header(info, 'authorization');
     try {
       // Only the verdict matters here: the subgraphs work out the caller themselves.
       const token = bearerToken(authorization);
-      if (token !== undefined) await verifier.verify(token);
+      const caller = token === undefined ? undefined : callerFromClaims(await verifier.verify(token));
+      if (caller?.kind === 'user' && !(await sessionIsLive(caller)).live) {
+        throw new GraphQLError('Session revoked: sign in again', { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+      }
     } catch (err) {
       if (err instanceof DomainError) throw toGraphQLError(err, err.code === 'UNAUTHENTICATED' ? 401 : 503);
       throw err;

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GraphQLError } from 'graphql';
 import { GATEWAY_ASSERTION_HEADER, verifyServiceToken } from '@usergraph/service-kit';
 import { isSubgraphUnreachable } from './app.js';
 import type { GatewayContext } from './gateway-context.js';
@@ -71,14 +72,16 @@ describe('SubgraphDataSource', () => {
     expect(await verifyServiceToken(SECRET, 'org-users', c as string)).toMatchObject({ ip: '198.51.100.7' });
   });
 
-  it('turns a non-2xx answer into an error carrying the response, as RemoteGraphQLDataSource does', async () => {
-    reply = { status: 401, contentType: 'application/json', body: '{"errors":[{"message":"no"}]}' };
+  it('turns a non-2xx answer into the subgraph\'s own coded error, or "<status>: <text>", never naming the subgraph\'s URL', async () => {
     const source = new SubgraphDataSource('org-users', url, SECRET);
-    const err = await call(source).catch((e: unknown) => e);
-    expect(err).toMatchObject({
-      message: '401: Unauthorized',
-      extensions: { code: 'UNAUTHENTICATED', response: { url, status: 401, statusText: 'Unauthorized', body: { errors: [{ message: 'no' }] } } },
-    });
+    reply = { status: 401, contentType: 'application/json', body: '{"errors":[{"message":"Session revoked: sign in again","extensions":{"code":"UNAUTHENTICATED"}}]}' };
+    const coded = (await call(source).catch((e: unknown) => e)) as GraphQLError;
+    expect({ message: coded.message, extensions: coded.extensions }).toEqual({ message: 'Session revoked: sign in again', extensions: { code: 'UNAUTHENTICATED' } });
+
+    reply = { status: 403, contentType: 'application/json', body: '{"errors":[{"message":"no"}]}' };
+    const uncoded = (await call(source).catch((e: unknown) => e)) as GraphQLError;
+    expect({ message: uncoded.message, extensions: uncoded.extensions }).toEqual({ message: '403: Forbidden', extensions: { code: 'FORBIDDEN' } });
+    expect(JSON.stringify(uncoded.toJSON())).not.toContain(url);
   });
 
   it('refuses an answer that is not JSON', async () => {

@@ -71,13 +71,19 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     return body as SubgraphResponse;
   }
 
-  /** As RemoteGraphQLDataSource.errorFromResponse: "<status>: <text>", with the response in extensions. */
+  /**
+   * A non-2xx answer becomes one error the client may see: the subgraph's own
+   * first error when it sent one with a code (e.g. 401 "Session revoked"), else
+   * "<status>: <text>". Unlike RemoteGraphQLDataSource, the subgraph's URL and
+   * raw body stay here: they would tell a client the internal addresses.
+   */
   private errorFromResponse(status: number, body: unknown): GraphQLError {
-    const statusText = STATUS_CODES[status] ?? '';
-    const code = status === 401 ? 'UNAUTHENTICATED' : status === 403 ? 'FORBIDDEN' : undefined;
-    return new GraphQLError(`${status}: ${statusText}`, {
-      extensions: { response: { url: this.url, status, statusText, body }, ...(code ? { code } : {}) },
-    });
+    const first = (body as { errors?: Array<{ message?: unknown; extensions?: { code?: unknown } }> } | undefined)?.errors?.[0];
+    const fallbackCode = status === 401 ? 'UNAUTHENTICATED' : status === 403 ? 'FORBIDDEN' : undefined;
+    if (typeof first?.message === 'string' && typeof first.extensions?.code === 'string') {
+      return new GraphQLError(first.message, { extensions: { code: first.extensions.code } });
+    }
+    return new GraphQLError(`${status}: ${STATUS_CODES[status] ?? ''}`, { extensions: fallbackCode ? { code: fallbackCode } : {} });
   }
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Connection } from 'mongoose';
+import { Types, type Connection } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { connectDatabase } from '@usergraph/mongo';
@@ -63,6 +63,8 @@ describe('identity subgraph', () => {
       // Nothing listens on port 9: these tests never reach identity from org-users.
       IDENTITY_URL: 'http://127.0.0.1:9',
       NATIONAL_ID_ENCRYPTION_KEY: generateEncryptionKey(),
+      // Every request asks whether its session stands (no cached verdicts), so a revocation shows at once.
+      REVOCATION_CHECK_TTL_MS: '0',
     };
     orgUsersConn = await connectDatabase({ uri: store.uri, dbName: uniqueDatabaseName('identity_orgusers'), appName: 'org-users-test' });
     orgUsers = await startOrgUsers(orgUsersEnvSchema.parse(common), createLogger({ service: 'org-users', level: 'silent' }), orgUsersConn);
@@ -90,6 +92,16 @@ describe('identity subgraph', () => {
   /** Verifies an access token identity issued, against identity's own JWKS. */
   const verifyIssued = async (jwt: string) =>
     (await jwtVerify(jwt, identityJwks, { issuer: 'usergraph', audience: 'usergraph', algorithms: ['EdDSA'] })).payload;
+
+  /**
+   * Signs in, then has the test issuer (the JWKS this service trusts) sign a
+   * token for that session: identity honours a token only while its session stands.
+   */
+  const signedIn = async (organization: { id: string; slug: string }, identifier: string) => {
+    const session = (await login(organization.slug, identifier, PASSWORD)).body.data!.login;
+    const { sub } = await verifyIssued(session.jwt as string);
+    return { token: await issuer.sign({ sub, org: organization.id, sid: session._id }), sessionId: session._id as string };
+  };
 
   it('publishes only public keys in its JWKS', async () => {
     const jwks = (await (await fetch(`${url}/.well-known/jwks.json`)).json()) as JSONWebKeySet;
@@ -201,6 +213,26 @@ describe('identity subgraph', () => {
       expect((await postGraphQL(url, REFRESH, { t: session.refreshToken })).body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     });
 
+    it('a login ends SESSION_MAX_DAYS after its sign-in, however often it is refreshed (red-team: refreshing slid the expiry forever)', async () => {
+      const session = (await login(open.slug, email, PASSWORD)).body.data!.login;
+      const refreshed = (await postGraphQL(url, REFRESH, { t: session.refreshToken })).body.data!.refreshSession;
+      // The login's family id is its first session's ObjectId: pretend it was signed in 91 days ago.
+      const signedIn91DaysAgo = Types.ObjectId.createFromTime(Math.floor(Date.now() / 1000) - 91 * 86_400).toHexString();
+      await conn.collection('sessions').updateOne({ _id: refreshed._id } as never, { $set: { familyId: signedIn91DaysAgo } });
+      const res = await postGraphQL(url, REFRESH, { t: refreshed.refreshToken });
+      expect(res.body.data ?? null).toBeNull();
+      expect(res.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    });
+
+    it('a refresh token of a user whose credentials are gone (a login that raced the deletion) ends its login', async () => {
+      const racer = `racer.${suffix()}@example.com`;
+      const registered = (await register(racer, open.slug)).body.data!.register;
+      await conn.collection('credentials').deleteOne({ _id: registered.user.id });
+      const res = await postGraphQL(url, REFRESH, { t: registered.session.refreshToken });
+      expect(res.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      expect(await command('callerStatus', { kind: 'user', organizationId: open.id, userId: registered.user.id, sessionId: registered.session._id })).toEqual({ live: false });
+    });
+
     it('refuses malformed and forged refresh tokens', async () => {
       const session = (await login(open.slug, email, PASSWORD)).body.data!.login;
       const [id] = session.refreshToken.split('.');
@@ -247,17 +279,45 @@ describe('identity subgraph', () => {
     });
 
     it('returns the username to a caller of the same organization', async () => {
-      const token = await issuer.sign({ sub: userId, org: closed.id });
+      const { token } = await signedIn(closed, username);
       const res = await postGraphQL(url, ENTITIES, { r: [{ __typename: 'User', id: userId }] }, { token });
       expect(res.body).toEqual({ data: { _entities: [{ id: userId, username }] } });
     });
 
     it('returns no data for a user of another organization: a null entity and an error', async () => {
-      const token = await issuer.sign({ sub: 'someone', org: open.id });
+      const stranger = `stranger.${suffix()}@example.com`;
+      expect((await register(stranger, open.slug)).body.errors).toBeUndefined();
+      const { token } = await signedIn(open, stranger);
       const res = await postGraphQL(url, ENTITIES, { r: [{ __typename: 'User', id: userId }] }, { token });
       expect(res.body.data?._entities).toEqual([null]);
       expect(res.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
       expect(JSON.stringify(res.body)).not.toContain(username);
+    });
+
+    it('honours a token only while its session stands: after logout the same token is a 401', async () => {
+      const { token, sessionId } = await signedIn(closed, username);
+      const subject = { kind: 'user', organizationId: closed.id, userId, sessionId };
+      expect((await postGraphQL(url, ENTITIES, { r: [{ __typename: 'User', id: userId }] }, { token })).status).toBe(200);
+      expect(await command('callerStatus', subject)).toEqual({ live: true });
+      // The session id names another user's session: not live for this one.
+      expect(await command('callerStatus', { ...subject, userId: 'someone-else' })).toEqual({ live: false });
+
+      expect((await postGraphQL(url, 'mutation { logout }', {}, { token })).body.data?.logout).toBe(true);
+      expect(await command('callerStatus', subject)).toEqual({ live: false });
+      const res = await postGraphQL(url, ENTITIES, { r: [{ __typename: 'User', id: userId }] }, { token });
+      expect(res.status).toBe(401);
+      expect(res.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      expect(JSON.stringify(res.body)).not.toContain(username);
+    });
+
+    it('callerStatus: an application is live while it exists in its organization and is ACTIVE, and says what it holds now', async () => {
+      const app = await command('createApplication', { organizationId: closed.id, name: 'Status probe', permissions: ['organization-users:read'] });
+      const subject = { kind: 'application', organizationId: closed.id, clientId: app.clientId };
+      expect(await command('callerStatus', subject)).toEqual({ live: true, permissions: ['organization-users:read'] });
+      expect(await command('callerStatus', { ...subject, organizationId: open.id })).toEqual({ live: false });
+      expect(await command('callerStatus', { ...subject, clientId: 'app_unknown' })).toEqual({ live: false });
+      await conn.collection('applications').updateOne({ _id: app.clientId }, { $set: { status: 'INACTIVE' } });
+      expect(await command('callerStatus', subject)).toEqual({ live: false });
     });
 
     it('answers UNAUTHENTICATED without a token', async () => {
@@ -365,9 +425,11 @@ describe('identity subgraph', () => {
       const email = `tenant.${suffix()}@example.com`;
       expect((await register(email, open.slug)).body.errors).toBeUndefined();
       const session = (await login(open.slug, email, PASSWORD)).body.data!.login;
+      const strangerName = `stranger_${suffix()}`;
+      await command('provisionUser', { organizationId: closed.id, email: `${strangerName}@example.com`, username: strangerName, password: PASSWORD, firstName: 'S', lastName: 'T' });
+      const { token: stranger } = await signedIn(closed, strangerName);
       const recorder = recordFilters(conn, GROWING);
       try {
-        const stranger = await issuer.sign({ sub: 'someone-else', org: closed.id, sid: 'x' });
         const res = await postGraphQL(url, 'mutation($id: ID!) { revokeSession(id: $id) }', { id: session._id }, { token: stranger });
         expect(res.body.data?.revokeSession).toBe(false);
         expect(recorder.scans()).toEqual([]);

@@ -12,6 +12,7 @@ import { createSessionRepository } from './modules/sessions/session-repository.j
 import { createSessionService } from './modules/sessions/session-service.js';
 import { createLoginService } from './modules/sessions/login-service.js';
 import { createLoginThrottle } from './modules/sessions/login-throttle.js';
+import { createCallerLiveness } from './modules/sessions/caller-liveness.js';
 import { createSessionResolvers } from './modules/sessions/session-resolvers.js';
 import { createRegistrationService } from './modules/registration/registration-service.js';
 import { createRegistrationResolvers } from './modules/registration/registration-resolvers.js';
@@ -54,6 +55,8 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     keys,
     accessTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
     refreshTtlDays: env.REFRESH_TOKEN_TTL_DAYS,
+    maxSessionDays: env.SESSION_MAX_DAYS,
+    credentials,
   });
   const login = createLoginService({
     orgUsers: clients.orgUsers,
@@ -89,7 +92,9 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     publicOrganizationSlug: env.PUBLIC_ORGANIZATION_SLUG,
   });
 
-  const applications = createApplicationService({ applications: createApplicationRepository(conn) });
+  const applicationRepository = createApplicationRepository(conn);
+  const applications = createApplicationService({ applications: applicationRepository });
+  const callerLiveness = createCallerLiveness({ sessions: sessionRepository, credentials, applications: applicationRepository });
   const registerUserService = createRegisterUserService({
     applications,
     orgUsers: clients.orgUsers,
@@ -133,7 +138,9 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
       }),
       createVerificationResolvers({ accounts: createAccountVerification({ orgUsers: clients.orgUsers, verification }) }),
     ]),
-    commands: createIdentityCommands({ applications, credentials: credentialService, outbox }),
+    commands: createIdentityCommands({ applications, credentials: credentialService, outbox, callerLiveness }),
+    // An application's own calls here (C's registerUser) check its status live and answer AUTH-0030 in C's style.
+    callerLiveness: (caller) => (caller.kind === 'application' ? Promise.resolve({ live: true }) : callerLiveness(caller)),
     ready: () => isDatabaseReady(conn),
     isUnavailable: isDatabaseUnavailableError,
     routes: {

@@ -15,6 +15,8 @@ export const identityEnvSchema = baseServiceEnv.extend(tokenVerificationEnv.shap
   SIGNING_KEY_ROTATION_HOURS: positiveInt.default(24 * 7),
   ACCESS_TOKEN_TTL_SECONDS: positiveInt.default(15 * 60),
   REFRESH_TOKEN_TTL_DAYS: positiveInt.default(30),
+  /** A login's absolute lifetime: refreshing slides its expiry by REFRESH_TOKEN_TTL_DAYS, never past this many days after sign-in. */
+  SESSION_MAX_DAYS: positiveInt.default(90),
   /** OWASP minimum for argon2id is m=19 MiB, t=2, p=1. */
   ARGON2_MEMORY_KIB: z.coerce.number().int().min(19_456).default(19_456),
   ARGON2_TIME_COST: z.coerce.number().int().min(2).default(2),

@@ -54,6 +54,8 @@ describe('licensing subgraph', () => {
       MONGODB_URI: store.uri,
       // Only group membership changes ask org-users; none happen here.
       ORG_USERS_URL: 'http://127.0.0.1:9',
+      // The test issuer answers identity's callerStatus (is a token's session still live?).
+      IDENTITY_URL: issuer.url,
     });
     service = await startLicensing(env, createLogger({ service: SERVICE, level: 'silent' }), conn);
     url = `http://127.0.0.1:${service.port}`;

@@ -1,6 +1,6 @@
 import type { Connection } from 'mongoose';
 import { isDatabaseReady, isDatabaseUnavailableError } from '@usergraph/mongo';
-import { createInternalClient, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
+import { createInternalClient, identityCallerLiveness, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
 import type { LicensingEnv } from './env.js';
 import { buildLicensingSchema } from './schema.js';
 import { createAssignmentRepository } from './modules/licenses/assignment-repository.js';
@@ -15,6 +15,7 @@ import { createGroupResolvers } from './modules/groups/group-resolvers.js';
 /** Wires the licensing & groups subgraph on an open database connection; main.ts and tests share it. */
 export async function startLicensing(env: LicensingEnv, logger: Logger, conn: Connection): Promise<RunningService> {
   const orgUsers = createInternalClient({ from: 'licensing', to: 'org-users', baseUrl: env.ORG_USERS_URL, secret: env.INTERNAL_SERVICE_SECRET });
+  const identity = createInternalClient({ from: 'licensing', to: 'identity', baseUrl: env.IDENTITY_URL, secret: env.INTERNAL_SERVICE_SECRET });
   const assignments = createAssignmentRepository(conn);
   const groupRepository = createGroupRepository(conn);
   const counted = await groupRepository.countMembersOnce(assignments.streamAll());
@@ -35,12 +36,14 @@ export async function startLicensing(env: LicensingEnv, logger: Logger, conn: Co
     commands: createLicenseCommands(licenses, existingUserIds),
     ready: () => isDatabaseReady(conn),
     isUnavailable: isDatabaseUnavailableError,
+    callerLiveness: identityCallerLiveness(identity),
   });
   return {
     ...service,
     async close() {
       await service.close();
       await orgUsers.close();
+      await identity.close();
     },
   };
 }

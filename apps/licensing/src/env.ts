@@ -7,6 +7,8 @@ export const licensingEnvSchema = baseServiceEnv.extend(tokenVerificationEnv.sha
   MONGODB_DB: z.string().min(1).default('licensing'),
   /** org-users, asked whether user ids belong to an organization. */
   ORG_USERS_URL: z.url(),
+  /** identity, asked whether a token's session or application still stands. */
+  IDENTITY_URL: z.url(),
 });
 
 export type LicensingEnv = z.output<typeof licensingEnvSchema>;

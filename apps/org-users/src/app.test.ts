@@ -57,8 +57,8 @@ describe('org-users subgraph', () => {
       JWKS_URL: issuer.jwksUrl,
       MONGODB_URI: store.uri,
       LICENSING_URL: 'http://127.0.0.1:9',
-      // Nothing listens on port 9: these tests never reach identity from org-users.
-      IDENTITY_URL: 'http://127.0.0.1:9',
+      // The test issuer answers identity's callerStatus; no other identity command is reached here.
+      IDENTITY_URL: issuer.url,
       NATIONAL_ID_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     });
     service = await startOrgUsers(env, createLogger({ service: SERVICE, level: 'silent' }), conn);
@@ -128,6 +128,23 @@ describe('org-users subgraph', () => {
         expect(res.status).toBe(401);
         expect(res.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
         expect(res.body.data ?? null).toBeNull();
+      }
+    });
+
+    it('refuses a valid token whose session identity says was revoked, and an inactive application\'s, with HTTP 401', async () => {
+      const sessionToken = await issuer.sign({ sub: alice.id, org: orgA.id, sid: `revoked-${alice.id}` });
+      const appToken = await issuer.sign({ typ: 'application', sub: 'app_revoked', org: orgA.id, scope: 'organization-users:read' });
+      for (const token of [sessionToken, appToken]) {
+        expect((await postGraphQL(url, ENTITIES, { r: [userRef(alice.id)] }, { token })).status).toBe(200);
+      }
+      issuer.revoke(`revoked-${alice.id}`);
+      issuer.revoke('app_revoked');
+      // Verdicts are cached for REVOCATION_CHECK_TTL_MS (2 s by default): the revocation shows within it.
+      for (const token of [sessionToken, appToken]) {
+        await expect.poll(async () => (await postGraphQL(url, ENTITIES, { r: [userRef(alice.id)] }, { token })).status, { timeout: 5_000, interval: 250 }).toBe(401);
+        const res = await postGraphQL(url, ENTITIES, { r: [userRef(alice.id)] }, { token });
+        expect(res.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+        expect(JSON.stringify(res.body)).not.toContain(alice.email);
       }
     });
 

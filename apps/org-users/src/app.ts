@@ -75,6 +75,7 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
     },
     ready: () => isDatabaseReady(conn),
     isUnavailable: isDatabaseUnavailableError,
+    callerLiveness: identity.callerLiveness,
   });
   return {
     ...service,

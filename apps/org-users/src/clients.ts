@@ -1,4 +1,4 @@
-import { createInternalClient } from '@usergraph/service-kit';
+import { createInternalClient, identityCallerLiveness } from '@usergraph/service-kit';
 import type { FieldError } from '@usergraph/validation';
 
 /** What licensing holds for one user. */
@@ -42,6 +42,8 @@ export function createIdentityClient(opts: { baseUrl: string; secret: string }) 
       client.call<{ userId: string }>('createCredentials', { organizationId, userId, ...credentials }),
     /** Also revokes every session of the user. */
     deleteCredentials: (organizationId: string, userId: string) => client.call<{ deleted: boolean }>('deleteCredentials', { organizationId, userId }),
+    /** Whether a token's session or application still stands. */
+    callerLiveness: identityCallerLiveness(client),
     close: () => client.close(),
   };
 }

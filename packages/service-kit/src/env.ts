@@ -52,6 +52,12 @@ export const tokenVerificationEnv = z.object({
   JWKS_URL: z.url(),
   TOKEN_ISSUER: z.string().min(1).default('usergraph'),
   TOKEN_AUDIENCE: z.string().min(1).default('usergraph'),
+  /**
+   * How long a subgraph trusts its last answer to "is this token's session (or
+   * application) still live?": a revoked session stops working within this time.
+   * 0 asks on every request.
+   */
+  REVOCATION_CHECK_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
 });
 
 export const envPrimitives = { port, booleanFlag };

@@ -77,10 +77,12 @@ export function createServiceHttpServer<TContext extends BaseContext>(opts: Serv
   const { logger } = opts;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
     const method = (req.method ?? 'GET').toUpperCase();
     const requestId = sanitizeRequestId(req.headers['x-request-id']) ?? randomUUID();
     res.setHeader('x-request-id', requestId);
+    // A request target the URL parser refuses (e.g. `http://[::1/graphql`) is the client's error, not a 500.
+    const url = URL.canParse(req.url ?? '/', 'http://localhost') ? new URL(req.url ?? '/', 'http://localhost') : undefined;
+    if (!url) return sendJson(res, 400, graphqlErrorBody('Malformed request URL', 'BAD_REQUEST'));
 
     if (method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok', service: opts.service });
     if (method === 'GET' && url.pathname === '/readyz') {
@@ -107,7 +109,8 @@ export function createServiceHttpServer<TContext extends BaseContext>(opts: Serv
       if (method !== 'POST') return sendJson(res, 405, { ok: false, error: { code: 'BAD_REQUEST', message: 'POST only' } });
       const parsed = parseJson(body);
       if (!parsed.ok) return sendJson(res, 400, { ok: false, error: { code: 'BAD_REQUEST', message: 'Body is not valid JSON' } });
-      const name = decodeURIComponent(url.pathname.slice('/internal/commands/'.length));
+      const name = decodeURIComponentOrUndefined(url.pathname.slice('/internal/commands/'.length));
+      if (name === undefined) return sendJson(res, 404, { ok: false, error: { code: 'NOT_FOUND', message: 'Unknown internal command' } });
       const result = await opts.internalCommands(name, req.headers.authorization, parsed.value, requestId);
       return sendJson(res, result.status, result.body);
     }
@@ -175,6 +178,15 @@ function parseJson(body: Buffer): { ok: true; value: unknown } | { ok: false } {
     return { ok: true, value: JSON.parse(body.toString('utf8')) };
   } catch {
     return { ok: false };
+  }
+}
+
+/** decodeURIComponent, or undefined for a malformed escape such as `%E0%A4%A`. */
+function decodeURIComponentOrUndefined(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
   }
 }
 

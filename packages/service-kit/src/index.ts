@@ -2,6 +2,7 @@ export * from './env.js';
 export * from './logger.js';
 export * from './errors.js';
 export * from './auth.js';
+export * from './caller-liveness.js';
 export * from './service-token.js';
 export * from './internal-commands.js';
 export * from './http-server.js';

@@ -2,6 +2,7 @@ import { GraphQLError } from 'graphql';
 import { authenticate, type AccessTokenVerifier, type Caller } from './auth.js';
 import { DomainError, toGraphQLError } from './errors.js';
 import type { RequestInfo } from './http-server.js';
+import type { CallerLivenessCheck } from './caller-liveness.js';
 import { createServiceTokenVerifier } from './service-token.js';
 
 /** What every subgraph resolver knows about the request. */
@@ -28,6 +29,8 @@ export function createRequestContextFactory(opts: {
   service: string;
   verifier: AccessTokenVerifier;
   internalSecret: string;
+  /** Refuses a valid token whose session was revoked or whose application is gone or inactive. */
+  callerIsLive?: CallerLivenessCheck;
 }): (info: RequestInfo) => Promise<RequestContext> {
   // The gateway reuses one assertion per client IP for most of its lifetime.
   const verifyAssertion = createServiceTokenVerifier(opts.internalSecret, opts.service);
@@ -39,6 +42,21 @@ export function createRequestContextFactory(opts: {
       // Thrown from the context function, Apollo answers with this error and its HTTP status.
       if (err instanceof DomainError) throw toGraphQLError(err, err.code === 'UNAUTHENTICATED' ? 401 : 503);
       throw new GraphQLError('Invalid access token', { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+    }
+    if (caller.kind !== 'anonymous' && opts.callerIsLive) {
+      const verdict = await opts.callerIsLive(caller).catch((err: unknown) => {
+        // Fail closed: without a verdict the token is not honoured.
+        throw toGraphQLError(err instanceof DomainError ? err : new DomainError('SERVICE_UNAVAILABLE', 'Cannot check the session, please retry'), 503);
+      });
+      if (!verdict.live) {
+        const message = caller.kind === 'user' ? 'Session revoked: sign in again' : 'The application is not active';
+        throw new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+      }
+      // The token's scope, less whatever an admin has since taken from the application.
+      const current = verdict.permissions;
+      if (caller.kind === 'application' && current) {
+        caller = { ...caller, permissions: new Set([...caller.permissions].filter((p) => current.includes(p))) };
+      }
     }
     const assertion = header(info, GATEWAY_ASSERTION_HEADER);
     const claims = assertion ? await verifyAssertion(assertion) : undefined;

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import type { ApolloServer } from '@apollo/server';
 import { createApolloServer } from './apollo.js';
 import { createAccessTokenVerifier } from './auth.js';
+import { createCallerLivenessCheck, type CallerLivenessLookup } from './caller-liveness.js';
 import type { DocumentLimits } from './document-limits.js';
 import { closeServer, createServiceHttpServer, listen, type RouteHandler } from './http-server.js';
 import { createInternalCommandHandler, type CommandDefinition } from './internal-commands.js';
@@ -19,6 +20,7 @@ export interface SubgraphServiceEnv {
   JWKS_URL: string;
   TOKEN_ISSUER: string;
   TOKEN_AUDIENCE: string;
+  REVOCATION_CHECK_TTL_MS: number;
 }
 
 export interface RunningService {
@@ -45,6 +47,8 @@ export async function startSubgraphService(opts: {
   ready: () => Promise<boolean>;
   isUnavailable: (err: unknown) => boolean;
   routes?: Record<string, RouteHandler>;
+  /** Whether a token's session or application still stands (identity answers it; see caller-liveness.ts). */
+  callerLiveness: CallerLivenessLookup;
 }): Promise<RunningService> {
   const { env, logger } = opts;
   const apollo = createApolloServer<RequestContext>({
@@ -67,7 +71,12 @@ export async function startSubgraphService(opts: {
     ready: opts.ready,
     graphql: {
       apollo,
-      context: createRequestContextFactory({ service: opts.name, verifier, internalSecret: env.INTERNAL_SERVICE_SECRET }),
+      context: createRequestContextFactory({
+        service: opts.name,
+        verifier,
+        internalSecret: env.INTERNAL_SERVICE_SECRET,
+        callerIsLive: createCallerLivenessCheck(opts.callerLiveness, { ttlMs: env.REVOCATION_CHECK_TTL_MS }),
+      }),
     },
     internalCommands: createInternalCommandHandler({
       service: opts.name,

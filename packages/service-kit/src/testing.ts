@@ -32,22 +32,36 @@ export interface TestIssuer {
   kid: string;
   /** How many JWKS requests the server answered. */
   readonly requests: number;
+  /** From now on, identity's `callerStatus` answers "not live" for this session id or application client id. */
+  revoke(sessionOrClientId: string): void;
   sign(opts?: SignOptions): Promise<string>;
   close(): Promise<void>;
 }
 
 /**
- * A stand-in for the identity service's token issuing: an Ed25519 key pair
- * and a tiny HTTP server publishing its public key as a JWKS (on every path).
+ * A stand-in for the identity service's token issuing, for one subgraph tested
+ * alone: an Ed25519 key pair, a tiny HTTP server publishing its public key as
+ * a JWKS (on every path), and identity's `callerStatus` command, which says
+ * every session and application is live until `revoke` names it.
  */
 export async function startTestIssuer(): Promise<TestIssuer> {
   const { publicKey, privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
   const kid = randomUUID();
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: 'EdDSA', use: 'sig' };
   let requests = 0;
+  const revoked = new Set<string>();
   const server = http.createServer((req, res) => {
-    requests++;
     res.writeHead(200, { 'content-type': 'application/json' });
+    if (req.method === 'POST' && req.url === '/internal/commands/callerStatus') {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const subject = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { sessionId?: string; clientId?: string };
+        res.end(JSON.stringify({ ok: true, result: { live: !revoked.has(subject.sessionId ?? subject.clientId ?? '') } }));
+      });
+      return;
+    }
+    requests++;
     res.end(JSON.stringify({ keys: [jwk] }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -60,6 +74,7 @@ export async function startTestIssuer(): Promise<TestIssuer> {
     get requests() {
       return requests;
     },
+    revoke: (id) => void revoked.add(id),
     async sign(o = {}) {
       const now = Math.floor(Date.now() / 1000);
       const claims: Record<string, unknown> = {

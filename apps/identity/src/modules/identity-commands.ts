@@ -3,11 +3,25 @@ import { defineCommand } from '@usergraph/service-kit';
 import type { ApplicationService } from './applications/application-service.js';
 import type { CredentialService } from './credentials/credential-service.js';
 import type { OutboxNotifier } from './verification/notifier.js';
+import type { CallerLiveness } from './sessions/caller-liveness.js';
 
 const id = z.string().min(1).max(64);
 
-export function createIdentityCommands(deps: { applications: ApplicationService; credentials: CredentialService; outbox?: OutboxNotifier }) {
+export function createIdentityCommands(deps: {
+  applications: ApplicationService;
+  credentials: CredentialService;
+  outbox?: OutboxNotifier;
+  callerLiveness: CallerLiveness;
+}) {
   return {
+    /** Asked by the other subgraphs before they honour a token (see sessions/caller-liveness.ts). */
+    callerStatus: defineCommand(
+      z.discriminatedUnion('kind', [
+        z.object({ kind: z.literal('user'), organizationId: id, userId: id, sessionId: id }),
+        z.object({ kind: z.literal('application'), organizationId: id, clientId: id }),
+      ]),
+      (subject) => deps.callerLiveness(subject),
+    ),
     provisionUser: defineCommand(z.looseObject({ organizationId: id }), ({ organizationId, ...rest }) =>
       deps.credentials.provisionUser(organizationId, rest),
     ),

@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Types } from 'mongoose';
 import { unauthenticated } from '@usergraph/service-kit';
 import type { SigningKeys } from '../keys/signing-keys.js';
+import type { CredentialRepository } from '../credentials/credential-repository.js';
 import type { SessionDoc, SessionRepository } from './session-repository.js';
 
 /** What clients get back: B's `session { _id jwt expires }` plus the refresh token. */
@@ -28,8 +29,15 @@ export function createSessionService(deps: {
   keys: SigningKeys;
   accessTtlSeconds: number;
   refreshTtlDays: number;
+  /** A login (a family of rotated sessions) ends this many days after its sign-in, however often it is refreshed. */
+  maxSessionDays: number;
+  credentials: CredentialRepository;
 }) {
   const { sessions, keys } = deps;
+
+  /** When a login ends whatever its refreshes: the family's id is its first session's ObjectId, which holds the sign-in time. */
+  const loginEndsAt = (familyId: string | undefined, now: Date) =>
+    (familyId ? new Types.ObjectId(familyId).getTimestamp().getTime() : now.getTime()) + deps.maxSessionDays * 86_400_000;
 
   /** A new session for a login, or, with `previous` (already marked rotated), the one that replaces it. */
   async function issue(user: { userId: string; organizationId: string }, clientIp: string, previous?: SessionDoc): Promise<SessionDto> {
@@ -40,7 +48,7 @@ export function createSessionService(deps: {
       deps.accessTtlSeconds,
     );
     const now = new Date();
-    const refreshExpiresAt = new Date(now.getTime() + deps.refreshTtlDays * 86_400_000);
+    const refreshExpiresAt = new Date(Math.min(now.getTime() + deps.refreshTtlDays * 86_400_000, loginEndsAt(previous?.familyId, now)));
     const session = {
       _id: sessionId,
       organizationId: user.organizationId,
@@ -71,7 +79,12 @@ export function createSessionService(deps: {
     const given = Buffer.from(sha256(parsed.secret));
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw invalid();
     const now = new Date();
-    if (session.revokedAt || session.refreshExpiresAt <= now) throw invalid();
+    if (session.revokedAt || session.refreshExpiresAt <= now || loginEndsAt(session.familyId, now) <= now.getTime()) throw invalid();
+    // A login that raced the user's deletion kept a session nobody revoked: it ends here.
+    if (!(await deps.credentials.findById(session.organizationId, session.userId))) {
+      await sessions.revokeFamily(session, now);
+      throw invalid();
+    }
     // Already rotated, or a concurrent refresh with the same token won the race: both are reuse.
     if (session.rotatedAt || !(await sessions.markRotated(session._id, now))) {
       await sessions.revokeFamily(session, now);

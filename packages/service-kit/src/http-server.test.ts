@@ -1,0 +1,40 @@
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeServer, createServiceHttpServer, listen } from './http-server.js';
+import { createLogger } from './logger.js';
+
+/** Sends a raw HTTP/1.1 request line (fetch would refuse or normalise these targets) and returns the status code. */
+function rawStatus(port: number, requestLine: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(`${requestLine}\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`));
+    let head = '';
+    socket.on('data', (chunk) => (head += chunk.toString('latin1')));
+    socket.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0)));
+    socket.on('error', reject);
+  });
+}
+
+describe('service HTTP server: malformed request targets (red-team finding: anonymous 500s)', () => {
+  const errors: unknown[] = [];
+  const logger = createLogger({ service: 'test', level: 'silent' });
+  logger.error = ((obj: unknown) => void errors.push(obj)) as typeof logger.error;
+  const server = createServiceHttpServer({
+    service: 'test',
+    logger,
+    maxBodyBytes: 10_000,
+    ready: async () => true,
+    internalCommands: async () => ({ status: 200, body: { ok: true, result: null } }),
+  });
+  let port: number;
+
+  beforeAll(async () => {
+    port = await listen(server, 0, '127.0.0.1');
+  });
+  afterAll(() => closeServer(server, 1000));
+
+  it('answers 400 to a target the URL parser refuses, and 404 to a command name with a broken escape, without logging an error', async () => {
+    expect(await rawStatus(port, 'GET http://[::1/graphql HTTP/1.1')).toBe(400);
+    expect(await rawStatus(port, 'POST /internal/commands/%E0%A4%A HTTP/1.1')).toBe(404);
+    expect(errors).toEqual([]);
+  });
+});
