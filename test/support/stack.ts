@@ -14,6 +14,14 @@ export const ADMIN_PASSWORD = 'Correct-Horse-Battery-9';
 
 const EPHEMERAL = { gateway: 0, identity: 0, 'org-users': 0, licensing: 0 };
 
+/**
+ * Every suite's requests come from 127.0.0.1, far faster than a person: the
+ * per-IP and per-account request limits are loosened for test stacks (a suite
+ * that tests them sets its own through serviceEnv). Login lockouts and the
+ * code budgets keep their defaults.
+ */
+const TEST_IDENTITY_LIMITS = { RATE_LIMIT_PER_IP: '100000', RATE_LIMIT_PER_ACCOUNT: '100000', CODE_ISSUE_MAX_PER_IP: '100000' };
+
 /** A whole stack on ephemeral ports with a fresh data dir (embedded store), or fresh databases on MONGODB_URI. */
 export async function startTestStack(overrides: Partial<StackOptions> = {}) {
   const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'usergraph-e2e-'));
@@ -25,6 +33,7 @@ export async function startTestStack(overrides: Partial<StackOptions> = {}) {
     env: { LOG_LEVEL: 'info' },
     ensurePublicOrganization: true,
     ...overrides,
+    serviceEnv: { ...overrides.serviceEnv, identity: { ...TEST_IDENTITY_LIMITS, ...overrides.serviceEnv?.identity } },
   };
   const stack = await startStack(options);
   writeStackState(dataDir, stack);

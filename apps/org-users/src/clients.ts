@@ -42,6 +42,8 @@ export function createIdentityClient(opts: { baseUrl: string; secret: string }) 
       client.call<{ userId: string }>('createCredentials', { organizationId, userId, ...credentials }),
     /** Also revokes every session of the user. */
     deleteCredentials: (organizationId: string, userId: string) => client.call<{ deleted: boolean }>('deleteCredentials', { organizationId, userId }),
+    /** closeAccount: every session of the user ends. */
+    revokeSessions: (organizationId: string, userId: string) => client.call<{ revoked: number }>('revokeSessions', { organizationId, userId }),
     close: () => client.close(),
   };
 }

@@ -24,13 +24,23 @@ function header(info: RequestInfo, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+/** The end client's IP of a request: the gateway's signed assertion, else the socket's peer. */
+export function createClientIpResolver(opts: { service: string; internalSecret: string }): (info: RequestInfo) => Promise<string> {
+  // The gateway reuses one assertion per client IP for most of its lifetime.
+  const verifyAssertion = createServiceTokenVerifier(opts.internalSecret, opts.service);
+  return async (info) => {
+    const assertion = header(info, GATEWAY_ASSERTION_HEADER);
+    const claims = assertion ? await verifyAssertion(assertion) : undefined;
+    return typeof claims?.ip === 'string' ? claims.ip : (info.req.socket.remoteAddress ?? 'unknown');
+  };
+}
+
 export function createRequestContextFactory(opts: {
   service: string;
   verifier: AccessTokenVerifier;
   internalSecret: string;
 }): (info: RequestInfo) => Promise<RequestContext> {
-  // The gateway reuses one assertion per client IP for most of its lifetime.
-  const verifyAssertion = createServiceTokenVerifier(opts.internalSecret, opts.service);
+  const clientIpOf = createClientIpResolver(opts);
   return async (info) => {
     let caller: Caller;
     try {
@@ -40,9 +50,7 @@ export function createRequestContextFactory(opts: {
       if (err instanceof DomainError) throw toGraphQLError(err, err.code === 'UNAUTHENTICATED' ? 401 : 503);
       throw new GraphQLError('Invalid access token', { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
     }
-    const assertion = header(info, GATEWAY_ASSERTION_HEADER);
-    const claims = assertion ? await verifyAssertion(assertion) : undefined;
-    const clientIp = typeof claims?.ip === 'string' ? claims.ip : (info.req.socket.remoteAddress ?? 'unknown');
+    const clientIp = await clientIpOf(info);
     return {
       caller,
       requestId: info.requestId,

@@ -1,7 +1,8 @@
 import type { ServerResponse } from 'node:http';
-import { sendJson, type RequestInfo } from '@usergraph/service-kit';
+import { DomainError, sendJson, type RequestInfo } from '@usergraph/service-kit';
 import type { SigningKeys } from '../keys/signing-keys.js';
 import type { ApplicationService } from './application-service.js';
+import type { AccountLimits } from '../limits/account-limits.js';
 
 /** RFC 6749 §5.2 error response; invalid_client over Basic also gets a challenge (§5.2). */
 function oauthError(res: ServerResponse, status: number, error: string, description: string, basic = false) {
@@ -48,9 +49,35 @@ function basicCredentials(header: string | undefined): { clientId: string; clien
  * organization-scoped access token whose `scope` is the application's
  * permissions, or the requested subset of them.
  */
-export function createOAuthTokenRoute(deps: { applications: ApplicationService; keys: SigningKeys; accessTtlSeconds: number }) {
+export function createOAuthTokenRoute(deps: {
+  applications: ApplicationService;
+  keys: SigningKeys;
+  accessTtlSeconds: number;
+  limits: AccountLimits;
+  /** The caller's address, as GraphQL requests get it (the gateway's signed assertion, else the socket). */
+  clientIpOf: (info: RequestInfo) => Promise<string>;
+}) {
+  /** Per client IP and per client id; 429 with Retry-After once over (RFC 6585), in RFC 6749's error shape. */
+  async function limited(info: RequestInfo, res: ServerResponse, clientId: string | undefined): Promise<boolean> {
+    try {
+      await deps.limits.perIp(await deps.clientIpOf(info));
+      if (clientId) await deps.limits.perAccount(`client:${clientId}`);
+      return false;
+    } catch (err) {
+      if (!(err instanceof DomainError) || err.code !== 'RATE_LIMITED') throw err;
+      const retryAfter = String(err.extensions.retryAfterSeconds ?? 1);
+      sendJson(res, 429, { error: 'temporarily_unavailable', error_description: `too many requests: retry after ${retryAfter} seconds` }, {
+        'cache-control': 'no-store',
+        pragma: 'no-cache',
+        'retry-after': retryAfter,
+      });
+      return true;
+    }
+  }
+
   return async (info: RequestInfo, res: ServerResponse): Promise<void> => {
     const params = readParams(info);
+    if (await limited(info, res, basicCredentials(info.req.headers.authorization)?.clientId ?? params?.client_id)) return;
     if (!params) return oauthError(res, 400, 'invalid_request', 'send a form (application/x-www-form-urlencoded) or JSON body');
     if (params.grant_type !== 'client_credentials') {
       return oauthError(res, 400, 'unsupported_grant_type', 'grant_type must be client_credentials');

@@ -5,8 +5,8 @@ export function createPasswordResolvers(deps: { passwords: PasswordService }) {
   return {
     Mutation: {
       changePassword: (_: unknown, args: unknown, ctx: RequestContext) => deps.passwords.change(ctx.caller, args),
-      requestPasswordReset: (_: unknown, args: unknown) => deps.passwords.requestReset(args),
-      resetPassword: (_: unknown, args: unknown) => deps.passwords.reset(args),
+      requestPasswordReset: (_: unknown, args: unknown, ctx: RequestContext) => deps.passwords.requestReset(args, ctx),
+      resetPassword: (_: unknown, args: unknown, ctx: RequestContext) => deps.passwords.reset(args, ctx),
     },
   };
 }

@@ -28,6 +28,8 @@ export function createSessionService(deps: {
   keys: SigningKeys;
   accessTtlSeconds: number;
   refreshTtlDays: number;
+  /** org-users owns the account status: a CLOSED account gets no new session. */
+  isClosed: (organizationId: string, userId: string) => Promise<boolean>;
 }) {
   const { sessions, keys } = deps;
 
@@ -72,6 +74,8 @@ export function createSessionService(deps: {
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw invalid();
     const now = new Date();
     if (session.revokedAt || session.refreshExpiresAt <= now) throw invalid();
+    // Closing revokes every session; this also holds for a refresh racing the close.
+    if (await deps.isClosed(session.organizationId, session.userId)) throw invalid();
     // Already rotated, or a concurrent refresh with the same token won the race: both are reuse.
     if (session.rotatedAt || !(await sessions.markRotated(session._id, now))) {
       await sessions.revokeFamily(session, now);

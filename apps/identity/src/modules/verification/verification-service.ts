@@ -13,7 +13,9 @@ const SUBJECT: Record<CodePurpose, string> = {
 
 /**
  * Six-digit one-time codes for email verification and password reset: stored
- * keyed-hashed, valid 10 minutes, at most 5 attempts, delivered by a Notifier.
+ * keyed-hashed, valid 10 minutes, at most 5 attempts each, written to the
+ * outbox (the notifier). Callers also hold each account to a failure budget
+ * that spans codes (AccountLimits.reserveCodeAttempt).
  */
 export function createVerificationService(deps: { codes: VerificationCodeRepository; notifier: Notifier; hmacKey: Buffer }) {
   const hash = (code: string) => createHmac('sha256', deps.hmacKey).update(code).digest('base64url');
