@@ -10,7 +10,7 @@ import { request } from 'undici';
 import { SMTPServer } from 'smtp-server';
 import type { BootstrapResult, RunningStack } from '@usergraph/cli';
 import { B_REGISTER, realisticRegisterVariables } from './support/seed-operations.js';
-import { ADMIN_PASSWORD, bearer, bootstrapOrganization, gql, LOGIN, login, openDatabase, readOutbox, removeDir, startTestStack, uniqueEmail } from './support/stack.js';
+import { ADMIN_PASSWORD, bearer, bootstrapOrganization, gql, LOGIN, login, openDatabase, readOutbox, removeDir, startTestStack, uniqueEmail, waitForOutbox } from './support/stack.js';
 
 const PASSWORD = 'maple-Syrup-1867!';
 const REQUEST_RESET = `mutation($o: String!, $e: String!) { requestPasswordReset(organizationSlug: $o, email: $e) { success message } }`;
@@ -27,15 +27,6 @@ const phonePair = () => {
   const last = String(100 + randomInt(0, 100)).padStart(4, '0');
   return { e164: `+1415555${last}`, spaced: `+1 415 555 ${last}`, punctuated: `+1 (415) 555-${last}` };
 };
-
-/** Waits (polling the outbox, bounded) until `to` holds at least `count` messages; newest first. */
-async function mailsFor(dataDir: string, to: string, count: number) {
-  for (let i = 0; i < 50; i++) {
-    const mails = await readOutbox(dataDir, to);
-    if (mails.length >= count) return mails;
-  }
-  throw new Error(`${to} never received ${count} message(s)`);
-}
 
 async function register(stack: RunningStack, vars: Record<string, unknown> = {}) {
   const email = uniqueEmail('victim');
@@ -63,14 +54,14 @@ describe('account attacks (generous per-IP limits, default per-account limits)',
     const { email } = await register(stack);
     for (let round = 1; round <= 3; round++) {
       await gql(stack.gatewayUrl, REQUEST_RESET, { o: 'public', e: email });
-      const code = codeIn((await mailsFor(dataDir, email, round))[0]!.text);
+      const code = codeIn((await waitForOutbox(dataDir, email, round))[0]!.text);
       for (let i = 0; i < 5; i++) {
         const guess = await gql(stack.gatewayUrl, RESET, { o: 'public', e: email, c: wrongFor(code), n: 'Rogue-Squadron-22' });
         expect(['BAD_USER_INPUT', 'RATE_LIMITED']).toContain(codeOf(guess));
       }
     }
     await gql(stack.gatewayUrl, REQUEST_RESET, { o: 'public', e: email });
-    const fourth = codeIn((await mailsFor(dataDir, email, 4))[0]!.text);
+    const fourth = codeIn((await waitForOutbox(dataDir, email, 4))[0]!.text);
     const reset = await gql(stack.gatewayUrl, RESET, { o: 'public', e: email, c: fourth, n: 'Rogue-Squadron-22' });
     expect(codeOf(reset)).toBe('RATE_LIMITED');
     expect(reset.errors![0]!.extensions!.retryAfterSeconds).toBeGreaterThan(0);
@@ -83,11 +74,11 @@ describe('account attacks (generous per-IP limits, default per-account limits)',
     const { email } = await register(stack, { withVerificationCode: true });
     for (let round = 1; round <= 3; round++) {
       if (round > 1) await gql(stack.gatewayUrl, RESEND, { o: 'public', e: email });
-      const code = codeIn((await mailsFor(dataDir, email, round))[0]!.text);
+      const code = codeIn((await waitForOutbox(dataDir, email, round))[0]!.text);
       for (let i = 0; i < 5; i++) await gql(stack.gatewayUrl, VERIFY, { o: 'public', e: email, c: wrongFor(code) });
     }
     await gql(stack.gatewayUrl, RESEND, { o: 'public', e: email });
-    const fourth = codeIn((await mailsFor(dataDir, email, 4))[0]!.text);
+    const fourth = codeIn((await waitForOutbox(dataDir, email, 4))[0]!.text);
     const verified = await gql(stack.gatewayUrl, VERIFY, { o: 'public', e: email, c: fourth });
     expect(codeOf(verified)).toBe('RATE_LIMITED');
     const s = await login(stack.gatewayUrl, 'public', email, PASSWORD);
@@ -129,7 +120,7 @@ describe('account attacks (generous per-IP limits, default per-account limits)',
     const second = await login(stack.gatewayUrl, 'public', email, PASSWORD);
     // A reset code requested before closing...
     await gql(stack.gatewayUrl, REQUEST_RESET, { o: 'public', e: email });
-    const early = codeIn((await mailsFor(dataDir, email, 1))[0]!.text);
+    const early = codeIn((await waitForOutbox(dataDir, email, 1))[0]!.text);
 
     const closed = await gql(stack.gatewayUrl, 'mutation { closeAccount { id status } }', {}, bearer(first.jwt));
     expect(closed.errors).toBeUndefined();
@@ -143,7 +134,7 @@ describe('account attacks (generous per-IP limits, default per-account limits)',
     await gql(stack.gatewayUrl, REQUEST_RESET, { o: 'public', e: email });
     const control = await register(stack);
     await gql(stack.gatewayUrl, REQUEST_RESET, { o: 'public', e: control.email });
-    await mailsFor(dataDir, control.email, 1);
+    await waitForOutbox(dataDir, control.email, 1);
     expect(await readOutbox(dataDir, email)).toHaveLength(1);
 
     const db = await openDatabase(stack, prefix, 'identity');
@@ -186,17 +177,17 @@ describe('account attacks (generous per-IP limits, default per-account limits)',
       const asked = await gql(stack.gatewayUrl, REQUEST_RESET, { o: 'acme-f7', e: attackerEmail });
       expect(asked.data!.requestPasswordReset.success).toBe(true);
       await gql(stack.gatewayUrl, REQUEST_RESET, { o: 'acme-f7', e: control.email });
-      await mailsFor(dataDir, control.email, 1);
+      await waitForOutbox(dataDir, control.email, 1);
       expect(await readOutbox(dataDir, attackerEmail)).toEqual([]);
 
       // The user, signed in, verifies the new address; then resets go to it.
       const own = await login(stack.gatewayUrl, 'acme-f7', 'victim7', PASSWORD);
       expect(codeOf(await gql(stack.gatewayUrl, RESEND, { o: 'acme-f7', e: attackerEmail }, bearer(own.jwt)))).toBeUndefined();
-      const verification = codeIn((await mailsFor(dataDir, attackerEmail, 1))[0]!.text);
+      const verification = codeIn((await waitForOutbox(dataDir, attackerEmail, 1))[0]!.text);
       const verified = await gql(stack.gatewayUrl, VERIFY, { o: 'acme-f7', e: attackerEmail, c: verification }, bearer(own.jwt));
       expect(verified.errors).toBeUndefined();
       await gql(stack.gatewayUrl, REQUEST_RESET, { o: 'acme-f7', e: attackerEmail });
-      const reset = codeIn((await mailsFor(dataDir, attackerEmail, 2))[0]!.text);
+      const reset = codeIn((await waitForOutbox(dataDir, attackerEmail, 2))[0]!.text);
       expect((await gql(stack.gatewayUrl, RESET, { o: 'acme-f7', e: attackerEmail, c: reset, n: 'Rogue-Squadron-22' })).data!.resetPassword.success).toBe(true);
     });
 
@@ -207,7 +198,7 @@ describe('account attacks (generous per-IP limits, default per-account limits)',
       const control = await createUser('control7b');
       await gql(stack.gatewayUrl, RESEND, { o: 'acme-f7', e: attackerEmail });
       await gql(stack.gatewayUrl, REQUEST_RESET, { o: 'acme-f7', e: control.email });
-      await mailsFor(dataDir, control.email, 1);
+      await waitForOutbox(dataDir, control.email, 1);
       expect(await readOutbox(dataDir, attackerEmail)).toEqual([]);
     });
   });

@@ -164,6 +164,18 @@ export async function readOutbox(dataDir: string, to: string): Promise<Array<{ t
   return JSON.parse(stdout) as Array<{ to: string; subject: string; text: string }>;
 }
 
+/**
+ * Codes are issued after the request is answered (issue 12, finding 8): polls
+ * the outbox (bounded) until `to` holds at least `count` messages; newest first.
+ */
+export async function waitForOutbox(dataDir: string, to: string, count: number): Promise<Array<{ to: string; subject: string; text: string }>> {
+  for (let i = 0; i < 50; i++) {
+    const mails = await readOutbox(dataDir, to);
+    if (mails.length >= count) return mails;
+  }
+  throw new Error(`${to} never received ${count} message(s)`);
+}
+
 /** The OAuth 2.0 client-credentials grant at the gateway, with a form body. */
 export async function applicationToken(gatewayUrl: string, clientId: string, clientSecret: string, scope?: string): Promise<string> {
   const res = await request(gatewayUrl.replace('/graphql', '/oauth/token'), {

@@ -1,7 +1,7 @@
 import { hkdfSync } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import { findClaimOwner, isDatabaseReady, isDatabaseUnavailableError, keyedFingerprint, withIdempotencyKey } from '@usergraph/mongo';
-import { createClientIpResolver, createSecretBox, errSummary, sendJson, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
+import { createClientIpResolver, createSecretBox, DomainError, errSummary, sendJson, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
 import type { IdentityEnv } from './env.js';
 import { createServiceClients } from './clients.js';
 import { buildIdentitySchema } from './schema.js';
@@ -64,7 +64,14 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     codeLockoutSeconds: env.CODE_LOCKOUT_MINUTES * 60,
   });
   const background = createBackgroundQueue(logger, 1000);
-  const isClosed = async (organizationId: string, userId: string) => (await clients.orgUsers.getProfile(organizationId, userId)).status === 'CLOSED';
+  // org-users owns the status; asked only when a session is about to be issued (a right password, a refresh).
+  const isClosed = async (organizationId: string, userId: string) => {
+    const profile = await clients.orgUsers.getProfile(organizationId, userId).catch((err: unknown) => {
+      if (err instanceof DomainError && err.code === 'NOT_FOUND') return undefined;
+      throw err;
+    });
+    return !profile || profile.status === 'CLOSED';
+  };
   const credentials = createCredentialRepository(conn);
   const sessionRepository = createSessionRepository(conn);
   const entered = await sessionRepository.buildOnce(new Date());
@@ -83,6 +90,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     hasher,
     sessions,
     limits,
+    isClosed,
   });
   // Keys of their own, derived from the one secret identity already holds.
   const secretKey = Buffer.from(env.SIGNING_KEY_ENCRYPTION_KEY, 'base64');

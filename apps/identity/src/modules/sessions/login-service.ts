@@ -31,6 +31,8 @@ export function createLoginService(deps: {
   hasher: PasswordHasher;
   sessions: SessionService;
   limits: AccountLimits;
+  /** CLOSED, or no profile at all (credentials left by a failed write, for reconcile). */
+  isClosed: (organizationId: string, userId: string) => Promise<boolean>;
 }) {
   /** The identifier is an email, a phone number (E.164, or with +country code) or a username. */
   async function resolveUserId(organizationId: string, id: ReturnType<typeof canonicalIdentifier>): Promise<string | null> {
@@ -63,8 +65,7 @@ export function createLoginService(deps: {
     const valid = credential ? await deps.hasher.verify(credential.passwordHash, password) : await deps.hasher.verifyDummy(password);
     if (!organization || !credential || !valid) throw unauthenticated(INVALID_CREDENTIALS);
     // Checked only once the password is right, so failures cost the same whatever the status.
-    const profile = await deps.orgUsers.getProfile(organization.id, credential._id);
-    if (profile.status === 'CLOSED') throw unauthenticated(INVALID_CREDENTIALS);
+    if (await deps.isClosed(organization.id, credential._id)) throw unauthenticated(INVALID_CREDENTIALS);
     await deps.limits.loginSucceeded(ctx.clientIp, accountKey);
     return deps.sessions.issue({ userId: credential._id, organizationId: organization.id }, ctx.clientIp);
   }
