@@ -41,9 +41,13 @@ export const identityEnvSchema = baseServiceEnv.extend(tokenVerificationEnv.shap
   /** Verification and reset codes sent per account, and per client IP, per hour. */
   CODE_ISSUE_MAX_PER_ACCOUNT: positiveInt.default(5),
   CODE_ISSUE_MAX_PER_IP: positiveInt.default(20),
-  /** Wrong codes per account, across every code it is sent, before codes for it are refused for CODE_LOCKOUT_MINUTES. */
+  /**
+   * Wrong codes per account, across every code it is sent, within CODE_LOCKOUT_MINUTES; one more
+   * and its codes are refused for CODE_LOCKOUT_MINUTES. A day by default: at most 10 guesses a day
+   * at a 6-digit code.
+   */
   CODE_MAX_FAILURES: positiveInt.default(10),
-  CODE_LOCKOUT_MINUTES: positiveInt.default(60),
+  CODE_LOCKOUT_MINUTES: positiveInt.default(24 * 60),
   /** C's `registerUser`: the youngest age, in years, at which a user may be registered. */
   MIN_REGISTRATION_AGE: z.coerce.number().int().min(0).max(150).default(18),
   /** How codes reach users: `outbox` (development: read with `npm run usergraph -- outbox`) or `smtp`. */

@@ -57,11 +57,15 @@ export function createOAuthTokenRoute(deps: {
   /** The caller's address, as GraphQL requests get it (the gateway's signed assertion, else the socket). */
   clientIpOf: (info: RequestInfo) => Promise<string>;
 }) {
-  /** Per client IP and per client id; 429 with Retry-After once over (RFC 6585), in RFC 6749's error shape. */
-  async function limited(info: RequestInfo, res: ServerResponse, clientId: string | undefined): Promise<boolean> {
+  /**
+   * Every request counts per client IP; tokens issued count per client id. Failed
+   * authentications count per IP only: client secrets are 256-bit, so guessing is
+   * hopeless, and counting them per client would let anyone lock an application out.
+   * Over a limit: 429 with Retry-After (RFC 6585), in RFC 6749's error shape.
+   */
+  async function limited(res: ServerResponse, check: () => Promise<void>): Promise<boolean> {
     try {
-      await deps.limits.perIp(await deps.clientIpOf(info));
-      if (clientId) await deps.limits.perAccount(`client:${clientId}`);
+      await check();
       return false;
     } catch (err) {
       if (!(err instanceof DomainError) || err.code !== 'RATE_LIMITED') throw err;
@@ -77,7 +81,7 @@ export function createOAuthTokenRoute(deps: {
 
   return async (info: RequestInfo, res: ServerResponse): Promise<void> => {
     const params = readParams(info);
-    if (await limited(info, res, basicCredentials(info.req.headers.authorization)?.clientId ?? params?.client_id)) return;
+    if (await limited(res, async () => deps.limits.perIp(await deps.clientIpOf(info)))) return;
     if (!params) return oauthError(res, 400, 'invalid_request', 'send a form (application/x-www-form-urlencoded) or JSON body');
     if (params.grant_type !== 'client_credentials') {
       return oauthError(res, 400, 'unsupported_grant_type', 'grant_type must be client_credentials');
@@ -89,6 +93,7 @@ export function createOAuthTokenRoute(deps: {
     const app = await deps.applications.authenticateClient(clientId, clientSecret);
     if (!app) return oauthError(res, 401, 'invalid_client', 'unknown client or wrong secret', Boolean(basic));
     if (app.status !== 'ACTIVE') return oauthError(res, 401, 'invalid_client', 'the application is inactive', Boolean(basic));
+    if (await limited(res, () => deps.limits.perAccount(`client:${app.clientId}`))) return;
 
     const requested = params.scope?.split(' ').filter(Boolean);
     const granted = requested ?? app.permissions;

@@ -91,7 +91,7 @@ export function createPasswordService(deps: {
     if (!account || account.profile.status === 'CLOSED') {
       throw new DomainError('BAD_USER_INPUT', 'The code is wrong, expired or used up: request a new one', [{ path: ['code'], message: 'is wrong, expired or used up' }]);
     }
-    await deps.verification.check('password-reset', account, code);
+    await deps.verification.check('password-reset', { ...account, email: account.profile.email }, code);
     await deps.limits.codeSucceeded(accountKey);
     const passwordHash = await deps.hasher.hash(newPassword);
     const existing = await deps.credentials.findById(account.organizationId, account.userId);

@@ -50,6 +50,11 @@ export function createAccountLimits(factory: RateLimiterFactory, s: AccountLimit
       await loginAccount.consume(accountKey, LOGIN_LOCKED);
       await loginIp.consume(clientIp, LOGIN_LOCKED);
     },
+    /** The check never ran (the hash queue shed it): both get the attempt back. */
+    async loginAborted(clientIp: string, accountKey: string): Promise<void> {
+      await loginAccount.reward(accountKey);
+      await loginIp.reward(clientIp);
+    },
     /** The password was right: the account's failures are forgiven, the IP gets its attempt back. */
     async loginSucceeded(clientIp: string, accountKey: string): Promise<void> {
       await loginAccount.reset(accountKey);

@@ -62,7 +62,10 @@ export function createLoginService(deps: {
     const credential = organization && userId ? await deps.credentials.findById(organization.id, userId) : null;
     // Unknown organization or identifier: verify against a dummy hash so that
     // every failure costs the same time as a wrong password.
-    const valid = credential ? await deps.hasher.verify(credential.passwordHash, password) : await deps.hasher.verifyDummy(password);
+    const valid = await (credential ? deps.hasher.verify(credential.passwordHash, password) : deps.hasher.verifyDummy(password)).catch(async (err: unknown) => {
+      await deps.limits.loginAborted(ctx.clientIp, accountKey);
+      throw err;
+    });
     if (!organization || !credential || !valid) throw unauthenticated(INVALID_CREDENTIALS);
     // Checked only once the password is right, so failures cost the same whatever the status.
     if (await deps.isClosed(organization.id, credential._id)) throw unauthenticated(INVALID_CREDENTIALS);

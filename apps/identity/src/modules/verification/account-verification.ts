@@ -32,9 +32,12 @@ export function createAccountVerification(deps: { orgUsers: OrgUsersClient; veri
     if (!userId) return undefined;
     const profile = await deps.orgUsers.getProfile(organization.id, userId);
     const user = { organizationId: organization.id, userId, email: profile.email, pending: profile.status === 'PENDING_VERIFICATION' };
-    if (user.pending) return user;
+    const changed = profile.emailVerified === false;
+    // A pending account verifies the address it registered with, anonymously.
+    if (user.pending && !changed) return user;
+    // A changed address: only the user, signed in (whoever changed it may own it).
     const self = caller.kind === 'user' && caller.organizationId === organization.id && caller.userId === userId;
-    return self && profile.emailVerified === false && profile.status !== 'CLOSED' ? user : undefined;
+    return self && changed && profile.status !== 'CLOSED' ? user : undefined;
   }
 
   async function verifyEmail(raw: unknown, ctx: { clientIp: string; caller: Caller }) {
