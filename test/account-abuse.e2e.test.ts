@@ -114,6 +114,20 @@ describe('account attacks (generous per-IP limits, default per-account limits)',
     expect(checked + limited).toBe(12);
   });
 
+  it('beyond the list: changePassword guesses the current password under the same per-account budget as login', async () => {
+    // A stolen access token (15 minutes) must not become an unlimited password oracle.
+    const { email } = await register(stack);
+    const s = await login(stack.gatewayUrl, 'public', email, PASSWORD);
+    const CHANGE = 'mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) { success } }';
+    for (let i = 0; i < 5; i++) {
+      expect(codeOf(await gql(stack.gatewayUrl, CHANGE, { c: `wrong-password-${i}`, n: 'Rogue-Squadron-22' }, bearer(s.jwt)))).toBe('BAD_USER_INPUT');
+    }
+    const right = await gql(stack.gatewayUrl, CHANGE, { c: PASSWORD, n: 'Rogue-Squadron-22' }, bearer(s.jwt));
+    expect(codeOf(right)).toBe('RATE_LIMITED');
+    // One counter: login is locked too.
+    expect(codeOf(await gql(stack.gatewayUrl, LOGIN, { organizationSlug: 'public', identifier: email, password: PASSWORD }))).toBe('RATE_LIMITED');
+  });
+
   it('finding 6: after closeAccount: no login, no refresh, no reset, and every session revoked', async () => {
     const { email, id } = await register(stack);
     const first = await login(stack.gatewayUrl, 'public', email, PASSWORD);

@@ -6,7 +6,7 @@ import type { PasswordHasher } from '../passwords/password-hasher.js';
 import type { SessionRepository } from '../sessions/session-repository.js';
 import type { VerificationService } from '../verification/verification-service.js';
 import type { BackgroundQueue } from '../background/background-queue.js';
-import { emailAccountKey, type AccountLimits } from '../limits/account-limits.js';
+import { emailAccountKey, userAccountKey, type AccountLimits } from '../limits/account-limits.js';
 import type { CredentialRepository } from './credential-repository.js';
 
 const changeArgs = z.object({ currentPassword: z.string().max(1024), newPassword: passwordSchema });
@@ -30,14 +30,23 @@ export function createPasswordService(deps: {
   limits: AccountLimits;
   background: BackgroundQueue;
 }) {
-  async function change(caller: Caller, raw: unknown) {
+  async function change(caller: Caller, raw: unknown, ctx: { clientIp: string }) {
     if (caller.kind !== 'user') throw unauthenticated('Sign in as a user to change your password');
     const checked = validate(changeArgs, raw);
     if (!checked.ok) throw invalid(checked.errors);
+    // The current password is checked under the login budget of the account: a stolen access
+    // token is no unlimited password oracle.
+    const accountKey = userAccountKey(caller.organizationId, caller.userId);
+    await deps.limits.reserveLogin(ctx.clientIp, accountKey);
     const credential = await deps.credentials.findById(caller.organizationId, caller.userId);
-    if (!credential || !(await deps.hasher.verify(credential.passwordHash, checked.value.currentPassword))) {
-      throw new DomainError('BAD_USER_INPUT', 'The current password is wrong', [{ path: ['currentPassword'], message: 'is wrong' }]);
-    }
+    const valid = credential
+      ? await deps.hasher.verify(credential.passwordHash, checked.value.currentPassword).catch(async (err: unknown) => {
+          await deps.limits.loginAborted(ctx.clientIp, accountKey);
+          throw err;
+        })
+      : false;
+    if (!valid) throw new DomainError('BAD_USER_INPUT', 'The current password is wrong', [{ path: ['currentPassword'], message: 'is wrong' }]);
+    await deps.limits.loginSucceeded(ctx.clientIp, accountKey);
     await deps.credentials.setPasswordHash(caller.organizationId, caller.userId, await deps.hasher.hash(checked.value.newPassword));
     await deps.sessions.revokeForUser(caller.organizationId, caller.userId, new Date(), caller.sessionId);
     return { success: true, message: 'Password changed; your other sessions were signed out.' };

@@ -22,6 +22,9 @@ const CODES_LOCKED = 'Too many wrong codes for this account; try again later';
 /** The account an email names within an organization (or an organization slug), whether or not it exists. */
 export const emailAccountKey = (organization: string, email: string) => `${organization}:email:${normalizeEmail(email)}`;
 
+/** An existing account: every identifier of it (email, phone, username) shares this key. */
+export const userAccountKey = (organizationId: string, userId: string) => `${organizationId}:user:${userId}`;
+
 /**
  * How often identity's anonymous operations may be called (issue 12,
  * findings 4, 5 and 8). Each limit is per client IP and per account; an

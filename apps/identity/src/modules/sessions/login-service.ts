@@ -4,7 +4,7 @@ import { DomainError, unauthenticated } from '@usergraph/service-kit';
 import type { OrgUsersClient } from '../../clients.js';
 import type { CredentialRepository } from '../credentials/credential-repository.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
-import type { AccountLimits } from '../limits/account-limits.js';
+import { userAccountKey, type AccountLimits } from '../limits/account-limits.js';
 import type { SessionDto, SessionService } from './session-service.js';
 
 const loginArgsSchema = z.object({
@@ -55,7 +55,7 @@ export function createLoginService(deps: {
     const userId = organization ? await resolveUserId(organization.id, id) : null;
     // Failures count against the account, whichever identifier names it; an
     // identifier that names no account counts in its canonical form.
-    const accountKey = organization && userId ? `${organization.id}:user:${userId}` : `${organization?.id ?? `unknown-org:${organizationSlug}`}:${id.kind}:${id.value}`;
+    const accountKey = organization && userId ? userAccountKey(organization.id, userId) : `${organization?.id ?? `unknown-org:${organizationSlug}`}:${id.kind}:${id.value}`;
     await deps.limits.perAccount(accountKey);
     // Reserved before the slow hash: a concurrent burst gets no more checks than the limit.
     await deps.limits.reserveLogin(ctx.clientIp, accountKey);
