@@ -995,7 +995,7 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
       .map((c) => `${c}: ${before.get(c)?.count ?? 'absent'} → ${after.get(c)?.count ?? 'absent'} documents${before.get(c)?.count === after.get(c)?.count ? ' (contents changed)' : ''}`);
     expect(changed).toEqual([]);
     // The attempts themselves were recorded (and only there).
-    expect(after.get('identity.login_throttle')?.count ?? 0).toBeGreaterThan(0);
+    expect(after.get('identity.rate_limits')?.count ?? 0).toBeGreaterThan(0);
   });
 
   describe('bugs the property run found (regressions)', () => {
@@ -1026,14 +1026,15 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
 
 /**
  * Collections that legitimately record attempts, so garbage may change them.
- * Only one: failed logins are counted per identifier and per client IP in
- * identity's `login_throttle` (README: the counters live in the database).
+ * Only one: identity's `rate_limits`, where anonymous operations and failed
+ * logins are counted per account and per client IP (README: the counters
+ * live in the database).
  * Not excluded, because no garbage may reach them: `verification_codes` (the
  * baselines use emails nobody has, so no code's attempts are spent),
  * `idempotency_keys` (no Idempotency-Key header is sent), the `outbox` (no
  * code is ever sent), sessions, claims and everything else.
  */
-const ATTEMPT_RECORDS = new Set(['identity.login_throttle']);
+const ATTEMPT_RECORDS = new Set(['identity.rate_limits']);
 
 interface Fingerprint {
   count: number;

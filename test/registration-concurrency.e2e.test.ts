@@ -12,7 +12,9 @@ describe('concurrent registrations', () => {
   let identityDb: Connection;
 
   beforeAll(async () => {
-    const started = await startTestStack();
+    // 50 at once would overflow the bounded hash queue (HASH_QUEUE_MAX, shed with RATE_LIMITED);
+    // this suite is about the uniqueness race, so every register must reach it.
+    const started = await startTestStack({ serviceEnv: { identity: { HASH_QUEUE_MAX: '100' } } });
     stack = started.stack;
     dataDir = started.dataDir;
     orgUsersDb = await openDatabase(stack, started.options.databasePrefix ?? '', 'orgusers');

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningStack } from '@usergraph/cli';
 import { B_REGISTER, realisticRegisterVariables } from './support/seed-operations.js';
-import { gql, readOutbox, removeDir, startTestStack, uniqueEmail } from './support/stack.js';
+import { gql, readOutbox, removeDir, startTestStack, uniqueEmail, waitForOutbox } from './support/stack.js';
 
 const VERIFY = `mutation($o: String!, $e: String!, $c: String!) { verifyEmail(organizationSlug: $o, email: $e, code: $c) { success message } }`;
 const RESEND = `mutation($o: String!, $e: String!) { resendVerificationCode(organizationSlug: $o, email: $e) { success message } }`;
@@ -64,7 +64,7 @@ describe('email verification', () => {
 
     const resent = await gql(stack.gatewayUrl, RESEND, { o: 'public', e: email });
     expect(resent.data!.resendVerificationCode.success).toBe(true);
-    const mails = await readOutbox(dataDir, email);
+    const mails = await waitForOutbox(dataDir, email, 2);
     expect(mails).toHaveLength(2);
     const second = codeIn(mails[0]!.text)!;
     const ok = await gql(stack.gatewayUrl, VERIFY, { o: 'public', e: email, c: second });

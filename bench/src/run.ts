@@ -258,6 +258,8 @@ async function main() {
     databasePrefix: prefix,
     ports: { gateway: 0, identity: 0, 'org-users': 0, licensing: 0 },
     env: stackEnv,
+    // The bench is one client IP sending load on purpose: request limits still run (their cost is measured), they just never refuse.
+    serviceEnv: { identity: { RATE_LIMIT_PER_IP: '1000000000', RATE_LIMIT_PER_ACCOUNT: '1000000000', CODE_ISSUE_MAX_PER_IP: '1000000000', LOGIN_MAX_FAILURES_PER_IP: '1000000000' } },
     ensurePublicOrganization: true,
   });
   log(`stack ready in ${((Date.now() - tStack) / 1000).toFixed(1)} s: ${stack.gatewayUrl}`);

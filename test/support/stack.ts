@@ -14,6 +14,14 @@ export const ADMIN_PASSWORD = 'Correct-Horse-Battery-9';
 
 const EPHEMERAL = { gateway: 0, identity: 0, 'org-users': 0, licensing: 0 };
 
+/**
+ * Every suite's requests come from 127.0.0.1, far faster than a person: the
+ * per-IP and per-account request limits are loosened for test stacks (a suite
+ * that tests them sets its own through serviceEnv). Login lockouts and the
+ * code budgets keep their defaults.
+ */
+const TEST_IDENTITY_LIMITS = { RATE_LIMIT_PER_IP: '100000', RATE_LIMIT_PER_ACCOUNT: '100000', CODE_ISSUE_MAX_PER_IP: '100000' };
+
 /** A whole stack on ephemeral ports with a fresh data dir (embedded store), or fresh databases on MONGODB_URI. */
 export async function startTestStack(overrides: Partial<StackOptions> = {}) {
   const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'usergraph-e2e-'));
@@ -25,6 +33,7 @@ export async function startTestStack(overrides: Partial<StackOptions> = {}) {
     env: { LOG_LEVEL: 'info' },
     ensurePublicOrganization: true,
     ...overrides,
+    serviceEnv: { ...overrides.serviceEnv, identity: { ...TEST_IDENTITY_LIMITS, ...overrides.serviceEnv?.identity } },
   };
   const stack = await startStack(options);
   writeStackState(dataDir, stack);
@@ -153,6 +162,18 @@ export async function readOutbox(dataDir: string, to: string): Promise<Array<{ t
     { env: { ...process.env, USERGRAPH_DATA_DIR: dataDir } },
   );
   return JSON.parse(stdout) as Array<{ to: string; subject: string; text: string }>;
+}
+
+/**
+ * Codes are issued after the request is answered (issue 12, finding 8): polls
+ * the outbox (bounded) until `to` holds at least `count` messages; newest first.
+ */
+export async function waitForOutbox(dataDir: string, to: string, count: number): Promise<Array<{ to: string; subject: string; text: string }>> {
+  for (let i = 0; i < 50; i++) {
+    const mails = await readOutbox(dataDir, to);
+    if (mails.length >= count) return mails;
+  }
+  throw new Error(`${to} never received ${count} message(s)`);
 }
 
 /** The OAuth 2.0 client-credentials grant at the gateway, with a form body. */

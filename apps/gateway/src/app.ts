@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { ApolloGateway } from '@apollo/gateway';
 import { request } from 'undici';
 import {
+  createServiceTokenCache,
+  GATEWAY_ASSERTION_HEADER,
   closeServer,
   createAccessTokenVerifier,
   createCallerLivenessCheck,
@@ -59,19 +61,23 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
   await apollo.start();
 
   /** Forwards a public identity endpoint (JWKS, OAuth token) as it is. */
+  const assertionFor = createServiceTokenCache(env.INTERNAL_SERVICE_SECRET, 'gateway');
   const forwardToIdentity = (path: string): RouteHandler => async (info, res) => {
+    // The client's IP, signed as for GraphQL requests: identity rate-limits /oauth/token by it.
+    const assertion = await assertionFor('identity', { ip: info.req.socket.remoteAddress ?? 'unknown' });
     const upstream = await request(`${env.IDENTITY_URL}${path}`, {
       method: info.req.method as 'GET' | 'POST',
       headers: {
         'content-type': info.req.headers['content-type'] ?? 'application/json',
         ...(info.req.headers.authorization ? { authorization: info.req.headers.authorization } : {}),
         'x-request-id': info.requestId,
+        [GATEWAY_ASSERTION_HEADER]: assertion,
       },
       body: info.body.length > 0 ? info.body : undefined,
     }).catch(() => undefined);
     if (!upstream) return sendJson(res, 503, { error: 'temporarily_unavailable' });
     const headers: Record<string, string> = {};
-    for (const name of ['cache-control', 'www-authenticate', 'pragma']) {
+    for (const name of ['cache-control', 'www-authenticate', 'pragma', 'retry-after']) {
       const v = upstream.headers[name];
       if (typeof v === 'string') headers[name] = v;
     }

@@ -370,7 +370,7 @@ describe('identity subgraph', () => {
   describe('hot paths read and write the growing collections by _id', () => {
     // The embedded store answers a filter from its key only when it holds `_id`;
     // any other filter decodes every document of the collection.
-    const GROWING = ['credentials', 'sessions', 'user_sessions', 'login_throttle', 'verification_codes', 'applications'];
+    const GROWING = ['credentials', 'sessions', 'user_sessions', 'rate_limits', 'verification_codes', 'applications'];
     const REGISTER_PENDING = `mutation($email: String!, $password: String!) {
       register(email: $email, password: $password, firstName: "Kath", lastName: "Johnson", withVerificationCode: true) { user { id } }
     }`;
@@ -410,6 +410,8 @@ describe('identity subgraph', () => {
         // D's createUser: credentials for a profile org-users wrote (retried: idempotent), then a login by username.
         const username = `kj_${suffix()}`;
         const credentials = { organizationId: open.id, userId: randomBytes(12).toString('hex'), username, password: PASSWORD };
+        // As D's createUser does: org-users writes the profile first (login refuses credentials without one).
+        await orgUsersCommand('createProfile', { userId: credentials.userId, organizationId: open.id, email: `${username}@example.com`, firstName: 'Kath', lastName: 'Johnson', status: 'ACTIVE', username });
         expect(await command('createCredentials', credentials)).toEqual({ userId: credentials.userId });
         expect(await command('createCredentials', credentials)).toEqual({ userId: credentials.userId });
         expect((await login(open.slug, username, PASSWORD)).body.errors).toBeUndefined();

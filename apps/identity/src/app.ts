@@ -1,7 +1,7 @@
 import { hkdfSync } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import { findClaimOwner, isDatabaseReady, isDatabaseUnavailableError, keyedFingerprint, withIdempotencyKey } from '@usergraph/mongo';
-import { createSecretBox, errSummary, sendJson, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
+import { createClientIpResolver, createSecretBox, DomainError, errSummary, sendJson, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
 import type { IdentityEnv } from './env.js';
 import { createServiceClients } from './clients.js';
 import { buildIdentitySchema } from './schema.js';
@@ -11,8 +11,10 @@ import { createCredentialRepository } from './modules/credentials/credential-rep
 import { createSessionRepository } from './modules/sessions/session-repository.js';
 import { createSessionService } from './modules/sessions/session-service.js';
 import { createLoginService } from './modules/sessions/login-service.js';
-import { createLoginThrottle } from './modules/sessions/login-throttle.js';
 import { createCallerLiveness } from './modules/sessions/caller-liveness.js';
+import { createRateLimiterFactory } from './modules/limits/rate-limits.js';
+import { createAccountLimits } from './modules/limits/account-limits.js';
+import { createBackgroundQueue } from './modules/background/background-queue.js';
 import { createSessionResolvers } from './modules/sessions/session-resolvers.js';
 import { createRegistrationService } from './modules/registration/registration-service.js';
 import { createRegistrationResolvers } from './modules/registration/registration-resolvers.js';
@@ -25,7 +27,7 @@ import { createPasswordResolvers } from './modules/credentials/password-resolver
 import { createOAuthTokenRoute } from './modules/applications/oauth-token-route.js';
 import { createApplicationResolvers } from './modules/applications/application-resolvers.js';
 import { createIdentityCommands } from './modules/identity-commands.js';
-import { createOutboxNotifier, createSmtpNotifier } from './modules/verification/notifier.js';
+import { createOutbox, createOutboxSender } from './modules/verification/notifier.js';
 import { createVerificationCodeRepository } from './modules/verification/verification-code-repository.js';
 import { createVerificationService } from './modules/verification/verification-service.js';
 import { createAccountVerification } from './modules/verification/account-verification.js';
@@ -45,7 +47,32 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
   const hasher = createPasswordHasher(
     { memoryCost: env.ARGON2_MEMORY_KIB, timeCost: env.ARGON2_TIME_COST, parallelism: env.ARGON2_PARALLELISM },
     env.HASH_CONCURRENCY,
+    env.HASH_QUEUE_MAX,
   );
+  const rateLimiters = createRateLimiterFactory(conn);
+  const stopSweeper = rateLimiters.startSweeper(logger);
+  const limits = createAccountLimits(rateLimiters, {
+    perIp: env.RATE_LIMIT_PER_IP,
+    perAccount: env.RATE_LIMIT_PER_ACCOUNT,
+    windowSeconds: env.RATE_LIMIT_WINDOW_SECONDS,
+    loginFailuresPerAccount: env.LOGIN_MAX_FAILURES_PER_IDENTIFIER,
+    loginFailuresPerIp: env.LOGIN_MAX_FAILURES_PER_IP,
+    loginWindowSeconds: env.LOGIN_FAILURE_WINDOW_MINUTES * 60,
+    loginLockoutSeconds: env.LOGIN_LOCKOUT_MINUTES * 60,
+    codesPerAccountPerHour: env.CODE_ISSUE_MAX_PER_ACCOUNT,
+    codesPerIpPerHour: env.CODE_ISSUE_MAX_PER_IP,
+    codeFailuresPerAccount: env.CODE_MAX_FAILURES,
+    codeLockoutSeconds: env.CODE_LOCKOUT_MINUTES * 60,
+  });
+  const background = createBackgroundQueue(logger, 1000);
+  // org-users owns the status; asked only when a session is about to be issued (a right password, a refresh).
+  const isClosed = async (organizationId: string, userId: string) => {
+    const profile = await clients.orgUsers.getProfile(organizationId, userId).catch((err: unknown) => {
+      if (err instanceof DomainError && err.code === 'NOT_FOUND') return undefined;
+      throw err;
+    });
+    return !profile || profile.status === 'CLOSED';
+  };
   const credentials = createCredentialRepository(conn);
   const sessionRepository = createSessionRepository(conn);
   const entered = await sessionRepository.buildOnce(new Date());
@@ -57,6 +84,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     refreshTtlDays: env.REFRESH_TOKEN_TTL_DAYS,
     maxSessionDays: env.SESSION_MAX_DAYS,
     credentials,
+    isClosed,
   });
   const login = createLoginService({
     orgUsers: clients.orgUsers,
@@ -64,21 +92,20 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     findUserIdByUsername: (organizationId, username) => findClaimOwner(conn, 'username', organizationId, username),
     hasher,
     sessions,
-    throttle: createLoginThrottle(conn, {
-      maxFailuresPerIdentifier: env.LOGIN_MAX_FAILURES_PER_IDENTIFIER,
-      maxFailuresPerIp: env.LOGIN_MAX_FAILURES_PER_IP,
-      windowMs: env.LOGIN_FAILURE_WINDOW_MINUTES * 60_000,
-      lockoutMs: env.LOGIN_LOCKOUT_MINUTES * 60_000,
-    }),
+    limits,
+    isClosed,
   });
   // Keys of their own, derived from the one secret identity already holds.
   const secretKey = Buffer.from(env.SIGNING_KEY_ENCRYPTION_KEY, 'base64');
   const fingerprintKey = Buffer.from(hkdfSync('sha256', secretKey, '', 'usergraph idempotency fingerprints', 32));
-  const outbox = env.NOTIFIER === 'outbox' ? createOutboxNotifier(conn) : undefined;
-  if (outbox && env.NODE_ENV === 'production') logger.warn('NOTIFIER=outbox in production: codes are stored, not delivered');
+  // Codes are always written to the stored outbox; with SMTP a background sender delivers them.
+  let sender: ReturnType<typeof createOutboxSender> | undefined;
+  const outbox = createOutbox(conn, { deliver: env.NOTIFIER === 'smtp', onStored: () => sender?.wake() });
+  if (env.NOTIFIER === 'smtp') sender = createOutboxSender({ outbox, smtpUrl: env.SMTP_URL!, from: env.MAIL_FROM, logger });
+  else if (env.NODE_ENV === 'production') logger.warn('NOTIFIER=outbox in production: codes are stored, not delivered');
   const verification = createVerificationService({
     codes: createVerificationCodeRepository(conn),
-    notifier: outbox ?? createSmtpNotifier(env.SMTP_URL!, env.MAIL_FROM),
+    notifier: outbox,
     hmacKey: Buffer.from(hkdfSync('sha256', secretKey, '', 'usergraph one-time codes', 32)),
   });
   const registration = createRegistrationService({
@@ -90,6 +117,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     sessions,
     verification,
     publicOrganizationSlug: env.PUBLIC_ORGANIZATION_SLUG,
+    limits,
   });
 
   const applicationRepository = createApplicationRepository(conn);
@@ -134,11 +162,18 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
       }),
       createApplicationResolvers({ applications, licensing: clients.licensing }),
       createPasswordResolvers({
-        passwords: createPasswordService({ credentials, hasher, sessions: sessionRepository, orgUsers: clients.orgUsers, verification }),
+        passwords: createPasswordService({ credentials, hasher, sessions: sessionRepository, orgUsers: clients.orgUsers, verification, limits, background }),
       }),
-      createVerificationResolvers({ accounts: createAccountVerification({ orgUsers: clients.orgUsers, verification }) }),
+      createVerificationResolvers({ accounts: createAccountVerification({ orgUsers: clients.orgUsers, verification, limits, background }) }),
     ]),
-    commands: createIdentityCommands({ applications, credentials: credentialService, outbox, callerLiveness }),
+    commands: createIdentityCommands({
+      applications,
+      credentials: credentialService,
+      revokeSessions: (organizationId, userId) => sessionRepository.revokeForUser(organizationId, userId, new Date()),
+      // Development only: with SMTP the outbox holds undelivered codes, never listed.
+      outbox: env.NOTIFIER === 'outbox' ? outbox : undefined,
+      callerLiveness,
+    }),
     // An application's own calls here (C's registerUser) check its status live and answer AUTH-0030 in C's style.
     callerLiveness: (caller) => (caller.kind === 'application' ? Promise.resolve({ live: true }) : callerLiveness(caller)),
     ready: () => isDatabaseReady(conn),
@@ -146,13 +181,22 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     routes: {
       'GET /.well-known/jwks.json': async (_info, res) =>
         sendJson(res, 200, await keys.jwks(), { 'cache-control': 'public, max-age=300' }),
-      'POST /oauth/token': createOAuthTokenRoute({ applications, keys, accessTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS }),
+      'POST /oauth/token': createOAuthTokenRoute({
+        applications,
+        keys,
+        accessTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
+        limits,
+        clientIpOf: createClientIpResolver({ service: 'identity', internalSecret: env.INTERNAL_SERVICE_SECRET }),
+      }),
     },
   });
   return {
     ...service,
     async close() {
       await service.close();
+      await background.idle();
+      await sender?.stop();
+      stopSweeper();
       await clients.close();
     },
   };

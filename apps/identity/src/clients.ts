@@ -21,6 +21,8 @@ export interface ProfileRef {
   organisation: string | null;
   taxNumber: string | null;
   isSubscribed: boolean;
+  /** False once the email was changed and not yet verified by the user: no reset code goes to it. */
+  emailVerified?: boolean;
   [field: string]: unknown;
 }
 
@@ -34,6 +36,9 @@ export function createOrgUsersClient(client: InternalClient) {
     getProfile: (organizationId: string, userId: string) => client.call<ProfileRef>('getProfile', { organizationId, userId }),
     setUserStatus: (organizationId: string, userId: string, status: ProfileRef['status']) =>
       client.call<ProfileRef>('setUserStatus', { organizationId, userId, status }),
+    /** Marks the user's email verified, if it still is `email`. */
+    markEmailVerified: (organizationId: string, userId: string, email: string) =>
+      client.call<{ verified: boolean }>('markEmailVerified', { organizationId, userId, email }),
     existingUserIds: async (organizationId: string, userIds: string[]) =>
       (await client.call<{ userIds: string[] }>('existingUserIds', { organizationId, userIds })).userIds,
     findUserIdByIdentifier: async (organizationId: string, kind: 'email' | 'phone', value: string) =>

@@ -23,13 +23,33 @@ export const identityEnvSchema = baseServiceEnv.extend(tokenVerificationEnv.shap
   ARGON2_PARALLELISM: z.coerce.number().int().min(1).default(1),
   /** Bound on password hashes in flight, so hashing cannot starve everything else. */
   HASH_CONCURRENCY: positiveInt.default(2),
+  /** Hashes allowed to wait for a slot; beyond it requests are shed with RATE_LIMITED instead of queueing without bound. */
+  HASH_QUEUE_MAX: positiveInt.default(32),
   /** Organization used by B's `register` when no x-organization-slug header is sent. */
   PUBLIC_ORGANIZATION_SLUG: z.string().min(1).default('public'),
-  /** Failed logins allowed per identifier, and per client IP, within the window before a lockout. */
+  /**
+   * Failed logins allowed per account (its user id, or the canonical identifier when it names
+   * no account: E.164 phone, normalized email, lower-cased username), and per client IP, within
+   * the window before a lockout. Each attempt is reserved before the password is checked.
+   */
   LOGIN_MAX_FAILURES_PER_IDENTIFIER: positiveInt.default(5),
   LOGIN_MAX_FAILURES_PER_IP: positiveInt.default(50),
   LOGIN_FAILURE_WINDOW_MINUTES: positiveInt.default(15),
   LOGIN_LOCKOUT_MINUTES: positiveInt.default(15),
+  /** Anonymous operations (register, login, verifyEmail, resendVerificationCode, requestPasswordReset, resetPassword, POST /oauth/token) per client IP, and per account named, within RATE_LIMIT_WINDOW_SECONDS. */
+  RATE_LIMIT_PER_IP: positiveInt.default(60),
+  RATE_LIMIT_PER_ACCOUNT: positiveInt.default(10),
+  RATE_LIMIT_WINDOW_SECONDS: positiveInt.default(60),
+  /** Verification and reset codes sent per account, and per client IP, per hour. */
+  CODE_ISSUE_MAX_PER_ACCOUNT: positiveInt.default(5),
+  CODE_ISSUE_MAX_PER_IP: positiveInt.default(20),
+  /**
+   * Wrong codes per account, across every code it is sent, within CODE_LOCKOUT_MINUTES; one more
+   * and its codes are refused for CODE_LOCKOUT_MINUTES. A day by default: at most 10 guesses a day
+   * at a 6-digit code.
+   */
+  CODE_MAX_FAILURES: positiveInt.default(10),
+  CODE_LOCKOUT_MINUTES: positiveInt.default(24 * 60),
   /** C's `registerUser`: the youngest age, in years, at which a user may be registered. */
   MIN_REGISTRATION_AGE: z.coerce.number().int().min(0).max(150).default(18),
   /** How codes reach users: `outbox` (development: read with `npm run usergraph -- outbox`) or `smtp`. */

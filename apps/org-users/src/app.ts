@@ -50,6 +50,7 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
     organizations,
     access,
     nationalIdKey: env.NATIONAL_ID_ENCRYPTION_KEY,
+    identity,
   });
 
   const reconcile = createProfileReconciler({ users, identity, licensing });

@@ -44,6 +44,8 @@ export function createIdentityClient(opts: { baseUrl: string; secret: string }) 
     deleteCredentials: (organizationId: string, userId: string) => client.call<{ deleted: boolean }>('deleteCredentials', { organizationId, userId }),
     /** Whether a token's session or application still stands. */
     callerLiveness: identityCallerLiveness(client),
+    /** closeAccount: every session of the user ends. */
+    revokeSessions: (organizationId: string, userId: string) => client.call<{ revoked: number }>('revokeSessions', { organizationId, userId }),
     close: () => client.close(),
   };
 }

@@ -28,6 +28,8 @@ export class DomainError extends Error {
     readonly fields: FieldIssue[] = [],
     /** A dialect-specific code, such as C's AUTH-0027. */
     readonly dialectCode?: string,
+    /** More machine-readable detail for `extensions`, such as `retryAfterSeconds`. */
+    readonly extensions: Record<string, unknown> = {},
   ) {
     super(message);
     this.name = 'DomainError';
@@ -39,7 +41,7 @@ export class DomainError extends Error {
  * Resolver errors keep HTTP 200, as the gateway expects from a subgraph.
  */
 export function toGraphQLError(err: DomainError, httpStatus?: number): GraphQLError {
-  const extensions: Record<string, unknown> = { code: err.code };
+  const extensions: Record<string, unknown> = { ...err.extensions, code: err.code };
   if (err.fields.length > 0) {
     extensions.fields = err.fields.map((f) => ({ path: f.path.join('.'), message: f.message }));
   }
@@ -51,6 +53,9 @@ export const unauthenticated = (message = 'Authentication required') =>
   new DomainError('UNAUTHENTICATED', message);
 export const forbidden = (message = 'You are not allowed to do this') =>
   new DomainError('FORBIDDEN', message);
+/** Too many requests: `retryAfterSeconds` (at least 1) says when to try again. */
+export const rateLimited = (message: string, retryAfterSeconds: number) =>
+  new DomainError('RATE_LIMITED', message, [], undefined, { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)) });
 export const serviceUnavailable = (message = 'Service temporarily unavailable, please retry') =>
   new DomainError('SERVICE_UNAVAILABLE', message);
 

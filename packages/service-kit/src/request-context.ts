@@ -25,6 +25,17 @@ function header(info: RequestInfo, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+/** The end client's IP of a request: the gateway's signed assertion, else the socket's peer. */
+export function createClientIpResolver(opts: { service: string; internalSecret: string }): (info: RequestInfo) => Promise<string> {
+  // The gateway reuses one assertion per client IP for most of its lifetime.
+  const verifyAssertion = createServiceTokenVerifier(opts.internalSecret, opts.service);
+  return async (info) => {
+    const assertion = header(info, GATEWAY_ASSERTION_HEADER);
+    const claims = assertion ? await verifyAssertion(assertion) : undefined;
+    return typeof claims?.ip === 'string' ? claims.ip : (info.req.socket.remoteAddress ?? 'unknown');
+  };
+}
+
 export function createRequestContextFactory(opts: {
   service: string;
   verifier: AccessTokenVerifier;
@@ -32,8 +43,7 @@ export function createRequestContextFactory(opts: {
   /** Refuses a valid token whose session was revoked or whose application is gone or inactive. */
   callerIsLive?: CallerLivenessCheck;
 }): (info: RequestInfo) => Promise<RequestContext> {
-  // The gateway reuses one assertion per client IP for most of its lifetime.
-  const verifyAssertion = createServiceTokenVerifier(opts.internalSecret, opts.service);
+  const clientIpOf = createClientIpResolver(opts);
   return async (info) => {
     let caller: Caller;
     try {
@@ -58,9 +68,7 @@ export function createRequestContextFactory(opts: {
         caller = { ...caller, permissions: new Set([...caller.permissions].filter((p) => current.includes(p))) };
       }
     }
-    const assertion = header(info, GATEWAY_ASSERTION_HEADER);
-    const claims = assertion ? await verifyAssertion(assertion) : undefined;
-    const clientIp = typeof claims?.ip === 'string' ? claims.ip : (info.req.socket.remoteAddress ?? 'unknown');
+    const clientIp = await clientIpOf(info);
     return {
       caller,
       requestId: info.requestId,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineCommand } from '@usergraph/service-kit';
 import type { ApplicationService } from './applications/application-service.js';
 import type { CredentialService } from './credentials/credential-service.js';
-import type { OutboxNotifier } from './verification/notifier.js';
+import type { OutboxStore } from './verification/notifier.js';
 import type { CallerLiveness } from './sessions/caller-liveness.js';
 
 const id = z.string().min(1).max(64);
@@ -10,7 +10,8 @@ const id = z.string().min(1).max(64);
 export function createIdentityCommands(deps: {
   applications: ApplicationService;
   credentials: CredentialService;
-  outbox?: OutboxNotifier;
+  revokeSessions: (organizationId: string, userId: string) => Promise<number>;
+  outbox?: OutboxStore;
   callerLiveness: CallerLiveness;
 }) {
   return {
@@ -31,6 +32,10 @@ export function createIdentityCommands(deps: {
     deleteCredentials: defineCommand(z.object({ organizationId: id, userId: id }), (input) =>
       deps.credentials.deleteCredentials(input.organizationId, input.userId),
     ),
+    /** org-users' closeAccount: every session of the user ends (issue 12, finding 6). Idempotent. */
+    revokeSessions: defineCommand(z.object({ organizationId: id, userId: id }), async (input) => ({
+      revoked: await deps.revokeSessions(input.organizationId, input.userId),
+    })),
     /** The reconciliation job: credentials of users org-users does not know are deleted. */
     reconcile: defineCommand(z.object({ minAgeSeconds: z.number().int().min(0).max(86_400 * 30) }), (input) =>
       deps.credentials.reconcile(input.minAgeSeconds * 1000),

@@ -1,7 +1,8 @@
 import type { ServerResponse } from 'node:http';
-import { sendJson, type RequestInfo } from '@usergraph/service-kit';
+import { DomainError, sendJson, type RequestInfo } from '@usergraph/service-kit';
 import type { SigningKeys } from '../keys/signing-keys.js';
 import type { ApplicationService } from './application-service.js';
+import type { AccountLimits } from '../limits/account-limits.js';
 
 /** RFC 6749 §5.2 error response; invalid_client over Basic also gets a challenge (§5.2). */
 function oauthError(res: ServerResponse, status: number, error: string, description: string, basic = false) {
@@ -48,9 +49,39 @@ function basicCredentials(header: string | undefined): { clientId: string; clien
  * organization-scoped access token whose `scope` is the application's
  * permissions, or the requested subset of them.
  */
-export function createOAuthTokenRoute(deps: { applications: ApplicationService; keys: SigningKeys; accessTtlSeconds: number }) {
+export function createOAuthTokenRoute(deps: {
+  applications: ApplicationService;
+  keys: SigningKeys;
+  accessTtlSeconds: number;
+  limits: AccountLimits;
+  /** The caller's address, as GraphQL requests get it (the gateway's signed assertion, else the socket). */
+  clientIpOf: (info: RequestInfo) => Promise<string>;
+}) {
+  /**
+   * Every request counts per client IP; tokens issued count per client id. Failed
+   * authentications count per IP only: client secrets are 256-bit, so guessing is
+   * hopeless, and counting them per client would let anyone lock an application out.
+   * Over a limit: 429 with Retry-After (RFC 6585), in RFC 6749's error shape.
+   */
+  async function limited(res: ServerResponse, check: () => Promise<void>): Promise<boolean> {
+    try {
+      await check();
+      return false;
+    } catch (err) {
+      if (!(err instanceof DomainError) || err.code !== 'RATE_LIMITED') throw err;
+      const retryAfter = String(err.extensions.retryAfterSeconds ?? 1);
+      sendJson(res, 429, { error: 'temporarily_unavailable', error_description: `too many requests: retry after ${retryAfter} seconds` }, {
+        'cache-control': 'no-store',
+        pragma: 'no-cache',
+        'retry-after': retryAfter,
+      });
+      return true;
+    }
+  }
+
   return async (info: RequestInfo, res: ServerResponse): Promise<void> => {
     const params = readParams(info);
+    if (await limited(res, async () => deps.limits.perIp(await deps.clientIpOf(info)))) return;
     if (!params) return oauthError(res, 400, 'invalid_request', 'send a form (application/x-www-form-urlencoded) or JSON body');
     if (params.grant_type !== 'client_credentials') {
       return oauthError(res, 400, 'unsupported_grant_type', 'grant_type must be client_credentials');
@@ -62,6 +93,7 @@ export function createOAuthTokenRoute(deps: { applications: ApplicationService; 
     const app = await deps.applications.authenticateClient(clientId, clientSecret);
     if (!app) return oauthError(res, 401, 'invalid_client', 'unknown client or wrong secret', Boolean(basic));
     if (app.status !== 'ACTIVE') return oauthError(res, 401, 'invalid_client', 'the application is inactive', Boolean(basic));
+    if (await limited(res, () => deps.limits.perAccount(`client:${app.clientId}`))) return;
 
     const requested = params.scope?.split(' ').filter(Boolean);
     const granted = requested ?? app.permissions;

@@ -4,9 +4,9 @@ import type { PasswordService } from './password-service.js';
 export function createPasswordResolvers(deps: { passwords: PasswordService }) {
   return {
     Mutation: {
-      changePassword: (_: unknown, args: unknown, ctx: RequestContext) => deps.passwords.change(ctx.caller, args),
-      requestPasswordReset: (_: unknown, args: unknown) => deps.passwords.requestReset(args),
-      resetPassword: (_: unknown, args: unknown) => deps.passwords.reset(args),
+      changePassword: (_: unknown, args: unknown, ctx: RequestContext) => deps.passwords.change(ctx.caller, args, ctx),
+      requestPasswordReset: (_: unknown, args: unknown, ctx: RequestContext) => deps.passwords.requestReset(args, ctx),
+      resetPassword: (_: unknown, args: unknown, ctx: RequestContext) => deps.passwords.reset(args, ctx),
     },
   };
 }

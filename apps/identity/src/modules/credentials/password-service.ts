@@ -5,6 +5,8 @@ import type { OrgUsersClient } from '../../clients.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
 import type { SessionRepository } from '../sessions/session-repository.js';
 import type { VerificationService } from '../verification/verification-service.js';
+import type { BackgroundQueue } from '../background/background-queue.js';
+import { emailAccountKey, userAccountKey, type AccountLimits } from '../limits/account-limits.js';
 import type { CredentialRepository } from './credential-repository.js';
 
 const changeArgs = z.object({ currentPassword: z.string().max(1024), newPassword: passwordSchema });
@@ -25,45 +27,81 @@ export function createPasswordService(deps: {
   sessions: SessionRepository;
   orgUsers: OrgUsersClient;
   verification: VerificationService;
+  limits: AccountLimits;
+  background: BackgroundQueue;
 }) {
-  async function change(caller: Caller, raw: unknown) {
+  async function change(caller: Caller, raw: unknown, ctx: { clientIp: string }) {
     if (caller.kind !== 'user') throw unauthenticated('Sign in as a user to change your password');
     const checked = validate(changeArgs, raw);
     if (!checked.ok) throw invalid(checked.errors);
+    // The current password is checked under the login budget of the account: a stolen access
+    // token is no unlimited password oracle.
+    const accountKey = userAccountKey(caller.organizationId, caller.userId);
+    await deps.limits.reserveLogin(ctx.clientIp, accountKey);
     const credential = await deps.credentials.findById(caller.organizationId, caller.userId);
-    if (!credential || !(await deps.hasher.verify(credential.passwordHash, checked.value.currentPassword))) {
-      throw new DomainError('BAD_USER_INPUT', 'The current password is wrong', [{ path: ['currentPassword'], message: 'is wrong' }]);
-    }
+    const valid = credential
+      ? await deps.hasher.verify(credential.passwordHash, checked.value.currentPassword).catch(async (err: unknown) => {
+          await deps.limits.loginAborted(ctx.clientIp, accountKey);
+          throw err;
+        })
+      : false;
+    if (!valid) throw new DomainError('BAD_USER_INPUT', 'The current password is wrong', [{ path: ['currentPassword'], message: 'is wrong' }]);
+    await deps.limits.loginSucceeded(ctx.clientIp, accountKey);
     await deps.credentials.setPasswordHash(caller.organizationId, caller.userId, await deps.hasher.hash(checked.value.newPassword));
     await deps.sessions.revokeForUser(caller.organizationId, caller.userId, new Date(), caller.sessionId);
     return { success: true, message: 'Password changed; your other sessions were signed out.' };
   }
 
   async function findAccount(organizationSlug: string, email: string) {
-    const organization = await deps.orgUsers.getOrganizationBySlug(organizationSlug).catch(() => undefined);
+    const organization = await deps.orgUsers.getOrganizationBySlug(organizationSlug).catch((err: unknown) => {
+      if (err instanceof DomainError && err.code === 'NOT_FOUND') return undefined;
+      throw err;
+    });
     if (!organization) return undefined;
     const userId = await deps.orgUsers.findUserIdByIdentifier(organization.id, 'email', email);
-    return userId ? { organizationId: organization.id, userId, email } : undefined;
+    if (!userId) return undefined;
+    const profile = await deps.orgUsers.getProfile(organization.id, userId);
+    return { organizationId: organization.id, userId, profile };
   }
 
-  async function requestReset(raw: unknown) {
+  /**
+   * Answers at once, whether or not the account exists; the account is
+   * looked up and its code sent afterwards, so timing reveals nothing. A
+   * CLOSED account gets no code, and neither does an email changed since it
+   * was last verified (finding 7): the code goes to the stored address only.
+   */
+  async function requestReset(raw: unknown, ctx: { clientIp: string }) {
     const checked = validate(requestArgs, raw);
     if (!checked.ok) throw invalid(checked.errors);
-    const account = await findAccount(checked.value.organizationSlug, checked.value.email);
-    // Users created by C's registerUser have no password yet: a reset sets the first one.
-    if (account) await deps.verification.issue('password-reset', account);
+    const { organizationSlug, email } = checked.value;
+    await deps.limits.perIp(ctx.clientIp);
+    const accountKey = emailAccountKey(organizationSlug, email);
+    await deps.limits.perAccount(accountKey);
+    await deps.limits.issueCode(ctx.clientIp, accountKey);
+    deps.background.enqueue('password reset code', async () => {
+      const account = await findAccount(organizationSlug, email);
+      if (!account || account.profile.status === 'CLOSED' || account.profile.emailVerified === false) return;
+      // Users created by C's registerUser have no password yet: a reset sets the first one.
+      await deps.verification.issue('password-reset', { organizationId: account.organizationId, userId: account.userId, email: account.profile.email });
+    });
     return { success: true, message: RESET_SENT };
   }
 
-  async function reset(raw: unknown) {
+  async function reset(raw: unknown, ctx: { clientIp: string }) {
     const checked = validate(resetArgs, raw);
     if (!checked.ok) throw invalid(checked.errors);
     const { organizationSlug, email, code, newPassword } = checked.value;
+    await deps.limits.perIp(ctx.clientIp);
+    const accountKey = emailAccountKey(organizationSlug, email);
+    await deps.limits.perAccount(accountKey);
+    // The account's budget spans every code it is sent; reserved whether or not it exists.
+    await deps.limits.reserveCodeAttempt(accountKey);
     const account = await findAccount(organizationSlug, email);
-    if (!account) {
+    if (!account || account.profile.status === 'CLOSED') {
       throw new DomainError('BAD_USER_INPUT', 'The code is wrong, expired or used up: request a new one', [{ path: ['code'], message: 'is wrong, expired or used up' }]);
     }
-    await deps.verification.check('password-reset', account, code);
+    await deps.verification.check('password-reset', { ...account, email: account.profile.email }, code);
+    await deps.limits.codeSucceeded(accountKey);
     const passwordHash = await deps.hasher.hash(newPassword);
     const existing = await deps.credentials.findById(account.organizationId, account.userId);
     if (existing) await deps.credentials.setPasswordHash(account.organizationId, account.userId, passwordHash);

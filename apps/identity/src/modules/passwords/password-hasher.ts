@@ -1,4 +1,5 @@
 import argon2 from 'argon2';
+import { rateLimited } from '@usergraph/service-kit';
 
 export interface Argon2Params {
   memoryCost: number;
@@ -9,13 +10,18 @@ export interface Argon2Params {
 /**
  * argon2id hashing. node-argon2 runs in libuv's thread pool, off the event
  * loop; a semaphore bounds the hashes in flight so a burst of registrations
- * or logins queues instead of exhausting the pool and memory.
+ * or logins queues instead of exhausting the pool and memory. The queue is
+ * bounded too: past `queueMax` waiting hashes a request is shed at once with
+ * RATE_LIMITED, so a flood cannot add latency and memory for everyone.
  */
-export function createPasswordHasher(params: Argon2Params, concurrency: number) {
+export function createPasswordHasher(params: Argon2Params, concurrency: number, queueMax: number) {
   let active = 0;
   const waiting: Array<() => void> = [];
   async function bounded<T>(fn: () => Promise<T>): Promise<T> {
-    if (active >= concurrency) await new Promise<void>((resolve) => waiting.push(resolve));
+    if (active >= concurrency) {
+      if (waiting.length >= queueMax) throw rateLimited('The server is busy; try again shortly', 1);
+      await new Promise<void>((resolve) => waiting.push(resolve));
+    }
     active++;
     try {
       return await fn();

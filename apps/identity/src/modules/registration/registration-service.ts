@@ -18,6 +18,7 @@ import type { PasswordHasher } from '../passwords/password-hasher.js';
 import type { SessionDto, SessionService } from '../sessions/session-service.js';
 import type { VerificationService } from '../verification/verification-service.js';
 import { keyedFingerprint, withIdempotencyKey } from '@usergraph/mongo';
+import { emailAccountKey, type AccountLimits } from '../limits/account-limits.js';
 
 /** B's `register` arguments. */
 export const registerArgsSchema = z.object({
@@ -48,6 +49,7 @@ export function createRegistrationService(deps: {
   sessions: SessionService;
   verification: VerificationService;
   publicOrganizationSlug: string;
+  limits: AccountLimits;
 }) {
   async function resolveSignupOrganization(slugHeader: string | undefined) {
     const slug = slugHeader ?? deps.publicOrganizationSlug;
@@ -82,7 +84,9 @@ export function createRegistrationService(deps: {
       throw new DomainError('BAD_USER_INPUT', `Invalid input: ${checked.errors.map((e) => `${e.path.join('.')} ${e.message}`).join('; ')}`, checked.errors);
     }
     const args = checked.value;
+    await deps.limits.perIp(ctx.clientIp);
     const organization = await resolveSignupOrganization(ctx.organizationSlug);
+    await deps.limits.perAccount(emailAccountKey(organization.slug, args.email));
     const { password: _secret, ...fingerprintOf } = args;
     const { result: account } = await withIdempotencyKey(
       deps.conn,

@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { emailSchema, normalizeUsername, parsePhone, validate } from '@usergraph/validation';
+import { emailSchema, normalizeEmail, normalizeUsername, parsePhone, validate } from '@usergraph/validation';
 import { DomainError, unauthenticated } from '@usergraph/service-kit';
 import type { OrgUsersClient } from '../../clients.js';
 import type { CredentialRepository } from '../credentials/credential-repository.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
+import { userAccountKey, type AccountLimits } from '../limits/account-limits.js';
 import type { SessionDto, SessionService } from './session-service.js';
-import type { LoginThrottle } from './login-throttle.js';
 
 const loginArgsSchema = z.object({
   organizationSlug: z.string().trim().min(1).max(63),
@@ -16,22 +16,28 @@ const loginArgsSchema = z.object({
 /** One message for every failure, so a caller cannot tell which part was wrong. */
 const INVALID_CREDENTIALS = 'Invalid organization, identifier or password';
 
+/** The identifier as the store keys it: a normalized email, an E.164 phone number or a normalized username. */
+export function canonicalIdentifier(identifier: string): { kind: 'email' | 'phone' | 'username'; value: string } {
+  if (emailSchema.safeParse(identifier).success && identifier.includes('@')) return { kind: 'email', value: normalizeEmail(identifier) };
+  const phone = parsePhone(identifier);
+  if (phone.ok) return { kind: 'phone', value: phone.e164 };
+  return { kind: 'username', value: normalizeUsername(identifier) };
+}
+
 export function createLoginService(deps: {
   orgUsers: OrgUsersClient;
   credentials: CredentialRepository;
   findUserIdByUsername: (organizationId: string, username: string) => Promise<string | null>;
   hasher: PasswordHasher;
   sessions: SessionService;
-  throttle: LoginThrottle;
+  limits: AccountLimits;
+  /** CLOSED, or no profile at all (credentials left by a failed write, for reconcile). */
+  isClosed: (organizationId: string, userId: string) => Promise<boolean>;
 }) {
   /** The identifier is an email, a phone number (E.164, or with +country code) or a username. */
-  async function resolveUserId(organizationId: string, identifier: string): Promise<string | null> {
-    if (emailSchema.safeParse(identifier).success && identifier.includes('@')) {
-      return deps.orgUsers.findUserIdByIdentifier(organizationId, 'email', identifier);
-    }
-    const phone = parsePhone(identifier);
-    if (phone.ok) return deps.orgUsers.findUserIdByIdentifier(organizationId, 'phone', phone.e164);
-    return deps.findUserIdByUsername(organizationId, normalizeUsername(identifier));
+  async function resolveUserId(organizationId: string, id: ReturnType<typeof canonicalIdentifier>): Promise<string | null> {
+    if (id.kind === 'username') return deps.findUserIdByUsername(organizationId, id.value);
+    return deps.orgUsers.findUserIdByIdentifier(organizationId, id.kind, id.value);
   }
 
   async function login(rawArgs: unknown, ctx: { clientIp: string }): Promise<SessionDto> {
@@ -40,22 +46,30 @@ export function createLoginService(deps: {
       throw new DomainError('BAD_USER_INPUT', 'Invalid input', checked.errors);
     }
     const { organizationSlug, identifier, password } = checked.value;
+    await deps.limits.perIp(ctx.clientIp);
     const organization = await deps.orgUsers.getOrganizationBySlug(organizationSlug).catch((err: unknown) => {
       if (err instanceof DomainError && err.code === 'NOT_FOUND') return undefined;
       throw err;
     });
-    const throttleOrg = organization?.id ?? `unknown:${organizationSlug}`;
-    await deps.throttle.assertNotLocked(throttleOrg, identifier, ctx.clientIp);
-    const userId = organization ? await resolveUserId(organization.id, identifier) : null;
+    const id = canonicalIdentifier(identifier);
+    const userId = organization ? await resolveUserId(organization.id, id) : null;
+    // Failures count against the account, whichever identifier names it; an
+    // identifier that names no account counts in its canonical form.
+    const accountKey = organization && userId ? userAccountKey(organization.id, userId) : `${organization?.id ?? `unknown-org:${organizationSlug}`}:${id.kind}:${id.value}`;
+    await deps.limits.perAccount(accountKey);
+    // Reserved before the slow hash: a concurrent burst gets no more checks than the limit.
+    await deps.limits.reserveLogin(ctx.clientIp, accountKey);
     const credential = organization && userId ? await deps.credentials.findById(organization.id, userId) : null;
     // Unknown organization or identifier: verify against a dummy hash so that
     // every failure costs the same time as a wrong password.
-    const valid = credential ? await deps.hasher.verify(credential.passwordHash, password) : await deps.hasher.verifyDummy(password);
-    if (!organization || !credential || !valid) {
-      await deps.throttle.recordFailure(throttleOrg, identifier, ctx.clientIp);
-      throw unauthenticated(INVALID_CREDENTIALS);
-    }
-    await deps.throttle.recordSuccess(throttleOrg, identifier, ctx.clientIp);
+    const valid = await (credential ? deps.hasher.verify(credential.passwordHash, password) : deps.hasher.verifyDummy(password)).catch(async (err: unknown) => {
+      await deps.limits.loginAborted(ctx.clientIp, accountKey);
+      throw err;
+    });
+    if (!organization || !credential || !valid) throw unauthenticated(INVALID_CREDENTIALS);
+    // Checked only once the password is right, so failures cost the same whatever the status.
+    if (await deps.isClosed(organization.id, credential._id)) throw unauthenticated(INVALID_CREDENTIALS);
+    await deps.limits.loginSucceeded(ctx.clientIp, accountKey);
     return deps.sessions.issue({ userId: credential._id, organizationId: organization.id }, ctx.clientIp);
   }
 

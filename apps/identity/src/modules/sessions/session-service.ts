@@ -32,6 +32,8 @@ export function createSessionService(deps: {
   /** A login (a family of rotated sessions) ends this many days after its sign-in, however often it is refreshed. */
   maxSessionDays: number;
   credentials: CredentialRepository;
+  /** org-users owns the account status: a CLOSED account gets no new session. */
+  isClosed: (organizationId: string, userId: string) => Promise<boolean>;
 }) {
   const { sessions, keys } = deps;
 
@@ -80,8 +82,9 @@ export function createSessionService(deps: {
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw invalid();
     const now = new Date();
     if (session.revokedAt || session.refreshExpiresAt <= now || loginEndsAt(session.familyId, now) <= now.getTime()) throw invalid();
-    // A login that raced the user's deletion kept a session nobody revoked: it ends here.
-    if (!(await deps.credentials.findById(session.organizationId, session.userId))) {
+    // The account must still exist and be open. Closing or deleting it revokes its sessions; this also ends a
+    // login or a refresh that raced the close or the deletion.
+    if (!(await deps.credentials.findById(session.organizationId, session.userId)) || (await deps.isClosed(session.organizationId, session.userId))) {
       await sessions.revokeFamily(session, now);
       throw invalid();
     }

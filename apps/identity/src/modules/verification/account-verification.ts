@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { emailSchema, slugSchema, validate } from '@usergraph/validation';
-import { DomainError } from '@usergraph/service-kit';
+import { DomainError, type Caller } from '@usergraph/service-kit';
 import type { OrgUsersClient } from '../../clients.js';
+import type { BackgroundQueue } from '../background/background-queue.js';
+import { emailAccountKey, type AccountLimits } from '../limits/account-limits.js';
 import type { VerificationService } from './verification-service.js';
 
 // A malformed slug names no organization: refused as such, not answered like an unknown account.
@@ -10,37 +12,66 @@ const resendArgs = verifyArgs.omit({ code: true });
 
 const RESENT = 'If a pending account exists for this email, a new code was sent.';
 
-/** B's verification flow: PENDING_VERIFICATION until the emailed code is entered. */
-export function createAccountVerification(deps: { orgUsers: OrgUsersClient; verification: VerificationService }) {
-  async function pendingUser(organizationSlug: string, email: string) {
-    const organization = await deps.orgUsers.getOrganizationBySlug(organizationSlug).catch(() => undefined);
+const wrongCode = () =>
+  new DomainError('BAD_USER_INPUT', 'The code is wrong, expired or used up: request a new one', [{ path: ['code'], message: 'is wrong, expired or used up' }]);
+
+/**
+ * B's verification flow: PENDING_VERIFICATION until the emailed code is
+ * entered. The same two operations verify a changed email (issue 12, finding
+ * 7), but only for the signed-in user it belongs to: whoever changed the
+ * address (an admin) may own it, so receiving mail there proves nothing.
+ */
+export function createAccountVerification(deps: { orgUsers: OrgUsersClient; verification: VerificationService; limits: AccountLimits; background: BackgroundQueue }) {
+  async function unverifiedUser(organizationSlug: string, email: string, caller: Caller) {
+    const organization = await deps.orgUsers.getOrganizationBySlug(organizationSlug).catch((err: unknown) => {
+      if (err instanceof DomainError && err.code === 'NOT_FOUND') return undefined;
+      throw err;
+    });
     if (!organization) return undefined;
     const userId = await deps.orgUsers.findUserIdByIdentifier(organization.id, 'email', email);
     if (!userId) return undefined;
     const profile = await deps.orgUsers.getProfile(organization.id, userId);
-    return profile.status === 'PENDING_VERIFICATION' ? { organizationId: organization.id, userId, email: profile.email } : undefined;
+    const user = { organizationId: organization.id, userId, email: profile.email, pending: profile.status === 'PENDING_VERIFICATION' };
+    const changed = profile.emailVerified === false;
+    // A pending account verifies the address it registered with, anonymously.
+    if (user.pending && !changed) return user;
+    // A changed address: only the user, signed in (whoever changed it may own it).
+    const self = caller.kind === 'user' && caller.organizationId === organization.id && caller.userId === userId;
+    return self && changed && profile.status !== 'CLOSED' ? user : undefined;
   }
 
-  async function verifyEmail(raw: unknown) {
+  async function verifyEmail(raw: unknown, ctx: { clientIp: string; caller: Caller }) {
     const checked = validate(verifyArgs, raw);
     if (!checked.ok) throw new DomainError('BAD_USER_INPUT', 'Invalid input', checked.errors);
     const { organizationSlug, email, code } = checked.value;
-    const user = await pendingUser(organizationSlug, email);
-    if (!user) {
-      throw new DomainError('BAD_USER_INPUT', 'The code is wrong, expired or used up: request a new one', [
-        { path: ['code'], message: 'is wrong, expired or used up' },
-      ]);
-    }
+    await deps.limits.perIp(ctx.clientIp);
+    const account = emailAccountKey(organizationSlug, email);
+    await deps.limits.perAccount(account);
+    // Reserved whether or not the account exists, so the budget reveals nothing either.
+    await deps.limits.reserveCodeAttempt(account);
+    const user = await unverifiedUser(organizationSlug, email, ctx.caller);
+    if (!user) throw wrongCode();
     await deps.verification.check('email-verification', user, code);
-    await deps.orgUsers.setUserStatus(user.organizationId, user.userId, 'ACTIVE');
-    return { success: true, message: 'Email verified: the account is active.' };
+    await deps.limits.codeSucceeded(account);
+    await deps.orgUsers.markEmailVerified(user.organizationId, user.userId, user.email);
+    if (user.pending) await deps.orgUsers.setUserStatus(user.organizationId, user.userId, 'ACTIVE');
+    return { success: true, message: user.pending ? 'Email verified: the account is active.' : 'Email verified.' };
   }
 
-  async function resend(raw: unknown) {
+  /** Answers at once; the account is looked up and its code sent afterwards (timing reveals nothing). */
+  async function resend(raw: unknown, ctx: { clientIp: string; caller: Caller }) {
     const checked = validate(resendArgs, raw);
     if (!checked.ok) throw new DomainError('BAD_USER_INPUT', 'Invalid input', checked.errors);
-    const user = await pendingUser(checked.value.organizationSlug, checked.value.email);
-    if (user) await deps.verification.issue('email-verification', user);
+    const { organizationSlug, email } = checked.value;
+    await deps.limits.perIp(ctx.clientIp);
+    const account = emailAccountKey(organizationSlug, email);
+    await deps.limits.perAccount(account);
+    await deps.limits.issueCode(ctx.clientIp, account);
+    const caller = ctx.caller;
+    deps.background.enqueue('verification code', async () => {
+      const user = await unverifiedUser(organizationSlug, email, caller);
+      if (user) await deps.verification.issue('email-verification', user);
+    });
     return { success: true, message: RESENT };
   }
 

@@ -1,5 +1,6 @@
 import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
 import { DomainError } from '@usergraph/service-kit';
+import { normalizeEmail } from '@usergraph/validation';
 import type { Notifier } from './notifier.js';
 import { codeId, type CodePurpose, type VerificationCodeRepository } from './verification-code-repository.js';
 
@@ -13,10 +14,13 @@ const SUBJECT: Record<CodePurpose, string> = {
 
 /**
  * Six-digit one-time codes for email verification and password reset: stored
- * keyed-hashed, valid 10 minutes, at most 5 attempts, delivered by a Notifier.
+ * keyed-hashed, valid 10 minutes, at most 5 attempts each, written to the
+ * outbox (the notifier). Callers also hold each account to a failure budget
+ * that spans codes (AccountLimits.reserveCodeAttempt).
  */
 export function createVerificationService(deps: { codes: VerificationCodeRepository; notifier: Notifier; hmacKey: Buffer }) {
-  const hash = (code: string) => createHmac('sha256', deps.hmacKey).update(code).digest('base64url');
+  // Bound to the address it was sent to: after an email change, a code sent to the old one no longer works.
+  const hash = (code: string, email: string) => createHmac('sha256', deps.hmacKey).update(`${normalizeEmail(email)}\n${code}`).digest('base64url');
 
   async function issue(purpose: CodePurpose, user: { organizationId: string; userId: string; email: string }): Promise<void> {
     const code = randomInt(0, 1_000_000).toString().padStart(6, '0');
@@ -26,7 +30,7 @@ export function createVerificationService(deps: { codes: VerificationCodeReposit
       organizationId: user.organizationId,
       userId: user.userId,
       purpose,
-      codeHash: hash(code),
+      codeHash: hash(code, user.email),
       attempts: 0,
       expiresAt: new Date(now.getTime() + CODE_TTL_MS),
       createdAt: now,
@@ -39,7 +43,7 @@ export function createVerificationService(deps: { codes: VerificationCodeReposit
   }
 
   /** Checks a code; a wrong, expired or exhausted code gets one error that says which it is not. */
-  async function check(purpose: CodePurpose, user: { organizationId: string; userId: string }, code: string): Promise<void> {
+  async function check(purpose: CodePurpose, user: { organizationId: string; userId: string; email: string }, code: string): Promise<void> {
     const invalid = new DomainError('BAD_USER_INPUT', 'The code is wrong, expired or used up: request a new one', [
       { path: ['code'], message: 'is wrong, expired or used up' },
     ]);
@@ -49,7 +53,7 @@ export function createVerificationService(deps: { codes: VerificationCodeReposit
     const doc = await deps.codes.takeAttempt(id, MAX_CODE_ATTEMPTS, new Date());
     if (!doc) throw invalid;
     const expected = Buffer.from(doc.codeHash);
-    const given = Buffer.from(hash(code));
+    const given = Buffer.from(hash(code, user.email));
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw invalid;
     await deps.codes.remove(id);
   }

@@ -2,6 +2,7 @@ import { DomainError, type Caller } from '@usergraph/service-kit';
 import type { ProfileDto, UserService } from '../users/user-service.js';
 import type { ConsumerAccess } from './consumer-access.js';
 import type { ConnectionRepository } from './connection-repository.js';
+import type { IdentityClient } from '../../clients.js';
 import { agreementVersionSchema, notificationPreferencesSchema, parseInput, userIdSchema } from './consumer-inputs.js';
 
 /** A `userId` that names no user of the organization is NOT_FOUND naming that argument. */
@@ -15,7 +16,7 @@ async function naming<T>(userIdGiven: boolean, write: Promise<T>): Promise<T> {
 }
 
 /** Account state (A): sync time, legal agreements, notification preferences, closing. */
-export function createAccountService(deps: { users: UserService; connections: ConnectionRepository; access: ConsumerAccess }) {
+export function createAccountService(deps: { users: UserService; connections: ConnectionRepository; access: ConsumerAccess; identity: Pick<IdentityClient, 'revokeSessions'> }) {
   /** Organization-scoped: sets the user's syncedAt, then each of its connections' lastSyncedAt. */
   async function markUserSynced(caller: Caller, rawUserId: unknown): Promise<ProfileDto> {
     const organizationId = await deps.access.requireOrganizationScope(caller);
@@ -41,7 +42,11 @@ export function createAccountService(deps: { users: UserService; connections: Co
 
   async function closeAccount(caller: Caller, args: { userId?: string | null }): Promise<ProfileDto> {
     const target = await deps.access.accountTarget(caller, args.userId);
-    return naming(args.userId != null, deps.users.closeAccount(target.organizationId, target.userId, new Date()));
+    const closed = await naming(args.userId != null, deps.users.closeAccount(target.organizationId, target.userId, new Date()));
+    // Issue 12, finding 6: closing ends every session. If this fails the call fails and can be
+    // repeated (closing is idempotent); identity refuses login and refresh for CLOSED meanwhile.
+    await deps.identity.revokeSessions(target.organizationId, target.userId);
+    return closed;
   }
 
   return { markUserSynced, acceptLegalAgreement, updateNotificationPreferences, closeAccount };

@@ -4,6 +4,7 @@ import { createSecretBox } from '@usergraph/service-kit';
 import type { OrganizationService } from '../organizations/organization-service.js';
 import type { UserService } from '../users/user-service.js';
 import { createAccountService } from './account-service.js';
+import type { IdentityClient } from '../../clients.js';
 import { createConnectionRepository } from './connection-repository.js';
 import type { createConsumerAccess } from './consumer-access.js';
 import { createConsumerResolvers } from './consumer-resolvers.js';
@@ -19,6 +20,7 @@ export function createConsumerModule(deps: {
   access: ReturnType<typeof createConsumerAccess>;
   /** 32 bytes, base64. */
   nationalIdKey: string;
+  identity: Pick<IdentityClient, 'revokeSessions'>;
 }) {
   const { conn, users, access } = deps;
   const connections = createConnectionRepository(conn);
@@ -33,7 +35,7 @@ export function createConsumerModule(deps: {
       // A key of its own for Idempotency-Key fingerprints, derived from the one secret this module holds.
       fingerprintKey: Buffer.from(hkdfSync('sha256', Buffer.from(deps.nationalIdKey, 'base64'), '', 'usergraph idempotency fingerprints', 32)),
     }),
-    accounts: createAccountService({ users, connections, access }),
+    accounts: createAccountService({ users, connections, access, identity: deps.identity }),
     financialData: createFinancialDataService({ users, connections, tradelines: createTradelineRepository(conn), access }),
   });
   return { resolvers };

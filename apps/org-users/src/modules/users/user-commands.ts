@@ -36,6 +36,10 @@ export function createUserCommands(users: UserService) {
       z.object({ organizationId: id, userId: id, status: z.enum(['ACTIVE', 'PENDING_VERIFICATION', 'SUSPENDED', 'CLOSED']) }),
       (input) => users.setStatus(input.organizationId, input.userId, input.status),
     ),
+    /** Identity's verifyEmail: the user verified this address (a no-op if the email changed since). */
+    markEmailVerified: defineCommand(z.object({ organizationId: id, userId: id, email: text }), (input) =>
+      users.markEmailVerified(input.organizationId, input.userId, input.email),
+    ),
     /** Which of these ids are users of the organization: for licensing's group membership. */
     existingUserIds: defineCommand(z.object({ organizationId: id, userIds: z.array(id).max(500) }), async (input) => ({
       userIds: await users.existingUserIds(input.organizationId, input.userIds),

@@ -50,6 +50,8 @@ export interface UserDoc {
   updatedAt: Date;
   syncedAt?: Date;
   closedAt?: Date;
+  /** Set when the email is changed; cleared when the user verifies it. No reset code goes to it meanwhile. */
+  emailUnverified?: boolean;
   /** D: a copy of identity's username, for search and display; jobTitle is D's. */
   username?: string;
   jobTitle?: string;
@@ -107,6 +109,7 @@ const userSchema = new Schema<UserDoc>(
     addresses: { type: [addressSchema], default: [] },
     syncedAt: Date,
     closedAt: Date,
+    emailUnverified: Boolean,
     username: String,
     jobTitle: String,
     provisioningSince: Date,
@@ -190,6 +193,9 @@ export function createUserRepository(conn: Connection) {
       if (Object.keys($set).length === 0) return findById(organizationId, id);
       return updateInOrganization(organizationId, id, { $set });
     },
+    /** Clears the unverified mark, only while the email is still the one verified. */
+    markEmailVerified: (organizationId: string, id: string, emailNormalized: string) =>
+      User.findOneAndUpdate({ _id: id, organizationId, emailNormalized }, { $unset: { emailUnverified: 1 } }, { new: true }).lean<UserDoc>().exec(),
     /** Closes once: `$min` keeps the first closedAt when calls repeat or race. */
     close: (organizationId: string, id: string, at: Date) =>
       updateInOrganization(organizationId, id, { $set: { status: 'CLOSED' }, $min: { closedAt: at } }),

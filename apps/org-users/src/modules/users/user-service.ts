@@ -26,6 +26,8 @@ export interface ProfileDto {
   updatedAt: string;
   syncedAt: string | null;
   closedAt: string | null;
+  /** False once the email was changed and the user has not verified it yet (identity sends no reset code to it). */
+  emailVerified: boolean;
   jobTitle: string | null;
   // A's consumer profile. Only the national ID's last four digits ever leave this service.
   legalName: { first: string; middle: string | null; last: string };
@@ -57,6 +59,7 @@ export function toProfileDto(doc: UserDoc): ProfileDto {
     updatedAt: doc.updatedAt.toISOString(),
     syncedAt: doc.syncedAt?.toISOString() ?? null,
     closedAt: doc.closedAt?.toISOString() ?? null,
+    emailVerified: !doc.emailUnverified,
     legalName: { first: doc.firstName, middle: doc.middleName ?? null, last: doc.lastName },
     jobTitle: doc.jobTitle ?? null,
     nationalIdLast4: doc.nationalIdLast4 ?? null,
@@ -202,6 +205,10 @@ export function createUserService(deps: { conn: Connection; users: UserRepositor
     return toProfileDto(doc);
   }
 
+  async function markEmailVerified(organizationId: string, userId: string, email: string): Promise<{ verified: boolean }> {
+    return { verified: Boolean(await users.markEmailVerified(organizationId, userId, normalizeEmail(email))) };
+  }
+
   /** Account state (A). Callers authorize; these only keep the updates inside the organization. */
   const found = (doc: UserDoc | null): ProfileDto => {
     if (!doc) throw new DomainError('NOT_FOUND', 'User not found');
@@ -249,6 +256,8 @@ export function createUserService(deps: { conn: Connection; users: UserRepositor
       lastName: next.lastName,
     };
     const unset: string[] = [];
+    // Issue 12, finding 7: whoever changed it may own the new address; it must be verified by the user first.
+    if (normalizeEmail(next.email) !== doc.emailNormalized) set.emailUnverified = true;
     if (next.phoneNumber) set.phoneNumber = next.phoneNumber;
     else unset.push('phoneNumber');
     if (patch.jobTitle === null) unset.push('jobTitle');
@@ -311,6 +320,7 @@ export function createUserService(deps: { conn: Connection; users: UserRepositor
     getProfileForCaller,
     getProfile,
     setStatus,
+    markEmailVerified,
     markSynced,
     acceptLegalAgreement,
     updateNotificationPreferences,

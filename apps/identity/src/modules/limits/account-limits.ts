@@ -1,0 +1,77 @@
+import { normalizeEmail } from '@usergraph/validation';
+import type { RateLimiterFactory } from './rate-limits.js';
+
+export interface AccountLimitSettings {
+  perIp: number;
+  perAccount: number;
+  windowSeconds: number;
+  loginFailuresPerAccount: number;
+  loginFailuresPerIp: number;
+  loginWindowSeconds: number;
+  loginLockoutSeconds: number;
+  codesPerAccountPerHour: number;
+  codesPerIpPerHour: number;
+  codeFailuresPerAccount: number;
+  codeLockoutSeconds: number;
+}
+
+const TOO_MANY = 'Too many requests; try again later';
+const LOGIN_LOCKED = 'Too many failed sign-in attempts; try again later';
+const CODES_LOCKED = 'Too many wrong codes for this account; try again later';
+
+/** The account an email names within an organization (or an organization slug), whether or not it exists. */
+export const emailAccountKey = (organization: string, email: string) => `${organization}:email:${normalizeEmail(email)}`;
+
+/** An existing account: every identifier of it (email, phone, username) shares this key. */
+export const userAccountKey = (organizationId: string, userId: string) => `${organizationId}:user:${userId}`;
+
+/**
+ * How often identity's anonymous operations may be called (issue 12,
+ * findings 4, 5 and 8). Each limit is per client IP and per account; an
+ * account is its user id when the identifier names one, else the canonical
+ * identifier, so unknown accounts are limited exactly like known ones and
+ * the answers reveal nothing. Attempts (a password or a code checked) are
+ * reserved before the check and given back on success, so a burst of
+ * concurrent guesses gets no more checks than the limit.
+ */
+export function createAccountLimits(factory: RateLimiterFactory, s: AccountLimitSettings) {
+  const ip = factory.limiter('ip', { points: s.perIp, windowSeconds: s.windowSeconds });
+  const account = factory.limiter('account', { points: s.perAccount, windowSeconds: s.windowSeconds });
+  const loginAccount = factory.limiter('login-account', { points: s.loginFailuresPerAccount, windowSeconds: s.loginWindowSeconds, blockSeconds: s.loginLockoutSeconds });
+  const loginIp = factory.limiter('login-ip', { points: s.loginFailuresPerIp, windowSeconds: s.loginWindowSeconds, blockSeconds: s.loginLockoutSeconds });
+  const codesAccount = factory.limiter('codes-account', { points: s.codesPerAccountPerHour, windowSeconds: 3600 });
+  const codesIp = factory.limiter('codes-ip', { points: s.codesPerIpPerHour, windowSeconds: 3600 });
+  const codeFailures = factory.limiter('code-failures', { points: s.codeFailuresPerAccount, windowSeconds: s.codeLockoutSeconds, blockSeconds: s.codeLockoutSeconds });
+
+  return {
+    /** Every anonymous operation counts once per client IP (checked first, before any lookup)... */
+    perIp: (clientIp: string) => ip.consume(clientIp, TOO_MANY),
+    /** ...and once per account it names. */
+    perAccount: (accountKey: string) => account.consume(accountKey, TOO_MANY),
+    /** Reserves one password check for the account and the IP; RATE_LIMITED while either is locked. */
+    async reserveLogin(clientIp: string, accountKey: string): Promise<void> {
+      await loginAccount.consume(accountKey, LOGIN_LOCKED);
+      await loginIp.consume(clientIp, LOGIN_LOCKED);
+    },
+    /** The check never ran (the hash queue shed it): both get the attempt back. */
+    async loginAborted(clientIp: string, accountKey: string): Promise<void> {
+      await loginAccount.reward(accountKey);
+      await loginIp.reward(clientIp);
+    },
+    /** The password was right: the account's failures are forgiven, the IP gets its attempt back. */
+    async loginSucceeded(clientIp: string, accountKey: string): Promise<void> {
+      await loginAccount.reset(accountKey);
+      await loginIp.reward(clientIp);
+    },
+    /** A code is about to be sent: per account and per IP, per hour. */
+    async issueCode(clientIp: string, accountKey: string): Promise<void> {
+      await codesAccount.consume(accountKey, TOO_MANY);
+      await codesIp.consume(clientIp, TOO_MANY);
+    },
+    /** Reserves one code check against the account's budget, which spans every code it is sent. */
+    reserveCodeAttempt: (accountKey: string) => codeFailures.consume(accountKey, CODES_LOCKED),
+    codeSucceeded: (accountKey: string) => codeFailures.reset(accountKey),
+  };
+}
+
+export type AccountLimits = ReturnType<typeof createAccountLimits>;
