@@ -106,6 +106,8 @@ describe('issue 12: one access policy for users, licenses and groups', () => {
     jwt.readApp = await newApp('Reader', ['organization-users:read']);
     jwt.writeApp = await newApp('Writer', ['organization-users:write']);
     jwt.registerApp = await newApp('Signup', ['users:register']);
+    // Given organization-users:admin explicitly by an ADMIN user.
+    jwt.adminApp = await newApp('Administrator', ['organization-users:write', 'organization-users:admin']);
 
     // A licensed member (VIEWER), created by the admin.
     const member = await createMember('member', ['VIEWER']);
@@ -278,8 +280,6 @@ describe('issue 12: one access policy for users, licenses and groups', () => {
     it('finding 7a: an ADMIN user holds organization-users:admin, and may hand it to an application explicitly', async () => {
       const { res } = await createMember('second_admin', ['ADMIN']);
       expect(res.data!.createUser.errors).toEqual([]);
-      const adminApp = await newApp('Administrator', ['organization-users:write', 'organization-users:admin']);
-      jwt.adminApp = adminApp;
       const { res: byApp } = await createMember('third_admin', ['ADMIN'], 'adminApp');
       expect(byApp.data!.createUser.errors).toEqual([]);
       expect(byApp.data!.createUser.user.licenses).toEqual(['ADMIN']);
@@ -324,7 +324,7 @@ describe('issue 12: one access policy for users, licenses and groups', () => {
       }
       const me = await as('support', `{ me { firstName phoneNumber status syncedAt legalAgreementVersions { version } notificationPreferences { sms } connections(input: { first: 1 }) { totalCount } groups } }`);
       expect(me.data!.me).toEqual({
-        firstName: 'Organization', phoneNumber: null, status: 'ACTIVE', syncedAt: null, legalAgreementVersions: [], notificationPreferences: { email: false, sms: false, push: false }, connections: { totalCount: 0 }, groups: ['DEFAULT'],
+        firstName: 'Organization', phoneNumber: null, status: 'ACTIVE', syncedAt: null, legalAgreementVersions: [], notificationPreferences: { sms: false }, connections: { totalCount: 0 }, groups: ['DEFAULT'],
       });
     });
 

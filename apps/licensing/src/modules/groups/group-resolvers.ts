@@ -1,16 +1,17 @@
 import { DomainError, type RequestContext } from '@usergraph/service-kit';
 import type { LicenseService } from '../licenses/license-service.js';
-import { createAdminGuard } from '../licenses/license-resolvers.js';
+import type { AccessPolicy } from '../../access-policy.js';
 import type { GroupDoc } from './group-repository.js';
 import type { GroupService } from './group-service.js';
 
 export function createGroupResolvers(deps: {
   groups: GroupService;
   licenses: LicenseService;
+  policy: AccessPolicy;
   /** Which of these ids are users of the organization (asked of org-users, their owner). */
   existingUserIds: (organizationId: string, userIds: string[]) => Promise<string[]>;
 }) {
-  const adminOrganization = createAdminGuard(deps.licenses);
+  const adminOrganization = (ctx: RequestContext) => deps.policy.requireOrganizationAdmin(ctx.caller);
   const view = (group: GroupDoc) => ({ name: group.name, memberCount: group.memberCount ?? 0 });
 
   async function members(organizationId: string, userIds: string[]): Promise<string[]> {
@@ -43,13 +44,17 @@ export function createGroupResolvers(deps: {
       async addGroupMembers(_: unknown, args: { name: string; userIds: string[] }, ctx: RequestContext) {
         const org = await adminOrganization(ctx);
         const group = await deps.groups.byName(org, args.name);
-        await deps.licenses.updateGroupMembership(org, await members(org, args.userIds), (ids) => (ids.includes(group._id) ? ids : [...ids, group._id]));
+        const userIds = await members(org, args.userIds);
+        await deps.policy.requireWriteOnUsers(ctx.caller, org, userIds);
+        await deps.licenses.updateGroupMembership(org, userIds, (ids) => (ids.includes(group._id) ? ids : [...ids, group._id]));
         return view(await deps.groups.byName(org, args.name)); // its count after the change
       },
       async removeGroupMembers(_: unknown, args: { name: string; userIds: string[] }, ctx: RequestContext) {
         const org = await adminOrganization(ctx);
         const group = await deps.groups.byName(org, args.name);
-        await deps.licenses.updateGroupMembership(org, await members(org, args.userIds), (ids) => ids.filter((g) => g !== group._id));
+        const userIds = await members(org, args.userIds);
+        await deps.policy.requireWriteOnUsers(ctx.caller, org, userIds);
+        await deps.licenses.updateGroupMembership(org, userIds, (ids) => ids.filter((g) => g !== group._id));
         return view(await deps.groups.byName(org, args.name)); // its count after the change
       },
     },
