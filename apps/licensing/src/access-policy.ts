@@ -65,8 +65,11 @@ export function createAccessPolicy(deps: {
   }
 
   /** Users whose licenses the caller may read: everyone in the organization, or only themselves. */
-  async function readScope(caller: Caller): Promise<{ organizationId: string; onlyUserId?: string }> {
-    const v = await viewerOf(caller);
+  async function readScope(caller: Caller, userIds: readonly string[] = []): Promise<{ organizationId: string; onlyUserId?: string }> {
+    const c = requireAuthenticated(caller);
+    // Everyone reads their own licenses: `me { licenses }` needs no role lookup.
+    if (c.kind === 'user' && userIds.length > 0 && userIds.every((id) => id === c.userId)) return { organizationId: c.organizationId, onlyUserId: c.userId };
+    const v = await viewerOf(c);
     if (v.kind === 'application') {
       if (!v.permissions.has(PERMISSION.read) && !v.permissions.has(PERMISSION.write)) throw forbidden('The application lacks the organization-users:read permission');
       return { organizationId: v.organizationId };

@@ -135,13 +135,26 @@ export function createAccessPolicy(deps: {
   const inScope = (scope: ReadScope, user: { organizationId: string; id: string }) =>
     user.organizationId === scope.organizationId && (scope.onlyUserId === undefined || scope.onlyUserId === user.id);
 
+  /** Every user may read all of their own fields, whatever their role (so `me` needs no role lookup). */
+  const isSelf = (caller: Caller, user: { organizationId: string; id: string }) =>
+    caller.kind === 'user' && caller.userId === user.id && caller.organizationId === user.organizationId;
+
+  /** The profiles (already read inside the caller's organization) that the caller may see. */
+  async function visible(caller: Caller, profiles: readonly ProfileDto[]): Promise<ProfileDto[]> {
+    const c = requireAuthenticated(caller);
+    if (c.kind === 'application') await readScope(c);
+    if (profiles.every((p) => isSelf(c, p))) return [...profiles];
+    const scope = await readScope(c);
+    return profiles.filter((p) => inScope(scope, p));
+  }
+
   /** One field of one user: the single check every User field resolver passes. */
   async function requireField(caller: Caller, user: ProfileDto, field: string): Promise<void> {
+    if (isSelf(caller, user)) return;
     const scope = await readScope(caller);
     if (!inScope(scope, user)) throw forbidden('This user is not visible to you');
     if (USER_FIELD_CLASSES[field] === 'directory') return;
-    const v = await viewerOf(caller);
-    if (readsEverything(v) || (v.kind === 'user' && v.userId === user.id)) return;
+    if (readsEverything(await viewerOf(caller))) return;
     throw forbidden(`${field} is personal data: only the user, an organization admin and applications with organization-users:read may read it`);
   }
 
@@ -224,7 +237,7 @@ export function createAccessPolicy(deps: {
     return target;
   }
 
-  return { viewerOf, readScope, inScope, requireField, guardUserFields, requireOrganizationScope, requireAdminPermission, checkWriteOn, requireWriteOn, accountTarget, REFUSALS };
+  return { viewerOf, readScope, visible, requireField, guardUserFields, requireOrganizationScope, requireAdminPermission, checkWriteOn, requireWriteOn, accountTarget, REFUSALS };
 }
 
 export type AccessPolicy = ReturnType<typeof createAccessPolicy>;

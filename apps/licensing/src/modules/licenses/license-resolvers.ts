@@ -12,7 +12,7 @@ export function createLicenseResolvers(deps: { licenses: LicenseService; groups:
     let loader = loaders.get(ctx);
     if (!loader) {
       loader = new DataLoader(async (ids) => {
-        const scope = await deps.policy.readScope(ctx.caller);
+        const scope = await deps.policy.readScope(ctx.caller, ids);
         const found = await deps.licenses.forUsers(scope.organizationId, ids);
         return ids.map((id): UserLicensesDto | undefined | Error => (scope.onlyUserId === undefined || scope.onlyUserId === id ? found.get(id) : forbidden('This user is not visible to you')));
       });

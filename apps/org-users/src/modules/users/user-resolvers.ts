@@ -13,9 +13,10 @@ function profileLoader(ctx: RequestContext, users: UserService, policy: AccessPo
   let loader = loaders.get(ctx);
   if (!loader) {
     loader = new DataLoader(async (ids) => {
-      const scope = await policy.readScope(ctx.caller);
-      const found = await users.profilesByIds(scope.organizationId, scope.onlyUserId === undefined ? ids : ids.filter((id) => id === scope.onlyUserId));
-      return ids.map((id) => found.get(id));
+      const { organizationId } = requireAuthenticated(ctx.caller);
+      const found = await policy.visible(ctx.caller, [...(await users.profilesByIds(organizationId, ids)).values()]);
+      const byId = new Map(found.map((p) => [p.id, p]));
+      return ids.map((id) => byId.get(id));
     });
     loaders.set(ctx, loader);
   }
