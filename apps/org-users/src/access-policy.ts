@@ -102,13 +102,21 @@ export function createAccessPolicy(deps: {
 }) {
   // Callers are per-request objects: the answer is asked once per request.
   const viewers = new WeakMap<Caller, Promise<Viewer>>();
+  // The same answers once known, so field checks after the first are synchronous.
+  const known = new WeakMap<Caller, Viewer>();
 
   async function resolveViewer(c: Exclude<Caller, { kind: 'anonymous' }>): Promise<Viewer> {
-    if (c.kind === 'application') return { kind: 'application', organizationId: c.organizationId, permissions: c.permissions };
+    if (c.kind === 'application') {
+      const viewer: Viewer = { kind: 'application', organizationId: c.organizationId, permissions: c.permissions };
+      known.set(c, viewer);
+      return viewer;
+    }
     const [held, profile] = await Promise.all([deps.licensing.licensesOf(c.organizationId, c.userId), deps.profileOf(c.organizationId, c.userId)]);
     const active = profile?.status === 'ACTIVE';
     const role = !active || held.licenses.length === 0 ? 'self-only' : held.licenses.includes('ADMIN') ? 'admin' : 'member';
-    return { kind: 'user', role, organizationId: c.organizationId, userId: c.userId };
+    const viewer: Viewer = { kind: 'user', role, organizationId: c.organizationId, userId: c.userId };
+    known.set(c, viewer);
+    return viewer;
   }
 
   function viewerOf(caller: Caller): Promise<Viewer> {
@@ -126,7 +134,10 @@ export function createAccessPolicy(deps: {
 
   /** Lists and reads by id: UNAUTHENTICATED, FORBIDDEN, or the users the caller may see. */
   async function readScope(caller: Caller): Promise<ReadScope> {
-    const v = await viewerOf(caller);
+    return scopeOf(await viewerOf(caller));
+  }
+
+  function scopeOf(v: Viewer): ReadScope {
     if (v.kind === 'application' && !readsEverything(v)) throw forbidden('The application lacks the organization-users:read permission');
     if (v.kind === 'user' && v.role === 'self-only') return { organizationId: v.organizationId, onlyUserId: v.userId };
     return { organizationId: v.organizationId };
@@ -148,18 +159,15 @@ export function createAccessPolicy(deps: {
     return profiles.filter((p) => inScope(scope, p));
   }
 
-  /** One field of one user: the single check every User field resolver passes. */
-  async function requireField(caller: Caller, user: ProfileDto, field: string): Promise<void> {
-    if (isSelf(caller, user)) return;
-    const scope = await readScope(caller);
-    if (!inScope(scope, user)) throw forbidden('This user is not visible to you');
-    if (USER_FIELD_CLASSES[field] === 'directory') return;
-    if (readsEverything(await viewerOf(caller))) return;
+  /** One field of one user, for a known viewer: the single rule every User field resolver passes. */
+  function checkField(v: Viewer, user: ProfileDto, field: string): void {
+    if (!inScope(scopeOf(v), user)) throw forbidden('This user is not visible to you');
+    if (USER_FIELD_CLASSES[field] === 'directory' || readsEverything(v)) return;
     throw forbidden(`${field} is personal data: only the user, an organization admin and applications with organization-users:read may read it`);
   }
 
   /**
-   * Wraps every User field org-users declares in `typeDefs` with requireField,
+   * Wraps every User field org-users declares in `typeDefs` with checkField,
    * so no path (users, members, me, organizationUser, _entities, mutation
    * payloads) reaches a field without the policy. A declared field with no
    * class in USER_FIELD_CLASSES is a startup error, not a silent hole.
@@ -169,9 +177,17 @@ export function createAccessPolicy(deps: {
     for (const field of userFieldsOf(typeDefs)) {
       if (!(field in USER_FIELD_CLASSES)) throw new Error(`access policy: User.${field} has no class in USER_FIELD_CLASSES`);
       const resolve = (resolvers[field] as Resolver | undefined) ?? ((u: ProfileDto) => (u as unknown as Record<string, unknown>)[field]);
-      guarded[field] = async (u: ProfileDto, args: unknown, ctx: { caller: Caller }, info: unknown) => {
-        await requireField(ctx.caller, u, field);
-        return resolve(u, args, ctx, info);
+      guarded[field] = (u: ProfileDto, args: unknown, ctx: { caller: Caller }, info: unknown) => {
+        if (isSelf(ctx.caller, u)) return resolve(u, args, ctx, info);
+        const v = known.get(ctx.caller);
+        if (v) {
+          checkField(v, u, field);
+          return resolve(u, args, ctx, info);
+        }
+        return viewerOf(ctx.caller).then((viewer) => {
+          checkField(viewer, u, field);
+          return resolve(u, args, ctx, info);
+        });
       };
     }
     return guarded;
@@ -237,7 +253,7 @@ export function createAccessPolicy(deps: {
     return target;
   }
 
-  return { viewerOf, readScope, visible, requireField, guardUserFields, requireOrganizationScope, requireAdminPermission, checkWriteOn, requireWriteOn, accountTarget, REFUSALS };
+  return { viewerOf, readScope, visible, guardUserFields, requireOrganizationScope, requireAdminPermission, checkWriteOn, requireWriteOn, accountTarget, REFUSALS };
 }
 
 export type AccessPolicy = ReturnType<typeof createAccessPolicy>;
