@@ -354,6 +354,17 @@ describe('issue 12: one access policy for users, licenses and groups', () => {
     });
   });
 
+  describe('list arguments', () => {
+    it('issue 12 review: deleteUsers and group membership take at most 100 ids per call', async () => {
+      const many = Array.from({ length: 101 }, (_, i) => i.toString(16).padStart(24, '0'));
+      const removal = await as('admin', DELETE, { ids: many });
+      expect(removal.data!.deleteUsers).toEqual({ deletedIds: [], errors: [{ path: ['ids'], message: 'must hold at most 100 ids' }] });
+      const added = await as('admin', `mutation($ids: [ID!]!) { addGroupMembers(name: "DEFAULT", userIds: $ids) { name } }`, { ids: many });
+      expect(codeOf(added)).toBe('BAD_USER_INPUT');
+      expect(added.errors?.[0]?.extensions?.fields).toEqual([{ path: 'userIds', message: 'must hold at most 100 ids' }]);
+    });
+  });
+
   describe('the matrix: every caller × every User field × every operation', () => {
     type Expect = 'all' | 'directory' | 'none' | 'unauthenticated' | 'forbidden';
     /** What each caller may read of the victim (another user of the organization). */

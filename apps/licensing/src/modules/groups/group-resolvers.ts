@@ -4,6 +4,9 @@ import type { AccessPolicy } from '../../access-policy.js';
 import type { GroupDoc } from './group-repository.js';
 import type { GroupService } from './group-service.js';
 
+/** addGroupMembers / removeGroupMembers: user ids per call. */
+const MAX_USER_IDS = 100;
+
 export function createGroupResolvers(deps: {
   groups: GroupService;
   licenses: LicenseService;
@@ -15,6 +18,8 @@ export function createGroupResolvers(deps: {
   const view = (group: GroupDoc) => ({ name: group.name, memberCount: group.memberCount ?? 0 });
 
   async function members(organizationId: string, userIds: string[]): Promise<string[]> {
+    // Each id is a guarded transition: one request may not make an unbounded amount of work.
+    if (userIds.length > MAX_USER_IDS) throw new DomainError('BAD_USER_INPUT', `At most ${MAX_USER_IDS} user ids per call`, [{ path: ['userIds'], message: `must hold at most ${MAX_USER_IDS} ids` }]);
     const unique = [...new Set(userIds)];
     const existing = new Set(await deps.existingUserIds(organizationId, unique));
     const unknown = unique.map((id, i) => ({ id, i })).filter(({ id }) => !existing.has(id));

@@ -8,6 +8,9 @@ import { createUserProfileSchema, fullTextSchema, updateUserProfileSchema, userI
 
 type PayloadErrors = ReturnType<typeof toPayloadErrors>;
 
+/** deleteUsers' ids per call. */
+const MAX_IDS_PER_CALL = 100;
+
 /** D's payload style: expected failures are data. */
 const asPayload = (errors: readonly FieldError[]) => ({ errors: toPayloadErrors(errors), user: null });
 
@@ -129,6 +132,8 @@ export function createUserAdminService(deps: {
   async function deleteUsers(caller: Caller, input: { ids?: unknown }) {
     const organizationId = await policy.requireOrganizationScope(caller);
     const ids = Array.isArray(input.ids) ? input.ids : [];
+    // Each id costs several reads and calls: one request may not make an unbounded amount of work.
+    if (ids.length > MAX_IDS_PER_CALL) return { errors: toPayloadErrors([{ path: ['ids'], message: `must hold at most ${MAX_IDS_PER_CALL} ids` }]), deletedIds: [] };
     const errors: FieldError[] = [];
     const deletedIds: string[] = [];
     const self = caller.kind === 'user' ? caller.userId : undefined;
