@@ -253,7 +253,7 @@ export function createAccessPolicy(deps: {
     return target;
   }
 
-  return { viewerOf, readScope, visible, guardUserFields, requireOrganizationScope, requireAdminPermission, checkWriteOn, requireWriteOn, accountTarget, REFUSALS };
+  return { viewerOf, readScope, visible, guardUserFields, requireOrganizationScope, requireAdminPermission, checkWriteOn, requireWriteOn, accountTarget };
 }
 
 export type AccessPolicy = ReturnType<typeof createAccessPolicy>;
