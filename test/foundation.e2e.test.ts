@@ -113,7 +113,7 @@ describe('foundation: the supergraph end to end', () => {
   });
 
   it('creates an organization, its admin and an application with the bootstrap CLI', async () => {
-    const result = await bootstrapOrganization(dataDir, 'acme');
+    const result = await bootstrapOrganization(dataDir, 'acme', ['--self-signup']);
     expect(result.organization).toEqual({ id: expect.stringMatching(/^[a-f0-9]{24}$/), slug: 'acme' });
     expect(result.admin.id).toMatch(/^[a-f0-9]{24}$/);
     expect(result.application.clientId).toMatch(/^app_/);

@@ -38,7 +38,7 @@ describe('identity & sessions', () => {
     });
     ({ stack, dataDir } = started);
     orgUsersDb = await openDatabase(stack, started.options.databasePrefix ?? '', 'orgusers');
-    acme = await bootstrapOrganization(dataDir, 'acme');
+    acme = await bootstrapOrganization(dataDir, 'acme', ['--self-signup']);
     adminJwt = (await login(stack.gatewayUrl, 'acme', 'admin', ADMIN_PASSWORD)).jwt;
   });
 

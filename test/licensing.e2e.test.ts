@@ -17,7 +17,7 @@ describe('licensing & groups', () => {
 
   beforeAll(async () => {
     ({ stack, dataDir } = await startTestStack());
-    acme = await bootstrapOrganization(dataDir, 'acme');
+    acme = await bootstrapOrganization(dataDir, 'acme', ['--self-signup']);
     adminJwt = (await login(stack.gatewayUrl, 'acme', 'admin', ADMIN_PASSWORD)).jwt;
     licensing = createInternalClient({ from: 'test', to: 'licensing', baseUrl: stack.urls.licensing, secret: stack.secrets.INTERNAL_SERVICE_SECRET });
   });

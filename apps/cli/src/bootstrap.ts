@@ -12,7 +12,9 @@ const USAGE = `usage: usergraph bootstrap --org-slug <slug> --org-name <name> --
        --admin-username <username> --admin-password <password>
        [--admin-first-name <name>] [--admin-last-name <name>]
        [--permissions users:register,organization-users:write,organization-users:read]
-       [--app-name <name>] [--no-self-signup] [--support-admin] [--json]`;
+       [--app-name <name>] [--self-signup | --no-self-signup] [--support-admin] [--json]
+
+Self-signup (B's anonymous register into this organization) is off unless --self-signup is given.`;
 
 export function parseBootstrapArgs(argv: string[]) {
   const { values } = parseArgs({
@@ -27,6 +29,8 @@ export function parseBootstrapArgs(argv: string[]) {
       'admin-last-name': { type: 'string', default: 'Admin' },
       permissions: { type: 'string', default: 'users:register,organization-users:write,organization-users:read' },
       'app-name': { type: 'string', default: 'Default application' },
+      // Off unless asked for (issue 12, finding 3): a stranger who signs up is inside the organization.
+      'self-signup': { type: 'boolean', default: false },
       'no-self-signup': { type: 'boolean', default: false },
       'support-admin': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
@@ -36,6 +40,7 @@ export function parseBootstrapArgs(argv: string[]) {
   const required = ['org-slug', 'org-name', 'admin-email', 'admin-username', 'admin-password'] as const;
   const missing = required.filter((k) => !values[k]);
   if (missing.length > 0) throw new Error(`missing ${missing.map((m) => `--${m}`).join(', ')}\n${USAGE}`);
+  if (values['self-signup'] && values['no-self-signup']) throw new Error(`--self-signup and --no-self-signup contradict each other\n${USAGE}`);
   return {
     orgSlug: values['org-slug']!,
     orgName: values['org-name']!,
@@ -46,7 +51,7 @@ export function parseBootstrapArgs(argv: string[]) {
     adminLastName: values['admin-last-name']!,
     permissions: values.permissions!.split(',').map((p) => p.trim()).filter(Boolean),
     appName: values['app-name']!,
-    selfSignup: !values['no-self-signup'],
+    selfSignup: values['self-signup']!,
     supportAdmin: values['support-admin']!,
     json: values.json!,
   };

@@ -25,6 +25,17 @@ describe('bootstrap arguments', () => {
     });
   });
 
+  it('finding 3: self-signup is off unless --self-signup is given; --no-self-signup is still accepted', () => {
+    expect(parseBootstrapArgs(required).selfSignup).toBe(false);
+    expect(parseBootstrapArgs([...required, '--no-self-signup']).selfSignup).toBe(false);
+    expect(parseBootstrapArgs([...required, '--self-signup']).selfSignup).toBe(true);
+    expect(() => parseBootstrapArgs([...required, '--self-signup', '--no-self-signup'])).toThrow(/contradict/);
+  });
+
+  it('finding 7: the default application permissions do not include organization-users:admin', () => {
+    expect(parseBootstrapArgs(required).permissions).not.toContain('organization-users:admin');
+  });
+
   it('names every missing flag', () => {
     expect(() => parseBootstrapArgs(['--org-slug', 'acme'])).toThrow(/--org-name, --admin-email, --admin-username, --admin-password/);
   });

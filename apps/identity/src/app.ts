@@ -160,7 +160,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
             )
           ).result,
       }),
-      createApplicationResolvers({ applications, licensing: clients.licensing }),
+      createApplicationResolvers({ applications, licensing: clients.licensing, orgUsers: clients.orgUsers }),
       createPasswordResolvers({
         passwords: createPasswordService({ credentials, hasher, sessions: sessionRepository, orgUsers: clients.orgUsers, verification, limits, background }),
       }),

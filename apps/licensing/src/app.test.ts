@@ -31,6 +31,8 @@ describe('licensing subgraph', () => {
 
   const command = <R = any>(name: string, input: unknown) => runCommand<R>(url, name, input, { secret: SECRET, service: SERVICE });
   const userToken = (sub: string, org: string) => issuer.sign({ sub, org, sid: `s-${sub}` });
+  /** An application that reads users: the policy lets it read everything, with no answer needed from org-users (not run here). */
+  const readerToken = (org: string) => issuer.sign({ typ: 'application', sub: 'app_reader', org, scope: 'organization-users:read' });
   const assignment = (organizationId: string, userId: string, requestedLicenses: unknown, requestedGroups: unknown, requestedOriginGroup?: unknown) => ({
     organizationId,
     userId,
@@ -85,7 +87,7 @@ describe('licensing subgraph', () => {
     });
 
     it('a user of the organization without an assignment holds nothing', async () => {
-      const res = await postGraphQL(url, ENTITIES, { r: [userRef(carol)] }, { token: await userToken(alice, orgA) });
+      const res = await postGraphQL(url, ENTITIES, { r: [userRef(carol)] }, { token: await readerToken(orgA) });
       expect(res.body).toEqual({ data: { _entities: [{ id: carol, licenses: [], groups: [], originGroup: null }] } });
     });
 
@@ -94,8 +96,18 @@ describe('licensing subgraph', () => {
       // user" from "a user without licenses": it answers the latter, and the
       // assignment of the other tenant never leaves the service. (The owner
       // of User, org-users, is what nulls foreign entities in a query plan.)
-      const res = await postGraphQL(url, ENTITIES, { r: [userRef(alice)] }, { token: await userToken(newId(), orgB) });
+      const res = await postGraphQL(url, ENTITIES, { r: [userRef(alice)] }, { token: await readerToken(orgB) });
       expect(res.body.data?._entities).toEqual([{ id: alice, licenses: [], groups: [], originGroup: null }]);
+      expect(JSON.stringify(res.body)).not.toContain('SALES');
+      expect(JSON.stringify(res.body)).not.toContain('AUTHOR');
+    });
+
+    it('issue 12, finding 3: a user without a license reads only their own licenses (access-policy.ts)', async () => {
+      const res = await postGraphQL(url, ENTITIES, { r: [userRef(alice)] }, { token: await userToken(newId(), orgA) });
+      expect(res.body.data?._entities).toEqual([null]);
+      expect(res.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      const groups = await postGraphQL(url, '{ groups { name } }', {}, { token: await userToken(newId(), orgA) });
+      expect(groups.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
       expect(JSON.stringify(res.body)).not.toContain('SALES');
       expect(JSON.stringify(res.body)).not.toContain('AUTHOR');
     });
@@ -124,10 +136,10 @@ describe('licensing subgraph', () => {
       expect(await command('assignLicenses', input)).toMatchObject(expected);
       expect(await conn.collection('assignments').countDocuments({ userId: user })).toBe(1);
       await command('assignLicenses', assignment(orgA, user, ['AUTHOR'], ['OPS', 'SALES'], 'OPS'));
-      const withOrigin = await postGraphQL(url, ENTITIES, { r: [userRef(user)] }, { token: await userToken(alice, orgA) });
+      const withOrigin = await postGraphQL(url, ENTITIES, { r: [userRef(user)] }, { token: await readerToken(orgA) });
       expect(withOrigin.body.data?._entities).toEqual([{ id: user, licenses: ['AUTHOR'], groups: ['OPS', 'SALES'], originGroup: 'OPS' }]);
       await command('assignLicenses', assignment(orgA, user, ['ANALYST'], []));
-      const res = await postGraphQL(url, ENTITIES, { r: [userRef(user)] }, { token: await userToken(alice, orgA) });
+      const res = await postGraphQL(url, ENTITIES, { r: [userRef(user)] }, { token: await readerToken(orgA) });
       expect(res.body.data?._entities).toEqual([{ id: user, licenses: ['ANALYST'], groups: [], originGroup: null }]);
     });
 
@@ -135,8 +147,8 @@ describe('licensing subgraph', () => {
       const shared = newId();
       await command('assignLicenses', assignment(orgA, shared, ['ANALYST'], []));
       await command('assignLicenses', assignment(orgB, shared, ['VIEWER'], []));
-      const a = await postGraphQL(url, ENTITIES, { r: [userRef(shared)] }, { token: await userToken(alice, orgA) });
-      const b = await postGraphQL(url, ENTITIES, { r: [userRef(shared)] }, { token: await userToken(newId(), orgB) });
+      const a = await postGraphQL(url, ENTITIES, { r: [userRef(shared)] }, { token: await readerToken(orgA) });
+      const b = await postGraphQL(url, ENTITIES, { r: [userRef(shared)] }, { token: await readerToken(orgB) });
       expect(a.body.data?._entities[0].licenses).toEqual(['ANALYST']);
       expect(b.body.data?._entities[0].licenses).toEqual(['VIEWER']);
     });
@@ -176,7 +188,7 @@ describe('licensing subgraph', () => {
       const res = await postCommand(url, 'assignLicenses', input(), { secret: SECRET, service: SERVICE, authorization: null });
       expect(res.status).toBe(401);
       expect(res.body.error.code).toBe('UNAUTHENTICATED');
-      const after = await postGraphQL(url, ENTITIES, { r: [userRef(target)] }, { token: await userToken(alice, orgA) });
+      const after = await postGraphQL(url, ENTITIES, { r: [userRef(target)] }, { token: await readerToken(orgA) });
       expect(after.body.data?._entities).toEqual([{ id: target, licenses: [], groups: [], originGroup: null }]);
     });
 
@@ -212,17 +224,21 @@ describe('licensing subgraph', () => {
           errors: [{ path: ['requestedGroups', '1'] }],
         });
         expect(await command('getUserLicenses', { organizationId: orgA, userId: alice })).toMatchObject({ licenses: ['AUTHOR', 'ADMIN'] });
-        const res = await postGraphQL(url, ENTITIES, { r: [userRef(alice), userRef(user), userRef(carol)] }, { token: await userToken(alice, orgA) });
+        const self = await postGraphQL(url, ENTITIES, { r: [userRef(alice)] }, { token: await userToken(alice, orgA) });
+        expect(self.body.data?._entities).toEqual([{ id: alice, licenses: ['AUTHOR', 'ADMIN'], groups: ['SALES', 'EMEA'], originGroup: 'SALES' }]);
+        const res = await postGraphQL(url, ENTITIES, { r: [userRef(alice), userRef(user), userRef(carol)] }, { token: await readerToken(orgA) });
         expect(res.body.data?._entities).toEqual([
           { id: alice, licenses: ['AUTHOR', 'ADMIN'], groups: ['SALES', 'EMEA'], originGroup: 'SALES' },
           { id: user, licenses: ['AUTHOR'], groups: ['SALES', 'OPS'], originGroup: 'OPS' },
           { id: carol, licenses: [], groups: [], originGroup: null },
         ]);
         // Another tenant's assignment is "not found", read by _id all the same.
-        const foreign = await postGraphQL(url, ENTITIES, { r: [userRef(user)] }, { token: await userToken(newId(), orgB) });
+        const foreign = await postGraphQL(url, ENTITIES, { r: [userRef(user)] }, { token: await readerToken(orgB) });
         expect(foreign.body.data?._entities).toEqual([{ id: user, licenses: [], groups: [], originGroup: null }]);
-        // The admin guard reads the caller's assignment.
-        const cap = await postGraphQL(url, 'mutation { setSeatCap(license: VIEWER, cap: null) { license } }', {}, { token: await userToken(alice, orgA) });
+        // The access policy reads the caller's assignment (an unlicensed user needs nothing more).
+        const unlicensed = await postGraphQL(url, ENTITIES, { r: [userRef(user)] }, { token: await userToken(carol, orgA) });
+        expect(unlicensed.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+        const cap = await postGraphQL(url, 'mutation { setSeatCap(license: VIEWER, cap: null) { license } }', {}, { token: await issuer.sign({ typ: 'application', sub: 'app_admin', org: orgA, scope: 'organization-users:write' }) });
         expect(cap.body.errors).toBeUndefined();
 
         expect(new Set(recorder.operations.map((o) => o.collection))).toEqual(new Set(GROWING));

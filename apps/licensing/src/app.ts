@@ -1,8 +1,9 @@
 import type { Connection } from 'mongoose';
 import { isDatabaseReady, isDatabaseUnavailableError } from '@usergraph/mongo';
-import { createInternalClient, identityCallerLiveness, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
+import { DomainError, createInternalClient, identityCallerLiveness, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
 import type { LicensingEnv } from './env.js';
 import { buildLicensingSchema } from './schema.js';
+import { createAccessPolicy } from './access-policy.js';
 import { createAssignmentRepository } from './modules/licenses/assignment-repository.js';
 import { createLicenseStateRepository } from './modules/licenses/license-state-repository.js';
 import { createLicenseService } from './modules/licenses/license-service.js';
@@ -25,13 +26,26 @@ export async function startLicensing(env: LicensingEnv, logger: Logger, conn: Co
   const existingUserIds = async (organizationId: string, userIds: string[]) =>
     (await orgUsers.call<{ userIds: string[] }>('existingUserIds', { organizationId, userIds })).userIds;
 
+  // Every read and write of licenses, groups and seats is decided in access-policy.ts.
+  const policy = createAccessPolicy({
+    assignmentOf: (organizationId, userId) => assignments.find(organizationId, userId),
+    statusOf: async (organizationId, userId) => {
+      try {
+        return (await orgUsers.call<{ status: string }>('getProfile', { organizationId, userId })).status;
+      } catch (err) {
+        if (err instanceof DomainError && err.code === 'NOT_FOUND') return null;
+        throw err;
+      }
+    },
+  });
+
   const service = await startSubgraphService({
     name: 'licensing',
     env,
     logger,
     schema: buildLicensingSchema([
-      createLicenseResolvers({ licenses, groups }),
-      createGroupResolvers({ groups, licenses, existingUserIds }),
+      createLicenseResolvers({ licenses, groups, policy }),
+      createGroupResolvers({ groups, licenses, policy, existingUserIds }),
     ]),
     commands: createLicenseCommands(licenses, existingUserIds),
     ready: () => isDatabaseReady(conn),

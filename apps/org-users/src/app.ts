@@ -1,9 +1,10 @@
 import type { Connection } from 'mongoose';
 import { z } from 'zod';
 import { isDatabaseReady, isDatabaseUnavailableError } from '@usergraph/mongo';
-import { defineCommand, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
+import { DomainError, defineCommand, mergeResolvers, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
 import type { OrgUsersEnv } from './env.js';
-import { buildOrgUsersSchema } from './schema.js';
+import { buildOrgUsersSchema, orgUsersTypeDefs } from './schema.js';
+import { createAccessPolicy } from './access-policy.js';
 import { createOrganizationRepository } from './modules/organizations/organization-repository.js';
 import { createOrganizationService } from './modules/organizations/organization-service.js';
 import { createOrganizationResolvers } from './modules/organizations/organization-resolvers.js';
@@ -14,7 +15,6 @@ import { createSearchIndex } from './modules/users/search-index.js';
 import { createUserResolvers } from './modules/users/user-resolvers.js';
 import { createUserCommands } from './modules/users/user-commands.js';
 import { createConsumerModule } from './modules/consumer/consumer-module.js';
-import { createConsumerAccess } from './modules/consumer/consumer-access.js';
 import { createUserAdminService } from './modules/user-admin/user-admin-service.js';
 import { createUserAdminResolvers } from './modules/user-admin/user-admin-resolvers.js';
 import { createProfileReconciler } from './modules/user-admin/reconcile.js';
@@ -42,8 +42,15 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
   }
   const licensing = createLicensingClient({ baseUrl: env.LICENSING_URL, secret: env.INTERNAL_SERVICE_SECRET });
   const identity = createIdentityClient({ baseUrl: env.IDENTITY_URL, secret: env.INTERNAL_SERVICE_SECRET });
-  // "Organization-scoped" callers (A's term) are D's admins too: ADMIN users, or applications with organization-users:write.
-  const access = createConsumerAccess({ licensing });
+  // Every read and write of a user is decided in access-policy.ts.
+  const access = createAccessPolicy({
+    licensing,
+    profileOf: (organizationId, userId) =>
+      users.getProfile(organizationId, userId).catch((err: unknown) => {
+        if (err instanceof DomainError && err.code === 'NOT_FOUND') return undefined;
+        throw err;
+      }),
+  });
   const consumer = createConsumerModule({
     conn,
     users,
@@ -59,15 +66,15 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
     name: 'org-users',
     env,
     logger,
-    schema: buildOrgUsersSchema([
+    schema: buildOrgUsersSchema([guardUserFields(access, mergeResolvers([
       createOrganizationResolvers({ organizations }),
-      createUserResolvers({ users, organizations }),
+      createUserResolvers({ users, organizations, policy: access }),
       consumer.resolvers,
       createUserAdminResolvers({
-        admin: createUserAdminService({ users, identity, licensing, requireAdmin: access.requireOrganizationScope, faults: crashAt }),
+        admin: createUserAdminService({ users, identity, licensing, policy: access, faults: crashAt }),
         organizations,
       }),
-    ]),
+    ]))]),
     commands: {
       ...createOrganizationCommands(organizations),
       ...createUserCommands(users),
@@ -86,4 +93,9 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
       await identity.close();
     },
   };
+}
+
+/** Every User field resolver passes the access policy (see access-policy.ts). */
+function guardUserFields(policy: ReturnType<typeof createAccessPolicy>, resolvers: Record<string, unknown>) {
+  return { ...resolvers, User: policy.guardUserFields(orgUsersTypeDefs(), (resolvers.User ?? {}) as Record<string, unknown>) };
 }

@@ -6,6 +6,8 @@ export interface UserLicenses {
   licenses: string[];
   groups: string[];
   originGroup: string | null;
+  /** A platform-support user (bootstrap --support-admin): the organization may not change its account. */
+  supportAdmin: boolean;
 }
 
 export interface AssignmentRequest {

@@ -117,7 +117,7 @@ describe('key lookups on the embedded store', () => {
   });
 
   it('look up a string equality on a field that leads a declared index, through an index on that field', async () => {
-    const c = conn.db!.collection('by_org');
+    const c = conn.db!.collection<{ _id: string; org: string; kind: string }>('by_org');
     await c.insertMany(Array.from({ length: 3000 }, (_, i) => ({ _id: `doc-${i}`, org: `org-${i % 100}`, kind: i % 2 ? 'x' : 'y' })));
     await c.createIndex({ org: 1, kind: 1 });
     expect(await waitForPlan('by_org', undefined, /_usergraph_f_org/, { org: 'org-7' })).toMatch(/SEARCH .* USING INDEX \S+_usergraph_f_org/);

@@ -9,7 +9,7 @@ describe('permissionSchema', () => {
 
   it.each(['users:delete', 'USERS:REGISTER', 'organization-users:*', '', 7, { $ne: null }])('rejects %j', (p) => {
     expect(messageOf(permissionSchema, p)).toBe(
-      'must be one of users:register, organization-users:write, organization-users:read',
+      'must be one of users:register, organization-users:write, organization-users:read, organization-users:admin',
     );
   });
 });

@@ -1,15 +1,29 @@
-import { forbidden, unauthenticated, type RequestContext } from '@usergraph/service-kit';
-import type { LicensingClient } from '../../clients.js';
+import { DomainError, forbidden, unauthenticated, type RequestContext } from '@usergraph/service-kit';
+import type { LicensingClient, OrgUsersClient } from '../../clients.js';
 import type { ApplicationService } from './application-service.js';
 
-/** Applications are managed by users holding the ADMIN license of the organization. */
-export function createApplicationResolvers(deps: { applications: ApplicationService; licensing: LicensingClient }) {
+/**
+ * Applications are managed only by ACTIVE users holding the ADMIN license
+ * (the access policy of org-users and licensing: a pending or suspended ADMIN
+ * has no admin power). Never by an application, whatever its permissions, so
+ * no application can mint or widen another. An ADMIN user holds every
+ * permission, organization-users:admin included, so what it grants never
+ * exceeds what it holds.
+ */
+export function createApplicationResolvers(deps: { applications: ApplicationService; licensing: LicensingClient; orgUsers: Pick<OrgUsersClient, 'getProfile'> }) {
   async function adminOrganization(ctx: RequestContext): Promise<string> {
     const caller = ctx.caller;
     if (caller.kind === 'anonymous') throw unauthenticated();
     if (caller.kind !== 'user') throw forbidden('Only an organization admin (ADMIN license) manages applications');
-    const licenses = await deps.licensing.licensesOf(caller.organizationId, caller.userId);
-    if (!licenses.includes('ADMIN')) throw forbidden('Only an organization admin (ADMIN license) manages applications');
+    const [licenses, profile] = await Promise.all([
+      deps.licensing.licensesOf(caller.organizationId, caller.userId),
+      // A user whose profile is gone is nobody's admin; any other failure is the caller's to see.
+      deps.orgUsers.getProfile(caller.organizationId, caller.userId).catch((err: unknown) => {
+        if (err instanceof DomainError && err.code === 'NOT_FOUND') return undefined;
+        throw err;
+      }),
+    ]);
+    if (!licenses.includes('ADMIN') || profile?.status !== 'ACTIVE') throw forbidden('Only an organization admin (ADMIN license) manages applications');
     return caller.organizationId;
   }
 

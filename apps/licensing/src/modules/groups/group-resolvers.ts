@@ -1,19 +1,25 @@
 import { DomainError, type RequestContext } from '@usergraph/service-kit';
 import type { LicenseService } from '../licenses/license-service.js';
-import { createAdminGuard } from '../licenses/license-resolvers.js';
+import type { AccessPolicy } from '../../access-policy.js';
 import type { GroupDoc } from './group-repository.js';
 import type { GroupService } from './group-service.js';
+
+/** addGroupMembers / removeGroupMembers: user ids per call. */
+const MAX_USER_IDS = 100;
 
 export function createGroupResolvers(deps: {
   groups: GroupService;
   licenses: LicenseService;
+  policy: AccessPolicy;
   /** Which of these ids are users of the organization (asked of org-users, their owner). */
   existingUserIds: (organizationId: string, userIds: string[]) => Promise<string[]>;
 }) {
-  const adminOrganization = createAdminGuard(deps.licenses);
+  const adminOrganization = (ctx: RequestContext) => deps.policy.requireOrganizationAdmin(ctx.caller);
   const view = (group: GroupDoc) => ({ name: group.name, memberCount: group.memberCount ?? 0 });
 
   async function members(organizationId: string, userIds: string[]): Promise<string[]> {
+    // Each id is a guarded transition: one request may not make an unbounded amount of work.
+    if (userIds.length > MAX_USER_IDS) throw new DomainError('BAD_USER_INPUT', `At most ${MAX_USER_IDS} user ids per call`, [{ path: ['userIds'], message: `must hold at most ${MAX_USER_IDS} ids` }]);
     const unique = [...new Set(userIds)];
     const existing = new Set(await deps.existingUserIds(organizationId, unique));
     const unknown = unique.map((id, i) => ({ id, i })).filter(({ id }) => !existing.has(id));
@@ -43,13 +49,17 @@ export function createGroupResolvers(deps: {
       async addGroupMembers(_: unknown, args: { name: string; userIds: string[] }, ctx: RequestContext) {
         const org = await adminOrganization(ctx);
         const group = await deps.groups.byName(org, args.name);
-        await deps.licenses.updateGroupMembership(org, await members(org, args.userIds), (ids) => (ids.includes(group._id) ? ids : [...ids, group._id]));
+        const userIds = await members(org, args.userIds);
+        await deps.policy.requireWriteOnUsers(ctx.caller, org, userIds);
+        await deps.licenses.updateGroupMembership(org, userIds, (ids) => (ids.includes(group._id) ? ids : [...ids, group._id]));
         return view(await deps.groups.byName(org, args.name)); // its count after the change
       },
       async removeGroupMembers(_: unknown, args: { name: string; userIds: string[] }, ctx: RequestContext) {
         const org = await adminOrganization(ctx);
         const group = await deps.groups.byName(org, args.name);
-        await deps.licenses.updateGroupMembership(org, await members(org, args.userIds), (ids) => ids.filter((g) => g !== group._id));
+        const userIds = await members(org, args.userIds);
+        await deps.policy.requireWriteOnUsers(ctx.caller, org, userIds);
+        await deps.licenses.updateGroupMembership(org, userIds, (ids) => ids.filter((g) => g !== group._id));
         return view(await deps.groups.byName(org, args.name)); // its count after the change
       },
     },

@@ -1,4 +1,4 @@
-import { DomainError, forbidden, unauthenticated, type Caller, type FieldIssue } from '@usergraph/service-kit';
+import { DomainError, type FieldIssue } from '@usergraph/service-kit';
 import { LICENSE_TYPES, licenseTypeSchema, type LicenseType } from '@usergraph/validation';
 import type { GroupService } from '../groups/group-service.js';
 import type { AssignmentDoc, AssignmentFields, AssignmentRepository } from './assignment-repository.js';
@@ -43,10 +43,8 @@ export function createLicenseService(deps: { assignments: AssignmentRepository; 
     };
   }
 
-  /** Licenses and groups of users in the caller's organization, in one query per collection. */
-  async function forUsers(caller: Caller, userIds: readonly string[]): Promise<Map<string, UserLicensesDto>> {
-    if (caller.kind === 'anonymous') throw unauthenticated();
-    const org = caller.organizationId;
+  /** Licenses and groups of users of one organization, in one query per collection (the access policy chose the organization). */
+  async function forUsers(org: string, userIds: readonly string[]): Promise<Map<string, UserLicensesDto>> {
     const docs = await assignments.findForUsers(org, userIds);
     const names = await groups.namesOf(org, [...new Set(docs.flatMap((d) => d.groupIds))]);
     const byUser = new Map(docs.map((d) => [d.userId, d]));
@@ -232,14 +230,7 @@ export function createLicenseService(deps: { assignments: AssignmentRepository; 
     return seatUsage(organizationId);
   }
 
-  /** Organization admins: users holding ADMIN, or applications with organization-users:write. */
-  async function isAdmin(caller: Caller): Promise<boolean> {
-    if (caller.kind === 'application') return caller.permissions.has('organization-users:write');
-    if (caller.kind === 'user') return (await assignments.find(caller.organizationId, caller.userId))?.licenses.includes('ADMIN') ?? false;
-    return false;
-  }
-
-  return { forUsers, validateRequest, assign, revoke, release, forget, reconcile, licensesOf, updateGroupMembership, seatUsage, setSeatCap, isAdmin };
+  return { forUsers, validateRequest, assign, revoke, release, forget, reconcile, licensesOf, updateGroupMembership, seatUsage, setSeatCap };
 }
 
 export type LicenseService = ReturnType<typeof createLicenseService>;

@@ -1,6 +1,6 @@
 import { DomainError, type Caller } from '@usergraph/service-kit';
 import type { ProfileDto, UserService } from '../users/user-service.js';
-import type { ConsumerAccess } from './consumer-access.js';
+import type { AccessPolicy } from '../../access-policy.js';
 import type { ConnectionRepository } from './connection-repository.js';
 import type { IdentityClient } from '../../clients.js';
 import { agreementVersionSchema, notificationPreferencesSchema, parseInput, userIdSchema } from './consumer-inputs.js';
@@ -16,11 +16,12 @@ async function naming<T>(userIdGiven: boolean, write: Promise<T>): Promise<T> {
 }
 
 /** Account state (A): sync time, legal agreements, notification preferences, closing. */
-export function createAccountService(deps: { users: UserService; connections: ConnectionRepository; access: ConsumerAccess; identity: Pick<IdentityClient, 'revokeSessions'> }) {
+export function createAccountService(deps: { users: UserService; connections: ConnectionRepository; access: AccessPolicy; identity: Pick<IdentityClient, 'revokeSessions'> }) {
   /** Organization-scoped: sets the user's syncedAt, then each of its connections' lastSyncedAt. */
   async function markUserSynced(caller: Caller, rawUserId: unknown): Promise<ProfileDto> {
     const organizationId = await deps.access.requireOrganizationScope(caller);
     const userId = parseInput(userIdSchema, rawUserId, ['userId']);
+    await deps.access.requireWriteOn(caller, { organizationId, userId });
     const at = new Date();
     // NOT_FOUND here (another tenant's user) leaves every connection untouched.
     const profile = await naming(true, deps.users.markSynced(organizationId, userId, at));
@@ -29,19 +30,19 @@ export function createAccountService(deps: { users: UserService; connections: Co
   }
 
   async function acceptLegalAgreement(caller: Caller, args: { version: unknown; userId?: string | null }): Promise<ProfileDto> {
-    const target = await deps.access.accountTarget(caller, args.userId);
+    const target = await deps.access.accountTarget(caller, args.userId ?? undefined, (raw) => parseInput(userIdSchema, raw, ['userId']));
     const version = parseInput(agreementVersionSchema, args.version, ['version']);
     return naming(args.userId != null, deps.users.acceptLegalAgreement(target.organizationId, target.userId, version, new Date()));
   }
 
   async function updateNotificationPreferences(caller: Caller, args: { input: unknown; userId?: string | null }): Promise<ProfileDto> {
-    const target = await deps.access.accountTarget(caller, args.userId);
+    const target = await deps.access.accountTarget(caller, args.userId ?? undefined, (raw) => parseInput(userIdSchema, raw, ['userId']));
     const prefs = parseInput(notificationPreferencesSchema, args.input, ['input']);
     return naming(args.userId != null, deps.users.updateNotificationPreferences(target.organizationId, target.userId, prefs));
   }
 
   async function closeAccount(caller: Caller, args: { userId?: string | null }): Promise<ProfileDto> {
-    const target = await deps.access.accountTarget(caller, args.userId);
+    const target = await deps.access.accountTarget(caller, args.userId ?? undefined, (raw) => parseInput(userIdSchema, raw, ['userId']));
     const closed = await naming(args.userId != null, deps.users.closeAccount(target.organizationId, target.userId, new Date()));
     // Issue 12, finding 6: closing ends every session. If this fails the call fails and can be
     // repeated (closing is idempotent); identity refuses login and refresh for CLOSED meanwhile.

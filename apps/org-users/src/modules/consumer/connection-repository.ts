@@ -1,5 +1,5 @@
 import { Schema, Types, type Connection, type FilterQuery } from 'mongoose';
-import type { UserScope } from './consumer-access.js';
+import type { UserScope } from '../../access-policy.js';
 import type { ConnectionStatus } from './consumer-inputs.js';
 import { findPage, type PageArgs } from '../../pagination.js';
 

@@ -1,12 +1,12 @@
 import { hkdfSync } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import { createSecretBox } from '@usergraph/service-kit';
+import type { AccessPolicy } from '../../access-policy.js';
 import type { OrganizationService } from '../organizations/organization-service.js';
 import type { UserService } from '../users/user-service.js';
 import { createAccountService } from './account-service.js';
 import type { IdentityClient } from '../../clients.js';
 import { createConnectionRepository } from './connection-repository.js';
-import type { createConsumerAccess } from './consumer-access.js';
 import { createConsumerResolvers } from './consumer-resolvers.js';
 import { createFinancialDataService } from './financial-data-service.js';
 import { createConsumerRegistration } from './registration-service.js';
@@ -17,7 +17,7 @@ export function createConsumerModule(deps: {
   conn: Connection;
   users: UserService;
   organizations: OrganizationService;
-  access: ReturnType<typeof createConsumerAccess>;
+  access: AccessPolicy;
   /** 32 bytes, base64. */
   nationalIdKey: string;
   identity: Pick<IdentityClient, 'revokeSessions'>;
@@ -25,7 +25,6 @@ export function createConsumerModule(deps: {
   const { conn, users, access } = deps;
   const connections = createConnectionRepository(conn);
   const resolvers = createConsumerResolvers({
-    access,
     registration: createConsumerRegistration({
       conn,
       users,

@@ -1,7 +1,6 @@
 import type { RequestContext } from '@usergraph/service-kit';
 import type { ProfileDto } from '../users/user-service.js';
 import type { AccountService } from './account-service.js';
-import type { ConsumerAccess } from './consumer-access.js';
 import type { FinancialDataService } from './financial-data-service.js';
 import type { ConsumerRegistration } from './registration-service.js';
 
@@ -11,10 +10,9 @@ export function createConsumerResolvers(deps: {
   registration: ConsumerRegistration;
   accounts: AccountService;
   financialData: FinancialDataService;
-  access: ConsumerAccess;
 }) {
-  const connections = (u: ProfileDto, args: { input: unknown }, ctx: RequestContext) =>
-    deps.financialData.connectionsOf(ctx.caller, u, args.input);
+  const connections = (u: ProfileDto, args: { input: unknown }) =>
+    deps.financialData.connectionsOf(u, args.input);
 
   return {
     Query: {
@@ -37,11 +35,7 @@ export function createConsumerResolvers(deps: {
       connections,
       /** A's example spells it `connection`. */
       connection: connections,
-      tradelines: (u: ProfileDto, args: { input: unknown }, ctx: RequestContext) => deps.financialData.tradelinesOf(ctx.caller, u, args.input),
-      async nationalIdLast4(u: ProfileDto, _: unknown, ctx: RequestContext) {
-        await deps.access.requireConsumerDataReader(ctx.caller, { organizationId: u.organizationId, userId: u.id });
-        return u.nationalIdLast4;
-      },
+      tradelines: (u: ProfileDto, args: { input: unknown }) => deps.financialData.tradelinesOf(u, args.input),
     },
   };
 }

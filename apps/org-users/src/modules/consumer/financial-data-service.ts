@@ -1,6 +1,6 @@
-import { DomainError, requireAuthenticated, type Caller } from '@usergraph/service-kit';
+import { DomainError, forbidden, type Caller } from '@usergraph/service-kit';
 import type { ProfileDto, UserService } from '../users/user-service.js';
-import type { ConsumerAccess, UserScope } from './consumer-access.js';
+import type { AccessPolicy, UserScope } from '../../access-policy.js';
 import type { ConnectionDoc, ConnectionRepository } from './connection-repository.js';
 import {
   connectionsInputSchema,
@@ -63,7 +63,7 @@ export function createFinancialDataService(deps: {
   users: UserService;
   connections: ConnectionRepository;
   tradelines: TradelineRepository;
-  access: ConsumerAccess;
+  access: AccessPolicy;
 }) {
   /** The user, looked up only inside the caller's organization. */
   async function userInOrganization(organizationId: string, userId: string): Promise<UserScope> {
@@ -77,6 +77,7 @@ export function createFinancialDataService(deps: {
     const organizationId = await deps.access.requireOrganizationScope(caller);
     const input = parseInput(recordConnectionSchema, rawInput, ['input']);
     const scope = await userInOrganization(organizationId, input.userId);
+    await deps.access.requireWriteOn(caller, scope);
     return toConnectionDto(await deps.connections.insert(scope, { institutionName: input.institutionName, status: input.status }));
   }
 
@@ -84,15 +85,17 @@ export function createFinancialDataService(deps: {
     const organizationId = await deps.access.requireOrganizationScope(caller);
     const { userId, openedOn, ...fields } = parseInput(recordTradelineSchema, rawInput, ['input']);
     const scope = await userInOrganization(organizationId, userId);
+    await deps.access.requireWriteOn(caller, scope);
     if (!(await deps.connections.findById(scope, fields.connectionId))) throw notFound('Connection', 'connectionId');
     return toTradelineDto(await deps.tradelines.insert(scope, { ...fields, openedOn: openedOn ?? undefined }));
   }
 
-  /** Organization-scoped read of one user: null for an id that is not in the caller's organization. */
+  /** One user by id, as the access policy lets the caller see it: null for an id that is not in the caller's organization. */
   async function organizationUser(caller: Caller, rawId: unknown): Promise<ProfileDto | null> {
-    const { organizationId } = requireAuthenticated(caller);
+    const scope = await deps.access.readScope(caller);
     const userId = parseInput(userIdSchema, rawId, ['id']);
-    await deps.access.requireConsumerDataReader(caller, { organizationId, userId });
+    if (scope.onlyUserId !== undefined && scope.onlyUserId !== userId) throw forbidden('This user is not visible to you');
+    const { organizationId } = scope;
     return deps.users.getProfile(organizationId, userId).catch((err: unknown) => {
       if (err instanceof DomainError && err.code === 'NOT_FOUND') return null;
       throw err;
@@ -101,14 +104,13 @@ export function createFinancialDataService(deps: {
 
   const scopeOf = (user: ProfileDto): UserScope => ({ organizationId: user.organizationId, userId: user.id });
 
-  async function connectionsOf(caller: Caller, user: ProfileDto, rawInput: unknown): Promise<Page<ConnectionDto>> {
-    await deps.access.requireConsumerDataReader(caller, scopeOf(user));
+  // Who may read these is the access policy's User field guard (connections, tradelines are personal).
+  async function connectionsOf(user: ProfileDto, rawInput: unknown): Promise<Page<ConnectionDto>> {
     const { first, after, ...filter } = parseInput(connectionsInputSchema, rawInput, ['input']);
     return deps.connections.page(scopeOf(user), filter, { first, after }, toConnectionDto);
   }
 
-  async function tradelinesOf(caller: Caller, user: ProfileDto, rawInput: unknown): Promise<Page<TradelineDto>> {
-    await deps.access.requireConsumerDataReader(caller, scopeOf(user));
+  async function tradelinesOf(user: ProfileDto, rawInput: unknown): Promise<Page<TradelineDto>> {
     const { first, after, ...filter } = parseInput(tradelinesInputSchema, rawInput, ['input']);
     return deps.tradelines.page(scopeOf(user), filter, { first, after }, toTradelineDto);
   }

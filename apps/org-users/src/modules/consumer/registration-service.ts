@@ -5,7 +5,7 @@ import { last4 } from '@usergraph/validation';
 import type { OrganizationService } from '../organizations/organization-service.js';
 import type { AddressDoc } from '../users/user-repository.js';
 import type { ProfileDto, UserService } from '../users/user-service.js';
-import type { ConsumerAccess } from './consumer-access.js';
+import type { AccessPolicy } from '../../access-policy.js';
 import { parseInput, registerOrganizationUserSchema, type RegisterOrganizationUserInput } from './consumer-inputs.js';
 
 /** GraphQL's "no value" (null) is simply not stored. */
@@ -25,7 +25,7 @@ export function createConsumerRegistration(deps: {
   conn: Connection;
   users: UserService;
   organizations: OrganizationService;
-  access: ConsumerAccess;
+  access: AccessPolicy;
   /** Seals national IDs (AES-256-GCM). */
   nationalIds: SecretBox;
   /** Keys Idempotency-Key fingerprints, so a stored fingerprint reveals nothing of the input. */

@@ -6,7 +6,8 @@ import type { OrganizationService } from './organization-service.js';
 export function createOrganizationCommands(organizations: OrganizationService) {
   return {
     ensureOrganization: defineCommand(
-      z.object({ slug: slugSchema, name: z.string().trim().min(1).max(200), selfSignup: z.boolean() }),
+      // Self-signup is off unless the caller asks for it (issue 12, finding 3).
+      z.object({ slug: slugSchema, name: z.string().trim().min(1).max(200), selfSignup: z.boolean().default(false) }),
       (input) => organizations.ensure(input),
     ),
     getOrganization: defineCommand(

@@ -3,9 +3,13 @@ import { toPayloadErrors, validate, type FieldError } from '@usergraph/validatio
 import { DomainError, type Caller, type FieldIssue } from '@usergraph/service-kit';
 import type { ProfileDto, UserService } from '../users/user-service.js';
 import type { AssignmentRequest, IdentityClient, LicensingClient } from '../../clients.js';
+import type { AccessPolicy } from '../../access-policy.js';
 import { createUserProfileSchema, fullTextSchema, updateUserProfileSchema, userIdSchema } from './user-admin-inputs.js';
 
 type PayloadErrors = ReturnType<typeof toPayloadErrors>;
+
+/** deleteUsers' ids per call. */
+const MAX_IDS_PER_CALL = 100;
 
 /** D's payload style: expected failures are data. */
 const asPayload = (errors: readonly FieldError[]) => ({ errors: toPayloadErrors(errors), user: null });
@@ -26,14 +30,16 @@ export function createUserAdminService(deps: {
   users: UserService;
   identity: IdentityClient;
   licensing: LicensingClient;
-  requireAdmin: (caller: Caller) => Promise<string>;
+  policy: AccessPolicy;
   /** Test-only fault injection (never in production): crashes the process at a named point. */
   faults?: (point: string) => void;
 }) {
-  const { users, identity, licensing } = deps;
+  const { users, identity, licensing, policy } = deps;
 
   async function createUser(caller: Caller, input: { user?: unknown } & AssignmentRequest) {
-    const organizationId = await deps.requireAdmin(caller);
+    const organizationId = await policy.requireOrganizationScope(caller);
+    // Finding 7: an ADMIN with a password the caller chose is a takeover of the organization.
+    if (Array.isArray(input.requestedLicenses) && input.requestedLicenses.includes('ADMIN')) await policy.requireAdminPermission(caller, 'Granting the ADMIN license');
     const profile = validate(createUserProfileSchema, input.user, ['user']);
     const request = { requestedLicenses: input.requestedLicenses ?? [], requestedGroups: input.requestedGroups ?? ['DEFAULT'], requestedOriginGroup: input.requestedOriginGroup ?? null };
     const assignment = await licensing.validateAssignment(organizationId, request);
@@ -73,18 +79,20 @@ export function createUserAdminService(deps: {
   }
 
   async function updateUser(caller: Caller, input: { id?: unknown; user?: unknown } & AssignmentRequest) {
-    const organizationId = await deps.requireAdmin(caller);
+    const organizationId = await policy.requireOrganizationScope(caller);
     const id = validate(userIdSchema, input.id, ['id']);
     const profile = validate(updateUserProfileSchema, input.user ?? {}, ['user']);
     const errors: FieldError[] = [...(id.ok ? [] : id.errors), ...(profile.ok ? [] : profile.errors)];
     const current = id.ok ? await users.getProfile(organizationId, id.value).catch(() => undefined) : undefined;
     if (id.ok && !current) errors.push({ path: ['id'], message: 'does not name a user of your organization' });
+    // Support admins are the operator's; an ADMIN's account (email, phone, licenses) needs organization-users:admin.
+    const held = current ? await policy.requireWriteOn(caller, { organizationId, userId: current.id }) : undefined;
 
     const touchesLicenses = input.requestedLicenses != null || input.requestedGroups != null || input.requestedOriginGroup !== undefined;
     let request: AssignmentRequest | undefined;
-    if (touchesLicenses && current) {
-      const held = await licensing.licensesOf(organizationId, current.id);
+    if (touchesLicenses && current && held) {
       const licenses = input.requestedLicenses ?? held.licenses;
+      if (licenses.includes('ADMIN') !== held.licenses.includes('ADMIN')) await policy.requireAdminPermission(caller, 'Granting or taking the ADMIN license');
       // An origin group the caller did not mention goes with the last ADMIN or AUTHOR license.
       const originAllowed = licenses.includes('ADMIN') || licenses.includes('AUTHOR');
       request = {
@@ -122,8 +130,10 @@ export function createUserAdminService(deps: {
    * sessions, then the profile.
    */
   async function deleteUsers(caller: Caller, input: { ids?: unknown }) {
-    const organizationId = await deps.requireAdmin(caller);
+    const organizationId = await policy.requireOrganizationScope(caller);
     const ids = Array.isArray(input.ids) ? input.ids : [];
+    // Each id costs several reads and calls: one request may not make an unbounded amount of work.
+    if (ids.length > MAX_IDS_PER_CALL) return { errors: toPayloadErrors([{ path: ['ids'], message: `must hold at most ${MAX_IDS_PER_CALL} ids` }]), deletedIds: [] };
     const errors: FieldError[] = [];
     const deletedIds: string[] = [];
     const self = caller.kind === 'user' ? caller.userId : undefined;
@@ -143,6 +153,11 @@ export function createUserAdminService(deps: {
         errors.push({ path, message: 'does not name a user of your organization' });
         continue;
       }
+      const { refusal } = await policy.checkWriteOn(caller, { organizationId, userId: id.value });
+      if (refusal) {
+        errors.push({ path, message: refusal === 'support-admin' ? 'is a support admin and cannot be removed' : 'is a company admin: removing one needs organization-users:admin' });
+        continue;
+      }
       try {
         await licensing.releaseUser(organizationId, id.value);
       } catch (err) {
@@ -160,14 +175,18 @@ export function createUserAdminService(deps: {
 
   /** D's users / members: the caller's organization only, searched through the index of search tokens. */
   async function search(caller: Caller, args: { fullText?: unknown; first?: unknown; after?: unknown }) {
-    const organizationId = await users.requireReader(caller);
+    const scope = await policy.readScope(caller);
     const fullText = validate(fullTextSchema, args.fullText, ['fullText']);
     const page = validate(users.pageArgsSchema, { first: args.first, after: args.after });
     if (!fullText.ok || !page.ok) {
       const errors = [...(fullText.ok ? [] : fullText.errors), ...(page.ok ? [] : page.errors)];
       return { errors: toPayloadErrors(errors), nodes: [], edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null }, totalCount: 0 };
     }
-    const result = await users.searchPage(organizationId, fullText.value, page.value);
+    // A caller who sees only themselves searches only themselves: no one else is counted or listed.
+    const result =
+      scope.onlyUserId === undefined
+        ? await users.searchPage(scope.organizationId, fullText.value, page.value)
+        : await users.selfSearchPage(scope.organizationId, scope.onlyUserId, fullText.value, page.value);
     return { errors: [], nodes: result.edges.map((e) => e.node), ...result };
   }
 

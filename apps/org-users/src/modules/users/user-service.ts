@@ -2,9 +2,10 @@ import { z } from 'zod';
 import type { Connection } from 'mongoose';
 import { claimAll, findClaimOwner, releaseClaim } from '@usergraph/mongo';
 import { normalizeEmail } from '@usergraph/validation';
-import { DomainError, forbidden, unauthenticated, type Caller } from '@usergraph/service-kit';
+import { DomainError } from '@usergraph/service-kit';
 import { encodeCursor, pageArgsShape, type Page, type PageArgs } from '../../pagination.js';
 import type { SearchIndex } from './search-index.js';
+import { matchesQuery, normalizeQuery, searchValuesOf } from './search-tokens.js';
 import type { AddressDoc, LegalAgreementDoc, NotificationPreferencesDoc, UserDoc, UserRepository, UserStatus } from './user-repository.js';
 
 /** The profile as the GraphQL `User` type and other services see it. */
@@ -177,20 +178,10 @@ export function createUserService(deps: { conn: Connection; users: UserRepositor
     return findClaimOwner(conn, kind, organizationId, normalized);
   }
 
-  /**
-   * Users the caller may read, by id. Only the caller's organization is ever
-   * queried; ids of other tenants simply are not found.
-   */
-  async function visibleProfiles(caller: Caller, ids: readonly string[]): Promise<Map<string, ProfileDto>> {
-    const organizationId = requireReader(caller);
+  /** Profiles by id, inside one organization only: ids of other tenants simply are not found. */
+  async function profilesByIds(organizationId: string, ids: readonly string[]): Promise<Map<string, ProfileDto>> {
     const docs = await users.findByIds(organizationId, ids);
     return new Map(docs.map((d) => [d._id, toProfileDto(d)]));
-  }
-
-  async function getProfileForCaller(caller: Caller, id: string): Promise<ProfileDto> {
-    const found = (await visibleProfiles(caller, [id])).get(id);
-    if (!found) throw forbidden('This user is not visible to you');
-    return found;
   }
 
   async function getProfile(organizationId: string, userId: string): Promise<ProfileDto> {
@@ -290,13 +281,17 @@ export function createUserService(deps: { conn: Connection; users: UserRepositor
     };
   }
 
-  /** Reads need membership of the organization, or an application with organization-users:read or :write. */
-  function requireReader(caller: Caller): string {
-    if (caller.kind === 'anonymous') throw unauthenticated();
-    if (caller.kind === 'application' && !caller.permissions.has('organization-users:read') && !caller.permissions.has('organization-users:write')) {
-      throw forbidden('The application lacks the organization-users:read permission');
-    }
-    return caller.organizationId;
+  /** D's search for a caller who sees only themselves: the same match rule, over their own profile. */
+  async function selfSearchPage(organizationId: string, userId: string, fullText: string, page: PageArgs): Promise<Page<ProfileDto>> {
+    const doc = await users.findById(organizationId, userId);
+    const query = normalizeQuery(fullText);
+    const matches = doc !== null && (query === '' || matchesQuery(searchValuesOf(doc), query));
+    const edges = matches && !page.after && page.first > 0 ? [{ cursor: encodeCursor(doc._id), node: toProfileDto(doc) }] : [];
+    return {
+      edges,
+      pageInfo: { hasNextPage: false, hasPreviousPage: Boolean(page.after), startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
+      totalCount: matches ? 1 : 0,
+    };
   }
 
   const pageArgsSchema = z.object(pageArgsShape);
@@ -311,13 +306,12 @@ export function createUserService(deps: { conn: Connection; users: UserRepositor
     stuckInProvisioning,
     updateProfile,
     searchPage,
-    requireReader,
+    selfSearchPage,
     pageArgsSchema,
     createProfile,
     deleteProfile,
     findUserIdByIdentifier,
-    visibleProfiles,
-    getProfileForCaller,
+    profilesByIds,
     getProfile,
     setStatus,
     markEmailVerified,
