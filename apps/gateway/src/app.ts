@@ -54,7 +54,8 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
     gateway,
     production: env.NODE_ENV === 'production',
     logger,
-    limits: { maxDepth: env.MAX_QUERY_DEPTH, maxAliases: env.MAX_ALIASES, maxTokens: env.MAX_TOKENS },
+    limits: { maxDepth: env.MAX_QUERY_DEPTH, maxAliases: env.MAX_ALIASES, maxDirectives: env.MAX_DIRECTIVES, maxTokens: env.MAX_TOKENS },
+    maxCost: env.MAX_QUERY_COST,
     allowBatching: env.MAX_BATCH_SIZE > 1,
     isUnavailable: isSubgraphUnreachable,
   });

@@ -1,82 +1,54 @@
-import {
-  GraphQLError,
-  Kind,
-  type ASTVisitor,
-  type FragmentDefinitionNode,
-  type SelectionSetNode,
-  type ValidationContext,
-  type ValidationRule,
-} from 'graphql';
+import { GraphQLError, type ValidationContext, type ValidationRule } from 'graphql';
+import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 
 /**
- * Limits on abusive documents, as graphql-js validation rules. Token count is
- * enforced earlier, by the parser (`parseOptions.maxTokens`).
+ * Limits on abusive documents. Depth, aliases and directives are
+ * graphql-armor's validation rules, which count each fragment once and reuse
+ * the count at every spread (linear in the document; a hand-written depth rule
+ * that walked a fragment again at each spread took seconds on a 2 KB chain of
+ * fragment pairs). Tokens are counted by graphql-js's own parser
+ * (`parseOptions.maxTokens`), during the one parse Apollo does: armor's
+ * max-tokens for Apollo parses every document a second time to count them.
+ * Nesting inside introspection is bounded by graphql-js's
+ * MaxIntrospectionDepthRule, one of the specified rules Apollo always runs.
  */
 export interface DocumentLimits {
   maxDepth: number;
   maxAliases: number;
+  maxDirectives: number;
   maxTokens: number;
 }
 
-function limitError(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+/** Which limit refused a document, in `extensions.limit`, so clients and tests need not read the message. */
+export type DocumentLimitName = 'depth' | 'aliases' | 'directives' | 'tokens' | 'cost';
+
+export function limitError(limit: DocumentLimitName, message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED', limit } });
 }
 
-/** Rejects operations nested deeper than `maxDepth` fields (fragments are followed). */
-export function depthLimitRule(maxDepth: number): ValidationRule {
-  return (context: ValidationContext): ASTVisitor => {
-    const fragments = new Map<string, FragmentDefinitionNode>();
-    for (const def of context.getDocument().definitions) {
-      if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
-    }
-    const depthOf = (set: SelectionSetNode | undefined, seen: Set<string>): number => {
-      if (!set) return 0;
-      let max = 0;
-      for (const sel of set.selections) {
-        let d = 0;
-        if (sel.kind === Kind.FIELD) {
-          // Introspection's own meta-fields do not count towards depth.
-          d = sel.name.value.startsWith('__') ? 0 : 1 + depthOf(sel.selectionSet, seen);
-        } else if (sel.kind === Kind.INLINE_FRAGMENT) {
-          d = depthOf(sel.selectionSet, seen);
-        } else {
-          const name = sel.name.value;
-          const frag = fragments.get(name);
-          if (frag && !seen.has(name)) d = depthOf(frag.selectionSet, new Set(seen).add(name));
-        }
-        if (d > max) max = d;
-        if (max > maxDepth) return max;
-      }
-      return max;
-    };
-    return {
-      OperationDefinition(node) {
-        const depth = depthOf(node.selectionSet, new Set());
-        if (depth > maxDepth) {
-          context.reportError(limitError(`Query is too deep: depth ${depth} exceeds the limit of ${maxDepth}`));
-        }
-      },
-    };
-  };
-}
+/**
+ * Armor throws by default (a 500 from Apollo); reporting to the validation
+ * context gives Apollo's 400 GRAPHQL_VALIDATION_FAILED instead. Armor's
+ * message starts "Syntax Error: ", which this is not.
+ */
+const reportAs = (limit: DocumentLimitName) => ({
+  propagateOnRejection: false,
+  exposeLimits: true,
+  onReject: [
+    (context: ValidationContext | null, error: GraphQLError) => {
+      context?.reportError(limitError(limit, error.message.replace(/^Syntax Error: /, '')));
+    },
+  ],
+});
 
-/** Rejects documents with more than `maxAliases` aliased fields. */
-export function aliasLimitRule(maxAliases: number): ValidationRule {
-  return (context: ValidationContext): ASTVisitor => {
-    let aliases = 0;
-    let reported = false;
-    return {
-      Field(node) {
-        if (node.alias) aliases++;
-        if (aliases > maxAliases && !reported) {
-          reported = true;
-          context.reportError(limitError(`Too many aliases: the limit is ${maxAliases}`));
-        }
-      },
-    };
-  };
-}
-
-export function documentLimitRules(limits: DocumentLimits): ValidationRule[] {
-  return [depthLimitRule(limits.maxDepth), aliasLimitRule(limits.maxAliases)];
+export function documentLimitRules(limits: Omit<DocumentLimits, 'maxTokens'>): ValidationRule[] {
+  return [
+    // flattenFragments: a fragment adds no level of its own; only fields do.
+    // __schema is not counted: MaxIntrospectionDepthRule bounds introspection.
+    maxDepthRule({ n: limits.maxDepth, flattenFragments: true, ignoreIntrospection: true, ...reportAs('depth') }),
+    maxAliasesRule({ n: limits.maxAliases, ...reportAs('aliases') }),
+    maxDirectivesRule({ n: limits.maxDirectives, ...reportAs('directives') }),
+  ] as ValidationRule[];
 }

@@ -31,7 +31,7 @@ export interface RunningService {
 }
 
 /** Subgraphs sit behind the gateway, which applies the client-facing limits; these only stop abuse of a direct call. */
-export const SUBGRAPH_DOCUMENT_LIMITS: DocumentLimits = { maxDepth: 20, maxAliases: 100, maxTokens: 5000 };
+export const SUBGRAPH_DOCUMENT_LIMITS: DocumentLimits = { maxDepth: 20, maxAliases: 100, maxDirectives: 100, maxTokens: 5000 };
 
 /**
  * Everything a subgraph process does around its schema: Apollo with the
