@@ -48,7 +48,8 @@ export function documentLimitRules(limits: Omit<DocumentLimits, 'maxTokens'>): V
     // flattenFragments: a fragment adds no level of its own; only fields do.
     // __schema is not counted: MaxIntrospectionDepthRule bounds introspection.
     maxDepthRule({ n: limits.maxDepth, flattenFragments: true, ignoreIntrospection: true, ...reportAs('depth') }),
-    maxAliasesRule({ n: limits.maxAliases, ...reportAs('aliases') }),
+    // Every alias counts, __typename's too (armor lets those through by default).
+    maxAliasesRule({ n: limits.maxAliases, allowList: [], ...reportAs('aliases') }),
     maxDirectivesRule({ n: limits.maxDirectives, ...reportAs('directives') }),
   ] as ValidationRule[];
 }
