@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ApolloGateway } from '@apollo/gateway';
 import { request } from 'undici';
 import {
+  checkDocumentBeforeValidation,
   createServiceTokenCache,
   GATEWAY_ASSERTION_HEADER,
   closeServer,
@@ -108,6 +109,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
         rememberVerifiedTokens(createAccessTokenVerifier({ jwksUrl, issuer: env.TOKEN_ISSUER, audience: env.TOKEN_AUDIENCE })),
         createCallerLivenessCheck(identityCallerLiveness(identity), { ttlMs: env.REVOCATION_CHECK_TTL_MS }),
       ),
+      precheck: (query) => checkDocumentBeforeValidation(query, env.MAX_TOKENS),
     },
     routes: {
       'GET /.well-known/jwks.json': forwardToIdentity('/.well-known/jwks.json'),

@@ -59,7 +59,9 @@ describe('gateway with the default limits', () => {
     expect(probe).toMatchObject({ status: 200, body: { status: 'ok' } });
     expect(probe.ms).toBeLessThan(1000);
     expect(answer.res.status).toBe(400);
-    expect(answer.res.body.errors?.[0]?.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED', limit: 'cost' });
+    // Refused before graphql-js validates: the chain compares 2^22 pairs of copies of `id`.
+    // (Past that check, the cost limit stops it too: cost-limit.test.ts.)
+    expect(answer.res.body.errors?.[0]?.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED', limit: 'repeats' });
   });
 
   it('finding 1: refuses users > organization > members > organization > members (n^4 nodes) before execution, naming cost and limit', async () => {
@@ -100,6 +102,21 @@ describe('gateway with the default limits', () => {
       expect(limitOf(res), query.slice(0, 60)).toBeUndefined();
       expect(res.body.errors?.map((e) => e.extensions?.code) ?? [], query.slice(0, 60)).not.toContain('GRAPHQL_VALIDATION_FAILED');
     }
+  });
+
+  it('refuses a field repeated 745 times (15 KB, within MAX_TOKENS) before graphql-js spends 150-600 ms comparing the copies', async () => {
+    const query = `{ me { ${'organization { id } '.repeat(745)}} }`;
+    const res = await postGraphQL(url, query);
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toHaveLength(1);
+    expect(res.body.errors?.[0]?.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED', limit: 'repeats' });
+    // The same check guards GET requests (and batches: test/security.e2e.test.ts).
+    const shorter = `{me{${'organization{id}'.repeat(200)}}}`; // a URL stays under Node's 16 KB header limit
+    const get = await request(`${url}/graphql?query=${encodeURIComponent(shorter)}`, { headers: { 'apollo-require-preflight': 'true' } });
+    expect(get.statusCode).toBe(400);
+    expect(((await get.body.json()) as { errors: Array<{ extensions: unknown }> }).errors[0]?.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED', limit: 'repeats' });
+    // A few repeats, as fragments produce, pass.
+    expect(limitOf(await postGraphQL(url, `{ me { ${'organization { id } '.repeat(5)}} }`))).toBeUndefined();
   });
 
   it('refuses more directives than MAX_DIRECTIVES (20)', async () => {

@@ -1,6 +1,6 @@
-import { buildSchema, Kind, parse, specifiedRules, validate, type DocumentNode } from 'graphql';
+import { buildSchema, getIntrospectionQuery, Kind, parse, specifiedRules, validate, type DocumentNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { documentLimitRules } from './document-limits.js';
+import { checkDocumentBeforeValidation, documentLimitRules, MAX_MERGE_WORK, mergeWork } from './document-limits.js';
 import { fragmentPairChain } from './testing.js';
 
 const schema = buildSchema(`
@@ -110,5 +110,42 @@ describe('aliases and directives (graphql-armor)', () => {
     const errors = check(`{ x: node { y: child { z: child { name @skip(if: false) @skip(if: false) } } } }`, { maxDepth: 2, maxAliases: 2, maxDirectives: 1 });
     expect(errors.map((e) => e.limit).sort()).toEqual(['aliases', 'depth', 'directives']);
     expect(new Set(errors.map((e) => e.code))).toEqual(new Set(['GRAPHQL_VALIDATION_FAILED']));
+  });
+});
+
+describe('repeated selections, measured before graphql-js validates (its OverlappingFieldsCanBeMerged is quadratic in them)', () => {
+  const repeated = (n: number) => `{ node { ${'child { name } '.repeat(n)} } }`;
+
+  it('counts the pairs of same-named selections, weighted by their sizes', () => {
+    expect(mergeWork(parse('{ node { name child { name } } }'))).toBe(0);
+    expect(mergeWork(parse('{ node { name name } }'))).toBe(1);
+    expect(mergeWork(parse(repeated(3)))).toBe(3 * 2 * 2); // 3 pairs of 2-field subtrees
+    // Distinct aliases are not compared; a fragment spread twice at one level is compared once.
+    expect(mergeWork(parse('{ node { a: name b: name } }'))).toBe(0);
+    expect(mergeWork(parse('{ node { ...F ...F } } fragment F on Node { name }'))).toBe(0);
+    expect(mergeWork(parse('{ node { name ...F } } fragment F on Node { name }'))).toBe(1);
+  });
+
+  it('passes usual documents, the introspection query included', () => {
+    expect(mergeWork(parse(getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true, directiveIsRepeatable: true })))).toBe(0);
+    expect(checkDocumentBeforeValidation(repeated(20), 3000)).toBeUndefined();
+  });
+
+  it('refuses 745 repeats of one field (15 KB, within the token limit), which graphql-js took 150-600 ms to validate', () => {
+    const error = checkDocumentBeforeValidation(repeated(745), 3000);
+    expect(error?.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED', limit: 'repeats' });
+    expect(error?.message).toContain(String(MAX_MERGE_WORK));
+  });
+
+  it('refuses the chain of fragment pairs, reading each fragment a bounded number of times', () => {
+    const document = parse(fragmentPairChain(22, 'Node', '{ node { ...A0 ...B0 } }', 'name'));
+    const counter = countFragmentWalks(document, 10 * 44);
+    expect(mergeWork(document)).toBeGreaterThan(MAX_MERGE_WORK);
+    expect(counter.reads()).toBeLessThanOrEqual(10 * 44);
+  });
+
+  it('leaves a document that does not parse, or has too many tokens, to Apollo', () => {
+    expect(checkDocumentBeforeValidation('{ node { ', 3000)).toBeUndefined();
+    expect(checkDocumentBeforeValidation(repeated(745), 100)).toBeUndefined();
   });
 });
