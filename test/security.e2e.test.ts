@@ -182,6 +182,34 @@ describe('production mode and hostile callers', () => {
     });
   });
 
+  describe('issue 12: every list argument has a maximum length (the owner refuses more before any per-item work)', () => {
+    const fakeIds = (n: number) => Array.from({ length: n }, (_, i) => i.toString(16).padStart(24, 'a'));
+
+    it('deleteUsers takes at most 100 ids: 101 are refused as a whole, not looked up one by one', async () => {
+      const jwt = (await login(stack.gatewayUrl, 'acme', 'admin', ADMIN_PASSWORD)).jwt;
+      const mutation = 'mutation ($ids: [ID!]!) { deleteUsers(input: { ids: $ids }) { errors { path message } deletedIds } }';
+      const res = await post({ query: mutation, variables: { ids: fakeIds(101) } }, bearer(jwt));
+      // Before: one profile read (and one error) per id, 101 of them; 3,700 ids fit in a default body.
+      expect(res.body.errors).toBeUndefined();
+      const payload = (res.body.data as { deleteUsers: { errors: Array<{ path: string[] }>; deletedIds: string[] } }).deleteUsers;
+      expect(payload.deletedIds).toEqual([]);
+      expect(payload.errors.map((e) => e.path)).toEqual([['ids']]);
+      // 100 unknown ids are still answered one by one.
+      const hundred = await post({ query: mutation, variables: { ids: fakeIds(100) } }, bearer(jwt));
+      expect((hundred.body.data as { deleteUsers: { errors: unknown[] } }).deleteUsers.errors).toHaveLength(100);
+    });
+
+    it('addGroupMembers and removeGroupMembers take at most 100 userIds', async () => {
+      const jwt = (await login(stack.gatewayUrl, 'acme', 'admin', ADMIN_PASSWORD)).jwt;
+      for (const field of ['addGroupMembers', 'removeGroupMembers']) {
+        const res = await post({ query: `mutation ($ids: [ID!]!) { ${field}(name: "DEFAULT", userIds: $ids) { name } }`, variables: { ids: fakeIds(101) } }, bearer(jwt));
+        expect(res.body.errors?.[0]?.extensions?.code, field).toBe('BAD_USER_INPUT');
+        // Before: checked with org-users and reported id by id (userIds.0 … userIds.100).
+        expect((res.body.errors?.[0]?.extensions?.fields as Array<{ path: string }>).map((f) => f.path), field).toEqual(['userIds']);
+      }
+    });
+  });
+
   describe('other tenants', () => {
     it("are denied at the subgraph too: _entities for another organization's user, and its organization", async () => {
       const acmeJwt = (await login(stack.gatewayUrl, 'acme', 'admin', ADMIN_PASSWORD)).jwt;
