@@ -119,6 +119,23 @@ describe('gateway with the default limits', () => {
     expect(limitOf(await postGraphQL(url, `{ me { ${'organization { id } '.repeat(5)}} }`))).toBeUndefined();
   });
 
+  it('answers an input object with 3,000 unknown keys at once, with one BAD_USER_INPUT (the gateway described the whole object once per key: 4 s, 54 s for 9,000)', async () => {
+    const input: Record<string, number> = {};
+    for (let i = 0; i < 3000; i++) input[`f${i}`] = 1;
+    const query = 'mutation ($input: RegisterOrganizationUserInput!) { registerOrganizationUser(input: $input) { user { id } } }';
+    const started = performance.now();
+    const pending = postGraphQL(url, query, { input }).then((res) => ({ res, ms: performance.now() - started }));
+    const health = request(`${url}/healthz`).then(async (res) => ({ status: res.statusCode, ms: (await res.body.dump(), performance.now() - started) }));
+    const [answer, probe] = await Promise.all([pending, health]);
+    expect(answer.ms).toBeLessThan(1000);
+    expect(probe.status).toBe(200);
+    expect(probe.ms).toBeLessThan(1000);
+    expect(answer.res.status).toBe(400);
+    expect(answer.res.body.errors).toHaveLength(1);
+    expect(answer.res.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(JSON.stringify(answer.res.body)).not.toContain('f2999: 1');
+  });
+
   it('refuses more directives than MAX_DIRECTIVES (20)', async () => {
     const res = await postGraphQL(url, `{ __typename ${'@include(if: true) '.repeat(21)}}`);
     expect(res.status).toBe(400);

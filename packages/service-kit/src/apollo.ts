@@ -3,7 +3,7 @@ import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDis
 import type { GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
 import { createErrorFormatter } from './errors.js';
-import { costLimitPlugin } from './cost-limit.js';
+import { operationLimitsPlugin } from './cost-limit.js';
 import { documentLimitRules, type DocumentLimits } from './document-limits.js';
 
 /**
@@ -50,7 +50,7 @@ export function createApolloServer<TContext extends BaseContext>(opts: {
           }
         },
       },
-      ...(opts.maxCost !== undefined ? [costLimitPlugin<TContext>(opts.maxCost)] : []),
+      operationLimitsPlugin<TContext>({ maxCost: opts.maxCost }),
       ...(opts.plugins ?? []),
     ],
     logger: {

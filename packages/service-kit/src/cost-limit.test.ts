@@ -2,7 +2,7 @@ import { buildSchema, Kind, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { createApolloServer } from './apollo.js';
 import { createLogger } from './logger.js';
-import { costLimitPlugin, MAX_COST_NODES, operationCost, PAGE_SIZE } from './cost-limit.js';
+import { MAX_COST_NODES, operationCost, PAGE_SIZE } from './cost-limit.js';
 import { fragmentPairChain } from './testing.js';
 
 // The shapes of usergraph's paged fields: D's users/members (`first`), A's connections (`input.first`).
@@ -57,14 +57,14 @@ describe('finding 1: the cost multiplies page sizes along list paths', () => {
   });
 });
 
-describe('costLimitPlugin', () => {
+describe('operationLimitsPlugin', () => {
   const run = async (query: string, variables?: Record<string, unknown>) => {
     const apollo = createApolloServer({
       schema,
       production: true,
       logger: createLogger({ service: 'test', level: 'silent' }),
       limits: { maxDepth: 20, maxAliases: 20, maxDirectives: 20, maxTokens: 1000 },
-      plugins: [costLimitPlugin(300)],
+      maxCost: 300,
       isUnavailable: () => false,
     });
     await apollo.start();
