@@ -136,6 +136,14 @@ describe('gateway with the default limits', () => {
     expect(JSON.stringify(answer.res.body)).not.toContain('f2999: 1');
   });
 
+  it('refuses 30 aliased login mutations in one anonymous request (30 password hashes for one request), lets 2 through', async () => {
+    const logins = (n: number) => `mutation { ${Array.from({ length: n }, (_, i) => `l${i}: login(organizationSlug: "acme", identifier: "admin", password: "guess-${i}") { jwt }`).join(' ')} }`;
+    const res = await postGraphQL(url, logins(30));
+    expect(res.status).toBe(400);
+    expect(res.body.errors?.[0]?.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED', limit: 'cost' });
+    expect(limitOf(await postGraphQL(url, logins(2)))).toBeUndefined();
+  });
+
   it('refuses more directives than MAX_DIRECTIVES (20)', async () => {
     const res = await postGraphQL(url, `{ __typename ${'@include(if: true) '.repeat(21)}}`);
     expect(res.status).toBe(400);

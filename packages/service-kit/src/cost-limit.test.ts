@@ -2,7 +2,7 @@ import { buildSchema, Kind, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { createApolloServer } from './apollo.js';
 import { createLogger } from './logger.js';
-import { MAX_COST_NODES, operationCost, PAGE_SIZE } from './cost-limit.js';
+import { MAX_COST_NODES, MUTATION_FIELD_COST, operationCost, PAGE_SIZE } from './cost-limit.js';
 import { fragmentPairChain } from './testing.js';
 
 // The shapes of usergraph's paged fields: D's users/members (`first`), A's connections (`input.first`).
@@ -41,6 +41,13 @@ describe('finding 1: the cost multiplies page sizes along list paths', () => {
   it('counts an out-of-range page as a full page (the owner refuses it before reading)', () => {
     expect(cost('{ users(first: 1000000) { nodes { id } } }')).toBe(1 + PAGE_SIZE.max * 2);
     expect(cost('{ users(first: -5) { nodes { id } } }')).toBe(1);
+  });
+
+  it('weighs each root mutation field as MUTATION_FIELD_COST fields, so aliases cannot pack many into one request', () => {
+    const withMutation = buildSchema('type Query { a: Int } type Mutation { login(p: String!): Session } type Session { jwt: String }');
+    const aliased = (n: number) => `mutation { ${Array.from({ length: n }, (_, i) => `l${i}: login(p: "x") { jwt }`).join(' ')} }`;
+    expect(operationCost({ schema: withMutation, document: parse(aliased(1)) })).toBe(MUTATION_FIELD_COST + 1);
+    expect(operationCost({ schema: withMutation, document: parse(aliased(30)) })).toBe(30 * (MUTATION_FIELD_COST + 1));
   });
 
   it('stops a chain of fragment pairs after a bounded walk (graphql-query-complexity walks a fragment at every spread)', () => {

@@ -31,13 +31,21 @@ const pageSize = (first: unknown): number =>
   typeof first === 'number' && Number.isFinite(first) ? Math.min(Math.max(Math.trunc(first), 0), PAGE_SIZE.max) : PAGE_SIZE.default;
 
 /**
+ * A mutation hashes a password, writes to several services or sends a code:
+ * each root mutation field weighs this many fields, so aliases cannot pack
+ * dozens of `login` or `register` calls into one small request (at the default
+ * MAX_QUERY_COST, 9 per operation).
+ */
+export const MUTATION_FIELD_COST = 1000;
+
+/**
  * Cost = the number of fields the answer can hold: each field costs 1 plus
  * its selection, and a paged field's selection counts once per item of a full
  * page. Unpaged lists (licenses, groups, addresses, seat usage) are short by
- * contract and count once.
+ * contract and count once. A root mutation field costs MUTATION_FIELD_COST.
  */
-export const pageSizeEstimator: ComplexityEstimator = ({ field, args, childComplexity }) =>
-  1 + (pageSizeArgument(field, args) ?? 1) * childComplexity;
+export const pageSizeEstimator: ComplexityEstimator = ({ type, field, args, childComplexity }) =>
+  (type.name === 'Mutation' ? MUTATION_FIELD_COST : 1) + (pageSizeArgument(field, args) ?? 1) * childComplexity;
 
 /** The cost of the operation `operationName` (or the only one), for these variable values. */
 export function operationCost(opts: { schema: GraphQLSchema; document: DocumentNode; operationName?: string; variables?: Record<string, unknown> }): number {
