@@ -64,7 +64,9 @@ export function documentLimitRules(limits: Omit<DocumentLimits, 'maxTokens'>): V
  * createServiceHttpServer). The count: at each level (inline fragments
  * flattened, each distinct fragment spread once, as graphql-js does), every
  * pair of same-named selections costs the product of their sizes in fields.
- * Linear in the document: each fragment is measured once.
+ * Each fragment is measured once; fragments spread side by side are compared
+ * by looking the smaller one's names up in the larger (under 1 ms for every
+ * shape tried within MAX_TOKENS, bench P8).
  */
 export const MAX_MERGE_WORK = 20_000;
 
