@@ -21,7 +21,7 @@ describe('production mode and hostile callers', () => {
   beforeAll(async () => {
     const started = await startTestStack({
       env: { NODE_ENV: 'production' },
-      serviceEnv: { gateway: { MAX_QUERY_DEPTH: '6', MAX_ALIASES: '3', MAX_TOKENS: '300', MAX_BODY_BYTES: '4096', MAX_BATCH_SIZE: '2' } },
+      serviceEnv: { gateway: { MAX_QUERY_DEPTH: '6', MAX_ALIASES: '3', MAX_DIRECTIVES: '2', MAX_TOKENS: '300', MAX_BODY_BYTES: '4096', MAX_BATCH_SIZE: '2' } },
     });
     ({ stack, dataDir } = started);
     acme = await bootstrapOrganization(dataDir, 'acme');
@@ -138,14 +138,21 @@ describe('production mode and hostile callers', () => {
   });
 
   describe('limits on abusive documents (configured low for this stack)', () => {
-    it('refuses a document too deep, with too many aliases or too many tokens, a batch too large, and a body too big', async () => {
+    it('refuses a document too deep, with too many aliases, directives or tokens, a batch too large, and a body too big', async () => {
+      const limitOf = (res: Awaited<ReturnType<typeof post>>) => ({ status: res.status, code: res.body.errors?.[0]?.extensions?.code, limit: res.body.errors?.[0]?.extensions?.limit });
       const deep = await post({ query: '{ viewer { currentOrganization { members(first: 1) { nodes { organization { groups { name } } } } } } }' });
-      expect(deep.body.errors?.[0]?.message).toMatch(/too deep.*limit of 6/);
+      expect(limitOf(deep)).toEqual({ status: 400, code: 'GRAPHQL_VALIDATION_FAILED', limit: 'depth' });
       const aliases = await post({ query: '{ a: __typename b: __typename c: __typename d: __typename }' });
-      expect(aliases.body.errors?.[0]?.message).toMatch(/Too many aliases: the limit is 3/);
+      expect(limitOf(aliases)).toEqual({ status: 400, code: 'GRAPHQL_VALIDATION_FAILED', limit: 'aliases' });
+      const directives = await post({ query: '{ __typename @include(if: true) @skip(if: false) a: __typename @include(if: true) }' });
+      expect(limitOf(directives)).toEqual({ status: 400, code: 'GRAPHQL_VALIDATION_FAILED', limit: 'directives' });
       // 400 one-letter fields: far under the body limit, over the token limit (checked while parsing).
       const tokens = await post({ query: `{ ${Array.from({ length: 400 }, () => 'a').join(' ')} }` });
-      expect(tokens.body.errors?.[0]?.message).toMatch(/Document contains more th\w+ 300 tokens/);
+      expect(tokens.status).toBe(400);
+      expect(tokens.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
+      // Repeated copies of one field, inside an allowed batch: refused before graphql-js compares them.
+      const repeats = await post([{ query: '{ __typename }' }, { query: `{ me { ${'id '.repeat(290)}} }` }]);
+      expect(limitOf(repeats)).toEqual({ status: 400, code: 'GRAPHQL_VALIDATION_FAILED', limit: 'repeats' });
       const batch = await post([{ query: '{ __typename }' }, { query: '{ __typename }' }, { query: '{ __typename }' }]);
       expect(batch.status).toBe(400);
       expect(batch.body.errors?.[0]?.message).toMatch(/Too many operations in one batch: the limit is 2/);
@@ -156,6 +163,50 @@ describe('production mode and hostile callers', () => {
       expect(big.body.errors?.[0]?.message).toMatch(/limit is 4096 bytes/);
       // Within every limit, the same kinds of documents pass.
       expect((await post({ query: '{ a: __typename b: __typename }' })).body.errors).toBeUndefined();
+    });
+  });
+
+  describe('issue 12, finding 1: the cost limit (default MAX_QUERY_COST)', () => {
+    it('refuses an admin\'s users > organization > members page product before anything runs, and runs the single page', async () => {
+      const jwt = (await login(stack.gatewayUrl, 'acme', 'admin', ADMIN_PASSWORD)).jwt;
+      const product = 'query ($n: Int!) { users(first: $n) { nodes { organization { members(first: $n) { nodes { id } } } } } }';
+      // Before: 200 with every member listed once per member (n^2 here, n^4 two levels deeper).
+      const refused = await post({ query: product, variables: { n: 100 } }, bearer(jwt));
+      expect(refused.status).toBe(400);
+      expect(refused.body.data ?? null).toBeNull();
+      expect(refused.body.errors?.[0]?.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED', limit: 'cost' });
+      expect(refused.body.errors?.[0]?.message).toMatch(/20301.*10000/);
+      const page = await post({ query: 'query ($n: Int!) { users(first: $n) { nodes { id } } }', variables: { n: 100 } }, bearer(jwt));
+      expect(page.status).toBe(200);
+      expect(page.body.errors).toBeUndefined();
+    });
+  });
+
+  describe('issue 12: every list argument has a maximum length (the owner refuses more before any per-item work)', () => {
+    const fakeIds = (n: number) => Array.from({ length: n }, (_, i) => i.toString(16).padStart(24, 'a'));
+
+    it('deleteUsers takes at most 100 ids: 101 are refused as a whole, not looked up one by one', async () => {
+      const jwt = (await login(stack.gatewayUrl, 'acme', 'admin', ADMIN_PASSWORD)).jwt;
+      const mutation = 'mutation ($ids: [ID!]!) { deleteUsers(input: { ids: $ids }) { errors { path message } deletedIds } }';
+      const res = await post({ query: mutation, variables: { ids: fakeIds(101) } }, bearer(jwt));
+      // Before: one profile read (and one error) per id, 101 of them; 3,700 ids fit in a default body.
+      expect(res.body.errors).toBeUndefined();
+      const payload = (res.body.data as { deleteUsers: { errors: Array<{ path: string[] }>; deletedIds: string[] } }).deleteUsers;
+      expect(payload.deletedIds).toEqual([]);
+      expect(payload.errors.map((e) => e.path)).toEqual([['ids']]);
+      // 100 unknown ids are still answered one by one.
+      const hundred = await post({ query: mutation, variables: { ids: fakeIds(100) } }, bearer(jwt));
+      expect((hundred.body.data as { deleteUsers: { errors: unknown[] } }).deleteUsers.errors).toHaveLength(100);
+    });
+
+    it('addGroupMembers and removeGroupMembers take at most 100 userIds', async () => {
+      const jwt = (await login(stack.gatewayUrl, 'acme', 'admin', ADMIN_PASSWORD)).jwt;
+      for (const field of ['addGroupMembers', 'removeGroupMembers']) {
+        const res = await post({ query: `mutation ($ids: [ID!]!) { ${field}(name: "DEFAULT", userIds: $ids) { name } }`, variables: { ids: fakeIds(101) } }, bearer(jwt));
+        expect(res.body.errors?.[0]?.extensions?.code, field).toBe('BAD_USER_INPUT');
+        // Before: checked with org-users and reported id by id (userIds.0 … userIds.100).
+        expect((res.body.errors?.[0]?.extensions?.fields as Array<{ path: string }>).map((f) => f.path), field).toEqual(['userIds']);
+      }
     });
   });
 

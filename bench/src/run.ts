@@ -8,7 +8,7 @@
  * Starts its own stack (embedded store, three subgraphs, gateway) on ephemeral
  * ports in a temporary data directory with NODE_ENV=production and
  * LOG_LEVEL=warn, seeds it through the internal commands, the gateway and a
- * bulk seeder, runs P1–P7 with autocannon in child processes (loopback only),
+ * bulk seeder, runs P1–P7 with autocannon in child processes (loopback only) and P8 (the limits' CPU) in one of its own,
  * prints a table with the machine, Node version and concurrency, and writes
  * .bench-results/<timestamp>.json (and .md).
  */
@@ -23,6 +23,7 @@ import { repoRoot } from '@usergraph/mongo';
 import mongoose, { type Connection } from 'mongoose';
 import type { LoadConfig, LoadResult } from './load.js';
 import type { HashRateConfig, HashRateResult } from './hash-rate.js';
+import type { ValidationCostResult } from './validation-cost.js';
 import { startCountingProxy, type CountingProxy } from './count-proxy.js';
 import { hiveGatewayBin, hiveGatewayVersion, startHiveGateway, startOurGateway, type ExtraGateway } from './gateways.js';
 import { loadOrgUsersSearch, openOrgUsersDb, personOf, seedProfiles } from './seed.js';
@@ -670,6 +671,25 @@ async function main() {
     if (!rows.some((r) => r.id === 'P5' && r.verdict !== 'info')) rows.push({ id: 'P5', scenario: 'read p99 during register / idle', figure: 'n/a', target: '≤ 2×', verdict: 'not measured', note: failures.P5 });
 
     // --- P6 (last: its 110k bulk-seeded profiles would weigh on every scenario after it) -------
+    // --- P8: what the document and operation limits cost (in its own process, no stack) -----
+    await scenario('P8', async () => {
+      const r = await runJsonChild<ValidationCostResult>('validation-cost.js', { seconds: QUICK ? 0.5 : 1 });
+      results.P8 = r;
+      const us = (n: number) => `${n >= 100 ? n.toFixed(0) : n.toFixed(1)} µs`;
+      for (const [name, t] of Object.entries(r.operations)) {
+        rows.push({ id: 'P8', scenario: `${name} (${t.bytes} B): limits' CPU every request / on an unseen document`, figure: `${us(t.everyRequestUs)} / ${us(t.newDocumentUs)} (Apollo's parse + validation: ${us(t.baselineUs)})`, target: 'reference', verdict: 'info' });
+      }
+      for (const [name, a] of Object.entries(r.attacks)) {
+        rows.push({ id: 'P8', scenario: `info: ${name} (${a.bytes} B) refused (${a.refusedBy})`, figure: us(a.refusedInUs), target: '', verdict: 'info' });
+      }
+      const p1 = r.operations['P1 users(first: 20)']!;
+      const slowest = Math.max(...Object.values(r.attacks).map((a) => a.refusedInUs));
+      rows.push(
+        { id: 'P8', scenario: "limits' CPU on every P1 request / Apollo's parse + validation of P1", figure: x(p1.everyRequestUs / p1.baselineUs), target: '≤ 0.50×', verdict: p1.everyRequestUs / p1.baselineUs <= 0.5 ? 'met' : 'not met' },
+        { id: 'P8', scenario: 'slowest refusal of an attack above', figure: ms(slowest / 1000), target: '≤ 5 ms', verdict: slowest <= 5000 ? 'met' : 'not met' },
+      );
+    });
+
     await scenario('P6', async () => {
       const terms = { broad: 'a', selective: 'iris.haddad' } as const;
       // The bootstrap admin ("Organization Admin", admin@<slug>.test) is a member too.

@@ -89,20 +89,21 @@ describe('gateway front door', () => {
     const res = await postGraphQL(url, '{ me { organization { slug } } }');
     expect(res.status).toBe(400);
     expect(res.body.errors).toHaveLength(1);
-    expect(res.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
-    expect(res.body.errors?.[0]?.message).toBe(`Query is too deep: depth 3 exceeds the limit of ${MAX_QUERY_DEPTH}`);
+    expect(res.body.errors?.[0]?.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED', limit: 'depth' });
+    expect(res.body.errors?.[0]?.message).toContain(`${MAX_QUERY_DEPTH}`);
   });
 
   it('counts depth through fragments', async () => {
     const query = 'query { me { ...U } } fragment U on User { organization { id } }';
     const res = await postGraphQL(url, query);
-    expect(res.body.errors?.[0]?.message).toContain(`limit of ${MAX_QUERY_DEPTH}`);
+    expect(res.body.errors?.[0]?.extensions?.limit).toBe('depth');
   });
 
   it('rejects more than MAX_ALIASES aliases', async () => {
     const res = await postGraphQL(url, '{ a: __typename b: __typename c: __typename d: __typename }');
     expect(res.status).toBe(400);
-    expect(res.body.errors?.[0]).toMatchObject({ message: `Too many aliases: the limit is ${MAX_ALIASES}`, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+    expect(res.body.errors?.[0]).toMatchObject({ extensions: { code: 'GRAPHQL_VALIDATION_FAILED', limit: 'aliases' } });
+    expect(res.body.errors?.[0]?.message).toContain(`${MAX_ALIASES}`);
   });
 
   it('answers 413 for a body larger than MAX_BODY_BYTES', async () => {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ApolloGateway } from '@apollo/gateway';
 import { request } from 'undici';
 import {
+  checkDocumentBeforeValidation,
   createServiceTokenCache,
   GATEWAY_ASSERTION_HEADER,
   closeServer,
@@ -54,7 +55,8 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
     gateway,
     production: env.NODE_ENV === 'production',
     logger,
-    limits: { maxDepth: env.MAX_QUERY_DEPTH, maxAliases: env.MAX_ALIASES, maxTokens: env.MAX_TOKENS },
+    limits: { maxDepth: env.MAX_QUERY_DEPTH, maxAliases: env.MAX_ALIASES, maxDirectives: env.MAX_DIRECTIVES, maxTokens: env.MAX_TOKENS },
+    maxCost: env.MAX_QUERY_COST,
     allowBatching: env.MAX_BATCH_SIZE > 1,
     isUnavailable: isSubgraphUnreachable,
   });
@@ -107,6 +109,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
         rememberVerifiedTokens(createAccessTokenVerifier({ jwksUrl, issuer: env.TOKEN_ISSUER, audience: env.TOKEN_AUDIENCE })),
         createCallerLivenessCheck(identityCallerLiveness(identity), { ttlMs: env.REVOCATION_CHECK_TTL_MS }),
       ),
+      precheck: (query) => checkDocumentBeforeValidation(query, env.MAX_TOKENS),
     },
     routes: {
       'GET /.well-known/jwks.json': forwardToIdentity('/.well-known/jwks.json'),

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { baseServiceEnv, loadEnv, tokenVerificationEnv } from '@usergraph/service-kit';
+import { baseServiceEnv, documentLimitsEnv, loadEnv, tokenVerificationEnv } from '@usergraph/service-kit';
 
 const positiveInt = z.coerce.number().int().positive();
 
-export const gatewayEnvSchema = baseServiceEnv.extend({
+export const gatewayEnvSchema = baseServiceEnv.extend(documentLimitsEnv.shape).extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   /** Base URLs of the subgraphs; GraphQL is served at <url>/graphql. */
   IDENTITY_URL: z.url(),
@@ -12,10 +12,6 @@ export const gatewayEnvSchema = baseServiceEnv.extend({
   TOKEN_ISSUER: z.string().min(1).default('usergraph'),
   TOKEN_AUDIENCE: z.string().min(1).default('usergraph'),
   REVOCATION_CHECK_TTL_MS: tokenVerificationEnv.shape.REVOCATION_CHECK_TTL_MS,
-  /** Limits on abusive documents. */
-  MAX_QUERY_DEPTH: positiveInt.default(12),
-  MAX_ALIASES: positiveInt.default(30),
-  MAX_TOKENS: positiveInt.default(3000),
   /** Operations in one batched request (a JSON array body); 1, the default, turns batching off. */
   MAX_BATCH_SIZE: positiveInt.max(100).default(1),
 });

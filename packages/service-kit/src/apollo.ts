@@ -3,6 +3,7 @@ import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDis
 import type { GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
 import { createErrorFormatter } from './errors.js';
+import { operationLimitsPlugin } from './cost-limit.js';
 import { documentLimitRules, type DocumentLimits } from './document-limits.js';
 
 /**
@@ -16,6 +17,8 @@ export function createApolloServer<TContext extends BaseContext>(opts: {
   production: boolean;
   logger: Logger;
   limits: DocumentLimits;
+  /** Refuses operations costing more (see cost-limit.ts); the gateway sets it, subgraphs keep the cheaper rules. */
+  maxCost?: number;
   /** Batched requests are checked for size by the HTTP server; Apollo only needs to accept them. */
   allowBatching?: boolean;
   isUnavailable: (err: unknown) => boolean;
@@ -47,6 +50,7 @@ export function createApolloServer<TContext extends BaseContext>(opts: {
           }
         },
       },
+      operationLimitsPlugin<TContext>({ maxCost: opts.maxCost }),
       ...(opts.plugins ?? []),
     ],
     logger: {

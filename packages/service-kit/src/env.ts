@@ -47,6 +47,18 @@ export const baseServiceEnv = z.object({
   INTERNAL_SERVICE_SECRET: z.string().min(32, { error: 'must be at least 32 characters' }),
 });
 
+const positiveInt = z.coerce.number().int().positive();
+
+/** Limits on what one document may ask of the gateway (subgraphs behind it keep SUBGRAPH_DOCUMENT_LIMITS). */
+export const documentLimitsEnv = z.object({
+  MAX_QUERY_DEPTH: positiveInt.default(12),
+  MAX_ALIASES: positiveInt.default(30),
+  MAX_DIRECTIVES: positiveInt.default(20),
+  MAX_TOKENS: positiveInt.default(3000),
+  /** Fields the answer can hold, a paged field counting its selection once per item of a full page (cost-limit.ts). */
+  MAX_QUERY_COST: positiveInt.default(10_000),
+});
+
 export const tokenVerificationEnv = z.object({
   /** Where the identity service publishes its public signing keys. */
   JWKS_URL: z.url(),

@@ -97,7 +97,7 @@ describe('createApolloServer error responses', () => {
       schema,
       production: false,
       logger,
-      limits: { maxDepth: 5, maxAliases: 5, maxTokens: 100 },
+      limits: { maxDepth: 5, maxAliases: 5, maxDirectives: 5, maxTokens: 100 },
       isUnavailable: (err) => err instanceof FakeNetworkError,
     });
     await apollo.start();

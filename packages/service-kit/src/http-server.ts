@@ -1,6 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
+import type { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import { DomainError, errSummary } from './errors.js';
 
@@ -25,6 +26,8 @@ export interface ServiceHttpOptions<TContext extends BaseContext> {
   graphql?: {
     apollo: ApolloServer<TContext>;
     context: (info: RequestInfo) => Promise<TContext>;
+    /** Checks a document's text before Apollo parses and validates it (checkDocumentBeforeValidation). */
+    precheck?: (query: string) => GraphQLError | undefined;
   };
   internalCommands?: (
     name: string,
@@ -157,6 +160,14 @@ async function serveGraphQL<TContext extends BaseContext>(
       if (parsedBody.length > maxBatchSize) {
         return sendJson(res, 400, graphqlErrorBody(`Too many operations in one batch: the limit is ${maxBatchSize}`, 'BAD_REQUEST'));
       }
+    }
+  }
+  if (graphql.precheck) {
+    const operations = method === 'GET' ? [{ query: url.searchParams.get('query') }] : Array.isArray(parsedBody) ? parsedBody : [parsedBody];
+    for (const op of operations) {
+      const query = (op as { query?: unknown } | null)?.query;
+      const refused = typeof query === 'string' ? graphql.precheck(query) : undefined;
+      if (refused) return sendJson(res, 400, { errors: [{ message: refused.message, extensions: refused.extensions }] });
     }
   }
   const response = await graphql.apollo.executeHTTPGraphQLRequest({

@@ -7,6 +7,7 @@ export * from './service-token.js';
 export * from './internal-commands.js';
 export * from './http-server.js';
 export * from './document-limits.js';
+export * from './cost-limit.js';
 export * from './apollo.js';
 export * from './request-context.js';
 export * from './subgraph-service.js';

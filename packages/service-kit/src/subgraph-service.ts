@@ -6,7 +6,7 @@ import type { ApolloServer } from '@apollo/server';
 import { createApolloServer } from './apollo.js';
 import { createAccessTokenVerifier } from './auth.js';
 import { createCallerLivenessCheck, type CallerLivenessLookup } from './caller-liveness.js';
-import type { DocumentLimits } from './document-limits.js';
+import { checkDocumentBeforeValidation, type DocumentLimits } from './document-limits.js';
 import { closeServer, createServiceHttpServer, listen, type RouteHandler } from './http-server.js';
 import { createInternalCommandHandler, type CommandDefinition } from './internal-commands.js';
 import { createRequestContextFactory, type RequestContext } from './request-context.js';
@@ -31,7 +31,7 @@ export interface RunningService {
 }
 
 /** Subgraphs sit behind the gateway, which applies the client-facing limits; these only stop abuse of a direct call. */
-export const SUBGRAPH_DOCUMENT_LIMITS: DocumentLimits = { maxDepth: 20, maxAliases: 100, maxTokens: 5000 };
+export const SUBGRAPH_DOCUMENT_LIMITS: DocumentLimits = { maxDepth: 20, maxAliases: 100, maxDirectives: 100, maxTokens: 5000 };
 
 /**
  * Everything a subgraph process does around its schema: Apollo with the
@@ -77,6 +77,7 @@ export async function startSubgraphService(opts: {
         internalSecret: env.INTERNAL_SERVICE_SECRET,
         callerIsLive: createCallerLivenessCheck(opts.callerLiveness, { ttlMs: env.REVOCATION_CHECK_TTL_MS }),
       }),
+      precheck: (query) => checkDocumentBeforeValidation(query, SUBGRAPH_DOCUMENT_LIMITS.maxTokens),
     },
     internalCommands: createInternalCommandHandler({
       service: opts.name,

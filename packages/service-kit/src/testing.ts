@@ -160,3 +160,17 @@ export async function runCommand<R = any>(
   }
   return res.body.result as R;
 }
+
+/**
+ * Issue 12, finding 1: fragments A_i and B_i each spread A_{i+1} and B_{i+1}.
+ * Under 2 KB at 22 levels; a rule that walks a fragment again at every spread
+ * does 2^levels walks.
+ */
+export function fragmentPairChain(levels: number, typeName: string, root: string, leaf: string): string {
+  let doc = `query ${root}\n`;
+  for (let i = 0; i < levels; i++) {
+    const next = i + 1 < levels ? `...A${i + 1} ...B${i + 1}` : leaf;
+    doc += `fragment A${i} on ${typeName} { ${next} }\nfragment B${i} on ${typeName} { ${next} }\n`;
+  }
+  return doc;
+}
