@@ -19,7 +19,7 @@ describe('licensing & groups', () => {
     ({ stack, dataDir } = await startTestStack());
     acme = await bootstrapOrganization(dataDir, 'acme', ['--self-signup']);
     adminJwt = (await login(stack.gatewayUrl, 'acme', 'admin', ADMIN_PASSWORD)).jwt;
-    licensing = createInternalClient({ from: 'test', to: 'licensing', baseUrl: stack.urls.licensing, secret: stack.secrets.INTERNAL_SERVICE_SECRET });
+    licensing = createInternalClient({ from: 'org-users', to: 'licensing', baseUrl: stack.urls.licensing, secret: stack.secrets.INTERNAL_SERVICE_SECRET });
   });
 
   afterAll(async () => {

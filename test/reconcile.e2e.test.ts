@@ -60,22 +60,33 @@ describe('reconciliation after a crash mid-createUser', () => {
     // Two more orphans of the kind other crashes leave: credentials and licenses of a user that does not exist.
     const ghost = 'aaaaaaaaaaaaaaaaaaaaaaaa';
     const secret = stack.secrets.INTERNAL_SERVICE_SECRET;
-    const identity = createInternalClient({ from: 'test', to: 'identity', baseUrl: stack.urls.identity, secret });
-    const licensing = createInternalClient({ from: 'test', to: 'licensing', baseUrl: stack.urls.licensing, secret });
+    const identity = createInternalClient({ from: 'org-users', to: 'identity', baseUrl: stack.urls.identity, secret });
+    const licensing = createInternalClient({ from: 'org-users', to: 'licensing', baseUrl: stack.urls.licensing, secret });
     await identity.call('createCredentials', { organizationId: acme.organization.id, userId: ghost, username: 'ghost_user', password: 'Nobody-Home-4242' });
     await licensing.call('assignLicenses', { organizationId: acme.organization.id, userId: ghost, requestedLicenses: ['ANALYST'], requestedGroups: ['DEFAULT'] });
     await identity.close();
     await licensing.close();
+    // Finding 8f: claims an undo failed to release (it logs them): an email and a username nobody holds.
+    const org = acme.organization.id;
+    const orphanEmail = { _id: `email:${org}:${uniqueEmail('orphan')}`, ownerId: 'bbbbbbbbbbbbbbbbbbbbbbbb', kind: 'email', createdAt: new Date(Date.now() - 60_000) };
+    const orphanUsername = { _id: `username:${org}:orphan_user`, ownerId: 'bbbbbbbbbbbbbbbbbbbbbbbb', kind: 'username', createdAt: new Date(Date.now() - 60_000) };
+    await dbs.orgusers.collection<{ _id: string }>('claims').insertOne(orphanEmail);
+    await dbs.identity.collection<{ _id: string }>('claims').insertOne(orphanUsername);
 
     await stack.restart('org-users');
     const { stdout } = await promisify(execFile)(process.execPath, [join(repoRoot(), 'apps/cli/dist/main.js'), 'reconcile', '--min-age-seconds', '0', '--json'], {
       env: { ...process.env, USERGRAPH_DATA_DIR: dataDir },
     });
     expect(JSON.parse(stdout)).toEqual({
-      orgUsers: { removedProfiles: 1 },
-      identity: { removedCredentials: 1 },
+      orgUsers: { removedProfiles: 1, releasedClaims: 1 },
+      identity: { removedCredentials: 1, releasedClaims: 1 },
       licensing: { forgottenAssignments: 1 },
     });
+    expect(await dbs.orgusers.collection<{ _id: string }>('claims').countDocuments({ _id: orphanEmail._id })).toBe(0);
+    expect(await dbs.identity.collection<{ _id: string }>('claims').countDocuments({ _id: orphanUsername._id })).toBe(0);
+    // The admin's own claims are its current values: kept.
+    expect(await dbs.identity.collection<{ _id: string }>('claims').countDocuments({ _id: `username:${org}:admin` })).toBe(1);
+    expect(await dbs.orgusers.collection<{ _id: string }>('claims').countDocuments({ _id: `email:${org}:admin@acme.test` })).toBe(1);
 
     expect(await dbs.orgusers.collection('users').countDocuments({ emailNormalized: email })).toBe(0);
     expect(await dbs.identity.collection<{ _id: string }>('credentials').countDocuments({ _id: { $in: [String(profile!._id), ghost] } })).toBe(0);
@@ -90,6 +101,10 @@ describe('reconciliation after a crash mid-createUser', () => {
     const again = await promisify(execFile)(process.execPath, [join(repoRoot(), 'apps/cli/dist/main.js'), 'reconcile', '--min-age-seconds', '0', '--json'], {
       env: { ...process.env, USERGRAPH_DATA_DIR: dataDir },
     });
-    expect(JSON.parse(again.stdout)).toEqual({ orgUsers: { removedProfiles: 0 }, identity: { removedCredentials: 0 }, licensing: { forgottenAssignments: 0 } });
+    expect(JSON.parse(again.stdout)).toEqual({
+      orgUsers: { removedProfiles: 0, releasedClaims: 0 },
+      identity: { removedCredentials: 0, releasedClaims: 0 },
+      licensing: { forgottenAssignments: 0 },
+    });
   });
 });

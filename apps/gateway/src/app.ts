@@ -3,13 +3,17 @@ import { ApolloGateway } from '@apollo/gateway';
 import { request } from 'undici';
 import {
   checkDocumentBeforeValidation,
-  createServiceTokenCache,
-  GATEWAY_ASSERTION_HEADER,
+  clientAddressOf,
   closeServer,
+  compileTrustedProxies,
   createAccessTokenVerifier,
   createCallerLivenessCheck,
   createInternalClient,
+  createServiceTokenCache,
+  errSummary,
+  GATEWAY_ASSERTION_HEADER,
   identityCallerLiveness,
+  rateLimitKeyForIp,
   createApolloServer,
   createServiceHttpServer,
   listen,
@@ -62,21 +66,25 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
   });
   await apollo.start();
 
-  /** Forwards a public identity endpoint (JWKS, OAuth token) as it is. */
-  const assertionFor = createServiceTokenCache(env.INTERNAL_SERVICE_SECRET, 'gateway');
+  const trustedProxies = compileTrustedProxies(env.TRUSTED_PROXIES);
+  const assertionFor = createServiceTokenCache(env.INTERNAL_SERVICE_SECRET, 'gateway', 'gateway-assertion');
+
+  /** Forwards a public identity endpoint (JWKS, OAuth token) as it is, with the client IP signed as for GraphQL (identity rate-limits /oauth/token by it). */
   const forwardToIdentity = (path: string): RouteHandler => async (info, res) => {
-    // The client's IP, signed as for GraphQL requests: identity rate-limits /oauth/token by it.
-    const assertion = await assertionFor('identity', { ip: info.req.socket.remoteAddress ?? 'unknown' });
+    const ip = rateLimitKeyForIp(clientAddressOf(info.req, trustedProxies));
     const upstream = await request(`${env.IDENTITY_URL}${path}`, {
       method: info.req.method as 'GET' | 'POST',
       headers: {
         'content-type': info.req.headers['content-type'] ?? 'application/json',
         ...(info.req.headers.authorization ? { authorization: info.req.headers.authorization } : {}),
         'x-request-id': info.requestId,
-        [GATEWAY_ASSERTION_HEADER]: assertion,
+        [GATEWAY_ASSERTION_HEADER]: await assertionFor('identity', { ip }),
       },
       body: info.body.length > 0 ? info.body : undefined,
-    }).catch(() => undefined);
+    }).catch((err: unknown) => {
+      logger.warn({ err: errSummary(err), requestId: info.requestId, path }, 'identity unreachable; answered 503');
+      return undefined;
+    });
     if (!upstream) return sendJson(res, 503, { error: 'temporarily_unavailable' });
     const headers: Record<string, string> = {};
     for (const name of ['cache-control', 'www-authenticate', 'pragma', 'retry-after']) {
@@ -108,6 +116,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
       context: createGatewayContextFactory(
         rememberVerifiedTokens(createAccessTokenVerifier({ jwksUrl, issuer: env.TOKEN_ISSUER, audience: env.TOKEN_AUDIENCE })),
         createCallerLivenessCheck(identityCallerLiveness(identity), { ttlMs: env.REVOCATION_CHECK_TTL_MS }),
+        trustedProxies,
       ),
       precheck: (query) => checkDocumentBeforeValidation(query, env.MAX_TOKENS),
     },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseServiceEnv, documentLimitsEnv, loadEnv, tokenVerificationEnv } from '@usergraph/service-kit';
+import { baseServiceEnv, compileTrustedProxies, documentLimitsEnv, loadEnv, tokenVerificationEnv } from '@usergraph/service-kit';
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -14,6 +14,21 @@ export const gatewayEnvSchema = baseServiceEnv.extend(documentLimitsEnv.shape).e
   REVOCATION_CHECK_TTL_MS: tokenVerificationEnv.shape.REVOCATION_CHECK_TTL_MS,
   /** Operations in one batched request (a JSON array body); 1, the default, turns batching off. */
   MAX_BATCH_SIZE: positiveInt.max(100).default(1),
+  /**
+   * Proxies whose X-Forwarded-For is believed (comma-separated CIDRs or
+   * addresses). Empty, the default, trusts none: the client IP is the socket's.
+   */
+  TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .refine((list) => {
+      try {
+        compileTrustedProxies(list);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be comma-separated IP addresses or CIDRs'),
 });
 
 export type GatewayEnv = z.output<typeof gatewayEnvSchema>;

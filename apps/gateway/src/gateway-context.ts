@@ -2,15 +2,19 @@ import { GraphQLError } from 'graphql';
 import {
   bearerToken,
   callerFromClaims,
+  clientAddressOf,
+  rateLimitKeyForIp,
   toGraphQLError,
   DomainError,
   type AccessTokenVerifier,
   type CallerLivenessCheck,
+  type ProxyTrust,
   type RequestInfo,
 } from '@usergraph/service-kit';
 
 export interface GatewayContext {
   requestId: string;
+  /** The client, as every per-IP limit counts it: see rateLimitKeyForIp. */
   clientIp: string;
   headers: Partial<Record<'authorization' | 'x-organization-slug' | 'idempotency-key', string>>;
 }
@@ -27,7 +31,7 @@ function header(info: RequestInfo, name: string): string | undefined {
  * to the subgraphs: C's registerUser answers a deactivated application with
  * AUTH-0030 in its payload, not with a 401.
  */
-export function createGatewayContextFactory(verifier: AccessTokenVerifier, sessionIsLive: CallerLivenessCheck) {
+export function createGatewayContextFactory(verifier: AccessTokenVerifier, sessionIsLive: CallerLivenessCheck, trustedProxies: ProxyTrust) {
   return async (info: RequestInfo): Promise<GatewayContext> => {
     const authorization = header(info, 'authorization');
     try {
@@ -43,7 +47,7 @@ export function createGatewayContextFactory(verifier: AccessTokenVerifier, sessi
     }
     return {
       requestId: info.requestId,
-      clientIp: info.req.socket.remoteAddress ?? 'unknown',
+      clientIp: rateLimitKeyForIp(clientAddressOf(info.req, trustedProxies)),
       headers: {
         authorization,
         'x-organization-slug': header(info, 'x-organization-slug'),

@@ -56,8 +56,8 @@ describe('SubgraphDataSource', () => {
     expect(req!.headers).toMatchObject({ 'content-type': 'application/json', authorization: 'Bearer abc', 'x-organization-slug': 'acme', 'x-request-id': 'req-1' });
     expect(req!.headers['idempotency-key']).toBeUndefined();
     const assertion = req!.headers[GATEWAY_ASSERTION_HEADER] as string;
-    expect(await verifyServiceToken(SECRET, 'org-users', assertion)).toMatchObject({ from: 'gateway', ip: '203.0.113.9' });
-    expect(await verifyServiceToken(SECRET, 'licensing', assertion)).toBeUndefined();
+    expect(await verifyServiceToken(SECRET, 'org-users', assertion, 'gateway-assertion')).toMatchObject({ from: 'gateway', ip: '203.0.113.9' });
+    expect(await verifyServiceToken(SECRET, 'licensing', assertion, 'gateway-assertion')).toBeUndefined();
   });
 
   it('reuses the assertion of a client IP, and signs another for another IP', async () => {
@@ -69,7 +69,7 @@ describe('SubgraphDataSource', () => {
     const [a, b, c] = seen.map((s) => s.headers[GATEWAY_ASSERTION_HEADER]);
     expect(b).toBe(a);
     expect(c).not.toBe(a);
-    expect(await verifyServiceToken(SECRET, 'org-users', c as string)).toMatchObject({ ip: '198.51.100.7' });
+    expect(await verifyServiceToken(SECRET, 'org-users', c as string, 'gateway-assertion')).toMatchObject({ ip: '198.51.100.7' });
   });
 
   it('turns a non-2xx answer into the subgraph\'s own coded error, or "<status>: <text>", never naming the subgraph\'s URL', async () => {

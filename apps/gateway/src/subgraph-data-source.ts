@@ -40,7 +40,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     const parsed = new URL(url);
     this.origin = parsed.origin;
     this.path = `${parsed.pathname}${parsed.search}`;
-    this.assertionFor = createServiceTokenCache(internalSecret, 'gateway');
+    this.assertionFor = createServiceTokenCache(internalSecret, 'gateway', 'gateway-assertion');
   }
 
   async process({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<SubgraphResponse> {

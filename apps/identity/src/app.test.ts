@@ -41,8 +41,12 @@ describe('identity subgraph', () => {
   let closed: { id: string; slug: string };
   let identityJwks: ReturnType<typeof createLocalJWKSet>;
 
-  const orgUsersCommand = <R = any>(name: string, input: unknown) => runCommand<R>(orgUsersUrl, name, input, { secret: SECRET, service: 'org-users' });
-  const command = <R = any>(name: string, input: unknown) => runCommand<R>(url, name, input, { secret: SECRET, service: 'identity' });
+  const orgUsersCommand = <R = any>(name: string, input: unknown, from = name === 'ensureOrganization' ? 'cli' : 'identity') =>
+    runCommand<R>(orgUsersUrl, name, input, { secret: SECRET, service: 'org-users', from });
+  /** Each command accepts only its callers: org-users' and the gateway's, else the operator's CLI. */
+  const CALLERS: Record<string, string> = { createCredentials: 'org-users', deleteCredentials: 'org-users', revokeSessions: 'org-users', callerStatus: 'gateway' };
+  const command = <R = any>(name: string, input: unknown, from = CALLERS[name] ?? 'cli') =>
+    runCommand<R>(url, name, input, { secret: SECRET, service: 'identity', from });
   const register = (email: string, slug: string | undefined, password = PASSWORD) =>
     postGraphQL(url, REGISTER, { email, password, firstName: 'Grace', lastName: 'Hopper' }, { headers: slug ? { 'x-organization-slug': slug } : {} });
   const login = (org: string, id: string, pw: string) => postGraphQL(url, LOGIN, { org, id, pw });

@@ -1,6 +1,6 @@
 import { hkdfSync } from 'node:crypto';
 import type { Connection } from 'mongoose';
-import { findClaimOwner, isDatabaseReady, isDatabaseUnavailableError, keyedFingerprint, withIdempotencyKey } from '@usergraph/mongo';
+import { findClaimOwner, idempotencyCallerOf, isDatabaseReady, isDatabaseUnavailableError, keyedFingerprint, withIdempotencyKey } from '@usergraph/mongo';
 import { createClientIpResolver, createSecretBox, DomainError, errSummary, sendJson, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
 import type { IdentityEnv } from './env.js';
 import { createServiceClients } from './clients.js';
@@ -18,7 +18,7 @@ import { createBackgroundQueue } from './modules/background/background-queue.js'
 import { createSessionResolvers } from './modules/sessions/session-resolvers.js';
 import { createRegistrationService } from './modules/registration/registration-service.js';
 import { createRegistrationResolvers } from './modules/registration/registration-resolvers.js';
-import { createRegisterUserService } from './modules/registration/register-user-service.js';
+import { createRegisterUserService, type RegisterUserResult } from './modules/registration/register-user-service.js';
 import { createApplicationRepository } from './modules/applications/application-repository.js';
 import { createApplicationService } from './modules/applications/application-service.js';
 import { createCredentialService } from './modules/credentials/credential-service.js';
@@ -118,6 +118,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     verification,
     publicOrganizationSlug: env.PUBLIC_ORGANIZATION_SLUG,
     limits,
+    logger,
   });
 
   const applicationRepository = createApplicationRepository(conn);
@@ -135,6 +136,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     hasher,
     orgUsers: clients.orgUsers,
     revokeSessions: (organizationId, userId) => sessionRepository.revokeForUser(organizationId, userId, new Date()),
+    logger,
   });
 
   const service = await startSubgraphService({
@@ -146,19 +148,37 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
       createRegistrationResolvers({
         registration,
         credentials,
-        // C's scope is the calling application: one key per application.
-        registerUser: async (ctx, args) =>
-          (
-            await withIdempotencyKey(
-              conn,
-              {
-                key: ctx.headers.idempotencyKey,
-                scope: `registerUser:${ctx.caller.kind === 'application' ? ctx.caller.clientId : 'other'}`,
-                fingerprint: () => keyedFingerprint(fingerprintKey, args),
-              },
-              () => registerUserService.registerUser(ctx.caller, args),
-            )
-          ).result,
+        // C's keys belong to the calling application. Only a success is kept:
+        // a failure (C answers them as values) leaves the key free for the retry.
+        registerUser: async (ctx, args) => {
+          // Thrown out of the idempotent step (which frees the key), caught right below.
+          let failure: RegisterUserResult | undefined;
+          try {
+            return (
+              await withIdempotencyKey(
+                conn,
+                {
+                  key: ctx.headers.idempotencyKey,
+                  scope: 'registerUser',
+                  caller: idempotencyCallerOf(ctx.caller),
+                  logger,
+                  fingerprint: () => keyedFingerprint(fingerprintKey, args),
+                },
+                async () => {
+                  const result = await registerUserService.registerUser(ctx.caller, args);
+                  if (!result.success) {
+                    failure = result;
+                    throw result;
+                  }
+                  return result;
+                },
+              )
+            ).result;
+          } catch (err) {
+            if (failure !== undefined && err === failure) return failure;
+            throw err;
+          }
+        },
       }),
       createApplicationResolvers({ applications, licensing: clients.licensing, orgUsers: clients.orgUsers }),
       createPasswordResolvers({

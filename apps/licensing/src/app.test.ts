@@ -29,7 +29,8 @@ describe('licensing subgraph', () => {
   const alice = newId();
   const carol = newId();
 
-  const command = <R = any>(name: string, input: unknown) => runCommand<R>(url, name, input, { secret: SECRET, service: SERVICE });
+  const command = <R = any>(name: string, input: unknown) =>
+    runCommand<R>(url, name, input, { secret: SECRET, service: SERVICE, from: name === 'reconcile' ? 'cli' : 'org-users' });
   const userToken = (sub: string, org: string) => issuer.sign({ sub, org, sid: `s-${sub}` });
   /** An application that reads users: the policy lets it read everything, with no answer needed from org-users (not run here). */
   const readerToken = (org: string) => issuer.sign({ typ: 'application', sub: 'app_reader', org, scope: 'organization-users:read' });
@@ -164,7 +165,7 @@ describe('licensing subgraph', () => {
         [assignment(orgA, newId(), ['AUTHOR'], ['SALES'], 'EMEA'), 'requestedOriginGroup'],
       ];
       for (const [body, path] of cases) {
-        const res = await postCommand(url, 'assignLicenses', body, { secret: SECRET, service: SERVICE });
+        const res = await postCommand(url, 'assignLicenses', body, { secret: SECRET, service: SERVICE, from: 'org-users' });
         expect(res.status, JSON.stringify(body)).toBe(422);
         expect(res.body.error.code).toBe('BAD_USER_INPUT');
         expect((res.body.error.fields as Array<{ path: string[] }>).map((f) => f.path.join('.'))).toContain(path);
@@ -173,7 +174,7 @@ describe('licensing subgraph', () => {
 
     it('refuses a group of another organization', async () => {
       // SALES exists in orgA only.
-      const res = await postCommand(url, 'assignLicenses', assignment(orgB, newId(), ['VIEWER'], ['SALES']), { secret: SECRET, service: SERVICE });
+      const res = await postCommand(url, 'assignLicenses', assignment(orgB, newId(), ['VIEWER'], ['SALES']), { secret: SECRET, service: SERVICE, from: 'org-users' });
       expect(res.status).toBeGreaterThanOrEqual(400);
       expect(res.body.ok).toBe(false);
       expect(JSON.stringify(res.body.error.fields)).toContain('requestedGroups');
@@ -185,7 +186,7 @@ describe('licensing subgraph', () => {
     const input = () => assignment(orgA, target, ['VIEWER'], ['OPS']);
 
     it('refuses a request without a service token, and changes nothing', async () => {
-      const res = await postCommand(url, 'assignLicenses', input(), { secret: SECRET, service: SERVICE, authorization: null });
+      const res = await postCommand(url, 'assignLicenses', input(), { secret: SECRET, service: SERVICE, from: 'org-users', authorization: null });
       expect(res.status).toBe(401);
       expect(res.body.error.code).toBe('UNAUTHENTICATED');
       const after = await postGraphQL(url, ENTITIES, { r: [userRef(target)] }, { token: await readerToken(orgA) });
@@ -194,15 +195,15 @@ describe('licensing subgraph', () => {
 
     it('refuses a client access token', async () => {
       const authorization = `Bearer ${await userToken(alice, orgA)}`;
-      const res = await postCommand(url, 'assignLicenses', input(), { secret: SECRET, service: SERVICE, authorization });
+      const res = await postCommand(url, 'assignLicenses', input(), { secret: SECRET, service: SERVICE, from: 'org-users', authorization });
       expect(res.status).toBe(401);
     });
 
     it('refuses a service token for another service or under another secret', async () => {
       expect((await postCommand(url, 'assignLicenses', input(), { secret: SECRET, service: 'org-users' })).status).toBe(401);
-      expect((await postCommand(url, 'assignLicenses', input(), { secret: `${SECRET}x`, service: SERVICE })).status).toBe(401);
+      expect((await postCommand(url, 'assignLicenses', input(), { secret: `${SECRET}x`, service: SERVICE, from: 'org-users' })).status).toBe(401);
       // The same input with a proper credential goes through.
-      expect((await postCommand(url, 'assignLicenses', input(), { secret: SECRET, service: SERVICE })).status).toBe(200);
+      expect((await postCommand(url, 'assignLicenses', input(), { secret: SECRET, service: SERVICE, from: 'org-users' })).status).toBe(200);
     });
   });
   describe('hot paths read and write the growing collections by _id', () => {

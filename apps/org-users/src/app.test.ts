@@ -32,7 +32,9 @@ describe('org-users subgraph', () => {
   const alice = { id: newUserId(), email: `Alice.${suffix()}@Example.com` };
   const bob = { id: newUserId(), email: `bob.${suffix()}@example.com` };
 
-  const command = <R = any>(name: string, input: unknown) => runCommand<R>(url, name, input, { secret: SECRET, service: SERVICE });
+  /** Each command accepts only its callers: identity's, or the CLI's for the operator's commands. */
+  const callerOf = (name: string) => (name === 'ensureOrganization' || name === 'reconcile' ? 'cli' : 'identity');
+  const command = <R = any>(name: string, input: unknown) => runCommand<R>(url, name, input, { secret: SECRET, service: SERVICE, from: callerOf(name) });
   const tokenFor = (user: { id: string }, org: { id: string }) => issuer.sign({ sub: user.id, org: org.id, sid: `s-${user.id}` });
   const profile = (userId: string, organizationId: string, email: string) => ({
     userId,
@@ -176,20 +178,20 @@ describe('org-users subgraph', () => {
     const input = () => ({ organizationId: orgA.id, kind: 'email', value: alice.email });
 
     it('accepts a service credential', async () => {
-      const res = await postCommand(url, 'findUserIdByIdentifier', input(), { secret: SECRET, service: SERVICE });
+      const res = await postCommand(url, 'findUserIdByIdentifier', input(), { secret: SECRET, service: SERVICE, from: callerOf('findUserIdByIdentifier') });
       expect(res.status).toBe(200);
       expect(res.body).toEqual({ ok: true, result: { userId: alice.id } });
     });
 
     it('refuses a request without a service token', async () => {
-      const res = await postCommand(url, 'findUserIdByIdentifier', input(), { secret: SECRET, service: SERVICE, authorization: null });
+      const res = await postCommand(url, 'findUserIdByIdentifier', input(), { secret: SECRET, service: SERVICE, from: callerOf('findUserIdByIdentifier'), authorization: null });
       expect(res.status).toBe(401);
       expect(res.body).toMatchObject({ ok: false, error: { code: 'UNAUTHENTICATED' } });
     });
 
     it('refuses a client access token', async () => {
       const authorization = `Bearer ${await tokenFor(alice, orgA)}`;
-      const res = await postCommand(url, 'findUserIdByIdentifier', input(), { secret: SECRET, service: SERVICE, authorization });
+      const res = await postCommand(url, 'findUserIdByIdentifier', input(), { secret: SECRET, service: SERVICE, from: callerOf('findUserIdByIdentifier'), authorization });
       expect(res.status).toBe(401);
       expect(res.body.error.code).toBe('UNAUTHENTICATED');
     });
@@ -212,7 +214,7 @@ describe('org-users subgraph', () => {
       const first = newUserId();
       await command('createProfile', profile(first, orgA.id, email));
       // Same address, different case: emails are unique case-insensitively.
-      const res = await postCommand(url, 'createProfile', profile(newUserId(), orgA.id, email.toUpperCase()), { secret: SECRET, service: SERVICE });
+      const res = await postCommand(url, 'createProfile', profile(newUserId(), orgA.id, email.toUpperCase()), { secret: SECRET, service: SERVICE, from: callerOf('createProfile') });
       expect(res.status).toBe(409);
       expect(res.body.error).toMatchObject({ code: 'CONFLICT', fields: [{ path: ['email'], message: 'is already in use' }] });
       expect(await command('findUserIdByIdentifier', { organizationId: orgA.id, kind: 'email', value: email })).toEqual({ userId: first });
@@ -221,7 +223,7 @@ describe('org-users subgraph', () => {
     it('allows the same email in another organization', async () => {
       const email = `shared.${suffix()}@example.com`;
       await command('createProfile', profile(newUserId(), orgA.id, email));
-      const res = await postCommand(url, 'createProfile', profile(newUserId(), orgB.id, email), { secret: SECRET, service: SERVICE });
+      const res = await postCommand(url, 'createProfile', profile(newUserId(), orgB.id, email), { secret: SECRET, service: SERVICE, from: callerOf('createProfile') });
       expect(res.status).toBe(200);
     });
 
@@ -238,7 +240,7 @@ describe('org-users subgraph', () => {
       const email = `race.${suffix()}@example.com`;
       const ids = Array.from({ length: 20 }, newUserId);
       const results = await Promise.all(
-        ids.map((id) => postCommand(url, 'createProfile', profile(id, orgA.id, email), { secret: SECRET, service: SERVICE })),
+        ids.map((id) => postCommand(url, 'createProfile', profile(id, orgA.id, email), { secret: SECRET, service: SERVICE, from: callerOf('createProfile') })),
       );
       const winners = ids.filter((_, i) => results[i]!.status === 200);
       expect(winners).toHaveLength(1);
@@ -289,7 +291,7 @@ describe('org-users subgraph', () => {
     });
 
     it('validates command input: BAD_USER_INPUT with paths', async () => {
-      const res = await postCommand(url, 'createProfile', { userId: '', organizationId: orgA.id, email: 'x@example.com', status: 'WHATEVER' }, { secret: SECRET, service: SERVICE });
+      const res = await postCommand(url, 'createProfile', { userId: '', organizationId: orgA.id, email: 'x@example.com', status: 'WHATEVER' }, { secret: SECRET, service: SERVICE, from: callerOf('createProfile') });
       expect(res.status).toBe(422);
       expect(res.body.error.code).toBe('BAD_USER_INPUT');
       const paths = (res.body.error.fields as Array<{ path: string[] }>).map((f) => f.path.join('.'));
@@ -316,13 +318,13 @@ describe('org-users subgraph', () => {
       expect(recorder.operations).toHaveLength(1);
       expect(recorder.scans()).toEqual([]);
       expect(await command('getOrganization', { id: orgB.id })).toMatchObject({ id: orgB.id, selfSignup: true });
-      const res = await postCommand(url, 'getOrganization', { slug: 'no-such-org' }, { secret: SECRET, service: SERVICE });
+      const res = await postCommand(url, 'getOrganization', { slug: 'no-such-org' }, { secret: SECRET, service: SERVICE, from: callerOf('getOrganization') });
       expect(res.status).toBe(404);
       expect(res.body.error.code).toBe('NOT_FOUND');
     });
 
     it('refuses an invalid slug', async () => {
-      const res = await postCommand(url, 'ensureOrganization', { slug: 'Not A Slug!', name: 'X', selfSignup: false }, { secret: SECRET, service: SERVICE });
+      const res = await postCommand(url, 'ensureOrganization', { slug: 'Not A Slug!', name: 'X', selfSignup: false }, { secret: SECRET, service: SERVICE, from: callerOf('ensureOrganization') });
       expect(res.status).toBe(422);
       expect(res.body.error.fields[0].path).toEqual(['slug']);
     });

@@ -27,7 +27,7 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
   const searchIndex = createSearchIndex(conn);
   const indexed = await searchIndex.buildOnce(userRepository.streamAll(500));
   if (indexed > 0) logger.info({ indexed }, 'search index built for the existing profiles');
-  const users = createUserService({ conn, users: userRepository, searchIndex });
+  const users = createUserService({ conn, users: userRepository, searchIndex, logger });
 
   if (env.FAULT_INJECTION && env.NODE_ENV === 'production') throw new Error('FAULT_INJECTION is for tests and is refused in production');
   const crashAt = (point: string) => {
@@ -58,6 +58,7 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
     access,
     nationalIdKey: env.NATIONAL_ID_ENCRYPTION_KEY,
     identity,
+    logger,
   });
 
   const reconcile = createProfileReconciler({ users, identity, licensing });
@@ -71,7 +72,7 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
       createUserResolvers({ users, organizations, policy: access }),
       consumer.resolvers,
       createUserAdminResolvers({
-        admin: createUserAdminService({ users, identity, licensing, policy: access, faults: crashAt }),
+        admin: createUserAdminService({ users, identity, licensing, policy: access, faults: crashAt, logger }),
         organizations,
       }),
     ]))]),
@@ -79,7 +80,9 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
       ...createOrganizationCommands(organizations),
       ...createUserCommands(users),
       /** The reconciliation job: profiles whose createUser never finished are removed with what they left elsewhere. */
-      reconcile: defineCommand(z.object({ minAgeSeconds: z.number().int().min(0).max(86_400 * 30) }), (input) => reconcile(input.minAgeSeconds * 1000)),
+      reconcile: defineCommand(z.object({ minAgeSeconds: z.number().int().min(0).max(86_400 * 30) }), (input) => reconcile(input.minAgeSeconds * 1000), {
+        callers: ['cli'],
+      }),
     },
     ready: () => isDatabaseReady(conn),
     isUnavailable: isDatabaseUnavailableError,

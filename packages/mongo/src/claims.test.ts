@@ -1,9 +1,12 @@
 import type mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claim, claimAll, claimKey, findClaimOwner, releaseClaim } from './claims.js';
+import { createLogger } from '@usergraph/service-kit';
+import { claim, claimAll, claimKey, findClaimOwner, releaseClaim, releaseStaleClaims } from './claims.js';
 import { connectDatabase } from './connection.js';
 import type { EmbeddedStore } from './embedded-store.js';
 import { startTestStore, uniqueDatabaseName } from './testing.js';
+
+const logger = createLogger({ service: 'mongo-test', level: 'silent' });
 
 describe('claims', () => {
   let store: EmbeddedStore;
@@ -56,7 +59,7 @@ describe('claims', () => {
       { kind: 'email', organizationId: 'o', value: 'x@example.com', ownerId: 'me' },
       { kind: 'username', organizationId: 'o', value: 'me', ownerId: 'me' },
       { kind: 'phone', organizationId: 'o', value: '+100', ownerId: 'me' },
-    ]);
+    ], logger);
     expect(res).toEqual({ ok: false, takenKind: 'phone' });
     expect(await findClaimOwner(conn, 'email', 'o', 'x@example.com')).toBeNull();
     expect(await findClaimOwner(conn, 'username', 'o', 'me')).toBeNull();
@@ -65,8 +68,23 @@ describe('claims', () => {
     const ok = await claimAll(conn, [
       { kind: 'email', organizationId: 'o', value: 'x@example.com', ownerId: 'me' },
       { kind: 'username', organizationId: 'o', value: 'me', ownerId: 'me' },
-    ]);
+    ], logger);
     expect(ok).toEqual({ ok: true });
     expect(await findClaimOwner(conn, 'username', 'o', 'me')).toBe('me');
+  });
+
+  it('finding 8f: reconcile releases stale claims their owner does not hold, and keeps held and recent ones', async () => {
+    const held = { kind: 'email', organizationId: 'org-stale', value: 'held@example.com', ownerId: 'u-held' };
+    const orphan = { kind: 'email', organizationId: 'org-stale', value: 'orphan@example.com', ownerId: 'u-gone' };
+    for (const c of [held, orphan]) await claim(conn, c);
+    const cutoff = new Date(Date.now() + 1000);
+    const recent = { kind: 'email', organizationId: 'org-stale', value: 'recent@example.com', ownerId: 'u-in-flight' };
+    await new Promise((r) => setTimeout(r, 1100));
+    await claim(conn, recent);
+    const released = await releaseStaleClaims(conn, ['email'], cutoff, async (org, claims) => new Set(claims.filter((c) => org !== 'org-stale' || c.ownerId === 'u-held')));
+    expect(released).toBe(1);
+    expect(await findClaimOwner(conn, 'email', 'org-stale', 'orphan@example.com')).toBeNull();
+    expect(await findClaimOwner(conn, 'email', 'org-stale', 'held@example.com')).toBe('u-held');
+    expect(await findClaimOwner(conn, 'email', 'org-stale', 'recent@example.com')).toBe('u-in-flight');
   });
 });

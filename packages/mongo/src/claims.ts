@@ -2,6 +2,7 @@
 // a unique value is "claimed" by inserting a document whose _id is the value
 // itself, so the always-unique _id index arbitrates concurrent writers.
 import type mongoose from 'mongoose';
+import { logUndoFailure, type Logger } from '@usergraph/service-kit';
 
 export const CLAIMS_COLLECTION = 'claims';
 
@@ -70,6 +71,7 @@ export async function claim(conn: mongoose.Connection, input: ClaimInput): Promi
 export async function claimAll(
   conn: mongoose.Connection,
   claims: readonly ClaimInput[],
+  logger: Pick<Logger, 'error'>,
 ): Promise<{ ok: true } | { ok: false; takenKind: string }> {
   const inserted: ClaimInput[] = [];
   try {
@@ -83,7 +85,11 @@ export async function claimAll(
     }
   } catch (err) {
     // Best effort: the database may be the reason we failed.
-    await rollback(conn, inserted).catch(() => undefined);
+    await rollback(conn, inserted).catch((undoErr: unknown) =>
+      logUndoFailure(logger, undoErr, 'release claims', {
+        claims: inserted.map((c) => ({ kind: c.kind, organizationId: c.organizationId, ownerId: c.ownerId })),
+      }),
+    );
     throw err;
   }
   return { ok: true };
@@ -98,6 +104,45 @@ export async function releaseClaim(conn: mongoose.Connection, input: ClaimInput)
   const _id = claimKey(input.kind, input.organizationId, input.value);
   const res = await claimsCollection(conn).deleteOne({ _id, ownerId: input.ownerId });
   return res.deletedCount === 1;
+}
+
+/**
+ * Reconcile: releases claims of `kinds` created before `createdBefore` that
+ * their owner no longer holds (`held` answers, per organization, which of the
+ * claims are still its owners' current values). Such claims are what a failed
+ * undo leaves behind; left alone they would block the value for good. A write
+ * still in flight holds only claims younger than the cutoff (reconcile's
+ * --min-age-seconds, 300 by default), so it keeps them.
+ */
+export async function releaseStaleClaims(
+  conn: mongoose.Connection,
+  kinds: readonly string[],
+  createdBefore: Date,
+  held: (organizationId: string, claims: readonly ClaimInput[]) => Promise<ReadonlySet<ClaimInput>>,
+): Promise<number> {
+  const docs = await claimsCollection(conn)
+    .find({ kind: { $in: [...kinds] }, createdAt: { $lt: createdBefore } })
+    .toArray();
+  const byOrganization = new Map<string, ClaimInput[]>();
+  for (const d of docs) {
+    // _id is kind:organizationId:value; kinds and organization ids hold no ':'.
+    const rest = d._id.slice(d.kind.length + 1);
+    const split = rest.indexOf(':');
+    const claim = { kind: d.kind, organizationId: rest.slice(0, split), value: rest.slice(split + 1), ownerId: d.ownerId };
+    byOrganization.set(claim.organizationId, [...(byOrganization.get(claim.organizationId) ?? []), claim]);
+  }
+  let released = 0;
+  for (const [organizationId, claims] of byOrganization) {
+    for (let i = 0; i < claims.length; i += 500) {
+      const batch = claims.slice(i, i + 500);
+      const current = await held(organizationId, batch);
+      for (const c of batch.filter((c) => !current.has(c))) {
+        const res = await claimsCollection(conn).deleteOne({ _id: claimKey(c.kind, c.organizationId, c.value), ownerId: c.ownerId, createdAt: { $lt: createdBefore } });
+        released += res.deletedCount;
+      }
+    }
+  }
+  return released;
 }
 
 export async function findClaimOwner(

@@ -1,9 +1,13 @@
+import { Writable } from 'node:stream';
 import type mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '@usergraph/service-kit';
 import { runOnce } from './command-log.js';
 import { connectDatabase } from './connection.js';
 import type { EmbeddedStore } from './embedded-store.js';
 import { startTestStore, uniqueDatabaseName } from './testing.js';
+
+const logger = createLogger({ service: 'mongo-test', level: 'silent' });
 
 describe('runOnce', () => {
   let store: EmbeddedStore;
@@ -25,7 +29,7 @@ describe('runOnce', () => {
       return { id: 'order-1', at: new Date(0) };
     };
     const out = await Promise.all(
-      Array.from({ length: 20 }, () => runOnce(conn, { collection: 'command_log', key: 'k-concurrent' }, fn)),
+      Array.from({ length: 20 }, () => runOnce(conn, { collection: 'command_log', key: 'k-concurrent', logger }, fn)),
     );
     expect(runs).toBe(1);
     expect(out.filter((o) => !o.replayed)).toHaveLength(1);
@@ -34,7 +38,7 @@ describe('runOnce', () => {
   });
 
   it('frees the key when fn throws', async () => {
-    const opts = { collection: 'command_log', key: 'k-fail' };
+    const opts = { collection: 'command_log', key: 'k-fail', logger };
     await expect(runOnce(conn, opts, async () => Promise.reject(new Error('nope')))).rejects.toThrow('nope');
     const second = await runOnce(conn, opts, async () => 42);
     expect(second).toEqual({ result: 42, replayed: false });
@@ -42,14 +46,14 @@ describe('runOnce', () => {
   });
 
   it('runs again after the ttl', async () => {
-    const opts = { collection: 'command_log', key: 'k-ttl', ttlMs: 100 };
+    const opts = { collection: 'command_log', key: 'k-ttl', ttlMs: 100, logger };
     expect(await runOnce(conn, opts, async () => 'a')).toEqual({ result: 'a', replayed: false });
     await new Promise((r) => setTimeout(r, 150));
     expect(await runOnce(conn, opts, async () => 'b')).toEqual({ result: 'b', replayed: false });
   });
 
   it('reports IDEMPOTENCY_IN_PROGRESS when the first call outlasts the wait', async () => {
-    const opts = { collection: 'command_log', key: 'k-slow' };
+    const opts = { collection: 'command_log', key: 'k-slow', logger };
     let release!: () => void;
     const slow = runOnce(conn, opts, () => new Promise<string>((r) => (release = () => r('slow'))));
     await new Promise((r) => setTimeout(r, 100));
@@ -58,4 +62,23 @@ describe('runOnce', () => {
     release();
     expect(await slow).toEqual({ result: 'slow', replayed: false });
   }, 20_000);
+
+  it('finding 8f: an undo that fails (freeing the key after fn failed) is logged with the key it leaves blocked, never swallowed', async () => {
+    const lines: string[] = [];
+    const captured = createLogger({
+      service: 'mongo-test',
+      level: 'info',
+      destination: new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }),
+    });
+    // Its own connection: fn closes it, so the undo (deleteOne) cannot reach the store.
+    const doomed = await connectDatabase({ uri: store.uri, dbName: conn.name, appName: 'mongo-test' });
+    const err = await runOnce(doomed, { collection: 'command_log', key: 'k-undo', logger: captured }, async () => {
+      await doomed.close(true);
+      throw new Error('the step failed');
+    }).catch((e: unknown) => e);
+    expect((err as Error).message).toBe('the step failed');
+    const entry = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.undo === 'free idempotency key');
+    expect(entry).toMatchObject({ level: 'error', msg: 'undo step failed; what it left behind waits for its repair', key: 'k-undo', collection: 'command_log', repair: 'the marker expires' });
+    expect(entry!.blockedUntil).toBeTruthy();
+  });
 });

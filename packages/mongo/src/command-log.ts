@@ -3,6 +3,7 @@
 // which caller runs; the others replay the stored result or wait for it.
 import { randomUUID } from 'node:crypto';
 import type mongoose from 'mongoose';
+import { logUndoFailure, type Logger } from '@usergraph/service-kit';
 import { isDuplicateKeyError } from './claims.js';
 
 const DEFAULT_TTL_MS = 24 * 60 * 60 * 1000;
@@ -28,6 +29,8 @@ export interface RunOnceOptions {
   ttlMs?: number;
   /** How long a pending marker holds the key if its caller dies; default 2 min. */
   pendingLeaseMs?: number;
+  /** Where a failure to free or finish the marker is reported. */
+  logger: Pick<Logger, 'error'>;
 }
 
 export class IdempotencyInProgressError extends Error {
@@ -86,15 +89,19 @@ export async function runOnce<T>(
       try {
         result = toPlain(await fn());
       } catch (err) {
-        // Free the key so that a retry can run fn again.
-        await col.deleteOne({ _id: key, token }).catch(() => undefined);
+        // Free the key so that a retry can run fn again; if that fails, the marker blocks the key until its lease ends.
+        await col.deleteOne({ _id: key, token }).catch((undoErr: unknown) =>
+          logUndoFailure(opts.logger, undoErr, 'free idempotency key', { collection: opts.collection, key, blockedUntil: new Date(createdAt.getTime() + leaseMs), repair: 'the marker expires' }),
+        );
         throw err;
       }
       const set: Partial<CommandLogDoc> = { state: 'done', expiresAt: new Date(createdAt.getTime() + ttlMs) };
       if (result !== undefined) set.result = result;
       // fn's effects have happened: return its result even if recording it
-      // fails (the marker then expires after its lease).
-      await col.updateOne({ _id: key, token }, { $set: set }).catch(() => undefined);
+      // fails (the marker then expires after its lease, and a retry runs fn again).
+      await col.updateOne({ _id: key, token }, { $set: set }).catch((undoErr: unknown) =>
+        logUndoFailure(opts.logger, undoErr, 'record idempotent result', { collection: opts.collection, key, pendingUntil: new Date(createdAt.getTime() + leaseMs), repair: 'the marker expires' }),
+      );
       return { result, replayed: false };
     }
 

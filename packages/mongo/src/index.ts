@@ -11,6 +11,7 @@ export {
   claimAll,
   releaseClaim,
   findClaimOwner,
+  releaseStaleClaims,
   isDuplicateKeyError,
 } from './claims.js';
 export type { ClaimDoc, ClaimInput } from './claims.js';

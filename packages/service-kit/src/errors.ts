@@ -59,6 +59,12 @@ export const rateLimited = (message: string, retryAfterSeconds: number) =>
 export const serviceUnavailable = (message = 'Service temporarily unavailable, please retry') =>
   new DomainError('SERVICE_UNAVAILABLE', message);
 
+/** For `.catch`: NOT_FOUND becomes undefined; anything else (an outage) is rethrown, never read as "not found". */
+export function undefinedIfNotFound(err: unknown): undefined {
+  if (err instanceof DomainError && err.code === 'NOT_FOUND') return undefined;
+  throw err;
+}
+
 /** Codes a client may see as they are; anything else becomes INTERNAL_SERVER_ERROR. */
 const PASS_THROUGH_CODES = new Set([
   'BAD_USER_INPUT',

@@ -13,3 +13,4 @@ export * from './request-context.js';
 export * from './subgraph-service.js';
 export * from './secret-box.js';
 export * from './subgraph-sdl.js';
+export * from './client-ip.js';

@@ -42,24 +42,25 @@ describe('internal commands over HTTP', () => {
     });
     return { status: res.statusCode, body: (await res.body.json()) as Record<string, any> };
   };
-  const auth = async (to = 'org-users', secret = SECRET) => ({ authorization: `Bearer ${await signServiceToken(secret, 'test', to)}` });
+  const auth = async (to = 'org-users', secret = SECRET, from = 'identity') => ({ authorization: `Bearer ${await signServiceToken(secret, from, to)}` });
+  const callers = { callers: ['identity'] } as const;
 
   beforeAll(async () => {
     issuer = await startTestIssuer();
     const logger = createLogger({ service: 'org-users', level: 'silent' });
     const commands = {
-      double: defineCommand(z.object({ n: z.number().int() }), async (input, meta) => ({ doubled: input.n * 2, from: meta.from, requestId: meta.requestId })),
-      nothing: defineCommand(z.object({}), async () => undefined),
+      double: defineCommand(z.object({ n: z.number().int() }), async (input, meta) => ({ doubled: input.n * 2, from: meta.from, requestId: meta.requestId }), callers),
+      nothing: defineCommand(z.object({}), async () => undefined, callers),
       conflict: defineCommand(z.object({}), async () => {
         throw new DomainError('CONFLICT', 'The email address is already in use', [{ path: ['email'], message: 'is already in use' }], 'AUTH-0027');
-      }),
+      }, callers),
       crash: defineCommand(z.object({}), async () => {
         throw new Error('internal detail: mongodb://admin:hunter2@db');
-      }),
+      }, callers),
       flaky: defineCommand(z.object({}), async () => {
         calls.flaky++;
         throw new FakeDbDown('db down');
-      }),
+      }, callers),
     };
     server = createServiceHttpServer({
       service: 'org-users',
@@ -154,6 +155,21 @@ describe('internal commands over HTTP', () => {
     // The client, misconfigured with the wrong secret, surfaces the 401 as it is.
     const err = await clientFor({ secret: `${SECRET}-other` }).call('double', { n: 1 }).catch((e: unknown) => e);
     expect((err as DomainError).code).toBe('UNAUTHENTICATED');
+  });
+
+  it('finding 8a: a command refuses a service it does not name (403), and never runs for it', async () => {
+    const raw = await post('double', { n: 1 }, await auth('org-users', SECRET, 'licensing'));
+    expect(raw.status).toBe(403);
+    expect(raw.body).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    const err = await createInternalClient({ from: 'cli', to: 'org-users', baseUrl, secret: SECRET }).call('double', { n: 1 }).catch((e: unknown) => e);
+    expect((err as DomainError).code).toBe('FORBIDDEN');
+  });
+
+  it("finding 8a: the gateway's client-IP assertion is not a command credential (401)", async () => {
+    const assertion = await signServiceToken(SECRET, 'identity', 'org-users', { ip: '203.0.113.9' }, 'gateway-assertion');
+    const raw = await post('double', { n: 1 }, { authorization: `Bearer ${assertion}` });
+    expect(raw.status).toBe(401);
+    expect(raw.body.error.code).toBe('UNAUTHENTICATED');
   });
 
   it('checks the credential before the command name', async () => {

@@ -17,16 +17,22 @@ export interface CommandMeta {
   requestId: string;
 }
 
+/** The services that call internal commands: each command names those it accepts. */
+export type ServiceName = 'gateway' | 'identity' | 'org-users' | 'licensing' | 'cli';
+
 export interface CommandDefinition<S extends z.ZodType = z.ZodType, R = unknown> {
   input: S;
   handler: (input: z.output<S>, meta: CommandMeta) => Promise<R>;
+  /** The only services whose credential this command accepts (the `from` of the token). */
+  callers: readonly ServiceName[];
 }
 
 export function defineCommand<S extends z.ZodType, R>(
   input: S,
   handler: (input: z.output<S>, meta: CommandMeta) => Promise<R>,
+  opts: { callers: readonly ServiceName[] },
 ): CommandDefinition<S, R> {
-  return { input, handler };
+  return { input, handler, callers: opts.callers };
 }
 
 export type CommandResponse =
@@ -65,6 +71,9 @@ export function createInternalCommandHandler(opts: {
     if (!claims) return fail(401, 'UNAUTHENTICATED', 'A service credential is required');
     const command = Object.hasOwn(opts.commands, name) ? opts.commands[name] : undefined;
     if (!command) return fail(404, 'NOT_FOUND', `Unknown internal command "${name}"`);
+    if (!(command.callers as readonly string[]).includes(claims.from)) {
+      return fail(403, 'FORBIDDEN', `The ${claims.from} service may not call internal command "${name}"`);
+    }
     const parsed = command.input.safeParse(body);
     if (!parsed.success) {
       const fields = parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message }));
@@ -100,7 +109,7 @@ const RETRY_DELAYS_MS = [50, 200, 500];
  * idempotent, and then becomes SERVICE_UNAVAILABLE.
  */
 export function createInternalClient(opts: {
-  from: string;
+  from: ServiceName;
   to: string;
   baseUrl: string;
   secret: string;

@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import { errSummary } from './errors.js';
 
 export type { Logger };
 
@@ -56,4 +57,15 @@ export function createLogger(opts: {
     },
     opts.destination,
   );
+}
+
+/**
+ * An undo (compensation) step failed. It is logged, with what it left behind,
+ * and not rethrown: the caller reports the error that made it undo, and
+ * `usergraph reconcile` repairs the leftovers (`context.repair` says so when
+ * something else does). `context` names the saga (user, organization, command
+ * or request id); never values such as emails.
+ */
+export function logUndoFailure(logger: Pick<Logger, 'error'>, err: unknown, undo: string, context: Record<string, unknown>): void {
+  logger.error({ err: errSummary(err), undo, repair: 'usergraph reconcile', ...context }, 'undo step failed; what it left behind waits for its repair');
 }

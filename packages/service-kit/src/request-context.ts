@@ -4,12 +4,17 @@ import { DomainError, toGraphQLError } from './errors.js';
 import type { RequestInfo } from './http-server.js';
 import type { CallerLivenessCheck } from './caller-liveness.js';
 import { createServiceTokenVerifier } from './service-token.js';
+import { rateLimitKeyForIp } from './client-ip.js';
 
 /** What every subgraph resolver knows about the request. */
 export interface RequestContext {
   caller: Caller;
   requestId: string;
-  /** The end client's IP: from the gateway's signed header, else the socket. */
+  /**
+   * The end client as every per-IP limit counts it (rateLimitKeyForIp: an
+   * IPv4 address, or an IPv6 /64): from the gateway's signed assertion (the
+   * gateway reads X-Forwarded-For only from TRUSTED_PROXIES), else the socket.
+   */
   clientIp: string;
   headers: {
     organizationSlug?: string;
@@ -25,14 +30,18 @@ function header(info: RequestInfo, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** The end client's IP of a request: the gateway's signed assertion, else the socket's peer. */
+/**
+ * Reads the client IP of a request to this service, as `RequestContext.clientIp`
+ * holds it: for routes outside GraphQL (POST /oauth/token, which the gateway
+ * forwards with the same signed assertion).
+ */
 export function createClientIpResolver(opts: { service: string; internalSecret: string }): (info: RequestInfo) => Promise<string> {
   // The gateway reuses one assertion per client IP for most of its lifetime.
-  const verifyAssertion = createServiceTokenVerifier(opts.internalSecret, opts.service);
+  const verifyAssertion = createServiceTokenVerifier(opts.internalSecret, opts.service, 'gateway-assertion');
   return async (info) => {
     const assertion = header(info, GATEWAY_ASSERTION_HEADER);
     const claims = assertion ? await verifyAssertion(assertion) : undefined;
-    return typeof claims?.ip === 'string' ? claims.ip : (info.req.socket.remoteAddress ?? 'unknown');
+    return rateLimitKeyForIp(claims?.from === 'gateway' && typeof claims.ip === 'string' ? claims.ip : (info.req.socket.remoteAddress ?? ''));
   };
 }
 
@@ -68,11 +77,10 @@ export function createRequestContextFactory(opts: {
         caller = { ...caller, permissions: new Set([...caller.permissions].filter((p) => current.includes(p))) };
       }
     }
-    const clientIp = await clientIpOf(info);
     return {
       caller,
       requestId: info.requestId,
-      clientIp,
+      clientIp: await clientIpOf(info),
       headers: {
         organizationSlug: header(info, 'x-organization-slug'),
         idempotencyKey: header(info, 'idempotency-key'),

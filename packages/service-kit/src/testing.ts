@@ -134,16 +134,17 @@ export function postGraphQL(
 
 /**
  * POST <baseUrl>/internal/commands/<name> with a service credential for
- * `service` (pass `authorization: null` for none, or a header of your own).
+ * `service` from `from` (default `cli`: each command accepts only the
+ * services it names), or `authorization: null` for none, or a header of your own.
  */
 export async function postCommand(
   baseUrl: string,
   name: string,
   input: unknown,
-  opts: { secret: string; service: string; authorization?: string | null },
+  opts: { secret: string; service: string; from?: string; authorization?: string | null },
 ): Promise<HttpResult> {
   const authorization =
-    opts.authorization === undefined ? `Bearer ${await signServiceToken(opts.secret, 'test', opts.service)}` : opts.authorization;
+    opts.authorization === undefined ? `Bearer ${await signServiceToken(opts.secret, opts.from ?? 'cli', opts.service)}` : opts.authorization;
   return postJson(`${baseUrl}/internal/commands/${name}`, input, authorization === null ? {} : { authorization });
 }
 
@@ -152,7 +153,7 @@ export async function runCommand<R = any>(
   baseUrl: string,
   name: string,
   input: unknown,
-  opts: { secret: string; service: string },
+  opts: { secret: string; service: string; from?: string },
 ): Promise<R> {
   const res = await postCommand(baseUrl, name, input, opts);
   if (res.status !== 200 || !res.body?.ok) {

@@ -1,8 +1,8 @@
 import { Types, type Connection } from 'mongoose';
 import { z } from 'zod';
-import { claim, releaseClaim } from '@usergraph/mongo';
+import { claim, releaseClaim, releaseStaleClaims } from '@usergraph/mongo';
 import { emailSchema, normalizeUsername, passwordSchema, personNameSchema, phoneSchema, usernameSchema, validate } from '@usergraph/validation';
-import { DomainError } from '@usergraph/service-kit';
+import { DomainError, logUndoFailure, type Logger } from '@usergraph/service-kit';
 import type { OrgUsersClient } from '../../clients.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
 import type { CredentialRepository } from './credential-repository.js';
@@ -26,7 +26,16 @@ export function createCredentialService(deps: {
   hasher: PasswordHasher;
   orgUsers: OrgUsersClient;
   revokeSessions: (organizationId: string, userId: string) => Promise<unknown>;
+  logger: Pick<Logger, 'error'>;
 }) {
+  const releaseOrLog = (usernameClaim: { kind: string; organizationId: string; value: string; ownerId: string }) =>
+    releaseClaim(deps.conn, usernameClaim).catch((err: unknown) =>
+      logUndoFailure(deps.logger, err, 'release username claim', {
+        organizationId: usernameClaim.organizationId,
+        userId: usernameClaim.ownerId,
+      }),
+    );
+
   async function provisionUser(organizationId: string, raw: unknown): Promise<{ userId: string }> {
     const checked = validate(provisionUserSchema, raw);
     if (!checked.ok) throw new DomainError('BAD_USER_INPUT', 'Invalid user', checked.errors);
@@ -51,8 +60,10 @@ export function createCredentialService(deps: {
       await deps.credentials.insertOnce({ _id: userId, organizationId, passwordHash, username: input.username });
       return { userId };
     } catch (err) {
-      await deps.orgUsers.deleteProfile(organizationId, userId).catch(() => undefined);
-      await releaseClaim(deps.conn, usernameClaim).catch(() => undefined);
+      await deps.orgUsers.deleteProfile(organizationId, userId).catch((undoErr: unknown) =>
+        logUndoFailure(deps.logger, undoErr, 'delete profile (provisionUser)', { organizationId, userId, repair: 'manual: delete the profile' }),
+      );
+      await releaseOrLog(usernameClaim);
       throw err;
     }
   }
@@ -76,7 +87,7 @@ export function createCredentialService(deps: {
       await deps.credentials.insertOnce({ _id: userId, organizationId, passwordHash, username: checked.value.username });
       return { userId };
     } catch (err) {
-      await releaseClaim(deps.conn, usernameClaim).catch(() => undefined);
+      await releaseOrLog(usernameClaim);
       throw err;
     }
   }
@@ -94,9 +105,10 @@ export function createCredentialService(deps: {
   }
 
   /** The reconciliation job: credentials older than `minAgeMs` whose user org-users does not know are deleted. */
-  async function reconcile(minAgeMs: number): Promise<{ removedCredentials: number }> {
+  async function reconcile(minAgeMs: number): Promise<{ removedCredentials: number; releasedClaims: number }> {
+    const cutoff = new Date(Date.now() - minAgeMs);
     const byOrganization = new Map<string, string[]>();
-    for (const c of await deps.credentials.createdBefore(new Date(Date.now() - minAgeMs))) {
+    for (const c of await deps.credentials.createdBefore(cutoff)) {
       byOrganization.set(c.organizationId, [...(byOrganization.get(c.organizationId) ?? []), c._id]);
     }
     let removed = 0;
@@ -107,7 +119,15 @@ export function createCredentialService(deps: {
         for (const userId of batch.filter((u) => !existing.has(u))) if ((await deleteCredentials(organizationId, userId)).deleted) removed++;
       }
     }
-    return { removedCredentials: removed };
+    // Username claims a failed undo left behind (logged as it failed).
+    const releasedClaims = await releaseStaleClaims(deps.conn, ['username'], cutoff, async (organizationId, claims) => {
+      const held = new Map((await deps.credentials.findByIds(organizationId, claims.map((c) => c.ownerId))).map((c) => [c._id, c]));
+      return new Set(claims.filter((c) => {
+        const username = held.get(c.ownerId)?.username;
+        return username !== undefined && normalizeUsername(username) === c.value;
+      }));
+    });
+    return { removedCredentials: removed, releasedClaims };
   }
 
   return { provisionUser, createCredentials, deleteCredentials, reconcile };

@@ -34,6 +34,7 @@ export function createRegistrationResolvers(deps: {
     Mutation: {
       register: (_: unknown, args: unknown, ctx: RequestContext) =>
         deps.registration.register(args, {
+          caller: ctx.caller,
           organizationSlug: ctx.headers.organizationSlug,
           clientIp: ctx.clientIp,
           idempotencyKey: ctx.headers.idempotencyKey,

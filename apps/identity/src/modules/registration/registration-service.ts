@@ -11,13 +11,13 @@ import {
   taxNumberSchema,
   validate,
 } from '@usergraph/validation';
-import { DomainError, forbidden } from '@usergraph/service-kit';
+import { DomainError, forbidden, logUndoFailure, type Caller, type Logger } from '@usergraph/service-kit';
 import type { OrgUsersClient, ProfileRef } from '../../clients.js';
 import type { CredentialRepository } from '../credentials/credential-repository.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
 import type { SessionDto, SessionService } from '../sessions/session-service.js';
 import type { VerificationService } from '../verification/verification-service.js';
-import { keyedFingerprint, withIdempotencyKey } from '@usergraph/mongo';
+import { idempotencyCallerOf, keyedFingerprint, withIdempotencyKey } from '@usergraph/mongo';
 import { emailAccountKey, type AccountLimits } from '../limits/account-limits.js';
 
 /** B's `register` arguments. */
@@ -50,6 +50,7 @@ export function createRegistrationService(deps: {
   verification: VerificationService;
   publicOrganizationSlug: string;
   limits: AccountLimits;
+  logger: Pick<Logger, 'error'>;
 }) {
   async function resolveSignupOrganization(slugHeader: string | undefined) {
     const slug = slugHeader ?? deps.publicOrganizationSlug;
@@ -77,7 +78,7 @@ export function createRegistrationService(deps: {
    */
   async function register(
     rawArgs: unknown,
-    ctx: { organizationSlug?: string; clientIp: string; idempotencyKey?: string },
+    ctx: { caller: Caller; organizationSlug?: string; clientIp: string; idempotencyKey?: string },
   ): Promise<RegisterResult> {
     const checked = validate(registerArgsSchema, rawArgs);
     if (!checked.ok) {
@@ -87,10 +88,23 @@ export function createRegistrationService(deps: {
     await deps.limits.perIp(ctx.clientIp);
     const organization = await resolveSignupOrganization(ctx.organizationSlug);
     await deps.limits.perAccount(emailAccountKey(organization.slug, args.email));
+    // The password is never in the fingerprint (a fast keyed hash of it could be
+    // guessed offline): a replay issues a session only once the password it
+    // carries is verified against the stored credential.
     const { password: _secret, ...fingerprintOf } = args;
     const { result: account } = await withIdempotencyKey(
       deps.conn,
-      { key: ctx.idempotencyKey, scope: `register:${organization.id}`, fingerprint: () => keyedFingerprint(deps.fingerprintKey, fingerprintOf) },
+      {
+        key: ctx.idempotencyKey,
+        scope: `register:${organization.id}`,
+        caller: idempotencyCallerOf(ctx.caller),
+        logger: deps.logger,
+        fingerprint: () => keyedFingerprint(deps.fingerprintKey, fingerprintOf),
+        verifyReplay: async (replayed) => {
+          const credential = await deps.credentials.findById(organization.id, replayed.user.id);
+          return credential ? deps.hasher.verify(credential.passwordHash, args.password) : deps.hasher.verifyDummy(args.password);
+        },
+      },
       () => createAccount(args, organization.id),
     );
     const session = await deps.sessions.issue({ userId: account.user.id, organizationId: organization.id }, ctx.clientIp);
@@ -123,8 +137,12 @@ export function createRegistrationService(deps: {
       }
       return { user: profile, message: 'Account created.' };
     } catch (err) {
-      await deps.credentials.deleteById(organizationId, userId).catch(() => undefined);
-      await deps.orgUsers.deleteProfile(organizationId, userId).catch(() => undefined);
+      await deps.credentials.deleteById(organizationId, userId).catch((undoErr: unknown) =>
+        logUndoFailure(deps.logger, undoErr, 'delete credentials (register)', { organizationId, userId }),
+      );
+      await deps.orgUsers.deleteProfile(organizationId, userId).catch((undoErr: unknown) =>
+        logUndoFailure(deps.logger, undoErr, 'delete profile (register)', { organizationId, userId, repair: 'manual: delete the profile' }),
+      );
       throw err;
     }
   }

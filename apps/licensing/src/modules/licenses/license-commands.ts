@@ -16,21 +16,30 @@ export function createLicenseCommands(licenses: LicenseService, existingUserIds:
     validateAssignment: defineCommand(z.object({ organizationId: id, ...request }), async ({ organizationId, ...raw }) => {
       const result = await licenses.validateRequest(organizationId, raw);
       return result.ok ? { ok: true, errors: [] } : { ok: false, errors: result.errors };
-    }),
+    }, { callers: ['org-users'] }),
     assignLicenses: defineCommand(z.object({ organizationId: id, userId: id, supportAdmin: z.boolean().optional(), ...request }), ({ organizationId, userId, supportAdmin, ...raw }) =>
       licenses.assign(organizationId, userId, raw, { supportAdmin }),
+      { callers: ['org-users', 'cli'] },
     ),
     revokeLicenses: defineCommand(z.object({ organizationId: id, userId: id, licenses: z.unknown() }), (input) =>
       licenses.revoke(input.organizationId, input.userId, input.licenses),
+      { callers: ['org-users'] },
     ),
     /** For a deleted user: frees every seat. Refused for the last company admin and for support admins. */
-    releaseUser: defineCommand(z.object({ organizationId: id, userId: id }), (input) => licenses.release(input.organizationId, input.userId)),
+    releaseUser: defineCommand(z.object({ organizationId: id, userId: id }), (input) => licenses.release(input.organizationId, input.userId), {
+      callers: ['org-users'],
+    }),
     /** Reconciliation: drop a non-existent user's assignment. */
-    forgetUser: defineCommand(z.object({ organizationId: id, userId: id }), (input) => licenses.forget(input.organizationId, input.userId)),
+    forgetUser: defineCommand(z.object({ organizationId: id, userId: id }), (input) => licenses.forget(input.organizationId, input.userId), {
+      callers: ['org-users'],
+    }),
     /** The reconciliation job: assignments of users org-users does not know are forgotten. */
     reconcile: defineCommand(z.object({ minAgeSeconds: z.number().int().min(0).max(86_400 * 30) }), (input) =>
       licenses.reconcile(input.minAgeSeconds * 1000, existingUserIds),
+      { callers: ['cli'] },
     ),
-    getUserLicenses: defineCommand(z.object({ organizationId: id, userId: id }), (input) => licenses.licensesOf(input.organizationId, input.userId)),
+    getUserLicenses: defineCommand(z.object({ organizationId: id, userId: id }), (input) => licenses.licensesOf(input.organizationId, input.userId), {
+      callers: ['identity', 'org-users'],
+    }),
   };
 }

@@ -1,6 +1,6 @@
 import { hkdfSync } from 'node:crypto';
 import type { Connection } from 'mongoose';
-import { createSecretBox } from '@usergraph/service-kit';
+import { createSecretBox, type Logger } from '@usergraph/service-kit';
 import type { AccessPolicy } from '../../access-policy.js';
 import type { OrganizationService } from '../organizations/organization-service.js';
 import type { UserService } from '../users/user-service.js';
@@ -21,6 +21,7 @@ export function createConsumerModule(deps: {
   /** 32 bytes, base64. */
   nationalIdKey: string;
   identity: Pick<IdentityClient, 'revokeSessions'>;
+  logger: Logger;
 }) {
   const { conn, users, access } = deps;
   const connections = createConnectionRepository(conn);
@@ -33,6 +34,7 @@ export function createConsumerModule(deps: {
       nationalIds: createSecretBox(deps.nationalIdKey),
       // A key of its own for Idempotency-Key fingerprints, derived from the one secret this module holds.
       fingerprintKey: Buffer.from(hkdfSync('sha256', Buffer.from(deps.nationalIdKey, 'base64'), '', 'usergraph idempotency fingerprints', 32)),
+      logger: deps.logger,
     }),
     accounts: createAccountService({ users, connections, access, identity: deps.identity }),
     financialData: createFinancialDataService({ users, connections, tradelines: createTradelineRepository(conn), access }),

@@ -1,6 +1,6 @@
-import { keyedFingerprint, withIdempotencyKey } from '@usergraph/mongo';
+import { idempotencyCallerOf, keyedFingerprint, withIdempotencyKey } from '@usergraph/mongo';
 import { Types, type Connection } from 'mongoose';
-import { DomainError, forbidden, type Caller, type SecretBox } from '@usergraph/service-kit';
+import { DomainError, forbidden, type Caller, type Logger, type SecretBox } from '@usergraph/service-kit';
 import { last4 } from '@usergraph/validation';
 import type { OrganizationService } from '../organizations/organization-service.js';
 import type { AddressDoc } from '../users/user-repository.js';
@@ -30,6 +30,7 @@ export function createConsumerRegistration(deps: {
   nationalIds: SecretBox;
   /** Keys Idempotency-Key fingerprints, so a stored fingerprint reveals nothing of the input. */
   fingerprintKey: Buffer;
+  logger: Pick<Logger, 'error'>;
 }) {
   async function create(input: RegisterOrganizationUserInput, organizationId: string): Promise<ProfileDto> {
     const nationalId = input.nationalId ?? undefined;
@@ -72,6 +73,8 @@ export function createConsumerRegistration(deps: {
       {
         key: idempotencyKey,
         scope: `registerOrganizationUser:${organizationId}`,
+        caller: idempotencyCallerOf(caller),
+        logger: deps.logger,
         fingerprint: () => keyedFingerprint(deps.fingerprintKey, input),
       },
       async () => {

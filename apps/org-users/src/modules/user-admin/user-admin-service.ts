@@ -1,6 +1,6 @@
 import { Types } from 'mongoose';
 import { toPayloadErrors, validate, type FieldError } from '@usergraph/validation';
-import { DomainError, type Caller, type FieldIssue } from '@usergraph/service-kit';
+import { DomainError, logUndoFailure, undefinedIfNotFound, type Caller, type FieldIssue, type Logger } from '@usergraph/service-kit';
 import type { ProfileDto, UserService } from '../users/user-service.js';
 import type { AssignmentRequest, IdentityClient, LicensingClient } from '../../clients.js';
 import type { AccessPolicy } from '../../access-policy.js';
@@ -33,6 +33,7 @@ export function createUserAdminService(deps: {
   policy: AccessPolicy;
   /** Test-only fault injection (never in production): crashes the process at a named point. */
   faults?: (point: string) => void;
+  logger: Pick<Logger, 'error'>;
 }) {
   const { users, identity, licensing, policy } = deps;
 
@@ -48,7 +49,7 @@ export function createUserAdminService(deps: {
 
     const p = profile.value;
     const userId = new Types.ObjectId().toHexString();
-    const undo: Array<() => Promise<unknown>> = [];
+    const undo: Array<{ what: string; run: () => Promise<unknown> }> = [];
     try {
       await users.createProfile({
         userId,
@@ -62,15 +63,16 @@ export function createUserAdminService(deps: {
         jobTitle: p.jobTitle ?? undefined,
         provisioning: true,
       });
-      undo.push(() => users.deleteProfile(organizationId, userId));
+      undo.push({ what: 'delete profile (createUser)', run: () => users.deleteProfile(organizationId, userId) });
       await identity.createCredentials(organizationId, userId, p.credentials);
-      undo.push(() => identity.deleteCredentials(organizationId, userId));
+      undo.push({ what: 'delete credentials (createUser)', run: () => identity.deleteCredentials(organizationId, userId) });
       deps.faults?.('createUser:after-credentials');
       await licensing.assignLicenses(organizationId, userId, request);
       await users.finishProvisioning(organizationId, userId);
       return { errors: [], user: await users.getProfile(organizationId, userId) };
     } catch (err) {
-      for (const step of undo.reverse()) await step().catch(() => undefined);
+      // A failed step leaves the profile marked provisioning: reconcile finishes the undo.
+      for (const step of undo.reverse()) await step.run().catch((undoErr: unknown) => logUndoFailure(deps.logger, undoErr, step.what, { organizationId, userId }));
       const fields = fieldsOf(err);
       if (!fields) throw err;
       // Profile conflicts name the profile's own field; D calls it user.email / user.phone.
@@ -83,7 +85,7 @@ export function createUserAdminService(deps: {
     const id = validate(userIdSchema, input.id, ['id']);
     const profile = validate(updateUserProfileSchema, input.user ?? {}, ['user']);
     const errors: FieldError[] = [...(id.ok ? [] : id.errors), ...(profile.ok ? [] : profile.errors)];
-    const current = id.ok ? await users.getProfile(organizationId, id.value).catch(() => undefined) : undefined;
+    const current = id.ok ? await users.getProfile(organizationId, id.value).catch(undefinedIfNotFound) : undefined;
     if (id.ok && !current) errors.push({ path: ['id'], message: 'does not name a user of your organization' });
     // Support admins are the operator's; an ADMIN's account (email, phone, licenses) needs organization-users:admin.
     const held = current ? await policy.requireWriteOn(caller, { organizationId, userId: current.id }) : undefined;
@@ -148,7 +150,7 @@ export function createUserAdminService(deps: {
         errors.push({ path, message: 'is you: a user cannot remove themselves' });
         continue;
       }
-      const profile = await users.getProfile(organizationId, id.value).catch(() => undefined);
+      const profile = await users.getProfile(organizationId, id.value).catch(undefinedIfNotFound);
       if (!profile) {
         errors.push({ path, message: 'does not name a user of your organization' });
         continue;

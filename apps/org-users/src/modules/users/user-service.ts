@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { Connection } from 'mongoose';
-import { claimAll, findClaimOwner, releaseClaim } from '@usergraph/mongo';
+import { claimAll, findClaimOwner, releaseClaim, releaseStaleClaims } from '@usergraph/mongo';
 import { normalizeEmail } from '@usergraph/validation';
-import { DomainError } from '@usergraph/service-kit';
+import { DomainError, forbidden, logUndoFailure, unauthenticated, type Caller, type Logger } from '@usergraph/service-kit';
 import { encodeCursor, pageArgsShape, type Page, type PageArgs } from '../../pagination.js';
 import type { SearchIndex } from './search-index.js';
 import { matchesQuery, normalizeQuery, searchValuesOf } from './search-tokens.js';
@@ -110,7 +110,7 @@ export interface NewProfile {
 const CONFLICT_DIALECT_CODE: Record<string, string> = { email: 'AUTH-0027', phone: 'AUTH-0026' };
 const CONFLICT_FIELD: Record<string, string> = { email: 'email', phone: 'phoneNumber' };
 
-export function createUserService(deps: { conn: Connection; users: UserRepository; searchIndex: SearchIndex }) {
+export function createUserService(deps: { conn: Connection; users: UserRepository; searchIndex: SearchIndex; logger: Pick<Logger, 'error'> }) {
   const { conn, users, searchIndex } = deps;
 
   function uniqueValues(p: { organizationId: string; email: string; phoneNumber?: string | undefined }) {
@@ -125,7 +125,7 @@ export function createUserService(deps: { conn: Connection; users: UserRepositor
    */
   async function createProfile(input: NewProfile): Promise<ProfileDto> {
     const claims = uniqueValues(input).map((c) => ({ ...c, ownerId: input.userId }));
-    const outcome = await claimAll(conn, claims);
+    const outcome = await claimAll(conn, claims, deps.logger);
     if (!outcome.ok) {
       const field = CONFLICT_FIELD[outcome.takenKind] ?? outcome.takenKind;
       const what = outcome.takenKind === 'phone' ? 'phone number' : 'email address';
@@ -158,7 +158,14 @@ export function createUserService(deps: { conn: Connection; users: UserRepositor
       if (inserted) await searchIndex.add(doc);
       return toProfileDto(doc);
     } catch (err) {
-      for (const c of claims) await releaseClaim(conn, c).catch(() => undefined);
+      for (const c of claims) {
+        await releaseClaim(conn, c).catch((undoErr: unknown) =>
+          logUndoFailure(deps.logger, undoErr, `release ${c.kind} claim (createProfile)`, {
+            organizationId: c.organizationId,
+            userId: c.ownerId,
+          }),
+        );
+      }
       throw err;
     }
   }
@@ -235,7 +242,7 @@ export function createUserService(deps: { conn: Connection; users: UserRepositor
     const key = (c: { kind: string; value: string }) => `${c.kind}:${c.value}`;
     const added = after.filter((c) => !before.some((b) => key(b) === key(c))).map((c) => ({ ...c, ownerId: userId }));
     const removed = before.filter((c) => !after.some((a) => key(a) === key(c))).map((c) => ({ ...c, ownerId: userId }));
-    const outcome = await claimAll(conn, added);
+    const outcome = await claimAll(conn, added, deps.logger);
     if (!outcome.ok) {
       const field = CONFLICT_FIELD[outcome.takenKind] ?? outcome.takenKind;
       throw new DomainError('CONFLICT', `The ${outcome.takenKind === 'phone' ? 'phone number' : 'email address'} is already in use`, [{ path: [field], message: 'is already in use' }]);
@@ -300,10 +307,23 @@ export function createUserService(deps: { conn: Connection; users: UserRepositor
   const existingUserIds = async (organizationId: string, ids: readonly string[]) => (await users.findByIds(organizationId, ids)).map((d) => d._id);
   const stuckInProvisioning = users.stuckInProvisioning;
 
+  /** Reconcile: frees email and phone claims older than `createdBefore` that are not their owner's current values. */
+  const releaseStaleProfileClaims = (createdBefore: Date) =>
+    releaseStaleClaims(conn, ['email', 'phone'], createdBefore, async (organizationId, claims) => {
+      const docs = new Map((await users.findByIds(organizationId, claims.map((c) => c.ownerId))).map((d) => [d._id, d]));
+      return new Set(
+        claims.filter((c) => {
+          const doc = docs.get(c.ownerId);
+          return doc !== undefined && (c.kind === 'email' ? normalizeEmail(doc.email) === c.value : doc.phoneNumber === c.value);
+        }),
+      );
+    });
+
   return {
     existingUserIds,
     finishProvisioning,
     stuckInProvisioning,
+    releaseStaleProfileClaims,
     updateProfile,
     searchPage,
     selfSearchPage,
