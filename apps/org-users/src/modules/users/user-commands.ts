@@ -33,7 +33,8 @@ export function createUserCommands(users: UserService) {
     ),
     getProfile: defineCommand(z.object({ organizationId: id, userId: id }), (input) =>
       users.getProfile(input.organizationId, input.userId),
-      { callers: ['identity'] },
+      // identity: a user's status before a session is issued; licensing: its access policy reads the caller's status.
+      { callers: ['identity', 'licensing'] },
     ),
     setUserStatus: defineCommand(
       z.object({ organizationId: id, userId: id, status: z.enum(['ACTIVE', 'PENDING_VERIFICATION', 'SUSPENDED', 'CLOSED']) }),
