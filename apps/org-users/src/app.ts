@@ -58,6 +58,7 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
     access,
     nationalIdKey: env.NATIONAL_ID_ENCRYPTION_KEY,
     identity,
+    licensing,
   });
 
   const reconcile = createProfileReconciler({ users, identity, licensing });
