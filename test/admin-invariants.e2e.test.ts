@@ -142,6 +142,13 @@ describe('issue 12 review: company admins, support admins and group writes', () 
       expect(groups.data!.groups).toContainEqual({ name: 'OPS', memberCount: 1 });
     });
 
+    it('issue 12 review: a support admin does not close their own account through the API (the operator removes it); it stays usable', async () => {
+      const res = await as(support.jwt, CLOSE, { id: support.id });
+      expect(codeOf(res)).toBe('CONFLICT');
+      expect(res.errors![0]!.extensions!.fields).toEqual([{ path: 'userId', message: expect.stringContaining('support admin') }]);
+      expect((await as(support.jwt, `{ me { status licenses } }`)).data!.me).toEqual({ status: 'ACTIVE', licenses: ['ADMIN'] });
+    });
+
     it('issue 12 review: renaming a group changes its name, not anyone\u2019s membership (allowed)', async () => {
       const res = await as(org.admin, `mutation { renameGroup(name: "OPS", newName: "OPERATIONS") { name memberCount } }`);
       expect(res.data!.renameGroup).toEqual({ name: 'OPERATIONS', memberCount: 1 });

@@ -47,9 +47,9 @@ export function createAccountService(deps: { users: UserService; connections: Co
     // through licensing's last-ADMIN condition: the organization's last company admin is refused (CONFLICT),
     // exactly, under concurrent calls too. Nothing is closed when this refuses; closing again repeats it.
     await deps.licensing.revokeAllLicenses(target.organizationId, target.userId, await deps.access.mayActOnAdmin(caller, target)).catch((err: unknown) => {
-      if (!(err instanceof DomainError) || err.code !== 'CONFLICT') throw err;
-      const message = err.fields[0]?.message.replace('would remove', 'is') ?? err.message;
-      throw new DomainError('CONFLICT', err.message, args.userId != null ? [{ path: ['userId'], message }] : []);
+      // Licensing names its own argument (requestedLicenses); here the account is `userId`'s, or the caller's own.
+      if (!(err instanceof DomainError) || err.code !== 'CONFLICT' || err.fields.length === 0) throw err;
+      throw new DomainError('CONFLICT', err.message, args.userId != null ? err.fields.map((f) => ({ path: ['userId'], message: f.message })) : []);
     });
     const closed = await naming(args.userId != null, deps.users.closeAccount(target.organizationId, target.userId, new Date()));
     // Issue 12, finding 6: closing ends every session. If this fails the call fails and can be
