@@ -133,7 +133,7 @@ export function createAccessPolicy(deps: {
         throw new DomainError('FORBIDDEN', "Changing a company admin's groups needs an organization admin or an application with organization-users:admin", [{ path, message: admin }]);
       }
     };
-    for (const [i, userId] of userIds.entries()) guardOf(userId, i)(await deps.assignmentOf(organizationId, userId));
+    for (const [i, userId] of userIds.entries()) guardOf(userId, i)(await deps.assignmentOf(organizationId, userId), null);
     return (userId) => guardOf(userId, userIds.indexOf(userId));
   }
 

@@ -203,6 +203,8 @@ describe('licensing subgraph', () => {
         expect(res.body.error.code).toBe('FORBIDDEN');
       }
       expect(await command('getUserLicenses', { organizationId: org, userId: promoted })).toMatchObject({ licenses: ['ADMIN'] });
+      // A command retried after its answer was lost changes nothing, and still answers (commands are idempotent).
+      expect(await command('assignLicenses', assignment(org, promoted, ['ADMIN'], []))).toMatchObject({ licenses: ['ADMIN'] });
       // With organization-users:admin (or acting on oneself) the same write goes through.
       expect(await command('releaseUser', { organizationId: org, userId: promoted, callerMayActOnAdmin: true })).toEqual({ released: true });
       // A user without ADMIN needs nothing more.

@@ -30,13 +30,18 @@ const invalid = (errors: FieldIssue[]) =>
  * assignment the write is conditioned on, so a promotion racing the caller's
  * own check changes the revision, and the retry sees the ADMIN and refuses.
  */
-export type WriteGuard = (current: AssignmentDoc | null) => void;
+export type WriteGuard = (current: AssignmentDoc | null, next: AssignmentFields | null) => void;
+
+const sameSet = <T>(a: readonly T[], b: readonly T[]) => a.length === b.length && a.every((x) => b.includes(x));
+/** A write that changes nothing (a command retried after its answer was lost) acts on no one's account. */
+const unchanged = (current: AssignmentDoc, next: AssignmentFields | null) =>
+  next !== null && sameSet(current.licenses, next.licenses) && sameSet(current.groupIds, next.groupIds) && current.originGroupId === next.originGroupId;
 
 /** The guard for internal commands: org-users says whether its caller holds organization-users:admin (or acts on themselves). */
 export const adminTargetGuard =
   (callerMayActOnAdmin: boolean): WriteGuard =>
-  (current) => {
-    if (!callerMayActOnAdmin && current?.licenses.includes('ADMIN')) {
+  (current, next) => {
+    if (!callerMayActOnAdmin && current?.licenses.includes('ADMIN') && !unchanged(current, next)) {
       throw new DomainError('FORBIDDEN', "Acting on a company admin's account needs an organization admin or an application with organization-users:admin");
     }
   };
@@ -106,8 +111,8 @@ export function createLicenseService(deps: { assignments: AssignmentRepository; 
   ): Promise<AssignmentDoc | null> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const current = await assignments.find(organizationId, userId);
-      guard(current);
       const next = nextOf(current);
+      guard(current, next);
       const support = current?.supportAdmin ?? next?.supportAdmin ?? false;
       if (current?.supportAdmin && !next?.licenses.includes('ADMIN')) {
         throw new DomainError('CONFLICT', 'A support admin cannot be removed or lose the ADMIN license', [
