@@ -1,5 +1,6 @@
 import { DomainError, forbidden, requireAuthenticated, type Caller } from '@usergraph/service-kit';
 import type { AssignmentDoc } from './modules/licenses/assignment-repository.js';
+import type { WriteGuard } from './modules/licenses/license-service.js';
 
 /**
  * The access policy of licensing: the same rules as org-users'
@@ -19,10 +20,17 @@ import type { AssignmentDoc } from './modules/licenses/assignment-repository.js'
  *   manages groups and seat caps; :admin is needed to change the groups of a
  *   user holding ADMIN.
  *
- * Writes naming users (addGroupMembers, removeGroupMembers) refuse support
- * admins (the platform operator's accounts) and need organization-users:admin
- * for users holding ADMIN. License assignment itself goes through org-users'
- * updateUser, which applies the same rules before calling assignLicenses.
+ * Writes changing users' groups (addGroupMembers, removeGroupMembers, and
+ * deleteGroup for every member) refuse support admins (the platform
+ * operator's accounts) and need organization-users:admin for users holding
+ * ADMIN; the rule is checked first, then again on the assignment each write
+ * is conditioned on (a WriteGuard), so a concurrent promotion cannot slip
+ * past it. Renaming a group changes no one's membership and is allowed.
+ * Capping ADMIN seats decides who can be made ADMIN: it needs
+ * organization-users:admin too. License assignment itself goes through
+ * org-users' updateUser, which applies the same rules before calling
+ * assignLicenses (and says whether its caller holds organization-users:admin,
+ * checked again at write time).
  */
 export const PERMISSION = {
   read: 'organization-users:read',
@@ -92,25 +100,44 @@ export function createAccessPolicy(deps: {
     return v.organizationId;
   }
 
-  /** Changing these users' groups: never a support admin; an ADMIN only with organization-users:admin. Oneself is one's own. */
-  async function requireWriteOnUsers(caller: Caller, organizationId: string, userIds: readonly string[]): Promise<void> {
+  async function holdsAdminPermission(caller: Caller): Promise<boolean> {
     const v = await viewerOf(caller);
-    const holdsAdmin = v.kind === 'application' ? v.permissions.has(PERMISSION.admin) : v.role === 'admin';
-    for (const [i, userId] of userIds.entries()) {
-      if (v.kind === 'user' && v.userId === userId) continue;
-      const held = await deps.assignmentOf(organizationId, userId);
-      if (held?.supportAdmin) {
-        throw new DomainError('FORBIDDEN', "A support admin's account is managed only by the platform operator", [{ path: ['userIds', String(i)], message: 'is a support admin' }]);
-      }
-      if (held?.licenses.includes('ADMIN') && !holdsAdmin) {
-        throw new DomainError('FORBIDDEN', "Changing a company admin's groups needs an organization admin or an application with organization-users:admin", [
-          { path: ['userIds', String(i)], message: 'is a company admin' },
-        ]);
-      }
-    }
+    return v.kind === 'application' ? v.permissions.has(PERMISSION.admin) : v.role === 'admin';
   }
 
-  return { viewerOf, readScope, requireDirectoryReader, requireOrganizationAdmin, requireWriteOnUsers };
+  /** Capping ADMIN seats: an ACTIVE ADMIN, or an application with organization-users:admin. */
+  async function requireAdminPermission(caller: Caller, what: string): Promise<void> {
+    if (!(await holdsAdminPermission(caller))) throw forbidden(`${what} needs an organization admin or an application with organization-users:admin`);
+  }
+
+  /**
+   * Changing these users' groups: never a support admin; an ADMIN only with
+   * organization-users:admin. Oneself is one's own. Checks every user first
+   * (nothing is written when one is refused) and returns the same rule as a
+   * WriteGuard per user, for the writes themselves. `at(i)` names the
+   * argument in errors.
+   */
+  async function requireWriteOnUsers(
+    caller: Caller,
+    organizationId: string,
+    userIds: readonly string[],
+    at: (i: number) => { path: string[]; support: string; admin: string } = (i) => ({ path: ['userIds', String(i)], support: 'is a support admin', admin: 'is a company admin' }),
+  ): Promise<(userId: string) => WriteGuard> {
+    const v = await viewerOf(caller);
+    const holdsAdmin = await holdsAdminPermission(caller);
+    const guardOf = (userId: string, i: number): WriteGuard => (held) => {
+      if (v.kind === 'user' && v.userId === userId) return;
+      const { path, support, admin } = at(i);
+      if (held?.supportAdmin) throw new DomainError('FORBIDDEN', "A support admin's account is managed only by the platform operator", [{ path, message: support }]);
+      if (held?.licenses.includes('ADMIN') && !holdsAdmin) {
+        throw new DomainError('FORBIDDEN', "Changing a company admin's groups needs an organization admin or an application with organization-users:admin", [{ path, message: admin }]);
+      }
+    };
+    for (const [i, userId] of userIds.entries()) guardOf(userId, i)(await deps.assignmentOf(organizationId, userId), null);
+    return (userId) => guardOf(userId, userIds.indexOf(userId));
+  }
+
+  return { viewerOf, readScope, requireDirectoryReader, requireOrganizationAdmin, requireAdminPermission, requireWriteOnUsers };
 }
 
 export type AccessPolicy = ReturnType<typeof createAccessPolicy>;

@@ -181,6 +181,40 @@ describe('licensing subgraph', () => {
     });
   });
 
+  describe('issue 12 review: the ADMIN rule is decided again at write time', () => {
+    // org-users checks its caller first; a promotion can land between that check and
+    // the write. Licensing's write is conditioned on the assignment it read, and refuses
+    // a user holding ADMIN unless org-users says its caller may act on one.
+    it('assignLicenses, revokeLicenses and releaseUser refuse a user who holds ADMIN by now, unless callerMayActOnAdmin', async () => {
+      const [first, promoted] = [newId(), newId()];
+      const org = newId();
+      await command('assignLicenses', assignment(org, first, ['ADMIN'], []));
+      await command('assignLicenses', assignment(org, promoted, ['VIEWER'], []));
+      // The check in org-users saw a VIEWER; then an ADMIN promoted them.
+      await command('assignLicenses', { ...assignment(org, promoted, ['ADMIN'], []), callerMayActOnAdmin: true });
+      const attempts: Array<[string, Record<string, unknown>]> = [
+        ['assignLicenses', assignment(org, promoted, ['VIEWER'], [])],
+        ['revokeLicenses', { organizationId: org, userId: promoted, licenses: ['ADMIN'] }],
+        ['releaseUser', { organizationId: org, userId: promoted }],
+        ['releaseUser', { organizationId: org, userId: promoted, callerMayActOnAdmin: false }],
+      ];
+      for (const [name, body] of attempts) {
+        const res = await postCommand(url, name, body, { secret: SECRET, service: SERVICE });
+        expect(res.status, name).toBe(403);
+        expect(res.body.error.code).toBe('FORBIDDEN');
+      }
+      expect(await command('getUserLicenses', { organizationId: org, userId: promoted })).toMatchObject({ licenses: ['ADMIN'] });
+      // A command retried after its answer was lost changes nothing, and still answers (commands are idempotent).
+      expect(await command('assignLicenses', assignment(org, promoted, ['ADMIN'], []))).toMatchObject({ licenses: ['ADMIN'] });
+      // With organization-users:admin (or acting on oneself) the same write goes through.
+      expect(await command('releaseUser', { organizationId: org, userId: promoted, callerMayActOnAdmin: true })).toEqual({ released: true });
+      // A user without ADMIN needs nothing more.
+      const viewer = newId();
+      await command('assignLicenses', assignment(org, viewer, ['VIEWER'], []));
+      expect(await command('releaseUser', { organizationId: org, userId: viewer })).toEqual({ released: true });
+    });
+  });
+
   describe('internal command guard', () => {
     const target = newId();
     const input = () => assignment(orgA, target, ['VIEWER'], ['OPS']);

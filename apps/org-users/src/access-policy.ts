@@ -29,7 +29,8 @@ import type { ProfileDto } from './modules/users/user-service.js';
  * userId, connections, tradelines, sync) are refused when the target is a
  * support admin (their account belongs to the platform operator), and need
  * organization-users:admin when the target holds ADMIN. Writes to oneself are
- * always one's own.
+ * always one's own. Licensing checks the ADMIN rule again on the assignment it
+ * writes (mayActOnAdmin); a profile-only write is not re-checked (README).
  */
 export const PERMISSION = {
   read: 'organization-users:read',
@@ -232,6 +233,12 @@ export function createAccessPolicy(deps: {
     'needs-admin-permission': "Acting on a company admin's account needs an organization admin or an application with organization-users:admin",
   } as const;
 
+  /** Passed to licensing's writes, which check it again on the assignment they write (a promotion racing this check cannot slip past). */
+  async function mayActOnAdmin(caller: Caller, target: UserScope): Promise<boolean> {
+    const c = requireAuthenticated(caller);
+    return (c.kind === 'user' && c.userId === target.userId) || holdsAdminPermission(c);
+  }
+
   async function requireWriteOn(caller: Caller, target: UserScope): Promise<UserLicenses> {
     const { held, refusal } = await checkWriteOn(caller, target);
     if (refusal) throw forbidden(REFUSALS[refusal]);
@@ -253,7 +260,7 @@ export function createAccessPolicy(deps: {
     return target;
   }
 
-  return { viewerOf, readScope, visible, guardUserFields, requireOrganizationScope, requireAdminPermission, checkWriteOn, requireWriteOn, accountTarget };
+  return { viewerOf, readScope, visible, guardUserFields, requireOrganizationScope, requireAdminPermission, checkWriteOn, requireWriteOn, mayActOnAdmin, accountTarget };
 }
 
 export type AccessPolicy = ReturnType<typeof createAccessPolicy>;

@@ -59,6 +59,7 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
     nationalIdKey: env.NATIONAL_ID_ENCRYPTION_KEY,
     identity,
     logger,
+    licensing,
   });
 
   const reconcile = createProfileReconciler({ users, identity, licensing });

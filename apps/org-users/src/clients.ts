@@ -24,10 +24,19 @@ export function createLicensingClient(opts: { baseUrl: string; secret: string })
     /** D's license and group rules, checked without writing; errors carry D's paths. */
     validateAssignment: (organizationId: string, request: AssignmentRequest) =>
       client.call<{ ok: boolean; errors: FieldError[] }>('validateAssignment', { organizationId, ...request }),
-    assignLicenses: (organizationId: string, userId: string, request: AssignmentRequest) =>
-      client.call<UserLicenses>('assignLicenses', { organizationId, userId, ...request }),
+    /**
+     * `callerMayActOnAdmin`: the caller holds organization-users:admin or acts on
+     * themselves. Without it licensing refuses (FORBIDDEN) a user holding ADMIN,
+     * judged at write time (the access policy's check came earlier).
+     */
+    assignLicenses: (organizationId: string, userId: string, request: AssignmentRequest, callerMayActOnAdmin: boolean) =>
+      client.call<UserLicenses>('assignLicenses', { organizationId, userId, callerMayActOnAdmin, ...request }),
     /** Refused (CONFLICT / FORBIDDEN) for the last company admin and for support admins. */
-    releaseUser: (organizationId: string, userId: string) => client.call<{ released: boolean }>('releaseUser', { organizationId, userId }),
+    releaseUser: (organizationId: string, userId: string, callerMayActOnAdmin: boolean) =>
+      client.call<{ released: boolean }>('releaseUser', { organizationId, userId, callerMayActOnAdmin }),
+    /** closeAccount: every license goes (seats back, groups kept); CONFLICT for the last company admin and for support admins. */
+    revokeAllLicenses: (organizationId: string, userId: string, callerMayActOnAdmin: boolean) =>
+      client.call<UserLicenses>('revokeLicenses', { organizationId, userId, licenses: ['VIEWER', 'AUTHOR', 'ANALYST', 'ADMIN'], callerMayActOnAdmin }),
     /** Reconciliation only: drops whatever licensing holds for a user that never fully existed. */
     forgetUser: (organizationId: string, userId: string) => client.call<{ forgotten: boolean }>('forgetUser', { organizationId, userId }),
     close: () => client.close(),

@@ -41,25 +41,31 @@ export function createGroupResolvers(deps: {
       },
       async deleteGroup(_: unknown, args: { name: string }, ctx: RequestContext) {
         const org = await adminOrganization(ctx);
-        await deps.groups.remove(org, args.name, (userIds, groupId) =>
-          deps.licenses.updateGroupMembership(org, userIds, (ids) => ids.filter((g) => g !== groupId)),
-        );
+        await deps.groups.remove(org, args.name, async (userIds, groupId) => {
+          // Deleting the group changes every member's groups: the same rule as removeGroupMembers, for each of them.
+          const guardOf = await deps.policy.requireWriteOnUsers(ctx.caller, org, userIds, () => ({
+            path: ['name'],
+            support: 'has a support admin as a member: only the platform operator changes their groups',
+            admin: 'has a company admin as a member: removing them needs organization-users:admin',
+          }));
+          await deps.licenses.updateGroupMembership(org, userIds, (ids) => ids.filter((g) => g !== groupId), guardOf);
+        });
         return true;
       },
       async addGroupMembers(_: unknown, args: { name: string; userIds: string[] }, ctx: RequestContext) {
         const org = await adminOrganization(ctx);
         const group = await deps.groups.byName(org, args.name);
         const userIds = await members(org, args.userIds);
-        await deps.policy.requireWriteOnUsers(ctx.caller, org, userIds);
-        await deps.licenses.updateGroupMembership(org, userIds, (ids) => (ids.includes(group._id) ? ids : [...ids, group._id]));
+        const guardOf = await deps.policy.requireWriteOnUsers(ctx.caller, org, userIds);
+        await deps.licenses.updateGroupMembership(org, userIds, (ids) => (ids.includes(group._id) ? ids : [...ids, group._id]), guardOf);
         return view(await deps.groups.byName(org, args.name)); // its count after the change
       },
       async removeGroupMembers(_: unknown, args: { name: string; userIds: string[] }, ctx: RequestContext) {
         const org = await adminOrganization(ctx);
         const group = await deps.groups.byName(org, args.name);
         const userIds = await members(org, args.userIds);
-        await deps.policy.requireWriteOnUsers(ctx.caller, org, userIds);
-        await deps.licenses.updateGroupMembership(org, userIds, (ids) => ids.filter((g) => g !== group._id));
+        const guardOf = await deps.policy.requireWriteOnUsers(ctx.caller, org, userIds);
+        await deps.licenses.updateGroupMembership(org, userIds, (ids) => ids.filter((g) => g !== group._id), guardOf);
         return view(await deps.groups.byName(org, args.name)); // its count after the change
       },
     },

@@ -1,9 +1,15 @@
 import { z } from 'zod';
 import { defineCommand } from '@usergraph/service-kit';
-import type { LicenseService } from './license-service.js';
+import { adminTargetGuard, type LicenseService } from './license-service.js';
 
 const id = z.string().min(1).max(64);
 /** D's names for the request fields; validated by the license rules, not here. */
+/**
+ * Writes on an existing user: whether org-users' caller holds
+ * organization-users:admin (or acts on themselves). Absent means no, so a
+ * user holding ADMIN is refused at write time unless the caller says so.
+ */
+const callerMayActOnAdmin = z.boolean().default(false);
 const request = { requestedLicenses: z.unknown(), requestedGroups: z.unknown(), requestedOriginGroup: z.unknown().optional() };
 
 /**
@@ -17,18 +23,23 @@ export function createLicenseCommands(licenses: LicenseService, existingUserIds:
       const result = await licenses.validateRequest(organizationId, raw);
       return result.ok ? { ok: true, errors: [] } : { ok: false, errors: result.errors };
     }, { callers: ['org-users'] }),
-    assignLicenses: defineCommand(z.object({ organizationId: id, userId: id, supportAdmin: z.boolean().optional(), ...request }), ({ organizationId, userId, supportAdmin, ...raw }) =>
-      licenses.assign(organizationId, userId, raw, { supportAdmin }),
+    assignLicenses: defineCommand(
+      z.object({ organizationId: id, userId: id, supportAdmin: z.boolean().optional(), callerMayActOnAdmin, ...request }),
+      ({ organizationId, userId, supportAdmin, callerMayActOnAdmin: may, ...raw }) => licenses.assign(organizationId, userId, raw, adminTargetGuard(may), { supportAdmin }),
       { callers: ['org-users', 'cli'] },
     ),
-    revokeLicenses: defineCommand(z.object({ organizationId: id, userId: id, licenses: z.unknown() }), (input) =>
-      licenses.revoke(input.organizationId, input.userId, input.licenses),
+    /** closeAccount gives the seats back through this: refused for the last company admin and for support admins. */
+    revokeLicenses: defineCommand(
+      z.object({ organizationId: id, userId: id, licenses: z.unknown(), callerMayActOnAdmin }),
+      (input) => licenses.revoke(input.organizationId, input.userId, input.licenses, adminTargetGuard(input.callerMayActOnAdmin)),
       { callers: ['org-users'] },
     ),
     /** For a deleted user: frees every seat. Refused for the last company admin and for support admins. */
-    releaseUser: defineCommand(z.object({ organizationId: id, userId: id }), (input) => licenses.release(input.organizationId, input.userId), {
-      callers: ['org-users'],
-    }),
+    releaseUser: defineCommand(
+      z.object({ organizationId: id, userId: id, callerMayActOnAdmin }),
+      (input) => licenses.release(input.organizationId, input.userId, adminTargetGuard(input.callerMayActOnAdmin)),
+      { callers: ['org-users'] },
+    ),
     /** Reconciliation: drop a non-existent user's assignment. */
     forgetUser: defineCommand(z.object({ organizationId: id, userId: id }), (input) => licenses.forget(input.organizationId, input.userId), {
       callers: ['org-users'],

@@ -30,8 +30,12 @@ export function createLicenseResolvers(deps: { licenses: LicenseService; groups:
       groups: async (_: unknown, __: unknown, ctx: RequestContext) => organizationGroups(await deps.policy.requireDirectoryReader(ctx.caller)),
     },
     Mutation: {
-      setSeatCap: async (_: unknown, args: { license: string; cap: number | null }, ctx: RequestContext) =>
-        deps.licenses.setSeatCap(await deps.policy.requireOrganizationAdmin(ctx.caller), args.license, args.cap ?? null),
+      async setSeatCap(_: unknown, args: { license: string; cap: number | null }, ctx: RequestContext) {
+        const organizationId = await deps.policy.requireOrganizationAdmin(ctx.caller);
+        // A cap on ADMIN decides who can be made ADMIN, which needs organization-users:admin.
+        if (args.license === 'ADMIN') await deps.policy.requireAdminPermission(ctx.caller, 'Capping ADMIN seats');
+        return deps.licenses.setSeatCap(organizationId, args.license, args.cap ?? null);
+      },
     },
     User: {
       __resolveReference: (ref: { id: string }, ctx: RequestContext) => loaderFor(ctx).load(ref.id),

@@ -25,6 +25,27 @@ const lastAdminError = () =>
 const invalid = (errors: FieldIssue[]) =>
   new DomainError('BAD_USER_INPUT', `Invalid license assignment: ${errors.map((e) => `${e.path.join('.')} ${e.message}`).join('; ')}`, errors);
 
+/**
+ * Issue 12 review: who may act on a user holding ADMIN is decided again on the
+ * assignment the write is conditioned on, so a promotion racing the caller's
+ * own check changes the revision, and the retry sees the ADMIN and refuses.
+ */
+export type WriteGuard = (current: AssignmentDoc | null, next: AssignmentFields | null) => void;
+
+const sameSet = <T>(a: readonly T[], b: readonly T[]) => a.length === b.length && a.every((x) => b.includes(x));
+/** A write that changes nothing (a command retried after its answer was lost) acts on no one's account. */
+const unchanged = (current: AssignmentDoc, next: AssignmentFields | null) =>
+  next !== null && sameSet(current.licenses, next.licenses) && sameSet(current.groupIds, next.groupIds) && current.originGroupId === next.originGroupId;
+
+/** The guard for internal commands: org-users says whether its caller holds organization-users:admin (or acts on themselves). */
+export const adminTargetGuard =
+  (callerMayActOnAdmin: boolean): WriteGuard =>
+  (current, next) => {
+    if (!callerMayActOnAdmin && current?.licenses.includes('ADMIN') && !unchanged(current, next)) {
+      throw new DomainError('FORBIDDEN', "Acting on a company admin's account needs an organization admin or an application with organization-users:admin");
+    }
+  };
+
 /** Licenses a holder counts against seats: a support admin's ADMIN is not a company seat. */
 const counted = (licenses: readonly LicenseType[], supportAdmin: boolean) => (supportAdmin ? licenses.filter((l) => l !== 'ADMIN') : [...licenses]);
 
@@ -82,10 +103,16 @@ export function createLicenseService(deps: { assignments: AssignmentRepository; 
    * assignment is written conditionally on the revision read. Anything that
    * fails undoes the counter steps already taken, and a lost race retries.
    */
-  async function transition(organizationId: string, userId: string, nextOf: (current: AssignmentDoc | null) => AssignmentFields | null): Promise<AssignmentDoc | null> {
+  async function transition(
+    organizationId: string,
+    userId: string,
+    nextOf: (current: AssignmentDoc | null) => AssignmentFields | null,
+    guard: WriteGuard,
+  ): Promise<AssignmentDoc | null> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const current = await assignments.find(organizationId, userId);
       const next = nextOf(current);
+      guard(current, next);
       const support = current?.supportAdmin ?? next?.supportAdmin ?? false;
       if (current?.supportAdmin && !next?.licenses.includes('ADMIN')) {
         throw new DomainError('CONFLICT', 'A support admin cannot be removed or lose the ADMIN license', [
@@ -133,19 +160,19 @@ export function createLicenseService(deps: { assignments: AssignmentRepository; 
   }
 
   /** Sets a user's licenses, groups and origin group (idempotent: the same request twice changes nothing). */
-  async function assign(organizationId: string, userId: string, raw: unknown, opts: { supportAdmin?: boolean } = {}): Promise<UserLicensesDto> {
+  async function assign(organizationId: string, userId: string, raw: unknown, guard: WriteGuard, opts: { supportAdmin?: boolean } = {}): Promise<UserLicensesDto> {
     const checked = await validateRequest(organizationId, raw);
     if (!checked.ok) throw invalid(checked.errors);
     const doc = await transition(organizationId, userId, (current) => ({
       ...checked.value,
       // Support status is set once, by the operator CLI, and never taken away.
       supportAdmin: current?.supportAdmin ?? opts.supportAdmin ?? false,
-    }));
+    }), guard);
     return toDto(organizationId, userId, doc);
   }
 
   /** Removes some licenses (D's updateUser dropping a license goes through assign; this is the narrow form). */
-  async function revoke(organizationId: string, userId: string, rawLicenses: unknown): Promise<UserLicensesDto> {
+  async function revoke(organizationId: string, userId: string, rawLicenses: unknown, guard: WriteGuard): Promise<UserLicensesDto> {
     const parsed = licenseTypeSchema.array().safeParse(rawLicenses);
     if (!parsed.success) throw invalid([{ path: ['licenses'], message: 'must be a list of license types' }]);
     const doc = await transition(organizationId, userId, (current) => {
@@ -154,13 +181,13 @@ export function createLicenseService(deps: { assignments: AssignmentRepository; 
       // The origin group goes with the last ADMIN or AUTHOR license.
       const keepsOrigin = licenses.includes('ADMIN') || licenses.includes('AUTHOR');
       return { licenses, groupIds: current.groupIds, originGroupId: keepsOrigin ? current.originGroupId : undefined, supportAdmin: current.supportAdmin };
-    });
+    }, guard);
     return toDto(organizationId, userId, doc);
   }
 
   /** Frees everything a deleted user held. Refused for the last company admin and for support admins. */
-  async function release(organizationId: string, userId: string): Promise<{ released: boolean }> {
-    await transition(organizationId, userId, () => null);
+  async function release(organizationId: string, userId: string, guard: WriteGuard): Promise<{ released: boolean }> {
+    await transition(organizationId, userId, () => null, guard);
     return { released: true };
   }
 
@@ -203,14 +230,19 @@ export function createLicenseService(deps: { assignments: AssignmentRepository; 
   }
 
   /** Applies a change of group membership to several users, each through the same guarded transition. */
-  async function updateGroupMembership(organizationId: string, userIds: string[], change: (groupIds: string[]) => string[]): Promise<void> {
+  async function updateGroupMembership(
+    organizationId: string,
+    userIds: string[],
+    change: (groupIds: string[]) => string[],
+    guardOf: (userId: string) => WriteGuard,
+  ): Promise<void> {
     for (const userId of userIds) {
       await transition(organizationId, userId, (current) => {
         const base = current ?? { licenses: [], groupIds: [], originGroupId: undefined, supportAdmin: false };
         const groupIds = change(base.groupIds);
         const originGroupId = base.originGroupId && groupIds.includes(base.originGroupId) ? base.originGroupId : undefined;
         return { licenses: base.licenses, groupIds, originGroupId, supportAdmin: base.supportAdmin };
-      });
+      }, guardOf(userId));
     }
   }
 

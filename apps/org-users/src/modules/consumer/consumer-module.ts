@@ -5,7 +5,7 @@ import type { AccessPolicy } from '../../access-policy.js';
 import type { OrganizationService } from '../organizations/organization-service.js';
 import type { UserService } from '../users/user-service.js';
 import { createAccountService } from './account-service.js';
-import type { IdentityClient } from '../../clients.js';
+import type { IdentityClient, LicensingClient } from '../../clients.js';
 import { createConnectionRepository } from './connection-repository.js';
 import { createConsumerResolvers } from './consumer-resolvers.js';
 import { createFinancialDataService } from './financial-data-service.js';
@@ -22,6 +22,7 @@ export function createConsumerModule(deps: {
   nationalIdKey: string;
   identity: Pick<IdentityClient, 'revokeSessions'>;
   logger: Logger;
+  licensing: Pick<LicensingClient, 'revokeAllLicenses'>;
 }) {
   const { conn, users, access } = deps;
   const connections = createConnectionRepository(conn);
@@ -36,7 +37,7 @@ export function createConsumerModule(deps: {
       fingerprintKey: Buffer.from(hkdfSync('sha256', Buffer.from(deps.nationalIdKey, 'base64'), '', 'usergraph idempotency fingerprints', 32)),
       logger: deps.logger,
     }),
-    accounts: createAccountService({ users, connections, access, identity: deps.identity }),
+    accounts: createAccountService({ users, connections, access, identity: deps.identity, licensing: deps.licensing }),
     financialData: createFinancialDataService({ users, connections, tradelines: createTradelineRepository(conn), access }),
   });
   return { resolvers };

@@ -67,7 +67,7 @@ export function createUserAdminService(deps: {
       await identity.createCredentials(organizationId, userId, p.credentials);
       undo.push({ what: 'delete credentials (createUser)', run: () => identity.deleteCredentials(organizationId, userId) });
       deps.faults?.('createUser:after-credentials');
-      await licensing.assignLicenses(organizationId, userId, request);
+      await licensing.assignLicenses(organizationId, userId, request, false); // a new user holds nothing yet, ADMIN least of all
       await users.finishProvisioning(organizationId, userId);
       return { errors: [], user: await users.getProfile(organizationId, userId) };
     } catch (err) {
@@ -92,7 +92,9 @@ export function createUserAdminService(deps: {
 
     const touchesLicenses = input.requestedLicenses != null || input.requestedGroups != null || input.requestedOriginGroup !== undefined;
     let request: AssignmentRequest | undefined;
-    if (touchesLicenses && current && held) {
+    // A closed account gave its seats back (closeAccount); licensing it again would count an admin or a seat nobody can use.
+    if (touchesLicenses && current?.status === 'CLOSED') errors.push({ path: ['id'], message: 'is a closed account: it cannot be given licenses or groups' });
+    else if (touchesLicenses && current && held) {
       const licenses = input.requestedLicenses ?? held.licenses;
       if (licenses.includes('ADMIN') !== held.licenses.includes('ADMIN')) await policy.requireAdminPermission(caller, 'Granting or taking the ADMIN license');
       // An origin group the caller did not mention goes with the last ADMIN or AUTHOR license.
@@ -109,7 +111,7 @@ export function createUserAdminService(deps: {
     const p = profile.value;
     try {
       // Licenses first: the last-ADMIN rule is the likeliest refusal, and nothing is written before it.
-      if (request) await licensing.assignLicenses(organizationId, current.id, request);
+      if (request) await licensing.assignLicenses(organizationId, current.id, request, await policy.mayActOnAdmin(caller, { organizationId, userId: current.id }));
       const updated = await users.updateProfile(organizationId, current.id, {
         email: p.email ?? undefined,
         firstName: p.firstName ?? undefined,
@@ -161,8 +163,13 @@ export function createUserAdminService(deps: {
         continue;
       }
       try {
-        await licensing.releaseUser(organizationId, id.value);
+        await licensing.releaseUser(organizationId, id.value, await policy.mayActOnAdmin(caller, { organizationId, userId: id.value }));
       } catch (err) {
+        // FORBIDDEN: the user became a company admin after the check above (licensing decides at write time).
+        if (err instanceof DomainError && err.code === 'FORBIDDEN') {
+          errors.push({ path, message: 'is a company admin: removing one needs organization-users:admin' });
+          continue;
+        }
         const fields = fieldsOf(err);
         if (!fields) throw err;
         errors.push({ path, message: err instanceof DomainError && /support admin/i.test(err.message) ? 'is a support admin and cannot be removed' : 'is the last company admin (ADMIN license) and cannot be removed' });
