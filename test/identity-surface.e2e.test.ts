@@ -159,6 +159,39 @@ describe("identity's anonymous surface, second pass", () => {
     for (const other of [typed, typed.trim(), stored.toLowerCase()]) expect(await readOutbox(dataDir, other)).toHaveLength(0);
   });
 
+  describe('finding 6: weird input on the anonymous operations never crashes and reveals nothing', () => {
+    // 'ghost' names no one: these guesses must not lock out an account another test signs in to.
+    const weird = ['ghost\u0000', '\ud800ghost', 'gh\u202eost', ' ＧＨＯＳＴ ', `+${'1'.repeat(250)}`, 'ghost@acme.test\u0000@evil.test', '%00', '$where'];
+
+    it('login answers every weird identifier and slug with UNAUTHENTICATED or BAD_USER_INPUT, never INTERNAL_SERVER_ERROR', async () => {
+      for (const value of weird) {
+        for (const vars of [
+          { organizationSlug: acme.organization.slug, identifier: value, password: 'wrong-Password-1' },
+          { organizationSlug: value.slice(0, 63), identifier: 'ghost', password: 'wrong-Password-1' },
+        ]) {
+          const res = await gql(stack.gatewayUrl, LOGIN, vars);
+          expect(['UNAUTHENTICATED', 'BAD_USER_INPUT'], JSON.stringify(vars)).toContain(codeOf(res));
+          expect(JSON.stringify(res)).not.toContain('\\u0000');
+        }
+      }
+    });
+
+    it('resetPassword, verifyEmail, requestPasswordReset and refreshSession refuse weird input as bad input', async () => {
+      for (const value of weird) {
+        for (const [query, vars] of [
+          [RESET, { o: 'public', e: value, c: '123456', n: 'Rogue-Squadron-22' }],
+          [RESET, { o: value, e: 'a@example.ca', c: value, n: 'Rogue-Squadron-22' }],
+          [VERIFY, { o: 'public', e: value, c: value }],
+          [REQUEST_RESET, { o: value, e: value }],
+          [`mutation($t: String!) { refreshSession(refreshToken: $t) { jwt } }`, { t: value }],
+        ] as const) {
+          const res = await gql(stack.gatewayUrl, query, vars);
+          expect(['BAD_USER_INPUT', 'UNAUTHENTICATED'], `${query} ${JSON.stringify(vars)}`).toContain(codeOf(res));
+        }
+      }
+    });
+  });
+
   describe("finding 5: identity's _entities(User) { username } follows org-users' access policy, called directly", () => {
     let target: { id: string; email: string };
     let customer: { id: string; email: string; jwt: string };
