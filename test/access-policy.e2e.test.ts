@@ -156,7 +156,8 @@ describe('issue 12: one access policy for users, licenses and groups', () => {
     it('finding 3: an organization bootstrapped with the defaults refuses anonymous self-signup', async () => {
       await bootstrapOrganization(dataDir, 'closed-by-default');
       const res = await gql(url(), B_REGISTER, { ...realisticRegisterVariables(uniqueEmail('stranger')), telephone: null }, { 'x-organization-slug': 'closed-by-default' });
-      expect(codeOf(res)).toBe('FORBIDDEN');
+      // Answered as an unknown organization would be (second pass, finding 2: no existence oracle).
+      expect(codeOf(res)).toBe('BAD_USER_INPUT');
       expect(res.data?.register ?? null).toBeNull();
       // The development `public` organization keeps self-signup on.
       const open = await gql(url(), B_REGISTER, { ...realisticRegisterVariables(uniqueEmail('public')), telephone: null });
@@ -438,6 +439,47 @@ describe('issue 12: one access policy for users, licenses and groups', () => {
         const res = await as(caller, `{ me { ${ALL_FIELDS} } }`);
         expect(res.errors).toBeUndefined();
         expect(res.data!.me.id).toBe(ids[caller]);
+      });
+    }
+
+    // Second pass, finding 5: identity answers `username` (a directory field) by the same rule
+    // when called directly, without the gateway and org-users' policy in front.
+    const USERNAME_READERS: Record<string, 'username' | 'forbidden' | 'unauthenticated'> = {
+      anonymous: 'unauthenticated',
+      consumer: 'forbidden',
+      pending: 'forbidden',
+      registerApp: 'forbidden',
+      member: 'username',
+      admin: 'username',
+      support: 'username',
+      app: 'username',
+      readApp: 'username',
+      writeApp: 'username',
+    };
+    for (const [caller, expected] of Object.entries(USERNAME_READERS)) {
+      it(`${caller} × identity's _entities(User) { username } of a colleague, called directly: ${expected}`, async () => {
+        const target = caller === 'admin' ? ids.member! : ids.admin!;
+        const res = await gql(
+          `${stack.urls.identity}/graphql`,
+          `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id username } } }`,
+          { r: [{ __typename: 'User', id: target }] },
+          caller === 'anonymous' ? {} : bearer(jwt[caller]!),
+        );
+        if (expected === 'username') {
+          expect(res.errors).toBeUndefined();
+          expect(res.data!._entities[0]).toEqual({ id: target, username: expect.any(String) });
+        } else {
+          expect(codeOf(res)).toBe(expected === 'forbidden' ? 'FORBIDDEN' : 'UNAUTHENTICATED');
+          expect(res.data?._entities?.[0] ?? null).toBeNull();
+        }
+      });
+    }
+
+    for (const caller of ['consumer', 'pending']) {
+      it(`${caller} × identity's _entities(User) { username } of themselves: allowed`, async () => {
+        const res = await gql(`${stack.urls.identity}/graphql`, `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id username } } }`, { r: [{ __typename: 'User', id: ids[caller] }] }, bearer(jwt[caller]!));
+        expect(res.errors).toBeUndefined();
+        expect(res.data!._entities).toEqual([{ id: ids[caller], username: null }]);
       });
     }
 

@@ -260,7 +260,8 @@ async function main() {
     ports: { gateway: 0, identity: 0, 'org-users': 0, licensing: 0 },
     env: stackEnv,
     // The bench is one client IP sending load on purpose: request limits still run (their cost is measured), they just never refuse.
-    serviceEnv: { identity: { RATE_LIMIT_PER_IP: '1000000000', RATE_LIMIT_PER_ACCOUNT: '1000000000', CODE_ISSUE_MAX_PER_IP: '1000000000', LOGIN_MAX_FAILURES_PER_IP: '1000000000' } },
+    // Codes go to the outbox (registrations with a code send one): production refuses it unless allowed.
+    serviceEnv: { identity: { RATE_LIMIT_PER_IP: '1000000000', RATE_LIMIT_PER_ACCOUNT: '1000000000', CODE_ISSUE_MAX_PER_IP: '1000000000', LOGIN_MAX_FAILURES_PER_IP: '1000000000', ALLOW_OUTBOX_NOTIFIER_IN_PRODUCTION: '1' } },
     ensurePublicOrganization: true,
   });
   log(`stack ready in ${((Date.now() - tStack) / 1000).toFixed(1)} s: ${stack.gatewayUrl}`);

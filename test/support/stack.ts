@@ -21,6 +21,8 @@ const EPHEMERAL = { gateway: 0, identity: 0, 'org-users': 0, licensing: 0 };
  * code budgets keep their defaults.
  */
 const TEST_IDENTITY_LIMITS = { RATE_LIMIT_PER_IP: '100000', RATE_LIMIT_PER_ACCOUNT: '100000', CODE_ISSUE_MAX_PER_IP: '100000' };
+/** Suites that run NODE_ENV=production read codes from the outbox, which production refuses unless allowed. */
+const TEST_IDENTITY_OUTBOX = { ALLOW_OUTBOX_NOTIFIER_IN_PRODUCTION: '1' };
 
 /** A whole stack on ephemeral ports with a fresh data dir (embedded store), or fresh databases on MONGODB_URI. */
 export async function startTestStack(overrides: Partial<StackOptions> = {}) {
@@ -33,7 +35,7 @@ export async function startTestStack(overrides: Partial<StackOptions> = {}) {
     env: { LOG_LEVEL: 'info' },
     ensurePublicOrganization: true,
     ...overrides,
-    serviceEnv: { ...overrides.serviceEnv, identity: { ...TEST_IDENTITY_LIMITS, ...overrides.serviceEnv?.identity } },
+    serviceEnv: { ...overrides.serviceEnv, identity: { ...TEST_IDENTITY_LIMITS, ...TEST_IDENTITY_OUTBOX, ...overrides.serviceEnv?.identity } },
   };
   const stack = await startStack(options);
   writeStackState(dataDir, stack);

@@ -15,6 +15,7 @@ import {
   identityCallerLiveness,
   rateLimitKeyForIp,
   createApolloServer,
+  sensitiveMutationLimitRule,
   createServiceHttpServer,
   listen,
   sendJson,
@@ -61,6 +62,8 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
     logger,
     limits: { maxDepth: env.MAX_QUERY_DEPTH, maxAliases: env.MAX_ALIASES, maxDirectives: env.MAX_DIRECTIVES, maxTokens: env.MAX_TOKENS },
     maxCost: env.MAX_QUERY_COST,
+    // One password, code or session operation per request, refused before planning (aliases would run them all).
+    validationRules: [sensitiveMutationLimitRule()],
     allowBatching: env.MAX_BATCH_SIZE > 1,
     isUnavailable: isSubgraphUnreachable,
   });

@@ -136,12 +136,22 @@ describe('gateway with the default limits', () => {
     expect(JSON.stringify(answer.res.body)).not.toContain('f2999: 1');
   });
 
-  it('refuses 30 aliased login mutations in one anonymous request (30 password hashes for one request), lets 2 through', async () => {
+  it('refuses 30 aliased login mutations in one anonymous request (30 password hashes for one request), and even 2 (one sensitive mutation per operation); lets 1 through', async () => {
     const logins = (n: number) => `mutation { ${Array.from({ length: n }, (_, i) => `l${i}: login(organizationSlug: "acme", identifier: "admin", password: "guess-${i}") { jwt }`).join(' ')} }`;
-    const res = await postGraphQL(url, logins(30));
+    for (const n of [30, 2]) {
+      const res = await postGraphQL(url, logins(n));
+      expect(res.status).toBe(400);
+      expect(res.body.errors?.[0]?.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED', limit: 'sensitive-mutations' });
+    }
+    expect(limitOf(await postGraphQL(url, logins(1)))).toBeUndefined();
+  });
+
+  it('refuses 30 aliased mutations of any kind by their cost (each root mutation field weighs 1,000), lets 2 through', async () => {
+    const logouts = (n: number) => `mutation { ${Array.from({ length: n }, (_, i) => `l${i}: logout`).join(' ')} }`;
+    const res = await postGraphQL(url, logouts(30));
     expect(res.status).toBe(400);
     expect(res.body.errors?.[0]?.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED', limit: 'cost' });
-    expect(limitOf(await postGraphQL(url, logins(2)))).toBeUndefined();
+    expect(limitOf(await postGraphQL(url, logouts(2)))).toBeUndefined();
   });
 
   it('refuses more directives than MAX_DIRECTIVES (20)', async () => {

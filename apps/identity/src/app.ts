@@ -1,7 +1,7 @@
 import { hkdfSync } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import { findClaimOwner, idempotencyCallerOf, isDatabaseReady, isDatabaseUnavailableError, keyedFingerprint, withIdempotencyKey } from '@usergraph/mongo';
-import { createClientIpResolver, createSecretBox, DomainError, errSummary, sendJson, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
+import { createClientIpResolver, createSecretBox, DomainError, errSummary, sendJson, sensitiveMutationLimitRule, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
 import type { IdentityEnv } from './env.js';
 import { createServiceClients } from './clients.js';
 import { buildIdentitySchema } from './schema.js';
@@ -19,6 +19,7 @@ import { createSessionResolvers } from './modules/sessions/session-resolvers.js'
 import { createRegistrationService } from './modules/registration/registration-service.js';
 import { createRegistrationResolvers } from './modules/registration/registration-resolvers.js';
 import { createRegisterUserService, type RegisterUserResult } from './modules/registration/register-user-service.js';
+import { createDirectoryAccess } from './modules/registration/directory-access.js';
 import { createApplicationRepository } from './modules/applications/application-repository.js';
 import { createApplicationService } from './modules/applications/application-service.js';
 import { createCredentialService } from './modules/credentials/credential-service.js';
@@ -102,6 +103,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
   let sender: ReturnType<typeof createOutboxSender> | undefined;
   const outbox = createOutbox(conn, { deliver: env.NOTIFIER === 'smtp', onStored: () => sender?.wake() });
   if (env.NOTIFIER === 'smtp') sender = createOutboxSender({ outbox, smtpUrl: env.SMTP_URL!, from: env.MAIL_FROM, logger });
+  // Only with ALLOW_OUTBOX_NOTIFIER_IN_PRODUCTION=1 (env.ts refuses it otherwise).
   else if (env.NODE_ENV === 'production') logger.warn('NOTIFIER=outbox in production: codes are stored, not delivered');
   const verification = createVerificationService({
     codes: createVerificationCodeRepository(conn),
@@ -148,6 +150,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
       createRegistrationResolvers({
         registration,
         credentials,
+        requireDirectoryReader: createDirectoryAccess({ licensing: clients.licensing, orgUsers: clients.orgUsers }),
         // C's keys belong to the calling application. Only a success is kept:
         // a failure (C answers them as values) leaves the key free for the retry.
         registerUser: async (ctx, args) => {
@@ -196,6 +199,8 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     }),
     // An application's own calls here (C's registerUser) check its status live and answer AUTH-0030 in C's style.
     callerLiveness: (caller) => (caller.kind === 'application' ? Promise.resolve({ live: true }) : callerLiveness(caller)),
+    // Also at the gateway; here too for direct calls and for split plans.
+    validationRules: [sensitiveMutationLimitRule()],
     ready: () => isDatabaseReady(conn),
     isUnavailable: isDatabaseUnavailableError,
     routes: {

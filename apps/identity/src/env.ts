@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseServiceEnv, isEncryptionKey, loadEnv, tokenVerificationEnv } from '@usergraph/service-kit';
+import { baseServiceEnv, envPrimitives, isEncryptionKey, loadEnv, tokenVerificationEnv } from '@usergraph/service-kit';
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -54,10 +54,18 @@ export const identityEnvSchema = baseServiceEnv.extend(tokenVerificationEnv.shap
   MIN_REGISTRATION_AGE: z.coerce.number().int().min(0).max(150).default(18),
   /** How codes reach users: `outbox` (development: read with `npm run usergraph -- outbox`) or `smtp`. */
   NOTIFIER: z.enum(['outbox', 'smtp']).default('outbox'),
+  /** `1` lets NODE_ENV=production start with NOTIFIER=outbox (codes stored, never delivered): for test stacks only. */
+  ALLOW_OUTBOX_NOTIFIER_IN_PRODUCTION: envPrimitives.booleanFlag.default(false),
   /** For NOTIFIER=smtp, e.g. smtps://user:pass@smtp.example.com:465. */
   SMTP_URL: z.string().regex(/^smtps?:\/\//, { error: 'must be an smtp:// or smtps:// URL' }).optional(),
   MAIL_FROM: z.string().min(3).default('usergraph <no-reply@localhost>'),
-}).refine((env) => env.NOTIFIER !== 'smtp' || env.SMTP_URL, { error: 'SMTP_URL is required when NOTIFIER=smtp', path: ['SMTP_URL'] });
+})
+  .refine((env) => env.NOTIFIER !== 'smtp' || env.SMTP_URL, { error: 'SMTP_URL is required when NOTIFIER=smtp', path: ['SMTP_URL'] })
+  // Codes left in the outbox in production never reach anyone (issue 12, second pass).
+  .refine((env) => env.NODE_ENV !== 'production' || env.NOTIFIER === 'smtp' || env.ALLOW_OUTBOX_NOTIFIER_IN_PRODUCTION, {
+    error: 'must be smtp when NODE_ENV=production (set NOTIFIER=smtp and SMTP_URL; ALLOW_OUTBOX_NOTIFIER_IN_PRODUCTION=1 keeps codes undelivered in the outbox)',
+    path: ['NOTIFIER'],
+  });
 
 export type IdentityEnv = z.output<typeof identityEnvSchema>;
 

@@ -1,6 +1,6 @@
 import { ApolloServer, type ApolloServerOptions, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import type { GraphQLSchema } from 'graphql';
+import type { GraphQLSchema, ValidationRule } from 'graphql';
 import type { Logger } from 'pino';
 import { createErrorFormatter } from './errors.js';
 import { operationLimitsPlugin } from './cost-limit.js';
@@ -19,6 +19,8 @@ export function createApolloServer<TContext extends BaseContext>(opts: {
   limits: DocumentLimits;
   /** Refuses operations costing more (see cost-limit.ts); the gateway sets it, subgraphs keep the cheaper rules. */
   maxCost?: number;
+  /** The service's own rules, after the document limits (e.g. sensitiveMutationLimitRule). */
+  validationRules?: ValidationRule[];
   /** Batched requests are checked for size by the HTTP server; Apollo only needs to accept them. */
   allowBatching?: boolean;
   isUnavailable: (err: unknown) => boolean;
@@ -34,7 +36,7 @@ export function createApolloServer<TContext extends BaseContext>(opts: {
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: opts.allowBatching ?? false,
     parseOptions: { maxTokens: opts.limits.maxTokens },
-    validationRules: documentLimitRules(opts.limits),
+    validationRules: [...documentLimitRules(opts.limits), ...(opts.validationRules ?? [])],
     formatError: createErrorFormatter({ logger: opts.logger, isUnavailable: opts.isUnavailable }),
     plugins: [
       // No usage reporting exists to consume traces; computing them only costs time.

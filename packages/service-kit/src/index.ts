@@ -8,6 +8,7 @@ export * from './internal-commands.js';
 export * from './http-server.js';
 export * from './document-limits.js';
 export * from './cost-limit.js';
+export * from './sensitive-mutations.js';
 export * from './apollo.js';
 export * from './request-context.js';
 export * from './subgraph-service.js';

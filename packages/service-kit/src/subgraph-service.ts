@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import type { GraphQLSchema } from 'graphql';
+import type { GraphQLSchema, ValidationRule } from 'graphql';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { ApolloServer } from '@apollo/server';
@@ -49,6 +49,7 @@ export async function startSubgraphService(opts: {
   routes?: Record<string, RouteHandler>;
   /** Whether a token's session or application still stands (identity answers it; see caller-liveness.ts). */
   callerLiveness: CallerLivenessLookup;
+  validationRules?: ValidationRule[];
 }): Promise<RunningService> {
   const { env, logger } = opts;
   const apollo = createApolloServer<RequestContext>({
@@ -56,6 +57,7 @@ export async function startSubgraphService(opts: {
     production: env.NODE_ENV === 'production',
     logger,
     limits: SUBGRAPH_DOCUMENT_LIMITS,
+    validationRules: opts.validationRules,
     isUnavailable: opts.isUnavailable,
   });
   await apollo.start();

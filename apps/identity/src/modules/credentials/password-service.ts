@@ -8,6 +8,7 @@ import type { VerificationService } from '../verification/verification-service.j
 import type { BackgroundQueue } from '../background/background-queue.js';
 import { emailAccountKey, userAccountKey, type AccountLimits } from '../limits/account-limits.js';
 import type { CredentialRepository } from './credential-repository.js';
+import { findAccountByEmail, NO_ID } from '../verification/account-lookup.js';
 
 const changeArgs = z.object({ currentPassword: z.string().max(1024), newPassword: passwordSchema });
 // A malformed slug names no organization: refused as such, not answered like an unknown account.
@@ -52,17 +53,7 @@ export function createPasswordService(deps: {
     return { success: true, message: 'Password changed; your other sessions were signed out.' };
   }
 
-  async function findAccount(organizationSlug: string, email: string) {
-    const organization = await deps.orgUsers.getOrganizationBySlug(organizationSlug).catch((err: unknown) => {
-      if (err instanceof DomainError && err.code === 'NOT_FOUND') return undefined;
-      throw err;
-    });
-    if (!organization) return undefined;
-    const userId = await deps.orgUsers.findUserIdByIdentifier(organization.id, 'email', email);
-    if (!userId) return undefined;
-    const profile = await deps.orgUsers.getProfile(organization.id, userId);
-    return { organizationId: organization.id, userId, profile };
-  }
+  const findAccount = (organizationSlug: string, email: string) => findAccountByEmail(deps.orgUsers, organizationSlug, email);
 
   /**
    * Answers at once, whether or not the account exists; the account is
@@ -96,11 +87,11 @@ export function createPasswordService(deps: {
     await deps.limits.perAccount(accountKey);
     // The account's budget spans every code it is sent; reserved whether or not it exists.
     await deps.limits.reserveCodeAttempt(accountKey);
-    const account = await findAccount(organizationSlug, email);
-    if (!account || account.profile.status === 'CLOSED') {
-      throw new DomainError('BAD_USER_INPUT', 'The code is wrong, expired or used up: request a new one', [{ path: ['code'], message: 'is wrong, expired or used up' }]);
-    }
-    await deps.verification.check('password-reset', { ...account, email: account.profile.email }, code);
+    const found = await findAccount(organizationSlug, email);
+    const account = found && found.profile.status !== 'CLOSED' ? found : undefined;
+    // No such account (or a CLOSED one): the same check against a code that does not exist, which fails.
+    await deps.verification.check('password-reset', account ? { ...account, email: account.profile.email } : { organizationId: NO_ID, userId: NO_ID, email }, code);
+    if (!account) throw new DomainError('BAD_USER_INPUT', 'The code is wrong, expired or used up: request a new one', [{ path: ['code'], message: 'is wrong, expired or used up' }]);
     await deps.limits.codeSucceeded(accountKey);
     const passwordHash = await deps.hasher.hash(newPassword);
     const existing = await deps.credentials.findById(account.organizationId, account.userId);

@@ -3,6 +3,7 @@ import { DateTimeResolver } from 'graphql-scalars';
 import { forbidden, requireAuthenticated, type RequestContext } from '@usergraph/service-kit';
 import type { CredentialRepository } from '../credentials/credential-repository.js';
 import type { RegistrationService } from './registration-service.js';
+import type { DirectoryAccess } from './directory-access.js';
 import type { RegisterUserArgs, RegisterUserResult } from './register-user-service.js';
 
 const usernameLoaders = new WeakMap<RequestContext, DataLoader<string, { username: string | null } | undefined>>();
@@ -10,6 +11,8 @@ const usernameLoaders = new WeakMap<RequestContext, DataLoader<string, { usernam
 export function createRegistrationResolvers(deps: {
   registration: RegistrationService;
   credentials: CredentialRepository;
+  /** org-users' rule for directory fields (username), also on a direct call here. */
+  requireDirectoryReader: DirectoryAccess;
   registerUser: (ctx: RequestContext, args: RegisterUserArgs) => Promise<RegisterUserResult>;
 }) {
   /** Batches `User.username` for every user of one request into one query, inside the caller's organization. */
@@ -45,6 +48,8 @@ export function createRegistrationResolvers(deps: {
       async __resolveReference(ref: { id: string }, ctx: RequestContext) {
         const found = await loaderFor(ctx).load(ref.id);
         if (!found) throw forbidden('This user is not visible to you');
+        // Same words as above: to a self-only caller, a colleague is as invisible as a stranger.
+        await deps.requireDirectoryReader(ctx.caller, ref.id);
         return { id: ref.id, ...found };
       },
       _id: (u: { id: string }) => u.id,

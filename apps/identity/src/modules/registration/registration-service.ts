@@ -11,7 +11,7 @@ import {
   taxNumberSchema,
   validate,
 } from '@usergraph/validation';
-import { DomainError, forbidden, logUndoFailure, type Caller, type Logger } from '@usergraph/service-kit';
+import { DomainError, logUndoFailure, type Caller, type Logger } from '@usergraph/service-kit';
 import type { OrgUsersClient, ProfileRef } from '../../clients.js';
 import type { CredentialRepository } from '../credentials/credential-repository.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
@@ -54,19 +54,18 @@ export function createRegistrationService(deps: {
 }) {
   async function resolveSignupOrganization(slugHeader: string | undefined) {
     const slug = slugHeader ?? deps.publicOrganizationSlug;
-    // The header is the client's input: named, never repeated back.
+    // The header is the client's input: named, never repeated back. An unknown organization and one
+    // closed to self-signup get this one answer, so anonymous callers cannot probe which exist.
     const noSuchOrganization = () =>
-      new DomainError('BAD_USER_INPUT', 'The x-organization-slug header names no organization', [
-        { path: ['x-organization-slug'], message: 'does not name an organization' },
+      new DomainError('BAD_USER_INPUT', 'The x-organization-slug header names no organization open to self-signup', [
+        { path: ['x-organization-slug'], message: 'names no organization open to self-signup' },
       ]);
     if (!slugSchema.safeParse(slug).success) throw noSuchOrganization();
     const organization = await deps.orgUsers.getOrganizationBySlug(slug).catch((err: unknown) => {
       if (err instanceof DomainError && err.code === 'NOT_FOUND') throw noSuchOrganization();
       throw err;
     });
-    if (!organization.selfSignup || organization.status !== 'ACTIVE') {
-      throw forbidden(`Organization "${slug}" does not allow self-signup`);
-    }
+    if (!organization.selfSignup || organization.status !== 'ACTIVE') throw noSuchOrganization();
     return organization;
   }
 

@@ -6,6 +6,7 @@ import type { CredentialRepository } from '../credentials/credential-repository.
 import type { PasswordHasher } from '../passwords/password-hasher.js';
 import { userAccountKey, type AccountLimits } from '../limits/account-limits.js';
 import type { SessionDto, SessionService } from './session-service.js';
+import { NO_ID } from '../verification/account-lookup.js';
 
 const loginArgsSchema = z.object({
   organizationSlug: z.string().trim().min(1).max(63),
@@ -52,14 +53,15 @@ export function createLoginService(deps: {
       throw err;
     });
     const id = canonicalIdentifier(identifier);
-    const userId = organization ? await resolveUserId(organization.id, id) : null;
+    // An unknown organization takes the same lookups as a known one (NO_ID finds nothing).
+    const userId = await resolveUserId(organization?.id ?? NO_ID, id);
     // Failures count against the account, whichever identifier names it; an
     // identifier that names no account counts in its canonical form.
     const accountKey = organization && userId ? userAccountKey(organization.id, userId) : `${organization?.id ?? `unknown-org:${organizationSlug}`}:${id.kind}:${id.value}`;
     await deps.limits.perAccount(accountKey);
     // Reserved before the slow hash: a concurrent burst gets no more checks than the limit.
     await deps.limits.reserveLogin(ctx.clientIp, accountKey);
-    const credential = organization && userId ? await deps.credentials.findById(organization.id, userId) : null;
+    const credential = await deps.credentials.findById(organization?.id ?? NO_ID, userId ?? NO_ID);
     // Unknown organization or identifier: verify against a dummy hash so that
     // every failure costs the same time as a wrong password.
     const valid = await (credential ? deps.hasher.verify(credential.passwordHash, password) : deps.hasher.verifyDummy(password)).catch(async (err: unknown) => {

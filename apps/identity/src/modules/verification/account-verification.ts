@@ -5,6 +5,7 @@ import type { OrgUsersClient } from '../../clients.js';
 import type { BackgroundQueue } from '../background/background-queue.js';
 import { emailAccountKey, type AccountLimits } from '../limits/account-limits.js';
 import type { VerificationService } from './verification-service.js';
+import { findAccountByEmail, NO_ID } from './account-lookup.js';
 
 // A malformed slug names no organization: refused as such, not answered like an unknown account.
 const verifyArgs = z.object({ organizationSlug: slugSchema, email: emailSchema, code: z.string().trim().max(12) });
@@ -23,20 +24,15 @@ const wrongCode = () =>
  */
 export function createAccountVerification(deps: { orgUsers: OrgUsersClient; verification: VerificationService; limits: AccountLimits; background: BackgroundQueue }) {
   async function unverifiedUser(organizationSlug: string, email: string, caller: Caller) {
-    const organization = await deps.orgUsers.getOrganizationBySlug(organizationSlug).catch((err: unknown) => {
-      if (err instanceof DomainError && err.code === 'NOT_FOUND') return undefined;
-      throw err;
-    });
-    if (!organization) return undefined;
-    const userId = await deps.orgUsers.findUserIdByIdentifier(organization.id, 'email', email);
-    if (!userId) return undefined;
-    const profile = await deps.orgUsers.getProfile(organization.id, userId);
-    const user = { organizationId: organization.id, userId, email: profile.email, pending: profile.status === 'PENDING_VERIFICATION' };
+    const account = await findAccountByEmail(deps.orgUsers, organizationSlug, email);
+    if (!account) return undefined;
+    const { organizationId, userId, profile } = account;
+    const user = { organizationId, userId, email: profile.email, pending: profile.status === 'PENDING_VERIFICATION' };
     const changed = profile.emailVerified === false;
     // A pending account verifies the address it registered with, anonymously.
     if (user.pending && !changed) return user;
     // A changed address: only the user, signed in (whoever changed it may own it).
-    const self = caller.kind === 'user' && caller.organizationId === organization.id && caller.userId === userId;
+    const self = caller.kind === 'user' && caller.organizationId === organizationId && caller.userId === userId;
     return self && changed && profile.status !== 'CLOSED' ? user : undefined;
   }
 
@@ -50,8 +46,9 @@ export function createAccountVerification(deps: { orgUsers: OrgUsersClient; veri
     // Reserved whether or not the account exists, so the budget reveals nothing either.
     await deps.limits.reserveCodeAttempt(account);
     const user = await unverifiedUser(organizationSlug, email, ctx.caller);
+    // No such account (or none to verify here): the same check against a code that does not exist.
+    await deps.verification.check('email-verification', user ?? { organizationId: NO_ID, userId: NO_ID, email }, code);
     if (!user) throw wrongCode();
-    await deps.verification.check('email-verification', user, code);
     await deps.limits.codeSucceeded(account);
     await deps.orgUsers.markEmailVerified(user.organizationId, user.userId, user.email);
     if (user.pending) await deps.orgUsers.setUserStatus(user.organizationId, user.userId, 'ACTIVE');
