@@ -47,6 +47,21 @@ describe('finding 2: Idempotency-Key replays', () => {
   });
 
   describe("B's register", () => {
+    it('review: a replay with the right password after the account was closed (or deleted) gets no session', async () => {
+      const email = uniqueEmail('closer');
+      const key = `reg-${email}`;
+      const variables = { ...realisticRegisterVariables(email), telephone: null };
+      const first = await gql(stack.gatewayUrl, B_REGISTER, variables, { 'idempotency-key': key });
+      expect(first.errors).toBeUndefined();
+      const closed = await gql(stack.gatewayUrl, 'mutation { closeAccount { status } }', {}, bearer(first.data!.register.session.jwt));
+      expect(closed.data?.closeAccount.status).toBe('CLOSED');
+
+      const replay = await gql(stack.gatewayUrl, B_REGISTER, variables, { 'idempotency-key': key });
+      expect(replay.data?.register ?? null).toBeNull();
+      expect(replay.errors![0]!.extensions?.code).toBe('UNAUTHENTICATED');
+      expect(JSON.stringify(replay)).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\./);
+    });
+
     it('finding 2: the same fields and key with another password get no session (CONFLICT), and reveal nothing', async () => {
       const email = uniqueEmail('victim');
       const key = `reg-${email}`;

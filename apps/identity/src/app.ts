@@ -1,7 +1,7 @@
 import { hkdfSync } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import { findClaimOwner, idempotencyCallerOf, isDatabaseReady, isDatabaseUnavailableError, keyedFingerprint, withIdempotencyKey } from '@usergraph/mongo';
-import { createClientIpResolver, createSecretBox, DomainError, errSummary, sendJson, sensitiveMutationLimitRule, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
+import { createClientIpResolver, createSecretBox, errSummary, sendJson, sensitiveMutationLimitRule, startSubgraphService, undefinedIfNotFound, type Logger, type RunningService } from '@usergraph/service-kit';
 import type { IdentityEnv } from './env.js';
 import { createServiceClients } from './clients.js';
 import { buildIdentitySchema } from './schema.js';
@@ -66,15 +66,16 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     codeLockoutSeconds: env.CODE_LOCKOUT_MINUTES * 60,
   });
   const background = createBackgroundQueue(logger, 1000);
-  // org-users owns the status; asked only when a session is about to be issued (a right password, a refresh).
-  const isClosed = async (organizationId: string, userId: string) => {
-    const profile = await clients.orgUsers.getProfile(organizationId, userId).catch((err: unknown) => {
-      if (err instanceof DomainError && err.code === 'NOT_FOUND') return undefined;
-      throw err;
-    });
-    return !profile || profile.status === 'CLOSED';
-  };
   const credentials = createCredentialRepository(conn);
+  // org-users owns the status (no profile: credentials left by a failed write, for reconcile); asked only when a
+  // session is about to be issued (a right password, a registration, a refresh).
+  const accountIsOpen = async (organizationId: string, userId: string) => {
+    const [credential, profile] = await Promise.all([
+      credentials.findById(organizationId, userId),
+      clients.orgUsers.getProfile(organizationId, userId).catch(undefinedIfNotFound),
+    ]);
+    return credential !== null && profile !== undefined && profile.status !== 'CLOSED';
+  };
   const sessionRepository = createSessionRepository(conn);
   const entered = await sessionRepository.buildOnce(new Date());
   if (entered > 0) logger.info({ entered }, "existing sessions entered in their users' session lists");
@@ -84,8 +85,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     accessTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
     refreshTtlDays: env.REFRESH_TOKEN_TTL_DAYS,
     maxSessionDays: env.SESSION_MAX_DAYS,
-    credentials,
-    isClosed,
+    accountIsOpen,
   });
   const login = createLoginService({
     orgUsers: clients.orgUsers,
@@ -94,7 +94,6 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     hasher,
     sessions,
     limits,
-    isClosed,
   });
   // Keys of their own, derived from the one secret identity already holds.
   const secretKey = Buffer.from(env.SIGNING_KEY_ENCRYPTION_KEY, 'base64');

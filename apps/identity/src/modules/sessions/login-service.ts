@@ -32,8 +32,6 @@ export function createLoginService(deps: {
   hasher: PasswordHasher;
   sessions: SessionService;
   limits: AccountLimits;
-  /** CLOSED, or no profile at all (credentials left by a failed write, for reconcile). */
-  isClosed: (organizationId: string, userId: string) => Promise<boolean>;
 }) {
   /** The identifier is an email, a phone number (E.164, or with +country code) or a username. */
   async function resolveUserId(organizationId: string, id: ReturnType<typeof canonicalIdentifier>): Promise<string | null> {
@@ -69,9 +67,8 @@ export function createLoginService(deps: {
       throw err;
     });
     if (!organization || !credential || !valid) throw unauthenticated(INVALID_CREDENTIALS);
-    // Checked only once the password is right, so failures cost the same whatever the status.
-    if (await deps.isClosed(organization.id, credential._id)) throw unauthenticated(INVALID_CREDENTIALS);
     await deps.limits.loginSucceeded(ctx.clientIp, accountKey);
+    // issue() refuses a CLOSED account: checked only once the password is right, so failures cost the same whatever the status.
     return deps.sessions.issue({ userId: credential._id, organizationId: organization.id }, ctx.clientIp);
   }
 

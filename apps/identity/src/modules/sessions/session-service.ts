@@ -2,7 +2,6 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Types } from 'mongoose';
 import { unauthenticated } from '@usergraph/service-kit';
 import type { SigningKeys } from '../keys/signing-keys.js';
-import type { CredentialRepository } from '../credentials/credential-repository.js';
 import type { SessionDoc, SessionRepository } from './session-repository.js';
 
 /** What clients get back: B's `session { _id jwt expires }` plus the refresh token. */
@@ -31,9 +30,12 @@ export function createSessionService(deps: {
   refreshTtlDays: number;
   /** A login (a family of rotated sessions) ends this many days after its sign-in, however often it is refreshed. */
   maxSessionDays: number;
-  credentials: CredentialRepository;
-  /** org-users owns the account status: a CLOSED account gets no new session. */
-  isClosed: (organizationId: string, userId: string) => Promise<boolean>;
+  /**
+   * Whether the account may hold a session: its credentials exist here and org-users
+   * does not hold it CLOSED. Asked before every new login's session and every refresh,
+   * whichever path issues it (login, register and its replays, refresh).
+   */
+  accountIsOpen: (organizationId: string, userId: string) => Promise<boolean>;
 }) {
   const { sessions, keys } = deps;
 
@@ -43,6 +45,8 @@ export function createSessionService(deps: {
 
   /** A new session for a login, or, with `previous` (already marked rotated), the one that replaces it. */
   async function issue(user: { userId: string; organizationId: string }, clientIp: string, previous?: SessionDoc): Promise<SessionDto> {
+    // A refresh (`previous`) has checked the account already, and revokes the family when it is not open.
+    if (!previous && !(await deps.accountIsOpen(user.organizationId, user.userId))) throw unauthenticated('This account is closed or no longer exists');
     const sessionId = new Types.ObjectId().toHexString();
     const secret = randomBytes(32).toString('base64url');
     const { token, expiresAt } = await keys.sign(
@@ -84,7 +88,7 @@ export function createSessionService(deps: {
     if (session.revokedAt || session.refreshExpiresAt <= now || loginEndsAt(session.familyId, now) <= now.getTime()) throw invalid();
     // The account must still exist and be open. Closing or deleting it revokes its sessions; this also ends a
     // login or a refresh that raced the close or the deletion.
-    if (!(await deps.credentials.findById(session.organizationId, session.userId)) || (await deps.isClosed(session.organizationId, session.userId))) {
+    if (!(await deps.accountIsOpen(session.organizationId, session.userId))) {
       await sessions.revokeFamily(session, now);
       throw invalid();
     }
