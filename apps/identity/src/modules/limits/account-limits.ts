@@ -48,10 +48,19 @@ export function createAccountLimits(factory: RateLimiterFactory, s: AccountLimit
     perIp: (clientIp: string) => ip.consume(clientIp, TOO_MANY),
     /** ...and once per account it names. */
     perAccount: (accountKey: string) => account.consume(accountKey, TOO_MANY),
-    /** Reserves one password check for the account and the IP; RATE_LIMITED while either is locked. */
+    /**
+     * Reserves one password check for the IP and the account; RATE_LIMITED while either is locked.
+     * The IP goes first, and gets its attempt back when the account refuses: a locked IP never
+     * spends a victim account's budget on checks that do not run.
+     */
     async reserveLogin(clientIp: string, accountKey: string): Promise<void> {
-      await loginAccount.consume(accountKey, LOGIN_LOCKED);
       await loginIp.consume(clientIp, LOGIN_LOCKED);
+      try {
+        await loginAccount.consume(accountKey, LOGIN_LOCKED);
+      } catch (err) {
+        await loginIp.reward(clientIp);
+        throw err;
+      }
     },
     /** The check never ran (the hash queue shed it): both get the attempt back. */
     async loginAborted(clientIp: string, accountKey: string): Promise<void> {

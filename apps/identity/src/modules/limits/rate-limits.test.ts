@@ -4,6 +4,7 @@ import { connectDatabase, type EmbeddedStore } from '@usergraph/mongo';
 import { recordFilters, startTestStore, uniqueDatabaseName } from '@usergraph/mongo/testing';
 import { DomainError } from '@usergraph/service-kit';
 import { createRateLimiterFactory } from './rate-limits.js';
+import { createAccountLimits } from './account-limits.js';
 
 describe('rate limits on the shared store (rate-limiter-flexible, keyed by _id)', () => {
   let store: EmbeddedStore;
@@ -49,5 +50,42 @@ describe('rate limits on the shared store (rate-limiter-flexible, keyed by _id)'
     expect(await conn.collection('rate_limits').countDocuments({ _id: 'short:k' as never })).toBe(1);
     await limiter.reset('k');
     expect(await outcome(limiter.consume('k', 'too many'))).toBe('ok');
+  });
+});
+
+describe('login attempts: the client IP is reserved first', () => {
+  let store: EmbeddedStore;
+  let conn: mongoose.Connection;
+
+  beforeAll(async () => {
+    store = await startTestStore();
+    conn = await connectDatabase({ uri: store.uri, dbName: uniqueDatabaseName('login_limits'), appName: 'identity-test' });
+  });
+  afterAll(async () => {
+    await conn?.close();
+    await store?.stop();
+  });
+
+  it("review: an IP that is locked out spends none of a victim account's budget", async () => {
+    const limits = createAccountLimits(createRateLimiterFactory(conn), {
+      perIp: 100,
+      perAccount: 100,
+      windowSeconds: 60,
+      loginFailuresPerAccount: 3,
+      loginFailuresPerIp: 2,
+      loginWindowSeconds: 60,
+      loginLockoutSeconds: 60,
+      codesPerAccountPerHour: 5,
+      codesPerIpPerHour: 5,
+      codeFailuresPerAccount: 5,
+      codeLockoutSeconds: 60,
+    });
+    // The attacker's IP spends its two attempts on other accounts, then keeps trying the victim.
+    await limits.reserveLogin('203.0.113.9', 'org:user:other-1');
+    await limits.reserveLogin('203.0.113.9', 'org:user:other-2');
+    for (let i = 0; i < 5; i++) await expect(limits.reserveLogin('203.0.113.9', 'org:user:victim')).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    // The victim's account still has all three attempts (tried here from fresh addresses), and no more.
+    for (let i = 1; i <= 3; i++) await limits.reserveLogin(`198.51.100.${i}`, 'org:user:victim');
+    await expect(limits.reserveLogin('198.51.100.4', 'org:user:victim')).rejects.toMatchObject({ code: 'RATE_LIMITED' });
   });
 });
