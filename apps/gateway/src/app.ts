@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ApolloGateway } from '@apollo/gateway';
 import { request } from 'undici';
 import {
-  checkDocumentBeforeValidation,
+  createDocumentPrecheck,
   clientAddressOf,
   closeServer,
   compileTrustedProxies,
@@ -121,7 +121,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
         createCallerLivenessCheck(identityCallerLiveness(identity), { ttlMs: env.REVOCATION_CHECK_TTL_MS }),
         trustedProxies,
       ),
-      precheck: (query) => checkDocumentBeforeValidation(query, env.MAX_TOKENS),
+      precheck: createDocumentPrecheck(env.MAX_TOKENS),
     },
     routes: {
       'GET /.well-known/jwks.json': forwardToIdentity('/.well-known/jwks.json'),

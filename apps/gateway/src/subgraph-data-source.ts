@@ -34,7 +34,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
 
   constructor(
     private readonly subgraphName: string,
-    private readonly url: string,
+    url: string,
     internalSecret: string,
   ) {
     const parsed = new URL(url);

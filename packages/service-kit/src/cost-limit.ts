@@ -31,10 +31,11 @@ const pageSize = (first: unknown): number =>
   typeof first === 'number' && Number.isFinite(first) ? Math.min(Math.max(Math.trunc(first), 0), PAGE_SIZE.max) : PAGE_SIZE.default;
 
 /**
- * A mutation hashes a password, writes to several services or sends a code:
- * each root mutation field weighs this many fields, so aliases cannot pack
- * dozens of `login` or `register` calls into one small request (at the default
- * MAX_QUERY_COST, 9 per operation).
+ * A mutation writes to several services or sends a code: each root mutation
+ * field weighs this many fields, so aliases cannot pack dozens of `createUser`
+ * or `deleteUsers` calls into one small request (at the default
+ * MAX_QUERY_COST, 9 per operation). Password, code and session mutations are
+ * held to one per operation by sensitiveMutationLimitRule.
  */
 export const MUTATION_FIELD_COST = 1000;
 

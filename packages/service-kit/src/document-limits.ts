@@ -2,6 +2,7 @@ import { GraphQLError, Kind, parse, type DocumentNode, type FragmentDefinitionNo
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
+import { LRUCache } from 'lru-cache';
 
 /**
  * Limits on abusive documents. Depth, aliases and directives are
@@ -9,8 +10,9 @@ import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
  * the count at every spread (linear in the document; a hand-written depth rule
  * that walked a fragment again at each spread took seconds on a 2 KB chain of
  * fragment pairs). Tokens are counted by graphql-js's own parser
- * (`parseOptions.maxTokens`), during the one parse Apollo does: armor's
- * max-tokens for Apollo parses every document a second time to count them.
+ * (`parseOptions.maxTokens`); armor's max-tokens for Apollo would parse every
+ * document once more on every request. Our one extra parse, for the repeats
+ * check below, is remembered per query text (createDocumentPrecheck).
  * Nesting inside introspection is bounded by graphql-js's
  * MaxIntrospectionDepthRule, one of the specified rules Apollo always runs.
  */
@@ -179,6 +181,23 @@ export function mergeWork(document: DocumentNode): number {
  * the token limit and measures mergeWork. A document that does not parse is
  * left to Apollo, which answers it in its usual words.
  */
+/**
+ * checkDocumentBeforeValidation, remembered per query text as Apollo remembers
+ * parsed documents: a query sent again is not parsed again. At most about 10 MB
+ * of query text is kept; the least recently sent goes first.
+ */
+export function createDocumentPrecheck(maxTokens: number): (query: string) => GraphQLError | undefined {
+  const verdicts = new LRUCache<string, { refused?: GraphQLError }>({ maxSize: 10_000_000, sizeCalculation: (_verdict, query) => query.length || 1 });
+  return (query) => {
+    let verdict = verdicts.get(query);
+    if (!verdict) {
+      verdict = { refused: checkDocumentBeforeValidation(query, maxTokens) };
+      verdicts.set(query, verdict);
+    }
+    return verdict.refused;
+  };
+}
+
 export function checkDocumentBeforeValidation(query: string, maxTokens: number): GraphQLError | undefined {
   let document: DocumentNode;
   try {

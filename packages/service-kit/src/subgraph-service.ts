@@ -6,7 +6,7 @@ import type { ApolloServer } from '@apollo/server';
 import { createApolloServer } from './apollo.js';
 import { createAccessTokenVerifier } from './auth.js';
 import { createCallerLivenessCheck, type CallerLivenessLookup } from './caller-liveness.js';
-import { checkDocumentBeforeValidation, type DocumentLimits } from './document-limits.js';
+import { createDocumentPrecheck, type DocumentLimits } from './document-limits.js';
 import { closeServer, createServiceHttpServer, listen, type RouteHandler } from './http-server.js';
 import { createInternalCommandHandler, type CommandDefinition } from './internal-commands.js';
 import { createRequestContextFactory, type RequestContext } from './request-context.js';
@@ -79,7 +79,7 @@ export async function startSubgraphService(opts: {
         internalSecret: env.INTERNAL_SERVICE_SECRET,
         callerIsLive: createCallerLivenessCheck(opts.callerLiveness, { ttlMs: env.REVOCATION_CHECK_TTL_MS }),
       }),
-      precheck: (query) => checkDocumentBeforeValidation(query, SUBGRAPH_DOCUMENT_LIMITS.maxTokens),
+      precheck: createDocumentPrecheck(SUBGRAPH_DOCUMENT_LIMITS.maxTokens),
     },
     internalCommands: createInternalCommandHandler({
       service: opts.name,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Connection } from 'mongoose';
 import { claimAll, findClaimOwner, releaseClaim, releaseStaleClaims } from '@usergraph/mongo';
 import { normalizeEmail } from '@usergraph/validation';
-import { DomainError, forbidden, logUndoFailure, unauthenticated, type Caller, type Logger } from '@usergraph/service-kit';
+import { DomainError, logUndoFailure, type Logger } from '@usergraph/service-kit';
 import { encodeCursor, pageArgsShape, type Page, type PageArgs } from '../../pagination.js';
 import type { SearchIndex } from './search-index.js';
 import { matchesQuery, normalizeQuery, searchValuesOf } from './search-tokens.js';
