@@ -22,21 +22,28 @@ export interface AssignmentRequest {
  * D's rules that need no database: license combinations (via the shared
  * schema), and the origin group's two rules. Every broken rule is reported,
  * Rails-validations style: each field is parsed on its own, and a rule that
- * relates two fields is judged whenever both could be read. `groups` is
- * (and `licenses`) are returned whenever they parsed, so the service can
- * still check which groups exist, and which seats are free, when other rules
- * failed.
+ * relates two fields is judged whenever both could be read. `licenses` and
+ * `groupEntries` (each well-formed group name with its index) come back even
+ * when other rules failed, so the service still checks which groups exist and
+ * which seats are free.
  */
 export function checkAssignmentRequest(raw: RawAssignmentRequest): {
   errors: FieldIssue[];
   value?: AssignmentRequest;
   licenses?: LicenseType[];
-  groups?: string[];
+  groupEntries: Array<{ index: number; name: string }>;
 } {
   const licenses = validate(licenseSetSchema, raw.requestedLicenses, ['requestedLicenses']);
   const groups = validate(groupListSchema, raw.requestedGroups, ['requestedGroups']);
   const origin = validate(groupNameSchema.nullish(), raw.requestedOriginGroup, ['requestedOriginGroup']);
   const errors: FieldIssue[] = [...(licenses.ok ? [] : licenses.errors), ...(groups.ok ? [] : groups.errors), ...(origin.ok ? [] : origin.errors)];
+  // A list with a malformed name still names groups in its other entries (not a list past the bound: that is one error).
+  const readable = groups.ok || (Array.isArray(raw.requestedGroups) && raw.requestedGroups.length <= 100);
+  const listed: unknown[] = groups.ok ? groups.value : readable ? (raw.requestedGroups as unknown[]) : [];
+  const groupEntries = listed.flatMap((entry, index) => {
+    const name = groupNameSchema.safeParse(entry);
+    return name.success ? [{ index, name: name.data }] : [];
+  });
   const originGroup = origin.ok ? (origin.value ?? null) : null;
   if (originGroup !== null) {
     // A set broken by another rule (AUTHOR with VIEWER) still says whether it holds ADMIN or AUTHOR.
@@ -44,9 +51,11 @@ export function checkAssignmentRequest(raw: RawAssignmentRequest): {
     if (named && !named.includes('ADMIN') && !named.includes('AUTHOR')) {
       errors.push({ path: ['requestedOriginGroup'], message: 'is only allowed with an ADMIN or AUTHOR license' });
     }
-    if (groups.ok && !groups.value.includes(originGroup)) errors.push({ path: ['requestedOriginGroup'], message: 'must be one of the requested groups' });
+    if (readable && !groupEntries.some((g) => g.name === originGroup)) {
+      errors.push({ path: ['requestedOriginGroup'], message: 'must be one of the requested groups' });
+    }
   }
-  const parsed = { licenses: licenses.ok ? licenses.value : undefined, groups: groups.ok ? groups.value : undefined };
-  if (errors.length > 0 || !parsed.licenses || !parsed.groups) return { errors, ...parsed };
-  return { errors, ...parsed, value: { licenses: parsed.licenses, groups: parsed.groups, originGroup } };
+  const parsed = { licenses: licenses.ok ? licenses.value : undefined, groupEntries };
+  if (errors.length > 0 || !parsed.licenses || !groups.ok) return { errors, ...parsed };
+  return { errors, ...parsed, value: { licenses: parsed.licenses, groups: groups.value, originGroup } };
 }

@@ -25,9 +25,10 @@ const noSeatIssue = (license: LicenseType, cap: number | undefined): FieldIssue 
   message: `has no free ${license} seat (cap ${cap})`,
 });
 
-/** D's arguments in the order its inputs declare them: a stable sort keeps each field's own order. */
+/** D's arguments in the order its inputs declare them, a list's entries by index; a stable sort keeps the rest. */
 const ARGUMENT_ORDER = ['requestedLicenses', 'requestedGroups', 'requestedOriginGroup'];
-const byArgument = (issues: FieldIssue[]) => [...issues].sort((a, b) => ARGUMENT_ORDER.indexOf(String(a.path[0])) - ARGUMENT_ORDER.indexOf(String(b.path[0])));
+const byArgument = (issues: FieldIssue[]) =>
+  [...issues].sort((a, b) => ARGUMENT_ORDER.indexOf(String(a.path[0])) - ARGUMENT_ORDER.indexOf(String(b.path[0])) || Number(a.path[1] ?? -1) - Number(b.path[1] ?? -1));
 
 const invalid = (errors: FieldIssue[]) =>
   new DomainError('BAD_USER_INPUT', `Invalid license assignment: ${errors.map((e) => `${e.path.join('.')} ${e.message}`).join('; ')}`, errors);
@@ -99,9 +100,12 @@ export function createLicenseService(deps: { assignments: AssignmentRepository; 
    */
   async function validateRequest(organizationId: string, raw: RawAssignmentRequest) {
     const checked = checkAssignmentRequest(raw);
-    const resolved = checked.groups ? await groups.resolveNames(organizationId, checked.groups, 'requestedGroups') : undefined;
-    const errors = byArgument([...checked.errors, ...(resolved?.errors ?? [])]);
-    if (!checked.value || !resolved || errors.length > 0) return { ok: false as const, errors, licenses: checked.licenses };
+    const entries = checked.groupEntries;
+    const resolved = await groups.resolveNames(organizationId, entries.map((g) => g.name), 'requestedGroups');
+    // resolveNames counts in the well-formed names; D's path counts in the caller's list.
+    const unknown = resolved.errors.map((e) => ({ ...e, path: ['requestedGroups', String(entries[Number(e.path[1])]?.index)] }));
+    const errors = byArgument([...checked.errors, ...unknown]);
+    if (!checked.value || errors.length > 0) return { ok: false as const, errors, licenses: checked.licenses };
     const { licenses, groups: names, originGroup } = checked.value;
     const originGroupId = originGroup ? resolved.ids[names.indexOf(originGroup)] : undefined;
     return { ok: true as const, errors, licenses, value: { licenses, groupIds: [...new Set(resolved.ids)], originGroupId } };
