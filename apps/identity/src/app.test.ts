@@ -44,7 +44,13 @@ describe('identity subgraph', () => {
   const orgUsersCommand = <R = any>(name: string, input: unknown, from = name === 'ensureOrganization' ? 'cli' : 'identity') =>
     runCommand<R>(orgUsersUrl, name, input, { secret: SECRET, service: 'org-users', from });
   /** Each command accepts only its callers: org-users' and the gateway's, else the operator's CLI. */
-  const CALLERS: Record<string, string> = { createCredentials: 'org-users', deleteCredentials: 'org-users', revokeSessions: 'org-users', callerStatus: 'gateway' };
+  const CALLERS: Record<string, string> = {
+    createCredentials: 'org-users',
+    usernameOwner: 'org-users',
+    deleteCredentials: 'org-users',
+    revokeSessions: 'org-users',
+    callerStatus: 'gateway',
+  };
   const command = <R = any>(name: string, input: unknown, from = CALLERS[name] ?? 'cli') =>
     runCommand<R>(url, name, input, { secret: SECRET, service: 'identity', from });
   const register = (email: string, slug: string | undefined, password = PASSWORD) =>
@@ -419,6 +425,10 @@ describe('identity subgraph', () => {
         expect(await command('createCredentials', credentials)).toEqual({ userId: credentials.userId });
         expect(await command('createCredentials', credentials)).toEqual({ userId: credentials.userId });
         expect((await login(open.slug, username, PASSWORD)).body.errors).toBeUndefined();
+        // Issue 13: D's createUser asks who holds a username (read-only, normalized) to list a taken one with its other errors.
+        expect(await command('usernameOwner', { organizationId: open.id, username: username.toUpperCase() })).toEqual({ ownerId: credentials.userId });
+        expect(await command('usernameOwner', { organizationId: closed.id, username })).toEqual({ ownerId: null });
+        expect((await postCommand(url, 'usernameOwner', { organizationId: open.id, username }, { secret: SECRET, service: 'identity', from: 'licensing' })).status).toBe(403);
 
         expect(new Set(recorder.operations.map((o) => o.collection))).toEqual(new Set(GROWING));
         expect(recorder.scans()).toEqual([]);

@@ -172,6 +172,41 @@ describe('licensing subgraph', () => {
       }
     });
 
+    it('issue 13: validateAssignment reports every broken rule at once, each at its path, and writes nothing', async () => {
+      const user = newId();
+      const issue = (path: string[], message: string) => ({ path, message });
+      // A repeat and AUTHOR with VIEWER; a malformed name beside an unknown one; an origin group allowed (AUTHOR) but not requested.
+      expect(await command('validateAssignment', assignment(orgA, user, ['AUTHOR', 'VIEWER', 'AUTHOR'], ['SALES', 'sales', 'NOPE'], 'OPS'))).toEqual({
+        ok: false,
+        errors: [
+          issue(['requestedLicenses'], 'must not contain the same license twice'),
+          issue(['requestedLicenses'], 'cannot combine AUTHOR and VIEWER'),
+          issue(['requestedGroups', '1'], 'must be UPPERCASE'),
+          issue(['requestedGroups', '2'], 'names no group of your organization'),
+          issue(['requestedOriginGroup'], 'must be one of the requested groups'),
+        ],
+      });
+      // Both origin-group rules at once.
+      expect(await command('validateAssignment', assignment(orgA, user, ['VIEWER'], ['SALES'], 'EMEA'))).toEqual({
+        ok: false,
+        errors: [issue(['requestedOriginGroup'], 'is only allowed with an ADMIN or AUTHOR license'), issue(['requestedOriginGroup'], 'must be one of the requested groups')],
+      });
+      expect(await command('getUserLicenses', { organizationId: orgA, userId: user })).toMatchObject({ licenses: [], groups: [] });
+    });
+
+    it("issue 13: validateAssignment judges a support admin's ADMIN on a read, with the other rules", async () => {
+      const support = newId();
+      await command('assignLicenses', { ...assignment(orgA, support, ['ADMIN'], []), supportAdmin: true });
+      expect(await command('validateAssignment', assignment(orgA, support, ['VIEWER'], ['NOPE']))).toEqual({
+        ok: false,
+        errors: [
+          { path: ['requestedLicenses'], message: 'would remove the ADMIN license of a support admin' },
+          { path: ['requestedGroups', '0'], message: 'names no group of your organization' },
+        ],
+      });
+      expect(await command('getUserLicenses', { organizationId: orgA, userId: support })).toMatchObject({ licenses: ['ADMIN'], supportAdmin: true });
+    });
+
     it('refuses a group of another organization', async () => {
       // SALES exists in orgA only.
       const res = await postCommand(url, 'assignLicenses', assignment(orgB, newId(), ['VIEWER'], ['SALES']), { secret: SECRET, service: SERVICE, from: 'org-users' });

@@ -21,9 +21,12 @@ export function createLicensingClient(opts: { baseUrl: string; secret: string })
   const client = createInternalClient({ from: 'org-users', to: 'licensing', baseUrl: opts.baseUrl, secret: opts.secret });
   return {
     licensesOf: (organizationId: string, userId: string) => client.call<UserLicenses>('getUserLicenses', { organizationId, userId }),
-    /** D's license and group rules, checked without writing; errors carry D's paths. */
-    validateAssignment: (organizationId: string, request: AssignmentRequest) =>
-      client.call<{ ok: boolean; errors: FieldError[] }>('validateAssignment', { organizationId, ...request }),
+    /**
+     * D's license and group rules, checked without writing; every broken rule, with D's paths.
+     * `userId` (updateUser): seats and the last ADMIN are judged against what the user holds.
+     */
+    validateAssignment: (organizationId: string, request: AssignmentRequest, userId?: string) =>
+      client.call<{ ok: boolean; errors: FieldError[] }>('validateAssignment', { organizationId, userId, ...request }),
     /**
      * `callerMayActOnAdmin`: the caller holds organization-users:admin or acts on
      * themselves. Without it licensing refuses (FORBIDDEN) a user holding ADMIN,
@@ -51,6 +54,8 @@ export function createIdentityClient(opts: { baseUrl: string; secret: string }) 
   return {
     createCredentials: (organizationId: string, userId: string, credentials: { username: string; password: string }) =>
       client.call<{ userId: string }>('createCredentials', { organizationId, userId, ...credentials }),
+    /** Read-only: the user holding a username (normalized by identity), or null. */
+    usernameOwner: (organizationId: string, username: string) => client.call<{ ownerId: string | null }>('usernameOwner', { organizationId, username }),
     /** Also revokes every session of the user. */
     deleteCredentials: (organizationId: string, userId: string) => client.call<{ deleted: boolean }>('deleteCredentials', { organizationId, userId }),
     /** Whether a token's session or application still stands. */

@@ -44,6 +44,16 @@ describe('licenseSetSchema', () => {
     expect(messageOf(licenseSetSchema, Array.from({ length: 100_000 }, () => 'NOPE'))).toBe('must be at most 4 items');
   });
 
+  it('reports every broken rule of the set: a repeat and AUTHOR with VIEWER', () => {
+    expect(validate(licenseSetSchema, ['AUTHOR', 'VIEWER', 'AUTHOR'], ['requestedLicenses'])).toEqual({
+      ok: false,
+      errors: [
+        { path: ['requestedLicenses'], message: 'must not contain the same license twice' },
+        { path: ['requestedLicenses'], message: 'cannot combine AUTHOR and VIEWER' },
+      ],
+    });
+  });
+
   it('reports a bad entry at its index', () => {
     expect(validate(licenseSetSchema, ['ADMIN', 'OWNER'], ['input', 'licenses'])).toEqual({
       ok: false,

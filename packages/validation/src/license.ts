@@ -25,7 +25,9 @@ export const licenseSetSchema = z
     const set = new Set(ctx.value);
     if (set.size !== ctx.value.length) {
       ctx.issues.push({ code: 'custom', message: 'must not contain the same license twice', input: ctx.value, continue: false });
-    } else if (set.has('AUTHOR') && set.has('VIEWER')) {
+    }
+    // Every broken rule is reported (D lists them all), not only the first.
+    if (set.has('AUTHOR') && set.has('VIEWER')) {
       ctx.issues.push({ code: 'custom', message: 'cannot combine AUTHOR and VIEWER', input: ctx.value, continue: false });
     }
   });

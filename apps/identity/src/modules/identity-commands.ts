@@ -32,6 +32,11 @@ export function createIdentityCommands(deps: {
       deps.credentials.createCredentials(organizationId, userId, rest),
       { callers: ['org-users'] },
     ),
+    /** Read-only: who holds a username (D's createUser lists a taken one with its other errors). */
+    usernameOwner: defineCommand(z.object({ organizationId: id, username: z.string().max(254) }), (input) =>
+      deps.credentials.usernameOwner(input.organizationId, input.username),
+      { callers: ['org-users'] },
+    ),
     deleteCredentials: defineCommand(z.object({ organizationId: id, userId: id }), (input) =>
       deps.credentials.deleteCredentials(input.organizationId, input.userId),
       { callers: ['org-users'] },

@@ -1,6 +1,6 @@
 import { Types, type Connection } from 'mongoose';
 import { z } from 'zod';
-import { claim, releaseClaim, releaseStaleClaims } from '@usergraph/mongo';
+import { claim, findClaimOwner, releaseClaim, releaseStaleClaims } from '@usergraph/mongo';
 import { emailSchema, normalizeUsername, passwordSchema, personNameSchema, phoneSchema, usernameSchema, validate } from '@usergraph/validation';
 import { DomainError, logUndoFailure, type Logger } from '@usergraph/service-kit';
 import type { OrgUsersClient } from '../../clients.js';
@@ -130,7 +130,12 @@ export function createCredentialService(deps: {
     return { removedCredentials: removed, releasedClaims };
   }
 
-  return { provisionUser, createCredentials, deleteCredentials, reconcile };
+  /** D's createUser reports a taken username with its other errors before writing: a read, the claim still decides. */
+  const usernameOwner = async (organizationId: string, username: string) => ({
+    ownerId: await findClaimOwner(deps.conn, 'username', organizationId, normalizeUsername(username)),
+  });
+
+  return { provisionUser, createCredentials, deleteCredentials, usernameOwner, reconcile };
 }
 
 export type CredentialService = ReturnType<typeof createCredentialService>;

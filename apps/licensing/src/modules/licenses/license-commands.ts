@@ -18,10 +18,13 @@ const request = { requestedLicenses: z.unknown(), requestedGroups: z.unknown(), 
  */
 export function createLicenseCommands(licenses: LicenseService, existingUserIds: (organizationId: string, userIds: string[]) => Promise<string[]>) {
   return {
-    /** D's license and group rules, checked without writing: `{ ok, errors }` with D's paths. */
-    validateAssignment: defineCommand(z.object({ organizationId: id, ...request }), async ({ organizationId, ...raw }) => {
-      const result = await licenses.validateRequest(organizationId, raw);
-      return result.ok ? { ok: true, errors: [] } : { ok: false, errors: result.errors };
+    /**
+     * D's license and group rules, checked without writing: `{ ok, errors }` with D's paths, every broken rule at once.
+     * With `userId` (updateUser) the seats and the last ADMIN are judged against what that user holds now.
+     */
+    validateAssignment: defineCommand(z.object({ organizationId: id, userId: id.optional(), ...request }), async ({ organizationId, userId, ...raw }) => {
+      const errors = await licenses.checkAssignment(organizationId, userId, raw);
+      return { ok: errors.length === 0, errors };
     }, { callers: ['org-users'] }),
     assignLicenses: defineCommand(
       z.object({ organizationId: id, userId: id, supportAdmin: z.boolean().optional(), callerMayActOnAdmin, ...request }),

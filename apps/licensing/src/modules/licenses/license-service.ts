@@ -3,7 +3,7 @@ import { LICENSE_TYPES, licenseTypeSchema, type LicenseType } from '@usergraph/v
 import type { GroupService } from '../groups/group-service.js';
 import type { AssignmentDoc, AssignmentFields, AssignmentRepository } from './assignment-repository.js';
 import type { LicenseStateRepository } from './license-state-repository.js';
-import { checkAssignmentRequest } from './license-rules.js';
+import { checkAssignmentRequest, type RawAssignmentRequest } from './license-rules.js';
 
 export interface UserLicensesDto {
   id: string;
@@ -17,10 +17,18 @@ const MAX_ATTEMPTS = 20;
 
 class WriteConflict extends Error {}
 
-const lastAdminError = () =>
-  new DomainError('CONFLICT', 'An organization must keep at least one company admin (ADMIN license)', [
-    { path: ['requestedLicenses'], message: 'would remove the last ADMIN of the organization' },
-  ]);
+const lastAdminIssue: FieldIssue = { path: ['requestedLicenses'], message: 'would remove the last ADMIN of the organization' };
+const lastAdminError = () => new DomainError('CONFLICT', 'An organization must keep at least one company admin (ADMIN license)', [lastAdminIssue]);
+const supportAdminIssue: FieldIssue = { path: ['requestedLicenses'], message: 'would remove the ADMIN license of a support admin' };
+const noSeatIssue = (license: LicenseType, cap: number | undefined): FieldIssue => ({
+  path: ['requestedLicenses'],
+  message: `has no free ${license} seat (cap ${cap})`,
+});
+
+/** D's arguments in the order its inputs declare them, a list's entries by index; a stable sort keeps the rest. */
+const ARGUMENT_ORDER = ['requestedLicenses', 'requestedGroups', 'requestedOriginGroup'];
+const byArgument = (issues: FieldIssue[]) =>
+  [...issues].sort((a, b) => ARGUMENT_ORDER.indexOf(String(a.path[0])) - ARGUMENT_ORDER.indexOf(String(b.path[0])) || Number(a.path[1] ?? -1) - Number(b.path[1] ?? -1));
 
 const invalid = (errors: FieldIssue[]) =>
   new DomainError('BAD_USER_INPUT', `Invalid license assignment: ${errors.map((e) => `${e.path.join('.')} ${e.message}`).join('; ')}`, errors);
@@ -86,14 +94,45 @@ export function createLicenseService(deps: { assignments: AssignmentRepository; 
     );
   }
 
-  /** D's rules and group existence, without writing anything. */
-  async function validateRequest(organizationId: string, raw: unknown) {
+  /**
+   * D's rules and group existence, without writing anything. Every broken
+   * rule is reported (Rails-validations style), in the order of D's arguments.
+   */
+  async function validateRequest(organizationId: string, raw: RawAssignmentRequest) {
     const checked = checkAssignmentRequest(raw);
-    if (!checked.ok) return { ok: false as const, errors: checked.errors };
-    const resolved = await groups.resolveNames(organizationId, checked.value.groups, 'requestedGroups');
-    if (resolved.errors.length > 0) return { ok: false as const, errors: resolved.errors };
-    const originGroupId = checked.value.originGroup ? resolved.ids[checked.value.groups.indexOf(checked.value.originGroup)] : undefined;
-    return { ok: true as const, value: { licenses: checked.value.licenses, groupIds: resolved.ids, originGroupId } };
+    const entries = checked.groupEntries;
+    const resolved = await groups.resolveNames(organizationId, entries.map((g) => g.name), 'requestedGroups');
+    // resolveNames counts in the well-formed names; D's path counts in the caller's list.
+    const unknown = resolved.errors.map((e) => ({ ...e, path: ['requestedGroups', String(entries[Number(e.path[1])]?.index)] }));
+    const errors = byArgument([...checked.errors, ...unknown]);
+    if (!checked.value || errors.length > 0) return { ok: false as const, errors, licenses: checked.licenses };
+    const { licenses, groups: names, originGroup } = checked.value;
+    const originGroupId = originGroup ? resolved.ids[names.indexOf(originGroup)] : undefined;
+    return { ok: true as const, errors, licenses, value: { licenses, groupIds: [...new Set(resolved.ids)], originGroupId } };
+  }
+
+  /**
+   * validateRequest, plus the rules transition() decides at write time (a free
+   * seat, the last ADMIN, a support admin's ADMIN) judged on a read, so D can
+   * report them with the rest. The write still decides: a race between this
+   * read and the write is refused there, alone.
+   */
+  async function checkAssignment(organizationId: string, userId: string | undefined, raw: RawAssignmentRequest): Promise<FieldIssue[]> {
+    const checked = await validateRequest(organizationId, raw);
+    if (!checked.licenses) return checked.errors;
+    const current = userId ? await assignments.find(organizationId, userId) : null;
+    const support = current?.supportAdmin ?? false;
+    if (support && !checked.licenses.includes('ADMIN')) return byArgument([...checked.errors, supportAdminIssue]);
+    const before = counted(current?.licenses ?? [], support);
+    const after = counted(checked.licenses, support);
+    const { used, caps } = await state.get(organizationId);
+    const issues: FieldIssue[] = [];
+    if (before.includes('ADMIN') && !after.includes('ADMIN') && (used.ADMIN ?? 0) <= 1) issues.push(lastAdminIssue);
+    for (const license of after.filter((l) => !before.includes(l))) {
+      const cap = caps[license];
+      if (cap !== undefined && (used[license] ?? 0) >= cap) issues.push(noSeatIssue(license, cap));
+    }
+    return byArgument([...checked.errors, ...issues]);
   }
 
   /**
@@ -115,9 +154,7 @@ export function createLicenseService(deps: { assignments: AssignmentRepository; 
       guard(current, next);
       const support = current?.supportAdmin ?? next?.supportAdmin ?? false;
       if (current?.supportAdmin && !next?.licenses.includes('ADMIN')) {
-        throw new DomainError('CONFLICT', 'A support admin cannot be removed or lose the ADMIN license', [
-          { path: ['requestedLicenses'], message: 'would remove the ADMIN license of a support admin' },
-        ]);
+        throw new DomainError('CONFLICT', 'A support admin cannot be removed or lose the ADMIN license', [supportAdminIssue]);
       }
       const before = counted(current?.licenses ?? [], support);
       const after = counted(next?.licenses ?? [], support);
@@ -132,9 +169,7 @@ export function createLicenseService(deps: { assignments: AssignmentRepository; 
         for (const license of added) {
           if (!(await state.take(organizationId, license))) {
             const caps = (await state.get(organizationId)).caps;
-            throw new DomainError('CONFLICT', `No ${license} seat is free: the organization's cap is ${caps[license]}`, [
-              { path: ['requestedLicenses'], message: `has no free ${license} seat (cap ${caps[license]})` },
-            ]);
+            throw new DomainError('CONFLICT', `No ${license} seat is free: the organization's cap is ${caps[license]}`, [noSeatIssue(license, caps[license])]);
           }
           undo.push(() => state.adjust(organizationId, license, -1));
         }
@@ -160,7 +195,13 @@ export function createLicenseService(deps: { assignments: AssignmentRepository; 
   }
 
   /** Sets a user's licenses, groups and origin group (idempotent: the same request twice changes nothing). */
-  async function assign(organizationId: string, userId: string, raw: unknown, guard: WriteGuard, opts: { supportAdmin?: boolean } = {}): Promise<UserLicensesDto> {
+  async function assign(
+    organizationId: string,
+    userId: string,
+    raw: RawAssignmentRequest,
+    guard: WriteGuard,
+    opts: { supportAdmin?: boolean } = {},
+  ): Promise<UserLicensesDto> {
     const checked = await validateRequest(organizationId, raw);
     if (!checked.ok) throw invalid(checked.errors);
     const doc = await transition(organizationId, userId, (current) => ({
@@ -262,7 +303,7 @@ export function createLicenseService(deps: { assignments: AssignmentRepository; 
     return seatUsage(organizationId);
   }
 
-  return { forUsers, validateRequest, assign, revoke, release, forget, reconcile, licensesOf, updateGroupMembership, seatUsage, setSeatCap };
+  return { forUsers, validateRequest, checkAssignment, assign, revoke, release, forget, reconcile, licensesOf, updateGroupMembership, seatUsage, setSeatCap };
 }
 
 export type LicenseService = ReturnType<typeof createLicenseService>;

@@ -8,6 +8,17 @@ import { createUserProfileSchema, fullTextSchema, updateUserProfileSchema, userI
 
 type PayloadErrors = ReturnType<typeof toPayloadErrors>;
 
+/** D's profile fields in the order its inputs declare them: errors are listed in this order. */
+const CREATE_FIELDS = ['firstName', 'lastName', 'email', 'credentials.username', 'credentials.password', 'phone', 'jobTitle'];
+const UPDATE_FIELDS = ['email', 'firstName', 'lastName', 'phone', 'jobTitle'];
+const inProfileOrder = (errors: FieldError[], fields: string[]) => {
+  const rank = (e: FieldError) => {
+    const i = fields.indexOf(e.path.slice(1).join('.'));
+    return i < 0 ? fields.length : i;
+  };
+  return [...errors].sort((a, b) => rank(a) - rank(b));
+};
+
 /** deleteUsers' ids per call. */
 const MAX_IDS_PER_CALL = 100;
 
@@ -37,14 +48,42 @@ export function createUserAdminService(deps: {
 }) {
   const { users, identity, licensing, policy } = deps;
 
+  /**
+   * Uniqueness is decided by the claims taken when writing; this read finds a
+   * taken email, phone or username first, so it is listed with the other
+   * errors. Each field is read on its own: one that is malformed has its own
+   * error already. A race between this read and the write is still refused
+   * by the claim, and reported alone.
+   */
+  async function takenValues(organizationId: string, self: string | undefined, raw: unknown) {
+    const user = (typeof raw === 'object' && raw !== null ? raw : {}) as { email?: unknown; phone?: unknown; credentials?: { username?: unknown } };
+    const { shape } = createUserProfileSchema; // the same field rules as updateUser's
+    const email = shape.email.safeParse(user.email).data;
+    const phone = shape.phone.safeParse(user.phone).data;
+    const username = shape.credentials.shape.username.safeParse(user.credentials?.username).data;
+    const [emailOwner, phoneOwner, usernameOwner] = await Promise.all([
+      email ? users.findUserIdByIdentifier(organizationId, 'email', email) : null,
+      phone ? users.findUserIdByIdentifier(organizationId, 'phone', phone) : null,
+      username ? identity.usernameOwner(organizationId, username).then((r) => r.ownerId) : null,
+    ]);
+    const inUse = (path: string[]): FieldError => ({ path, message: 'is already in use' });
+    const taken = (owner: string | null) => owner !== null && owner !== self;
+    return [
+      ...(taken(emailOwner) ? [inUse(['user', 'email'])] : []),
+      ...(taken(usernameOwner) ? [inUse(['user', 'credentials', 'username'])] : []),
+      ...(taken(phoneOwner) ? [inUse(['user', 'phone'])] : []),
+    ];
+  }
+
   async function createUser(caller: Caller, input: { user?: unknown } & AssignmentRequest) {
     const organizationId = await policy.requireOrganizationScope(caller);
     // Finding 7: an ADMIN with a password the caller chose is a takeover of the organization.
     if (Array.isArray(input.requestedLicenses) && input.requestedLicenses.includes('ADMIN')) await policy.requireAdminPermission(caller, 'Granting the ADMIN license');
     const profile = validate(createUserProfileSchema, input.user, ['user']);
     const request = { requestedLicenses: input.requestedLicenses ?? [], requestedGroups: input.requestedGroups ?? ['DEFAULT'], requestedOriginGroup: input.requestedOriginGroup ?? null };
-    const assignment = await licensing.validateAssignment(organizationId, request);
-    const errors = [...(profile.ok ? [] : profile.errors), ...assignment.errors];
+    const [assignment, taken] = await Promise.all([licensing.validateAssignment(organizationId, request), takenValues(organizationId, undefined, input.user)]);
+    // Every broken rule at once, Rails-validations style: profile fields in their input order, then licenses and groups.
+    const errors = [...inProfileOrder([...(profile.ok ? [] : profile.errors), ...taken], CREATE_FIELDS), ...assignment.errors];
     if (!profile.ok || errors.length > 0) return asPayload(errors);
 
     const p = profile.value;
@@ -84,7 +123,9 @@ export function createUserAdminService(deps: {
     const organizationId = await policy.requireOrganizationScope(caller);
     const id = validate(userIdSchema, input.id, ['id']);
     const profile = validate(updateUserProfileSchema, input.user ?? {}, ['user']);
-    const errors: FieldError[] = [...(id.ok ? [] : id.errors), ...(profile.ok ? [] : profile.errors)];
+    const errors: FieldError[] = id.ok ? [] : [...id.errors];
+    const profileErrors = profile.ok ? [] : profile.errors;
+    const assignmentErrors: FieldError[] = [];
     const current = id.ok ? await users.getProfile(organizationId, id.value).catch(undefinedIfNotFound) : undefined;
     if (id.ok && !current) errors.push({ path: ['id'], message: 'does not name a user of your organization' });
     // Support admins are the operator's; an ADMIN's account (email, phone, licenses) needs organization-users:admin.
@@ -104,8 +145,13 @@ export function createUserAdminService(deps: {
         requestedGroups: input.requestedGroups ?? held.groups,
         requestedOriginGroup: input.requestedOriginGroup === undefined ? (originAllowed ? held.originGroup : null) : input.requestedOriginGroup,
       };
-      errors.push(...(await licensing.validateAssignment(organizationId, request)).errors);
+      assignmentErrors.push(...(await licensing.validateAssignment(organizationId, request, current.id)).errors);
     }
+    // An id that names nobody: its licenses and groups cannot be judged (an omitted one means "what the user holds").
+    const taken = current ? await takenValues(organizationId, current.id, input.user) : [];
+    if (current) errors.push(...inProfileOrder([...profileErrors, ...taken], UPDATE_FIELDS));
+    else errors.push(...profileErrors);
+    errors.push(...assignmentErrors);
     if (errors.length > 0 || !id.ok || !profile.ok || !current) return asPayload(errors);
 
     const p = profile.value;
