@@ -1,6 +1,6 @@
 import { hkdfSync } from 'node:crypto';
 import type { Connection } from 'mongoose';
-import { findClaimOwner, IDEMPOTENCY_KEYS_EXPIRY, idempotencyCallerOf, startExpiry, isDatabaseReady, isDatabaseUnavailableError, keyedFingerprint, withIdempotencyKey } from '@usergraph/mongo';
+import { findClaimOwner, idempotencyCallerOf, startExpiry, isDatabaseReady, isDatabaseUnavailableError, keyedFingerprint, withIdempotencyKey } from '@usergraph/mongo';
 import { createClientIpResolver, createSecretBox, DomainError, errSummary, sendJson, sensitiveMutationLimitRule, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
 import type { IdentityEnv } from './env.js';
 import { createServiceClients } from './clients.js';
@@ -12,7 +12,8 @@ import { createSessionRepository } from './modules/sessions/session-repository.j
 import { createSessionService } from './modules/sessions/session-service.js';
 import { createLoginService } from './modules/sessions/login-service.js';
 import { createCallerLiveness } from './modules/sessions/caller-liveness.js';
-import { createRateLimiterFactory, RATE_LIMITS_EXPIRY } from './modules/limits/rate-limits.js';
+import { createRateLimiterFactory } from './modules/limits/rate-limits.js';
+import { identityExpiringCollections } from './modules/expiring-collections.js';
 import { createAccountLimits } from './modules/limits/account-limits.js';
 import { createBackgroundQueue } from './modules/background/background-queue.js';
 import { createSessionResolvers } from './modules/sessions/session-resolvers.js';
@@ -52,19 +53,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
   );
   const rateLimiters = createRateLimiterFactory(conn);
   // TTL indexes on MongoDB, a bounded sweeper on the embedded store.
-  const expiry = await startExpiry(
-    conn,
-    [
-      { collection: 'sessions', field: 'refreshExpiresAt', afterSeconds: 0 },
-      { collection: 'verification_codes', field: 'expiresAt', afterSeconds: 0 },
-      { collection: 'outbox', field: 'createdAt', afterSeconds: env.OUTBOX_RETENTION_SECONDS },
-      RATE_LIMITS_EXPIRY,
-      IDEMPOTENCY_KEYS_EXPIRY,
-      // A period's key is published for two periods at most (its own and the next).
-      { collection: 'signing_keys', field: 'createdAt', afterSeconds: 3 * env.SIGNING_KEY_ROTATION_HOURS * 3600 },
-    ],
-    { intervalMs: env.EXPIRY_SWEEP_INTERVAL_SECONDS * 1000, logger },
-  );
+  const expiry = await startExpiry(conn, identityExpiringCollections(env), { intervalMs: env.EXPIRY_SWEEP_INTERVAL_SECONDS * 1000, logger });
   const limits = createAccountLimits(rateLimiters, {
     perIp: env.RATE_LIMIT_PER_IP,
     perAccount: env.RATE_LIMIT_PER_ACCOUNT,
