@@ -10,7 +10,7 @@ import { ADMIN_PASSWORD, bootstrapOrganization, gql, login, openDatabase, remove
 
 const REFRESH = `mutation($t: String!) { refreshSession(refreshToken: $t) { _id jwt refreshToken } }`;
 const EMBEDDED = !process.env.MONGODB_URI;
-/** Sessions' refresh tokens live 3 seconds in this stack. */
+/** Sessions' refresh tokens live 3 seconds in this stack, access tokens 1 (a session is kept until both have expired). */
 const REFRESH_SECONDS = 3;
 
 describe("the services' sweepers delete expired records", () => {
@@ -23,7 +23,7 @@ describe("the services' sweepers delete expired records", () => {
   beforeAll(async () => {
     let options;
     ({ stack, dataDir, options } = await startTestStack({
-      env: { LOG_LEVEL: 'info', EXPIRY_SWEEP_INTERVAL_SECONDS: '0.5', REFRESH_TOKEN_TTL_DAYS: String(REFRESH_SECONDS / 86_400) },
+      env: { LOG_LEVEL: 'info', EXPIRY_SWEEP_INTERVAL_SECONDS: '0.5', REFRESH_TOKEN_TTL_DAYS: String(REFRESH_SECONDS / 86_400), ACCESS_TOKEN_TTL_SECONDS: '1' },
     }));
     prefix = options.databasePrefix ?? '';
     await bootstrapOrganization(dataDir, 'expiry');
@@ -49,7 +49,7 @@ describe("the services' sweepers delete expired records", () => {
       { _id: 'e2e:live', expiresAt: new Date(Date.now() + 3_600_000) },
     ]);
 
-    await expect.poll(() => sessions.countDocuments({ _id: session._id }), { timeout: (REFRESH_SECONDS + 5) * 1000, interval: 250 }).toBe(0);
+    await expect.poll(() => sessions.countDocuments({ _id: session._id }), { timeout: (REFRESH_SECONDS + 1 + 5) * 1000, interval: 250 }).toBe(0);
     await expect.poll(() => keys.countDocuments({ _id: 'e2e:expired' }), { timeout: 5_000, interval: 250 }).toBe(0);
     expect(await keys.countDocuments({ _id: 'e2e:live' })).toBe(1);
     // Its refresh token is refused, as it was before the deletion.

@@ -2,7 +2,7 @@
  * P9 (issue 13, "Expiry that deletes"): storage stays flat under a steady
  * load of logins and registrations. Its own stack (embedded store, or fresh
  * databases on MONGODB_URI), with short expiries: refresh tokens live
- * `expirySeconds`, rate-limit windows and the outbox's retention as long,
+ * `expirySeconds` (access tokens 1 s), rate-limit windows and the outbox's retention as long,
  * and the sweeper passes every `sweepSeconds`. Logins and B's registrations
  * run in closed loops for `loadSeconds`; the documents of each collection are
  * counted before, every `sampleSeconds` during the load, and `settleSeconds`
@@ -66,6 +66,8 @@ async function main() {
     serviceEnv: {
       identity: {
         REFRESH_TOKEN_TTL_DAYS: String(config.expirySeconds / 86_400),
+        // A session is kept until its access tokens have expired too.
+        ACCESS_TOKEN_TTL_SECONDS: '1',
         RATE_LIMIT_WINDOW_SECONDS: expiry,
         OUTBOX_RETENTION_SECONDS: expiry,
         // One client IP on purpose: the limits count (their documents are what is measured) but never refuse.

@@ -46,6 +46,8 @@ describe.skipIf(!!process.env.MONGODB_URI)("identity's expired records are delet
     await sessions.insertLogin(session('short-revoked', 5 * MINUTE), new Date(start));
     await sessions.revokeOne('org1', 'user-short-revoked', 'short-revoked', new Date(start));
     await sessions.insertLogin(session('long', HOUR), new Date(start));
+    // Its refresh token expires 30 s before the sweep, but an access token issued with it may live a minute more.
+    await sessions.insertLogin(session('grace', 10 * MINUTE - 30_000), new Date(start));
     // Codes: 5 minutes and an hour to live.
     const codes = createVerificationCodeRepository(conn);
     const code = (userId: string, inMs: number) =>
@@ -64,7 +66,7 @@ describe.skipIf(!!process.env.MONGODB_URI)("identity's expired records are delet
     await withIdempotencyKey(conn, { key: 'k1', scope: 'register', caller: 'anonymous', fingerprint: () => 'f', logger: silent }, async () => 'done');
     await createSigningKeys({ conn, box: createSecretBox(generateEncryptionKey()), rotationHours: 1, issuer: 'i', audience: 'a' }).jwks();
 
-    const collections = identityExpiringCollections({ OUTBOX_RETENTION_SECONDS: 15 * 60, SIGNING_KEY_ROTATION_HOURS: 1 });
+    const collections = identityExpiringCollections({ ACCESS_TOKEN_TTL_SECONDS: 60, OUTBOX_RETENTION_SECONDS: 15 * 60, SIGNING_KEY_ROTATION_HOURS: 1 });
     const sweepAt = async (at: number) => {
       const expiry = await startExpiry(conn, collections, { intervalMs: 24 * HOUR, logger: silent, now: () => new Date(at) });
       try {
@@ -82,12 +84,12 @@ describe.skipIf(!!process.env.MONGODB_URI)("identity's expired records are delet
       idempotency_keys: await ids('idempotency_keys'),
       signing_keys: await ids('signing_keys'),
     };
-    expect(before.sessions).toEqual(['long', 'short', 'short-revoked']);
+    expect(before.sessions).toEqual(['grace', 'long', 'short', 'short-revoked']);
     expect(before.outbox).toBe(2);
 
     // Ten minutes on: the short-lived ones are gone.
     expect(await sweepAt(start + 10 * MINUTE)).toEqual({ sessions: 2, verification_codes: 1, outbox: 1, rate_limits: 1, idempotency_keys: 0, signing_keys: 0 });
-    expect(await ids('sessions')).toEqual(['long']);
+    expect(await ids('sessions')).toEqual(['grace', 'long']);
     expect(await ids('verification_codes')).toEqual([codeId('email-verification', 'org1', 'u-long')]);
     expect(await ids('rate_limits')).toEqual(['hour:k']);
     expect(await ids('outbox')).not.toContain('old-message');
@@ -98,7 +100,7 @@ describe.skipIf(!!process.env.MONGODB_URI)("identity's expired records are delet
     expect((await sessions.listActiveForUser('org1', 'user-long', new Date())).map((s) => s._id)).toEqual(['long']);
 
     // A day and more on: everything here has expired.
-    expect(await sweepAt(start + 25 * HOUR)).toEqual({ sessions: 1, verification_codes: 1, outbox: 1, rate_limits: 1, idempotency_keys: 1, signing_keys: 1 });
+    expect(await sweepAt(start + 25 * HOUR)).toEqual({ sessions: 2, verification_codes: 1, outbox: 1, rate_limits: 1, idempotency_keys: 1, signing_keys: 1 });
     for (const collection of Object.keys(before)) expect(await ids(collection)).toEqual([]);
   });
 });
