@@ -140,7 +140,7 @@ describe('expiry (TTL indexes on MongoDB, the sweeper on the embedded store)', (
       }
     });
 
-    it('runs by itself with jitter, logs its counts at debug, survives a store outage (warn, no throw) and stops on stop()', async () => {
+    it('runs by itself, logs its counts at debug, survives a store outage (warn, no throw) and stops on stop()', async () => {
       await col('timed').insertOne({ _id: 'gone', at: new Date(Date.now() - HOUR) });
       const { logger, lines } = capturingLogger();
       const own = await connectDatabase({ uri: store.uri, dbName: conn.name, appName: 'mongo-test' });
@@ -164,6 +164,32 @@ describe('expiry (TTL indexes on MongoDB, the sweeper on the embedded store)', (
       const afterStop = lines.length;
       await sleep(150);
       expect(lines.length).toBe(afterStop);
+    });
+    it('a collection where a pass finds nothing is read less often (backing off to one pass in 17), and swept again once something expires', async () => {
+      await col('idle').insertMany(Array.from({ length: 20 }, (_, i) => ({ _id: `live${i}`, at: new Date(Date.now() + HOUR) })));
+      const watched = await mongoose.createConnection(store.uri, { dbName: conn.name, monitorCommands: true }).asPromise();
+      let finds = 0;
+      watched.getClient().on('commandStarted', (e) => {
+        if (e.commandName === 'find' && e.command.find === 'idle') finds++;
+      });
+      const { logger, lines } = capturingLogger();
+      const expiry = await startExpiry(watched, [{ collection: 'idle', field: 'at', afterSeconds: 0 }], { intervalMs: 10, logger });
+      try {
+        const passes = () => lines.filter((l) => l.msg === 'expiry sweep').length;
+        const deadline = Date.now() + 10_000;
+        while (passes() < 40 && Date.now() < deadline) await sleep(20);
+        // Passes 1, 3, 6, 11, 20, 37 read it (skips of 1, 2, 4, 8, 16): 6 reads in 40 passes, not 40.
+        expect(passes()).toBeGreaterThanOrEqual(40);
+        expect(finds).toBeGreaterThanOrEqual(5);
+        expect(finds).toBeLessThanOrEqual(8);
+        await col('idle').insertOne({ _id: 'expired', at: new Date(Date.now() - HOUR) });
+        while ((await ids('idle')).includes('expired') && Date.now() < deadline) await sleep(20);
+        expect(await ids('idle')).not.toContain('expired');
+        expect((await ids('idle')).length).toBe(20);
+      } finally {
+        await expiry.stop();
+        await watched.close();
+      }
     });
   });
 });

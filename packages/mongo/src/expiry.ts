@@ -31,7 +31,7 @@ export interface ExpiryOptions {
 export interface Expiry {
   /** `ttl-index` on MongoDB, `sweeper` on the embedded store. */
   readonly mode: 'ttl-index' | 'sweeper';
-  /** One sweeper pass now (a no-op with TTL indexes): documents deleted per collection. Store errors are thrown. */
+  /** One sweeper pass over every collection now, idle or not (a no-op with TTL indexes): documents deleted per collection. Store errors are thrown. */
   sweepOnce(): Promise<Record<string, number>>;
   /** Stops the timer and waits for a running pass. */
   stop(): Promise<void>;
@@ -39,6 +39,8 @@ export interface Expiry {
 
 const DEFAULT_BATCH = 500;
 const DEFAULT_MAX_BATCHES = 10;
+/** At most this many passes skipped after passes that found nothing (16 min at the default interval). */
+const MAX_IDLE_SKIPS = 16;
 /** MongoDB's IndexOptionsConflict: the index exists with another expireAfterSeconds. */
 const INDEX_OPTIONS_CONFLICT = 85;
 
@@ -107,6 +109,24 @@ export async function startExpiry(conn: mongoose.Connection, collections: readon
     return counts;
   }
 
+  // A pass that finds nothing expired has read the whole collection: such a
+  // collection is skipped for 1, 2, 4 … MAX_IDLE_SKIPS passes, until one finds something.
+  const idle = new Map(collections.map((spec) => [spec.collection, { skips: 0, left: 0 }]));
+  async function timedPass(): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    for (const spec of collections) {
+      const state = idle.get(spec.collection)!;
+      if (state.left > 0) {
+        state.left--;
+        continue;
+      }
+      counts[spec.collection] = await sweepCollection(spec);
+      state.skips = counts[spec.collection] === 0 ? Math.min(Math.max(1, state.skips * 2), MAX_IDLE_SKIPS) : 0;
+      state.left = state.skips;
+    }
+    return counts;
+  }
+
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
@@ -115,7 +135,7 @@ export async function startExpiry(conn: mongoose.Connection, collections: readon
     if (stopped) return;
     const wait = opts.intervalMs * (0.8 + Math.random() * 0.4);
     timer = setTimeout(() => {
-      running = sweepOnce()
+      running = timedPass()
         .then((counts) => opts.logger.debug({ deleted: counts }, 'expiry sweep'))
         .catch((err: unknown) => opts.logger.warn({ err: errSummary(err) }, 'expiry sweep failed; retried at the next pass'))
         .finally(() => {
