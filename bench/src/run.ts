@@ -695,7 +695,7 @@ async function main() {
 
     // --- P9: storage stays flat under logins and registrations (its own stack, short expiries) ---
     await scenario('P9', async () => {
-      const config: ExpiryStorageConfig = { loadSeconds: QUICK ? 8 : 12, expirySeconds: 4, sweepSeconds: 1, sampleSeconds: 3, settleSeconds: 7, scanDocs: QUICK ? 2_000 : 10_000 };
+      const config: ExpiryStorageConfig = { loadSeconds: 12, expirySeconds: 4, sweepSeconds: 0.5, sampleSeconds: 3, settleSeconds: 7, scanDocs: QUICK ? 2_000 : 10_000 };
       const r = await runJsonChild<ExpiryStorageResult>('expiry-storage.js', config);
       results.P9 = r;
       const before = r.samples[0]!.identity;
