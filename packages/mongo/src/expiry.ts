@@ -85,10 +85,12 @@ export async function startExpiry(conn: mongoose.Connection, collections: readon
     return { mode: 'ttl-index', sweepOnce: () => Promise.resolve({}), stop: () => Promise.resolve() };
   }
 
+  let stopped = false;
   async function sweepCollection(spec: ExpiringCollection): Promise<number> {
     const col = db!.collection<{ _id: unknown }>(spec.collection);
     let deleted = 0;
-    for (let batch = 0; batch < maxBatches; batch++) {
+    // stop() ends a pass at the next batch rather than waiting for a backlog.
+    for (let batch = 0; batch < maxBatches && !stopped; batch++) {
       const cutoff = new Date(now().getTime() - spec.afterSeconds * 1000);
       const expired = await col
         .find({ [spec.field]: { $lte: cutoff } }, { projection: { _id: 1 } })
@@ -127,7 +129,6 @@ export async function startExpiry(conn: mongoose.Connection, collections: readon
     return counts;
   }
 
-  let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
 
