@@ -38,7 +38,8 @@ describe("the services' sweepers delete expired records", () => {
     if (!process.env.MONGODB_URI) removeDir(dataDir);
   });
 
-  it.skipIf(!EMBEDDED)("identity deletes a session once its refresh token has expired; org-users deletes an expired Idempotency-Key record and keeps a live one", async () => {
+  const title = 'identity deletes a session once its tokens have expired; org-users deletes an expired Idempotency-Key record and keeps a live one';
+  it.skipIf(!EMBEDDED)(title, async () => {
     const session = await login(stack.gatewayUrl, 'expiry', 'admin', ADMIN_PASSWORD);
     const sessions = identityDb.collection<{ _id: string }>('sessions');
     expect(await sessions.countDocuments({ _id: session._id })).toBe(1);

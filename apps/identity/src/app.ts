@@ -1,6 +1,14 @@
 import { hkdfSync } from 'node:crypto';
 import type { Connection } from 'mongoose';
-import { findClaimOwner, idempotencyCallerOf, startExpiry, isDatabaseReady, isDatabaseUnavailableError, keyedFingerprint, withIdempotencyKey } from '@usergraph/mongo';
+import {
+  findClaimOwner,
+  idempotencyCallerOf,
+  isDatabaseReady,
+  isDatabaseUnavailableError,
+  keyedFingerprint,
+  startExpiry,
+  withIdempotencyKey,
+} from '@usergraph/mongo';
 import { createClientIpResolver, createSecretBox, DomainError, errSummary, sendJson, sensitiveMutationLimitRule, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
 import type { IdentityEnv } from './env.js';
 import { createServiceClients } from './clients.js';

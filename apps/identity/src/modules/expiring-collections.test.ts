@@ -51,7 +51,16 @@ describe.skipIf(!!process.env.MONGODB_URI)("identity's expired records are delet
     // Codes: 5 minutes and an hour to live.
     const codes = createVerificationCodeRepository(conn);
     const code = (userId: string, inMs: number) =>
-      codes.put({ _id: codeId('email-verification', 'org1', userId), organizationId: 'org1', userId, purpose: 'email-verification', codeHash: 'h', attempts: 0, expiresAt: new Date(start + inMs), createdAt: new Date(start) });
+      codes.put({
+        _id: codeId('email-verification', 'org1', userId),
+        organizationId: 'org1',
+        userId,
+        purpose: 'email-verification',
+        codeHash: 'h',
+        attempts: 0,
+        expiresAt: new Date(start + inMs),
+        createdAt: new Date(start),
+      });
     await code('u-short', 5 * MINUTE);
     await code('u-long', HOUR);
     // Limits: a one-minute window and a one-hour window.
@@ -60,7 +69,8 @@ describe.skipIf(!!process.env.MONGODB_URI)("identity's expired records are delet
     await limits.limiter('hour', { points: 5, windowSeconds: 3600 }).consume('k', 'too many');
     // Outbox (retention 15 minutes here): a message from 20 minutes ago and one sent now.
     const outbox = createOutbox(conn, { deliver: false });
-    await outbox.Outbox.create({ _id: 'old-message', organizationId: '', to: 'a@example.ca', subject: 's', text: 't', createdAt: new Date(start - 20 * MINUTE) });
+    const old = { _id: 'old-message', organizationId: '', to: 'a@example.ca', subject: 's', text: 't', createdAt: new Date(start - 20 * MINUTE) };
+    await outbox.Outbox.create(old);
     await outbox.send({ to: 'b@example.ca', subject: 's', text: 't' });
     // An Idempotency-Key record (24 h) and the first signing key (1-hour periods: kept 3 hours).
     await withIdempotencyKey(conn, { key: 'k1', scope: 'register', caller: 'anonymous', fingerprint: () => 'f', logger: silent }, async () => 'done');
