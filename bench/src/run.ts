@@ -8,7 +8,8 @@
  * Starts its own stack (embedded store, three subgraphs, gateway) on ephemeral
  * ports in a temporary data directory with NODE_ENV=production and
  * LOG_LEVEL=warn, seeds it through the internal commands, the gateway and a
- * bulk seeder, runs P1–P7 with autocannon in child processes (loopback only) and P8 (the limits' CPU) in one of its own,
+ * bulk seeder, runs P1–P7 with autocannon in child processes (loopback only), P8 (the limits' CPU) in one of its own
+ * and P9 (storage under expiry, with a stack of its own),
  * prints a table with the machine, Node version and concurrency, and writes
  * .bench-results/<timestamp>.json (and .md).
  */
@@ -24,6 +25,7 @@ import mongoose, { type Connection } from 'mongoose';
 import type { LoadConfig, LoadResult } from './load.js';
 import type { HashRateConfig, HashRateResult } from './hash-rate.js';
 import type { ValidationCostResult } from './validation-cost.js';
+import type { ExpiryStorageConfig, ExpiryStorageResult } from './expiry-storage.js';
 import { startCountingProxy, type CountingProxy } from './count-proxy.js';
 import { hiveGatewayBin, hiveGatewayVersion, startHiveGateway, startOurGateway, type ExtraGateway } from './gateways.js';
 import { loadOrgUsersSearch, openOrgUsersDb, personOf, seedProfiles } from './seed.js';
@@ -689,6 +691,28 @@ async function main() {
         { id: 'P8', scenario: "limits' CPU on every P1 request / Apollo's parse + validation of P1", figure: x(p1.everyRequestUs / p1.baselineUs), target: '≤ 0.50×', verdict: p1.everyRequestUs / p1.baselineUs <= 0.5 ? 'met' : 'not met' },
         { id: 'P8', scenario: 'slowest refusal of an attack above', figure: ms(slowest / 1000), target: '≤ 5 ms', verdict: slowest <= 5000 ? 'met' : 'not met' },
       );
+    });
+
+    // --- P9: storage stays flat under logins and registrations (its own stack, short expiries) ---
+    await scenario('P9', async () => {
+      const config: ExpiryStorageConfig = { loadSeconds: 12, expirySeconds: 4, sweepSeconds: 0.5, sampleSeconds: 3, settleSeconds: 7, scanDocs: QUICK ? 2_000 : 10_000 };
+      const r = await runJsonChild<ExpiryStorageResult>('expiry-storage.js', config);
+      results.P9 = r;
+      const before = r.samples[0]!.identity;
+      const after = r.samples.at(-1)!.identity;
+      for (const name of ['sessions', 'rate_limits', 'outbox']) {
+        const peak = Math.max(...r.samples.map((s) => s.identity[name] ?? 0));
+        rows.push({
+          id: 'P9',
+          scenario: `identity.${name} under ${r.logins} logins + ${r.registrations} registrations in ${r.loadSeconds} s (expiry ${r.expirySeconds} s): before / peak / ${r.settleSeconds} s after`,
+          figure: `${before[name]} / ${peak} / ${after[name]}`,
+          target: '≤ before + 1 after',
+          verdict: (after[name] ?? 0) <= (before[name] ?? 0) + 1 ? 'met' : 'not met',
+        });
+      }
+      if (r.passOverLiveMs !== undefined) {
+        rows.push({ id: 'P9', scenario: `info: one sweeper pass over ${r.scanDocs} unexpired documents (the embedded store scans a date range) / deleting 500 expired among them`, figure: `${ms(r.passOverLiveMs)} / ${ms(r.passDeleting500Ms ?? NaN)}`, target: '', verdict: 'info' });
+      }
     });
 
     await scenario('P6', async () => {

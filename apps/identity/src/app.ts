@@ -1,6 +1,14 @@
 import { hkdfSync } from 'node:crypto';
 import type { Connection } from 'mongoose';
-import { findClaimOwner, idempotencyCallerOf, isDatabaseReady, isDatabaseUnavailableError, keyedFingerprint, withIdempotencyKey } from '@usergraph/mongo';
+import {
+  findClaimOwner,
+  idempotencyCallerOf,
+  isDatabaseReady,
+  isDatabaseUnavailableError,
+  keyedFingerprint,
+  startExpiry,
+  withIdempotencyKey,
+} from '@usergraph/mongo';
 import { createClientIpResolver, createSecretBox, errSummary, sendJson, sensitiveMutationLimitRule, startSubgraphService, undefinedIfNotFound, type Logger, type RunningService } from '@usergraph/service-kit';
 import type { IdentityEnv } from './env.js';
 import { createServiceClients } from './clients.js';
@@ -13,6 +21,7 @@ import { createSessionService } from './modules/sessions/session-service.js';
 import { createLoginService } from './modules/sessions/login-service.js';
 import { createCallerLiveness } from './modules/sessions/caller-liveness.js';
 import { createRateLimiterFactory } from './modules/limits/rate-limits.js';
+import { identityExpiringCollections } from './modules/expiring-collections.js';
 import { createAccountLimits } from './modules/limits/account-limits.js';
 import { createBackgroundQueue } from './modules/background/background-queue.js';
 import { createSessionResolvers } from './modules/sessions/session-resolvers.js';
@@ -51,7 +60,8 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     env.HASH_QUEUE_MAX,
   );
   const rateLimiters = createRateLimiterFactory(conn);
-  const stopSweeper = rateLimiters.startSweeper(logger);
+  // TTL indexes on MongoDB, a bounded sweeper on the embedded store.
+  const expiry = await startExpiry(conn, identityExpiringCollections(env), { intervalMs: env.EXPIRY_SWEEP_INTERVAL_SECONDS * 1000, logger });
   const limits = createAccountLimits(rateLimiters, {
     perIp: env.RATE_LIMIT_PER_IP,
     perAccount: env.RATE_LIMIT_PER_ACCOUNT,
@@ -220,7 +230,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
       await service.close();
       await background.idle();
       await sender?.stop();
-      stopSweeper();
+      await expiry.stop();
       await clients.close();
     },
   };

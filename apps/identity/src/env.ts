@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { baseServiceEnv, envPrimitives, isEncryptionKey, loadEnv, tokenVerificationEnv } from '@usergraph/service-kit';
+import { baseServiceEnv, envPrimitives, expiryEnv, isEncryptionKey, loadEnv, tokenVerificationEnv } from '@usergraph/service-kit';
 
 const positiveInt = z.coerce.number().int().positive();
 
-export const identityEnvSchema = baseServiceEnv.extend(tokenVerificationEnv.shape).extend({
+export const identityEnvSchema = baseServiceEnv.extend(tokenVerificationEnv.shape).extend(expiryEnv.shape).extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(4001),
   MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, { error: 'must be a mongodb:// or mongodb+srv:// URI' }),
   MONGODB_DB: z.string().min(1).default('identity'),
@@ -14,9 +14,10 @@ export const identityEnvSchema = baseServiceEnv.extend(tokenVerificationEnv.shap
   /** How long a signing key stays current; the previous one stays in the JWKS for one more period. */
   SIGNING_KEY_ROTATION_HOURS: positiveInt.default(24 * 7),
   ACCESS_TOKEN_TTL_SECONDS: positiveInt.default(15 * 60),
-  REFRESH_TOKEN_TTL_DAYS: positiveInt.default(30),
+  /** Fractions allowed (the bench's expiry scenario uses seconds); a session is deleted once its refresh expiry passes. */
+  REFRESH_TOKEN_TTL_DAYS: z.coerce.number().positive().default(30),
   /** A login's absolute lifetime: refreshing slides its expiry by REFRESH_TOKEN_TTL_DAYS, never past this many days after sign-in. */
-  SESSION_MAX_DAYS: positiveInt.default(90),
+  SESSION_MAX_DAYS: z.coerce.number().positive().default(90),
   /** OWASP minimum for argon2id is m=19 MiB, t=2, p=1. */
   ARGON2_MEMORY_KIB: z.coerce.number().int().min(19_456).default(19_456),
   ARGON2_TIME_COST: z.coerce.number().int().min(2).default(2),
@@ -59,6 +60,8 @@ export const identityEnvSchema = baseServiceEnv.extend(tokenVerificationEnv.shap
   /** For NOTIFIER=smtp, e.g. smtps://user:pass@smtp.example.com:465. */
   SMTP_URL: z.string().regex(/^smtps?:\/\//, { error: 'must be an smtp:// or smtps:// URL' }).optional(),
   MAIL_FROM: z.string().min(3).default('usergraph <no-reply@localhost>'),
+  /** How long a message stays in the outbox: undelivered (SMTP failing) or, with NOTIFIER=outbox, unread. Delivered ones are deleted at once. */
+  OUTBOX_RETENTION_SECONDS: positiveInt.default(24 * 3600),
 })
   .refine((env) => env.NOTIFIER !== 'smtp' || env.SMTP_URL, { error: 'SMTP_URL is required when NOTIFIER=smtp', path: ['SMTP_URL'] })
   // Codes left in the outbox in production never reach anyone (issue 12, second pass).

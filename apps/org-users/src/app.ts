@@ -1,6 +1,6 @@
 import type { Connection } from 'mongoose';
 import { z } from 'zod';
-import { isDatabaseReady, isDatabaseUnavailableError } from '@usergraph/mongo';
+import { IDEMPOTENCY_KEYS_EXPIRY, isDatabaseReady, isDatabaseUnavailableError, startExpiry } from '@usergraph/mongo';
 import { DomainError, defineCommand, mergeResolvers, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
 import type { OrgUsersEnv } from './env.js';
 import { buildOrgUsersSchema, orgUsersTypeDefs } from './schema.js';
@@ -64,6 +64,8 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
 
   const reconcile = createProfileReconciler({ users, identity, licensing });
 
+  // Idempotency-Key records of A's registerOrganizationUser: TTL index on MongoDB, sweeper on the embedded store.
+  const expiry = await startExpiry(conn, [IDEMPOTENCY_KEYS_EXPIRY], { intervalMs: env.EXPIRY_SWEEP_INTERVAL_SECONDS * 1000, logger });
   const service = await startSubgraphService({
     name: 'org-users',
     env,
@@ -93,6 +95,7 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
     ...service,
     async close() {
       await service.close();
+      await expiry.stop();
       await licensing.close();
       await identity.close();
     },

@@ -18,7 +18,7 @@ export interface CommandLogDoc {
   token: string;
   result?: unknown;
   createdAt: Date;
-  /** Expiry is checked in queries (FerretDB has no TTL indexes). */
+  /** Checked in queries too: the sweeper (embedded store) may run up to a pass late. */
   expiresAt: Date;
 }
 

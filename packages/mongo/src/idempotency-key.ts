@@ -5,7 +5,7 @@ import { IdempotencyInProgressError, runOnce, type CommandLogDoc } from './comma
 
 const DAY_MS = 24 * 3_600_000;
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
-const COLLECTION = 'idempotency_keys';
+export const IDEMPOTENCY_KEYS_COLLECTION = 'idempotency_keys';
 /** Replays of one key whose check (a password hash) may run at once; more wait. */
 const MAX_CONCURRENT_REPLAY_CHECKS = 10;
 const WAIT_FOR_CHECK_MS = 10_000;
@@ -77,7 +77,7 @@ export async function withIdempotencyKey<T>(
   const storedKey = `${opts.scope}:${opts.caller}:${opts.key}`;
   let outcome: { result: { fingerprint: string; value: T }; replayed: boolean };
   try {
-    outcome = await runOnce(conn, { collection: COLLECTION, key: storedKey, ttlMs: DAY_MS, logger: opts.logger }, async () => ({ fingerprint, value: await fn() }));
+    outcome = await runOnce(conn, { collection: IDEMPOTENCY_KEYS_COLLECTION, key: storedKey, ttlMs: DAY_MS, logger: opts.logger }, async () => ({ fingerprint, value: await fn() }));
   } catch (err) {
     if (err instanceof IdempotencyInProgressError) throw inProgress();
     throw err;
@@ -90,7 +90,7 @@ export async function withIdempotencyKey<T>(
 
 /** Runs one replay check in a bounded slot; a failed check burns the key before it answers. */
 async function checkReplay(conn: Connection, storedKey: string, check: () => Promise<boolean>): Promise<void> {
-  const col = conn.db!.collection<CommandLogDoc & ReplayState>(COLLECTION);
+  const col = conn.db!.collection<CommandLogDoc & ReplayState>(IDEMPOTENCY_KEYS_COLLECTION);
   const deadline = Date.now() + WAIT_FOR_CHECK_MS;
   for (let delay = 20; ; delay = Math.min(delay * 2, 200)) {
     const reserved = await col.updateOne(

@@ -18,3 +18,5 @@ export type { ClaimDoc, ClaimInput } from './claims.js';
 export { runOnce, IdempotencyInProgressError } from './command-log.js';
 export type { CommandLogDoc, RunOnceOptions } from './command-log.js';
 export * from './idempotency-key.js';
+export { startExpiry, supportsTtlIndexes, IDEMPOTENCY_KEYS_EXPIRY } from './expiry.js';
+export type { Expiry, ExpiringCollection, ExpiryOptions } from './expiry.js';

@@ -72,4 +72,10 @@ export const tokenVerificationEnv = z.object({
   REVOCATION_CHECK_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
 });
 
+/** Services whose data expires (identity, org-users). */
+export const expiryEnv = z.object({
+  /** Embedded store only (MongoDB uses TTL indexes): seconds between the expiry sweeper's passes, jittered by ±20 %. */
+  EXPIRY_SWEEP_INTERVAL_SECONDS: z.coerce.number().positive().max(86_400).default(60),
+});
+
 export const envPrimitives = { port, booleanFlag };

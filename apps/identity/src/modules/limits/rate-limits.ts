@@ -1,8 +1,11 @@
 import type { Connection } from 'mongoose';
 import { RateLimiterMongo, RateLimiterRes, type IRateLimiterMongoOptions } from 'rate-limiter-flexible';
-import { rateLimited, type Logger } from '@usergraph/service-kit';
+import type { ExpiringCollection } from '@usergraph/mongo';
+import { rateLimited } from '@usergraph/service-kit';
 
 const COLLECTION = 'rate_limits';
+/** rate-limiter-flexible sets `expire` to the end of the window (or block). */
+export const RATE_LIMITS_EXPIRY: ExpiringCollection = { collection: COLLECTION, field: 'expire', afterSeconds: 0 };
 
 /**
  * rate-limiter-flexible's Mongo store, with each key stored as the document's
@@ -12,7 +15,8 @@ const COLLECTION = 'rate_limits';
  * gets a second document, and every call scans the collection (12 ms per call
  * with 500 keys). Keyed by `_id`, the same upserts are unique by construction
  * and answered by key (1.2 ms with 500 keys, no scan), on MongoDB and the
- * embedded store alike; expired documents are swept by `startSweeper`.
+ * embedded store alike. Expired documents go by RATE_LIMITS_EXPIRY (a TTL
+ * index on MongoDB, the sweeper on the embedded store: see startExpiry).
  */
 type StoreOptions = Record<string, unknown>;
 /** The store hooks every RateLimiterStoreAbstract implements; its typings leave them out. */
@@ -86,19 +90,7 @@ export function createRateLimiterFactory(conn: Connection) {
     };
   }
 
-  /** Deletes expired limit documents now and then (the embedded store has no TTL indexes). */
-  function startSweeper(logger: Logger, everyMs = 5 * 60_000): () => void {
-    const timer = setInterval(() => {
-      conn
-        .collection(COLLECTION)
-        .deleteMany({ expire: { $lte: new Date() } })
-        .catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'rate limit sweep failed; retried at the next sweep'));
-    }, everyMs);
-    timer.unref();
-    return () => clearInterval(timer);
-  }
-
-  return { limiter, startSweeper };
+  return { limiter };
 }
 
 export type RateLimiterFactory = ReturnType<typeof createRateLimiterFactory>;

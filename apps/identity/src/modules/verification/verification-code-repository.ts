@@ -40,8 +40,8 @@ export function createVerificationCodeRepository(conn: Connection) {
     },
     /**
      * Counts an attempt atomically and returns the code only while attempts
-     * remain and it has not expired (expiry is checked here, as the embedded
-     * store has no TTL indexes). The increment is unconditional and by `_id`;
+     * remain and it has not expired (checked here too: the TTL index or the
+     * sweeper deletes expired codes up to a pass late). The increment is unconditional and by `_id`;
      * each caller gets its own count back, so at most `maxAttempts` callers ever
      * see a count within the limit, even concurrently.
      */
