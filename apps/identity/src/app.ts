@@ -1,7 +1,7 @@
 import { hkdfSync } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import { findClaimOwner, idempotencyCallerOf, isDatabaseReady, isDatabaseUnavailableError, keyedFingerprint, withIdempotencyKey } from '@usergraph/mongo';
-import { createClientIpResolver, createSecretBox, DomainError, errSummary, sendJson, sensitiveMutationLimitRule, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
+import { createClientIpResolver, createSecretBox, isNotFound, errSummary, sendJson, sensitiveMutationLimitRule, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
 import type { IdentityEnv } from './env.js';
 import { createServiceClients } from './clients.js';
 import { buildIdentitySchema } from './schema.js';
@@ -69,7 +69,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
   // org-users owns the status; asked only when a session is about to be issued (a right password, a refresh).
   const isClosed = async (organizationId: string, userId: string) => {
     const profile = await clients.orgUsers.getProfile(organizationId, userId).catch((err: unknown) => {
-      if (err instanceof DomainError && err.code === 'NOT_FOUND') return undefined;
+      if (isNotFound(err)) return undefined;
       throw err;
     });
     return !profile || profile.status === 'CLOSED';

@@ -20,7 +20,7 @@ class WriteConflict extends Error {}
 const lastAdminError = () =>
   new DomainError('CONFLICT', 'An organization must keep at least one company admin (ADMIN license)', [
     { path: ['requestedLicenses'], message: 'would remove the last ADMIN of the organization' },
-  ]);
+  ], { reason: 'LAST_COMPANY_ADMIN' });
 
 const invalid = (errors: FieldIssue[]) =>
   new DomainError('BAD_USER_INPUT', `Invalid license assignment: ${errors.map((e) => `${e.path.join('.')} ${e.message}`).join('; ')}`, errors);
@@ -42,7 +42,7 @@ export const adminTargetGuard =
   (callerMayActOnAdmin: boolean): WriteGuard =>
   (current, next) => {
     if (!callerMayActOnAdmin && current?.licenses.includes('ADMIN') && !unchanged(current, next)) {
-      throw new DomainError('FORBIDDEN', "Acting on a company admin's account needs an organization admin or an application with organization-users:admin");
+      throw new DomainError('FORBIDDEN', "Acting on a company admin's account needs an organization admin or an application with organization-users:admin", [], { reason: 'COMPANY_ADMIN' });
     }
   };
 
@@ -117,7 +117,7 @@ export function createLicenseService(deps: { assignments: AssignmentRepository; 
       if (current?.supportAdmin && !next?.licenses.includes('ADMIN')) {
         throw new DomainError('CONFLICT', 'A support admin cannot be removed or lose the ADMIN license', [
           { path: ['requestedLicenses'], message: 'would remove the ADMIN license of a support admin' },
-        ]);
+        ], { reason: 'SUPPORT_ADMIN' });
       }
       const before = counted(current?.licenses ?? [], support);
       const after = counted(next?.licenses ?? [], support);
@@ -134,7 +134,7 @@ export function createLicenseService(deps: { assignments: AssignmentRepository; 
             const caps = (await state.get(organizationId)).caps;
             throw new DomainError('CONFLICT', `No ${license} seat is free: the organization's cap is ${caps[license]}`, [
               { path: ['requestedLicenses'], message: `has no free ${license} seat (cap ${caps[license]})` },
-            ]);
+            ], { reason: 'NO_FREE_SEAT' });
           }
           undo.push(() => state.adjust(organizationId, license, -1));
         }
@@ -156,7 +156,7 @@ export function createLicenseService(deps: { assignments: AssignmentRepository; 
         if (!(err instanceof WriteConflict)) throw err;
       }
     }
-    throw new DomainError('CONFLICT', 'The user is being changed concurrently, retry');
+    throw new DomainError('CONFLICT', 'The user is being changed concurrently, retry', [], { reason: 'CONCURRENT_CHANGE' });
   }
 
   /** Sets a user's licenses, groups and origin group (idempotent: the same request twice changes nothing). */
@@ -205,7 +205,7 @@ export function createLicenseService(deps: { assignments: AssignmentRepository; 
       await groups.countMembershipChange(organizationId, current.groupIds, []);
       return { forgotten: true };
     }
-    throw new DomainError('CONFLICT', 'The user is being changed concurrently, retry');
+    throw new DomainError('CONFLICT', 'The user is being changed concurrently, retry', [], { reason: 'CONCURRENT_CHANGE' });
   }
 
   /** Assignments older than `minAgeMs` whose user org-users does not know: forgotten. */
