@@ -79,6 +79,10 @@ describe('SubgraphDataSource', () => {
     const coded = (await call(source).catch((e: unknown) => e)) as GraphQLError;
     expect({ message: coded.message, extensions: coded.extensions }).toEqual({ message: 'Session revoked: sign in again', extensions: { code: 'UNAUTHENTICATED' } });
 
+    reply = { status: 503, contentType: 'application/json', body: '{"errors":[{"message":"Cannot check the session, please retry","extensions":{"code":"SERVICE_UNAVAILABLE","reason":"SERVICE_UNREACHABLE"}}]}' };
+    const withReason = (await call(source).catch((e: unknown) => e)) as GraphQLError;
+    expect(withReason.extensions).toEqual({ code: 'SERVICE_UNAVAILABLE', reason: 'SERVICE_UNREACHABLE' });
+
     reply = { status: 403, contentType: 'application/json', body: '{"errors":[{"message":"no"}]}' };
     const uncoded = (await call(source).catch((e: unknown) => e)) as GraphQLError;
     expect({ message: uncoded.message, extensions: uncoded.extensions }).toEqual({ message: '403: Forbidden', extensions: { code: 'FORBIDDEN' } });

@@ -1,7 +1,8 @@
 import { GraphQLError, GraphQLObjectType, GraphQLSchema, GraphQLString, graphql, type GraphQLFormattedError } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { createApolloServer } from './apollo.js';
-import { DomainError, createErrorFormatter, toGraphQLError, undefinedIfNotFound } from './errors.js';
+import { readFileSync } from 'node:fs';
+import { DomainError, REFINED_REASONS, createErrorFormatter, toGraphQLError, undefinedIfNotFound } from './errors.js';
 import { createLogger } from './logger.js';
 
 class FakeNetworkError extends Error {
@@ -98,6 +99,13 @@ describe('createErrorFormatter', () => {
     expect(plain.reason).toBe('CONFLICT');
     expect(toGraphQLError(plain).extensions).toEqual({ code: 'CONFLICT' });
     expect(toGraphQLError(refined).extensions).toEqual({ code: 'CONFLICT', reason: 'LAST_COMPANY_ADMIN' });
+  });
+
+  it("issue 13: the README's Errors section names every reason a response can carry", () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const errorsSection = readme.slice(readme.indexOf('\n## Errors'), readme.indexOf('\n## ', readme.indexOf('\n## Errors') + 1));
+    const internalOnly = new Set(['UNKNOWN_COMMAND']);
+    for (const reason of REFINED_REASONS.filter((r) => !internalOnly.has(r))) expect(errorsSection, reason).toContain(`| \`${reason}\` |`);
   });
 
   it('issue 13: not found vs store down: undefinedIfNotFound reads only a missing object as undefined', () => {
