@@ -84,6 +84,8 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
       },
       body: info.body.length > 0 ? info.body : undefined,
     }).catch((err: unknown) => {
+      // Only no answer is "unreachable"; any other failure is ours, and the server answers it as one (500, logged).
+      if (!isNoAnswer(err)) throw err;
       logger.warn({ err: errSummary(err), requestId: info.requestId, path }, 'identity unreachable; answered 503');
       return undefined;
     });
