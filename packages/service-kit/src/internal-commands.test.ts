@@ -143,6 +143,30 @@ describe('internal commands over HTTP', () => {
     }
   });
 
+  it('issue 13: an answer that is no command response is a failure of the other side (INTERNAL_SERVER_ERROR, asked once), not an outage', async () => {
+    let hits = 0;
+    const answers = [
+      { contentType: 'text/html', body: '<html>502 Bad Gateway</html>', status: 502 },
+      { contentType: 'application/json', body: '{"errors":[{"message":"Request body too large","extensions":{"code":"BAD_REQUEST"}}]}', status: 413 },
+    ];
+    for (const answer of answers) {
+      hits = 0;
+      const proxy = http.createServer((_req, res) => {
+        hits++;
+        res.writeHead(answer.status, { 'content-type': answer.contentType });
+        res.end(answer.body);
+      });
+      const port = await listen(proxy, 0, '127.0.0.1');
+      try {
+        const err = await clientFor({ baseUrl: `http://127.0.0.1:${port}` }).call('double', { n: 1 }).catch((e: unknown) => e);
+        expect(err, answer.body).toBeInstanceOf(DomainError);
+        expect([(err as DomainError).code, hits], answer.body).toEqual(['INTERNAL_SERVER_ERROR', 1]);
+      } finally {
+        await closeServer(proxy);
+      }
+    }
+  });
+
   it('issue 13: not found vs unknown command vs store down vs no answer: each has its own reason, and only the first reads as "not found"', async () => {
     const client = clientFor();
     const missing = await client.call('missing', {}).catch((e: unknown) => e);

@@ -3,6 +3,7 @@ import { Agent, request } from 'undici';
 import { z } from 'zod';
 import type { Logger } from 'pino';
 import { DomainError, errSummary, isErrorCode, isErrorReason, type ErrorCode, type ErrorReason, type FieldIssue } from './errors.js';
+import { isNoAnswer } from './no-answer.js';
 import { createServiceTokenCache, verifyServiceToken } from './service-token.js';
 
 /**
@@ -152,8 +153,11 @@ export function createInternalClient(opts: {
             dialectCode,
           });
         } catch (err) {
-          // Network failures are retried below (commands are idempotent); their text may hold internal addresses.
           if (err instanceof DomainError) throw err;
+          // An answer that is no command response (not JSON, no error in it: a proxy's page, a size refusal) is a
+          // failure of the other side, not an outage: never retried, never SERVICE_UNAVAILABLE.
+          if (!isNoAnswer(err)) throw new DomainError('INTERNAL_SERVER_ERROR', `The ${opts.to} service gave no command response`);
+          // No answer: retried below (commands are idempotent); the error's text may hold internal addresses.
         }
         const delay = RETRY_DELAYS_MS[attempt];
         if (delay !== undefined) await new Promise((r) => setTimeout(r, delay));
