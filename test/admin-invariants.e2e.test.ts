@@ -58,6 +58,8 @@ describe('issue 12 review: company admins, support admins and group writes', () 
       const solo = await organization('solo');
       const res = await as(solo.admin, CLOSE, {});
       expect(codeOf(res)).toBe('CONFLICT');
+      // Issue 13: the reason, not the words, says which refusal this is.
+      expect(res.errors![0]!.extensions!.reason).toBe('LAST_COMPANY_ADMIN');
       expect(res.data?.closeAccount ?? null).toBeNull();
       const again = await login(url(), 'solo', 'admin', ADMIN_PASSWORD);
       const me = await as(again.jwt, `{ me { status licenses } }`);
@@ -74,6 +76,7 @@ describe('issue 12 review: company admins, support admins and group writes', () 
       const self = await as(second.jwt, CLOSE, { id: second.id });
       expect(codeOf(self)).toBe('CONFLICT');
       expect(self.errors![0]!.extensions!.fields).toEqual([{ path: 'userId', message: expect.stringContaining('last') }]);
+      expect(self.errors![0]!.extensions!.reason).toBe('LAST_COMPANY_ADMIN');
       expect(usedOf(await as(second.jwt, SEATS), 'ADMIN')).toBe(1);
     });
 
@@ -135,6 +138,7 @@ describe('issue 12 review: company admins, support admins and group writes', () 
         const res = await as(token, `mutation { deleteGroup(name: "OPS") }`);
         expect(codeOf(res)).toBe('FORBIDDEN');
         expect(res.errors![0]!.extensions!.fields).toEqual([{ path: 'name', message: expect.stringContaining('support admin') }]);
+        expect(res.errors![0]!.extensions!.reason).toBe('SUPPORT_ADMIN');
       }
       const me = await as(support.jwt, `{ me { groups } }`);
       expect(me.data!.me.groups).toEqual(['DEFAULT', 'OPS']);
@@ -146,6 +150,7 @@ describe('issue 12 review: company admins, support admins and group writes', () 
       const res = await as(support.jwt, CLOSE, { id: support.id });
       expect(codeOf(res)).toBe('CONFLICT');
       expect(res.errors![0]!.extensions!.fields).toEqual([{ path: 'userId', message: expect.stringContaining('support admin') }]);
+      expect(res.errors![0]!.extensions!.reason).toBe('SUPPORT_ADMIN');
       expect((await as(support.jwt, `{ me { status licenses } }`)).data!.me).toEqual({ status: 'ACTIVE', licenses: ['ADMIN'] });
     });
 

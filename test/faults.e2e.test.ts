@@ -83,6 +83,8 @@ async function runLoad(opts: {
 }
 
 const codesOf = (o: Outcome) => (o.errors ?? []).map((e) => String(e.extensions?.code));
+/** Issue 13: why each error is SERVICE_UNAVAILABLE (extensions.reason), as a client would switch on it. */
+const reasonsOf = (outcomes: Outcome[]) => new Set(outcomes.flatMap((o) => (o.errors ?? []).map((e) => String(e.extensions?.reason))));
 
 /**
  * A clean failure: HTTP 200 GraphQL, or HTTP 503 when the token's session could
@@ -225,6 +227,10 @@ describe('fault injection', () => {
       if (!usesLicensing.has(o.kind)) expect(o.errors, `${o.kind} @${Math.round(o.start)}ms ${o.raw}`).toBeUndefined();
       for (const code of codesOf(o)) expect(code, o.raw).toBe('SERVICE_UNAVAILABLE');
     }
+    // No answer from licensing: the gateway's own fetch (SUBGRAPH_UNREACHABLE), or org-users' command to it (SERVICE_UNREACHABLE).
+    const killReasons = reasonsOf(outcomes);
+    expect(killReasons.has('SUBGRAPH_UNREACHABLE'), [...killReasons].join()).toBe(true);
+    for (const reason of killReasons) expect(['SUBGRAPH_UNREACHABLE', 'SERVICE_UNREACHABLE']).toContain(reason);
     expect(baseline.length).toBeGreaterThan(10);
     for (const o of baseline) expect(o.errors, o.raw).toBeUndefined();
 
@@ -363,6 +369,10 @@ describe('fault injection', () => {
     for (const o of outcomes.filter((o) => !o.kind.endsWith('register'))) expectClean(o, READ_BOUND_MS);
     // The only error anyone sees is SERVICE_UNAVAILABLE.
     for (const o of failed) for (const code of codesOf(o)) expect(code, o.raw).toBe('SERVICE_UNAVAILABLE');
+    // Issue 13: and it says the store is down, not that a subgraph is (every service is up).
+    const storeReasons = reasonsOf(failed);
+    expect(storeReasons.has('STORE_UNAVAILABLE'), [...storeReasons].join()).toBe(true);
+    for (const reason of storeReasons) expect(['STORE_UNAVAILABLE', 'SERVICE_UNREACHABLE']).toContain(reason);
     // Requests that started and ended while the store was down failed that way, without data.
     expect(outageRegisters.length).toBeGreaterThanOrEqual(2);
     expect(outageReads.length).toBeGreaterThanOrEqual(2);

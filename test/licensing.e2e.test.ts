@@ -113,6 +113,7 @@ describe('licensing & groups', () => {
     expect(won).toBe(free);
     for (const r of results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')) {
       expect(r.reason).toBeInstanceOf(DomainError);
+      expect((r.reason as DomainError).reason).toBe('NO_FREE_SEAT');
       expect((r.reason as DomainError).fields[0]!.message).toMatch(/no free ANALYST seat \(cap 5\)/);
     }
     const usage = await gql(stack.gatewayUrl, '{ currentOrganization { seatUsage { license used cap } } }', {}, bearer(adminJwt));
@@ -129,6 +130,7 @@ describe('licensing & groups', () => {
     const results = await Promise.allSettled(all.map((userId) => licensing.call('releaseUser', { organizationId: acme.organization.id, userId, callerMayActOnAdmin: true })));
     const refused = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
     expect(refused).toHaveLength(1);
+    expect((refused[0]!.reason as DomainError).reason).toBe('LAST_COMPANY_ADMIN');
     expect((refused[0]!.reason as DomainError).message).toMatch(/at least one company admin/);
     const usage = await licensing.call<{ licenses: string[] }[]>('getUserLicenses', { organizationId: acme.organization.id, userId: all[results.indexOf(refused[0]!)]! });
     expect((usage as unknown as { licenses: string[] }).licenses).toEqual(['ADMIN']);

@@ -5,7 +5,7 @@ import { createWriteStream, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { findFreePort, repoRoot, startEmbeddedStore, type EmbeddedStore } from '@usergraph/mongo';
-import { createInternalClient } from '@usergraph/service-kit';
+import { createInternalClient, EXIT_PORT_TAKEN } from '@usergraph/service-kit';
 import { loadOrCreateDevSecrets, type StackSecrets } from './secrets.js';
 
 export const SERVICE_NAMES = ['identity', 'org-users', 'licensing', 'gateway'] as const;
@@ -76,7 +76,7 @@ export async function waitUntilReady(url: string, opts: { timeoutMs: number; ser
       .catch(() => undefined);
     if (answer?.status === 200) {
       if (opts.service === undefined || answer.body?.service === opts.service) return;
-      throw new Error(`${url} is answered by ${answer.body?.service ?? 'another server'}, not ${opts.service}`);
+      throw new WrongServiceError(`${url} is answered by ${answer.body?.service ?? 'another server'}, not ${opts.service}`);
     }
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 250);
@@ -95,6 +95,9 @@ const NICENESS: Partial<Record<ServiceName, number>> = { identity: 10 };
 
 /** A port we picked was taken by someone else before the service bound it. */
 class PortTakenError extends Error {}
+
+/** Another server answers on the port a service should have. */
+export class WrongServiceError extends Error {}
 
 /** How many times the services are started on freshly picked ports before giving up. */
 const PORT_ATTEMPTS = 3;
@@ -210,7 +213,11 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     child.stdout!.pipe(log);
     child.stderr!.pipe(log);
     child.stderr!.on('data', (chunk: Buffer) => (lastStderr = chunk.toString('utf8').trim().slice(-500)));
-    child.once('exit', () => exited.add(name));
+    let exitStatus: number | null = null;
+    child.once('exit', (status) => {
+      exitStatus = status;
+      exited.add(name);
+    });
     children.set(name, child);
     try {
       await waitUntilReady(urls[name], { timeoutMs: 60_000, service: name, exited: () => exited.has(name) });
@@ -218,7 +225,8 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       // Say why it died: its last words, once its stderr is fully read.
       if (exited.has(name) && !child.stderr!.closed) await new Promise((resolve) => child.stderr!.once('close', resolve));
       const message = lastStderr ? `${(err as Error).message}: ${lastStderr}` : (err as Error).message;
-      const portTaken = /EADDRINUSE|is answered by/.test(message);
+      // Told by the child's exit status or our own error class, never by the words on its stderr.
+      const portTaken = err instanceof WrongServiceError || (exited.has(name) && exitStatus === EXIT_PORT_TAKEN);
       throw opts.ports[name] === 0 && portTaken ? new PortTakenError(message) : new Error(message);
     }
   }

@@ -12,6 +12,7 @@ import {
   createServiceTokenCache,
   errSummary,
   GATEWAY_ASSERTION_HEADER,
+  isNoAnswer,
   identityCallerLiveness,
   rateLimitKeyForIp,
   createApolloServer,
@@ -29,15 +30,12 @@ import type { SubgraphName } from './subgraphs.js';
 import { rememberVerifiedTokens } from './verified-tokens.js';
 
 /**
- * A subgraph that cannot be reached (down, restarting, connection reset) is
- * SERVICE_UNAVAILABLE for the fields it owns, never INTERNAL_SERVER_ERROR.
+ * A subgraph that gave no answer (down, restarting, connection reset) is
+ * SERVICE_UNAVAILABLE (reason SUBGRAPH_UNREACHABLE) for the fields it owns;
+ * one that answered with a failure is not: that is its own error, or
+ * INTERNAL_SERVER_ERROR. Decided on undici's and Node's error codes.
  */
-export function isSubgraphUnreachable(err: unknown): boolean {
-  for (let e = err as { message?: string; code?: string; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
-    if (e.message === 'fetch failed' || /ECONNREFUSED|ECONNRESET|EPIPE|socket hang up|other side closed|UND_ERR_SOCKET/.test(`${e.code ?? ''} ${e.message ?? ''}`)) return true;
-  }
-  return false;
-}
+export const isSubgraphUnreachable = (err: unknown): boolean => isNoAnswer(err);
 
 /** The composed, checked supergraph written by the build (compose-supergraph.ts). */
 export const loadSupergraphSdl = () => readFileSync(new URL('./supergraph.graphql', import.meta.url), 'utf8');
@@ -66,6 +64,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
     validationRules: [sensitiveMutationLimitRule()],
     allowBatching: env.MAX_BATCH_SIZE > 1,
     isUnavailable: isSubgraphUnreachable,
+    unavailableReason: 'SUBGRAPH_UNREACHABLE',
   });
   await apollo.start();
 
@@ -85,6 +84,8 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
       },
       body: info.body.length > 0 ? info.body : undefined,
     }).catch((err: unknown) => {
+      // Only no answer is "unreachable"; any other failure is ours, and the server answers it as one (500, logged).
+      if (!isNoAnswer(err)) throw err;
       logger.warn({ err: errSummary(err), requestId: info.requestId, path }, 'identity unreachable; answered 503');
       return undefined;
     });

@@ -1,5 +1,5 @@
 import { setFlagsFromString } from 'node:v8';
-import { createLogger, errSummary, onShutdownSignal } from '@usergraph/service-kit';
+import { createLogger, errSummary, exitStatusOf, onShutdownSignal } from '@usergraph/service-kit';
 import { loadGatewayEnv } from './env.js';
 import { startGateway } from './app.js';
 
@@ -22,5 +22,5 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   process.stderr.write(`gateway failed to start: ${errSummary(err).message}\n`);
-  process.exit(1);
+  process.exit(exitStatusOf(err));
 });

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GraphQLError } from 'graphql';
@@ -78,6 +79,10 @@ describe('SubgraphDataSource', () => {
     const coded = (await call(source).catch((e: unknown) => e)) as GraphQLError;
     expect({ message: coded.message, extensions: coded.extensions }).toEqual({ message: 'Session revoked: sign in again', extensions: { code: 'UNAUTHENTICATED' } });
 
+    reply = { status: 503, contentType: 'application/json', body: '{"errors":[{"message":"Cannot check the session, please retry","extensions":{"code":"SERVICE_UNAVAILABLE","reason":"SERVICE_UNREACHABLE"}}]}' };
+    const withReason = (await call(source).catch((e: unknown) => e)) as GraphQLError;
+    expect(withReason.extensions).toEqual({ code: 'SERVICE_UNAVAILABLE', reason: 'SERVICE_UNREACHABLE' });
+
     reply = { status: 403, contentType: 'application/json', body: '{"errors":[{"message":"no"}]}' };
     const uncoded = (await call(source).catch((e: unknown) => e)) as GraphQLError;
     expect({ message: uncoded.message, extensions: uncoded.extensions }).toEqual({ message: '403: Forbidden', extensions: { code: 'FORBIDDEN' } });
@@ -88,6 +93,53 @@ describe('SubgraphDataSource', () => {
     reply = { status: 200, contentType: 'text/plain', body: 'hello' };
     const source = new SubgraphDataSource('org-users', url, SECRET);
     await expect(call(source)).rejects.toThrow('Expected JSON response body, but received: hello');
+  });
+
+  describe('issue 13: unreachable vs failed, told apart by error codes, not by text', () => {
+    /** A subgraph on a real socket that does `behave` to each connection. */
+    const withSubgraph = async (behave: (socket: import('node:net').Socket) => void, run: (url: string) => Promise<void>) => {
+      const raw = net.createServer(behave);
+      await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+      try {
+        await run(`http://127.0.0.1:${(raw.address() as AddressInfo).port}/graphql`);
+      } finally {
+        await new Promise((resolve) => raw.close(resolve));
+      }
+    };
+    const failureOf = (subgraphUrl: string) => call(new SubgraphDataSource('org-users', subgraphUrl, SECRET)).then(() => undefined, (e: unknown) => e);
+
+    it('a subgraph that closes the connection without answering is unreachable', async () => {
+      await withSubgraph((socket) => socket.destroy(), async (subgraphUrl) => {
+        const err = await failureOf(subgraphUrl);
+        expect(err).toBeDefined();
+        expect(isSubgraphUnreachable(err)).toBe(true);
+      });
+    });
+
+    it('a subgraph that resets the connection mid-answer is unreachable', async () => {
+      await withSubgraph((socket) => {
+        socket.once('data', () => {
+          socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"da');
+          socket.resetAndDestroy();
+        });
+      }, async (subgraphUrl) => {
+        expect(isSubgraphUnreachable(await failureOf(subgraphUrl))).toBe(true);
+      });
+    });
+
+    it('a subgraph that answers with a failure is failed, not unreachable, even when its words read like a socket error', async () => {
+      const answers = [
+        { status: 500, contentType: 'application/json', body: '{"errors":[{"message":"connect ECONNREFUSED 10.0.0.5:27017 (fetch failed, socket hang up)","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}' },
+        { status: 502, contentType: 'text/plain', body: 'other side closed' },
+        { status: 200, contentType: 'text/plain', body: 'ECONNRESET' },
+      ];
+      for (const answer of answers) {
+        reply = answer;
+        const err = await failureOf(url);
+        expect(err, answer.body).toBeDefined();
+        expect(isSubgraphUnreachable(err), answer.body).toBe(false);
+      }
+    });
   });
 
   it('reports a subgraph that is down as unreachable', async () => {

@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { GraphQLError } from 'graphql';
 import { Agent } from 'undici';
-import { createServiceTokenCache, GATEWAY_ASSERTION_HEADER } from '@usergraph/service-kit';
+import { createServiceTokenCache, GATEWAY_ASSERTION_HEADER, isErrorReason } from '@usergraph/service-kit';
 import type { GatewayContext } from './gateway-context.js';
 
 type SubgraphResponse = Awaited<ReturnType<GraphQLDataSource<GatewayContext>['process']>>;
@@ -78,10 +78,11 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
    * raw body stay here: they would tell a client the internal addresses.
    */
   private errorFromResponse(status: number, body: unknown): GraphQLError {
-    const first = (body as { errors?: Array<{ message?: unknown; extensions?: { code?: unknown } }> } | undefined)?.errors?.[0];
+    const first = (body as { errors?: Array<{ message?: unknown; extensions?: { code?: unknown; reason?: unknown } }> } | undefined)?.errors?.[0];
     const fallbackCode = status === 401 ? 'UNAUTHENTICATED' : status === 403 ? 'FORBIDDEN' : undefined;
     if (typeof first?.message === 'string' && typeof first.extensions?.code === 'string') {
-      return new GraphQLError(first.message, { extensions: { code: first.extensions.code } });
+      const reason = first.extensions.reason;
+      return new GraphQLError(first.message, { extensions: { code: first.extensions.code, ...(isErrorReason(reason) ? { reason } : {}) } });
     }
     return new GraphQLError(`${status}: ${STATUS_CODES[status] ?? ''}`, { extensions: fallbackCode ? { code: fallbackCode } : {} });
   }

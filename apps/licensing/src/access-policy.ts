@@ -128,9 +128,11 @@ export function createAccessPolicy(deps: {
     const guardOf = (userId: string, i: number): WriteGuard => (held) => {
       if (v.kind === 'user' && v.userId === userId) return;
       const { path, support, admin } = at(i);
-      if (held?.supportAdmin) throw new DomainError('FORBIDDEN', "A support admin's account is managed only by the platform operator", [{ path, message: support }]);
+      if (held?.supportAdmin) throw new DomainError('FORBIDDEN', "A support admin's account is managed only by the platform operator", [{ path, message: support }], { reason: 'SUPPORT_ADMIN' });
       if (held?.licenses.includes('ADMIN') && !holdsAdmin) {
-        throw new DomainError('FORBIDDEN', "Changing a company admin's groups needs an organization admin or an application with organization-users:admin", [{ path, message: admin }]);
+        throw new DomainError('FORBIDDEN', "Changing a company admin's groups needs an organization admin or an application with organization-users:admin", [{ path, message: admin }], {
+          reason: 'COMPANY_ADMIN',
+        });
       }
     };
     for (const [i, userId] of userIds.entries()) guardOf(userId, i)(await deps.assignmentOf(organizationId, userId), null);

@@ -3,7 +3,7 @@ import type { Connection } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase } from '@usergraph/mongo';
 import { recordFilters, startTestStore, uniqueDatabaseName } from '@usergraph/mongo/testing';
-import { createLogger, type RunningService } from '@usergraph/service-kit';
+import { createInternalClient, createLogger, DomainError, type RunningService } from '@usergraph/service-kit';
 import { postCommand, postGraphQL, runCommand, startTestIssuer, type TestIssuer } from '@usergraph/service-kit/testing';
 import { startLicensing } from './app.js';
 import { licensingEnvSchema } from './env.js';
@@ -234,9 +234,10 @@ describe('licensing subgraph', () => {
         ['releaseUser', { organizationId: org, userId: promoted, callerMayActOnAdmin: false }],
       ];
       for (const [name, body] of attempts) {
-        const res = await postCommand(url, name, body, { secret: SECRET, service: SERVICE });
+        // As org-users, the one caller of all three: a FORBIDDEN for the caller's service would prove nothing (issue 13: the reason says which).
+        const res = await postCommand(url, name, body, { secret: SECRET, service: SERVICE, from: 'org-users' });
         expect(res.status, name).toBe(403);
-        expect(res.body.error.code).toBe('FORBIDDEN');
+        expect(res.body.error, name).toMatchObject({ code: 'FORBIDDEN', reason: 'COMPANY_ADMIN' });
       }
       expect(await command('getUserLicenses', { organizationId: org, userId: promoted })).toMatchObject({ licenses: ['ADMIN'] });
       // A command retried after its answer was lost changes nothing, and still answers (commands are idempotent).
@@ -247,6 +248,39 @@ describe('licensing subgraph', () => {
       const viewer = newId();
       await command('assignLicenses', assignment(org, viewer, ['VIEWER'], []));
       expect(await command('releaseUser', { organizationId: org, userId: viewer })).toEqual({ released: true });
+    });
+  });
+
+  describe('issue 13: refusals carry a reason through the internal command', () => {
+    it('support admin vs last company admin: releaseUser refuses both with CONFLICT, and the reason tells them apart', async () => {
+      const org = newId();
+      const [support, admin] = [newId(), newId()];
+      await command('assignLicenses', { ...assignment(org, support, ['ADMIN'], []), supportAdmin: true });
+      await command('assignLicenses', assignment(org, admin, ['ADMIN'], []));
+      // The client org-users uses: the error is rebuilt from the answer on the calling side.
+      const licensing = createInternalClient({ from: 'org-users', to: SERVICE, baseUrl: url, secret: SECRET, timeoutMs: 5000 });
+      try {
+        const release = (userId: string) => licensing.call('releaseUser', { organizationId: org, userId, callerMayActOnAdmin: true }).then(() => undefined, (e: unknown) => e);
+        const [supportRefusal, lastRefusal] = [await release(support), await release(admin)];
+        expect(supportRefusal).toBeInstanceOf(DomainError);
+        expect(lastRefusal).toBeInstanceOf(DomainError);
+        expect([(supportRefusal as DomainError).code, (supportRefusal as DomainError).reason]).toEqual(['CONFLICT', 'SUPPORT_ADMIN']);
+        expect([(lastRefusal as DomainError).code, (lastRefusal as DomainError).reason]).toEqual(['CONFLICT', 'LAST_COMPANY_ADMIN']);
+        // Both still hold ADMIN: nothing was released.
+        for (const userId of [support, admin]) expect(await command('getUserLicenses', { organizationId: org, userId })).toMatchObject({ licenses: ['ADMIN'] });
+      } finally {
+        await licensing.close();
+      }
+    });
+
+    it('acting on a company admin without organization-users:admin is FORBIDDEN with reason COMPANY_ADMIN, on the wire', async () => {
+      const org = newId();
+      const [admin, second] = [newId(), newId()];
+      await command('assignLicenses', assignment(org, admin, ['ADMIN'], []));
+      await command('assignLicenses', assignment(org, second, ['ADMIN'], []));
+      const refused = await postCommand(url, 'releaseUser', { organizationId: org, userId: admin, callerMayActOnAdmin: false }, { secret: SECRET, service: SERVICE, from: 'org-users' });
+      expect(refused.status).toBe(403);
+      expect(refused.body.error).toMatchObject({ code: 'FORBIDDEN', reason: 'COMPANY_ADMIN' });
     });
   });
 

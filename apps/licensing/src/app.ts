@@ -1,6 +1,6 @@
 import type { Connection } from 'mongoose';
 import { isDatabaseReady, isDatabaseUnavailableError } from '@usergraph/mongo';
-import { DomainError, createInternalClient, identityCallerLiveness, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
+import { isNotFound, createInternalClient, identityCallerLiveness, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
 import type { LicensingEnv } from './env.js';
 import { buildLicensingSchema } from './schema.js';
 import { createAccessPolicy } from './access-policy.js';
@@ -33,7 +33,7 @@ export async function startLicensing(env: LicensingEnv, logger: Logger, conn: Co
       try {
         return (await orgUsers.call<{ status: string }>('getProfile', { organizationId, userId })).status;
       } catch (err) {
-        if (err instanceof DomainError && err.code === 'NOT_FOUND') return null;
+        if (isNotFound(err)) return null;
         throw err;
       }
     },

@@ -229,8 +229,11 @@ export function createAccessPolicy(deps: {
   }
 
   const REFUSALS = {
-    'support-admin': "A support admin's account is managed only by the platform operator",
-    'needs-admin-permission': "Acting on a company admin's account needs an organization admin or an application with organization-users:admin",
+    'support-admin': { reason: 'SUPPORT_ADMIN', message: "A support admin's account is managed only by the platform operator" },
+    'needs-admin-permission': {
+      reason: 'COMPANY_ADMIN',
+      message: "Acting on a company admin's account needs an organization admin or an application with organization-users:admin",
+    },
   } as const;
 
   /** Passed to licensing's writes, which check it again on the assignment they write (a promotion racing this check cannot slip past). */
@@ -241,7 +244,7 @@ export function createAccessPolicy(deps: {
 
   async function requireWriteOn(caller: Caller, target: UserScope): Promise<UserLicenses> {
     const { held, refusal } = await checkWriteOn(caller, target);
-    if (refusal) throw forbidden(REFUSALS[refusal]);
+    if (refusal) throw new DomainError('FORBIDDEN', REFUSALS[refusal].message, [], { reason: REFUSALS[refusal].reason });
     return held;
   }
 

@@ -1,7 +1,7 @@
 import type { Connection } from 'mongoose';
 import { z } from 'zod';
 import { IDEMPOTENCY_KEYS_EXPIRY, isDatabaseReady, isDatabaseUnavailableError, startExpiry } from '@usergraph/mongo';
-import { DomainError, defineCommand, mergeResolvers, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
+import { DomainError, isNotFound, defineCommand, mergeResolvers, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
 import type { OrgUsersEnv } from './env.js';
 import { buildOrgUsersSchema, orgUsersTypeDefs } from './schema.js';
 import { createAccessPolicy } from './access-policy.js';
@@ -47,7 +47,7 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
     licensing,
     profileOf: (organizationId, userId) =>
       users.getProfile(organizationId, userId).catch((err: unknown) => {
-        if (err instanceof DomainError && err.code === 'NOT_FOUND') return undefined;
+        if (isNotFound(err)) return undefined;
         throw err;
       }),
   });

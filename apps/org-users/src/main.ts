@@ -1,5 +1,5 @@
 import { connectDatabase } from '@usergraph/mongo';
-import { createLogger, errSummary, onShutdownSignal } from '@usergraph/service-kit';
+import { createLogger, errSummary, exitStatusOf, onShutdownSignal } from '@usergraph/service-kit';
 import { loadOrgUsersEnv } from './env.js';
 import { startOrgUsers } from './app.js';
 
@@ -16,5 +16,5 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   process.stderr.write(`org-users failed to start: ${errSummary(err).message}\n`);
-  process.exit(1);
+  process.exit(exitStatusOf(err));
 });

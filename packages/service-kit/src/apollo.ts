@@ -2,7 +2,7 @@ import { ApolloServer, type ApolloServerOptions, type ApolloServerPlugin, type B
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { GraphQLSchema, ValidationRule } from 'graphql';
 import type { Logger } from 'pino';
-import { createErrorFormatter } from './errors.js';
+import { createErrorFormatter, type ErrorReason } from './errors.js';
 import { operationLimitsPlugin } from './cost-limit.js';
 import { documentLimitRules, type DocumentLimits } from './document-limits.js';
 
@@ -24,6 +24,8 @@ export function createApolloServer<TContext extends BaseContext>(opts: {
   /** Batched requests are checked for size by the HTTP server; Apollo only needs to accept them. */
   allowBatching?: boolean;
   isUnavailable: (err: unknown) => boolean;
+  /** The reason an `isUnavailable` error is given (default STORE_UNAVAILABLE; the gateway's is SUBGRAPH_UNREACHABLE). */
+  unavailableReason?: ErrorReason;
   plugins?: ApolloServerPlugin<TContext>[];
 }): ApolloServer<TContext> {
   const common = {
@@ -37,7 +39,7 @@ export function createApolloServer<TContext extends BaseContext>(opts: {
     allowBatchedHttpRequests: opts.allowBatching ?? false,
     parseOptions: { maxTokens: opts.limits.maxTokens },
     validationRules: [...documentLimitRules(opts.limits), ...(opts.validationRules ?? [])],
-    formatError: createErrorFormatter({ logger: opts.logger, isUnavailable: opts.isUnavailable }),
+    formatError: createErrorFormatter({ logger: opts.logger, isUnavailable: opts.isUnavailable, unavailableReason: opts.unavailableReason }),
     plugins: [
       // No usage reporting exists to consume traces; computing them only costs time.
       ApolloServerPluginInlineTraceDisabled(),

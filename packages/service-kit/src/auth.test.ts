@@ -149,6 +149,7 @@ describe('createAccessTokenVerifier', () => {
     const down = createAccessTokenVerifier({ jwksUrl: `http://127.0.0.1:${port}/jwks.json`, issuer: 'usergraph', audience: 'usergraph' });
     const err = await rejection(down.verify(await issuer.sign()));
     expect(err.code).toBe('SERVICE_UNAVAILABLE');
+    expect(err.reason).toBe('SERVICE_UNREACHABLE');
   });
 
   it('authenticate: no header is anonymous; a bad token is an error, never anonymous', async () => {

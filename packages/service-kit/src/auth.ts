@@ -1,5 +1,6 @@
 import { createRemoteJWKSet, jwtVerify, errors as joseErrors, type JWTPayload } from 'jose';
 import { DomainError, unauthenticated } from './errors.js';
+import { isNoAnswer } from './no-answer.js';
 
 /** Claims of every access token the identity service signs. */
 export interface AccessTokenClaims extends JWTPayload {
@@ -58,15 +59,15 @@ export function createAccessTokenVerifier(opts: {
       } catch (err) {
         if (err instanceof DomainError) throw err;
         if (err instanceof joseErrors.JWTExpired) throw unauthenticated('Access token expired');
-        // fetch() reports an unreachable JWKS server as a TypeError: that is no verdict on the token.
-        if (err instanceof joseErrors.JWKSTimeout || (err instanceof TypeError && err.message === 'fetch failed')) {
-          throw new DomainError('SERVICE_UNAVAILABLE', 'Token keys unavailable, please retry');
+        // fetch() reports an unreachable JWKS server as a TypeError (undici's code in its cause): that is no verdict on the token.
+        if (err instanceof joseErrors.JWKSTimeout || isNoAnswer(err)) {
+          throw new DomainError('SERVICE_UNAVAILABLE', 'Token keys unavailable, please retry', [], { reason: 'SERVICE_UNREACHABLE' });
         }
         if (err instanceof joseErrors.JOSEError || err instanceof TypeError) {
           throw unauthenticated('Invalid access token');
         }
         // The JWKS could not be fetched: the identity service is down.
-        throw new DomainError('SERVICE_UNAVAILABLE', 'Token keys unavailable, please retry');
+        throw new DomainError('SERVICE_UNAVAILABLE', 'Token keys unavailable, please retry', [], { reason: 'SERVICE_UNREACHABLE' });
       }
     },
   };

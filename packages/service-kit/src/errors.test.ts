@@ -1,7 +1,8 @@
 import { GraphQLError, GraphQLObjectType, GraphQLSchema, GraphQLString, graphql, type GraphQLFormattedError } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { createApolloServer } from './apollo.js';
-import { DomainError, createErrorFormatter, toGraphQLError } from './errors.js';
+import { readFileSync } from 'node:fs';
+import { DomainError, REFINED_REASONS, createErrorFormatter, toGraphQLError, undefinedIfNotFound } from './errors.js';
 import { createLogger } from './logger.js';
 
 class FakeNetworkError extends Error {
@@ -21,7 +22,10 @@ const schema = new GraphQLSchema({
     name: 'Query',
     fields: {
       domain: throwing(() => {
-        throw new DomainError('CONFLICT', 'The email address is already in use', [{ path: ['input', 'email'], message: 'is already in use' }], 'AUTH-0027');
+        throw new DomainError('CONFLICT', 'The email address is already in use', [{ path: ['input', 'email'], message: 'is already in use' }], {
+          reason: 'ALREADY_IN_USE',
+          dialectCode: 'AUTH-0027',
+        });
       }),
       boom: throwing(() => {
         throw new Error('connect ECONNREFUSED mongodb://admin:hunter2@10.0.0.5');
@@ -47,7 +51,7 @@ describe('createErrorFormatter', () => {
     expect(await run('domain', format)).toEqual({
       message: 'The email address is already in use',
       path: ['domain'],
-      extensions: { code: 'CONFLICT', fields: [{ path: 'input.email', message: 'is already in use' }] },
+      extensions: { code: 'CONFLICT', reason: 'ALREADY_IN_USE', fields: [{ path: 'input.email', message: 'is already in use' }] },
     });
   });
 
@@ -66,7 +70,7 @@ describe('createErrorFormatter', () => {
     expect(formatted).toEqual({
       message: 'Service temporarily unavailable, please retry',
       path: ['db'],
-      extensions: { code: 'SERVICE_UNAVAILABLE' },
+      extensions: { code: 'SERVICE_UNAVAILABLE', reason: 'STORE_UNAVAILABLE' },
     });
   });
 
@@ -87,6 +91,31 @@ describe('createErrorFormatter', () => {
     const err = new DomainError('UNAUTHENTICATED', 'Invalid access token');
     expect(toGraphQLError(err).extensions).toEqual({ code: 'UNAUTHENTICATED' });
     expect(toGraphQLError(err, 401).extensions).toEqual({ code: 'UNAUTHENTICATED', http: { status: 401 } });
+  });
+
+  it('issue 13: every DomainError has a reason (its code by default); only a refining reason is shown, next to the unchanged code', () => {
+    const plain = new DomainError('CONFLICT', 'Taken');
+    const refined = new DomainError('CONFLICT', 'Taken', [], { reason: 'LAST_COMPANY_ADMIN' });
+    expect(plain.reason).toBe('CONFLICT');
+    expect(toGraphQLError(plain).extensions).toEqual({ code: 'CONFLICT' });
+    expect(toGraphQLError(refined).extensions).toEqual({ code: 'CONFLICT', reason: 'LAST_COMPANY_ADMIN' });
+  });
+
+  it("issue 13: the README's Errors section names every reason a response can carry", () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const errorsSection = readme.slice(readme.indexOf('\n## Errors'), readme.indexOf('\n## ', readme.indexOf('\n## Errors') + 1));
+    const internalOnly = new Set(['UNKNOWN_COMMAND']);
+    for (const reason of REFINED_REASONS.filter((r) => !internalOnly.has(r))) expect(errorsSection, reason).toContain(`| \`${reason}\` |`);
+  });
+
+  it('issue 13: not found vs store down: undefinedIfNotFound reads only a missing object as undefined', () => {
+    expect(undefinedIfNotFound(new DomainError('NOT_FOUND', 'User not found'))).toBeUndefined();
+    const outages = [
+      new DomainError('SERVICE_UNAVAILABLE', 'Database unavailable', [], { reason: 'STORE_UNAVAILABLE' }),
+      new DomainError('NOT_FOUND', 'Unknown internal command "getProfile"', [], { reason: 'UNKNOWN_COMMAND' }),
+      new FakeNetworkError('socket closed'),
+    ];
+    for (const err of outages) expect(() => undefinedIfNotFound(err)).toThrow(err);
   });
 });
 
@@ -109,8 +138,8 @@ describe('createApolloServer error responses', () => {
       expect(data).toEqual({ ok: 'fine', boom: null, domain: null, db: null });
       const byPath = Object.fromEntries((errors ?? []).map((e) => [e.path?.[0], e]));
       expect(byPath.boom?.extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR' });
-      expect(byPath.domain?.extensions?.code).toBe('CONFLICT');
-      expect(byPath.db?.extensions).toEqual({ code: 'SERVICE_UNAVAILABLE' });
+      expect(byPath.domain?.extensions).toMatchObject({ code: 'CONFLICT', reason: 'ALREADY_IN_USE' });
+      expect(byPath.db?.extensions).toEqual({ code: 'SERVICE_UNAVAILABLE', reason: 'STORE_UNAVAILABLE' });
       expect(JSON.stringify(errors)).not.toContain('stacktrace');
       expect(JSON.stringify(errors)).not.toContain('hunter2');
     } finally {

@@ -12,27 +12,85 @@ export type ErrorCode =
   | 'SERVICE_UNAVAILABLE'
   | 'INTERNAL_SERVER_ERROR';
 
+/** Reasons that refine a code, for code to switch on. The English message is for people only. */
+export const REFINED_REASONS = [
+  /** CONFLICT: the organization would lose its last company admin (ADMIN license). */
+  'LAST_COMPANY_ADMIN',
+  /** CONFLICT or FORBIDDEN: a support admin's account is managed only by the platform operator. */
+  'SUPPORT_ADMIN',
+  /** FORBIDDEN: acting on a company admin needs an organization admin or organization-users:admin. */
+  'COMPANY_ADMIN',
+  /** CONFLICT: no seat of a requested license is free. */
+  'NO_FREE_SEAT',
+  /** CONFLICT: a unique value (email, phone, username, group name) is taken. */
+  'ALREADY_IN_USE',
+  /** CONFLICT: the object is being changed concurrently; retry. */
+  'CONCURRENT_CHANGE',
+  /** NOT_FOUND: the internal command does not exist (a version skew), not a missing object. */
+  'UNKNOWN_COMMAND',
+  /** SERVICE_UNAVAILABLE: this service's database is unreachable. */
+  'STORE_UNAVAILABLE',
+  /** SERVICE_UNAVAILABLE: another service gave no answer to an internal command (or JWKS fetch). */
+  'SERVICE_UNREACHABLE',
+  /** SERVICE_UNAVAILABLE: the gateway got no answer from a subgraph. */
+  'SUBGRAPH_UNREACHABLE',
+] as const;
+
+/**
+ * Why a failure happened. A code's own name is its default reason; the
+ * refined reasons tell apart failures that share a code.
+ */
+export type ErrorReason = ErrorCode | (typeof REFINED_REASONS)[number];
+
+const ERROR_CODES: readonly ErrorCode[] = [
+  'BAD_USER_INPUT',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'CONFLICT',
+  'RATE_LIMITED',
+  'SERVICE_UNAVAILABLE',
+  'INTERNAL_SERVER_ERROR',
+];
+const REASONS = new Set<string>([...ERROR_CODES, ...REFINED_REASONS]);
+export const isErrorCode = (value: unknown): value is ErrorCode => typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);
+export const isErrorReason = (value: unknown): value is ErrorReason => typeof value === 'string' && REASONS.has(value);
+
 export interface FieldIssue {
   path: string[];
   message: string;
 }
 
+export interface DomainErrorOptions {
+  /** Why, when it refines the code (defaults to the code). */
+  reason?: ErrorReason;
+  /** A dialect-specific code, such as C's AUTH-0027. */
+  dialectCode?: string;
+  /** More machine-readable detail for `extensions`, such as `retryAfterSeconds`. */
+  extensions?: Record<string, unknown>;
+}
+
 /**
  * The one typed domain error. Services throw or return it; each dialect maps
  * it to its own style (GraphQL error, C's payload code, D's payload errors).
+ * Callers switch on `reason` (or `code`), never on `message`.
  */
 export class DomainError extends Error {
+  readonly reason: ErrorReason;
+  readonly dialectCode?: string;
+  readonly extensions: Record<string, unknown>;
+
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly fields: FieldIssue[] = [],
-    /** A dialect-specific code, such as C's AUTH-0027. */
-    readonly dialectCode?: string,
-    /** More machine-readable detail for `extensions`, such as `retryAfterSeconds`. */
-    readonly extensions: Record<string, unknown> = {},
+    opts: DomainErrorOptions = {},
   ) {
     super(message);
     this.name = 'DomainError';
+    this.reason = opts.reason ?? code;
+    this.dialectCode = opts.dialectCode;
+    this.extensions = opts.extensions ?? {};
   }
 }
 
@@ -42,6 +100,8 @@ export class DomainError extends Error {
  */
 export function toGraphQLError(err: DomainError, httpStatus?: number): GraphQLError {
   const extensions: Record<string, unknown> = { ...err.extensions, code: err.code };
+  // Only a reason that refines the code is shown (README "Errors"); `code` stays what clients already switch on.
+  if (err.reason !== err.code) extensions.reason = err.reason;
   if (err.fields.length > 0) {
     extensions.fields = err.fields.map((f) => ({ path: f.path.join('.'), message: f.message }));
   }
@@ -55,15 +115,21 @@ export const forbidden = (message = 'You are not allowed to do this') =>
   new DomainError('FORBIDDEN', message);
 /** Too many requests: `retryAfterSeconds` (at least 1) says when to try again. */
 export const rateLimited = (message: string, retryAfterSeconds: number) =>
-  new DomainError('RATE_LIMITED', message, [], undefined, { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)) });
-export const serviceUnavailable = (message = 'Service temporarily unavailable, please retry') =>
-  new DomainError('SERVICE_UNAVAILABLE', message);
+  new DomainError('RATE_LIMITED', message, [], { extensions: { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)) } });
+export const serviceUnavailable = (message = 'Service temporarily unavailable, please retry', reason: ErrorReason = 'SERVICE_UNAVAILABLE') =>
+  new DomainError('SERVICE_UNAVAILABLE', message, [], { reason });
 
-/** For `.catch`: NOT_FOUND becomes undefined; anything else (an outage) is rethrown, never read as "not found". */
+/**
+ * For `.catch`: a missing object becomes undefined; anything else (an outage,
+ * an unknown internal command) is rethrown, never read as "not found".
+ */
 export function undefinedIfNotFound(err: unknown): undefined {
-  if (err instanceof DomainError && err.code === 'NOT_FOUND') return undefined;
+  if (isNotFound(err)) return undefined;
   throw err;
 }
+
+/** The object asked for does not exist (not: the store is down, nor: the command is unknown). */
+export const isNotFound = (err: unknown): err is DomainError => err instanceof DomainError && err.reason === 'NOT_FOUND';
 
 /** Codes a client may see as they are; anything else becomes INTERNAL_SERVER_ERROR. */
 const PASS_THROUGH_CODES = new Set([
@@ -89,7 +155,10 @@ const PASS_THROUGH_CODES = new Set([
 export function createErrorFormatter(opts: {
   logger: Logger;
   isUnavailable: (err: unknown) => boolean;
+  /** What an `isUnavailable` error is: a subgraph's store, or (at the gateway) a subgraph. */
+  unavailableReason?: ErrorReason;
 }) {
+  const unavailableReason = opts.unavailableReason ?? 'STORE_UNAVAILABLE';
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
     if (original instanceof DomainError) {
@@ -97,11 +166,11 @@ export function createErrorFormatter(opts: {
       return { message: gql.message, path: formatted.path, extensions: stripHttp(gql.extensions) };
     }
     if (opts.isUnavailable(original)) {
-      opts.logger.warn({ err: errSummary(original) }, 'database unavailable');
+      opts.logger.warn({ err: errSummary(original), reason: unavailableReason }, 'unavailable');
       return {
         message: 'Service temporarily unavailable, please retry',
         path: formatted.path,
-        extensions: { code: 'SERVICE_UNAVAILABLE' },
+        extensions: { code: 'SERVICE_UNAVAILABLE', reason: unavailableReason },
       };
     }
     const code = formatted.extensions?.code;

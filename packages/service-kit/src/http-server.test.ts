@@ -1,6 +1,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeServer, createServiceHttpServer, listen } from './http-server.js';
+import http from 'node:http';
+import { closeServer, createServiceHttpServer, EXIT_PORT_TAKEN, exitStatusOf, listen } from './http-server.js';
 import { createLogger } from './logger.js';
 
 /** Sends a raw HTTP/1.1 request line (fetch would refuse or normalise these targets) and returns the status code. */
@@ -36,5 +37,21 @@ describe('service HTTP server: malformed request targets (red-team finding: anon
     expect(await rawStatus(port, 'GET http://[::1/graphql HTTP/1.1')).toBe(400);
     expect(await rawStatus(port, 'POST /internal/commands/%E0%A4%A HTTP/1.1')).toBe(404);
     expect(errors).toEqual([]);
+  });
+});
+
+describe('issue 13: a start-up failure is told apart by its code, not its words', () => {
+  it('a port taken is EXIT_PORT_TAKEN (the CLI picks another port); any other failure, even one naming EADDRINUSE, is 1', async () => {
+    const holder = http.createServer();
+    const port = await listen(holder, 0, '127.0.0.1');
+    const second = http.createServer();
+    try {
+      const err = await listen(second, port, '127.0.0.1').then(() => undefined, (e: unknown) => e);
+      expect(exitStatusOf(err)).toBe(EXIT_PORT_TAKEN);
+      expect(exitStatusOf(new Error(`listen EADDRINUSE: address already in use 127.0.0.1:${port}`))).toBe(1);
+      expect(exitStatusOf(undefined)).toBe(1);
+    } finally {
+      await closeServer(holder);
+    }
   });
 });

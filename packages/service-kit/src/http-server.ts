@@ -218,6 +218,12 @@ export function listen(server: http.Server, port: number, host: string): Promise
   });
 }
 
+/** The exit status of a service whose port was taken: the CLI picks another port on it, without reading stderr. */
+export const EXIT_PORT_TAKEN = 3;
+
+/** A main.ts's exit status for a start-up failure: EXIT_PORT_TAKEN for EADDRINUSE (by its code), else 1. */
+export const exitStatusOf = (err: unknown): number => ((err as { code?: unknown } | null)?.code === 'EADDRINUSE' ? EXIT_PORT_TAKEN : 1);
+
 /** Stops accepting, lets in-flight requests finish (bounded), then closes idle sockets. */
 export async function closeServer(server: http.Server, graceMs = 10_000): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,6 +1,7 @@
 export * from './env.js';
 export * from './logger.js';
 export * from './errors.js';
+export * from './no-answer.js';
 export * from './auth.js';
 export * from './caller-liveness.js';
 export * from './service-token.js';

@@ -1,8 +1,8 @@
-import type http from 'node:http';
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { z } from 'zod';
-import { DomainError } from './errors.js';
+import { DomainError, undefinedIfNotFound } from './errors.js';
 import { closeServer, createServiceHttpServer, listen } from './http-server.js';
 import { createInternalClient, createInternalCommandHandler, defineCommand } from './internal-commands.js';
 import { createLogger } from './logger.js';
@@ -52,7 +52,17 @@ describe('internal commands over HTTP', () => {
       double: defineCommand(z.object({ n: z.number().int() }), async (input, meta) => ({ doubled: input.n * 2, from: meta.from, requestId: meta.requestId }), callers),
       nothing: defineCommand(z.object({}), async () => undefined, callers),
       conflict: defineCommand(z.object({}), async () => {
-        throw new DomainError('CONFLICT', 'The email address is already in use', [{ path: ['email'], message: 'is already in use' }], 'AUTH-0027');
+        throw new DomainError('CONFLICT', 'The email address is already in use', [{ path: ['email'], message: 'is already in use' }], { reason: 'ALREADY_IN_USE', dialectCode: 'AUTH-0027' });
+      }, callers),
+      // Same code, same words: only the reason tells these two apart.
+      supportAdmin: defineCommand(z.object({}), async () => {
+        throw new DomainError('CONFLICT', 'The user cannot be removed', [{ path: ['requestedLicenses'], message: 'is refused' }], { reason: 'SUPPORT_ADMIN' });
+      }, callers),
+      lastAdmin: defineCommand(z.object({}), async () => {
+        throw new DomainError('CONFLICT', 'The user cannot be removed', [{ path: ['requestedLicenses'], message: 'is refused' }], { reason: 'LAST_COMPANY_ADMIN' });
+      }, callers),
+      missing: defineCommand(z.object({}), async () => {
+        throw new DomainError('NOT_FOUND', 'User not found');
       }, callers),
       crash: defineCommand(z.object({}), async () => {
         throw new Error('internal detail: mongodb://admin:hunter2@db');
@@ -101,10 +111,76 @@ describe('internal commands over HTTP', () => {
       code: 'CONFLICT',
       message: 'The email address is already in use',
       fields: [{ path: ['email'], message: 'is already in use' }],
+      reason: 'ALREADY_IN_USE',
       dialectCode: 'AUTH-0027',
     });
     const raw = await post('conflict', {}, await auth());
     expect(raw.status).toBe(409);
+  });
+
+  it('issue 13: support admin vs last admin: the reason round-trips, so the caller switches on it and not on the words', async () => {
+    const client = clientFor();
+    const support = await client.call('supportAdmin', {}).catch((e: unknown) => e);
+    const last = await client.call('lastAdmin', {}).catch((e: unknown) => e);
+    expect(support).toBeInstanceOf(DomainError);
+    expect(last).toBeInstanceOf(DomainError);
+    expect({ code: (support as DomainError).code, reason: (support as DomainError).reason }).toEqual({ code: 'CONFLICT', reason: 'SUPPORT_ADMIN' });
+    expect({ code: (last as DomainError).code, reason: (last as DomainError).reason }).toEqual({ code: 'CONFLICT', reason: 'LAST_COMPANY_ADMIN' });
+    expect((support as DomainError).message).toBe((last as DomainError).message);
+  });
+
+  it('issue 13: a reason from a service of another version that this side does not know falls back to the code', async () => {
+    const unknownReason = http.createServer((_req, res) => {
+      res.writeHead(409, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ ok: false, error: { code: 'CONFLICT', reason: 'SOMETHING_NEWER', message: 'Refused', fields: [] } }));
+    });
+    const port = await listen(unknownReason, 0, '127.0.0.1');
+    try {
+      const err = await clientFor({ baseUrl: `http://127.0.0.1:${port}` }).call('x', {}).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'CONFLICT', reason: 'CONFLICT', message: 'Refused' });
+    } finally {
+      await closeServer(unknownReason);
+    }
+  });
+
+  it('issue 13: an answer that is no command response is a failure of the other side (INTERNAL_SERVER_ERROR, asked once), not an outage', async () => {
+    let hits = 0;
+    const answers = [
+      { contentType: 'text/html', body: '<html>502 Bad Gateway</html>', status: 502 },
+      { contentType: 'application/json', body: '{"errors":[{"message":"Request body too large","extensions":{"code":"BAD_REQUEST"}}]}', status: 413 },
+    ];
+    for (const answer of answers) {
+      hits = 0;
+      const proxy = http.createServer((_req, res) => {
+        hits++;
+        res.writeHead(answer.status, { 'content-type': answer.contentType });
+        res.end(answer.body);
+      });
+      const port = await listen(proxy, 0, '127.0.0.1');
+      try {
+        const err = await clientFor({ baseUrl: `http://127.0.0.1:${port}` }).call('double', { n: 1 }).catch((e: unknown) => e);
+        expect(err, answer.body).toBeInstanceOf(DomainError);
+        expect([(err as DomainError).code, hits], answer.body).toEqual(['INTERNAL_SERVER_ERROR', 1]);
+      } finally {
+        await closeServer(proxy);
+      }
+    }
+  });
+
+  it('issue 13: not found vs unknown command vs store down vs no answer: each has its own reason, and only the first reads as "not found"', async () => {
+    const client = clientFor();
+    const missing = await client.call('missing', {}).catch((e: unknown) => e);
+    const unknown = await client.call('noSuchCommand', {}).catch((e: unknown) => e);
+    const down = await client.call('flaky', {}).catch((e: unknown) => e);
+    const unreachable = await clientFor({ baseUrl: 'http://127.0.0.1:1' }).call('missing', {}).catch((e: unknown) => e);
+    expect([missing, unknown, down, unreachable].map((e) => [(e as DomainError).code, (e as DomainError).reason])).toEqual([
+      ['NOT_FOUND', 'NOT_FOUND'],
+      ['NOT_FOUND', 'UNKNOWN_COMMAND'],
+      ['SERVICE_UNAVAILABLE', 'STORE_UNAVAILABLE'],
+      ['SERVICE_UNAVAILABLE', 'SERVICE_UNREACHABLE'],
+    ]);
+    expect(undefinedIfNotFound(missing)).toBeUndefined();
+    for (const err of [unknown, down, unreachable]) expect(() => undefinedIfNotFound(err)).toThrow(err as Error);
   });
 
   it('bad input is BAD_USER_INPUT (422) with field paths', async () => {
@@ -130,7 +206,7 @@ describe('internal commands over HTTP', () => {
   it('an unexpected failure is a generic 500 without internals', async () => {
     const raw = await post('crash', {}, await auth());
     expect(raw.status).toBe(500);
-    expect(raw.body).toEqual({ ok: false, error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal command failed', fields: [] } });
+    expect(raw.body).toEqual({ ok: false, error: { code: 'INTERNAL_SERVER_ERROR', reason: 'INTERNAL_SERVER_ERROR', message: 'Internal command failed', fields: [] } });
   });
 
   it('a missing credential is 401, and the command does not run', async () => {

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
 import { z } from 'zod';
 import type { Logger } from 'pino';
-import { DomainError, errSummary, type ErrorCode, type FieldIssue } from './errors.js';
+import { DomainError, errSummary, isErrorCode, isErrorReason, type ErrorCode, type ErrorReason, type FieldIssue } from './errors.js';
+import { isNoAnswer } from './no-answer.js';
 import { createServiceTokenCache, verifyServiceToken } from './service-token.js';
 
 /**
@@ -37,7 +38,7 @@ export function defineCommand<S extends z.ZodType, R>(
 
 export type CommandResponse =
   | { ok: true; result: unknown }
-  | { ok: false; error: { code: ErrorCode; message: string; fields: FieldIssue[]; dialectCode?: string } };
+  | { ok: false; error: { code: ErrorCode; reason: ErrorReason; message: string; fields: FieldIssue[]; dialectCode?: string } };
 
 export interface CommandHttpResult {
   status: number;
@@ -60,9 +61,9 @@ export function createInternalCommandHandler(opts: {
   commands: Record<string, CommandDefinition<z.ZodType, unknown>>;
   isUnavailable: (err: unknown) => boolean;
 }) {
-  const fail = (status: number, code: ErrorCode, message: string, fields: FieldIssue[] = []): CommandHttpResult => ({
+  const fail = (status: number, code: ErrorCode, message: string, fields: FieldIssue[] = [], reason: ErrorReason = code): CommandHttpResult => ({
     status,
-    body: { ok: false, error: { code, message, fields } },
+    body: { ok: false, error: { code, reason, message, fields } },
   });
 
   return async (name: string, authorization: string | undefined, body: unknown, requestId: string): Promise<CommandHttpResult> => {
@@ -70,7 +71,7 @@ export function createInternalCommandHandler(opts: {
     const claims = token ? await verifyServiceToken(opts.secret, opts.service, token) : undefined;
     if (!claims) return fail(401, 'UNAUTHENTICATED', 'A service credential is required');
     const command = Object.hasOwn(opts.commands, name) ? opts.commands[name] : undefined;
-    if (!command) return fail(404, 'NOT_FOUND', `Unknown internal command "${name}"`);
+    if (!command) return fail(404, 'NOT_FOUND', `Unknown internal command "${name}"`, [], 'UNKNOWN_COMMAND');
     if (!(command.callers as readonly string[]).includes(claims.from)) {
       return fail(403, 'FORBIDDEN', `The ${claims.from} service may not call internal command "${name}"`);
     }
@@ -84,11 +85,11 @@ export function createInternalCommandHandler(opts: {
       return { status: 200, body: { ok: true, result: result ?? null } };
     } catch (err) {
       if (err instanceof DomainError) {
-        const error = { code: err.code, message: err.message, fields: err.fields, ...(err.dialectCode ? { dialectCode: err.dialectCode } : {}) };
+        const error = { code: err.code, reason: err.reason, message: err.message, fields: err.fields, ...(err.dialectCode ? { dialectCode: err.dialectCode } : {}) };
         return { status: STATUS_OF[err.code] ?? 400, body: { ok: false, error } };
       }
       if (opts.isUnavailable(err)) {
-        return fail(503, 'SERVICE_UNAVAILABLE', 'Database unavailable, please retry');
+        return fail(503, 'SERVICE_UNAVAILABLE', 'Database unavailable, please retry', [], 'STORE_UNAVAILABLE');
       }
       opts.logger.error({ err: errSummary(err), command: name }, 'internal command failed');
       return fail(500, 'INTERNAL_SERVER_ERROR', 'Internal command failed');
@@ -145,16 +146,23 @@ export function createInternalClient(opts: {
           // An answer is final, SERVICE_UNAVAILABLE included: the service that
           // gave it has already waited for its database, and retrying it would
           // multiply that wait.
-          const { code, message, fields, dialectCode } = response.error;
-          throw new DomainError(code, message, fields, dialectCode);
+          const { code, reason, message, fields, dialectCode } = response.error;
+          // An answer from a service of another version may lack a reason, or hold one this side does not know: the code stands in.
+          throw new DomainError(isErrorCode(code) ? code : 'INTERNAL_SERVER_ERROR', message, fields, {
+            reason: isErrorCode(code) && isErrorReason(reason) ? reason : undefined,
+            dialectCode,
+          });
         } catch (err) {
-          // Network failures are retried below (commands are idempotent); their text may hold internal addresses.
           if (err instanceof DomainError) throw err;
+          // An answer that is no command response (not JSON, no error in it: a proxy's page, a size refusal) is a
+          // failure of the other side, not an outage: never retried, never SERVICE_UNAVAILABLE.
+          if (!isNoAnswer(err)) throw new DomainError('INTERNAL_SERVER_ERROR', `The ${opts.to} service gave no command response`);
+          // No answer: retried below (commands are idempotent); the error's text may hold internal addresses.
         }
         const delay = RETRY_DELAYS_MS[attempt];
         if (delay !== undefined) await new Promise((r) => setTimeout(r, delay));
       }
-      throw new DomainError('SERVICE_UNAVAILABLE', `The ${opts.to} service is unavailable, please retry`);
+      throw new DomainError('SERVICE_UNAVAILABLE', `The ${opts.to} service is unavailable, please retry`, [], { reason: 'SERVICE_UNREACHABLE' });
     },
     close: () => dispatcher.close(),
   };

@@ -1,4 +1,4 @@
-import { DomainError, forbidden, unauthenticated, type RequestContext } from '@usergraph/service-kit';
+import { isNotFound, forbidden, unauthenticated, type RequestContext } from '@usergraph/service-kit';
 import type { LicensingClient, OrgUsersClient } from '../../clients.js';
 import type { ApplicationService } from './application-service.js';
 
@@ -19,7 +19,7 @@ export function createApplicationResolvers(deps: { applications: ApplicationServ
       deps.licensing.licensesOf(caller.organizationId, caller.userId),
       // A user whose profile is gone is nobody's admin; any other failure is the caller's to see.
       deps.orgUsers.getProfile(caller.organizationId, caller.userId).catch((err: unknown) => {
-        if (err instanceof DomainError && err.code === 'NOT_FOUND') return undefined;
+        if (isNotFound(err)) return undefined;
         throw err;
       }),
     ]);

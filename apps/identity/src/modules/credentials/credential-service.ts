@@ -43,7 +43,7 @@ export function createCredentialService(deps: {
     const userId = new Types.ObjectId().toHexString();
     const usernameClaim = { kind: 'username', organizationId, value: normalizeUsername(input.username), ownerId: userId };
     if ((await claim(deps.conn, usernameClaim)) === 'taken') {
-      throw new DomainError('CONFLICT', 'The username is already in use', [{ path: ['username'], message: 'is already in use' }]);
+      throw new DomainError('CONFLICT', 'The username is already in use', [{ path: ['username'], message: 'is already in use' }], { reason: 'ALREADY_IN_USE' });
     }
     try {
       const passwordHash = await deps.hasher.hash(input.password);
@@ -80,7 +80,7 @@ export function createCredentialService(deps: {
     if (!checked.ok) throw new DomainError('BAD_USER_INPUT', 'Invalid credentials', checked.errors);
     const usernameClaim = { kind: 'username', organizationId, value: normalizeUsername(checked.value.username), ownerId: userId };
     if ((await claim(deps.conn, usernameClaim)) === 'taken') {
-      throw new DomainError('CONFLICT', 'The username is already in use', [{ path: ['user', 'credentials', 'username'], message: 'is already in use' }]);
+      throw new DomainError('CONFLICT', 'The username is already in use', [{ path: ['user', 'credentials', 'username'], message: 'is already in use' }], { reason: 'ALREADY_IN_USE' });
     }
     try {
       const passwordHash = await deps.hasher.hash(checked.value.password);

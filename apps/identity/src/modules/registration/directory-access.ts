@@ -1,4 +1,4 @@
-import { DomainError, forbidden, requireAuthenticated, type Caller } from '@usergraph/service-kit';
+import { isNotFound, forbidden, requireAuthenticated, type Caller } from '@usergraph/service-kit';
 import type { LicensingClient, OrgUsersClient } from '../../clients.js';
 
 /** The permissions that read org-users' directory (org-users' access-policy.ts, PERMISSION.read / .write). */
@@ -20,7 +20,7 @@ export function createDirectoryAccess(deps: { licensing: Pick<LicensingClient, '
     const [licenses, profile] = await Promise.all([
       deps.licensing.licensesOf(caller.organizationId, caller.userId),
       deps.orgUsers.getProfile(caller.organizationId, caller.userId).catch((err: unknown) => {
-        if (err instanceof DomainError && err.code === 'NOT_FOUND') return undefined;
+        if (isNotFound(err)) return undefined;
         throw err;
       }),
     ]);

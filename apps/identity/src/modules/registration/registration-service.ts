@@ -11,7 +11,7 @@ import {
   taxNumberSchema,
   validate,
 } from '@usergraph/validation';
-import { DomainError, logUndoFailure, type Caller, type Logger } from '@usergraph/service-kit';
+import { DomainError, isNotFound, logUndoFailure, type Caller, type Logger } from '@usergraph/service-kit';
 import type { OrgUsersClient, ProfileRef } from '../../clients.js';
 import type { CredentialRepository } from '../credentials/credential-repository.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
@@ -62,7 +62,7 @@ export function createRegistrationService(deps: {
       ]);
     if (!slugSchema.safeParse(slug).success) throw noSuchOrganization();
     const organization = await deps.orgUsers.getOrganizationBySlug(slug).catch((err: unknown) => {
-      if (err instanceof DomainError && err.code === 'NOT_FOUND') throw noSuchOrganization();
+      if (isNotFound(err)) throw noSuchOrganization();
       throw err;
     });
     if (!organization.selfSignup || organization.status !== 'ACTIVE') throw noSuchOrganization();

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { emailSchema, normalizeEmail, normalizeUsername, parsePhone, validate } from '@usergraph/validation';
-import { DomainError, unauthenticated } from '@usergraph/service-kit';
+import { DomainError, isNotFound, unauthenticated } from '@usergraph/service-kit';
 import type { OrgUsersClient } from '../../clients.js';
 import type { CredentialRepository } from '../credentials/credential-repository.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
@@ -47,7 +47,7 @@ export function createLoginService(deps: {
     const { organizationSlug, identifier, password } = checked.value;
     await deps.limits.perIp(ctx.clientIp);
     const organization = await deps.orgUsers.getOrganizationBySlug(organizationSlug).catch((err: unknown) => {
-      if (err instanceof DomainError && err.code === 'NOT_FOUND') return undefined;
+      if (isNotFound(err)) return undefined;
       throw err;
     });
     const id = canonicalIdentifier(identifier);

@@ -1,4 +1,4 @@
-import { DomainError } from '@usergraph/service-kit';
+import { isNotFound } from '@usergraph/service-kit';
 import type { OrgUsersClient, ProfileRef } from '../../clients.js';
 
 /**
@@ -11,7 +11,7 @@ import type { OrgUsersClient, ProfileRef } from '../../clients.js';
 export const NO_ID = '000000000000000000000000';
 
 const undefinedIfNotFound = (err: unknown) => {
-  if (err instanceof DomainError && err.code === 'NOT_FOUND') return undefined;
+  if (isNotFound(err)) return undefined;
   throw err;
 };
 

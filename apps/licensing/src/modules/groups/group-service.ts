@@ -64,7 +64,7 @@ export function createGroupService(deps: { conn: Connection; groups: GroupReposi
     await ensureDefault(organizationId);
     const id = randomUUID();
     if ((await claim(deps.conn, nameClaim(organizationId, name, id))) === 'taken') {
-      throw new DomainError('CONFLICT', 'A group with this name already exists', [{ path: ['name'], message: 'is already taken' }]);
+      throw new DomainError('CONFLICT', 'A group with this name already exists', [{ path: ['name'], message: 'is already taken' }], { reason: 'ALREADY_IN_USE' });
     }
     await deps.groups.insertOnce({ _id: id, organizationId, name });
     return (await deps.groups.findById(organizationId, id))!;
@@ -78,7 +78,7 @@ export function createGroupService(deps: { conn: Connection; groups: GroupReposi
     // Renaming to the same name changes nothing; going on would release the name's claim below.
     if (newName === name) return group;
     if ((await claim(deps.conn, nameClaim(organizationId, newName, group._id))) === 'taken') {
-      throw new DomainError('CONFLICT', 'A group with this name already exists', [{ path: ['newName'], message: 'is already taken' }]);
+      throw new DomainError('CONFLICT', 'A group with this name already exists', [{ path: ['newName'], message: 'is already taken' }], { reason: 'ALREADY_IN_USE' });
     }
     const renamed = await deps.groups.rename(organizationId, group._id, newName);
     await releaseClaim(deps.conn, nameClaim(organizationId, name, group._id));

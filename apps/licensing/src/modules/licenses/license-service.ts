@@ -18,7 +18,8 @@ const MAX_ATTEMPTS = 20;
 class WriteConflict extends Error {}
 
 const lastAdminIssue: FieldIssue = { path: ['requestedLicenses'], message: 'would remove the last ADMIN of the organization' };
-const lastAdminError = () => new DomainError('CONFLICT', 'An organization must keep at least one company admin (ADMIN license)', [lastAdminIssue]);
+const lastAdminError = () =>
+  new DomainError('CONFLICT', 'An organization must keep at least one company admin (ADMIN license)', [lastAdminIssue], { reason: 'LAST_COMPANY_ADMIN' });
 const supportAdminIssue: FieldIssue = { path: ['requestedLicenses'], message: 'would remove the ADMIN license of a support admin' };
 const noSeatIssue = (license: LicenseType, cap: number | undefined): FieldIssue => ({
   path: ['requestedLicenses'],
@@ -50,7 +51,7 @@ export const adminTargetGuard =
   (callerMayActOnAdmin: boolean): WriteGuard =>
   (current, next) => {
     if (!callerMayActOnAdmin && current?.licenses.includes('ADMIN') && !unchanged(current, next)) {
-      throw new DomainError('FORBIDDEN', "Acting on a company admin's account needs an organization admin or an application with organization-users:admin");
+      throw new DomainError('FORBIDDEN', "Acting on a company admin's account needs an organization admin or an application with organization-users:admin", [], { reason: 'COMPANY_ADMIN' });
     }
   };
 
@@ -154,7 +155,7 @@ export function createLicenseService(deps: { assignments: AssignmentRepository; 
       guard(current, next);
       const support = current?.supportAdmin ?? next?.supportAdmin ?? false;
       if (current?.supportAdmin && !next?.licenses.includes('ADMIN')) {
-        throw new DomainError('CONFLICT', 'A support admin cannot be removed or lose the ADMIN license', [supportAdminIssue]);
+        throw new DomainError('CONFLICT', 'A support admin cannot be removed or lose the ADMIN license', [supportAdminIssue], { reason: 'SUPPORT_ADMIN' });
       }
       const before = counted(current?.licenses ?? [], support);
       const after = counted(next?.licenses ?? [], support);
@@ -169,7 +170,9 @@ export function createLicenseService(deps: { assignments: AssignmentRepository; 
         for (const license of added) {
           if (!(await state.take(organizationId, license))) {
             const caps = (await state.get(organizationId)).caps;
-            throw new DomainError('CONFLICT', `No ${license} seat is free: the organization's cap is ${caps[license]}`, [noSeatIssue(license, caps[license])]);
+            throw new DomainError('CONFLICT', `No ${license} seat is free: the organization's cap is ${caps[license]}`, [noSeatIssue(license, caps[license])], {
+              reason: 'NO_FREE_SEAT',
+            });
           }
           undo.push(() => state.adjust(organizationId, license, -1));
         }
@@ -191,7 +194,7 @@ export function createLicenseService(deps: { assignments: AssignmentRepository; 
         if (!(err instanceof WriteConflict)) throw err;
       }
     }
-    throw new DomainError('CONFLICT', 'The user is being changed concurrently, retry');
+    throw new DomainError('CONFLICT', 'The user is being changed concurrently, retry', [], { reason: 'CONCURRENT_CHANGE' });
   }
 
   /** Sets a user's licenses, groups and origin group (idempotent: the same request twice changes nothing). */
@@ -246,7 +249,7 @@ export function createLicenseService(deps: { assignments: AssignmentRepository; 
       await groups.countMembershipChange(organizationId, current.groupIds, []);
       return { forgotten: true };
     }
-    throw new DomainError('CONFLICT', 'The user is being changed concurrently, retry');
+    throw new DomainError('CONFLICT', 'The user is being changed concurrently, retry', [], { reason: 'CONCURRENT_CHANGE' });
   }
 
   /** Assignments older than `minAgeMs` whose user org-users does not know: forgotten. */

@@ -1,4 +1,4 @@
-import { DomainError, type Caller } from '@usergraph/service-kit';
+import { DomainError, isNotFound, type Caller } from '@usergraph/service-kit';
 import type { ProfileDto, UserService } from '../users/user-service.js';
 import type { AccessPolicy } from '../../access-policy.js';
 import type { ConnectionRepository } from './connection-repository.js';
@@ -8,7 +8,7 @@ import { agreementVersionSchema, notificationPreferencesSchema, parseInput, user
 /** A `userId` that names no user of the organization is NOT_FOUND naming that argument. */
 async function naming<T>(userIdGiven: boolean, write: Promise<T>): Promise<T> {
   return write.catch((err: unknown) => {
-    if (userIdGiven && err instanceof DomainError && err.code === 'NOT_FOUND' && err.fields.length === 0) {
+    if (userIdGiven && isNotFound(err) && err.fields.length === 0) {
       throw new DomainError('NOT_FOUND', err.message, [{ path: ['userId'], message: 'does not name a user of your organization' }]);
     }
     throw err;
@@ -49,7 +49,7 @@ export function createAccountService(deps: { users: UserService; connections: Co
     await deps.licensing.revokeAllLicenses(target.organizationId, target.userId, await deps.access.mayActOnAdmin(caller, target)).catch((err: unknown) => {
       // Licensing names its own argument (requestedLicenses); here the account is `userId`'s, or the caller's own.
       if (!(err instanceof DomainError) || err.code !== 'CONFLICT' || err.fields.length === 0) throw err;
-      throw new DomainError('CONFLICT', err.message, args.userId != null ? err.fields.map((f) => ({ path: ['userId'], message: f.message })) : []);
+      throw new DomainError('CONFLICT', err.message, args.userId != null ? err.fields.map((f) => ({ path: ['userId'], message: f.message })) : [], { reason: err.reason });
     });
     const closed = await naming(args.userId != null, deps.users.closeAccount(target.organizationId, target.userId, new Date()));
     // Issue 12, finding 6: closing ends every session. If this fails the call fails and can be

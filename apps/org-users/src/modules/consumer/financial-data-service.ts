@@ -1,4 +1,4 @@
-import { DomainError, forbidden, type Caller } from '@usergraph/service-kit';
+import { DomainError, isNotFound, forbidden, type Caller } from '@usergraph/service-kit';
 import type { ProfileDto, UserService } from '../users/user-service.js';
 import type { AccessPolicy, UserScope } from '../../access-policy.js';
 import type { ConnectionDoc, ConnectionRepository } from './connection-repository.js';
@@ -68,7 +68,7 @@ export function createFinancialDataService(deps: {
   /** The user, looked up only inside the caller's organization. */
   async function userInOrganization(organizationId: string, userId: string): Promise<UserScope> {
     await deps.users.getProfile(organizationId, userId).catch((err: unknown) => {
-      throw err instanceof DomainError && err.code === 'NOT_FOUND' ? notFound('User', 'userId') : err;
+      throw isNotFound(err) ? notFound('User', 'userId') : err;
     });
     return { organizationId, userId };
   }
@@ -97,7 +97,7 @@ export function createFinancialDataService(deps: {
     if (scope.onlyUserId !== undefined && scope.onlyUserId !== userId) throw forbidden('This user is not visible to you');
     const { organizationId } = scope;
     return deps.users.getProfile(organizationId, userId).catch((err: unknown) => {
-      if (err instanceof DomainError && err.code === 'NOT_FOUND') return null;
+      if (isNotFound(err)) return null;
       throw err;
     });
   }

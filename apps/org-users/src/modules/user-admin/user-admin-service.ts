@@ -1,6 +1,6 @@
 import { Types } from 'mongoose';
 import { toPayloadErrors, validate, type FieldError } from '@usergraph/validation';
-import { DomainError, logUndoFailure, undefinedIfNotFound, type Caller, type FieldIssue, type Logger } from '@usergraph/service-kit';
+import { DomainError, logUndoFailure, undefinedIfNotFound, type Caller, type ErrorReason, type FieldIssue, type Logger } from '@usergraph/service-kit';
 import type { ProfileDto, UserService } from '../users/user-service.js';
 import type { AssignmentRequest, IdentityClient, LicensingClient } from '../../clients.js';
 import type { AccessPolicy } from '../../access-policy.js';
@@ -24,6 +24,15 @@ const MAX_IDS_PER_CALL = 100;
 
 /** D's payload style: expected failures are data. */
 const asPayload = (errors: readonly FieldError[]) => ({ errors: toPayloadErrors(errors), user: null });
+
+/** Licensing's refusals to release a user, in D's words, by reason; any other failure is thrown. */
+const RELEASE_REFUSALS: Partial<Record<ErrorReason, string>> = {
+  // The user became a company admin after the policy check (licensing decides at write time).
+  COMPANY_ADMIN: 'is a company admin: removing one needs organization-users:admin',
+  SUPPORT_ADMIN: 'is a support admin and cannot be removed',
+  LAST_COMPANY_ADMIN: 'is the last company admin (ADMIN license) and cannot be removed',
+  CONCURRENT_CHANGE: 'is being changed concurrently: retry',
+};
 
 function fieldsOf(err: unknown): FieldIssue[] | undefined {
   if (!(err instanceof DomainError)) return undefined;
@@ -211,14 +220,9 @@ export function createUserAdminService(deps: {
       try {
         await licensing.releaseUser(organizationId, id.value, await policy.mayActOnAdmin(caller, { organizationId, userId: id.value }));
       } catch (err) {
-        // FORBIDDEN: the user became a company admin after the check above (licensing decides at write time).
-        if (err instanceof DomainError && err.code === 'FORBIDDEN') {
-          errors.push({ path, message: 'is a company admin: removing one needs organization-users:admin' });
-          continue;
-        }
-        const fields = fieldsOf(err);
-        if (!fields) throw err;
-        errors.push({ path, message: err instanceof DomainError && /support admin/i.test(err.message) ? 'is a support admin and cannot be removed' : 'is the last company admin (ADMIN license) and cannot be removed' });
+        const refused = err instanceof DomainError ? RELEASE_REFUSALS[err.reason] : undefined;
+        if (!refused) throw err;
+        errors.push({ path, message: refused });
         continue;
       }
       await identity.deleteCredentials(organizationId, id.value);

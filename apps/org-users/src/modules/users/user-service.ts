@@ -129,7 +129,10 @@ export function createUserService(deps: { conn: Connection; users: UserRepositor
     if (!outcome.ok) {
       const field = CONFLICT_FIELD[outcome.takenKind] ?? outcome.takenKind;
       const what = outcome.takenKind === 'phone' ? 'phone number' : 'email address';
-      throw new DomainError('CONFLICT', `The ${what} is already in use`, [{ path: [field], message: 'is already in use' }], CONFLICT_DIALECT_CODE[outcome.takenKind]);
+      throw new DomainError('CONFLICT', `The ${what} is already in use`, [{ path: [field], message: 'is already in use' }], {
+        reason: 'ALREADY_IN_USE',
+        dialectCode: CONFLICT_DIALECT_CODE[outcome.takenKind],
+      });
     }
     try {
       const { doc, inserted } = await users.insertOnce({
@@ -245,7 +248,7 @@ export function createUserService(deps: { conn: Connection; users: UserRepositor
     const outcome = await claimAll(conn, added, deps.logger);
     if (!outcome.ok) {
       const field = CONFLICT_FIELD[outcome.takenKind] ?? outcome.takenKind;
-      throw new DomainError('CONFLICT', `The ${outcome.takenKind === 'phone' ? 'phone number' : 'email address'} is already in use`, [{ path: [field], message: 'is already in use' }]);
+      throw new DomainError('CONFLICT', `The ${outcome.takenKind === 'phone' ? 'phone number' : 'email address'} is already in use`, [{ path: [field], message: 'is already in use' }], { reason: 'ALREADY_IN_USE' });
     }
     const set: Record<string, unknown> = {
       email: next.email,
