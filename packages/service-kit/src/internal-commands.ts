@@ -10,8 +10,8 @@ import { createServiceTokenCache, verifyServiceToken } from './service-token.js'
  * Internal commands: how one subgraph asks another to write its own data.
  * They are served under /internal/commands/<name>, need a service credential,
  * and are never routed by the gateway (it only proxies GraphQL).
- * Every command is idempotent: callers pass a `commandId` for writes and
- * retry freely on network errors.
+ * Every command is idempotent by its own input (writes are keyed by the ids
+ * it names), so the client retries a call that got no answer.
  */
 export interface CommandMeta {
   from: string;

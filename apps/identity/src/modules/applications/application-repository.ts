@@ -32,7 +32,7 @@ export function createApplicationRepository(conn: Connection) {
     insert: async (doc: Omit<ApplicationDoc, 'createdAt' | 'updatedAt'>) => (await Application.create(doc)).toObject(),
     /** Client ids are globally unique; callers check the organization themselves where one is given. */
     findByClientId: (clientId: string) => Application.findOne({ _id: clientId }).lean<ApplicationDoc>().exec(),
-    /** A scan by organization: admins listing their applications (few per organization). */
+    /** Through the `organizationId` index: admins listing their applications (few per organization). */
     listForOrganization: (organizationId: string) =>
       Application.find({ organizationId }).sort({ createdAt: 1 }).lean<ApplicationDoc[]>().exec(),
     /** Null when the application is not the organization's. */

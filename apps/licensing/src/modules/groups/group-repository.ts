@@ -34,7 +34,7 @@ export function createGroupRepository(conn: Connection) {
   }
 
   return {
-    /** A scan by organization: group listings only. */
+    /** Through the `organizationId` index (the organization's groups only): group listings. */
     list: (organizationId: string) => Group.find({ organizationId }).sort({ name: 1 }).lean<GroupDoc[]>().exec(),
     findById,
     /** One read by `_id: { $in }`; missing and foreign ids are left out. */

@@ -34,7 +34,8 @@ export function createGroupService(deps: { conn: Connection; groups: GroupReposi
 
   /**
    * A group by name: its name's claim gives the id, read by `_id` (a query on
-   * the name would decode every organization's groups on FerretDB). The
+   * the name would read all of the organization's groups through the
+   * `organizationId` index on the embedded store). The
    * document's own name decides, as a query on it would: during a rename the
    * new name's claim exists before the document carries it.
    */

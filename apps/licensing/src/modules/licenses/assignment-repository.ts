@@ -40,8 +40,9 @@ export type AssignmentFields = Pick<AssignmentDoc, 'licenses' | 'groupIds' | 'or
 
 /**
  * Scoped by organization in every method. Reads are by `_id`, which the
- * embedded store answers from its key (a filter without `_id` decodes every
- * assignment), with the organization checked on the document read; writes
+ * embedded store answers from its key (a filter without `_id` reads at best
+ * every assignment of the organization, through the `organizationId` index),
+ * with the organization checked on the document read; writes
  * filter on `_id`, the organization and the revision they were computed from.
  */
 export function createAssignmentRepository(conn: Connection) {

@@ -27,8 +27,8 @@ export function createOrganizationService(deps: { conn: Connection; organization
   const { organizations } = deps;
 
   /**
-   * By the slug's claim, then by `_id`: two key reads (a query on the slug
-   * would decode every organization on the embedded store, at every sign-in).
+   * By the slug's claim, then by `_id`: two key reads. The claim, not the
+   * (non-unique) `slug` index, is what makes a slug unique, so it decides.
    * Null while the claim's winner has not inserted its document yet.
    */
   async function findBySlug(slug: string): Promise<OrganizationDoc | null> {

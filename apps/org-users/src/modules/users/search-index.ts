@@ -7,9 +7,10 @@ import { INDEXED_PREFIX_LENGTH, indexTokensOf, matchesQuery, normalizeQuery, sea
  * read and written by `_id`.
  *
  * Why not a query on the users collection: the embedded store (FerretDB v1,
- * SQLite backend) pushes down only a filter that is exactly `{ _id }`; any
- * other filter decodes every document of the collection (46 s for one search
- * at 100k users). Here a page costs a handful of `_id` reads, whatever the
+ * SQLite backend, with tools/ferretdb/patches/) answers by key only `_id`
+ * (equal or `$in`) and a string equality on a field that leads a declared
+ * index; a prefix match on several fields decodes every document of the
+ * collection (46 s for one search at 100k users). Here a page costs a handful of `_id` reads, whatever the
  * size of the organization, on the embedded store and on MongoDB alike.
  *
  * - A list head `<org>:<token>` counts the users the token matches (`n`) and
