@@ -18,11 +18,13 @@ import { createConsumerModule } from './modules/consumer/consumer-module.js';
 import { createUserAdminService } from './modules/user-admin/user-admin-service.js';
 import { createUserAdminResolvers } from './modules/user-admin/user-admin-resolvers.js';
 import { createProfileReconciler } from './modules/user-admin/reconcile.js';
+import { repairSearchIndex } from './modules/users/search-repair.js';
 import { createIdentityClient, createLicensingClient } from './clients.js';
 
 /** Wires the org-users subgraph on an open database connection; main.ts and tests share it. */
 export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Connection): Promise<RunningService> {
-  const organizations = createOrganizationService({ conn, organizations: createOrganizationRepository(conn) });
+  const organizationRepository = createOrganizationRepository(conn);
+  const organizations = createOrganizationService({ conn, organizations: organizationRepository });
   const userRepository = createUserRepository(conn);
   const searchIndex = createSearchIndex(conn);
   const indexed = await searchIndex.buildOnce(userRepository.streamAll(500));
@@ -86,6 +88,8 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
       reconcile: defineCommand(z.object({ minAgeSeconds: z.number().int().min(0).max(86_400 * 30) }), (input) => reconcile(input.minAgeSeconds * 1000), {
         callers: ['cli'],
       }),
+      /** `usergraph repair`: verifies the search index against the profiles and rewrites what disagrees. */
+      repair: defineCommand(z.object({}), () => repairSearchIndex({ organizations: organizationRepository, users: userRepository, searchIndex }), { callers: ['cli'] }),
     },
     ready: () => isDatabaseReady(conn),
     isUnavailable: isDatabaseUnavailableError,
