@@ -23,8 +23,15 @@ export async function startLicensing(env: LicensingEnv, logger: Logger, conn: Co
   const counted = await groupRepository.countMembersOnce(assignments.streamAll());
   if (counted > 0) logger.info({ groups: counted }, 'member counts set for the existing groups');
   const groups = createGroupService({ conn, groups: groupRepository, assignments });
+  if (env.FAULT_INJECTION && env.NODE_ENV === 'production') throw new Error('FAULT_INJECTION is for tests and is refused in production');
+  const faults = (point: string) => {
+    if (env.FAULT_INJECTION === point) {
+      logger.warn({ point }, 'fault injection: crashing now');
+      process.kill(process.pid, 'SIGKILL');
+    }
+  };
   const state = createLicenseStateRepository(conn);
-  const licenses = createLicenseService({ assignments, state, groups });
+  const licenses = createLicenseService({ assignments, state, groups, faults });
   const existingUserIds = async (organizationId: string, userIds: string[]) =>
     (await orgUsers.call<{ userIds: string[] }>('existingUserIds', { organizationId, userIds })).userIds;
 

@@ -26,11 +26,6 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
   const organizationRepository = createOrganizationRepository(conn);
   const organizations = createOrganizationService({ conn, organizations: organizationRepository });
   const userRepository = createUserRepository(conn);
-  const searchIndex = createSearchIndex(conn);
-  const indexed = await searchIndex.buildOnce(userRepository.streamAll(500));
-  if (indexed > 0) logger.info({ indexed }, 'search index built for the existing profiles');
-  const users = createUserService({ conn, users: userRepository, searchIndex, logger });
-
   if (env.FAULT_INJECTION && env.NODE_ENV === 'production') throw new Error('FAULT_INJECTION is for tests and is refused in production');
   const crashAt = (point: string) => {
     if (env.FAULT_INJECTION === point) {
@@ -38,6 +33,10 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
       process.kill(process.pid, 'SIGKILL');
     }
   };
+  const searchIndex = createSearchIndex(conn, crashAt);
+  const indexed = await searchIndex.buildOnce(userRepository.streamAll(500));
+  if (indexed > 0) logger.info({ indexed }, 'search index built for the existing profiles');
+  const users = createUserService({ conn, users: userRepository, searchIndex, logger });
 
   if (env.NODE_ENV !== 'production') {
     logger.warn('NATIONAL_ID_ENCRYPTION_KEY: outside production, `npm start` generates this key and keeps it in <USERGRAPH_DATA_DIR, default .data>/secrets.json; production must supply its own');

@@ -164,7 +164,8 @@ export interface VerifyReport {
   skipped: number;
 }
 
-export function createSearchIndex(conn: Connection) {
+/** `faults`: test-only fault injection (never in production), crashes the process at a named point. */
+export function createSearchIndex(conn: Connection, faults?: (point: string) => void) {
   const heads = conn.collection<HeadDoc>('user_search_heads');
   const buckets = conn.collection<BucketDoc>('user_search_buckets');
   const cached = createBucketCache(CACHED_ENTRIES);
@@ -177,6 +178,7 @@ export function createSearchIndex(conn: Connection) {
    */
   async function write(ops: Writes): Promise<void> {
     await inParallel(ops.buckets.map((w) => () => buckets.updateOne(w.filter, w.update, { upsert: w.upsert })));
+    faults?.('search:after-buckets');
     await inParallel(ops.heads.map((w) => () => heads.updateOne(w.filter, w.update, { upsert: w.upsert })));
   }
 
