@@ -88,7 +88,9 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
         callers: ['cli'],
       }),
       /** `usergraph repair`: verifies the search index against the profiles and rewrites what disagrees. */
-      repair: defineCommand(z.object({}), () => repairSearchIndex({ organizations: organizationRepository, users: userRepository, searchIndex }), { callers: ['cli'] }),
+      repair: defineCommand(z.object({}), () => repairSearchIndex({ organizations: organizationRepository, users: userRepository, searchIndex }), {
+        callers: ['cli'],
+      }),
     },
     ready: () => isDatabaseReady(conn),
     isUnavailable: isDatabaseUnavailableError,

@@ -98,7 +98,10 @@ export function createAssignmentRepository(conn: Connection) {
     countInGroup: (organizationId: string, groupId: string) => Assignment.countDocuments({ organizationId, groupIds: groupId }).exec(),
     /** Repair: the organization's assignments, streamed in batches (licenses only). */
     streamLicensesOf: (organizationId: string) =>
-      Assignment.find({ organizationId }).select({ licenses: 1, supportAdmin: 1 }).lean<Pick<AssignmentDoc, 'licenses' | 'supportAdmin'>[]>().cursor({ batchSize: 500 }),
+      Assignment.find({ organizationId })
+        .select({ licenses: 1, supportAdmin: 1 })
+        .lean<Pick<AssignmentDoc, 'licenses' | 'supportAdmin'>[]>()
+        .cursor({ batchSize: 500 }),
     /** Maintenance: every assignment, streamed (counting group members once). */
     streamAll: () => Assignment.find({}).select({ organizationId: 1, groupIds: 1 }).lean<Pick<AssignmentDoc, 'organizationId' | 'groupIds'>[]>().cursor({ batchSize: 500 }),
   };

@@ -194,7 +194,7 @@ export function createLicenseService(deps: {
             : true;
         if (!written) throw new WriteConflict();
         deps.faults?.('assign:after-assignment');
-        // After the write, which decides: a crash in between leaves a count one off, never a seat.
+        // After the write, which decides: a crash in between leaves a count one off (`usergraph repair` recounts it), never a seat.
         await groups.countMembershipChange(organizationId, current?.groupIds ?? [], next?.groupIds ?? []);
         return next ? assignments.find(organizationId, userId) : null;
       } catch (err) {

@@ -37,9 +37,10 @@ export function createCounterRepair(deps: { groups: GroupRepository; assignments
       for (const g of batch) {
         report.checked.groups++;
         const members = await assignments.countInGroup(g.organizationId, g._id);
-        if (members === (g.memberCount ?? 0) && g.memberCount !== undefined) continue;
+        const from = g.memberCount ?? 0; // absent: no member yet
+        if (members === from) continue;
         if (await groups.setMemberCountIf(g.organizationId, g._id, g.memberCount, members)) {
-          if (members !== (g.memberCount ?? 0)) report.groups.push({ organizationId: g.organizationId, name: g.name, from: g.memberCount ?? 0, to: members });
+          report.groups.push({ organizationId: g.organizationId, name: g.name, from, to: members });
         } else report.skipped++;
       }
       if (batch.length < REPAIR_BATCH) return;

@@ -25,7 +25,8 @@ import { INDEXED_PREFIX_LENGTH, indexTokensOf, matchesQuery, normalizeQuery, sea
  * Pages are in (bucket, id) order: stable while users are added, and a cursor
  * (a user id) says where to resume. Counts are kept by the same writes that
  * add and remove entries; a crash between two writes can leave an entry
- * whose user is gone (pages skip it) or a count off by one.
+ * whose user is gone (pages skip it) or a count off by one, until
+ * `usergraph repair` (`verify` below) rebuilds them.
  *
  * Each process keeps the buckets it has read, with their version: a page
  * reads the head, and re-reads a bucket only when its version moved. A
@@ -339,7 +340,11 @@ export function createSearchIndex(conn: Connection, faults?: (point: string) => 
       const expected = new Map<string, string[]>();
       for await (const user of profiles()) {
         if (bucketOf(user._id) !== k) continue;
-        for (const [token, entry] of entriesOf(user)) expected.set(token, [...(expected.get(token) ?? []), entry]);
+        for (const [token, entry] of entriesOf(user)) {
+          const entries = expected.get(token);
+          if (entries) entries.push(entry);
+          else expected.set(token, [entry]);
+        }
       }
       for (const token of new Set([...stored.keys(), ...expected.keys()])) {
         tokens.add(token);

@@ -11,7 +11,8 @@ const ORGANIZATION_BATCH = 100;
  * a bucket and its head, or between a profile and its entries).
  */
 export async function repairSearchIndex(deps: { organizations: OrganizationRepository; users: UserRepository; searchIndex: SearchIndex }) {
-  const report = { organizations: 0, bucketsRewritten: 0, headsRecounted: 0, skipped: 0, changed: [] as Array<{ organizationId: string; buckets: number; heads: number }> };
+  const changed: Array<{ organizationId: string; buckets: number; heads: number }> = [];
+  const report = { organizations: 0, bucketsRewritten: 0, headsRecounted: 0, skipped: 0, changed };
   for (let after = ''; ; ) {
     const ids = await deps.organizations.pageIds(after, ORGANIZATION_BATCH);
     for (const organizationId of ids) {
