@@ -3,7 +3,8 @@
  * The usergraph CLI: `start` runs the whole supergraph; `bootstrap` creates an
  * organization, its admin and an application on a running stack; `outbox`
  * shows the messages (verification codes) the development notifier kept;
- * `reconcile` repairs what a crash in the middle of a cross-service write left.
+ * `reconcile` repairs what a crash in the middle of a cross-service write left;
+ * `repair` recounts the counters a crash inside one service left off.
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -93,8 +94,16 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `Reconciled: ${JSON.stringify(report)}\n`);
       return;
     }
+    case 'repair': {
+      // Group members and seats from the assignments; the search index from the profiles.
+      const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } } });
+      const stack = connectToStack();
+      const report = { licensing: await stack.licensing.call('repair', {}), orgUsers: await stack.orgUsers.call('repair', {}) };
+      process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `Repaired: ${JSON.stringify(report)}\n`);
+      return;
+    }
     default:
-      process.stderr.write('usage: usergraph <start|bootstrap|outbox|reconcile> [options]\n');
+      process.stderr.write('usage: usergraph <start|bootstrap|outbox|reconcile|repair> [options]\n');
       process.exit(2);
   }
 }

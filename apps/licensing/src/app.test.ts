@@ -30,7 +30,7 @@ describe('licensing subgraph', () => {
   const carol = newId();
 
   const command = <R = any>(name: string, input: unknown) =>
-    runCommand<R>(url, name, input, { secret: SECRET, service: SERVICE, from: name === 'reconcile' ? 'cli' : 'org-users' });
+    runCommand<R>(url, name, input, { secret: SECRET, service: SERVICE, from: name === 'reconcile' || name === 'repair' ? 'cli' : 'org-users' });
   const userToken = (sub: string, org: string) => issuer.sign({ sub, org, sid: `s-${sub}` });
   /** An application that reads users: the policy lets it read everything, with no answer needed from org-users (not run here). */
   const readerToken = (org: string) => issuer.sign({ typ: 'application', sub: 'app_reader', org, scope: 'organization-users:read' });
@@ -400,6 +400,78 @@ describe('licensing subgraph', () => {
       expect(await groups.countMembersOnce(createAssignmentRepository(conn).streamAll())).toBeGreaterThan(0);
       expect(await listed()).toEqual(expected);
       expect(await groups.countMembersOnce(createAssignmentRepository(conn).streamAll())).toBe(0);
+    });
+  });
+
+  describe('usergraph repair (issue 13: crash windows)', () => {
+    const groupId = async (name: string) => (await conn.collection<{ _id: string }>('groups').findOne({ organizationId: orgA, name }))!._id;
+    const memberCount = async (name: string) => (await conn.collection('groups').findOne({ organizationId: orgA, name }))!.memberCount as number;
+    const used = async (license: string) => ((await conn.collection('license_state').findOne({ _id: orgA as never }))!.used as Record<string, number>)[license]!;
+
+    it('recounts a group left one short (assignment written, crash before its $inc) and a seat left taken (crash before the assignment write), and reports them', async () => {
+      await command('repair', {}); // whatever earlier tests left: from here on the counts are right
+      const ops = await groupId('OPS');
+      const opsBefore = await memberCount('OPS');
+      const viewersBefore = await used('VIEWER');
+      const analystsBefore = await used('ANALYST');
+      const user = newId();
+      // Window 1: the seat is taken and the assignment written; the process dies before the group's $inc.
+      await conn.collection('license_state').updateOne({ _id: orgA as never }, { $inc: { 'used.VIEWER': 1 } });
+      const now = new Date();
+      await conn.collection('assignments').insertOne({
+        _id: `${orgA}:${user}` as never, organizationId: orgA, userId: user, licenses: ['VIEWER'], groupIds: [ops], supportAdmin: false, rev: 1, createdAt: now, updatedAt: now,
+      });
+      // Window 2: an ANALYST seat is taken; the process dies before the assignment write.
+      await conn.collection('license_state').updateOne({ _id: orgA as never }, { $inc: { 'used.ANALYST': 1 } });
+      expect(await memberCount('OPS')).toBe(opsBefore);
+
+      const report = await command('repair', {});
+      expect(report.groups).toEqual([{ organizationId: orgA, name: 'OPS', from: opsBefore, to: opsBefore + 1 }]);
+      expect(report.seats).toEqual([{ organizationId: orgA, license: 'ANALYST', from: analystsBefore + 1, to: analystsBefore }]);
+      expect(await memberCount('OPS')).toBe(opsBefore + 1);
+      expect(await used('VIEWER')).toBe(viewersBefore + 1);
+      expect(await used('ANALYST')).toBe(analystsBefore);
+      expect(report.checked.groups).toBeGreaterThanOrEqual(3);
+
+      // A second run finds nothing to change.
+      expect(await command('repair', {})).toMatchObject({ groups: [], seats: [], skipped: 0 });
+      expect(await memberCount('OPS')).toBe(opsBefore + 1);
+    });
+
+    it('keeps free seats in step with a capped license it recounts', async () => {
+      const admin = await issuer.sign({ typ: 'application', sub: 'app_admin', org: orgA, scope: 'organization-users:write' });
+      const cap = (await used('AUTHOR')) + 5;
+      const res = await postGraphQL(url, 'mutation($c: Int) { setSeatCap(license: AUTHOR, cap: $c) { license } }', { c: cap }, { token: admin });
+      expect(res.body.errors).toBeUndefined();
+      const authors = await used('AUTHOR');
+      await conn.collection('license_state').updateOne({ _id: orgA as never }, { $inc: { 'used.AUTHOR': 1, 'free.AUTHOR': -1 } });
+      const report = await command('repair', {});
+      expect(report.seats).toEqual([{ organizationId: orgA, license: 'AUTHOR', from: authors + 1, to: authors }]);
+      const state = (await conn.collection('license_state').findOne({ _id: orgA as never }))!;
+      expect(state.used.AUTHOR).toBe(authors);
+      expect(state.free.AUTHOR).toBe(cap - authors);
+      await postGraphQL(url, 'mutation { setSeatCap(license: AUTHOR, cap: null) { license } }', {}, { token: admin });
+    });
+
+    it('never overwrites a count that moved after it was read (a live change wins)', async () => {
+      const { createGroupRepository } = await import('./modules/groups/group-repository.js');
+      const { createLicenseStateRepository } = await import('./modules/licenses/license-state-repository.js');
+      const ops = await groupId('OPS');
+      const count = await memberCount('OPS');
+      // Repair read `count - 1`; a live $inc since then makes its fix a no-op.
+      expect(await createGroupRepository(conn).setMemberCountIf(orgA, ops, count - 1, 0)).toBe(false);
+      expect(await memberCount('OPS')).toBe(count);
+      const states = createLicenseStateRepository(conn);
+      const read = await states.get(orgA);
+      await conn.collection('license_state').updateOne({ _id: orgA as never }, { $inc: { 'used.VIEWER': 1 } });
+      expect(await states.setUsedIf(orgA, 'VIEWER', read, 0)).toBe(false);
+      expect(await used('VIEWER')).toBe((read.used.VIEWER ?? 0) + 1);
+      await conn.collection('license_state').updateOne({ _id: orgA as never }, { $inc: { 'used.VIEWER': -1 } });
+    });
+
+    it('is refused to any caller but the CLI', async () => {
+      const res = await postCommand(url, 'repair', {}, { secret: SECRET, service: SERVICE, from: 'org-users' });
+      expect(res.status).toBe(403);
     });
   });
 });

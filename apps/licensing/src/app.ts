@@ -9,6 +9,7 @@ import { createLicenseStateRepository } from './modules/licenses/license-state-r
 import { createLicenseService } from './modules/licenses/license-service.js';
 import { createLicenseResolvers } from './modules/licenses/license-resolvers.js';
 import { createLicenseCommands } from './modules/licenses/license-commands.js';
+import { createCounterRepair } from './modules/licenses/repair.js';
 import { createGroupRepository } from './modules/groups/group-repository.js';
 import { createGroupService } from './modules/groups/group-service.js';
 import { createGroupResolvers } from './modules/groups/group-resolvers.js';
@@ -22,7 +23,15 @@ export async function startLicensing(env: LicensingEnv, logger: Logger, conn: Co
   const counted = await groupRepository.countMembersOnce(assignments.streamAll());
   if (counted > 0) logger.info({ groups: counted }, 'member counts set for the existing groups');
   const groups = createGroupService({ conn, groups: groupRepository, assignments });
-  const licenses = createLicenseService({ assignments, state: createLicenseStateRepository(conn), groups });
+  if (env.FAULT_INJECTION && env.NODE_ENV === 'production') throw new Error('FAULT_INJECTION is for tests and is refused in production');
+  const faults = (point: string) => {
+    if (env.FAULT_INJECTION === point) {
+      logger.warn({ point }, 'fault injection: crashing now');
+      process.kill(process.pid, 'SIGKILL');
+    }
+  };
+  const state = createLicenseStateRepository(conn);
+  const licenses = createLicenseService({ assignments, state, groups, faults });
   const existingUserIds = async (organizationId: string, userIds: string[]) =>
     (await orgUsers.call<{ userIds: string[] }>('existingUserIds', { organizationId, userIds })).userIds;
 
@@ -47,7 +56,7 @@ export async function startLicensing(env: LicensingEnv, logger: Logger, conn: Co
       createLicenseResolvers({ licenses, groups, policy }),
       createGroupResolvers({ groups, licenses, policy, existingUserIds }),
     ]),
-    commands: createLicenseCommands(licenses, existingUserIds),
+    commands: createLicenseCommands(licenses, existingUserIds, createCounterRepair({ groups: groupRepository, assignments, state })),
     ready: () => isDatabaseReady(conn),
     isUnavailable: isDatabaseUnavailableError,
     callerLiveness: identityCallerLiveness(identity),

@@ -9,6 +9,8 @@ export const licensingEnvSchema = baseServiceEnv.extend(tokenVerificationEnv.sha
   ORG_USERS_URL: z.url(),
   /** identity, asked whether a token's session or application still stands. */
   IDENTITY_URL: z.url(),
+  /** Tests only: kills the process between two writes of an assignment change (refused in production). */
+  FAULT_INJECTION: z.enum(['assign:after-seats', 'assign:after-assignment']).optional(),
 });
 
 export type LicensingEnv = z.output<typeof licensingEnvSchema>;

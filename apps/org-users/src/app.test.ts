@@ -33,7 +33,7 @@ describe('org-users subgraph', () => {
   const bob = { id: newUserId(), email: `bob.${suffix()}@example.com` };
 
   /** Each command accepts only its callers: identity's, or the CLI's for the operator's commands. */
-  const callerOf = (name: string) => (name === 'ensureOrganization' || name === 'reconcile' ? 'cli' : 'identity');
+  const callerOf = (name: string) => (name === 'ensureOrganization' || name === 'reconcile' || name === 'repair' ? 'cli' : 'identity');
   const command = <R = any>(name: string, input: unknown) => runCommand<R>(url, name, input, { secret: SECRET, service: SERVICE, from: callerOf(name) });
   const tokenFor = (user: { id: string }, org: { id: string }) => issuer.sign({ sub: user.id, org: org.id, sid: `s-${user.id}` });
   const profile = (userId: string, organizationId: string, email: string) => ({
@@ -336,5 +336,45 @@ describe('org-users subgraph', () => {
     const ready = await fetch(`${url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ready', service: 'org-users' });
+  });
+
+  describe('usergraph repair (issue 13: crash windows in the search index)', () => {
+    it('rebuilds the lists a crash left wrong (a bucket written without its head; a profile never indexed), reports them, and a second run changes nothing', async () => {
+      await command('repair', {}); // whatever earlier tests left: from here on the index is right
+      const org = (await command('ensureOrganization', { slug: `initech-${suffix()}`, name: 'Initech', selfSignup: false })).organization as { id: string };
+      const ids = [newUserId(), newUserId(), newUserId()];
+      for (const [i, id] of ids.entries()) await command('createProfile', { ...profile(id, org.id, `repair${i}.${suffix()}@example.com`), lastName: i === 1 ? 'Hopper' : 'Lovelace' });
+      const { createSearchIndex, bucketOf } = await import('./modules/users/search-index.js');
+      type Indexed = Parameters<ReturnType<typeof createSearchIndex>['remove']>[0];
+      const search = (text: string) => createSearchIndex(conn).page(org.id, text, { first: 50 }); // a fresh process cache each time
+      expect((await search('')).totalCount).toBe(3);
+      // Window 1: the profile is written, the process dies before its index entries.
+      const never = (await conn.collection('users').findOne({ _id: ids[1] as never }))!;
+      await createSearchIndex(conn).remove(never as unknown as Indexed);
+      // Window 2: a bucket gained its entry, the process died before the head's $inc.
+      const k = bucketOf(ids[0]!);
+      await conn.collection('user_search_heads').updateOne({ _id: `${org.id}:` as never }, { $inc: { n: -1, [`c.b${k}`]: -1 } });
+      expect((await search('')).totalCount).toBe(1);
+      expect((await search('hopper')).ids).toEqual([]);
+
+      const report = await command('repair', {});
+      const changed = report.changed.find((c: { organizationId: string }) => c.organizationId === org.id);
+      expect(changed).toBeDefined();
+      expect(changed.buckets).toBeGreaterThan(0);
+      expect(changed.heads).toBeGreaterThan(0);
+      expect(report.changed).toHaveLength(1);
+      expect(report.bucketsRewritten).toBe(changed.buckets);
+      expect((await search('')).totalCount).toBe(3);
+      expect((await search('')).ids.sort()).toEqual([...ids].sort());
+      expect((await search('hopper')).ids).toEqual([ids[1]]);
+      expect((await search('lovelace')).totalCount).toBe(2);
+
+      expect(await command('repair', {})).toMatchObject({ bucketsRewritten: 0, headsRecounted: 0, skipped: 0, changed: [] });
+    });
+
+    it('is refused to any caller but the CLI', async () => {
+      const res = await postCommand(url, 'repair', {}, { secret: SECRET, service: SERVICE, from: 'identity' });
+      expect(res.status).toBe(403);
+    });
   });
 });

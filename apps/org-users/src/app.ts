@@ -18,17 +18,14 @@ import { createConsumerModule } from './modules/consumer/consumer-module.js';
 import { createUserAdminService } from './modules/user-admin/user-admin-service.js';
 import { createUserAdminResolvers } from './modules/user-admin/user-admin-resolvers.js';
 import { createProfileReconciler } from './modules/user-admin/reconcile.js';
+import { repairSearchIndex } from './modules/users/search-repair.js';
 import { createIdentityClient, createLicensingClient } from './clients.js';
 
 /** Wires the org-users subgraph on an open database connection; main.ts and tests share it. */
 export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Connection): Promise<RunningService> {
-  const organizations = createOrganizationService({ conn, organizations: createOrganizationRepository(conn) });
+  const organizationRepository = createOrganizationRepository(conn);
+  const organizations = createOrganizationService({ conn, organizations: organizationRepository });
   const userRepository = createUserRepository(conn);
-  const searchIndex = createSearchIndex(conn);
-  const indexed = await searchIndex.buildOnce(userRepository.streamAll(500));
-  if (indexed > 0) logger.info({ indexed }, 'search index built for the existing profiles');
-  const users = createUserService({ conn, users: userRepository, searchIndex, logger });
-
   if (env.FAULT_INJECTION && env.NODE_ENV === 'production') throw new Error('FAULT_INJECTION is for tests and is refused in production');
   const crashAt = (point: string) => {
     if (env.FAULT_INJECTION === point) {
@@ -36,6 +33,10 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
       process.kill(process.pid, 'SIGKILL');
     }
   };
+  const searchIndex = createSearchIndex(conn, crashAt);
+  const indexed = await searchIndex.buildOnce(userRepository.streamAll(500));
+  if (indexed > 0) logger.info({ indexed }, 'search index built for the existing profiles');
+  const users = createUserService({ conn, users: userRepository, searchIndex, logger });
 
   if (env.NODE_ENV !== 'production') {
     logger.warn('NATIONAL_ID_ENCRYPTION_KEY: outside production, `npm start` generates this key and keeps it in <USERGRAPH_DATA_DIR, default .data>/secrets.json; production must supply its own');
@@ -84,6 +85,10 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
       ...createUserCommands(users),
       /** The reconciliation job: profiles whose createUser never finished are removed with what they left elsewhere. */
       reconcile: defineCommand(z.object({ minAgeSeconds: z.number().int().min(0).max(86_400 * 30) }), (input) => reconcile(input.minAgeSeconds * 1000), {
+        callers: ['cli'],
+      }),
+      /** `usergraph repair`: verifies the search index against the profiles and rewrites what disagrees. */
+      repair: defineCommand(z.object({}), () => repairSearchIndex({ organizations: organizationRepository, users: userRepository, searchIndex }), {
         callers: ['cli'],
       }),
     },

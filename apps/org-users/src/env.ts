@@ -10,7 +10,7 @@ export const orgUsersEnvSchema = baseServiceEnv.extend(tokenVerificationEnv.shap
    * Tests only: crash the process at a named point (createUser:after-credentials)
    * to prove the reconciliation job. Refused in production.
    */
-  FAULT_INJECTION: z.enum(['createUser:after-credentials']).optional(),
+  FAULT_INJECTION: z.enum(['createUser:after-credentials', 'search:after-buckets']).optional(),
   /** identity, for D's credentials (createUser, deleteUsers). */
   IDENTITY_URL: z.url(),
   /**

@@ -56,6 +56,24 @@ export function createGroupRepository(conn: Connection) {
     async adjustMemberCounts(organizationId: string, deltas: ReadonlyMap<string, number>): Promise<void> {
       await Promise.all([...deltas].map(([id, delta]) => Group.updateOne({ _id: id, organizationId }, { $inc: { memberCount: delta } }).exec()));
     },
+    /** Maintenance (repair): the next `limit` groups of every organization after `afterId`, in `_id` order (the marker is left out). */
+    pageAll: (afterId: string, limit: number) =>
+      Group.find({ _id: { $gt: afterId }, organizationId: { $exists: true } })
+        .sort({ _id: 1 })
+        .limit(limit)
+        .select({ organizationId: 1, name: 1, memberCount: 1 })
+        .lean<Pick<GroupDoc, '_id' | 'organizationId' | 'name' | 'memberCount'>[]>()
+        .exec(),
+    /**
+     * Repair: sets the member count only while it is still the value the
+     * caller read (`from`, undefined: absent), so a live `$inc` in between
+     * is never overwritten. False: it moved, leave it to the next run.
+     */
+    async setMemberCountIf(organizationId: string, id: string, from: number | undefined, to: number): Promise<boolean> {
+      const current = from === undefined ? { $exists: false } : from;
+      const result = await Group.updateOne({ _id: id, organizationId, memberCount: current }, { $set: { memberCount: to } }).exec();
+      return result.modifiedCount === 1;
+    },
     /**
      * Sets every group's member count from the assignments, once per database
      * (a marker records it): groups from before the counts existed get theirs.

@@ -94,6 +94,14 @@ export function createAssignmentRepository(conn: Connection) {
     updatedBefore: (before: Date) =>
       Assignment.find({ updatedAt: { $lt: before } }).select({ organizationId: 1, userId: 1 }).lean<Pick<AssignmentDoc, 'organizationId' | 'userId'>[]>().exec(),
     listForOrganization: (organizationId: string) => Assignment.find({ organizationId }).lean<AssignmentDoc[]>().exec(),
+    /** Repair: how many of the organization's users hold the group (through the `{ organizationId, groupIds }` index). */
+    countInGroup: (organizationId: string, groupId: string) => Assignment.countDocuments({ organizationId, groupIds: groupId }).exec(),
+    /** Repair: the organization's assignments, streamed in batches (licenses only). */
+    streamLicensesOf: (organizationId: string) =>
+      Assignment.find({ organizationId })
+        .select({ licenses: 1, supportAdmin: 1 })
+        .lean<Pick<AssignmentDoc, 'licenses' | 'supportAdmin'>[]>()
+        .cursor({ batchSize: 500 }),
     /** Maintenance: every assignment, streamed (counting group members once). */
     streamAll: () => Assignment.find({}).select({ organizationId: 1, groupIds: 1 }).lean<Pick<AssignmentDoc, 'organizationId' | 'groupIds'>[]>().cursor({ batchSize: 500 }),
   };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineCommand } from '@usergraph/service-kit';
 import { adminTargetGuard, type LicenseService } from './license-service.js';
+import type { createCounterRepair } from './repair.js';
 
 const id = z.string().min(1).max(64);
 /** D's names for the request fields; validated by the license rules, not here. */
@@ -16,7 +17,11 @@ const request = { requestedLicenses: z.unknown(), requestedGroups: z.unknown(), 
  * The commands org-users (and the bootstrap CLI) use. All are idempotent:
  * assign sets a complete state, revoke and release converge to one.
  */
-export function createLicenseCommands(licenses: LicenseService, existingUserIds: (organizationId: string, userIds: string[]) => Promise<string[]>) {
+export function createLicenseCommands(
+  licenses: LicenseService,
+  existingUserIds: (organizationId: string, userIds: string[]) => Promise<string[]>,
+  counters: ReturnType<typeof createCounterRepair>,
+) {
   return {
     /**
      * D's license and group rules, checked without writing: `{ ok, errors }` with D's paths, every broken rule at once.
@@ -52,6 +57,8 @@ export function createLicenseCommands(licenses: LicenseService, existingUserIds:
       licenses.reconcile(input.minAgeSeconds * 1000, existingUserIds),
       { callers: ['cli'] },
     ),
+    /** `usergraph repair`: recounts group members and seats from the assignments; reports each count it changed. */
+    repair: defineCommand(z.object({}), () => counters.repair(), { callers: ['cli'] }),
     getUserLicenses: defineCommand(z.object({ organizationId: id, userId: id }), (input) => licenses.licensesOf(input.organizationId, input.userId), {
       callers: ['identity', 'org-users'],
     }),

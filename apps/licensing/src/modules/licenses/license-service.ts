@@ -58,7 +58,13 @@ export const adminTargetGuard =
 /** Licenses a holder counts against seats: a support admin's ADMIN is not a company seat. */
 const counted = (licenses: readonly LicenseType[], supportAdmin: boolean) => (supportAdmin ? licenses.filter((l) => l !== 'ADMIN') : [...licenses]);
 
-export function createLicenseService(deps: { assignments: AssignmentRepository; state: LicenseStateRepository; groups: GroupService }) {
+export function createLicenseService(deps: {
+  assignments: AssignmentRepository;
+  state: LicenseStateRepository;
+  groups: GroupService;
+  /** Test-only fault injection (never in production): crashes the process at a named point. */
+  faults?: (point: string) => void;
+}) {
   const { assignments, state, groups } = deps;
 
   async function toDto(organizationId: string, userId: string, doc: AssignmentDoc | null): Promise<UserLicensesDto> {
@@ -180,13 +186,15 @@ export function createLicenseService(deps: { assignments: AssignmentRepository; 
           await state.adjust(organizationId, license, -1);
           undo.push(() => state.adjust(organizationId, license, 1));
         }
+        deps.faults?.('assign:after-seats');
         const written = next
           ? await assignments.writeIfUnchanged(organizationId, userId, current?.rev ?? 0, next)
           : current
             ? await assignments.deleteIfUnchanged(organizationId, userId, current.rev)
             : true;
         if (!written) throw new WriteConflict();
-        // After the write, which decides: a crash in between leaves a count one off, never a seat.
+        deps.faults?.('assign:after-assignment');
+        // After the write, which decides: a crash in between leaves a count one off (`usergraph repair` recounts it), never a seat.
         await groups.countMembershipChange(organizationId, current?.groupIds ?? [], next?.groupIds ?? []);
         return next ? assignments.find(organizationId, userId) : null;
       } catch (err) {

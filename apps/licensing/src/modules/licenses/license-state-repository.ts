@@ -68,6 +68,22 @@ export function createLicenseStateRepository(conn: Connection) {
       const inc = capped ? { [`used.${license}`]: delta, [`free.${license}`]: -delta } : { [`used.${license}`]: delta };
       await State.updateOne({ _id: organizationId }, { $inc: inc }).exec();
     },
+    /** Maintenance (repair): the next `limit` organizations' states after `afterId`, in `_id` order. */
+    pageAll: (afterId: string, limit: number) => State.find({ _id: { $gt: afterId } }).sort({ _id: 1 }).limit(limit).lean<LicenseStateDoc[]>().exec(),
+    /**
+     * Repair: sets `used.<license>` (and, when capped, `free` = cap - used)
+     * only while the counter and the cap are still what the caller read, so
+     * a live take or give in between is never lost. False: it moved.
+     */
+    async setUsedIf(organizationId: string, license: LicenseType, read: LicenseStateDoc, to: number): Promise<boolean> {
+      const from = read.used[license];
+      const cap = read.caps[license];
+      const filter: Record<string, unknown> = { _id: organizationId, [`used.${license}`]: from === undefined ? { $exists: false } : from };
+      filter[`caps.${license}`] = cap === undefined ? { $exists: false } : cap;
+      const set = cap === undefined ? { [`used.${license}`]: to } : { [`used.${license}`]: to, [`free.${license}`]: cap - to };
+      const result = await State.updateOne(filter, { $set: set }).exec();
+      return result.modifiedCount === 1;
+    },
     /** Sets (or with null removes) a cap; fails if more seats are in use than the new cap. */
     async setCap(organizationId: string, license: LicenseType, cap: number | null): Promise<LicenseStateDoc | null> {
       await get(organizationId);

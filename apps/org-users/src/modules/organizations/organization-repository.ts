@@ -25,6 +25,11 @@ const organizationSchema = new Schema<OrganizationDoc>(
 export function createOrganizationRepository(conn: Connection) {
   const Organization = conn.model<OrganizationDoc>('Organization', organizationSchema);
   return {
+    /** Maintenance (repair): the next `limit` organization ids after `afterId`, in `_id` order. */
+    pageIds: async (afterId: string, limit: number): Promise<string[]> =>
+      (await Organization.find({ _id: { $gt: afterId } }).sort({ _id: 1 }).limit(limit).select({ _id: 1 }).lean<Array<{ _id: string }>>().exec()).map(
+        (o) => o._id,
+      ),
     findById: (id: string) => Organization.findById(id).lean<OrganizationDoc>().exec(),
     async insert(doc: Omit<OrganizationDoc, 'createdAt' | 'updatedAt'>): Promise<OrganizationDoc> {
       const created = await Organization.create(doc);

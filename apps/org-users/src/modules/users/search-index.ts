@@ -25,7 +25,8 @@ import { INDEXED_PREFIX_LENGTH, indexTokensOf, matchesQuery, normalizeQuery, sea
  * Pages are in (bucket, id) order: stable while users are added, and a cursor
  * (a user id) says where to resume. Counts are kept by the same writes that
  * add and remove entries; a crash between two writes can leave an entry
- * whose user is gone (pages skip it) or a count off by one.
+ * whose user is gone (pages skip it) or a count off by one, until
+ * `usergraph repair` (`verify` below) rebuilds them.
  *
  * Each process keeps the buckets it has read, with their version: a page
  * reads the head, and re-reads a bucket only when its version moved. A
@@ -157,7 +158,15 @@ function createBucketCache(maxEntries: number) {
   };
 }
 
-export function createSearchIndex(conn: Connection) {
+/** Buckets rewritten, and heads recounted, by `verify`; `skipped`: moved while checked (a live change), left to the next run. */
+export interface VerifyReport {
+  buckets: number;
+  heads: number;
+  skipped: number;
+}
+
+/** `faults`: test-only fault injection (never in production), crashes the process at a named point. */
+export function createSearchIndex(conn: Connection, faults?: (point: string) => void) {
   const heads = conn.collection<HeadDoc>('user_search_heads');
   const buckets = conn.collection<BucketDoc>('user_search_buckets');
   const cached = createBucketCache(CACHED_ENTRIES);
@@ -170,6 +179,7 @@ export function createSearchIndex(conn: Connection) {
    */
   async function write(ops: Writes): Promise<void> {
     await inParallel(ops.buckets.map((w) => () => buckets.updateOne(w.filter, w.update, { upsert: w.upsert })));
+    faults?.('search:after-buckets');
     await inParallel(ops.heads.map((w) => () => heads.updateOne(w.filter, w.update, { upsert: w.upsert })));
   }
 
@@ -307,7 +317,79 @@ export function createSearchIndex(conn: Connection) {
     return indexed + batch.length;
   }
 
+  const sameEntries = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().every((e, i) => e === b[i]);
+  const inRange = (prefix: string) => ({ $gte: prefix, $lt: `${prefix.slice(0, -1)};` }); // ';' follows ':'
+
+  /**
+   * Repair: checks one organization's lists against its profiles and rewrites
+   * what disagrees, one bucket number at a time (a sixteenth of the
+   * organization in memory). No lock: a bucket is read before the profiles
+   * and rewritten only if it still holds what was read, so an entry a live
+   * change adds meanwhile is never dropped. Then each head is recounted from
+   * its buckets, conditionally on the counts it was read with. A change in
+   * flight across a check can still leave a count one off: the next run
+   * fixes it.
+   */
+  async function verify(organizationId: string, profiles: () => AsyncIterable<IndexedUser>): Promise<VerifyReport> {
+    const report: VerifyReport = { buckets: 0, heads: 0, skipped: 0 };
+    const tokens = new Set<string>();
+    for (let k = 0; k < SEARCH_BUCKETS; k++) {
+      const prefix = `${organizationId}:${k}:`;
+      const stored = new Map<string, string[]>();
+      for await (const doc of buckets.find({ _id: inRange(prefix) }, { batchSize: 100 })) stored.set(doc._id.slice(prefix.length), doc.e);
+      const expected = new Map<string, string[]>();
+      for await (const user of profiles()) {
+        if (bucketOf(user._id) !== k) continue;
+        for (const [token, entry] of entriesOf(user)) {
+          const entries = expected.get(token);
+          if (entries) entries.push(entry);
+          else expected.set(token, [entry]);
+        }
+      }
+      for (const token of new Set([...stored.keys(), ...expected.keys()])) {
+        tokens.add(token);
+        const want = (expected.get(token) ?? []).sort();
+        const had = stored.get(token);
+        if (had && sameEntries(had, want)) continue;
+        const _id = bucketId(organizationId, token, k);
+        const fixed = had
+          ? (await buckets.updateOne({ _id, e: had }, { $set: { e: want } })).modifiedCount === 1
+          : (await insertNew(buckets, [{ _id, e: want }])).length === 0;
+        if (!fixed) {
+          report.skipped++;
+          continue;
+        }
+        report.buckets++;
+        // A new version: every process's cached copy of the bucket is stale.
+        await heads.updateOne({ _id: headId(organizationId, token) }, { $inc: { [`v.b${k}`]: 1 } }, { upsert: true });
+      }
+    }
+    for await (const head of heads.find({ _id: inRange(`${organizationId}:`) }, { batchSize: 100 })) tokens.add(head._id.slice(organizationId.length + 1));
+    for (const token of tokens) {
+      const head = await heads.findOne({ _id: headId(organizationId, token) });
+      const ids = Array.from({ length: SEARCH_BUCKETS }, (_, k) => bucketId(organizationId, token, k));
+      const lengths = new Map((await buckets.find({ _id: { $in: ids } }).toArray()).map((doc) => [doc._id, doc.e.length]));
+      const c: Record<string, number> = {};
+      ids.forEach((id, k) => {
+        if (lengths.get(id)) c[`b${k}`] = lengths.get(id)!;
+      });
+      const n = Object.values(c).reduce((a, b) => a + b, 0);
+      const same = (head?.n ?? 0) === n && ids.every((_, k) => (head?.c?.[`b${k}`] ?? 0) === (c[`b${k}`] ?? 0));
+      if (same) continue;
+      let fixed: boolean;
+      if (head) {
+        const filter: mongo.Filter<HeadDoc> = { _id: head._id, n: head.n };
+        for (let k = 0; k < SEARCH_BUCKETS; k++) Object.assign(filter, { [`c.b${k}`]: head.c?.[`b${k}`] ?? { $exists: false } });
+        fixed = (await heads.updateOne(filter, { $set: { n, c } })).modifiedCount === 1;
+      } else fixed = (await insertNew(heads, [{ _id: headId(organizationId, token), n, c }])).length === 0;
+      if (fixed) report.heads++;
+      else report.skipped++;
+    }
+    return report;
+  }
+
   return {
+    verify,
     add: (user: IndexedUser) => change(null, user),
     remove: (user: IndexedUser) => change(user, null),
     replace: (before: IndexedUser, after: IndexedUser) => change(before, after),
