@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection } from 'mongoose';
 import type { RunningStack, BootstrapResult } from '@usergraph/cli';
 import { createInternalClient } from '@usergraph/service-kit';
-import { repoRoot } from '@usergraph/mongo';
+import { repoRoot } from '@usergraph/embedded-store';
 import { ADMIN_PASSWORD, bearer, bootstrapOrganization, gql, login, openDatabase, removeDir, startTestStack, uniqueEmail } from './support/stack.js';
 
 describe('reconciliation after a crash mid-createUser', () => {

@@ -8,7 +8,7 @@ import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { waitUntilReady, type RunningStack } from '@usergraph/cli';
-import { findFreePort, repoRoot } from '@usergraph/mongo';
+import { findFreePort, repoRoot } from '@usergraph/embedded-store';
 import { request } from 'undici';
 
 export interface ExtraGateway {

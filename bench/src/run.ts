@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { bootstrap, connectToStack, parseBootstrapArgs, startStack, type BootstrapResult, type RunningStack } from '@usergraph/cli';
-import { repoRoot } from '@usergraph/mongo';
+import { repoRoot } from '@usergraph/embedded-store';
 import mongoose, { type Connection } from 'mongoose';
 import type { LoadConfig, LoadResult } from './load.js';
 import type { HashRateConfig, HashRateResult } from './hash-rate.js';

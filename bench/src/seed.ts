@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import mongoose, { Schema, type Connection } from 'mongoose';
-import { repoRoot } from '@usergraph/mongo';
+import { repoRoot } from '@usergraph/embedded-store';
 
 interface SearchFields {
   firstName: string;

@@ -8,7 +8,7 @@ import { afterEach } from 'vitest';
 import mongoose from 'mongoose';
 import { request } from 'undici';
 import { startStack, writeStackState, type RunningStack, type StackOptions, type BootstrapResult } from '@usergraph/cli';
-import { repoRoot } from '@usergraph/mongo';
+import { repoRoot } from '@usergraph/embedded-store';
 
 export const ADMIN_PASSWORD = 'Correct-Horse-Battery-9';
 

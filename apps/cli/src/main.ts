@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { repoRoot } from '@usergraph/mongo';
+import { repoRoot } from '@usergraph/embedded-store';
 import { startStack, writeStackState, removeStackState } from './stack.js';
 import { connectToStack } from './stack-client.js';
 import { bootstrap, describeFailure, parseBootstrapArgs } from './bootstrap.js';

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInternalClient } from '@usergraph/service-kit';
-import { repoRoot } from '@usergraph/mongo';
+import { repoRoot } from '@usergraph/embedded-store';
 import { loadOrCreateDevSecrets } from './secrets.js';
 import { stackStateFile } from './stack.js';
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import { createWriteStream, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { findFreePort, repoRoot, startEmbeddedStore, type EmbeddedStore } from '@usergraph/mongo';
+import { findFreePort, repoRoot, startEmbeddedStore, type EmbeddedStore } from '@usergraph/embedded-store';
 import { createInternalClient, EXIT_PORT_TAKEN } from '@usergraph/service-kit';
 import { loadOrCreateDevSecrets, type StackSecrets } from './secrets.js';
 

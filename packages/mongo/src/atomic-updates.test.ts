@@ -7,7 +7,7 @@
 import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStore, uniqueDatabaseName } from './testing.js';
-import type { EmbeddedStore } from './embedded-store.js';
+import type { EmbeddedStore } from './testing.js';
 
 describe('conditional single-document updates under contention', () => {
   let store: EmbeddedStore;

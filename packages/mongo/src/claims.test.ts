@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@usergraph/service-kit';
 import { claim, claimAll, claimKey, findClaimOwner, releaseClaim, releaseStaleClaims } from './claims.js';
 import { connectDatabase } from './connection.js';
-import type { EmbeddedStore } from './embedded-store.js';
+import type { EmbeddedStore } from './testing.js';
 import { startTestStore, uniqueDatabaseName } from './testing.js';
 
 const logger = createLogger({ service: 'mongo-test', level: 'silent' });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@usergraph/service-kit';
 import { runOnce } from './command-log.js';
 import { connectDatabase } from './connection.js';
-import type { EmbeddedStore } from './embedded-store.js';
+import type { EmbeddedStore } from './testing.js';
 import { startTestStore, uniqueDatabaseName } from './testing.js';
 
 const logger = createLogger({ service: 'mongo-test', level: 'silent' });

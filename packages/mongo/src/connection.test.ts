@@ -1,7 +1,7 @@
 import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase, isDatabaseReady, isDatabaseUnavailableError } from './connection.js';
-import type { EmbeddedStore } from './embedded-store.js';
+import type { EmbeddedStore } from './testing.js';
 import { startTestStore, uniqueDatabaseName } from './testing.js';
 
 describe('connection', () => {

@@ -1,7 +1,7 @@
 import mongoose, { Schema, Types } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase } from './connection.js';
-import type { EmbeddedStore } from './embedded-store.js';
+import type { EmbeddedStore } from './testing.js';
 import { isKeyedFilter, recordFilters, startTestStore, uniqueDatabaseName } from './testing.js';
 
 describe('isKeyedFilter', () => {

@@ -1,7 +1,3 @@
-export { repoRoot, ensureEmbeddedStoreBinary, ensureEmbeddedStoreBinaryDetailed } from './embedded-store-binary.js';
-export type { EnsureBinaryOptions, EnsureBinaryResult } from './embedded-store-binary.js';
-export { startEmbeddedStore, pingDatabase, findFreePort } from './embedded-store.js';
-export type { EmbeddedStore, StartEmbeddedStoreOptions } from './embedded-store.js';
 export { connectDatabase, isDatabaseReady, isDatabaseUnavailableError } from './connection.js';
 export type { ConnectDatabaseOptions } from './connection.js';
 export {

@@ -16,7 +16,7 @@
 import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStore, uniqueDatabaseName } from './testing.js';
-import type { EmbeddedStore } from './embedded-store.js';
+import type { EmbeddedStore } from './testing.js';
 
 describe('key lookups on the embedded store', () => {
   let store: EmbeddedStore;

@@ -4,8 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEmbeddedStore, type EmbeddedStore } from './embedded-store.js';
+import { startEmbeddedStore, type EmbeddedStore } from '@usergraph/embedded-store';
 
+export type { EmbeddedStore } from '@usergraph/embedded-store';
 export { isKeyedFilter, recordFilters } from './filter-recorder.js';
 export type { FilterRecorder, RecordedOperation } from './filter-recorder.js';
 

@@ -1,7 +1,7 @@
 import type mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDatabase, startExpiry, withIdempotencyKey, type EmbeddedStore } from '@usergraph/mongo';
-import { startTestStore, uniqueDatabaseName } from '@usergraph/mongo/testing';
+import { connectDatabase, startExpiry, withIdempotencyKey } from '@usergraph/mongo';
+import { startTestStore, uniqueDatabaseName, type EmbeddedStore } from '@usergraph/mongo/testing';
 import { createLogger, createSecretBox, generateEncryptionKey } from '@usergraph/service-kit';
 import { createSessionRepository, type NewSession } from './sessions/session-repository.js';
 import { codeId, createVerificationCodeRepository } from './verification/verification-code-repository.js';

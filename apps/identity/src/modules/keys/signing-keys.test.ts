@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { startTestStore, uniqueDatabaseName } from '@usergraph/mongo/testing';
 import { createSecretBox, generateEncryptionKey } from '@usergraph/service-kit';
-import type { EmbeddedStore } from '@usergraph/mongo';
+import type { EmbeddedStore } from '@usergraph/mongo/testing';
 import { createSigningKeys } from './signing-keys.js';
 
 describe('signing key rotation', () => {

@@ -1,7 +1,7 @@
 import type mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDatabase, type EmbeddedStore } from '@usergraph/mongo';
-import { recordFilters, startTestStore, uniqueDatabaseName } from '@usergraph/mongo/testing';
+import { connectDatabase } from '@usergraph/mongo';
+import { recordFilters, startTestStore, uniqueDatabaseName, type EmbeddedStore } from '@usergraph/mongo/testing';
 import { DomainError } from '@usergraph/service-kit';
 import { createRateLimiterFactory } from './rate-limits.js';
 import { createAccountLimits } from './account-limits.js';

@@ -1,7 +1,7 @@
 import type mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDatabase, type EmbeddedStore } from '@usergraph/mongo';
-import { recordFilters, startTestStore, uniqueDatabaseName } from '@usergraph/mongo/testing';
+import { connectDatabase } from '@usergraph/mongo';
+import { recordFilters, startTestStore, uniqueDatabaseName, type EmbeddedStore } from '@usergraph/mongo/testing';
 import { createSessionRepository, type NewSession, type SessionRepository } from './session-repository.js';
 
 describe('session repository', () => {

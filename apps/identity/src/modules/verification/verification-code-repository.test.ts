@@ -1,7 +1,7 @@
 import type mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDatabase, type EmbeddedStore } from '@usergraph/mongo';
-import { recordFilters, startTestStore, uniqueDatabaseName } from '@usergraph/mongo/testing';
+import { connectDatabase } from '@usergraph/mongo';
+import { recordFilters, startTestStore, uniqueDatabaseName, type EmbeddedStore } from '@usergraph/mongo/testing';
 import { codeId, createVerificationCodeRepository, type VerificationCodeRepository } from './verification-code-repository.js';
 
 describe('verification code repository', () => {

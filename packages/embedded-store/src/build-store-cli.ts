@@ -1,5 +1,5 @@
-// `node packages/mongo/dist/build-store-cli.js`: builds the embedded store
-// ahead of time (npm test runs it before the parallel test workers start).
+// `node packages/embedded-store/dist/build-store-cli.js` (npm run build:store):
+// builds the embedded store ahead of time (npm test runs it before the parallel test workers start).
 import { ensureEmbeddedStoreBinaryDetailed } from './embedded-store-binary.js';
 
 async function main(): Promise<number> {

@@ -28,7 +28,7 @@ export function repoRoot(): string {
     if (parent === dir) break;
     dir = parent;
   }
-  // packages/mongo/{src,dist}/ -> repo root
+  // packages/embedded-store/{src,dist}/ -> repo root
   return resolve(here, '..', '..', '..');
 }
 
