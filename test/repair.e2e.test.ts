@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection } from 'mongoose';
 import type { RunningStack, BootstrapResult } from '@usergraph/cli';
 import { createInternalClient } from '@usergraph/service-kit';
-import { repoRoot } from '@usergraph/mongo';
+import { repoRoot } from '@usergraph/embedded-store';
 import { bootstrapOrganization, openDatabase, removeDir, startTestStack, uniqueEmail } from './support/stack.js';
 
 describe('usergraph repair after a crash between two writes', () => {
