@@ -132,14 +132,8 @@ export function undefinedIfNotFound(err: unknown): undefined {
 export const isNotFound = (err: unknown): err is DomainError => err instanceof DomainError && err.reason === 'NOT_FOUND';
 
 /** Codes a client may see as they are; anything else becomes INTERNAL_SERVER_ERROR. */
-const PASS_THROUGH_CODES = new Set([
-  'BAD_USER_INPUT',
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'NOT_FOUND',
-  'CONFLICT',
-  'RATE_LIMITED',
-  'SERVICE_UNAVAILABLE',
+const PASS_THROUGH_CODES = new Set<string>([
+  ...ERROR_CODES.filter((code) => code !== 'INTERNAL_SERVER_ERROR'),
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
   'PERSISTED_QUERY_NOT_FOUND',
