@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair } from 'jose';
 import { request } from 'undici';
@@ -6,7 +5,8 @@ import { createLogger } from '@usergraph/service-kit';
 import { postGraphQL, startTestIssuer, type TestIssuer } from '@usergraph/service-kit/testing';
 // The built package: the gateway loads the supergraph composed by the build
 // (dist/supergraph.graphql), which does not exist beside the sources.
-import { gatewayEnvSchema, startGateway } from '@usergraph/gateway';
+import { startGateway } from '@usergraph/gateway';
+import { testGatewayEnv } from './test-support/gateway-env.js';
 
 const MAX_BODY_BYTES = 4096;
 const MAX_QUERY_DEPTH = 2;
@@ -24,16 +24,7 @@ describe('gateway front door', () => {
 
   beforeAll(async () => {
     issuer = await startTestIssuer();
-    const env = gatewayEnvSchema.parse({
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'silent',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      APOLLO_TELEMETRY_DISABLED: '1',
-      INTERNAL_SERVICE_SECRET: randomBytes(24).toString('hex'),
-      IDENTITY_URL: issuer.url,
-      ORG_USERS_URL: issuer.url,
-      LICENSING_URL: issuer.url,
+    const env = testGatewayEnv(issuer.url, {
       MAX_BODY_BYTES: String(MAX_BODY_BYTES),
       MAX_QUERY_DEPTH: String(MAX_QUERY_DEPTH),
       MAX_ALIASES: String(MAX_ALIASES),

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,7 +5,8 @@ import { request } from 'undici';
 import { createLogger } from '@usergraph/service-kit';
 import { startTestIssuer, type TestIssuer } from '@usergraph/service-kit/testing';
 // The built package, as in app.test.ts (its own file: the subgraph connection pool is one per process).
-import { gatewayEnvSchema, startGateway } from '@usergraph/gateway';
+import { startGateway } from '@usergraph/gateway';
+import { testGatewayEnv } from './test-support/gateway-env.js';
 
 describe('the gateway forwarding to identity', () => {
   let issuer: TestIssuer;
@@ -24,17 +24,7 @@ describe('the gateway forwarding to identity', () => {
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     const closedPort = (probe.address() as AddressInfo).port;
     await new Promise((resolve) => probe.close(resolve));
-    const env = gatewayEnvSchema.parse({
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'silent',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      APOLLO_TELEMETRY_DISABLED: '1',
-      INTERNAL_SERVICE_SECRET: randomBytes(24).toString('hex'),
-      IDENTITY_URL: `http://127.0.0.1:${closedPort}`,
-      ORG_USERS_URL: issuer.url,
-      LICENSING_URL: issuer.url,
-    });
+    const env = testGatewayEnv(issuer.url, { IDENTITY_URL: `http://127.0.0.1:${closedPort}` });
     const lonely = await startGateway(env, createLogger({ service: 'gateway', level: 'silent' }));
     try {
       const res = await request(`http://127.0.0.1:${lonely.port}/oauth/token`, {

@@ -1,11 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getIntrospectionQuery } from 'graphql';
 import { request } from 'undici';
 import { createLogger } from '@usergraph/service-kit';
 import { fragmentPairChain, postGraphQL, startTestIssuer, type TestIssuer } from '@usergraph/service-kit/testing';
 // The built package, as in app.test.ts (it loads dist/supergraph.graphql).
-import { gatewayEnvSchema, startGateway } from '@usergraph/gateway';
+import { startGateway } from '@usergraph/gateway';
+import { testGatewayEnv } from './test-support/gateway-env.js';
 // The operations exactly as the seeds show them (plain strings, no test stack).
 import { B_PLACEHOLDER_VARIABLES, B_REGISTER } from '../../../test/support/seed-operations.js';
 import { C_REGISTER_USER, C_SEED_VARIABLES } from '../../../test/support/seed-operations-c.js';
@@ -20,18 +20,7 @@ describe('gateway with the default limits', () => {
   let issuer: TestIssuer;
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   let url: string;
-  const env = () =>
-    gatewayEnvSchema.parse({
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'silent',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      APOLLO_TELEMETRY_DISABLED: '1',
-      INTERNAL_SERVICE_SECRET: randomBytes(24).toString('hex'),
-      IDENTITY_URL: issuer.url,
-      ORG_USERS_URL: issuer.url,
-      LICENSING_URL: issuer.url,
-    });
+  const env = () => testGatewayEnv(issuer.url);
 
   beforeAll(async () => {
     issuer = await startTestIssuer();
