@@ -173,7 +173,7 @@ export function createAccessPolicy(deps: {
    * payloads) reaches a field without the policy. A declared field with no
    * class in USER_FIELD_CLASSES is a startup error, not a silent hole.
    */
-  function guardUserFields(typeDefs: DocumentNode, resolvers: Record<string, unknown>): Record<string, unknown> {
+  function guardUserFields<R extends Record<string, unknown>>(typeDefs: DocumentNode, resolvers: R): R {
     const guarded: Record<string, unknown> = { ...resolvers };
     for (const field of userFieldsOf(typeDefs)) {
       if (!(field in USER_FIELD_CLASSES)) throw new Error(`access policy: User.${field} has no class in USER_FIELD_CLASSES`);
@@ -191,7 +191,8 @@ export function createAccessPolicy(deps: {
         });
       };
     }
-    return guarded;
+    // The same fields as `resolvers`, each wrapped with the same signature.
+    return guarded as R;
   }
 
   /** Acting for the whole organization: an application with :write, or an ACTIVE admin; returns its organization. */

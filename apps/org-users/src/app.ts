@@ -4,6 +4,7 @@ import { IDEMPOTENCY_KEYS_EXPIRY, isDatabaseReady, isDatabaseUnavailableError, s
 import { DomainError, isNotFound, defineCommand, mergeResolvers, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
 import type { OrgUsersEnv } from './env.js';
 import { buildOrgUsersSchema, orgUsersTypeDefs } from './schema.js';
+import type { Resolvers } from './generated/resolvers-types.js';
 import { createAccessPolicy } from './access-policy.js';
 import { createOrganizationRepository } from './modules/organizations/organization-repository.js';
 import { createOrganizationService } from './modules/organizations/organization-service.js';
@@ -108,6 +109,6 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
 }
 
 /** Every User field resolver passes the access policy (see access-policy.ts). */
-function guardUserFields(policy: ReturnType<typeof createAccessPolicy>, resolvers: Record<string, unknown>) {
-  return { ...resolvers, User: policy.guardUserFields(orgUsersTypeDefs(), (resolvers.User ?? {}) as Record<string, unknown>) };
+function guardUserFields(policy: ReturnType<typeof createAccessPolicy>, resolvers: Resolvers): Resolvers {
+  return { ...resolvers, User: policy.guardUserFields(orgUsersTypeDefs(), resolvers.User ?? {}) };
 }

@@ -1,10 +1,11 @@
 import type { DocumentNode } from 'graphql';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { loadSubgraphTypeDefs, mergeResolvers } from '@usergraph/service-kit';
+import type { Resolvers } from './generated/resolvers-types.js';
 
-/** This subgraph's SDL (also used by the gateway's composition check). */
+/** This subgraph's SDL (also used by the gateway's composition check, and by codegen.ts for the resolvers' types). */
 export const orgUsersTypeDefs = (): DocumentNode =>
   loadSubgraphTypeDefs(import.meta.url, ['modules/organizations/organizations.graphql', 'modules/users/users.graphql', 'modules/consumer/consumer.graphql', 'modules/user-admin/user-admin.graphql'], ['type Query', 'type Mutation']);
 
-export const buildOrgUsersSchema = (resolvers: object[]) =>
-  buildSubgraphSchema({ typeDefs: orgUsersTypeDefs(), resolvers: mergeResolvers(resolvers as never) as never });
+export const buildOrgUsersSchema = (resolvers: Resolvers[]) =>
+  buildSubgraphSchema([{ typeDefs: orgUsersTypeDefs(), resolvers: mergeResolvers(resolvers) }]);

@@ -14,16 +14,16 @@ export function loadSubgraphTypeDefs(baseUrl: string | URL, files: string[], roo
   return parse([FEDERATION_LINK, ...rootTypes, ...sdl].join('\n\n'));
 }
 
-type ResolverMap = Record<string, Record<string, unknown> | unknown>;
-
 /**
  * Merges each module's resolver map by type name (buildSubgraphSchema takes
  * one map), refusing to let one module silently replace another's resolver.
+ * Each app types its maps with its generated `Resolvers` (see docs/architecture.md),
+ * and the merged map has that same type.
  */
-export function mergeResolvers(maps: ResolverMap[]): ResolverMap {
-  const merged: Record<string, Record<string, unknown> | unknown> = {};
+export function mergeResolvers<R extends object>(maps: readonly R[]): R {
+  const merged: Record<string, unknown> = {};
   for (const map of maps) {
-    for (const [typeName, fields] of Object.entries(map)) {
+    for (const [typeName, fields] of Object.entries(map) as Array<[string, unknown]>) {
       const existing = merged[typeName];
       if (existing === undefined) {
         merged[typeName] = typeof fields === 'object' && fields !== null && !isScalar(fields) ? { ...fields } : fields;
@@ -40,7 +40,8 @@ export function mergeResolvers(maps: ResolverMap[]): ResolverMap {
       }
     }
   }
-  return merged;
+  // Same type names and fields as the inputs, one entry each: the shape R describes.
+  return merged as R;
 }
 
 /** A GraphQLScalarType instance (e.g. DateTimeResolver) rather than a map of field resolvers. */

@@ -1,6 +1,7 @@
 import { isNotFound, forbidden, unauthenticated, type RequestContext } from '@usergraph/service-kit';
 import type { LicensingClient, OrgUsersClient } from '../../clients.js';
 import type { ApplicationService } from './application-service.js';
+import type { Resolvers } from '../../generated/resolvers-types.js';
 
 /**
  * Applications are managed only by ACTIVE users holding the ADMIN license
@@ -10,7 +11,7 @@ import type { ApplicationService } from './application-service.js';
  * permission, organization-users:admin included, so what it grants never
  * exceeds what it holds.
  */
-export function createApplicationResolvers(deps: { applications: ApplicationService; licensing: LicensingClient; orgUsers: Pick<OrgUsersClient, 'getProfile'> }) {
+export function createApplicationResolvers(deps: { applications: ApplicationService; licensing: LicensingClient; orgUsers: Pick<OrgUsersClient, 'getProfile'> }): Resolvers {
   async function adminOrganization(ctx: RequestContext): Promise<string> {
     const caller = ctx.caller;
     if (caller.kind === 'anonymous') throw unauthenticated();
@@ -29,18 +30,18 @@ export function createApplicationResolvers(deps: { applications: ApplicationServ
 
   return {
     Query: {
-      applications: async (_: unknown, __: unknown, ctx: RequestContext) => deps.applications.list(await adminOrganization(ctx)),
+      applications: async (_, __, ctx) => deps.applications.list(await adminOrganization(ctx)),
     },
     Mutation: {
-      async createApplication(_: unknown, args: { name: string; permissions: string[] }, ctx: RequestContext) {
+      async createApplication(_, args, ctx) {
         const { clientSecret, ...application } = await deps.applications.create(await adminOrganization(ctx), args);
         return { application, clientSecret };
       },
-      setApplicationStatus: async (_: unknown, args: { clientId: string; status: 'ACTIVE' | 'INACTIVE' }, ctx: RequestContext) =>
+      setApplicationStatus: async (_, args, ctx) =>
         deps.applications.setStatus(await adminOrganization(ctx), args.clientId, args.status),
-      setApplicationPermissions: async (_: unknown, args: { clientId: string; permissions: string[] }, ctx: RequestContext) =>
+      setApplicationPermissions: async (_, args, ctx) =>
         deps.applications.setPermissions(await adminOrganization(ctx), args.clientId, args.permissions),
-      rotateApplicationSecret: async (_: unknown, args: { clientId: string }, ctx: RequestContext) =>
+      rotateApplicationSecret: async (_, args, ctx) =>
         deps.applications.rotateSecret(await adminOrganization(ctx), args.clientId),
     },
   };

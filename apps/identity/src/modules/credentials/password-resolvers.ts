@@ -1,12 +1,12 @@
-import type { RequestContext } from '@usergraph/service-kit';
+import type { Resolvers } from '../../generated/resolvers-types.js';
 import type { PasswordService } from './password-service.js';
 
-export function createPasswordResolvers(deps: { passwords: PasswordService }) {
+export function createPasswordResolvers(deps: { passwords: PasswordService }): Resolvers {
   return {
     Mutation: {
-      changePassword: (_: unknown, args: unknown, ctx: RequestContext) => deps.passwords.change(ctx.caller, args, ctx),
-      requestPasswordReset: (_: unknown, args: unknown, ctx: RequestContext) => deps.passwords.requestReset(args, ctx),
-      resetPassword: (_: unknown, args: unknown, ctx: RequestContext) => deps.passwords.reset(args, ctx),
+      changePassword: (_, args, ctx) => deps.passwords.change(ctx.caller, args, ctx),
+      requestPasswordReset: (_, args, ctx) => deps.passwords.requestReset(args, ctx),
+      resetPassword: (_, args, ctx) => deps.passwords.reset(args, ctx),
     },
   };
 }

@@ -5,6 +5,17 @@ import type { CredentialRepository } from '../credentials/credential-repository.
 import type { RegistrationService } from './registration-service.js';
 import type { DirectoryAccess } from './directory-access.js';
 import type { RegisterUserArgs, RegisterUserResult } from './register-user-service.js';
+import type { Resolvers } from '../../generated/resolvers-types.js';
+
+/**
+ * identity's User (the GraphQL type's mapper): what `__resolveReference` finds,
+ * or the profile `register` just wrote (its @provides fields come from it).
+ */
+export interface IdentityUser {
+  id: string;
+  username?: string | null;
+  phoneNumber?: string | null;
+}
 
 const usernameLoaders = new WeakMap<RequestContext, DataLoader<string, { username: string | null } | undefined>>();
 
@@ -14,7 +25,7 @@ export function createRegistrationResolvers(deps: {
   /** org-users' rule for directory fields (username), also on a direct call here. */
   requireDirectoryReader: DirectoryAccess;
   registerUser: (ctx: RequestContext, args: RegisterUserArgs) => Promise<RegisterUserResult>;
-}) {
+}): Resolvers {
   /** Batches `User.username` for every user of one request into one query, inside the caller's organization. */
   function loaderFor(ctx: RequestContext) {
     let loader = usernameLoaders.get(ctx);
@@ -35,25 +46,25 @@ export function createRegistrationResolvers(deps: {
   return {
     DateTime: DateTimeResolver,
     Mutation: {
-      register: (_: unknown, args: unknown, ctx: RequestContext) =>
+      register: (_, args, ctx) =>
         deps.registration.register(args, {
           caller: ctx.caller,
           organizationSlug: ctx.headers.organizationSlug,
           clientIp: ctx.clientIp,
           idempotencyKey: ctx.headers.idempotencyKey,
         }),
-      registerUser: (_: unknown, args: RegisterUserArgs, ctx: RequestContext) => deps.registerUser(ctx, args),
+      registerUser: (_, args, ctx) => deps.registerUser(ctx, args),
     },
     User: {
-      async __resolveReference(ref: { id: string }, ctx: RequestContext) {
+      async __resolveReference(ref, ctx) {
         const found = await loaderFor(ctx).load(ref.id);
         if (!found) throw forbidden('This user is not visible to you');
         // Same words as above: to a self-only caller, a colleague is as invisible as a stranger.
         await deps.requireDirectoryReader(ctx.caller, ref.id);
         return { id: ref.id, ...found };
       },
-      _id: (u: { id: string }) => u.id,
-      telephone: (u: { phoneNumber?: string | null }) => u.phoneNumber ?? null,
+      _id: (u) => u.id,
+      telephone: (u) => u.phoneNumber ?? null,
     },
   };
 }

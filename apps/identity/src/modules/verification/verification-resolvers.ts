@@ -1,11 +1,11 @@
-import type { RequestContext } from '@usergraph/service-kit';
+import type { Resolvers } from '../../generated/resolvers-types.js';
 import type { AccountVerification } from './account-verification.js';
 
-export function createVerificationResolvers(deps: { accounts: AccountVerification }) {
+export function createVerificationResolvers(deps: { accounts: AccountVerification }): Resolvers {
   return {
     Mutation: {
-      verifyEmail: (_: unknown, args: unknown, ctx: RequestContext) => deps.accounts.verifyEmail(args, ctx),
-      resendVerificationCode: (_: unknown, args: unknown, ctx: RequestContext) => deps.accounts.resend(args, ctx),
+      verifyEmail: (_, args, ctx) => deps.accounts.verifyEmail(args, ctx),
+      resendVerificationCode: (_, args, ctx) => deps.accounts.resend(args, ctx),
     },
   };
 }

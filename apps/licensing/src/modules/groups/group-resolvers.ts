@@ -3,6 +3,7 @@ import type { LicenseService } from '../licenses/license-service.js';
 import type { AccessPolicy } from '../../access-policy.js';
 import type { GroupDoc } from './group-repository.js';
 import type { GroupService } from './group-service.js';
+import type { Resolvers } from '../../generated/resolvers-types.js';
 
 /** addGroupMembers / removeGroupMembers: user ids per call. */
 const MAX_USER_IDS = 100;
@@ -13,7 +14,7 @@ export function createGroupResolvers(deps: {
   policy: AccessPolicy;
   /** Which of these ids are users of the organization (asked of org-users, their owner). */
   existingUserIds: (organizationId: string, userIds: string[]) => Promise<string[]>;
-}) {
+}): Resolvers {
   const adminOrganization = (ctx: RequestContext) => deps.policy.requireOrganizationAdmin(ctx.caller);
   const view = (group: GroupDoc) => ({ name: group.name, memberCount: group.memberCount ?? 0 });
 
@@ -31,15 +32,15 @@ export function createGroupResolvers(deps: {
 
   return {
     Mutation: {
-      async createGroup(_: unknown, args: { name: string }, ctx: RequestContext) {
+      async createGroup(_, args, ctx) {
         const org = await adminOrganization(ctx);
         return view(await deps.groups.create(org, args.name));
       },
-      async renameGroup(_: unknown, args: { name: string; newName: string }, ctx: RequestContext) {
+      async renameGroup(_, args, ctx) {
         const org = await adminOrganization(ctx);
         return view(await deps.groups.rename(org, args.name, args.newName));
       },
-      async deleteGroup(_: unknown, args: { name: string }, ctx: RequestContext) {
+      async deleteGroup(_, args, ctx) {
         const org = await adminOrganization(ctx);
         await deps.groups.remove(org, args.name, async (userIds, groupId) => {
           // Deleting the group changes every member's groups: the same rule as removeGroupMembers, for each of them.
@@ -52,7 +53,7 @@ export function createGroupResolvers(deps: {
         });
         return true;
       },
-      async addGroupMembers(_: unknown, args: { name: string; userIds: string[] }, ctx: RequestContext) {
+      async addGroupMembers(_, args, ctx) {
         const org = await adminOrganization(ctx);
         const group = await deps.groups.byName(org, args.name);
         const userIds = await members(org, args.userIds);
@@ -60,7 +61,7 @@ export function createGroupResolvers(deps: {
         await deps.licenses.updateGroupMembership(org, userIds, (ids) => (ids.includes(group._id) ? ids : [...ids, group._id]), guardOf);
         return view(await deps.groups.byName(org, args.name)); // its count after the change
       },
-      async removeGroupMembers(_: unknown, args: { name: string; userIds: string[] }, ctx: RequestContext) {
+      async removeGroupMembers(_, args, ctx) {
         const org = await adminOrganization(ctx);
         const group = await deps.groups.byName(org, args.name);
         const userIds = await members(org, args.userIds);

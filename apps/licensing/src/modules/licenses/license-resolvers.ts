@@ -3,10 +3,16 @@ import { forbidden, requireAuthenticated, type RequestContext } from '@usergraph
 import type { AccessPolicy } from '../../access-policy.js';
 import type { GroupService } from '../groups/group-service.js';
 import type { LicenseService, UserLicensesDto } from './license-service.js';
+import type { Resolvers } from '../../generated/resolvers-types.js';
 
-const loaders = new WeakMap<RequestContext, DataLoader<string, UserLicensesDto | undefined>>();
+/** licensing's Organization (the GraphQL type's mapper): only its key; its fields are resolved here. */
+export interface OrganizationRef {
+  id: string;
+}
 
-export function createLicenseResolvers(deps: { licenses: LicenseService; groups: GroupService; policy: AccessPolicy }) {
+const loaders = new WeakMap<RequestContext, DataLoader<string, UserLicensesDto | null>>();
+
+export function createLicenseResolvers(deps: { licenses: LicenseService; groups: GroupService; policy: AccessPolicy }): Resolvers {
   /** One batched lookup per request: 50 users cost one call, not 50. A user the policy hides is FORBIDDEN. */
   function loaderFor(ctx: RequestContext) {
     let loader = loaders.get(ctx);
@@ -14,7 +20,7 @@ export function createLicenseResolvers(deps: { licenses: LicenseService; groups:
       loader = new DataLoader(async (ids) => {
         const scope = await deps.policy.readScope(ctx.caller, ids);
         const found = await deps.licenses.forUsers(scope.organizationId, ids);
-        return ids.map((id): UserLicensesDto | undefined | Error => (scope.onlyUserId === undefined || scope.onlyUserId === id ? found.get(id) : forbidden('This user is not visible to you')));
+        return ids.map((id): UserLicensesDto | null | Error => (scope.onlyUserId === undefined || scope.onlyUserId === id ? (found.get(id) ?? null) : forbidden('This user is not visible to you')));
       });
       loaders.set(ctx, loader);
     }
@@ -27,10 +33,10 @@ export function createLicenseResolvers(deps: { licenses: LicenseService; groups:
 
   return {
     Query: {
-      groups: async (_: unknown, __: unknown, ctx: RequestContext) => organizationGroups(await deps.policy.requireDirectoryReader(ctx.caller)),
+      groups: async (_, __, ctx) => organizationGroups(await deps.policy.requireDirectoryReader(ctx.caller)),
     },
     Mutation: {
-      async setSeatCap(_: unknown, args: { license: string; cap: number | null }, ctx: RequestContext) {
+      async setSeatCap(_, args, ctx) {
         const organizationId = await deps.policy.requireOrganizationAdmin(ctx.caller);
         // A cap on ADMIN decides who can be made ADMIN, which needs organization-users:admin.
         if (args.license === 'ADMIN') await deps.policy.requireAdminPermission(ctx.caller, 'Capping ADMIN seats');
@@ -38,15 +44,15 @@ export function createLicenseResolvers(deps: { licenses: LicenseService; groups:
       },
     },
     User: {
-      __resolveReference: (ref: { id: string }, ctx: RequestContext) => loaderFor(ctx).load(ref.id),
+      __resolveReference: (ref, ctx) => loaderFor(ctx).load(ref.id),
     },
     Organization: {
-      __resolveReference(ref: { id: string }, ctx: RequestContext) {
+      __resolveReference(ref, ctx) {
         if (requireAuthenticated(ctx.caller).organizationId !== ref.id) throw forbidden('This organization is not visible to you');
         return { id: ref.id };
       },
-      groups: async (_org: { id: string }, _: unknown, ctx: RequestContext) => organizationGroups(await deps.policy.requireDirectoryReader(ctx.caller)),
-      seatUsage: async (_org: { id: string }, _: unknown, ctx: RequestContext) => deps.licenses.seatUsage(await deps.policy.requireDirectoryReader(ctx.caller)),
+      groups: async (_org, _, ctx) => organizationGroups(await deps.policy.requireDirectoryReader(ctx.caller)),
+      seatUsage: async (_org, _, ctx) => deps.licenses.seatUsage(await deps.policy.requireDirectoryReader(ctx.caller)),
     },
   };
 }

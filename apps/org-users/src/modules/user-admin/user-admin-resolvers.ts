@@ -1,29 +1,29 @@
-import { requireAuthenticated, type RequestContext } from '@usergraph/service-kit';
+import { requireAuthenticated } from '@usergraph/service-kit';
 import type { OrganizationService } from '../organizations/organization-service.js';
 import type { UserAdminService } from './user-admin-service.js';
+import type { Resolvers } from '../../generated/resolvers-types.js';
 
-interface SearchArgs {
-  fullText?: string | null;
-  first: number;
-  after?: string | null;
+/** D's `viewer` (the GraphQL type's mapper): the caller's organization, resolved by field. */
+export interface ViewerModel {
+  organizationId: string;
 }
 
-export function createUserAdminResolvers(deps: { admin: UserAdminService; organizations: OrganizationService }) {
+export function createUserAdminResolvers(deps: { admin: UserAdminService; organizations: OrganizationService }): Resolvers {
   return {
     Query: {
-      users: (_: unknown, args: SearchArgs, ctx: RequestContext) => deps.admin.search(ctx.caller, args),
-      viewer: (_: unknown, __: unknown, ctx: RequestContext) => ({ organizationId: requireAuthenticated(ctx.caller).organizationId }),
+      users: (_, args, ctx) => deps.admin.search(ctx.caller, args),
+      viewer: (_, __, ctx) => ({ organizationId: requireAuthenticated(ctx.caller).organizationId }),
     },
     Viewer: {
-      currentOrganization: (viewer: { organizationId: string }) => deps.organizations.getById(viewer.organizationId),
+      currentOrganization: (viewer) => deps.organizations.getById(viewer.organizationId),
     },
     Mutation: {
-      createUser: (_: unknown, args: { input: Record<string, unknown> }, ctx: RequestContext) => deps.admin.createUser(ctx.caller, args.input),
-      updateUser: (_: unknown, args: { input: Record<string, unknown> }, ctx: RequestContext) => deps.admin.updateUser(ctx.caller, args.input),
-      deleteUsers: (_: unknown, args: { input: Record<string, unknown> }, ctx: RequestContext) => deps.admin.deleteUsers(ctx.caller, args.input),
+      createUser: (_, args, ctx) => deps.admin.createUser(ctx.caller, args.input),
+      updateUser: (_, args, ctx) => deps.admin.updateUser(ctx.caller, args.input),
+      deleteUsers: (_, args, ctx) => deps.admin.deleteUsers(ctx.caller, args.input),
     },
     Organization: {
-      members: (_org: { id: string }, args: SearchArgs, ctx: RequestContext) => deps.admin.search(ctx.caller, args),
+      members: (_org, args, ctx) => deps.admin.search(ctx.caller, args),
     },
   };
 }

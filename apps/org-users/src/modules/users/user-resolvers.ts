@@ -4,6 +4,7 @@ import { forbidden, requireAuthenticated, type RequestContext } from '@usergraph
 import type { AccessPolicy } from '../../access-policy.js';
 import type { OrganizationService } from '../organizations/organization-service.js';
 import type { ProfileDto, UserService } from './user-service.js';
+import type { Resolvers } from '../../generated/resolvers-types.js';
 
 /** One loader per request, so `_entities` for 50 users is one query. */
 const loaders = new WeakMap<RequestContext, DataLoader<string, ProfileDto | undefined>>();
@@ -23,27 +24,27 @@ function profileLoader(ctx: RequestContext, users: UserService, policy: AccessPo
   return loader;
 }
 
-export function createUserResolvers(deps: { users: UserService; organizations: OrganizationService; policy: AccessPolicy }) {
+export function createUserResolvers(deps: { users: UserService; organizations: OrganizationService; policy: AccessPolicy }): Resolvers {
   return {
     DateTime: DateTimeResolver,
     Date: DateResolver,
     Query: {
-      me: async (_: unknown, __: unknown, ctx: RequestContext) => {
+      me: async (_, __, ctx) => {
         const caller = requireAuthenticated(ctx.caller);
         if (caller.kind !== 'user') return null;
         return (await profileLoader(ctx, deps.users, deps.policy).load(caller.userId)) ?? null;
       },
     },
     User: {
-      async __resolveReference(ref: { id: string }, ctx: RequestContext) {
+      async __resolveReference(ref, ctx) {
         const profile = await profileLoader(ctx, deps.users, deps.policy).load(ref.id);
         if (!profile) throw forbidden('This user is not visible to you');
         return profile;
       },
-      _id: (u: ProfileDto) => u.id,
-      telephone: (u: ProfileDto) => u.phoneNumber,
-      address: (u: ProfileDto) => u.addresses[0] ?? null,
-      organization: (u: ProfileDto) => deps.organizations.getById(u.organizationId),
+      _id: (u) => u.id,
+      telephone: (u) => u.phoneNumber,
+      address: (u) => u.addresses[0] ?? null,
+      organization: (u) => deps.organizations.getById(u.organizationId),
     },
   };
 }
