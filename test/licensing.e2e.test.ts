@@ -132,7 +132,7 @@ describe('licensing & groups', () => {
     expect(refused).toHaveLength(1);
     expect((refused[0]!.reason as DomainError).reason).toBe('LAST_COMPANY_ADMIN');
     expect((refused[0]!.reason as DomainError).message).toMatch(/at least one company admin/);
-    const usage = await licensing.call<{ licenses: string[] }[]>('getUserLicenses', { organizationId: acme.organization.id, userId: all[results.indexOf(refused[0]!)]! });
+    const usage = await licensing.call<Array<{ licenses: string[] }>>('getUserLicenses', { organizationId: acme.organization.id, userId: all[results.indexOf(refused[0]!)]! });
     expect((usage as unknown as { licenses: string[] }).licenses).toEqual(['ADMIN']);
     // The survivor cannot be stripped either, by assign or revoke.
     const survivor = all[results.indexOf(refused[0]!)]!;

@@ -53,8 +53,8 @@ export async function startOurGateway(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const log = createWriteStream(logFile, { flags: 'a' });
-  child.stdout!.pipe(log);
-  child.stderr!.pipe(log);
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
   const base = `http://127.0.0.1:${port}`;
   await waitUntilReady(base, { timeoutMs: 60_000, exited: () => child.exitCode !== null });
   return { url: `${base}/graphql`, pid: child.pid, stop: stopper(child) };
@@ -118,8 +118,8 @@ export async function startHiveGateway(stack: RunningStack, workDir: string, env
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const log = createWriteStream(logFile, { flags: 'a' });
-  child.stdout!.pipe(log);
-  child.stderr!.pipe(log);
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
   const base = `http://127.0.0.1:${port}`;
   // Hive Gateway answers /readiness once its schema is loaded.
   const deadline = Date.now() + 60_000;

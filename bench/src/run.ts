@@ -44,7 +44,7 @@ const { values: argv } = parseArgs({
   strict: true,
 });
 
-const QUICK = argv.quick!;
+const QUICK = argv.quick;
 /** `--only P1,P6`: run just these scenarios (P5 and P7 need P1's figures). */
 const ONLY = argv.only ? new Set(argv.only.split(',').map((id) => id.trim().toUpperCase())) : undefined;
 const P6_LARGE = argv.users ? Number(argv.users) : QUICK ? 3_000 : 100_000;
@@ -239,7 +239,7 @@ async function main() {
     if (ONLY && !ONLY.has(id)) return;
     const t0 = Date.now();
     loadBefore[id] = os.loadavg()[0]!;
-    log(`${id}... (load average ${loadBefore[id]!.toFixed(2)})`);
+    log(`${id}... (load average ${loadBefore[id].toFixed(2)})`);
     try {
       await fn();
     } catch (err) {

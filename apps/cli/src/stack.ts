@@ -210,9 +210,9 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       }
     }
     let lastStderr = '';
-    child.stdout!.pipe(log);
-    child.stderr!.pipe(log);
-    child.stderr!.on('data', (chunk: Buffer) => (lastStderr = chunk.toString('utf8').trim().slice(-500)));
+    child.stdout.pipe(log);
+    child.stderr.pipe(log);
+    child.stderr.on('data', (chunk: Buffer) => (lastStderr = chunk.toString('utf8').trim().slice(-500)));
     let exitStatus: number | null = null;
     child.once('exit', (status) => {
       exitStatus = status;
@@ -223,7 +223,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       await waitUntilReady(urls[name], { timeoutMs: 60_000, service: name, exited: () => exited.has(name) });
     } catch (err) {
       // Say why it died: its last words, once its stderr is fully read.
-      if (exited.has(name) && !child.stderr!.closed) await new Promise((resolve) => child.stderr!.once('close', resolve));
+      if (exited.has(name) && !child.stderr.closed) await new Promise((resolve) => child.stderr.once('close', resolve));
       const message = lastStderr ? `${(err as Error).message}: ${lastStderr}` : (err as Error).message;
       // Told by the child's exit status or our own error class, never by the words on its stderr.
       const portTaken = err instanceof WrongServiceError || (exited.has(name) && exitStatus === EXIT_PORT_TAKEN);

@@ -68,7 +68,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     const body: unknown = isJson ? JSON.parse(text) : text;
     if (res.statusCode < 200 || res.statusCode > 299) throw this.errorFromResponse(res.statusCode, body);
     if (typeof body !== 'object' || body === null) throw new Error(`Expected JSON response body, but received: ${text}`);
-    return body as SubgraphResponse;
+    return body;
   }
 
   /**

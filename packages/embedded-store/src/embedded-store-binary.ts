@@ -131,8 +131,8 @@ async function sourceHash(toolDir: string, version: string): Promise<string> {
 interface PatchSpec {
   module: string;
   buildTag: string;
-  addFiles: { from: string; to: string }[];
-  edits: { file: string; count: number; replace: string[]; with: string[] }[];
+  addFiles: Array<{ from: string; to: string }>;
+  edits: Array<{ file: string; count: number; replace: string[]; with: string[] }>;
 }
 
 /**

@@ -43,7 +43,7 @@ export async function startSubgraphService(opts: {
   env: SubgraphServiceEnv;
   logger: Logger;
   schema: GraphQLSchema;
-  commands: Record<string, CommandDefinition<z.ZodType, unknown>>;
+  commands: Record<string, CommandDefinition>;
   ready: () => Promise<boolean>;
   isUnavailable: (err: unknown) => boolean;
   routes?: Record<string, RouteHandler>;
