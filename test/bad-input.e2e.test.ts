@@ -886,7 +886,7 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
         }
         const fields = (e.extensions?.fields ?? []) as Array<{ path: string }>;
         if (fields.length > 0) {
-          const paths = fields.map((f) => String(f.path).replace(/\[(\d+)\]/g, '.$1'));
+          const paths = fields.map((f) => f.path.replace(/\[(\d+)\]/g, '.$1'));
           check(paths.every(names), `the error names ${paths.join(', ')}, not ${dotted}`);
         } else {
           check(squash(e.message).includes(squash(leaf)), `the error does not name ${dotted}`);

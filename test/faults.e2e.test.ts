@@ -49,6 +49,7 @@ async function boundedGql(url: string, query: string, variables: Record<string, 
     let body: { data?: Record<string, any> | null; errors?: GqlError[] } = {};
     try {
       body = JSON.parse(raw);
+      // eslint-disable-next-line no-restricted-syntax -- an answer that is not JSON is kept as raw text, which the test reports
     } catch {
       /* kept as raw */
     }
@@ -271,6 +272,7 @@ describe('fault injection', () => {
   it('the database killed under a write load: clean errors, readiness follows the store, services recover by themselves and no acknowledged write is lost', async () => {
     const pids = { gateway: stack.pid('gateway'), identity: stack.pid('identity'), 'org-users': stack.pid('org-users'), licensing: stack.pid('licensing') };
     const readyz = async (name: 'identity' | 'org-users') => {
+      // eslint-disable-next-line no-restricted-syntax -- a refused connection is what this probe measures (answered as 0)
       const res = await request(`${stack.urls[name]}/readyz`, { signal: AbortSignal.timeout(3000) }).catch(() => undefined);
       if (!res) return 0;
       await res.body.dump();
@@ -344,7 +346,7 @@ describe('fault injection', () => {
 
     const registers = outcomes.filter((o) => o.kind.endsWith('register'));
     const acked = registers.filter((o) => o.status === 200 && !o.errors && o.data?.register?.user?.id && o.data.register.session?.jwt);
-    const failed = outcomes.filter((o) => o.errors?.length || o.transportError);
+    const failed = outcomes.filter((o) => (o.errors?.length ?? 0) > 0 || o.transportError);
     const inOutage = (o: Outcome) => o.start > killed && o.end < restartStart;
     const outageRegisters = registers.filter(inOutage);
     const outageReads = outcomes.filter((o) => o.kind.startsWith('read-') && inOutage(o));
@@ -353,7 +355,7 @@ describe('fault injection', () => {
       `[faults] store kill: ${registers.length} registers (${acked.length} acknowledged) ${JSON.stringify(tally(registers))}, ` +
         `${outcomes.length - registers.length} reads ${JSON.stringify(tally(outcomes.filter((o) => !o.kind.endsWith('register'))))}; ` +
         `outage registers ${JSON.stringify(tally(outageRegisters))} latency ${latency(outageRegisters)}, outage reads ${JSON.stringify(tally(outageReads))} latency ${latency(outageReads)}; ` +
-        `messages ${JSON.stringify([...new Set(failed.flatMap((o) => (o.errors ?? []).map((e) => `${o.kind} ${e.extensions?.code} (${e.extensions?.serviceName}): ${e.message}`)))])}; ` +
+        `messages ${JSON.stringify([...new Set(failed.flatMap((o) => (o.errors ?? []).map((e) => `${o.kind} ${String(e.extensions?.code)} (${String(e.extensions?.serviceName)}): ${e.message}`)))])}; ` +
         `kill ${Math.round(killed - killStart)} ms, readyz 503 after ${Math.round(toUnready)} ms, outage ${Math.round(restartStart - killed)} ms, store restart ${Math.round(storeUp - restartStart)} ms, ` +
         `readyz 200 after ${Math.round(toReady)} ms, first register ok ${firstOk === undefined ? 'never' : `${Math.round(firstOk - readyAt)} ms after ready (${probes} probes)`}, ` +
         `max register latency ${latency(registers)}`,

@@ -128,7 +128,7 @@ describe('licensing & groups', () => {
     for (const a of admins) await assign(a.id, ['ADMIN']);
     const all = [acme.admin.id, ...admins.map((a) => a.id)];
     const results = await Promise.allSettled(all.map((userId) => licensing.call('releaseUser', { organizationId: acme.organization.id, userId, callerMayActOnAdmin: true })));
-    const refused = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(refused).toHaveLength(1);
     expect((refused[0]!.reason as DomainError).reason).toBe('LAST_COMPANY_ADMIN');
     expect((refused[0]!.reason as DomainError).message).toMatch(/at least one company admin/);

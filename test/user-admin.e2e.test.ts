@@ -3,6 +3,8 @@
  * updateUser and deleteUsers with their rules, tenancy, concurrency, and the
  * batched federation joins.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection } from 'mongoose';
 import type { RunningStack, BootstrapResult } from '@usergraph/cli';
@@ -18,7 +20,6 @@ describe('D: user administration', () => {
   let dataDir: string;
   let prefix: string;
   let acme: BootstrapResult;
-  let other: BootstrapResult;
   let adminJwt: string;
   let otherAdminJwt: string;
   let identityDb: Connection;
@@ -29,7 +30,7 @@ describe('D: user administration', () => {
     ({ stack, dataDir } = started);
     prefix = started.options.databasePrefix ?? '';
     acme = await bootstrapOrganization(dataDir, 'acme');
-    other = await bootstrapOrganization(dataDir, 'other');
+    await bootstrapOrganization(dataDir, 'other');
     adminJwt = (await login(stack.gatewayUrl, 'acme', 'admin', ADMIN_PASSWORD)).jwt;
     otherAdminJwt = (await login(stack.gatewayUrl, 'other', 'admin', ADMIN_PASSWORD)).jwt;
     identityDb = await openDatabase(stack, prefix, 'identity');
@@ -180,8 +181,6 @@ describe('D: user administration', () => {
     expect(res.requestId).toBeTruthy();
     // Each subgraph logs one line per GraphQL operation it serves (debug level):
     // count the operations the gateway sent for this query.
-    const { readFileSync } = await import('node:fs');
-    const { join } = await import('node:path');
     const count = (service: string) =>
       readFileSync(join(stack.logDir, `${service}.log`), 'utf8').split('\n').filter((l) => l.includes('"graphql operation"') && l.includes(`"requestId":"${res.requestId}"`)).length;
     expect(count('licensing')).toBe(1);

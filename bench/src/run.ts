@@ -30,6 +30,7 @@ import { startCountingProxy, type CountingProxy } from './count-proxy.js';
 import { hiveGatewayBin, hiveGatewayVersion, startHiveGateway, startOurGateway, type ExtraGateway } from './gateways.js';
 import { loadOrgUsersSearch, openOrgUsersDb, personOf, seedProfiles } from './seed.js';
 import { markdownTable, ms, rate, textTable, x, type Row } from './report.js';
+import { MONGODB_URI } from './env.js';
 import { cpuDuring, machine, percentile, rssMiB, runJsonChild, sleep, type CpuUse } from './util.js';
 
 const { values: argv } = parseArgs({
@@ -51,8 +52,6 @@ const P6_LARGE = argv.users ? Number(argv.users) : QUICK ? 3_000 : 100_000;
 if (!Number.isInteger(P6_LARGE) || P6_LARGE < 100) throw new Error('--users must be an integer ≥ 100');
 const P1_USERS = argv['p1-users'] ? Number(argv['p1-users']) : 100;
 if (!Number.isInteger(P1_USERS) || P1_USERS < 51) throw new Error('--p1-users must be an integer ≥ 51 (the admin and 50 users created through createUser)');
-/** A real MongoDB (the index path) instead of the embedded store, as for npm start and npm test. */
-const MONGODB_URI = process.env.MONGODB_URI || undefined;
 
 /** Every knob of a run, written into the results. */
 const CONFIG = {
@@ -269,14 +268,16 @@ async function main() {
   log(`stack ready in ${((Date.now() - tStack) / 1000).toFixed(1)} s: ${stack.gatewayUrl}`);
   let stopping: Promise<void> | undefined;
   const stopEverything = () => (stopping ??= (async () => {
-    for (const e of extras) await e.stop().catch(() => undefined);
-    for (const p of proxies) await p.close().catch(() => undefined);
+    // Best effort, each step reported: one failed step must not keep the others from cleaning up.
+    const failed = (what: string) => (err: unknown) => void log(`cleanup: ${what} failed: ${err instanceof Error ? err.message : String(err)}`);
+    for (const e of extras) await e.stop().catch(failed('stopping a gateway'));
+    for (const p of proxies) await p.close().catch(failed('closing a counting proxy'));
     if (MONGODB_URI) {
-      const admin = await mongoose.createConnection(MONGODB_URI).asPromise().catch(() => undefined);
-      for (const name of ['identity', 'orgusers', 'licensing']) await admin?.useDb(`${prefix}${name}`).dropDatabase().catch(() => undefined);
-      await admin?.close().catch(() => undefined);
+      const admin = await mongoose.createConnection(MONGODB_URI).asPromise().catch(failed('connecting to drop the databases'));
+      for (const name of ['identity', 'orgusers', 'licensing']) await admin?.useDb(`${prefix}${name}`).dropDatabase().catch(failed(`dropping ${name}`));
+      await admin?.close().catch(failed('closing the admin connection'));
     }
-    await db?.close().catch(() => undefined);
+    await db?.close().catch(failed('closing the database connection'));
     await stack.stop();
     if (!argv['keep-data']) rmSync(dataDir, { recursive: true, force: true });
   })());

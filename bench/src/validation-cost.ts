@@ -12,7 +12,7 @@
  * limits refuse are timed too, for information. Prints one line of JSON.
  */
 import { ApolloGateway } from '@apollo/gateway';
-import { getVariableValues, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { getVariableValues, Kind, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { checkDocumentBeforeValidation, documentLimitRules, operationCost } from '@usergraph/service-kit';
 import { fragmentPairChain } from '@usergraph/service-kit/testing';
 import { loadSupergraphSdl } from '@usergraph/gateway';
@@ -78,7 +78,7 @@ function time(fn: () => unknown, seconds: number): number {
 /** The check before validation parses the text itself (a second parse: counted); `document` is Apollo's, cached. */
 function everyRequest(schema: GraphQLSchema, query: string, document: DocumentNode, variables: Record<string, unknown>): void {
   if (checkDocumentBeforeValidation(query, LIMITS.maxTokens)) throw new Error('refused by the check before validation');
-  const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === 'OperationDefinition')!;
+  const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
   if (getVariableValues(schema, operation.variableDefinitions ?? [], variables, { maxErrors: 1 }).errors) throw new Error('bad variables');
   if (operationCost({ schema, document, operationName: operation.name?.value, variables }) > MAX_COST) throw new Error('too costly');
 }

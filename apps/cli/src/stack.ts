@@ -72,7 +72,9 @@ export async function waitUntilReady(url: string, opts: { timeoutMs: number; ser
   while (Date.now() < deadline) {
     if (opts.exited?.()) throw new Error(`${url} exited before it was ready`);
     const answer = await request(`${url}/readyz`, { headersTimeout: 1000, bodyTimeout: 1000 })
+      // eslint-disable-next-line no-restricted-syntax -- a body that is not JSON names no service
       .then(async (res) => ({ status: res.statusCode, body: (await res.body.json().catch(() => undefined)) as { service?: string } | undefined }))
+      // eslint-disable-next-line no-restricted-syntax -- refused or timed out is "not ready yet": asked again until the deadline
       .catch(() => undefined);
     if (answer?.status === 200) {
       if (opts.service === undefined || answer.body?.service === opts.service) return;
@@ -205,6 +207,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     if (niceness !== undefined && child.pid !== undefined) {
       try {
         os.setPriority(child.pid, niceness);
+        // eslint-disable-next-line no-restricted-syntax -- a refused priority is no failure
       } catch {
         // Not permitted here: the service still runs, at the normal priority.
       }
@@ -213,7 +216,8 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     child.stdout.pipe(log);
     child.stderr.pipe(log);
     child.stderr.on('data', (chunk: Buffer) => (lastStderr = chunk.toString('utf8').trim().slice(-500)));
-    let exitStatus: number | null = null;
+    // Set by the exit listener, so tsc cannot see it change: typed wide on purpose.
+    let exitStatus = null as number | null;
     child.once('exit', (status) => {
       exitStatus = status;
       exited.add(name);

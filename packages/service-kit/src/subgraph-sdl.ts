@@ -14,14 +14,15 @@ export function loadSubgraphTypeDefs(baseUrl: string | URL, files: string[], roo
   return parse([FEDERATION_LINK, ...rootTypes, ...sdl].join('\n\n'));
 }
 
-type ResolverMap = Record<string, Record<string, unknown> | unknown>;
+/** Type name to its resolvers (an object of fields, or a scalar's GraphQLScalarType). */
+type ResolverMap = Record<string, unknown>;
 
 /**
  * Merges each module's resolver map by type name (buildSubgraphSchema takes
  * one map), refusing to let one module silently replace another's resolver.
  */
 export function mergeResolvers(maps: ResolverMap[]): ResolverMap {
-  const merged: Record<string, Record<string, unknown> | unknown> = {};
+  const merged: ResolverMap = {};
   for (const map of maps) {
     for (const [typeName, fields] of Object.entries(map)) {
       const existing = merged[typeName];

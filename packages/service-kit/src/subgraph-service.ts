@@ -1,7 +1,6 @@
 import type http from 'node:http';
 import type { GraphQLSchema, ValidationRule } from 'graphql';
 import type { Logger } from 'pino';
-import type { z } from 'zod';
 import type { ApolloServer } from '@apollo/server';
 import { createApolloServer } from './apollo.js';
 import { createAccessTokenVerifier } from './auth.js';
