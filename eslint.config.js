@@ -19,17 +19,19 @@ const swallowedErrorRules = [
   {
     // `.catch(() => undefined)`, `.catch(() => {})`, `.catch(() => null)`: an outage turns into a wrong answer.
     selector:
-      "CallExpression[callee.property.name='catch'] > ArrowFunctionExpression[params.length=0][body.type='BlockStatement'][body.body.length=0]",
+      "CallExpression[callee.property.name='catch'] > " +
+      "ArrowFunctionExpression[params.length=0][body.type='BlockStatement'][body.body.length=0]",
     message: 'Never swallow an error: log it with an id (and leave repair to reconcile), or let it propagate.',
   },
   {
     selector:
-      "CallExpression[callee.property.name='catch'] > ArrowFunctionExpression[params.length=0]:matches([body.type='Identifier'][body.name='undefined'], [body.type='Literal'][body.raw='null'], [body.type='UnaryExpression'][body.operator='void'])",
+      "CallExpression[callee.property.name='catch'] > ArrowFunctionExpression[params.length=0]:matches(" +
+      "[body.type='Identifier'][body.name='undefined'], [body.type='Literal'][body.raw='null'], [body.type='UnaryExpression'][body.operator='void'])",
     message: 'Never swallow an error: log it with an id (and leave repair to reconcile), or let it propagate.',
   },
   {
-    // `catch {}` with nothing in it. A catch that handles the error says so in code (or, if it
-    // really is nothing, in a comment inside the block, which `no-empty` accepts).
+    // `catch {}` with nothing in it, even a comment. Where nothing really is to be done, say why
+    // in an `eslint-disable-next-line no-restricted-syntax -- <reason>` above it: visible and countable.
     selector: 'CatchClause > BlockStatement[body.length=0]',
     message: 'An empty catch swallows the error: handle it, log it, or rethrow.',
   },
@@ -37,7 +39,7 @@ const swallowedErrorRules = [
 
 const asNeverRule = {
   // `x as never` silences the type checker instead of typing the seam.
-  selector: "TSAsExpression > TSNeverKeyword.typeAnnotation",
+  selector: 'TSAsExpression > TSNeverKeyword.typeAnnotation',
   message: '`as never` hides a type error: type the value (generated resolver types, contract schemas) instead.',
 };
 

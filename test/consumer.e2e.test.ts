@@ -146,7 +146,10 @@ describe('A: registerOrganizationUser and the consumer profile', () => {
       email: "${email}"
       phoneNumber: "${phone}"
       name: { first: "Maria", middle: "Elena", last: "Garcia" }
-      address: { addressLine1: "500 Howard Street", city: "San Francisco", state: "California", stateCode: "CA", postCode: "94105", country: "United States", alpha2: "US" }
+      address: {
+        addressLine1: "500 Howard Street", city: "San Francisco", state: "California", stateCode: "CA", postCode: "94105",
+        country: "United States", alpha2: "US"
+      }
       dateOfBirth: { year: 1988, month: 4, day: 17 }
       nationalId: "${SSN}"
       visitorID: "b1c2d3e4-5f60-4a7b-8c9d-0e1f2a3b4c5d"
@@ -163,7 +166,8 @@ describe('A: registerOrganizationUser and the consumer profile', () => {
             closedAt
       
       			connection(input: {first: 10}) { totalCount edges { cursor node { id institutionName status } } pageInfo { hasNextPage endCursor } }
-      			tradelines(input: {first: 10}) { totalCount edges { cursor node { id accountType balance { amount currency } } } pageInfo { hasNextPage endCursor } }
+      			tradelines(input: {first: 10}) { totalCount edges { cursor node { id accountType balance { amount currency } } }
+      				pageInfo { hasNextPage endCursor } }
         }
   }
 }`;
@@ -474,8 +478,10 @@ describe('A: registerOrganizationUser and the consumer profile', () => {
   });
 
   describe('account state', () => {
-    const ACCEPT = `mutation($version: String!, $userId: ID) { acceptLegalAgreement(version: $version, userId: $userId) { id legalAgreementVersions { version acceptedAt } } }`;
-    const PREFS = `mutation($input: NotificationPreferencesInput!, $userId: ID) { updateNotificationPreferences(input: $input, userId: $userId) { notificationPreferences { email sms push } } }`;
+    const ACCEPT = `mutation($version: String!, $userId: ID) { acceptLegalAgreement(version: $version, userId: $userId) ` +
+      `{ id legalAgreementVersions { version acceptedAt } } }`;
+    const PREFS = `mutation($input: NotificationPreferencesInput!, $userId: ID) { updateNotificationPreferences(input: ` +
+      `$input, userId: $userId) { notificationPreferences { email sms push } } }`;
     const CLOSE = `mutation($userId: ID) { closeAccount(userId: $userId) { id status closedAt } }`;
 
     it('acceptLegalAgreement appends each version once', async () => {

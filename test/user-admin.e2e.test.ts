@@ -11,8 +11,10 @@ import type { RunningStack, BootstrapResult } from '@usergraph/cli';
 import { D_CREATE_USER_EXAMPLE, D_FETCH_MEMBERS, D_USERS } from './support/seed-operations-d.js';
 import { ADMIN_PASSWORD, applicationToken, bearer, bootstrapOrganization, gql, login, openDatabase, removeDir, startTestStack, uniqueEmail } from './support/stack.js';
 
-const CREATE = `mutation($input: CreateUserInput!) { createUser(input: $input) { errors { path message fullMessage } user { id username email licenses groups originGroup } } }`;
-const UPDATE = `mutation($input: UpdateUserInput!) { updateUser(input: $input) { errors { path message fullMessage } user { id email firstName phoneNumber jobTitle licenses groups originGroup } } }`;
+const CREATE = `mutation($input: CreateUserInput!) { createUser(input: $input) { errors { path message fullMessage ` +
+  `} user { id username email licenses groups originGroup } } }`;
+const UPDATE = `mutation($input: UpdateUserInput!) { updateUser(input: $input) { errors { path message fullMessage ` +
+  `} user { id email firstName phoneNumber jobTitle licenses groups originGroup } } }`;
 const DELETE = `mutation($ids: [ID!]!) { deleteUsers(input: { ids: $ids }) { errors { path message fullMessage } deletedIds } }`;
 
 describe('D: user administration', () => {
@@ -208,7 +210,8 @@ describe('D: user administration', () => {
     const admins = [];
     for (let i = 0; i < 6; i++) admins.push((await q(CREATE, { input: newUser(`adm${i}`, { requestedLicenses: ['ADMIN'] }) })).data!.createUser.user);
     // Removing a company admin needs organization-users:admin (issue 12, finding 7), which an ADMIN gives an application explicitly.
-    const minted = await q(`mutation { createApplication(name: "Admins", permissions: ["organization-users:write", "organization-users:admin"]) { application { clientId } clientSecret } }`);
+    const minted = await q(`mutation { createApplication(name: "Admins", permissions: ["organization-users:write", ` +
+      `"organization-users:admin"]) { application { clientId } clientSecret } }`);
     const token = await applicationToken(stack.gatewayUrl, minted.data!.createApplication.application.clientId, minted.data!.createApplication.clientSecret);
     const everyone = [acme.admin.id, ...admins.map((a) => a.id)];
     // Several callers race, each trying to delete every admin.

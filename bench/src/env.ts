@@ -4,7 +4,9 @@
  */
 
 /** A real MongoDB (the index path) instead of the embedded store, as for npm start and npm test. */
-export const MONGODB_URI: string | undefined = process.env.MONGODB_URI || undefined;
+const mongodbUri = process.env.MONGODB_URI;
+/** Unset or empty: the embedded store. */
+export const MONGODB_URI = mongodbUri === '' ? undefined : mongodbUri;
 
 /** libuv's thread pool size, which bounds parallel password hashes; Node's default is 4. */
 export const UV_THREADPOOL_SIZE = Number(process.env.UV_THREADPOOL_SIZE ?? 4);

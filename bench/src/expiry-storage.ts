@@ -108,7 +108,8 @@ async function main() {
       return res.ok && !body.errors;
     };
     const LOGIN = 'mutation($o: String!, $i: String!, $p: String!) { login(organizationSlug: $o, identifier: $i, password: $p) { jwt } }';
-    const REGISTER = 'mutation($e: String!, $p: String!) { register(email: $e, password: $p, firstName: "Bench", lastName: "Expiry", withVerificationCode: true) { user { id } } }';
+    const REGISTER = 'mutation($e: String!, $p: String!) { register(email: $e, password: $p, firstName: "Bench", ' +
+      'lastName: "Expiry", withVerificationCode: true) { user { id } } }';
     let logins = 0;
     let registrations = 0;
     let failures = 0;

@@ -71,11 +71,12 @@ export async function waitUntilReady(url: string, opts: { timeoutMs: number; ser
   let delay = 25;
   while (Date.now() < deadline) {
     if (opts.exited?.()) throw new Error(`${url} exited before it was ready`);
+    // Refused, timed out or not JSON means "not ready yet": asked again until the deadline, which says so.
+    /* eslint-disable no-restricted-syntax -- see above */
     const answer = await request(`${url}/readyz`, { headersTimeout: 1000, bodyTimeout: 1000 })
-      // eslint-disable-next-line no-restricted-syntax -- a body that is not JSON names no service
       .then(async (res) => ({ status: res.statusCode, body: (await res.body.json().catch(() => undefined)) as { service?: string } | undefined }))
-      // eslint-disable-next-line no-restricted-syntax -- refused or timed out is "not ready yet": asked again until the deadline
       .catch(() => undefined);
+    /* eslint-enable no-restricted-syntax */
     if (answer?.status === 200) {
       if (opts.service === undefined || answer.body?.service === opts.service) return;
       throw new WrongServiceError(`${url} is answered by ${answer.body?.service ?? 'another server'}, not ${opts.service}`);
