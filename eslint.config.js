@@ -1,7 +1,7 @@
 // ESLint for every workspace: typescript-eslint's strict, type-checked rules through the
 // project service (each file is checked against the nearest tsconfig.json), plus the house
-// rules of /work/shared/design/STYLE.md that a rule can say. Prettier owns layout; eslint-config-prettier,
-// last, turns off every rule that would argue with it.
+// rules (shared/design/STYLE.md) that a rule can say. Prettier owns layout; eslint-config-prettier,
+// near the end, turns off every rule that would argue with it.
 import eslint from '@eslint/js';
 import { defineConfig, globalIgnores } from 'eslint/config';
 import prettier from 'eslint-config-prettier';
@@ -72,11 +72,15 @@ export default defineConfig(
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     rules: {
       'no-restricted-properties': ['error', processEnvRule],
+      'no-restricted-imports': [
+        'error',
+        { paths: ['process', 'node:process'].map((name) => ({ name, importNames: ['env'], message: processEnvRule.message })) },
+      ],
       'no-restricted-syntax': ['error', ...swallowedErrorRules, asNeverRule],
       // Named explicitly, though strictTypeChecked has them, because they are house rules.
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
-      // Kebab-case files and plain modules (STYLE.md 13): no `export default class`, no namespaces.
+      // Plain modules (STYLE.md 13): no namespaces.
       '@typescript-eslint/no-namespace': 'error',
       // `string[]` for simple element types, `Array<{ ... }>` where the element is a written-out shape: the code's style.
       '@typescript-eslint/array-type': ['error', { default: 'array-simple' }],
@@ -130,7 +134,7 @@ export default defineConfig(
   {
     // The one module per app (and per tool) that reads the environment.
     files: ['**/env.ts'],
-    rules: { 'no-restricted-properties': 'off' },
+    rules: { 'no-restricted-properties': 'off', 'no-restricted-imports': 'off' },
   },
 
   {
@@ -138,7 +142,7 @@ export default defineConfig(
     // and hand their environment on to the CLI processes they start. They configure the harness, not a
     // service; a service's variables are still read through its env.ts, which the tests exercise.
     files: ['**/*.test.ts', 'test/**/*.ts', '**/test-support/**/*.ts', 'packages/mongo/src/testing.ts'],
-    rules: { 'no-restricted-properties': 'off' },
+    rules: { 'no-restricted-properties': 'off', 'no-restricted-imports': 'off' },
   },
 
   {
@@ -146,7 +150,7 @@ export default defineConfig(
     // on to the services it starts, and reads USERGRAPH_*_URL to reach a running one. Its own validated
     // variables are in start-env.ts; these two files pass the environment through as it is.
     files: ['apps/cli/src/stack.ts', 'apps/cli/src/stack-client.ts'],
-    rules: { 'no-restricted-properties': 'off' },
+    rules: { 'no-restricted-properties': 'off', 'no-restricted-imports': 'off' },
   },
 
   prettier,
