@@ -115,7 +115,7 @@ export default defineConfig(
     // Tests and benchmarks read JSON answers over HTTP (`body.data.x`) without a schema for
     // each: the `any` family would turn every assertion into a cast without proving more.
     // Promises, swallowed errors, `as never` and process.env stay strict.
-    files: ['**/*.test.ts', 'test/**/*.ts', '**/test-support/**/*.ts', '**/testing.ts', 'bench/**/*.ts'],
+    files: ['**/*.test.ts', '**/*.test-d.ts', 'test/**/*.ts', '**/test-support/**/*.ts', '**/testing.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',
       // Fixtures are built by removing a field at a computed path (`delete body[field]`).
@@ -141,7 +141,7 @@ export default defineConfig(
     // Tests pick their store from MONGODB_URI the way CI sets it (`describe.skipIf(!!process.env.MONGODB_URI)`)
     // and hand their environment on to the CLI processes they start. They configure the harness, not a
     // service; a service's variables are still read through its env.ts, which the tests exercise.
-    files: ['**/*.test.ts', 'test/**/*.ts', '**/test-support/**/*.ts', 'packages/mongo/src/testing.ts'],
+    files: ['**/*.test.ts', '**/*.test-d.ts', 'test/**/*.ts', '**/test-support/**/*.ts', 'packages/mongo/src/testing.ts'],
     rules: { 'no-restricted-properties': 'off', 'no-restricted-imports': 'off' },
   },
 
