@@ -60,7 +60,8 @@ const REGISTER_A = `mutation($input: RegisterOrganizationUserInput!) { registerO
 const CREATE = `mutation($input: CreateUserInput!) { createUser(input: $input) { errors { path message } user { id licenses } } }`;
 const UPDATE = `mutation($input: UpdateUserInput!) { updateUser(input: $input) { errors { path message } user { id email licenses } } }`;
 const DELETE = `mutation($ids: [ID!]!) { deleteUsers(input: { ids: $ids }) { errors { path message } deletedIds } }`;
-const CREATE_APP = `mutation($name: String!, $permissions: [String!]!) { createApplication(name: $name, permissions: $permissions) { application { clientId permissions } clientSecret } }`;
+const CREATE_APP = `mutation($name: String!, $permissions: [String!]!) { createApplication(name: $name, permissions: ` +
+  `$permissions) { application { clientId permissions } clientSecret } }`;
 
 const codeOf = (res: GraphQLResponse) => res.errors?.[0]?.extensions?.code;
 const errorAt = (res: GraphQLResponse, path: Array<string | number>) => res.errors?.find((e) => JSON.stringify(e.path) === JSON.stringify(path));
@@ -323,7 +324,8 @@ describe('issue 12: one access policy for users, licenses and groups', () => {
         const res = await as(who, query, variables);
         expect(codeOf(res), query).toBe('FORBIDDEN');
       }
-      const me = await as('support', `{ me { firstName phoneNumber status syncedAt legalAgreementVersions { version } notificationPreferences { sms } connections(input: { first: 1 }) { totalCount } groups } }`);
+      const me = await as('support', `{ me { firstName phoneNumber status syncedAt legalAgreementVersions { version } ` +
+        `notificationPreferences { sms } connections(input: { first: 1 }) { totalCount } groups } }`);
       expect(me.data!.me).toEqual({
         firstName: 'Organization', phoneNumber: null, status: 'ACTIVE', syncedAt: null, legalAgreementVersions: [], notificationPreferences: { sms: false }, connections: { totalCount: 0 }, groups: ['DEFAULT'],
       });

@@ -14,7 +14,8 @@ import { ADMIN_PASSWORD, bearer, bootstrapOrganization, gql, LOGIN, login, openD
 
 const PASSWORD = 'maple-Syrup-1867!';
 const REQUEST_RESET = `mutation($o: String!, $e: String!) { requestPasswordReset(organizationSlug: $o, email: $e) { success message } }`;
-const RESET = `mutation($o: String!, $e: String!, $c: String!, $n: String!) { resetPassword(organizationSlug: $o, email: $e, code: $c, newPassword: $n) { success } }`;
+const RESET = `mutation($o: String!, $e: String!, $c: String!, $n: String!) { resetPassword(organizationSlug: $o, ` +
+  `email: $e, code: $c, newPassword: $n) { success } }`;
 const VERIFY = `mutation($o: String!, $e: String!, $c: String!) { verifyEmail(organizationSlug: $o, email: $e, code: $c) { success message } }`;
 const RESEND = `mutation($o: String!, $e: String!) { resendVerificationCode(organizationSlug: $o, email: $e) { success message } }`;
 const REFRESH = `mutation($t: String!) { refreshSession(refreshToken: $t) { _id jwt refreshToken } }`;

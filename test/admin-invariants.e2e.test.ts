@@ -13,7 +13,8 @@ const CREATE = `mutation($input: CreateUserInput!) { createUser(input: $input) {
 const UPDATE = `mutation($input: UpdateUserInput!) { updateUser(input: $input) { errors { path message } user { id licenses } } }`;
 const CLOSE = `mutation($id: ID) { closeAccount(userId: $id) { id status } }`;
 const SEATS = `{ currentOrganization { seatUsage { license used } } }`;
-const CREATE_APP = `mutation($name: String!, $permissions: [String!]!) { createApplication(name: $name, permissions: $permissions) { application { clientId } clientSecret } }`;
+const CREATE_APP = `mutation($name: String!, $permissions: [String!]!) { createApplication(name: $name, permissions: ` +
+  `$permissions) { application { clientId } clientSecret } }`;
 
 const codeOf = (res: GraphQLResponse) => res.errors?.[0]?.extensions?.code;
 const usedOf = (res: GraphQLResponse, license: string) =>

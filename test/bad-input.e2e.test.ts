@@ -523,7 +523,8 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
       },
       {
         name: 'verifyEmail',
-        query: `mutation($organizationSlug: String!, $email: String!, $code: String!) { verifyEmail(organizationSlug: $organizationSlug, email: $email, code: $code) { ${RESULT} } }`,
+        query: `mutation($organizationSlug: String!, $email: String!, $code: String!) { ` +
+          `verifyEmail(organizationSlug: $organizationSlug, email: $email, code: $code) { ${RESULT} } }`,
         dialect: 'graphql',
         numRuns: 150,
         auth: anonymous,
@@ -533,7 +534,8 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
       },
       {
         name: 'resendVerificationCode',
-        query: `mutation($organizationSlug: String!, $email: String!) { resendVerificationCode(organizationSlug: $organizationSlug, email: $email) { ${RESULT} } }`,
+        query: `mutation($organizationSlug: String!, $email: String!) { resendVerificationCode(organizationSlug: ` +
+          `$organizationSlug, email: $email) { ${RESULT} } }`,
         dialect: 'graphql',
         numRuns: 120,
         auth: anonymous,
@@ -542,7 +544,8 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
       },
       {
         name: 'requestPasswordReset',
-        query: `mutation($organizationSlug: String!, $email: String!) { requestPasswordReset(organizationSlug: $organizationSlug, email: $email) { ${RESULT} } }`,
+        query: `mutation($organizationSlug: String!, $email: String!) { requestPasswordReset(organizationSlug: ` +
+          `$organizationSlug, email: $email) { ${RESULT} } }`,
         dialect: 'graphql',
         numRuns: 120,
         auth: anonymous,
@@ -551,7 +554,9 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
       },
       {
         name: 'resetPassword',
-        query: `mutation($organizationSlug: String!, $email: String!, $code: String!, $newPassword: String!) { resetPassword(organizationSlug: $organizationSlug, email: $email, code: $code, newPassword: $newPassword) { ${RESULT} } }`,
+        query: `mutation($organizationSlug: String!, $email: String!, $code: String!, $newPassword: String!) { ` +
+          `resetPassword(organizationSlug: $organizationSlug, email: $email, code: $code, newPassword: ` +
+          `$newPassword) { ${RESULT} } }`,
         dialect: 'graphql',
         numRuns: 160,
         auth: anonymous,
@@ -560,7 +565,8 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
       },
       {
         name: 'changePassword',
-        query: `mutation($currentPassword: String!, $newPassword: String!) { changePassword(currentPassword: $currentPassword, newPassword: $newPassword) { ${RESULT} } }`,
+        query: `mutation($currentPassword: String!, $newPassword: String!) { changePassword(currentPassword: ` +
+          `$currentPassword, newPassword: $newPassword) { ${RESULT} } }`,
         dialect: 'graphql',
         numRuns: 150,
         auth: () => bearer(member.jwt),
@@ -572,7 +578,8 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
       },
       {
         name: 'createApplication',
-        query: `mutation($name: String!, $permissions: [String!]!) { createApplication(name: $name, permissions: $permissions) { application { ${APPLICATION} } clientSecret } }`,
+        query: `mutation($name: String!, $permissions: [String!]!) { createApplication(name: $name, permissions: ` +
+          `$permissions) { application { ${APPLICATION} } clientSecret } }`,
         dialect: 'graphql',
         numRuns: 150,
         auth: admin,
@@ -593,7 +600,8 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
       },
       {
         name: 'setApplicationPermissions',
-        query: `mutation($clientId: ID!, $permissions: [String!]!) { setApplicationPermissions(clientId: $clientId, permissions: $permissions) { ${APPLICATION} } }`,
+        query: `mutation($clientId: ID!, $permissions: [String!]!) { setApplicationPermissions(clientId: $clientId, ` +
+          `permissions: $permissions) { ${APPLICATION} } }`,
         dialect: 'graphql',
         numRuns: 120,
         auth: admin,
@@ -684,7 +692,8 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
       },
       {
         name: 'acceptLegalAgreement',
-        query: `mutation($version: String!, $userId: ID) { acceptLegalAgreement(version: $version, userId: $userId) { id legalAgreementVersions { version } } }`,
+        query: `mutation($version: String!, $userId: ID) { acceptLegalAgreement(version: $version, userId: $userId) ` +
+          `{ id legalAgreementVersions { version } } }`,
         dialect: 'graphql',
         numRuns: 150,
         auth: app,
@@ -694,7 +703,8 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
       },
       {
         name: 'updateNotificationPreferences',
-        query: `mutation($input: NotificationPreferencesInput!, $userId: ID) { updateNotificationPreferences(input: $input, userId: $userId) { id notificationPreferences { email sms push } } }`,
+        query: `mutation($input: NotificationPreferencesInput!, $userId: ID) { updateNotificationPreferences(input: ` +
+          `$input, userId: $userId) { id notificationPreferences { email sms push } } }`,
         dialect: 'graphql',
         numRuns: 150,
         auth: app,
@@ -886,7 +896,7 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
         }
         const fields = (e.extensions?.fields ?? []) as Array<{ path: string }>;
         if (fields.length > 0) {
-          const paths = fields.map((f) => String(f.path).replace(/\[(\d+)\]/g, '.$1'));
+          const paths = fields.map((f) => f.path.replace(/\[(\d+)\]/g, '.$1'));
           check(paths.every(names), `the error names ${paths.join(', ')}, not ${dotted}`);
         } else {
           check(squash(e.message).includes(squash(leaf)), `the error does not name ${dotted}`);
@@ -992,7 +1002,8 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
     const changed = [...new Set([...before.keys(), ...after.keys()])]
       .filter((c) => !ATTEMPT_RECORDS.has(c))
       .filter((c) => before.get(c)?.count !== after.get(c)?.count || before.get(c)?.digest !== after.get(c)?.digest)
-      .map((c) => `${c}: ${before.get(c)?.count ?? 'absent'} → ${after.get(c)?.count ?? 'absent'} documents${before.get(c)?.count === after.get(c)?.count ? ' (contents changed)' : ''}`);
+      .map((c) => `${c}: ${before.get(c)?.count ?? 'absent'} → ${after.get(c)?.count ?? 'absent'} ` +
+        `documents${before.get(c)?.count === after.get(c)?.count ? ' (contents changed)' : ''}`);
     expect(changed).toEqual([]);
     // The attempts themselves were recorded (and only there).
     expect(after.get('identity.rate_limits')?.count ?? 0).toBeGreaterThan(0);

@@ -102,7 +102,7 @@ describe('A: registerOrganizationUser and the consumer profile', () => {
   let acmeMember: { id: string; jwt: string };
 
   const url = () => stack.gatewayUrl;
-  const users = () => db.collection('users');
+  const users = () => db.collection<{ _id: string; status?: string; nationalIdSealed?: string; closedAt?: Date }>('users');
   const register = (input: unknown, token?: string, headers: Record<string, string> = {}) =>
     gql(url(), REGISTER, { input }, { ...(token ? bearer(token) : {}), ...headers });
   const asApp = (query: string, variables: Record<string, unknown> = {}) => gql(url(), query, variables, bearer(acmeApp));
@@ -146,7 +146,10 @@ describe('A: registerOrganizationUser and the consumer profile', () => {
       email: "${email}"
       phoneNumber: "${phone}"
       name: { first: "Maria", middle: "Elena", last: "Garcia" }
-      address: { addressLine1: "500 Howard Street", city: "San Francisco", state: "California", stateCode: "CA", postCode: "94105", country: "United States", alpha2: "US" }
+      address: {
+        addressLine1: "500 Howard Street", city: "San Francisco", state: "California", stateCode: "CA", postCode: "94105",
+        country: "United States", alpha2: "US"
+      }
       dateOfBirth: { year: 1988, month: 4, day: 17 }
       nationalId: "${SSN}"
       visitorID: "b1c2d3e4-5f60-4a7b-8c9d-0e1f2a3b4c5d"
@@ -163,7 +166,8 @@ describe('A: registerOrganizationUser and the consumer profile', () => {
             closedAt
       
       			connection(input: {first: 10}) { totalCount edges { cursor node { id institutionName status } } pageInfo { hasNextPage endCursor } }
-      			tradelines(input: {first: 10}) { totalCount edges { cursor node { id accountType balance { amount currency } } } pageInfo { hasNextPage endCursor } }
+      			tradelines(input: {first: 10}) { totalCount edges { cursor node { id accountType balance { amount currency } } }
+      				pageInfo { hasNextPage endCursor } }
         }
   }
 }`;
@@ -214,7 +218,7 @@ describe('A: registerOrganizationUser and the consumer profile', () => {
     it('stores the national ID encrypted: the raw document and the logs never hold its digits', async () => {
       const user = await registerConsumer();
       expect(user.nationalIdLast4).toBe('8841');
-      const raw = await users().findOne({ _id: user.id as never });
+      const raw = await users().findOne({ _id: user.id as string });
       expect(raw).not.toBeNull();
       const text = JSON.stringify(raw);
       expect(text).not.toContain(SSN_DIGITS);
@@ -461,7 +465,7 @@ describe('A: registerOrganizationUser and the consumer profile', () => {
       expect(await db.collection('connections').countDocuments({ userId: user.id })).toBe(connectionsBefore);
       expect(await db.collection('connections').countDocuments({ institutionName: 'Evil Bank' })).toBe(0);
       expect(await db.collection('tradelines').countDocuments({ creditorName: 'Evil' })).toBe(0);
-      const raw = await users().findOne({ _id: user.id as never });
+      const raw = await users().findOne({ _id: user.id as string });
       expect(raw!.status).toBe('ACTIVE');
       expect(raw!.closedAt).toBeUndefined();
       // A connection of another user in the same organization is not this user's either.
@@ -474,8 +478,10 @@ describe('A: registerOrganizationUser and the consumer profile', () => {
   });
 
   describe('account state', () => {
-    const ACCEPT = `mutation($version: String!, $userId: ID) { acceptLegalAgreement(version: $version, userId: $userId) { id legalAgreementVersions { version acceptedAt } } }`;
-    const PREFS = `mutation($input: NotificationPreferencesInput!, $userId: ID) { updateNotificationPreferences(input: $input, userId: $userId) { notificationPreferences { email sms push } } }`;
+    const ACCEPT = `mutation($version: String!, $userId: ID) { acceptLegalAgreement(version: $version, userId: $userId) ` +
+      `{ id legalAgreementVersions { version acceptedAt } } }`;
+    const PREFS = `mutation($input: NotificationPreferencesInput!, $userId: ID) { updateNotificationPreferences(input: ` +
+      `$input, userId: $userId) { notificationPreferences { email sms push } } }`;
     const CLOSE = `mutation($userId: ID) { closeAccount(userId: $userId) { id status closedAt } }`;
 
     it('acceptLegalAgreement appends each version once', async () => {
@@ -521,7 +527,7 @@ describe('A: registerOrganizationUser and the consumer profile', () => {
       expect(first.data!.closeAccount).toMatchObject({ id: user.id, status: 'CLOSED', closedAt: expect.any(String) });
       const second = await asApp(CLOSE, { userId: user.id });
       expect(second.data!.closeAccount).toEqual(first.data!.closeAccount);
-      expect(await users().countDocuments({ _id: user.id as never })).toBe(1);
+      expect(await users().countDocuments({ _id: user.id as string })).toBe(1);
     });
   });
 });

@@ -49,6 +49,7 @@ async function boundedGql(url: string, query: string, variables: Record<string, 
     let body: { data?: Record<string, any> | null; errors?: GqlError[] } = {};
     try {
       body = JSON.parse(raw);
+      // eslint-disable-next-line no-restricted-syntax -- an answer that is not JSON is kept as raw text, which the test reports
     } catch {
       /* kept as raw */
     }
@@ -157,7 +158,8 @@ describe('fault injection', () => {
     removeDir(dataDir);
   });
 
-  it('a subgraph killed under load: other subgraphs keep serving, its fields are SERVICE_UNAVAILABLE with partial data, and it is served again once restarted', async () => {
+  it('a subgraph killed under load: other subgraphs keep serving, its fields are SERVICE_UNAVAILABLE with ' +
+    'partial data, and it is served again once restarted', async () => {
     const gatewayPid = stack.pid('gateway');
     const licensingPid = stack.pid('licensing');
     expect(gatewayPid).toBeDefined();
@@ -215,7 +217,8 @@ describe('fault injection', () => {
     const recoveryMs = recovered === undefined ? Infinity : recovered - ready;
     console.info(
       `[faults] subgraph kill: ${outcomes.length} requests (baseline ${baseline.length}, outage ${outage.length}, after ${after.length}); ` +
-        `kill took ${Math.round(killed - killStart)} ms, restart to ready ${Math.round(ready - restartStart)} ms, ready to first success ${Math.round(recoveryMs)} ms; ` +
+        `kill took ${Math.round(killed - killStart)} ms, restart to ready ` +
+        `${Math.round(ready - restartStart)} ms, ready to first success ${Math.round(recoveryMs)} ms; ` +
         `outage codes ${JSON.stringify(tally(outage.filter((o) => usesLicensing.has(o.kind))))}, all ${JSON.stringify(tally(outcomes))}, ` +
         `max latency ${Math.round(Math.max(...outcomes.map((o) => o.end - o.start)))} ms`,
     );
@@ -268,9 +271,11 @@ describe('fault injection', () => {
    * it three times once, which made a register wait ~21 s). The outage below
    * is long enough to see requests fail, not just wait.
    */
-  it('the database killed under a write load: clean errors, readiness follows the store, services recover by themselves and no acknowledged write is lost', async () => {
+  it('the database killed under a write load: clean errors, readiness follows the store, services recover ' +
+    'by themselves and no acknowledged write is lost', async () => {
     const pids = { gateway: stack.pid('gateway'), identity: stack.pid('identity'), 'org-users': stack.pid('org-users'), licensing: stack.pid('licensing') };
     const readyz = async (name: 'identity' | 'org-users') => {
+      // eslint-disable-next-line no-restricted-syntax -- a refused connection is what this probe measures (answered as 0)
       const res = await request(`${stack.urls[name]}/readyz`, { signal: AbortSignal.timeout(3000) }).catch(() => undefined);
       if (!res) return 0;
       await res.body.dump();
@@ -344,18 +349,24 @@ describe('fault injection', () => {
 
     const registers = outcomes.filter((o) => o.kind.endsWith('register'));
     const acked = registers.filter((o) => o.status === 200 && !o.errors && o.data?.register?.user?.id && o.data.register.session?.jwt);
-    const failed = outcomes.filter((o) => o.errors?.length || o.transportError);
+    const failed = outcomes.filter((o) => (o.errors?.length ?? 0) > 0 || o.transportError);
     const inOutage = (o: Outcome) => o.start > killed && o.end < restartStart;
     const outageRegisters = registers.filter(inOutage);
     const outageReads = outcomes.filter((o) => o.kind.startsWith('read-') && inOutage(o));
     const latency = (os: Outcome[]) => (os.length ? `${Math.round(Math.min(...os.map((o) => o.end - o.start)))}-${Math.round(Math.max(...os.map((o) => o.end - o.start)))} ms` : 'n/a');
+    const messages = [
+      ...new Set(failed.flatMap((o) => (o.errors ?? []).map((e) => `${o.kind} ${String(e.extensions?.code)} (${String(e.extensions?.serviceName)}): ${e.message}`))),
+    ];
     console.info(
       `[faults] store kill: ${registers.length} registers (${acked.length} acknowledged) ${JSON.stringify(tally(registers))}, ` +
         `${outcomes.length - registers.length} reads ${JSON.stringify(tally(outcomes.filter((o) => !o.kind.endsWith('register'))))}; ` +
-        `outage registers ${JSON.stringify(tally(outageRegisters))} latency ${latency(outageRegisters)}, outage reads ${JSON.stringify(tally(outageReads))} latency ${latency(outageReads)}; ` +
-        `messages ${JSON.stringify([...new Set(failed.flatMap((o) => (o.errors ?? []).map((e) => `${o.kind} ${e.extensions?.code} (${e.extensions?.serviceName}): ${e.message}`)))])}; ` +
-        `kill ${Math.round(killed - killStart)} ms, readyz 503 after ${Math.round(toUnready)} ms, outage ${Math.round(restartStart - killed)} ms, store restart ${Math.round(storeUp - restartStart)} ms, ` +
-        `readyz 200 after ${Math.round(toReady)} ms, first register ok ${firstOk === undefined ? 'never' : `${Math.round(firstOk - readyAt)} ms after ready (${probes} probes)`}, ` +
+        `outage registers ${JSON.stringify(tally(outageRegisters))} latency ${latency(outageRegisters)}, ` +
+        `outage reads ${JSON.stringify(tally(outageReads))} latency ${latency(outageReads)}; ` +
+        `messages ${JSON.stringify(messages)}; ` +
+        `kill ${Math.round(killed - killStart)} ms, readyz 503 after ${Math.round(toUnready)} ms, outage ` +
+        `${Math.round(restartStart - killed)} ms, store restart ${Math.round(storeUp - restartStart)} ms, ` +
+        `readyz 200 after ${Math.round(toReady)} ms, first register ok ` +
+        `${firstOk === undefined ? 'never' : `${Math.round(firstOk - readyAt)} ms after ready (${probes} probes)`}, ` +
         `max register latency ${latency(registers)}`,
     );
 

@@ -133,7 +133,7 @@ describe('foundation: the supergraph end to end', () => {
   });
 
   it('runs identity, whose password hashing is throughput work, at a lower CPU priority than the other services', async () => {
-    const priorityOf = (name: 'identity' | 'org-users' | 'licensing' | 'gateway') => os.getPriority(stack.pid(name)!);
+    const priorityOf = (name: 'identity' | 'org-users' | 'licensing' | 'gateway') => os.getPriority(stack.pid(name));
     expect(priorityOf('identity')).toBe(10);
     for (const name of ['org-users', 'licensing', 'gateway'] as const) expect(priorityOf(name)).toBe(os.getPriority());
   });

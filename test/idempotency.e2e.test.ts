@@ -33,7 +33,8 @@ describe('finding 2: Idempotency-Key replays', () => {
     adminJwt = (await login(stack.gatewayUrl, 'acme', 'admin', ADMIN_PASSWORD)).jwt;
     const created = await gql(
       stack.gatewayUrl,
-      'mutation { createApplication(name: "second", permissions: ["users:register", "organization-users:write", "organization-users:read"]) { application { clientId } clientSecret } }',
+      'mutation { createApplication(name: "second", permissions: ["users:register", ' +
+      '"organization-users:write", "organization-users:read"]) { application { clientId } clientSecret } }',
       {},
       bearer(adminJwt),
     );

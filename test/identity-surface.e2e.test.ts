@@ -13,7 +13,8 @@ import { ADMIN_PASSWORD, applicationToken, bearer, bootstrapOrganization, gql, L
 const PASSWORD = 'maple-Syrup-1867!';
 const REQUEST_RESET = `mutation($o: String!, $e: String!) { requestPasswordReset(organizationSlug: $o, email: $e) { success message } }`;
 const VERIFY = `mutation($o: String!, $e: String!, $c: String!) { verifyEmail(organizationSlug: $o, email: $e, code: $c) { success message } }`;
-const RESET = `mutation($o: String!, $e: String!, $c: String!, $n: String!) { resetPassword(organizationSlug: $o, email: $e, code: $c, newPassword: $n) { success } }`;
+const RESET = `mutation($o: String!, $e: String!, $c: String!, $n: String!) { resetPassword(organizationSlug: $o, ` +
+  `email: $e, code: $c, newPassword: $n) { success } }`;
 const ENTITIES = `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id username } } }`;
 const CODES_PER_ACCOUNT = 5; // CODE_ISSUE_MAX_PER_ACCOUNT's default
 

@@ -254,7 +254,8 @@ describe('identity & sessions', () => {
 
       await gql(stack.gatewayUrl, 'mutation($o: String!, $e: String!) { requestPasswordReset(organizationSlug: $o, email: $e) { success } }', { o: 'public', e: email });
       const code = /\b(\d{6})\b/.exec((await waitForOutbox(dataDir, email, 1))[0]!.text)![1]!;
-      const reset = await gql(stack.gatewayUrl, 'mutation($o: String!, $e: String!, $c: String!, $n: String!) { resetPassword(organizationSlug: $o, email: $e, code: $c, newPassword: $n) { success } }', { o: 'public', e: email, c: code, n: 'Third-Password-333' });
+      const reset = await gql(stack.gatewayUrl, 'mutation($o: String!, $e: String!, $c: String!, $n: String!) { resetPassword(organizationSlug: $o, ' +
+        'email: $e, code: $c, newPassword: $n) { success } }', { o: 'public', e: email, c: code, n: 'Third-Password-333' });
       expect(reset.data!.resetPassword.success).toBe(true);
       await login(stack.gatewayUrl, 'public', email, 'Third-Password-333');
     });

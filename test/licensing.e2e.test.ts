@@ -128,11 +128,11 @@ describe('licensing & groups', () => {
     for (const a of admins) await assign(a.id, ['ADMIN']);
     const all = [acme.admin.id, ...admins.map((a) => a.id)];
     const results = await Promise.allSettled(all.map((userId) => licensing.call('releaseUser', { organizationId: acme.organization.id, userId, callerMayActOnAdmin: true })));
-    const refused = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(refused).toHaveLength(1);
     expect((refused[0]!.reason as DomainError).reason).toBe('LAST_COMPANY_ADMIN');
     expect((refused[0]!.reason as DomainError).message).toMatch(/at least one company admin/);
-    const usage = await licensing.call<{ licenses: string[] }[]>('getUserLicenses', { organizationId: acme.organization.id, userId: all[results.indexOf(refused[0]!)]! });
+    const usage = await licensing.call<Array<{ licenses: string[] }>>('getUserLicenses', { organizationId: acme.organization.id, userId: all[results.indexOf(refused[0]!)]! });
     expect((usage as unknown as { licenses: string[] }).licenses).toEqual(['ADMIN']);
     // The survivor cannot be stripped either, by assign or revoke.
     const survivor = all[results.indexOf(refused[0]!)]!;

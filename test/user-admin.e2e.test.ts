@@ -3,14 +3,18 @@
  * updateUser and deleteUsers with their rules, tenancy, concurrency, and the
  * batched federation joins.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection } from 'mongoose';
 import type { RunningStack, BootstrapResult } from '@usergraph/cli';
 import { D_CREATE_USER_EXAMPLE, D_FETCH_MEMBERS, D_USERS } from './support/seed-operations-d.js';
 import { ADMIN_PASSWORD, applicationToken, bearer, bootstrapOrganization, gql, login, openDatabase, removeDir, startTestStack, uniqueEmail } from './support/stack.js';
 
-const CREATE = `mutation($input: CreateUserInput!) { createUser(input: $input) { errors { path message fullMessage } user { id username email licenses groups originGroup } } }`;
-const UPDATE = `mutation($input: UpdateUserInput!) { updateUser(input: $input) { errors { path message fullMessage } user { id email firstName phoneNumber jobTitle licenses groups originGroup } } }`;
+const CREATE = `mutation($input: CreateUserInput!) { createUser(input: $input) { errors { path message fullMessage ` +
+  `} user { id username email licenses groups originGroup } } }`;
+const UPDATE = `mutation($input: UpdateUserInput!) { updateUser(input: $input) { errors { path message fullMessage ` +
+  `} user { id email firstName phoneNumber jobTitle licenses groups originGroup } } }`;
 const DELETE = `mutation($ids: [ID!]!) { deleteUsers(input: { ids: $ids }) { errors { path message fullMessage } deletedIds } }`;
 
 describe('D: user administration', () => {
@@ -18,7 +22,6 @@ describe('D: user administration', () => {
   let dataDir: string;
   let prefix: string;
   let acme: BootstrapResult;
-  let other: BootstrapResult;
   let adminJwt: string;
   let otherAdminJwt: string;
   let identityDb: Connection;
@@ -29,7 +32,7 @@ describe('D: user administration', () => {
     ({ stack, dataDir } = started);
     prefix = started.options.databasePrefix ?? '';
     acme = await bootstrapOrganization(dataDir, 'acme');
-    other = await bootstrapOrganization(dataDir, 'other');
+    await bootstrapOrganization(dataDir, 'other');
     adminJwt = (await login(stack.gatewayUrl, 'acme', 'admin', ADMIN_PASSWORD)).jwt;
     otherAdminJwt = (await login(stack.gatewayUrl, 'other', 'admin', ADMIN_PASSWORD)).jwt;
     identityDb = await openDatabase(stack, prefix, 'identity');
@@ -180,8 +183,6 @@ describe('D: user administration', () => {
     expect(res.requestId).toBeTruthy();
     // Each subgraph logs one line per GraphQL operation it serves (debug level):
     // count the operations the gateway sent for this query.
-    const { readFileSync } = await import('node:fs');
-    const { join } = await import('node:path');
     const count = (service: string) =>
       readFileSync(join(stack.logDir, `${service}.log`), 'utf8').split('\n').filter((l) => l.includes('"graphql operation"') && l.includes(`"requestId":"${res.requestId}"`)).length;
     expect(count('licensing')).toBe(1);
@@ -209,7 +210,8 @@ describe('D: user administration', () => {
     const admins = [];
     for (let i = 0; i < 6; i++) admins.push((await q(CREATE, { input: newUser(`adm${i}`, { requestedLicenses: ['ADMIN'] }) })).data!.createUser.user);
     // Removing a company admin needs organization-users:admin (issue 12, finding 7), which an ADMIN gives an application explicitly.
-    const minted = await q(`mutation { createApplication(name: "Admins", permissions: ["organization-users:write", "organization-users:admin"]) { application { clientId } clientSecret } }`);
+    const minted = await q(`mutation { createApplication(name: "Admins", permissions: ["organization-users:write", ` +
+      `"organization-users:admin"]) { application { clientId } clientSecret } }`);
     const token = await applicationToken(stack.gatewayUrl, minted.data!.createApplication.application.clientId, minted.data!.createApplication.clientSecret);
     const everyone = [acme.admin.id, ...admins.map((a) => a.id)];
     // Several callers race, each trying to delete every admin.

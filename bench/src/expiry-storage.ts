@@ -21,6 +21,7 @@ import mongoose from 'mongoose';
 import { bootstrap, connectToStack, parseBootstrapArgs, startStack } from '@usergraph/cli';
 import { startExpiry } from '@usergraph/mongo';
 import { createLogger } from '@usergraph/service-kit';
+import { MONGODB_URI } from './env.js';
 import { readConfigArg, sleep } from './util.js';
 
 export interface ExpiryStorageConfig {
@@ -53,7 +54,7 @@ const ORGUSERS = ['users', 'idempotency_keys'];
 
 async function main() {
   const config = readConfigArg<ExpiryStorageConfig>(process.argv[2]);
-  const mongodbUri = process.env.MONGODB_URI || undefined;
+  const mongodbUri = MONGODB_URI;
   const prefix = mongodbUri ? `bench_${randomBytes(4).toString('hex')}_` : '';
   const dataDir = mkdtempSync(join(tmpdir(), 'usergraph-bench-expiry-'));
   const expiry = String(config.expirySeconds);
@@ -107,7 +108,8 @@ async function main() {
       return res.ok && !body.errors;
     };
     const LOGIN = 'mutation($o: String!, $i: String!, $p: String!) { login(organizationSlug: $o, identifier: $i, password: $p) { jwt } }';
-    const REGISTER = 'mutation($e: String!, $p: String!) { register(email: $e, password: $p, firstName: "Bench", lastName: "Expiry", withVerificationCode: true) { user { id } } }';
+    const REGISTER = 'mutation($e: String!, $p: String!) { register(email: $e, password: $p, firstName: "Bench", ' +
+      'lastName: "Expiry", withVerificationCode: true) { user { id } } }';
     let logins = 0;
     let registrations = 0;
     let failures = 0;

@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { waitUntilReady, type RunningStack } from '@usergraph/cli';
 import { findFreePort, repoRoot } from '@usergraph/embedded-store';
 import { request } from 'undici';
+import { HOME, PATH } from './env.js';
 
 export interface ExtraGateway {
   url: string;
@@ -39,7 +40,7 @@ export async function startOurGateway(
   const child = spawn(process.execPath, [join(repoRoot(), 'apps/gateway/dist/main.js')], {
     cwd: repoRoot(),
     env: {
-      PATH: process.env.PATH ?? '',
+      PATH,
       APOLLO_TELEMETRY_DISABLED: '1',
       HOST: '127.0.0.1',
       INTERNAL_SERVICE_SECRET: stack.secrets.INTERNAL_SERVICE_SECRET,
@@ -53,8 +54,8 @@ export async function startOurGateway(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const log = createWriteStream(logFile, { flags: 'a' });
-  child.stdout!.pipe(log);
-  child.stderr!.pipe(log);
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
   const base = `http://127.0.0.1:${port}`;
   await waitUntilReady(base, { timeoutMs: 60_000, exited: () => child.exitCode !== null });
   return { url: `${base}/graphql`, pid: child.pid, stop: stopper(child) };
@@ -114,12 +115,12 @@ export async function startHiveGateway(stack: RunningStack, workDir: string, env
   const port = await findFreePort();
   const child = spawn(process.execPath, [bin, 'supergraph', sdlFile, '--config-path', configFile, '--host', '127.0.0.1', '--port', String(port), '--fork', '1'], {
     cwd: workDir,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? workDir, ...env },
+    env: { PATH, HOME: HOME ?? workDir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const log = createWriteStream(logFile, { flags: 'a' });
-  child.stdout!.pipe(log);
-  child.stderr!.pipe(log);
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
   const base = `http://127.0.0.1:${port}`;
   // Hive Gateway answers /readiness once its schema is loaded.
   const deadline = Date.now() + 60_000;

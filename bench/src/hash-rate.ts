@@ -9,6 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import argon2 from 'argon2';
+import { UV_THREADPOOL_SIZE } from './env.js';
 import { readConfigArg } from './util.js';
 
 export interface HashRateConfig {
@@ -41,7 +42,7 @@ async function main() {
   };
   await Promise.all(Array.from({ length: config.concurrency }, worker));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const result: HashRateResult = { ...config, hashes, seconds, rate: hashes / seconds, threadpool: Number(process.env.UV_THREADPOOL_SIZE ?? 4) };
+  const result: HashRateResult = { ...config, hashes, seconds, rate: hashes / seconds, threadpool: UV_THREADPOOL_SIZE };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 

@@ -30,6 +30,7 @@ import { startCountingProxy, type CountingProxy } from './count-proxy.js';
 import { hiveGatewayBin, hiveGatewayVersion, startHiveGateway, startOurGateway, type ExtraGateway } from './gateways.js';
 import { loadOrgUsersSearch, openOrgUsersDb, personOf, seedProfiles } from './seed.js';
 import { markdownTable, ms, rate, textTable, x, type Row } from './report.js';
+import { MONGODB_URI } from './env.js';
 import { cpuDuring, machine, percentile, rssMiB, runJsonChild, sleep, type CpuUse } from './util.js';
 
 const { values: argv } = parseArgs({
@@ -44,15 +45,13 @@ const { values: argv } = parseArgs({
   strict: true,
 });
 
-const QUICK = argv.quick!;
+const QUICK = argv.quick;
 /** `--only P1,P6`: run just these scenarios (P5 and P7 need P1's figures). */
 const ONLY = argv.only ? new Set(argv.only.split(',').map((id) => id.trim().toUpperCase())) : undefined;
 const P6_LARGE = argv.users ? Number(argv.users) : QUICK ? 3_000 : 100_000;
 if (!Number.isInteger(P6_LARGE) || P6_LARGE < 100) throw new Error('--users must be an integer ≥ 100');
 const P1_USERS = argv['p1-users'] ? Number(argv['p1-users']) : 100;
 if (!Number.isInteger(P1_USERS) || P1_USERS < 51) throw new Error('--p1-users must be an integer ≥ 51 (the admin and 50 users created through createUser)');
-/** A real MongoDB (the index path) instead of the embedded store, as for npm start and npm test. */
-const MONGODB_URI = process.env.MONGODB_URI || undefined;
 
 /** Every knob of a run, written into the results. */
 const CONFIG = {
@@ -97,10 +96,13 @@ const FULL_USERS_DOMAIN = 'full.test';
 const P3_QUERY = `query BenchJoin($n: Int!) { users(fullText: "${FULL_USERS_DOMAIN}", first: $n) { nodes { username licenses groups } } }`;
 const REGISTER = JSON.stringify({
   query:
-    'mutation BenchRegister($email: String!, $password: String!, $firstName: String!, $lastName: String!) { register(email: $email, password: $password, firstName: $firstName, lastName: $lastName) { user { id email } session { jwt expires } message } }',
+    'mutation BenchRegister($email: String!, $password: String!, $firstName: String!, $lastName: ' +
+    'String!) { register(email: $email, password: $password, firstName: $firstName, lastName: $lastName) ' +
+    '{ user { id email } session { jwt expires } message } }',
   variables: { email: 'bench.__UNIQUE__@register.test', password: PASSWORD, firstName: 'Bench', lastName: 'Register' },
 });
-const CREATE_USER = `mutation BenchCreate($input: CreateUserInput!) { createUser(input: $input) { errors { path message } user { id username licenses groups } } }`;
+const CREATE_USER = `mutation BenchCreate($input: CreateUserInput!) { createUser(input: $input) { errors { path message ` +
+  `} user { id username licenses groups } } }`;
 
 const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
@@ -239,7 +241,7 @@ async function main() {
     if (ONLY && !ONLY.has(id)) return;
     const t0 = Date.now();
     loadBefore[id] = os.loadavg()[0]!;
-    log(`${id}... (load average ${loadBefore[id]!.toFixed(2)})`);
+    log(`${id}... (load average ${loadBefore[id].toFixed(2)})`);
     try {
       await fn();
     } catch (err) {
@@ -269,14 +271,16 @@ async function main() {
   log(`stack ready in ${((Date.now() - tStack) / 1000).toFixed(1)} s: ${stack.gatewayUrl}`);
   let stopping: Promise<void> | undefined;
   const stopEverything = () => (stopping ??= (async () => {
-    for (const e of extras) await e.stop().catch(() => undefined);
-    for (const p of proxies) await p.close().catch(() => undefined);
+    // Best effort, each step reported: one failed step must not keep the others from cleaning up.
+    const failed = (what: string) => (err: unknown) => void log(`cleanup: ${what} failed: ${err instanceof Error ? err.message : String(err)}`);
+    for (const e of extras) await e.stop().catch(failed('stopping a gateway'));
+    for (const p of proxies) await p.close().catch(failed('closing a counting proxy'));
     if (MONGODB_URI) {
-      const admin = await mongoose.createConnection(MONGODB_URI).asPromise().catch(() => undefined);
-      for (const name of ['identity', 'orgusers', 'licensing']) await admin?.useDb(`${prefix}${name}`).dropDatabase().catch(() => undefined);
-      await admin?.close().catch(() => undefined);
+      const admin = await mongoose.createConnection(MONGODB_URI).asPromise().catch(failed('connecting to drop the databases'));
+      for (const name of ['identity', 'orgusers', 'licensing']) await admin?.useDb(`${prefix}${name}`).dropDatabase().catch(failed(`dropping ${name}`));
+      await admin?.close().catch(failed('closing the admin connection'));
     }
-    await db?.close().catch(() => undefined);
+    await db?.close().catch(failed('closing the database connection'));
     await stack.stop();
     if (!argv['keep-data']) rmSync(dataDir, { recursive: true, force: true });
   })());
@@ -570,7 +574,13 @@ async function main() {
       rows.push({
         id: 'P3',
         scenario: `users(first:N){username licenses groups}: subgraph calls per request (N = ${CONFIG.p3PageSizes.join(', ')})`,
-        figure: `${perSize.map((e) => `N=${e.first}: ${Math.max(...e.callsPerRequest)} (org-users ${Math.max(...e.bySubgraph['org-users'])}, identity ${Math.max(...e.bySubgraph.identity)}, licensing ${Math.max(...e.bySubgraph.licensing)})`).join('; ')}${s50 ? `; ${s50.nodes} users returned, ${s50.withLicenses} with username and licenses` : ''}`,
+        figure:
+          perSize
+            .map((e) => {
+              const bySubgraph = `org-users ${Math.max(...e.bySubgraph['org-users'])}, identity ${Math.max(...e.bySubgraph.identity)}`;
+              return `N=${e.first}: ${Math.max(...e.callsPerRequest)} (${bySubgraph}, licensing ${Math.max(...e.bySubgraph.licensing)})`;
+            })
+            .join('; ') + (s50 ? `; ${s50.nodes} users returned, ${s50.withLicenses} with username and licenses` : ''),
         target: '≤ 3, whatever N',
         verdict: worst <= 3 && new Set(perSize.map((e) => Math.max(...e.callsPerRequest))).size === 1 ? 'met' : 'not met',
       });
@@ -704,7 +714,8 @@ async function main() {
         const peak = Math.max(...r.samples.map((s) => s.identity[name] ?? 0));
         rows.push({
           id: 'P9',
-          scenario: `identity.${name} under ${r.logins} logins + ${r.registrations} registrations in ${r.loadSeconds} s (expiry ${r.expirySeconds} s): before / peak / ${r.settleSeconds} s after`,
+          scenario: `identity.${name} under ${r.logins} logins + ${r.registrations} registrations in ${r.loadSeconds} s ` +
+            `(expiry ${r.expirySeconds} s): before / peak / ${r.settleSeconds} s after`,
           figure: `${before[name]} / ${peak} / ${after[name]}`,
           target: '≤ before + 1 after',
           verdict: (after[name] ?? 0) <= (before[name] ?? 0) + 1 ? 'met' : 'not met',
@@ -816,7 +827,11 @@ async function main() {
     `machine: ${m.cpuModel}, ${m.cores} cores, ${m.ramGiB} GiB RAM, ${m.os}; Node ${m.node}`,
     `load average (1 min) before each scenario: ${Object.entries(loadBefore).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}${Math.max(...Object.values(loadBefore)) > m.cores / 2 ? ' (other work was running on this machine: every figure is skewed by it)' : ''}`,
     `stack: NODE_ENV=production LOG_LEVEL=warn, ${CONFIG.store}; every process on this machine; load generator (autocannon) in its own process; loopback only`,
-    `concurrency: P1/P2/P7 ${CONFIG.p1Connections} connections (${CONFIG.p1Connections * 4} distinct tokens in turn), ${CONFIG.loadSeconds} s per side in ${CONFIG.rounds} alternating run(s), each after ${CONFIG.warmupSeconds} s of warm-up; P4 ${CONFIG.registerConnections} connections for ${CONFIG.registerSeconds} s; P5 reads ${CONFIG.p5Connections} connections at a fixed rate for ${CONFIG.p5Seconds} s; P6 1 connection, requests one at a time`,
+    `concurrency: P1/P2/P7 ${CONFIG.p1Connections} connections (${CONFIG.p1Connections * 4} distinct ` +
+    `tokens in turn), ${CONFIG.loadSeconds} s per side in ${CONFIG.rounds} alternating run(s), each ` +
+    `after ${CONFIG.warmupSeconds} s of warm-up; P4 ${CONFIG.registerConnections} connections for ` +
+    `${CONFIG.registerSeconds} s; P5 reads ${CONFIG.p5Connections} connections at a fixed rate for ` +
+    `${CONFIG.p5Seconds} s; P6 1 connection, requests one at a time`,
     `P1 org: ${CONFIG.p1OrgUsers} users (the admin, 50 through createUser, the rest bulk-seeded); P1 query: ${P1_QUERY}`,
   ];
   const table = textTable(rows);
@@ -828,7 +843,8 @@ async function main() {
   mkdirSync(outDir, { recursive: true });
   const stamp = started.toISOString().replace(/[:.]/g, '-');
   const jsonFile = join(outDir, `${stamp}.json`);
-  writeFileSync(jsonFile, `${JSON.stringify({ startedAt: started.toISOString(), finishedAt: finished.toISOString(), machine: m, loadAverageBefore: loadBefore, config: CONFIG, rows, failures, results }, null, 2)}\n`);
+  const record = { startedAt: started.toISOString(), finishedAt: finished.toISOString(), machine: m, loadAverageBefore: loadBefore, config: CONFIG, rows, failures, results };
+  writeFileSync(jsonFile, `${JSON.stringify(record, null, 2)}\n`);
   writeFileSync(join(outDir, `${stamp}.md`), `${header.map((h) => `${h}  `).join('\n')}\n\n${markdownTable(rows)}\n`);
   process.stdout.write(`\nresults: ${jsonFile}\n`);
 }

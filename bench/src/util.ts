@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inheritedEnv } from './env.js';
 
 /** Nearest-rank percentile of sorted values (NaN when empty). */
 export function percentile(sorted: readonly number[], p: number): number {
@@ -31,11 +32,10 @@ export interface Machine {
 
 export function machine(): Machine {
   let cpuModel = os.cpus()[0]?.model?.trim() ?? 'unknown';
-  try {
+  // Not on Linux, os.cpus() is enough.
+  if (existsSync('/proc/cpuinfo')) {
     const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
     if (line) cpuModel = line.split(':')[1]!.trim();
-  } catch {
-    // not Linux: os.cpus() is enough
   }
   return {
     cpuModel,
@@ -58,6 +58,7 @@ export function rssMiB(pid: number | undefined): number | undefined {
 }
 
 /** A child's configuration: inline JSON, or `@<file>` holding it. */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the parent wrote the config from the same type
 export const readConfigArg = <T>(arg: string | undefined): T => JSON.parse(arg?.startsWith('@') ? readFileSync(arg.slice(1), 'utf8') : (arg ?? '')) as T;
 
 /** A script of this package's dist folder. */
@@ -67,7 +68,7 @@ export const distScript = (name: string) => fileURLToPath(new URL(`./${name}`, i
  * Runs `node <script> <json config>` in its own process and parses the one
  * JSON line it prints. The child's stderr is passed through.
  */
-export function runJsonChild<T>(script: string, config: unknown, env: NodeJS.ProcessEnv = process.env): Promise<T> {
+export function runJsonChild<T>(script: string, config: unknown, env: NodeJS.ProcessEnv = inheritedEnv()): Promise<T> {
   // A long configuration (a pool of tokens) goes through a file: one argument is limited to 128 KiB.
   let arg = JSON.stringify(config);
   let file: string | undefined;

@@ -12,7 +12,7 @@
  * limits refuse are timed too, for information. Prints one line of JSON.
  */
 import { ApolloGateway } from '@apollo/gateway';
-import { getVariableValues, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { getVariableValues, Kind, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { checkDocumentBeforeValidation, documentLimitRules, operationCost } from '@usergraph/service-kit';
 import { fragmentPairChain } from '@usergraph/service-kit/testing';
 import { loadSupergraphSdl } from '@usergraph/gateway';
@@ -39,11 +39,14 @@ const MAX_COST = 10_000;
 const OPERATIONS: Record<string, { query: string; variables?: Record<string, unknown> }> = {
   'P1 users(first: 20)': { query: 'query BenchUsers { users(fullText: "a", first: 20) { nodes { id firstName lastName email } totalCount } }' },
   "D's FetchMembers ($first: 20)": {
-    query: 'query FetchMembers($fullText: String, $first: Int!) { viewer { currentOrganization { members(fullText: $fullText, first: $first) { nodes { firstName lastName username email } } } } }',
+    query: 'query FetchMembers($fullText: String, $first: Int!) { viewer { currentOrganization { ' +
+      'members(fullText: $fullText, first: $first) { nodes { firstName lastName username email } } } } }',
     variables: { fullText: 'luke', first: 20 },
   },
   "B's register (variables)": {
-    query: 'mutation ($email: String!, $password: String!, $firstName: String!, $lastName: String!) { register(email: $email, password: $password, firstName: $firstName, lastName: $lastName) { user { id email name } session { _id jwt expires } message } }',
+    query: 'mutation ($email: String!, $password: String!, $firstName: String!, $lastName: String!) { ' +
+      'register(email: $email, password: $password, firstName: $firstName, lastName: $lastName) { user { ' +
+      'id email name } session { _id jwt expires } message } }',
     variables: { email: 'jeanne@example.ca', password: 'maple-Syrup-1867!', firstName: 'Jeanne', lastName: 'Tremblay' },
   },
   'users(first: 100), every user field (cost 7,201)': {
@@ -51,7 +54,8 @@ const OPERATIONS: Record<string, { query: string; variables?: Record<string, unk
       nodes { id _id email phoneNumber telephone firstName lastName name status organisation taxNumber isSubscribed dateOfBirth jobTitle username
         licenses groups originGroup createdAt updatedAt syncedAt closedAt nationalIdLast4 visitorId legalName { first middle last }
         notificationPreferences { email sms push } legalAgreementVersions { version acceptedAt }
-        address { city country } addresses { _id description firstName lastName addressLine1 addressLine2 streetNumber city state stateCode postCode country alpha2 type }
+        address { city country }
+        addresses { _id description firstName lastName addressLine1 addressLine2 streetNumber city state stateCode postCode country alpha2 type }
         organization { id slug name } }
       edges { cursor node { id } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } totalCount } }`,
     variables: { first: 100 },
@@ -78,7 +82,7 @@ function time(fn: () => unknown, seconds: number): number {
 /** The check before validation parses the text itself (a second parse: counted); `document` is Apollo's, cached. */
 function everyRequest(schema: GraphQLSchema, query: string, document: DocumentNode, variables: Record<string, unknown>): void {
   if (checkDocumentBeforeValidation(query, LIMITS.maxTokens)) throw new Error('refused by the check before validation');
-  const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === 'OperationDefinition')!;
+  const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
   if (getVariableValues(schema, operation.variableDefinitions ?? [], variables, { maxErrors: 1 }).errors) throw new Error('bad variables');
   if (operationCost({ schema, document, operationName: operation.name?.value, variables }) > MAX_COST) throw new Error('too costly');
 }

@@ -47,13 +47,13 @@ export function parseBootstrapArgs(argv: string[]) {
     adminEmail: values['admin-email']!,
     adminUsername: values['admin-username']!,
     adminPassword: values['admin-password']!,
-    adminFirstName: values['admin-first-name']!,
-    adminLastName: values['admin-last-name']!,
-    permissions: values.permissions!.split(',').map((p) => p.trim()).filter(Boolean),
-    appName: values['app-name']!,
-    selfSignup: values['self-signup']!,
-    supportAdmin: values['support-admin']!,
-    json: values.json!,
+    adminFirstName: values['admin-first-name'],
+    adminLastName: values['admin-last-name'],
+    permissions: values.permissions.split(',').map((p) => p.trim()).filter(Boolean),
+    appName: values['app-name'],
+    selfSignup: values['self-signup'],
+    supportAdmin: values['support-admin'],
+    json: values.json,
   };
 }
 

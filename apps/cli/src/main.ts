@@ -65,7 +65,9 @@ async function main(argv: string[]): Promise<void> {
       if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       else
         process.stdout.write(
-          `Created organization ${result.organization.slug} (${result.organization.id}), admin ${result.admin.id}, application ${result.application.clientId}.\nClient secret (shown once): ${result.application.clientSecret}\n`,
+          `Created organization ${result.organization.slug} (${result.organization.id}), admin ` +
+          `${result.admin.id}, application ${result.application.clientId}.\nClient secret (shown once): ` +
+          `${result.application.clientSecret}\n`,
         );
       return;
     }

@@ -71,9 +71,12 @@ export async function waitUntilReady(url: string, opts: { timeoutMs: number; ser
   let delay = 25;
   while (Date.now() < deadline) {
     if (opts.exited?.()) throw new Error(`${url} exited before it was ready`);
+    // Refused, timed out or not JSON means "not ready yet": asked again until the deadline, which says so.
+    /* eslint-disable no-restricted-syntax -- see above */
     const answer = await request(`${url}/readyz`, { headersTimeout: 1000, bodyTimeout: 1000 })
       .then(async (res) => ({ status: res.statusCode, body: (await res.body.json().catch(() => undefined)) as { service?: string } | undefined }))
       .catch(() => undefined);
+    /* eslint-enable no-restricted-syntax */
     if (answer?.status === 200) {
       if (opts.service === undefined || answer.body?.service === opts.service) return;
       throw new WrongServiceError(`${url} is answered by ${answer.body?.service ?? 'another server'}, not ${opts.service}`);
@@ -205,15 +208,17 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     if (niceness !== undefined && child.pid !== undefined) {
       try {
         os.setPriority(child.pid, niceness);
+        // eslint-disable-next-line no-restricted-syntax -- a refused priority is no failure
       } catch {
         // Not permitted here: the service still runs, at the normal priority.
       }
     }
     let lastStderr = '';
-    child.stdout!.pipe(log);
-    child.stderr!.pipe(log);
-    child.stderr!.on('data', (chunk: Buffer) => (lastStderr = chunk.toString('utf8').trim().slice(-500)));
-    let exitStatus: number | null = null;
+    child.stdout.pipe(log);
+    child.stderr.pipe(log);
+    child.stderr.on('data', (chunk: Buffer) => (lastStderr = chunk.toString('utf8').trim().slice(-500)));
+    // Set by the exit listener, so tsc cannot see it change: typed wide on purpose.
+    let exitStatus = null as number | null;
     child.once('exit', (status) => {
       exitStatus = status;
       exited.add(name);
@@ -223,7 +228,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       await waitUntilReady(urls[name], { timeoutMs: 60_000, service: name, exited: () => exited.has(name) });
     } catch (err) {
       // Say why it died: its last words, once its stderr is fully read.
-      if (exited.has(name) && !child.stderr!.closed) await new Promise((resolve) => child.stderr!.once('close', resolve));
+      if (exited.has(name) && !child.stderr.closed) await new Promise((resolve) => child.stderr.once('close', resolve));
       const message = lastStderr ? `${(err as Error).message}: ${lastStderr}` : (err as Error).message;
       // Told by the child's exit status or our own error class, never by the words on its stderr.
       const portTaken = err instanceof WrongServiceError || (exited.has(name) && exitStatus === EXIT_PORT_TAKEN);

@@ -1,25 +1,25 @@
-import { buildSchema, isObjectType, parse, type ObjectTypeDefinitionNode } from 'graphql';
+import { buildSchema, isObjectType, Kind, parse, type ObjectTypeDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { composeSupergraph } from './compose-supergraph.js';
 
 /** The subgraphs (by join__Graph enum value) that contribute each field of `typeName`. */
 function fieldOwners(supergraphSdl: string, typeName: string): Map<string, Set<string>> {
   const def = parse(supergraphSdl).definitions.find(
-    (d): d is ObjectTypeDefinitionNode => d.kind === 'ObjectTypeDefinition' && d.name.value === typeName,
+    (d): d is ObjectTypeDefinitionNode => d.kind === Kind.OBJECT_TYPE_DEFINITION && d.name.value === typeName,
   );
   if (!def) throw new Error(`no type ${typeName}`);
   const typeGraphs = (def.directives ?? [])
     .filter((d) => d.name.value === 'join__type')
     .map((d) => d.arguments?.find((a) => a.name.value === 'graph')?.value)
-    .map((v) => (v?.kind === 'EnumValue' ? v.value : ''));
+    .map((v) => (v?.kind === Kind.ENUM ? v.value : ''));
   const owners = new Map<string, Set<string>>();
   for (const field of def.fields ?? []) {
     const joins = (field.directives ?? []).filter((d) => d.name.value === 'join__field');
     const graphs = joins.length
       ? joins
-          .filter((d) => !d.arguments?.some((a) => a.name.value === 'external' && a.value.kind === 'BooleanValue' && a.value.value))
+          .filter((d) => !d.arguments?.some((a) => a.name.value === 'external' && a.value.kind === Kind.BOOLEAN && a.value.value))
           .map((d) => d.arguments?.find((a) => a.name.value === 'graph')?.value)
-          .map((v) => (v?.kind === 'EnumValue' ? v.value : ''))
+          .map((v) => (v?.kind === Kind.ENUM ? v.value : ''))
       : typeGraphs;
     owners.set(field.name.value, new Set(graphs));
   }

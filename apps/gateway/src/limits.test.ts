@@ -54,7 +54,8 @@ describe('gateway with the default limits', () => {
   });
 
   it('finding 1: refuses users > organization > members > organization > members (n^4 nodes) before execution, naming cost and limit', async () => {
-    const query = `query ($n: Int!) { users(first: $n) { nodes { organization { members(first: $n) { nodes { organization { members(first: $n) { nodes { id email } } } } } } } } }`;
+    const query = `query ($n: Int!) { users(first: $n) { nodes { organization { members(first: $n) { nodes { ` +
+      `organization { members(first: $n) { nodes { id email } } } } } } } } }`;
     const res = await postGraphQL(url, query, { n: 100 });
     expect(res.status).toBe(400);
     expect(res.body.data ?? null).toBeNull();
@@ -72,7 +73,8 @@ describe('gateway with the default limits', () => {
       nodes { id _id email phoneNumber telephone firstName lastName name status organisation taxNumber isSubscribed dateOfBirth jobTitle username
         licenses groups originGroup createdAt updatedAt syncedAt closedAt nationalIdLast4 visitorId legalName { first middle last }
         notificationPreferences { email sms push } legalAgreementVersions { version acceptedAt }
-        address { city country } addresses { _id description firstName lastName addressLine1 addressLine2 streetNumber city state stateCode postCode country alpha2 type }
+        address { city country }
+        addresses { _id description firstName lastName addressLine1 addressLine2 streetNumber city state stateCode postCode country alpha2 type }
         organization { id slug name } }
       edges { cursor node { id } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } totalCount } }`;
     const operations: Array<[string, Record<string, unknown>]> = [
@@ -84,7 +86,9 @@ describe('gateway with the default limits', () => {
       ['{ me { id email status licenses } }', {}],
       ['mutation ($o: String!, $i: String!, $p: String!) { login(organizationSlug: $o, identifier: $i, password: $p) { _id jwt expires refreshToken } }', { o: 'public', i: 'a@b.c', p: 'x' }],
       [fullPage, { first: 100 }],
-      ['query ($first: Int) { me { connections(input: { first: $first }) { edges { node { id institutionName } } totalCount } tradelines(input: { first: $first }) { edges { node { id balance { amount currency } } } } } }', { first: 100 }],
+      ['query ($first: Int) { me { connections(input: { first: $first }) { edges { node { id ' +
+        'institutionName } } totalCount } tradelines(input: { first: $first }) { edges { node { id balance { ' +
+        'amount currency } } } } } }', { first: 100 }],
     ];
     for (const [query, variables] of operations) {
       const res = await postGraphQL(url, query, variables);
@@ -108,7 +112,8 @@ describe('gateway with the default limits', () => {
     expect(limitOf(await postGraphQL(url, `{ me { ${'organization { id } '.repeat(5)}} }`))).toBeUndefined();
   });
 
-  it('answers an input object with 3,000 unknown keys at once, with one BAD_USER_INPUT (the gateway described the whole object once per key: 4 s, 54 s for 9,000)', async () => {
+  it('answers an input object with 3,000 unknown keys at once, with one BAD_USER_INPUT (the gateway ' +
+    'described the whole object once per key: 4 s, 54 s for 9,000)', async () => {
     const input: Record<string, number> = {};
     for (let i = 0; i < 3000; i++) input[`f${i}`] = 1;
     const query = 'mutation ($input: RegisterOrganizationUserInput!) { registerOrganizationUser(input: $input) { user { id } } }';
@@ -125,8 +130,10 @@ describe('gateway with the default limits', () => {
     expect(JSON.stringify(answer.res.body)).not.toContain('f2999: 1');
   });
 
-  it('refuses 30 aliased login mutations in one anonymous request (30 password hashes for one request), and even 2 (one sensitive mutation per operation); lets 1 through', async () => {
-    const logins = (n: number) => `mutation { ${Array.from({ length: n }, (_, i) => `l${i}: login(organizationSlug: "acme", identifier: "admin", password: "guess-${i}") { jwt }`).join(' ')} }`;
+  it('refuses 30 aliased login mutations in one anonymous request (30 password hashes for one request), ' +
+    'and even 2 (one sensitive mutation per operation); lets 1 through', async () => {
+    const login = (i: number) => `l${i}: login(organizationSlug: "acme", identifier: "admin", password: "guess-${i}") { jwt }`;
+    const logins = (n: number) => `mutation { ${Array.from({ length: n }, (_, i) => login(i)).join(' ')} }`;
     for (const n of [30, 2]) {
       const res = await postGraphQL(url, logins(n));
       expect(res.status).toBe(400);

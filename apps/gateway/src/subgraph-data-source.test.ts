@@ -45,7 +45,7 @@ const context = (clientIp: string): GatewayContext => ({
 });
 
 const call = (source: SubgraphDataSource, clientIp = '203.0.113.9') =>
-  source.process({ request: { query: '{ ok }', variables: { a: 1 }, operationName: 'Q' }, context: context(clientIp) } as never);
+  source.process({ request: { query: '{ ok }', variables: { a: 1 }, operationName: 'Q' }, context: context(clientIp) } as unknown as Parameters<SubgraphDataSource['process']>[0]);
 
 describe('SubgraphDataSource', () => {
   it('posts the operation with the forwarded headers and a signed client IP', async () => {
@@ -97,7 +97,7 @@ describe('SubgraphDataSource', () => {
 
   describe('issue 13: unreachable vs failed, told apart by error codes, not by text', () => {
     /** A subgraph on a real socket that does `behave` to each connection. */
-    const withSubgraph = async (behave: (socket: import('node:net').Socket) => void, run: (url: string) => Promise<void>) => {
+    const withSubgraph = async (behave: (socket: net.Socket) => void, run: (url: string) => Promise<void>) => {
       const raw = net.createServer(behave);
       await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
       try {

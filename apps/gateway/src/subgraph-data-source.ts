@@ -46,14 +46,17 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   async process({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<SubgraphResponse> {
     if (!request.query) throw new Error('Missing query');
     const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (context.headers) {
+    // Apollo types the context of its own requests (health checks, schema loading) as
+    // Record<string, any>; only a client's request carries the gateway's context.
+    const client = (context as Partial<GatewayContext>).headers ? (context as GatewayContext) : undefined;
+    if (client) {
       for (const name of FORWARDED_HEADERS) {
-        const value = context.headers[name];
+        const value = client.headers[name];
         if (value) headers[name] = value;
       }
-      headers['x-request-id'] = context.requestId;
+      headers['x-request-id'] = client.requestId;
       // The client IP, signed so that a direct caller of a subgraph cannot forge it.
-      headers[GATEWAY_ASSERTION_HEADER] = await this.assertionFor(this.subgraphName, { ip: context.clientIp });
+      headers[GATEWAY_ASSERTION_HEADER] = await this.assertionFor(this.subgraphName, { ip: client.clientIp });
     }
     const res = await keepAliveAgent.request({
       origin: this.origin,
@@ -68,7 +71,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     const body: unknown = isJson ? JSON.parse(text) : text;
     if (res.statusCode < 200 || res.statusCode > 299) throw this.errorFromResponse(res.statusCode, body);
     if (typeof body !== 'object' || body === null) throw new Error(`Expected JSON response body, but received: ${text}`);
-    return body as SubgraphResponse;
+    return body;
   }
 
   /**

@@ -1,9 +1,10 @@
 // `node packages/embedded-store/dist/build-store-cli.js` (npm run build:store):
 // builds the embedded store ahead of time (npm test runs it before the parallel test workers start).
 import { ensureEmbeddedStoreBinaryDetailed } from './embedded-store-binary.js';
+import { externalMongodbUri } from './env.js';
 
 async function main(): Promise<number> {
-  if (process.env.MONGODB_URI) {
+  if (externalMongodbUri()) {
     console.log('MONGODB_URI is set: using that server, the embedded store is not built.');
     return 0;
   }

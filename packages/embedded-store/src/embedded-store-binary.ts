@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { chmod, cp, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { goBuildEnv } from './env.js';
 
 const BINARY_NAME = 'usergraph-ferretdb';
 const LOCK_TIMEOUT_MS = 10 * 60 * 1000;
@@ -60,9 +61,9 @@ interface RunResult {
 }
 
 /** Runs a command, capturing stdout+stderr; rejects only if it cannot start. */
-function run(cmd: string, args: string[], cwd: string, env?: NodeJS.ProcessEnv): Promise<RunResult> {
+function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { cwd, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     let stdout = '';
     const collect = (chunk: Buffer): void => {
@@ -80,9 +81,9 @@ function run(cmd: string, args: string[], cwd: string, env?: NodeJS.ProcessEnv):
   });
 }
 
-function goEnv(): NodeJS.ProcessEnv {
-  // GOTOOLCHAIN=local: never download another toolchain behind the user's back.
-  return { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod' };
+/** A file already gone is what an unlink wanted; any other failure is reported. */
+function ignoreMissing(err: unknown): void {
+  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
 }
 
 function tail(text: string): string {
@@ -102,7 +103,7 @@ function buildError(reason: string, output: string): Error {
 /** `go version` output, or null when go is not installed. */
 async function goVersion(toolDir: string): Promise<string | null> {
   try {
-    const r = await run('go', ['version'], toolDir, goEnv());
+    const r = await run('go', ['version'], toolDir, goBuildEnv());
     if (r.code !== 0) throw buildError('`go version` failed', r.output);
     return r.output.trim();
   } catch (err) {
@@ -131,8 +132,8 @@ async function sourceHash(toolDir: string, version: string): Promise<string> {
 interface PatchSpec {
   module: string;
   buildTag: string;
-  addFiles: { from: string; to: string }[];
-  edits: { file: string; count: number; replace: string[]; with: string[] }[];
+  addFiles: Array<{ from: string; to: string }>;
+  edits: Array<{ file: string; count: number; replace: string[]; with: string[] }>;
 }
 
 /**
@@ -145,7 +146,7 @@ interface PatchSpec {
 async function preparePatchedSource(p: Paths): Promise<{ goMod: string; buildTag: string }> {
   const patchesDir = join(p.toolDir, PATCHES_DIR);
   const spec = JSON.parse(await readFile(join(patchesDir, 'patches.json'), 'utf8')) as PatchSpec;
-  const download = await run('go', ['mod', 'download', '-json', spec.module], p.toolDir, goEnv());
+  const download = await run('go', ['mod', 'download', '-json', spec.module], p.toolDir, goBuildEnv());
   if (download.code !== 0) throw buildError(`\`go mod download ${spec.module}\` exited with code ${download.code}`, download.output);
   const { Dir: moduleDir, Version: version } = JSON.parse(download.stdout) as { Dir: string; Version: string };
 
@@ -225,14 +226,14 @@ async function acquireLock(lockFile: string, log: (line: string) => void): Promi
         await fh.close();
       }
       return async () => {
-        await unlink(lockFile).catch(() => undefined);
+        await unlink(lockFile).catch(ignoreMissing);
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     if (await lockIsStale(lockFile)) {
       log(`Removing stale build lock ${lockFile}`);
-      await unlink(lockFile).catch(() => undefined);
+      await unlink(lockFile).catch(ignoreMissing);
       continue;
     }
     if (Date.now() > deadline) {
@@ -292,7 +293,7 @@ export async function ensureEmbeddedStoreBinaryDetailed(opts: EnsureBinaryOption
     let r: RunResult;
     const { goMod, buildTag } = await preparePatchedSource(p);
     try {
-      r = await run('go', ['build', '-trimpath', `-modfile=${goMod}`, `-tags=${buildTag}`, '-o', tmp, '.'], p.toolDir, goEnv());
+      r = await run('go', ['build', '-trimpath', `-modfile=${goMod}`, `-tags=${buildTag}`, '-o', tmp, '.'], p.toolDir, goBuildEnv());
     } catch (err) {
       throw buildError(`could not run \`go build\` (${(err as Error).message})`, '');
     }

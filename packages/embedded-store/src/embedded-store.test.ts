@@ -32,7 +32,7 @@ describe.skipIf(!!process.env.MONGODB_URI)('embedded store', () => {
     const first = await startEmbeddedStore({ dataDir });
     const client = new mongoose.mongo.MongoClient(first.uri, { serverSelectionTimeoutMS: 2000 });
     try {
-      await client.db('restart').collection('docs').insertOne({ _id: 'kept' as never, n: 1 });
+      await client.db('restart').collection<{ _id: string; n: number }>('docs').insertOne({ _id: 'kept', n: 1 });
     } finally {
       await client.close();
     }
@@ -44,7 +44,7 @@ describe.skipIf(!!process.env.MONGODB_URI)('embedded store', () => {
       expect(second.uri).toBe(first.uri);
       const c2 = new mongoose.mongo.MongoClient(second.uri, { serverSelectionTimeoutMS: 2000 });
       try {
-        const doc = await c2.db('restart').collection('docs').findOne({ _id: 'kept' as never });
+        const doc = await c2.db('restart').collection<{ _id: string; n: number }>('docs').findOne({ _id: 'kept' });
         expect(doc).toMatchObject({ n: 1 });
       } finally {
         await c2.close();

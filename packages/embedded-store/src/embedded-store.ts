@@ -60,6 +60,7 @@ export async function pingDatabase(uri: string, timeoutMs = 2000): Promise<boole
   } catch {
     return false;
   } finally {
+    // eslint-disable-next-line no-restricted-syntax -- a probe that could not connect fails to close the same way; the ping already answered
     await client.close(true).catch(() => undefined);
   }
 }
@@ -125,12 +126,13 @@ async function startOnce(binary: string, opts: StartEmbeddedStoreOptions, port: 
   // stderr is always drained (so the child never blocks on a full pipe) and
   // its tail kept to explain a failed start.
   let stderrTail = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
+  child.stderr.on('data', (chunk: Buffer) => {
     log?.write(chunk);
     stderrTail = (stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_CHARS);
   });
 
-  let hasExited = false;
+  // Set by the exit listener, so tsc cannot see it change: typed wide on purpose.
+  let hasExited = false as boolean;
   const exited = new Promise<number | null>((resolveExit) => {
     const done = (code: number | null): void => {
       hasExited = true;
@@ -183,6 +185,7 @@ async function startOnce(binary: string, opts: StartEmbeddedStoreOptions, port: 
     if (ok) {
       return { uri, port, pid: child.pid ?? 0, dataDir, stop, kill, exited };
     }
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the exit listener may have set it during the await above
     if (hasExited) break;
     await Promise.race([new Promise((r) => setTimeout(r, delay)), exited]);
     delay = Math.min(delay * 2, 250);

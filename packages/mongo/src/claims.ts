@@ -31,7 +31,7 @@ export function isDuplicateKeyError(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false;
   const e = err as { code?: unknown; writeErrors?: unknown; message?: unknown };
   if (e.code === 11000 || e.code === 11001) return true;
-  if (Array.isArray(e.writeErrors) && e.writeErrors.some((w) => (w as { code?: unknown })?.code === 11000)) return true;
+  if (Array.isArray(e.writeErrors) && e.writeErrors.some((w) => (w as { code?: unknown } | null)?.code === 11000)) return true;
   return false;
 }
 

@@ -44,7 +44,8 @@ export class IdempotencyInProgressError extends Error {
 // Stored and returned as plain JSON data so that the first call and its
 // replays return exactly the same shape.
 function toPlain<T>(value: T): T {
-  const json = JSON.stringify(value);
+  // undefined for an undefined value, whatever the lib's types say.
+  const json = JSON.stringify(value) as string | undefined;
   return (json === undefined ? undefined : JSON.parse(json)) as T;
 }
 

@@ -31,7 +31,7 @@ export async function connectDatabase(opts: ConnectDatabaseOptions): Promise<mon
 
 /** Connected, and the server answers an admin ping within ~1 s. */
 export async function isDatabaseReady(conn: mongoose.Connection): Promise<boolean> {
-  if (conn.readyState !== 1 || !conn.db) return false;
+  if (conn.readyState !== mongoose.ConnectionStates.connected || !conn.db) return false;
   let timer: NodeJS.Timeout | undefined;
   try {
     const ping = conn.db

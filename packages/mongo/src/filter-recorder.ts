@@ -54,7 +54,7 @@ const MAX_KEYED_IN = 1000;
  */
 export function isKeyedFilter(filter: unknown): boolean {
   if (!filter || typeof filter !== 'object' || Array.isArray(filter) || !('_id' in filter)) return false;
-  const id = (filter as { _id: unknown })._id;
+  const id = filter._id;
   if (isKeyValue(id)) return true;
   if (!id || typeof id !== 'object' || Object.keys(id).length !== 1) return false;
   const ids = (id as { $in?: unknown }).$in;

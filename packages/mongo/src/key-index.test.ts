@@ -39,7 +39,7 @@ describe('key lookups on the embedded store', () => {
   async function planOf(collection: string, id: unknown, otherConditions: Record<string, unknown> = {}): Promise<string> {
     // `id` may be an operator document (`{ $in: [...] }`).
     const filter = id === undefined ? otherConditions : { _id: id, ...otherConditions };
-    await conn.db!.collection(collection).findOne(filter as never);
+    await conn.db!.collection<Record<string, unknown>>(collection).findOne(filter);
     const res = await conn.db!.command({ explain: { find: collection, filter }, verbosity: 'queryPlanner' });
     return JSON.stringify(res.queryPlanner);
   }

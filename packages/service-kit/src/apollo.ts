@@ -26,7 +26,7 @@ export function createApolloServer<TContext extends BaseContext>(opts: {
   isUnavailable: (err: unknown) => boolean;
   /** The reason an `isUnavailable` error is given (default STORE_UNAVAILABLE; the gateway's is SUBGRAPH_UNREACHABLE). */
   unavailableReason?: ErrorReason;
-  plugins?: ApolloServerPlugin<TContext>[];
+  plugins?: Array<ApolloServerPlugin<TContext>>;
 }): ApolloServer<TContext> {
   const common = {
     csrfPrevention: true,

@@ -199,12 +199,12 @@ export function describeCoercionError(message: string): { message: string; path:
   const path = missing ? `${at ?? variable}.${missing}` : (at ?? variable);
   const expected = /Expected type "([^"]{1,100})"|of required type "([^"]{1,100})"|cannot represent[^:]*|Field "([^"]{1,100})" is not defined by type|Field "([^"]{1,100})" of required type "([^"]{1,100})" was not provided/.exec(message);
   let fieldMessage = 'has an invalid value';
-  if (/was not provided/.test(message)) fieldMessage = 'is required';
-  else if (/is not defined by type/.test(message)) fieldMessage = `has an unknown field "${expected?.[3] ?? ''}"`.replace(' ""', '');
+  if (message.includes('was not provided')) fieldMessage = 'is required';
+  else if (message.includes('is not defined by type')) fieldMessage = `has an unknown field "${expected?.[3] ?? ''}"`.replace(' ""', '');
   else if (expected?.[1] || expected?.[2]) fieldMessage = `must be of type ${expected[1] ?? expected[2]}`;
-  else if (/non string value/.test(message)) fieldMessage = 'must be a string';
+  else if (message.includes('non string value')) fieldMessage = 'must be a string';
   else if (/non-integer|non integer|Int cannot/.test(message)) fieldMessage = 'must be an integer';
-  else if (/Boolean cannot/.test(message)) fieldMessage = 'must be a boolean';
+  else if (message.includes('Boolean cannot')) fieldMessage = 'must be a boolean';
   else if (/does not exist in "([^"]+)" enum/.test(message)) fieldMessage = `must be one of the ${/does not exist in "([^"]+)" enum/.exec(message)![1]} values`;
   else if (/must not be null|not to be null/.test(message)) fieldMessage = 'must not be null';
   return { message: `Invalid input: ${path} ${fieldMessage}`, path, fieldMessage };

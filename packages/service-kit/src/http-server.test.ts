@@ -18,7 +18,7 @@ function rawStatus(port: number, requestLine: string): Promise<number> {
 describe('service HTTP server: malformed request targets (red-team finding: anonymous 500s)', () => {
   const errors: unknown[] = [];
   const logger = createLogger({ service: 'test', level: 'silent' });
-  logger.error = ((obj: unknown) => void errors.push(obj)) as typeof logger.error;
+  logger.error = ((obj: unknown) => void errors.push(obj));
   const server = createServiceHttpServer({
     service: 'test',
     logger,

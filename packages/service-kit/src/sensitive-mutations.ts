@@ -1,4 +1,4 @@
-import { GraphQLError, Kind, type FragmentDefinitionNode, type SelectionSetNode, type ValidationContext, type ValidationRule } from 'graphql';
+import { GraphQLError, Kind, OperationTypeNode, type FragmentDefinitionNode, type SelectionSetNode, type ValidationContext, type ValidationRule } from 'graphql';
 
 /**
  * identity's mutations that hash or check a password, check or send a code,
@@ -45,7 +45,7 @@ export function sensitiveMutationLimitRule(fields: readonly string[] = SENSITIVE
     };
     return {
       OperationDefinition(node) {
-        if (node.operation !== 'mutation') return;
+        if (node.operation !== OperationTypeNode.MUTATION) return;
         const n = count(node.selectionSet, new Set());
         if (n > max) {
           context.reportError(

@@ -1,7 +1,6 @@
 import type http from 'node:http';
 import type { GraphQLSchema, ValidationRule } from 'graphql';
 import type { Logger } from 'pino';
-import type { z } from 'zod';
 import type { ApolloServer } from '@apollo/server';
 import { createApolloServer } from './apollo.js';
 import { createAccessTokenVerifier } from './auth.js';
@@ -43,7 +42,7 @@ export async function startSubgraphService(opts: {
   env: SubgraphServiceEnv;
   logger: Logger;
   schema: GraphQLSchema;
-  commands: Record<string, CommandDefinition<z.ZodType, unknown>>;
+  commands: Record<string, CommandDefinition>;
   ready: () => Promise<boolean>;
   isUnavailable: (err: unknown) => boolean;
   routes?: Record<string, RouteHandler>;

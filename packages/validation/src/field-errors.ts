@@ -4,7 +4,7 @@ import { human, humanMessage } from './error-map.js';
 // The one neutral shape every API dialect's errors are built from.
 
 /** A problem with one input field. `path` segments are strings; array indexes are decimal strings. */
-export type FieldError = { path: string[]; message: string };
+export interface FieldError { path: string[]; message: string }
 
 const STARTS_LOWER_CASE = /^\p{Ll}/u;
 const ARTICLE: Record<string, string> = { null: 'null', undefined: 'undefined', NaN: 'NaN', Infinity: 'an infinite number', array: 'an array', object: 'an object' };

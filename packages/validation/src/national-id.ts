@@ -15,7 +15,7 @@ function isIssuableSsn(digits: string): boolean {
 }
 
 function isIssuableEin(digits: string): boolean {
-  return digits.slice(0, 2) !== '00' && digits.slice(2) !== '0000000';
+  return !digits.startsWith('00') && digits.slice(2) !== '0000000';
 }
 
 function isValidNationalId(s: string): boolean {

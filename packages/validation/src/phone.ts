@@ -32,7 +32,7 @@ export function parsePhone(input: string, region?: CountryCode): ParsedPhone {
   const s = input.trim();
   if (s.length === 0 || s.length > PHONE_MAX_LENGTH || !PHONE_CHARACTERS.test(s)) return { ok: false };
   const parsed = parsePhoneNumberFromString(s, region);
-  if (!parsed || !parsed.isValid()) return { ok: false };
+  if (!parsed?.isValid()) return { ok: false };
   return { ok: true, e164: parsed.number };
 }
 

@@ -8,7 +8,7 @@ import { INDEXED_PREFIX_LENGTH, indexTokensOf, matchesQuery, normalizeQuery, sea
  *
  * Why not a query on the users collection: the embedded store (FerretDB v1,
  * SQLite backend, with tools/ferretdb/patches/) answers by key only `_id`
- * (equal or `$in`) and a string equality on a field that leads a declared
+ * (equal, or `$in` of up to 1,000 ids; not a range) and a string equality on a field that leads a declared
  * index; a prefix match on several fields decodes every document of the
  * collection (46 s for one search at 100k users). Here a page costs a handful of `_id` reads, whatever the
  * size of the organization, on the embedded store and on MongoDB alike.
@@ -318,7 +318,9 @@ export function createSearchIndex(conn: Connection, faults?: (point: string) => 
   }
 
   const sameEntries = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().every((e, i) => e === b[i]);
-  const inRange = (prefix: string) => ({ $gte: prefix, $lt: `${prefix.slice(0, -1)};` }); // ';' follows ':'
+  // ';' follows ':'. MongoDB answers this range from the `_id` index; the embedded store pushes
+  // down no range, so there each repair pass reads the whole buckets collection.
+  const inRange = (prefix: string) => ({ $gte: prefix, $lt: `${prefix.slice(0, -1)};` });
 
   /**
    * Repair: checks one organization's lists against its profiles and rewrites
