@@ -165,7 +165,9 @@ export function createInternalClient<To extends ServingService>(opts: {
             // A service of another version may answer another shape: a clear failure here, not a wrong value further on.
             const parsed = validate<C['output']>(contract.output, response.result);
             if (parsed.ok) return parsed.value;
-            throw new DomainError('INTERNAL_SERVER_ERROR', `The ${opts.to} service answered "${name}" with an unexpected shape`, parsed.errors, {
+            // Not `fields`: those name the caller's input, and this is the other service's fault (logged where it surfaces).
+            const at = parsed.errors.map((e) => e.path.join('.') || '(root)').join(', ');
+            throw new DomainError('INTERNAL_SERVER_ERROR', `The ${opts.to} service answered "${name}" with an unexpected shape (at ${at})`, [], {
               reason: 'BAD_COMMAND_OUTPUT',
             });
           }
