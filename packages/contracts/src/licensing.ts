@@ -4,14 +4,15 @@ import { commandsOf } from './contract.js';
 import { fieldIssue, id, reconcileInput } from './common.js';
 
 /**
- * A requested assignment in D's argument names. Only the shape is checked
- * here: licensing's rules judge the values and report every broken rule at
- * once, at D's paths (validateAssignment), which a parse error here could not.
+ * A requested assignment in D's argument names. Only the types are checked
+ * here: licensing's rules judge the names and the sizes and report every
+ * broken rule at once, at D's paths (validateAssignment), which a refusal
+ * here could not. The request body limit bounds the sizes before that.
  */
 const assignmentRequest = {
-  requestedLicenses: z.array(licenseTypeSchema).max(100).nullish(),
-  requestedGroups: z.array(z.string().max(200)).max(1000).nullish(),
-  requestedOriginGroup: z.string().max(200).nullish(),
+  requestedLicenses: z.array(licenseTypeSchema).nullish(),
+  requestedGroups: z.array(z.string()).nullish(),
+  requestedOriginGroup: z.string().nullish(),
 };
 
 /**
