@@ -88,7 +88,7 @@ describe('foundation: the supergraph end to end', () => {
     // B's AddressInput allows null in every field; org-users' createProfile contract used to refuse it (BAD_USER_INPUT on addresses.0.*).
     const nulls = uniqueEmail('nulls');
     const variables = realisticRegisterVariables(nulls);
-    const res = await gql(stack.gatewayUrl, B_REGISTER, { ...variables, addresses: [{ city: 'Montreal', description: null, addressLine2: null, stateCode: null, alpha2: 'CA' }] });
+    const res = await gql(stack.gatewayUrl, B_REGISTER, { ...variables, telephone: null, addresses: [{ city: 'Montreal', description: null, addressLine2: null, stateCode: null, alpha2: 'CA' }] });
     expect(res.errors).toBeUndefined();
     const stored = await orgUsersDb.collection('users').findOne({ emailNormalized: nulls.toLowerCase() });
     expect(stored?.addresses).toEqual([{ city: 'Montreal', alpha2: 'CA' }]);

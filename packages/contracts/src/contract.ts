@@ -30,9 +30,13 @@ export type CommandOutput<C extends CommandContract> = z.output<C['output']>;
  * Declares the commands one service serves; each key is the command's name.
  * `commandsOf('org-users', { getProfile: { input, output, callers } })`.
  */
+/** One service's contracts, each knowing its service and its name. */
+export type ServiceCommands<S extends ServingService, T> = { readonly [K in keyof T & string]: T[K] & { readonly service: S; readonly name: K } };
+
 export function commandsOf<S extends ServingService, T extends Record<string, Omit<CommandContract, 'service' | 'name'>>>(
   service: S,
   commands: T,
-): { readonly [K in keyof T & string]: T[K] & { readonly service: S; readonly name: K } } {
-  return Object.fromEntries(Object.entries(commands).map(([name, c]) => [name, { ...c, service, name }])) as never;
+): ServiceCommands<S, T> {
+  // Object.fromEntries loses the keys' types; each entry is built as the mapped type says.
+  return Object.fromEntries(Object.entries(commands).map(([name, c]) => [name, { ...c, service, name }])) as ServiceCommands<S, T>;
 }

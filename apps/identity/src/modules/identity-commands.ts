@@ -1,4 +1,4 @@
-import { identityCommands } from '@usergraph/contracts';
+import { identityCommands as c } from '@usergraph/contracts';
 import { serve } from '@usergraph/service-kit';
 import type { ApplicationService } from './applications/application-service.js';
 import type { CredentialService } from './credentials/credential-service.js';
@@ -12,7 +12,6 @@ export function createIdentityCommands(deps: {
   outbox?: OutboxStore;
   callerLiveness: CallerLiveness;
 }) {
-  const c = identityCommands;
   return [
     serve(c.callerStatus, (subject) => deps.callerLiveness(subject)),
     serve(c.provisionUser, ({ organizationId, ...user }) => deps.credentials.provisionUser(organizationId, user)),
