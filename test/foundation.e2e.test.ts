@@ -84,6 +84,16 @@ describe('foundation: the supergraph end to end', () => {
     expect(await usersWithEmail(B_PLACEHOLDER_VARIABLES.email)).toBe(0);
   });
 
+  it("issue 13: stores an address whose fields B sends as null (its \"no value\") with those fields absent", async () => {
+    // B's AddressInput allows null in every field; org-users' createProfile contract used to refuse it (BAD_USER_INPUT on addresses.0.*).
+    const nulls = uniqueEmail('nulls');
+    const variables = realisticRegisterVariables(nulls);
+    const res = await gql(stack.gatewayUrl, B_REGISTER, { ...variables, telephone: null, addresses: [{ city: 'Montreal', description: null, addressLine2: null, stateCode: null, alpha2: 'CA' }] });
+    expect(res.errors).toBeUndefined();
+    const stored = await orgUsersDb.collection('users').findOne({ emailNormalized: nulls.toLowerCase() });
+    expect(stored?.addresses).toEqual([{ city: 'Montreal', alpha2: 'CA' }]);
+  });
+
   it('logs in with the email and gets a new session that reads the profile', async () => {
     const res = await gql(stack.gatewayUrl, LOGIN, { organizationSlug: 'public', identifier: email.toUpperCase(), password });
     expect(res.errors).toBeUndefined();

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection } from 'mongoose';
 import type { RunningStack, BootstrapResult } from '@usergraph/cli';
+import { identityCommands, licensingCommands } from '@usergraph/contracts';
 import { createInternalClient } from '@usergraph/service-kit';
 import { repoRoot } from '@usergraph/embedded-store';
 import { ADMIN_PASSWORD, bearer, bootstrapOrganization, gql, login, openDatabase, removeDir, startTestStack, uniqueEmail } from './support/stack.js';
@@ -62,8 +63,8 @@ describe('reconciliation after a crash mid-createUser', () => {
     const secret = stack.secrets.INTERNAL_SERVICE_SECRET;
     const identity = createInternalClient({ from: 'org-users', to: 'identity', baseUrl: stack.urls.identity, secret });
     const licensing = createInternalClient({ from: 'org-users', to: 'licensing', baseUrl: stack.urls.licensing, secret });
-    await identity.call('createCredentials', { organizationId: acme.organization.id, userId: ghost, username: 'ghost_user', password: 'Nobody-Home-4242' });
-    await licensing.call('assignLicenses', { organizationId: acme.organization.id, userId: ghost, requestedLicenses: ['ANALYST'], requestedGroups: ['DEFAULT'] });
+    await identity.call(identityCommands.createCredentials, { organizationId: acme.organization.id, userId: ghost, username: 'ghost_user', password: 'Nobody-Home-4242' });
+    await licensing.call(licensingCommands.assignLicenses, { organizationId: acme.organization.id, userId: ghost, requestedLicenses: ['ANALYST'], requestedGroups: ['DEFAULT'] });
     await identity.close();
     await licensing.close();
     // Finding 8f: claims an undo failed to release (it logs them): an email and a username nobody holds.

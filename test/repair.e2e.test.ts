@@ -12,6 +12,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection } from 'mongoose';
 import type { RunningStack, BootstrapResult } from '@usergraph/cli';
+import { licensingCommands, orgUsersCommands } from '@usergraph/contracts';
+import type { LicenseType } from '@usergraph/validation';
 import { createInternalClient } from '@usergraph/service-kit';
 import { repoRoot } from '@usergraph/embedded-store';
 import { bootstrapOrganization, openDatabase, removeDir, startTestStack, uniqueEmail } from './support/stack.js';
@@ -59,10 +61,10 @@ describe('usergraph repair after a crash between two writes', () => {
     const secret = stack.secrets.INTERNAL_SERVICE_SECRET;
     const licensing = () => createInternalClient({ from: 'org-users', to: 'licensing', baseUrl: stack.urls.licensing, secret });
     const orgUsers = () => createInternalClient({ from: 'identity', to: 'org-users', baseUrl: stack.urls['org-users'], secret });
-    const assign = (userId: string, licenses: string[]) => async () => {
+    const assign = (userId: string, licenses: LicenseType[]) => async () => {
       const client = licensing();
       try {
-        return await client.call('assignLicenses', { organizationId: org, userId, requestedLicenses: licenses, requestedGroups: ['DEFAULT'] });
+        return await client.call(licensingCommands.assignLicenses, { organizationId: org, userId, requestedLicenses: licenses, requestedGroups: ['DEFAULT'] });
       } finally {
         await client.close();
       }
@@ -88,7 +90,7 @@ describe('usergraph repair after a crash between two writes', () => {
     await crash('org-users', 'search:after-buckets', async () => {
       const client = orgUsers();
       try {
-        return await client.call('createProfile', {
+        return await client.call(orgUsersCommands.createProfile, {
           userId: randomBytes(12).toString('hex'), organizationId: org, email: uniqueEmail('repair'), firstName: 'Grace', lastName: 'Hopper', status: 'ACTIVE',
         });
       } finally {

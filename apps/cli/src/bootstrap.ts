@@ -1,5 +1,7 @@
+import { identityCommands, licensingCommands, orgUsersCommands } from '@usergraph/contracts';
 import { parseArgs } from 'node:util';
 import { DomainError } from '@usergraph/service-kit';
+import { validate, type Permission } from '@usergraph/validation';
 import type { StackClient } from './stack-client.js';
 
 export interface BootstrapResult {
@@ -15,6 +17,13 @@ const USAGE = `usage: usergraph bootstrap --org-slug <slug> --org-name <name> --
        [--app-name <name>] [--self-signup | --no-self-signup] [--support-admin] [--json]
 
 Self-signup (B's anonymous register into this organization) is off unless --self-signup is given.`;
+
+/** The application's permissions, checked before anything is created (identity checks them again). */
+function parsePermissions(list: string): Permission[] {
+  const checked = validate(identityCommands.createApplication.input.shape.permissions, list.split(',').map((p) => p.trim()).filter(Boolean), ['permissions']);
+  if (!checked.ok) throw new DomainError('BAD_USER_INPUT', 'Invalid --permissions', checked.errors);
+  return checked.value;
+}
 
 export function parseBootstrapArgs(argv: string[]) {
   const { values } = parseArgs({
@@ -49,7 +58,7 @@ export function parseBootstrapArgs(argv: string[]) {
     adminPassword: values['admin-password']!,
     adminFirstName: values['admin-first-name'],
     adminLastName: values['admin-last-name'],
-    permissions: values.permissions.split(',').map((p) => p.trim()).filter(Boolean),
+    permissions: parsePermissions(values.permissions),
     appName: values['app-name'],
     selfSignup: values['self-signup'],
     supportAdmin: values['support-admin'],
@@ -62,12 +71,12 @@ export function parseBootstrapArgs(argv: string[]) {
  * application, through each owning service's internal commands.
  */
 export async function bootstrap(stack: StackClient, args: ReturnType<typeof parseBootstrapArgs>): Promise<BootstrapResult> {
-  const { organization } = await stack.orgUsers.call<{ organization: { id: string; slug: string } }>('ensureOrganization', {
+  const { organization } = await stack.orgUsers.call(orgUsersCommands.ensureOrganization, {
     slug: args.orgSlug,
     name: args.orgName,
     selfSignup: args.selfSignup,
   });
-  const admin = await stack.identity.call<{ userId: string }>('provisionUser', {
+  const admin = await stack.identity.call(identityCommands.provisionUser, {
     organizationId: organization.id,
     email: args.adminEmail,
     username: args.adminUsername,
@@ -75,7 +84,7 @@ export async function bootstrap(stack: StackClient, args: ReturnType<typeof pars
     firstName: args.adminFirstName,
     lastName: args.adminLastName,
   });
-  await stack.licensing.call('assignLicenses', {
+  await stack.licensing.call(licensingCommands.assignLicenses, {
     organizationId: organization.id,
     userId: admin.userId,
     requestedLicenses: ['ADMIN'],
@@ -83,7 +92,7 @@ export async function bootstrap(stack: StackClient, args: ReturnType<typeof pars
     requestedOriginGroup: 'DEFAULT',
     supportAdmin: args.supportAdmin,
   });
-  const application = await stack.identity.call<{ clientId: string; clientSecret: string }>('createApplication', {
+  const application = await stack.identity.call(identityCommands.createApplication, {
     organizationId: organization.id,
     name: args.appName,
     permissions: args.permissions,

@@ -8,6 +8,7 @@
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { identityCommands, licensingCommands, orgUsersCommands } from '@usergraph/contracts';
 import { repoRoot } from '@usergraph/embedded-store';
 import { startStack, writeStackState, removeStackState } from './stack.js';
 import { connectToStack } from './stack-client.js';
@@ -73,8 +74,8 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'outbox': {
       const { values } = parseArgs({ args: rest, options: { to: { type: 'string' }, limit: { type: 'string', default: '20' }, json: { type: 'boolean', default: false } } });
-      const outbox = await connectToStack().identity.call<{ enabled: boolean; messages: Array<{ to: string; subject: string; text: string; createdAt: string }> }>(
-        'listOutbox',
+      const outbox = await connectToStack().identity.call(
+        identityCommands.listOutbox,
         { to: values.to, limit: Number(values.limit) },
       );
       if (values.json) return void process.stdout.write(`${JSON.stringify(outbox.messages, null, 2)}\n`);
@@ -89,9 +90,9 @@ async function main(argv: string[]): Promise<void> {
       const minAgeSeconds = Number(values['min-age-seconds']);
       const stack = connectToStack();
       const report = {
-        orgUsers: await stack.orgUsers.call('reconcile', { minAgeSeconds }),
-        identity: await stack.identity.call('reconcile', { minAgeSeconds }),
-        licensing: await stack.licensing.call('reconcile', { minAgeSeconds }),
+        orgUsers: await stack.orgUsers.call(orgUsersCommands.reconcile, { minAgeSeconds }),
+        identity: await stack.identity.call(identityCommands.reconcile, { minAgeSeconds }),
+        licensing: await stack.licensing.call(licensingCommands.reconcile, { minAgeSeconds }),
       };
       process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `Reconciled: ${JSON.stringify(report)}\n`);
       return;
@@ -100,7 +101,7 @@ async function main(argv: string[]): Promise<void> {
       // Group members and seats from the assignments; the search index from the profiles.
       const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } } });
       const stack = connectToStack();
-      const report = { licensing: await stack.licensing.call('repair', {}), orgUsers: await stack.orgUsers.call('repair', {}) };
+      const report = { licensing: await stack.licensing.call(licensingCommands.repair, {}), orgUsers: await stack.orgUsers.call(orgUsersCommands.repair, {}) };
       process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `Repaired: ${JSON.stringify(report)}\n`);
       return;
     }

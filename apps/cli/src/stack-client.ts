@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ServingService } from '@usergraph/contracts';
 import { createInternalClient } from '@usergraph/service-kit';
 import { repoRoot } from '@usergraph/embedded-store';
 import { loadOrCreateDevSecrets } from './secrets.js';
@@ -23,7 +24,7 @@ export function connectToStack(env: NodeJS.ProcessEnv = process.env) {
       'USERGRAPH_ORG_USERS_URL, USERGRAPH_LICENSING_URL and INTERNAL_SERVICE_SECRET.');
   }
   const secret = env.INTERNAL_SERVICE_SECRET ?? loadOrCreateDevSecrets(join(dataDir, 'secrets.json'), env).secrets.INTERNAL_SERVICE_SECRET;
-  const client = (to: string) => createInternalClient({ from: 'cli', to, baseUrl: urls[to]!, secret });
+  const client = <To extends ServingService>(to: To) => createInternalClient({ from: 'cli', to, baseUrl: urls[to]!, secret });
   return { identity: client('identity'), orgUsers: client('org-users'), licensing: client('licensing') };
 }
 

@@ -4,6 +4,7 @@ import os from 'node:os';
 import { createWriteStream, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
+import { orgUsersCommands } from '@usergraph/contracts';
 import { findFreePort, repoRoot, startEmbeddedStore, type EmbeddedStore } from '@usergraph/embedded-store';
 import { createInternalClient, EXIT_PORT_TAKEN } from '@usergraph/service-kit';
 import { loadOrCreateDevSecrets, type StackSecrets } from './secrets.js';
@@ -263,7 +264,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
 
   if (opts.ensurePublicOrganization) {
     await createInternalClient({ from: 'cli', to: 'org-users', baseUrl: urls['org-users'], secret: secrets.INTERNAL_SERVICE_SECRET })
-      .call('ensureOrganization', { slug: 'public', name: 'Public', selfSignup: true });
+      .call(orgUsersCommands.ensureOrganization, { slug: 'public', name: 'Public', selfSignup: true });
   }
 
   return {

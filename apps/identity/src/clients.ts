@@ -1,57 +1,37 @@
+import { licensingCommands, orgUsersCommands, type CommandInput, type CommandOutput } from '@usergraph/contracts';
 import { createInternalClient, type InternalClient } from '@usergraph/service-kit';
 
-/** Typed facades over the other services' internal commands. */
-export interface OrganizationRef {
-  id: string;
-  slug: string;
-  name: string;
-  status: 'ACTIVE' | 'SUSPENDED';
-  selfSignup: boolean;
-}
+/** Typed facades over the other services' internal commands; the shapes come from @usergraph/contracts. */
+export type OrganizationRef = CommandOutput<typeof orgUsersCommands.getOrganization>;
+export type ProfileRef = CommandOutput<typeof orgUsersCommands.getProfile>;
+export type NewProfile = CommandInput<typeof orgUsersCommands.createProfile>;
 
-export interface ProfileRef {
-  id: string;
-  organizationId: string;
-  email: string;
-  phoneNumber: string | null;
-  firstName: string;
-  lastName: string;
-  name: string;
-  status: 'ACTIVE' | 'PENDING_VERIFICATION' | 'SUSPENDED' | 'CLOSED';
-  organisation: string | null;
-  taxNumber: string | null;
-  isSubscribed: boolean;
-  /** False once the email was changed and not yet verified by the user: no reset code goes to it. */
-  emailVerified?: boolean;
-  [field: string]: unknown;
-}
-
-export function createOrgUsersClient(client: InternalClient) {
+export function createOrgUsersClient(client: InternalClient<'org-users'>) {
   return {
-    getOrganizationBySlug: (slug: string) => client.call<OrganizationRef>('getOrganization', { slug }),
-    getOrganizationById: (id: string) => client.call<OrganizationRef>('getOrganization', { id }),
-    createProfile: (input: Record<string, unknown>) => client.call<ProfileRef>('createProfile', input),
+    getOrganizationBySlug: (slug: string) => client.call(orgUsersCommands.getOrganization, { slug }),
+    getOrganizationById: (id: string) => client.call(orgUsersCommands.getOrganization, { id }),
+    createProfile: (input: NewProfile) => client.call(orgUsersCommands.createProfile, input),
     deleteProfile: (organizationId: string, userId: string) =>
-      client.call<{ deleted: boolean }>('deleteProfile', { organizationId, userId }),
-    getProfile: (organizationId: string, userId: string) => client.call<ProfileRef>('getProfile', { organizationId, userId }),
+      client.call(orgUsersCommands.deleteProfile, { organizationId, userId }),
+    getProfile: (organizationId: string, userId: string) => client.call(orgUsersCommands.getProfile, { organizationId, userId }),
     setUserStatus: (organizationId: string, userId: string, status: ProfileRef['status']) =>
-      client.call<ProfileRef>('setUserStatus', { organizationId, userId, status }),
+      client.call(orgUsersCommands.setUserStatus, { organizationId, userId, status }),
     /** Marks the user's email verified, if it still is `email`. */
     markEmailVerified: (organizationId: string, userId: string, email: string) =>
-      client.call<{ verified: boolean }>('markEmailVerified', { organizationId, userId, email }),
+      client.call(orgUsersCommands.markEmailVerified, { organizationId, userId, email }),
     existingUserIds: async (organizationId: string, userIds: string[]) =>
-      (await client.call<{ userIds: string[] }>('existingUserIds', { organizationId, userIds })).userIds,
+      (await client.call(orgUsersCommands.existingUserIds, { organizationId, userIds })).userIds,
     findUserIdByIdentifier: async (organizationId: string, kind: 'email' | 'phone', value: string) =>
-      (await client.call<{ userId: string | null }>('findUserIdByIdentifier', { organizationId, kind, value })).userId,
+      (await client.call(orgUsersCommands.findUserIdByIdentifier, { organizationId, kind, value })).userId,
   };
 }
 
 export type OrgUsersClient = ReturnType<typeof createOrgUsersClient>;
 
-export function createLicensingClient(client: InternalClient) {
+export function createLicensingClient(client: InternalClient<'licensing'>) {
   return {
     licensesOf: async (organizationId: string, userId: string) =>
-      (await client.call<{ licenses: string[] }>('getUserLicenses', { organizationId, userId })).licenses,
+      (await client.call(licensingCommands.getUserLicenses, { organizationId, userId })).licenses,
   };
 }
 

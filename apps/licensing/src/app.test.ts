@@ -3,6 +3,7 @@ import type { Connection } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase } from '@usergraph/mongo';
 import { recordFilters, startTestStore, uniqueDatabaseName } from '@usergraph/mongo/testing';
+import { licensingCommands } from '@usergraph/contracts';
 import { createInternalClient, createLogger, DomainError, type RunningService } from '@usergraph/service-kit';
 import { postCommand, postGraphQL, runCommand, startTestIssuer, type TestIssuer } from '@usergraph/service-kit/testing';
 import { startLicensing } from './app.js';
@@ -260,7 +261,7 @@ describe('licensing subgraph', () => {
       // The client org-users uses: the error is rebuilt from the answer on the calling side.
       const licensing = createInternalClient({ from: 'org-users', to: SERVICE, baseUrl: url, secret: SECRET, timeoutMs: 5000 });
       try {
-        const release = (userId: string) => licensing.call('releaseUser', { organizationId: org, userId, callerMayActOnAdmin: true }).then(() => undefined, (e: unknown) => e);
+        const release = (userId: string) => licensing.call(licensingCommands.releaseUser, { organizationId: org, userId, callerMayActOnAdmin: true }).then(() => undefined, (e: unknown) => e);
         const [supportRefusal, lastRefusal] = [await release(support), await release(admin)];
         expect(supportRefusal).toBeInstanceOf(DomainError);
         expect(lastRefusal).toBeInstanceOf(DomainError);

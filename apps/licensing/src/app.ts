@@ -1,4 +1,5 @@
 import type { Connection } from 'mongoose';
+import { orgUsersCommands } from '@usergraph/contracts';
 import { isDatabaseReady, isDatabaseUnavailableError } from '@usergraph/mongo';
 import { isNotFound, createInternalClient, identityCallerLiveness, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
 import type { LicensingEnv } from './env.js';
@@ -33,14 +34,14 @@ export async function startLicensing(env: LicensingEnv, logger: Logger, conn: Co
   const state = createLicenseStateRepository(conn);
   const licenses = createLicenseService({ assignments, state, groups, faults });
   const existingUserIds = async (organizationId: string, userIds: string[]) =>
-    (await orgUsers.call<{ userIds: string[] }>('existingUserIds', { organizationId, userIds })).userIds;
+    (await orgUsers.call(orgUsersCommands.existingUserIds, { organizationId, userIds })).userIds;
 
   // Every read and write of licenses, groups and seats is decided in access-policy.ts.
   const policy = createAccessPolicy({
     assignmentOf: (organizationId, userId) => assignments.find(organizationId, userId),
     statusOf: async (organizationId, userId) => {
       try {
-        return (await orgUsers.call<{ status: string }>('getProfile', { organizationId, userId })).status;
+        return (await orgUsers.call(orgUsersCommands.getProfile, { organizationId, userId })).status;
       } catch (err) {
         if (isNotFound(err)) return null;
         throw err;

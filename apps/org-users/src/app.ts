@@ -1,7 +1,7 @@
 import type { Connection } from 'mongoose';
-import { z } from 'zod';
+import { orgUsersCommands } from '@usergraph/contracts';
 import { IDEMPOTENCY_KEYS_EXPIRY, isDatabaseReady, isDatabaseUnavailableError, startExpiry } from '@usergraph/mongo';
-import { DomainError, isNotFound, defineCommand, mergeResolvers, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
+import { DomainError, isNotFound, serve, mergeResolvers, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
 import type { OrgUsersEnv } from './env.js';
 import { buildOrgUsersSchema, orgUsersTypeDefs } from './schema.js';
 import type { Resolvers } from './generated/resolvers-types.js';
@@ -81,18 +81,12 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
         organizations,
       }),
     ]))]),
-    commands: {
+    commands: [
       ...createOrganizationCommands(organizations),
       ...createUserCommands(users),
-      /** The reconciliation job: profiles whose createUser never finished are removed with what they left elsewhere. */
-      reconcile: defineCommand(z.object({ minAgeSeconds: z.number().int().min(0).max(86_400 * 30) }), (input) => reconcile(input.minAgeSeconds * 1000), {
-        callers: ['cli'],
-      }),
-      /** `usergraph repair`: verifies the search index against the profiles and rewrites what disagrees. */
-      repair: defineCommand(z.object({}), () => repairSearchIndex({ organizations: organizationRepository, users: userRepository, searchIndex }), {
-        callers: ['cli'],
-      }),
-    },
+      serve(orgUsersCommands.reconcile, (input) => reconcile(input.minAgeSeconds * 1000)),
+      serve(orgUsersCommands.repair, () => repairSearchIndex({ organizations: organizationRepository, users: userRepository, searchIndex })),
+    ],
     ready: () => isDatabaseReady(conn),
     isUnavailable: isDatabaseUnavailableError,
     callerLiveness: identity.callerLiveness,

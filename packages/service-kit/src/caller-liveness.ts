@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { identityCommands, type CommandOutput } from '@usergraph/contracts';
 import type { InternalClient } from './internal-commands.js';
 
 /** What a liveness verdict is about: the session behind a user token, or the application behind an application token. */
@@ -6,12 +7,8 @@ export type LivenessSubject =
   | { kind: 'user'; organizationId: string; userId: string; sessionId: string }
   | { kind: 'application'; organizationId: string; clientId: string };
 
-/** Whether the session or application still stands; for an application, also the permissions it holds now. */
-export interface LivenessVerdict {
-  live: boolean;
-  /** An application's current permissions: a token's scope is narrowed to them, so a removed permission stops at once. */
-  permissions?: string[];
-}
+/** Whether the session or application still stands; for an application, also the permissions it holds now (identity's callerStatus). */
+export type LivenessVerdict = CommandOutput<typeof identityCommands.callerStatus>;
 
 /** Answers whether the session or application behind a valid token still stands. */
 export type CallerLivenessLookup = (subject: LivenessSubject) => Promise<LivenessVerdict>;
@@ -44,12 +41,12 @@ export function createCallerLivenessCheck(lookup: CallerLivenessLookup, opts: { 
 export type CallerLivenessCheck = ReturnType<typeof createCallerLivenessCheck>;
 
 /** The lookup of a subgraph other than identity: identity's internal command `callerStatus`. */
-export function identityCallerLiveness(identity: InternalClient): CallerLivenessLookup {
+export function identityCallerLiveness(identity: InternalClient<'identity'>): CallerLivenessLookup {
   return async (subject) => {
     const input =
       subject.kind === 'user'
         ? { kind: subject.kind, organizationId: subject.organizationId, userId: subject.userId, sessionId: subject.sessionId }
         : { kind: subject.kind, organizationId: subject.organizationId, clientId: subject.clientId };
-    return identity.call<LivenessVerdict>('callerStatus', input);
+    return identity.call(identityCommands.callerStatus, input);
   };
 }

@@ -34,6 +34,8 @@ export const REFINED_REASONS = [
   'SERVICE_UNREACHABLE',
   /** SERVICE_UNAVAILABLE: the gateway got no answer from a subgraph. */
   'SUBGRAPH_UNREACHABLE',
+  /** INTERNAL_SERVER_ERROR: another service answered an internal command with a shape its contract does not allow (a version skew). */
+  'BAD_COMMAND_OUTPUT',
 ] as const;
 
 /**
@@ -156,6 +158,8 @@ export function createErrorFormatter(opts: {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
     if (original instanceof DomainError) {
+      // A failure on this side or another service's (an answer of the wrong shape): someone must see it.
+      if (original.code === 'INTERNAL_SERVER_ERROR') opts.logger.error({ err: errSummary(original), reason: original.reason, path: formatted.path }, 'internal failure');
       const gql = toGraphQLError(original);
       return { message: gql.message, path: formatted.path, extensions: stripHttp(gql.extensions) };
     }

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { Logger } from 'pino';
+import type { CommandContract, CommandInput, CommandOutput, ServiceName, ServingService } from '@usergraph/contracts';
+import { validate } from '@usergraph/validation';
 import { DomainError, errSummary, isErrorCode, isErrorReason, type ErrorCode, type ErrorReason, type FieldIssue } from './errors.js';
 import { isNoAnswer } from './no-answer.js';
 import { createServiceTokenCache, verifyServiceToken } from './service-token.js';
@@ -18,22 +20,24 @@ export interface CommandMeta {
   requestId: string;
 }
 
-/** The services that call internal commands: each command names those it accepts. */
-export type ServiceName = 'gateway' | 'identity' | 'org-users' | 'licensing' | 'cli';
+export type { ServiceName };
 
-export interface CommandDefinition<S extends z.ZodType = z.ZodType, R = unknown> {
-  input: S;
-  handler: (input: z.output<S>, meta: CommandMeta) => Promise<R>;
-  /** The only services whose credential this command accepts (the `from` of the token). */
-  callers: readonly ServiceName[];
+/** A command a service serves: its contract and the handler behind it. */
+export interface ServedCommand {
+  contract: CommandContract;
+  handler: (input: unknown, meta: CommandMeta) => Promise<unknown>;
 }
 
-export function defineCommand<S extends z.ZodType, R>(
-  input: S,
-  handler: (input: z.output<S>, meta: CommandMeta) => Promise<R>,
-  opts: { callers: readonly ServiceName[] },
-): CommandDefinition<S, R> {
-  return { input, handler, callers: opts.callers };
+/**
+ * Serves `contract`: the input is parsed with its input schema before the
+ * handler runs, and the handler must return what its output schema accepts
+ * (checked by the compiler; clients parse it). Callers come from the contract.
+ */
+export function serve<C extends CommandContract>(
+  contract: C,
+  handler: (input: z.output<C['input']>, meta: CommandMeta) => Promise<z.input<C['output']>>,
+): ServedCommand {
+  return { contract, handler: handler as ServedCommand['handler'] };
 }
 
 export type CommandResponse =
@@ -58,9 +62,17 @@ export function createInternalCommandHandler(opts: {
   service: string;
   secret: string;
   logger: Logger;
-  commands: Record<string, CommandDefinition<z.ZodType, unknown>>;
+  commands: readonly ServedCommand[];
   isUnavailable: (err: unknown) => boolean;
 }) {
+  const commands = new Map<string, ServedCommand>();
+  for (const command of opts.commands) {
+    // A wiring mistake, caught at start-up: serving another service's contract, or one name twice.
+    const { service, name } = command.contract;
+    if (service !== opts.service) throw new Error(`The ${opts.service} service cannot serve ${service}'s command "${name}"`);
+    if (commands.has(name)) throw new Error(`Internal command "${name}" is served twice`);
+    commands.set(name, command);
+  }
   const fail = (status: number, code: ErrorCode, message: string, fields: FieldIssue[] = [], reason: ErrorReason = code): CommandHttpResult => ({
     status,
     body: { ok: false, error: { code, reason, message, fields } },
@@ -70,18 +82,15 @@ export function createInternalCommandHandler(opts: {
     const token = /^Bearer (.+)$/.exec(authorization ?? '')?.[1];
     const claims = token ? await verifyServiceToken(opts.secret, opts.service, token) : undefined;
     if (!claims) return fail(401, 'UNAUTHENTICATED', 'A service credential is required');
-    const command = Object.hasOwn(opts.commands, name) ? opts.commands[name] : undefined;
+    const command = commands.get(name);
     if (!command) return fail(404, 'NOT_FOUND', `Unknown internal command "${name}"`, [], 'UNKNOWN_COMMAND');
-    if (!(command.callers as readonly string[]).includes(claims.from)) {
+    if (!(command.contract.callers as readonly string[]).includes(claims.from)) {
       return fail(403, 'FORBIDDEN', `The ${claims.from} service may not call internal command "${name}"`);
     }
-    const parsed = command.input.safeParse(body);
-    if (!parsed.success) {
-      const fields = parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message }));
-      return fail(422, 'BAD_USER_INPUT', `Invalid input for internal command "${name}"`, fields);
-    }
+    const parsed = validate(command.contract.input, body);
+    if (!parsed.ok) return fail(422, 'BAD_USER_INPUT', `Invalid input for internal command "${name}"`, parsed.errors);
     try {
-      const result = await command.handler(parsed.data, { from: claims.from, requestId });
+      const result = await command.handler(parsed.value, { from: claims.from, requestId });
       return { status: 200, body: { ok: true, result: result ?? null } };
     } catch (err) {
       if (err instanceof DomainError) {
@@ -97,8 +106,13 @@ export function createInternalCommandHandler(opts: {
   };
 }
 
-export interface InternalClient {
-  call<R>(name: string, input: unknown, opts?: { requestId?: string }): Promise<R>;
+/**
+ * A client of one service's internal commands (`To`): `call` takes that
+ * service's contracts only, is typed by them, and parses the answer with the
+ * contract's output schema.
+ */
+export interface InternalClient<To extends ServingService = ServingService> {
+  call<C extends CommandContract<z.ZodType, z.ZodType, To>>(contract: C, input: CommandInput<C>, opts?: { requestId?: string }): Promise<CommandOutput<C>>;
 }
 
 const RETRY_DELAYS_MS = [50, 200, 500];
@@ -109,13 +123,13 @@ const RETRY_DELAYS_MS = [50, 200, 500];
  * network failure (no answer at all) is retried, since commands are
  * idempotent, and then becomes SERVICE_UNAVAILABLE.
  */
-export function createInternalClient(opts: {
+export function createInternalClient<To extends ServingService>(opts: {
   from: ServiceName;
-  to: string;
+  to: To;
   baseUrl: string;
   secret: string;
   timeoutMs?: number;
-}): InternalClient & { close(): Promise<void> } {
+}): InternalClient<To> & { close(): Promise<void> } {
   const tokenFor = createServiceTokenCache(opts.secret, opts.from);
   const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 64 });
   const timeout = opts.timeoutMs ?? 10_000;
@@ -137,12 +151,26 @@ export function createInternalClient(opts: {
   }
 
   return {
-    async call<R>(name: string, input: unknown, callOpts: { requestId?: string } = {}): Promise<R> {
+    async call<C extends CommandContract<z.ZodType, z.ZodType, To>>(
+      contract: C,
+      input: CommandInput<C>,
+      callOpts: { requestId?: string } = {},
+    ): Promise<CommandOutput<C>> {
+      const { name } = contract;
       const requestId = callOpts.requestId ?? randomUUID();
       for (let attempt = 0; attempt <= RETRY_DELAYS_MS.length; attempt++) {
         try {
           const response = await once(name, input, requestId);
-          if (response.ok) return response.result as R;
+          if (response.ok) {
+            // A service of another version may answer another shape: a clear failure here, not a wrong value further on.
+            const parsed = validate<C['output']>(contract.output, response.result);
+            if (parsed.ok) return parsed.value;
+            // Not `fields`: those name the caller's input, and this is the other service's fault (logged where it surfaces).
+            const at = parsed.errors.map((e) => e.path.join('.') || '(root)').join(', ');
+            throw new DomainError('INTERNAL_SERVER_ERROR', `The ${opts.to} service answered "${name}" with an unexpected shape (at ${at})`, [], {
+              reason: 'BAD_COMMAND_OUTPUT',
+            });
+          }
           // An answer is final, SERVICE_UNAVAILABLE included: the service that
           // gave it has already waited for its database, and retrying it would
           // multiply that wait.

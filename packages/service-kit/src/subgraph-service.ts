@@ -7,7 +7,7 @@ import { createAccessTokenVerifier } from './auth.js';
 import { createCallerLivenessCheck, type CallerLivenessLookup } from './caller-liveness.js';
 import { createDocumentPrecheck, type DocumentLimits } from './document-limits.js';
 import { closeServer, createServiceHttpServer, listen, type RouteHandler } from './http-server.js';
-import { createInternalCommandHandler, type CommandDefinition } from './internal-commands.js';
+import { createInternalCommandHandler, type ServedCommand } from './internal-commands.js';
 import { createRequestContextFactory, type RequestContext } from './request-context.js';
 
 export interface SubgraphServiceEnv {
@@ -42,7 +42,7 @@ export async function startSubgraphService(opts: {
   env: SubgraphServiceEnv;
   logger: Logger;
   schema: GraphQLSchema;
-  commands: Record<string, CommandDefinition>;
+  commands: readonly ServedCommand[];
   ready: () => Promise<boolean>;
   isUnavailable: (err: unknown) => boolean;
   routes?: Record<string, RouteHandler>;

@@ -1,0 +1,139 @@
+import { z } from 'zod';
+import { slugSchema } from '@usergraph/validation';
+import { commandsOf } from './contract.js';
+import { id, reconcileInput } from './common.js';
+
+const text = z.string().max(500);
+const timestamp = z.string();
+
+export const userStatusSchema = z.enum(['ACTIVE', 'PENDING_VERIFICATION', 'SUSPENDED', 'CLOSED']);
+
+/** An address field: B sends null for "no value", stored as absent. */
+const addressField = text.nullish().transform((v) => v ?? undefined);
+const addressShape = <T extends z.ZodType>(field: T) => ({
+  _id: field,
+  description: field,
+  firstName: field,
+  lastName: field,
+  addressLine1: field,
+  addressLine2: field,
+  streetNumber: field,
+  city: field,
+  state: field,
+  stateCode: field,
+  postCode: field,
+  country: field,
+  alpha2: field,
+  type: field,
+});
+const addressInput = z.object(addressShape(addressField));
+const addressSchema = z.object(addressShape(z.string().optional()));
+
+export const organizationSchema = z.object({
+  id,
+  slug: z.string(),
+  name: z.string(),
+  status: z.enum(['ACTIVE', 'SUSPENDED']),
+  selfSignup: z.boolean(),
+});
+
+/** The profile as other services see it (org-users' ProfileDto). */
+export const profileSchema = z.object({
+  id,
+  organizationId: id,
+  email: z.string(),
+  phoneNumber: z.string().nullable(),
+  firstName: z.string(),
+  lastName: z.string(),
+  name: z.string(),
+  status: userStatusSchema,
+  organisation: z.string().nullable(),
+  taxNumber: z.string().nullable(),
+  dateOfBirth: z.string().nullable(),
+  isSubscribed: z.boolean(),
+  addresses: z.array(addressSchema),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+  syncedAt: timestamp.nullable(),
+  closedAt: timestamp.nullable(),
+  /** False once the email was changed and the user has not verified it yet: no reset code goes to it. */
+  emailVerified: z.boolean(),
+  jobTitle: z.string().nullable(),
+  legalName: z.object({ first: z.string(), middle: z.string().nullable(), last: z.string() }),
+  /** Only the national ID's last four digits ever leave org-users. */
+  nationalIdLast4: z.string().nullable(),
+  visitorId: z.string().nullable(),
+  notificationPreferences: z.object({ email: z.boolean(), sms: z.boolean(), push: z.boolean() }),
+  legalAgreementVersions: z.array(z.object({ version: z.string(), acceptedAt: timestamp })),
+});
+
+const userRef = z.object({ organizationId: id, userId: id });
+
+/** org-users' internal commands (organizations and profiles). */
+export const orgUsersCommands = commandsOf('org-users', {
+  /** The bootstrap CLI (and `start`'s public organization). Self-signup is off unless asked for. */
+  ensureOrganization: {
+    input: z.object({ slug: slugSchema, name: z.string().trim().min(1).max(200), selfSignup: z.boolean().default(false) }),
+    output: z.object({ organization: organizationSchema, created: z.boolean() }),
+    callers: ['cli'],
+  },
+  getOrganization: {
+    input: z.union([z.object({ slug: z.string().max(100) }), z.object({ id: z.string().max(64) })]),
+    output: organizationSchema,
+    callers: ['identity'],
+  },
+  /** Identity calls this during registration; the user id doubles as the command id. */
+  createProfile: {
+    input: z.object({
+      userId: id,
+      organizationId: id,
+      email: text,
+      phoneNumber: text.optional(),
+      firstName: text,
+      lastName: text,
+      status: userStatusSchema,
+      organisation: text.optional(),
+      taxNumber: text.optional(),
+      dateOfBirth: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(),
+      username: text.optional(),
+      addresses: z.array(addressInput).max(20).optional(),
+    }),
+    output: profileSchema,
+    callers: ['identity'],
+  },
+  deleteProfile: { input: userRef, output: z.object({ deleted: z.boolean() }), callers: ['identity'] },
+  /** identity: a user's status before a session is issued; licensing: its access policy reads the caller's status. */
+  getProfile: { input: userRef, output: profileSchema, callers: ['identity', 'licensing'] },
+  setUserStatus: { input: userRef.extend({ status: userStatusSchema }), output: profileSchema, callers: ['identity'] },
+  /** Identity's verifyEmail: the user verified this address (a no-op if the email changed since). */
+  markEmailVerified: { input: userRef.extend({ email: text }), output: z.object({ verified: z.boolean() }), callers: ['identity'] },
+  /** Which of these ids are users of the organization: for licensing's group membership and both reconcile jobs. */
+  existingUserIds: {
+    input: z.object({ organizationId: id, userIds: z.array(id).max(500) }),
+    output: z.object({ userIds: z.array(id) }),
+    callers: ['identity', 'licensing'],
+  },
+  findUserIdByIdentifier: {
+    input: z.object({ organizationId: id, kind: z.enum(['email', 'phone']), value: text }),
+    output: z.object({ userId: id.nullable() }),
+    callers: ['identity'],
+  },
+  /** The reconciliation job: profiles whose createUser never finished are removed with what they left elsewhere. */
+  reconcile: {
+    input: reconcileInput,
+    output: z.object({ removedProfiles: z.number().int(), releasedClaims: z.number().int() }),
+    callers: ['cli'],
+  },
+  /** `usergraph repair`: verifies the search index against the profiles and rewrites what disagrees. */
+  repair: {
+    input: z.object({}),
+    output: z.object({
+      organizations: z.number().int(),
+      bucketsRewritten: z.number().int(),
+      headsRecounted: z.number().int(),
+      skipped: z.number().int(),
+      changed: z.array(z.object({ organizationId: id, buckets: z.number().int(), heads: z.number().int() })),
+    }),
+    callers: ['cli'],
+  },
+});
