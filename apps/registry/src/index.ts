@@ -1,0 +1,3 @@
+export { READER, registryKeyFor, registryTokenFrom, subgraphPrincipal } from './credentials.js';
+export { compose, type Composition, type SubgraphInput } from './compose.js';
+export { startRegistry } from './app.js';
