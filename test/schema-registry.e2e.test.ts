@@ -148,6 +148,17 @@ describe('issue 14: schema registry and a gateway that reloads', () => {
     expect(history.stdout).toMatch(/v1 .* publish {2}by .* \(subgraph:loyalty\) .*loyalty joins; commit abc1234/);
   });
 
+  it('a team cannot take over another team\'s field (a @shareable copy of User.email composes, but is refused)', async () => {
+    const checked = await schema(['check', '--subgraph', 'loyalty', '--schema', LOYALTY_SCHEMAS.takeover]);
+    expect(checked.code).toBe(1);
+    expect(checked.stdout).toContain('FIELD_TAKEOVER): User.email');
+    const refused = await schema(['publish', '--subgraph', 'loyalty', '--schema', LOYALTY_SCHEMAS.takeover, '--url', loyalty.url, '--allow-breaking', '--reason', 'try']);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain('FAIL  FIELD_TAKEOVER');
+    expect(refused.stdout).toContain('- User.email');
+    expect((await schema(['history', '--subgraph', 'loyalty'])).stdout).not.toMatch(/v2/);
+  });
+
   it('a publish that breaks composition is refused, and the gateway keeps serving', async () => {
     const revision = (await readyz()).body.details?.supergraph?.revision;
     const checked = await schema(['check', '--subgraph', 'loyalty', '--schema', LOYALTY_SCHEMAS.conflicting]);

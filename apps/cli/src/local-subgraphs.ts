@@ -2,14 +2,19 @@ import { print } from 'graphql';
 import { identityTypeDefs } from '@usergraph/identity/schema';
 import { orgUsersTypeDefs } from '@usergraph/org-users/schema';
 import { licensingTypeDefs } from '@usergraph/licensing/schema';
-import { compose, registryKeyFor } from '@usergraph/registry';
+import { compose } from '@usergraph/registry';
+import { registryKeyFor } from '@usergraph/service-kit';
 import { callRegistry } from './schema-commands.js';
 
-/** This repository's subgraphs and their SDL, as their builds ship it. */
+/**
+ * This repository's subgraphs and their SDL, as their builds ship it, in the
+ * order a fresh registry accepts them: org-users owns User, which the others
+ * extend (identity's @external fields need it already composed).
+ */
 export const LOCAL_SUBGRAPHS = {
-  identity: () => print(identityTypeDefs()),
   'org-users': () => print(orgUsersTypeDefs()),
   licensing: () => print(licensingTypeDefs()),
+  identity: () => print(identityTypeDefs()),
 } as const;
 
 /**

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { repoRoot } from '@usergraph/embedded-store';
-import { READER, registryKeyFor, registryTokenFrom, subgraphPrincipal } from '@usergraph/registry';
+import { READER, registryKeyFor, registryTokenFrom, subgraphPrincipal } from '@usergraph/service-kit';
 import { loadOrCreateDevSecrets } from './secrets.js';
 import { stackStateFile } from './stack.js';
 
@@ -78,8 +78,9 @@ function printChanges(out: Out, changes: Change[]): void {
 }
 
 function printRefusal(out: Out, answer: RegistryAnswer): void {
-  const error = (answer.body.error ?? {}) as { code?: string; message?: string; errors?: Array<{ code: string; message: string }>; changes?: Change[] };
+  const error = (answer.body.error ?? {}) as { code?: string; message?: string; field?: string; errors?: Array<{ code: string; message: string }>; changes?: Change[]; fields?: string[] };
   out(`FAIL  ${error.code ?? answer.status}: ${error.message ?? 'refused'}`);
+  for (const f of error.fields ?? []) out(`        - ${f}`);
   for (const e of error.errors ?? []) out(`        - ${e.code}: ${e.message.replace(/\n/g, '\n          ')}`);
   if (error.changes) printChanges(out, error.changes);
 }
@@ -159,6 +160,8 @@ export async function schemaCommand(argv: string[], out: Out = (l) => process.st
           out('FAIL  does not compose with the current subgraphs:');
           for (const e of composition.errors ?? []) out(`        - ${e.code}: ${e.message.replace(/\n/g, '\n          ')}`);
         }
+        const takenOver = (answer.body.takenOver as string[] | undefined) ?? [];
+        if (takenOver.length) out(`FAIL  would resolve fields another subgraph owns (FIELD_TAKEOVER): ${takenOver.join(', ')}`);
         printChanges(out, (answer.body.changes as Change[]) ?? []);
       });
       return status === 0 && answer.body.ok !== true ? 1 : status;

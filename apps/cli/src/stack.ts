@@ -6,9 +6,8 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { findFreePort, repoRoot, startEmbeddedStore, type EmbeddedStore } from '@usergraph/embedded-store';
 import { createInternalClient, EXIT_PORT_TAKEN } from '@usergraph/service-kit';
-import { READER, registryKeyFor } from '@usergraph/registry';
+import { READER, registryKeyFor } from '@usergraph/service-kit';
 import { loadOrCreateDevSecrets, type StackSecrets } from './secrets.js';
-import { publishLocalSubgraphs } from './local-subgraphs.js';
 
 export const SERVICE_NAMES = ['identity', 'org-users', 'licensing', 'registry', 'gateway'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
@@ -258,6 +257,8 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       await planPorts();
       await Promise.all((['org-users', 'licensing', 'identity', 'registry'] as const).map(startService));
       // Each subgraph publishes as part of its deployment; here, the three local ones before the gateway starts.
+      // Imported here: it loads every subgraph's schema and composition, which other commands never need.
+      const { publishLocalSubgraphs } = await import('./local-subgraphs.js');
       await publishLocalSubgraphs({ registryUrl: urls.registry, registrySecret: secrets.REGISTRY_SECRET, urls });
       await startService('gateway');
       break;

@@ -3,7 +3,7 @@ import type { SupergraphSdlHook } from '@apollo/gateway';
 import { Kind, parse } from 'graphql';
 import { request } from 'undici';
 import { errSummary, type Logger } from '@usergraph/service-kit';
-import { registryTokenFrom } from '@usergraph/registry';
+import { registryTokenFrom } from '@usergraph/service-kit';
 
 /** A subgraph of the served supergraph: its name and GraphQL routing URL. */
 export interface ServedSubgraph {

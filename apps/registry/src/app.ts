@@ -3,9 +3,8 @@ import { buildASTSchema, parse, type GraphQLSchema } from 'graphql';
 import type mongoose from 'mongoose';
 import { z } from 'zod';
 import { isDatabaseReady, isDuplicateKeyError } from '@usergraph/mongo';
-import { bearerToken, closeServer, createServiceHttpServer, errSummary, listen, sendJson, type Logger, type RequestInfo, type RouteHandler } from '@usergraph/service-kit';
-import { apiSchemaOf, changesBetween, compose, type Problem, type SchemaChange, type SubgraphInput } from './compose.js';
-import { principalOf, READER, subgraphPrincipal } from './credentials.js';
+import { bearerToken, closeServer, principalOf, subgraphPrincipal, createServiceHttpServer, errSummary, listen, sendJson, type Logger, type RequestInfo, type RouteHandler } from '@usergraph/service-kit';
+import { apiSchemaOf, changesBetween, compose, fieldsTakenOver, type Problem, type SchemaChange, type SubgraphInput } from './compose.js';
 import type { RegistryEnv } from './env.js';
 import { ensureIndexes, findVersion, latestRevision, latestSupergraph, nextVersion, registryCollections, type RegistryCollections, type VersionDoc } from './store.js';
 
@@ -49,6 +48,8 @@ const fail = (res: ServerResponse, err: RegistryError) => sendJson(res, err.stat
 interface Outcome {
   composition: Composition;
   changes: SchemaChange[];
+  /** Other subgraphs' fields the candidate would newly resolve: refused whatever the flags. */
+  takenOver: string[];
 }
 type Composition = { ok: true; supergraphSdl: string } | { ok: false; errors: Problem[] };
 
@@ -67,9 +68,10 @@ export async function startRegistry(env: RegistryEnv, logger: Logger, conn: mong
       others.push({ name: part.name, sdl: doc.sdl, url: part.url });
     }
     const composed = compose([...others, candidate]);
-    if (!composed.ok) return { composition: composed, changes: [] };
+    if (!composed.ok) return { composition: composed, changes: [], takenOver: [] };
     const changes = current ? await changesBetween(apiSchemaOf(current.sdl), composed.apiSchema) : [];
-    return { composition: { ok: true, supergraphSdl: composed.supergraphSdl }, changes };
+    const takenOver = current ? fieldsTakenOver(current.sdl, composed.supergraphSdl, candidate.name) : [];
+    return { composition: { ok: true, supergraphSdl: composed.supergraphSdl }, changes, takenOver };
   }
 
   const breakingOf = (changes: SchemaChange[]) => changes.filter((ch) => ch.level === 'BREAKING');
@@ -92,6 +94,9 @@ export async function startRegistry(env: RegistryEnv, logger: Logger, conn: mong
     }
     const outcome = await evaluate({ name: input.subgraph, sdl: input.sdl, url: input.url });
     if (!outcome.composition.ok) throw new RegistryError(422, 'COMPOSITION_FAILED', 'the subgraph does not compose with the current supergraph', { errors: outcome.composition.errors });
+    if (outcome.takenOver.length > 0) {
+      throw new RegistryError(403, 'FIELD_TAKEOVER', 'the subgraph would resolve fields another subgraph owns', { fields: outcome.takenOver });
+    }
     const breaking = breakingOf(outcome.changes);
     if (breaking.length > 0 && !allowBreaking) {
       throw new RegistryError(409, 'BREAKING_CHANGES', 'the change breaks clients of the current supergraph; publish with --allow-breaking and a reason', { changes: breaking });
@@ -212,7 +217,12 @@ export async function startRegistry(env: RegistryEnv, logger: Logger, conn: mong
         const body = parseBody(checkBody, info);
         const outcome = await evaluate({ name: body.subgraph, sdl: body.sdl, url: body.url ?? `http://${body.subgraph}.invalid/graphql` });
         const breaking = breakingOf(outcome.changes);
-        sendJson(res, 200, { ok: outcome.composition.ok && breaking.length === 0, composition: outcome.composition.ok ? { ok: true } : outcome.composition, changes: outcome.changes });
+        sendJson(res, 200, {
+          ok: outcome.composition.ok && breaking.length === 0 && outcome.takenOver.length === 0,
+          composition: outcome.composition.ok ? { ok: true } : outcome.composition,
+          takenOver: outcome.takenOver,
+          changes: outcome.changes,
+        });
       }),
       'POST /v1/publish': route(async (info, res, principal) => {
         const body = parseBody(publishBody, info);

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { decodeJwt } from 'jose';
-import { signServiceToken, verifyServiceToken } from '@usergraph/service-kit';
+import { signServiceToken, verifyServiceToken } from './service-token.js';
 
 /**
  * Registry credentials. A principal is `subgraph:<name>` (a team: may publish
