@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import type { SupergraphSdlHook } from '@apollo/gateway';
 import { Kind, parse } from 'graphql';
@@ -14,7 +15,7 @@ export interface ServedSubgraph {
 /** What the gateway serves and the last supergraph it refused, for the log and /readyz. */
 export interface SupergraphStatus {
   source: 'registry' | 'file';
-  /** The registry's revision, or the file's modification time. */
+  /** The registry's revision number, or the start of the file's SHA-256. */
   revision?: string;
   loadedAt?: string;
   subgraphs: ServedSubgraph[];
@@ -68,14 +69,18 @@ const FIRST_LOAD_ATTEMPTS = 10;
 export function createSupergraphSource(opts: SupergraphSourceOptions, logger: Logger) {
   const status: SupergraphStatus = { source: opts.kind, subgraphs: [] };
   let current: { revision: string; sdl: string } | undefined;
+  let fileMtime: number | undefined;
 
   /** The source's newest supergraph, or undefined when it is the one served. */
   async function fetchNewer(): Promise<{ revision: string; sdl: string } | undefined> {
     if (opts.kind === 'file') {
-      const revision = String((await stat(opts.path)).mtimeMs);
-      if (revision === current?.revision) return undefined;
+      // The modification time says when to read; the content's hash names the revision (a write between the two cannot mislabel it).
+      const mtime = (await stat(opts.path)).mtimeMs;
+      if (mtime === fileMtime) return undefined;
+      fileMtime = mtime;
       const sdl = await readFile(opts.path, 'utf8');
-      return sdl === current?.sdl ? ((current = { revision, sdl }), undefined) : { revision, sdl };
+      const revision = createHash('sha256').update(sdl).digest('hex').slice(0, 12);
+      return revision === current?.revision ? undefined : { revision, sdl };
     }
     const res = await request(`${opts.url}/v1/supergraph`, {
       headers: { authorization: `Bearer ${await registryTokenFrom(opts.key)}`, ...(current ? { 'if-none-match': `"${current.revision}"` } : {}) },
@@ -96,7 +101,8 @@ export function createSupergraphSource(opts: SupergraphSourceOptions, logger: Lo
     status.revision = next.revision;
     status.loadedAt = new Date().toISOString();
     status.subgraphs = subgraphsOf(next.sdl);
-    if (status.refused && status.refused.revision === next.revision) delete status.refused;
+    // A refusal is about a supergraph older than the one now served.
+    delete status.refused;
   }
 
   const hook: SupergraphSdlHook = async ({ update, healthCheck }) => {
@@ -133,6 +139,7 @@ export function createSupergraphSource(opts: SupergraphSourceOptions, logger: Lo
           await withTimeout(healthCheck(next.sdl), opts.healthCheckTimeoutMs);
         } catch (err) {
           status.refused = { revision: next.revision, code: 'SUBGRAPH_HEALTH_CHECK_FAILED', at: new Date().toISOString() };
+          fileMtime = undefined; // tried again at the next poll, as the registry's latest is
           logger.warn({ err: errSummary(err), revision: next.revision, serving: current?.revision }, 'new supergraph refused: a subgraph failed its health check; serving the last good supergraph');
           return;
         }
@@ -140,6 +147,7 @@ export function createSupergraphSource(opts: SupergraphSourceOptions, logger: Lo
           update(next.sdl);
         } catch (err) {
           status.refused = { revision: next.revision, code: 'SUPERGRAPH_INVALID', at: new Date().toISOString() };
+          fileMtime = undefined;
           logger.error({ err: errSummary(err), revision: next.revision, serving: current?.revision }, 'new supergraph refused: it does not load; serving the last good supergraph');
           return;
         }
