@@ -34,7 +34,7 @@ RUN mkdir -p /out \
 
 # ---------------------------------------------------------------------------
 # build: full install (TypeScript, turbo) and the build of every workspace,
-# which also composes apps/gateway/dist/supergraph.graphql.
+# (The supergraph is no longer composed here: the registry composes it at run time.)
 FROM base AS build
 # turbo and Apollo must not phone home from the build either.
 ENV TURBO_TELEMETRY_DISABLED=1 \

@@ -93,6 +93,7 @@ const USAGE = `usage: usergraph schema <command>
   diff      FROM TO            (a supergraph revision, e.g. 12, or a subgraph version, e.g. identity@3)
   rollback  --subgraph NAME --to VERSION [--message TEXT]
   credential (--subgraph NAME | --reader)   prints a key; needs REGISTRY_SECRET
+  print     --subgraph NAME    prints one of this repository's subgraphs' SDL (identity, org-users, licensing)
 Options: --json prints the registry's answer as JSON.`;
 
 const readSchema = (file: string) => readFileSync(file, 'utf8');
@@ -135,6 +136,15 @@ export async function schemaCommand(argv: string[], out: Out = (l) => process.st
     if (!env.REGISTRY_SECRET) throw new UsageError('REGISTRY_SECRET is needed to derive a key');
     if (values.reader === (values.subgraph !== undefined)) throw new UsageError('give either --subgraph NAME or --reader');
     out(registryKeyFor(env.REGISTRY_SECRET, values.reader ? READER : subgraphPrincipal(values.subgraph!)));
+    return 0;
+  }
+  if (command === 'print') {
+    need('subgraph');
+    // Loaded only here: it reads every local subgraph's schema files.
+    const { LOCAL_SUBGRAPHS } = await import('./local-subgraphs.js');
+    const sdlOf = (LOCAL_SUBGRAPHS as Record<string, () => string>)[values.subgraph!];
+    if (!sdlOf) throw new UsageError(`${values.subgraph} is not one of ${Object.keys(LOCAL_SUBGRAPHS).join(', ')}`);
+    out(sdlOf());
     return 0;
   }
   const conn = registryConnection(env);
