@@ -5,8 +5,7 @@ import { createWriteStream, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { findFreePort, repoRoot, startEmbeddedStore, type EmbeddedStore } from '@usergraph/embedded-store';
-import { createInternalClient, EXIT_PORT_TAKEN } from '@usergraph/service-kit';
-import { READER, registryKeyFor } from '@usergraph/service-kit';
+import { createInternalClient, EXIT_PORT_TAKEN, READER, registryKeyFor } from '@usergraph/service-kit';
 import { loadOrCreateDevSecrets, type StackSecrets } from './secrets.js';
 
 export const SERVICE_NAMES = ['identity', 'org-users', 'licensing', 'registry', 'gateway'] as const;
@@ -19,7 +18,7 @@ export interface StackOptions {
   mongodbUri?: string;
   /** 0 picks a free port; the registry's, when not given, too. */
   ports: Record<Exclude<ServiceName, 'registry'>, number> & { registry?: number };
-  /** Prefix of the three database names, so test stacks can share one server. */
+  /** Prefix of the database names, so test stacks can share one server. */
   databasePrefix?: string;
   /** Extra environment for every service (NODE_ENV, LOG_LEVEL, limits...). */
   env?: Record<string, string>;
