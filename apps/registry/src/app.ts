@@ -105,7 +105,16 @@ export async function startRegistry(env: RegistryEnv, logger: Logger, conn: mong
     const revision = (current?.revision ?? 0) + 1;
     const subgraphs = [...(current?.subgraphs ?? []).filter((s) => s.name !== input.subgraph), { name: input.subgraph, version, url: input.url }].sort((a, b) => a.name.localeCompare(b.name));
     try {
-      await c.versions.insertOne({ ...input, version, revision, publishedAt: new Date(), breakingChanges: breaking.map(({ type, path, message }) => ({ type, ...(path ? { path } : {}), message })) });
+      // The reason is recorded only when it let something through.
+      const { allowBreakingReason, ...rest } = input;
+      await c.versions.insertOne({
+        ...rest,
+        ...(breaking.length > 0 && allowBreakingReason ? { allowBreakingReason } : {}),
+        version,
+        revision,
+        publishedAt: new Date(),
+        breakingChanges: breaking.map(({ type, path, message }) => ({ type, ...(path ? { path } : {}), message })),
+      });
       await c.supergraphs.insertOne({ revision, sdl: outcome.composition.supergraphSdl, subgraphs, createdAt: new Date() });
     } catch (err) {
       if (isDuplicateKeyError(err)) throw new RegistryError(409, 'CONFLICT', 'another publish happened at the same time; run it again');
