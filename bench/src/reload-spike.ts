@@ -21,7 +21,7 @@ const P1_QUERY = 'query BenchUsers { users(fullText: "a", first: 20) { nodes { i
 const CONNECTIONS = 16;
 const LOAD_MS = 24_000;
 const PUBLISH_AT_MS = 8_000;
-const WARMUP_MS = 2_000;
+const WARMUP_MS = 4_000;
 const PASSWORD = 'Bench-Password-2024!';
 
 async function main() {
