@@ -1,5 +1,5 @@
-# One image for all four usergraph services (identity, org-users, licensing,
-# gateway) plus the operator CLI; docker-compose.yml picks the entry point.
+# One image for all five usergraph services (identity, org-users, licensing,
+# registry, gateway) plus the operator CLI; docker-compose.yml picks the entry point.
 #
 #   docker build -t usergraph:local .
 #   docker run --rm usergraph:local node apps/cli/dist/main.js   # usage
@@ -34,7 +34,7 @@ RUN mkdir -p /out \
 
 # ---------------------------------------------------------------------------
 # build: full install (TypeScript, turbo) and the build of every workspace,
-# which also composes apps/gateway/dist/supergraph.graphql.
+# (The supergraph is no longer composed here: the registry composes it at run time.)
 FROM base AS build
 # turbo and Apollo must not phone home from the build either.
 ENV TURBO_TELEMETRY_DISABLED=1 \
@@ -76,7 +76,7 @@ COPY --from=build /artifacts/ ./
 # uid:gid of the image's `node` user, numeric so that orchestrators enforcing
 # runAsNonRoot can verify it without reading /etc/passwd.
 USER 1000:1000
-# gateway, identity, org-users, licensing (only the gateway should be published).
-EXPOSE 4000 4001 4002 4003
+# gateway, identity, org-users, licensing, registry (only the gateway should be published).
+EXPOSE 4000 4001 4002 4003 4004
 # The services stop cleanly on SIGTERM (docker's default stop signal).
 CMD ["node", "apps/gateway/dist/main.js"]

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { waitUntilReady, type RunningStack } from '@usergraph/cli';
+import { composeLocalSupergraph, waitUntilReady, type RunningStack } from '@usergraph/cli';
 import { findFreePort, repoRoot } from '@usergraph/embedded-store';
 import { request } from 'undici';
 import { HOME, PATH } from './env.js';
@@ -37,6 +37,9 @@ export async function startOurGateway(
   logFile: string,
 ): Promise<ExtraGateway> {
   const port = await findFreePort();
+  // File mode: the three subgraphs composed with these URLs.
+  const supergraphFile = `${logFile}.supergraph.graphql`;
+  writeFileSync(supergraphFile, composeLocalSupergraph(subgraphs));
   const child = spawn(process.execPath, [join(repoRoot(), 'apps/gateway/dist/main.js')], {
     cwd: repoRoot(),
     env: {
@@ -48,8 +51,7 @@ export async function startOurGateway(
       ...env,
       PORT: String(port),
       IDENTITY_URL: subgraphs.identity,
-      ORG_USERS_URL: subgraphs['org-users'],
-      LICENSING_URL: subgraphs.licensing,
+      SUPERGRAPH_PATH: supergraphFile,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -84,19 +86,15 @@ export function hiveGatewayVersion(): string | undefined {
 }
 
 /**
- * `hive-gateway supergraph <sdl>`: the supergraph our build composed, with the
- * placeholder subgraph URLs replaced by the stack's, one process (--fork 1,
+ * `hive-gateway supergraph <sdl>`: the three subgraphs composed as the registry
+ * does, routed to the stack's URLs, one process (--fork 1,
  * like ours), the client's Authorization header propagated to the subgraphs
  * (which verify it again, as behind our gateway).
  */
 export async function startHiveGateway(stack: RunningStack, workDir: string, env: Record<string, string>, logFile: string): Promise<ExtraGateway> {
   const bin = hiveGatewayBin();
   if (!bin) throw new Error('@graphql-hive/gateway is not installed');
-  let sdl = readFileSync(join(repoRoot(), 'apps/gateway/dist/supergraph.graphql'), 'utf8');
-  for (const name of ['identity', 'org-users', 'licensing'] as const) {
-    sdl = sdl.split(`http://${name}.subgraph.invalid/graphql`).join(`${stack.urls[name]}/graphql`);
-  }
-  if (sdl.includes('.subgraph.invalid')) throw new Error('the supergraph holds a subgraph URL the bench does not know');
+  const sdl = composeLocalSupergraph(stack.urls);
   const sdlFile = join(workDir, 'hive-supergraph.graphql');
   writeFileSync(sdlFile, sdl);
   const configFile = join(workDir, 'hive-gateway.config.mjs');

@@ -15,7 +15,7 @@ import { ApolloGateway } from '@apollo/gateway';
 import { getVariableValues, Kind, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { checkDocumentBeforeValidation, documentLimitRules, operationCost } from '@usergraph/service-kit';
 import { fragmentPairChain } from '@usergraph/service-kit/testing';
-import { loadSupergraphSdl } from '@usergraph/gateway';
+import { composeLocalSupergraph } from '@usergraph/cli';
 import { readConfigArg } from './util.js';
 
 export interface ValidationCostConfig {
@@ -89,7 +89,7 @@ function everyRequest(schema: GraphQLSchema, query: string, document: DocumentNo
 
 async function main() {
   const config = readConfigArg<ValidationCostConfig>(process.argv[2]);
-  const gateway = new ApolloGateway({ supergraphSdl: loadSupergraphSdl() });
+  const gateway = new ApolloGateway({ supergraphSdl: composeLocalSupergraph() });
   const { schema } = await gateway.load();
   const rules = documentLimitRules(LIMITS);
   const operations: ValidationCostResult['operations'] = {};

@@ -69,11 +69,12 @@ export const TEST_PASSWORDS = [
   'Rogue-Squadron-22',
 ];
 
-/** What must never appear in a log: tokens, refresh tokens, client secrets, SSN-shaped numbers and the test passwords. */
+/** What must never appear in a log: tokens, refresh tokens, client secrets, registry keys, SSN-shaped numbers and the test passwords. */
 const SECRET_PATTERNS: Array<[string, RegExp]> = [
   ['a JWT', /eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}/],
   ['a refresh token', /\b[a-f0-9]{24}\.[A-Za-z0-9_-]{43}\b/],
   ['a client secret', /secret_[A-Za-z0-9_-]{20,}/],
+  ['a schema registry key', /\b(reader|subgraph:[a-z][a-z0-9-]*)\.[A-Za-z0-9_-]{43}\b/],
   ['a national ID', /\b\d{3}-\d{2}-\d{4}\b|\b536228841\b/],
   ...TEST_PASSWORDS.map((p): [string, RegExp] => ['a password', new RegExp(p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))]),
 ];

@@ -4,7 +4,8 @@
  * organization, its admin and an application on a running stack; `outbox`
  * shows the messages (verification codes) the development notifier kept;
  * `reconcile` repairs what a crash in the middle of a cross-service write left;
- * `repair` recounts the counters a crash inside one service left off.
+ * `repair` recounts the counters a crash inside one service left off;
+ * `schema` checks, publishes and rolls back subgraph schemas in the registry.
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -14,6 +15,7 @@ import { startStack, writeStackState, removeStackState } from './stack.js';
 import { connectToStack } from './stack-client.js';
 import { bootstrap, describeFailure, parseBootstrapArgs } from './bootstrap.js';
 import { loadStartEnv } from './start-env.js';
+import { SCHEMA_USAGE, schemaCommand, UsageError } from './schema-commands.js';
 
 async function start(): Promise<void> {
   const env = loadStartEnv();
@@ -23,7 +25,7 @@ async function start(): Promise<void> {
   const stack = await startStack({
     dataDir,
     mongodbUri: env.MONGODB_URI,
-    ports: { gateway: env.PORT, identity: env.IDENTITY_PORT, 'org-users': env.ORG_USERS_PORT, licensing: env.LICENSING_PORT },
+    ports: { gateway: env.PORT, identity: env.IDENTITY_PORT, 'org-users': env.ORG_USERS_PORT, licensing: env.LICENSING_PORT, registry: env.REGISTRY_PORT },
     env: { NODE_ENV: env.NODE_ENV, LOG_LEVEL: env.LOG_LEVEL },
     ensurePublicOrganization: !env.MONGODB_URI && env.NODE_ENV !== 'production',
   });
@@ -35,6 +37,7 @@ async function start(): Promise<void> {
       `  identity    ${stack.urls.identity}/graphql`,
       `  org-users   ${stack.urls['org-users']}/graphql`,
       `  licensing   ${stack.urls.licensing}/graphql`,
+      `  registry    ${stack.urls.registry} (usergraph schema list)`,
       `  store       ${stack.mongodbUri}`,
       `  logs        ${stack.logDir}`,
       'Press Ctrl-C to stop.',
@@ -105,8 +108,17 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `Repaired: ${JSON.stringify(report)}\n`);
       return;
     }
+    case 'schema':
+      try {
+        process.exitCode = await schemaCommand(rest);
+      } catch (err) {
+        if (!(err instanceof UsageError)) throw err;
+        process.stderr.write(`usergraph schema: ${err.message}\n${SCHEMA_USAGE}\n`);
+        process.exitCode = 2;
+      }
+      return;
     default:
-      process.stderr.write('usage: usergraph <start|bootstrap|outbox|reconcile|repair> [options]\n');
+      process.stderr.write('usage: usergraph <start|bootstrap|outbox|reconcile|repair|schema> [options]\n');
       process.exit(2);
   }
 }

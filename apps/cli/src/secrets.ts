@@ -8,6 +8,8 @@ export interface StackSecrets {
   INTERNAL_SERVICE_SECRET: string;
   SIGNING_KEY_ENCRYPTION_KEY: string;
   NATIONAL_ID_ENCRYPTION_KEY: string;
+  /** Root of the schema registry's credentials (each subgraph's key and the gateway's are derived from it). */
+  REGISTRY_SECRET: string;
 }
 
 /**
@@ -22,6 +24,7 @@ export function loadOrCreateDevSecrets(file: string, env: NodeJS.ProcessEnv): { 
     INTERNAL_SERVICE_SECRET: env.INTERNAL_SERVICE_SECRET ?? stored.INTERNAL_SERVICE_SECRET ?? randomBytes(32).toString('base64url'),
     SIGNING_KEY_ENCRYPTION_KEY: env.SIGNING_KEY_ENCRYPTION_KEY ?? stored.SIGNING_KEY_ENCRYPTION_KEY ?? generateEncryptionKey(),
     NATIONAL_ID_ENCRYPTION_KEY: env.NATIONAL_ID_ENCRYPTION_KEY ?? stored.NATIONAL_ID_ENCRYPTION_KEY ?? generateEncryptionKey(),
+    REGISTRY_SECRET: env.REGISTRY_SECRET ?? stored.REGISTRY_SECRET ?? randomBytes(32).toString('base64url'),
   };
   const generated = Object.keys(secrets).some((k) => stored[k as keyof StackSecrets] === undefined);
   if (generated) {

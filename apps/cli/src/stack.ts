@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { orgUsersCommands } from '@usergraph/contracts';
 import { findFreePort, repoRoot, startEmbeddedStore, type EmbeddedStore } from '@usergraph/embedded-store';
-import { createInternalClient, EXIT_PORT_TAKEN } from '@usergraph/service-kit';
+import { createInternalClient, EXIT_PORT_TAKEN, READER, registryKeyFor } from '@usergraph/service-kit';
 import { loadOrCreateDevSecrets, type StackSecrets } from './secrets.js';
 
-export const SERVICE_NAMES = ['identity', 'org-users', 'licensing', 'gateway'] as const;
+export const SERVICE_NAMES = ['identity', 'org-users', 'licensing', 'registry', 'gateway'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 export interface StackOptions {
@@ -17,9 +17,9 @@ export interface StackOptions {
   dataDir: string;
   /** Use this MongoDB instead of starting the embedded store. */
   mongodbUri?: string;
-  /** 0 picks a free port. */
-  ports: Record<ServiceName, number>;
-  /** Prefix of the three database names, so test stacks can share one server. */
+  /** 0 picks a free port; the registry's, when not given, too. */
+  ports: Record<Exclude<ServiceName, 'registry'>, number> & { registry?: number };
+  /** Prefix of the database names, so test stacks can share one server. */
   databasePrefix?: string;
   /** Extra environment for every service (NODE_ENV, LOG_LEVEL, limits...). */
   env?: Record<string, string>;
@@ -51,6 +51,7 @@ const ENTRY: Record<ServiceName, string> = {
   identity: 'apps/identity/dist/main.js',
   'org-users': 'apps/org-users/dist/main.js',
   licensing: 'apps/licensing/dist/main.js',
+  registry: 'apps/registry/dist/main.js',
   gateway: 'apps/gateway/dist/main.js',
 };
 
@@ -118,10 +119,11 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
   mkdirSync(logDir, { recursive: true });
   const { secrets } = loadOrCreateDevSecrets(join(opts.dataDir, 'secrets.json'), process.env);
 
+  const wantedPorts: Record<ServiceName, number> = { registry: 0, ...opts.ports };
   for (const name of SERVICE_NAMES) {
     // Otherwise a second stack would find the first one's /readyz and call itself ready.
-    if (opts.ports[name] !== 0 && !(await isPortFree(opts.ports[name]))) {
-      throw new Error(`port ${opts.ports[name]} (${name}) is already in use: is another usergraph running? Set PORT, IDENTITY_PORT, ORG_USERS_PORT or LICENSING_PORT.`);
+    if (wantedPorts[name] !== 0 && !(await isPortFree(wantedPorts[name]))) {
+      throw new Error(`port ${wantedPorts[name]} (${name}) is already in use: is another usergraph running? Set PORT, IDENTITY_PORT, ORG_USERS_PORT, LICENSING_PORT or REGISTRY_PORT.`);
     }
   }
   let store: EmbeddedStore | undefined;
@@ -140,7 +142,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
 
   /** Picks the ephemeral ports (distinct: the kernel may hand one out twice once each probe closes) and derives every service's environment. */
   async function planPorts(): Promise<void> {
-    const ports = { ...opts.ports };
+    const ports = { ...wantedPorts };
     const picked = new Set(Object.values(ports));
     for (const name of SERVICE_NAMES) {
       if (ports[name] !== 0) continue;
@@ -187,12 +189,20 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
         ORG_USERS_URL: urls['org-users'],
         IDENTITY_URL: urls.identity,
       },
+      registry: {
+        ...common,
+        PORT: String(ports.registry),
+        MONGODB_URI: mongodbUri,
+        MONGODB_DB: `${prefix}registry`,
+        REGISTRY_SECRET: secrets.REGISTRY_SECRET,
+      },
+      // The gateway knows identity (tokens, JWKS) and the registry; every subgraph's URL comes from the supergraph.
       gateway: {
         ...common,
         PORT: String(ports.gateway),
         IDENTITY_URL: urls.identity,
-        ORG_USERS_URL: urls['org-users'],
-        LICENSING_URL: urls.licensing,
+        REGISTRY_URL: urls.registry,
+        REGISTRY_KEY: registryKeyFor(secrets.REGISTRY_SECRET, READER),
       },
     };
   }
@@ -233,7 +243,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       const message = lastStderr ? `${(err as Error).message}: ${lastStderr}` : (err as Error).message;
       // Told by the child's exit status or our own error class, never by the words on its stderr.
       const portTaken = err instanceof WrongServiceError || (exited.has(name) && exitStatus === EXIT_PORT_TAKEN);
-      throw opts.ports[name] === 0 && portTaken ? new PortTakenError(message) : new Error(message);
+      throw wantedPorts[name] === 0 && portTaken ? new PortTakenError(message) : new Error(message);
     }
   }
 
@@ -250,7 +260,11 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
   for (let attempt = 1; ; attempt++) {
     try {
       await planPorts();
-      await Promise.all((['org-users', 'licensing', 'identity'] as const).map(startService));
+      await Promise.all((['org-users', 'licensing', 'identity', 'registry'] as const).map(startService));
+      // Each subgraph publishes as part of its deployment; here, the three local ones before the gateway starts.
+      // Imported here: it loads every subgraph's schema and composition, which other commands never need.
+      const { publishLocalSubgraphs } = await import('./local-subgraphs.js');
+      await publishLocalSubgraphs({ registryUrl: urls.registry, registrySecret: secrets.REGISTRY_SECRET, urls });
       await startService('gateway');
       break;
     } catch (err) {
@@ -294,7 +308,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     async stop() {
       // Gateway first, so no new work reaches the subgraphs while they drain.
       await kill('gateway');
-      await Promise.all((['identity', 'org-users', 'licensing'] as const).map((n) => kill(n)));
+      await Promise.all((['identity', 'org-users', 'licensing', 'registry'] as const).map((n) => kill(n)));
       await store?.stop();
     },
   };

@@ -13,6 +13,7 @@ export const startEnvSchema = z.object({
   IDENTITY_PORT: port.default(4001),
   ORG_USERS_PORT: port.default(4002),
   LICENSING_PORT: port.default(4003),
+  REGISTRY_PORT: port.default(4004),
 });
 
 export const loadStartEnv = () => loadEnv(startEnvSchema, 'usergraph start');

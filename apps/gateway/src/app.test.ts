@@ -3,8 +3,7 @@ import { generateKeyPair } from 'jose';
 import { request } from 'undici';
 import { createLogger } from '@usergraph/service-kit';
 import { postGraphQL, startTestIssuer, type TestIssuer } from '@usergraph/service-kit/testing';
-// The built package: the gateway loads the supergraph composed by the build
-// (dist/supergraph.graphql), which does not exist beside the sources.
+// The built package, as the stack runs it (its supergraph file comes from testGatewayEnv).
 import { startGateway } from '@usergraph/gateway';
 import { testGatewayEnv } from './test-support/gateway-env.js';
 

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { ApolloGateway } from '@apollo/gateway';
 import { request } from 'undici';
 import {
@@ -26,7 +25,7 @@ import {
 import type { GatewayEnv } from './env.js';
 import { createGatewayContextFactory, type GatewayContext } from './gateway-context.js';
 import { closeSubgraphAgent, SubgraphDataSource } from './subgraph-data-source.js';
-import type { SubgraphName } from './subgraphs.js';
+import { createSupergraphSource } from './supergraph-source.js';
 import { rememberVerifiedTokens } from './verified-tokens.js';
 
 /**
@@ -37,22 +36,20 @@ import { rememberVerifiedTokens } from './verified-tokens.js';
  */
 export const isSubgraphUnreachable = (err: unknown): boolean => isNoAnswer(err);
 
-/** The composed, checked supergraph written by the build (compose-supergraph.ts). */
-export const loadSupergraphSdl = () => readFileSync(new URL('./supergraph.graphql', import.meta.url), 'utf8');
-
 export async function startGateway(env: GatewayEnv, logger: Logger) {
-  const baseUrls: Record<SubgraphName, string> = {
-    identity: env.IDENTITY_URL,
-    'org-users': env.ORG_USERS_URL,
-    licensing: env.LICENSING_URL,
-  };
   const jwksUrl = `${env.IDENTITY_URL}/.well-known/jwks.json`;
   const identity = createInternalClient({ from: 'gateway', to: 'identity', baseUrl: env.IDENTITY_URL, secret: env.INTERNAL_SERVICE_SECRET });
 
-  // A static supergraph: the gateway never polls subgraphs for their schema.
+  // The supergraph comes from the registry (or a file), composed and checked there; never from the subgraphs themselves.
+  const supergraph = createSupergraphSource(
+    env.SUPERGRAPH_PATH !== undefined
+      ? { kind: 'file', path: env.SUPERGRAPH_PATH, pollIntervalMs: env.SUPERGRAPH_POLL_INTERVAL_MS, healthCheckTimeoutMs: env.SUPERGRAPH_HEALTH_CHECK_TIMEOUT_MS }
+      : { kind: 'registry', url: env.REGISTRY_URL!, key: env.REGISTRY_KEY!, pollIntervalMs: env.SUPERGRAPH_POLL_INTERVAL_MS, healthCheckTimeoutMs: env.SUPERGRAPH_HEALTH_CHECK_TIMEOUT_MS },
+    logger,
+  );
   const gateway = new ApolloGateway({
-    supergraphSdl: loadSupergraphSdl(),
-    buildService: ({ name }) => new SubgraphDataSource(name, `${baseUrls[name as SubgraphName]}/graphql`, env.INTERNAL_SERVICE_SECRET),
+    supergraphSdl: supergraph.hook,
+    buildService: ({ name, url }) => new SubgraphDataSource(name, url!, env.INTERNAL_SERVICE_SECRET),
   });
   const apollo = createApolloServer<GatewayContext>({
     gateway,
@@ -99,14 +96,27 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
     res.end(Buffer.from(await upstream.body.arrayBuffer()));
   };
 
-  /** Ready while every subgraph is, and each URL really reaches the subgraph it names (a swapped URL is not ready). */
-  async function subgraphsReady(): Promise<boolean> {
-    const checks = Object.entries(baseUrls).map(async ([name, url]) => {
-      const res = await request(`${url}/readyz`, { headersTimeout: 1000, bodyTimeout: 1000 });
+  /**
+   * Ready while every subgraph of the served supergraph is, and each URL really
+   * reaches the subgraph it names (a swapped URL is not ready). The details say
+   * which supergraph is served and which newer one was refused.
+   */
+  async function subgraphsReady() {
+    const status = supergraph.status;
+    const checks = status.subgraphs.map(async ({ name, url }) => {
+      const res = await request(`${new URL(url).origin}/readyz`, { headersTimeout: 1000, bodyTimeout: 1000 });
       const body = (await res.body.json()) as { service?: string };
       return res.statusCode === 200 && body.service === name;
     });
-    return (await Promise.all(checks.map((c) => c.catch(() => false)))).every(Boolean);
+    const answers = await Promise.all(checks.map((c) => c.catch(() => false)));
+    const subgraphs = Object.fromEntries(status.subgraphs.map(({ name }, i) => [name, answers[i] ? 'ready' : 'unavailable']));
+    return {
+      ready: status.subgraphs.length > 0 && answers.every(Boolean),
+      details: {
+        supergraph: { source: status.source, revision: status.revision, loadedAt: status.loadedAt, ...(status.refused ? { refused: status.refused } : {}), ...(status.pollFailedAt ? { pollFailedAt: status.pollFailedAt } : {}) },
+        subgraphs,
+      },
+    };
   }
 
   const server = createServiceHttpServer<GatewayContext>({

@@ -1,3 +1,3 @@
-export { startGateway, loadSupergraphSdl } from './app.js';
-export { composeSupergraph } from './compose-supergraph.js';
+export { startGateway } from './app.js';
 export { gatewayEnvSchema, type GatewayEnv } from './env.js';
+export { subgraphsOf } from './supergraph-source.js';

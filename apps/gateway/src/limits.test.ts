@@ -3,7 +3,7 @@ import { getIntrospectionQuery } from 'graphql';
 import { request } from 'undici';
 import { createLogger } from '@usergraph/service-kit';
 import { fragmentPairChain, postGraphQL, startTestIssuer, type TestIssuer } from '@usergraph/service-kit/testing';
-// The built package, as in app.test.ts (it loads dist/supergraph.graphql).
+// The built package, as in app.test.ts.
 import { startGateway } from '@usergraph/gateway';
 import { testGatewayEnv } from './test-support/gateway-env.js';
 // The operations exactly as the seeds show them (plain strings, no test stack).

@@ -21,8 +21,11 @@ export interface ServiceHttpOptions<TContext extends BaseContext> {
   maxBodyBytes: number;
   /** Operations allowed in one batched request (an array body); 1 turns batching off. */
   maxBatchSize?: number;
-  /** `/readyz` answers 200 only while this resolves true (e.g. the database answers). */
-  ready: () => Promise<boolean>;
+  /**
+   * `/readyz` answers 200 only while this resolves true (e.g. the database
+   * answers); `details`, when given, are added to its answer (no secrets).
+   */
+  ready: () => Promise<boolean | { ready: boolean; details?: Record<string, unknown> }>;
   graphql?: {
     apollo: ApolloServer<TContext>;
     context: (info: RequestInfo) => Promise<TContext>;
@@ -89,8 +92,9 @@ export function createServiceHttpServer<TContext extends BaseContext>(opts: Serv
 
     if (method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok', service: opts.service });
     if (method === 'GET' && url.pathname === '/readyz') {
-      const ready = await opts.ready().catch(() => false);
-      return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable', service: opts.service });
+      const answer = await opts.ready().catch(() => false);
+      const { ready, details } = typeof answer === 'boolean' ? { ready: answer, details: undefined } : answer;
+      return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable', service: opts.service, ...(details ? { details } : {}) });
     }
 
     let body: Buffer;

@@ -16,3 +16,4 @@ export * from './subgraph-service.js';
 export * from './secret-box.js';
 export * from './subgraph-sdl.js';
 export * from './client-ip.js';
+export { READER, registryKeyFor, registryTokenFrom, principalOf, subgraphPrincipal } from './registry-credentials.js';

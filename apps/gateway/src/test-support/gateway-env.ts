@@ -1,7 +1,20 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gatewayEnvSchema, type GatewayEnv } from '../env.js';
+import { composeSupergraph } from './compose-supergraph.js';
 
-/** A gateway's environment for in-process tests: every subgraph URL at `subgraphsUrl` (a test issuer), plus overrides. */
+/** The three subgraphs composed with every routing URL at `subgraphsUrl`, written where SUPERGRAPH_PATH can name it. */
+export function writeTestSupergraph(subgraphsUrl: string): string {
+  const result = composeSupergraph(subgraphsUrl);
+  if (result.errors) throw new Error(`composition failed: ${result.errors.map((e) => e.message).join('; ')}`);
+  const path = join(mkdtempSync(join(tmpdir(), 'usergraph-gateway-')), 'supergraph.graphql');
+  writeFileSync(path, result.supergraphSdl);
+  return path;
+}
+
+/** A gateway's environment for in-process tests: every subgraph URL at `subgraphsUrl` (a test issuer), from a supergraph file, plus overrides. */
 export const testGatewayEnv = (subgraphsUrl: string, overrides: Record<string, string> = {}): GatewayEnv =>
   gatewayEnvSchema.parse({
     NODE_ENV: 'test',
@@ -11,7 +24,6 @@ export const testGatewayEnv = (subgraphsUrl: string, overrides: Record<string, s
     APOLLO_TELEMETRY_DISABLED: '1',
     INTERNAL_SERVICE_SECRET: randomBytes(24).toString('hex'),
     IDENTITY_URL: subgraphsUrl,
-    ORG_USERS_URL: subgraphsUrl,
-    LICENSING_URL: subgraphsUrl,
+    SUPERGRAPH_PATH: writeTestSupergraph(subgraphsUrl),
     ...overrides,
   });

@@ -1,6 +1,6 @@
 import { buildSchema, isObjectType, Kind, parse, type ObjectTypeDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { composeSupergraph } from './compose-supergraph.js';
+import { composeSupergraph } from './test-support/compose-supergraph.js';
 
 /** The subgraphs (by join__Graph enum value) that contribute each field of `typeName`. */
 function fieldOwners(supergraphSdl: string, typeName: string): Map<string, Set<string>> {

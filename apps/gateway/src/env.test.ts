@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { gatewayEnvSchema } from './env.js';
+
+const base = { APOLLO_TELEMETRY_DISABLED: '1', INTERNAL_SERVICE_SECRET: 'x'.repeat(32), IDENTITY_URL: 'http://127.0.0.1:4001' };
+const issuesOf = (env: Record<string, string>) => {
+  const parsed = gatewayEnvSchema.safeParse({ ...base, ...env });
+  return parsed.success ? [] : parsed.error.issues.map((i) => i.path.join('.'));
+};
+
+describe('gateway environment: where the supergraph comes from', () => {
+  it('takes the registry with its key, or a file', () => {
+    expect(issuesOf({ REGISTRY_URL: 'http://127.0.0.1:4004', REGISTRY_KEY: 'reader.abc' })).toEqual([]);
+    expect(issuesOf({ SUPERGRAPH_PATH: '/etc/usergraph/supergraph.graphql' })).toEqual([]);
+  });
+
+  it('refuses neither, both, a registry without a key and an empty key, naming the variable', () => {
+    expect(issuesOf({})).toEqual(['REGISTRY_URL']);
+    expect(issuesOf({ REGISTRY_URL: 'http://127.0.0.1:4004', REGISTRY_KEY: 'reader.abc', SUPERGRAPH_PATH: '/s.graphql' })).toEqual(['REGISTRY_URL']);
+    expect(issuesOf({ REGISTRY_URL: 'http://127.0.0.1:4004' })).toEqual(['REGISTRY_KEY']);
+    expect(issuesOf({ REGISTRY_URL: 'http://127.0.0.1:4004', REGISTRY_KEY: '' })).toContain('REGISTRY_KEY');
+  });
+});

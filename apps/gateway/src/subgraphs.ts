@@ -1,2 +1,0 @@
-export const SUBGRAPH_NAMES = ['identity', 'org-users', 'licensing'] as const;
-export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];

@@ -1,0 +1,2 @@
+export { compose, type Composition, type SubgraphInput } from './compose.js';
+export { startRegistry } from './app.js';
