@@ -291,30 +291,10 @@ export function createSearchIndex(conn: Connection, faults?: (point: string) => 
     return { ids: ids.slice(0, args.first), hasNextPage: ids.length > args.first, totalCount: exact ? head.n : matched };
   }
 
-  /**
-   * Upgrading from a version without this index: the first process to start
-   * with an unmarked database indexes every existing profile. The marker is
-   * written first, so concurrent starts build it once. Returns how many.
-   */
-  async function buildOnce(profiles: AsyncIterable<IndexedUser>): Promise<number> {
-    try {
-      await heads.insertOne({ _id: BUILT_MARKER, n: 0 });
-    } catch (err) {
-      if (isDuplicateKeyError(err)) return 0;
-      throw err;
-    }
-    let batch: IndexedUser[] = [];
-    let indexed = 0;
-    for await (const profile of profiles) {
-      batch.push(profile);
-      if (batch.length === 1000) {
-        await addMany(batch);
-        indexed += batch.length;
-        batch = [];
-      }
-    }
-    await addMany(batch);
-    return indexed + batch.length;
+  /** The start-up build (search-index-build.ts) has finished for this database. */
+  const built = async (): Promise<boolean> => (await heads.findOne({ _id: BUILT_MARKER })) !== null;
+  async function markBuilt(): Promise<void> {
+    await heads.updateOne({ _id: BUILT_MARKER }, { $set: { n: 0 } }, { upsert: true });
   }
 
   const sameEntries = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().every((e, i) => e === b[i]);
@@ -394,7 +374,8 @@ export function createSearchIndex(conn: Connection, faults?: (point: string) => 
     remove: (user: IndexedUser) => change(user, null),
     replace: (before: IndexedUser, after: IndexedUser) => change(before, after),
     addMany,
-    buildOnce,
+    built,
+    markBuilt,
     page,
   };
 }
