@@ -23,7 +23,7 @@ export async function buildMemberCountsAtStart(conn: Connection, env: Pick<Licen
     waitMs: env.STARTUP_BUILD_WAIT_SECONDS * 1000,
     logger,
   });
-  if (counts.outcome === 'built') logger.info({ ...counts.result }, 'member counts built for the existing groups');
+  if (counts.outcome === 'built') logger.info({ ...counts.result }, counts.result.unsettled === 0 ? 'member counts built for the existing groups' : 'member counts still moving: left to the next start or usergraph repair');
   if (counts.outcome === 'timed-out') logger.warn('member counts: another instance is still building them; serving meanwhile');
   return counts;
 }

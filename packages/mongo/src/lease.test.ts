@@ -1,18 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import type mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@usergraph/service-kit';
 import { connectDatabase } from './connection.js';
 import { acquireLease, LEASES_COLLECTION, runStartupBuild } from './lease.js';
 import type { EmbeddedStore } from './testing.js';
-import { startTestStore, uniqueDatabaseName } from './testing.js';
+import { spawnLeaseHolder, startTestStore, uniqueDatabaseName } from './testing.js';
 
 const logger = createLogger({ service: 'mongo-test', level: 'silent' });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-/** The built package (`npx turbo run build`): a child process runs it as another instance would. */
-const built = pathToFileURL(fileURLToPath(new URL('../dist/index.js', import.meta.url))).href;
 
 describe('leases', () => {
   let store: EmbeddedStore;
@@ -30,31 +27,11 @@ describe('leases', () => {
     await store?.stop();
   });
 
-  /**
-   * Another instance, in its own process: takes the lease `name` (renewed
-   * while it lives), runs `then` (a JS body with `conn` in scope) and stays
-   * alive until killed. Resolves once it holds the lease.
-   */
-  async function holderProcess(name: string, ttlMs: number, then = ''): Promise<ChildProcess> {
-    const script = `
-      const { connectDatabase, acquireLease } = await import(${JSON.stringify(built)});
-      const conn = await connectDatabase({ uri: ${JSON.stringify(store.uri)}, dbName: ${JSON.stringify(dbName)}, appName: 'holder' });
-      const logger = { error: (o, m) => console.error(m) };
-      while (!(await acquireLease(conn, ${JSON.stringify(name)}, { ttlMs: ${ttlMs}, logger }))) await new Promise((r) => setTimeout(r, 50));
-      ${then}
-      console.log('held');
-      setInterval(() => {}, 1000);`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const holderProcess = async (name: string, ttlMs: number, then?: string) => {
+    const child = await spawnLeaseHolder({ uri: store.uri, dbName, name, ttlMs, ...(then ? { then } : {}) });
     children.push(child);
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    const deadline = Date.now() + 20_000;
-    while (!out.includes('held')) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the holder process did not take the lease: ${out}`);
-      await sleep(50);
-    }
     return child;
-  }
+  };
 
   it('of 10 instances racing for one lease, exactly one holds it; released, it can be taken again', async () => {
     const conns = await Promise.all(Array.from({ length: 3 }, () => connectDatabase({ uri: store.uri, dbName, appName: 'racer' })));

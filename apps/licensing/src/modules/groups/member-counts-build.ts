@@ -3,14 +3,19 @@ import type { GroupRepository } from './group-repository.js';
 
 /** Groups read per page in the first pass: memory and each read stay bounded. */
 const PAGE = 200;
-/** Passes at most; after the first, only over the groups the pass before set or found moving. */
-const MAX_PASSES = 6;
+/**
+ * Passes at most (about 5 s of settling); after the first, only over the
+ * groups the pass before set or found moving, which live writes keep doing
+ * only to a group changing all the time.
+ */
+const MAX_PASSES = 50;
 /** Lets a change in flight during a pass (its assignment written, its `$inc` not yet) land before the next. */
 const SETTLE_MS = 100;
 
 export interface MemberCountsBuildReport {
   /** Groups whose count was set. */
   set: number;
+  passes: number;
   /** Groups still moving after the last pass: the marker is not written, so the next start (or `usergraph repair`) finishes. */
   unsettled: number;
 }
@@ -27,7 +32,7 @@ export interface MemberCountsBuildReport {
  */
 export async function buildMemberCounts(deps: { groups: GroupRepository; assignments: AssignmentRepository }): Promise<MemberCountsBuildReport> {
   const { groups, assignments } = deps;
-  const report: MemberCountsBuildReport = { set: 0, unsettled: 0 };
+  const report: MemberCountsBuildReport = { set: 0, passes: 1, unsettled: 0 };
   /** 'same': the count agrees; 'set': fixed now; 'moved': changed while checked. */
   const check = async (organizationId: string, id: string, from: number | undefined) => {
     const members = await assignments.countInGroup(organizationId, id);
@@ -44,7 +49,7 @@ export async function buildMemberCounts(deps: { groups: GroupRepository; assignm
     if (page.length < PAGE) break;
     after = page[page.length - 1]!._id;
   }
-  for (let pass = 2; pass <= MAX_PASSES && recheck.length > 0; pass++) {
+  for (; report.passes < MAX_PASSES && recheck.length > 0; report.passes++) {
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
     const next: typeof recheck = [];
     for (const g of recheck) {
