@@ -4,14 +4,18 @@ import type { SearchIndex } from './search-index.js';
 
 /** Organizations listed per read: each batch is a bounded read. */
 const ORGANIZATION_BATCH = 100;
-/** Passes at most; after the first, only over the organizations the pass before rewrote or found moving. */
-const MAX_PASSES = 6;
+/**
+ * Passes at most (about 5 s of settling); after the first, only over the
+ * organizations the pass before rewrote or found moving.
+ */
+const MAX_PASSES = 50;
 /** Lets a change in flight during a pass (its profile written, its entries not yet) land before the next. */
 const SETTLE_MS = 100;
 
 export interface SearchIndexBuildReport {
   /** Organizations whose lists were written. */
   organizations: number;
+  passes: number;
   /** Still moving after the last pass: the marker is not written, so the next start (or `usergraph repair`) finishes. */
   unsettled: number;
 }
@@ -28,7 +32,7 @@ export interface SearchIndexBuildReport {
  */
 export async function buildSearchIndex(deps: { organizations: OrganizationRepository; users: UserRepository; searchIndex: SearchIndex }): Promise<SearchIndexBuildReport> {
   const { organizations, users, searchIndex } = deps;
-  const report: SearchIndexBuildReport = { organizations: 0, unsettled: 0 };
+  const report: SearchIndexBuildReport = { organizations: 0, passes: 1, unsettled: 0 };
   const check = async (organizationId: string): Promise<boolean> => {
     const r = await searchIndex.verify(organizationId, () => users.streamOrganization(organizationId));
     if (r.buckets + r.heads > 0) report.organizations++;
@@ -42,7 +46,7 @@ export async function buildSearchIndex(deps: { organizations: OrganizationReposi
     if (ids.length < ORGANIZATION_BATCH) break;
     after = ids[ids.length - 1]!;
   }
-  for (let pass = 2; pass <= MAX_PASSES && recheck.length > 0; pass++) {
+  for (; report.passes < MAX_PASSES && recheck.length > 0; report.passes++) {
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
     const next: string[] = [];
     for (const id of recheck) if (!(await check(id))) next.push(id);
