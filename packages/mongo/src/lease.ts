@@ -118,13 +118,17 @@ export async function runStartupBuild<T>(conn: mongoose.Connection, opts: Startu
     if (await opts.done()) return { outcome: 'done' };
     const lease = await acquireLease(conn, opts.name, { ttlMs: opts.ttlMs, logger: opts.logger, ...(opts.holder ? { holder: opts.holder } : {}) });
     if (lease) {
+      let outcome: StartupBuildOutcome<T>;
       try {
         // The previous holder may have finished between our check and our take.
-        if (await opts.done()) return { outcome: 'done' };
-        return { outcome: 'built', result: await opts.build(lease) };
-      } finally {
-        await lease.release();
+        outcome = (await opts.done()) ? { outcome: 'done' } : { outcome: 'built', result: await opts.build(lease) };
+      } catch (err) {
+        // The build's error is the one to report; a lease left behind expires by itself.
+        await lease.release().catch((releaseErr: unknown) => opts.logger.error({ err: releaseErr, lease: opts.name }, 'lease release failed'));
+        throw err;
       }
+      await lease.release();
+      return outcome;
     }
     if (Date.now() >= deadline) return { outcome: 'timed-out' };
     await new Promise((resolve) => setTimeout(resolve, pollMs));
