@@ -291,6 +291,8 @@ export function createSearchIndex(conn: Connection, faults?: (point: string) => 
     return { ids: ids.slice(0, args.first), hasNextPage: ids.length > args.first, totalCount: exact ? head.n : matched };
   }
 
+  /** The organization has no list at all yet (no org-wide head): the start-up build indexes it in one pass first. */
+  const unindexed = async (organizationId: string): Promise<boolean> => (await heads.findOne({ _id: headId(organizationId, '') }, { projection: { _id: 1 } })) === null;
   /** The start-up build (search-index-build.ts) has finished for this database. */
   const built = async (): Promise<boolean> => (await heads.findOne({ _id: BUILT_MARKER })) !== null;
   async function markBuilt(): Promise<void> {
@@ -374,6 +376,7 @@ export function createSearchIndex(conn: Connection, faults?: (point: string) => 
     remove: (user: IndexedUser) => change(user, null),
     replace: (before: IndexedUser, after: IndexedUser) => change(before, after),
     addMany,
+    unindexed,
     built,
     markBuilt,
     page,
