@@ -30,21 +30,35 @@ const users = Number(process.argv[2] ?? 5000);
 const store = await startTestStore();
 try {
   const conn = await connectDatabase({ uri: store.uri, dbName: uniqueDatabaseName('startup_build'), appName: 'bench' });
-  const { createSearchIndex } = await load<{ createSearchIndex(conn: Connection): { addMany(users: Profile[]): Promise<void> } }>('modules/users/search-index.js');
+  const { createSearchIndex } = await load<{ createSearchIndex(conn: Connection): { addMany(users: Profile[]): Promise<void> } }>(
+    'modules/users/search-index.js',
+  );
   const { buildSearchIndex } = await load<{ buildSearchIndex(deps: unknown): Promise<unknown> }>('modules/users/search-index-build.js');
   const { createUserRepository } = await load<{ createUserRepository(conn: Connection): unknown }>('modules/users/user-repository.js');
-  const { createOrganizationRepository } = await load<{ createOrganizationRepository(conn: Connection): { insert(doc: unknown): Promise<unknown> } }>(
-    'modules/organizations/organization-repository.js',
-  );
+  const { createOrganizationRepository } = await load<{
+    createOrganizationRepository(conn: Connection): { insert(doc: unknown): Promise<unknown> };
+  }>('modules/organizations/organization-repository.js');
   const organizationId = 'org-startup-build';
   const organizations = createOrganizationRepository(conn);
   await organizations.insert({ _id: organizationId, slug: 'startup-build', name: 'Startup build', status: 'ACTIVE', selfSignup: false });
   const now = new Date();
   const profiles: Profile[] = Array.from({ length: users }, (_, i) => {
     const p = personOf(i);
-    return { _id: `u${String(i).padStart(8, '0')}`, organizationId, email: p.email, emailNormalized: p.email, firstName: p.firstName, lastName: p.lastName, username: p.username };
+    return {
+      _id: `u${String(i).padStart(8, '0')}`,
+      organizationId,
+      email: p.email,
+      emailNormalized: p.email,
+      firstName: p.firstName,
+      lastName: p.lastName,
+      username: p.username,
+    };
   });
-  await conn.collection('users').insertMany(profiles.map((p) => ({ ...p, status: 'ACTIVE', isSubscribed: false, addresses: [], createdAt: now, updatedAt: now })) as never[]);
+  await conn
+    .collection('users')
+    .insertMany(
+      profiles.map((p) => ({ ...p, status: 'ACTIVE', isSubscribed: false, addresses: [], createdAt: now, updatedAt: now })) as never[],
+    );
 
   let started = Date.now();
   const index = createSearchIndex(conn);

@@ -31,7 +31,15 @@ function capturingLogger() {
 const sessionFor = (userId: string, familyId?: string): NewSession => {
   const id = `s${randomBytes(8).toString('hex')}`;
   const expires = new Date(Date.now() + HOUR);
-  return { _id: id, organizationId: ORG, userId, familyId: familyId ?? id, refreshTokenHash: 'h', refreshExpiresAt: expires, accessExpiresAt: expires };
+  return {
+    _id: id,
+    organizationId: ORG,
+    userId,
+    familyId: familyId ?? id,
+    refreshTokenHash: 'h',
+    refreshExpiresAt: expires,
+    accessExpiresAt: expires,
+  };
 };
 
 /**
@@ -73,7 +81,13 @@ describe('identity start-up build of the session lists (issue 13: rolling start)
         live: (
           await conn
             .collection<{ _id: string }>('sessions')
-            .find({ organizationId: ORG, userId, revokedAt: { $exists: false }, rotatedAt: { $exists: false }, refreshExpiresAt: { $gt: now } })
+            .find({
+              organizationId: ORG,
+              userId,
+              revokedAt: { $exists: false },
+              rotatedAt: { $exists: false },
+              refreshExpiresAt: { $gt: now },
+            })
             .toArray()
         )
           .map((s) => s._id)
@@ -107,7 +121,8 @@ describe('identity start-up build of the session lists (issue 13: rolling start)
         else if (n % 3 === 1) {
           // A refresh of a session from before the lists (what refreshSession does).
           const previous = legacy[n]!;
-          if (await sessions.markRotated(previous._id, now)) await sessions.insertRotated((await sessions.findById(previous._id))!, sessionFor(previous.userId, previous.familyId), now);
+          if (await sessions.markRotated(previous._id, now))
+            await sessions.insertRotated((await sessions.findById(previous._id))!, sessionFor(previous.userId, previous.familyId), now);
         } else await sessions.revokeForUser(ORG, userId, now);
         writes++;
       }

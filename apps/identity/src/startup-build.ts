@@ -25,7 +25,8 @@ export async function buildSessionListsAtStart(
     waitMs: env.STARTUP_BUILD_WAIT_SECONDS * 1000,
     logger,
   });
-  if (lists.outcome === 'timed-out') throw new Error("Another instance is still entering the existing sessions in their users' lists (STARTUP_BUILD_WAIT_SECONDS)");
+  if (lists.outcome === 'timed-out')
+    throw new Error("Another instance is still entering the existing sessions in their users' lists (STARTUP_BUILD_WAIT_SECONDS)");
   if (lists.outcome === 'built') logger.info({ entered: lists.result }, "existing sessions entered in their users' session lists");
   return lists;
 }

@@ -44,17 +44,25 @@ describe('licensing start-up build of member counts (issue 13: rolling start)', 
   const children: ChildProcess[] = [];
 
   const assign = (userId: string, groups: string[]) =>
-    runCommand(`http://127.0.0.1:${running.port}`, 'assignLicenses', { organizationId: org, userId, requestedLicenses: ['VIEWER'], requestedGroups: groups }, {
-      secret: SECRET,
-      service: 'licensing',
-      from: 'org-users',
-    });
+    runCommand(
+      `http://127.0.0.1:${running.port}`,
+      'assignLicenses',
+      { organizationId: org, userId, requestedLicenses: ['VIEWER'], requestedGroups: groups },
+      {
+        secret: SECRET,
+        service: 'licensing',
+        from: 'org-users',
+      },
+    );
   /** Some groups, chosen from the user's index and the round: every group gains and loses members. */
   const groupsFor = (i: number, round: number) => GROUPS.filter((_, g) => (i + round + g) % 3 !== 0);
 
   /** Each group's stored count against its members in the assignments. */
   async function countsAndMembers() {
-    const groups = await conn.collection<{ _id: string; name: string; memberCount?: number }>('groups').find({ organizationId: org }).toArray();
+    const groups = await conn
+      .collection<{ _id: string; name: string; memberCount?: number }>('groups')
+      .find({ organizationId: org })
+      .toArray();
     return Promise.all(
       groups.map(async (g) => ({
         name: g.name,
@@ -99,7 +107,12 @@ describe('licensing start-up build of member counts (issue 13: rolling start)', 
     running = await startLicensing(env, createLogger({ service: 'licensing', level: 'silent' }), conn);
     const admin = await issuer.sign({ typ: 'application', sub: 'app_admin', org, scope: 'organization-users:write' });
     for (const name of GROUPS) {
-      const res = await postGraphQL(`http://127.0.0.1:${running.port}`, 'mutation($n: String!) { createGroup(name: $n) { name } }', { n: name }, { token: admin });
+      const res = await postGraphQL(
+        `http://127.0.0.1:${running.port}`,
+        'mutation($n: String!) { createGroup(name: $n) { name } }',
+        { n: name },
+        { token: admin },
+      );
       expect(res.body.errors).toBeUndefined();
     }
     for (const [i, userId] of users.entries()) await assign(userId, groupsFor(i, 0));
@@ -121,7 +134,12 @@ describe('licensing start-up build of member counts (issue 13: rolling start)', 
     await forgetCounts();
     const before = await countsAndMembers();
     expect(before.every((g) => g.stored === 0)).toBe(true);
-    expect(before.filter((g) => g.members > 0).map((g) => g.name).sort()).toEqual([...GROUPS].sort());
+    expect(
+      before
+        .filter((g) => g.members > 0)
+        .map((g) => g.name)
+        .sort(),
+    ).toEqual([...GROUPS].sort());
     let writes = 0;
     const writer = (async () => {
       for (let round = 1; round <= 4; round++) {

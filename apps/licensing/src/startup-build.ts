@@ -13,7 +13,11 @@ import { buildMemberCounts } from './modules/groups/member-counts-build.js';
  * count shown low for a while; this instance's own `$inc`s are kept by the
  * build's conditional writes).
  */
-export async function buildMemberCountsAtStart(conn: Connection, env: Pick<LicensingEnv, 'STARTUP_LEASE_SECONDS' | 'STARTUP_BUILD_WAIT_SECONDS'>, logger: Logger) {
+export async function buildMemberCountsAtStart(
+  conn: Connection,
+  env: Pick<LicensingEnv, 'STARTUP_LEASE_SECONDS' | 'STARTUP_BUILD_WAIT_SECONDS'>,
+  logger: Logger,
+) {
   const groups = createGroupRepository(conn);
   const counts = await runStartupBuild(conn, {
     name: 'licensing:member-counts',
@@ -23,7 +27,13 @@ export async function buildMemberCountsAtStart(conn: Connection, env: Pick<Licen
     waitMs: env.STARTUP_BUILD_WAIT_SECONDS * 1000,
     logger,
   });
-  if (counts.outcome === 'built') logger.info({ ...counts.result }, counts.result.unsettled === 0 ? 'member counts built for the existing groups' : 'member counts still moving: left to the next start or usergraph repair');
+  if (counts.outcome === 'built')
+    logger.info(
+      { ...counts.result },
+      counts.result.unsettled === 0
+        ? 'member counts built for the existing groups'
+        : 'member counts still moving: left to the next start or usergraph repair',
+    );
   if (counts.outcome === 'timed-out') logger.warn('member counts: another instance is still building them; serving meanwhile');
   return counts;
 }

@@ -57,7 +57,11 @@ describe('org-users start-up build of the search index (issue 13: rolling start)
     const own = await connectDatabase({ uri: store.uri, dbName, appName: 'org-users-instance' });
     conns.push(own);
     const { logger, messages } = capturingLogger();
-    const deps = { organizations: createOrganizationRepository(own), users: createUserRepository(own), searchIndex: createSearchIndex(own) };
+    const deps = {
+      organizations: createOrganizationRepository(own),
+      users: createUserRepository(own),
+      searchIndex: createSearchIndex(own),
+    };
     const outcome = await buildSearchIndexAtStart(own, deps, STARTUP, logger);
     return { outcome, messages };
   }
@@ -83,8 +87,14 @@ describe('org-users start-up build of the search index (issue 13: rolling start)
     dbName = uniqueDatabaseName('orgusers_startup');
     conn = await connectDatabase({ uri: store.uri, dbName, appName: 'org-users-test' });
     const organizations = createOrganizationRepository(conn);
-    for (const [i, id] of orgs.entries()) await organizations.insert({ _id: id, slug: `org-${i}-${id}`, name: `Org ${i}`, status: 'ACTIVE', selfSignup: false });
-    users = createUserService({ conn, users: createUserRepository(conn), searchIndex: createSearchIndex(conn), logger: createLogger({ service: 'org-users', level: 'silent' }) });
+    for (const [i, id] of orgs.entries())
+      await organizations.insert({ _id: id, slug: `org-${i}-${id}`, name: `Org ${i}`, status: 'ACTIVE', selfSignup: false });
+    users = createUserService({
+      conn,
+      users: createUserRepository(conn),
+      searchIndex: createSearchIndex(conn),
+      logger: createLogger({ service: 'org-users', level: 'silent' }),
+    });
     for (let n = 0; n < 30; n++) for (const org of orgs) await users.createProfile(profile(org, n));
   });
 

@@ -28,7 +28,13 @@ export async function buildSearchIndexAtStart(
     waitMs: env.STARTUP_BUILD_WAIT_SECONDS * 1000,
     logger,
   });
-  if (index.outcome === 'built') logger.info({ ...index.result }, index.result.unsettled === 0 ? 'search index built for the existing profiles' : 'search index still moving: left to the next start or usergraph repair');
+  if (index.outcome === 'built')
+    logger.info(
+      { ...index.result },
+      index.result.unsettled === 0
+        ? 'search index built for the existing profiles'
+        : 'search index still moving: left to the next start or usergraph repair',
+    );
   if (index.outcome === 'timed-out') logger.warn('search index: another instance is still building it; serving meanwhile');
   return index;
 }

@@ -36,7 +36,9 @@ describe('leases', () => {
   it('of 10 instances racing for one lease, exactly one holds it; released, it can be taken again', async () => {
     const conns = await Promise.all(Array.from({ length: 3 }, () => connectDatabase({ uri: store.uri, dbName, appName: 'racer' })));
     try {
-      const leases = await Promise.all(Array.from({ length: 10 }, (_, i) => acquireLease(conns[i % 3]!, 'race', { ttlMs: 10_000, logger })));
+      const leases = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => acquireLease(conns[i % 3]!, 'race', { ttlMs: 10_000, logger })),
+      );
       const holders = leases.filter((l) => l !== null);
       expect(holders).toHaveLength(1);
       expect((await conn.collection(LEASES_COLLECTION).findOne({ _id: 'race' as never }))?.holder).toBe(holders[0]!.holder);
@@ -68,7 +70,9 @@ describe('leases', () => {
     const stalled = await acquireLease(conn, 'stalled', { ttlMs: 300, logger });
     expect(stalled?.held()).toBe(true);
     // Taken over by another instance while this one stalled (as acquireLease does once it expired).
-    await conn.collection(LEASES_COLLECTION).updateOne({ _id: 'stalled' as never }, { $set: { holder: 'next', expiresAt: new Date(Date.now() + 60_000) } });
+    await conn
+      .collection(LEASES_COLLECTION)
+      .updateOne({ _id: 'stalled' as never }, { $set: { holder: 'next', expiresAt: new Date(Date.now() + 60_000) } });
     await sleep(400); // a renewal runs every 100 ms
     expect(stalled!.held()).toBe(false);
     await stalled!.release();
@@ -131,7 +135,14 @@ describe('leases', () => {
       const holder = await acquireLease(conn, 'slow', { ttlMs: 400, logger });
       try {
         const started = Date.now();
-        const outcome = await runStartupBuild(conn, { name: 'slow', done: markerOf('slow'), build: async () => 'never', ttlMs: 400, waitMs: 1_000, logger });
+        const outcome = await runStartupBuild(conn, {
+          name: 'slow',
+          done: markerOf('slow'),
+          build: async () => 'never',
+          ttlMs: 400,
+          waitMs: 1_000,
+          logger,
+        });
         expect(outcome).toEqual({ outcome: 'timed-out' });
         expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
       } finally {

@@ -71,9 +71,12 @@ export async function acquireLease(
       opts.logger.error({ lease: name, holder }, 'lease lost: taken over after it expired');
     }
   };
-  const timer = setInterval(() => {
-    renew().catch((err: unknown) => opts.logger.error({ err, lease: name, holder }, 'lease renewal failed'));
-  }, Math.max(1, Math.floor(opts.ttlMs / 3)));
+  const timer = setInterval(
+    () => {
+      renew().catch((err: unknown) => opts.logger.error({ err, lease: name, holder }, 'lease renewal failed'));
+    },
+    Math.max(1, Math.floor(opts.ttlMs / 3)),
+  );
   timer.unref();
   return {
     name,
@@ -116,7 +119,11 @@ export async function runStartupBuild<T>(conn: mongoose.Connection, opts: Startu
   const pollMs = opts.pollMs ?? Math.min(1_000, Math.max(50, Math.floor(opts.ttlMs / 10)));
   for (;;) {
     if (await opts.done()) return { outcome: 'done' };
-    const lease = await acquireLease(conn, opts.name, { ttlMs: opts.ttlMs, logger: opts.logger, ...(opts.holder ? { holder: opts.holder } : {}) });
+    const lease = await acquireLease(conn, opts.name, {
+      ttlMs: opts.ttlMs,
+      logger: opts.logger,
+      ...(opts.holder ? { holder: opts.holder } : {}),
+    });
     if (lease) {
       let outcome: StartupBuildOutcome<T>;
       try {
@@ -124,7 +131,9 @@ export async function runStartupBuild<T>(conn: mongoose.Connection, opts: Startu
         outcome = (await opts.done()) ? { outcome: 'done' } : { outcome: 'built', result: await opts.build(lease) };
       } catch (err) {
         // The build's error is the one to report; a lease left behind expires by itself.
-        await lease.release().catch((releaseErr: unknown) => opts.logger.error({ err: releaseErr, lease: opts.name }, 'lease release failed'));
+        await lease
+          .release()
+          .catch((releaseErr: unknown) => opts.logger.error({ err: releaseErr, lease: opts.name }, 'lease release failed'));
         throw err;
       }
       await lease.release();

@@ -30,7 +30,10 @@ export interface MemberCountsBuildReport {
  * pass, so it is checked again in the next, until a pass changes nothing. A
  * crash midway leaves no marker: the next holder runs it all again.
  */
-export async function buildMemberCounts(deps: { groups: GroupRepository; assignments: AssignmentRepository }): Promise<MemberCountsBuildReport> {
+export async function buildMemberCounts(deps: {
+  groups: GroupRepository;
+  assignments: AssignmentRepository;
+}): Promise<MemberCountsBuildReport> {
   const { groups, assignments } = deps;
   const report: MemberCountsBuildReport = { set: 0, passes: 1, unsettled: 0 };
   /** 'same': the count agrees; 'set': fixed now; 'moved': changed while checked. */
@@ -43,9 +46,10 @@ export async function buildMemberCounts(deps: { groups: GroupRepository; assignm
   };
 
   let recheck: Array<{ organizationId: string; id: string }> = [];
-  for (let after = ''; ; ) {
+  for (let after = ''; ;) {
     const page = await groups.pageAll(after, PAGE);
-    for (const g of page) if ((await check(g.organizationId, g._id, g.memberCount)) !== 'same') recheck.push({ organizationId: g.organizationId, id: g._id });
+    for (const g of page)
+      if ((await check(g.organizationId, g._id, g.memberCount)) !== 'same') recheck.push({ organizationId: g.organizationId, id: g._id });
     if (page.length < PAGE) break;
     after = page[page.length - 1]!._id;
   }

@@ -35,7 +35,11 @@ export interface SearchIndexBuildReport {
  * was written in that pass, so it is checked again in the next, until a pass
  * changes nothing.
  */
-export async function buildSearchIndex(deps: { organizations: OrganizationRepository; users: UserRepository; searchIndex: SearchIndex }): Promise<SearchIndexBuildReport> {
+export async function buildSearchIndex(deps: {
+  organizations: OrganizationRepository;
+  users: UserRepository;
+  searchIndex: SearchIndex;
+}): Promise<SearchIndexBuildReport> {
   const { organizations, users, searchIndex } = deps;
   const report: SearchIndexBuildReport = { organizations: 0, passes: 1, unsettled: 0 };
   const check = async (organizationId: string): Promise<boolean> => {
@@ -59,7 +63,7 @@ export async function buildSearchIndex(deps: { organizations: OrganizationReposi
   };
 
   let recheck: string[] = [];
-  for (let after = ''; ; ) {
+  for (let after = ''; ;) {
     const ids = await organizations.pageIds(after, ORGANIZATION_BATCH);
     for (const id of ids) {
       if (await searchIndex.unindexed(id)) {
