@@ -30,13 +30,13 @@ const users = Number(process.argv[2] ?? 5000);
 const store = await startTestStore();
 try {
   const conn = await connectDatabase({ uri: store.uri, dbName: uniqueDatabaseName('startup_build'), appName: 'bench' });
-  const { createSearchIndex } = await load<{ createSearchIndex(conn: Connection): { addMany(users: Profile[]): Promise<void> } }>(
+  const { createSearchIndex } = await load<{ createSearchIndex: (conn: Connection) => { addMany: (users: Profile[]) => Promise<void> } }>(
     'modules/users/search-index.js',
   );
-  const { buildSearchIndex } = await load<{ buildSearchIndex(deps: unknown): Promise<unknown> }>('modules/users/search-index-build.js');
-  const { createUserRepository } = await load<{ createUserRepository(conn: Connection): unknown }>('modules/users/user-repository.js');
+  const { buildSearchIndex } = await load<{ buildSearchIndex: (deps: unknown) => Promise<unknown> }>('modules/users/search-index-build.js');
+  const { createUserRepository } = await load<{ createUserRepository: (conn: Connection) => unknown }>('modules/users/user-repository.js');
   const { createOrganizationRepository } = await load<{
-    createOrganizationRepository(conn: Connection): { insert(doc: unknown): Promise<unknown> };
+    createOrganizationRepository: (conn: Connection) => { insert: (doc: unknown) => Promise<unknown> };
   }>('modules/organizations/organization-repository.js');
   const organizationId = 'org-startup-build';
   const organizations = createOrganizationRepository(conn);

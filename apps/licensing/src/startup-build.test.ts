@@ -74,7 +74,7 @@ describe('licensing start-up build of member counts (issue 13: rolling start)', 
   /** Back to a database from before the counts: no count, no marker. */
   async function forgetCounts() {
     await conn.collection('groups').updateMany({}, { $unset: { memberCount: 1 } });
-    await conn.collection('groups').deleteOne({ _id: 'member-counts-built' as never });
+    await conn.collection<{ _id: string }>('groups').deleteOne({ _id: 'member-counts-built' });
   }
   async function startInstance(overrides: Partial<LicensingEnv> = {}) {
     const own = await connectDatabase({ uri: store.uri, dbName, appName: 'licensing-instance' });
@@ -157,10 +157,10 @@ describe('licensing start-up build of member counts (issue 13: rolling start)', 
     await writer;
     const builders = [first, second].filter((messages) => messages.includes('member counts built for the existing groups'));
     expect(builders).toHaveLength(1);
-    expect([...first!, ...second!].some((m) => m.includes('still building'))).toBe(false);
+    expect([...first, ...second].some((m) => m.includes('still building'))).toBe(false);
     const after = await countsAndMembers();
     expect(after.map((g) => g.stored)).toEqual(after.map((g) => g.members));
-    expect(await conn.collection('groups').findOne({ _id: 'member-counts-built' as never })).not.toBeNull();
+    expect(await conn.collection<{ _id: string }>('groups').findOne({ _id: 'member-counts-built' })).not.toBeNull();
   });
 
   it('an instance killed midway through the build: its lease expires and a starting instance finishes it', async () => {

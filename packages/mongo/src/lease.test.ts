@@ -4,7 +4,7 @@ import type mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@usergraph/service-kit';
 import { connectDatabase } from './connection.js';
-import { acquireLease, LEASES_COLLECTION, runStartupBuild } from './lease.js';
+import { acquireLease, LEASES_COLLECTION, runStartupBuild, type Lease, type LeaseDoc } from './lease.js';
 import type { EmbeddedStore } from './testing.js';
 import { spawnLeaseHolder, startTestStore, uniqueDatabaseName } from './testing.js';
 
@@ -41,7 +41,7 @@ describe('leases', () => {
       );
       const holders = leases.filter((l) => l !== null);
       expect(holders).toHaveLength(1);
-      expect((await conn.collection(LEASES_COLLECTION).findOne({ _id: 'race' as never }))?.holder).toBe(holders[0]!.holder);
+      expect((await conn.collection<LeaseDoc>(LEASES_COLLECTION).findOne({ _id: 'race' }))?.holder).toBe(holders[0]!.holder);
       await holders[0]!.release();
       const again = await acquireLease(conn, 'race', { ttlMs: 10_000, logger });
       expect(again).not.toBeNull();
@@ -59,7 +59,7 @@ describe('leases', () => {
     child.kill('SIGKILL');
     await once(child, 'exit');
     const killedAt = Date.now();
-    let lease = null;
+    let lease: Lease | null = null;
     while (!lease && Date.now() - killedAt < 10 * ttlMs) lease = await acquireLease(conn, 'killed', { ttlMs, logger });
     expect(lease).not.toBeNull();
     expect(Date.now() - killedAt).toBeLessThan(2 * ttlMs + 500);
@@ -71,16 +71,16 @@ describe('leases', () => {
     expect(stalled?.held()).toBe(true);
     // Taken over by another instance while this one stalled (as acquireLease does once it expired).
     await conn
-      .collection(LEASES_COLLECTION)
-      .updateOne({ _id: 'stalled' as never }, { $set: { holder: 'next', expiresAt: new Date(Date.now() + 60_000) } });
+      .collection<LeaseDoc>(LEASES_COLLECTION)
+      .updateOne({ _id: 'stalled' }, { $set: { holder: 'next', expiresAt: new Date(Date.now() + 60_000) } });
     await sleep(400); // a renewal runs every 100 ms
     expect(stalled!.held()).toBe(false);
     await stalled!.release();
-    expect((await conn.collection(LEASES_COLLECTION).findOne({ _id: 'stalled' as never }))?.holder).toBe('next');
+    expect((await conn.collection<LeaseDoc>(LEASES_COLLECTION).findOne({ _id: 'stalled' }))?.holder).toBe('next');
   });
 
   describe('runStartupBuild', () => {
-    const markerOf = (name: string) => async () => (await conn.collection('markers').findOne({ _id: name as never })) !== null;
+    const markerOf = (name: string) => async () => (await conn.collection<{ _id: string }>('markers').findOne({ _id: name })) !== null;
 
     it('of two instances starting at once, one builds and the other waits for it to finish', async () => {
       let builds = 0;
@@ -93,7 +93,7 @@ describe('leases', () => {
             build: async () => {
               builds++;
               await sleep(500);
-              await c.collection('markers').insertOne({ _id: 'both' as never });
+              await c.collection<{ _id: string }>('markers').insertOne({ _id: 'both' });
               return 'built';
             },
             ttlMs: 2_000,
@@ -103,22 +103,28 @@ describe('leases', () => {
         const outcomes = await Promise.all([start(conn), start(other)]);
         expect(outcomes.map((o) => o.outcome).sort()).toEqual(['built', 'done']);
         expect(builds).toBe(1);
-        expect(await conn.collection(LEASES_COLLECTION).findOne({ _id: 'both' as never })).toBeNull();
+        expect(await conn.collection<LeaseDoc>(LEASES_COLLECTION).findOne({ _id: 'both' })).toBeNull();
       } finally {
         await other.close();
       }
     });
 
     it('takes over the build of a holder killed midway once its lease expires, and finishes it', async () => {
-      const child = await holderProcess('resume', 600, `await conn.collection('parts').insertOne({ _id: 'first-half' });`);
+      const child = await holderProcess(
+        'resume',
+        600,
+        `await conn.collection('parts').insertOne({ _id: 'first-half' });`,
+      );
       const waiting = runStartupBuild(conn, {
         name: 'resume',
         done: markerOf('resume'),
         build: async () => {
-          await conn.collection('parts').updateOne({ _id: 'first-half' as never }, { $set: { redone: true } }, { upsert: true });
-          await conn.collection('parts').insertOne({ _id: 'second-half' as never });
-          await conn.collection('markers').insertOne({ _id: 'resume' as never });
-          return (await conn.collection('parts').countDocuments()) as number;
+          await conn
+            .collection<{ _id: string; redone?: boolean }>('parts')
+            .updateOne({ _id: 'first-half' }, { $set: { redone: true } }, { upsert: true });
+          await conn.collection<{ _id: string; redone?: boolean }>('parts').insertOne({ _id: 'second-half' });
+          await conn.collection<{ _id: string }>('markers').insertOne({ _id: 'resume' });
+          return await conn.collection<{ _id: string; redone?: boolean }>('parts').countDocuments();
         },
         ttlMs: 600,
         waitMs: 20_000,

@@ -51,16 +51,15 @@ export async function acquireLease(
   const holder = opts.holder ?? randomUUID();
   const now = new Date();
   const expiresAt = new Date(now.getTime() + opts.ttlMs);
-  let acquired = false;
-  try {
-    await col.insertOne({ _id: name, holder, expiresAt, acquiredAt: now });
-    acquired = true;
-  } catch (err) {
-    if (!isDuplicateKeyError(err)) throw err;
-    // Taken over only where it expired: of two instances racing here, one matches.
-    const res = await col.updateOne({ _id: name, expiresAt: { $lte: now } }, { $set: { holder, expiresAt, acquiredAt: now } });
-    acquired = res.modifiedCount === 1;
-  }
+  const acquired = await col.insertOne({ _id: name, holder, expiresAt, acquiredAt: now }).then(
+    () => true,
+    async (err: unknown) => {
+      if (!isDuplicateKeyError(err)) throw err;
+      // Taken over only where it expired: of two instances racing here, one matches.
+      const res = await col.updateOne({ _id: name, expiresAt: { $lte: now } }, { $set: { holder, expiresAt, acquiredAt: now } });
+      return res.modifiedCount === 1;
+    },
+  );
   if (!acquired) return null;
 
   let held = true;
