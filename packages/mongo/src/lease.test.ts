@@ -110,11 +110,7 @@ describe('leases', () => {
     });
 
     it('takes over the build of a holder killed midway once its lease expires, and finishes it', async () => {
-      const child = await holderProcess(
-        'resume',
-        600,
-        `await conn.collection('parts').insertOne({ _id: 'first-half' });`,
-      );
+      const child = await holderProcess('resume', 600, `await conn.collection('parts').insertOne({ _id: 'first-half' });`);
       const waiting = runStartupBuild(conn, {
         name: 'resume',
         done: markerOf('resume'),

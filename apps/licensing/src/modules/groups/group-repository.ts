@@ -27,6 +27,8 @@ const MEMBER_COUNTS_MARKER = 'member-counts-built';
  */
 export function createGroupRepository(conn: Connection) {
   const Group = conn.model<GroupDoc>('Group', groupSchema);
+  /** The marker shares the collection, outside the schema (no organizationId: never listed). */
+  const markers = conn.collection<{ _id: string; at?: Date }>('groups');
 
   async function findById(organizationId: string, id: string): Promise<GroupDoc | null> {
     const doc = await Group.findOne({ _id: id }).lean<GroupDoc>().exec();
@@ -75,9 +77,9 @@ export function createGroupRepository(conn: Connection) {
       return result.modifiedCount === 1;
     },
     /** The start-up build of member counts (member-counts-build.ts) has finished for this database. */
-    memberCountsBuilt: async (): Promise<boolean> => (await Group.collection.findOne({ _id: MEMBER_COUNTS_MARKER as never })) !== null,
+    memberCountsBuilt: async (): Promise<boolean> => (await markers.findOne({ _id: MEMBER_COUNTS_MARKER })) !== null,
     async markMemberCountsBuilt(): Promise<void> {
-      await Group.collection.updateOne({ _id: MEMBER_COUNTS_MARKER as never }, { $set: { at: new Date() } }, { upsert: true });
+      await markers.updateOne({ _id: MEMBER_COUNTS_MARKER }, { $set: { at: new Date() } }, { upsert: true });
     },
   };
 }

@@ -1,5 +1,4 @@
 import type { Connection, mongo } from 'mongoose';
-import { isDuplicateKeyError } from '@usergraph/mongo';
 import { INDEXED_PREFIX_LENGTH, indexTokensOf, matchesQuery, normalizeQuery, searchValuesOf, type SearchFields } from './search-tokens.js';
 
 /**
