@@ -183,7 +183,7 @@ export function createSessionRepository(conn: Connection) {
 
     /**
      * Enters the live sessions saved before the per-user list existed, then
-     * writes the marker; run at start under a lease (app.ts), before identity
+     * writes the marker; run at start under a lease (startup-build.ts), before identity
      * serves, so that their refreshes find their families. A scan, once. Safe
      * against live writes and against running again after a crash midway:
      * an entry is written only where the family has none (a newer login or

@@ -22,7 +22,7 @@ export interface MemberCountsBuildReport {
 
 /**
  * The one-time start-up build of group member counts (groups from before
- * the counts existed), run under a lease (app.ts). Safe against live writes
+ * the counts existed), run under a lease (startup-build.ts). Safe against live writes
  * like `usergraph repair`: each count is set only while it is still the value
  * read before counting, so a live `$inc` in between is never overwritten.
  * A change in flight across a check (assignment written before the count,
