@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { baseServiceEnv, envPrimitives, expiryEnv, isEncryptionKey, loadEnv, startupBuildEnv, tokenVerificationEnv } from '@usergraph/service-kit';
+import { baseServiceEnv, envPrimitives, expiryEnv, isEncryptionKey, loadEnv, tokenVerificationEnv } from '@usergraph/service-kit';
+import { startupBuildEnv } from '@usergraph/service-kit';
 
 const positiveInt = z.coerce.number().int().positive();
 

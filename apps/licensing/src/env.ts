@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { baseServiceEnv, loadEnv, startupBuildEnv, tokenVerificationEnv } from '@usergraph/service-kit';
+import { baseServiceEnv, loadEnv, tokenVerificationEnv } from '@usergraph/service-kit';
+import { startupBuildEnv } from '@usergraph/service-kit';
 
 export const licensingEnvSchema = baseServiceEnv.extend(tokenVerificationEnv.shape).extend(startupBuildEnv.shape).extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(4003),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { baseServiceEnv, expiryEnv, isEncryptionKey, loadEnv, startupBuildEnv, tokenVerificationEnv } from '@usergraph/service-kit';
+import { baseServiceEnv, expiryEnv, isEncryptionKey, loadEnv, tokenVerificationEnv } from '@usergraph/service-kit';
+import { startupBuildEnv } from '@usergraph/service-kit';
 
 export const orgUsersEnvSchema = baseServiceEnv.extend(tokenVerificationEnv.shape).extend(expiryEnv.shape).extend(startupBuildEnv.shape).extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(4002),
