@@ -18,6 +18,7 @@ import { createPasswordHasher } from './modules/passwords/password-hasher.js';
 import { createCredentialRepository } from './modules/credentials/credential-repository.js';
 import { createSessionRepository } from './modules/sessions/session-repository.js';
 import { createSessionService } from './modules/sessions/session-service.js';
+import { buildSessionListsAtStart } from './startup-build.js';
 import { createLoginService } from './modules/sessions/login-service.js';
 import { createCallerLiveness } from './modules/sessions/caller-liveness.js';
 import { createRateLimiterFactory } from './modules/limits/rate-limits.js';
@@ -87,8 +88,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     return credential !== null && profile !== undefined && profile.status !== 'CLOSED';
   };
   const sessionRepository = createSessionRepository(conn);
-  const entered = await sessionRepository.buildOnce(new Date());
-  if (entered > 0) logger.info({ entered }, "existing sessions entered in their users' session lists");
+  await buildSessionListsAtStart(conn, sessionRepository, env, logger);
   const sessions = createSessionService({
     sessions: sessionRepository,
     keys,

@@ -14,6 +14,7 @@ import { createCounterRepair } from './modules/licenses/repair.js';
 import { createGroupRepository } from './modules/groups/group-repository.js';
 import { createGroupService } from './modules/groups/group-service.js';
 import { createGroupResolvers } from './modules/groups/group-resolvers.js';
+import { buildMemberCountsAtStart } from './startup-build.js';
 
 /** Wires the licensing & groups subgraph on an open database connection; main.ts and tests share it. */
 export async function startLicensing(env: LicensingEnv, logger: Logger, conn: Connection): Promise<RunningService> {
@@ -21,8 +22,7 @@ export async function startLicensing(env: LicensingEnv, logger: Logger, conn: Co
   const identity = createInternalClient({ from: 'licensing', to: 'identity', baseUrl: env.IDENTITY_URL, secret: env.INTERNAL_SERVICE_SECRET });
   const assignments = createAssignmentRepository(conn);
   const groupRepository = createGroupRepository(conn);
-  const counted = await groupRepository.countMembersOnce(assignments.streamAll());
-  if (counted > 0) logger.info({ groups: counted }, 'member counts set for the existing groups');
+  await buildMemberCountsAtStart(conn, env, logger);
   const groups = createGroupService({ conn, groups: groupRepository, assignments });
   if (env.FAULT_INJECTION && env.NODE_ENV === 'production') throw new Error('FAULT_INJECTION is for tests and is refused in production');
   const faults = (point: string) => {

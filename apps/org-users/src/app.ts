@@ -20,6 +20,7 @@ import { createUserAdminService } from './modules/user-admin/user-admin-service.
 import { createUserAdminResolvers } from './modules/user-admin/user-admin-resolvers.js';
 import { createProfileReconciler } from './modules/user-admin/reconcile.js';
 import { repairSearchIndex } from './modules/users/search-repair.js';
+import { buildSearchIndexAtStart } from './startup-build.js';
 import { createIdentityClient, createLicensingClient } from './clients.js';
 
 /** Wires the org-users subgraph on an open database connection; main.ts and tests share it. */
@@ -35,8 +36,7 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
     }
   };
   const searchIndex = createSearchIndex(conn, crashAt);
-  const indexed = await searchIndex.buildOnce(userRepository.streamAll(500));
-  if (indexed > 0) logger.info({ indexed }, 'search index built for the existing profiles');
+  await buildSearchIndexAtStart(conn, { organizations: organizationRepository, users: userRepository, searchIndex }, env, logger);
   const users = createUserService({ conn, users: userRepository, searchIndex, logger });
 
   if (env.NODE_ENV !== 'production') {

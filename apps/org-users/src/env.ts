@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { baseServiceEnv, expiryEnv, isEncryptionKey, loadEnv, tokenVerificationEnv } from '@usergraph/service-kit';
+import { startupBuildEnv } from '@usergraph/service-kit';
 
-export const orgUsersEnvSchema = baseServiceEnv.extend(tokenVerificationEnv.shape).extend(expiryEnv.shape).extend({
+export const orgUsersEnvSchema = baseServiceEnv.extend(tokenVerificationEnv.shape).extend(expiryEnv.shape).extend(startupBuildEnv.shape).extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(4002),
   MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, { error: 'must be a mongodb:// or mongodb+srv:// URI' }),
   MONGODB_DB: z.string().min(1).default('orgusers'),

@@ -1,13 +1,12 @@
 import type { FilterQuery, Model } from 'mongoose';
 import { z } from 'zod';
 import { human } from '@usergraph/validation';
+import { PAGE_SIZE } from '@usergraph/service-kit';
 
 // Relay connections over stored records. Pages are ordered by _id (ObjectIds,
 // which also follow insertion order), so a cursor is a position that stays
 // valid while records are added: the next page starts after that _id.
 
-export const DEFAULT_PAGE_SIZE = 20;
-export const MAX_PAGE_SIZE = 100;
 const CURSOR = /^c1:([0-9a-f]{24})$/;
 
 export const encodeCursor = (id: string): string => Buffer.from(`c1:${id}`).toString('base64url');
@@ -23,7 +22,8 @@ export const cursorSchema = z.string(human).transform((s, ctx) => {
 });
 
 export const pageArgsShape = {
-  first: z.int(human).min(0).max(MAX_PAGE_SIZE).nullish().transform((n) => n ?? DEFAULT_PAGE_SIZE),
+  // The sizes the cost limit charges a paged field for (one source: service-kit's cost-limit.ts).
+  first: z.int(human).min(0).max(PAGE_SIZE.max).nullish().transform((n) => n ?? PAGE_SIZE.default),
   after: cursorSchema.nullish(),
 };
 

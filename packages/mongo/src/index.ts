@@ -16,3 +16,5 @@ export type { CommandLogDoc, RunOnceOptions } from './command-log.js';
 export * from './idempotency-key.js';
 export { startExpiry, supportsTtlIndexes, IDEMPOTENCY_KEYS_EXPIRY } from './expiry.js';
 export type { Expiry, ExpiringCollection, ExpiryOptions } from './expiry.js';
+export { LEASES_COLLECTION, acquireLease, runStartupBuild } from './lease.js';
+export type { Lease, LeaseDoc, StartupBuildOptions, StartupBuildOutcome } from './lease.js';

@@ -1,5 +1,6 @@
 // Test helpers, exported as "@usergraph/mongo/testing" (kept out of the main
 // entry so services do not ship them in their runtime import graph).
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -57,4 +58,34 @@ export function uniqueDatabaseName(prefix: string): string {
   const clean = prefix.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 40) || 'db';
   const suffix = `${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
   return `${clean}_${suffix}`;
+}
+
+/**
+ * Another instance, in its own process (the built package): takes the lease
+ * `name` (renewed while it lives), runs `then` (a JS body with `conn` in
+ * scope: e.g. half a build) and stays alive until killed. Resolves once it
+ * holds the lease; the caller kills it (SIGKILL) to play a holder that died.
+ */
+export async function spawnLeaseHolder(opts: { uri: string; dbName: string; name: string; ttlMs: number; then?: string }): Promise<ChildProcess> {
+  const built = new URL('../dist/index.js', import.meta.url).href;
+  const script = `
+    const { connectDatabase, acquireLease } = await import(${JSON.stringify(built)});
+    const conn = await connectDatabase({ uri: ${JSON.stringify(opts.uri)}, dbName: ${JSON.stringify(opts.dbName)}, appName: 'lease-holder' });
+    const logger = { error: (fields, message) => console.error(message) };
+    while (!(await acquireLease(conn, ${JSON.stringify(opts.name)}, { ttlMs: ${opts.ttlMs}, logger }))) await new Promise((r) => setTimeout(r, 50));
+    ${opts.then ?? ''}
+    console.log('held');
+    setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const deadline = Date.now() + 20_000;
+  while (!out.includes('held')) {
+    if (Date.now() > deadline || child.exitCode !== null) {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      throw new Error(`the lease holder process did not take the lease (exit ${child.exitCode})`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return child;
 }

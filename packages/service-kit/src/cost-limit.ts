@@ -3,7 +3,7 @@ import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
 import { limitError } from './document-limits.js';
 
-/** Every paged field of usergraph takes `first` 0..100, 20 when absent (README, "Pagination"). */
+/** Every paged field of usergraph takes `first` 0..100, 20 when absent (README, "Pagination"); org-users' pagination.ts validates with these. */
 export const PAGE_SIZE = { default: 20, max: 100 } as const;
 
 /**

@@ -178,24 +178,23 @@ export function createSessionRepository(conn: Connection) {
       return true;
     },
 
+    /** The start-up build of the per-user lists (`buildLists`) has finished for this database. */
+    listsBuilt: async (): Promise<boolean> => (await UserSessions.exists({ _id: BUILT_MARKER }).exec()) !== null,
+
     /**
-     * Enters the live sessions saved before the per-user list existed, once
-     * per database (a marker records it); run at start, before identity
-     * serves, so that their refreshes find their families. A scan, once.
+     * Enters the live sessions saved before the per-user list existed, then
+     * writes the marker; run at start under a lease (startup-build.ts), before identity
+     * serves, so that their refreshes find their families. A scan, once. Safe
+     * against live writes and against running again after a crash midway:
+     * an entry is written only where the family has none (a newer login or
+     * refresh has its own).
      */
-    async buildOnce(now: Date): Promise<number> {
-      try {
-        await UserSessions.create({ _id: BUILT_MARKER, families: {} });
-      } catch (err) {
-        if (isDuplicateKeyError(err)) return 0;
-        throw err;
-      }
+    async buildLists(now: Date): Promise<number> {
       let entered = 0;
       const live = Session.find({ revokedAt: { $exists: false }, rotatedAt: { $exists: false }, refreshExpiresAt: { $gt: now } }).lean<SessionDoc[]>();
       for await (const session of live.cursor({ batchSize: 500 })) {
         const entry = familyPath(session.familyId);
         try {
-          // Only where the family has no entry yet: a newer login or refresh has its own.
           const result = await UserSessions.updateOne(
             { _id: userSessionsId(session.organizationId, session.userId), [entry]: { $exists: false } },
             { $set: { [entry]: { sessionId: session._id, refreshExpiresAt: session.refreshExpiresAt } } },
@@ -206,6 +205,7 @@ export function createSessionRepository(conn: Connection) {
           if (!isDuplicateKeyError(err)) throw err; // the user's document exists and holds the family
         }
       }
+      await UserSessions.updateOne({ _id: BUILT_MARKER }, { $set: { families: {} } }, { upsert: true }).exec();
       return entered;
     },
 

@@ -27,6 +27,8 @@ const MEMBER_COUNTS_MARKER = 'member-counts-built';
  */
 export function createGroupRepository(conn: Connection) {
   const Group = conn.model<GroupDoc>('Group', groupSchema);
+  /** The marker shares the collection, outside the schema (no organizationId: never listed). */
+  const markers = conn.collection<{ _id: string; at?: Date }>('groups');
 
   async function findById(organizationId: string, id: string): Promise<GroupDoc | null> {
     const doc = await Group.findOne({ _id: id }).lean<GroupDoc>().exec();
@@ -74,21 +76,10 @@ export function createGroupRepository(conn: Connection) {
       const result = await Group.updateOne({ _id: id, organizationId, memberCount: current }, { $set: { memberCount: to } }).exec();
       return result.modifiedCount === 1;
     },
-    /**
-     * Sets every group's member count from the assignments, once per database
-     * (a marker records it): groups from before the counts existed get theirs.
-     * Run at start, before licensing serves. A scan, once; setting a tally is
-     * idempotent, so a crash midway only means it runs again.
-     */
-    async countMembersOnce(assignments: AsyncIterable<{ organizationId: string; groupIds: string[] }>): Promise<number> {
-      if (await Group.collection.findOne({ _id: MEMBER_COUNTS_MARKER as never })) return 0;
-      const tally = new Map<string, { organizationId: string; count: number }>();
-      for await (const a of assignments) {
-        for (const id of a.groupIds) tally.set(id, { organizationId: a.organizationId, count: (tally.get(id)?.count ?? 0) + 1 });
-      }
-      for (const [id, { organizationId, count }] of tally) await Group.updateOne({ _id: id, organizationId }, { $set: { memberCount: count } }).exec();
-      await Group.collection.updateOne({ _id: MEMBER_COUNTS_MARKER as never }, { $set: { at: new Date() } }, { upsert: true });
-      return tally.size;
+    /** The start-up build of member counts (member-counts-build.ts) has finished for this database. */
+    memberCountsBuilt: async (): Promise<boolean> => (await markers.findOne({ _id: MEMBER_COUNTS_MARKER })) !== null,
+    async markMemberCountsBuilt(): Promise<void> {
+      await markers.updateOne({ _id: MEMBER_COUNTS_MARKER }, { $set: { at: new Date() } }, { upsert: true });
     },
   };
 }

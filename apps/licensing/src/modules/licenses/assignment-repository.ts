@@ -102,8 +102,6 @@ export function createAssignmentRepository(conn: Connection) {
         .select({ licenses: 1, supportAdmin: 1 })
         .lean<Pick<AssignmentDoc, 'licenses' | 'supportAdmin'>[]>()
         .cursor({ batchSize: 500 }),
-    /** Maintenance: every assignment, streamed (counting group members once). */
-    streamAll: () => Assignment.find({}).select({ organizationId: 1, groupIds: 1 }).lean<Pick<AssignmentDoc, 'organizationId' | 'groupIds'>[]>().cursor({ batchSize: 500 }),
   };
 }
 

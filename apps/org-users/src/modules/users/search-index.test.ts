@@ -163,13 +163,18 @@ describe('search index (posting lists read by _id)', () => {
     expect(recorder.scans()).toEqual([]);
   });
 
-  it('builds the index for existing profiles once', async () => {
+  it('verify builds the lists of profiles from before the index, and marks it built only when asked', async () => {
     const fresh = createSearchIndex(conn.useDb(uniqueDatabaseName('orgusers_build')));
+    const users = makeUsers(org, 30, 2);
     async function* profiles() {
-      yield* makeUsers(org, 30, 2);
+      yield* users;
     }
-    expect(await fresh.buildOnce(profiles())).toBe(30);
-    expect(await fresh.buildOnce(profiles())).toBe(0);
+    expect(await fresh.built()).toBe(false);
+    expect((await fresh.verify(org, profiles)).buckets).toBeGreaterThan(0);
+    expect(await fresh.verify(org, profiles)).toEqual({ buckets: 0, heads: 0, skipped: 0 });
+    expect((await fresh.page(org, '', { first: 1 })).totalCount).toBe(30);
+    await fresh.markBuilt();
+    expect(await fresh.built()).toBe(true);
     expect((await fresh.page(org, '', { first: 1 })).totalCount).toBe(30);
   });
 });

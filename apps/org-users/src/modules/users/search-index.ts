@@ -1,5 +1,4 @@
 import type { Connection, mongo } from 'mongoose';
-import { isDuplicateKeyError } from '@usergraph/mongo';
 import { INDEXED_PREFIX_LENGTH, indexTokensOf, matchesQuery, normalizeQuery, searchValuesOf, type SearchFields } from './search-tokens.js';
 
 /**
@@ -291,30 +290,12 @@ export function createSearchIndex(conn: Connection, faults?: (point: string) => 
     return { ids: ids.slice(0, args.first), hasNextPage: ids.length > args.first, totalCount: exact ? head.n : matched };
   }
 
-  /**
-   * Upgrading from a version without this index: the first process to start
-   * with an unmarked database indexes every existing profile. The marker is
-   * written first, so concurrent starts build it once. Returns how many.
-   */
-  async function buildOnce(profiles: AsyncIterable<IndexedUser>): Promise<number> {
-    try {
-      await heads.insertOne({ _id: BUILT_MARKER, n: 0 });
-    } catch (err) {
-      if (isDuplicateKeyError(err)) return 0;
-      throw err;
-    }
-    let batch: IndexedUser[] = [];
-    let indexed = 0;
-    for await (const profile of profiles) {
-      batch.push(profile);
-      if (batch.length === 1000) {
-        await addMany(batch);
-        indexed += batch.length;
-        batch = [];
-      }
-    }
-    await addMany(batch);
-    return indexed + batch.length;
+  /** The organization has no list at all yet (no org-wide head): the start-up build indexes it in one pass first. */
+  const unindexed = async (organizationId: string): Promise<boolean> => (await heads.findOne({ _id: headId(organizationId, '') }, { projection: { _id: 1 } })) === null;
+  /** The start-up build (search-index-build.ts) has finished for this database. */
+  const built = async (): Promise<boolean> => (await heads.findOne({ _id: BUILT_MARKER })) !== null;
+  async function markBuilt(): Promise<void> {
+    await heads.updateOne({ _id: BUILT_MARKER }, { $set: { n: 0 } }, { upsert: true });
   }
 
   const sameEntries = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().every((e, i) => e === b[i]);
@@ -396,7 +377,9 @@ export function createSearchIndex(conn: Connection, faults?: (point: string) => 
     remove: (user: IndexedUser) => change(user, null),
     replace: (before: IndexedUser, after: IndexedUser) => change(before, after),
     addMany,
-    buildOnce,
+    unindexed,
+    built,
+    markBuilt,
     page,
   };
 }

@@ -170,8 +170,6 @@ export function createUserRepository(conn: Connection) {
       User.find({ provisioningSince: { $lt: before } }).select({ _id: 1, organizationId: 1 }).lean<Pick<UserDoc, '_id' | 'organizationId'>[]>().exec(),
     /** Maintenance (repair): one organization's profiles, streamed (through the `{ organizationId, _id }` index). */
     streamOrganization: (organizationId: string) => User.find({ organizationId }).lean<UserDoc[]>().cursor({ batchSize: 500 }),
-    /** Maintenance: every profile of every organization, streamed (building the search index). */
-    streamAll: (batchSize: number) => User.find({}).lean<UserDoc[]>().cursor({ batchSize }),
     async finishProvisioning(organizationId: string, id: string): Promise<void> {
       await updateInOrganization(organizationId, id, { $unset: { provisioningSince: 1 } });
     },
