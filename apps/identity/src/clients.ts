@@ -23,14 +23,37 @@ export interface ProfileRef {
   isSubscribed: boolean;
   /** False once the email was changed and not yet verified by the user: no reset code goes to it. */
   emailVerified?: boolean;
+  /** A creation or deletion saga holds the user: no session is issued to it. */
+  pending?: 'PROVISIONING' | 'DELETING' | null;
   [field: string]: unknown;
+}
+
+/** What the createProfile command takes (org-users' newProfileSchema). */
+export interface NewProfileRef {
+  userId: string;
+  organizationId: string;
+  email: string;
+  phoneNumber?: string;
+  firstName: string;
+  lastName: string;
+  status: 'ACTIVE' | 'PENDING_VERIFICATION';
+  organisation?: string;
+  taxNumber?: string;
+  dateOfBirth?: string;
+  username?: string;
+  addresses?: Array<Record<string, unknown>>;
+  provisioning?: boolean;
+  sagaId?: string;
 }
 
 export function createOrgUsersClient(client: InternalClient) {
   return {
     getOrganizationBySlug: (slug: string) => client.call<OrganizationRef>('getOrganization', { slug }),
     getOrganizationById: (id: string) => client.call<OrganizationRef>('getOrganization', { id }),
-    createProfile: (input: Record<string, unknown>) => client.call<ProfileRef>('createProfile', input),
+    /** The creation saga's first step; org-users validates the profile with its own rules. */
+    createProfile: (input: NewProfileRef) => client.call<ProfileRef>('createProfile', input),
+    /** The creation saga's last step: clears the provisioning marker. */
+    activateProfile: (organizationId: string, userId: string) => client.call<{ activated: boolean }>('activateProfile', { organizationId, userId }),
     deleteProfile: (organizationId: string, userId: string) =>
       client.call<{ deleted: boolean }>('deleteProfile', { organizationId, userId }),
     getProfile: (organizationId: string, userId: string) => client.call<ProfileRef>('getProfile', { organizationId, userId }),
@@ -52,6 +75,11 @@ export function createLicensingClient(client: InternalClient) {
   return {
     licensesOf: async (organizationId: string, userId: string) =>
       (await client.call<{ licenses: string[] }>('getUserLicenses', { organizationId, userId })).licenses,
+    /** Bootstrap's licenses step (its first admin): licensing validates the request. */
+    assignLicenses: (organizationId: string, userId: string, request: { requestedLicenses: string[]; requestedGroups: string[]; requestedOriginGroup: string | null; supportAdmin: boolean }) =>
+      client.call<{ licenses: string[] }>('assignLicenses', { organizationId, userId, ...request }),
+    /** Undo of the licenses step: a user that never came to exist holds nothing. */
+    forgetUser: (organizationId: string, userId: string) => client.call<{ forgotten: boolean }>('forgetUser', { organizationId, userId }),
   };
 }
 

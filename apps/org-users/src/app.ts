@@ -63,7 +63,7 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
     licensing,
   });
 
-  const reconcile = createProfileReconciler({ users, identity, licensing });
+  const reconcile = createProfileReconciler({ users, identity, licensing, logger });
 
   // Idempotency-Key records of A's registerOrganizationUser: TTL index on MongoDB, sweeper on the embedded store.
   const expiry = await startExpiry(conn, [IDEMPOTENCY_KEYS_EXPIRY], { intervalMs: env.EXPIRY_SWEEP_INTERVAL_SECONDS * 1000, logger });
@@ -83,7 +83,7 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
     commands: {
       ...createOrganizationCommands(organizations),
       ...createUserCommands(users),
-      /** The reconciliation job: profiles whose createUser never finished are removed with what they left elsewhere. */
+      /** The reconciliation job: finishes the user sagas a crash interrupted (see user-admin/reconcile.ts). */
       reconcile: defineCommand(z.object({ minAgeSeconds: z.number().int().min(0).max(86_400 * 30) }), (input) => reconcile(input.minAgeSeconds * 1000), {
         callers: ['cli'],
       }),

@@ -75,6 +75,8 @@ export function createInternalCommandHandler(opts: {
     if (!(command.callers as readonly string[]).includes(claims.from)) {
       return fail(403, 'FORBIDDEN', `The ${claims.from} service may not call internal command "${name}"`);
     }
+    // One line per service-to-service hop (LOG_LEVEL=debug): test/hops.e2e.test.ts counts them.
+    opts.logger.debug({ requestId, command: name, from: claims.from }, 'internal command');
     const parsed = command.input.safeParse(body);
     if (!parsed.success) {
       const fields = parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message }));

@@ -14,7 +14,7 @@ const callerMayActOnAdmin = z.boolean().default(false);
 const request = { requestedLicenses: z.unknown(), requestedGroups: z.unknown(), requestedOriginGroup: z.unknown().optional() };
 
 /**
- * The commands org-users (and the bootstrap CLI) use. All are idempotent:
+ * The commands org-users (and identity's creation saga) use. All are idempotent:
  * assign sets a complete state, revoke and release converge to one.
  */
 export function createLicenseCommands(
@@ -34,7 +34,8 @@ export function createLicenseCommands(
     assignLicenses: defineCommand(
       z.object({ organizationId: id, userId: id, supportAdmin: z.boolean().optional(), callerMayActOnAdmin, ...request }),
       ({ organizationId, userId, supportAdmin, callerMayActOnAdmin: may, ...raw }) => licenses.assign(organizationId, userId, raw, adminTargetGuard(may), { supportAdmin }),
-      { callers: ['org-users', 'cli'] },
+      // identity: the licenses step of bootstrap's creation saga (the first admin).
+      { callers: ['org-users', 'identity'] },
     ),
     /** closeAccount gives the seats back through this: refused for the last company admin and for support admins. */
     revokeLicenses: defineCommand(
@@ -48,9 +49,9 @@ export function createLicenseCommands(
       (input) => licenses.release(input.organizationId, input.userId, adminTargetGuard(input.callerMayActOnAdmin)),
       { callers: ['org-users'] },
     ),
-    /** Reconciliation: drop a non-existent user's assignment. */
+    /** The undo of a creation saga's licenses step, and reconciliation: drop the assignment of a user that never came to exist. */
     forgetUser: defineCommand(z.object({ organizationId: id, userId: id }), (input) => licenses.forget(input.organizationId, input.userId), {
-      callers: ['org-users'],
+      callers: ['org-users', 'identity'],
     }),
     /** The reconciliation job: assignments of users org-users does not know are forgotten. */
     reconcile: defineCommand(z.object({ minAgeSeconds: z.number().int().min(0).max(86_400 * 30) }), (input) =>

@@ -1,32 +1,57 @@
 import { z } from 'zod';
 import { defineCommand } from '@usergraph/service-kit';
+import {
+  addressInputSchema,
+  emailSchema,
+  isoDateStringSchema,
+  organisationNameSchema,
+  personNameSchema,
+  phoneSchema,
+  taxNumberSchema,
+  usernameSchema,
+} from '@usergraph/validation';
+import { withoutNulls } from './user-repository.js';
 import type { UserService } from './user-service.js';
 
 const id = z.string().min(1).max(64);
 const text = z.string().max(500);
-const address = z.record(z.string(), text.optional());
+
+/**
+ * A profile another service asks org-users to store (identity's creation
+ * saga: B, C, bootstrap), checked with org-users' own field rules whoever
+ * asks: the caller's checks are its dialect's, these are the owner's.
+ */
+export const newProfileSchema = z.strictObject({
+  userId: id,
+  organizationId: id,
+  email: emailSchema,
+  phoneNumber: phoneSchema().optional(),
+  firstName: personNameSchema,
+  lastName: personNameSchema,
+  status: z.enum(['ACTIVE', 'PENDING_VERIFICATION']),
+  organisation: organisationNameSchema.optional(),
+  taxNumber: taxNumberSchema.optional(),
+  dateOfBirth: isoDateStringSchema.optional(),
+  username: usernameSchema.optional(),
+  addresses: z.array(addressInputSchema).max(10).optional(),
+  /** The creation saga's marker (see @usergraph/user-lifecycle): set when later steps follow. */
+  provisioning: z.boolean().optional(),
+  sagaId: z.uuid().optional(),
+});
 
 export function createUserCommands(users: UserService) {
   return {
-    /** Identity calls this during registration; the user id doubles as the command id. */
+    /** Identity's creation saga (B, C, bootstrap): the user id doubles as the command id. */
     createProfile: defineCommand(
-      z.object({
-        userId: id,
-        organizationId: id,
-        email: text,
-        phoneNumber: text.optional(),
-        firstName: text,
-        lastName: text,
-        status: z.enum(['ACTIVE', 'PENDING_VERIFICATION', 'SUSPENDED', 'CLOSED']),
-        organisation: text.optional(),
-        taxNumber: text.optional(),
-        dateOfBirth: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(),
-        username: text.optional(),
-        addresses: z.array(address).max(20).optional(),
-      }),
-      (input) => users.createProfile(input),
+      newProfileSchema,
+      ({ addresses, ...input }) => users.createProfile({ ...input, addresses: addresses?.map(withoutNulls) }),
       { callers: ['identity'] },
     ),
+    /** The creation saga's last step: clears the provisioning marker. Idempotent. */
+    activateProfile: defineCommand(z.object({ organizationId: id, userId: id }), async (input) => {
+      await users.finishProvisioning(input.organizationId, input.userId);
+      return { activated: true };
+    }, { callers: ['identity'] }),
     deleteProfile: defineCommand(z.object({ organizationId: id, userId: id }), (input) =>
       users.deleteProfile(input.organizationId, input.userId),
       { callers: ['identity'] },
