@@ -22,7 +22,7 @@ function recorder(fail?: string, failUndo?: string) {
 }
 
 describe('createUser saga', () => {
-  it('runs profile (marked), credentials, licenses, activate in order', async () => {
+  it('runs profile (marked), licenses, credentials, activate in order', async () => {
     const r = recorder();
     let marked: boolean | undefined;
     const { sagaId, profile } = await createUser(
@@ -35,7 +35,7 @@ describe('createUser saga', () => {
       },
       { logger: r.logger },
     );
-    expect(r.calls).toEqual(['do profile', 'do credentials', 'do licenses', 'do activate']);
+    expect(r.calls).toEqual(['do profile', 'do licenses', 'do credentials', 'do activate']);
     expect(marked).toBe(true);
     expect(profile).toBe('the profile');
     expect(sagaId).toMatch(/^[0-9a-f-]{36}$/);
@@ -50,21 +50,21 @@ describe('createUser saga', () => {
   });
 
   it('undoes the finished steps in reverse and rethrows the failure', async () => {
-    const r = recorder('licenses');
+    const r = recorder('credentials');
     const saga = createUser(ids, { profile: r.port('profile'), credentials: r.port('credentials'), licenses: r.port('licenses'), activate: async () => r.calls.push('do activate') }, { logger: r.logger });
-    await expect(saga).rejects.toThrow('licenses failed');
-    expect(r.calls).toEqual(['do profile', 'do credentials', 'do licenses', 'undo credentials', 'undo profile']);
+    await expect(saga).rejects.toThrow('credentials failed');
+    expect(r.calls).toEqual(['do profile', 'do licenses', 'do credentials', 'undo licenses', 'undo profile']);
   });
 
   it('logs a failed undo with the saga id, step and ids, and still undoes the rest', async () => {
-    const r = recorder('activate-never', 'credentials');
-    const failing = { ...r.port('licenses'), do: async () => Promise.reject(new Error('licensing down')) };
-    await expect(createUser(ids, { profile: r.port('profile'), credentials: r.port('credentials'), licenses: failing, activate: async () => undefined }, { logger: r.logger })).rejects.toThrow(
-      'licensing down',
+    const r = recorder('none', 'licenses');
+    const failing = { ...r.port('credentials'), do: async () => Promise.reject(new Error('identity down')) };
+    await expect(createUser(ids, { profile: r.port('profile'), credentials: failing, licenses: r.port('licenses'), activate: async () => undefined }, { logger: r.logger })).rejects.toThrow(
+      'identity down',
     );
-    expect(r.calls).toEqual(['do profile', 'do credentials', 'undo credentials', 'undo profile']);
+    expect(r.calls).toEqual(['do profile', 'do licenses', 'undo licenses', 'undo profile']);
     expect(r.errors).toHaveLength(1);
-    expect(r.errors[0]).toMatchObject({ undo: 'provision credentials', step: 'credentials', organizationId: 'org1', userId: 'u1', repair: 'usergraph reconcile' });
+    expect(r.errors[0]).toMatchObject({ undo: 'provision licenses', step: 'licenses', organizationId: 'org1', userId: 'u1', repair: 'usergraph reconcile' });
     expect(r.errors[0]!.sagaId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
@@ -72,7 +72,7 @@ describe('createUser saga', () => {
     const r = recorder();
     const points: string[] = [];
     await createUser(ids, { profile: r.port('profile'), credentials: r.port('credentials'), licenses: r.port('licenses'), activate: async () => undefined }, { logger: r.logger, faults: (p) => points.push(p) });
-    expect(points).toEqual(['provision:after-profile', 'provision:after-credentials', 'provision:after-licenses', 'provision:before-activate']);
+    expect(points).toEqual(['provision:after-profile', 'provision:after-licenses', 'provision:after-credentials', 'provision:before-activate']);
   });
 });
 

@@ -27,8 +27,14 @@ export interface Port<R = unknown> {
   undo(ctx: SagaContext): Promise<unknown>;
 }
 
-/** The creation saga's steps, in order: profile (marked) → credentials → licenses → activate (clears the mark). */
-export type CreationStep = 'profile' | 'credentials' | 'licenses' | 'activate';
+/**
+ * The creation saga's steps, in order: profile (marked) → licenses →
+ * credentials → activate (clears the mark). Licenses come before credentials:
+ * licensing's rules are the only ones still judged at write time, so a
+ * refused request costs no password hash, and the password travels last,
+ * once everything else is written.
+ */
+export type CreationStep = 'profile' | 'licenses' | 'credentials' | 'activate';
 
 export interface CreationPorts<P> {
   /**
@@ -62,8 +68,8 @@ export interface DeletionPorts {
 /** Where a test may crash the hosting service (FAULT_INJECTION): between every two writes of each saga. */
 export const SAGA_FAULT_POINTS = [
   'provision:after-profile',
-  'provision:after-credentials',
   'provision:after-licenses',
+  'provision:after-credentials',
   'provision:before-activate',
   'deprovision:after-mark',
   'deprovision:after-licenses',
@@ -106,7 +112,7 @@ async function run(saga: 'provision' | 'deprovision', steps: Step[], ctx: SagaCo
 }
 
 /**
- * Creates a user: profile → credentials? → licenses? → activate. On a
+ * Creates a user: profile → licenses? → credentials? → activate. On a
  * failure the finished steps are undone in reverse and the error is thrown
  * as it was, for the entry point to put in its dialect.
  */
@@ -122,8 +128,8 @@ export async function createUser<P>(ids: { organizationId: string; userId: strin
       },
       undo: ports.profile.undo,
     },
-    ...(ports.credentials ? [{ name: 'credentials', ...ports.credentials }] : []),
     ...(ports.licenses ? [{ name: 'licenses', ...ports.licenses }] : []),
+    ...(ports.credentials ? [{ name: 'credentials', ...ports.credentials }] : []),
     ...(marked ? [{ name: 'activate', do: ports.activate }] : []),
   ];
   await run('provision', steps, ctx, opts);
