@@ -67,6 +67,8 @@ describe('user sagas: a crash at any step is repaired by reconcile', () => {
   beforeAll(async () => {
     const started = await startTestStack({ serviceEnv });
     ({ stack, dataDir } = started);
+    // startTestStack copies identity's environment (adding its test limits): set the fault point on the copy the stack reads.
+    serviceEnv.identity = started.options.serviceEnv!.identity!;
     const prefix = started.options.databasePrefix ?? '';
     dbs = {
       identity: await openDatabase(stack, prefix, 'identity'),
@@ -142,6 +144,7 @@ describe('user sagas: a crash at any step is repaired by reconcile', () => {
             'mutation($email: String!) { login(organizationSlug: "acme", identifier: $email, password: "Rogue-Squadron-22") { jwt } }',
             { email },
           );
+          expect(res.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
           expect(res.data?.login ?? null).toBeNull();
         }
 
