@@ -83,7 +83,7 @@ function firstAcceptances(agreements: LegalAgreementDoc[]): LegalAgreementDoc[] 
   return [...first.values()];
 }
 
-/** Input of the createProfile internal command: already validated and normalized by the caller. */
+/** A profile to store: validated by this service's own rules (user-commands.ts newProfileSchema; A's and D's inputs), whoever asks. */
 export interface NewProfile {
   userId: string;
   organizationId: string;
