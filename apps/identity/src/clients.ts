@@ -1,4 +1,5 @@
 import { createInternalClient, type InternalClient } from '@usergraph/service-kit';
+import type { CreationPorts, SagaContext } from '@usergraph/user-lifecycle';
 
 /** Typed facades over the other services' internal commands. */
 export interface OrganizationRef {
@@ -70,6 +71,20 @@ export function createOrgUsersClient(client: InternalClient) {
 }
 
 export type OrgUsersClient = ReturnType<typeof createOrgUsersClient>;
+
+/** The creation saga's profile step and activate, remote in org-users: identity hosts B's, C's and bootstrap's sagas. */
+export function remoteProfile(
+  orgUsers: OrgUsersClient,
+  profile: Omit<NewProfileRef, 'userId' | 'provisioning' | 'sagaId'>,
+): Pick<CreationPorts<ProfileRef>, 'profile' | 'activate'> {
+  return {
+    profile: {
+      do: ({ userId, sagaId }: SagaContext, marked: boolean) => orgUsers.createProfile({ ...profile, userId, provisioning: marked, sagaId }),
+      undo: ({ userId }: SagaContext) => orgUsers.deleteProfile(profile.organizationId, userId),
+    },
+    activate: ({ userId }: SagaContext) => orgUsers.activateProfile(profile.organizationId, userId),
+  };
+}
 
 export function createLicensingClient(client: InternalClient) {
   return {

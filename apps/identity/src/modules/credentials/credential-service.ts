@@ -4,7 +4,7 @@ import { claim, findClaimOwner, releaseClaim, releaseStaleClaims } from '@usergr
 import { emailSchema, normalizeUsername, passwordSchema, personNameSchema, phoneSchema, usernameSchema, validate } from '@usergraph/validation';
 import { DomainError, logUndoFailure, type Logger } from '@usergraph/service-kit';
 import { createUser, type SagaOptions } from '@usergraph/user-lifecycle';
-import type { LicensingClient, OrgUsersClient } from '../../clients.js';
+import { remoteProfile, type LicensingClient, type OrgUsersClient } from '../../clients.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
 import type { CredentialRepository } from './credential-repository.js';
 
@@ -75,22 +75,15 @@ export function createCredentialService(deps: {
     await createUser(
       ids,
       {
-        profile: {
-          do: ({ userId, sagaId }, marked) =>
-            deps.orgUsers.createProfile({
-              userId,
-              organizationId,
-              email: input.email,
-              phoneNumber: input.phoneNumber,
-              firstName: input.firstName,
-              lastName: input.lastName,
-              status: 'ACTIVE',
-              username: input.username,
-              provisioning: marked,
-              sagaId,
-            }),
-          undo: ({ userId }) => deps.orgUsers.deleteProfile(organizationId, userId),
-        },
+        ...remoteProfile(deps.orgUsers, {
+          organizationId,
+          email: input.email,
+          phoneNumber: input.phoneNumber,
+          firstName: input.firstName,
+          lastName: input.lastName,
+          status: 'ACTIVE',
+          username: input.username,
+        }),
         credentials: {
           do: ({ userId }) => storeCredentials(organizationId, userId, input, ['username']),
           undo: ({ userId }) => deleteCredentials(organizationId, userId),
@@ -99,7 +92,6 @@ export function createCredentialService(deps: {
           do: ({ userId }) => deps.licensing.assignLicenses(organizationId, userId, licenses),
           undo: ({ userId }) => deps.licensing.forgetUser(organizationId, userId),
         },
-        activate: ({ userId }) => deps.orgUsers.activateProfile(organizationId, userId),
       },
       { logger: deps.logger, faults: deps.faults },
     );

@@ -2,7 +2,7 @@ import { Types } from 'mongoose';
 import { ageOn, emailSchema, isoDateStringSchema, isValidRegionCode, parsePhone, personNameSchema } from '@usergraph/validation';
 import { DomainError, unauthenticated, type Caller, type Logger } from '@usergraph/service-kit';
 import { createUser, type SagaOptions } from '@usergraph/user-lifecycle';
-import type { OrgUsersClient } from '../../clients.js';
+import { remoteProfile, type OrgUsersClient } from '../../clients.js';
 import type { ApplicationService } from '../applications/application-service.js';
 
 /** C's codes: the six of the seed, then ours for other invalid input (listed in the README). */
@@ -85,25 +85,15 @@ export function createRegisterUserService(deps: {
       // The creation saga with the profile as its only step: C registers no credentials or licenses.
       await createUser(
         { organizationId, userId: new Types.ObjectId().toHexString() },
-        {
-          profile: {
-            do: ({ userId, sagaId }, marked) =>
-              deps.orgUsers.createProfile({
-                userId,
-                organizationId,
-                email: value.email,
-                phoneNumber: value.phone,
-                firstName: value.firstName,
-                lastName: value.lastName,
-                dateOfBirth: value.dateOfBirth,
-                status: 'ACTIVE',
-                provisioning: marked,
-                sagaId,
-              }),
-            undo: ({ userId }) => deps.orgUsers.deleteProfile(organizationId, userId),
-          },
-          activate: ({ userId }) => deps.orgUsers.activateProfile(organizationId, userId),
-        },
+        remoteProfile(deps.orgUsers, {
+          organizationId,
+          email: value.email,
+          phoneNumber: value.phone,
+          firstName: value.firstName,
+          lastName: value.lastName,
+          dateOfBirth: value.dateOfBirth,
+          status: 'ACTIVE',
+        }),
         { logger: deps.logger, faults: deps.faults },
       );
       return { success: true, error: null };

@@ -13,7 +13,7 @@ import {
 } from '@usergraph/validation';
 import { DomainError, isNotFound, type Caller, type Logger } from '@usergraph/service-kit';
 import { createUser, type SagaOptions } from '@usergraph/user-lifecycle';
-import type { OrgUsersClient, ProfileRef } from '../../clients.js';
+import { remoteProfile, type OrgUsersClient, type ProfileRef } from '../../clients.js';
 import type { CredentialRepository } from '../credentials/credential-repository.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
 import type { SessionDto, SessionService } from '../sessions/session-service.js';
@@ -118,24 +118,17 @@ export function createRegistrationService(deps: {
     const { profile } = await createUser(
       ids,
       {
-        profile: {
-          do: ({ userId, sagaId }, marked) =>
-            deps.orgUsers.createProfile({
-              userId,
-              organizationId,
-              email: args.email,
-              phoneNumber: args.telephone ?? undefined,
-              firstName: args.firstName,
-              lastName: args.lastName,
-              status: args.withVerificationCode ? 'PENDING_VERIFICATION' : 'ACTIVE',
-              organisation: args.organisation ?? undefined,
-              taxNumber: args.taxNumber ?? undefined,
-              addresses: args.addresses ?? undefined,
-              provisioning: marked,
-              sagaId,
-            }),
-          undo: ({ userId }) => deps.orgUsers.deleteProfile(organizationId, userId),
-        },
+        ...remoteProfile(deps.orgUsers, {
+          organizationId,
+          email: args.email,
+          phoneNumber: args.telephone ?? undefined,
+          firstName: args.firstName,
+          lastName: args.lastName,
+          status: args.withVerificationCode ? 'PENDING_VERIFICATION' : 'ACTIVE',
+          organisation: args.organisation ?? undefined,
+          taxNumber: args.taxNumber ?? undefined,
+          addresses: args.addresses ?? undefined,
+        }),
         // The password stays here: only its hash is written, by identity, which owns it.
         credentials: {
           do: async ({ userId }) => {
@@ -144,7 +137,6 @@ export function createRegistrationService(deps: {
           },
           undo: ({ userId }) => deps.credentials.deleteById(organizationId, userId),
         },
-        activate: ({ userId }) => deps.orgUsers.activateProfile(organizationId, userId),
       },
       { logger: deps.logger, faults: deps.faults },
     );
