@@ -84,9 +84,9 @@ describe('service-to-service hops per user creation', () => {
     show('D createUser', list);
     const commands = list.map((h) => h.command);
     expect(commands).toContain('createCredentials');
-    // A clean request is judged by licensing once, at write time (issue 13: validateAssignment's work was thrown away).
-    expect(commands).not.toContain('validateAssignment');
+    // One write per service that owns a part of the user; the password goes to identity only.
     expect(commands.filter((c) => c === 'assignLicenses')).toHaveLength(1);
+    expect(list.filter((h) => h.command === 'createCredentials').map((h) => h.service)).toEqual(['identity']);
   });
 
   it("counts B's register", async () => {

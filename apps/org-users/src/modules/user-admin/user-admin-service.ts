@@ -93,19 +93,15 @@ export function createUserAdminService(deps: {
     if (Array.isArray(input.requestedLicenses) && input.requestedLicenses.includes('ADMIN')) await policy.requireAdminPermission(caller, 'Granting the ADMIN license');
     const profile = validate(createUserProfileSchema, input.user, ['user']);
     const request = { requestedLicenses: input.requestedLicenses ?? [], requestedGroups: input.requestedGroups ?? ['DEFAULT'], requestedOriginGroup: input.requestedOriginGroup ?? null };
-    const taken = await takenValues(organizationId, undefined, input.user);
+    // Licensing's rules are read before anything is written (a refusal at write time would leave the search index's
+    // writes of the undone profile behind): validateAssignment is not the redundant hop it looks like.
+    const [assignment, taken] = await Promise.all([licensing.validateAssignment(organizationId, request), takenValues(organizationId, undefined, input.user)]);
     // Every broken rule at once, Rails-validations style: profile fields in their input order, then licenses and groups.
-    // Licensing's rules are read (validateAssignment) only when a rule is broken already: otherwise the saga's licenses
-    // step, which licensing judges at write time anyway, is the check, and one hop fewer.
-    const everyError = async (profileErrors: FieldError[]) => [
-      ...inProfileOrder(profileErrors, CREATE_FIELDS),
-      ...(await licensing.validateAssignment(organizationId, request)).errors,
-    ];
-    if (!profile.ok || taken.length > 0) return asPayload(await everyError([...(profile.ok ? [] : profile.errors), ...taken]));
+    const errors = [...inProfileOrder([...(profile.ok ? [] : profile.errors), ...taken], CREATE_FIELDS), ...assignment.errors];
+    if (!profile.ok || errors.length > 0) return asPayload(errors);
 
     const p = profile.value;
     const ids = { organizationId, userId: new Types.ObjectId().toHexString() };
-    let refusedByLicensing = false;
     try {
       await createUserSaga(
         ids,
@@ -133,11 +129,7 @@ export function createUserAdminService(deps: {
           },
           licenses: {
             // A new user holds nothing yet, ADMIN least of all.
-            do: ({ userId }) =>
-              licensing.assignLicenses(organizationId, userId, request, false).catch((err: unknown) => {
-                refusedByLicensing = fieldsOf(err) !== undefined;
-                throw err;
-              }),
+            do: ({ userId }) => licensing.assignLicenses(organizationId, userId, request, false),
             undo: ({ userId }) => licensing.forgetUser(organizationId, userId),
           },
           activate: ({ userId }) => users.finishProvisioning(organizationId, userId),
@@ -148,9 +140,6 @@ export function createUserAdminService(deps: {
     } catch (err) {
       const fields = fieldsOf(err);
       if (!fields) throw err;
-      // A refused request: every rule licensing judges (a write stops at its first), as validateAssignment lists them.
-      const listed = refusedByLicensing ? await everyError([]) : [];
-      if (listed.length > 0) return asPayload(listed);
       // Profile conflicts name the profile's own field; D calls it user.email / user.phone.
       return asPayload(fields.map((f) => (f.path[0] === 'email' || f.path[0] === 'phoneNumber' ? { ...f, path: ['user', f.path[0] === 'email' ? 'email' : 'phone'] } : f)));
     }
