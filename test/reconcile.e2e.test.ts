@@ -22,7 +22,7 @@ describe('reconciliation after a crash mid-createUser', () => {
   let dbs: Record<'identity' | 'orgusers' | 'licensing', Connection>;
 
   beforeAll(async () => {
-    const started = await startTestStack({ serviceEnv: { 'org-users': { FAULT_INJECTION: 'createUser:after-credentials' } } });
+    const started = await startTestStack({ serviceEnv: { 'org-users': { FAULT_INJECTION: 'provision:after-credentials' } } });
     ({ stack, dataDir } = started);
     const prefix = started.options.databasePrefix ?? '';
     dbs = {
@@ -79,7 +79,7 @@ describe('reconciliation after a crash mid-createUser', () => {
       env: { ...process.env, USERGRAPH_DATA_DIR: dataDir },
     });
     expect(JSON.parse(stdout)).toEqual({
-      orgUsers: { removedProfiles: 1, releasedClaims: 1 },
+      orgUsers: { removedProfiles: 1, deletedProfiles: 0, keptProfiles: 0, releasedClaims: 1 },
       identity: { removedCredentials: 1, releasedClaims: 1 },
       licensing: { forgottenAssignments: 1 },
     });
@@ -103,7 +103,7 @@ describe('reconciliation after a crash mid-createUser', () => {
       env: { ...process.env, USERGRAPH_DATA_DIR: dataDir },
     });
     expect(JSON.parse(again.stdout)).toEqual({
-      orgUsers: { removedProfiles: 0, releasedClaims: 0 },
+      orgUsers: { removedProfiles: 0, deletedProfiles: 0, keptProfiles: 0, releasedClaims: 0 },
       identity: { removedCredentials: 0, releasedClaims: 0 },
       licensing: { forgottenAssignments: 0 },
     });

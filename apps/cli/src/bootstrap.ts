@@ -76,6 +76,7 @@ export async function bootstrap(stack: StackClient, args: ReturnType<typeof pars
     name: args.orgName,
     selfSignup: args.selfSignup,
   });
+  // The first admin is one creation saga in identity (profile, credentials, ADMIN license, activate): one undo for all of it.
   const admin = await stack.identity.call(identityCommands.provisionUser, {
     organizationId: organization.id,
     email: args.adminEmail,
@@ -83,14 +84,7 @@ export async function bootstrap(stack: StackClient, args: ReturnType<typeof pars
     password: args.adminPassword,
     firstName: args.adminFirstName,
     lastName: args.adminLastName,
-  });
-  await stack.licensing.call(licensingCommands.assignLicenses, {
-    organizationId: organization.id,
-    userId: admin.userId,
-    requestedLicenses: ['ADMIN'],
-    requestedGroups: ['DEFAULT'],
-    requestedOriginGroup: 'DEFAULT',
-    supportAdmin: args.supportAdmin,
+    licenses: { requestedLicenses: ['ADMIN'], requestedGroups: ['DEFAULT'], requestedOriginGroup: 'DEFAULT', supportAdmin: args.supportAdmin },
   });
   const application = await stack.identity.call(identityCommands.createApplication, {
     organizationId: organization.id,

@@ -46,6 +46,13 @@ import { createVerificationResolvers } from './modules/verification/verification
 
 /** Wires the identity & sessions subgraph on an open database connection; main.ts and tests share it. */
 export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Connection): Promise<RunningService> {
+  if (env.FAULT_INJECTION && env.NODE_ENV === 'production') throw new Error('FAULT_INJECTION is for tests and is refused in production');
+  const crashAt = (point: string) => {
+    if (env.FAULT_INJECTION === point) {
+      logger.warn({ point }, 'fault injection: crashing now');
+      process.kill(process.pid, 'SIGKILL');
+    }
+  };
   const clients = createServiceClients({ orgUsersUrl: env.ORG_USERS_URL, licensingUrl: env.LICENSING_URL, secret: env.INTERNAL_SERVICE_SECRET });
   const keys = createSigningKeys({
     conn,
@@ -85,7 +92,8 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
       credentials.findById(organizationId, userId),
       clients.orgUsers.getProfile(organizationId, userId).catch(undefinedIfNotFound),
     ]);
-    return credential !== null && profile !== undefined && profile.status !== 'CLOSED';
+    // A profile a user saga still holds is not (or no longer) a user: no session for it.
+    return credential !== null && profile !== undefined && profile.status !== 'CLOSED' && !profile.pending;
   };
   const sessionRepository = createSessionRepository(conn);
   await buildSessionListsAtStart(conn, sessionRepository, env, logger);
@@ -130,6 +138,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     publicOrganizationSlug: env.PUBLIC_ORGANIZATION_SLUG,
     limits,
     logger,
+    faults: crashAt,
   });
 
   const applicationRepository = createApplicationRepository(conn);
@@ -140,14 +149,18 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     orgUsers: clients.orgUsers,
     minimumAge: env.MIN_REGISTRATION_AGE,
     onUnexpectedError: (err) => logger.error({ err: errSummary(err) }, 'registerUser failed'),
+    logger,
+    faults: crashAt,
   });
   const credentialService = createCredentialService({
     conn,
     credentials,
     hasher,
     orgUsers: clients.orgUsers,
+    licensing: clients.licensing,
     revokeSessions: (organizationId, userId) => sessionRepository.revokeForUser(organizationId, userId, new Date()),
     logger,
+    faults: crashAt,
   });
 
   const service = await startSubgraphService({

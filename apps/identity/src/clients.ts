@@ -1,16 +1,21 @@
 import { licensingCommands, orgUsersCommands, type CommandInput, type CommandOutput } from '@usergraph/contracts';
 import { createInternalClient, type InternalClient } from '@usergraph/service-kit';
+import type { CreationPorts, SagaContext } from '@usergraph/user-lifecycle';
 
 /** Typed facades over the other services' internal commands; the shapes come from @usergraph/contracts. */
 export type OrganizationRef = CommandOutput<typeof orgUsersCommands.getOrganization>;
 export type ProfileRef = CommandOutput<typeof orgUsersCommands.getProfile>;
 export type NewProfile = CommandInput<typeof orgUsersCommands.createProfile>;
+type AssignmentRequest = Omit<CommandInput<typeof licensingCommands.assignLicenses>, 'organizationId' | 'userId' | 'callerMayActOnAdmin'>;
 
 export function createOrgUsersClient(client: InternalClient<'org-users'>) {
   return {
     getOrganizationBySlug: (slug: string) => client.call(orgUsersCommands.getOrganization, { slug }),
     getOrganizationById: (id: string) => client.call(orgUsersCommands.getOrganization, { id }),
+    /** The creation saga's first step; org-users validates the profile with its own rules. */
     createProfile: (input: NewProfile) => client.call(orgUsersCommands.createProfile, input),
+    /** The creation saga's last step: clears the provisioning marker. */
+    activateProfile: (organizationId: string, userId: string) => client.call(orgUsersCommands.activateProfile, { organizationId, userId }),
     deleteProfile: (organizationId: string, userId: string) =>
       client.call(orgUsersCommands.deleteProfile, { organizationId, userId }),
     getProfile: (organizationId: string, userId: string) => client.call(orgUsersCommands.getProfile, { organizationId, userId }),
@@ -28,10 +33,29 @@ export function createOrgUsersClient(client: InternalClient<'org-users'>) {
 
 export type OrgUsersClient = ReturnType<typeof createOrgUsersClient>;
 
+/** The creation saga's profile step and activate, remote in org-users: identity hosts B's, C's and bootstrap's sagas. */
+export function remoteProfile(
+  orgUsers: OrgUsersClient,
+  profile: Omit<NewProfile, 'userId' | 'provisioning' | 'sagaId'>,
+): Pick<CreationPorts<ProfileRef>, 'profile' | 'activate'> {
+  return {
+    profile: {
+      do: ({ userId, sagaId }: SagaContext, marked: boolean) => orgUsers.createProfile({ ...profile, userId, provisioning: marked, sagaId }),
+      undo: ({ userId }: SagaContext) => orgUsers.deleteProfile(profile.organizationId, userId),
+    },
+    activate: ({ userId }: SagaContext) => orgUsers.activateProfile(profile.organizationId, userId),
+  };
+}
+
 export function createLicensingClient(client: InternalClient<'licensing'>) {
   return {
     licensesOf: async (organizationId: string, userId: string) =>
       (await client.call(licensingCommands.getUserLicenses, { organizationId, userId })).licenses,
+    /** Bootstrap's licenses step (its first admin): licensing validates the request. */
+    assignLicenses: (organizationId: string, userId: string, request: AssignmentRequest & { supportAdmin?: boolean }) =>
+      client.call(licensingCommands.assignLicenses, { organizationId, userId, ...request }),
+    /** Undo of the licenses step: a user that never came to exist holds nothing. */
+    forgetUser: (organizationId: string, userId: string) => client.call(licensingCommands.forgetUser, { organizationId, userId }),
   };
 }
 

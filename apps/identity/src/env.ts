@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SAGA_FAULT_POINTS } from '@usergraph/user-lifecycle';
 import { baseServiceEnv, envPrimitives, expiryEnv, isEncryptionKey, loadEnv, tokenVerificationEnv } from '@usergraph/service-kit';
 import { startupBuildEnv } from '@usergraph/service-kit';
 
@@ -10,6 +11,8 @@ export const identityEnvSchema = baseServiceEnv.extend(tokenVerificationEnv.shap
   MONGODB_DB: z.string().min(1).default('identity'),
   ORG_USERS_URL: z.url(),
   LICENSING_URL: z.url(),
+  /** Tests only: crash the process at a step of a user saga hosted here (B, C, bootstrap) to prove reconcile. Refused in production. */
+  FAULT_INJECTION: z.enum(SAGA_FAULT_POINTS).optional(),
   /** 32 bytes, base64: encrypts the private signing keys at rest. */
   SIGNING_KEY_ENCRYPTION_KEY: z.string().refine(isEncryptionKey, { error: 'must be 32 bytes encoded in base64' }),
   /** How long a signing key stays current; the previous one stays in the JWKS for one more period. */

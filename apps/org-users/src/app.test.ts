@@ -297,6 +297,15 @@ describe('org-users subgraph', () => {
       const paths = (res.body.error.fields as Array<{ path: string[] }>).map((f) => f.path.join('.'));
       expect(paths).toEqual(expect.arrayContaining(['userId', 'status', 'firstName', 'lastName']));
     });
+
+    it('the owner validates a profile whoever asks: org-users field rules, not the caller\'s', async () => {
+      const bad = { ...profile(newUserId(), orgA.id, 'not-an-email'), firstName: 'R2-D2 <script>', phoneNumber: '12', dateOfBirth: '2024-02-30', extra: 'field' };
+      const res = await postCommand(url, 'createProfile', bad, { secret: SECRET, service: SERVICE, from: callerOf('createProfile') });
+      expect(res.status).toBe(422);
+      const paths = (res.body.error.fields as Array<{ path: string[] }>).map((f) => f.path.join('.'));
+      expect(paths).toEqual(expect.arrayContaining(['email', 'firstName', 'phoneNumber', 'dateOfBirth']));
+      expect(await conn.collection('users').countDocuments({ _id: bad.userId as never })).toBe(0);
+    });
   });
 
   describe('organizations', () => {

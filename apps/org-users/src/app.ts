@@ -64,7 +64,7 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
     licensing,
   });
 
-  const reconcile = createProfileReconciler({ users, identity, licensing });
+  const reconcile = createProfileReconciler({ users, identity, licensing, logger });
 
   // Idempotency-Key records of A's registerOrganizationUser: TTL index on MongoDB, sweeper on the embedded store.
   const expiry = await startExpiry(conn, [IDEMPOTENCY_KEYS_EXPIRY], { intervalMs: env.EXPIRY_SWEEP_INTERVAL_SECONDS * 1000, logger });
@@ -84,6 +84,7 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
     commands: [
       ...createOrganizationCommands(organizations),
       ...createUserCommands(users),
+      // The reconciliation job: finishes the user sagas a crash interrupted (see user-admin/reconcile.ts).
       serve(orgUsersCommands.reconcile, (input) => reconcile(input.minAgeSeconds * 1000)),
       serve(orgUsersCommands.repair, () => repairSearchIndex({ organizations: organizationRepository, users: userRepository, searchIndex })),
     ],

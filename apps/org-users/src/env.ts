@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SAGA_FAULT_POINTS } from '@usergraph/user-lifecycle';
 import { baseServiceEnv, expiryEnv, isEncryptionKey, loadEnv, tokenVerificationEnv } from '@usergraph/service-kit';
 import { startupBuildEnv } from '@usergraph/service-kit';
 
@@ -8,10 +9,10 @@ export const orgUsersEnvSchema = baseServiceEnv.extend(tokenVerificationEnv.shap
   MONGODB_DB: z.string().min(1).default('orgusers'),
   LICENSING_URL: z.url(),
   /**
-   * Tests only: crash the process at a named point (createUser:after-credentials)
-   * to prove the reconciliation job. Refused in production.
+   * Tests only: crash the process at a named point (a step of a user saga hosted
+   * here, or between two search-index writes) to prove reconcile and repair. Refused in production.
    */
-  FAULT_INJECTION: z.enum(['createUser:after-credentials', 'search:after-buckets']).optional(),
+  FAULT_INJECTION: z.enum([...SAGA_FAULT_POINTS, 'search:after-buckets']).optional(),
   /** identity, for D's credentials (createUser, deleteUsers). */
   IDENTITY_URL: z.url(),
   /**

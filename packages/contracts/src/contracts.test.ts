@@ -36,7 +36,7 @@ describe('the command contracts', () => {
     expect(license.ok ? [] : license.errors.map((e) => e.path.join('.'))).toEqual(['licenses.0']);
   });
 
-  it('take an address field sent as null (B\'s "no value") as absent, and drop keys it does not declare', () => {
+  it('take an address field sent as null (B\'s "no value"), and refuse a key the owner does not declare', () => {
     const parsed = validate(orgUsersCommands.createProfile.input, {
       userId: 'u1',
       organizationId: 'o1',
@@ -44,9 +44,19 @@ describe('the command contracts', () => {
       firstName: 'Ada',
       lastName: 'Lovelace',
       status: 'ACTIVE',
-      addresses: [{ city: 'London', description: null, planet: 'Earth' }],
+      addresses: [{ city: 'London', description: null }],
     });
-    expect(parsed.ok && parsed.value.addresses).toEqual([{ city: 'London', description: undefined }]);
+    expect(parsed.ok && parsed.value.addresses).toEqual([{ city: 'London', description: null }]);
+    const unknownKey = validate(orgUsersCommands.createProfile.input, {
+      userId: 'u1',
+      organizationId: 'o1',
+      email: 'ada@example.com',
+      firstName: 'Ada',
+      lastName: 'Lovelace',
+      status: 'ACTIVE',
+      addresses: [{ city: 'London', planet: 'Earth' }],
+    });
+    expect(unknownKey.ok ? [] : unknownKey.errors.map((e) => e.path.join('.'))).toEqual(['addresses.0']);
   });
 
   it('refuse an output that breaks the contract: a profile without its status, or with a date as a number', () => {
@@ -75,6 +85,7 @@ describe('the command contracts', () => {
       visitorId: null,
       notificationPreferences: { email: false, sms: false, push: false },
       legalAgreementVersions: [],
+      pending: null,
     };
     expect(validate(profileSchema, profile).ok).toBe(true);
     const { status: _status, ...withoutStatus } = profile;

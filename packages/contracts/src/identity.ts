@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { emailSchema, passwordSchema, permissionSchema, personNameSchema, phoneSchema, singleLineText, usernameSchema } from '@usergraph/validation';
 import { commandsOf } from './contract.js';
 import { id, reconcileInput } from './common.js';
+import { assignmentRequest } from './licensing.js';
 
 /** Identity's internal commands (credentials, sessions, applications). */
 export const identityCommands = commandsOf('identity', {
@@ -15,7 +16,7 @@ export const identityCommands = commandsOf('identity', {
     output: z.object({ live: z.boolean(), permissions: z.array(z.string()).optional() }),
     callers: ['gateway', 'org-users', 'licensing'],
   },
-  /** The bootstrap CLI's first admin: username, credentials and profile, undone on failure. */
+  /** The bootstrap CLI's first admin: one creation saga (profile, ADMIN license, credentials, activate), undone on failure. */
   provisionUser: {
     input: z.object({
       organizationId: id,
@@ -25,6 +26,8 @@ export const identityCommands = commandsOf('identity', {
       firstName: personNameSchema,
       lastName: personNameSchema,
       phoneNumber: phoneSchema().optional(),
+      /** The saga's licenses step; licensing validates the request. */
+      licenses: z.object({ ...assignmentRequest, supportAdmin: z.boolean().optional() }).optional(),
     }),
     output: z.object({ userId: id }),
     callers: ['cli'],

@@ -9,7 +9,7 @@ import { fieldIssue, id, reconcileInput } from './common.js';
  * broken rule at once, at D's paths (validateAssignment), which a refusal
  * here could not. The request body limit bounds the sizes before that.
  */
-const assignmentRequest = {
+export const assignmentRequest = {
   requestedLicenses: z.array(licenseTypeSchema).nullish(),
   requestedGroups: z.array(z.string()).nullish(),
   requestedOriginGroup: z.string().nullish(),
@@ -45,11 +45,11 @@ export const licensingCommands = commandsOf('licensing', {
     output: z.object({ ok: z.boolean(), errors: z.array(fieldIssue) }),
     callers: ['org-users'],
   },
-  /** Sets a user's complete assignment. */
+  /** Sets a user's complete assignment. identity: the licenses step of bootstrap's creation saga (the first admin). */
   assignLicenses: {
     input: z.object({ organizationId: id, userId: id, supportAdmin: z.boolean().optional(), callerMayActOnAdmin, ...assignmentRequest }),
     output: userLicensesSchema,
-    callers: ['org-users', 'cli'],
+    callers: ['org-users', 'identity'],
   },
   /** closeAccount gives the seats back through this: refused for the last company admin and for support admins. */
   revokeLicenses: {
@@ -63,11 +63,11 @@ export const licensingCommands = commandsOf('licensing', {
     output: z.object({ released: z.boolean() }),
     callers: ['org-users'],
   },
-  /** Reconciliation: drop a non-existent user's assignment. */
+  /** The undo of a creation saga's licenses step, and reconciliation: drop the assignment of a user that never came to exist. */
   forgetUser: {
     input: z.object({ organizationId: id, userId: id }),
     output: z.object({ forgotten: z.boolean() }),
-    callers: ['org-users'],
+    callers: ['org-users', 'identity'],
   },
   /** The reconciliation job: assignments of users org-users does not know are forgotten. */
   reconcile: { input: reconcileInput, output: z.object({ forgottenAssignments: z.number().int() }), callers: ['cli'] },

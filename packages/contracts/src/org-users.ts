@@ -1,5 +1,15 @@
 import { z } from 'zod';
-import { slugSchema } from '@usergraph/validation';
+import {
+  addressInputSchema,
+  emailSchema,
+  isoDateStringSchema,
+  organisationNameSchema,
+  personNameSchema,
+  phoneSchema,
+  slugSchema,
+  taxNumberSchema,
+  usernameSchema,
+} from '@usergraph/validation';
 import { commandsOf } from './contract.js';
 import { id, reconcileInput } from './common.js';
 
@@ -65,9 +75,30 @@ export const profileSchema = z.object({
   visitorId: z.string().nullable(),
   notificationPreferences: z.object({ email: z.boolean(), sms: z.boolean(), push: z.boolean() }),
   legalAgreementVersions: z.array(z.object({ version: z.string(), acceptedAt: timestamp })),
+  /** A creation or deletion saga holds the user: no session is issued to it. */
+  pending: z.enum(['PROVISIONING', 'DELETING']).nullable(),
 });
 
 const userRef = z.object({ organizationId: id, userId: id });
+
+/** A profile another service asks org-users to store; null address fields (B's "no value") are dropped by org-users. */
+export const newProfileSchema = z.strictObject({
+  userId: id,
+  organizationId: id,
+  email: emailSchema,
+  phoneNumber: phoneSchema().optional(),
+  firstName: personNameSchema,
+  lastName: personNameSchema,
+  status: z.enum(['ACTIVE', 'PENDING_VERIFICATION']),
+  organisation: organisationNameSchema.optional(),
+  taxNumber: taxNumberSchema.optional(),
+  dateOfBirth: isoDateStringSchema.optional(),
+  username: usernameSchema.optional(),
+  addresses: z.array(addressInputSchema).max(10).optional(),
+  /** The creation saga's marker (see @usergraph/user-lifecycle): set when later steps follow. */
+  provisioning: z.boolean().optional(),
+  sagaId: z.uuid().optional(),
+});
 
 /** org-users' internal commands (organizations and profiles). */
 export const orgUsersCommands = commandsOf('org-users', {
@@ -82,25 +113,17 @@ export const orgUsersCommands = commandsOf('org-users', {
     output: organizationSchema,
     callers: ['identity'],
   },
-  /** Identity calls this during registration; the user id doubles as the command id. */
+  /**
+   * Identity's creation saga (B, C, bootstrap): the user id doubles as the command id.
+   * Checked with org-users' own field rules whoever asks: the caller's checks are its dialect's, these are the owner's.
+   */
   createProfile: {
-    input: z.object({
-      userId: id,
-      organizationId: id,
-      email: text,
-      phoneNumber: text.optional(),
-      firstName: text,
-      lastName: text,
-      status: userStatusSchema,
-      organisation: text.optional(),
-      taxNumber: text.optional(),
-      dateOfBirth: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(),
-      username: text.optional(),
-      addresses: z.array(addressInput).max(20).optional(),
-    }),
+    input: newProfileSchema,
     output: profileSchema,
     callers: ['identity'],
   },
+  /** The creation saga's last step: clears the provisioning marker. Idempotent. */
+  activateProfile: { input: userRef, output: z.object({ activated: z.boolean() }), callers: ['identity'] },
   deleteProfile: { input: userRef, output: z.object({ deleted: z.boolean() }), callers: ['identity'] },
   /** identity: a user's status before a session is issued; licensing: its access policy reads the caller's status. */
   getProfile: { input: userRef, output: profileSchema, callers: ['identity', 'licensing'] },
@@ -118,10 +141,15 @@ export const orgUsersCommands = commandsOf('org-users', {
     output: z.object({ userId: id.nullable() }),
     callers: ['identity'],
   },
-  /** The reconciliation job: profiles whose createUser never finished are removed with what they left elsewhere. */
+  /** The reconciliation job: finishes the user sagas a crash interrupted (org-users' user-admin/reconcile.ts). */
   reconcile: {
     input: reconcileInput,
-    output: z.object({ removedProfiles: z.number().int(), releasedClaims: z.number().int() }),
+    output: z.object({
+      removedProfiles: z.number().int(),
+      deletedProfiles: z.number().int(),
+      keptProfiles: z.number().int(),
+      releasedClaims: z.number().int(),
+    }),
     callers: ['cli'],
   },
   /** `usergraph repair`: verifies the search index against the profiles and rewrites what disagrees. */

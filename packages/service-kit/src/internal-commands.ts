@@ -87,6 +87,8 @@ export function createInternalCommandHandler(opts: {
     if (!(command.contract.callers as readonly string[]).includes(claims.from)) {
       return fail(403, 'FORBIDDEN', `The ${claims.from} service may not call internal command "${name}"`);
     }
+    // One line per service-to-service hop (LOG_LEVEL=debug): test/hops.e2e.test.ts counts them.
+    opts.logger.debug({ requestId, command: name, from: claims.from }, 'internal command');
     const parsed = validate(command.contract.input, body);
     if (!parsed.ok) return fail(422, 'BAD_USER_INPUT', `Invalid input for internal command "${name}"`, parsed.errors);
     try {

@@ -1,9 +1,10 @@
 import { Types, type Connection } from 'mongoose';
 import { z } from 'zod';
 import { claim, findClaimOwner, releaseClaim, releaseStaleClaims } from '@usergraph/mongo';
-import { emailSchema, normalizeUsername, passwordSchema, personNameSchema, phoneSchema, usernameSchema, validate } from '@usergraph/validation';
+import { emailSchema, licenseTypeSchema, normalizeUsername, passwordSchema, personNameSchema, phoneSchema, usernameSchema, validate } from '@usergraph/validation';
 import { DomainError, logUndoFailure, type Logger } from '@usergraph/service-kit';
-import type { OrgUsersClient } from '../../clients.js';
+import { createUser, type SagaOptions } from '@usergraph/user-lifecycle';
+import { remoteProfile, type LicensingClient, type OrgUsersClient } from '../../clients.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
 import type { CredentialRepository } from './credential-repository.js';
 
@@ -14,82 +15,98 @@ export const provisionUserSchema = z.object({
   firstName: personNameSchema,
   lastName: personNameSchema,
   phoneNumber: phoneSchema().optional(),
+  /** Bootstrap's first admin: passed to licensing, which validates it. */
+  licenses: z
+    .object({
+      requestedLicenses: z.array(licenseTypeSchema).max(10),
+      requestedGroups: z.array(z.string().max(100)).max(100),
+      requestedOriginGroup: z.string().max(100).nullable().default(null),
+      supportAdmin: z.boolean().default(false),
+    })
+    .optional(),
 });
 
+const credentialsSchema = z.object({ username: usernameSchema, password: passwordSchema });
+
 /**
- * Creates a user with a username: the username claim and credentials here,
- * the profile in org-users. Used by the bootstrap CLI; undone on failure.
+ * Credentials (username and password hash) are identity's: every user saga
+ * stores them through here, whichever service hosts the saga.
  */
 export function createCredentialService(deps: {
   conn: Connection;
   credentials: CredentialRepository;
   hasher: PasswordHasher;
   orgUsers: OrgUsersClient;
+  licensing: LicensingClient;
   revokeSessions: (organizationId: string, userId: string) => Promise<unknown>;
   logger: Pick<Logger, 'error'>;
+  /** Test-only fault injection (never in production): crashes the process at a saga step. */
+  faults?: SagaOptions['faults'];
 }) {
-  const releaseOrLog = (usernameClaim: { kind: string; organizationId: string; value: string; ownerId: string }) =>
-    releaseClaim(deps.conn, usernameClaim).catch((err: unknown) =>
-      logUndoFailure(deps.logger, err, 'release username claim', {
-        organizationId: usernameClaim.organizationId,
-        userId: usernameClaim.ownerId,
-      }),
-    );
-
-  async function provisionUser(organizationId: string, raw: unknown): Promise<{ userId: string }> {
-    const checked = validate(provisionUserSchema, raw);
-    if (!checked.ok) throw new DomainError('BAD_USER_INPUT', 'Invalid user', checked.errors);
-    const input = checked.value;
-    const userId = new Types.ObjectId().toHexString();
+  /** Claims the username, hashes, stores; a taken username is a CONFLICT at `path`. Idempotent per user id. */
+  async function storeCredentials(organizationId: string, userId: string, input: z.output<typeof credentialsSchema>, path: string[]): Promise<{ userId: string }> {
     const usernameClaim = { kind: 'username', organizationId, value: normalizeUsername(input.username), ownerId: userId };
     if ((await claim(deps.conn, usernameClaim)) === 'taken') {
-      throw new DomainError('CONFLICT', 'The username is already in use', [{ path: ['username'], message: 'is already in use' }], { reason: 'ALREADY_IN_USE' });
+      throw new DomainError('CONFLICT', 'The username is already in use', [{ path, message: 'is already in use' }], { reason: 'ALREADY_IN_USE' });
     }
     try {
       const passwordHash = await deps.hasher.hash(input.password);
-      await deps.orgUsers.createProfile({
-        userId,
-        organizationId,
-        email: input.email,
-        phoneNumber: input.phoneNumber,
-        firstName: input.firstName,
-        lastName: input.lastName,
-        status: 'ACTIVE',
-        username: input.username,
-      });
       await deps.credentials.insertOnce({ _id: userId, organizationId, passwordHash, username: input.username });
       return { userId };
     } catch (err) {
-      await deps.orgUsers.deleteProfile(organizationId, userId).catch((undoErr: unknown) =>
-        logUndoFailure(deps.logger, undoErr, 'delete profile (provisionUser)', { organizationId, userId, repair: 'manual: delete the profile' }),
+      await releaseClaim(deps.conn, usernameClaim).catch((undoErr: unknown) =>
+        logUndoFailure(deps.logger, undoErr, 'release username claim', { organizationId, userId }),
       );
-      await releaseOrLog(usernameClaim);
       throw err;
     }
   }
 
-  const credentialsSchema = z.object({ username: usernameSchema, password: passwordSchema });
+  /**
+   * Bootstrap's first admin: the creation saga hosted here, so the password
+   * never leaves identity — profile in org-users, credentials here, licenses
+   * in licensing, activate; one undo for the whole.
+   */
+  async function provisionUser(organizationId: string, raw: unknown): Promise<{ userId: string }> {
+    const checked = validate(provisionUserSchema, raw);
+    if (!checked.ok) throw new DomainError('BAD_USER_INPUT', 'Invalid user', checked.errors);
+    const input = checked.value;
+    const licenses = input.licenses;
+    const ids = { organizationId, userId: new Types.ObjectId().toHexString() };
+    await createUser(
+      ids,
+      {
+        ...remoteProfile(deps.orgUsers, {
+          organizationId,
+          email: input.email,
+          phoneNumber: input.phoneNumber,
+          firstName: input.firstName,
+          lastName: input.lastName,
+          status: 'ACTIVE',
+          username: input.username,
+        }),
+        credentials: {
+          do: ({ userId }) => storeCredentials(organizationId, userId, input, ['username']),
+          undo: ({ userId }) => deleteCredentials(organizationId, userId),
+        },
+        licenses: licenses && {
+          do: ({ userId }) => deps.licensing.assignLicenses(organizationId, userId, licenses),
+          undo: ({ userId }) => deps.licensing.forgetUser(organizationId, userId),
+        },
+      },
+      { logger: deps.logger, faults: deps.faults },
+    );
+    return { userId: ids.userId };
+  }
 
   /**
-   * D's createUser: username and password for a profile org-users already
-   * wrote. Idempotent per user id; a username taken by someone else is a
-   * CONFLICT at D's path user.credentials.username.
+   * D's createUser (hosted in org-users): username and password for a profile
+   * org-users already wrote. Idempotent per user id; a username taken by
+   * someone else is a CONFLICT at D's path user.credentials.username.
    */
   async function createCredentials(organizationId: string, userId: string, raw: unknown): Promise<{ userId: string }> {
     const checked = validate(credentialsSchema, raw, ['user', 'credentials']);
     if (!checked.ok) throw new DomainError('BAD_USER_INPUT', 'Invalid credentials', checked.errors);
-    const usernameClaim = { kind: 'username', organizationId, value: normalizeUsername(checked.value.username), ownerId: userId };
-    if ((await claim(deps.conn, usernameClaim)) === 'taken') {
-      throw new DomainError('CONFLICT', 'The username is already in use', [{ path: ['user', 'credentials', 'username'], message: 'is already in use' }], { reason: 'ALREADY_IN_USE' });
-    }
-    try {
-      const passwordHash = await deps.hasher.hash(checked.value.password);
-      await deps.credentials.insertOnce({ _id: userId, organizationId, passwordHash, username: checked.value.username });
-      return { userId };
-    } catch (err) {
-      await releaseOrLog(usernameClaim);
-      throw err;
-    }
+    return storeCredentials(organizationId, userId, checked.value, ['user', 'credentials', 'username']);
   }
 
   /** Removes a user's credentials, frees the username and revokes every session. Idempotent. */

@@ -1,7 +1,8 @@
 import { Types } from 'mongoose';
 import { ageOn, emailSchema, isoDateStringSchema, isValidRegionCode, parsePhone, personNameSchema } from '@usergraph/validation';
-import { DomainError, unauthenticated, type Caller } from '@usergraph/service-kit';
-import type { OrgUsersClient } from '../../clients.js';
+import { DomainError, unauthenticated, type Caller, type Logger } from '@usergraph/service-kit';
+import { createUser, type SagaOptions } from '@usergraph/user-lifecycle';
+import { remoteProfile, type OrgUsersClient } from '../../clients.js';
 import type { ApplicationService } from '../applications/application-service.js';
 
 /** C's codes: the six of the seed, then ours for other invalid input (listed in the README). */
@@ -38,6 +39,8 @@ export function createRegisterUserService(deps: {
   orgUsers: OrgUsersClient;
   minimumAge: number;
   onUnexpectedError: (err: unknown) => void;
+  logger: Pick<Logger, 'error'>;
+  faults?: SagaOptions['faults'];
   now?: () => Date;
 }) {
   const now = deps.now ?? (() => new Date());
@@ -77,17 +80,22 @@ export function createRegisterUserService(deps: {
     const checked = check(args);
     if (checked.error) return fail(checked.error);
     const { value } = checked;
+    const organizationId = app.organizationId;
     try {
-      await deps.orgUsers.createProfile({
-        userId: new Types.ObjectId().toHexString(),
-        organizationId: app.organizationId,
-        email: value.email,
-        phoneNumber: value.phone,
-        firstName: value.firstName,
-        lastName: value.lastName,
-        dateOfBirth: value.dateOfBirth,
-        status: 'ACTIVE',
-      });
+      // The creation saga with the profile as its only step: C registers no credentials or licenses.
+      await createUser(
+        { organizationId, userId: new Types.ObjectId().toHexString() },
+        remoteProfile(deps.orgUsers, {
+          organizationId,
+          email: value.email,
+          phoneNumber: value.phone,
+          firstName: value.firstName,
+          lastName: value.lastName,
+          dateOfBirth: value.dateOfBirth,
+          status: 'ACTIVE',
+        }),
+        { logger: deps.logger, faults: deps.faults },
+      );
       return { success: true, error: null };
     } catch (err) {
       if (err instanceof DomainError && err.dialectCode === C_CODES.EMAIL_IN_USE.code) return fail(C_CODES.EMAIL_IN_USE);

@@ -11,8 +11,9 @@ import {
   taxNumberSchema,
   validate,
 } from '@usergraph/validation';
-import { DomainError, isNotFound, logUndoFailure, type Caller, type Logger } from '@usergraph/service-kit';
-import type { OrgUsersClient, ProfileRef } from '../../clients.js';
+import { DomainError, isNotFound, type Caller, type Logger } from '@usergraph/service-kit';
+import { createUser, type SagaOptions } from '@usergraph/user-lifecycle';
+import { remoteProfile, type OrgUsersClient, type ProfileRef } from '../../clients.js';
 import type { CredentialRepository } from '../credentials/credential-repository.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
 import type { SessionDto, SessionService } from '../sessions/session-service.js';
@@ -51,6 +52,8 @@ export function createRegistrationService(deps: {
   publicOrganizationSlug: string;
   limits: AccountLimits;
   logger: Pick<Logger, 'error'>;
+  /** Test-only fault injection (never in production): crashes the process at a saga step. */
+  faults?: SagaOptions['faults'];
 }) {
   async function resolveSignupOrganization(slugHeader: string | undefined) {
     const slug = slugHeader ?? deps.publicOrganizationSlug;
@@ -70,9 +73,8 @@ export function createRegistrationService(deps: {
   }
 
   /**
-   * B's register: validate everything, hash, then write in order (profile in
-   * org-users, then credentials here) and undo the profile if a later step
-   * fails. With an Idempotency-Key, a retry returns the same user and message
+   * B's register: validate everything, hash, then the creation saga (profile
+   * in org-users, credentials here, activate). With an Idempotency-Key, a retry returns the same user and message
    * (with a fresh session: tokens are never stored in the idempotency log).
    */
   async function register(
@@ -112,38 +114,39 @@ export function createRegistrationService(deps: {
 
   async function createAccount(args: z.output<typeof registerArgsSchema>, organizationId: string): Promise<Omit<RegisterResult, 'session'>> {
     const passwordHash = await deps.hasher.hash(args.password);
-    const userId = new Types.ObjectId().toHexString();
-    const profile = await deps.orgUsers.createProfile({
-      userId,
-      organizationId,
-      email: args.email,
-      phoneNumber: args.telephone ?? undefined,
-      firstName: args.firstName,
-      lastName: args.lastName,
-      status: args.withVerificationCode ? 'PENDING_VERIFICATION' : 'ACTIVE',
-      organisation: args.organisation ?? undefined,
-      taxNumber: args.taxNumber ?? undefined,
-      addresses: args.addresses ?? undefined,
-    });
-    try {
-      await deps.credentials.insertOnce({ _id: userId, organizationId, passwordHash });
-      if (args.withVerificationCode) {
-        await deps.verification.issue('email-verification', { organizationId, userId, email: args.email });
-        return {
-          user: profile,
-          message: `Account created. A 6-digit verification code was sent to ${args.email}; the account stays pending verification until it is entered with verifyEmail (the code expires in 10 minutes).`,
-        };
-      }
-      return { user: profile, message: 'Account created.' };
-    } catch (err) {
-      await deps.credentials.deleteById(organizationId, userId).catch((undoErr: unknown) =>
-        logUndoFailure(deps.logger, undoErr, 'delete credentials (register)', { organizationId, userId }),
-      );
-      await deps.orgUsers.deleteProfile(organizationId, userId).catch((undoErr: unknown) =>
-        logUndoFailure(deps.logger, undoErr, 'delete profile (register)', { organizationId, userId, repair: 'manual: delete the profile' }),
-      );
-      throw err;
+    const ids = { organizationId, userId: new Types.ObjectId().toHexString() };
+    const { profile } = await createUser(
+      ids,
+      {
+        ...remoteProfile(deps.orgUsers, {
+          organizationId,
+          email: args.email,
+          phoneNumber: args.telephone ?? undefined,
+          firstName: args.firstName,
+          lastName: args.lastName,
+          status: args.withVerificationCode ? 'PENDING_VERIFICATION' : 'ACTIVE',
+          organisation: args.organisation ?? undefined,
+          taxNumber: args.taxNumber ?? undefined,
+          addresses: args.addresses ?? undefined,
+        }),
+        // The password stays here: only its hash is written, by identity, which owns it.
+        credentials: {
+          do: async ({ userId }) => {
+            await deps.credentials.insertOnce({ _id: userId, organizationId, passwordHash });
+            if (args.withVerificationCode) await deps.verification.issue('email-verification', { organizationId, userId, email: args.email });
+          },
+          undo: ({ userId }) => deps.credentials.deleteById(organizationId, userId),
+        },
+      },
+      { logger: deps.logger, faults: deps.faults },
+    );
+    if (args.withVerificationCode) {
+      return {
+        user: profile,
+        message: `Account created. A 6-digit verification code was sent to ${args.email}; the account stays pending verification until it is entered with verifyEmail (the code expires in 10 minutes).`,
+      };
     }
+    return { user: profile, message: 'Account created.' };
   }
 
   return { register };

@@ -4,7 +4,7 @@ import { adminTargetGuard, type LicenseService } from './license-service.js';
 import type { createCounterRepair } from './repair.js';
 
 /**
- * The commands org-users (and the bootstrap CLI) use. All are idempotent:
+ * The commands org-users (and identity's creation saga) use. All are idempotent:
  * assign sets a complete state, revoke and release converge to one.
  */
 export function createLicenseCommands(

@@ -3,14 +3,11 @@ import { Types, type Connection } from 'mongoose';
 import { DomainError, forbidden, type Caller, type Logger, type SecretBox } from '@usergraph/service-kit';
 import { last4 } from '@usergraph/validation';
 import type { OrganizationService } from '../organizations/organization-service.js';
-import type { AddressDoc } from '../users/user-repository.js';
+import { withoutNulls } from '../users/user-repository.js';
+import { createUser } from '@usergraph/user-lifecycle';
 import type { ProfileDto, UserService } from '../users/user-service.js';
 import type { AccessPolicy } from '../../access-policy.js';
 import { parseInput, registerOrganizationUserSchema, type RegisterOrganizationUserInput } from './consumer-inputs.js';
-
-/** GraphQL's "no value" (null) is simply not stored. */
-const withoutNulls = (address: Record<string, unknown>): AddressDoc =>
-  Object.fromEntries(Object.entries(address).filter(([, v]) => v != null)) as AddressDoc;
 
 /** The users module names conflicting fields from its own input; A's are under `input`. */
 function underInput(err: unknown): unknown {
@@ -32,24 +29,38 @@ export function createConsumerRegistration(deps: {
   fingerprintKey: Buffer;
   logger: Pick<Logger, 'error'>;
 }) {
+  /** The creation saga with the profile as its only step (A gives no credentials or licenses): one write, no marker. */
   async function create(input: RegisterOrganizationUserInput, organizationId: string): Promise<ProfileDto> {
     const nationalId = input.nationalId ?? undefined;
+    const ids = { organizationId, userId: new Types.ObjectId().toHexString() };
     try {
-      return await deps.users.createProfile({
-        userId: new Types.ObjectId().toHexString(),
-        organizationId,
-        email: input.email,
-        phoneNumber: input.phoneNumber,
-        firstName: input.name.first,
-        middleName: input.name.middle ?? undefined,
-        lastName: input.name.last,
-        status: 'ACTIVE',
-        dateOfBirth: input.dateOfBirth,
-        addresses: [withoutNulls(input.address)],
-        nationalIdSealed: nationalId === undefined ? undefined : deps.nationalIds.encrypt(nationalId),
-        nationalIdLast4: nationalId === undefined ? undefined : last4(nationalId),
-        visitorId: input.visitorID ?? undefined,
-      });
+      const { profile } = await createUser(
+        ids,
+        {
+          profile: {
+            do: ({ userId }) =>
+              deps.users.createProfile({
+                userId,
+                organizationId,
+                email: input.email,
+                phoneNumber: input.phoneNumber,
+                firstName: input.name.first,
+                middleName: input.name.middle ?? undefined,
+                lastName: input.name.last,
+                status: 'ACTIVE',
+                dateOfBirth: input.dateOfBirth,
+                addresses: [withoutNulls(input.address)],
+                nationalIdSealed: nationalId === undefined ? undefined : deps.nationalIds.encrypt(nationalId),
+                nationalIdLast4: nationalId === undefined ? undefined : last4(nationalId),
+                visitorId: input.visitorID ?? undefined,
+              }),
+            undo: ({ userId }) => deps.users.deleteProfile(organizationId, userId),
+          },
+          activate: ({ userId }) => deps.users.finishProvisioning(organizationId, userId),
+        },
+        { logger: deps.logger },
+      );
+      return profile;
     } catch (err) {
       throw underInput(err);
     }

@@ -1,6 +1,7 @@
 import { Types } from 'mongoose';
 import { toPayloadErrors, validate, type FieldError } from '@usergraph/validation';
-import { DomainError, logUndoFailure, undefinedIfNotFound, type Caller, type ErrorReason, type FieldIssue, type Logger } from '@usergraph/service-kit';
+import { createUser as createUserSaga, deleteUser as deleteUserSaga, type DeletionPorts } from '@usergraph/user-lifecycle';
+import { DomainError, undefinedIfNotFound, type Caller, type ErrorReason, type FieldIssue, type Logger } from '@usergraph/service-kit';
 import type { ProfileDto, UserService } from '../users/user-service.js';
 import type { AssignmentRequest, IdentityClient, LicensingClient } from '../../clients.js';
 import type { AccessPolicy } from '../../access-policy.js';
@@ -25,13 +26,15 @@ const MAX_IDS_PER_CALL = 100;
 /** D's payload style: expected failures are data. */
 const asPayload = (errors: readonly FieldError[]) => ({ errors: toPayloadErrors(errors), user: null });
 
-/** Licensing's refusals to release a user, in D's words, by reason; any other failure is thrown. */
+/** The deletion saga's refusals (mostly licensing's, to release a user), in D's words, by reason; any other failure is thrown. */
 const RELEASE_REFUSALS: Partial<Record<ErrorReason, string>> = {
   // The user became a company admin after the policy check (licensing decides at write time).
   COMPANY_ADMIN: 'is a company admin: removing one needs organization-users:admin',
   SUPPORT_ADMIN: 'is a support admin and cannot be removed',
   LAST_COMPANY_ADMIN: 'is the last company admin (ADMIN license) and cannot be removed',
   CONCURRENT_CHANGE: 'is being changed concurrently: retry',
+  // Deleted by a concurrent call between the read and the deletion saga's first step.
+  NOT_FOUND: 'does not name a user of your organization',
 };
 
 function fieldsOf(err: unknown): FieldIssue[] | undefined {
@@ -41,10 +44,10 @@ function fieldsOf(err: unknown): FieldIssue[] | undefined {
 }
 
 /**
- * D's user administration inside the caller's organization. Writes that span
- * subgraphs go through internal commands in a fixed order — profile here,
- * credentials in identity, licenses in licensing — after every rule was
- * checked, and a failure undoes the steps already taken.
+ * D's user administration inside the caller's organization. Creating and
+ * deleting a user are the sagas of @usergraph/user-lifecycle, run after every
+ * rule was checked: the profile here, credentials in identity (the password
+ * goes there only), licenses in licensing.
  */
 export function createUserAdminService(deps: {
   users: UserService;
@@ -90,37 +93,51 @@ export function createUserAdminService(deps: {
     if (Array.isArray(input.requestedLicenses) && input.requestedLicenses.includes('ADMIN')) await policy.requireAdminPermission(caller, 'Granting the ADMIN license');
     const profile = validate(createUserProfileSchema, input.user, ['user']);
     const request = { requestedLicenses: input.requestedLicenses ?? [], requestedGroups: input.requestedGroups ?? ['DEFAULT'], requestedOriginGroup: input.requestedOriginGroup ?? null };
+    // Licensing's rules are read before anything is written (a refusal at write time would leave the search index's
+    // writes of the undone profile behind): validateAssignment is not the redundant hop it looks like.
     const [assignment, taken] = await Promise.all([licensing.validateAssignment(organizationId, request), takenValues(organizationId, undefined, input.user)]);
     // Every broken rule at once, Rails-validations style: profile fields in their input order, then licenses and groups.
     const errors = [...inProfileOrder([...(profile.ok ? [] : profile.errors), ...taken], CREATE_FIELDS), ...assignment.errors];
     if (!profile.ok || errors.length > 0) return asPayload(errors);
 
     const p = profile.value;
-    const userId = new Types.ObjectId().toHexString();
-    const undo: Array<{ what: string; run: () => Promise<unknown> }> = [];
+    const ids = { organizationId, userId: new Types.ObjectId().toHexString() };
     try {
-      await users.createProfile({
-        userId,
-        organizationId,
-        email: p.email,
-        phoneNumber: p.phone ?? undefined,
-        firstName: p.firstName,
-        lastName: p.lastName,
-        status: 'ACTIVE',
-        username: p.credentials.username,
-        jobTitle: p.jobTitle ?? undefined,
-        provisioning: true,
-      });
-      undo.push({ what: 'delete profile (createUser)', run: () => users.deleteProfile(organizationId, userId) });
-      await identity.createCredentials(organizationId, userId, p.credentials);
-      undo.push({ what: 'delete credentials (createUser)', run: () => identity.deleteCredentials(organizationId, userId) });
-      deps.faults?.('createUser:after-credentials');
-      await licensing.assignLicenses(organizationId, userId, request, false); // a new user holds nothing yet, ADMIN least of all
-      await users.finishProvisioning(organizationId, userId);
-      return { errors: [], user: await users.getProfile(organizationId, userId) };
+      await createUserSaga(
+        ids,
+        {
+          profile: {
+            do: ({ userId, sagaId }, marked) =>
+              users.createProfile({
+                userId,
+                organizationId,
+                email: p.email,
+                phoneNumber: p.phone ?? undefined,
+                firstName: p.firstName,
+                lastName: p.lastName,
+                status: 'ACTIVE',
+                username: p.credentials.username,
+                jobTitle: p.jobTitle ?? undefined,
+                provisioning: marked,
+                sagaId,
+              }),
+            undo: ({ userId }) => users.deleteProfile(organizationId, userId),
+          },
+          credentials: {
+            do: ({ userId }) => identity.createCredentials(organizationId, userId, p.credentials),
+            undo: ({ userId }) => identity.deleteCredentials(organizationId, userId),
+          },
+          licenses: {
+            // A new user holds nothing yet, ADMIN least of all.
+            do: ({ userId }) => licensing.assignLicenses(organizationId, userId, request, false),
+            undo: ({ userId }) => licensing.forgetUser(organizationId, userId),
+          },
+          activate: ({ userId }) => users.finishProvisioning(organizationId, userId),
+        },
+        { logger: deps.logger, faults: deps.faults },
+      );
+      return { errors: [], user: await users.getProfile(organizationId, ids.userId) };
     } catch (err) {
-      // A failed step leaves the profile marked provisioning: reconcile finishes the undo.
-      for (const step of undo.reverse()) await step.run().catch((undoErr: unknown) => logUndoFailure(deps.logger, undoErr, step.what, { organizationId, userId }));
       const fields = fieldsOf(err);
       if (!fields) throw err;
       // Profile conflicts name the profile's own field; D calls it user.email / user.phone.
@@ -217,20 +234,30 @@ export function createUserAdminService(deps: {
         errors.push({ path, message: refusal === 'support-admin' ? 'is a support admin and cannot be removed' : 'is a company admin: removing one needs organization-users:admin' });
         continue;
       }
+      const mayActOnAdmin = await policy.mayActOnAdmin(caller, { organizationId, userId: id.value });
       try {
-        await licensing.releaseUser(organizationId, id.value, await policy.mayActOnAdmin(caller, { organizationId, userId: id.value }));
+        await deleteUserSaga({ organizationId, userId: id.value }, deletionPorts(mayActOnAdmin), { logger: deps.logger, faults: deps.faults });
       } catch (err) {
         const refused = err instanceof DomainError ? RELEASE_REFUSALS[err.reason] : undefined;
         if (!refused) throw err;
         errors.push({ path, message: refused });
         continue;
       }
-      await identity.deleteCredentials(organizationId, id.value);
-      await users.deleteProfile(organizationId, id.value);
       deletedIds.push(id.value);
     }
     return { errors: toPayloadErrors(errors), deletedIds };
   }
+
+  /** The deletion saga's ports: the marker and the profile here, licenses in licensing, credentials and sessions in identity. */
+  const deletionPorts = (callerMayActOnAdmin: boolean): DeletionPorts => ({
+    mark: {
+      do: ({ organizationId, userId, sagaId }) => users.markDeleting(organizationId, userId, sagaId),
+      undo: ({ organizationId, userId, sagaId }) => users.unmarkDeleting(organizationId, userId, sagaId),
+    },
+    licenses: ({ organizationId, userId }) => licensing.releaseUser(organizationId, userId, callerMayActOnAdmin),
+    credentials: ({ organizationId, userId }) => identity.deleteCredentials(organizationId, userId),
+    profile: ({ organizationId, userId }) => users.deleteProfile(organizationId, userId),
+  });
 
   /** D's users / members: the caller's organization only, searched through the index of search tokens. */
   async function search(caller: Caller, args: { fullText?: unknown; first?: unknown; after?: unknown }) {

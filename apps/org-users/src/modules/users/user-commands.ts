@@ -1,10 +1,15 @@
 import { orgUsersCommands as c } from '@usergraph/contracts';
 import { serve } from '@usergraph/service-kit';
+import { withoutNulls } from './user-repository.js';
 import type { UserService } from './user-service.js';
 
 export function createUserCommands(users: UserService) {
   return [
-    serve(c.createProfile, (input) => users.createProfile(input)),
+    serve(c.createProfile, ({ addresses, ...input }) => users.createProfile({ ...input, addresses: addresses?.map(withoutNulls) })),
+    serve(c.activateProfile, async (input) => {
+      await users.finishProvisioning(input.organizationId, input.userId);
+      return { activated: true };
+    }),
     serve(c.deleteProfile, (input) => users.deleteProfile(input.organizationId, input.userId)),
     serve(c.getProfile, (input) => users.getProfile(input.organizationId, input.userId)),
     serve(c.setUserStatus, (input) => users.setStatus(input.organizationId, input.userId, input.status)),

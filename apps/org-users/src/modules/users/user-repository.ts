@@ -55,8 +55,12 @@ export interface UserDoc {
   /** D: a copy of identity's username, for search and display; jobTitle is D's. */
   username?: string;
   jobTitle?: string;
-  /** Set while D's createUser is still writing to the other services; the reconciler removes profiles stuck in it. */
+  /** Set while the creation saga (@usergraph/user-lifecycle) still writes to the other services; reconcile removes profiles stuck in it. */
   provisioningSince?: Date;
+  /** Set once the deletion saga decided to delete the user; reconcile finishes a profile stuck in it. */
+  deletingSince?: Date;
+  /** The saga holding the marker, for the logs of reconcile. */
+  sagaId?: string;
   // A's consumer profile.
   middleName?: string;
   /** AES-256-GCM sealed (service-kit SecretBox); never decrypted into a response or a log. */
@@ -113,6 +117,8 @@ const userSchema = new Schema<UserDoc>(
     username: String,
     jobTitle: String,
     provisioningSince: Date,
+    deletingSince: Date,
+    sagaId: String,
     middleName: String,
     nationalIdSealed: String,
     nationalIdLast4: String,
@@ -133,6 +139,10 @@ userSchema.index({ organizationId: 1, _id: 1 });
  * on the document read; writes filter on `{ _id, organizationId }`. D's
  * search has its own index: search-index.ts.
  */
+/** GraphQL's "no value" (null) is simply not stored. */
+export const withoutNulls = (address: Record<string, unknown>): AddressDoc =>
+  Object.fromEntries(Object.entries(address).filter(([, v]) => v != null)) as AddressDoc;
+
 export function createUserRepository(conn: Connection) {
   const User = conn.model<UserDoc>('User', userSchema);
 
@@ -165,13 +175,28 @@ export function createUserRepository(conn: Connection) {
     setStatus: (organizationId: string, id: string, status: UserStatus) => updateInOrganization(organizationId, id, { $set: { status } }),
     updateFields: (organizationId: string, id: string, set: Record<string, unknown>, unset: string[]) =>
       updateInOrganization(organizationId, id, { $set: set, ...(unset.length > 0 ? { $unset: Object.fromEntries(unset.map((k) => [k, 1])) } : {}) }),
-    /** Maintenance (all organizations): profiles whose creation never finished. A scan, run by the reconciler only. */
-    stuckInProvisioning: (before: Date) =>
-      User.find({ provisioningSince: { $lt: before } }).select({ _id: 1, organizationId: 1 }).lean<Pick<UserDoc, '_id' | 'organizationId'>[]>().exec(),
+    /** Maintenance (all organizations): profiles whose creation or deletion saga never finished. A scan, run by the reconciler only. */
+    stuckInSaga: (kind: 'provisioningSince' | 'deletingSince', before: Date) =>
+      User.find({ [kind]: { $lt: before } })
+        .select({ _id: 1, organizationId: 1, sagaId: 1 })
+        .lean<Pick<UserDoc, '_id' | 'organizationId' | 'sagaId'>[]>()
+        .exec(),
     /** Maintenance (repair): one organization's profiles, streamed (through the `{ organizationId, _id }` index). */
     streamOrganization: (organizationId: string) => User.find({ organizationId }).lean<UserDoc[]>().cursor({ batchSize: 500 }),
     async finishProvisioning(organizationId: string, id: string): Promise<void> {
-      await updateInOrganization(organizationId, id, { $unset: { provisioningSince: 1 } });
+      await updateInOrganization(organizationId, id, { $unset: { provisioningSince: 1, sagaId: 1 } });
+    },
+    /** The deletion saga's marker, set only on a profile no saga holds; the marked profile, or null. */
+    markDeleting: (organizationId: string, id: string, sagaId: string) =>
+      User.findOneAndUpdate(
+        { _id: id, organizationId, provisioningSince: { $exists: false }, deletingSince: { $exists: false } },
+        { $set: { deletingSince: new Date(), sagaId } },
+        { new: true },
+      )
+        .lean<UserDoc>()
+        .exec(),
+    async unmarkDeleting(organizationId: string, id: string, sagaId: string): Promise<void> {
+      await User.updateOne({ _id: id, organizationId, sagaId }, { $unset: { deletingSince: 1, sagaId: 1 } }).exec();
     },
     /** The deleted profile, or null when there was none (so its index entries are removed once). */
     deleteById: (organizationId: string, id: string): Promise<UserDoc | null> =>

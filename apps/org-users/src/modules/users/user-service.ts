@@ -29,6 +29,8 @@ export interface ProfileDto {
   closedAt: string | null;
   /** False once the email was changed and the user has not verified it yet (identity sends no reset code to it). */
   emailVerified: boolean;
+  /** A creation or deletion saga holds the profile: not a user yet, or no longer one (identity issues it no session). */
+  pending: 'PROVISIONING' | 'DELETING' | null;
   jobTitle: string | null;
   // A's consumer profile. Only the national ID's last four digits ever leave this service.
   legalName: { first: string; middle: string | null; last: string };
@@ -61,6 +63,7 @@ export function toProfileDto(doc: UserDoc): ProfileDto {
     syncedAt: doc.syncedAt?.toISOString() ?? null,
     closedAt: doc.closedAt?.toISOString() ?? null,
     emailVerified: !doc.emailUnverified,
+    pending: doc.provisioningSince ? 'PROVISIONING' : doc.deletingSince ? 'DELETING' : null,
     legalName: { first: doc.firstName, middle: doc.middleName ?? null, last: doc.lastName },
     jobTitle: doc.jobTitle ?? null,
     nationalIdLast4: doc.nationalIdLast4 ?? null,
@@ -80,7 +83,7 @@ function firstAcceptances(agreements: LegalAgreementDoc[]): LegalAgreementDoc[] 
   return [...first.values()];
 }
 
-/** Input of the createProfile internal command: already validated and normalized by the caller. */
+/** A profile to store: validated by this service's own rules (user-commands.ts newProfileSchema; A's and D's inputs), whoever asks. */
 export interface NewProfile {
   userId: string;
   organizationId: string;
@@ -95,8 +98,9 @@ export interface NewProfile {
   addresses?: AddressDoc[];
   /** D's createUser: a copy of the username (credentials live in identity) and the job title. */
   username?: string;
-  /** D's createUser marks the profile until the other services are written (see reconcile). */
+  /** The creation saga marks the profile until the other services are written (see reconcile). */
   provisioning?: boolean;
+  sagaId?: string;
   jobTitle?: string;
   // A's consumer profile (registerOrganizationUser).
   middleName?: string;
@@ -151,7 +155,7 @@ export function createUserService(deps: { conn: Connection; users: UserRepositor
         addresses: input.addresses ?? [],
         username: input.username,
         jobTitle: input.jobTitle,
-        ...(input.provisioning ? { provisioningSince: new Date() } : {}),
+        ...(input.provisioning ? { provisioningSince: new Date(), sagaId: input.sagaId } : {}),
         middleName: input.middleName,
         nationalIdSealed: input.nationalIdSealed,
         nationalIdLast4: input.nationalIdLast4,
@@ -306,9 +310,17 @@ export function createUserService(deps: { conn: Connection; users: UserRepositor
 
   const pageArgsSchema = z.object(pageArgsShape);
   const finishProvisioning = users.finishProvisioning;
+  /** The deletion saga's first step: refused (CONFLICT) while another saga holds the profile. */
+  const markDeleting = async (organizationId: string, userId: string, sagaId: string): Promise<void> => {
+    if (await users.markDeleting(organizationId, userId, sagaId)) return;
+    const doc = await users.findById(organizationId, userId);
+    if (!doc) throw new DomainError('NOT_FOUND', 'User not found');
+    throw new DomainError('CONFLICT', 'The user is being created or deleted concurrently, retry', [], { reason: 'CONCURRENT_CHANGE' });
+  };
+  const unmarkDeleting = users.unmarkDeleting;
+  const stuckInSaga = users.stuckInSaga;
   /** Which of these ids are users of the organization. */
   const existingUserIds = async (organizationId: string, ids: readonly string[]) => (await users.findByIds(organizationId, ids)).map((d) => d._id);
-  const stuckInProvisioning = users.stuckInProvisioning;
 
   /** Reconcile: frees email and phone claims older than `createdBefore` that are not their owner's current values. */
   const releaseStaleProfileClaims = (createdBefore: Date) =>
@@ -325,7 +337,9 @@ export function createUserService(deps: { conn: Connection; users: UserRepositor
   return {
     existingUserIds,
     finishProvisioning,
-    stuckInProvisioning,
+    stuckInSaga,
+    markDeleting,
+    unmarkDeleting,
     releaseStaleProfileClaims,
     updateProfile,
     searchPage,

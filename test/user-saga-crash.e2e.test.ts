@@ -1,0 +1,202 @@
+/**
+ * The user sagas (@usergraph/user-lifecycle) are crash-safe at every step.
+ * For each point between two writes, the service hosting the saga is killed
+ * there (FAULT_INJECTION), restarted, and `usergraph reconcile` run; then no
+ * orphan is left in any service, the seats are back, and the same email and
+ * username can be used again:
+ * - D's createUser (hosted by org-users): after the profile, the credentials,
+ *   the licenses, and before activate;
+ * - B's register (hosted by identity): after the profile, the credentials,
+ *   and before activate;
+ * - bootstrap's first admin (hosted by identity): after the licenses;
+ * - D's deleteUsers (hosted by org-users): after the mark, the licenses and
+ *   the credentials; reconcile finishes the deletion.
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Connection } from 'mongoose';
+import type { RunningStack, BootstrapResult } from '@usergraph/cli';
+import { repoRoot } from '@usergraph/embedded-store';
+import { ADMIN_PASSWORD, bearer, bootstrapOrganization, gql, login, openDatabase, removeDir, startTestStack, uniqueEmail } from './support/stack.js';
+
+const CREATE = `mutation($input: CreateUserInput!) { createUser(input: $input) { errors { path message } user { id } } }`;
+const DELETE = `mutation($ids: [ID!]!) { deleteUsers(input: { ids: $ids }) { errors { path message } deletedIds } }`;
+const REGISTER = `mutation($email: String!) { register(email: $email, password: "Rogue-Squadron-22", firstName: "Wedge", lastName: "Antilles") { user { id } } }`;
+const PASSWORD = 'Kessel-Run-12-Parsecs';
+
+type Host = 'identity' | 'org-users';
+
+describe('user sagas: a crash at any step is repaired by reconcile', () => {
+  let stack: RunningStack;
+  let dataDir: string;
+  let acme: BootstrapResult;
+  let adminJwt: string;
+  let dbs: Record<'identity' | 'orgusers' | 'licensing', Connection>;
+  // The stack reads these at each (re)start: a test sets a fault point, then restarts the service.
+  const serviceEnv: Record<Host, Record<string, string>> = { identity: {}, 'org-users': {} };
+
+  const cli = async (...args: string[]) =>
+    (await promisify(execFile)(process.execPath, [join(repoRoot(), 'apps/cli/dist/main.js'), ...args], { env: { ...process.env, USERGRAPH_DATA_DIR: dataDir } })).stdout;
+  const reconcile = async () => JSON.parse(await cli('reconcile', '--min-age-seconds', '0', '--json'));
+
+  /** Restarts `host` with the fault point, runs `write` (which the crash fails), waits for the process to be gone, restarts it clean. */
+  async function crash(host: Host, point: string, write: () => Promise<void>) {
+    serviceEnv[host].FAULT_INJECTION = point;
+    await stack.restart(host);
+    await write();
+    for (let i = 0; i < 100 && stack.pid(host) !== undefined; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(stack.pid(host), `${host} crashed at ${point}`).toBeUndefined();
+    delete serviceEnv[host].FAULT_INJECTION;
+    await stack.restart(host);
+  }
+
+  const seats = async (org: string) => (await dbs.licensing.collection<{ _id: string; used: Record<string, number> }>('license_state').findOne({ _id: org }))?.used ?? {};
+  const profileOf = (email: string) => dbs.orgusers.collection('users').findOne({ emailNormalized: email });
+
+  /** Nothing of the user is left anywhere: profile, credentials, assignment, claims. */
+  async function expectNoTrace(userId: string, email: string) {
+    expect(await dbs.orgusers.collection('users').countDocuments({ emailNormalized: email })).toBe(0);
+    expect(await dbs.orgusers.collection('claims').countDocuments({ ownerId: userId })).toBe(0);
+    expect(await dbs.identity.collection<{ _id: string }>('credentials').countDocuments({ _id: userId })).toBe(0);
+    expect(await dbs.identity.collection('claims').countDocuments({ ownerId: userId })).toBe(0);
+    expect(await dbs.licensing.collection('assignments').countDocuments({ userId })).toBe(0);
+  }
+
+  beforeAll(async () => {
+    const started = await startTestStack({ serviceEnv });
+    ({ stack, dataDir } = started);
+    // startTestStack copies identity's environment (adding its test limits): set the fault point on the copy the stack reads.
+    serviceEnv.identity = started.options.serviceEnv!.identity!;
+    const prefix = started.options.databasePrefix ?? '';
+    dbs = {
+      identity: await openDatabase(stack, prefix, 'identity'),
+      orgusers: await openDatabase(stack, prefix, 'orgusers'),
+      licensing: await openDatabase(stack, prefix, 'licensing'),
+    };
+    acme = await bootstrapOrganization(dataDir, 'acme', ['--self-signup']);
+    adminJwt = (await login(stack.gatewayUrl, 'acme', 'admin', ADMIN_PASSWORD)).jwt;
+  });
+
+  afterAll(async () => {
+    for (const db of Object.values(dbs ?? {})) await db.close();
+    await stack?.stop();
+    if (!process.env.MONGODB_URI) removeDir(dataDir);
+  });
+
+  const createInput = (email: string, username: string) => ({
+    user: { firstName: 'Han', lastName: 'Solo', email, credentials: { username, password: PASSWORD } },
+    requestedLicenses: ['AUTHOR'],
+    requestedGroups: ['DEFAULT'],
+    requestedOriginGroup: 'DEFAULT',
+  });
+  const createUser = async (email: string, username: string) => {
+    // A new login each time: the admin's session lives in identity, which some cases restart.
+    adminJwt = (await login(stack.gatewayUrl, 'acme', 'admin', ADMIN_PASSWORD)).jwt;
+    return gql(stack.gatewayUrl, CREATE, { input: createInput(email, username) }, bearer(adminJwt));
+  };
+
+  describe("D's createUser (org-users hosts the saga)", () => {
+    for (const point of ['provision:after-profile', 'provision:after-credentials', 'provision:after-licenses', 'provision:before-activate']) {
+      it(`${point}: reconcile removes the marked profile and what it left; the email and username are free again; seats are back`, async () => {
+        const org = acme.organization.id;
+        const seatsBefore = await seats(org);
+        const email = uniqueEmail('dcrash');
+        const username = `d_${point.split(':')[1]!.replace('-', '_')}`;
+        await crash('org-users', point, async () => {
+          const res = await createUser(email, username);
+          expect(res.errors?.length, 'the client gets an error, not a hang').toBeGreaterThan(0);
+        });
+        const profile = await profileOf(email);
+        expect(profile?.provisioningSince).toBeInstanceOf(Date);
+        expect(profile?.sagaId).toMatch(/^[0-9a-f-]{36}$/);
+        const userId = String(profile!._id);
+
+        const report = await reconcile();
+        expect(report.orgUsers).toMatchObject({ removedProfiles: 1 });
+        await expectNoTrace(userId, email);
+        expect(await seats(org)).toEqual(seatsBefore);
+
+        const again = await createUser(email, username);
+        expect(again.errors).toBeUndefined();
+        expect(again.data!.createUser.errors).toEqual([]);
+        expect((await seats(org)).AUTHOR).toBe((seatsBefore.AUTHOR ?? 0) + 1);
+      });
+    }
+  });
+
+  describe("B's register (identity hosts the saga)", () => {
+    for (const point of ['provision:after-profile', 'provision:after-credentials', 'provision:before-activate']) {
+      it(`${point}: no session was issued, reconcile removes everything, and the email registers again`, async () => {
+        const email = uniqueEmail('bcrash');
+        await crash('identity', point, async () => {
+          const res = await gql(stack.gatewayUrl, REGISTER, { email }, { 'x-organization-slug': 'acme' });
+          expect(res.errors?.length).toBeGreaterThan(0);
+        });
+        const profile = await profileOf(email);
+        expect(profile?.provisioningSince).toBeInstanceOf(Date);
+        const userId = String(profile!._id);
+        // A half-created user cannot sign in (identity issues no session to a profile a saga holds).
+        if (point !== 'provision:after-profile') {
+          const res = await gql(
+            stack.gatewayUrl,
+            'mutation($email: String!) { login(organizationSlug: "acme", identifier: $email, password: "Rogue-Squadron-22") { jwt } }',
+            { email },
+          );
+          expect(res.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+          expect(res.data?.login ?? null).toBeNull();
+        }
+
+        await reconcile();
+        await expectNoTrace(userId, email);
+        const again = await gql(stack.gatewayUrl, REGISTER, { email }, { 'x-organization-slug': 'acme' });
+        expect(again.errors).toBeUndefined();
+      });
+    }
+  });
+
+  it("bootstrap's first admin (identity hosts the saga), provision:after-licenses: reconcile gives the ADMIN seat back and bootstrap runs again", async () => {
+    await crash('identity', 'provision:after-licenses', async () => {
+      await expect(bootstrapOrganization(dataDir, 'crashco')).rejects.toThrow();
+    });
+    const profile = await profileOf('admin@crashco.test');
+    expect(profile?.provisioningSince).toBeInstanceOf(Date);
+    const org = String(profile!.organizationId);
+    expect((await seats(org)).ADMIN).toBe(1);
+
+    await reconcile();
+    await expectNoTrace(String(profile!._id), 'admin@crashco.test');
+    expect((await seats(org)).ADMIN ?? 0).toBe(0);
+    const again = await bootstrapOrganization(dataDir, 'crashco');
+    expect(again.organization.id).toBe(org);
+    expect((await seats(org)).ADMIN).toBe(1);
+    expect((await login(stack.gatewayUrl, 'crashco', 'admin', ADMIN_PASSWORD)).jwt).toBeTruthy();
+  });
+
+  describe("D's deleteUsers (org-users hosts the deletion saga)", () => {
+    for (const point of ['deprovision:after-mark', 'deprovision:after-licenses', 'deprovision:after-credentials']) {
+      it(`${point}: reconcile finishes the deletion; seats are back and the email and username are free`, async () => {
+        const org = acme.organization.id;
+        const seatsBefore = await seats(org);
+        const email = uniqueEmail('delcrash');
+        const username = `del_${point.split(':')[1]!.replace('-', '_')}`;
+        const created = await createUser(email, username);
+        const userId = created.data!.createUser.user.id as string;
+
+        await crash('org-users', point, async () => {
+          const res = await gql(stack.gatewayUrl, DELETE, { ids: [userId] }, bearer(adminJwt));
+          expect(res.errors?.length).toBeGreaterThan(0);
+        });
+        expect((await profileOf(email))?.deletingSince).toBeInstanceOf(Date);
+
+        const report = await reconcile();
+        expect(report.orgUsers).toMatchObject({ deletedProfiles: 1, keptProfiles: 0 });
+        await expectNoTrace(userId, email);
+        expect(await seats(org)).toEqual(seatsBefore);
+        const again = await createUser(email, username);
+        expect(again.data!.createUser.errors).toEqual([]);
+      });
+    }
+  });
+});
