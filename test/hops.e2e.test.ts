@@ -72,7 +72,12 @@ describe('service-to-service hops per user creation', () => {
   it("counts D's createUser (gateway -> org-users, then every internal command)", async () => {
     const list = await hopsOf(async (n) => {
       const input = {
-        user: { firstName: 'Han', lastName: 'Solo', email: uniqueEmail(`hops${n}`), credentials: { username: `hops_user_${n}`, password: 'Kessel-Run-12-Parsecs' } },
+        user: {
+          firstName: 'Han',
+          lastName: 'Solo',
+          email: uniqueEmail(`hops${n}`),
+          credentials: { username: `hops_user_${n}`, password: 'Kessel-Run-12-Parsecs' },
+        },
         requestedLicenses: ['AUTHOR'],
         requestedGroups: ['DEFAULT'],
         requestedOriginGroup: 'DEFAULT',

@@ -9,7 +9,17 @@ import {
   startExpiry,
   withIdempotencyKey,
 } from '@usergraph/mongo';
-import { createClientIpResolver, createSecretBox, errSummary, sendJson, sensitiveMutationLimitRule, startSubgraphService, undefinedIfNotFound, type Logger, type RunningService } from '@usergraph/service-kit';
+import {
+  createClientIpResolver,
+  createSecretBox,
+  errSummary,
+  sendJson,
+  sensitiveMutationLimitRule,
+  startSubgraphService,
+  undefinedIfNotFound,
+  type Logger,
+  type RunningService,
+} from '@usergraph/service-kit';
 import type { IdentityEnv } from './env.js';
 import { createServiceClients } from './clients.js';
 import { buildIdentitySchema } from './schema.js';
@@ -53,7 +63,11 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
       process.kill(process.pid, 'SIGKILL');
     }
   };
-  const clients = createServiceClients({ orgUsersUrl: env.ORG_USERS_URL, licensingUrl: env.LICENSING_URL, secret: env.INTERNAL_SERVICE_SECRET });
+  const clients = createServiceClients({
+    orgUsersUrl: env.ORG_USERS_URL,
+    licensingUrl: env.LICENSING_URL,
+    secret: env.INTERNAL_SERVICE_SECRET,
+  });
   const keys = createSigningKeys({
     conn,
     box: createSecretBox(env.SIGNING_KEY_ENCRYPTION_KEY),
@@ -69,7 +83,10 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
   );
   const rateLimiters = createRateLimiterFactory(conn);
   // TTL indexes on MongoDB, a bounded sweeper on the embedded store.
-  const expiry = await startExpiry(conn, identityExpiringCollections(env), { intervalMs: env.EXPIRY_SWEEP_INTERVAL_SECONDS * 1000, logger });
+  const expiry = await startExpiry(conn, identityExpiringCollections(env), {
+    intervalMs: env.EXPIRY_SWEEP_INTERVAL_SECONDS * 1000,
+    logger,
+  });
   const limits = createAccountLimits(rateLimiters, {
     perIp: env.RATE_LIMIT_PER_IP,
     perAccount: env.RATE_LIMIT_PER_ACCOUNT,
@@ -207,9 +224,19 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
       }),
       createApplicationResolvers({ applications, licensing: clients.licensing, orgUsers: clients.orgUsers }),
       createPasswordResolvers({
-        passwords: createPasswordService({ credentials, hasher, sessions: sessionRepository, orgUsers: clients.orgUsers, verification, limits, background }),
+        passwords: createPasswordService({
+          credentials,
+          hasher,
+          sessions: sessionRepository,
+          orgUsers: clients.orgUsers,
+          verification,
+          limits,
+          background,
+        }),
       }),
-      createVerificationResolvers({ accounts: createAccountVerification({ orgUsers: clients.orgUsers, verification, limits, background }) }),
+      createVerificationResolvers({
+        accounts: createAccountVerification({ orgUsers: clients.orgUsers, verification, limits, background }),
+      }),
     ]),
     commands: createIdentityCommands({
       applications,
@@ -226,8 +253,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     ready: () => isDatabaseReady(conn),
     isUnavailable: isDatabaseUnavailableError,
     routes: {
-      'GET /.well-known/jwks.json': async (_info, res) =>
-        sendJson(res, 200, await keys.jwks(), { 'cache-control': 'public, max-age=300' }),
+      'GET /.well-known/jwks.json': async (_info, res) => sendJson(res, 200, await keys.jwks(), { 'cache-control': 'public, max-age=300' }),
       'POST /oauth/token': createOAuthTokenRoute({
         applications,
         keys,

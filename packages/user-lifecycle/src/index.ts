@@ -104,7 +104,12 @@ async function run(saga: 'provision' | 'deprovision', steps: Step[], ctx: SagaCo
     for (const step of done.reverse()) {
       if (!step.undo) continue;
       await step.undo(ctx).catch((undoErr: unknown) =>
-        logUndoFailure(opts.logger, undoErr, `${saga} ${step.name}`, { sagaId: ctx.sagaId, step: step.name, organizationId: ctx.organizationId, userId: ctx.userId }),
+        logUndoFailure(opts.logger, undoErr, `${saga} ${step.name}`, {
+          sagaId: ctx.sagaId,
+          step: step.name,
+          organizationId: ctx.organizationId,
+          userId: ctx.userId,
+        }),
       );
     }
     throw err;
@@ -116,7 +121,11 @@ async function run(saga: 'provision' | 'deprovision', steps: Step[], ctx: SagaCo
  * failure the finished steps are undone in reverse and the error is thrown
  * as it was, for the entry point to put in its dialect.
  */
-export async function createUser<P>(ids: { organizationId: string; userId: string }, ports: CreationPorts<P>, opts: SagaOptions): Promise<{ sagaId: string; profile: P }> {
+export async function createUser<P>(
+  ids: { organizationId: string; userId: string },
+  ports: CreationPorts<P>,
+  opts: SagaOptions,
+): Promise<{ sagaId: string; profile: P }> {
   const ctx: SagaContext = { sagaId: randomUUID(), ...ids };
   const marked = Boolean(ports.credentials ?? ports.licenses);
   let profile: P | undefined;
@@ -142,15 +151,31 @@ export async function createUser<P>(ids: { organizationId: string; userId: strin
  * after the licenses is logged with the saga id and thrown, the marked
  * profile left for reconcile to finish.
  */
-export async function deleteUser(ids: { organizationId: string; userId: string }, ports: DeletionPorts, opts: SagaOptions): Promise<{ sagaId: string }> {
+export async function deleteUser(
+  ids: { organizationId: string; userId: string },
+  ports: DeletionPorts,
+  opts: SagaOptions,
+): Promise<{ sagaId: string }> {
   const ctx: SagaContext = { sagaId: randomUUID(), ...ids };
-  await run('deprovision', [{ name: 'mark', ...ports.mark }, { name: 'licenses', do: ports.licenses }], ctx, opts);
+  await run(
+    'deprovision',
+    [
+      { name: 'mark', ...ports.mark },
+      { name: 'licenses', do: ports.licenses },
+    ],
+    ctx,
+    opts,
+  );
   try {
     await ports.credentials(ctx);
     opts.faults?.('deprovision:after-credentials');
     await ports.profile(ctx);
   } catch (err) {
-    logUndoFailure(opts.logger, err, 'deprovision: finish deleting', { sagaId: ctx.sagaId, organizationId: ctx.organizationId, userId: ctx.userId });
+    logUndoFailure(opts.logger, err, 'deprovision: finish deleting', {
+      sagaId: ctx.sagaId,
+      organizationId: ctx.organizationId,
+      userId: ctx.userId,
+    });
     throw err;
   }
   return { sagaId: ctx.sagaId };

@@ -22,7 +22,8 @@ describe('rate limits on the shared store (rate-limiter-flexible, keyed by _id)'
   const outcome = (p: Promise<void>) =>
     p.then(
       () => 'ok',
-      (err: unknown) => (err instanceof DomainError && err.code === 'RATE_LIMITED' ? `limited ${String(err.extensions.retryAfterSeconds)}` : 'error'),
+      (err: unknown) =>
+        err instanceof DomainError && err.code === 'RATE_LIMITED' ? `limited ${String(err.extensions.retryAfterSeconds)}` : 'error',
     );
 
   it('of 12 concurrent consumes against 5 points exactly 5 pass, by _id only (no scan), and the rest say when to retry', async () => {
@@ -83,7 +84,8 @@ describe('login attempts: the client IP is reserved first', () => {
     // The attacker's IP spends its two attempts on other accounts, then keeps trying the victim.
     await limits.reserveLogin('203.0.113.9', 'org:user:other-1');
     await limits.reserveLogin('203.0.113.9', 'org:user:other-2');
-    for (let i = 0; i < 5; i++) await expect(limits.reserveLogin('203.0.113.9', 'org:user:victim')).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    for (let i = 0; i < 5; i++)
+      await expect(limits.reserveLogin('203.0.113.9', 'org:user:victim')).rejects.toMatchObject({ code: 'RATE_LIMITED' });
     // The victim's account still has all three attempts (tried here from fresh addresses), and no more.
     for (let i = 1; i <= 3; i++) await limits.reserveLogin(`198.51.100.${i}`, 'org:user:victim');
     await expect(limits.reserveLogin('198.51.100.4', 'org:user:victim')).rejects.toMatchObject({ code: 'RATE_LIMITED' });

@@ -13,7 +13,15 @@ describe('session repository', () => {
   const sessionFor = (userId: string, opts: { familyId?: string; expiresInMs?: number } = {}): NewSession => {
     const id = `s${Date.now().toString(16)}${(n++).toString(16)}`;
     const expires = new Date(Date.now() + (opts.expiresInMs ?? HOUR));
-    return { _id: id, organizationId: 'org1', userId, familyId: opts.familyId ?? id, refreshTokenHash: 'h', refreshExpiresAt: expires, accessExpiresAt: expires };
+    return {
+      _id: id,
+      organizationId: 'org1',
+      userId,
+      familyId: opts.familyId ?? id,
+      refreshTokenHash: 'h',
+      refreshExpiresAt: expires,
+      accessExpiresAt: expires,
+    };
   };
   const login = async (userId = 'u1', expiresInMs?: number) => {
     const doc = sessionFor(userId, { expiresInMs });

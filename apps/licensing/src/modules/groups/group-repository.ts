@@ -41,7 +41,9 @@ export function createGroupRepository(conn: Connection) {
     findById,
     /** One read by `_id: { $in }`; missing and foreign ids are left out. */
     findByIds: (organizationId: string, ids: readonly string[]): Promise<GroupDoc[]> =>
-      Group.find({ _id: { $in: [...new Set(ids)] }, organizationId }).lean<GroupDoc[]>().exec(),
+      Group.find({ _id: { $in: [...new Set(ids)] }, organizationId })
+        .lean<GroupDoc[]>()
+        .exec(),
     async insertOnce(doc: Omit<GroupDoc, 'createdAt' | 'updatedAt'>): Promise<void> {
       try {
         await Group.create(doc);
@@ -56,7 +58,9 @@ export function createGroupRepository(conn: Connection) {
     },
     /** Adds each delta to its group's member count: one keyed `$inc` per group. */
     async adjustMemberCounts(organizationId: string, deltas: ReadonlyMap<string, number>): Promise<void> {
-      await Promise.all([...deltas].map(([id, delta]) => Group.updateOne({ _id: id, organizationId }, { $inc: { memberCount: delta } }).exec()));
+      await Promise.all(
+        [...deltas].map(([id, delta]) => Group.updateOne({ _id: id, organizationId }, { $inc: { memberCount: delta } }).exec()),
+      );
     },
     /** Maintenance (repair): the next `limit` groups of every organization after `afterId`, in `_id` order (the marker is left out). */
     pageAll: (afterId: string, limit: number) =>

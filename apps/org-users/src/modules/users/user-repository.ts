@@ -174,7 +174,10 @@ export function createUserRepository(conn: Connection) {
     },
     setStatus: (organizationId: string, id: string, status: UserStatus) => updateInOrganization(organizationId, id, { $set: { status } }),
     updateFields: (organizationId: string, id: string, set: Record<string, unknown>, unset: string[]) =>
-      updateInOrganization(organizationId, id, { $set: set, ...(unset.length > 0 ? { $unset: Object.fromEntries(unset.map((k) => [k, 1])) } : {}) }),
+      updateInOrganization(organizationId, id, {
+        $set: set,
+        ...(unset.length > 0 ? { $unset: Object.fromEntries(unset.map((k) => [k, 1])) } : {}),
+      }),
     /** Maintenance (all organizations): profiles whose creation or deletion saga never finished. A scan, run by the reconciler only. */
     stuckInSaga: (kind: 'provisioningSince' | 'deletingSince', before: Date) =>
       User.find({ [kind]: { $lt: before } })
@@ -220,7 +223,9 @@ export function createUserRepository(conn: Connection) {
     },
     /** Clears the unverified mark, only while the email is still the one verified. */
     markEmailVerified: (organizationId: string, id: string, emailNormalized: string) =>
-      User.findOneAndUpdate({ _id: id, organizationId, emailNormalized }, { $unset: { emailUnverified: 1 } }, { new: true }).lean<UserDoc>().exec(),
+      User.findOneAndUpdate({ _id: id, organizationId, emailNormalized }, { $unset: { emailUnverified: 1 } }, { new: true })
+        .lean<UserDoc>()
+        .exec(),
     /** Closes once: `$min` keeps the first closedAt when calls repeat or race. */
     close: (organizationId: string, id: string, at: Date) =>
       updateInOrganization(organizationId, id, { $set: { status: 'CLOSED' }, $min: { closedAt: at } }),
