@@ -234,8 +234,8 @@ describe('internal commands over HTTP', () => {
   });
 
   it('bad input is BAD_USER_INPUT (422) with field paths', async () => {
-    // @ts-expect-error: the contract says n is a number; sent anyway, as a client of another version might
     const err = await clientFor()
+      // @ts-expect-error: the contract says n is a number; sent anyway, as a client of another version might
       .call(testCommands.double, { n: 'two' })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DomainError);
