@@ -1,4 +1,4 @@
-import { identityCommands, licensingCommands, orgUsersCommands } from '@usergraph/contracts';
+import { identityCommands, orgUsersCommands } from '@usergraph/contracts';
 import { parseArgs } from 'node:util';
 import { DomainError } from '@usergraph/service-kit';
 import { validate, type Permission } from '@usergraph/validation';

@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { repoRoot } from '@usergraph/embedded-store';
 import { READER, registryKeyFor, registryTokenFrom, subgraphPrincipal } from '@usergraph/service-kit';
+import { loadSchemaEnv, type SchemaEnv } from './env.js';
 import { loadOrCreateDevSecrets } from './secrets.js';
 import { stackStateFile } from './stack.js';
 
@@ -27,7 +28,7 @@ export interface RegistryAnswer {
   body: Record<string, unknown>;
 }
 
-export function registryConnection(env: NodeJS.ProcessEnv = process.env): RegistryConnection {
+export function registryConnection(env: SchemaEnv = loadSchemaEnv()): RegistryConnection {
   if (env.REGISTRY_URL) {
     const key = env.REGISTRY_KEY;
     if (!key && !env.REGISTRY_SECRET)
@@ -122,7 +123,7 @@ const readSchema = (file: string) => readFileSync(file, 'utf8');
 export async function schemaCommand(
   argv: string[],
   out: Out = (l) => process.stdout.write(`${l}\n`),
-  env: NodeJS.ProcessEnv = process.env,
+  env: SchemaEnv = loadSchemaEnv(),
 ): Promise<number> {
   const [command, ...rest] = argv;
   const parse = () =>
@@ -201,7 +202,7 @@ export async function schemaCommand(
         }
         const takenOver = (answer.body.takenOver as string[] | undefined) ?? [];
         if (takenOver.length) out(`FAIL  would resolve fields another subgraph owns (FIELD_TAKEOVER): ${takenOver.join(', ')}`);
-        printChanges(out, (answer.body.changes as Change[]) ?? []);
+        printChanges(out, (answer.body.changes as Change[] | undefined) ?? []);
       });
       return status === 0 && answer.body.ok !== true ? 1 : status;
     }
@@ -243,19 +244,27 @@ export async function schemaCommand(
       const answer = await callRegistry(conn, READER, 'GET', `/v1/history?subgraph=${encodeURIComponent(values.subgraph!)}`);
       return report(answer, () => {
         const b = answer.body as {
-          versions: Array<Record<string, unknown> & { version: number; action: string; publishedAt: string; breakingChanges: unknown[] }>;
+          versions: Array<{
+            version: number;
+            action: string;
+            url: string;
+            rolledBackTo?: number;
+            publishedBy: string;
+            actor?: string;
+            publishedAt: string;
+            message?: string;
+            commit?: string;
+            allowBreakingReason?: string;
+          }>;
         };
         if (b.versions.length === 0) out(`${values.subgraph}: no version`);
         for (const v of b.versions) {
-          const why = [
-            v.message,
-            v.commit && `commit ${String(v.commit)}`,
-            v.allowBreakingReason && `breaking allowed: ${String(v.allowBreakingReason)}`,
-          ]
+          const why = [v.message, v.commit && `commit ${v.commit}`, v.allowBreakingReason && `breaking allowed: ${v.allowBreakingReason}`]
             .filter(Boolean)
             .join('; ');
+          const action = `${v.action}${v.rolledBackTo ? ` to v${v.rolledBackTo}` : ''}`;
           out(
-            `  v${v.version}  ${v.publishedAt}  ${v.action}${v.rolledBackTo ? ` to v${String(v.rolledBackTo)}` : ''}  by ${String(v.actor ?? v.publishedBy)} (${String(v.publishedBy)})  ${v.url}${why ? `  — ${why}` : ''}`,
+            `  v${v.version}  ${v.publishedAt}  ${action}  by ${v.actor ?? v.publishedBy} (${v.publishedBy})  ${v.url}${why ? `  — ${why}` : ''}`,
           );
         }
       });

@@ -127,7 +127,8 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     // Otherwise a second stack would find the first one's /readyz and call itself ready.
     if (wantedPorts[name] !== 0 && !(await isPortFree(wantedPorts[name]))) {
       throw new Error(
-        `port ${wantedPorts[name]} (${name}) is already in use: is another usergraph running? Set PORT, IDENTITY_PORT, ORG_USERS_PORT, LICENSING_PORT or REGISTRY_PORT.`,
+        `port ${wantedPorts[name]} (${name}) is already in use: is another usergraph running? ` +
+          'Set PORT, IDENTITY_PORT, ORG_USERS_PORT, LICENSING_PORT or REGISTRY_PORT.',
       );
     }
   }
