@@ -14,7 +14,9 @@ import type { RunningStack } from '@usergraph/cli';
 import { ADMIN_PASSWORD, bearer, bootstrapOrganization, gql, login, removeDir, startTestStack, uniqueEmail } from './support/stack.js';
 
 const CREATE = `mutation($input: CreateUserInput!) { createUser(input: $input) { errors { path message } user { id } } }`;
-const REGISTER = `mutation($email: String!) { register(email: $email, password: "Rogue-Squadron-22", firstName: "Wedge", lastName: "Antilles") { user { id } } }`;
+const REGISTER = `mutation($email: String!) {
+  register(email: $email, password: "Rogue-Squadron-22", firstName: "Wedge", lastName: "Antilles") { user { id } }
+}`;
 
 interface Hop {
   service: string;

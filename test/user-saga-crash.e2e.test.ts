@@ -33,7 +33,9 @@ import {
 
 const CREATE = `mutation($input: CreateUserInput!) { createUser(input: $input) { errors { path message } user { id } } }`;
 const DELETE = `mutation($ids: [ID!]!) { deleteUsers(input: { ids: $ids }) { errors { path message } deletedIds } }`;
-const REGISTER = `mutation($email: String!) { register(email: $email, password: "Rogue-Squadron-22", firstName: "Wedge", lastName: "Antilles") { user { id } } }`;
+const REGISTER = `mutation($email: String!) {
+  register(email: $email, password: "Rogue-Squadron-22", firstName: "Wedge", lastName: "Antilles") { user { id } }
+}`;
 const PASSWORD = 'Kessel-Run-12-Parsecs';
 
 type Host = 'identity' | 'org-users';

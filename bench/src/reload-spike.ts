@@ -77,7 +77,7 @@ async function main() {
     const worker = async () => {
       while (performance.now() - t0 < LOAD_MS) {
         const start = performance.now() - t0;
-        let ok = false;
+        let ok: boolean;
         try {
           const res = await pool.request({
             path: gateway.pathname,

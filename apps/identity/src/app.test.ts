@@ -9,6 +9,8 @@ import { postCommand, postGraphQL, runCommand, startTestIssuer, type TestIssuer 
 import { orgUsersEnvSchema, startOrgUsers } from '@usergraph/org-users';
 import { startIdentity } from './app.js';
 import { identityEnvSchema } from './env.js';
+import type { CredentialDoc } from './modules/credentials/credential-repository.js';
+import type { SessionDoc } from './modules/sessions/session-repository.js';
 
 const SECRET = `identity-test-secret-${randomBytes(16).toString('hex')}`;
 const PASSWORD = 'Correct-Horse-Battery-9';
@@ -143,11 +145,11 @@ describe('identity subgraph', () => {
       userId = user.id;
       const claims = await verifyIssued(session.jwt);
       expect(claims).toMatchObject({ sub: userId, org: open.id, typ: 'user', sid: session._id });
-      expect(session.expires).toBe((claims.exp as number) * 1000);
+      expect(session.expires).toBe(claims.exp! * 1000);
       expect(session.refreshToken).toMatch(new RegExp(`^${session._id}\\.`));
       // The profile lives in org-users; the password only as an argon2id hash here.
       expect(await orgUsersCommand('findUserIdByIdentifier', { organizationId: open.id, kind: 'email', value: email })).toEqual({ userId });
-      const credential = await conn.collection('credentials').findOne({ _id: userId as never });
+      const credential = await conn.collection<CredentialDoc>('credentials').findOne({ _id: userId });
       expect(credential?.passwordHash).toMatch(/^\$argon2id\$/);
       expect(JSON.stringify(credential)).not.toContain(PASSWORD);
     });
@@ -234,7 +236,7 @@ describe('identity subgraph', () => {
       const refreshed = (await postGraphQL(url, REFRESH, { t: session.refreshToken })).body.data!.refreshSession;
       // The login's family id is its first session's ObjectId: pretend it was signed in 91 days ago.
       const signedIn91DaysAgo = Types.ObjectId.createFromTime(Math.floor(Date.now() / 1000) - 91 * 86_400).toHexString();
-      await conn.collection('sessions').updateOne({ _id: refreshed._id } as never, { $set: { familyId: signedIn91DaysAgo } });
+      await conn.collection<SessionDoc>('sessions').updateOne({ _id: refreshed._id }, { $set: { familyId: signedIn91DaysAgo } });
       const res = await postGraphQL(url, REFRESH, { t: refreshed.refreshToken });
       expect(res.body.data ?? null).toBeNull();
       expect(res.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');

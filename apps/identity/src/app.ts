@@ -54,6 +54,13 @@ import { createVerificationService } from './modules/verification/verification-s
 import { createAccountVerification } from './modules/verification/account-verification.js';
 import { createVerificationResolvers } from './modules/verification/verification-resolvers.js';
 
+/** C's failure, thrown out of the idempotent step so its key is freed, then answered as the value it is. */
+class RegisterUserFailure extends Error {
+  constructor(readonly result: RegisterUserResult) {
+    super('registerUser failed');
+  }
+}
+
 /** Wires the identity & sessions subgraph on an open database connection; main.ts and tests share it. */
 export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Connection): Promise<RunningService> {
   if (env.FAULT_INJECTION && env.NODE_ENV === 'production') throw new Error('FAULT_INJECTION is for tests and is refused in production');
@@ -193,8 +200,6 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
         // C's keys belong to the calling application. Only a success is kept:
         // a failure (C answers them as values) leaves the key free for the retry.
         registerUser: async (ctx, args) => {
-          // Thrown out of the idempotent step (which frees the key), caught right below.
-          let failure: RegisterUserResult | undefined;
           try {
             return (
               await withIdempotencyKey(
@@ -208,16 +213,14 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
                 },
                 async () => {
                   const result = await registerUserService.registerUser(ctx.caller, args);
-                  if (!result.success) {
-                    failure = result;
-                    throw result;
-                  }
+                  // Thrown out of the idempotent step (which frees the key), caught right below.
+                  if (!result.success) throw new RegisterUserFailure(result);
                   return result;
                 },
               )
             ).result;
           } catch (err) {
-            if (failure !== undefined && err === failure) return failure;
+            if (err instanceof RegisterUserFailure) return err.result;
             throw err;
           }
         },

@@ -45,7 +45,10 @@ export const identityEnvSchema = baseServiceEnv
     LOGIN_MAX_FAILURES_PER_IP: positiveInt.default(50),
     LOGIN_FAILURE_WINDOW_MINUTES: positiveInt.default(15),
     LOGIN_LOCKOUT_MINUTES: positiveInt.default(15),
-    /** Anonymous operations (register, login, verifyEmail, resendVerificationCode, requestPasswordReset, resetPassword, POST /oauth/token) per client IP, and per account named, within RATE_LIMIT_WINDOW_SECONDS. */
+    /**
+     * Anonymous operations (register, login, verifyEmail, resendVerificationCode, requestPasswordReset, resetPassword,
+     * POST /oauth/token) per client IP, and per account named, within RATE_LIMIT_WINDOW_SECONDS.
+     */
     RATE_LIMIT_PER_IP: positiveInt.default(60),
     RATE_LIMIT_PER_ACCOUNT: positiveInt.default(10),
     RATE_LIMIT_WINDOW_SECONDS: positiveInt.default(60),

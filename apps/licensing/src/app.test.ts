@@ -4,10 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase } from '@usergraph/mongo';
 import { recordFilters, startTestStore, uniqueDatabaseName } from '@usergraph/mongo/testing';
 import { licensingCommands } from '@usergraph/contracts';
+import type { LicenseType } from '@usergraph/validation';
 import { createInternalClient, createLogger, DomainError, type RunningService } from '@usergraph/service-kit';
 import { postCommand, postGraphQL, runCommand, startTestIssuer, type TestIssuer } from '@usergraph/service-kit/testing';
 import { startLicensing } from './app.js';
 import { licensingEnvSchema } from './env.js';
+import type { GroupDoc } from './modules/groups/group-repository.js';
+import type { AssignmentDoc } from './modules/licenses/assignment-repository.js';
+import type { LicenseStateDoc } from './modules/licenses/license-state-repository.js';
 
 const SECRET = `licensing-test-secret-${randomBytes(16).toString('hex')}`;
 const SERVICE = 'licensing';
@@ -450,10 +454,10 @@ describe('licensing subgraph', () => {
     });
 
     it('are set once from the assignments for groups from before the counts existed', async () => {
-      const groupsCol = conn.collection('groups');
+      const groupsCol = conn.collection<GroupDoc>('groups');
       const expected = await listed();
       await groupsCol.updateMany({}, { $unset: { memberCount: 1 } });
-      await groupsCol.deleteOne({ _id: 'member-counts-built' as never });
+      await groupsCol.deleteOne({ _id: 'member-counts-built' });
       expect(Object.values(await listed()).every((n) => n === 0)).toBe(true);
       const { buildMemberCountsAtStart } = await import('./startup-build.js');
       const startup = { STARTUP_LEASE_SECONDS: 30, STARTUP_BUILD_WAIT_SECONDS: 30 };
@@ -466,49 +470,53 @@ describe('licensing subgraph', () => {
   });
 
   describe('usergraph repair (issue 13: crash windows)', () => {
-    const groupId = async (name: string) => (await conn.collection<{ _id: string }>('groups').findOne({ organizationId: orgA, name }))!._id;
-    const memberCount = async (name: string) =>
-      (await conn.collection('groups').findOne({ organizationId: orgA, name }))!.memberCount as number;
-    const used = async (license: string) =>
-      ((await conn.collection('license_state').findOne({ _id: orgA as never }))!.used as Record<string, number>)[license]!;
+    const groups = () => conn.collection<GroupDoc>('groups');
+    const licenseState = () => conn.collection<LicenseStateDoc>('license_state');
+    const groupId = async (name: string) => (await groups().findOne({ organizationId: orgA, name }))!._id;
+    const memberCount = async (name: string) => (await groups().findOne({ organizationId: orgA, name }))!.memberCount!;
+    const used = async (license: LicenseType) => (await licenseState().findOne({ _id: orgA }))!.used[license]!;
 
-    it('recounts a group left one short (assignment written, crash before its $inc) and a seat left taken (crash before the assignment write), and reports them', async () => {
-      await command('repair', {}); // whatever earlier tests left: from here on the counts are right
-      const ops = await groupId('OPS');
-      const opsBefore = await memberCount('OPS');
-      const viewersBefore = await used('VIEWER');
-      const analystsBefore = await used('ANALYST');
-      const user = newId();
-      // Window 1: the seat is taken and the assignment written; the process dies before the group's $inc.
-      await conn.collection('license_state').updateOne({ _id: orgA as never }, { $inc: { 'used.VIEWER': 1 } });
-      const now = new Date();
-      await conn.collection('assignments').insertOne({
-        _id: `${orgA}:${user}` as never,
-        organizationId: orgA,
-        userId: user,
-        licenses: ['VIEWER'],
-        groupIds: [ops],
-        supportAdmin: false,
-        rev: 1,
-        createdAt: now,
-        updatedAt: now,
-      });
-      // Window 2: an ANALYST seat is taken; the process dies before the assignment write.
-      await conn.collection('license_state').updateOne({ _id: orgA as never }, { $inc: { 'used.ANALYST': 1 } });
-      expect(await memberCount('OPS')).toBe(opsBefore);
+    it(
+      'recounts a group left one short (assignment written, crash before its $inc) and a seat left taken ' +
+        '(crash before the assignment write), and reports them',
+      async () => {
+        await command('repair', {}); // whatever earlier tests left: from here on the counts are right
+        const ops = await groupId('OPS');
+        const opsBefore = await memberCount('OPS');
+        const viewersBefore = await used('VIEWER');
+        const analystsBefore = await used('ANALYST');
+        const user = newId();
+        // Window 1: the seat is taken and the assignment written; the process dies before the group's $inc.
+        await licenseState().updateOne({ _id: orgA }, { $inc: { 'used.VIEWER': 1 } });
+        const now = new Date();
+        await conn.collection<AssignmentDoc>('assignments').insertOne({
+          _id: `${orgA}:${user}`,
+          organizationId: orgA,
+          userId: user,
+          licenses: ['VIEWER'],
+          groupIds: [ops],
+          supportAdmin: false,
+          rev: 1,
+          createdAt: now,
+          updatedAt: now,
+        });
+        // Window 2: an ANALYST seat is taken; the process dies before the assignment write.
+        await licenseState().updateOne({ _id: orgA }, { $inc: { 'used.ANALYST': 1 } });
+        expect(await memberCount('OPS')).toBe(opsBefore);
 
-      const report = await command('repair', {});
-      expect(report.groups).toEqual([{ organizationId: orgA, name: 'OPS', from: opsBefore, to: opsBefore + 1 }]);
-      expect(report.seats).toEqual([{ organizationId: orgA, license: 'ANALYST', from: analystsBefore + 1, to: analystsBefore }]);
-      expect(await memberCount('OPS')).toBe(opsBefore + 1);
-      expect(await used('VIEWER')).toBe(viewersBefore + 1);
-      expect(await used('ANALYST')).toBe(analystsBefore);
-      expect(report.checked.groups).toBeGreaterThanOrEqual(3);
+        const report = await command('repair', {});
+        expect(report.groups).toEqual([{ organizationId: orgA, name: 'OPS', from: opsBefore, to: opsBefore + 1 }]);
+        expect(report.seats).toEqual([{ organizationId: orgA, license: 'ANALYST', from: analystsBefore + 1, to: analystsBefore }]);
+        expect(await memberCount('OPS')).toBe(opsBefore + 1);
+        expect(await used('VIEWER')).toBe(viewersBefore + 1);
+        expect(await used('ANALYST')).toBe(analystsBefore);
+        expect(report.checked.groups).toBeGreaterThanOrEqual(3);
 
-      // A second run finds nothing to change.
-      expect(await command('repair', {})).toMatchObject({ groups: [], seats: [], skipped: 0 });
-      expect(await memberCount('OPS')).toBe(opsBefore + 1);
-    });
+        // A second run finds nothing to change.
+        expect(await command('repair', {})).toMatchObject({ groups: [], seats: [], skipped: 0 });
+        expect(await memberCount('OPS')).toBe(opsBefore + 1);
+      },
+    );
 
     it('keeps free seats in step with a capped license it recounts', async () => {
       const admin = await issuer.sign({ typ: 'application', sub: 'app_admin', org: orgA, scope: 'organization-users:write' });
@@ -521,10 +529,10 @@ describe('licensing subgraph', () => {
       );
       expect(res.body.errors).toBeUndefined();
       const authors = await used('AUTHOR');
-      await conn.collection('license_state').updateOne({ _id: orgA as never }, { $inc: { 'used.AUTHOR': 1, 'free.AUTHOR': -1 } });
+      await licenseState().updateOne({ _id: orgA }, { $inc: { 'used.AUTHOR': 1, 'free.AUTHOR': -1 } });
       const report = await command('repair', {});
       expect(report.seats).toEqual([{ organizationId: orgA, license: 'AUTHOR', from: authors + 1, to: authors }]);
-      const state = (await conn.collection('license_state').findOne({ _id: orgA as never }))!;
+      const state = (await licenseState().findOne({ _id: orgA }))!;
       expect(state.used.AUTHOR).toBe(authors);
       expect(state.free.AUTHOR).toBe(cap - authors);
       await postGraphQL(url, 'mutation { setSeatCap(license: AUTHOR, cap: null) { license } }', {}, { token: admin });
@@ -540,10 +548,10 @@ describe('licensing subgraph', () => {
       expect(await memberCount('OPS')).toBe(count);
       const states = createLicenseStateRepository(conn);
       const read = await states.get(orgA);
-      await conn.collection('license_state').updateOne({ _id: orgA as never }, { $inc: { 'used.VIEWER': 1 } });
+      await licenseState().updateOne({ _id: orgA }, { $inc: { 'used.VIEWER': 1 } });
       expect(await states.setUsedIf(orgA, 'VIEWER', read, 0)).toBe(false);
       expect(await used('VIEWER')).toBe((read.used.VIEWER ?? 0) + 1);
-      await conn.collection('license_state').updateOne({ _id: orgA as never }, { $inc: { 'used.VIEWER': -1 } });
+      await licenseState().updateOne({ _id: orgA }, { $inc: { 'used.VIEWER': -1 } });
     });
 
     it('is refused to any caller but the CLI', async () => {

@@ -7,6 +7,8 @@ import { createLogger, type RunningService } from '@usergraph/service-kit';
 import { postCommand, postGraphQL, runCommand, startTestIssuer, type TestIssuer } from '@usergraph/service-kit/testing';
 import { startOrgUsers } from './app.js';
 import { orgUsersEnvSchema } from './env.js';
+import type { UserDoc } from './modules/users/user-repository.js';
+import type { HeadDoc } from './modules/users/search-index.js';
 
 const SECRET = `org-users-test-secret-${randomBytes(16).toString('hex')}`;
 const SERVICE = 'org-users';
@@ -272,7 +274,7 @@ describe('org-users subgraph', () => {
       const a = await command('createProfile', profile(id, orgA.id, email));
       const b = await command('createProfile', profile(id, orgA.id, email));
       expect(b).toEqual(a);
-      expect(await conn.collection('users').countDocuments({ _id: id as never })).toBe(1);
+      expect(await conn.collection<UserDoc>('users').countDocuments({ _id: id })).toBe(1);
     });
 
     it('of 20 concurrent registrations of one email exactly one wins', async () => {
@@ -297,7 +299,7 @@ describe('org-users subgraph', () => {
         userId: winners[0],
       });
       expect(await conn.collection('users').countDocuments({ emailNormalized: email })).toBe(1);
-      expect(await conn.collection('users').countDocuments({ _id: { $in: ids } as never })).toBe(1);
+      expect(await conn.collection<UserDoc>('users').countDocuments({ _id: { $in: ids } })).toBe(1);
     });
 
     it('deleteProfile removes the user and frees the email; it is idempotent', async () => {
@@ -364,7 +366,7 @@ describe('org-users subgraph', () => {
       expect(res.status).toBe(422);
       const paths = (res.body.error.fields as Array<{ path: string[] }>).map((f) => f.path.join('.'));
       expect(paths).toEqual(expect.arrayContaining(['email', 'firstName', 'phoneNumber', 'dateOfBirth']));
-      expect(await conn.collection('users').countDocuments({ _id: bad.userId as never })).toBe(0);
+      expect(await conn.collection<UserDoc>('users').countDocuments({ _id: bad.userId })).toBe(0);
     });
   });
 
@@ -418,43 +420,46 @@ describe('org-users subgraph', () => {
   });
 
   describe('usergraph repair (issue 13: crash windows in the search index)', () => {
-    it('rebuilds the lists a crash left wrong (a bucket written without its head; a profile never indexed), reports them, and a second run changes nothing', async () => {
-      await command('repair', {}); // whatever earlier tests left: from here on the index is right
-      const org = (await command('ensureOrganization', { slug: `initech-${suffix()}`, name: 'Initech', selfSignup: false }))
-        .organization as { id: string };
-      const ids = [newUserId(), newUserId(), newUserId()];
-      for (const [i, id] of ids.entries())
-        await command('createProfile', {
-          ...profile(id, org.id, `repair${i}.${suffix()}@example.com`),
-          lastName: i === 1 ? 'Hopper' : 'Lovelace',
-        });
-      const { createSearchIndex, bucketOf } = await import('./modules/users/search-index.js');
-      type Indexed = Parameters<ReturnType<typeof createSearchIndex>['remove']>[0];
-      const search = (text: string) => createSearchIndex(conn).page(org.id, text, { first: 50 }); // a fresh process cache each time
-      expect((await search('')).totalCount).toBe(3);
-      // Window 1: the profile is written, the process dies before its index entries.
-      const never = (await conn.collection('users').findOne({ _id: ids[1] as never }))!;
-      await createSearchIndex(conn).remove(never as unknown as Indexed);
-      // Window 2: a bucket gained its entry, the process died before the head's $inc.
-      const k = bucketOf(ids[0]!);
-      await conn.collection('user_search_heads').updateOne({ _id: `${org.id}:` as never }, { $inc: { n: -1, [`c.b${k}`]: -1 } });
-      expect((await search('')).totalCount).toBe(1);
-      expect((await search('hopper')).ids).toEqual([]);
+    it(
+      'rebuilds the lists a crash left wrong (a bucket written without its head; a profile never indexed), ' +
+        'reports them, and a second run changes nothing',
+      async () => {
+        await command('repair', {}); // whatever earlier tests left: from here on the index is right
+        const org = (await command('ensureOrganization', { slug: `initech-${suffix()}`, name: 'Initech', selfSignup: false }))
+          .organization as { id: string };
+        const ids = [newUserId(), newUserId(), newUserId()];
+        for (const [i, id] of ids.entries())
+          await command('createProfile', {
+            ...profile(id, org.id, `repair${i}.${suffix()}@example.com`),
+            lastName: i === 1 ? 'Hopper' : 'Lovelace',
+          });
+        const { createSearchIndex, bucketOf } = await import('./modules/users/search-index.js');
+        const search = (text: string) => createSearchIndex(conn).page(org.id, text, { first: 50 }); // a fresh process cache each time
+        expect((await search('')).totalCount).toBe(3);
+        // Window 1: the profile is written, the process dies before its index entries.
+        const never = (await conn.collection<UserDoc>('users').findOne({ _id: ids[1]! }))!;
+        await createSearchIndex(conn).remove(never);
+        // Window 2: a bucket gained its entry, the process died before the head's $inc.
+        const k = bucketOf(ids[0]!);
+        await conn.collection<HeadDoc>('user_search_heads').updateOne({ _id: `${org.id}:` }, { $inc: { n: -1, [`c.b${k}`]: -1 } });
+        expect((await search('')).totalCount).toBe(1);
+        expect((await search('hopper')).ids).toEqual([]);
 
-      const report = await command('repair', {});
-      const changed = report.changed.find((c: { organizationId: string }) => c.organizationId === org.id);
-      expect(changed).toBeDefined();
-      expect(changed.buckets).toBeGreaterThan(0);
-      expect(changed.heads).toBeGreaterThan(0);
-      expect(report.changed).toHaveLength(1);
-      expect(report.bucketsRewritten).toBe(changed.buckets);
-      expect((await search('')).totalCount).toBe(3);
-      expect((await search('')).ids.sort()).toEqual([...ids].sort());
-      expect((await search('hopper')).ids).toEqual([ids[1]]);
-      expect((await search('lovelace')).totalCount).toBe(2);
+        const report = await command('repair', {});
+        const changed = report.changed.find((c: { organizationId: string }) => c.organizationId === org.id);
+        expect(changed).toBeDefined();
+        expect(changed.buckets).toBeGreaterThan(0);
+        expect(changed.heads).toBeGreaterThan(0);
+        expect(report.changed).toHaveLength(1);
+        expect(report.bucketsRewritten).toBe(changed.buckets);
+        expect((await search('')).totalCount).toBe(3);
+        expect((await search('')).ids.sort()).toEqual([...ids].sort());
+        expect((await search('hopper')).ids).toEqual([ids[1]]);
+        expect((await search('lovelace')).totalCount).toBe(2);
 
-      expect(await command('repair', {})).toMatchObject({ bucketsRewritten: 0, headsRecounted: 0, skipped: 0, changed: [] });
-    });
+        expect(await command('repair', {})).toMatchObject({ bucketsRewritten: 0, headsRecounted: 0, skipped: 0, changed: [] });
+      },
+    );
 
     it('is refused to any caller but the CLI', async () => {
       const res = await postCommand(url, 'repair', {}, { secret: SECRET, service: SERVICE, from: 'identity' });

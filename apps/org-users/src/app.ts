@@ -1,15 +1,7 @@
 import type { Connection } from 'mongoose';
 import { orgUsersCommands } from '@usergraph/contracts';
 import { IDEMPOTENCY_KEYS_EXPIRY, isDatabaseReady, isDatabaseUnavailableError, startExpiry } from '@usergraph/mongo';
-import {
-  DomainError,
-  isNotFound,
-  serve,
-  mergeResolvers,
-  startSubgraphService,
-  type Logger,
-  type RunningService,
-} from '@usergraph/service-kit';
+import { isNotFound, serve, mergeResolvers, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
 import type { OrgUsersEnv } from './env.js';
 import { buildOrgUsersSchema, orgUsersTypeDefs } from './schema.js';
 import type { Resolvers } from './generated/resolvers-types.js';
@@ -49,7 +41,8 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
 
   if (env.NODE_ENV !== 'production') {
     logger.warn(
-      'NATIONAL_ID_ENCRYPTION_KEY: outside production, `npm start` generates this key and keeps it in <USERGRAPH_DATA_DIR, default .data>/secrets.json; production must supply its own',
+      'NATIONAL_ID_ENCRYPTION_KEY: outside production, `npm start` generates this key and keeps it in ' +
+        '<USERGRAPH_DATA_DIR, default .data>/secrets.json; production must supply its own',
     );
   }
   const licensing = createLicensingClient({ baseUrl: env.LICENSING_URL, secret: env.INTERNAL_SERVICE_SECRET });

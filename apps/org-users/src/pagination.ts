@@ -51,7 +51,7 @@ export async function findPage<D extends { _id: string }, T>(
   toNode: (doc: D) => T,
 ): Promise<Page<T>> {
   // `filter` never constrains _id itself, so the cursor condition can be merged in.
-  const pageFilter = (args.after ? { ...filter, _id: { $gt: args.after } } : filter) as FilterQuery<D>;
+  const pageFilter: FilterQuery<D> = args.after ? { ...filter, _id: { $gt: args.after } } : filter;
   const [docs, totalCount] = await Promise.all([
     // One more than asked tells whether a next page exists.
     model

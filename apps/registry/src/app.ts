@@ -25,7 +25,6 @@ import {
   latestSupergraph,
   nextVersion,
   registryCollections,
-  type RegistryCollections,
   type VersionDoc,
 } from './store.js';
 
@@ -107,6 +106,7 @@ export async function startRegistry(env: RegistryEnv, logger: Logger, conn: mong
   let queue: Promise<unknown> = Promise.resolve();
   const serially = <T>(work: () => Promise<T>): Promise<T> => {
     const run = queue.then(work, work);
+    // eslint-disable-next-line no-restricted-syntax -- not swallowed: the caller gets the error from `run`; the queue only waits for its turn to end
     queue = run.catch(() => undefined);
     return run;
   };
@@ -117,7 +117,7 @@ export async function startRegistry(env: RegistryEnv, logger: Logger, conn: mong
     if (live && input.action === 'publish') {
       const liveDoc = await findVersion(c, live.name, live.version);
       // Deploying the same schema again (every `npm start`, every redeploy) is not a new version.
-      if (liveDoc && liveDoc.sdl === input.sdl && live.url === input.url)
+      if (liveDoc?.sdl === input.sdl && live.url === input.url)
         return { status: 'unchanged' as const, version: live.version, revision: current!.revision, changes: [] };
     }
     const outcome = await evaluate({ name: input.subgraph, sdl: input.sdl, url: input.url });

@@ -1,6 +1,6 @@
 import { composeServices } from '@apollo/composition';
 import { Supergraph } from '@apollo/federation-internals';
-import { diff, CriticalityLevel } from '@graphql-inspector/core';
+import { diff, CriticalityLevel, type Change, type TypeOfChangeType } from '@graphql-inspector/core';
 import { Kind, parse, type ConstDirectiveNode, type DocumentNode, type GraphQLSchema, type ValueNode } from 'graphql';
 
 export interface SubgraphInput {
@@ -30,7 +30,10 @@ export function compose(subgraphs: SubgraphInput[]): Composition {
   if (result.errors) {
     return {
       ok: false,
-      errors: result.errors.map((e) => ({ code: String(e.extensions.code ?? 'COMPOSITION_ERROR'), message: e.message })),
+      errors: result.errors.map((e) => ({
+        code: typeof e.extensions.code === 'string' ? e.extensions.code : 'COMPOSITION_ERROR',
+        message: e.message,
+      })),
     };
   }
   return { ok: true, supergraphSdl: result.supergraphSdl, apiSchema: result.schema.toAPISchema().toGraphQLJSSchema() };
@@ -49,7 +52,7 @@ export interface SchemaChange {
 /** Every change from `before` to `after`, as @graphql-inspector/core classifies it for clients. */
 export async function changesBetween(before: GraphQLSchema, after: GraphQLSchema): Promise<SchemaChange[]> {
   const changes = await diff(before, after);
-  return changes.map((c) => ({
+  return changes.map((c: Change<TypeOfChangeType>) => ({
     level:
       c.criticality.level === CriticalityLevel.Breaking
         ? 'BREAKING'
@@ -62,7 +65,7 @@ export async function changesBetween(before: GraphQLSchema, after: GraphQLSchema
   }));
 }
 
-type Directives = ReadonlyArray<ConstDirectiveNode>;
+type Directives = readonly ConstDirectiveNode[];
 const argOf = (directive: ConstDirectiveNode, name: string): ValueNode | undefined =>
   directive.arguments?.find((a) => a.name.value === name)?.value;
 const enumArg = (d: ConstDirectiveNode, name: string) => {

@@ -21,10 +21,13 @@ export interface SagaContext {
   userId: string;
 }
 
-/** One write of a saga, and how to take it back (idempotent both ways: reconcile may repeat either). */
+/**
+ * One write of a saga, and how to take it back (idempotent both ways: reconcile may repeat either).
+ * Plain functions, not methods: the saga calls them detached from the port.
+ */
 export interface Port<R = unknown> {
-  do(ctx: SagaContext): Promise<R>;
-  undo(ctx: SagaContext): Promise<unknown>;
+  do: (ctx: SagaContext) => Promise<R>;
+  undo: (ctx: SagaContext) => Promise<unknown>;
 }
 
 /**
@@ -42,7 +45,7 @@ export interface CreationPorts<P> {
    * removes a marked profile and whatever else the saga wrote). A saga whose
    * only write is the profile needs no marker: that write is one step.
    */
-  profile: { do(ctx: SagaContext, marked: boolean): Promise<P>; undo(ctx: SagaContext): Promise<unknown> };
+  profile: { do: (ctx: SagaContext, marked: boolean) => Promise<P>; undo: (ctx: SagaContext) => Promise<unknown> };
   credentials?: Port;
   licenses?: Port;
   /** Clears the marker: the user exists from here on. Never undone (it is the last step). */

@@ -20,10 +20,7 @@ function oauthError(res: ServerResponse, status: number, error: string, descript
 
 /** The body as a flat string map, from a form or a JSON body. */
 function readParams(info: RequestInfo): Record<string, string> | undefined {
-  const type = String(info.req.headers['content-type'] ?? '')
-    .split(';')[0]!
-    .trim()
-    .toLowerCase();
+  const type = (info.req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   const text = info.body.toString('utf8');
   if (type === 'application/x-www-form-urlencoded') return Object.fromEntries(new URLSearchParams(text));
   if (type === 'application/json') {
@@ -77,7 +74,9 @@ export function createOAuthTokenRoute(deps: {
       return false;
     } catch (err) {
       if (!(err instanceof DomainError) || err.code !== 'RATE_LIMITED') throw err;
-      const retryAfter = String(err.extensions.retryAfterSeconds ?? 1);
+      // rateLimited() always sets it, a whole number of seconds.
+      const seconds = err.extensions.retryAfterSeconds;
+      const retryAfter = String(typeof seconds === 'number' ? seconds : 1);
       sendJson(
         res,
         429,

@@ -54,7 +54,7 @@ export function createCredentialRepository(conn: Connection) {
     createdBefore: (before: Date) =>
       Credential.find({ createdAt: { $lt: before } })
         .select({ organizationId: 1 })
-        .lean<Pick<CredentialDoc, '_id' | 'organizationId'>[]>()
+        .lean<Array<Pick<CredentialDoc, '_id' | 'organizationId'>>>()
         .exec(),
     async deleteById(organizationId: string, userId: string): Promise<void> {
       await Credential.deleteOne({ _id: userId, organizationId }).exec();

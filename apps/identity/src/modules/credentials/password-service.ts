@@ -72,7 +72,7 @@ export function createPasswordService(deps: {
     await deps.limits.issueCode(ctx.clientIp, accountKey);
     deps.background.enqueue('password reset code', async () => {
       const account = await findAccount(organizationSlug, email);
-      if (!account || account.profile.status === 'CLOSED' || account.profile.emailVerified === false) return;
+      if (!account || account.profile.status === 'CLOSED' || !account.profile.emailVerified) return;
       // Users created by C's registerUser have no password yet: a reset sets the first one.
       await deps.verification.issue('password-reset', {
         organizationId: account.organizationId,

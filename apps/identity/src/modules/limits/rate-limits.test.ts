@@ -19,6 +19,9 @@ describe('rate limits on the shared store (rate-limiter-flexible, keyed by _id)'
     await store?.stop();
   });
 
+  /** rate-limiter-flexible's documents: one per key, the key as `_id`, removed after `expire`. */
+  const rateLimits = () => conn.collection<{ _id: string; points: number; expire: Date }>('rate_limits');
+
   const outcome = (p: Promise<void>) =>
     p.then(
       () => 'ok',
@@ -37,7 +40,7 @@ describe('rate limits on the shared store (rate-limiter-flexible, keyed by _id)'
     for (const r of limited) expect(Number(r.split(' ')[1])).toBeGreaterThanOrEqual(59);
     expect(recorder.scans()).toEqual([]);
     // One document per key: the key is the _id.
-    expect(await conn.collection('rate_limits').countDocuments({ _id: 'burst:k' as never })).toBe(1);
+    expect(await rateLimits().countDocuments({ _id: 'burst:k' })).toBe(1);
   });
 
   it('a new window starts after the old one expires (one document, replaced), and reset forgets a key', async () => {
@@ -45,10 +48,10 @@ describe('rate limits on the shared store (rate-limiter-flexible, keyed by _id)'
     expect(await outcome(limiter.consume('k', 'too many'))).toBe('ok');
     expect(await outcome(limiter.consume('k', 'too many'))).toMatch(/^limited 1$/);
     // The window's own expiry, read from the store: wait until it has passed.
-    const doc = await conn.collection('rate_limits').findOne({ _id: 'short:k' as never });
-    await new Promise((r) => setTimeout(r, Math.max(0, (doc!.expire as Date).getTime() - Date.now() + 20)));
+    const doc = await rateLimits().findOne({ _id: 'short:k' });
+    await new Promise((r) => setTimeout(r, Math.max(0, doc!.expire.getTime() - Date.now() + 20)));
     expect(await outcome(limiter.consume('k', 'too many'))).toBe('ok');
-    expect(await conn.collection('rate_limits').countDocuments({ _id: 'short:k' as never })).toBe(1);
+    expect(await rateLimits().countDocuments({ _id: 'short:k' })).toBe(1);
     await limiter.reset('k');
     expect(await outcome(limiter.consume('k', 'too many'))).toBe('ok');
   });

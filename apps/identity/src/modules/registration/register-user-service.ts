@@ -74,7 +74,7 @@ export function createRegisterUserService(deps: {
     if (caller.kind !== 'application') return fail(C_CODES.NOT_ALLOWED);
     // Checked live, not from the token: a deactivated application stops at once.
     const app = await deps.applications.get(caller.clientId);
-    if (!app || app.organizationId !== caller.organizationId) return fail(C_CODES.NOT_ALLOWED);
+    if (app?.organizationId !== caller.organizationId) return fail(C_CODES.NOT_ALLOWED);
     if (app.status !== 'ACTIVE') return fail(C_CODES.APP_INACTIVE);
     if (!app.permissions.includes('users:register') || !caller.permissions.has('users:register')) return fail(C_CODES.NOT_ALLOWED);
 

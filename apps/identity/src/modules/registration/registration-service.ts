@@ -151,7 +151,9 @@ export function createRegistrationService(deps: {
     if (args.withVerificationCode) {
       return {
         user: profile,
-        message: `Account created. A 6-digit verification code was sent to ${args.email}; the account stays pending verification until it is entered with verifyEmail (the code expires in 10 minutes).`,
+        message:
+          `Account created. A 6-digit verification code was sent to ${args.email}; ` +
+          'the account stays pending verification until it is entered with verifyEmail (the code expires in 10 minutes).',
       };
     }
     return { user: profile, message: 'Account created.' };

@@ -2,7 +2,7 @@ import type mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase } from '@usergraph/mongo';
 import { recordFilters, startTestStore, uniqueDatabaseName, type EmbeddedStore } from '@usergraph/mongo/testing';
-import { createSessionRepository, type NewSession, type SessionRepository } from './session-repository.js';
+import { createSessionRepository, type NewSession, type SessionRepository, type UserSessionsDoc } from './session-repository.js';
 
 describe('session repository', () => {
   let store: EmbeddedStore;
@@ -141,7 +141,7 @@ describe('session repository', () => {
     const expired = await login('returning', 50);
     await new Promise((r) => setTimeout(r, 80));
     const fresh = await login('returning');
-    const doc = await conn.collection('user_sessions').findOne({ _id: 'org1:returning' as never });
+    const doc = await conn.collection<UserSessionsDoc>('user_sessions').findOne({ _id: 'org1:returning' });
     expect(Object.keys(doc?.families ?? {})).toEqual([fresh.familyId]);
     expect(expired.familyId).not.toBe(fresh.familyId);
   });

@@ -41,7 +41,7 @@ const sessionSchema = new Schema<SessionDoc>(
  * family, which the embedded store could only answer by decoding every
  * session.
  */
-interface UserSessionsDoc {
+export interface UserSessionsDoc {
   _id: string;
   families: Record<string, { sessionId: string; refreshExpiresAt: Date }>;
 }
@@ -107,7 +107,7 @@ export function createSessionRepository(conn: Connection) {
       )
         .lean<UserSessionsDoc>()
         .exec();
-      const expired = Object.entries(after?.families ?? {}).filter(([, entry]) => entry.refreshExpiresAt <= now);
+      const expired = Object.entries(after.families).filter(([, entry]) => entry.refreshExpiresAt <= now);
       if (expired.length === 0) return;
       // Conditional on each entry as read: an expired session is never refreshed, so this only guards against surprises.
       await UserSessions.updateOne(

@@ -35,7 +35,7 @@ export function createAccountVerification(deps: {
     if (!account) return undefined;
     const { organizationId, userId, profile } = account;
     const user = { organizationId, userId, email: profile.email, pending: profile.status === 'PENDING_VERIFICATION' };
-    const changed = profile.emailVerified === false;
+    const changed = !profile.emailVerified;
     // A pending account verifies the address it registered with, anonymously.
     if (user.pending && !changed) return user;
     // A changed address: only the user, signed in (whoever changed it may own it).

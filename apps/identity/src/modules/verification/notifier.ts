@@ -99,8 +99,9 @@ export function createOutboxSender(deps: { outbox: OutboxStore; smtpUrl: string;
         .limit(20)
         .lean<OutboxDoc[]>()
         .exec();
-      if (due.length === 0 || stopped) return;
+      if (due.length === 0) return;
       for (const doc of due) {
+        // Before each claim: stop() may have been called during the awaits above.
         if (stopped) return;
         const claimed = await Outbox.findOneAndUpdate(
           { _id: doc._id, status: doc.status, nextAttemptAt: doc.nextAttemptAt },

@@ -68,7 +68,7 @@ export function createGroupRepository(conn: Connection) {
         .sort({ _id: 1 })
         .limit(limit)
         .select({ organizationId: 1, name: 1, memberCount: 1 })
-        .lean<Pick<GroupDoc, '_id' | 'organizationId' | 'name' | 'memberCount'>[]>()
+        .lean<Array<Pick<GroupDoc, '_id' | 'organizationId' | 'name' | 'memberCount'>>>()
         .exec(),
     /**
      * Repair: sets the member count only while it is still the value the
@@ -76,7 +76,7 @@ export function createGroupRepository(conn: Connection) {
      * is never overwritten. False: it moved, leave it to the next run.
      */
     async setMemberCountIf(organizationId: string, id: string, from: number | undefined, to: number): Promise<boolean> {
-      const current = from === undefined ? { $exists: false } : from;
+      const current = from ?? { $exists: false };
       const result = await Group.updateOne({ _id: id, organizationId, memberCount: current }, { $set: { memberCount: to } }).exec();
       return result.modifiedCount === 1;
     },

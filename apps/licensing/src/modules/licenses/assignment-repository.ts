@@ -106,7 +106,7 @@ export function createAssignmentRepository(conn: Connection) {
     updatedBefore: (before: Date) =>
       Assignment.find({ updatedAt: { $lt: before } })
         .select({ organizationId: 1, userId: 1 })
-        .lean<Pick<AssignmentDoc, 'organizationId' | 'userId'>[]>()
+        .lean<Array<Pick<AssignmentDoc, 'organizationId' | 'userId'>>>()
         .exec(),
     listForOrganization: (organizationId: string) => Assignment.find({ organizationId }).lean<AssignmentDoc[]>().exec(),
     /** Repair: how many of the organization's users hold the group (through the `{ organizationId, groupIds }` index). */
@@ -115,7 +115,7 @@ export function createAssignmentRepository(conn: Connection) {
     streamLicensesOf: (organizationId: string) =>
       Assignment.find({ organizationId })
         .select({ licenses: 1, supportAdmin: 1 })
-        .lean<Pick<AssignmentDoc, 'licenses' | 'supportAdmin'>[]>()
+        .lean<Array<Pick<AssignmentDoc, 'licenses' | 'supportAdmin'>>>()
         .cursor({ batchSize: 500 }),
   };
 }

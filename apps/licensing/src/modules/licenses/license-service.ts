@@ -226,11 +226,13 @@ export function createLicenseService(deps: {
         deps.faults?.('assign:after-assignment');
         // After the write, which decides: a crash in between leaves a count one off (`usergraph repair` recounts it), never a seat.
         await groups.countMembershipChange(organizationId, current?.groupIds ?? [], next?.groupIds ?? []);
-        return next ? assignments.find(organizationId, userId) : null;
       } catch (err) {
         for (const step of undo.reverse()) await step();
         if (!(err instanceof WriteConflict)) throw err;
+        continue;
       }
+      // Outside the try: the write is done, and a failed read of it must not undo its seats.
+      return next ? assignments.find(organizationId, userId) : null;
     }
     throw new DomainError('CONFLICT', 'The user is being changed concurrently, retry', [], { reason: 'CONCURRENT_CHANGE' });
   }

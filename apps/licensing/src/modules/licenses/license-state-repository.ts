@@ -83,8 +83,8 @@ export function createLicenseStateRepository(conn: Connection) {
     async setUsedIf(organizationId: string, license: LicenseType, read: LicenseStateDoc, to: number): Promise<boolean> {
       const from = read.used[license];
       const cap = read.caps[license];
-      const filter: Record<string, unknown> = { _id: organizationId, [`used.${license}`]: from === undefined ? { $exists: false } : from };
-      filter[`caps.${license}`] = cap === undefined ? { $exists: false } : cap;
+      const filter: Record<string, unknown> = { _id: organizationId, [`used.${license}`]: from ?? { $exists: false } };
+      filter[`caps.${license}`] = cap ?? { $exists: false };
       const set = cap === undefined ? { [`used.${license}`]: to } : { [`used.${license}`]: to, [`free.${license}`]: cap - to };
       const result = await State.updateOne(filter, { $set: set }).exec();
       return result.modifiedCount === 1;

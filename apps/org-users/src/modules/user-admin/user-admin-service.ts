@@ -7,8 +7,6 @@ import type { AssignmentRequest, IdentityClient, LicensingClient } from '../../c
 import type { AccessPolicy } from '../../access-policy.js';
 import { createUserProfileSchema, fullTextSchema, updateUserProfileSchema, userIdSchema } from './user-admin-inputs.js';
 
-type PayloadErrors = ReturnType<typeof toPayloadErrors>;
-
 /** D's profile fields in the order its inputs declare them: errors are listed in this order. */
 const CREATE_FIELDS = ['firstName', 'lastName', 'email', 'credentials.username', 'credentials.password', 'phone', 'jobTitle'];
 const UPDATE_FIELDS = ['email', 'firstName', 'lastName', 'phone', 'jobTitle'];

@@ -37,7 +37,7 @@ export const SEARCH_BUCKETS = 16;
 /** In the heads collection; it cannot clash with a head's `<org>:<token>`. */
 const BUILT_MARKER = 'built';
 
-interface HeadDoc {
+export interface HeadDoc {
   _id: string;
   n: number;
   c?: Record<string, number>;
@@ -85,8 +85,8 @@ interface Write<D extends mongo.Document> {
   upsert: boolean;
 }
 interface Writes {
-  buckets: Write<BucketDoc>[];
-  heads: Write<HeadDoc>[];
+  buckets: Array<Write<BucketDoc>>;
+  heads: Array<Write<HeadDoc>>;
 }
 const noWrites = (): Writes => ({ buckets: [], heads: [] });
 
@@ -114,13 +114,16 @@ async function inParallel(sends: Array<() => Promise<unknown>>): Promise<void> {
   for (let i = 0; i < sends.length; i += 100) await Promise.all(sends.slice(i, i + 100).map((send) => send()));
 }
 
-type WriteFailure = { code?: number; index: number };
+interface WriteFailure {
+  code?: number;
+  index: number;
+}
 
 /** Inserts the documents that do not exist yet (unordered: one duplicate stops nothing) and returns the others. */
 async function insertNew<D extends { _id: string }>(collection: mongo.Collection<D>, docs: D[]): Promise<D[]> {
   if (docs.length === 0) return [];
   try {
-    await collection.insertMany(docs as mongo.OptionalUnlessRequiredId<D>[], { ordered: false });
+    await collection.insertMany(docs as Array<mongo.OptionalUnlessRequiredId<D>>, { ordered: false });
     return [];
   } catch (err) {
     // The driver reports one failed document as an object, several as an array.
