@@ -45,7 +45,7 @@ export interface UserDoc {
   /** YYYY-MM-DD. */
   dateOfBirth?: string;
   isSubscribed: boolean;
-  /** Absent where the document was read straight from the driver (findById), which applies no schema default. */
+  /** Stored as [] by the schema's default; optional because findById reads through the driver, which fills in no default. */
   addresses?: AddressDoc[];
   createdAt: Date;
   updatedAt: Date;
