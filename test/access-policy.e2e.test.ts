@@ -7,7 +7,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BootstrapResult, RunningStack } from '@usergraph/cli';
 import { B_REGISTER, realisticRegisterVariables } from './support/seed-operations.js';
-import { ADMIN_PASSWORD, applicationToken, bearer, bootstrapOrganization, gql, login, removeDir, startTestStack, uniqueEmail, type GraphQLResponse } from './support/stack.js';
+import {
+  ADMIN_PASSWORD,
+  applicationToken,
+  bearer,
+  bootstrapOrganization,
+  gql,
+  login,
+  removeDir,
+  startTestStack,
+  uniqueEmail,
+  type GraphQLResponse,
+} from './support/stack.js';
 
 const MEMBER_PASSWORD = 'Rogue-Squadron-22';
 
@@ -51,20 +62,29 @@ const USER_FIELDS: Record<string, { select: string; cls: 'directory' | 'personal
   connection: { select: 'connection(input: { first: 5 }) { totalCount }', cls: 'personal' },
   tradelines: { select: 'tradelines(input: { first: 5 }) { totalCount }', cls: 'personal' },
 };
-const ALL_FIELDS = Object.values(USER_FIELDS).map((f) => f.select).join('\n');
+const ALL_FIELDS = Object.values(USER_FIELDS)
+  .map((f) => f.select)
+  .join('\n');
 
 /** The victim's personal data: what a stranger must never read. */
-const VICTIM_PERSONAL = { dateOfBirth: '1988-04-17', nationalIdLast4: '8841', phoneNumber: '+14155550177', address: { addressLine1: '500 Howard Street', postCode: '94105' } };
+const VICTIM_PERSONAL = {
+  dateOfBirth: '1988-04-17',
+  nationalIdLast4: '8841',
+  phoneNumber: '+14155550177',
+  address: { addressLine1: '500 Howard Street', postCode: '94105' },
+};
 
 const REGISTER_A = `mutation($input: RegisterOrganizationUserInput!) { registerOrganizationUser(input: $input) { user { id } } }`;
 const CREATE = `mutation($input: CreateUserInput!) { createUser(input: $input) { errors { path message } user { id licenses } } }`;
 const UPDATE = `mutation($input: UpdateUserInput!) { updateUser(input: $input) { errors { path message } user { id email licenses } } }`;
 const DELETE = `mutation($ids: [ID!]!) { deleteUsers(input: { ids: $ids }) { errors { path message } deletedIds } }`;
-const CREATE_APP = `mutation($name: String!, $permissions: [String!]!) { createApplication(name: $name, permissions: ` +
+const CREATE_APP =
+  `mutation($name: String!, $permissions: [String!]!) { createApplication(name: $name, permissions: ` +
   `$permissions) { application { clientId permissions } clientSecret } }`;
 
 const codeOf = (res: GraphQLResponse) => res.errors?.[0]?.extensions?.code;
-const errorAt = (res: GraphQLResponse, path: Array<string | number>) => res.errors?.find((e) => JSON.stringify(e.path) === JSON.stringify(path));
+const errorAt = (res: GraphQLResponse, path: Array<string | number>) =>
+  res.errors?.find((e) => JSON.stringify(e.path) === JSON.stringify(path));
 
 describe('issue 12: one access policy for users, licenses and groups', () => {
   let stack: RunningStack;
@@ -88,7 +108,11 @@ describe('issue 12: one access policy for users, licenses and groups', () => {
   async function createMember(label: string, licenses: string[], by = 'admin') {
     const username = `${label}_${Math.random().toString(36).slice(2, 8)}`;
     const res = await as(by, CREATE, {
-      input: { user: { firstName: 'Wedge', lastName: 'Antilles', email: uniqueEmail(label), credentials: { username, password: MEMBER_PASSWORD } }, requestedLicenses: licenses, requestedGroups: ['DEFAULT'] },
+      input: {
+        user: { firstName: 'Wedge', lastName: 'Antilles', email: uniqueEmail(label), credentials: { username, password: MEMBER_PASSWORD } },
+        requestedLicenses: licenses,
+        requestedGroups: ['DEFAULT'],
+      },
     });
     return { res, username };
   }
@@ -98,7 +122,13 @@ describe('issue 12: one access policy for users, licenses and groups', () => {
     ({ stack, dataDir } = started);
     // An organization that asked for self-signup, so B's customers can register themselves.
     shop = await bootstrapOrganization(dataDir, 'shop', ['--self-signup']);
-    support = await bootstrapOrganization(dataDir, 'shop', ['--admin-email', 'support@platform.test', '--admin-username', 'support', '--support-admin']);
+    support = await bootstrapOrganization(dataDir, 'shop', [
+      '--admin-email',
+      'support@platform.test',
+      '--admin-username',
+      'support',
+      '--support-admin',
+    ]);
     ids.admin = shop.admin.id;
     ids.support = support.admin.id;
     jwt.admin = (await login(url(), 'shop', 'admin', ADMIN_PASSWORD)).jwt;
@@ -117,13 +147,23 @@ describe('issue 12: one access policy for users, licenses and groups', () => {
     jwt.member = (await login(url(), 'shop', member.username, MEMBER_PASSWORD)).jwt;
 
     // B's customer: anonymous self-signup, no license.
-    const customer = await gql(url(), B_REGISTER, { ...realisticRegisterVariables(uniqueEmail('customer')), telephone: null }, { 'x-organization-slug': 'shop' });
+    const customer = await gql(
+      url(),
+      B_REGISTER,
+      { ...realisticRegisterVariables(uniqueEmail('customer')), telephone: null },
+      { 'x-organization-slug': 'shop' },
+    );
     expect(customer.errors).toBeUndefined();
     ids.consumer = customer.data!.register.user.id;
     jwt.consumer = customer.data!.register.session.jwt;
 
     // A pending user (withVerificationCode), then given a license: still no member access until verified.
-    const pending = await gql(url(), B_REGISTER, { ...realisticRegisterVariables(uniqueEmail('pending')), telephone: null, withVerificationCode: true }, { 'x-organization-slug': 'shop' });
+    const pending = await gql(
+      url(),
+      B_REGISTER,
+      { ...realisticRegisterVariables(uniqueEmail('pending')), telephone: null, withVerificationCode: true },
+      { 'x-organization-slug': 'shop' },
+    );
     expect(pending.errors).toBeUndefined();
     ids.pending = pending.data!.register.user.id;
     jwt.pending = pending.data!.register.session.jwt;
@@ -144,7 +184,9 @@ describe('issue 12: one access policy for users, licenses and groups', () => {
     });
     expect(victim.errors).toBeUndefined();
     ids.victim = victim.data!.registerOrganizationUser.user.id;
-    const connection = await as('app', `mutation($input: RecordConnectionInput!) { recordConnection(input: $input) { id } }`, { input: { userId: ids.victim, institutionName: 'First Bank' } });
+    const connection = await as('app', `mutation($input: RecordConnectionInput!) { recordConnection(input: $input) { id } }`, {
+      input: { userId: ids.victim, institutionName: 'First Bank' },
+    });
     expect(connection.errors).toBeUndefined();
   });
 
@@ -156,7 +198,12 @@ describe('issue 12: one access policy for users, licenses and groups', () => {
   describe('finding 3: strangers and the directory', () => {
     it('finding 3: an organization bootstrapped with the defaults refuses anonymous self-signup', async () => {
       await bootstrapOrganization(dataDir, 'closed-by-default');
-      const res = await gql(url(), B_REGISTER, { ...realisticRegisterVariables(uniqueEmail('stranger')), telephone: null }, { 'x-organization-slug': 'closed-by-default' });
+      const res = await gql(
+        url(),
+        B_REGISTER,
+        { ...realisticRegisterVariables(uniqueEmail('stranger')), telephone: null },
+        { 'x-organization-slug': 'closed-by-default' },
+      );
       // Answered as an unknown organization would be (second pass, finding 2: no existence oracle).
       expect(codeOf(res)).toBe('BAD_USER_INPUT');
       expect(res.data?.register ?? null).toBeNull();
@@ -166,11 +213,17 @@ describe('issue 12: one access policy for users, licenses and groups', () => {
     });
 
     it("finding 3: a self-signed-up customer lists only themselves, and reads no one's personal data", async () => {
-      const list = await as('consumer', `{ users(first: 50) { totalCount nodes { id email phoneNumber dateOfBirth address { addressLine1 } licenses } } }`);
+      const list = await as(
+        'consumer',
+        `{ users(first: 50) { totalCount nodes { id email phoneNumber dateOfBirth address { addressLine1 } licenses } } }`,
+      );
       expect(list.errors).toBeUndefined();
       expect(list.data!.users.totalCount).toBe(1);
       expect(list.data!.users.nodes.map((n: { id: string }) => n.id)).toEqual([ids.consumer]);
-      const members = await as('consumer', `{ viewer { currentOrganization { members(first: 50) { totalCount nodes { id email phoneNumber } } } } }`);
+      const members = await as(
+        'consumer',
+        `{ viewer { currentOrganization { members(first: 50) { totalCount nodes { id email phoneNumber } } } } }`,
+      );
       expect(members.data!.viewer.currentOrganization.members.nodes.map((n: { id: string }) => n.id)).toEqual([ids.consumer]);
       expect(members.data!.viewer.currentOrganization.members.totalCount).toBe(1);
       const direct = await as('consumer', `query($id: ID!) { organizationUser(id: $id) { id email dateOfBirth } }`, { id: ids.victim });
@@ -183,12 +236,24 @@ describe('issue 12: one access policy for users, licenses and groups', () => {
     });
 
     it('finding 3: a licensed member sees colleagues\u2019 directory fields, never their personal data', async () => {
-      const res = await as('member', `{ users(first: 50) { nodes { id email firstName phoneNumber dateOfBirth nationalIdLast4 address { postCode } } } }`);
+      const res = await as(
+        'member',
+        `{ users(first: 50) { nodes { id email firstName phoneNumber dateOfBirth nationalIdLast4 address { postCode } } } }`,
+      );
       const nodes = res.data!.users.nodes as Array<Record<string, unknown>>;
       const i = nodes.findIndex((n) => n.id === ids.victim);
       expect(i).toBeGreaterThanOrEqual(0);
-      expect(nodes[i]).toEqual({ id: ids.victim, email: expect.any(String), firstName: 'María', phoneNumber: null, dateOfBirth: null, nationalIdLast4: null, address: null });
-      for (const field of ['phoneNumber', 'dateOfBirth', 'nationalIdLast4', 'address']) expect(errorAt(res, ['users', 'nodes', i, field])?.extensions?.code).toBe('FORBIDDEN');
+      expect(nodes[i]).toEqual({
+        id: ids.victim,
+        email: expect.any(String),
+        firstName: 'María',
+        phoneNumber: null,
+        dateOfBirth: null,
+        nationalIdLast4: null,
+        address: null,
+      });
+      for (const field of ['phoneNumber', 'dateOfBirth', 'nationalIdLast4', 'address'])
+        expect(errorAt(res, ['users', 'nodes', i, field])?.extensions?.code).toBe('FORBIDDEN');
       expect(JSON.stringify(res)).not.toContain('1988-04-17');
     });
 
@@ -230,7 +295,10 @@ describe('issue 12: one access policy for users, licenses and groups', () => {
       const me = await as('pending', `{ me { id status email phoneNumber addresses { city } licenses } }`);
       expect(me.errors).toBeUndefined();
       expect(me.data!.me).toMatchObject({ id: ids.pending, status: 'PENDING_VERIFICATION', licenses: ['VIEWER'] });
-      const prefs = await as('pending', `mutation { updateNotificationPreferences(input: { email: true }) { notificationPreferences { email } } }`);
+      const prefs = await as(
+        'pending',
+        `mutation { updateNotificationPreferences(input: { email: true }) { notificationPreferences { email } } }`,
+      );
       expect(prefs.errors).toBeUndefined();
       expect(prefs.data!.updateNotificationPreferences.notificationPreferences.email).toBe(true);
       const agreement = await as('pending', `mutation { acceptLegalAgreement(version: "2024-01") { legalAgreementVersions { version } } }`);
@@ -259,7 +327,11 @@ describe('issue 12: one access policy for users, licenses and groups', () => {
       const { res, username } = await createMember('planted', ['ADMIN'], 'app');
       expect(codeOf(res)).toBe('FORBIDDEN');
       expect(res.data?.createUser ?? null).toBeNull();
-      const loginAttempt = await gql(url(), `mutation($i: String!, $p: String!) { login(organizationSlug: "shop", identifier: $i, password: $p) { jwt } }`, { i: username, p: MEMBER_PASSWORD });
+      const loginAttempt = await gql(
+        url(),
+        `mutation($i: String!, $p: String!) { login(organizationSlug: "shop", identifier: $i, password: $p) { jwt } }`,
+        { i: username, p: MEMBER_PASSWORD },
+      );
       expect(loginAttempt.data?.login ?? null).toBeNull();
     });
 
@@ -270,10 +342,14 @@ describe('issue 12: one access policy for users, licenses and groups', () => {
       expect(codeOf(email)).toBe('FORBIDDEN');
       const remove = await as('app', DELETE, { ids: [ids.admin] });
       expect(remove.data!.deleteUsers.deletedIds).toEqual([]);
-      expect(remove.data!.deleteUsers.errors).toEqual([{ path: ['ids', '0'], message: expect.stringContaining('organization-users:admin') }]);
+      expect(remove.data!.deleteUsers.errors).toEqual([
+        { path: ['ids', '0'], message: expect.stringContaining('organization-users:admin') },
+      ]);
       const close = await as('app', `mutation($id: ID) { closeAccount(userId: $id) { status } }`, { id: ids.admin });
       expect(codeOf(close)).toBe('FORBIDDEN');
-      const groups = await as('app', `mutation($ids: [ID!]!) { removeGroupMembers(name: "DEFAULT", userIds: $ids) { name } }`, { ids: [ids.admin] });
+      const groups = await as('app', `mutation($ids: [ID!]!) { removeGroupMembers(name: "DEFAULT", userIds: $ids) { name } }`, {
+        ids: [ids.admin],
+      });
       expect(codeOf(groups)).toBe('FORBIDDEN');
       const me = await as('admin', `{ me { email status licenses } }`);
       expect(me.data!.me).toEqual({ email: 'admin@shop.test', status: 'ACTIVE', licenses: ['ADMIN'] });
@@ -289,14 +365,25 @@ describe('issue 12: one access policy for users, licenses and groups', () => {
 
     it('finding 7a: bootstrap gives its application no organization-users:admin, and an application cannot manage applications', async () => {
       const apps = await as('admin', `{ applications { clientId permissions } }`);
-      const bootstrapped = (apps.data!.applications as Array<{ clientId: string; permissions: string[] }>).find((a) => a.clientId === shop.application.clientId)!;
+      const bootstrapped = (apps.data!.applications as Array<{ clientId: string; permissions: string[] }>).find(
+        (a) => a.clientId === shop.application.clientId,
+      )!;
       expect(bootstrapped.permissions).not.toContain('organization-users:admin');
-      const mint = await as('app', CREATE_APP, { name: 'All', permissions: ['users:register', 'organization-users:write', 'organization-users:read', 'organization-users:admin'] });
+      const mint = await as('app', CREATE_APP, {
+        name: 'All',
+        permissions: ['users:register', 'organization-users:write', 'organization-users:read', 'organization-users:admin'],
+      });
       expect(codeOf(mint)).toBe('FORBIDDEN');
-      const widen = await as('app', `mutation($id: ID!) { setApplicationPermissions(clientId: $id, permissions: ["organization-users:admin"]) { permissions } }`, { id: shop.application.clientId });
+      const widen = await as(
+        'app',
+        `mutation($id: ID!) { setApplicationPermissions(clientId: $id, permissions: ["organization-users:admin"]) { permissions } }`,
+        { id: shop.application.clientId },
+      );
       expect(codeOf(widen)).toBe('FORBIDDEN');
       // Nor can its client credentials ask for a scope it was not given.
-      await expect(applicationToken(url(), shop.application.clientId, shop.application.clientSecret, 'organization-users:admin')).rejects.toThrow(/invalid_scope/);
+      await expect(
+        applicationToken(url(), shop.application.clientId, shop.application.clientSecret, 'organization-users:admin'),
+      ).rejects.toThrow(/invalid_scope/);
     });
   });
 
@@ -316,7 +403,11 @@ describe('issue 12: one access policy for users, licenses and groups', () => {
         ['admin', `mutation($id: ID) { acceptLegalAgreement(version: "evil", userId: $id) { id } }`, { id: ids.support }],
         ['admin', `mutation($id: ID) { updateNotificationPreferences(input: { sms: true }, userId: $id) { id } }`, { id: ids.support }],
         ['adminApp', `mutation($id: ID!) { markUserSynced(userId: $id) { id } }`, { id: ids.support }],
-        ['adminApp', `mutation($input: RecordConnectionInput!) { recordConnection(input: $input) { id } }`, { input: { userId: ids.support, institutionName: 'Evil Bank' } }],
+        [
+          'adminApp',
+          `mutation($input: RecordConnectionInput!) { recordConnection(input: $input) { id } }`,
+          { input: { userId: ids.support, institutionName: 'Evil Bank' } },
+        ],
         ['admin', `mutation($ids: [ID!]!) { addGroupMembers(name: "DEFAULT", userIds: $ids) { name } }`, { ids: [ids.support] }],
         ['admin', `mutation($ids: [ID!]!) { removeGroupMembers(name: "DEFAULT", userIds: $ids) { name } }`, { ids: [ids.support] }],
       ];
@@ -324,17 +415,33 @@ describe('issue 12: one access policy for users, licenses and groups', () => {
         const res = await as(who, query, variables);
         expect(codeOf(res), query).toBe('FORBIDDEN');
       }
-      const me = await as('support', `{ me { firstName phoneNumber status syncedAt legalAgreementVersions { version } ` +
-        `notificationPreferences { sms } connections(input: { first: 1 }) { totalCount } groups } }`);
+      const me = await as(
+        'support',
+        `{ me { firstName phoneNumber status syncedAt legalAgreementVersions { version } ` +
+          `notificationPreferences { sms } connections(input: { first: 1 }) { totalCount } groups } }`,
+      );
       expect(me.data!.me).toEqual({
-        firstName: 'Organization', phoneNumber: null, status: 'ACTIVE', syncedAt: null, legalAgreementVersions: [], notificationPreferences: { sms: false }, connections: { totalCount: 0 }, groups: ['DEFAULT'],
+        firstName: 'Organization',
+        phoneNumber: null,
+        status: 'ACTIVE',
+        syncedAt: null,
+        legalAgreementVersions: [],
+        notificationPreferences: { sms: false },
+        connections: { totalCount: 0 },
+        groups: ['DEFAULT'],
       });
     });
 
     it('finding 7b: the support admin still manages their own account', async () => {
-      const res = await as('support', `mutation { updateNotificationPreferences(input: { push: true }) { notificationPreferences { push } } }`);
+      const res = await as(
+        'support',
+        `mutation { updateNotificationPreferences(input: { push: true }) { notificationPreferences { push } } }`,
+      );
       expect(res.errors).toBeUndefined();
-      const back = await as('support', `mutation { updateNotificationPreferences(input: { push: false }) { notificationPreferences { push } } }`);
+      const back = await as(
+        'support',
+        `mutation { updateNotificationPreferences(input: { push: false }) { notificationPreferences { push } } }`,
+      );
       expect(back.errors).toBeUndefined();
     });
   });
@@ -349,7 +456,9 @@ describe('issue 12: one access policy for users, licenses and groups', () => {
         expect(read.data?.organizationUser ?? null).toBeNull();
         const write = await as(who, UPDATE, { input: { id: ids.member, user: { firstName: 'X' } } });
         expect(write.data!.updateUser.errors).toEqual([{ path: ['id'], message: 'does not name a user of your organization' }]);
-        const group = await as(who, `mutation($ids: [ID!]!) { addGroupMembers(name: "DEFAULT", userIds: $ids) { name } }`, { ids: [ids.member] });
+        const group = await as(who, `mutation($ids: [ID!]!) { addGroupMembers(name: "DEFAULT", userIds: $ids) { name } }`, {
+          ids: [ids.member],
+        });
         expect(codeOf(group)).toBe('BAD_USER_INPUT');
         const sync = await as(who, `mutation($id: ID!) { markUserSynced(userId: $id) { id } }`, { id: ids.victim });
         expect(codeOf(sync)).toBe('NOT_FOUND');
@@ -479,7 +588,12 @@ describe('issue 12: one access policy for users, licenses and groups', () => {
 
     for (const caller of ['consumer', 'pending']) {
       it(`${caller} × identity's _entities(User) { username } of themselves: allowed`, async () => {
-        const res = await gql(`${stack.urls.identity}/graphql`, `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id username } } }`, { r: [{ __typename: 'User', id: ids[caller] }] }, bearer(jwt[caller]!));
+        const res = await gql(
+          `${stack.urls.identity}/graphql`,
+          `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id username } } }`,
+          { r: [{ __typename: 'User', id: ids[caller] }] },
+          bearer(jwt[caller]!),
+        );
         expect(res.errors).toBeUndefined();
         expect(res.data!._entities).toEqual([{ id: ids[caller], username: null }]);
       });

@@ -10,11 +10,25 @@ import { request } from 'undici';
 import { SMTPServer } from 'smtp-server';
 import type { BootstrapResult, RunningStack } from '@usergraph/cli';
 import { B_REGISTER, realisticRegisterVariables } from './support/seed-operations.js';
-import { ADMIN_PASSWORD, bearer, bootstrapOrganization, gql, LOGIN, login, openDatabase, readOutbox, removeDir, startTestStack, uniqueEmail, waitForOutbox } from './support/stack.js';
+import {
+  ADMIN_PASSWORD,
+  bearer,
+  bootstrapOrganization,
+  gql,
+  LOGIN,
+  login,
+  openDatabase,
+  readOutbox,
+  removeDir,
+  startTestStack,
+  uniqueEmail,
+  waitForOutbox,
+} from './support/stack.js';
 
 const PASSWORD = 'maple-Syrup-1867!';
 const REQUEST_RESET = `mutation($o: String!, $e: String!) { requestPasswordReset(organizationSlug: $o, email: $e) { success message } }`;
-const RESET = `mutation($o: String!, $e: String!, $c: String!, $n: String!) { resetPassword(organizationSlug: $o, ` +
+const RESET =
+  `mutation($o: String!, $e: String!, $c: String!, $n: String!) { resetPassword(organizationSlug: $o, ` +
   `email: $e, code: $c, newPassword: $n) { success } }`;
 const VERIFY = `mutation($o: String!, $e: String!, $c: String!) { verifyEmail(organizationSlug: $o, email: $e, code: $c) { success message } }`;
 const RESEND = `mutation($o: String!, $e: String!) { resendVerificationCode(organizationSlug: $o, email: $e) { success message } }`;
@@ -68,7 +82,9 @@ describe('account attacks (generous per-IP limits, default per-account limits)',
     expect(reset.errors![0]!.extensions!.retryAfterSeconds).toBeGreaterThan(0);
     // The password is unchanged: the old one still signs in, the attacker's does not.
     await login(stack.gatewayUrl, 'public', email, PASSWORD);
-    expect(codeOf(await gql(stack.gatewayUrl, LOGIN, { organizationSlug: 'public', identifier: email, password: 'Rogue-Squadron-22' }))).toBe('UNAUTHENTICATED');
+    expect(
+      codeOf(await gql(stack.gatewayUrl, LOGIN, { organizationSlug: 'public', identifier: email, password: 'Rogue-Squadron-22' })),
+    ).toBe('UNAUTHENTICATED');
   });
 
   it('finding 4: 15 wrong verification codes over three resends exhaust the budget: the correct fourth code does not verify', async () => {
@@ -89,7 +105,8 @@ describe('account attacks (generous per-IP limits, default per-account limits)',
   it('finding 5: "+1 415 555 0142", "+1 (415) 555-0142" and the email are one counter; unknown phones are counted in E.164', async () => {
     const phone = phonePair();
     const { email } = await register(stack, { telephone: phone.e164 });
-    const attempt = (identifier: string, password: string) => gql(stack.gatewayUrl, LOGIN, { organizationSlug: 'public', identifier, password });
+    const attempt = (identifier: string, password: string) =>
+      gql(stack.gatewayUrl, LOGIN, { organizationSlug: 'public', identifier, password });
     for (let i = 0; i < 5; i++) expect(codeOf(await attempt(phone.spaced, 'wrong-password-1'))).toBe('UNAUTHENTICATED');
     // Locked: the other spelling, and the email, with the right password, are refused too.
     expect(codeOf(await attempt(phone.punctuated, PASSWORD))).toBe('RATE_LIMITED');
@@ -105,7 +122,9 @@ describe('account attacks (generous per-IP limits, default per-account limits)',
   it('finding 5: of 12 concurrent wrong passwords against a limit of 5, at most 5 are checked', async () => {
     const { email } = await register(stack);
     const results = await Promise.all(
-      Array.from({ length: 12 }, () => gql(stack.gatewayUrl, LOGIN, { organizationSlug: 'public', identifier: email, password: 'wrong-password-1' })),
+      Array.from({ length: 12 }, () =>
+        gql(stack.gatewayUrl, LOGIN, { organizationSlug: 'public', identifier: email, password: 'wrong-password-1' }),
+      ),
     );
     const codes = results.map(codeOf);
     const checked = codes.filter((c) => c === 'UNAUTHENTICATED').length;
@@ -121,12 +140,16 @@ describe('account attacks (generous per-IP limits, default per-account limits)',
     const s = await login(stack.gatewayUrl, 'public', email, PASSWORD);
     const CHANGE = 'mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) { success } }';
     for (let i = 0; i < 5; i++) {
-      expect(codeOf(await gql(stack.gatewayUrl, CHANGE, { c: `wrong-password-${i}`, n: 'Rogue-Squadron-22' }, bearer(s.jwt)))).toBe('BAD_USER_INPUT');
+      expect(codeOf(await gql(stack.gatewayUrl, CHANGE, { c: `wrong-password-${i}`, n: 'Rogue-Squadron-22' }, bearer(s.jwt)))).toBe(
+        'BAD_USER_INPUT',
+      );
     }
     const right = await gql(stack.gatewayUrl, CHANGE, { c: PASSWORD, n: 'Rogue-Squadron-22' }, bearer(s.jwt));
     expect(codeOf(right)).toBe('RATE_LIMITED');
     // One counter: login is locked too.
-    expect(codeOf(await gql(stack.gatewayUrl, LOGIN, { organizationSlug: 'public', identifier: email, password: PASSWORD }))).toBe('RATE_LIMITED');
+    expect(codeOf(await gql(stack.gatewayUrl, LOGIN, { organizationSlug: 'public', identifier: email, password: PASSWORD }))).toBe(
+      'RATE_LIMITED',
+    );
   });
 
   it('finding 6: after closeAccount: no login, no refresh, no reset, and every session revoked', async () => {
@@ -141,7 +164,9 @@ describe('account attacks (generous per-IP limits, default per-account limits)',
     expect(closed.errors).toBeUndefined();
     expect(closed.data!.closeAccount.status).toBe('CLOSED');
 
-    expect(codeOf(await gql(stack.gatewayUrl, LOGIN, { organizationSlug: 'public', identifier: email, password: PASSWORD }))).toBe('UNAUTHENTICATED');
+    expect(codeOf(await gql(stack.gatewayUrl, LOGIN, { organizationSlug: 'public', identifier: email, password: PASSWORD }))).toBe(
+      'UNAUTHENTICATED',
+    );
     expect(codeOf(await gql(stack.gatewayUrl, REFRESH, { t: second.refreshToken }))).toBe('UNAUTHENTICATED');
     // ...does not work after it.
     expect(codeOf(await gql(stack.gatewayUrl, RESET, { o: 'public', e: email, c: early, n: 'Rogue-Squadron-22' }))).toBe('BAD_USER_INPUT');
@@ -169,9 +194,17 @@ describe('account attacks (generous per-IP limits, default per-account limits)',
     const UPDATE = `mutation($input: UpdateUserInput!) { updateUser(input: $input) { errors { path message } user { id email } } }`;
     const createUser = async (username: string) => {
       const email = uniqueEmail(username);
-      const res = await gql(stack.gatewayUrl, CREATE, {
-        input: { user: { firstName: 'Vic', lastName: 'Tim', email, credentials: { username, password: PASSWORD } }, requestedLicenses: ['VIEWER'] },
-      }, bearer(adminJwt));
+      const res = await gql(
+        stack.gatewayUrl,
+        CREATE,
+        {
+          input: {
+            user: { firstName: 'Vic', lastName: 'Tim', email, credentials: { username, password: PASSWORD } },
+            requestedLicenses: ['VIEWER'],
+          },
+        },
+        bearer(adminJwt),
+      );
       expect(res.data!.createUser.errors).toEqual([]);
       return { email, id: res.data!.createUser.user.id as string };
     };
@@ -203,7 +236,10 @@ describe('account attacks (generous per-IP limits, default per-account limits)',
       expect(verified.errors).toBeUndefined();
       await gql(stack.gatewayUrl, REQUEST_RESET, { o: 'acme-f7', e: attackerEmail });
       const reset = codeIn((await waitForOutbox(dataDir, attackerEmail, 2))[0]!.text);
-      expect((await gql(stack.gatewayUrl, RESET, { o: 'acme-f7', e: attackerEmail, c: reset, n: 'Rogue-Squadron-22' })).data!.resetPassword.success).toBe(true);
+      expect(
+        (await gql(stack.gatewayUrl, RESET, { o: 'acme-f7', e: attackerEmail, c: reset, n: 'Rogue-Squadron-22' })).data!.resetPassword
+          .success,
+      ).toBe(true);
     });
 
     it('anonymously, verifyEmail cannot verify a changed address (only the signed-in user can)', async () => {

@@ -6,14 +6,27 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningStack } from '@usergraph/cli';
-import { ADMIN_PASSWORD, LOGIN, applicationToken, bearer, bootstrapOrganization, gql, login, removeDir, startTestStack, uniqueEmail, type GraphQLResponse } from './support/stack.js';
+import {
+  ADMIN_PASSWORD,
+  LOGIN,
+  applicationToken,
+  bearer,
+  bootstrapOrganization,
+  gql,
+  login,
+  removeDir,
+  startTestStack,
+  uniqueEmail,
+  type GraphQLResponse,
+} from './support/stack.js';
 
 const PASSWORD = 'Rogue-Squadron-22';
 const CREATE = `mutation($input: CreateUserInput!) { createUser(input: $input) { errors { path message } user { id licenses } } }`;
 const UPDATE = `mutation($input: UpdateUserInput!) { updateUser(input: $input) { errors { path message } user { id licenses } } }`;
 const CLOSE = `mutation($id: ID) { closeAccount(userId: $id) { id status } }`;
 const SEATS = `{ currentOrganization { seatUsage { license used } } }`;
-const CREATE_APP = `mutation($name: String!, $permissions: [String!]!) { createApplication(name: $name, permissions: ` +
+const CREATE_APP =
+  `mutation($name: String!, $permissions: [String!]!) { createApplication(name: $name, permissions: ` +
   `$permissions) { application { clientId } clientSecret } }`;
 
 const codeOf = (res: GraphQLResponse) => res.errors?.[0]?.extensions?.code;
@@ -38,7 +51,11 @@ describe('issue 12 review: company admins, support admins and group writes', () 
   async function member(org: { admin: string; slug: string }, label: string, licenses: string[], groups = ['DEFAULT']) {
     const username = `${label}_${Math.random().toString(36).slice(2, 8)}`;
     const res = await as(org.admin, CREATE, {
-      input: { user: { firstName: 'Wedge', lastName: 'Antilles', email: uniqueEmail(label), credentials: { username, password: PASSWORD } }, requestedLicenses: licenses, requestedGroups: groups },
+      input: {
+        user: { firstName: 'Wedge', lastName: 'Antilles', email: uniqueEmail(label), credentials: { username, password: PASSWORD } },
+        requestedLicenses: licenses,
+        requestedGroups: groups,
+      },
     });
     expect(res.data!.createUser.errors).toEqual([]);
     const id = res.data!.createUser.user.id as string;
@@ -93,7 +110,11 @@ describe('issue 12 review: company admins, support admins and group writes', () 
         // Whoever is left can still sign in and holds ADMIN.
         const survivors: string[] = [];
         for (const username of ['admin', other.username]) {
-          const res = await gql(url(), LOGIN, { organizationSlug: slug, identifier: username, password: username === 'admin' ? ADMIN_PASSWORD : PASSWORD });
+          const res = await gql(url(), LOGIN, {
+            organizationSlug: slug,
+            identifier: username,
+            password: username === 'admin' ? ADMIN_PASSWORD : PASSWORD,
+          });
           if (res.data?.login?.jwt) survivors.push(res.data.login.jwt);
         }
         expect(survivors.length, `round ${round}`).toBeGreaterThanOrEqual(1);
@@ -126,15 +147,23 @@ describe('issue 12 review: company admins, support admins and group writes', () 
 
     beforeAll(async () => {
       org = await organization('ops');
-      const boot = await bootstrapOrganization(dataDir, 'ops', ['--admin-email', 'support@platform.test', '--admin-username', 'support', '--support-admin']);
+      const boot = await bootstrapOrganization(dataDir, 'ops', [
+        '--admin-email',
+        'support@platform.test',
+        '--admin-username',
+        'support',
+        '--support-admin',
+      ]);
       support = { id: boot.admin.id, jwt: (await login(url(), 'ops', 'support', ADMIN_PASSWORD)).jwt };
       expect((await as(org.admin, `mutation { createGroup(name: "OPS") { name } }`)).errors).toBeUndefined();
       // The support admin (the operator) joins a group of their own accord.
-      const joined = await as(support.jwt, `mutation($ids: [ID!]!) { addGroupMembers(name: "OPS", userIds: $ids) { memberCount } }`, { ids: [support.id] });
+      const joined = await as(support.jwt, `mutation($ids: [ID!]!) { addGroupMembers(name: "OPS", userIds: $ids) { memberCount } }`, {
+        ids: [support.id],
+      });
       expect(joined.errors).toBeUndefined();
     });
 
-    it("issue 12 review: deleteGroup is refused while a support admin is a member (it would change their groups)", async () => {
+    it('issue 12 review: deleteGroup is refused while a support admin is a member (it would change their groups)', async () => {
       for (const token of [org.admin, org.app]) {
         const res = await as(token, `mutation { deleteGroup(name: "OPS") }`);
         expect(codeOf(res)).toBe('FORBIDDEN');
@@ -164,7 +193,9 @@ describe('issue 12 review: company admins, support admins and group writes', () 
 
     it('issue 12 review: deleteGroup by an application without organization-users:admin is refused when an ADMIN is a member', async () => {
       await as(org.admin, `mutation { createGroup(name: "BOARD") { name } }`);
-      const added = await as(org.admin, `mutation($ids: [ID!]!) { addGroupMembers(name: "BOARD", userIds: $ids) { memberCount } }`, { ids: [org.boot.admin.id] });
+      const added = await as(org.admin, `mutation($ids: [ID!]!) { addGroupMembers(name: "BOARD", userIds: $ids) { memberCount } }`, {
+        ids: [org.boot.admin.id],
+      });
       expect(added.errors).toBeUndefined();
       const res = await as(org.app, `mutation { deleteGroup(name: "BOARD") }`);
       expect(codeOf(res)).toBe('FORBIDDEN');
@@ -183,8 +214,15 @@ describe('issue 12 review: company admins, support admins and group writes', () 
       expect(codeOf(res)).toBe('FORBIDDEN');
       const capped = await as(org.app, `mutation { setSeatCap(license: VIEWER, cap: 5) { license cap } }`);
       expect(capped.errors).toBeUndefined();
-      const admins = await as(org.admin, CREATE_APP, { name: 'Administrator', permissions: ['organization-users:write', 'organization-users:admin'] });
-      const adminApp = await applicationToken(url(), admins.data!.createApplication.application.clientId, admins.data!.createApplication.clientSecret);
+      const admins = await as(org.admin, CREATE_APP, {
+        name: 'Administrator',
+        permissions: ['organization-users:write', 'organization-users:admin'],
+      });
+      const adminApp = await applicationToken(
+        url(),
+        admins.data!.createApplication.application.clientId,
+        admins.data!.createApplication.clientSecret,
+      );
       for (const token of [org.admin, adminApp]) {
         const ok = await as(token, `mutation { setSeatCap(license: ADMIN, cap: null) { license cap } }`);
         expect(ok.errors).toBeUndefined();

@@ -25,7 +25,19 @@ import { request } from 'undici';
 import type { BootstrapResult, RunningStack } from '@usergraph/cli';
 import { B_REGISTER, realisticRegisterVariables } from './support/seed-operations.js';
 import { C_REGISTER_USER } from './support/seed-operations-c.js';
-import { ADMIN_PASSWORD, applicationToken, bearer, bootstrapOrganization, gql, LOGIN, login, openDatabase, removeDir, startTestStack, uniqueEmail } from './support/stack.js';
+import {
+  ADMIN_PASSWORD,
+  applicationToken,
+  bearer,
+  bootstrapOrganization,
+  gql,
+  LOGIN,
+  login,
+  openDatabase,
+  removeDir,
+  startTestStack,
+  uniqueEmail,
+} from './support/stack.js';
 
 const SEED = Number(process.env.BAD_INPUT_SEED ?? 60_606);
 /** Properties run side by side, each sending one request at a time. */
@@ -92,22 +104,113 @@ const list = (path: Path, item: ItemSpec, opts: { required?: boolean; badLists?:
 });
 
 // Strings of the right type that each kind of field must refuse.
-const EMAILS = bad('plainaddress', 'jane@example', '@example.com', 'jane@@example.com', 'jane doe@example.com', 'jane.example.com', '.jane@example.com', 'jane@example..com', `${'j'.repeat(65)}@example.com`, '', '   ', 'jane@exa mple.com', 'jane@-example.com');
-const NEW_PASSWORDS = bad('password', 'PASSWORD', '  password  ', 'iloveyou', '123456789', '12345678', 'short', 'Sh0rt!', '', 'x'.repeat(129));
+const EMAILS = bad(
+  'plainaddress',
+  'jane@example',
+  '@example.com',
+  'jane@@example.com',
+  'jane doe@example.com',
+  'jane.example.com',
+  '.jane@example.com',
+  'jane@example..com',
+  `${'j'.repeat(65)}@example.com`,
+  '',
+  '   ',
+  'jane@exa mple.com',
+  'jane@-example.com',
+);
+const NEW_PASSWORDS = bad(
+  'password',
+  'PASSWORD',
+  '  password  ',
+  'iloveyou',
+  '123456789',
+  '12345678',
+  'short',
+  'Sh0rt!',
+  '',
+  'x'.repeat(129),
+);
 const NAMES = bad('', '   ', 'J0hn', 'R2-D2', '<script>', 'John_Doe', '@@@', "''", '-', '.', 'Jane\tDoe', 'x'.repeat(101), 'John (Johnny)');
-const INTERNATIONAL_PHONES = bad('555-123-4567', '+1 555 123 4567', 'telephone', '12', '+', '++14155550142', '+1 415 555 0142 ext. 2', '0000000000', '+999 123 456', '+1 (415) 555-01', '', 'x'.repeat(33));
-const US_PHONES = bad('5551234567', '555-123-4567', '+1 555 123 4567', '123-456-7890', 'telephone', '12', '', '+44 20 7946 0000 1', '202 555 014');
+const INTERNATIONAL_PHONES = bad(
+  '555-123-4567',
+  '+1 555 123 4567',
+  'telephone',
+  '12',
+  '+',
+  '++14155550142',
+  '+1 415 555 0142 ext. 2',
+  '0000000000',
+  '+999 123 456',
+  '+1 (415) 555-01',
+  '',
+  'x'.repeat(33),
+);
+const US_PHONES = bad(
+  '5551234567',
+  '555-123-4567',
+  '+1 555 123 4567',
+  '123-456-7890',
+  'telephone',
+  '12',
+  '',
+  '+44 20 7946 0000 1',
+  '202 555 014',
+);
 const REGION_CODES = bad('XX', 'USA', 'U', '', '12', 'ZZ', 'U S', '🇺🇸', 'U.S.');
-const MALFORMED_SLUGS = bad('Acme', 'ACME', '-acme', 'acme-', 'ac--me', 'a', '', 'ac me', 'acme!', 'x'.repeat(64), 'acme/../admin', 'äcme', '   ');
+const MALFORMED_SLUGS = bad(
+  'Acme',
+  'ACME',
+  '-acme',
+  'acme-',
+  'ac--me',
+  'a',
+  '',
+  'ac me',
+  'acme!',
+  'x'.repeat(64),
+  'acme/../admin',
+  'äcme',
+  '   ',
+);
 const USERNAMES = bad('ab', '_abc', '.abc', '-abc', 'a b c', 'abc!', 'héllo', 'x'.repeat(33), '', 'admin');
 const MALFORMED_GROUPS = bad('jedi', 'Jedi', 'JE DI', 'JEDI!', '', '   ', 'X'.repeat(65), 'ÉCOLE', 'JEDI.KNIGHTS', 'A/B');
-const PERMISSIONS = bad('admin:everything', 'users:*', 'USERS:REGISTER', '', 'users:register ', 'organization-users:delete', 'users:register,organization-users:read');
+const PERMISSIONS = bad(
+  'admin:everything',
+  'users:*',
+  'USERS:REGISTER',
+  '',
+  'users:register ',
+  'organization-users:delete',
+  'users:register,organization-users:read',
+);
 const TAX_NUMBERS = bad('', 'ABC#123', 'x'.repeat(33), 'tax_number', '12;34');
-const NATIONAL_IDS = bad('000-12-3456', '666-12-3456', '900-12-3456', '123-00-4567', '123-45-0000', '00-1234567', '12-0000000', '12345678', 'abc-de-fghi', '', '123-45-67890', '536 22 8841');
+const NATIONAL_IDS = bad(
+  '000-12-3456',
+  '666-12-3456',
+  '900-12-3456',
+  '123-00-4567',
+  '123-45-0000',
+  '00-1234567',
+  '12-0000000',
+  '12345678',
+  'abc-de-fghi',
+  '',
+  '123-45-67890',
+  '536 22 8841',
+);
 const STATE_CODES = bad('', 'QUEB', 'Q-C', 'Q C', 'QC!');
 const POST_CODES = bad('', 'H', 'H2W 2R2 0000X', 'H2W#2R2', 'H2W_2R2');
 const ALPHA2 = bad('CAN', 'XX', 'C', '', '12', 'ZZ');
-const MALFORMED_OBJECT_IDS = bad('nope', '12345', 'zzzzzzzzzzzzzzzzzzzzzzzz', '0123456789abcdef0123456', '0123456789abcdef012345678', '', '0x0123456789abcdef012345');
+const MALFORMED_OBJECT_IDS = bad(
+  'nope',
+  '12345',
+  'zzzzzzzzzzzzzzzzzzzzzzzz',
+  '0123456789abcdef0123456',
+  '0123456789abcdef012345678',
+  '',
+  '0x0123456789abcdef012345',
+);
 /** Well-formed ids that name nothing (2^-96 odds of naming a real document). */
 const UNKNOWN_OBJECT_IDS = fc.stringMatching(/^[0-9a-f]{24}$/);
 const OBJECT_IDS = fc.oneof(MALFORMED_OBJECT_IDS, UNKNOWN_OBJECT_IDS);
@@ -121,7 +224,19 @@ const REQUIRED_FREE_TEXT = (max: number) => bad('', '   ', 'x'.repeat(max + 1));
 const ACCOUNT_TYPES = bad('1ABC', 'CREDIT$CARD', '_X', '', 'x'.repeat(51), 'crédit', 'CREDIT.CARD');
 const AMOUNTS = bad('1,000.00', '1e5', '12.34567', 'NaN', 'Infinity', '--1', '', '1.', '.5', '0x10', '1234567890123456', '12 345', '+5');
 const CURRENCIES = bad('US', 'DOLLARS', '$$$', '', 'ZZZ', '123', 'U D');
-const DATE_STRINGS = bad('1990-13-01', '1990-02-30', '15/05/1990', '1899-12-31', '2999-01-01', '1990-5-15', 'yesterday', '', '19900515', '1990-05-15T00:00:00Z', '0000-00-00');
+const DATE_STRINGS = bad(
+  '1990-13-01',
+  '1990-02-30',
+  '15/05/1990',
+  '1899-12-31',
+  '2999-01-01',
+  '1990-5-15',
+  'yesterday',
+  '',
+  '19900515',
+  '1990-05-15T00:00:00Z',
+  '0000-00-00',
+);
 const YEARS = fc.oneof(fc.integer({ min: -(2 ** 31), max: 1899 }), fc.integer({ min: 10_000, max: 2 ** 31 - 1 }));
 const MONTHS = fc.oneof(fc.integer({ min: -(2 ** 31), max: 0 }), fc.integer({ min: 13, max: 2 ** 31 - 1 }));
 /** Baselines use April: 31 is out of that month too. */
@@ -131,7 +246,12 @@ const LICENSES = ['VIEWER', 'AUTHOR', 'ANALYST', 'ADMIN'] as const;
 /** Names a message may list as the allowed values, so finding them in an answer is not an echo. */
 const VOCABULARY = ['users:register', 'organization-users:write', 'organization-users:read', ...LICENSES];
 /** License sets D refuses whoever holds them. */
-const BAD_LICENSE_SETS = [['AUTHOR', 'VIEWER'], ['VIEWER', 'VIEWER'], ['ANALYST', 'ANALYST'], ['ADMIN', 'AUTHOR', 'ANALYST', 'VIEWER', 'ADMIN']];
+const BAD_LICENSE_SETS = [
+  ['AUTHOR', 'VIEWER'],
+  ['VIEWER', 'VIEWER'],
+  ['ANALYST', 'ANALYST'],
+  ['ADMIN', 'AUTHOR', 'ANALYST', 'VIEWER', 'ADMIN'],
+];
 
 // ---------------------------------------------------------------------------
 // Garbage
@@ -148,7 +268,23 @@ const controlString = fc
   .map(([a, c, b]) => `${a}${c.join('')}${b}`);
 
 const EMOJI = ['😀', '🧨', '👩‍👩‍👧‍👦', '🏳️‍🌈', '🇺🇸', '💩'];
-const ODD = ['\u202e', '\u202b', '\u200f', '\u200d', '\u200b', '\u2060', 'שלום', 'مرحبا', '\u0301', '\u0336\u0336', 'Z\u0351a\u0354l\u0356g\u0357o', 'ﷺ', '𝕳𝖊𝖑𝖑𝖔', 'Ａ', ...EMOJI];
+const ODD = [
+  '\u202e',
+  '\u202b',
+  '\u200f',
+  '\u200d',
+  '\u200b',
+  '\u2060',
+  'שלום',
+  'مرحبا',
+  '\u0301',
+  '\u0336\u0336',
+  'Z\u0351a\u0354l\u0356g\u0357o',
+  'ﷺ',
+  '𝕳𝖊𝖑𝖑𝖔',
+  'Ａ',
+  ...EMOJI,
+];
 const LONE_SURROGATES = ['\ud800', '\udbff', '\udc00', '\udfff'];
 const odds = fc.array(fc.constantFrom(...ODD), { maxLength: 6 }).map((a) => a.join(''));
 
@@ -178,9 +314,23 @@ const huge = fc
   .map(([n, unit]) => unit.repeat(Math.ceil(n / unit.length)).slice(0, n));
 
 /** Operator injection where a string belongs. */
-const injectionObject = fc.constantFrom<unknown>({ $gt: '' }, { $ne: null }, { $where: 'sleep(1000)' }, { $regex: '.*', $options: 'si' }, { $exists: true }, { $in: ['admin'] });
+const injectionObject = fc.constantFrom<unknown>(
+  { $gt: '' },
+  { $ne: null },
+  { $where: 'sleep(1000)' },
+  { $regex: '.*', $options: 'si' },
+  { $exists: true },
+  { $in: ['admin'] },
+);
 /** The same as strings: refused by patterns (each has a space or a brace). */
-const INJECTION_STRINGS = bad('{"$gt": ""}', '{"$ne": null}', '{"$where": "sleep(1000)"}', "'; return true; var x='", "admin' || '1'=='1", '{"$regex": ".*"}');
+const INJECTION_STRINGS = bad(
+  '{"$gt": ""}',
+  '{"$ne": null}',
+  '{"$where": "sleep(1000)"}',
+  "'; return true; var x='",
+  "admin' || '1'=='1",
+  '{"$regex": ".*"}',
+);
 const nestedGarbage = fc.oneof(fc.object({ maxDepth: 2 }), fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 4 }));
 const number = fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }));
 
@@ -204,7 +354,9 @@ const nonInt = fc.oneof(
   fc.string({ maxLength: 10 }),
   fc.boolean(),
   fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Number.isInteger(d)),
-  fc.oneof(fc.double({ min: 2 ** 31, max: 2 ** 53, noNaN: true }), fc.double({ min: -(2 ** 53), max: -(2 ** 31) - 1, noNaN: true })).map(Math.trunc),
+  fc
+    .oneof(fc.double({ min: 2 ** 31, max: 2 ** 53, noNaN: true }), fc.double({ min: -(2 ** 53), max: -(2 ** 31) - 1, noNaN: true }))
+    .map(Math.trunc),
   injectionObject,
   nestedGarbage,
 );
@@ -333,7 +485,17 @@ interface MutationSpec {
   cCodes?: Record<string, string[]>;
 }
 
-const ADDRESS_FREE_TEXT = ['description', 'firstName', 'lastName', 'addressLine1', 'addressLine2', 'streetNumber', 'city', 'state', 'country'];
+const ADDRESS_FREE_TEXT = [
+  'description',
+  'firstName',
+  'lastName',
+  'addressLine1',
+  'addressLine2',
+  'streetNumber',
+  'city',
+  'state',
+  'country',
+];
 
 /** AddressInput's fields under `at` (B's addresses and A's address). */
 function addressFields(at: Path): FieldSpec[] {
@@ -377,21 +539,39 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
     adminJwt = (await login(url(), 'acme', 'admin', ADMIN_PASSWORD)).jwt;
     appToken = await applicationToken(url(), acme.application.clientId, acme.application.clientSecret);
     const asAdmin = (query: string, variables: Record<string, unknown> = {}) => gql(url(), query, variables, bearer(adminJwt));
-    for (const name of ['JEDI', 'REBEL']) expect((await asAdmin('mutation($name: String!) { createGroup(name: $name) { name } }', { name })).errors).toBeUndefined();
+    for (const name of ['JEDI', 'REBEL'])
+      expect((await asAdmin('mutation($name: String!) { createGroup(name: $name) { name } }', { name })).errors).toBeUndefined();
 
     // A member (VIEWER), for changePassword and as updateUser's target.
     const memberEmail = uniqueEmail('leia');
-    const created = await asAdmin(`mutation($input: CreateUserInput!) { createUser(input: $input) { errors { path message } user { id } } }`, {
-      input: { user: { firstName: 'Leia', lastName: 'Organa', email: memberEmail, credentials: { username: 'leia', password: MEMBER_PASSWORD } }, requestedLicenses: ['VIEWER'], requestedGroups: ['DEFAULT'] },
-    });
+    const created = await asAdmin(
+      `mutation($input: CreateUserInput!) { createUser(input: $input) { errors { path message } user { id } } }`,
+      {
+        input: {
+          user: { firstName: 'Leia', lastName: 'Organa', email: memberEmail, credentials: { username: 'leia', password: MEMBER_PASSWORD } },
+          requestedLicenses: ['VIEWER'],
+          requestedGroups: ['DEFAULT'],
+        },
+      },
+    );
     expect(created.data!.createUser.errors).toEqual([]);
     member = { id: created.data!.createUser.user.id, email: memberEmail, jwt: (await login(url(), 'acme', 'leia', MEMBER_PASSWORD)).jwt };
 
     // A consumer (A) with one connection, for the account and financial-data mutations.
-    const consumer = await gql(url(), 'mutation($input: RegisterOrganizationUserInput!) { registerOrganizationUser(input: $input) { user { id } } }', { input: consumerInput() }, bearer(appToken));
+    const consumer = await gql(
+      url(),
+      'mutation($input: RegisterOrganizationUserInput!) { registerOrganizationUser(input: $input) { user { id } } }',
+      { input: consumerInput() },
+      bearer(appToken),
+    );
     expect(consumer.errors).toBeUndefined();
     consumerId = consumer.data!.registerOrganizationUser.user.id;
-    const connection = await gql(url(), 'mutation($input: RecordConnectionInput!) { recordConnection(input: $input) { id } }', { input: { userId: consumerId, institutionName: 'Chase' } }, bearer(appToken));
+    const connection = await gql(
+      url(),
+      'mutation($input: RecordConnectionInput!) { recordConnection(input: $input) { id } }',
+      { input: { userId: consumerId, institutionName: 'Chase' } },
+      bearer(appToken),
+    );
     expect(connection.errors).toBeUndefined();
     connectionId = connection.data!.recordConnection.id;
 
@@ -477,7 +657,14 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
         dialect: 'C',
         numRuns: 200,
         auth: app,
-        baseline: () => ({ firstName: 'Jane', lastName: 'Doe', phoneNumber: '202-555-0143', regionCode: 'US', emailAddress: uniqueEmail('jane'), dateOfBirth: '1990-05-15' }),
+        baseline: () => ({
+          firstName: 'Jane',
+          lastName: 'Doe',
+          phoneNumber: '202-555-0143',
+          regionCode: 'US',
+          emailAddress: uniqueEmail('jane'),
+          dateOfBirth: '1990-05-15',
+        }),
         fields: [
           str(['firstName'], NAMES),
           str(['lastName'], NAMES),
@@ -507,7 +694,9 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
           // Not 'globex': its admin has the same username and password.
           str(['organizationSlug'], fc.oneof(MALFORMED_SLUGS, bad('nonexistent-org'))),
           str(['identifier'], bad('', '   ', 'nobody', 'admin@globex.test', '+1 555 123 4567', 'adm in', 'x'.repeat(255))),
-          str(['password'], bad('', 'wrong-password', ADMIN_PASSWORD.toLowerCase(), `${ADMIN_PASSWORD} `, 'x'.repeat(1025)), { text: 'free' }),
+          str(['password'], bad('', 'wrong-password', ADMIN_PASSWORD.toLowerCase(), `${ADMIN_PASSWORD} `, 'x'.repeat(1025)), {
+            text: 'free',
+          }),
         ],
         // CONTRACTS: one message for every failed login, so it cannot tell which part was wrong.
         anonymousRejections: { UNAUTHENTICATED: /^Invalid organization, identifier or password$/ },
@@ -519,11 +708,20 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
         numRuns: 150,
         auth: anonymous,
         baseline: () => ({ refreshToken: 'replaced' }),
-        fields: [str(['refreshToken'], fc.oneof(bad('', 'garbage', 'a.b'), fc.tuple(UNKNOWN_OBJECT_IDS, fc.stringMatching(/^[A-Za-z0-9_-]{43}$/)).map(([s, t]) => `${s}.${t}`)))],
+        fields: [
+          str(
+            ['refreshToken'],
+            fc.oneof(
+              bad('', 'garbage', 'a.b'),
+              fc.tuple(UNKNOWN_OBJECT_IDS, fc.stringMatching(/^[A-Za-z0-9_-]{43}$/)).map(([s, t]) => `${s}.${t}`),
+            ),
+          ),
+        ],
       },
       {
         name: 'verifyEmail',
-        query: `mutation($organizationSlug: String!, $email: String!, $code: String!) { ` +
+        query:
+          `mutation($organizationSlug: String!, $email: String!, $code: String!) { ` +
           `verifyEmail(organizationSlug: $organizationSlug, email: $email, code: $code) { ${RESULT} } }`,
         dialect: 'graphql',
         numRuns: 150,
@@ -534,7 +732,8 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
       },
       {
         name: 'resendVerificationCode',
-        query: `mutation($organizationSlug: String!, $email: String!) { resendVerificationCode(organizationSlug: ` +
+        query:
+          `mutation($organizationSlug: String!, $email: String!) { resendVerificationCode(organizationSlug: ` +
           `$organizationSlug, email: $email) { ${RESULT} } }`,
         dialect: 'graphql',
         numRuns: 120,
@@ -544,7 +743,8 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
       },
       {
         name: 'requestPasswordReset',
-        query: `mutation($organizationSlug: String!, $email: String!) { requestPasswordReset(organizationSlug: ` +
+        query:
+          `mutation($organizationSlug: String!, $email: String!) { requestPasswordReset(organizationSlug: ` +
           `$organizationSlug, email: $email) { ${RESULT} } }`,
         dialect: 'graphql',
         numRuns: 120,
@@ -554,31 +754,41 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
       },
       {
         name: 'resetPassword',
-        query: `mutation($organizationSlug: String!, $email: String!, $code: String!, $newPassword: String!) { ` +
+        query:
+          `mutation($organizationSlug: String!, $email: String!, $code: String!, $newPassword: String!) { ` +
           `resetPassword(organizationSlug: $organizationSlug, email: $email, code: $code, newPassword: ` +
           `$newPassword) { ${RESULT} } }`,
         dialect: 'graphql',
         numRuns: 160,
         auth: anonymous,
         baseline: () => ({ organizationSlug: 'acme', email: uniqueEmail('ghost'), code: '123456', newPassword: 'Brand-New-Pass-42' }),
-        fields: [str(['organizationSlug'], MALFORMED_SLUGS), str(['email'], EMAILS), str(['code'], CODES), str(['newPassword'], NEW_PASSWORDS, { text: 'free' })],
+        fields: [
+          str(['organizationSlug'], MALFORMED_SLUGS),
+          str(['email'], EMAILS),
+          str(['code'], CODES),
+          str(['newPassword'], NEW_PASSWORDS, { text: 'free' }),
+        ],
       },
       {
         name: 'changePassword',
-        query: `mutation($currentPassword: String!, $newPassword: String!) { changePassword(currentPassword: ` +
+        query:
+          `mutation($currentPassword: String!, $newPassword: String!) { changePassword(currentPassword: ` +
           `$currentPassword, newPassword: $newPassword) { ${RESULT} } }`,
         dialect: 'graphql',
         numRuns: 150,
         auth: () => bearer(member.jwt),
         baseline: () => ({ currentPassword: MEMBER_PASSWORD, newPassword: 'Another-Secret-99' }),
         fields: [
-          str(['currentPassword'], bad('', 'wrong-password', MEMBER_PASSWORD.toUpperCase(), ` ${MEMBER_PASSWORD}`, 'x'.repeat(1025)), { text: 'free' }),
+          str(['currentPassword'], bad('', 'wrong-password', MEMBER_PASSWORD.toUpperCase(), ` ${MEMBER_PASSWORD}`, 'x'.repeat(1025)), {
+            text: 'free',
+          }),
           str(['newPassword'], NEW_PASSWORDS, { text: 'free' }),
         ],
       },
       {
         name: 'createApplication',
-        query: `mutation($name: String!, $permissions: [String!]!) { createApplication(name: $name, permissions: ` +
+        query:
+          `mutation($name: String!, $permissions: [String!]!) { createApplication(name: $name, permissions: ` +
           `$permissions) { application { ${APPLICATION} } clientSecret } }`,
         dialect: 'graphql',
         numRuns: 150,
@@ -586,7 +796,11 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
         baseline: () => ({ name: 'Fuzz app', permissions: ['organization-users:read'] }),
         fields: [
           str(['name'], REQUIRED_FREE_TEXT(100), { text: 'free' }),
-          list(['permissions'], { kind: 'String', bad: PERMISSIONS }, { required: true, badLists: [Array.from({ length: 11 }, () => 'users:register')] }),
+          list(
+            ['permissions'],
+            { kind: 'String', bad: PERMISSIONS },
+            { required: true, badLists: [Array.from({ length: 11 }, () => 'users:register')] },
+          ),
         ],
       },
       {
@@ -600,15 +814,23 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
       },
       {
         name: 'setApplicationPermissions',
-        query: `mutation($clientId: ID!, $permissions: [String!]!) { setApplicationPermissions(clientId: $clientId, ` +
+        query:
+          `mutation($clientId: ID!, $permissions: [String!]!) { setApplicationPermissions(clientId: $clientId, ` +
           `permissions: $permissions) { ${APPLICATION} } }`,
         dialect: 'graphql',
         numRuns: 120,
         auth: admin,
-        baseline: () => ({ clientId: acme.application.clientId, permissions: ['users:register', 'organization-users:write', 'organization-users:read'] }),
+        baseline: () => ({
+          clientId: acme.application.clientId,
+          permissions: ['users:register', 'organization-users:write', 'organization-users:read'],
+        }),
         fields: [
           id(['clientId'], CLIENT_IDS),
-          list(['permissions'], { kind: 'String', bad: PERMISSIONS }, { required: true, badLists: [Array.from({ length: 11 }, () => 'users:register')] }),
+          list(
+            ['permissions'],
+            { kind: 'String', bad: PERMISSIONS },
+            { required: true, badLists: [Array.from({ length: 11 }, () => 'users:register')] },
+          ),
         ],
       },
       {
@@ -666,7 +888,16 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
         numRuns: 250,
         auth: app,
         baseline: () => ({
-          input: { userId: consumerId, connectionId, accountType: 'CREDIT_CARD', creditorName: 'Chase', balanceAmount: '-1234.56', currency: 'USD', openedOn: { year: 2019, month: 4, day: 2 }, status: 'OPEN' },
+          input: {
+            userId: consumerId,
+            connectionId,
+            accountType: 'CREDIT_CARD',
+            creditorName: 'Chase',
+            balanceAmount: '-1234.56',
+            currency: 'USD',
+            openedOn: { year: 2019, month: 4, day: 2 },
+            status: 'OPEN',
+          },
         }),
         fields: [
           input(['input']),
@@ -692,7 +923,8 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
       },
       {
         name: 'acceptLegalAgreement',
-        query: `mutation($version: String!, $userId: ID) { acceptLegalAgreement(version: $version, userId: $userId) ` +
+        query:
+          `mutation($version: String!, $userId: ID) { acceptLegalAgreement(version: $version, userId: $userId) ` +
           `{ id legalAgreementVersions { version } } }`,
         dialect: 'graphql',
         numRuns: 150,
@@ -703,13 +935,20 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
       },
       {
         name: 'updateNotificationPreferences',
-        query: `mutation($input: NotificationPreferencesInput!, $userId: ID) { updateNotificationPreferences(input: ` +
+        query:
+          `mutation($input: NotificationPreferencesInput!, $userId: ID) { updateNotificationPreferences(input: ` +
           `$input, userId: $userId) { id notificationPreferences { email sms push } } }`,
         dialect: 'graphql',
         numRuns: 150,
         auth: app,
         baseline: () => ({ input: { email: true, sms: false, push: true }, userId: consumerId }),
-        fields: [input(['input']), bool(['input', 'email']), bool(['input', 'sms']), bool(['input', 'push']), id(['userId'], OPAQUE_USER_IDS)],
+        fields: [
+          input(['input']),
+          bool(['input', 'email']),
+          bool(['input', 'sms']),
+          bool(['input', 'push']),
+          id(['userId'], OPAQUE_USER_IDS),
+        ],
       },
       {
         name: 'closeAccount',
@@ -729,7 +968,14 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
         auth: admin,
         baseline: () => ({
           input: {
-            user: { firstName: 'Han', lastName: 'Solo', email: uniqueEmail('han'), credentials: { username: `han_${Math.random().toString(36).slice(2, 10)}`, password: 'Kessel-Run-12-Parsecs' }, phone: '+1 415 555 0123', jobTitle: 'Smuggler' },
+            user: {
+              firstName: 'Han',
+              lastName: 'Solo',
+              email: uniqueEmail('han'),
+              credentials: { username: `han_${Math.random().toString(36).slice(2, 10)}`, password: 'Kessel-Run-12-Parsecs' },
+              phone: '+1 415 555 0123',
+              jobTitle: 'Smuggler',
+            },
             requestedLicenses: ['VIEWER'],
             requestedGroups: ['DEFAULT', 'JEDI'],
           },
@@ -748,7 +994,11 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
           // VIEWER may have no origin group at all, so any name is refused.
           str(['input', 'requestedOriginGroup'], groupNames(['DEFAULT', 'JEDI', 'NO_SUCH_GROUP_1']), { required: false }),
           list(['input', 'requestedLicenses'], { kind: 'Enum', values: LICENSES }, { badLists: BAD_LICENSE_SETS }),
-          list(['input', 'requestedGroups'], { kind: 'String', bad: groupNames(['NO_SUCH_GROUP_1']) }, { badLists: [Array.from({ length: 101 }, () => 'DEFAULT')] }),
+          list(
+            ['input', 'requestedGroups'],
+            { kind: 'String', bad: groupNames(['NO_SUCH_GROUP_1']) },
+            { badLists: [Array.from({ length: 101 }, () => 'DEFAULT')] },
+          ),
         ],
       },
       {
@@ -758,7 +1008,12 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
         numRuns: 300,
         auth: admin,
         baseline: () => ({
-          input: { id: member.id, user: { firstName: 'Leia', lastName: 'Organa', email: member.email, jobTitle: 'Senator' }, requestedLicenses: ['VIEWER'], requestedGroups: ['DEFAULT'] },
+          input: {
+            id: member.id,
+            user: { firstName: 'Leia', lastName: 'Organa', email: member.email, jobTitle: 'Senator' },
+            requestedLicenses: ['VIEWER'],
+            requestedGroups: ['DEFAULT'],
+          },
         }),
         fields: [
           input(['input']),
@@ -770,7 +1025,11 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
           str(['input', 'user', 'phone'], INTERNATIONAL_PHONES, { required: false }),
           str(['input', 'user', 'jobTitle'], REQUIRED_FREE_TEXT(100), { text: 'free', required: false }),
           list(['input', 'requestedLicenses'], { kind: 'Enum', values: LICENSES }, { badLists: BAD_LICENSE_SETS }),
-          list(['input', 'requestedGroups'], { kind: 'String', bad: groupNames(['NO_SUCH_GROUP_1']) }, { badLists: [Array.from({ length: 101 }, () => 'DEFAULT')] }),
+          list(
+            ['input', 'requestedGroups'],
+            { kind: 'String', bad: groupNames(['NO_SUCH_GROUP_1']) },
+            { badLists: [Array.from({ length: 101 }, () => 'DEFAULT')] },
+          ),
           str(['input', 'requestedOriginGroup'], groupNames(['DEFAULT', 'JEDI', 'NO_SUCH_GROUP_1']), { required: false }),
         ],
       },
@@ -782,7 +1041,10 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
         auth: admin,
         // Destructive: every id is garbage, unknown, or the caller (never removable).
         baseline: () => ({ input: { ids: [] } }),
-        fields: [input(['input']), list(['input', 'ids'], { kind: 'ID', bad: fc.oneof(OBJECT_IDS, fc.constant(acme.admin.id)) }, { required: true })],
+        fields: [
+          input(['input']),
+          list(['input', 'ids'], { kind: 'ID', bad: fc.oneof(OBJECT_IDS, fc.constant(acme.admin.id)) }, { required: true }),
+        ],
       },
       {
         name: 'createGroup',
@@ -837,7 +1099,10 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
         numRuns: 120,
         auth: admin,
         baseline: () => ({ license: 'AUTHOR', cap: 10 }),
-        fields: [enumField(['license'], LICENSES), int(['cap'], fc.oneof(fc.integer({ min: -(2 ** 31), max: -1 }), fc.integer({ min: 1_000_001, max: 2 ** 31 - 1 })), false)],
+        fields: [
+          enumField(['license'], LICENSES),
+          int(['cap'], fc.oneof(fc.integer({ min: -(2 ** 31), max: -1 }), fc.integer({ min: 1_000_001, max: 2 ** 31 - 1 })), false),
+        ],
       },
     ];
   }
@@ -868,7 +1133,10 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
     }
     check(!text.includes('    at '), 'a stack trace');
     for (const s of introduced) {
-      check(!text.includes(s) && !text.includes(JSON.stringify(s).slice(1, -1)), `the garbage ${JSON.stringify(s.slice(0, 80))} is echoed back`);
+      check(
+        !text.includes(s) && !text.includes(JSON.stringify(s).slice(1, -1)),
+        `the garbage ${JSON.stringify(s.slice(0, 80))} is echoed back`,
+      );
     }
     if (res.statusCode === 413) {
       check(bytes > MAX_BODY_BYTES, `413 for a body of ${bytes} bytes`);
@@ -933,13 +1201,40 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
     expect(total).toBeGreaterThanOrEqual(5000);
     expect(specs.map((s) => s.name).sort()).toEqual(
       [
-        'register', 'registerUser', 'login', 'refreshSession', 'verifyEmail', 'resendVerificationCode', 'requestPasswordReset', 'resetPassword', 'changePassword',
-        'createApplication', 'setApplicationStatus', 'setApplicationPermissions', 'rotateApplicationSecret', 'registerOrganizationUser', 'recordConnection',
-        'recordTradeline', 'markUserSynced', 'acceptLegalAgreement', 'updateNotificationPreferences', 'closeAccount', 'createUser', 'updateUser', 'deleteUsers',
-        'createGroup', 'renameGroup', 'deleteGroup', 'addGroupMembers', 'removeGroupMembers', 'setSeatCap',
+        'register',
+        'registerUser',
+        'login',
+        'refreshSession',
+        'verifyEmail',
+        'resendVerificationCode',
+        'requestPasswordReset',
+        'resetPassword',
+        'changePassword',
+        'createApplication',
+        'setApplicationStatus',
+        'setApplicationPermissions',
+        'rotateApplicationSecret',
+        'registerOrganizationUser',
+        'recordConnection',
+        'recordTradeline',
+        'markUserSynced',
+        'acceptLegalAgreement',
+        'updateNotificationPreferences',
+        'closeAccount',
+        'createUser',
+        'updateUser',
+        'deleteUsers',
+        'createGroup',
+        'renameGroup',
+        'deleteGroup',
+        'addGroupMembers',
+        'removeGroupMembers',
+        'setSeatCap',
       ].sort(),
     );
-    process.stdout.write(`bad-input: fast-check seed ${SEED} (BAD_INPUT_SEED), ${total} inputs over ${specs.length} mutations, ${CONCURRENCY} at a time\n`);
+    process.stdout.write(
+      `bad-input: fast-check seed ${SEED} (BAD_INPUT_SEED), ${total} inputs over ${specs.length} mutations, ${CONCURRENCY} at a time\n`,
+    );
 
     const failures: string[] = [];
     const queue = specs.map((spec, index) => ({ spec, seed: SEED + index })).sort((a, b) => b.spec.numRuns - a.spec.numRuns);
@@ -962,7 +1257,9 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
           );
         } catch (err) {
           const cause = (err as Error).cause as Error | undefined;
-          failures.push(`${spec.name} (seed ${seed}): ${(err as Error).message.slice(0, 1500)}\n  → ${cause?.message.slice(0, 1500) ?? ''}`);
+          failures.push(
+            `${spec.name} (seed ${seed}): ${(err as Error).message.slice(0, 1500)}\n  → ${cause?.message.slice(0, 1500) ?? ''}`,
+          );
         }
         report.push({ mutation: spec.name, inputs, seconds: (Date.now() - t0) / 1000, outcomes });
       }
@@ -971,7 +1268,14 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
 
     const lines = report
       .sort((a, b) => a.mutation.localeCompare(b.mutation))
-      .map((r) => `  ${r.mutation.padEnd(30)} ${String(r.inputs).padStart(4)} inputs ${r.seconds.toFixed(1).padStart(6)} s  ${Object.entries(r.outcomes).map(([k, n]) => `${k}: ${n}`).join(', ')}`);
+      .map(
+        (r) =>
+          `  ${r.mutation.padEnd(30)} ${String(r.inputs).padStart(4)} inputs ${r.seconds.toFixed(1).padStart(6)} s  ${Object.entries(
+            r.outcomes,
+          )
+            .map(([k, n]) => `${k}: ${n}`)
+            .join(', ')}`,
+      );
     const sent = report.reduce((n, r) => n + r.inputs, 0);
     process.stdout.write(`bad-input: ${sent} inputs in ${((Date.now() - started) / 1000).toFixed(1)} s\n${lines.join('\n')}\n`);
     expect(failures, failures.join('\n\n')).toEqual([]);
@@ -1002,8 +1306,11 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
     const changed = [...new Set([...before.keys(), ...after.keys()])]
       .filter((c) => !ATTEMPT_RECORDS.has(c))
       .filter((c) => before.get(c)?.count !== after.get(c)?.count || before.get(c)?.digest !== after.get(c)?.digest)
-      .map((c) => `${c}: ${before.get(c)?.count ?? 'absent'} → ${after.get(c)?.count ?? 'absent'} ` +
-        `documents${before.get(c)?.count === after.get(c)?.count ? ' (contents changed)' : ''}`);
+      .map(
+        (c) =>
+          `${c}: ${before.get(c)?.count ?? 'absent'} → ${after.get(c)?.count ?? 'absent'} ` +
+          `documents${before.get(c)?.count === after.get(c)?.count ? ' (contents changed)' : ''}`,
+      );
     expect(changed).toEqual([]);
     // The attempts themselves were recorded (and only there).
     expect(after.get('identity.rate_limits')?.count ?? 0).toBeGreaterThan(0);
@@ -1011,7 +1318,12 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
 
   describe('bugs the property run found (regressions)', () => {
     it('renaming a group to its own name keeps the name taken (it used to release the claim, allowing a second JEDI)', async () => {
-      const rename = await gql(url(), 'mutation($name: String!, $newName: String!) { renameGroup(name: $name, newName: $newName) { name } }', { name: 'JEDI', newName: 'JEDI' }, admin());
+      const rename = await gql(
+        url(),
+        'mutation($name: String!, $newName: String!) { renameGroup(name: $name, newName: $newName) { name } }',
+        { name: 'JEDI', newName: 'JEDI' },
+        admin(),
+      );
       expect(rename.data).toEqual({ renameGroup: { name: 'JEDI' } });
       const again = await gql(url(), 'mutation($name: String!) { createGroup(name: $name) { name } }', { name: 'JEDI' }, admin());
       expect(again.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', fields: [{ path: 'name' }] });

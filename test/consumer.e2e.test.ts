@@ -123,7 +123,12 @@ describe('A: registerOrganizationUser and the consumer profile', () => {
     globexApp = await applicationToken(url(), globex.application.clientId, globex.application.clientSecret);
     acmeAdmin = (await login(url(), 'acme', 'admin', ADMIN_PASSWORD)).jwt;
     // A member without the ADMIN license, signed up with B's register.
-    const member = await gql(url(), B_REGISTER, { ...realisticRegisterVariables(uniqueEmail('member')), telephone: null }, { 'x-organization-slug': 'acme' });
+    const member = await gql(
+      url(),
+      B_REGISTER,
+      { ...realisticRegisterVariables(uniqueEmail('member')), telephone: null },
+      { 'x-organization-slug': 'acme' },
+    );
     expect(member.errors).toBeUndefined();
     acmeMember = { id: member.data!.register.user.id, jwt: member.data!.register.session.jwt };
   });
@@ -174,8 +179,26 @@ describe('A: registerOrganizationUser and the consumer profile', () => {
       const res = await gql(url(), operation, {}, bearer(acmeApp));
       expect(res.errors).toBeUndefined();
       const user = res.data!.registerOrganizationUser.user;
-      expect(Object.keys(user)).toEqual(['id', 'email', 'phoneNumber', 'status', 'createdAt', 'updatedAt', 'syncedAt', 'closedAt', 'connection', 'tradelines']);
-      expect(user).toMatchObject({ id: expect.stringMatching(/^[a-f0-9]{24}$/), email, phoneNumber: phone, status: 'ACTIVE', syncedAt: null, closedAt: null });
+      expect(Object.keys(user)).toEqual([
+        'id',
+        'email',
+        'phoneNumber',
+        'status',
+        'createdAt',
+        'updatedAt',
+        'syncedAt',
+        'closedAt',
+        'connection',
+        'tradelines',
+      ]);
+      expect(user).toMatchObject({
+        id: expect.stringMatching(/^[a-f0-9]{24}$/),
+        email,
+        phoneNumber: phone,
+        status: 'ACTIVE',
+        syncedAt: null,
+        closedAt: null,
+      });
       expect(Date.parse(user.createdAt)).toBeGreaterThan(Date.now() - 60_000);
       const empty = { totalCount: 0, edges: [], pageInfo: { hasNextPage: false, endCursor: null } };
       expect(user.connection).toEqual(empty);
@@ -212,7 +235,12 @@ describe('A: registerOrganizationUser and the consumer profile', () => {
       const input = consumerInput('acme', { nationalId: null, visitorID: null, name: { first: 'Sam', last: 'Lee' } });
       const res = await register(input, acmeAdmin);
       expect(res.errors).toBeUndefined();
-      expect(res.data!.registerOrganizationUser.user).toMatchObject({ email: input.email, legalName: { first: 'Sam', middle: null, last: 'Lee' }, nationalIdLast4: null, visitorId: null });
+      expect(res.data!.registerOrganizationUser.user).toMatchObject({
+        email: input.email,
+        legalName: { first: 'Sam', middle: null, last: 'Lee' },
+        nationalIdLast4: null,
+        visitorId: null,
+      });
     });
 
     it('stores the national ID encrypted: the raw document and the logs never hold its digits', async () => {
@@ -240,7 +268,12 @@ describe('A: registerOrganizationUser and the consumer profile', () => {
     });
 
     it("refuses another organization's token, a non-admin user and an application without organization-users:write: FORBIDDEN", async () => {
-      const readOnlyApp = await applicationToken(url(), acme.application.clientId, acme.application.clientSecret, 'organization-users:read');
+      const readOnlyApp = await applicationToken(
+        url(),
+        acme.application.clientId,
+        acme.application.clientSecret,
+        'organization-users:read',
+      );
       const attempts: Array<[unknown, string]> = [
         [consumerInput('acme'), globexApp], // a token of globex naming acme
         [consumerInput('globex'), acmeApp], // acme's token naming globex
@@ -270,12 +303,21 @@ describe('A: registerOrganizationUser and the consumer profile', () => {
       );
       expect(codeOf(res)).toBe('BAD_USER_INPUT');
       expect(res.data ?? null).toBeNull();
-      expect(fieldPaths(res).sort()).toEqual(['input.dateOfBirth.day', 'input.email', 'input.name.last', 'input.nationalId', 'input.phoneNumber']);
+      expect(fieldPaths(res).sort()).toEqual([
+        'input.dateOfBirth.day',
+        'input.email',
+        'input.name.last',
+        'input.nationalId',
+        'input.phoneNumber',
+      ]);
       const body = JSON.stringify(res);
       expect(body).not.toContain('000-12-3456');
       expect(body).not.toContain('000123456');
 
-      const future = await register(consumerInput('acme', { dateOfBirth: { year: new Date().getUTCFullYear() + 1, month: 1, day: 1 } }), acmeApp);
+      const future = await register(
+        consumerInput('acme', { dateOfBirth: { year: new Date().getUTCFullYear() + 1, month: 1, day: 1 } }),
+        acmeApp,
+      );
       expect(codeOf(future)).toBe('BAD_USER_INPUT');
       expect(future.errors![0]!.extensions?.fields).toEqual([{ path: 'input.dateOfBirth', message: 'must not be in the future' }]);
 
@@ -347,7 +389,15 @@ describe('A: registerOrganizationUser and the consumer profile', () => {
       ];
       for (const [c, accountType, creditorName, balanceAmount] of tradelines) {
         const res = await asApp(RECORD_TRADELINE, {
-          input: { userId: user.id, connectionId: connectionIds[c], accountType, creditorName, balanceAmount, currency: 'usd', openedOn: { year: 2019, month: 6, day: 1 } },
+          input: {
+            userId: user.id,
+            connectionId: connectionIds[c],
+            accountType,
+            creditorName,
+            balanceAmount,
+            currency: 'usd',
+            openedOn: { year: 2019, month: 6, day: 1 },
+          },
         });
         expect(res.errors).toBeUndefined();
       }
@@ -408,7 +458,10 @@ describe('A: registerOrganizationUser and the consumer profile', () => {
       expect(byConnection.data!.organizationUser.tradelines.totalCount).toBe(2);
       const cards = await asApp(TRADELINES, { id: user.id, input: { accountType: ['Credit Card'] } });
       expect(cards.data!.organizationUser.tradelines.totalCount).toBe(3);
-      const cardsOnOne = await asApp(TRADELINES, { id: user.id, input: { connectionId: connectionIds[1], accountType: ['CREDIT_CARD', 'MORTGAGE'] } });
+      const cardsOnOne = await asApp(TRADELINES, {
+        id: user.id,
+        input: { connectionId: connectionIds[1], accountType: ['CREDIT_CARD', 'MORTGAGE'] },
+      });
       expect(cardsOnOne.data!.organizationUser.tradelines.edges.map((e: any) => e.node.creditorName)).toEqual(['Wells Fargo Active Cash']);
     });
 
@@ -420,13 +473,20 @@ describe('A: registerOrganizationUser and the consumer profile', () => {
       expect(fieldPaths(forged)).toEqual(['input.after']);
       const before = await db.collection('tradelines').countDocuments();
       const bad = await asApp(RECORD_TRADELINE, {
-        input: { userId: user.id, connectionId: connectionIds[0], accountType: '!!', creditorName: 'X', balanceAmount: '12,50', currency: 'XYZ' },
+        input: {
+          userId: user.id,
+          connectionId: connectionIds[0],
+          accountType: '!!',
+          creditorName: 'X',
+          balanceAmount: '12,50',
+          currency: 'XYZ',
+        },
       });
       expect(fieldPaths(bad).sort()).toEqual(['input.accountType', 'input.balanceAmount', 'input.currency']);
       expect(await db.collection('tradelines').countDocuments()).toBe(before);
     });
 
-    it('shows a user\'s financial data only to the user, an admin or an application', async () => {
+    it("shows a user's financial data only to the user, an admin or an application", async () => {
       const asAdmin = await gql(url(), CONNECTIONS, { id: user.id, input: { first: 1 } }, bearer(acmeAdmin));
       expect(asAdmin.data!.organizationUser.connections.totalCount).toBe(5);
       const asMember = await gql(url(), CONNECTIONS, { id: user.id, input: { first: 1 } }, bearer(acmeMember.jwt));
@@ -434,8 +494,11 @@ describe('A: registerOrganizationUser and the consumer profile', () => {
       expect(JSON.stringify(asMember)).not.toContain('Chase');
     });
 
-    it('markUserSynced sets syncedAt and every connection\'s lastSyncedAt', async () => {
-      const res = await asApp(`mutation($id: ID!) { markUserSynced(userId: $id) { id syncedAt connections(input: { first: 10 }) { edges { node { lastSyncedAt } } } } }`, { id: user.id });
+    it("markUserSynced sets syncedAt and every connection's lastSyncedAt", async () => {
+      const res = await asApp(
+        `mutation($id: ID!) { markUserSynced(userId: $id) { id syncedAt connections(input: { first: 10 }) { edges { node { lastSyncedAt } } } } }`,
+        { id: user.id },
+      );
       expect(res.errors).toBeUndefined();
       const synced = res.data!.markUserSynced;
       expect(Date.parse(synced.syncedAt)).toBeGreaterThan(Date.now() - 60_000);
@@ -450,7 +513,16 @@ describe('A: registerOrganizationUser and the consumer profile', () => {
       const tradeline = await gql(
         url(),
         RECORD_TRADELINE,
-        { input: { userId: user.id, connectionId: connectionIds[0], accountType: 'MORTGAGE', creditorName: 'Evil', balanceAmount: '1', currency: 'USD' } },
+        {
+          input: {
+            userId: user.id,
+            connectionId: connectionIds[0],
+            accountType: 'MORTGAGE',
+            creditorName: 'Evil',
+            balanceAmount: '1',
+            currency: 'USD',
+          },
+        },
         bearer(globexApp),
       );
       expect(codeOf(tradeline)).toBe('NOT_FOUND');
@@ -471,16 +543,25 @@ describe('A: registerOrganizationUser and the consumer profile', () => {
       // A connection of another user in the same organization is not this user's either.
       const other = await registerConsumer();
       const foreignConnection = await asApp(RECORD_TRADELINE, {
-        input: { userId: other.id, connectionId: connectionIds[0], accountType: 'MORTGAGE', creditorName: 'Mixup', balanceAmount: '1', currency: 'USD' },
+        input: {
+          userId: other.id,
+          connectionId: connectionIds[0],
+          accountType: 'MORTGAGE',
+          creditorName: 'Mixup',
+          balanceAmount: '1',
+          currency: 'USD',
+        },
       });
       expect(fieldPaths(foreignConnection)).toEqual(['input.connectionId']);
     });
   });
 
   describe('account state', () => {
-    const ACCEPT = `mutation($version: String!, $userId: ID) { acceptLegalAgreement(version: $version, userId: $userId) ` +
+    const ACCEPT =
+      `mutation($version: String!, $userId: ID) { acceptLegalAgreement(version: $version, userId: $userId) ` +
       `{ id legalAgreementVersions { version acceptedAt } } }`;
-    const PREFS = `mutation($input: NotificationPreferencesInput!, $userId: ID) { updateNotificationPreferences(input: ` +
+    const PREFS =
+      `mutation($input: NotificationPreferencesInput!, $userId: ID) { updateNotificationPreferences(input: ` +
       `$input, userId: $userId) { notificationPreferences { email sms push } } }`;
     const CLOSE = `mutation($userId: ID) { closeAccount(userId: $userId) { id status closedAt } }`;
 

@@ -23,7 +23,12 @@ describe("the services' sweepers delete expired records", () => {
   beforeAll(async () => {
     let options;
     ({ stack, dataDir, options } = await startTestStack({
-      env: { LOG_LEVEL: 'info', EXPIRY_SWEEP_INTERVAL_SECONDS: '0.5', REFRESH_TOKEN_TTL_DAYS: String(REFRESH_SECONDS / 86_400), ACCESS_TOKEN_TTL_SECONDS: '1' },
+      env: {
+        LOG_LEVEL: 'info',
+        EXPIRY_SWEEP_INTERVAL_SECONDS: '0.5',
+        REFRESH_TOKEN_TTL_DAYS: String(REFRESH_SECONDS / 86_400),
+        ACCESS_TOKEN_TTL_SECONDS: '1',
+      },
     }));
     prefix = options.databasePrefix ?? '';
     await bootstrapOrganization(dataDir, 'expiry');
@@ -38,7 +43,8 @@ describe("the services' sweepers delete expired records", () => {
     if (!process.env.MONGODB_URI) removeDir(dataDir);
   });
 
-  const title = 'identity deletes a session once its tokens have expired; org-users deletes an expired Idempotency-Key record and keeps a live one';
+  const title =
+    'identity deletes a session once its tokens have expired; org-users deletes an expired Idempotency-Key record and keeps a live one';
   it.skipIf(!EMBEDDED)(title, async () => {
     const session = await login(stack.gatewayUrl, 'expiry', 'admin', ADMIN_PASSWORD);
     const sessions = identityDb.collection<{ _id: string }>('sessions');

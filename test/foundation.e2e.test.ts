@@ -84,11 +84,15 @@ describe('foundation: the supergraph end to end', () => {
     expect(await usersWithEmail(B_PLACEHOLDER_VARIABLES.email)).toBe(0);
   });
 
-  it("issue 13: stores an address whose fields B sends as null (its \"no value\") with those fields absent", async () => {
+  it('issue 13: stores an address whose fields B sends as null (its "no value") with those fields absent', async () => {
     // B's AddressInput allows null in every field; org-users' createProfile contract used to refuse it (BAD_USER_INPUT on addresses.0.*).
     const nulls = uniqueEmail('nulls');
     const variables = realisticRegisterVariables(nulls);
-    const res = await gql(stack.gatewayUrl, B_REGISTER, { ...variables, telephone: null, addresses: [{ city: 'Montreal', description: null, addressLine2: null, stateCode: null, alpha2: 'CA' }] });
+    const res = await gql(stack.gatewayUrl, B_REGISTER, {
+      ...variables,
+      telephone: null,
+      addresses: [{ city: 'Montreal', description: null, addressLine2: null, stateCode: null, alpha2: 'CA' }],
+    });
     expect(res.errors).toBeUndefined();
     const stored = await orgUsersDb.collection('users').findOne({ emailNormalized: nulls.toLowerCase() });
     expect(stored?.addresses).toEqual([{ city: 'Montreal', alpha2: 'CA' }]);
@@ -130,12 +134,27 @@ describe('foundation: the supergraph end to end', () => {
     expect(result.application.clientSecret.length).toBeGreaterThan(40);
 
     // The admin logs in by username, holds the ADMIN license, and belongs to acme.
-    const login = await gql(stack.gatewayUrl, LOGIN, { organizationSlug: 'acme', identifier: 'admin', password: 'Correct-Horse-Battery-9' });
-    expect(login.errors).toBeUndefined();
-    const me = await gql(stack.gatewayUrl, '{ me { id username licenses groups organization { slug } } }', {}, {
-      authorization: `Bearer ${login.data!.login.jwt}`,
+    const login = await gql(stack.gatewayUrl, LOGIN, {
+      organizationSlug: 'acme',
+      identifier: 'admin',
+      password: 'Correct-Horse-Battery-9',
     });
-    expect(me.data!.me).toEqual({ id: result.admin.id, username: 'admin', licenses: ['ADMIN'], groups: ['DEFAULT'], organization: { slug: 'acme' } });
+    expect(login.errors).toBeUndefined();
+    const me = await gql(
+      stack.gatewayUrl,
+      '{ me { id username licenses groups organization { slug } } }',
+      {},
+      {
+        authorization: `Bearer ${login.data!.login.jwt}`,
+      },
+    );
+    expect(me.data!.me).toEqual({
+      id: result.admin.id,
+      username: 'admin',
+      licenses: ['ADMIN'],
+      groups: ['DEFAULT'],
+      organization: { slug: 'acme' },
+    });
 
     // The same email may register in another organization (uniqueness is per tenant).
     const elsewhere = await gql(stack.gatewayUrl, B_REGISTER, realisticRegisterVariables(email), { 'x-organization-slug': 'acme' });
@@ -150,7 +169,12 @@ describe('foundation: the supergraph end to end', () => {
 
   it('keeps users across a restart of the whole stack on the same data directory', async () => {
     await stack.stop();
-    stack = await startStack({ dataDir, mongodbUri: process.env.MONGODB_URI, ports: { gateway: 0, identity: 0, 'org-users': 0, licensing: 0 }, databasePrefix: prefix });
+    stack = await startStack({
+      dataDir,
+      mongodbUri: process.env.MONGODB_URI,
+      ports: { gateway: 0, identity: 0, 'org-users': 0, licensing: 0 },
+      databasePrefix: prefix,
+    });
     await orgUsersDb.close();
     orgUsersDb = await openDatabase(stack, prefix, 'orgusers');
     const res = await gql(stack.gatewayUrl, LOGIN, { organizationSlug: 'public', identifier: email, password });

@@ -29,7 +29,12 @@ function stackWith(gatewayEnv: Record<string, string>) {
   });
   /** Logs the admin in with these headers; returns the client IP identity recorded for the session. */
   const clientIpOfLogin = async (headers: Record<string, string>): Promise<string> => {
-    const res = await gql(ctx.stack.gatewayUrl, LOGIN, { organizationSlug: 'acme', identifier: 'admin', password: ADMIN_PASSWORD }, headers);
+    const res = await gql(
+      ctx.stack.gatewayUrl,
+      LOGIN,
+      { organizationSlug: 'acme', identifier: 'admin', password: ADMIN_PASSWORD },
+      headers,
+    );
     expect(res.errors).toBeUndefined();
     const session = await ctx.identityDb.collection('sessions').findOne({ _id: res.data!.login._id });
     return session!.clientIp as string;
@@ -58,7 +63,12 @@ describe('finding 8 with the default settings (TRUSTED_PROXIES empty)', () => {
   it('finding 8a: an internal-command credential is not a gateway assertion either (the IP it carries is ignored)', async () => {
     const secret = ctx.stack.secrets.INTERNAL_SERVICE_SECRET;
     const credential = await signServiceToken(secret, 'gateway', 'identity', { ip: '203.0.113.10' });
-    const res = await gql(ctx.stack.urls.identity + '/graphql', LOGIN, { organizationSlug: 'acme', identifier: 'admin', password: ADMIN_PASSWORD }, { [GATEWAY_ASSERTION_HEADER]: credential });
+    const res = await gql(
+      ctx.stack.urls.identity + '/graphql',
+      LOGIN,
+      { organizationSlug: 'acme', identifier: 'admin', password: ADMIN_PASSWORD },
+      { [GATEWAY_ASSERTION_HEADER]: credential },
+    );
     expect(res.errors).toBeUndefined();
     const session = await ctx.identityDb.collection('sessions').findOne({ _id: res.data!.login._id });
     expect(session!.clientIp).not.toBe('203.0.113.10');

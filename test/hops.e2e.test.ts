@@ -14,7 +14,9 @@ import type { RunningStack } from '@usergraph/cli';
 import { ADMIN_PASSWORD, bearer, bootstrapOrganization, gql, login, removeDir, startTestStack, uniqueEmail } from './support/stack.js';
 
 const CREATE = `mutation($input: CreateUserInput!) { createUser(input: $input) { errors { path message } user { id } } }`;
-const REGISTER = `mutation($email: String!) { register(email: $email, password: "Rogue-Squadron-22", firstName: "Wedge", lastName: "Antilles") { user { id } } }`;
+const REGISTER = `mutation($email: String!) {
+  register(email: $email, password: "Rogue-Squadron-22", firstName: "Wedge", lastName: "Antilles") { user { id } }
+}`;
 
 interface Hop {
   service: string;
@@ -72,7 +74,12 @@ describe('service-to-service hops per user creation', () => {
   it("counts D's createUser (gateway -> org-users, then every internal command)", async () => {
     const list = await hopsOf(async (n) => {
       const input = {
-        user: { firstName: 'Han', lastName: 'Solo', email: uniqueEmail(`hops${n}`), credentials: { username: `hops_user_${n}`, password: 'Kessel-Run-12-Parsecs' } },
+        user: {
+          firstName: 'Han',
+          lastName: 'Solo',
+          email: uniqueEmail(`hops${n}`),
+          credentials: { username: `hops_user_${n}`, password: 'Kessel-Run-12-Parsecs' },
+        },
         requestedLicenses: ['AUTHOR'],
         requestedGroups: ['DEFAULT'],
         requestedOriginGroup: 'DEFAULT',

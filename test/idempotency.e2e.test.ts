@@ -9,7 +9,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningStack, BootstrapResult } from '@usergraph/cli';
 import { B_REGISTER, realisticRegisterVariables } from './support/seed-operations.js';
 import { C_REGISTER_USER, C_SEED_VARIABLES } from './support/seed-operations-c.js';
-import { ADMIN_PASSWORD, applicationToken, bearer, bootstrapOrganization, gql, login, removeDir, startTestStack, uniqueEmail } from './support/stack.js';
+import {
+  ADMIN_PASSWORD,
+  applicationToken,
+  bearer,
+  bootstrapOrganization,
+  gql,
+  login,
+  removeDir,
+  startTestStack,
+  uniqueEmail,
+} from './support/stack.js';
 
 const ME = '{ me { id email } }';
 
@@ -34,12 +44,16 @@ describe('finding 2: Idempotency-Key replays', () => {
     const created = await gql(
       stack.gatewayUrl,
       'mutation { createApplication(name: "second", permissions: ["users:register", ' +
-      '"organization-users:write", "organization-users:read"]) { application { clientId } clientSecret } }',
+        '"organization-users:write", "organization-users:read"]) { application { clientId } clientSecret } }',
       {},
       bearer(adminJwt),
     );
     expect(created.errors).toBeUndefined();
-    secondApp = await applicationToken(stack.gatewayUrl, created.data!.createApplication.application.clientId, created.data!.createApplication.clientSecret);
+    secondApp = await applicationToken(
+      stack.gatewayUrl,
+      created.data!.createApplication.application.clientId,
+      created.data!.createApplication.clientSecret,
+    );
   });
 
   afterAll(async () => {
@@ -108,7 +122,15 @@ describe('finding 2: Idempotency-Key replays', () => {
       email: uniqueEmail('maria'),
       phoneNumber: '+14155550199',
       name: { first: 'María', last: 'García' },
-      address: { addressLine1: '500 Howard Street', city: 'San Francisco', state: 'California', stateCode: 'CA', postCode: '94105', country: 'United States', alpha2: 'US' },
+      address: {
+        addressLine1: '500 Howard Street',
+        city: 'San Francisco',
+        state: 'California',
+        stateCode: 'CA',
+        postCode: '94105',
+        country: 'United States',
+        alpha2: 'US',
+      },
       dateOfBirth: { year: 1988, month: 4, day: 17 },
     });
 
@@ -145,15 +167,27 @@ describe('finding 2: Idempotency-Key replays', () => {
     });
 
     it('a failed registerUser is not replayed for 24 hours: once the application is active again, a retry with the same key registers', async () => {
-      const created = await gql(stack.gatewayUrl, 'mutation { createApplication(name: "third", permissions: ["users:register"]) { application { clientId } clientSecret } }', {}, bearer(adminJwt));
+      const created = await gql(
+        stack.gatewayUrl,
+        'mutation { createApplication(name: "third", permissions: ["users:register"]) { application { clientId } clientSecret } }',
+        {},
+        bearer(adminJwt),
+      );
       const { application, clientSecret } = created.data!.createApplication;
       const token = await applicationToken(stack.gatewayUrl, application.clientId, clientSecret);
       const set = (status: string) =>
-        gql(stack.gatewayUrl, 'mutation($c: ID!, $s: ApplicationStatus!) { setApplicationStatus(clientId: $c, status: $s) { status } }', { c: application.clientId, s: status }, bearer(adminJwt));
+        gql(
+          stack.gatewayUrl,
+          'mutation($c: ID!, $s: ApplicationStatus!) { setApplicationStatus(clientId: $c, status: $s) { status } }',
+          { c: application.clientId, s: status },
+          bearer(adminJwt),
+        );
       const vars = { ...C_SEED_VARIABLES, emailAddress: uniqueEmail('later'), phoneNumber: '202-555-0182' };
       const key = `c-${vars.emailAddress}`;
       expect((await set('INACTIVE')).data!.setApplicationStatus.status).toBe('INACTIVE');
-      expect((await gql(stack.gatewayUrl, C_REGISTER_USER, vars, { 'idempotency-key': key, ...bearer(token) })).data!.registerUser.error.code).toBe('AUTH-0030');
+      expect(
+        (await gql(stack.gatewayUrl, C_REGISTER_USER, vars, { 'idempotency-key': key, ...bearer(token) })).data!.registerUser.error.code,
+      ).toBe('AUTH-0030');
       expect((await set('ACTIVE')).data!.setApplicationStatus.status).toBe('ACTIVE');
       const retry = await gql(stack.gatewayUrl, C_REGISTER_USER, vars, { 'idempotency-key': key, ...bearer(token) });
       expect(retry.data!.registerUser).toEqual({ success: true, error: null });

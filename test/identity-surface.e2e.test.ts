@@ -8,12 +8,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import type { BootstrapResult, RunningStack } from '@usergraph/cli';
 import { B_REGISTER, realisticRegisterVariables } from './support/seed-operations.js';
-import { ADMIN_PASSWORD, applicationToken, bearer, bootstrapOrganization, gql, LOGIN, login, readOutbox, removeDir, startTestStack, uniqueEmail, waitForOutbox } from './support/stack.js';
+import {
+  ADMIN_PASSWORD,
+  applicationToken,
+  bearer,
+  bootstrapOrganization,
+  gql,
+  LOGIN,
+  login,
+  readOutbox,
+  removeDir,
+  startTestStack,
+  uniqueEmail,
+  waitForOutbox,
+} from './support/stack.js';
 
 const PASSWORD = 'maple-Syrup-1867!';
 const REQUEST_RESET = `mutation($o: String!, $e: String!) { requestPasswordReset(organizationSlug: $o, email: $e) { success message } }`;
 const VERIFY = `mutation($o: String!, $e: String!, $c: String!) { verifyEmail(organizationSlug: $o, email: $e, code: $c) { success message } }`;
-const RESET = `mutation($o: String!, $e: String!, $c: String!, $n: String!) { resetPassword(organizationSlug: $o, ` +
+const RESET =
+  `mutation($o: String!, $e: String!, $c: String!, $n: String!) { resetPassword(organizationSlug: $o, ` +
   `email: $e, code: $c, newPassword: $n) { success } }`;
 const ENTITIES = `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id username } } }`;
 const CODES_PER_ACCOUNT = 5; // CODE_ISSUE_MAX_PER_ACCOUNT's default
@@ -52,7 +66,10 @@ describe("identity's anonymous surface, second pass", () => {
   describe('finding 1 (aliases): one document runs at most one password, code or session operation', () => {
     it('20 aliased requestPasswordReset are refused before any runs: no code reaches the outbox', async () => {
       const { email } = await register(stack);
-      const res = await gql(stack.gatewayUrl, aliased(20, `requestPasswordReset(organizationSlug: "public", email: "${email}") { success }`));
+      const res = await gql(
+        stack.gatewayUrl,
+        aliased(20, `requestPasswordReset(organizationSlug: "public", email: "${email}") { success }`),
+      );
       expect(res.status).toBe(400);
       expect(codeOf(res)).toBe('GRAPHQL_VALIDATION_FAILED');
       expect(res.errors![0]!.extensions!.limit).toBe('sensitive-mutations');
@@ -63,7 +80,10 @@ describe("identity's anonymous surface, second pass", () => {
 
     it('identity refuses the same document called directly (no gateway in front)', async () => {
       const { email } = await register(stack);
-      const res = await gql(identityGraphql, aliased(20, `requestPasswordReset(organizationSlug: "public", email: "${email}") { success }`));
+      const res = await gql(
+        identityGraphql,
+        aliased(20, `requestPasswordReset(organizationSlug: "public", email: "${email}") { success }`),
+      );
       expect(codeOf(res)).toBe('GRAPHQL_VALIDATION_FAILED');
       await settle();
       expect(await readOutbox(dataDir, email)).toHaveLength(0);
@@ -71,11 +91,14 @@ describe("identity's anonymous surface, second pass", () => {
 
     it('two aliased registers (two argon2 hashes) are refused, and neither account exists', async () => {
       const [a, b] = [uniqueEmail('alias-a'), uniqueEmail('alias-b')];
-      const field = (email: string) => `register(email: "${email}", password: "${PASSWORD}", firstName: "Jeanne", lastName: "Tremblay") { user { id } }`;
+      const field = (email: string) =>
+        `register(email: "${email}", password: "${PASSWORD}", firstName: "Jeanne", lastName: "Tremblay") { user { id } }`;
       const res = await gql(stack.gatewayUrl, `mutation { a: ${field(a)} b: ${field(b)} }`);
       expect(codeOf(res)).toBe('GRAPHQL_VALIDATION_FAILED');
       for (const email of [a, b]) {
-        expect(codeOf(await gql(stack.gatewayUrl, LOGIN, { organizationSlug: 'public', identifier: email, password: PASSWORD }))).toBe('UNAUTHENTICATED');
+        expect(codeOf(await gql(stack.gatewayUrl, LOGIN, { organizationSlug: 'public', identifier: email, password: PASSWORD }))).toBe(
+          'UNAUTHENTICATED',
+        );
       }
     });
 
@@ -162,7 +185,16 @@ describe("identity's anonymous surface, second pass", () => {
 
   describe('finding 6: weird input on the anonymous operations never crashes and reveals nothing', () => {
     // 'ghost' names no one: these guesses must not lock out an account another test signs in to.
-    const weird = ['ghost\u0000', '\ud800ghost', 'gh\u202eost', ' ＧＨＯＳＴ ', `+${'1'.repeat(250)}`, 'ghost@acme.test\u0000@evil.test', '%00', '$where'];
+    const weird = [
+      'ghost\u0000',
+      '\ud800ghost',
+      'gh\u202eost',
+      ' ＧＨＯＳＴ ',
+      `+${'1'.repeat(250)}`,
+      'ghost@acme.test\u0000@evil.test',
+      '%00',
+      '$where',
+    ];
 
     it('login answers every weird identifier and slug with UNAUTHENTICATED or BAD_USER_INPUT, never INTERNAL_SERVER_ERROR', async () => {
       for (const value of weird) {
@@ -205,7 +237,7 @@ describe("identity's anonymous surface, second pass", () => {
     });
     const usernameOf = (id: string, token: string) => gql(identityGraphql, ENTITIES, { r: [{ __typename: 'User', id }] }, bearer(token));
 
-    it('a self-only user (no license) reads its own username, not a colleague\'s', async () => {
+    it("a self-only user (no license) reads its own username, not a colleague's", async () => {
       const own = await usernameOf(customer.id, customer.jwt);
       expect(own.errors).toBeUndefined();
       expect(own.data!._entities).toEqual([{ id: customer.id, username: null }]);
@@ -217,7 +249,12 @@ describe("identity's anonymous surface, second pass", () => {
 
     it('an application without organization-users:read is refused; with it, and an admin, read the directory', async () => {
       const admin = await login(stack.gatewayUrl, acme.organization.slug, 'admin', ADMIN_PASSWORD);
-      const created = await gql(stack.gatewayUrl, `mutation { createApplication(name: "registrar", permissions: ["users:register"]) { application { clientId } clientSecret } }`, {}, bearer(admin.jwt));
+      const created = await gql(
+        stack.gatewayUrl,
+        `mutation { createApplication(name: "registrar", permissions: ["users:register"]) { application { clientId } clientSecret } }`,
+        {},
+        bearer(admin.jwt),
+      );
       expect(created.errors).toBeUndefined();
       const { application, clientSecret } = created.data!.createApplication;
       const registrar = await applicationToken(stack.gatewayUrl, application.clientId, clientSecret);

@@ -13,7 +13,17 @@ import type { RunningStack, BootstrapResult } from '@usergraph/cli';
 import { identityCommands, licensingCommands } from '@usergraph/contracts';
 import { createInternalClient } from '@usergraph/service-kit';
 import { repoRoot } from '@usergraph/embedded-store';
-import { ADMIN_PASSWORD, bearer, bootstrapOrganization, gql, login, openDatabase, removeDir, startTestStack, uniqueEmail } from './support/stack.js';
+import {
+  ADMIN_PASSWORD,
+  bearer,
+  bootstrapOrganization,
+  gql,
+  login,
+  openDatabase,
+  removeDir,
+  startTestStack,
+  uniqueEmail,
+} from './support/stack.js';
 
 describe('reconciliation after a crash mid-createUser', () => {
   let stack: RunningStack;
@@ -47,7 +57,12 @@ describe('reconciliation after a crash mid-createUser', () => {
       requestedLicenses: ['AUTHOR'],
       requestedGroups: ['DEFAULT'],
     };
-    const res = await gql(stack.gatewayUrl, 'mutation($input: CreateUserInput!) { createUser(input: $input) { user { id } } }', { input }, bearer(adminJwt));
+    const res = await gql(
+      stack.gatewayUrl,
+      'mutation($input: CreateUserInput!) { createUser(input: $input) { user { id } } }',
+      { input },
+      bearer(adminJwt),
+    );
     // The client gets an error, not a hang, and org-users is gone.
     expect(res.errors?.length).toBeGreaterThan(0);
     for (let i = 0; i < 100 && stack.pid('org-users') !== undefined; i++) await new Promise((r) => setTimeout(r, 50));
@@ -56,28 +71,54 @@ describe('reconciliation after a crash mid-createUser', () => {
     // The crash left a half-created user: a profile marked provisioning, and credentials.
     const profile = await dbs.orgusers.collection('users').findOne({ emailNormalized: email });
     expect(profile?.provisioningSince).toBeInstanceOf(Date);
-    expect(await dbs.identity.collection<{ _id: string }>('credentials').countDocuments({ _id: profile!._id as unknown as string })).toBe(1);
+    expect(await dbs.identity.collection<{ _id: string }>('credentials').countDocuments({ _id: profile!._id as unknown as string })).toBe(
+      1,
+    );
 
     // Two more orphans of the kind other crashes leave: credentials and licenses of a user that does not exist.
     const ghost = 'aaaaaaaaaaaaaaaaaaaaaaaa';
     const secret = stack.secrets.INTERNAL_SERVICE_SECRET;
     const identity = createInternalClient({ from: 'org-users', to: 'identity', baseUrl: stack.urls.identity, secret });
     const licensing = createInternalClient({ from: 'org-users', to: 'licensing', baseUrl: stack.urls.licensing, secret });
-    await identity.call(identityCommands.createCredentials, { organizationId: acme.organization.id, userId: ghost, username: 'ghost_user', password: 'Nobody-Home-4242' });
-    await licensing.call(licensingCommands.assignLicenses, { organizationId: acme.organization.id, userId: ghost, requestedLicenses: ['ANALYST'], requestedGroups: ['DEFAULT'] });
+    await identity.call(identityCommands.createCredentials, {
+      organizationId: acme.organization.id,
+      userId: ghost,
+      username: 'ghost_user',
+      password: 'Nobody-Home-4242',
+    });
+    await licensing.call(licensingCommands.assignLicenses, {
+      organizationId: acme.organization.id,
+      userId: ghost,
+      requestedLicenses: ['ANALYST'],
+      requestedGroups: ['DEFAULT'],
+    });
     await identity.close();
     await licensing.close();
     // Finding 8f: claims an undo failed to release (it logs them): an email and a username nobody holds.
     const org = acme.organization.id;
-    const orphanEmail = { _id: `email:${org}:${uniqueEmail('orphan')}`, ownerId: 'bbbbbbbbbbbbbbbbbbbbbbbb', kind: 'email', createdAt: new Date(Date.now() - 60_000) };
-    const orphanUsername = { _id: `username:${org}:orphan_user`, ownerId: 'bbbbbbbbbbbbbbbbbbbbbbbb', kind: 'username', createdAt: new Date(Date.now() - 60_000) };
+    const orphanEmail = {
+      _id: `email:${org}:${uniqueEmail('orphan')}`,
+      ownerId: 'bbbbbbbbbbbbbbbbbbbbbbbb',
+      kind: 'email',
+      createdAt: new Date(Date.now() - 60_000),
+    };
+    const orphanUsername = {
+      _id: `username:${org}:orphan_user`,
+      ownerId: 'bbbbbbbbbbbbbbbbbbbbbbbb',
+      kind: 'username',
+      createdAt: new Date(Date.now() - 60_000),
+    };
     await dbs.orgusers.collection<{ _id: string }>('claims').insertOne(orphanEmail);
     await dbs.identity.collection<{ _id: string }>('claims').insertOne(orphanUsername);
 
     await stack.restart('org-users');
-    const { stdout } = await promisify(execFile)(process.execPath, [join(repoRoot(), 'apps/cli/dist/main.js'), 'reconcile', '--min-age-seconds', '0', '--json'], {
-      env: { ...process.env, USERGRAPH_DATA_DIR: dataDir },
-    });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [join(repoRoot(), 'apps/cli/dist/main.js'), 'reconcile', '--min-age-seconds', '0', '--json'],
+      {
+        env: { ...process.env, USERGRAPH_DATA_DIR: dataDir },
+      },
+    );
     expect(JSON.parse(stdout)).toEqual({
       orgUsers: { removedProfiles: 1, deletedProfiles: 0, keptProfiles: 0, releasedClaims: 1 },
       identity: { removedCredentials: 1, releasedClaims: 1 },
@@ -90,18 +131,26 @@ describe('reconciliation after a crash mid-createUser', () => {
     expect(await dbs.orgusers.collection<{ _id: string }>('claims').countDocuments({ _id: `email:${org}:admin@acme.test` })).toBe(1);
 
     expect(await dbs.orgusers.collection('users').countDocuments({ emailNormalized: email })).toBe(0);
-    expect(await dbs.identity.collection<{ _id: string }>('credentials').countDocuments({ _id: { $in: [String(profile!._id), ghost] } })).toBe(0);
+    expect(
+      await dbs.identity.collection<{ _id: string }>('credentials').countDocuments({ _id: { $in: [String(profile!._id), ghost] } }),
+    ).toBe(0);
     expect(await dbs.licensing.collection('assignments').countDocuments({ userId: { $in: [profile!._id, ghost] } })).toBe(0);
     // The seat the ghost held is free again; the email and username can be used again.
-    const state = await dbs.licensing.collection<{ _id: string; used: Record<string, number> }>('license_state').findOne({ _id: acme.organization.id });
+    const state = await dbs.licensing
+      .collection<{ _id: string; used: Record<string, number> }>('license_state')
+      .findOne({ _id: acme.organization.id });
     expect(state?.used?.ANALYST).toBe(0);
     expect(await dbs.identity.collection('claims').countDocuments({ ownerId: { $in: [profile!._id, ghost] } })).toBe(0);
     expect(await dbs.orgusers.collection('claims').countDocuments({ ownerId: profile!._id })).toBe(0);
 
     // Running it again finds nothing: the job is idempotent.
-    const again = await promisify(execFile)(process.execPath, [join(repoRoot(), 'apps/cli/dist/main.js'), 'reconcile', '--min-age-seconds', '0', '--json'], {
-      env: { ...process.env, USERGRAPH_DATA_DIR: dataDir },
-    });
+    const again = await promisify(execFile)(
+      process.execPath,
+      [join(repoRoot(), 'apps/cli/dist/main.js'), 'reconcile', '--min-age-seconds', '0', '--json'],
+      {
+        env: { ...process.env, USERGRAPH_DATA_DIR: dataDir },
+      },
+    );
     expect(JSON.parse(again.stdout)).toEqual({
       orgUsers: { removedProfiles: 0, deletedProfiles: 0, keptProfiles: 0, releasedClaims: 0 },
       identity: { removedCredentials: 0, releasedClaims: 0 },

@@ -3,7 +3,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection } from 'mongoose';
 import type { RunningStack } from '@usergraph/cli';
 import { B_REGISTER, realisticRegisterVariables } from './support/seed-operations.js';
-import { applicationToken, bearer, bootstrapOrganization, gql, openDatabase, removeDir, startTestStack, uniqueEmail } from './support/stack.js';
+import {
+  applicationToken,
+  bearer,
+  bootstrapOrganization,
+  gql,
+  openDatabase,
+  removeDir,
+  startTestStack,
+  uniqueEmail,
+} from './support/stack.js';
 
 describe('concurrent registrations', () => {
   let stack: RunningStack;
@@ -34,7 +43,10 @@ describe('concurrent registrations', () => {
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
         // Distinct phones, so only the email collides.
-        gql(stack.gatewayUrl, B_REGISTER, { ...realisticRegisterVariables(email), telephone: `+1 514 555 01${String(i).padStart(2, '0')}` }),
+        gql(stack.gatewayUrl, B_REGISTER, {
+          ...realisticRegisterVariables(email),
+          telephone: `+1 514 555 01${String(i).padStart(2, '0')}`,
+        }),
       ),
     );
     const winners = results.filter((r) => !r.errors);
@@ -50,9 +62,12 @@ describe('concurrent registrations', () => {
   it('50 concurrent registers with one phone number create exactly one user', async () => {
     const phone = '+1 514 555 0199';
     const emails = Array.from({ length: 50 }, (_, i) => uniqueEmail(`phone${i}`));
-    const results = await Promise.all(emails.map((email) => gql(stack.gatewayUrl, B_REGISTER, { ...realisticRegisterVariables(email), telephone: phone })));
+    const results = await Promise.all(
+      emails.map((email) => gql(stack.gatewayUrl, B_REGISTER, { ...realisticRegisterVariables(email), telephone: phone })),
+    );
     expect(results.filter((r) => !r.errors)).toHaveLength(1);
-    for (const l of results.filter((r) => r.errors)) expect(l.errors![0]!.extensions?.fields).toEqual([{ path: 'phoneNumber', message: 'is already in use' }]);
+    for (const l of results.filter((r) => r.errors))
+      expect(l.errors![0]!.extensions?.fields).toEqual([{ path: 'phoneNumber', message: 'is already in use' }]);
     expect(await orgUsersDb.collection('users').countDocuments({ phoneNumber: '+15145550199' })).toBe(1);
   });
 
@@ -62,9 +77,21 @@ describe('concurrent registrations', () => {
     const CREATE = 'mutation($input: CreateUserInput!) { createUser(input: $input) { errors { path message } user { id } } }';
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        gql(stack.gatewayUrl, CREATE, {
-          input: { user: { firstName: 'Wedge', lastName: 'Antilles', email: uniqueEmail(`wedge${i}`), credentials: { username: 'red_two', password: 'Rogue-Squadron-22' } } },
-        }, bearer(token)),
+        gql(
+          stack.gatewayUrl,
+          CREATE,
+          {
+            input: {
+              user: {
+                firstName: 'Wedge',
+                lastName: 'Antilles',
+                email: uniqueEmail(`wedge${i}`),
+                credentials: { username: 'red_two', password: 'Rogue-Squadron-22' },
+              },
+            },
+          },
+          bearer(token),
+        ),
       ),
     );
     const created = results.filter((r) => r.data?.createUser.user);

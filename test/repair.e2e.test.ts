@@ -28,8 +28,11 @@ describe('usergraph repair after a crash between two writes', () => {
 
   const repair = async () =>
     JSON.parse(
-      (await promisify(execFile)(process.execPath, [join(repoRoot(), 'apps/cli/dist/main.js'), 'repair', '--json'], { env: { ...process.env, USERGRAPH_DATA_DIR: dataDir } }))
-        .stdout,
+      (
+        await promisify(execFile)(process.execPath, [join(repoRoot(), 'apps/cli/dist/main.js'), 'repair', '--json'], {
+          env: { ...process.env, USERGRAPH_DATA_DIR: dataDir },
+        })
+      ).stdout,
     );
   /** Restarts `name` with the fault point, runs `write` (which the crash fails), waits for the process to be gone, restarts it clean. */
   const crash = async (name: 'licensing' | 'org-users', point: string, write: () => Promise<unknown>) => {
@@ -64,14 +67,22 @@ describe('usergraph repair after a crash between two writes', () => {
     const assign = (userId: string, licenses: LicenseType[]) => async () => {
       const client = licensing();
       try {
-        return await client.call(licensingCommands.assignLicenses, { organizationId: org, userId, requestedLicenses: licenses, requestedGroups: ['DEFAULT'] });
+        return await client.call(licensingCommands.assignLicenses, {
+          organizationId: org,
+          userId,
+          requestedLicenses: licenses,
+          requestedGroups: ['DEFAULT'],
+        });
       } finally {
         await client.close();
       }
     };
-    const state = async () => (await dbs.licensing.collection<{ _id: string; used: Record<string, number> }>('license_state').findOne({ _id: org }))!.used;
-    const members = async () => (await dbs.licensing.collection('groups').findOne({ organizationId: org, name: 'DEFAULT' }))!.memberCount as number;
-    const head = async () => (await dbs.orgusers.collection<{ _id: string; n: number }>('user_search_heads').findOne({ _id: `${org}:` }))!.n;
+    const state = async () =>
+      (await dbs.licensing.collection<{ _id: string; used: Record<string, number> }>('license_state').findOne({ _id: org }))!.used;
+    const members = async () =>
+      (await dbs.licensing.collection('groups').findOne({ organizationId: org, name: 'DEFAULT' }))!.memberCount as number;
+    const head = async () =>
+      (await dbs.orgusers.collection<{ _id: string; n: number }>('user_search_heads').findOne({ _id: `${org}:` }))!.n;
 
     const defaultMembers = await members();
     const analysts = (await state()).ANALYST ?? 0;
@@ -91,7 +102,12 @@ describe('usergraph repair after a crash between two writes', () => {
       const client = orgUsers();
       try {
         return await client.call(orgUsersCommands.createProfile, {
-          userId: randomBytes(12).toString('hex'), organizationId: org, email: uniqueEmail('repair'), firstName: 'Grace', lastName: 'Hopper', status: 'ACTIVE',
+          userId: randomBytes(12).toString('hex'),
+          organizationId: org,
+          email: uniqueEmail('repair'),
+          firstName: 'Grace',
+          lastName: 'Hopper',
+          status: 'ACTIVE',
         });
       } finally {
         await client.close();
@@ -110,6 +126,9 @@ describe('usergraph repair after a crash between two writes', () => {
     expect(await head()).toBe(profiles + 1);
 
     const again = await repair();
-    expect(again).toMatchObject({ licensing: { groups: [], seats: [], skipped: 0 }, orgUsers: { bucketsRewritten: 0, headsRecounted: 0, skipped: 0, changed: [] } });
+    expect(again).toMatchObject({
+      licensing: { groups: [], seats: [], skipped: 0 },
+      orgUsers: { bucketsRewritten: 0, headsRecounted: 0, skipped: 0, changed: [] },
+    });
   });
 });

@@ -32,7 +32,10 @@ describe('a revoked session or a deactivated application stops its access token'
   /** The code the gateway answers `query` with for this token, polled until it is UNAUTHENTICATED (at most 5 s). */
   const expectRefusedSoon = async (query: string, token: string) => {
     await expect
-      .poll(async () => (await gql(stack.gatewayUrl, query, {}, bearer(token))).errors?.[0]?.extensions?.code, { timeout: 5_000, interval: 250 })
+      .poll(async () => (await gql(stack.gatewayUrl, query, {}, bearer(token))).errors?.[0]?.extensions?.code, {
+        timeout: 5_000,
+        interval: 250,
+      })
       .toBe('UNAUTHENTICATED');
     const res = await gql(stack.gatewayUrl, query, {}, bearer(token));
     expect(res.data?.me ?? res.data?.users ?? null).toBeNull();
@@ -45,7 +48,12 @@ describe('a revoked session or a deactivated application stops its access token'
       `mutation($input: CreateUserInput!) { createUser(input: $input) { errors { path message } user { id } } }`,
       {
         input: {
-          user: { firstName: 'Rey', lastName: 'Skywalker', email: `${username}@revoke.test`, credentials: { username, password: 'Rogue-Squadron-22' } },
+          user: {
+            firstName: 'Rey',
+            lastName: 'Skywalker',
+            email: `${username}@revoke.test`,
+            credentials: { username, password: 'Rogue-Squadron-22' },
+          },
           requestedLicenses: ['VIEWER'],
         },
       },
@@ -62,20 +70,27 @@ describe('a revoked session or a deactivated application stops its access token'
     await expectRefusedSoon(ME, session.jwt);
   });
 
-  it('sign-out everywhere: the access token of every session is refused, the caller\'s own included', async () => {
+  it("sign-out everywhere: the access token of every session is refused, the caller's own included", async () => {
     const other = await login(stack.gatewayUrl, 'revoke', 'admin', ADMIN_PASSWORD);
     const current = await login(stack.gatewayUrl, 'revoke', 'admin', ADMIN_PASSWORD);
     expect((await gql(stack.gatewayUrl, ME, {}, bearer(other.jwt))).data?.me).toBeTruthy();
-    expect((await gql(stack.gatewayUrl, 'mutation { revokeAllSessions }', {}, bearer(current.jwt))).data?.revokeAllSessions).toBeGreaterThanOrEqual(2);
+    expect(
+      (await gql(stack.gatewayUrl, 'mutation { revokeAllSessions }', {}, bearer(current.jwt))).data?.revokeAllSessions,
+    ).toBeGreaterThanOrEqual(2);
     await expectRefusedSoon(ME, other.jwt);
     await expectRefusedSoon(ME, current.jwt);
   });
 
-  it('deleteUsers: the deleted user\'s access token is refused', async () => {
+  it("deleteUsers: the deleted user's access token is refused", async () => {
     const { id, admin } = await createMember('rey');
     const rey = await login(stack.gatewayUrl, 'revoke', 'rey', 'Rogue-Squadron-22');
     expect((await gql(stack.gatewayUrl, ME, {}, bearer(rey.jwt))).data?.me.id).toBe(id);
-    const deleted = await gql(stack.gatewayUrl, 'mutation($ids: [ID!]!) { deleteUsers(input: { ids: $ids }) { errors { path message } } }', { ids: [id] }, bearer(admin.jwt));
+    const deleted = await gql(
+      stack.gatewayUrl,
+      'mutation($ids: [ID!]!) { deleteUsers(input: { ids: $ids }) { errors { path message } } }',
+      { ids: [id] },
+      bearer(admin.jwt),
+    );
     expect(deleted.data?.deleteUsers.errors).toEqual([]);
     await expectRefusedSoon(ME, rey.jwt);
   });
@@ -99,11 +114,14 @@ describe('a revoked session or a deactivated application stops its access token'
     );
     expect(narrowed.data?.setApplicationPermissions.permissions).toEqual(['users:register']);
     await expect
-      .poll(async () => (await gql(stack.gatewayUrl, USERS, {}, bearer(token))).errors?.[0]?.extensions?.code, { timeout: 5_000, interval: 250 })
+      .poll(async () => (await gql(stack.gatewayUrl, USERS, {}, bearer(token))).errors?.[0]?.extensions?.code, {
+        timeout: 5_000,
+        interval: 250,
+      })
       .toBe('FORBIDDEN');
   });
 
-  it('setApplicationStatus(INACTIVE): the application\'s access token is refused', async () => {
+  it("setApplicationStatus(INACTIVE): the application's access token is refused", async () => {
     const token = await applicationToken(stack.gatewayUrl, acme.application.clientId, acme.application.clientSecret);
     expect((await gql(stack.gatewayUrl, USERS, {}, bearer(token))).data?.users.nodes.length).toBeGreaterThan(0);
     const admin = await login(stack.gatewayUrl, 'revoke', 'admin', ADMIN_PASSWORD);

@@ -35,10 +35,14 @@ describe('issue 14: schema registry and a gateway that reloads', () => {
   /** `usergraph schema ...` as a team's CI runs it: REGISTRY_URL and its own REGISTRY_KEY, nothing else. */
   async function schema(args: string[], key = loyaltyKey, extraEnv: Record<string, string> = {}): Promise<CliResult> {
     try {
-      const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(repoRoot(), 'apps/cli/dist/main.js'), 'schema', ...args], {
-        env: { PATH: process.env.PATH ?? '', REGISTRY_URL: stack.urls.registry, REGISTRY_KEY: key, ...extraEnv },
-        timeout: 60_000,
-      });
+      const { stdout, stderr } = await promisify(execFile)(
+        process.execPath,
+        [join(repoRoot(), 'apps/cli/dist/main.js'), 'schema', ...args],
+        {
+          env: { PATH: process.env.PATH ?? '', REGISTRY_URL: stack.urls.registry, REGISTRY_KEY: key, ...extraEnv },
+          timeout: 60_000,
+        },
+      );
       return { code: 0, stdout, stderr };
     } catch (err) {
       const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -62,11 +66,17 @@ describe('issue 14: schema registry and a gateway that reloads', () => {
 
   const readyz = async () => {
     const res = await request(`${stack.urls.gateway}/readyz`);
-    return { status: res.statusCode, body: (await res.body.json()) as { details?: { supergraph?: { revision?: string; refused?: { revision: string; code: string } } } } };
+    return {
+      status: res.statusCode,
+      body: (await res.body.json()) as { details?: { supergraph?: { revision?: string; refused?: { revision: string; code: string } } } },
+    };
   };
 
   beforeAll(async () => {
-    ({ stack, dataDir } = await startTestStack({ mongodbUri: undefined, serviceEnv: { gateway: { SUPERGRAPH_POLL_INTERVAL_MS: String(POLL_MS) } } }));
+    ({ stack, dataDir } = await startTestStack({
+      mongodbUri: undefined,
+      serviceEnv: { gateway: { SUPERGRAPH_POLL_INTERVAL_MS: String(POLL_MS) } },
+    }));
     loyalty = await startLoyaltySubgraph();
     await bootstrapOrganization(dataDir, 'loyal');
     token = (await login(stack.gatewayUrl, 'loyal', 'admin', ADMIN_PASSWORD)).jwt;
@@ -86,21 +96,28 @@ describe('issue 14: schema registry and a gateway that reloads', () => {
   it('npm start published the three local subgraphs; `list` shows them', async () => {
     const list = await schema(['list']);
     expect(list.code).toBe(0);
-    for (const name of ['identity', 'org-users', 'licensing']) expect(list.stdout).toMatch(new RegExp(`${name}\\s+v1\\s+${stack.urls[name as 'identity']}/graphql`));
+    for (const name of ['identity', 'org-users', 'licensing'])
+      expect(list.stdout).toMatch(new RegExp(`${name}\\s+v1\\s+${stack.urls[name as 'identity']}/graphql`));
     const ready = await readyz();
     expect(ready.status).toBe(200);
     expect(ready.body.details?.supergraph?.revision).toBe('3');
   });
 
-  it('a subgraph\'s credential cannot publish another subgraph, nor can a forged or the reader key', async () => {
+  it("a subgraph's credential cannot publish another subgraph, nor can a forged or the reader key", async () => {
     const other = await schema(['publish', '--subgraph', 'identity', '--schema', LOYALTY_SCHEMAS.points, '--url', loyalty.url]);
     expect(other.code).toBe(1);
     expect(other.stdout).toContain('FORBIDDEN');
-    const forged = await schema(['publish', '--subgraph', 'loyalty', '--schema', LOYALTY_SCHEMAS.points, '--url', loyalty.url], `subgraph:loyalty.${'A'.repeat(43)}`);
+    const forged = await schema(
+      ['publish', '--subgraph', 'loyalty', '--schema', LOYALTY_SCHEMAS.points, '--url', loyalty.url],
+      `subgraph:loyalty.${'A'.repeat(43)}`,
+    );
     expect(forged.code).toBe(1);
     expect(forged.stdout).toContain('UNAUTHENTICATED');
     const reader = await schema(['credential', '--reader'], '', { REGISTRY_SECRET: stack.secrets.REGISTRY_SECRET });
-    const asReader = await schema(['publish', '--subgraph', 'loyalty', '--schema', LOYALTY_SCHEMAS.points, '--url', loyalty.url], reader.stdout.trim());
+    const asReader = await schema(
+      ['publish', '--subgraph', 'loyalty', '--schema', LOYALTY_SCHEMAS.points, '--url', loyalty.url],
+      reader.stdout.trim(),
+    );
     expect(asReader.stdout).toContain('FORBIDDEN');
     expect((await schema(['history', '--subgraph', 'loyalty'])).stdout).toContain('no version');
   });
@@ -127,7 +144,19 @@ describe('issue 14: schema registry and a gateway that reloads', () => {
     };
     const load = Promise.all([client(), client(), client(), client()]);
     await sleep(500);
-    const publish = await schema(['publish', '--subgraph', 'loyalty', '--schema', LOYALTY_SCHEMAS.points, '--url', loyalty.url, '--message', 'loyalty joins', '--commit', 'abc1234']);
+    const publish = await schema([
+      'publish',
+      '--subgraph',
+      'loyalty',
+      '--schema',
+      LOYALTY_SCHEMAS.points,
+      '--url',
+      loyalty.url,
+      '--message',
+      'loyalty joins',
+      '--commit',
+      'abc1234',
+    ]);
     expect(publish.code).toBe(0);
     expect(publish.stdout).toContain('published loyalty@1');
     let servedAfter: number;
@@ -148,11 +177,22 @@ describe('issue 14: schema registry and a gateway that reloads', () => {
     expect(history.stdout).toMatch(/v1 .* publish {2}by .* \(subgraph:loyalty\) .*loyalty joins; commit abc1234/);
   });
 
-  it('a team cannot take over another team\'s field (a @shareable copy of User.email composes, but is refused)', async () => {
+  it("a team cannot take over another team's field (a @shareable copy of User.email composes, but is refused)", async () => {
     const checked = await schema(['check', '--subgraph', 'loyalty', '--schema', LOYALTY_SCHEMAS.takeover]);
     expect(checked.code).toBe(1);
     expect(checked.stdout).toContain('FIELD_TAKEOVER): User.email');
-    const refused = await schema(['publish', '--subgraph', 'loyalty', '--schema', LOYALTY_SCHEMAS.takeover, '--url', loyalty.url, '--allow-breaking', '--reason', 'try']);
+    const refused = await schema([
+      'publish',
+      '--subgraph',
+      'loyalty',
+      '--schema',
+      LOYALTY_SCHEMAS.takeover,
+      '--url',
+      loyalty.url,
+      '--allow-breaking',
+      '--reason',
+      'try',
+    ]);
     expect(refused.code).toBe(1);
     expect(refused.stdout).toContain('FAIL  FIELD_TAKEOVER');
     expect(refused.stdout).toContain('- User.email');
@@ -169,7 +209,18 @@ describe('issue 14: schema registry and a gateway that reloads', () => {
     expect(refused.stdout).toContain('COMPOSITION_FAILED');
     expect(refused.stdout).toMatch(/User\.email/);
     // Even --allow-breaking does not let a composition failure through.
-    const forced = await schema(['publish', '--subgraph', 'loyalty', '--schema', LOYALTY_SCHEMAS.conflicting, '--url', loyalty.url, '--allow-breaking', '--reason', 'try']);
+    const forced = await schema([
+      'publish',
+      '--subgraph',
+      'loyalty',
+      '--schema',
+      LOYALTY_SCHEMAS.conflicting,
+      '--url',
+      loyalty.url,
+      '--allow-breaking',
+      '--reason',
+      'try',
+    ]);
     expect(forced.stdout).toContain('COMPOSITION_FAILED');
     await sleep(POLL_MS * 3);
     expect((await me('email loyaltyPoints')).errors).toBeUndefined();
@@ -183,9 +234,29 @@ describe('issue 14: schema registry and a gateway that reloads', () => {
     expect(refused.stdout).toMatch(/FIELD_REMOVED User\.loyaltyPoints/);
     const check = await schema(['check', '--subgraph', 'loyalty', '--schema', LOYALTY_SCHEMAS.withoutPoints]);
     expect(check.code).toBe(1);
-    const usage = await schema(['publish', '--subgraph', 'loyalty', '--schema', LOYALTY_SCHEMAS.withoutPoints, '--url', loyalty.url, '--allow-breaking']);
+    const usage = await schema([
+      'publish',
+      '--subgraph',
+      'loyalty',
+      '--schema',
+      LOYALTY_SCHEMAS.withoutPoints,
+      '--url',
+      loyalty.url,
+      '--allow-breaking',
+    ]);
     expect(usage.code).toBe(2);
-    const allowed = await schema(['publish', '--subgraph', 'loyalty', '--schema', LOYALTY_SCHEMAS.withoutPoints, '--url', loyalty.url, '--allow-breaking', '--reason', 'points move to the wallet team']);
+    const allowed = await schema([
+      'publish',
+      '--subgraph',
+      'loyalty',
+      '--schema',
+      LOYALTY_SCHEMAS.withoutPoints,
+      '--url',
+      loyalty.url,
+      '--allow-breaking',
+      '--reason',
+      'points move to the wallet team',
+    ]);
     expect(allowed.code).toBe(0);
     await waitForField('loyaltyPoints', false);
     expect((await me('loyaltyTier')).errors).toBeUndefined();

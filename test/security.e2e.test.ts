@@ -9,7 +9,18 @@ import { exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JW
 import type { RunningStack, BootstrapResult } from '@usergraph/cli';
 import { createSecretBox } from '@usergraph/service-kit';
 import { B_REGISTER, realisticRegisterVariables } from './support/seed-operations.js';
-import { ADMIN_PASSWORD, bearer, bootstrapOrganization, gql, LOGIN, login, openDatabase, removeDir, startTestStack, uniqueEmail } from './support/stack.js';
+import {
+  ADMIN_PASSWORD,
+  bearer,
+  bootstrapOrganization,
+  gql,
+  LOGIN,
+  login,
+  openDatabase,
+  removeDir,
+  startTestStack,
+  uniqueEmail,
+} from './support/stack.js';
 
 describe('production mode and hostile callers', () => {
   let stack: RunningStack;
@@ -21,7 +32,16 @@ describe('production mode and hostile callers', () => {
   beforeAll(async () => {
     const started = await startTestStack({
       env: { NODE_ENV: 'production' },
-      serviceEnv: { gateway: { MAX_QUERY_DEPTH: '6', MAX_ALIASES: '3', MAX_DIRECTIVES: '2', MAX_TOKENS: '300', MAX_BODY_BYTES: '4096', MAX_BATCH_SIZE: '2' } },
+      serviceEnv: {
+        gateway: {
+          MAX_QUERY_DEPTH: '6',
+          MAX_ALIASES: '3',
+          MAX_DIRECTIVES: '2',
+          MAX_TOKENS: '300',
+          MAX_BODY_BYTES: '4096',
+          MAX_BATCH_SIZE: '2',
+        },
+      },
     });
     ({ stack, dataDir } = started);
     acme = await bootstrapOrganization(dataDir, 'acme');
@@ -41,8 +61,15 @@ describe('production mode and hostile callers', () => {
   });
 
   const post = async (body: unknown, headers: Record<string, string> = {}) => {
-    const res = await request(stack.gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
-    return { status: res.statusCode, body: (await res.body.json()) as { errors?: Array<{ message: string; extensions?: Record<string, unknown> }>; data?: unknown } };
+    const res = await request(stack.gatewayUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    return {
+      status: res.statusCode,
+      body: (await res.body.json()) as { errors?: Array<{ message: string; extensions?: Record<string, unknown> }>; data?: unknown },
+    };
   };
 
   describe('production mode', () => {
@@ -58,7 +85,11 @@ describe('production mode and hostile callers', () => {
       const get = await request(`${stack.gatewayUrl}?query=${encodeURIComponent('{ __typename }')}`);
       expect(get.statusCode).toBe(400);
       await get.body.dump();
-      const plain = await request(stack.gatewayUrl, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"query":"{ __typename }"}' });
+      const plain = await request(stack.gatewayUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: '{"query":"{ __typename }"}',
+      });
       expect(plain.statusCode).toBe(400);
       await plain.body.dump();
     });
@@ -105,9 +136,15 @@ describe('production mode and hostile callers', () => {
         .setIssuedAt()
         .setExpirationTime(Math.floor(Date.now() / 1000) + 600)
         .sign(realKey.key);
-      const direct = await request(`${stack.urls['org-users']}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(token) }, body: JSON.stringify({ query: '{ currentOrganization { slug } }' }) });
+      const direct = await request(`${stack.urls['org-users']}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...bearer(token) },
+        body: JSON.stringify({ query: '{ currentOrganization { slug } }' }),
+      });
       expect(direct.statusCode).toBe(401);
-      expect(((await direct.body.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe('UNAUTHENTICATED');
+      expect(((await direct.body.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe(
+        'UNAUTHENTICATED',
+      );
       const viaGateway = await post({ query: '{ currentOrganization { slug } }' }, bearer(token));
       expect(viaGateway.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
       expect(viaGateway.status).toBe(401);
@@ -116,7 +153,13 @@ describe('production mode and hostile callers', () => {
     it('refuses forged, expired, alg none, wrong-audience, wrong-issuer and unknown-kid tokens', async () => {
       const { privateKey: forger } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
       const base64url = (json: object) => Buffer.from(JSON.stringify(json)).toString('base64url');
-      const unsignedClaims = { ...claims(), sub: acme.admin.id, iss: 'usergraph', aud: 'usergraph', exp: Math.floor(Date.now() / 1000) + 600 };
+      const unsignedClaims = {
+        ...claims(),
+        sub: acme.admin.id,
+        iss: 'usergraph',
+        aud: 'usergraph',
+        exp: Math.floor(Date.now() / 1000) + 600,
+      };
       const none = `${base64url({ alg: 'none', typ: 'JWT', kid: realKey.kid })}.${base64url(unsignedClaims)}.`;
       const tokens: Record<string, string> = {
         forged: await sign({ key: forger }),
@@ -131,7 +174,11 @@ describe('production mode and hostile callers', () => {
         expect(res.status, kind).toBe(401);
         expect(res.body.errors?.[0]?.extensions?.code, kind).toBe('UNAUTHENTICATED');
         // Subgraphs check again: the same token sent straight to org-users is refused too.
-        const direct = await request(`${stack.urls['org-users']}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(token) }, body: JSON.stringify({ query: '{ currentOrganization { slug } }' }) });
+        const direct = await request(`${stack.urls['org-users']}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...bearer(token) },
+          body: JSON.stringify({ query: '{ currentOrganization { slug } }' }),
+        });
         expect(direct.statusCode, `${kind} at the subgraph`).toBe(401);
         await direct.body.dump();
       }
@@ -141,8 +188,14 @@ describe('production mode and hostile callers', () => {
 
   describe('limits on abusive documents (configured low for this stack)', () => {
     it('refuses a document too deep, with too many aliases, directives or tokens, a batch too large, and a body too big', async () => {
-      const limitOf = (res: Awaited<ReturnType<typeof post>>) => ({ status: res.status, code: res.body.errors?.[0]?.extensions?.code, limit: res.body.errors?.[0]?.extensions?.limit });
-      const deep = await post({ query: '{ viewer { currentOrganization { members(first: 1) { nodes { organization { groups { name } } } } } } }' });
+      const limitOf = (res: Awaited<ReturnType<typeof post>>) => ({
+        status: res.status,
+        code: res.body.errors?.[0]?.extensions?.code,
+        limit: res.body.errors?.[0]?.extensions?.limit,
+      });
+      const deep = await post({
+        query: '{ viewer { currentOrganization { members(first: 1) { nodes { organization { groups { name } } } } } } }',
+      });
       expect(limitOf(deep)).toEqual({ status: 400, code: 'GRAPHQL_VALIDATION_FAILED', limit: 'depth' });
       const aliases = await post({ query: '{ a: __typename b: __typename c: __typename d: __typename }' });
       expect(limitOf(aliases)).toEqual({ status: 400, code: 'GRAPHQL_VALIDATION_FAILED', limit: 'aliases' });
@@ -169,7 +222,7 @@ describe('production mode and hostile callers', () => {
   });
 
   describe('issue 12, finding 1: the cost limit (default MAX_QUERY_COST)', () => {
-    it('refuses an admin\'s users > organization > members page product before anything runs, and runs the single page', async () => {
+    it("refuses an admin's users > organization > members page product before anything runs, and runs the single page", async () => {
       const jwt = (await login(stack.gatewayUrl, 'acme', 'admin', ADMIN_PASSWORD)).jwt;
       const product = 'query ($n: Int!) { users(first: $n) { nodes { organization { members(first: $n) { nodes { id } } } } } }';
       // Before: 200 with every member listed once per member (n^2 here, n^4 two levels deeper).
@@ -204,10 +257,16 @@ describe('production mode and hostile callers', () => {
     it('addGroupMembers and removeGroupMembers take at most 100 userIds', async () => {
       const jwt = (await login(stack.gatewayUrl, 'acme', 'admin', ADMIN_PASSWORD)).jwt;
       for (const field of ['addGroupMembers', 'removeGroupMembers']) {
-        const res = await post({ query: `mutation ($ids: [ID!]!) { ${field}(name: "DEFAULT", userIds: $ids) { name } }`, variables: { ids: fakeIds(101) } }, bearer(jwt));
+        const res = await post(
+          { query: `mutation ($ids: [ID!]!) { ${field}(name: "DEFAULT", userIds: $ids) { name } }`, variables: { ids: fakeIds(101) } },
+          bearer(jwt),
+        );
         expect(res.body.errors?.[0]?.extensions?.code, field).toBe('BAD_USER_INPUT');
         // Before: checked with org-users and reported id by id (userIds.0 … userIds.100).
-        expect((res.body.errors?.[0]?.extensions?.fields as Array<{ path: string }>).map((f) => f.path), field).toEqual(['userIds']);
+        expect(
+          (res.body.errors?.[0]?.extensions?.fields as Array<{ path: string }>).map((f) => f.path),
+          field,
+        ).toEqual(['userIds']);
       }
     });
   });
@@ -219,7 +278,15 @@ describe('production mode and hostile callers', () => {
       const res = await request(`${stack.urls['org-users']}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...bearer(acmeJwt) },
-        body: JSON.stringify({ query, variables: { r: [{ __typename: 'User', id: other.admin.id }, { __typename: 'Organization', id: other.organization.id }] } }),
+        body: JSON.stringify({
+          query,
+          variables: {
+            r: [
+              { __typename: 'User', id: other.admin.id },
+              { __typename: 'Organization', id: other.organization.id },
+            ],
+          },
+        }),
       });
       const body = (await res.body.json()) as { data: { _entities: unknown[] }; errors: Array<{ extensions: { code: string } }> };
       expect(body.data._entities).toEqual([null, null]);
@@ -227,7 +294,11 @@ describe('production mode and hostile callers', () => {
     });
 
     it('a subgraph called without a token answers nothing private', async () => {
-      const res = await request(`${stack.urls['org-users']}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ me { id } }' }) });
+      const res = await request(`${stack.urls['org-users']}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ me { id } }' }),
+      });
       const body = (await res.body.json()) as { errors: Array<{ extensions: { code: string } }> };
       expect(body.errors[0]!.extensions.code).toBe('UNAUTHENTICATED');
     });
@@ -268,7 +339,9 @@ describe('login timing does not reveal which identifiers exist', () => {
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const ratio = median(unknownMs) / median(knownMs);
-    process.stdout.write(`login timing: known median ${median(knownMs).toFixed(1)} ms, unknown median ${median(unknownMs).toFixed(1)} ms, ratio ${ratio.toFixed(2)}\n`);
+    process.stdout.write(
+      `login timing: known median ${median(knownMs).toFixed(1)} ms, unknown median ${median(unknownMs).toFixed(1)} ms, ratio ${ratio.toFixed(2)}\n`,
+    );
     expect(ratio).toBeGreaterThan(0.8);
     expect(ratio).toBeLessThan(1.2);
   });

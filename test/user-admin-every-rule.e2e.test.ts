@@ -7,7 +7,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection } from 'mongoose';
 import type { RunningStack, BootstrapResult } from '@usergraph/cli';
-import { ADMIN_PASSWORD, bearer, bootstrapOrganization, gql, login, openDatabase, removeDir, startTestStack, uniqueEmail } from './support/stack.js';
+import {
+  ADMIN_PASSWORD,
+  bearer,
+  bootstrapOrganization,
+  gql,
+  login,
+  openDatabase,
+  removeDir,
+  startTestStack,
+  uniqueEmail,
+} from './support/stack.js';
 
 const CREATE = `mutation($input: CreateUserInput!) { createUser(input: $input) { errors { path message fullMessage } user { id } } }`;
 const UPDATE = `mutation($input: UpdateUserInput!) { updateUser(input: $input) { errors { path message fullMessage } user { id } } }`;
@@ -46,8 +56,15 @@ describe('D: every broken rule at once', () => {
     credentials: await identityDb.collection('credentials').countDocuments(),
     profiles: await orgUsersDb.collection('users').countDocuments(),
     assignments: await licensingDb.collection('assignments').countDocuments(),
-    groups: await licensingDb.collection('groups').find({}, { projection: { _id: 0, name: 1, memberCount: 1 } }).sort({ name: 1 }).toArray(),
-    seats: await licensingDb.collection('licensestates').find({}, { projection: { _id: 0 } }).toArray(),
+    groups: await licensingDb
+      .collection('groups')
+      .find({}, { projection: { _id: 0, name: 1, memberCount: 1 } })
+      .sort({ name: 1 })
+      .toArray(),
+    seats: await licensingDb
+      .collection('licensestates')
+      .find({}, { projection: { _id: 0 } })
+      .toArray(),
   });
   const err = (path: string[], message: string, fullMessage: string) => ({ path, message, fullMessage });
 
@@ -65,7 +82,14 @@ describe('D: every broken rule at once', () => {
     const before = await counts();
     const res = await q(CREATE, {
       input: {
-        user: { firstName: '', lastName: 'Organa', email: 'nope', credentials: { username: 'a', password: 'password' }, phone: '555-123-4567', jobTitle: 'x'.repeat(101) },
+        user: {
+          firstName: '',
+          lastName: 'Organa',
+          email: 'nope',
+          credentials: { username: 'a', password: 'password' },
+          phone: '555-123-4567',
+          jobTitle: 'x'.repeat(101),
+        },
         ...BAD_ASSIGNMENT,
       },
     });
@@ -89,7 +113,16 @@ describe('D: every broken rule at once', () => {
     const label = `taken_${Math.random().toString(36).slice(2, 8)}`;
     existing = { id: '', email: uniqueEmail(label), username: label, phone: '+14155552671' };
     const created = await q(CREATE, {
-      input: { user: { firstName: 'Leia', lastName: 'Organa', email: existing.email, phone: existing.phone, credentials: { username: label, password: 'Alderaan-Forever-77' } }, requestedLicenses: ['VIEWER'] },
+      input: {
+        user: {
+          firstName: 'Leia',
+          lastName: 'Organa',
+          email: existing.email,
+          phone: existing.phone,
+          credentials: { username: label, password: 'Alderaan-Forever-77' },
+        },
+        requestedLicenses: ['VIEWER'],
+      },
     });
     expect(created.data!.createUser.errors).toEqual([]);
     existing.id = created.data!.createUser.user.id;
@@ -98,7 +131,13 @@ describe('D: every broken rule at once', () => {
     const res = await q(CREATE, {
       input: {
         // Same values in another spelling: uniqueness compares normalized forms.
-        user: { firstName: 'Luke', lastName: 'Skywalker', email: existing.email.toUpperCase(), phone: '+1 (415) 555-2671', credentials: { username: label.toUpperCase(), password: 'Tatooine-Sunset-77' } },
+        user: {
+          firstName: 'Luke',
+          lastName: 'Skywalker',
+          email: existing.email.toUpperCase(),
+          phone: '+1 (415) 555-2671',
+          credentials: { username: label.toUpperCase(), password: 'Tatooine-Sunset-77' },
+        },
         ...BAD_ASSIGNMENT,
       },
     });
@@ -120,7 +159,12 @@ describe('D: every broken rule at once', () => {
       const before = await counts();
       const res = await q(CREATE, {
         input: {
-          user: { firstName: 'Luke', lastName: 'Skywalker', email: existing.email, credentials: { username: `free_${Math.random().toString(36).slice(2, 8)}`, password: 'Tatooine-Sunset-77' } },
+          user: {
+            firstName: 'Luke',
+            lastName: 'Skywalker',
+            email: existing.email,
+            credentials: { username: `free_${Math.random().toString(36).slice(2, 8)}`, password: 'Tatooine-Sunset-77' },
+          },
           requestedLicenses: ['AUTHOR'],
           requestedGroups: ['DEFAULT'],
           requestedOriginGroup: 'JEDI',
@@ -131,7 +175,11 @@ describe('D: every broken rule at once', () => {
         errors: [
           err(['user', 'email'], 'is already in use', 'Email is already in use'),
           err(['requestedLicenses'], 'has no free AUTHOR seat (cap 0)', 'Requested licenses has no free AUTHOR seat (cap 0)'),
-          err(['requestedOriginGroup'], 'must be one of the requested groups', 'Requested origin group must be one of the requested groups'),
+          err(
+            ['requestedOriginGroup'],
+            'must be one of the requested groups',
+            'Requested origin group must be one of the requested groups',
+          ),
         ],
       });
       expect(await counts()).toEqual(before);
@@ -142,13 +190,23 @@ describe('D: every broken rule at once', () => {
 
   it('updateUser: profile field errors, a taken email, licenses, groups and origin group in one answer, nothing written', async () => {
     const other = await q(CREATE, {
-      input: { user: { firstName: 'Han', lastName: 'Solo', email: uniqueEmail('han'), credentials: { username: `han_${Math.random().toString(36).slice(2, 8)}`, password: 'Kessel-Run-12-Parsecs' } }, requestedLicenses: ['VIEWER'] },
+      input: {
+        user: {
+          firstName: 'Han',
+          lastName: 'Solo',
+          email: uniqueEmail('han'),
+          credentials: { username: `han_${Math.random().toString(36).slice(2, 8)}`, password: 'Kessel-Run-12-Parsecs' },
+        },
+        requestedLicenses: ['VIEWER'],
+      },
     });
     expect(other.data!.createUser.errors).toEqual([]);
     const hanId: string = other.data!.createUser.user.id;
 
     const before = await counts();
-    const shapes = await q(UPDATE, { input: { id: hanId, user: { firstName: '', email: 'bad', phone: '555-123-4567' }, ...BAD_ASSIGNMENT } });
+    const shapes = await q(UPDATE, {
+      input: { id: hanId, user: { firstName: '', email: 'bad', phone: '555-123-4567' }, ...BAD_ASSIGNMENT },
+    });
     expect(shapes.data!.updateUser).toEqual({
       user: null,
       errors: [
@@ -159,24 +217,38 @@ describe('D: every broken rule at once', () => {
       ],
     });
 
-    const taken = await q(UPDATE, { input: { id: hanId, user: { firstName: 'Han', email: existing.email, phone: existing.phone }, ...BAD_ASSIGNMENT } });
+    const taken = await q(UPDATE, {
+      input: { id: hanId, user: { firstName: 'Han', email: existing.email, phone: existing.phone }, ...BAD_ASSIGNMENT },
+    });
     expect(taken.data!.updateUser).toEqual({
       user: null,
-      errors: [err(['user', 'email'], 'is already in use', 'Email is already in use'), err(['user', 'phone'], 'is already in use', 'Phone is already in use'), ...LICENSE_AND_GROUP_ERRORS],
+      errors: [
+        err(['user', 'email'], 'is already in use', 'Email is already in use'),
+        err(['user', 'phone'], 'is already in use', 'Phone is already in use'),
+        ...LICENSE_AND_GROUP_ERRORS,
+      ],
     });
     expect(await counts()).toEqual(before);
     const han = await q(`{ users(fullText: "han", first: 5) { nodes { id firstName email licenses groups originGroup } } }`);
-    expect(han.data!.users.nodes).toEqual([expect.objectContaining({ id: hanId, firstName: 'Han', licenses: ['VIEWER'], groups: ['DEFAULT'], originGroup: null })]);
+    expect(han.data!.users.nodes).toEqual([
+      expect.objectContaining({ id: hanId, firstName: 'Han', licenses: ['VIEWER'], groups: ['DEFAULT'], originGroup: null }),
+    ]);
   });
 
   it('updateUser: removing the last ADMIN is reported together with a bad group and a bad email', async () => {
     const before = await counts();
-    const res = await q(UPDATE, { input: { id: acme.admin.id, requestedLicenses: ['VIEWER'], requestedGroups: ['NOPE'], user: { email: 'bad' } } });
+    const res = await q(UPDATE, {
+      input: { id: acme.admin.id, requestedLicenses: ['VIEWER'], requestedGroups: ['NOPE'], user: { email: 'bad' } },
+    });
     expect(res.data!.updateUser).toEqual({
       user: null,
       errors: [
         err(['user', 'email'], 'is not a valid email address', 'Email is not a valid email address'),
-        err(['requestedLicenses'], 'would remove the last ADMIN of the organization', 'Requested licenses would remove the last ADMIN of the organization'),
+        err(
+          ['requestedLicenses'],
+          'would remove the last ADMIN of the organization',
+          'Requested licenses would remove the last ADMIN of the organization',
+        ),
         err(['requestedGroups', '0'], 'names no group of your organization', 'Requested groups names no group of your organization'),
       ],
     });

@@ -9,11 +9,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection } from 'mongoose';
 import type { RunningStack, BootstrapResult } from '@usergraph/cli';
 import { D_CREATE_USER_EXAMPLE, D_FETCH_MEMBERS, D_USERS } from './support/seed-operations-d.js';
-import { ADMIN_PASSWORD, applicationToken, bearer, bootstrapOrganization, gql, login, openDatabase, removeDir, startTestStack, uniqueEmail } from './support/stack.js';
+import {
+  ADMIN_PASSWORD,
+  applicationToken,
+  bearer,
+  bootstrapOrganization,
+  gql,
+  login,
+  openDatabase,
+  removeDir,
+  startTestStack,
+  uniqueEmail,
+} from './support/stack.js';
 
-const CREATE = `mutation($input: CreateUserInput!) { createUser(input: $input) { errors { path message fullMessage ` +
+const CREATE =
+  `mutation($input: CreateUserInput!) { createUser(input: $input) { errors { path message fullMessage ` +
   `} user { id username email licenses groups originGroup } } }`;
-const UPDATE = `mutation($input: UpdateUserInput!) { updateUser(input: $input) { errors { path message fullMessage ` +
+const UPDATE =
+  `mutation($input: UpdateUserInput!) { updateUser(input: $input) { errors { path message fullMessage ` +
   `} user { id email firstName phoneNumber jobTitle licenses groups originGroup } } }`;
 const DELETE = `mutation($ids: [ID!]!) { deleteUsers(input: { ids: $ids }) { errors { path message fullMessage } deletedIds } }`;
 
@@ -37,7 +50,8 @@ describe('D: user administration', () => {
     otherAdminJwt = (await login(stack.gatewayUrl, 'other', 'admin', ADMIN_PASSWORD)).jwt;
     identityDb = await openDatabase(stack, prefix, 'identity');
     licensingDb = await openDatabase(stack, prefix, 'licensing');
-    for (const name of ['JEDI', 'REBEL']) await gql(stack.gatewayUrl, `mutation { createGroup(name: "${name}") { name } }`, {}, bearer(adminJwt));
+    for (const name of ['JEDI', 'REBEL'])
+      await gql(stack.gatewayUrl, `mutation { createGroup(name: "${name}") { name } }`, {}, bearer(adminJwt));
   });
 
   afterAll(async () => {
@@ -47,9 +61,15 @@ describe('D: user administration', () => {
     if (!process.env.MONGODB_URI) removeDir(dataDir);
   });
 
-  const q = (query: string, variables: Record<string, unknown> = {}, jwt = adminJwt) => gql(stack.gatewayUrl, query, variables, bearer(jwt));
+  const q = (query: string, variables: Record<string, unknown> = {}, jwt = adminJwt) =>
+    gql(stack.gatewayUrl, query, variables, bearer(jwt));
   const newUser = (label: string, extra: Record<string, unknown> = {}) => ({
-    user: { firstName: 'Leia', lastName: 'Organa', email: uniqueEmail(label), credentials: { username: `${label}_${Math.random().toString(36).slice(2, 8)}`, password: 'Alderaan-Forever-77' } },
+    user: {
+      firstName: 'Leia',
+      lastName: 'Organa',
+      email: uniqueEmail(label),
+      credentials: { username: `${label}_${Math.random().toString(36).slice(2, 8)}`, password: 'Alderaan-Forever-77' },
+    },
     requestedLicenses: ['VIEWER'],
     requestedGroups: ['DEFAULT'],
     ...extra,
@@ -62,7 +82,11 @@ describe('D: user administration', () => {
     // VIEWER may not have an origin group: D's rule, reported at its path, and nothing is written.
     expect(payload.user).toBeNull();
     expect(payload.errors).toEqual([
-      { path: ['requestedOriginGroup'], message: 'is only allowed with an ADMIN or AUTHOR license', fullMessage: 'Requested origin group is only allowed with an ADMIN or AUTHOR license' },
+      {
+        path: ['requestedOriginGroup'],
+        message: 'is only allowed with an ADMIN or AUTHOR license',
+        fullMessage: 'Requested origin group is only allowed with an ADMIN or AUTHOR license',
+      },
     ]);
     expect(await identityDb.collection('credentials').countDocuments({ username: 'luke_skywalker' })).toBe(0);
 
@@ -85,7 +109,15 @@ describe('D: user administration', () => {
       },
     });
     const paths = bad.data!.createUser.errors.map((e: { path: string[] }) => e.path.join('.'));
-    expect(paths).toEqual(expect.arrayContaining(['user.firstName', 'user.email', 'user.credentials.username', 'user.credentials.password', 'requestedLicenses']));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'user.firstName',
+        'user.email',
+        'user.credentials.username',
+        'user.credentials.password',
+        'requestedLicenses',
+      ]),
+    );
     for (const e of bad.data!.createUser.errors) expect(e.fullMessage.toLowerCase()).toContain(e.message.toLowerCase());
     expect(bad.data!.createUser.user).toBeNull();
     expect(await identityDb.collection('credentials').countDocuments()).toBe(before);
@@ -97,15 +129,24 @@ describe('D: user administration', () => {
     const second = newUser('dup2');
     second.user.credentials.username = first.user.credentials.username;
     const res = await q(CREATE, { input: second });
-    expect(res.data!.createUser.errors).toEqual([expect.objectContaining({ path: ['user', 'credentials', 'username'], message: 'is already in use' })]);
+    expect(res.data!.createUser.errors).toEqual([
+      expect.objectContaining({ path: ['user', 'credentials', 'username'], message: 'is already in use' }),
+    ]);
     // The profile written before the conflict was removed, so its email is free again.
-    const retry = await q(CREATE, { input: { ...second, user: { ...second.user, credentials: { ...second.user.credentials, username: `${first.user.credentials.username}x` } } } });
+    const retry = await q(CREATE, {
+      input: {
+        ...second,
+        user: { ...second.user, credentials: { ...second.user.credentials, username: `${first.user.credentials.username}x` } },
+      },
+    });
     expect(retry.data!.createUser.errors).toEqual([]);
   });
 
   it("searches the viewer's organization only, case-insensitively, with pagination", async () => {
     const res = await q(D_FETCH_MEMBERS, { first: 1, fullText: 'LUKE.SKYWALKER@JEDI.ORG' });
-    expect(res.data!.viewer.currentOrganization.members.nodes).toEqual([{ firstName: 'Luke', lastName: 'Skywalker', username: 'luke_skywalker', email: 'luke.skywalker@jedi.org' }]);
+    expect(res.data!.viewer.currentOrganization.members.nodes).toEqual([
+      { firstName: 'Luke', lastName: 'Skywalker', username: 'luke_skywalker', email: 'luke.skywalker@jedi.org' },
+    ]);
     const byPrefix = await q('{ users(fullText: "sky", first: 10) { totalCount nodes { username } } }');
     expect(byPrefix.data!.users.nodes.map((n: { username: string }) => n.username)).toContain('luke_skywalker');
     const seed = await q(D_USERS);
@@ -115,7 +156,9 @@ describe('D: user administration', () => {
     const foreign = await q('{ users(fullText: "skywalker", first: 10) { totalCount nodes { id } } }', {}, otherAdminJwt);
     expect(foreign.data!.users.totalCount).toBe(0);
     // Pages: cursor pagination over everyone, nodes and edges agree, totalCount is the whole set.
-    const page1 = await q('{ users(first: 2) { totalCount edges { cursor node { id } } nodes { id } pageInfo { hasNextPage endCursor } } }');
+    const page1 = await q(
+      '{ users(first: 2) { totalCount edges { cursor node { id } } nodes { id } pageInfo { hasNextPage endCursor } } }',
+    );
     const { totalCount, edges, nodes, pageInfo } = page1.data!.users;
     expect(totalCount).toBeGreaterThan(2);
     expect(nodes.map((n: { id: string }) => n.id)).toEqual(edges.map((e: { node: { id: string } }) => e.node.id));
@@ -138,7 +181,14 @@ describe('D: user administration', () => {
       },
     });
     expect(res.data!.updateUser.errors).toEqual([]);
-    expect(res.data!.updateUser.user).toMatchObject({ firstName: 'Leia', phoneNumber: '+14155552671', jobTitle: 'General', licenses: ['AUTHOR'], groups: ['DEFAULT', 'JEDI'], originGroup: 'JEDI' });
+    expect(res.data!.updateUser.user).toMatchObject({
+      firstName: 'Leia',
+      phoneNumber: '+14155552671',
+      jobTitle: 'General',
+      licenses: ['AUTHOR'],
+      groups: ['DEFAULT', 'JEDI'],
+      originGroup: 'JEDI',
+    });
     const bad = await q(UPDATE, { input: { id: created.id, user: { email: 'bad', phone: '555-123-4567' } } });
     expect(bad.data!.updateUser.errors.map((e: { path: string[] }) => e.path.join('.'))).toEqual(['user.email', 'user.phone']);
     const foreign = await q(UPDATE, { input: { id: created.id, user: { firstName: 'Hacked' } } }, otherAdminJwt);
@@ -148,7 +198,10 @@ describe('D: user administration', () => {
   it('refuses removing the last ADMIN through updateUser', async () => {
     const res = await q(UPDATE, { input: { id: acme.admin.id, requestedLicenses: ['VIEWER'] } });
     expect(res.data!.updateUser.errors, JSON.stringify(res.data!.updateUser.errors)).toHaveLength(1);
-    expect(res.data!.updateUser.errors[0]).toMatchObject({ path: ['requestedLicenses'], message: 'would remove the last ADMIN of the organization' });
+    expect(res.data!.updateUser.errors[0]).toMatchObject({
+      path: ['requestedLicenses'],
+      message: 'would remove the last ADMIN of the organization',
+    });
   });
 
   it('deleteUsers: skips the caller, unknown and foreign ids, and reports them; revokes sessions, credentials and licenses', async () => {
@@ -184,7 +237,9 @@ describe('D: user administration', () => {
     // Each subgraph logs one line per GraphQL operation it serves (debug level):
     // count the operations the gateway sent for this query.
     const count = (service: string) =>
-      readFileSync(join(stack.logDir, `${service}.log`), 'utf8').split('\n').filter((l) => l.includes('"graphql operation"') && l.includes(`"requestId":"${res.requestId}"`)).length;
+      readFileSync(join(stack.logDir, `${service}.log`), 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('"graphql operation"') && l.includes(`"requestId":"${res.requestId}"`)).length;
     expect(count('licensing')).toBe(1);
     expect(count('identity')).toBe(1);
     expect(count('org-users')).toBe(1);
@@ -196,23 +251,36 @@ describe('D: user administration', () => {
     const bossJwt = (await login(stack.gatewayUrl, 'support-co', companyAdmin.username, 'Alderaan-Forever-77')).jwt;
 
     const removal = await q(DELETE, { ids: [support.admin.id] }, bossJwt);
-    expect(removal.data!.deleteUsers).toEqual({ deletedIds: [], errors: [expect.objectContaining({ path: ['ids', '0'], message: 'is a support admin and cannot be removed' })] });
+    expect(removal.data!.deleteUsers).toEqual({
+      deletedIds: [],
+      errors: [expect.objectContaining({ path: ['ids', '0'], message: 'is a support admin and cannot be removed' })],
+    });
     // Issue 12, finding 7: a support admin's account is the operator's, so the organization may not even try.
     const strip = await q(UPDATE, { input: { id: support.admin.id, requestedLicenses: ['VIEWER'] } }, bossJwt);
     expect(strip.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     // The support admin is no company admin: the only company admin cannot go.
     const last = await q(DELETE, { ids: [companyAdmin.id] }, supportJwt);
-    expect(last.data!.deleteUsers.errors[0]).toMatchObject({ path: ['ids', '0'], message: 'is the last company admin (ADMIN license) and cannot be removed' });
+    expect(last.data!.deleteUsers.errors[0]).toMatchObject({
+      path: ['ids', '0'],
+      message: 'is the last company admin (ADMIN license) and cannot be removed',
+    });
   });
 
   // Last: the survivor may be any admin, so later tests could not rely on acme's first admin.
   it('parallel deleteUsers against all the admins always leave at least one ADMIN', async () => {
     const admins = [];
-    for (let i = 0; i < 6; i++) admins.push((await q(CREATE, { input: newUser(`adm${i}`, { requestedLicenses: ['ADMIN'] }) })).data!.createUser.user);
+    for (let i = 0; i < 6; i++)
+      admins.push((await q(CREATE, { input: newUser(`adm${i}`, { requestedLicenses: ['ADMIN'] }) })).data!.createUser.user);
     // Removing a company admin needs organization-users:admin (issue 12, finding 7), which an ADMIN gives an application explicitly.
-    const minted = await q(`mutation { createApplication(name: "Admins", permissions: ["organization-users:write", ` +
-      `"organization-users:admin"]) { application { clientId } clientSecret } }`);
-    const token = await applicationToken(stack.gatewayUrl, minted.data!.createApplication.application.clientId, minted.data!.createApplication.clientSecret);
+    const minted = await q(
+      `mutation { createApplication(name: "Admins", permissions: ["organization-users:write", ` +
+        `"organization-users:admin"]) { application { clientId } clientSecret } }`,
+    );
+    const token = await applicationToken(
+      stack.gatewayUrl,
+      minted.data!.createApplication.application.clientId,
+      minted.data!.createApplication.clientSecret,
+    );
     const everyone = [acme.admin.id, ...admins.map((a) => a.id)];
     // Several callers race, each trying to delete every admin.
     await Promise.all([0, 1, 2].map(() => gql(stack.gatewayUrl, DELETE, { ids: everyone }, bearer(token))));
@@ -220,5 +288,4 @@ describe('D: user administration', () => {
     expect(left).toBeGreaterThanOrEqual(1);
     expect(left).toBeLessThan(everyone.length);
   });
-
 });

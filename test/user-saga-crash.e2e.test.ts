@@ -19,11 +19,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection } from 'mongoose';
 import type { RunningStack, BootstrapResult } from '@usergraph/cli';
 import { repoRoot } from '@usergraph/embedded-store';
-import { ADMIN_PASSWORD, bearer, bootstrapOrganization, gql, login, openDatabase, removeDir, startTestStack, uniqueEmail } from './support/stack.js';
+import {
+  ADMIN_PASSWORD,
+  bearer,
+  bootstrapOrganization,
+  gql,
+  login,
+  openDatabase,
+  removeDir,
+  startTestStack,
+  uniqueEmail,
+} from './support/stack.js';
 
 const CREATE = `mutation($input: CreateUserInput!) { createUser(input: $input) { errors { path message } user { id } } }`;
 const DELETE = `mutation($ids: [ID!]!) { deleteUsers(input: { ids: $ids }) { errors { path message } deletedIds } }`;
-const REGISTER = `mutation($email: String!) { register(email: $email, password: "Rogue-Squadron-22", firstName: "Wedge", lastName: "Antilles") { user { id } } }`;
+const REGISTER = `mutation($email: String!) {
+  register(email: $email, password: "Rogue-Squadron-22", firstName: "Wedge", lastName: "Antilles") { user { id } }
+}`;
 const PASSWORD = 'Kessel-Run-12-Parsecs';
 
 type Host = 'identity' | 'org-users';
@@ -38,7 +50,11 @@ describe('user sagas: a crash at any step is repaired by reconcile', () => {
   const serviceEnv: Record<Host, Record<string, string>> = { identity: {}, 'org-users': {} };
 
   const cli = async (...args: string[]) =>
-    (await promisify(execFile)(process.execPath, [join(repoRoot(), 'apps/cli/dist/main.js'), ...args], { env: { ...process.env, USERGRAPH_DATA_DIR: dataDir } })).stdout;
+    (
+      await promisify(execFile)(process.execPath, [join(repoRoot(), 'apps/cli/dist/main.js'), ...args], {
+        env: { ...process.env, USERGRAPH_DATA_DIR: dataDir },
+      })
+    ).stdout;
   const reconcile = async () => JSON.parse(await cli('reconcile', '--min-age-seconds', '0', '--json'));
 
   /** Restarts `host` with the fault point, runs `write` (which the crash fails), waits for the process to be gone, restarts it clean. */
@@ -52,7 +68,8 @@ describe('user sagas: a crash at any step is repaired by reconcile', () => {
     await stack.restart(host);
   }
 
-  const seats = async (org: string) => (await dbs.licensing.collection<{ _id: string; used: Record<string, number> }>('license_state').findOne({ _id: org }))?.used ?? {};
+  const seats = async (org: string) =>
+    (await dbs.licensing.collection<{ _id: string; used: Record<string, number> }>('license_state').findOne({ _id: org }))?.used ?? {};
   const profileOf = (email: string) => dbs.orgusers.collection('users').findOne({ emailNormalized: email });
 
   /** Nothing of the user is left anywhere: profile, credentials, assignment, claims. */
@@ -98,7 +115,12 @@ describe('user sagas: a crash at any step is repaired by reconcile', () => {
   };
 
   describe("D's createUser (org-users hosts the saga)", () => {
-    for (const point of ['provision:after-profile', 'provision:after-credentials', 'provision:after-licenses', 'provision:before-activate']) {
+    for (const point of [
+      'provision:after-profile',
+      'provision:after-credentials',
+      'provision:after-licenses',
+      'provision:before-activate',
+    ]) {
       it(`${point}: reconcile removes the marked profile and what it left; the email and username are free again; seats are back`, async () => {
         const org = acme.organization.id;
         const seatsBefore = await seats(org);

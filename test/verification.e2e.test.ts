@@ -73,6 +73,9 @@ describe('email verification', () => {
 
   it('answers a resend for an unknown email exactly as for a known one', async () => {
     const res = await gql(stack.gatewayUrl, RESEND, { o: 'public', e: uniqueEmail('ghost') });
-    expect(res.data!.resendVerificationCode).toEqual({ success: true, message: 'If a pending account exists for this email, a new code was sent.' });
+    expect(res.data!.resendVerificationCode).toEqual({
+      success: true,
+      message: 'If a pending account exists for this email, a new code was sent.',
+    });
   });
 });

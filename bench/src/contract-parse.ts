@@ -96,7 +96,10 @@ function time(fn: () => void, seconds: number): number {
   return Number(slices[10]!.toFixed(2));
 }
 
-const config: ContractParseConfig = { seconds: 1, ...(process.argv[2] ? readConfigArg<Partial<ContractParseConfig>>(process.argv[2]) : {}) };
+const config: ContractParseConfig = {
+  seconds: 1,
+  ...(process.argv[2] ? readConfigArg<Partial<ContractParseConfig>>(process.argv[2]) : {}),
+};
 const results: Record<string, { bytes: number; jsonParseUs: number; outputParseUs: number }> = {};
 for (const [label, { contract, value }] of Object.entries(ANSWERS)) {
   const body = JSON.stringify(value);

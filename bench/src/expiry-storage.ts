@@ -90,7 +90,18 @@ async function main() {
     });
     await bootstrap(
       client,
-      parseBootstrapArgs(['--org-slug', 'expiry', '--org-name', 'Bench expiry', '--admin-email', 'admin@expiry.test', '--admin-username', 'admin', '--admin-password', PASSWORD]),
+      parseBootstrapArgs([
+        '--org-slug',
+        'expiry',
+        '--org-name',
+        'Bench expiry',
+        '--admin-email',
+        'admin@expiry.test',
+        '--admin-username',
+        'admin',
+        '--admin-password',
+        PASSWORD,
+      ]),
     );
     const identityDb = admin.useDb(`${prefix}identity`);
     const orgUsersDb = admin.useDb(`${prefix}orgusers`);
@@ -99,16 +110,26 @@ async function main() {
     const t0 = Date.now();
     const samples: ExpiryStorageResult['samples'] = [];
     const sample = async (phase: 'before' | 'load' | 'after') =>
-      samples.push({ atSeconds: Math.round((Date.now() - t0) / 100) / 10, phase, identity: await count(identityDb, IDENTITY), orgusers: await count(orgUsersDb, ORGUSERS) });
+      samples.push({
+        atSeconds: Math.round((Date.now() - t0) / 100) / 10,
+        phase,
+        identity: await count(identityDb, IDENTITY),
+        orgusers: await count(orgUsersDb, ORGUSERS),
+      });
     await sample('before');
 
     const gql = async (query: string, variables: Record<string, unknown>) => {
-      const res = await fetch(stack.gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+      const res = await fetch(stack.gatewayUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query, variables }),
+      });
       const body = (await res.json()) as { errors?: unknown[]; data?: unknown };
       return res.ok && !body.errors;
     };
     const LOGIN = 'mutation($o: String!, $i: String!, $p: String!) { login(organizationSlug: $o, identifier: $i, password: $p) { jwt } }';
-    const REGISTER = 'mutation($e: String!, $p: String!) { register(email: $e, password: $p, firstName: "Bench", ' +
+    const REGISTER =
+      'mutation($e: String!, $p: String!) { register(email: $e, password: $p, firstName: "Bench", ' +
       'lastName: "Expiry", withVerificationCode: true) { user { id } } }';
     let logins = 0;
     let registrations = 0;
@@ -129,9 +150,18 @@ async function main() {
     })();
     // Two logins and one registration in flight: about what two cores hash.
     await Promise.all([
-      loop(() => gql(LOGIN, { o: 'expiry', i: 'admin', p: PASSWORD }), () => logins++),
-      loop(() => gql(LOGIN, { o: 'expiry', i: 'admin', p: PASSWORD }), () => logins++),
-      loop(() => gql(REGISTER, { e: `bench.${Date.now().toString(36)}.${n++}@expiry.test`, p: PASSWORD }), () => registrations++),
+      loop(
+        () => gql(LOGIN, { o: 'expiry', i: 'admin', p: PASSWORD }),
+        () => logins++,
+      ),
+      loop(
+        () => gql(LOGIN, { o: 'expiry', i: 'admin', p: PASSWORD }),
+        () => logins++,
+      ),
+      loop(
+        () => gql(REGISTER, { e: `bench.${Date.now().toString(36)}.${n++}@expiry.test`, p: PASSWORD }),
+        () => registrations++,
+      ),
       sampler,
     ]);
     await sample('load');
@@ -145,7 +175,13 @@ async function main() {
       const col = scratch.db!.collection<{ _id: string; expiresAt: Date; body: string }>('scan');
       const future = new Date(Date.now() + 3_600_000);
       for (let i = 0; i < config.scanDocs; i += 1000) {
-        await col.insertMany(Array.from({ length: Math.min(1000, config.scanDocs - i) }, (_, k) => ({ _id: `live${i + k}`, expiresAt: future, body: 'x'.repeat(200) })));
+        await col.insertMany(
+          Array.from({ length: Math.min(1000, config.scanDocs - i) }, (_, k) => ({
+            _id: `live${i + k}`,
+            expiresAt: future,
+            body: 'x'.repeat(200),
+          })),
+        );
       }
       const sweeper = await startExpiry(scratch, [{ collection: 'scan', field: 'expiresAt', afterSeconds: 0 }], {
         intervalMs: 86_400_000,
@@ -168,7 +204,16 @@ async function main() {
       await scratch.close();
     }
 
-    const result: ExpiryStorageResult = { ...config, store: mongodbUri ? 'mongodb' : 'embedded', logins, registrations, failures, samples, passOverLiveMs, passDeleting500Ms };
+    const result: ExpiryStorageResult = {
+      ...config,
+      store: mongodbUri ? 'mongodb' : 'embedded',
+      logins,
+      registrations,
+      failures,
+      samples,
+      passOverLiveMs,
+      passDeleting500Ms,
+    };
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     if (mongodbUri) for (const name of ['identity', 'orgusers', 'licensing']) await admin.useDb(`${prefix}${name}`).dropDatabase();

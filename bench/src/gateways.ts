@@ -91,7 +91,12 @@ export function hiveGatewayVersion(): string | undefined {
  * like ours), the client's Authorization header propagated to the subgraphs
  * (which verify it again, as behind our gateway).
  */
-export async function startHiveGateway(stack: RunningStack, workDir: string, env: Record<string, string>, logFile: string): Promise<ExtraGateway> {
+export async function startHiveGateway(
+  stack: RunningStack,
+  workDir: string,
+  env: Record<string, string>,
+  logFile: string,
+): Promise<ExtraGateway> {
   const bin = hiveGatewayBin();
   if (!bin) throw new Error('@graphql-hive/gateway is not installed');
   const sdl = composeLocalSupergraph(stack.urls);
@@ -111,11 +116,15 @@ export async function startHiveGateway(stack: RunningStack, workDir: string, env
 `,
   );
   const port = await findFreePort();
-  const child = spawn(process.execPath, [bin, 'supergraph', sdlFile, '--config-path', configFile, '--host', '127.0.0.1', '--port', String(port), '--fork', '1'], {
-    cwd: workDir,
-    env: { PATH, HOME: HOME ?? workDir, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [bin, 'supergraph', sdlFile, '--config-path', configFile, '--host', '127.0.0.1', '--port', String(port), '--fork', '1'],
+    {
+      cwd: workDir,
+      env: { PATH, HOME: HOME ?? workDir, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const log = createWriteStream(logFile, { flags: 'a' });
   child.stdout.pipe(log);
   child.stderr.pipe(log);

@@ -118,7 +118,9 @@ async function once(config: LoadConfig, seconds: number | undefined, amount: num
   const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
   const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, s]) => [code, s.count]));
   const total = Object.values(statusCodes).reduce((a, b) => a + b, 0);
-  const twoXx = Object.entries(statusCodes).filter(([c]) => c.startsWith('2')).reduce((a, [, n]) => a + n, 0);
+  const twoXx = Object.entries(statusCodes)
+    .filter(([c]) => c.startsWith('2'))
+    .reduce((a, [, n]) => a + n, 0);
   const ok = Math.max(0, twoXx - result.mismatches);
   const measuredSeconds = elapsed;
   latencies.sort((a, b) => a - b);
@@ -130,7 +132,13 @@ async function once(config: LoadConfig, seconds: number | undefined, amount: num
     requests: total,
     ok,
     rps: ok / measuredSeconds,
-    latencyMs: { mean, p50: percentile(latencies, 50), p90: percentile(latencies, 90), p99: percentile(latencies, 99), max: latencies.at(-1) ?? NaN },
+    latencyMs: {
+      mean,
+      p50: percentile(latencies, 50),
+      p90: percentile(latencies, 90),
+      p99: percentile(latencies, 99),
+      max: latencies.at(-1) ?? NaN,
+    },
     non2xx: result.non2xx,
     graphqlErrors: result.mismatches,
     socketErrors: result.errors,
@@ -200,7 +208,11 @@ async function main() {
   const result = await once(config, config.duration, config.amount, true);
   // Every request the servers handled for this process: the warm-up's, the run's, and
   // those left in flight when a duration ended (served all the same).
-  result.servedApprox = warmupRequests + result.requests + (config.warmup ? config.connections : 0) + (config.duration !== undefined && config.amount === undefined ? config.connections : 0);
+  result.servedApprox =
+    warmupRequests +
+    result.requests +
+    (config.warmup ? config.connections : 0) +
+    (config.duration !== undefined && config.amount === undefined ? config.connections : 0);
   if (config.duration !== undefined) result.settledMs = await settle(result, config.quietPids);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

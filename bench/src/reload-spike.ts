@@ -30,16 +30,41 @@ async function main() {
     dataDir,
     ports: { gateway: 0, identity: 0, 'org-users': 0, licensing: 0 },
     env: { NODE_ENV: 'production', LOG_LEVEL: 'warn' },
-    serviceEnv: { gateway: { SUPERGRAPH_POLL_INTERVAL_MS: '1000' }, identity: { RATE_LIMIT_PER_IP: '1000000000', ALLOW_OUTBOX_NOTIFIER_IN_PRODUCTION: '1' } },
+    serviceEnv: {
+      gateway: { SUPERGRAPH_POLL_INTERVAL_MS: '1000' },
+      identity: { RATE_LIMIT_PER_IP: '1000000000', ALLOW_OUTBOX_NOTIFIER_IN_PRODUCTION: '1' },
+    },
   });
   try {
     assertLoopback(stack.gatewayUrl);
-    const client = connectToStack({ USERGRAPH_IDENTITY_URL: stack.urls.identity, USERGRAPH_ORG_USERS_URL: stack.urls['org-users'], USERGRAPH_LICENSING_URL: stack.urls.licensing, INTERNAL_SERVICE_SECRET: stack.secrets.INTERNAL_SERVICE_SECRET });
-    await bootstrap(client, parseBootstrapArgs(['--org-slug', 'reload', '--org-name', 'Reload', '--admin-email', 'admin@reload.test', '--admin-username', 'admin', '--admin-password', PASSWORD]));
+    const client = connectToStack({
+      USERGRAPH_IDENTITY_URL: stack.urls.identity,
+      USERGRAPH_ORG_USERS_URL: stack.urls['org-users'],
+      USERGRAPH_LICENSING_URL: stack.urls.licensing,
+      INTERNAL_SERVICE_SECRET: stack.secrets.INTERNAL_SERVICE_SECRET,
+    });
+    await bootstrap(
+      client,
+      parseBootstrapArgs([
+        '--org-slug',
+        'reload',
+        '--org-name',
+        'Reload',
+        '--admin-email',
+        'admin@reload.test',
+        '--admin-username',
+        'admin',
+        '--admin-password',
+        PASSWORD,
+      ]),
+    );
     const login = await request(stack.gatewayUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: 'mutation($p: String!) { login(organizationSlug: "reload", identifier: "admin", password: $p) { jwt } }', variables: { p: PASSWORD } }),
+      body: JSON.stringify({
+        query: 'mutation($p: String!) { login(organizationSlug: "reload", identifier: "admin", password: $p) { jwt } }',
+        variables: { p: PASSWORD },
+      }),
     });
     const jwt = ((await login.body.json()) as { data?: { login?: { jwt: string } } }).data?.login?.jwt;
     if (!jwt) throw new Error('admin login failed');
@@ -52,9 +77,16 @@ async function main() {
     const worker = async () => {
       while (performance.now() - t0 < LOAD_MS) {
         const start = performance.now() - t0;
-        let ok = false;
+        let ok: boolean;
         try {
-          const res = await pool.request({ path: gateway.pathname, method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${jwt}` }, body, headersTimeout: 10_000, bodyTimeout: 10_000 });
+          const res = await pool.request({
+            path: gateway.pathname,
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${jwt}` },
+            body,
+            headersTimeout: 10_000,
+            bodyTimeout: 10_000,
+          });
           const answer = (await res.body.json()) as { data?: { users?: unknown }; errors?: unknown };
           ok = res.statusCode === 200 && !answer.errors && answer.data?.users !== undefined;
         } catch {
@@ -65,7 +97,9 @@ async function main() {
     };
 
     /** When the gateway's /readyz first names a revision other than `from` (ms since t0). */
-    const revisionOf = async () => ((await (await request(`${stack.urls.gateway}/readyz`)).body.json()) as { details?: { supergraph?: { revision?: string } } }).details?.supergraph?.revision;
+    const revisionOf = async () =>
+      ((await (await request(`${stack.urls.gateway}/readyz`)).body.json()) as { details?: { supergraph?: { revision?: string } } }).details
+        ?.supergraph?.revision;
     const before = await revisionOf();
     let switchedAt: number | undefined;
     let publishedAt = 0;
@@ -91,7 +125,18 @@ async function main() {
 
     const p99 = (from: number, to: number) => {
       const window = samples.filter((s) => s.start >= from && s.start < to);
-      return { requests: window.length, p50: percentile(window.map((s) => s.ms).sort((a, b) => a - b), 50), p99: percentile(window.map((s) => s.ms).sort((a, b) => a - b), 99), failed: window.filter((s) => !s.ok).length };
+      return {
+        requests: window.length,
+        p50: percentile(
+          window.map((s) => s.ms).sort((a, b) => a - b),
+          50,
+        ),
+        p99: percentile(
+          window.map((s) => s.ms).sort((a, b) => a - b),
+          99,
+        ),
+        failed: window.filter((s) => !s.ok).length,
+      };
     };
     const result = {
       connections: CONNECTIONS,

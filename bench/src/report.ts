@@ -40,6 +40,8 @@ export function markdownTable(rows: Row[]): string {
   ].join('\n');
 }
 
-export const ms = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? 'n/a' : n >= 100 ? `${n.toFixed(0)} ms` : `${n.toFixed(1)} ms`);
-export const rate = (n: number | undefined, unit = 'req/s') => (n === undefined || Number.isNaN(n) ? 'n/a' : `${n >= 100 ? n.toFixed(0) : n.toFixed(1)} ${unit}`);
+export const ms = (n: number | undefined) =>
+  n === undefined || Number.isNaN(n) ? 'n/a' : n >= 100 ? `${n.toFixed(0)} ms` : `${n.toFixed(1)} ms`;
+export const rate = (n: number | undefined, unit = 'req/s') =>
+  n === undefined || Number.isNaN(n) ? 'n/a' : `${n >= 100 ? n.toFixed(0) : n.toFixed(1)} ${unit}`;
 export const x = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? 'n/a' : `${n.toFixed(2)}×`);

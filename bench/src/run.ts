@@ -51,7 +51,8 @@ const ONLY = argv.only ? new Set(argv.only.split(',').map((id) => id.trim().toUp
 const P6_LARGE = argv.users ? Number(argv.users) : QUICK ? 3_000 : 100_000;
 if (!Number.isInteger(P6_LARGE) || P6_LARGE < 100) throw new Error('--users must be an integer ≥ 100');
 const P1_USERS = argv['p1-users'] ? Number(argv['p1-users']) : 100;
-if (!Number.isInteger(P1_USERS) || P1_USERS < 51) throw new Error('--p1-users must be an integer ≥ 51 (the admin and 50 users created through createUser)');
+if (!Number.isInteger(P1_USERS) || P1_USERS < 51)
+  throw new Error('--p1-users must be an integer ≥ 51 (the admin and 50 users created through createUser)');
 
 /** Every knob of a run, written into the results. */
 const CONFIG = {
@@ -89,7 +90,8 @@ const PASSWORD = 'Bench-Password-4711';
 const P1_QUERY = 'query BenchUsers { users(fullText: "a", first: 20) { nodes { id firstName lastName email } totalCount } }';
 /** Resolved by org-users from the token alone: the gateway's own cost, without the store's. */
 const STORE_FREE_QUERY = 'query BenchViewer { viewer { __typename } }';
-const p6Query = (term: string) => `query BenchSearch { users(fullText: "${term}", first: 20) { nodes { id firstName lastName email } totalCount } }`;
+const p6Query = (term: string) =>
+  `query BenchSearch { users(fullText: "${term}", first: 20) { nodes { id firstName lastName email } totalCount } }`;
 // The 50 users created through createUser, and only them, have emails at full.test: bulk-seeded
 // profiles have no credentials or licenses, so identity and licensing would not know them.
 const FULL_USERS_DOMAIN = 'full.test';
@@ -101,7 +103,8 @@ const REGISTER = JSON.stringify({
     '{ user { id email } session { jwt expires } message } }',
   variables: { email: 'bench.__UNIQUE__@register.test', password: PASSWORD, firstName: 'Bench', lastName: 'Register' },
 });
-const CREATE_USER = `mutation BenchCreate($input: CreateUserInput!) { createUser(input: $input) { errors { path message ` +
+const CREATE_USER =
+  `mutation BenchCreate($input: CreateUserInput!) { createUser(input: $input) { errors { path message ` +
   `} user { id username licenses groups } } }`;
 
 const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -135,7 +138,10 @@ async function appToken(stack: RunningStack, app: BootstrapResult['application']
 const load = (config: LoadConfig) => runJsonChild<LoadResult>('load.js', config);
 
 /** Samples a process's RSS while `work` runs. */
-async function withRss<T>(pid: number | undefined, work: () => Promise<T>): Promise<{ result: T; peakMiB: number | undefined; samples: number }> {
+async function withRss<T>(
+  pid: number | undefined,
+  work: () => Promise<T>,
+): Promise<{ result: T; peakMiB: number | undefined; samples: number }> {
   let peak: number | undefined;
   let samples = 0;
   const sample = () => {
@@ -196,10 +202,16 @@ function merge(runs: LoadResult[]): LoadResult {
 function sumCpu(uses: CpuUse[]): CpuUse {
   const seconds: Record<string, number> = {};
   for (const u of uses) for (const [k, v] of Object.entries(u.seconds)) seconds[k] = (seconds[k] ?? 0) + v;
-  const add = (f: (u: CpuUse) => number | undefined) => (uses.every((u) => f(u) !== undefined) ? uses.reduce((a, u) => a + f(u)!, 0) : undefined);
+  const add = (f: (u: CpuUse) => number | undefined) =>
+    uses.every((u) => f(u) !== undefined) ? uses.reduce((a, u) => a + f(u)!, 0) : undefined;
   const machineBusySeconds = add((u) => u.machineBusySeconds);
   const othersSeconds = add((u) => u.othersSeconds);
-  return { seconds, elapsedSeconds: uses.reduce((a, u) => a + u.elapsedSeconds, 0), ...(machineBusySeconds !== undefined ? { machineBusySeconds } : {}), ...(othersSeconds !== undefined ? { othersSeconds } : {}) };
+  return {
+    seconds,
+    elapsedSeconds: uses.reduce((a, u) => a + u.elapsedSeconds, 0),
+    ...(machineBusySeconds !== undefined ? { machineBusySeconds } : {}),
+    ...(othersSeconds !== undefined ? { othersSeconds } : {}),
+  };
 }
 
 /** CPU milliseconds per request for each process (approximate: warm-up and in-flight requests included). */
@@ -221,7 +233,8 @@ const cpuLine = (perRequest: Record<string, number>) =>
 const strip = ({ latencies: _l, ...rest }: LoadResult) => rest;
 
 const errorsOf = (r: LoadResult) => r.non2xx + r.graphqlErrors + r.socketErrors + r.timeouts;
-const summary = (r: LoadResult) => `${rate(r.rps)}, p50 ${ms(r.latencyMs.p50)}, p99 ${ms(r.latencyMs.p99)}${errorsOf(r) ? `, ${errorsOf(r)} failed` : ''}`;
+const summary = (r: LoadResult) =>
+  `${rate(r.rps)}, p50 ${ms(r.latencyMs.p50)}, p99 ${ms(r.latencyMs.p99)}${errorsOf(r) ? `, ${errorsOf(r)} failed` : ''}`;
 
 async function main() {
   const started = new Date();
@@ -265,25 +278,39 @@ async function main() {
     env: stackEnv,
     // The bench is one client IP sending load on purpose: request limits still run (their cost is measured), they just never refuse.
     // Codes go to the outbox (registrations with a code send one): production refuses it unless allowed.
-    serviceEnv: { identity: { RATE_LIMIT_PER_IP: '1000000000', RATE_LIMIT_PER_ACCOUNT: '1000000000', CODE_ISSUE_MAX_PER_IP: '1000000000', LOGIN_MAX_FAILURES_PER_IP: '1000000000', ALLOW_OUTBOX_NOTIFIER_IN_PRODUCTION: '1' } },
+    serviceEnv: {
+      identity: {
+        RATE_LIMIT_PER_IP: '1000000000',
+        RATE_LIMIT_PER_ACCOUNT: '1000000000',
+        CODE_ISSUE_MAX_PER_IP: '1000000000',
+        LOGIN_MAX_FAILURES_PER_IP: '1000000000',
+        ALLOW_OUTBOX_NOTIFIER_IN_PRODUCTION: '1',
+      },
+    },
     ensurePublicOrganization: true,
   });
   log(`stack ready in ${((Date.now() - tStack) / 1000).toFixed(1)} s: ${stack.gatewayUrl}`);
   let stopping: Promise<void> | undefined;
-  const stopEverything = () => (stopping ??= (async () => {
-    // Best effort, each step reported: one failed step must not keep the others from cleaning up.
-    const failed = (what: string) => (err: unknown) => void log(`cleanup: ${what} failed: ${err instanceof Error ? err.message : String(err)}`);
-    for (const e of extras) await e.stop().catch(failed('stopping a gateway'));
-    for (const p of proxies) await p.close().catch(failed('closing a counting proxy'));
-    if (MONGODB_URI) {
-      const admin = await mongoose.createConnection(MONGODB_URI).asPromise().catch(failed('connecting to drop the databases'));
-      for (const name of ['identity', 'orgusers', 'licensing']) await admin?.useDb(`${prefix}${name}`).dropDatabase().catch(failed(`dropping ${name}`));
-      await admin?.close().catch(failed('closing the admin connection'));
-    }
-    await db?.close().catch(failed('closing the database connection'));
-    await stack.stop();
-    if (!argv['keep-data']) rmSync(dataDir, { recursive: true, force: true });
-  })());
+  const stopEverything = () =>
+    (stopping ??= (async () => {
+      // Best effort, each step reported: one failed step must not keep the others from cleaning up.
+      const failed = (what: string) => (err: unknown) =>
+        void log(`cleanup: ${what} failed: ${err instanceof Error ? err.message : String(err)}`);
+      for (const e of extras) await e.stop().catch(failed('stopping a gateway'));
+      for (const p of proxies) await p.close().catch(failed('closing a counting proxy'));
+      if (MONGODB_URI) {
+        const admin = await mongoose.createConnection(MONGODB_URI).asPromise().catch(failed('connecting to drop the databases'));
+        for (const name of ['identity', 'orgusers', 'licensing'])
+          await admin
+            ?.useDb(`${prefix}${name}`)
+            .dropDatabase()
+            .catch(failed(`dropping ${name}`));
+        await admin?.close().catch(failed('closing the admin connection'));
+      }
+      await db?.close().catch(failed('closing the database connection'));
+      await stack.stop();
+      if (!argv['keep-data']) rmSync(dataDir, { recursive: true, force: true });
+    })());
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       log(`${signal}: stopping the stack`);
@@ -312,19 +339,33 @@ async function main() {
       bootstrap(
         client,
         parseBootstrapArgs([
-          '--org-slug', slug, '--org-name', `Bench ${slug}`,
-          '--admin-email', `admin@${slug}.test`, '--admin-username', 'admin', '--admin-password', PASSWORD,
-          '--permissions', 'users:register,organization-users:write,organization-users:read',
+          '--org-slug',
+          slug,
+          '--org-name',
+          `Bench ${slug}`,
+          '--admin-email',
+          `admin@${slug}.test`,
+          '--admin-username',
+          'admin',
+          '--admin-password',
+          PASSWORD,
+          '--permissions',
+          'users:register,organization-users:write,organization-users:read',
         ]),
       );
 
     // --- Seeding: the organization P1–P5 read -------------------------------------------
     const tSeed = Date.now();
     const org = await bootstrapOrg('bench');
-    const login = await gql(stack.gatewayUrl, 'mutation($o: String!, $i: String!, $p: String!) { login(organizationSlug: $o, identifier: $i, password: $p) { jwt } }', { o: 'bench', i: 'admin', p: PASSWORD });
+    const login = await gql(
+      stack.gatewayUrl,
+      'mutation($o: String!, $i: String!, $p: String!) { login(organizationSlug: $o, identifier: $i, password: $p) { jwt } }',
+      { o: 'bench', i: 'admin', p: PASSWORD },
+    );
     const adminJwt = login.data?.login?.jwt as string | undefined;
     if (!adminJwt) throw new Error(`admin login failed: ${JSON.stringify(login.errors)}`);
-    for (const name of ['ENGINEERING', 'SALES']) await gql(stack.gatewayUrl, 'mutation($n: String!) { createGroup(name: $n) { name } }', { n: name }, adminJwt);
+    for (const name of ['ENGINEERING', 'SALES'])
+      await gql(stack.gatewayUrl, 'mutation($n: String!) { createGroup(name: $n) { name } }', { n: name }, adminJwt);
     let token = await appToken(stack, org.application);
     // 50 full users (profile, credentials, licenses, groups) through D's createUser, 4 at a time.
     const created: string[] = [];
@@ -333,13 +374,23 @@ async function main() {
         Array.from({ length: Math.min(4, 50 - batch) }, async (_, k) => {
           const i = batch + k;
           const p = personOf(i);
-          const res = await gql(stack.gatewayUrl, CREATE_USER, {
-            input: {
-              user: { firstName: p.firstName, lastName: p.lastName, email: p.email.replace(/@.*/, `@${FULL_USERS_DOMAIN}`), credentials: { username: p.username, password: PASSWORD } },
-              requestedLicenses: i % 3 === 0 ? ['AUTHOR', 'ANALYST'] : ['VIEWER'],
-              requestedGroups: i % 2 === 0 ? ['DEFAULT', 'ENGINEERING'] : ['DEFAULT', 'SALES'],
+          const res = await gql(
+            stack.gatewayUrl,
+            CREATE_USER,
+            {
+              input: {
+                user: {
+                  firstName: p.firstName,
+                  lastName: p.lastName,
+                  email: p.email.replace(/@.*/, `@${FULL_USERS_DOMAIN}`),
+                  credentials: { username: p.username, password: PASSWORD },
+                },
+                requestedLicenses: i % 3 === 0 ? ['AUTHOR', 'ANALYST'] : ['VIEWER'],
+                requestedGroups: i % 2 === 0 ? ['DEFAULT', 'ENGINEERING'] : ['DEFAULT', 'SALES'],
+              },
             },
-          }, token);
+            token,
+          );
           const user = res.data?.createUser?.user as { id: string } | null | undefined;
           if (!user) throw new Error(`createUser failed: ${JSON.stringify(res.errors ?? res.data?.createUser?.errors)}`);
           created.push(user.id);
@@ -348,7 +399,12 @@ async function main() {
     }
     const orgUsersSearch = await loadOrgUsersSearch();
     db = await openOrgUsersDb(stack.mongodbUri, `${prefix}orgusers`);
-    const p1Seed = await seedProfiles(db, { organizationId: org.organization.id, from: 50, count: CONFIG.p1OrgUsers - 51, search: orgUsersSearch });
+    const p1Seed = await seedProfiles(db, {
+      organizationId: org.organization.id,
+      from: 50,
+      count: CONFIG.p1OrgUsers - 51,
+      search: orgUsersSearch,
+    });
     results.seed = { createdThroughCreateUser: created.length, bulkSeededProfiles: p1Seed.inserted, seconds: (Date.now() - tSeed) / 1000 };
     log(`seeded org bench: 1 admin + ${created.length} createUser + ${p1Seed.inserted} profiles (${p1Seed.perSecond.toFixed(0)}/s)`);
 
@@ -356,7 +412,8 @@ async function main() {
     const direct = await gql(orgUsersUrl, P1_QUERY, {}, token);
     const viaGateway = await gql(stack.gatewayUrl, P1_QUERY, {}, token);
     if (direct.errors || viaGateway.errors) throw new Error(`P1 query failed: ${JSON.stringify(direct.errors ?? viaGateway.errors)}`);
-    if (JSON.stringify(direct.data) !== JSON.stringify(viaGateway.data)) throw new Error('P1: org-users and the gateway answer differently');
+    if (JSON.stringify(direct.data) !== JSON.stringify(viaGateway.data))
+      throw new Error('P1: org-users and the gateway answer differently');
     const p1Matches = direct.data!.users.totalCount as number;
     results.p1Query = { query: P1_QUERY, nodes: direct.data!.users.nodes.length, totalCount: p1Matches, orgUsers: CONFIG.p1OrgUsers };
 
@@ -393,7 +450,9 @@ async function main() {
       const cpu: Record<string, CpuUse[]> = {};
       for (let round = 0; round < rounds; round++) {
         for (const side of sides) {
-          const { result: r, cpu: used } = await cpuDuring({ ...stackPids(), ...extraPids }, () => withRss(side.pid?.(), () => load(side.config())));
+          const { result: r, cpu: used } = await cpuDuring({ ...stackPids(), ...extraPids }, () =>
+            withRss(side.pid?.(), () => load(side.config())),
+          );
           assertClean(side.name, r.result);
           (runs[side.name] ??= []).push(r.result);
           (cpu[side.name] ??= []).push(used);
@@ -402,7 +461,13 @@ async function main() {
       }
       const merged = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, merge(v)]));
       const cpuPerRequest = Object.fromEntries(
-        Object.entries(cpu).map(([k, uses]) => [k, cpuPerRequestOf(sumCpu(uses), runs[k]!.reduce((a, r) => a + (r.servedApprox ?? r.requests), 0))]),
+        Object.entries(cpu).map(([k, uses]) => [
+          k,
+          cpuPerRequestOf(
+            sumCpu(uses),
+            runs[k]!.reduce((a, r) => a + (r.servedApprox ?? r.requests), 0),
+          ),
+        ]),
       );
       return { merged, peaks, cpu: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, sumCpu(v)])), cpuPerRequest };
     }
@@ -427,12 +492,48 @@ async function main() {
       results.P1 = { direct: strip(directRun), gateway: strip(gw), throughputRatio: ratio, cpu, cpuPerRequest };
       results.P7 = { gatewayIdleRssMiB: idleRss, gatewayPeakRssMiB: peakMiB, peakRssMB: peakMB };
       rows.push(
-        { id: 'P1', scenario: `users(fullText:"a", first:20) straight to org-users, ${CONFIG.p1Connections} conns`, figure: summary(directRun), target: 'reference', verdict: 'info' },
-        { id: 'P1', scenario: `same query through the gateway, ${CONFIG.p1Connections} conns`, figure: summary(gw), target: 'reference', verdict: 'info' },
-        { id: 'P1', scenario: 'info: where the CPU goes, straight to org-users', figure: cpuLine(cpuPerRequest.direct!), target: '', verdict: 'info' },
-        { id: 'P1', scenario: 'info: where the CPU goes, through the gateway', figure: cpuLine(cpuPerRequest.gateway!), target: '', verdict: 'info' },
-        { id: 'P1', scenario: 'gateway throughput / direct', figure: x(ratio), target: '≥ 0.60×', verdict: ratio >= 0.6 ? 'met' : 'not met' },
-        { id: 'P1', scenario: `gateway p99 at ${CONFIG.p1Connections} conns`, figure: ms(gw.latencyMs.p99), target: '≤ 30 ms', verdict: gw.latencyMs.p99 <= 30 ? 'met' : 'not met' },
+        {
+          id: 'P1',
+          scenario: `users(fullText:"a", first:20) straight to org-users, ${CONFIG.p1Connections} conns`,
+          figure: summary(directRun),
+          target: 'reference',
+          verdict: 'info',
+        },
+        {
+          id: 'P1',
+          scenario: `same query through the gateway, ${CONFIG.p1Connections} conns`,
+          figure: summary(gw),
+          target: 'reference',
+          verdict: 'info',
+        },
+        {
+          id: 'P1',
+          scenario: 'info: where the CPU goes, straight to org-users',
+          figure: cpuLine(cpuPerRequest.direct!),
+          target: '',
+          verdict: 'info',
+        },
+        {
+          id: 'P1',
+          scenario: 'info: where the CPU goes, through the gateway',
+          figure: cpuLine(cpuPerRequest.gateway!),
+          target: '',
+          verdict: 'info',
+        },
+        {
+          id: 'P1',
+          scenario: 'gateway throughput / direct',
+          figure: x(ratio),
+          target: '≥ 0.60×',
+          verdict: ratio >= 0.6 ? 'met' : 'not met',
+        },
+        {
+          id: 'P1',
+          scenario: `gateway p99 at ${CONFIG.p1Connections} conns`,
+          figure: ms(gw.latencyMs.p99),
+          target: '≤ 30 ms',
+          verdict: gw.latencyMs.p99 <= 30 ? 'met' : 'not met',
+        },
         {
           id: 'P7',
           scenario: `gateway RSS under P1 load (VmRSS every ${CONFIG.rssSampleMs} ms; idle ${idleRss?.toFixed(0) ?? 'n/a'} MiB)`,
@@ -442,32 +543,65 @@ async function main() {
         },
       );
     });
-    if (!rows.some((r) => r.id === 'P7')) rows.push({ id: 'P7', scenario: 'gateway RSS under P1 load', figure: 'n/a', target: '≤ 200 MB', verdict: 'not measured', note: failures.P1 });
+    if (!rows.some((r) => r.id === 'P7'))
+      rows.push({
+        id: 'P7',
+        scenario: 'gateway RSS under P1 load',
+        figure: 'n/a',
+        target: '≤ 200 MB',
+        verdict: 'not measured',
+        note: failures.P1,
+      });
 
     // For information: the same comparison with a query that does not touch the store
     // (viewer is answered from the token), to see the gateway's own cost.
-    if (CONFIG.extras) await scenario('P1b', async () => {
-      pool = await tokenPool(CONFIG.p1Connections);
-      const check = await gql(stack.gatewayUrl, STORE_FREE_QUERY, {}, token);
-      if (check.errors) throw new Error(`store-free query failed: ${JSON.stringify(check.errors)}`);
-      const { merged, cpuPerRequest, peaks } = await alternate(
-        [
-          { name: 'direct', config: () => p1Load(orgUsersUrl, STORE_FREE_QUERY) },
-          { name: 'gateway', config: () => p1Load(stack.gatewayUrl, STORE_FREE_QUERY), pid: () => stack.pid('gateway') },
-        ],
-        {},
-        1,
-      );
-      storeFreeGatewayRssMiB = peaks.gateway;
-      results.P1b = { query: STORE_FREE_QUERY, direct: strip(merged.direct!), gateway: strip(merged.gateway!), throughputRatio: merged.gateway!.rps / merged.direct!.rps, cpuPerRequest };
-      rows.push(
-        { id: 'P1', scenario: `info: ${STORE_FREE_QUERY} (no store access) straight to org-users`, figure: summary(merged.direct!), target: '', verdict: 'info' },
-        { id: 'P1', scenario: `info: the same through the gateway (ratio ${x(merged.gateway!.rps / merged.direct!.rps)})`, figure: `${summary(merged.gateway!)}; ${cpuLine(cpuPerRequest.gateway!)}`, target: '', verdict: 'info' },
-      );
-    });
+    if (CONFIG.extras)
+      await scenario('P1b', async () => {
+        pool = await tokenPool(CONFIG.p1Connections);
+        const check = await gql(stack.gatewayUrl, STORE_FREE_QUERY, {}, token);
+        if (check.errors) throw new Error(`store-free query failed: ${JSON.stringify(check.errors)}`);
+        const { merged, cpuPerRequest, peaks } = await alternate(
+          [
+            { name: 'direct', config: () => p1Load(orgUsersUrl, STORE_FREE_QUERY) },
+            { name: 'gateway', config: () => p1Load(stack.gatewayUrl, STORE_FREE_QUERY), pid: () => stack.pid('gateway') },
+          ],
+          {},
+          1,
+        );
+        storeFreeGatewayRssMiB = peaks.gateway;
+        results.P1b = {
+          query: STORE_FREE_QUERY,
+          direct: strip(merged.direct!),
+          gateway: strip(merged.gateway!),
+          throughputRatio: merged.gateway!.rps / merged.direct!.rps,
+          cpuPerRequest,
+        };
+        rows.push(
+          {
+            id: 'P1',
+            scenario: `info: ${STORE_FREE_QUERY} (no store access) straight to org-users`,
+            figure: summary(merged.direct!),
+            target: '',
+            verdict: 'info',
+          },
+          {
+            id: 'P1',
+            scenario: `info: the same through the gateway (ratio ${x(merged.gateway!.rps / merged.direct!.rps)})`,
+            figure: `${summary(merged.gateway!)}; ${cpuLine(cpuPerRequest.gateway!)}`,
+            target: '',
+            verdict: 'info',
+          },
+        );
+      });
 
     if (storeFreeGatewayRssMiB !== undefined) {
-      rows.push({ id: 'P7', scenario: `info: gateway RSS under the store-free load (${rate((results.P1b as { gateway: LoadResult }).gateway.rps)})`, figure: `peak ${((storeFreeGatewayRssMiB * 2 ** 20) / 1e6).toFixed(0)} MB (${storeFreeGatewayRssMiB.toFixed(0)} MiB)`, target: '', verdict: 'info' });
+      rows.push({
+        id: 'P7',
+        scenario: `info: gateway RSS under the store-free load (${rate((results.P1b as { gateway: LoadResult }).gateway.rps)})`,
+        figure: `peak ${((storeFreeGatewayRssMiB * 2 ** 20) / 1e6).toFixed(0)} MB (${storeFreeGatewayRssMiB.toFixed(0)} MiB)`,
+        target: '',
+        verdict: 'info',
+      });
       if (results.P7) Object.assign(results.P7, { storeFreeLoadPeakRssMiB: storeFreeGatewayRssMiB });
     }
 
@@ -476,7 +610,14 @@ async function main() {
       const version = hiveGatewayVersion();
       if (argv['skip-p2'] || !hiveGatewayBin()) {
         results.P2 = { measured: false, reason: argv['skip-p2'] ? '--skip-p2' : '@graphql-hive/gateway is not installed' };
-        rows.push({ id: 'P2', scenario: 'our gateway vs @graphql-hive/gateway', figure: 'not measured', target: '≥ 1.0× and p99 ≤', verdict: 'not measured', note: (results.P2 as { reason: string }).reason });
+        rows.push({
+          id: 'P2',
+          scenario: 'our gateway vs @graphql-hive/gateway',
+          figure: 'not measured',
+          target: '≥ 1.0× and p99 ≤',
+          verdict: 'not measured',
+          note: (results.P2 as { reason: string }).reason,
+        });
         return;
       }
       pool = await tokenPool(CONFIG.p1Connections);
@@ -484,7 +625,8 @@ async function main() {
       extras.push(hive);
       for (const q of [P1_QUERY, STORE_FREE_QUERY]) {
         const [ours, theirs] = [await gql(stack.gatewayUrl, q, {}, token), await gql(hive.url, q, {}, token)];
-        if (JSON.stringify(ours.data) !== JSON.stringify(theirs.data) || theirs.errors) throw new Error(`Hive Gateway answers differently: ${JSON.stringify(theirs).slice(0, 300)}`);
+        if (JSON.stringify(ours.data) !== JSON.stringify(theirs.data) || theirs.errors)
+          throw new Error(`Hive Gateway answers differently: ${JSON.stringify(theirs).slice(0, 300)}`);
       }
       const { merged, peaks, cpuPerRequest } = await alternate(
         [
@@ -494,10 +636,14 @@ async function main() {
         { 'hive-gateway': hive.pid },
       );
       const free = CONFIG.extras
-        ? await alternate([
-            { name: 'hive', config: () => p1Load(hive.url, STORE_FREE_QUERY) },
-            { name: 'ours', config: () => p1Load(stack.gatewayUrl, STORE_FREE_QUERY) },
-          ], { 'hive-gateway': hive.pid }, 1)
+        ? await alternate(
+            [
+              { name: 'hive', config: () => p1Load(hive.url, STORE_FREE_QUERY) },
+              { name: 'ours', config: () => p1Load(stack.gatewayUrl, STORE_FREE_QUERY) },
+            ],
+            { 'hive-gateway': hive.pid },
+            1,
+          )
         : undefined;
       await hive.stop();
       const hiveRun = merged.hive!;
@@ -512,12 +658,40 @@ async function main() {
         oursPeakRssMiB: peaks.ours,
         throughputRatio: ratio,
         cpuPerRequest,
-        ...(free ? { storeFree: { query: STORE_FREE_QUERY, hive: strip(free.merged.hive!), ours: strip(free.merged.ours!), throughputRatio: free.merged.ours!.rps / free.merged.hive!.rps, cpuPerRequest: free.cpuPerRequest } } : {}),
+        ...(free
+          ? {
+              storeFree: {
+                query: STORE_FREE_QUERY,
+                hive: strip(free.merged.hive!),
+                ours: strip(free.merged.ours!),
+                throughputRatio: free.merged.ours!.rps / free.merged.hive!.rps,
+                cpuPerRequest: free.cpuPerRequest,
+              },
+            }
+          : {}),
       };
       rows.push(
-        { id: 'P2', scenario: `P1 query through @graphql-hive/gateway ${version} (1 process), ${CONFIG.p1Connections} conns`, figure: `${summary(hiveRun)}; RSS ${peaks.hive?.toFixed(0)} MiB`, target: 'reference', verdict: 'info' },
-        { id: 'P2', scenario: `P1 query through ours, alternating with Hive, ${CONFIG.p1Connections} conns`, figure: `${summary(oursRun)}; RSS ${peaks.ours?.toFixed(0)} MiB`, target: 'reference', verdict: 'info' },
-        { id: 'P2', scenario: 'our throughput / Hive Gateway', figure: x(ratio), target: '≥ 1.00×', verdict: ratio >= 1 ? 'met' : 'not met' },
+        {
+          id: 'P2',
+          scenario: `P1 query through @graphql-hive/gateway ${version} (1 process), ${CONFIG.p1Connections} conns`,
+          figure: `${summary(hiveRun)}; RSS ${peaks.hive?.toFixed(0)} MiB`,
+          target: 'reference',
+          verdict: 'info',
+        },
+        {
+          id: 'P2',
+          scenario: `P1 query through ours, alternating with Hive, ${CONFIG.p1Connections} conns`,
+          figure: `${summary(oursRun)}; RSS ${peaks.ours?.toFixed(0)} MiB`,
+          target: 'reference',
+          verdict: 'info',
+        },
+        {
+          id: 'P2',
+          scenario: 'our throughput / Hive Gateway',
+          figure: x(ratio),
+          target: '≥ 1.00×',
+          verdict: ratio >= 1 ? 'met' : 'not met',
+        },
         {
           id: 'P2',
           scenario: 'our p99 vs Hive Gateway p99',
@@ -528,12 +702,32 @@ async function main() {
       );
       if (free) {
         rows.push(
-          { id: 'P2', scenario: `info: ${STORE_FREE_QUERY} through Hive Gateway`, figure: `${summary(free.merged.hive!)}; ${cpuLine(free.cpuPerRequest.hive!)}`, target: '', verdict: 'info' },
-          { id: 'P2', scenario: `info: the same through ours (ratio ${x(free.merged.ours!.rps / free.merged.hive!.rps)})`, figure: `${summary(free.merged.ours!)}; ${cpuLine(free.cpuPerRequest.ours!)}`, target: '', verdict: 'info' },
+          {
+            id: 'P2',
+            scenario: `info: ${STORE_FREE_QUERY} through Hive Gateway`,
+            figure: `${summary(free.merged.hive!)}; ${cpuLine(free.cpuPerRequest.hive!)}`,
+            target: '',
+            verdict: 'info',
+          },
+          {
+            id: 'P2',
+            scenario: `info: the same through ours (ratio ${x(free.merged.ours!.rps / free.merged.hive!.rps)})`,
+            figure: `${summary(free.merged.ours!)}; ${cpuLine(free.cpuPerRequest.ours!)}`,
+            target: '',
+            verdict: 'info',
+          },
         );
       }
     });
-    if (!rows.some((r) => r.id === 'P2')) rows.push({ id: 'P2', scenario: 'our gateway vs @graphql-hive/gateway', figure: 'not measured', target: '≥ 1.0× and p99 ≤', verdict: 'not measured', note: failures.P2 });
+    if (!rows.some((r) => r.id === 'P2'))
+      rows.push({
+        id: 'P2',
+        scenario: 'our gateway vs @graphql-hive/gateway',
+        figure: 'not measured',
+        target: '≥ 1.0× and p99 ≤',
+        verdict: 'not measured',
+        note: failures.P2,
+      });
 
     // --- P3 ---------------------------------------------------------------------------------
     await scenario('P3', async () => {
@@ -547,9 +741,21 @@ async function main() {
         join(stack.logDir, 'gateway-p3.log'),
       );
       extras.push(counted);
-      const perSize: Array<{ first: number; nodes: number; withLicenses: number; callsPerRequest: number[]; bySubgraph: { identity: number[]; 'org-users': number[]; licensing: number[] } }> = [];
+      const perSize: Array<{
+        first: number;
+        nodes: number;
+        withLicenses: number;
+        callsPerRequest: number[];
+        bySubgraph: { identity: number[]; 'org-users': number[]; licensing: number[] };
+      }> = [];
       for (const first of CONFIG.p3PageSizes) {
-        const entry = { first, nodes: 0, withLicenses: 0, callsPerRequest: [] as number[], bySubgraph: { identity: [] as number[], 'org-users': [] as number[], licensing: [] as number[] } };
+        const entry = {
+          first,
+          nodes: 0,
+          withLicenses: 0,
+          callsPerRequest: [] as number[],
+          bySubgraph: { identity: [] as number[], 'org-users': [] as number[], licensing: [] as number[] },
+        };
         for (let r = 0; r < CONFIG.p3RepeatsPerSize; r++) {
           for (const p of proxies) p.reset();
           const res = await gql(counted.url, P3_QUERY, { n: first }, token);
@@ -585,7 +791,15 @@ async function main() {
         verdict: worst <= 3 && new Set(perSize.map((e) => Math.max(...e.callsPerRequest))).size === 1 ? 'met' : 'not met',
       });
     });
-    if (!rows.some((r) => r.id === 'P3')) rows.push({ id: 'P3', scenario: 'subgraph calls per request', figure: 'n/a', target: '≤ 3', verdict: 'not measured', note: failures.P3 });
+    if (!rows.some((r) => r.id === 'P3'))
+      rows.push({
+        id: 'P3',
+        scenario: 'subgraph calls per request',
+        figure: 'n/a',
+        target: '≤ 3',
+        verdict: 'not measured',
+        note: failures.P3,
+      });
 
     // --- P4 ---------------------------------------------------------------------------------
     const registerLoad = (seconds: number): LoadConfig => ({
@@ -600,7 +814,10 @@ async function main() {
     });
     await scenario('P4', async () => {
       const hashConfig: HashRateConfig = { concurrency: CONFIG.registerConnections, seconds: CONFIG.hashSeconds, ...CONFIG.argon2 };
-      const check = await gql(stack.gatewayUrl, JSON.parse(REGISTER).query, { ...JSON.parse(REGISTER).variables, email: `bench.check${Date.now()}@register.test` });
+      const check = await gql(stack.gatewayUrl, JSON.parse(REGISTER).query, {
+        ...JSON.parse(REGISTER).variables,
+        email: `bench.check${Date.now()}@register.test`,
+      });
       if (check.errors || !check.data?.register?.user) throw new Error(`register failed: ${JSON.stringify(check.errors)}`);
       // Raw rate before and after the registrations; the higher one is the reference.
       const { result: before, cpu: hashCpu } = await cpuDuring({}, () => runJsonChild<HashRateResult>('hash-rate.js', hashConfig));
@@ -614,7 +831,16 @@ async function main() {
       const at2 = CONFIG.extras ? await runJsonChild<HashRateResult>('hash-rate.js', { ...hashConfig, concurrency: 2 }) : undefined;
       const raw = Math.max(before.rate, after.rate);
       const ratio = reg.rps / raw;
-      results.P4 = { rawHashCpuMs: hashCpuMs, rawHashBefore: before, rawHashAfter: after, rawHashAtConcurrency2: at2, register: strip(reg), ratio, cpu, cpuPerRequest: regCpu };
+      results.P4 = {
+        rawHashCpuMs: hashCpuMs,
+        rawHashBefore: before,
+        rawHashAfter: after,
+        rawHashAtConcurrency2: at2,
+        register: strip(reg),
+        ratio,
+        cpu,
+        cpuPerRequest: regCpu,
+      };
       rows.push(
         {
           id: 'P4',
@@ -623,12 +849,38 @@ async function main() {
           target: 'reference',
           verdict: 'info',
         },
-        { id: 'P4', scenario: `B's register through the gateway, ${CONFIG.registerConnections} conns`, figure: summary(reg), target: 'reference', verdict: 'info' },
-        { id: 'P4', scenario: `info: where the CPU goes during register (one raw hash: ${hashCpuMs.toFixed(0)} ms of CPU)`, figure: cpuLine(regCpu), target: '', verdict: 'info' },
-        { id: 'P4', scenario: 'register throughput / raw hash rate (the higher)', figure: x(ratio), target: '≥ 0.80×', verdict: ratio >= 0.8 ? 'met' : 'not met' },
+        {
+          id: 'P4',
+          scenario: `B's register through the gateway, ${CONFIG.registerConnections} conns`,
+          figure: summary(reg),
+          target: 'reference',
+          verdict: 'info',
+        },
+        {
+          id: 'P4',
+          scenario: `info: where the CPU goes during register (one raw hash: ${hashCpuMs.toFixed(0)} ms of CPU)`,
+          figure: cpuLine(regCpu),
+          target: '',
+          verdict: 'info',
+        },
+        {
+          id: 'P4',
+          scenario: 'register throughput / raw hash rate (the higher)',
+          figure: x(ratio),
+          target: '≥ 0.80×',
+          verdict: ratio >= 0.8 ? 'met' : 'not met',
+        },
       );
     });
-    if (!rows.some((r) => r.id === 'P4')) rows.push({ id: 'P4', scenario: 'register vs raw argon2id', figure: 'n/a', target: '≥ 0.8×', verdict: 'not measured', note: failures.P4 });
+    if (!rows.some((r) => r.id === 'P4'))
+      rows.push({
+        id: 'P4',
+        scenario: 'register vs raw argon2id',
+        figure: 'n/a',
+        target: '≥ 0.8×',
+        verdict: 'not measured',
+        note: failures.P4,
+      });
 
     // --- P5 ---------------------------------------------------------------------------------
     await scenario('P5', async () => {
@@ -658,11 +910,37 @@ async function main() {
       const idleAfter = await load({ ...reads, warmup: 0 });
       assertClean('P5 idle after', idleAfter);
       const ratio = busy.latencyMs.p99 / idleAfter.latencyMs.p99;
-      const p5: Record<string, unknown> = { readRate, idleBefore, duringRegister: busy, idleAfter, registerMeanwhile: reg, p99Ratio: ratio, p99RatioToIdleBefore: busy.latencyMs.p99 / idleBefore.latencyMs.p99 };
+      const p5: Record<string, unknown> = {
+        readRate,
+        idleBefore,
+        duringRegister: busy,
+        idleAfter,
+        registerMeanwhile: reg,
+        p99Ratio: ratio,
+        p99RatioToIdleBefore: busy.latencyMs.p99 / idleBefore.latencyMs.p99,
+      };
       rows.push(
-        { id: 'P5', scenario: `P1 query at a fixed ${readRate} req/s (${CONFIG.p5Connections} conns), idle, before → after the registrations`, figure: `${summary(idleBefore)} → p50 ${ms(idleAfter.latencyMs.p50)}, p99 ${ms(idleAfter.latencyMs.p99)}`, target: 'reference', verdict: 'info' },
-        { id: 'P5', scenario: `same reads while register runs (${CONFIG.registerConnections} conns, ${rate(reg.rps)} meanwhile)`, figure: summary(busy), target: 'reference', verdict: 'info' },
-        { id: 'P5', scenario: 'read p99 during register / idle p99 (after)', figure: x(ratio), target: '≤ 2.00×', verdict: ratio <= 2 ? 'met' : 'not met' },
+        {
+          id: 'P5',
+          scenario: `P1 query at a fixed ${readRate} req/s (${CONFIG.p5Connections} conns), idle, before → after the registrations`,
+          figure: `${summary(idleBefore)} → p50 ${ms(idleAfter.latencyMs.p50)}, p99 ${ms(idleAfter.latencyMs.p99)}`,
+          target: 'reference',
+          verdict: 'info',
+        },
+        {
+          id: 'P5',
+          scenario: `same reads while register runs (${CONFIG.registerConnections} conns, ${rate(reg.rps)} meanwhile)`,
+          figure: summary(busy),
+          target: 'reference',
+          verdict: 'info',
+        },
+        {
+          id: 'P5',
+          scenario: 'read p99 during register / idle p99 (after)',
+          figure: x(ratio),
+          target: '≤ 2.00×',
+          verdict: ratio <= 2 ? 'met' : 'not met',
+        },
       );
       if (CONFIG.extras) {
         // For information: P1's saturating closed loop (32 connections) while register runs.
@@ -681,7 +959,15 @@ async function main() {
       }
       results.P5 = p5;
     });
-    if (!rows.some((r) => r.id === 'P5' && r.verdict !== 'info')) rows.push({ id: 'P5', scenario: 'read p99 during register / idle', figure: 'n/a', target: '≤ 2×', verdict: 'not measured', note: failures.P5 });
+    if (!rows.some((r) => r.id === 'P5' && r.verdict !== 'info'))
+      rows.push({
+        id: 'P5',
+        scenario: 'read p99 during register / idle',
+        figure: 'n/a',
+        target: '≤ 2×',
+        verdict: 'not measured',
+        note: failures.P5,
+      });
 
     // --- P6 (last: its 110k bulk-seeded profiles would weigh on every scenario after it) -------
     // --- P8: what the document and operation limits cost (in its own process, no stack) -----
@@ -690,22 +976,53 @@ async function main() {
       results.P8 = r;
       const us = (n: number) => `${n >= 100 ? n.toFixed(0) : n.toFixed(1)} µs`;
       for (const [name, t] of Object.entries(r.operations)) {
-        rows.push({ id: 'P8', scenario: `${name} (${t.bytes} B): limits' CPU every request / on an unseen document`, figure: `${us(t.everyRequestUs)} / ${us(t.newDocumentUs)} (Apollo's parse + validation: ${us(t.baselineUs)})`, target: 'reference', verdict: 'info' });
+        rows.push({
+          id: 'P8',
+          scenario: `${name} (${t.bytes} B): limits' CPU every request / on an unseen document`,
+          figure: `${us(t.everyRequestUs)} / ${us(t.newDocumentUs)} (Apollo's parse + validation: ${us(t.baselineUs)})`,
+          target: 'reference',
+          verdict: 'info',
+        });
       }
       for (const [name, a] of Object.entries(r.attacks)) {
-        rows.push({ id: 'P8', scenario: `info: ${name} (${a.bytes} B) refused (${a.refusedBy})`, figure: us(a.refusedInUs), target: '', verdict: 'info' });
+        rows.push({
+          id: 'P8',
+          scenario: `info: ${name} (${a.bytes} B) refused (${a.refusedBy})`,
+          figure: us(a.refusedInUs),
+          target: '',
+          verdict: 'info',
+        });
       }
       const p1 = r.operations['P1 users(first: 20)']!;
       const slowest = Math.max(...Object.values(r.attacks).map((a) => a.refusedInUs));
       rows.push(
-        { id: 'P8', scenario: "limits' CPU on every P1 request / Apollo's parse + validation of P1", figure: x(p1.everyRequestUs / p1.baselineUs), target: '≤ 0.50×', verdict: p1.everyRequestUs / p1.baselineUs <= 0.5 ? 'met' : 'not met' },
-        { id: 'P8', scenario: 'slowest refusal of an attack above', figure: ms(slowest / 1000), target: '≤ 5 ms', verdict: slowest <= 5000 ? 'met' : 'not met' },
+        {
+          id: 'P8',
+          scenario: "limits' CPU on every P1 request / Apollo's parse + validation of P1",
+          figure: x(p1.everyRequestUs / p1.baselineUs),
+          target: '≤ 0.50×',
+          verdict: p1.everyRequestUs / p1.baselineUs <= 0.5 ? 'met' : 'not met',
+        },
+        {
+          id: 'P8',
+          scenario: 'slowest refusal of an attack above',
+          figure: ms(slowest / 1000),
+          target: '≤ 5 ms',
+          verdict: slowest <= 5000 ? 'met' : 'not met',
+        },
       );
     });
 
     // --- P9: storage stays flat under logins and registrations (its own stack, short expiries) ---
     await scenario('P9', async () => {
-      const config: ExpiryStorageConfig = { loadSeconds: 12, expirySeconds: 4, sweepSeconds: 0.5, sampleSeconds: 3, settleSeconds: 7, scanDocs: QUICK ? 2_000 : 10_000 };
+      const config: ExpiryStorageConfig = {
+        loadSeconds: 12,
+        expirySeconds: 4,
+        sweepSeconds: 0.5,
+        sampleSeconds: 3,
+        settleSeconds: 7,
+        scanDocs: QUICK ? 2_000 : 10_000,
+      };
       const r = await runJsonChild<ExpiryStorageResult>('expiry-storage.js', config);
       results.P9 = r;
       const before = r.samples[0]!.identity;
@@ -714,7 +1031,8 @@ async function main() {
         const peak = Math.max(...r.samples.map((s) => s.identity[name] ?? 0));
         rows.push({
           id: 'P9',
-          scenario: `identity.${name} under ${r.logins} logins + ${r.registrations} registrations in ${r.loadSeconds} s ` +
+          scenario:
+            `identity.${name} under ${r.logins} logins + ${r.registrations} registrations in ${r.loadSeconds} s ` +
             `(expiry ${r.expirySeconds} s): before / peak / ${r.settleSeconds} s after`,
           figure: `${before[name]} / ${peak} / ${after[name]}`,
           target: '≤ before + 1 after',
@@ -722,7 +1040,13 @@ async function main() {
         });
       }
       if (r.passOverLiveMs !== undefined) {
-        rows.push({ id: 'P9', scenario: `info: one sweeper pass over ${r.scanDocs} unexpired documents (the embedded store scans a date range) / deleting 500 expired among them`, figure: `${ms(r.passOverLiveMs)} / ${ms(r.passDeleting500Ms ?? NaN)}`, target: '', verdict: 'info' });
+        rows.push({
+          id: 'P9',
+          scenario: `info: one sweeper pass over ${r.scanDocs} unexpired documents (the embedded store scans a date range) / deleting 500 expired among them`,
+          figure: `${ms(r.passOverLiveMs)} / ${ms(r.passDeleting500Ms ?? NaN)}`,
+          target: '',
+          verdict: 'info',
+        });
       }
     });
 
@@ -730,7 +1054,9 @@ async function main() {
       const terms = { broad: 'a', selective: 'iris.haddad' } as const;
       // The bootstrap admin ("Organization Admin", admin@<slug>.test) is a member too.
       const adminMatches = (slug: string, term: string) =>
-        orgUsersSearch.matches({ firstName: 'Organization', lastName: 'Admin', email: `admin@${slug}.test`, username: 'admin' }, term) ? 1 : 0;
+        orgUsersSearch.matches({ firstName: 'Organization', lastName: 'Admin', email: `admin@${slug}.test`, username: 'admin' }, term)
+          ? 1
+          : 0;
       const seedings: unknown[] = [];
       /**
        * One organization per size, bulk-seeded from empty: the index's lists are
@@ -761,15 +1087,36 @@ async function main() {
         const check = await gql(orgUsersUrl, q, {}, searchToken);
         const probeMs = Date.now() - probe;
         if (check.errors) throw new Error(`P6 query failed: ${JSON.stringify(check.errors)}`);
-        if (check.data!.users.totalCount !== matches[term]) log(`  warning: "${term}" matched ${check.data!.users.totalCount} users, the seeder expected ${matches[term]}`);
+        if (check.data!.users.totalCount !== matches[term])
+          log(`  warning: "${term}" matched ${check.data!.users.totalCount} users, the seeder expected ${matches[term]}`);
         // A slow query (over a second): the first request counts as a sample too; the way it
         // is timed no longer matters at that scale.
         const slow = probeMs >= 1000;
         const budget = Math.floor((CONFIG.p6Seconds * 1000) / Math.max(1, probeMs));
         const amount = Math.max(slow ? minRequests - 1 : minRequests, Math.min(CONFIG.p6Requests, budget));
         log(`  ${users} users, "${term}": ${probeMs} ms for the first request, ${amount} more`);
-        const first: LoadResult = { connections: 1, overallRate: null, seconds: probeMs / 1000, requests: 1, ok: 1, rps: 1000 / probeMs, latencyMs: { mean: probeMs, p50: probeMs, p90: probeMs, p99: probeMs, max: probeMs }, non2xx: 0, graphqlErrors: 0, socketErrors: 0, timeouts: 0, statusCodes: { 200: 1 }, latencies: [probeMs] };
-        const out = (result: LoadResult) => ({ result: strip(result), totalCount: check.data!.users.totalCount as number, expectedMatches: matches[term], firstRequestMs: probeMs, firstRequestCounted: slow || amount === 0 });
+        const first: LoadResult = {
+          connections: 1,
+          overallRate: null,
+          seconds: probeMs / 1000,
+          requests: 1,
+          ok: 1,
+          rps: 1000 / probeMs,
+          latencyMs: { mean: probeMs, p50: probeMs, p90: probeMs, p99: probeMs, max: probeMs },
+          non2xx: 0,
+          graphqlErrors: 0,
+          socketErrors: 0,
+          timeouts: 0,
+          statusCodes: { 200: 1 },
+          latencies: [probeMs],
+        };
+        const out = (result: LoadResult) => ({
+          result: strip(result),
+          totalCount: check.data!.users.totalCount as number,
+          expectedMatches: matches[term],
+          firstRequestMs: probeMs,
+          firstRequestCounted: slow || amount === 0,
+        });
         if (amount <= 0) return out(first);
         const result = await load({
           url: orgUsersUrl,
@@ -784,11 +1131,17 @@ async function main() {
         return out(slow ? merge([first, result]) : result);
       };
       ({ token: searchToken, matches } = await seededOrganization(CONFIG.p6Small));
-      const small = { broad: await measure(CONFIG.p6Small, terms.broad, CONFIG.p6MinRequests), selective: await measure(CONFIG.p6Small, terms.selective, 0) };
+      const small = {
+        broad: await measure(CONFIG.p6Small, terms.broad, CONFIG.p6MinRequests),
+        selective: await measure(CONFIG.p6Small, terms.selective, 0),
+      };
       ({ token: searchToken, matches } = await seededOrganization(CONFIG.p6Large));
       const largeBroad = await measure(CONFIG.p6Large, terms.broad, CONFIG.p6MinRequests);
       // The selective term reads and checks a whole 3-character list: at the larger size it is sent only if "a" was quick.
-      const large = { broad: largeBroad, selective: largeBroad.firstRequestMs < CONFIG.p6Seconds * 1000 ? await measure(CONFIG.p6Large, terms.selective, 0) : undefined };
+      const large = {
+        broad: largeBroad,
+        selective: largeBroad.firstRequestMs < CONFIG.p6Seconds * 1000 ? await measure(CONFIG.p6Large, terms.selective, 0) : undefined,
+      };
       const p50s = large.broad.result.latencyMs.p50;
       const growth = p50s / small.broad.result.latencyMs.p50;
       results.P6 = { small: { users: CONFIG.p6Small, ...small }, large: { users: CONFIG.p6Large, ...large }, seeding: seedings };
@@ -796,11 +1149,36 @@ async function main() {
       const targetSize = CONFIG.p6Large === 100_000;
       const seeded = seedings as Array<{ inserted: number; seconds: number }>;
       rows.push(
-        { id: 'P6', scenario: 'bulk seeding (insertMany into orgusers.users, then the search index)', figure: rate(seeded.reduce((a, r) => a + r.inserted, 0) / seeded.reduce((a, r) => a + r.seconds, 0), 'profiles/s'), target: '', verdict: 'info' },
-        ...([['small', small, CONFIG.p6Small], ['large', large, CONFIG.p6Large]] as const).flatMap(([, data, n]) => [
-          { id: 'P6', scenario: `fullText "a" in one org of ${at(n)} users, straight to org-users (1 conn; ${data.broad.totalCount} matches)`, figure: `p50 ${ms(data.broad.result.latencyMs.p50)}, p99 ${ms(data.broad.result.latencyMs.p99)} (${data.broad.result.ok} requests)`, target: 'reference', verdict: 'info' as const },
+        {
+          id: 'P6',
+          scenario: 'bulk seeding (insertMany into orgusers.users, then the search index)',
+          figure: rate(seeded.reduce((a, r) => a + r.inserted, 0) / seeded.reduce((a, r) => a + r.seconds, 0), 'profiles/s'),
+          target: '',
+          verdict: 'info',
+        },
+        ...(
+          [
+            ['small', small, CONFIG.p6Small],
+            ['large', large, CONFIG.p6Large],
+          ] as const
+        ).flatMap(([, data, n]) => [
+          {
+            id: 'P6',
+            scenario: `fullText "a" in one org of ${at(n)} users, straight to org-users (1 conn; ${data.broad.totalCount} matches)`,
+            figure: `p50 ${ms(data.broad.result.latencyMs.p50)}, p99 ${ms(data.broad.result.latencyMs.p99)} (${data.broad.result.ok} requests)`,
+            target: 'reference',
+            verdict: 'info' as const,
+          },
           ...(data.selective
-            ? [{ id: 'P6', scenario: `fullText "iris.haddad" at ${at(n)} users (${data.selective.totalCount} matches)`, figure: `p50 ${ms(data.selective.result.latencyMs.p50)} (${data.selective.result.ok} requests)`, target: 'reference', verdict: 'info' as const }]
+            ? [
+                {
+                  id: 'P6',
+                  scenario: `fullText "iris.haddad" at ${at(n)} users (${data.selective.totalCount} matches)`,
+                  figure: `p50 ${ms(data.selective.result.latencyMs.p50)} (${data.selective.result.ok} requests)`,
+                  target: 'reference',
+                  verdict: 'info' as const,
+                },
+              ]
             : []),
         ]),
         {
@@ -810,10 +1188,24 @@ async function main() {
           target: '≤ 15 ms',
           verdict: p50s <= 15 ? 'met' : 'not met',
         },
-        { id: 'P6', scenario: `p50 at ${at(CONFIG.p6Large)} / p50 at ${at(CONFIG.p6Small)} (10× the users)`, figure: x(growth), target: '≤ 2.00×', verdict: growth <= 2 ? 'met' : 'not met' },
+        {
+          id: 'P6',
+          scenario: `p50 at ${at(CONFIG.p6Large)} / p50 at ${at(CONFIG.p6Small)} (10× the users)`,
+          figure: x(growth),
+          target: '≤ 2.00×',
+          verdict: growth <= 2 ? 'met' : 'not met',
+        },
       );
     });
-    if (!rows.some((r) => r.id === 'P6' && r.verdict !== 'info')) rows.push({ id: 'P6', scenario: 'search at 10k / 100k users', figure: 'n/a', target: '≤ 15 ms; ≤ 2×', verdict: 'not measured', note: failures.P6 });
+    if (!rows.some((r) => r.id === 'P6' && r.verdict !== 'info'))
+      rows.push({
+        id: 'P6',
+        scenario: 'search at 10k / 100k users',
+        figure: 'n/a',
+        target: '≤ 15 ms; ≤ 2×',
+        verdict: 'not measured',
+        note: failures.P6,
+      });
   } finally {
     await stopEverything();
   }
@@ -825,13 +1217,17 @@ async function main() {
   const header = [
     `usergraph bench (${CONFIG.mode}) ${started.toISOString()}, ${((finished.getTime() - started.getTime()) / 1000).toFixed(0)} s`,
     `machine: ${m.cpuModel}, ${m.cores} cores, ${m.ramGiB} GiB RAM, ${m.os}; Node ${m.node}`,
-    `load average (1 min) before each scenario: ${Object.entries(loadBefore).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}${Math.max(...Object.values(loadBefore)) > m.cores / 2 ? ' (other work was running on this machine: every figure is skewed by it)' : ''}`,
+    `load average (1 min) before each scenario: ${Object.entries(loadBefore)
+      .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+      .join(
+        ', ',
+      )}${Math.max(...Object.values(loadBefore)) > m.cores / 2 ? ' (other work was running on this machine: every figure is skewed by it)' : ''}`,
     `stack: NODE_ENV=production LOG_LEVEL=warn, ${CONFIG.store}; every process on this machine; load generator (autocannon) in its own process; loopback only`,
     `concurrency: P1/P2/P7 ${CONFIG.p1Connections} connections (${CONFIG.p1Connections * 4} distinct ` +
-    `tokens in turn), ${CONFIG.loadSeconds} s per side in ${CONFIG.rounds} alternating run(s), each ` +
-    `after ${CONFIG.warmupSeconds} s of warm-up; P4 ${CONFIG.registerConnections} connections for ` +
-    `${CONFIG.registerSeconds} s; P5 reads ${CONFIG.p5Connections} connections at a fixed rate for ` +
-    `${CONFIG.p5Seconds} s; P6 1 connection, requests one at a time`,
+      `tokens in turn), ${CONFIG.loadSeconds} s per side in ${CONFIG.rounds} alternating run(s), each ` +
+      `after ${CONFIG.warmupSeconds} s of warm-up; P4 ${CONFIG.registerConnections} connections for ` +
+      `${CONFIG.registerSeconds} s; P5 reads ${CONFIG.p5Connections} connections at a fixed rate for ` +
+      `${CONFIG.p5Seconds} s; P6 1 connection, requests one at a time`,
     `P1 org: ${CONFIG.p1OrgUsers} users (the admin, 50 through createUser, the rest bulk-seeded); P1 query: ${P1_QUERY}`,
   ];
   const table = textTable(rows);
@@ -843,7 +1239,16 @@ async function main() {
   mkdirSync(outDir, { recursive: true });
   const stamp = started.toISOString().replace(/[:.]/g, '-');
   const jsonFile = join(outDir, `${stamp}.json`);
-  const record = { startedAt: started.toISOString(), finishedAt: finished.toISOString(), machine: m, loadAverageBefore: loadBefore, config: CONFIG, rows, failures, results };
+  const record = {
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    machine: m,
+    loadAverageBefore: loadBefore,
+    config: CONFIG,
+    rows,
+    failures,
+    results,
+  };
   writeFileSync(jsonFile, `${JSON.stringify(record, null, 2)}\n`);
   writeFileSync(join(outDir, `${stamp}.md`), `${header.map((h) => `${h}  `).join('\n')}\n\n${markdownTable(rows)}\n`);
   process.stdout.write(`\nresults: ${jsonFile}\n`);

@@ -34,7 +34,9 @@ export function machine(): Machine {
   let cpuModel = os.cpus()[0]?.model?.trim() ?? 'unknown';
   // Not on Linux, os.cpus() is enough.
   if (existsSync('/proc/cpuinfo')) {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
+    const line = readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('model name'));
     if (line) cpuModel = line.split(':')[1]!.trim();
   }
   return {
@@ -50,7 +52,9 @@ export function machine(): Machine {
 export function rssMiB(pid: number | undefined): number | undefined {
   if (!pid) return undefined;
   try {
-    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('VmRSS:'));
     return line ? Number(line.replace(/\D+/g, '')) / 1024 : undefined;
   } catch {
     return undefined;
@@ -59,7 +63,8 @@ export function rssMiB(pid: number | undefined): number | undefined {
 
 /** A child's configuration: inline JSON, or `@<file>` holding it. */
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the parent wrote the config from the same type
-export const readConfigArg = <T>(arg: string | undefined): T => JSON.parse(arg?.startsWith('@') ? readFileSync(arg.slice(1), 'utf8') : (arg ?? '')) as T;
+export const readConfigArg = <T>(arg: string | undefined): T =>
+  JSON.parse(arg?.startsWith('@') ? readFileSync(arg.slice(1), 'utf8') : (arg ?? '')) as T;
 
 /** A script of this package's dist folder. */
 export const distScript = (name: string) => fileURLToPath(new URL(`./${name}`, import.meta.url));
@@ -105,7 +110,10 @@ export function cpuSecondsOf(pid: number | 'self' | undefined, withExitedChildre
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name, which is in parentheses and may hold spaces:
     // utime, stime, then cutime, cstime (children that have exited and been waited for).
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    const fields = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
     const own = fields[11]! + fields[12]!;
     return (withExitedChildren ? own + fields[13]! + fields[14]! : own) / CLOCK_TICKS;
   } catch {

@@ -12,7 +12,16 @@
  * limits refuse are timed too, for information. Prints one line of JSON.
  */
 import { ApolloGateway } from '@apollo/gateway';
-import { getVariableValues, Kind, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import {
+  getVariableValues,
+  Kind,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
 import { checkDocumentBeforeValidation, documentLimitRules, operationCost } from '@usergraph/service-kit';
 import { fragmentPairChain } from '@usergraph/service-kit/testing';
 import { composeLocalSupergraph } from '@usergraph/cli';
@@ -30,21 +39,28 @@ export interface StepTimes {
   newDocumentUs: number;
 }
 
-export type ValidationCostResult = ValidationCostConfig & { operations: Record<string, StepTimes & { bytes: number }>; attacks: Record<string, { bytes: number; refusedInUs: number; refusedBy: string }> };
+export type ValidationCostResult = ValidationCostConfig & {
+  operations: Record<string, StepTimes & { bytes: number }>;
+  attacks: Record<string, { bytes: number; refusedInUs: number; refusedBy: string }>;
+};
 
 /** The gateway's defaults (documentLimitsEnv). */
 const LIMITS = { maxDepth: 12, maxAliases: 30, maxDirectives: 20, maxTokens: 3000 };
 const MAX_COST = 10_000;
 
 const OPERATIONS: Record<string, { query: string; variables?: Record<string, unknown> }> = {
-  'P1 users(first: 20)': { query: 'query BenchUsers { users(fullText: "a", first: 20) { nodes { id firstName lastName email } totalCount } }' },
+  'P1 users(first: 20)': {
+    query: 'query BenchUsers { users(fullText: "a", first: 20) { nodes { id firstName lastName email } totalCount } }',
+  },
   "D's FetchMembers ($first: 20)": {
-    query: 'query FetchMembers($fullText: String, $first: Int!) { viewer { currentOrganization { ' +
+    query:
+      'query FetchMembers($fullText: String, $first: Int!) { viewer { currentOrganization { ' +
       'members(fullText: $fullText, first: $first) { nodes { firstName lastName username email } } } } }',
     variables: { fullText: 'luke', first: 20 },
   },
   "B's register (variables)": {
-    query: 'mutation ($email: String!, $password: String!, $firstName: String!, $lastName: String!) { ' +
+    query:
+      'mutation ($email: String!, $password: String!, $firstName: String!, $lastName: String!) { ' +
       'register(email: $email, password: $password, firstName: $firstName, lastName: $lastName) { user { ' +
       'id email name } session { _id jwt expires } message } }',
     variables: { email: 'jeanne@example.ca', password: 'maple-Syrup-1867!', firstName: 'Jeanne', lastName: 'Tremblay' },
@@ -109,17 +125,32 @@ async function main() {
   const attacks: ValidationCostResult['attacks'] = {
     'chain of 22 fragment pairs': {
       bytes: fragmentPairChain(22, 'User', '{ me { ...A0 ...B0 } }', 'id').length,
-      refusedInUs: time(() => checkDocumentBeforeValidation(fragmentPairChain(22, 'User', '{ me { ...A0 ...B0 } }', 'id'), LIMITS.maxTokens), config.seconds),
+      refusedInUs: time(
+        () => checkDocumentBeforeValidation(fragmentPairChain(22, 'User', '{ me { ...A0 ...B0 } }', 'id'), LIMITS.maxTokens),
+        config.seconds,
+      ),
       refusedBy: 'repeats, before validation',
     },
     '745 copies of organization { id }': {
       bytes: `{ me { ${'organization { id } '.repeat(745)}} }`.length,
-      refusedInUs: time(() => checkDocumentBeforeValidation(`{ me { ${'organization { id } '.repeat(745)}} }`, LIMITS.maxTokens), config.seconds),
+      refusedInUs: time(
+        () => checkDocumentBeforeValidation(`{ me { ${'organization { id } '.repeat(745)}} }`, LIMITS.maxTokens),
+        config.seconds,
+      ),
       refusedBy: 'repeats, before validation',
     },
     'input object with 3,000 unknown keys': {
       bytes: JSON.stringify(unknownKeys).length,
-      refusedInUs: time(() => getVariableValues(schema, (registerA.definitions[0] as OperationDefinitionNode).variableDefinitions ?? [], { input: unknownKeys }, { maxErrors: 1 }), config.seconds),
+      refusedInUs: time(
+        () =>
+          getVariableValues(
+            schema,
+            (registerA.definitions[0] as OperationDefinitionNode).variableDefinitions ?? [],
+            { input: unknownKeys },
+            { maxErrors: 1 },
+          ),
+        config.seconds,
+      ),
       refusedBy: 'variables, first error',
     },
   };

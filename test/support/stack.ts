@@ -35,7 +35,10 @@ export async function startTestStack(overrides: Partial<StackOptions> = {}) {
     env: { LOG_LEVEL: 'info' },
     ensurePublicOrganization: true,
     ...overrides,
-    serviceEnv: { ...overrides.serviceEnv, identity: { ...TEST_IDENTITY_LIMITS, ...TEST_IDENTITY_OUTBOX, ...overrides.serviceEnv?.identity } },
+    serviceEnv: {
+      ...overrides.serviceEnv,
+      identity: { ...TEST_IDENTITY_LIMITS, ...TEST_IDENTITY_OUTBOX, ...overrides.serviceEnv?.identity },
+    },
   };
   const stack = await startStack(options);
   writeStackState(dataDir, stack);
@@ -135,12 +138,18 @@ export async function bootstrapOrganization(dataDir: string, slug: string, extra
     [
       join(repoRoot(), 'apps/cli/dist/main.js'),
       'bootstrap',
-      '--org-slug', slug,
-      '--org-name', `Org ${slug}`,
-      '--admin-email', `admin@${slug}.test`,
-      '--admin-username', 'admin',
-      '--admin-password', ADMIN_PASSWORD,
-      '--permissions', 'users:register,organization-users:write,organization-users:read',
+      '--org-slug',
+      slug,
+      '--org-name',
+      `Org ${slug}`,
+      '--admin-email',
+      `admin@${slug}.test`,
+      '--admin-username',
+      'admin',
+      '--admin-password',
+      ADMIN_PASSWORD,
+      '--permissions',
+      'users:register,organization-users:write,organization-users:read',
       '--json',
       ...extraArgs,
     ],
@@ -171,7 +180,11 @@ export async function readOutbox(dataDir: string, to: string): Promise<Array<{ t
  * Codes are issued after the request is answered (issue 12, finding 8): polls
  * the outbox (bounded) until `to` holds at least `count` messages; newest first.
  */
-export async function waitForOutbox(dataDir: string, to: string, count: number): Promise<Array<{ to: string; subject: string; text: string }>> {
+export async function waitForOutbox(
+  dataDir: string,
+  to: string,
+  count: number,
+): Promise<Array<{ to: string; subject: string; text: string }>> {
   for (let i = 0; i < 50; i++) {
     const mails = await readOutbox(dataDir, to);
     if (mails.length >= count) return mails;
@@ -184,7 +197,12 @@ export async function applicationToken(gatewayUrl: string, clientId: string, cli
   const res = await request(gatewayUrl.replace('/graphql', '/oauth/token'), {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, ...(scope ? { scope } : {}) }).toString(),
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: clientId,
+      client_secret: clientSecret,
+      ...(scope ? { scope } : {}),
+    }).toString(),
   });
   const body = (await res.body.json()) as { access_token?: string };
   if (!body.access_token) throw new Error(`token request failed: ${res.statusCode} ${JSON.stringify(body)}`);

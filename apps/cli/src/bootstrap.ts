@@ -1,4 +1,4 @@
-import { identityCommands, licensingCommands, orgUsersCommands } from '@usergraph/contracts';
+import { identityCommands, orgUsersCommands } from '@usergraph/contracts';
 import { parseArgs } from 'node:util';
 import { DomainError } from '@usergraph/service-kit';
 import { validate, type Permission } from '@usergraph/validation';
@@ -20,7 +20,14 @@ Self-signup (B's anonymous register into this organization) is off unless --self
 
 /** The application's permissions, checked before anything is created (identity checks them again). */
 function parsePermissions(list: string): Permission[] {
-  const checked = validate(identityCommands.createApplication.input.shape.permissions, list.split(',').map((p) => p.trim()).filter(Boolean), ['permissions']);
+  const checked = validate(
+    identityCommands.createApplication.input.shape.permissions,
+    list
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean),
+    ['permissions'],
+  );
   if (!checked.ok) throw new DomainError('BAD_USER_INPUT', 'Invalid --permissions', checked.errors);
   return checked.value;
 }
@@ -49,7 +56,8 @@ export function parseBootstrapArgs(argv: string[]) {
   const required = ['org-slug', 'org-name', 'admin-email', 'admin-username', 'admin-password'] as const;
   const missing = required.filter((k) => !values[k]);
   if (missing.length > 0) throw new Error(`missing ${missing.map((m) => `--${m}`).join(', ')}\n${USAGE}`);
-  if (values['self-signup'] && values['no-self-signup']) throw new Error(`--self-signup and --no-self-signup contradict each other\n${USAGE}`);
+  if (values['self-signup'] && values['no-self-signup'])
+    throw new Error(`--self-signup and --no-self-signup contradict each other\n${USAGE}`);
   return {
     orgSlug: values['org-slug']!,
     orgName: values['org-name']!,
@@ -84,7 +92,12 @@ export async function bootstrap(stack: StackClient, args: ReturnType<typeof pars
     password: args.adminPassword,
     firstName: args.adminFirstName,
     lastName: args.adminLastName,
-    licenses: { requestedLicenses: ['ADMIN'], requestedGroups: ['DEFAULT'], requestedOriginGroup: 'DEFAULT', supportAdmin: args.supportAdmin },
+    licenses: {
+      requestedLicenses: ['ADMIN'],
+      requestedGroups: ['DEFAULT'],
+      requestedOriginGroup: 'DEFAULT',
+      supportAdmin: args.supportAdmin,
+    },
   });
   const application = await stack.identity.call(identityCommands.createApplication, {
     organizationId: organization.id,

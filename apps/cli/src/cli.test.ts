@@ -11,7 +11,18 @@ import { startEnvSchema } from './start-env.js';
 import { waitUntilReady } from './stack.js';
 
 describe('bootstrap arguments', () => {
-  const required = ['--org-slug', 'acme', '--org-name', 'Acme', '--admin-email', 'a@acme.test', '--admin-username', 'admin', '--admin-password', 'pw'];
+  const required = [
+    '--org-slug',
+    'acme',
+    '--org-name',
+    'Acme',
+    '--admin-email',
+    'a@acme.test',
+    '--admin-username',
+    'admin',
+    '--admin-password',
+    'pw',
+  ];
 
   it('parses the documented flags with their defaults', () => {
     const args = parseBootstrapArgs([...required, '--json', '--no-self-signup']);
@@ -68,7 +79,13 @@ describe('development secrets', () => {
 
 describe('npm start environment', () => {
   it('has the documented defaults', () => {
-    expect(startEnvSchema.parse({})).toMatchObject({ PORT: 4000, IDENTITY_PORT: 4001, ORG_USERS_PORT: 4002, LICENSING_PORT: 4003, NODE_ENV: 'development' });
+    expect(startEnvSchema.parse({})).toMatchObject({
+      PORT: 4000,
+      IDENTITY_PORT: 4001,
+      ORG_USERS_PORT: 4002,
+      LICENSING_PORT: 4003,
+      NODE_ENV: 'development',
+    });
   });
 
   it('rejects a bad MONGODB_URI and a bad port, naming both', () => {
@@ -81,7 +98,9 @@ describe('npm start environment', () => {
 describe('waiting for a service', () => {
   /** A server whose /readyz says it is ready and names `service`. */
   async function readyServer(service: string) {
-    const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ready', service })));
+    const server = createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ready', service })),
+    );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
   }
@@ -90,7 +109,9 @@ describe('waiting for a service', () => {
     const { server, url } = await readyServer('org-users');
     try {
       await expect(waitUntilReady(url, { timeoutMs: 5000, service: 'org-users' })).resolves.toBeUndefined();
-      await expect(waitUntilReady(url, { timeoutMs: 5000, service: 'licensing' })).rejects.toThrow(`${url} is answered by org-users, not licensing`);
+      await expect(waitUntilReady(url, { timeoutMs: 5000, service: 'licensing' })).rejects.toThrow(
+        `${url} is answered by org-users, not licensing`,
+      );
     } finally {
       server.close();
     }

@@ -24,7 +24,11 @@ export const LOCAL_SUBGRAPHS = {
  * run is let through (recorded as such): on a developer's machine the code
  * is the truth. A composition failure stops the start.
  */
-export async function publishLocalSubgraphs(opts: { registryUrl: string; registrySecret: string; urls: Record<keyof typeof LOCAL_SUBGRAPHS, string> }): Promise<void> {
+export async function publishLocalSubgraphs(opts: {
+  registryUrl: string;
+  registrySecret: string;
+  urls: Record<keyof typeof LOCAL_SUBGRAPHS, string>;
+}): Promise<void> {
   const conn = { url: opts.registryUrl, keyFor: (principal: string) => registryKeyFor(opts.registrySecret, principal) };
   for (const [name, sdlOf] of Object.entries(LOCAL_SUBGRAPHS) as Array<[keyof typeof LOCAL_SUBGRAPHS, () => string]>) {
     const answer = await callRegistry(conn, `subgraph:${name}`, 'POST', '/v1/publish', {
@@ -40,8 +44,20 @@ export async function publishLocalSubgraphs(opts: { registryUrl: string; registr
 }
 
 /** The three local subgraphs composed as the registry would, routed to `<urls[name]>/graphql` (the bench and tooling; the gateway reads the registry). */
-export function composeLocalSupergraph(urls: Record<keyof typeof LOCAL_SUBGRAPHS, string> = { identity: 'http://identity.invalid', 'org-users': 'http://org-users.invalid', licensing: 'http://licensing.invalid' }): string {
-  const result = compose((Object.keys(LOCAL_SUBGRAPHS) as Array<keyof typeof LOCAL_SUBGRAPHS>).map((name) => ({ name, sdl: LOCAL_SUBGRAPHS[name](), url: `${urls[name]}/graphql` })));
+export function composeLocalSupergraph(
+  urls: Record<keyof typeof LOCAL_SUBGRAPHS, string> = {
+    identity: 'http://identity.invalid',
+    'org-users': 'http://org-users.invalid',
+    licensing: 'http://licensing.invalid',
+  },
+): string {
+  const result = compose(
+    (Object.keys(LOCAL_SUBGRAPHS) as Array<keyof typeof LOCAL_SUBGRAPHS>).map((name) => ({
+      name,
+      sdl: LOCAL_SUBGRAPHS[name](),
+      url: `${urls[name]}/graphql`,
+    })),
+  );
   if (!result.ok) throw new Error(`the local subgraphs do not compose: ${result.errors.map((e) => e.message).join('; ')}`);
   return result.supergraphSdl;
 }

@@ -25,7 +25,13 @@ async function start(): Promise<void> {
   const stack = await startStack({
     dataDir,
     mongodbUri: env.MONGODB_URI,
-    ports: { gateway: env.PORT, identity: env.IDENTITY_PORT, 'org-users': env.ORG_USERS_PORT, licensing: env.LICENSING_PORT, registry: env.REGISTRY_PORT },
+    ports: {
+      gateway: env.PORT,
+      identity: env.IDENTITY_PORT,
+      'org-users': env.ORG_USERS_PORT,
+      licensing: env.LICENSING_PORT,
+      registry: env.REGISTRY_PORT,
+    },
     env: { NODE_ENV: env.NODE_ENV, LOG_LEVEL: env.LOG_LEVEL },
     ensurePublicOrganization: !env.MONGODB_URI && env.NODE_ENV !== 'production',
   });
@@ -70,26 +76,30 @@ async function main(argv: string[]): Promise<void> {
       else
         process.stdout.write(
           `Created organization ${result.organization.slug} (${result.organization.id}), admin ` +
-          `${result.admin.id}, application ${result.application.clientId}.\nClient secret (shown once): ` +
-          `${result.application.clientSecret}\n`,
+            `${result.admin.id}, application ${result.application.clientId}.\nClient secret (shown once): ` +
+            `${result.application.clientSecret}\n`,
         );
       return;
     }
     case 'outbox': {
-      const { values } = parseArgs({ args: rest, options: { to: { type: 'string' }, limit: { type: 'string', default: '20' }, json: { type: 'boolean', default: false } } });
-      const outbox = await connectToStack().identity.call(
-        identityCommands.listOutbox,
-        { to: values.to, limit: Number(values.limit) },
-      );
+      const { values } = parseArgs({
+        args: rest,
+        options: { to: { type: 'string' }, limit: { type: 'string', default: '20' }, json: { type: 'boolean', default: false } },
+      });
+      const outbox = await connectToStack().identity.call(identityCommands.listOutbox, { to: values.to, limit: Number(values.limit) });
       if (values.json) return void process.stdout.write(`${JSON.stringify(outbox.messages, null, 2)}\n`);
-      if (!outbox.enabled) return void process.stdout.write('The identity service sends mail by SMTP (NOTIFIER=smtp): there is no outbox.\n');
+      if (!outbox.enabled)
+        return void process.stdout.write('The identity service sends mail by SMTP (NOTIFIER=smtp): there is no outbox.\n');
       if (outbox.messages.length === 0) return void process.stdout.write('The outbox is empty.\n');
       for (const m of outbox.messages) process.stdout.write(`${m.createdAt}  to ${m.to}\n  ${m.subject}\n  ${m.text}\n\n`);
       return;
     }
     case 'reconcile': {
       // Profiles first: removing a stuck profile also removes what it left in identity and licensing.
-      const { values } = parseArgs({ args: rest, options: { 'min-age-seconds': { type: 'string', default: '300' }, json: { type: 'boolean', default: false } } });
+      const { values } = parseArgs({
+        args: rest,
+        options: { 'min-age-seconds': { type: 'string', default: '300' }, json: { type: 'boolean', default: false } },
+      });
       const minAgeSeconds = Number(values['min-age-seconds']);
       const stack = connectToStack();
       const report = {
@@ -104,7 +114,10 @@ async function main(argv: string[]): Promise<void> {
       // Group members and seats from the assignments; the search index from the profiles.
       const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } } });
       const stack = connectToStack();
-      const report = { licensing: await stack.licensing.call(licensingCommands.repair, {}), orgUsers: await stack.orgUsers.call(orgUsersCommands.repair, {}) };
+      const report = {
+        licensing: await stack.licensing.call(licensingCommands.repair, {}),
+        orgUsers: await stack.orgUsers.call(orgUsersCommands.repair, {}),
+      };
       process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `Repaired: ${JSON.stringify(report)}\n`);
       return;
     }

@@ -9,7 +9,9 @@ describe('usergraph schema: usage', () => {
   it('refuses --allow-breaking without a reason, and a reason without --allow-breaking, before calling the registry', async () => {
     const base = ['publish', '--subgraph', 'loyalty', '--schema', 'x.graphql', '--url', 'http://l/graphql'];
     await expect(schemaCommand([...base, '--allow-breaking'], () => undefined, noRegistry)).rejects.toThrow(UsageError);
-    await expect(schemaCommand([...base, '--reason', 'why'], () => undefined, noRegistry)).rejects.toThrow(/--reason goes with --allow-breaking/);
+    await expect(schemaCommand([...base, '--reason', 'why'], () => undefined, noRegistry)).rejects.toThrow(
+      /--reason goes with --allow-breaking/,
+    );
   });
 
   it('names every missing flag, and treats an unknown flag as bad usage', async () => {
@@ -23,6 +25,8 @@ describe('usergraph schema: usage', () => {
     expect(await schemaCommand(['credential', '--subgraph', 'loyalty'], (l) => lines.push(l), { REGISTRY_SECRET: SECRET })).toBe(0);
     expect(await principalOf(SECRET, await registryTokenFrom(lines[0]!))).toBe('subgraph:loyalty');
     await expect(schemaCommand(['credential', '--subgraph', 'loyalty'], () => undefined, {})).rejects.toThrow(/REGISTRY_SECRET/);
-    await expect(schemaCommand(['credential', '--subgraph', 'loyalty', '--reader'], () => undefined, { REGISTRY_SECRET: SECRET })).rejects.toThrow(UsageError);
+    await expect(
+      schemaCommand(['credential', '--subgraph', 'loyalty', '--reader'], () => undefined, { REGISTRY_SECRET: SECRET }),
+    ).rejects.toThrow(UsageError);
   });
 });

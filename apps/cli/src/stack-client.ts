@@ -20,8 +20,10 @@ export function connectToStack(env: NodeJS.ProcessEnv = process.env) {
     urls = (JSON.parse(readFileSync(stackStateFile(dataDir), 'utf8')) as { urls: Record<string, string> }).urls;
   }
   if (!urls) {
-    throw new Error('No running stack found: start one with `npm start`, or set USERGRAPH_IDENTITY_URL, ' +
-      'USERGRAPH_ORG_USERS_URL, USERGRAPH_LICENSING_URL and INTERNAL_SERVICE_SECRET.');
+    throw new Error(
+      'No running stack found: start one with `npm start`, or set USERGRAPH_IDENTITY_URL, ' +
+        'USERGRAPH_ORG_USERS_URL, USERGRAPH_LICENSING_URL and INTERNAL_SERVICE_SECRET.',
+    );
   }
   const secret = env.INTERNAL_SERVICE_SECRET ?? loadOrCreateDevSecrets(join(dataDir, 'secrets.json'), env).secrets.INTERNAL_SERVICE_SECRET;
   const client = <To extends ServingService>(to: To) => createInternalClient({ from: 'cli', to, baseUrl: urls[to]!, secret });

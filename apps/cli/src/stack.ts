@@ -76,7 +76,10 @@ export async function waitUntilReady(url: string, opts: { timeoutMs: number; ser
     // Refused, timed out or not JSON means "not ready yet": asked again until the deadline, which says so.
     /* eslint-disable no-restricted-syntax -- see above */
     const answer = await request(`${url}/readyz`, { headersTimeout: 1000, bodyTimeout: 1000 })
-      .then(async (res) => ({ status: res.statusCode, body: (await res.body.json().catch(() => undefined)) as { service?: string } | undefined }))
+      .then(async (res) => ({
+        status: res.statusCode,
+        body: (await res.body.json().catch(() => undefined)) as { service?: string } | undefined,
+      }))
       .catch(() => undefined);
     /* eslint-enable no-restricted-syntax */
     if (answer?.status === 200) {
@@ -123,13 +126,15 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
   for (const name of SERVICE_NAMES) {
     // Otherwise a second stack would find the first one's /readyz and call itself ready.
     if (wantedPorts[name] !== 0 && !(await isPortFree(wantedPorts[name]))) {
-      throw new Error(`port ${wantedPorts[name]} (${name}) is already in use: is another usergraph running? Set PORT, IDENTITY_PORT, ORG_USERS_PORT, LICENSING_PORT or REGISTRY_PORT.`);
+      throw new Error(
+        `port ${wantedPorts[name]} (${name}) is already in use: is another usergraph running? ` +
+          'Set PORT, IDENTITY_PORT, ORG_USERS_PORT, LICENSING_PORT or REGISTRY_PORT.',
+      );
     }
   }
   let store: EmbeddedStore | undefined;
   const storeDir = join(opts.dataDir, 'ferretdb');
-  const startStore = async (port?: number) =>
-    startEmbeddedStore({ dataDir: storeDir, port, logFile: join(logDir, 'store.log') });
+  const startStore = async (port?: number) => startEmbeddedStore({ dataDir: storeDir, port, logFile: join(logDir, 'store.log') });
   // The store binds first, so the ports picked below can never be its own.
   if (!opts.mongodbUri) store = await startStore();
   const mongodbUri = opts.mongodbUri ?? store!.uri;
@@ -277,8 +282,10 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
   }
 
   if (opts.ensurePublicOrganization) {
-    await createInternalClient({ from: 'cli', to: 'org-users', baseUrl: urls['org-users'], secret: secrets.INTERNAL_SERVICE_SECRET })
-      .call(orgUsersCommands.ensureOrganization, { slug: 'public', name: 'Public', selfSignup: true });
+    await createInternalClient({ from: 'cli', to: 'org-users', baseUrl: urls['org-users'], secret: secrets.INTERNAL_SERVICE_SECRET }).call(
+      orgUsersCommands.ensureOrganization,
+      { slug: 'public', name: 'Public', selfSignup: true },
+    );
   }
 
   return {

@@ -7,7 +7,10 @@ const port = z.coerce.number().int().min(0).max(65535);
 export const startEnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, { error: 'must be a mongodb:// or mongodb+srv:// URI' }).optional(),
+  MONGODB_URI: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\//, { error: 'must be a mongodb:// or mongodb+srv:// URI' })
+    .optional(),
   USERGRAPH_DATA_DIR: z.string().min(1).optional(),
   PORT: port.default(4000),
   IDENTITY_PORT: port.default(4001),

@@ -104,7 +104,11 @@ describe('gateway front door', () => {
   });
 
   it('does not route internal commands', async () => {
-    const res = await request(`${url}/internal/commands/createProfile`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    const res = await request(`${url}/internal/commands/createProfile`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.statusCode).toBe(404);
     await res.body.dump();
   });

@@ -38,13 +38,29 @@ export const isSubgraphUnreachable = (err: unknown): boolean => isNoAnswer(err);
 
 export async function startGateway(env: GatewayEnv, logger: Logger) {
   const jwksUrl = `${env.IDENTITY_URL}/.well-known/jwks.json`;
-  const identity = createInternalClient({ from: 'gateway', to: 'identity', baseUrl: env.IDENTITY_URL, secret: env.INTERNAL_SERVICE_SECRET });
+  const identity = createInternalClient({
+    from: 'gateway',
+    to: 'identity',
+    baseUrl: env.IDENTITY_URL,
+    secret: env.INTERNAL_SERVICE_SECRET,
+  });
 
   // The supergraph comes from the registry (or a file), composed and checked there; never from the subgraphs themselves.
   const supergraph = createSupergraphSource(
     env.SUPERGRAPH_PATH !== undefined
-      ? { kind: 'file', path: env.SUPERGRAPH_PATH, pollIntervalMs: env.SUPERGRAPH_POLL_INTERVAL_MS, healthCheckTimeoutMs: env.SUPERGRAPH_HEALTH_CHECK_TIMEOUT_MS }
-      : { kind: 'registry', url: env.REGISTRY_URL!, key: env.REGISTRY_KEY!, pollIntervalMs: env.SUPERGRAPH_POLL_INTERVAL_MS, healthCheckTimeoutMs: env.SUPERGRAPH_HEALTH_CHECK_TIMEOUT_MS },
+      ? {
+          kind: 'file',
+          path: env.SUPERGRAPH_PATH,
+          pollIntervalMs: env.SUPERGRAPH_POLL_INTERVAL_MS,
+          healthCheckTimeoutMs: env.SUPERGRAPH_HEALTH_CHECK_TIMEOUT_MS,
+        }
+      : {
+          kind: 'registry',
+          url: env.REGISTRY_URL!,
+          key: env.REGISTRY_KEY!,
+          pollIntervalMs: env.SUPERGRAPH_POLL_INTERVAL_MS,
+          healthCheckTimeoutMs: env.SUPERGRAPH_HEALTH_CHECK_TIMEOUT_MS,
+        },
     logger,
   );
   const gateway = new ApolloGateway({
@@ -69,32 +85,34 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
   const assertionFor = createServiceTokenCache(env.INTERNAL_SERVICE_SECRET, 'gateway', 'gateway-assertion');
 
   /** Forwards a public identity endpoint (JWKS, OAuth token) as it is, with the client IP signed as for GraphQL (identity rate-limits /oauth/token by it). */
-  const forwardToIdentity = (path: string): RouteHandler => async (info, res) => {
-    const ip = rateLimitKeyForIp(clientAddressOf(info.req, trustedProxies));
-    const upstream = await request(`${env.IDENTITY_URL}${path}`, {
-      method: info.req.method as 'GET' | 'POST',
-      headers: {
-        'content-type': info.req.headers['content-type'] ?? 'application/json',
-        ...(info.req.headers.authorization ? { authorization: info.req.headers.authorization } : {}),
-        'x-request-id': info.requestId,
-        [GATEWAY_ASSERTION_HEADER]: await assertionFor('identity', { ip }),
-      },
-      body: info.body.length > 0 ? info.body : undefined,
-    }).catch((err: unknown) => {
-      // Only no answer is "unreachable"; any other failure is ours, and the server answers it as one (500, logged).
-      if (!isNoAnswer(err)) throw err;
-      logger.warn({ err: errSummary(err), requestId: info.requestId, path }, 'identity unreachable; answered 503');
-      return undefined;
-    });
-    if (!upstream) return sendJson(res, 503, { error: 'temporarily_unavailable' });
-    const headers: Record<string, string> = {};
-    for (const name of ['cache-control', 'www-authenticate', 'pragma', 'retry-after']) {
-      const v = upstream.headers[name];
-      if (typeof v === 'string') headers[name] = v;
-    }
-    res.writeHead(upstream.statusCode, { 'content-type': 'application/json; charset=utf-8', ...headers });
-    res.end(Buffer.from(await upstream.body.arrayBuffer()));
-  };
+  const forwardToIdentity =
+    (path: string): RouteHandler =>
+    async (info, res) => {
+      const ip = rateLimitKeyForIp(clientAddressOf(info.req, trustedProxies));
+      const upstream = await request(`${env.IDENTITY_URL}${path}`, {
+        method: info.req.method as 'GET' | 'POST',
+        headers: {
+          'content-type': info.req.headers['content-type'] ?? 'application/json',
+          ...(info.req.headers.authorization ? { authorization: info.req.headers.authorization } : {}),
+          'x-request-id': info.requestId,
+          [GATEWAY_ASSERTION_HEADER]: await assertionFor('identity', { ip }),
+        },
+        body: info.body.length > 0 ? info.body : undefined,
+      }).catch((err: unknown) => {
+        // Only no answer is "unreachable"; any other failure is ours, and the server answers it as one (500, logged).
+        if (!isNoAnswer(err)) throw err;
+        logger.warn({ err: errSummary(err), requestId: info.requestId, path }, 'identity unreachable; answered 503');
+        return undefined;
+      });
+      if (!upstream) return sendJson(res, 503, { error: 'temporarily_unavailable' });
+      const headers: Record<string, string> = {};
+      for (const name of ['cache-control', 'www-authenticate', 'pragma', 'retry-after']) {
+        const v = upstream.headers[name];
+        if (typeof v === 'string') headers[name] = v;
+      }
+      res.writeHead(upstream.statusCode, { 'content-type': 'application/json; charset=utf-8', ...headers });
+      res.end(Buffer.from(await upstream.body.arrayBuffer()));
+    };
 
   /**
    * Ready while every subgraph of the served supergraph is, and each URL really
@@ -113,7 +131,13 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
     return {
       ready: status.subgraphs.length > 0 && answers.every(Boolean),
       details: {
-        supergraph: { source: status.source, revision: status.revision, loadedAt: status.loadedAt, ...(status.refused ? { refused: status.refused } : {}), ...(status.pollFailedAt ? { pollFailedAt: status.pollFailedAt } : {}) },
+        supergraph: {
+          source: status.source,
+          revision: status.revision,
+          loadedAt: status.loadedAt,
+          ...(status.refused ? { refused: status.refused } : {}),
+          ...(status.pollFailedAt ? { pollFailedAt: status.pollFailedAt } : {}),
+        },
         subgraphs,
       },
     };

@@ -15,7 +15,9 @@ describe('gateway environment: where the supergraph comes from', () => {
 
   it('refuses neither, both, a registry without a key and an empty key, naming the variable', () => {
     expect(issuesOf({})).toEqual(['REGISTRY_URL']);
-    expect(issuesOf({ REGISTRY_URL: 'http://127.0.0.1:4004', REGISTRY_KEY: 'reader.abc', SUPERGRAPH_PATH: '/s.graphql' })).toEqual(['REGISTRY_URL']);
+    expect(issuesOf({ REGISTRY_URL: 'http://127.0.0.1:4004', REGISTRY_KEY: 'reader.abc', SUPERGRAPH_PATH: '/s.graphql' })).toEqual([
+      'REGISTRY_URL',
+    ]);
     expect(issuesOf({ REGISTRY_URL: 'http://127.0.0.1:4004' })).toEqual(['REGISTRY_KEY']);
     expect(issuesOf({ REGISTRY_URL: 'http://127.0.0.1:4004', REGISTRY_KEY: '' })).toContain('REGISTRY_KEY');
   });

@@ -3,47 +3,50 @@ import { baseServiceEnv, compileTrustedProxies, documentLimitsEnv, loadEnv, toke
 
 const positiveInt = z.coerce.number().int().positive();
 
-export const gatewayEnvSchema = baseServiceEnv.extend(documentLimitsEnv.shape).extend({
-  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
-  /** identity's base URL: its JWKS, OAuth token endpoint and session checks (its GraphQL is routed by the supergraph like any subgraph's). */
-  IDENTITY_URL: z.url(),
-  /** The schema registry the supergraph comes from (docs/schema-registry.md), with the gateway's read key. */
-  REGISTRY_URL: z.url().optional(),
-  REGISTRY_KEY: z.string().min(1).optional(),
-  /** Air-gapped alternative to the registry: a composed supergraph file, watched for changes. */
-  SUPERGRAPH_PATH: z.string().min(1).optional(),
-  /** How often the registry (or the file) is asked for a newer supergraph. */
-  SUPERGRAPH_POLL_INTERVAL_MS: positiveInt.min(100).default(10_000),
-  /** How long a new supergraph's subgraphs have to answer the health check before it is refused. */
-  SUPERGRAPH_HEALTH_CHECK_TIMEOUT_MS: positiveInt.default(5000),
-  TOKEN_ISSUER: z.string().min(1).default('usergraph'),
-  TOKEN_AUDIENCE: z.string().min(1).default('usergraph'),
-  REVOCATION_CHECK_TTL_MS: tokenVerificationEnv.shape.REVOCATION_CHECK_TTL_MS,
-  /** Operations in one batched request (a JSON array body); 1, the default, turns batching off. */
-  MAX_BATCH_SIZE: positiveInt.max(100).default(1),
-  /**
-   * Proxies whose X-Forwarded-For is believed (comma-separated CIDRs or
-   * addresses). Empty, the default, trusts none: the client IP is the socket's.
-   */
-  TRUSTED_PROXIES: z
-    .string()
-    .default('')
-    .refine((list) => {
-      try {
-        compileTrustedProxies(list);
-        return true;
-      } catch {
-        return false;
-      }
-    }, 'must be comma-separated IP addresses or CIDRs'),
-}).superRefine((env, ctx) => {
-  if ((env.REGISTRY_URL === undefined) === (env.SUPERGRAPH_PATH === undefined)) {
-    ctx.addIssue({ code: 'custom', path: ['REGISTRY_URL'], message: 'set either REGISTRY_URL (with REGISTRY_KEY) or SUPERGRAPH_PATH' });
-  }
-  if (env.REGISTRY_URL !== undefined && env.REGISTRY_KEY === undefined) {
-    ctx.addIssue({ code: 'custom', path: ['REGISTRY_KEY'], message: 'is required with REGISTRY_URL' });
-  }
-});
+export const gatewayEnvSchema = baseServiceEnv
+  .extend(documentLimitsEnv.shape)
+  .extend({
+    PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+    /** identity's base URL: its JWKS, OAuth token endpoint and session checks (its GraphQL is routed by the supergraph like any subgraph's). */
+    IDENTITY_URL: z.url(),
+    /** The schema registry the supergraph comes from (docs/schema-registry.md), with the gateway's read key. */
+    REGISTRY_URL: z.url().optional(),
+    REGISTRY_KEY: z.string().min(1).optional(),
+    /** Air-gapped alternative to the registry: a composed supergraph file, watched for changes. */
+    SUPERGRAPH_PATH: z.string().min(1).optional(),
+    /** How often the registry (or the file) is asked for a newer supergraph. */
+    SUPERGRAPH_POLL_INTERVAL_MS: positiveInt.min(100).default(10_000),
+    /** How long a new supergraph's subgraphs have to answer the health check before it is refused. */
+    SUPERGRAPH_HEALTH_CHECK_TIMEOUT_MS: positiveInt.default(5000),
+    TOKEN_ISSUER: z.string().min(1).default('usergraph'),
+    TOKEN_AUDIENCE: z.string().min(1).default('usergraph'),
+    REVOCATION_CHECK_TTL_MS: tokenVerificationEnv.shape.REVOCATION_CHECK_TTL_MS,
+    /** Operations in one batched request (a JSON array body); 1, the default, turns batching off. */
+    MAX_BATCH_SIZE: positiveInt.max(100).default(1),
+    /**
+     * Proxies whose X-Forwarded-For is believed (comma-separated CIDRs or
+     * addresses). Empty, the default, trusts none: the client IP is the socket's.
+     */
+    TRUSTED_PROXIES: z
+      .string()
+      .default('')
+      .refine((list) => {
+        try {
+          compileTrustedProxies(list);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'must be comma-separated IP addresses or CIDRs'),
+  })
+  .superRefine((env, ctx) => {
+    if ((env.REGISTRY_URL === undefined) === (env.SUPERGRAPH_PATH === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['REGISTRY_URL'], message: 'set either REGISTRY_URL (with REGISTRY_KEY) or SUPERGRAPH_PATH' });
+    }
+    if (env.REGISTRY_URL !== undefined && env.REGISTRY_KEY === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['REGISTRY_KEY'], message: 'is required with REGISTRY_URL' });
+    }
+  });
 
 export type GatewayEnv = z.output<typeof gatewayEnvSchema>;
 

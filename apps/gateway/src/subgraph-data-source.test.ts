@@ -16,7 +16,11 @@ interface Seen {
 }
 
 /** A fake subgraph: records each request and answers with what `reply` says. */
-let reply: { status: number; contentType: string; body: string } = { status: 200, contentType: 'application/json', body: '{"data":{"ok":true}}' };
+let reply: { status: number; contentType: string; body: string } = {
+  status: 200,
+  contentType: 'application/json',
+  body: '{"data":{"ok":true}}',
+};
 const seen: Seen[] = [];
 const server = http.createServer((req, res) => {
   const chunks: Buffer[] = [];
@@ -45,7 +49,10 @@ const context = (clientIp: string): GatewayContext => ({
 });
 
 const call = (source: SubgraphDataSource, clientIp = '203.0.113.9') =>
-  source.process({ request: { query: '{ ok }', variables: { a: 1 }, operationName: 'Q' }, context: context(clientIp) } as unknown as Parameters<SubgraphDataSource['process']>[0]);
+  source.process({
+    request: { query: '{ ok }', variables: { a: 1 }, operationName: 'Q' },
+    context: context(clientIp),
+  } as unknown as Parameters<SubgraphDataSource['process']>[0]);
 
 describe('SubgraphDataSource', () => {
   it('posts the operation with the forwarded headers and a signed client IP', async () => {
@@ -54,10 +61,18 @@ describe('SubgraphDataSource', () => {
     expect(await call(source)).toEqual({ data: { ok: true } });
     const [req] = seen;
     expect(req!.body).toEqual({ query: '{ ok }', variables: { a: 1 }, operationName: 'Q' });
-    expect(req!.headers).toMatchObject({ 'content-type': 'application/json', authorization: 'Bearer abc', 'x-organization-slug': 'acme', 'x-request-id': 'req-1' });
+    expect(req!.headers).toMatchObject({
+      'content-type': 'application/json',
+      authorization: 'Bearer abc',
+      'x-organization-slug': 'acme',
+      'x-request-id': 'req-1',
+    });
     expect(req!.headers['idempotency-key']).toBeUndefined();
     const assertion = req!.headers[GATEWAY_ASSERTION_HEADER] as string;
-    expect(await verifyServiceToken(SECRET, 'org-users', assertion, 'gateway-assertion')).toMatchObject({ from: 'gateway', ip: '203.0.113.9' });
+    expect(await verifyServiceToken(SECRET, 'org-users', assertion, 'gateway-assertion')).toMatchObject({
+      from: 'gateway',
+      ip: '203.0.113.9',
+    });
     expect(await verifyServiceToken(SECRET, 'licensing', assertion, 'gateway-assertion')).toBeUndefined();
   });
 
@@ -75,17 +90,31 @@ describe('SubgraphDataSource', () => {
 
   it('turns a non-2xx answer into the subgraph\'s own coded error, or "<status>: <text>", never naming the subgraph\'s URL', async () => {
     const source = new SubgraphDataSource('org-users', url, SECRET);
-    reply = { status: 401, contentType: 'application/json', body: '{"errors":[{"message":"Session revoked: sign in again","extensions":{"code":"UNAUTHENTICATED"}}]}' };
+    reply = {
+      status: 401,
+      contentType: 'application/json',
+      body: '{"errors":[{"message":"Session revoked: sign in again","extensions":{"code":"UNAUTHENTICATED"}}]}',
+    };
     const coded = (await call(source).catch((e: unknown) => e)) as GraphQLError;
-    expect({ message: coded.message, extensions: coded.extensions }).toEqual({ message: 'Session revoked: sign in again', extensions: { code: 'UNAUTHENTICATED' } });
+    expect({ message: coded.message, extensions: coded.extensions }).toEqual({
+      message: 'Session revoked: sign in again',
+      extensions: { code: 'UNAUTHENTICATED' },
+    });
 
-    reply = { status: 503, contentType: 'application/json', body: '{"errors":[{"message":"Cannot check the session, please retry","extensions":{"code":"SERVICE_UNAVAILABLE","reason":"SERVICE_UNREACHABLE"}}]}' };
+    reply = {
+      status: 503,
+      contentType: 'application/json',
+      body: '{"errors":[{"message":"Cannot check the session, please retry","extensions":{"code":"SERVICE_UNAVAILABLE","reason":"SERVICE_UNREACHABLE"}}]}',
+    };
     const withReason = (await call(source).catch((e: unknown) => e)) as GraphQLError;
     expect(withReason.extensions).toEqual({ code: 'SERVICE_UNAVAILABLE', reason: 'SERVICE_UNREACHABLE' });
 
     reply = { status: 403, contentType: 'application/json', body: '{"errors":[{"message":"no"}]}' };
     const uncoded = (await call(source).catch((e: unknown) => e)) as GraphQLError;
-    expect({ message: uncoded.message, extensions: uncoded.extensions }).toEqual({ message: '403: Forbidden', extensions: { code: 'FORBIDDEN' } });
+    expect({ message: uncoded.message, extensions: uncoded.extensions }).toEqual({
+      message: '403: Forbidden',
+      extensions: { code: 'FORBIDDEN' },
+    });
     expect(JSON.stringify(uncoded.toJSON())).not.toContain(url);
   });
 
@@ -106,30 +135,44 @@ describe('SubgraphDataSource', () => {
         await new Promise((resolve) => raw.close(resolve));
       }
     };
-    const failureOf = (subgraphUrl: string) => call(new SubgraphDataSource('org-users', subgraphUrl, SECRET)).then(() => undefined, (e: unknown) => e);
+    const failureOf = (subgraphUrl: string) =>
+      call(new SubgraphDataSource('org-users', subgraphUrl, SECRET)).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
 
     it('a subgraph that closes the connection without answering is unreachable', async () => {
-      await withSubgraph((socket) => socket.destroy(), async (subgraphUrl) => {
-        const err = await failureOf(subgraphUrl);
-        expect(err).toBeDefined();
-        expect(isSubgraphUnreachable(err)).toBe(true);
-      });
+      await withSubgraph(
+        (socket) => socket.destroy(),
+        async (subgraphUrl) => {
+          const err = await failureOf(subgraphUrl);
+          expect(err).toBeDefined();
+          expect(isSubgraphUnreachable(err)).toBe(true);
+        },
+      );
     });
 
     it('a subgraph that resets the connection mid-answer is unreachable', async () => {
-      await withSubgraph((socket) => {
-        socket.once('data', () => {
-          socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"da');
-          socket.resetAndDestroy();
-        });
-      }, async (subgraphUrl) => {
-        expect(isSubgraphUnreachable(await failureOf(subgraphUrl))).toBe(true);
-      });
+      await withSubgraph(
+        (socket) => {
+          socket.once('data', () => {
+            socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"da');
+            socket.resetAndDestroy();
+          });
+        },
+        async (subgraphUrl) => {
+          expect(isSubgraphUnreachable(await failureOf(subgraphUrl))).toBe(true);
+        },
+      );
     });
 
     it('a subgraph that answers with a failure is failed, not unreachable, even when its words read like a socket error', async () => {
       const answers = [
-        { status: 500, contentType: 'application/json', body: '{"errors":[{"message":"connect ECONNREFUSED 10.0.0.5:27017 (fetch failed, socket hang up)","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}' },
+        {
+          status: 500,
+          contentType: 'application/json',
+          body: '{"errors":[{"message":"connect ECONNREFUSED 10.0.0.5:27017 (fetch failed, socket hang up)","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}',
+        },
         { status: 502, contentType: 'text/plain', body: 'other side closed' },
         { status: 200, contentType: 'text/plain', body: 'ECONNRESET' },
       ];

@@ -63,11 +63,18 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       path: this.path,
       method: 'POST',
       headers,
-      body: JSON.stringify({ query: request.query, variables: request.variables, operationName: request.operationName, extensions: request.extensions }),
+      body: JSON.stringify({
+        query: request.query,
+        variables: request.variables,
+        operationName: request.operationName,
+        extensions: request.extensions,
+      }),
     });
     const text = await res.body.text();
     const contentType = res.headers['content-type'];
-    const isJson = typeof contentType === 'string' && (contentType.startsWith('application/json') || contentType.startsWith('application/graphql-response+json'));
+    const isJson =
+      typeof contentType === 'string' &&
+      (contentType.startsWith('application/json') || contentType.startsWith('application/graphql-response+json'));
     const body: unknown = isJson ? JSON.parse(text) : text;
     if (res.statusCode < 200 || res.statusCode > 299) throw this.errorFromResponse(res.statusCode, body);
     if (typeof body !== 'object' || body === null) throw new Error(`Expected JSON response body, but received: ${text}`);
@@ -81,7 +88,8 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
    * raw body stay here: they would tell a client the internal addresses.
    */
   private errorFromResponse(status: number, body: unknown): GraphQLError {
-    const first = (body as { errors?: Array<{ message?: unknown; extensions?: { code?: unknown; reason?: unknown } }> } | undefined)?.errors?.[0];
+    const first = (body as { errors?: Array<{ message?: unknown; extensions?: { code?: unknown; reason?: unknown } }> } | undefined)
+      ?.errors?.[0];
     const fallbackCode = status === 401 ? 'UNAUTHENTICATED' : status === 403 ? 'FORBIDDEN' : undefined;
     if (typeof first?.message === 'string' && typeof first.extensions?.code === 'string') {
       const reason = first.extensions.reason;

@@ -63,7 +63,9 @@ describe('composeSupergraph', () => {
     const user = api.getType('User');
     expect(isObjectType(user)).toBe(true);
     if (!isObjectType(user)) return;
-    expect(Object.keys(user.getFields())).toEqual(expect.arrayContaining(['id', 'email', 'username', 'licenses', 'groups', 'organization']));
+    expect(Object.keys(user.getFields())).toEqual(
+      expect.arrayContaining(['id', 'email', 'username', 'licenses', 'groups', 'organization']),
+    );
     expect(api.getMutationType()?.getFields().register?.type.toString()).toBe('RegisterResponse!');
     expect(api.getMutationType()?.getFields().login?.type.toString()).toBe('Session!');
     // Federation internals never reach clients.

@@ -22,7 +22,9 @@ async function startHealthySubgraph() {
     req.resume();
     req.on('end', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(req.url === '/readyz' ? JSON.stringify({ status: 'ready', service: 'loyalty' }) : JSON.stringify({ data: { __typename: 'Query' } }));
+      res.end(
+        req.url === '/readyz' ? JSON.stringify({ status: 'ready', service: 'loyalty' }) : JSON.stringify({ data: { __typename: 'Query' } }),
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -31,7 +33,9 @@ async function startHealthySubgraph() {
 
 /** The three subgraphs plus a fourth, `loyalty`, at `loyaltyUrl`, adding User.loyaltyPoints. */
 function withLoyalty(subgraphsUrl: string, loyaltyUrl: string): string {
-  const loyalty = parse('extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])\ntype User @key(fields: "id") { id: ID! loyaltyPoints: Int! }');
+  const loyalty = parse(
+    'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])\ntype User @key(fields: "id") { id: ID! loyaltyPoints: Int! }',
+  );
   const result = composeServices([
     { name: 'identity', typeDefs: identityTypeDefs(), url: `${subgraphsUrl}/graphql` },
     { name: 'org-users', typeDefs: orgUsersTypeDefs(), url: `${subgraphsUrl}/graphql` },
@@ -57,7 +61,12 @@ describe('gateway: a watched supergraph file', () => {
     const res = await postGraphQL(url, '{ __type(name: "User") { fields { name } } }', {});
     return (res.body as { data: { __type: { fields: Array<{ name: string }> } } }).data.__type.fields.map((f) => f.name);
   };
-  const details = async () => ((await (await request(`${url}/readyz`)).body.json()) as { details: { supergraph: { revision: string; refused?: { code: string; revision: string } } } }).details.supergraph;
+  const details = async () =>
+    (
+      (await (await request(`${url}/readyz`)).body.json()) as {
+        details: { supergraph: { revision: string; refused?: { code: string; revision: string } } };
+      }
+    ).details.supergraph;
 
   /** Rewrites the file in place (not atomically: the gateway must cope); returns the revision the gateway names it by. */
   function rewrite(sdl: string, mtimeSeconds: number): string {

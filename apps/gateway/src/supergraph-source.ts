@@ -83,7 +83,10 @@ export function createSupergraphSource(opts: SupergraphSourceOptions, logger: Lo
       return revision === current?.revision ? undefined : { revision, sdl };
     }
     const res = await request(`${opts.url}/v1/supergraph`, {
-      headers: { authorization: `Bearer ${await registryTokenFrom(opts.key)}`, ...(current ? { 'if-none-match': `"${current.revision}"` } : {}) },
+      headers: {
+        authorization: `Bearer ${await registryTokenFrom(opts.key)}`,
+        ...(current ? { 'if-none-match': `"${current.revision}"` } : {}),
+      },
       headersTimeout: 5000,
       bodyTimeout: 10_000,
     });
@@ -92,7 +95,8 @@ export function createSupergraphSource(opts: SupergraphSourceOptions, logger: Lo
       return undefined;
     }
     const body = (await res.body.json()) as { revision?: number; supergraphSdl?: string; error?: { code?: string } };
-    if (res.statusCode !== 200 || body.revision === undefined || !body.supergraphSdl) throw new Error(`registry answered ${res.statusCode} ${body.error?.code ?? ''}`.trim());
+    if (res.statusCode !== 200 || body.revision === undefined || !body.supergraphSdl)
+      throw new Error(`registry answered ${res.statusCode} ${body.error?.code ?? ''}`.trim());
     return { revision: String(body.revision), sdl: body.supergraphSdl };
   }
 
@@ -140,7 +144,10 @@ export function createSupergraphSource(opts: SupergraphSourceOptions, logger: Lo
         } catch (err) {
           status.refused = { revision: next.revision, code: 'SUBGRAPH_HEALTH_CHECK_FAILED', at: new Date().toISOString() };
           fileMtime = undefined; // tried again at the next poll, as the registry's latest is
-          logger.warn({ err: errSummary(err), revision: next.revision, serving: current?.revision }, 'new supergraph refused: a subgraph failed its health check; serving the last good supergraph');
+          logger.warn(
+            { err: errSummary(err), revision: next.revision, serving: current?.revision },
+            'new supergraph refused: a subgraph failed its health check; serving the last good supergraph',
+          );
           return;
         }
         try {
@@ -148,7 +155,10 @@ export function createSupergraphSource(opts: SupergraphSourceOptions, logger: Lo
         } catch (err) {
           status.refused = { revision: next.revision, code: 'SUPERGRAPH_INVALID', at: new Date().toISOString() };
           fileMtime = undefined;
-          logger.error({ err: errSummary(err), revision: next.revision, serving: current?.revision }, 'new supergraph refused: it does not load; serving the last good supergraph');
+          logger.error(
+            { err: errSummary(err), revision: next.revision, serving: current?.revision },
+            'new supergraph refused: it does not load; serving the last good supergraph',
+          );
           return;
         }
         const before = current?.revision;

@@ -9,6 +9,8 @@ import { postCommand, postGraphQL, runCommand, startTestIssuer, type TestIssuer 
 import { orgUsersEnvSchema, startOrgUsers } from '@usergraph/org-users';
 import { startIdentity } from './app.js';
 import { identityEnvSchema } from './env.js';
+import type { CredentialDoc } from './modules/credentials/credential-repository.js';
+import type { SessionDoc } from './modules/sessions/session-repository.js';
 
 const SECRET = `identity-test-secret-${randomBytes(16).toString('hex')}`;
 const PASSWORD = 'Correct-Horse-Battery-9';
@@ -54,7 +56,12 @@ describe('identity subgraph', () => {
   const command = <R = any>(name: string, input: unknown, from = CALLERS[name] ?? 'cli') =>
     runCommand<R>(url, name, input, { secret: SECRET, service: 'identity', from });
   const register = (email: string, slug: string | undefined, password = PASSWORD) =>
-    postGraphQL(url, REGISTER, { email, password, firstName: 'Grace', lastName: 'Hopper' }, { headers: slug ? { 'x-organization-slug': slug } : {} });
+    postGraphQL(
+      url,
+      REGISTER,
+      { email, password, firstName: 'Grace', lastName: 'Hopper' },
+      { headers: slug ? { 'x-organization-slug': slug } : {} },
+    );
   const login = (org: string, id: string, pw: string) => postGraphQL(url, LOGIN, { org, id, pw });
 
   beforeAll(async () => {
@@ -86,7 +93,8 @@ describe('identity subgraph', () => {
     url = `http://127.0.0.1:${identity.port}`;
 
     open = (await orgUsersCommand('ensureOrganization', { slug: `open-${suffix()}`, name: 'Open Org', selfSignup: true })).organization;
-    closed = (await orgUsersCommand('ensureOrganization', { slug: `closed-${suffix()}`, name: 'Closed Org', selfSignup: false })).organization;
+    closed = (await orgUsersCommand('ensureOrganization', { slug: `closed-${suffix()}`, name: 'Closed Org', selfSignup: false }))
+      .organization;
     identityJwks = createLocalJWKSet((await (await fetch(`${url}/.well-known/jwks.json`)).json()) as JSONWebKeySet);
   });
 
@@ -137,11 +145,11 @@ describe('identity subgraph', () => {
       userId = user.id;
       const claims = await verifyIssued(session.jwt);
       expect(claims).toMatchObject({ sub: userId, org: open.id, typ: 'user', sid: session._id });
-      expect(session.expires).toBe((claims.exp as number) * 1000);
+      expect(session.expires).toBe(claims.exp! * 1000);
       expect(session.refreshToken).toMatch(new RegExp(`^${session._id}\\.`));
       // The profile lives in org-users; the password only as an argon2id hash here.
       expect(await orgUsersCommand('findUserIdByIdentifier', { organizationId: open.id, kind: 'email', value: email })).toEqual({ userId });
-      const credential = await conn.collection('credentials').findOne({ _id: userId as never });
+      const credential = await conn.collection<CredentialDoc>('credentials').findOne({ _id: userId });
       expect(credential?.passwordHash).toMatch(/^\$argon2id\$/);
       expect(JSON.stringify(credential)).not.toContain(PASSWORD);
     });
@@ -228,7 +236,7 @@ describe('identity subgraph', () => {
       const refreshed = (await postGraphQL(url, REFRESH, { t: session.refreshToken })).body.data!.refreshSession;
       // The login's family id is its first session's ObjectId: pretend it was signed in 91 days ago.
       const signedIn91DaysAgo = Types.ObjectId.createFromTime(Math.floor(Date.now() / 1000) - 91 * 86_400).toHexString();
-      await conn.collection('sessions').updateOne({ _id: refreshed._id } as never, { $set: { familyId: signedIn91DaysAgo } });
+      await conn.collection<SessionDoc>('sessions').updateOne({ _id: refreshed._id }, { $set: { familyId: signedIn91DaysAgo } });
       const res = await postGraphQL(url, REFRESH, { t: refreshed.refreshToken });
       expect(res.body.data ?? null).toBeNull();
       expect(res.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
@@ -240,7 +248,14 @@ describe('identity subgraph', () => {
       await conn.collection('credentials').deleteOne({ _id: registered.user.id });
       const res = await postGraphQL(url, REFRESH, { t: registered.session.refreshToken });
       expect(res.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
-      expect(await command('callerStatus', { kind: 'user', organizationId: open.id, userId: registered.user.id, sessionId: registered.session._id })).toEqual({ live: false });
+      expect(
+        await command('callerStatus', {
+          kind: 'user',
+          organizationId: open.id,
+          userId: registered.user.id,
+          sessionId: registered.session._id,
+        }),
+      ).toEqual({ live: false });
     });
 
     it('refuses malformed and forged refresh tokens', async () => {
@@ -321,7 +336,11 @@ describe('identity subgraph', () => {
     });
 
     it('callerStatus: an application is live while it exists in its organization and is ACTIVE, and says what it holds now', async () => {
-      const app = await command('createApplication', { organizationId: closed.id, name: 'Status probe', permissions: ['organization-users:read'] });
+      const app = await command('createApplication', {
+        organizationId: closed.id,
+        name: 'Status probe',
+        permissions: ['organization-users:read'],
+      });
       const subject = { kind: 'application', organizationId: closed.id, clientId: app.clientId };
       expect(await command('callerStatus', subject)).toEqual({ live: true, permissions: ['organization-users:read'] });
       expect(await command('callerStatus', { ...subject, organizationId: open.id })).toEqual({ live: false });
@@ -348,7 +367,11 @@ describe('identity subgraph', () => {
 
   describe('internal commands', () => {
     it('createApplication returns the secret once and stores only its hash', async () => {
-      const app = await command('createApplication', { organizationId: open.id, name: 'CRM sync', permissions: ['organization-users:read'] });
+      const app = await command('createApplication', {
+        organizationId: open.id,
+        name: 'CRM sync',
+        permissions: ['organization-users:read'],
+      });
       expect(app).toMatchObject({ organizationId: open.id, name: 'CRM sync', status: 'ACTIVE', permissions: ['organization-users:read'] });
       expect(app.clientId).toMatch(/^app_/);
       expect(app.clientSecret).toMatch(/^secret_/);
@@ -358,7 +381,12 @@ describe('identity subgraph', () => {
     });
 
     it('refuses a request without a service token', async () => {
-      const res = await postCommand(url, 'createApplication', { organizationId: open.id, name: 'x', permissions: [] }, { secret: SECRET, service: 'identity', authorization: null });
+      const res = await postCommand(
+        url,
+        'createApplication',
+        { organizationId: open.id, name: 'x', permissions: [] },
+        { secret: SECRET, service: 'identity', authorization: null },
+      );
       expect(res.status).toBe(401);
       expect(res.body.error.code).toBe('UNAUTHENTICATED');
     });
@@ -367,13 +395,23 @@ describe('identity subgraph', () => {
       const email = `cmd.${suffix()}@example.com`;
       const jwt = (await register(email, open.slug)).body.data!.register.session.jwt as string;
       for (const token of [jwt, await issuer.sign({ sub: 'u', org: open.id })]) {
-        const res = await postCommand(url, 'provisionUser', { organizationId: open.id }, { secret: SECRET, service: 'identity', authorization: `Bearer ${token}` });
+        const res = await postCommand(
+          url,
+          'provisionUser',
+          { organizationId: open.id },
+          { secret: SECRET, service: 'identity', authorization: `Bearer ${token}` },
+        );
         expect(res.status).toBe(401);
       }
     });
 
     it('refuses a service token for another service', async () => {
-      const res = await postCommand(url, 'createApplication', { organizationId: open.id, name: 'x', permissions: [] }, { secret: SECRET, service: 'org-users' });
+      const res = await postCommand(
+        url,
+        'createApplication',
+        { organizationId: open.id, name: 'x', permissions: [] },
+        { secret: SECRET, service: 'org-users' },
+      );
       expect(res.status).toBe(401);
     });
   });
@@ -384,7 +422,8 @@ describe('identity subgraph', () => {
     const REGISTER_PENDING = `mutation($email: String!, $password: String!) {
       register(email: $email, password: $password, firstName: "Kath", lastName: "Johnson", withVerificationCode: true) { user { id } }
     }`;
-    const VERIFY = 'mutation($org: String!, $email: String!, $code: String!) { verifyEmail(organizationSlug: $org, email: $email, code: $code) { success } }';
+    const VERIFY =
+      'mutation($org: String!, $email: String!, $code: String!) { verifyEmail(organizationSlug: $org, email: $email, code: $code) { success } }';
 
     it('register, verifyEmail, login, refresh, username lookup, logout, createCredentials and the client-credentials grant', async () => {
       const recorder = recordFilters(conn, GROWING);
@@ -398,13 +437,20 @@ describe('identity subgraph', () => {
         expect(grant.status).toBe(200);
 
         const email = `kath.${suffix()}@example.com`;
-        const registered = await postGraphQL(url, REGISTER_PENDING, { email, password: PASSWORD }, { headers: { 'x-organization-slug': open.slug } });
+        const registered = await postGraphQL(
+          url,
+          REGISTER_PENDING,
+          { email, password: PASSWORD },
+          { headers: { 'x-organization-slug': open.slug } },
+        );
         expect(registered.body.errors).toBeUndefined();
         const userId = registered.body.data!.register.user.id as string;
         const sent = await conn.collection('outbox').findOne({ to: email });
         const code = /\b(\d{6})\b/.exec(String(sent?.text))![1]!;
         const wrong = code === '000000' ? '000001' : '000000';
-        expect((await postGraphQL(url, VERIFY, { org: open.slug, email, code: wrong })).body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+        expect((await postGraphQL(url, VERIFY, { org: open.slug, email, code: wrong })).body.errors?.[0]?.extensions?.code).toBe(
+          'BAD_USER_INPUT',
+        );
         expect((await postGraphQL(url, VERIFY, { org: open.slug, email, code })).body.data?.verifyEmail.success).toBe(true);
 
         const session = (await login(open.slug, email, PASSWORD)).body.data!.login;
@@ -421,14 +467,33 @@ describe('identity subgraph', () => {
         const username = `kj_${suffix()}`;
         const credentials = { organizationId: open.id, userId: randomBytes(12).toString('hex'), username, password: PASSWORD };
         // As D's createUser does: org-users writes the profile first (login refuses credentials without one).
-        await orgUsersCommand('createProfile', { userId: credentials.userId, organizationId: open.id, email: `${username}@example.com`, firstName: 'Kath', lastName: 'Johnson', status: 'ACTIVE', username });
+        await orgUsersCommand('createProfile', {
+          userId: credentials.userId,
+          organizationId: open.id,
+          email: `${username}@example.com`,
+          firstName: 'Kath',
+          lastName: 'Johnson',
+          status: 'ACTIVE',
+          username,
+        });
         expect(await command('createCredentials', credentials)).toEqual({ userId: credentials.userId });
         expect(await command('createCredentials', credentials)).toEqual({ userId: credentials.userId });
         expect((await login(open.slug, username, PASSWORD)).body.errors).toBeUndefined();
         // Issue 13: D's createUser asks who holds a username (read-only, normalized) to list a taken one with its other errors.
-        expect(await command('usernameOwner', { organizationId: open.id, username: username.toUpperCase() })).toEqual({ ownerId: credentials.userId });
+        expect(await command('usernameOwner', { organizationId: open.id, username: username.toUpperCase() })).toEqual({
+          ownerId: credentials.userId,
+        });
         expect(await command('usernameOwner', { organizationId: closed.id, username })).toEqual({ ownerId: null });
-        expect((await postCommand(url, 'usernameOwner', { organizationId: open.id, username }, { secret: SECRET, service: 'identity', from: 'licensing' })).status).toBe(403);
+        expect(
+          (
+            await postCommand(
+              url,
+              'usernameOwner',
+              { organizationId: open.id, username },
+              { secret: SECRET, service: 'identity', from: 'licensing' },
+            )
+          ).status,
+        ).toBe(403);
 
         expect(new Set(recorder.operations.map((o) => o.collection))).toEqual(new Set(GROWING));
         expect(recorder.scans()).toEqual([]);
@@ -442,7 +507,14 @@ describe('identity subgraph', () => {
       expect((await register(email, open.slug)).body.errors).toBeUndefined();
       const session = (await login(open.slug, email, PASSWORD)).body.data!.login;
       const strangerName = `stranger_${suffix()}`;
-      await command('provisionUser', { organizationId: closed.id, email: `${strangerName}@example.com`, username: strangerName, password: PASSWORD, firstName: 'S', lastName: 'T' });
+      await command('provisionUser', {
+        organizationId: closed.id,
+        email: `${strangerName}@example.com`,
+        username: strangerName,
+        password: PASSWORD,
+        firstName: 'S',
+        lastName: 'T',
+      });
       const { token: stranger } = await signedIn(closed, strangerName);
       const recorder = recordFilters(conn, GROWING);
       try {
@@ -455,7 +527,7 @@ describe('identity subgraph', () => {
       expect((await postGraphQL(url, REFRESH, { t: session.refreshToken })).body.data?.refreshSession).toBeTruthy();
     });
 
-    it('changePassword revokes the user\'s other sessions by key', async () => {
+    it("changePassword revokes the user's other sessions by key", async () => {
       const email = `change.${suffix()}@example.com`;
       const registered = (await register(email, open.slug)).body.data!.register;
       const token = await issuer.sign({ sub: registered.user.id, org: open.id, sid: registered.session._id });

@@ -9,7 +9,17 @@ import {
   startExpiry,
   withIdempotencyKey,
 } from '@usergraph/mongo';
-import { createClientIpResolver, createSecretBox, errSummary, sendJson, sensitiveMutationLimitRule, startSubgraphService, undefinedIfNotFound, type Logger, type RunningService } from '@usergraph/service-kit';
+import {
+  createClientIpResolver,
+  createSecretBox,
+  errSummary,
+  sendJson,
+  sensitiveMutationLimitRule,
+  startSubgraphService,
+  undefinedIfNotFound,
+  type Logger,
+  type RunningService,
+} from '@usergraph/service-kit';
 import type { IdentityEnv } from './env.js';
 import { createServiceClients } from './clients.js';
 import { buildIdentitySchema } from './schema.js';
@@ -44,6 +54,13 @@ import { createVerificationService } from './modules/verification/verification-s
 import { createAccountVerification } from './modules/verification/account-verification.js';
 import { createVerificationResolvers } from './modules/verification/verification-resolvers.js';
 
+/** C's failure, thrown out of the idempotent step so its key is freed, then answered as the value it is. */
+class RegisterUserFailure extends Error {
+  constructor(readonly result: RegisterUserResult) {
+    super('registerUser failed');
+  }
+}
+
 /** Wires the identity & sessions subgraph on an open database connection; main.ts and tests share it. */
 export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Connection): Promise<RunningService> {
   if (env.FAULT_INJECTION && env.NODE_ENV === 'production') throw new Error('FAULT_INJECTION is for tests and is refused in production');
@@ -53,7 +70,11 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
       process.kill(process.pid, 'SIGKILL');
     }
   };
-  const clients = createServiceClients({ orgUsersUrl: env.ORG_USERS_URL, licensingUrl: env.LICENSING_URL, secret: env.INTERNAL_SERVICE_SECRET });
+  const clients = createServiceClients({
+    orgUsersUrl: env.ORG_USERS_URL,
+    licensingUrl: env.LICENSING_URL,
+    secret: env.INTERNAL_SERVICE_SECRET,
+  });
   const keys = createSigningKeys({
     conn,
     box: createSecretBox(env.SIGNING_KEY_ENCRYPTION_KEY),
@@ -69,7 +90,10 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
   );
   const rateLimiters = createRateLimiterFactory(conn);
   // TTL indexes on MongoDB, a bounded sweeper on the embedded store.
-  const expiry = await startExpiry(conn, identityExpiringCollections(env), { intervalMs: env.EXPIRY_SWEEP_INTERVAL_SECONDS * 1000, logger });
+  const expiry = await startExpiry(conn, identityExpiringCollections(env), {
+    intervalMs: env.EXPIRY_SWEEP_INTERVAL_SECONDS * 1000,
+    logger,
+  });
   const limits = createAccountLimits(rateLimiters, {
     perIp: env.RATE_LIMIT_PER_IP,
     perAccount: env.RATE_LIMIT_PER_ACCOUNT,
@@ -176,8 +200,6 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
         // C's keys belong to the calling application. Only a success is kept:
         // a failure (C answers them as values) leaves the key free for the retry.
         registerUser: async (ctx, args) => {
-          // Thrown out of the idempotent step (which frees the key), caught right below.
-          let failure: RegisterUserResult | undefined;
           try {
             return (
               await withIdempotencyKey(
@@ -191,25 +213,33 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
                 },
                 async () => {
                   const result = await registerUserService.registerUser(ctx.caller, args);
-                  if (!result.success) {
-                    failure = result;
-                    throw result;
-                  }
+                  // Thrown out of the idempotent step (which frees the key), caught right below.
+                  if (!result.success) throw new RegisterUserFailure(result);
                   return result;
                 },
               )
             ).result;
           } catch (err) {
-            if (failure !== undefined && err === failure) return failure;
+            if (err instanceof RegisterUserFailure) return err.result;
             throw err;
           }
         },
       }),
       createApplicationResolvers({ applications, licensing: clients.licensing, orgUsers: clients.orgUsers }),
       createPasswordResolvers({
-        passwords: createPasswordService({ credentials, hasher, sessions: sessionRepository, orgUsers: clients.orgUsers, verification, limits, background }),
+        passwords: createPasswordService({
+          credentials,
+          hasher,
+          sessions: sessionRepository,
+          orgUsers: clients.orgUsers,
+          verification,
+          limits,
+          background,
+        }),
       }),
-      createVerificationResolvers({ accounts: createAccountVerification({ orgUsers: clients.orgUsers, verification, limits, background }) }),
+      createVerificationResolvers({
+        accounts: createAccountVerification({ orgUsers: clients.orgUsers, verification, limits, background }),
+      }),
     ]),
     commands: createIdentityCommands({
       applications,
@@ -226,8 +256,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     ready: () => isDatabaseReady(conn),
     isUnavailable: isDatabaseUnavailableError,
     routes: {
-      'GET /.well-known/jwks.json': async (_info, res) =>
-        sendJson(res, 200, await keys.jwks(), { 'cache-control': 'public, max-age=300' }),
+      'GET /.well-known/jwks.json': async (_info, res) => sendJson(res, 200, await keys.jwks(), { 'cache-control': 'public, max-age=300' }),
       'POST /oauth/token': createOAuthTokenRoute({
         applications,
         keys,

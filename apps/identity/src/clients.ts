@@ -16,8 +16,7 @@ export function createOrgUsersClient(client: InternalClient<'org-users'>) {
     createProfile: (input: NewProfile) => client.call(orgUsersCommands.createProfile, input),
     /** The creation saga's last step: clears the provisioning marker. */
     activateProfile: (organizationId: string, userId: string) => client.call(orgUsersCommands.activateProfile, { organizationId, userId }),
-    deleteProfile: (organizationId: string, userId: string) =>
-      client.call(orgUsersCommands.deleteProfile, { organizationId, userId }),
+    deleteProfile: (organizationId: string, userId: string) => client.call(orgUsersCommands.deleteProfile, { organizationId, userId }),
     getProfile: (organizationId: string, userId: string) => client.call(orgUsersCommands.getProfile, { organizationId, userId }),
     setUserStatus: (organizationId: string, userId: string, status: ProfileRef['status']) =>
       client.call(orgUsersCommands.setUserStatus, { organizationId, userId, status }),
@@ -40,7 +39,8 @@ export function remoteProfile(
 ): Pick<CreationPorts<ProfileRef>, 'profile' | 'activate'> {
   return {
     profile: {
-      do: ({ userId, sagaId }: SagaContext, marked: boolean) => orgUsers.createProfile({ ...profile, userId, provisioning: marked, sagaId }),
+      do: ({ userId, sagaId }: SagaContext, marked: boolean) =>
+        orgUsers.createProfile({ ...profile, userId, provisioning: marked, sagaId }),
       undo: ({ userId }: SagaContext) => orgUsers.deleteProfile(profile.organizationId, userId),
     },
     activate: ({ userId }: SagaContext) => orgUsers.activateProfile(profile.organizationId, userId),

@@ -19,13 +19,20 @@ describe('identity environment', () => {
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.problems).toHaveLength(1);
-    expect(result.problems[0]).toMatch(/^NOTIFIER: must be smtp when NODE_ENV=production .*SMTP_URL.*ALLOW_OUTBOX_NOTIFIER_IN_PRODUCTION=1/);
+    expect(result.problems[0]).toMatch(
+      /^NOTIFIER: must be smtp when NODE_ENV=production .*SMTP_URL.*ALLOW_OUTBOX_NOTIFIER_IN_PRODUCTION=1/,
+    );
     // Said outright, too: NOTIFIER=outbox is refused the same way.
     expect(parseEnv(identityEnvSchema, { ...base, NODE_ENV: 'production', NOTIFIER: 'outbox' }).ok).toBe(false);
   });
 
   it('production starts with NOTIFIER=smtp and an SMTP_URL, or with the explicit allowance', () => {
-    const smtp = parseEnv(identityEnvSchema, { ...base, NODE_ENV: 'production', NOTIFIER: 'smtp', SMTP_URL: 'smtps://user:pass@smtp.example.com:465' });
+    const smtp = parseEnv(identityEnvSchema, {
+      ...base,
+      NODE_ENV: 'production',
+      NOTIFIER: 'smtp',
+      SMTP_URL: 'smtps://user:pass@smtp.example.com:465',
+    });
     expect(smtp.ok).toBe(true);
     const allowed = parseEnv(identityEnvSchema, { ...base, NODE_ENV: 'production', ALLOW_OUTBOX_NOTIFIER_IN_PRODUCTION: '1' });
     expect(allowed.ok && allowed.env.NOTIFIER).toBe('outbox');

@@ -76,10 +76,12 @@ export function createAccessPolicy(deps: {
   async function readScope(caller: Caller, userIds: readonly string[] = []): Promise<{ organizationId: string; onlyUserId?: string }> {
     const c = requireAuthenticated(caller);
     // Everyone reads their own licenses: `me { licenses }` needs no role lookup.
-    if (c.kind === 'user' && userIds.length > 0 && userIds.every((id) => id === c.userId)) return { organizationId: c.organizationId, onlyUserId: c.userId };
+    if (c.kind === 'user' && userIds.length > 0 && userIds.every((id) => id === c.userId))
+      return { organizationId: c.organizationId, onlyUserId: c.userId };
     const v = await viewerOf(c);
     if (v.kind === 'application') {
-      if (!v.permissions.has(PERMISSION.read) && !v.permissions.has(PERMISSION.write)) throw forbidden('The application lacks the organization-users:read permission');
+      if (!v.permissions.has(PERMISSION.read) && !v.permissions.has(PERMISSION.write))
+        throw forbidden('The application lacks the organization-users:read permission');
       return { organizationId: v.organizationId };
     }
     return v.role === 'self-only' ? { organizationId: v.organizationId, onlyUserId: v.userId } : { organizationId: v.organizationId };
@@ -107,7 +109,8 @@ export function createAccessPolicy(deps: {
 
   /** Capping ADMIN seats: an ACTIVE ADMIN, or an application with organization-users:admin. */
   async function requireAdminPermission(caller: Caller, what: string): Promise<void> {
-    if (!(await holdsAdminPermission(caller))) throw forbidden(`${what} needs an organization admin or an application with organization-users:admin`);
+    if (!(await holdsAdminPermission(caller)))
+      throw forbidden(`${what} needs an organization admin or an application with organization-users:admin`);
   }
 
   /**
@@ -121,20 +124,37 @@ export function createAccessPolicy(deps: {
     caller: Caller,
     organizationId: string,
     userIds: readonly string[],
-    at: (i: number) => { path: string[]; support: string; admin: string } = (i) => ({ path: ['userIds', String(i)], support: 'is a support admin', admin: 'is a company admin' }),
+    at: (i: number) => { path: string[]; support: string; admin: string } = (i) => ({
+      path: ['userIds', String(i)],
+      support: 'is a support admin',
+      admin: 'is a company admin',
+    }),
   ): Promise<(userId: string) => WriteGuard> {
     const v = await viewerOf(caller);
     const holdsAdmin = await holdsAdminPermission(caller);
-    const guardOf = (userId: string, i: number): WriteGuard => (held) => {
-      if (v.kind === 'user' && v.userId === userId) return;
-      const { path, support, admin } = at(i);
-      if (held?.supportAdmin) throw new DomainError('FORBIDDEN', "A support admin's account is managed only by the platform operator", [{ path, message: support }], { reason: 'SUPPORT_ADMIN' });
-      if (held?.licenses.includes('ADMIN') && !holdsAdmin) {
-        throw new DomainError('FORBIDDEN', "Changing a company admin's groups needs an organization admin or an application with organization-users:admin", [{ path, message: admin }], {
-          reason: 'COMPANY_ADMIN',
-        });
-      }
-    };
+    const guardOf =
+      (userId: string, i: number): WriteGuard =>
+      (held) => {
+        if (v.kind === 'user' && v.userId === userId) return;
+        const { path, support, admin } = at(i);
+        if (held?.supportAdmin)
+          throw new DomainError(
+            'FORBIDDEN',
+            "A support admin's account is managed only by the platform operator",
+            [{ path, message: support }],
+            { reason: 'SUPPORT_ADMIN' },
+          );
+        if (held?.licenses.includes('ADMIN') && !holdsAdmin) {
+          throw new DomainError(
+            'FORBIDDEN',
+            "Changing a company admin's groups needs an organization admin or an application with organization-users:admin",
+            [{ path, message: admin }],
+            {
+              reason: 'COMPANY_ADMIN',
+            },
+          );
+        }
+      };
     for (const [i, userId] of userIds.entries()) guardOf(userId, i)(await deps.assignmentOf(organizationId, userId), null);
     return (userId) => guardOf(userId, userIds.indexOf(userId));
   }

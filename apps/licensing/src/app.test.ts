@@ -4,10 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase } from '@usergraph/mongo';
 import { recordFilters, startTestStore, uniqueDatabaseName } from '@usergraph/mongo/testing';
 import { licensingCommands } from '@usergraph/contracts';
+import type { LicenseType } from '@usergraph/validation';
 import { createInternalClient, createLogger, DomainError, type RunningService } from '@usergraph/service-kit';
 import { postCommand, postGraphQL, runCommand, startTestIssuer, type TestIssuer } from '@usergraph/service-kit/testing';
 import { startLicensing } from './app.js';
 import { licensingEnvSchema } from './env.js';
+import type { GroupDoc } from './modules/groups/group-repository.js';
+import type { AssignmentDoc } from './modules/licenses/assignment-repository.js';
+import type { LicenseStateDoc } from './modules/licenses/license-state-repository.js';
 
 const SECRET = `licensing-test-secret-${randomBytes(16).toString('hex')}`;
 const SERVICE = 'licensing';
@@ -31,11 +35,21 @@ describe('licensing subgraph', () => {
   const carol = newId();
 
   const command = <R = any>(name: string, input: unknown) =>
-    runCommand<R>(url, name, input, { secret: SECRET, service: SERVICE, from: name === 'reconcile' || name === 'repair' ? 'cli' : 'org-users' });
+    runCommand<R>(url, name, input, {
+      secret: SECRET,
+      service: SERVICE,
+      from: name === 'reconcile' || name === 'repair' ? 'cli' : 'org-users',
+    });
   const userToken = (sub: string, org: string) => issuer.sign({ sub, org, sid: `s-${sub}` });
   /** An application that reads users: the policy lets it read everything, with no answer needed from org-users (not run here). */
   const readerToken = (org: string) => issuer.sign({ typ: 'application', sub: 'app_reader', org, scope: 'organization-users:read' });
-  const assignment = (organizationId: string, userId: string, requestedLicenses: unknown, requestedGroups: unknown, requestedOriginGroup?: unknown) => ({
+  const assignment = (
+    organizationId: string,
+    userId: string,
+    requestedLicenses: unknown,
+    requestedGroups: unknown,
+    requestedOriginGroup?: unknown,
+  ) => ({
     organizationId,
     userId,
     requestedLicenses,
@@ -80,7 +94,7 @@ describe('licensing subgraph', () => {
   });
 
   describe('_entities(User)', () => {
-    it('returns the licenses of a user of the caller\'s organization', async () => {
+    it("returns the licenses of a user of the caller's organization", async () => {
       const res = await postGraphQL(url, ENTITIES, { r: [userRef(alice)] }, { token: await userToken(alice, orgA) });
       expect(res.status).toBe(200);
       expect(res.body).toEqual({
@@ -93,7 +107,7 @@ describe('licensing subgraph', () => {
       expect(res.body).toEqual({ data: { _entities: [{ id: carol, licenses: [], groups: [], originGroup: null }] } });
     });
 
-    it('never returns another organization\'s assignment', async () => {
+    it("never returns another organization's assignment", async () => {
       // Licensing keeps no user registry, so it cannot tell "another tenant's
       // user" from "a user without licenses": it answers the latter, and the
       // assignment of the other tenant never leaves the service. (The owner
@@ -177,7 +191,9 @@ describe('licensing subgraph', () => {
       const user = newId();
       const issue = (path: string[], message: string) => ({ path, message });
       // A repeat and AUTHOR with VIEWER; a malformed name beside an unknown one; an origin group allowed (AUTHOR) but not requested.
-      expect(await command('validateAssignment', assignment(orgA, user, ['AUTHOR', 'VIEWER', 'AUTHOR'], ['SALES', 'sales', 'NOPE'], 'OPS'))).toEqual({
+      expect(
+        await command('validateAssignment', assignment(orgA, user, ['AUTHOR', 'VIEWER', 'AUTHOR'], ['SALES', 'sales', 'NOPE'], 'OPS')),
+      ).toEqual({
         ok: false,
         errors: [
           issue(['requestedLicenses'], 'must not contain the same license twice'),
@@ -190,7 +206,10 @@ describe('licensing subgraph', () => {
       // Both origin-group rules at once.
       expect(await command('validateAssignment', assignment(orgA, user, ['VIEWER'], ['SALES'], 'EMEA'))).toEqual({
         ok: false,
-        errors: [issue(['requestedOriginGroup'], 'is only allowed with an ADMIN or AUTHOR license'), issue(['requestedOriginGroup'], 'must be one of the requested groups')],
+        errors: [
+          issue(['requestedOriginGroup'], 'is only allowed with an ADMIN or AUTHOR license'),
+          issue(['requestedOriginGroup'], 'must be one of the requested groups'),
+        ],
       });
       expect(await command('getUserLicenses', { organizationId: orgA, userId: user })).toMatchObject({ licenses: [], groups: [] });
     });
@@ -205,12 +224,19 @@ describe('licensing subgraph', () => {
           { path: ['requestedGroups', '0'], message: 'names no group of your organization' },
         ],
       });
-      expect(await command('getUserLicenses', { organizationId: orgA, userId: support })).toMatchObject({ licenses: ['ADMIN'], supportAdmin: true });
+      expect(await command('getUserLicenses', { organizationId: orgA, userId: support })).toMatchObject({
+        licenses: ['ADMIN'],
+        supportAdmin: true,
+      });
     });
 
     it('refuses a group of another organization', async () => {
       // SALES exists in orgA only.
-      const res = await postCommand(url, 'assignLicenses', assignment(orgB, newId(), ['VIEWER'], ['SALES']), { secret: SECRET, service: SERVICE, from: 'org-users' });
+      const res = await postCommand(url, 'assignLicenses', assignment(orgB, newId(), ['VIEWER'], ['SALES']), {
+        secret: SECRET,
+        service: SERVICE,
+        from: 'org-users',
+      });
       expect(res.status).toBeGreaterThanOrEqual(400);
       expect(res.body.ok).toBe(false);
       expect(JSON.stringify(res.body.error.fields)).toContain('requestedGroups');
@@ -244,7 +270,9 @@ describe('licensing subgraph', () => {
       // A command retried after its answer was lost changes nothing, and still answers (commands are idempotent).
       expect(await command('assignLicenses', assignment(org, promoted, ['ADMIN'], []))).toMatchObject({ licenses: ['ADMIN'] });
       // With organization-users:admin (or acting on oneself) the same write goes through.
-      expect(await command('releaseUser', { organizationId: org, userId: promoted, callerMayActOnAdmin: true })).toEqual({ released: true });
+      expect(await command('releaseUser', { organizationId: org, userId: promoted, callerMayActOnAdmin: true })).toEqual({
+        released: true,
+      });
       // A user without ADMIN needs nothing more.
       const viewer = newId();
       await command('assignLicenses', assignment(org, viewer, ['VIEWER'], []));
@@ -261,14 +289,19 @@ describe('licensing subgraph', () => {
       // The client org-users uses: the error is rebuilt from the answer on the calling side.
       const licensing = createInternalClient({ from: 'org-users', to: SERVICE, baseUrl: url, secret: SECRET, timeoutMs: 5000 });
       try {
-        const release = (userId: string) => licensing.call(licensingCommands.releaseUser, { organizationId: org, userId, callerMayActOnAdmin: true }).then(() => undefined, (e: unknown) => e);
+        const release = (userId: string) =>
+          licensing.call(licensingCommands.releaseUser, { organizationId: org, userId, callerMayActOnAdmin: true }).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
         const [supportRefusal, lastRefusal] = [await release(support), await release(admin)];
         expect(supportRefusal).toBeInstanceOf(DomainError);
         expect(lastRefusal).toBeInstanceOf(DomainError);
         expect([(supportRefusal as DomainError).code, (supportRefusal as DomainError).reason]).toEqual(['CONFLICT', 'SUPPORT_ADMIN']);
         expect([(lastRefusal as DomainError).code, (lastRefusal as DomainError).reason]).toEqual(['CONFLICT', 'LAST_COMPANY_ADMIN']);
         // Both still hold ADMIN: nothing was released.
-        for (const userId of [support, admin]) expect(await command('getUserLicenses', { organizationId: org, userId })).toMatchObject({ licenses: ['ADMIN'] });
+        for (const userId of [support, admin])
+          expect(await command('getUserLicenses', { organizationId: org, userId })).toMatchObject({ licenses: ['ADMIN'] });
       } finally {
         await licensing.close();
       }
@@ -279,7 +312,12 @@ describe('licensing subgraph', () => {
       const [admin, second] = [newId(), newId()];
       await command('assignLicenses', assignment(org, admin, ['ADMIN'], []));
       await command('assignLicenses', assignment(org, second, ['ADMIN'], []));
-      const refused = await postCommand(url, 'releaseUser', { organizationId: org, userId: admin, callerMayActOnAdmin: false }, { secret: SECRET, service: SERVICE, from: 'org-users' });
+      const refused = await postCommand(
+        url,
+        'releaseUser',
+        { organizationId: org, userId: admin, callerMayActOnAdmin: false },
+        { secret: SECRET, service: SERVICE, from: 'org-users' },
+      );
       expect(refused.status).toBe(403);
       expect(refused.body.error).toMatchObject({ code: 'FORBIDDEN', reason: 'COMPANY_ADMIN' });
     });
@@ -290,7 +328,12 @@ describe('licensing subgraph', () => {
     const input = () => assignment(orgA, target, ['VIEWER'], ['OPS']);
 
     it('refuses a request without a service token, and changes nothing', async () => {
-      const res = await postCommand(url, 'assignLicenses', input(), { secret: SECRET, service: SERVICE, from: 'org-users', authorization: null });
+      const res = await postCommand(url, 'assignLicenses', input(), {
+        secret: SECRET,
+        service: SERVICE,
+        from: 'org-users',
+        authorization: null,
+      });
       expect(res.status).toBe(401);
       expect(res.body.error.code).toBe('UNAUTHENTICATED');
       const after = await postGraphQL(url, ENTITIES, { r: [userRef(target)] }, { token: await readerToken(orgA) });
@@ -305,7 +348,9 @@ describe('licensing subgraph', () => {
 
     it('refuses a service token for another service or under another secret', async () => {
       expect((await postCommand(url, 'assignLicenses', input(), { secret: SECRET, service: 'org-users' })).status).toBe(401);
-      expect((await postCommand(url, 'assignLicenses', input(), { secret: `${SECRET}x`, service: SERVICE, from: 'org-users' })).status).toBe(401);
+      expect(
+        (await postCommand(url, 'assignLicenses', input(), { secret: `${SECRET}x`, service: SERVICE, from: 'org-users' })).status,
+      ).toBe(401);
       // The same input with a proper credential goes through.
       expect((await postCommand(url, 'assignLicenses', input(), { secret: SECRET, service: SERVICE, from: 'org-users' })).status).toBe(200);
     });
@@ -315,7 +360,7 @@ describe('licensing subgraph', () => {
     // any other filter decodes every document of the collection.
     const GROWING = ['assignments', 'groups'];
 
-    it('a first assignment, validateAssignment, getUserLicenses, users\' licenses and groups, and the admin check', async () => {
+    it("a first assignment, validateAssignment, getUserLicenses, users' licenses and groups, and the admin check", async () => {
       const user = newId();
       const recorder = recordFilters(conn, GROWING);
       try {
@@ -330,8 +375,15 @@ describe('licensing subgraph', () => {
         });
         expect(await command('getUserLicenses', { organizationId: orgA, userId: alice })).toMatchObject({ licenses: ['AUTHOR', 'ADMIN'] });
         const self = await postGraphQL(url, ENTITIES, { r: [userRef(alice)] }, { token: await userToken(alice, orgA) });
-        expect(self.body.data?._entities).toEqual([{ id: alice, licenses: ['AUTHOR', 'ADMIN'], groups: ['SALES', 'EMEA'], originGroup: 'SALES' }]);
-        const res = await postGraphQL(url, ENTITIES, { r: [userRef(alice), userRef(user), userRef(carol)] }, { token: await readerToken(orgA) });
+        expect(self.body.data?._entities).toEqual([
+          { id: alice, licenses: ['AUTHOR', 'ADMIN'], groups: ['SALES', 'EMEA'], originGroup: 'SALES' },
+        ]);
+        const res = await postGraphQL(
+          url,
+          ENTITIES,
+          { r: [userRef(alice), userRef(user), userRef(carol)] },
+          { token: await readerToken(orgA) },
+        );
         expect(res.body.data?._entities).toEqual([
           { id: alice, licenses: ['AUTHOR', 'ADMIN'], groups: ['SALES', 'EMEA'], originGroup: 'SALES' },
           { id: user, licenses: ['AUTHOR'], groups: ['SALES', 'OPS'], originGroup: 'OPS' },
@@ -343,7 +395,12 @@ describe('licensing subgraph', () => {
         // The access policy reads the caller's assignment (an unlicensed user needs nothing more).
         const unlicensed = await postGraphQL(url, ENTITIES, { r: [userRef(user)] }, { token: await userToken(carol, orgA) });
         expect(unlicensed.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
-        const cap = await postGraphQL(url, 'mutation { setSeatCap(license: VIEWER, cap: null) { license } }', {}, { token: await issuer.sign({ typ: 'application', sub: 'app_admin', org: orgA, scope: 'organization-users:write' }) });
+        const cap = await postGraphQL(
+          url,
+          'mutation { setSeatCap(license: VIEWER, cap: null) { license } }',
+          {},
+          { token: await issuer.sign({ typ: 'application', sub: 'app_admin', org: orgA, scope: 'organization-users:write' }) },
+        );
         expect(cap.body.errors).toBeUndefined();
 
         expect(new Set(recorder.operations.map((o) => o.collection))).toEqual(new Set(GROWING));
@@ -358,8 +415,13 @@ describe('licensing subgraph', () => {
       await command('assignLicenses', assignment(orgA, user, ['VIEWER'], []));
       const recorder = recordFilters(conn, GROWING);
       try {
-        expect(await command('assignLicenses', assignment(orgA, user, ['ANALYST'], ['OPS']))).toMatchObject({ licenses: ['ANALYST'], groups: ['OPS'] });
-        expect(recorder.operations).toContainEqual(expect.objectContaining({ collection: 'assignments', method: 'updateOne', filter: expect.objectContaining({ rev: 1 }) }));
+        expect(await command('assignLicenses', assignment(orgA, user, ['ANALYST'], ['OPS']))).toMatchObject({
+          licenses: ['ANALYST'],
+          groups: ['OPS'],
+        });
+        expect(recorder.operations).toContainEqual(
+          expect.objectContaining({ collection: 'assignments', method: 'updateOne', filter: expect.objectContaining({ rev: 1 }) }),
+        );
         expect(recorder.scans()).toEqual([]);
       } finally {
         recorder.stop();
@@ -371,7 +433,9 @@ describe('licensing subgraph', () => {
     const admin = () => issuer.sign({ typ: 'application', sub: 'app_admin', org: orgA, scope: 'organization-users:write' });
     const listed = async () => {
       const res = await postGraphQL(url, '{ groups { name memberCount } }', {}, { token: await admin() });
-      return Object.fromEntries((res.body.data!.groups as Array<{ name: string; memberCount: number }>).map((g) => [g.name, g.memberCount]));
+      return Object.fromEntries(
+        (res.body.data!.groups as Array<{ name: string; memberCount: number }>).map((g) => [g.name, g.memberCount]),
+      );
     };
 
     it('follow every assignment change, concurrent ones included, and forgetting a user', async () => {
@@ -390,10 +454,10 @@ describe('licensing subgraph', () => {
     });
 
     it('are set once from the assignments for groups from before the counts existed', async () => {
-      const groupsCol = conn.collection('groups');
+      const groupsCol = conn.collection<GroupDoc>('groups');
       const expected = await listed();
       await groupsCol.updateMany({}, { $unset: { memberCount: 1 } });
-      await groupsCol.deleteOne({ _id: 'member-counts-built' as never });
+      await groupsCol.deleteOne({ _id: 'member-counts-built' });
       expect(Object.values(await listed()).every((n) => n === 0)).toBe(true);
       const { buildMemberCountsAtStart } = await import('./startup-build.js');
       const startup = { STARTUP_LEASE_SECONDS: 30, STARTUP_BUILD_WAIT_SECONDS: 30 };
@@ -406,50 +470,69 @@ describe('licensing subgraph', () => {
   });
 
   describe('usergraph repair (issue 13: crash windows)', () => {
-    const groupId = async (name: string) => (await conn.collection<{ _id: string }>('groups').findOne({ organizationId: orgA, name }))!._id;
-    const memberCount = async (name: string) => (await conn.collection('groups').findOne({ organizationId: orgA, name }))!.memberCount as number;
-    const used = async (license: string) => ((await conn.collection('license_state').findOne({ _id: orgA as never }))!.used as Record<string, number>)[license]!;
+    const groups = () => conn.collection<GroupDoc>('groups');
+    const licenseState = () => conn.collection<LicenseStateDoc>('license_state');
+    const groupId = async (name: string) => (await groups().findOne({ organizationId: orgA, name }))!._id;
+    const memberCount = async (name: string) => (await groups().findOne({ organizationId: orgA, name }))!.memberCount!;
+    const used = async (license: LicenseType) => (await licenseState().findOne({ _id: orgA }))!.used[license]!;
 
-    it('recounts a group left one short (assignment written, crash before its $inc) and a seat left taken (crash before the assignment write), and reports them', async () => {
-      await command('repair', {}); // whatever earlier tests left: from here on the counts are right
-      const ops = await groupId('OPS');
-      const opsBefore = await memberCount('OPS');
-      const viewersBefore = await used('VIEWER');
-      const analystsBefore = await used('ANALYST');
-      const user = newId();
-      // Window 1: the seat is taken and the assignment written; the process dies before the group's $inc.
-      await conn.collection('license_state').updateOne({ _id: orgA as never }, { $inc: { 'used.VIEWER': 1 } });
-      const now = new Date();
-      await conn.collection('assignments').insertOne({
-        _id: `${orgA}:${user}` as never, organizationId: orgA, userId: user, licenses: ['VIEWER'], groupIds: [ops], supportAdmin: false, rev: 1, createdAt: now, updatedAt: now,
-      });
-      // Window 2: an ANALYST seat is taken; the process dies before the assignment write.
-      await conn.collection('license_state').updateOne({ _id: orgA as never }, { $inc: { 'used.ANALYST': 1 } });
-      expect(await memberCount('OPS')).toBe(opsBefore);
+    it(
+      'recounts a group left one short (assignment written, crash before its $inc) and a seat left taken ' +
+        '(crash before the assignment write), and reports them',
+      async () => {
+        await command('repair', {}); // whatever earlier tests left: from here on the counts are right
+        const ops = await groupId('OPS');
+        const opsBefore = await memberCount('OPS');
+        const viewersBefore = await used('VIEWER');
+        const analystsBefore = await used('ANALYST');
+        const user = newId();
+        // Window 1: the seat is taken and the assignment written; the process dies before the group's $inc.
+        await licenseState().updateOne({ _id: orgA }, { $inc: { 'used.VIEWER': 1 } });
+        const now = new Date();
+        await conn.collection<AssignmentDoc>('assignments').insertOne({
+          _id: `${orgA}:${user}`,
+          organizationId: orgA,
+          userId: user,
+          licenses: ['VIEWER'],
+          groupIds: [ops],
+          supportAdmin: false,
+          rev: 1,
+          createdAt: now,
+          updatedAt: now,
+        });
+        // Window 2: an ANALYST seat is taken; the process dies before the assignment write.
+        await licenseState().updateOne({ _id: orgA }, { $inc: { 'used.ANALYST': 1 } });
+        expect(await memberCount('OPS')).toBe(opsBefore);
 
-      const report = await command('repair', {});
-      expect(report.groups).toEqual([{ organizationId: orgA, name: 'OPS', from: opsBefore, to: opsBefore + 1 }]);
-      expect(report.seats).toEqual([{ organizationId: orgA, license: 'ANALYST', from: analystsBefore + 1, to: analystsBefore }]);
-      expect(await memberCount('OPS')).toBe(opsBefore + 1);
-      expect(await used('VIEWER')).toBe(viewersBefore + 1);
-      expect(await used('ANALYST')).toBe(analystsBefore);
-      expect(report.checked.groups).toBeGreaterThanOrEqual(3);
+        const report = await command('repair', {});
+        expect(report.groups).toEqual([{ organizationId: orgA, name: 'OPS', from: opsBefore, to: opsBefore + 1 }]);
+        expect(report.seats).toEqual([{ organizationId: orgA, license: 'ANALYST', from: analystsBefore + 1, to: analystsBefore }]);
+        expect(await memberCount('OPS')).toBe(opsBefore + 1);
+        expect(await used('VIEWER')).toBe(viewersBefore + 1);
+        expect(await used('ANALYST')).toBe(analystsBefore);
+        expect(report.checked.groups).toBeGreaterThanOrEqual(3);
 
-      // A second run finds nothing to change.
-      expect(await command('repair', {})).toMatchObject({ groups: [], seats: [], skipped: 0 });
-      expect(await memberCount('OPS')).toBe(opsBefore + 1);
-    });
+        // A second run finds nothing to change.
+        expect(await command('repair', {})).toMatchObject({ groups: [], seats: [], skipped: 0 });
+        expect(await memberCount('OPS')).toBe(opsBefore + 1);
+      },
+    );
 
     it('keeps free seats in step with a capped license it recounts', async () => {
       const admin = await issuer.sign({ typ: 'application', sub: 'app_admin', org: orgA, scope: 'organization-users:write' });
       const cap = (await used('AUTHOR')) + 5;
-      const res = await postGraphQL(url, 'mutation($c: Int) { setSeatCap(license: AUTHOR, cap: $c) { license } }', { c: cap }, { token: admin });
+      const res = await postGraphQL(
+        url,
+        'mutation($c: Int) { setSeatCap(license: AUTHOR, cap: $c) { license } }',
+        { c: cap },
+        { token: admin },
+      );
       expect(res.body.errors).toBeUndefined();
       const authors = await used('AUTHOR');
-      await conn.collection('license_state').updateOne({ _id: orgA as never }, { $inc: { 'used.AUTHOR': 1, 'free.AUTHOR': -1 } });
+      await licenseState().updateOne({ _id: orgA }, { $inc: { 'used.AUTHOR': 1, 'free.AUTHOR': -1 } });
       const report = await command('repair', {});
       expect(report.seats).toEqual([{ organizationId: orgA, license: 'AUTHOR', from: authors + 1, to: authors }]);
-      const state = (await conn.collection('license_state').findOne({ _id: orgA as never }))!;
+      const state = (await licenseState().findOne({ _id: orgA }))!;
       expect(state.used.AUTHOR).toBe(authors);
       expect(state.free.AUTHOR).toBe(cap - authors);
       await postGraphQL(url, 'mutation { setSeatCap(license: AUTHOR, cap: null) { license } }', {}, { token: admin });
@@ -465,10 +548,10 @@ describe('licensing subgraph', () => {
       expect(await memberCount('OPS')).toBe(count);
       const states = createLicenseStateRepository(conn);
       const read = await states.get(orgA);
-      await conn.collection('license_state').updateOne({ _id: orgA as never }, { $inc: { 'used.VIEWER': 1 } });
+      await licenseState().updateOne({ _id: orgA }, { $inc: { 'used.VIEWER': 1 } });
       expect(await states.setUsedIf(orgA, 'VIEWER', read, 0)).toBe(false);
       expect(await used('VIEWER')).toBe((read.used.VIEWER ?? 0) + 1);
-      await conn.collection('license_state').updateOne({ _id: orgA as never }, { $inc: { 'used.VIEWER': -1 } });
+      await licenseState().updateOne({ _id: orgA }, { $inc: { 'used.VIEWER': -1 } });
     });
 
     it('is refused to any caller but the CLI', async () => {

@@ -1,7 +1,14 @@
 import type { Connection } from 'mongoose';
 import { orgUsersCommands } from '@usergraph/contracts';
 import { isDatabaseReady, isDatabaseUnavailableError } from '@usergraph/mongo';
-import { isNotFound, createInternalClient, identityCallerLiveness, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
+import {
+  isNotFound,
+  createInternalClient,
+  identityCallerLiveness,
+  startSubgraphService,
+  type Logger,
+  type RunningService,
+} from '@usergraph/service-kit';
 import type { LicensingEnv } from './env.js';
 import { buildLicensingSchema } from './schema.js';
 import { createAccessPolicy } from './access-policy.js';
@@ -18,8 +25,18 @@ import { buildMemberCountsAtStart } from './startup-build.js';
 
 /** Wires the licensing & groups subgraph on an open database connection; main.ts and tests share it. */
 export async function startLicensing(env: LicensingEnv, logger: Logger, conn: Connection): Promise<RunningService> {
-  const orgUsers = createInternalClient({ from: 'licensing', to: 'org-users', baseUrl: env.ORG_USERS_URL, secret: env.INTERNAL_SERVICE_SECRET });
-  const identity = createInternalClient({ from: 'licensing', to: 'identity', baseUrl: env.IDENTITY_URL, secret: env.INTERNAL_SERVICE_SECRET });
+  const orgUsers = createInternalClient({
+    from: 'licensing',
+    to: 'org-users',
+    baseUrl: env.ORG_USERS_URL,
+    secret: env.INTERNAL_SERVICE_SECRET,
+  });
+  const identity = createInternalClient({
+    from: 'licensing',
+    to: 'identity',
+    baseUrl: env.IDENTITY_URL,
+    secret: env.INTERNAL_SERVICE_SECRET,
+  });
   const assignments = createAssignmentRepository(conn);
   const groupRepository = createGroupRepository(conn);
   await buildMemberCountsAtStart(conn, env, logger);

@@ -5,7 +5,11 @@ import type { Resolvers } from './generated/resolvers-types.js';
 
 /** This subgraph's SDL (also used by the gateway's composition check, and by codegen.ts for the resolvers' types). */
 export const licensingTypeDefs = (): DocumentNode =>
-  loadSubgraphTypeDefs(import.meta.url, ['modules/licenses/licenses.graphql', 'modules/groups/groups.graphql'], ['type Query', 'type Mutation']);
+  loadSubgraphTypeDefs(
+    import.meta.url,
+    ['modules/licenses/licenses.graphql', 'modules/groups/groups.graphql'],
+    ['type Query', 'type Mutation'],
+  );
 
 export const buildLicensingSchema = (resolvers: Resolvers[]) =>
   buildSubgraphSchema([{ typeDefs: licensingTypeDefs(), resolvers: mergeResolvers(resolvers) }]);

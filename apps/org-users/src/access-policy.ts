@@ -112,7 +112,10 @@ export function createAccessPolicy(deps: {
       known.set(c, viewer);
       return viewer;
     }
-    const [held, profile] = await Promise.all([deps.licensing.licensesOf(c.organizationId, c.userId), deps.profileOf(c.organizationId, c.userId)]);
+    const [held, profile] = await Promise.all([
+      deps.licensing.licensesOf(c.organizationId, c.userId),
+      deps.profileOf(c.organizationId, c.userId),
+    ]);
     const active = profile?.status === 'ACTIVE';
     const role = !active || held.licenses.length === 0 ? 'self-only' : held.licenses.includes('ADMIN') ? 'admin' : 'member';
     const viewer: Viewer = { kind: 'user', role, organizationId: c.organizationId, userId: c.userId };
@@ -164,7 +167,9 @@ export function createAccessPolicy(deps: {
   function checkField(v: Viewer, user: ProfileDto, field: string): void {
     if (!inScope(scopeOf(v), user)) throw forbidden('This user is not visible to you');
     if (USER_FIELD_CLASSES[field] === 'directory' || readsEverything(v)) return;
-    throw forbidden(`${field} is personal data: only the user, an organization admin and applications with organization-users:read may read it`);
+    throw forbidden(
+      `${field} is personal data: only the user, an organization admin and applications with organization-users:read may read it`,
+    );
   }
 
   /**
@@ -213,14 +218,18 @@ export function createAccessPolicy(deps: {
   }
 
   async function requireAdminPermission(caller: Caller, what: string): Promise<void> {
-    if (!(await holdsAdminPermission(caller))) throw forbidden(`${what} needs an organization admin or an application with organization-users:admin`);
+    if (!(await holdsAdminPermission(caller)))
+      throw forbidden(`${what} needs an organization admin or an application with organization-users:admin`);
   }
 
   /**
    * May the caller write to `target`'s account? Returns the target's licenses
    * (callers need them) and, when refused, why. Oneself is always allowed.
    */
-  async function checkWriteOn(caller: Caller, target: UserScope): Promise<{ held: UserLicenses; refusal?: 'support-admin' | 'needs-admin-permission' }> {
+  async function checkWriteOn(
+    caller: Caller,
+    target: UserScope,
+  ): Promise<{ held: UserLicenses; refusal?: 'support-admin' | 'needs-admin-permission' }> {
     const c = requireAuthenticated(caller);
     const held = await deps.licensing.licensesOf(target.organizationId, target.userId);
     if (c.kind === 'user' && c.userId === target.userId) return { held };
@@ -264,7 +273,18 @@ export function createAccessPolicy(deps: {
     return target;
   }
 
-  return { viewerOf, readScope, visible, guardUserFields, requireOrganizationScope, requireAdminPermission, checkWriteOn, requireWriteOn, mayActOnAdmin, accountTarget };
+  return {
+    viewerOf,
+    readScope,
+    visible,
+    guardUserFields,
+    requireOrganizationScope,
+    requireAdminPermission,
+    checkWriteOn,
+    requireWriteOn,
+    mayActOnAdmin,
+    accountTarget,
+  };
 }
 
 export type AccessPolicy = ReturnType<typeof createAccessPolicy>;

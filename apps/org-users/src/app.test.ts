@@ -7,6 +7,8 @@ import { createLogger, type RunningService } from '@usergraph/service-kit';
 import { postCommand, postGraphQL, runCommand, startTestIssuer, type TestIssuer } from '@usergraph/service-kit/testing';
 import { startOrgUsers } from './app.js';
 import { orgUsersEnvSchema } from './env.js';
+import type { UserDoc } from './modules/users/user-repository.js';
+import type { HeadDoc } from './modules/users/search-index.js';
 
 const SECRET = `org-users-test-secret-${randomBytes(16).toString('hex')}`;
 const SERVICE = 'org-users';
@@ -34,7 +36,8 @@ describe('org-users subgraph', () => {
 
   /** Each command accepts only its callers: identity's, or the CLI's for the operator's commands. */
   const callerOf = (name: string) => (name === 'ensureOrganization' || name === 'reconcile' || name === 'repair' ? 'cli' : 'identity');
-  const command = <R = any>(name: string, input: unknown) => runCommand<R>(url, name, input, { secret: SECRET, service: SERVICE, from: callerOf(name) });
+  const command = <R = any>(name: string, input: unknown) =>
+    runCommand<R>(url, name, input, { secret: SECRET, service: SERVICE, from: callerOf(name) });
   const tokenFor = (user: { id: string }, org: { id: string }) => issuer.sign({ sub: user.id, org: org.id, sid: `s-${user.id}` });
   const profile = (userId: string, organizationId: string, email: string) => ({
     userId,
@@ -80,7 +83,7 @@ describe('org-users subgraph', () => {
   });
 
   describe('_entities(User)', () => {
-    it('returns a user of the caller\'s organization', async () => {
+    it("returns a user of the caller's organization", async () => {
       const res = await postGraphQL(url, ENTITIES, { r: [userRef(alice.id)] }, { token: await tokenFor(alice, orgA) });
       expect(res.status).toBe(200);
       expect(res.body.errors).toBeUndefined();
@@ -106,7 +109,12 @@ describe('org-users subgraph', () => {
     });
 
     it('resolves a mixed batch entity by entity', async () => {
-      const res = await postGraphQL(url, ENTITIES, { r: [userRef(bob.id), userRef(alice.id), userRef('no-such-user')] }, { token: await tokenFor(bob, orgB) });
+      const res = await postGraphQL(
+        url,
+        ENTITIES,
+        { r: [userRef(bob.id), userRef(alice.id), userRef('no-such-user')] },
+        { token: await tokenFor(bob, orgB) },
+      );
       const entities = res.body.data?._entities as Array<{ id: string } | null>;
       expect(entities.map((e) => e?.id ?? null)).toEqual([bob.id, null, null]);
       expect(res.body.errors?.map((e) => e.path)).toEqual([
@@ -125,7 +133,10 @@ describe('org-users subgraph', () => {
 
     it('answers HTTP 401 for an invalid token', async () => {
       const now = Math.floor(Date.now() / 1000);
-      for (const token of [await issuer.sign({ sub: alice.id, org: orgA.id, iat: now - 600, exp: now - 60 }), await issuer.sign({ sub: alice.id, org: orgA.id, audience: 'other' })]) {
+      for (const token of [
+        await issuer.sign({ sub: alice.id, org: orgA.id, iat: now - 600, exp: now - 60 }),
+        await issuer.sign({ sub: alice.id, org: orgA.id, audience: 'other' }),
+      ]) {
         const res = await postGraphQL(url, ENTITIES, { r: [userRef(alice.id)] }, { token });
         expect(res.status).toBe(401);
         expect(res.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
@@ -133,7 +144,7 @@ describe('org-users subgraph', () => {
       }
     });
 
-    it('refuses a valid token whose session identity says was revoked, and an inactive application\'s, with HTTP 401', async () => {
+    it("refuses a valid token whose session identity says was revoked, and an inactive application's, with HTTP 401", async () => {
       const sessionToken = await issuer.sign({ sub: alice.id, org: orgA.id, sid: `revoked-${alice.id}` });
       const appToken = await issuer.sign({ typ: 'application', sub: 'app_revoked', org: orgA.id, scope: 'organization-users:read' });
       for (const token of [sessionToken, appToken]) {
@@ -143,7 +154,12 @@ describe('org-users subgraph', () => {
       issuer.revoke('app_revoked');
       // Verdicts are cached for REVOCATION_CHECK_TTL_MS (2 s by default): the revocation shows within it.
       for (const token of [sessionToken, appToken]) {
-        await expect.poll(async () => (await postGraphQL(url, ENTITIES, { r: [userRef(alice.id)] }, { token })).status, { timeout: 5_000, interval: 250 }).toBe(401);
+        await expect
+          .poll(async () => (await postGraphQL(url, ENTITIES, { r: [userRef(alice.id)] }, { token })).status, {
+            timeout: 5_000,
+            interval: 250,
+          })
+          .toBe(401);
         const res = await postGraphQL(url, ENTITIES, { r: [userRef(alice.id)] }, { token });
         expect(res.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
         expect(JSON.stringify(res.body)).not.toContain(alice.email);
@@ -160,9 +176,12 @@ describe('org-users subgraph', () => {
       expect((res2.body.data?._entities as Array<{ id: string } | null>).map((e) => e?.id ?? null)).toEqual([alice.id, null]);
     });
 
-    it('_entities(Organization): only the caller\'s own organization', async () => {
+    it("_entities(Organization): only the caller's own organization", async () => {
       const query = 'query($r:[_Any!]!){ _entities(representations:$r){ ... on Organization { id slug name selfSignup } } }';
-      const r = [{ __typename: 'Organization', id: orgA.id }, { __typename: 'Organization', id: orgB.id }];
+      const r = [
+        { __typename: 'Organization', id: orgA.id },
+        { __typename: 'Organization', id: orgB.id },
+      ];
       const res = await postGraphQL(url, query, { r }, { token: await tokenFor(alice, orgA) });
       expect(res.body.data?._entities).toEqual([{ id: orgA.id, slug: orgA.slug, name: 'Acme', selfSignup: false }, null]);
       expect(res.body.errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
@@ -178,20 +197,34 @@ describe('org-users subgraph', () => {
     const input = () => ({ organizationId: orgA.id, kind: 'email', value: alice.email });
 
     it('accepts a service credential', async () => {
-      const res = await postCommand(url, 'findUserIdByIdentifier', input(), { secret: SECRET, service: SERVICE, from: callerOf('findUserIdByIdentifier') });
+      const res = await postCommand(url, 'findUserIdByIdentifier', input(), {
+        secret: SECRET,
+        service: SERVICE,
+        from: callerOf('findUserIdByIdentifier'),
+      });
       expect(res.status).toBe(200);
       expect(res.body).toEqual({ ok: true, result: { userId: alice.id } });
     });
 
     it('refuses a request without a service token', async () => {
-      const res = await postCommand(url, 'findUserIdByIdentifier', input(), { secret: SECRET, service: SERVICE, from: callerOf('findUserIdByIdentifier'), authorization: null });
+      const res = await postCommand(url, 'findUserIdByIdentifier', input(), {
+        secret: SECRET,
+        service: SERVICE,
+        from: callerOf('findUserIdByIdentifier'),
+        authorization: null,
+      });
       expect(res.status).toBe(401);
       expect(res.body).toMatchObject({ ok: false, error: { code: 'UNAUTHENTICATED' } });
     });
 
     it('refuses a client access token', async () => {
       const authorization = `Bearer ${await tokenFor(alice, orgA)}`;
-      const res = await postCommand(url, 'findUserIdByIdentifier', input(), { secret: SECRET, service: SERVICE, from: callerOf('findUserIdByIdentifier'), authorization });
+      const res = await postCommand(url, 'findUserIdByIdentifier', input(), {
+        secret: SECRET,
+        service: SERVICE,
+        from: callerOf('findUserIdByIdentifier'),
+        authorization,
+      });
       expect(res.status).toBe(401);
       expect(res.body.error.code).toBe('UNAUTHENTICATED');
     });
@@ -214,7 +247,11 @@ describe('org-users subgraph', () => {
       const first = newUserId();
       await command('createProfile', profile(first, orgA.id, email));
       // Same address, different case: emails are unique case-insensitively.
-      const res = await postCommand(url, 'createProfile', profile(newUserId(), orgA.id, email.toUpperCase()), { secret: SECRET, service: SERVICE, from: callerOf('createProfile') });
+      const res = await postCommand(url, 'createProfile', profile(newUserId(), orgA.id, email.toUpperCase()), {
+        secret: SECRET,
+        service: SERVICE,
+        from: callerOf('createProfile'),
+      });
       expect(res.status).toBe(409);
       expect(res.body.error).toMatchObject({ code: 'CONFLICT', fields: [{ path: ['email'], message: 'is already in use' }] });
       expect(await command('findUserIdByIdentifier', { organizationId: orgA.id, kind: 'email', value: email })).toEqual({ userId: first });
@@ -223,7 +260,11 @@ describe('org-users subgraph', () => {
     it('allows the same email in another organization', async () => {
       const email = `shared.${suffix()}@example.com`;
       await command('createProfile', profile(newUserId(), orgA.id, email));
-      const res = await postCommand(url, 'createProfile', profile(newUserId(), orgB.id, email), { secret: SECRET, service: SERVICE, from: callerOf('createProfile') });
+      const res = await postCommand(url, 'createProfile', profile(newUserId(), orgB.id, email), {
+        secret: SECRET,
+        service: SERVICE,
+        from: callerOf('createProfile'),
+      });
       expect(res.status).toBe(200);
     });
 
@@ -233,14 +274,20 @@ describe('org-users subgraph', () => {
       const a = await command('createProfile', profile(id, orgA.id, email));
       const b = await command('createProfile', profile(id, orgA.id, email));
       expect(b).toEqual(a);
-      expect(await conn.collection('users').countDocuments({ _id: id as never })).toBe(1);
+      expect(await conn.collection<UserDoc>('users').countDocuments({ _id: id })).toBe(1);
     });
 
     it('of 20 concurrent registrations of one email exactly one wins', async () => {
       const email = `race.${suffix()}@example.com`;
       const ids = Array.from({ length: 20 }, newUserId);
       const results = await Promise.all(
-        ids.map((id) => postCommand(url, 'createProfile', profile(id, orgA.id, email), { secret: SECRET, service: SERVICE, from: callerOf('createProfile') })),
+        ids.map((id) =>
+          postCommand(url, 'createProfile', profile(id, orgA.id, email), {
+            secret: SECRET,
+            service: SERVICE,
+            from: callerOf('createProfile'),
+          }),
+        ),
       );
       const winners = ids.filter((_, i) => results[i]!.status === 200);
       expect(winners).toHaveLength(1);
@@ -248,9 +295,11 @@ describe('org-users subgraph', () => {
         expect(r.status).toBe(409);
         expect(r.body.error.code).toBe('CONFLICT');
       }
-      expect(await command('findUserIdByIdentifier', { organizationId: orgA.id, kind: 'email', value: email })).toEqual({ userId: winners[0] });
+      expect(await command('findUserIdByIdentifier', { organizationId: orgA.id, kind: 'email', value: email })).toEqual({
+        userId: winners[0],
+      });
       expect(await conn.collection('users').countDocuments({ emailNormalized: email })).toBe(1);
-      expect(await conn.collection('users').countDocuments({ _id: { $in: ids } as never })).toBe(1);
+      expect(await conn.collection<UserDoc>('users').countDocuments({ _id: { $in: ids } })).toBe(1);
     });
 
     it('deleteProfile removes the user and frees the email; it is idempotent', async () => {
@@ -269,7 +318,9 @@ describe('org-users subgraph', () => {
 
     it('deleteProfile cannot delete a user of another organization', async () => {
       expect(await command('deleteProfile', { organizationId: orgB.id, userId: alice.id })).toEqual({ deleted: false });
-      expect(await command('findUserIdByIdentifier', { organizationId: orgA.id, kind: 'email', value: alice.email })).toEqual({ userId: alice.id });
+      expect(await command('findUserIdByIdentifier', { organizationId: orgA.id, kind: 'email', value: alice.email })).toEqual({
+        userId: alice.id,
+      });
     });
 
     it('reads and writes profiles and their search entries by _id alone: no scan on the embedded store', async () => {
@@ -291,20 +342,31 @@ describe('org-users subgraph', () => {
     });
 
     it('validates command input: BAD_USER_INPUT with paths', async () => {
-      const res = await postCommand(url, 'createProfile', { userId: '', organizationId: orgA.id, email: 'x@example.com', status: 'WHATEVER' }, { secret: SECRET, service: SERVICE, from: callerOf('createProfile') });
+      const res = await postCommand(
+        url,
+        'createProfile',
+        { userId: '', organizationId: orgA.id, email: 'x@example.com', status: 'WHATEVER' },
+        { secret: SECRET, service: SERVICE, from: callerOf('createProfile') },
+      );
       expect(res.status).toBe(422);
       expect(res.body.error.code).toBe('BAD_USER_INPUT');
       const paths = (res.body.error.fields as Array<{ path: string[] }>).map((f) => f.path.join('.'));
       expect(paths).toEqual(expect.arrayContaining(['userId', 'status', 'firstName', 'lastName']));
     });
 
-    it('the owner validates a profile whoever asks: org-users field rules, not the caller\'s', async () => {
-      const bad = { ...profile(newUserId(), orgA.id, 'not-an-email'), firstName: 'R2-D2 <script>', phoneNumber: '12', dateOfBirth: '2024-02-30', extra: 'field' };
+    it("the owner validates a profile whoever asks: org-users field rules, not the caller's", async () => {
+      const bad = {
+        ...profile(newUserId(), orgA.id, 'not-an-email'),
+        firstName: 'R2-D2 <script>',
+        phoneNumber: '12',
+        dateOfBirth: '2024-02-30',
+        extra: 'field',
+      };
       const res = await postCommand(url, 'createProfile', bad, { secret: SECRET, service: SERVICE, from: callerOf('createProfile') });
       expect(res.status).toBe(422);
       const paths = (res.body.error.fields as Array<{ path: string[] }>).map((f) => f.path.join('.'));
       expect(paths).toEqual(expect.arrayContaining(['email', 'firstName', 'phoneNumber', 'dateOfBirth']));
-      expect(await conn.collection('users').countDocuments({ _id: bad.userId as never })).toBe(0);
+      expect(await conn.collection<UserDoc>('users').countDocuments({ _id: bad.userId })).toBe(0);
     });
   });
 
@@ -327,13 +389,23 @@ describe('org-users subgraph', () => {
       expect(recorder.operations).toHaveLength(1);
       expect(recorder.scans()).toEqual([]);
       expect(await command('getOrganization', { id: orgB.id })).toMatchObject({ id: orgB.id, selfSignup: true });
-      const res = await postCommand(url, 'getOrganization', { slug: 'no-such-org' }, { secret: SECRET, service: SERVICE, from: callerOf('getOrganization') });
+      const res = await postCommand(
+        url,
+        'getOrganization',
+        { slug: 'no-such-org' },
+        { secret: SECRET, service: SERVICE, from: callerOf('getOrganization') },
+      );
       expect(res.status).toBe(404);
       expect(res.body.error.code).toBe('NOT_FOUND');
     });
 
     it('refuses an invalid slug', async () => {
-      const res = await postCommand(url, 'ensureOrganization', { slug: 'Not A Slug!', name: 'X', selfSignup: false }, { secret: SECRET, service: SERVICE, from: callerOf('ensureOrganization') });
+      const res = await postCommand(
+        url,
+        'ensureOrganization',
+        { slug: 'Not A Slug!', name: 'X', selfSignup: false },
+        { secret: SECRET, service: SERVICE, from: callerOf('ensureOrganization') },
+      );
       expect(res.status).toBe(422);
       expect(res.body.error.fields[0].path).toEqual(['slug']);
     });
@@ -348,38 +420,46 @@ describe('org-users subgraph', () => {
   });
 
   describe('usergraph repair (issue 13: crash windows in the search index)', () => {
-    it('rebuilds the lists a crash left wrong (a bucket written without its head; a profile never indexed), reports them, and a second run changes nothing', async () => {
-      await command('repair', {}); // whatever earlier tests left: from here on the index is right
-      const org = (await command('ensureOrganization', { slug: `initech-${suffix()}`, name: 'Initech', selfSignup: false })).organization as { id: string };
-      const ids = [newUserId(), newUserId(), newUserId()];
-      for (const [i, id] of ids.entries()) await command('createProfile', { ...profile(id, org.id, `repair${i}.${suffix()}@example.com`), lastName: i === 1 ? 'Hopper' : 'Lovelace' });
-      const { createSearchIndex, bucketOf } = await import('./modules/users/search-index.js');
-      type Indexed = Parameters<ReturnType<typeof createSearchIndex>['remove']>[0];
-      const search = (text: string) => createSearchIndex(conn).page(org.id, text, { first: 50 }); // a fresh process cache each time
-      expect((await search('')).totalCount).toBe(3);
-      // Window 1: the profile is written, the process dies before its index entries.
-      const never = (await conn.collection('users').findOne({ _id: ids[1] as never }))!;
-      await createSearchIndex(conn).remove(never as unknown as Indexed);
-      // Window 2: a bucket gained its entry, the process died before the head's $inc.
-      const k = bucketOf(ids[0]!);
-      await conn.collection('user_search_heads').updateOne({ _id: `${org.id}:` as never }, { $inc: { n: -1, [`c.b${k}`]: -1 } });
-      expect((await search('')).totalCount).toBe(1);
-      expect((await search('hopper')).ids).toEqual([]);
+    it(
+      'rebuilds the lists a crash left wrong (a bucket written without its head; a profile never indexed), ' +
+        'reports them, and a second run changes nothing',
+      async () => {
+        await command('repair', {}); // whatever earlier tests left: from here on the index is right
+        const org = (await command('ensureOrganization', { slug: `initech-${suffix()}`, name: 'Initech', selfSignup: false }))
+          .organization as { id: string };
+        const ids = [newUserId(), newUserId(), newUserId()];
+        for (const [i, id] of ids.entries())
+          await command('createProfile', {
+            ...profile(id, org.id, `repair${i}.${suffix()}@example.com`),
+            lastName: i === 1 ? 'Hopper' : 'Lovelace',
+          });
+        const { createSearchIndex, bucketOf } = await import('./modules/users/search-index.js');
+        const search = (text: string) => createSearchIndex(conn).page(org.id, text, { first: 50 }); // a fresh process cache each time
+        expect((await search('')).totalCount).toBe(3);
+        // Window 1: the profile is written, the process dies before its index entries.
+        const never = (await conn.collection<UserDoc>('users').findOne({ _id: ids[1]! }))!;
+        await createSearchIndex(conn).remove(never);
+        // Window 2: a bucket gained its entry, the process died before the head's $inc.
+        const k = bucketOf(ids[0]!);
+        await conn.collection<HeadDoc>('user_search_heads').updateOne({ _id: `${org.id}:` }, { $inc: { n: -1, [`c.b${k}`]: -1 } });
+        expect((await search('')).totalCount).toBe(1);
+        expect((await search('hopper')).ids).toEqual([]);
 
-      const report = await command('repair', {});
-      const changed = report.changed.find((c: { organizationId: string }) => c.organizationId === org.id);
-      expect(changed).toBeDefined();
-      expect(changed.buckets).toBeGreaterThan(0);
-      expect(changed.heads).toBeGreaterThan(0);
-      expect(report.changed).toHaveLength(1);
-      expect(report.bucketsRewritten).toBe(changed.buckets);
-      expect((await search('')).totalCount).toBe(3);
-      expect((await search('')).ids.sort()).toEqual([...ids].sort());
-      expect((await search('hopper')).ids).toEqual([ids[1]]);
-      expect((await search('lovelace')).totalCount).toBe(2);
+        const report = await command('repair', {});
+        const changed = report.changed.find((c: { organizationId: string }) => c.organizationId === org.id);
+        expect(changed).toBeDefined();
+        expect(changed.buckets).toBeGreaterThan(0);
+        expect(changed.heads).toBeGreaterThan(0);
+        expect(report.changed).toHaveLength(1);
+        expect(report.bucketsRewritten).toBe(changed.buckets);
+        expect((await search('')).totalCount).toBe(3);
+        expect((await search('')).ids.sort()).toEqual([...ids].sort());
+        expect((await search('hopper')).ids).toEqual([ids[1]]);
+        expect((await search('lovelace')).totalCount).toBe(2);
 
-      expect(await command('repair', {})).toMatchObject({ bucketsRewritten: 0, headsRecounted: 0, skipped: 0, changed: [] });
-    });
+        expect(await command('repair', {})).toMatchObject({ bucketsRewritten: 0, headsRecounted: 0, skipped: 0, changed: [] });
+      },
+    );
 
     it('is refused to any caller but the CLI', async () => {
       const res = await postCommand(url, 'repair', {}, { secret: SECRET, service: SERVICE, from: 'identity' });

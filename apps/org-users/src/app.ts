@@ -1,7 +1,7 @@
 import type { Connection } from 'mongoose';
 import { orgUsersCommands } from '@usergraph/contracts';
 import { IDEMPOTENCY_KEYS_EXPIRY, isDatabaseReady, isDatabaseUnavailableError, startExpiry } from '@usergraph/mongo';
-import { DomainError, isNotFound, serve, mergeResolvers, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
+import { isNotFound, serve, mergeResolvers, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
 import type { OrgUsersEnv } from './env.js';
 import { buildOrgUsersSchema, orgUsersTypeDefs } from './schema.js';
 import type { Resolvers } from './generated/resolvers-types.js';
@@ -40,7 +40,10 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
   const users = createUserService({ conn, users: userRepository, searchIndex, logger });
 
   if (env.NODE_ENV !== 'production') {
-    logger.warn('NATIONAL_ID_ENCRYPTION_KEY: outside production, `npm start` generates this key and keeps it in <USERGRAPH_DATA_DIR, default .data>/secrets.json; production must supply its own');
+    logger.warn(
+      'NATIONAL_ID_ENCRYPTION_KEY: outside production, `npm start` generates this key and keeps it in ' +
+        '<USERGRAPH_DATA_DIR, default .data>/secrets.json; production must supply its own',
+    );
   }
   const licensing = createLicensingClient({ baseUrl: env.LICENSING_URL, secret: env.INTERNAL_SERVICE_SECRET });
   const identity = createIdentityClient({ baseUrl: env.IDENTITY_URL, secret: env.INTERNAL_SERVICE_SECRET });
@@ -72,21 +75,28 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
     name: 'org-users',
     env,
     logger,
-    schema: buildOrgUsersSchema([guardUserFields(access, mergeResolvers([
-      createOrganizationResolvers({ organizations }),
-      createUserResolvers({ users, organizations, policy: access }),
-      consumer.resolvers,
-      createUserAdminResolvers({
-        admin: createUserAdminService({ users, identity, licensing, policy: access, faults: crashAt, logger }),
-        organizations,
-      }),
-    ]))]),
+    schema: buildOrgUsersSchema([
+      guardUserFields(
+        access,
+        mergeResolvers([
+          createOrganizationResolvers({ organizations }),
+          createUserResolvers({ users, organizations, policy: access }),
+          consumer.resolvers,
+          createUserAdminResolvers({
+            admin: createUserAdminService({ users, identity, licensing, policy: access, faults: crashAt, logger }),
+            organizations,
+          }),
+        ]),
+      ),
+    ]),
     commands: [
       ...createOrganizationCommands(organizations),
       ...createUserCommands(users),
       // The reconciliation job: finishes the user sagas a crash interrupted (see user-admin/reconcile.ts).
       serve(orgUsersCommands.reconcile, (input) => reconcile(input.minAgeSeconds * 1000)),
-      serve(orgUsersCommands.repair, () => repairSearchIndex({ organizations: organizationRepository, users: userRepository, searchIndex })),
+      serve(orgUsersCommands.repair, () =>
+        repairSearchIndex({ organizations: organizationRepository, users: userRepository, searchIndex }),
+      ),
     ],
     ready: () => isDatabaseReady(conn),
     isUnavailable: isDatabaseUnavailableError,

@@ -5,7 +5,10 @@ import { createInternalClient, identityCallerLiveness } from '@usergraph/service
 export type UserLicenses = CommandOutput<typeof licensingCommands.getUserLicenses>;
 
 /** A requested assignment, in D's argument names. */
-export type AssignmentRequest = Pick<CommandInput<typeof licensingCommands.validateAssignment>, 'requestedLicenses' | 'requestedGroups' | 'requestedOriginGroup'>;
+export type AssignmentRequest = Pick<
+  CommandInput<typeof licensingCommands.validateAssignment>,
+  'requestedLicenses' | 'requestedGroups' | 'requestedOriginGroup'
+>;
 
 /** Licensing's internal commands that org-users needs. */
 export function createLicensingClient(opts: { baseUrl: string; secret: string }) {
@@ -30,7 +33,12 @@ export function createLicensingClient(opts: { baseUrl: string; secret: string })
       client.call(licensingCommands.releaseUser, { organizationId, userId, callerMayActOnAdmin }),
     /** closeAccount: every license goes (seats back, groups kept); CONFLICT for the last company admin and for support admins. */
     revokeAllLicenses: (organizationId: string, userId: string, callerMayActOnAdmin: boolean) =>
-      client.call(licensingCommands.revokeLicenses, { organizationId, userId, licenses: ['VIEWER', 'AUTHOR', 'ANALYST', 'ADMIN'], callerMayActOnAdmin }),
+      client.call(licensingCommands.revokeLicenses, {
+        organizationId,
+        userId,
+        licenses: ['VIEWER', 'AUTHOR', 'ANALYST', 'ADMIN'],
+        callerMayActOnAdmin,
+      }),
     /** Reconciliation only: drops whatever licensing holds for a user that never fully existed. */
     forgetUser: (organizationId: string, userId: string) => client.call(licensingCommands.forgetUser, { organizationId, userId }),
     close: () => client.close(),
@@ -48,7 +56,8 @@ export function createIdentityClient(opts: { baseUrl: string; secret: string }) 
     /** Read-only: the user holding a username (normalized by identity), or null. */
     usernameOwner: (organizationId: string, username: string) => client.call(identityCommands.usernameOwner, { organizationId, username }),
     /** Also revokes every session of the user. */
-    deleteCredentials: (organizationId: string, userId: string) => client.call(identityCommands.deleteCredentials, { organizationId, userId }),
+    deleteCredentials: (organizationId: string, userId: string) =>
+      client.call(identityCommands.deleteCredentials, { organizationId, userId }),
     /** Whether a token's session or application still stands. */
     callerLiveness: identityCallerLiveness(client),
     /** closeAccount: every session of the user ends. */

@@ -3,25 +3,29 @@ import { SAGA_FAULT_POINTS } from '@usergraph/user-lifecycle';
 import { baseServiceEnv, expiryEnv, isEncryptionKey, loadEnv, tokenVerificationEnv } from '@usergraph/service-kit';
 import { startupBuildEnv } from '@usergraph/service-kit';
 
-export const orgUsersEnvSchema = baseServiceEnv.extend(tokenVerificationEnv.shape).extend(expiryEnv.shape).extend(startupBuildEnv.shape).extend({
-  PORT: z.coerce.number().int().min(0).max(65535).default(4002),
-  MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, { error: 'must be a mongodb:// or mongodb+srv:// URI' }),
-  MONGODB_DB: z.string().min(1).default('orgusers'),
-  LICENSING_URL: z.url(),
-  /**
-   * Tests only: crash the process at a named point (a step of a user saga hosted
-   * here, or between two search-index writes) to prove reconcile and repair. Refused in production.
-   */
-  FAULT_INJECTION: z.enum([...SAGA_FAULT_POINTS, 'search:after-buckets']).optional(),
-  /** identity, for D's credentials (createUser, deleteUsers). */
-  IDENTITY_URL: z.url(),
-  /**
-   * 32 bytes, base64: seals A's national IDs (AES-256-GCM). Required in every
-   * mode; in development `npm start` generates one and keeps it in
-   * <USERGRAPH_DATA_DIR>/secrets.json, so stored IDs stay readable across runs.
-   */
-  NATIONAL_ID_ENCRYPTION_KEY: z.string().refine(isEncryptionKey, { error: 'must be 32 bytes encoded in base64' }),
-});
+export const orgUsersEnvSchema = baseServiceEnv
+  .extend(tokenVerificationEnv.shape)
+  .extend(expiryEnv.shape)
+  .extend(startupBuildEnv.shape)
+  .extend({
+    PORT: z.coerce.number().int().min(0).max(65535).default(4002),
+    MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, { error: 'must be a mongodb:// or mongodb+srv:// URI' }),
+    MONGODB_DB: z.string().min(1).default('orgusers'),
+    LICENSING_URL: z.url(),
+    /**
+     * Tests only: crash the process at a named point (a step of a user saga hosted
+     * here, or between two search-index writes) to prove reconcile and repair. Refused in production.
+     */
+    FAULT_INJECTION: z.enum([...SAGA_FAULT_POINTS, 'search:after-buckets']).optional(),
+    /** identity, for D's credentials (createUser, deleteUsers). */
+    IDENTITY_URL: z.url(),
+    /**
+     * 32 bytes, base64: seals A's national IDs (AES-256-GCM). Required in every
+     * mode; in development `npm start` generates one and keeps it in
+     * <USERGRAPH_DATA_DIR>/secrets.json, so stored IDs stay readable across runs.
+     */
+    NATIONAL_ID_ENCRYPTION_KEY: z.string().refine(isEncryptionKey, { error: 'must be 32 bytes encoded in base64' }),
+  });
 
 export type OrgUsersEnv = z.output<typeof orgUsersEnvSchema>;
 

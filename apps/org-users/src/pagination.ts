@@ -23,7 +23,12 @@ export const cursorSchema = z.string(human).transform((s, ctx) => {
 
 export const pageArgsShape = {
   // The sizes the cost limit charges a paged field for (one source: service-kit's cost-limit.ts).
-  first: z.int(human).min(0).max(PAGE_SIZE.max).nullish().transform((n) => n ?? PAGE_SIZE.default),
+  first: z
+    .int(human)
+    .min(0)
+    .max(PAGE_SIZE.max)
+    .nullish()
+    .transform((n) => n ?? PAGE_SIZE.default),
   after: cursorSchema.nullish(),
 };
 
@@ -46,10 +51,15 @@ export async function findPage<D extends { _id: string }, T>(
   toNode: (doc: D) => T,
 ): Promise<Page<T>> {
   // `filter` never constrains _id itself, so the cursor condition can be merged in.
-  const pageFilter = (args.after ? { ...filter, _id: { $gt: args.after } } : filter) as FilterQuery<D>;
+  const pageFilter: FilterQuery<D> = args.after ? { ...filter, _id: { $gt: args.after } } : filter;
   const [docs, totalCount] = await Promise.all([
     // One more than asked tells whether a next page exists.
-    model.find(pageFilter).sort({ _id: 1 }).limit(args.first + 1).lean<D[]>().exec(),
+    model
+      .find(pageFilter)
+      .sort({ _id: 1 })
+      .limit(args.first + 1)
+      .lean<D[]>()
+      .exec(),
     model.countDocuments(filter).exec(),
   ]);
   const edges = docs.slice(0, args.first).map((doc) => ({ cursor: encodeCursor(doc._id), node: toNode(doc) }));

@@ -3,12 +3,34 @@ import { buildASTSchema, parse, type GraphQLSchema } from 'graphql';
 import type mongoose from 'mongoose';
 import { z } from 'zod';
 import { isDatabaseReady, isDuplicateKeyError } from '@usergraph/mongo';
-import { bearerToken, closeServer, principalOf, subgraphPrincipal, createServiceHttpServer, errSummary, listen, sendJson, type Logger, type RequestInfo, type RouteHandler } from '@usergraph/service-kit';
+import {
+  bearerToken,
+  closeServer,
+  principalOf,
+  subgraphPrincipal,
+  createServiceHttpServer,
+  errSummary,
+  listen,
+  sendJson,
+  type Logger,
+  type RequestInfo,
+  type RouteHandler,
+} from '@usergraph/service-kit';
 import { apiSchemaOf, changesBetween, compose, fieldsTakenOver, type Problem, type SchemaChange, type SubgraphInput } from './compose.js';
 import type { RegistryEnv } from './env.js';
-import { ensureIndexes, findVersion, latestRevision, latestSupergraph, nextVersion, registryCollections, type RegistryCollections, type VersionDoc } from './store.js';
+import {
+  ensureIndexes,
+  findVersion,
+  latestRevision,
+  latestSupergraph,
+  nextVersion,
+  registryCollections,
+  type VersionDoc,
+} from './store.js';
 
-const subgraphName = z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, { error: 'must be 1-40 lowercase letters, digits or hyphens, starting with a letter' });
+const subgraphName = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,39}$/, { error: 'must be 1-40 lowercase letters, digits or hyphens, starting with a letter' });
 const routingUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 const sdl = z.string().min(1).max(1_000_000);
 const note = z.string().trim().min(1).max(500);
@@ -19,7 +41,10 @@ const publishBody = z.object({
   sdl,
   url: routingUrl,
   message: note.optional(),
-  commit: z.string().regex(/^[0-9A-Za-z._/-]{1,100}$/, { error: 'must be a commit id' }).optional(),
+  commit: z
+    .string()
+    .regex(/^[0-9A-Za-z._/-]{1,100}$/, { error: 'must be a commit id' })
+    .optional(),
   actor: z.string().trim().min(1).max(100).optional(),
   /** Lets breaking changes through; the reason is recorded with the version. */
   allowBreakingReason: note.optional(),
@@ -43,7 +68,8 @@ class RegistryError extends Error {
   }
 }
 
-const fail = (res: ServerResponse, err: RegistryError) => sendJson(res, err.status, { error: { code: err.code, message: err.message, ...err.details } });
+const fail = (res: ServerResponse, err: RegistryError) =>
+  sendJson(res, err.status, { error: { code: err.code, message: err.message, ...err.details } });
 
 interface Outcome {
   composition: Composition;
@@ -80,6 +106,7 @@ export async function startRegistry(env: RegistryEnv, logger: Logger, conn: mong
   let queue: Promise<unknown> = Promise.resolve();
   const serially = <T>(work: () => Promise<T>): Promise<T> => {
     const run = queue.then(work, work);
+    // eslint-disable-next-line no-restricted-syntax -- not swallowed: the caller gets the error from `run`; the queue only waits for its turn to end
     queue = run.catch(() => undefined);
     return run;
   };
@@ -90,20 +117,34 @@ export async function startRegistry(env: RegistryEnv, logger: Logger, conn: mong
     if (live && input.action === 'publish') {
       const liveDoc = await findVersion(c, live.name, live.version);
       // Deploying the same schema again (every `npm start`, every redeploy) is not a new version.
-      if (liveDoc && liveDoc.sdl === input.sdl && live.url === input.url) return { status: 'unchanged' as const, version: live.version, revision: current!.revision, changes: [] };
+      if (liveDoc?.sdl === input.sdl && live.url === input.url)
+        return { status: 'unchanged' as const, version: live.version, revision: current!.revision, changes: [] };
     }
     const outcome = await evaluate({ name: input.subgraph, sdl: input.sdl, url: input.url });
-    if (!outcome.composition.ok) throw new RegistryError(422, 'COMPOSITION_FAILED', 'the subgraph does not compose with the current supergraph', { errors: outcome.composition.errors });
+    if (!outcome.composition.ok)
+      throw new RegistryError(422, 'COMPOSITION_FAILED', 'the subgraph does not compose with the current supergraph', {
+        errors: outcome.composition.errors,
+      });
     if (outcome.takenOver.length > 0) {
-      throw new RegistryError(403, 'FIELD_TAKEOVER', 'the subgraph would resolve fields another subgraph owns', { fields: outcome.takenOver });
+      throw new RegistryError(403, 'FIELD_TAKEOVER', 'the subgraph would resolve fields another subgraph owns', {
+        fields: outcome.takenOver,
+      });
     }
     const breaking = breakingOf(outcome.changes);
     if (breaking.length > 0 && !allowBreaking) {
-      throw new RegistryError(409, 'BREAKING_CHANGES', 'the change breaks clients of the current supergraph; publish with --allow-breaking and a reason', { changes: breaking });
+      throw new RegistryError(
+        409,
+        'BREAKING_CHANGES',
+        'the change breaks clients of the current supergraph; publish with --allow-breaking and a reason',
+        { changes: breaking },
+      );
     }
     const version = await nextVersion(c, input.subgraph);
     const revision = (current?.revision ?? 0) + 1;
-    const subgraphs = [...(current?.subgraphs ?? []).filter((s) => s.name !== input.subgraph), { name: input.subgraph, version, url: input.url }].sort((a, b) => a.name.localeCompare(b.name));
+    const subgraphs = [
+      ...(current?.subgraphs ?? []).filter((s) => s.name !== input.subgraph),
+      { name: input.subgraph, version, url: input.url },
+    ].sort((a, b) => a.name.localeCompare(b.name));
     try {
       // The reason is recorded only when it let something through.
       const { allowBreakingReason, ...rest } = input;
@@ -120,7 +161,10 @@ export async function startRegistry(env: RegistryEnv, logger: Logger, conn: mong
       if (isDuplicateKeyError(err)) throw new RegistryError(409, 'CONFLICT', 'another publish happened at the same time; run it again');
       throw err;
     }
-    logger.info({ subgraph: input.subgraph, version, revision, action: input.action, publishedBy: input.publishedBy, breaking: breaking.length }, 'supergraph revision published');
+    logger.info(
+      { subgraph: input.subgraph, version, revision, action: input.action, publishedBy: input.publishedBy, breaking: breaking.length },
+      'supergraph revision published',
+    );
     return { status: 'published' as const, version, revision, changes: outcome.changes };
   }
 
@@ -138,7 +182,8 @@ export async function startRegistry(env: RegistryEnv, logger: Logger, conn: mong
   }
 
   function mayChange(principal: string, subgraph: string): void {
-    if (principal !== subgraphPrincipal(subgraph)) throw new RegistryError(403, 'FORBIDDEN', `this credential may not change the subgraph ${subgraph}`);
+    if (principal !== subgraphPrincipal(subgraph))
+      throw new RegistryError(403, 'FORBIDDEN', `this credential may not change the subgraph ${subgraph}`);
   }
 
   function parseBody<S extends z.ZodType>(schema: S, info: RequestInfo): z.output<S> {
@@ -156,15 +201,17 @@ export async function startRegistry(env: RegistryEnv, logger: Logger, conn: mong
     return parsed.data;
   }
 
-  const route = (handler: (info: RequestInfo, res: ServerResponse, principal: string) => Promise<void>): RouteHandler => async (info, res) => {
-    try {
-      await handler(info, res, await authenticate(info));
-    } catch (err) {
-      if (err instanceof RegistryError) return fail(res, err);
-      logger.error({ err: errSummary(err), requestId: info.requestId }, 'registry request failed');
-      sendJson(res, 500, { error: { code: 'INTERNAL', message: 'internal error', requestId: info.requestId } });
-    }
-  };
+  const route =
+    (handler: (info: RequestInfo, res: ServerResponse, principal: string) => Promise<void>): RouteHandler =>
+    async (info, res) => {
+      try {
+        await handler(info, res, await authenticate(info));
+      } catch (err) {
+        if (err instanceof RegistryError) return fail(res, err);
+        logger.error({ err: errSummary(err), requestId: info.requestId }, 'registry request failed');
+        sendJson(res, 500, { error: { code: 'INTERNAL', message: 'internal error', requestId: info.requestId } });
+      }
+    };
 
   const query = (info: RequestInfo) => new URL(info.req.url ?? '/', 'http://localhost').searchParams;
 
@@ -176,7 +223,8 @@ export async function startRegistry(env: RegistryEnv, logger: Logger, conn: mong
       if (!doc) throw new RegistryError(404, 'NOT_FOUND', `no version ${ref}`);
       return buildASTSchema(parse(doc.sdl), { assumeValid: true, assumeValidSDL: true });
     }
-    if (!/^\d{1,9}$/.test(ref)) throw new RegistryError(400, 'BAD_REQUEST', `${ref}: expected a supergraph revision (12) or a subgraph version (identity@3)`);
+    if (!/^\d{1,9}$/.test(ref))
+      throw new RegistryError(400, 'BAD_REQUEST', `${ref}: expected a supergraph revision (12) or a subgraph version (identity@3)`);
     const doc = await c.supergraphs.findOne({ revision: Number(ref) });
     if (!doc) throw new RegistryError(404, 'NOT_FOUND', `no supergraph revision ${ref}`);
     return apiSchemaOf(doc.sdl);
@@ -205,7 +253,16 @@ export async function startRegistry(env: RegistryEnv, logger: Logger, conn: mong
         const subgraphs = await Promise.all(
           (current?.subgraphs ?? []).map(async (s) => {
             const doc = await findVersion(c, s.name, s.version);
-            return { name: s.name, version: s.version, url: s.url, publishedBy: doc?.publishedBy, actor: doc?.actor, publishedAt: doc?.publishedAt, message: doc?.message, commit: doc?.commit };
+            return {
+              name: s.name,
+              version: s.version,
+              url: s.url,
+              publishedBy: doc?.publishedBy,
+              actor: doc?.actor,
+              publishedAt: doc?.publishedAt,
+              message: doc?.message,
+              commit: doc?.commit,
+            };
           }),
         );
         sendJson(res, 200, { revision: current?.revision ?? null, subgraphs });
@@ -213,7 +270,9 @@ export async function startRegistry(env: RegistryEnv, logger: Logger, conn: mong
       'GET /v1/history': route(async (info, res) => {
         const name = subgraphName.safeParse(query(info).get('subgraph'));
         if (!name.success) throw new RegistryError(400, 'BAD_REQUEST', 'subgraph: a subgraph name is required', { field: 'subgraph' });
-        const versions = await c.versions.find({ subgraph: name.data }, { sort: { version: -1 }, projection: { sdl: 0, _id: 0 }, limit: 200 }).toArray();
+        const versions = await c.versions
+          .find({ subgraph: name.data }, { sort: { version: -1 }, projection: { sdl: 0, _id: 0 }, limit: 200 })
+          .toArray();
         sendJson(res, 200, { subgraph: name.data, versions });
       }),
       'GET /v1/diff': route(async (info, res) => {
@@ -238,7 +297,17 @@ export async function startRegistry(env: RegistryEnv, logger: Logger, conn: mong
         mayChange(principal, body.subgraph);
         const result = await serially(() =>
           release(
-            { subgraph: body.subgraph, sdl: body.sdl, url: body.url, action: 'publish', publishedBy: principal, actor: body.actor, message: body.message, commit: body.commit, allowBreakingReason: body.allowBreakingReason },
+            {
+              subgraph: body.subgraph,
+              sdl: body.sdl,
+              url: body.url,
+              action: 'publish',
+              publishedBy: principal,
+              actor: body.actor,
+              message: body.message,
+              commit: body.commit,
+              allowBreakingReason: body.allowBreakingReason,
+            },
             body.allowBreakingReason !== undefined,
           ),
         );
@@ -252,7 +321,17 @@ export async function startRegistry(env: RegistryEnv, logger: Logger, conn: mong
         if (!target) throw new RegistryError(404, 'NOT_FOUND', `no version ${body.subgraph}@${body.version}`);
         const result = await serially(() =>
           release(
-            { subgraph: body.subgraph, sdl: target.sdl, url: target.url, action: 'rollback', rolledBackTo: body.version, publishedBy: principal, actor: body.actor, message: body.message ?? `rollback to ${body.version}`, allowBreakingReason: 'rollback' },
+            {
+              subgraph: body.subgraph,
+              sdl: target.sdl,
+              url: target.url,
+              action: 'rollback',
+              rolledBackTo: body.version,
+              publishedBy: principal,
+              actor: body.actor,
+              message: body.message ?? `rollback to ${body.version}`,
+              allowBreakingReason: 'rollback',
+            },
             true,
           ),
         );
@@ -267,4 +346,3 @@ export async function startRegistry(env: RegistryEnv, logger: Logger, conn: mong
     close: () => closeServer(server),
   };
 }
-

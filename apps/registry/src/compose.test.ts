@@ -9,7 +9,11 @@ const users = {
 type User @key(fields: "id") { id: ID! email: String! @shareable name: String! }
 type Query { me: User @shareable }`,
 };
-const loyalty = (body: string, query = '') => ({ name: 'loyalty', url: 'http://loyalty.invalid/graphql', sdl: `${LINK}\ntype User @key(fields: "id") { id: ID! ${body} }\n${query}` });
+const loyalty = (body: string, query = '') => ({
+  name: 'loyalty',
+  url: 'http://loyalty.invalid/graphql',
+  sdl: `${LINK}\ntype User @key(fields: "id") { id: ID! ${body} }\n${query}`,
+});
 
 function supergraphOf(...subgraphs: Array<{ name: string; url: string; sdl: string }>): string {
   const result = compose(subgraphs);
@@ -17,15 +21,15 @@ function supergraphOf(...subgraphs: Array<{ name: string; url: string; sdl: stri
   return result.supergraphSdl;
 }
 
-describe('fieldsTakenOver: a team may not take over another team\'s fields', () => {
+describe("fieldsTakenOver: a team may not take over another team's fields", () => {
   const current = supergraphOf(users, loyalty('points: Int!'));
 
-  it('a @shareable copy of another subgraph\'s entity field composes, and is caught', () => {
+  it("a @shareable copy of another subgraph's entity field composes, and is caught", () => {
     const next = supergraphOf(users, loyalty('points: Int! email: String! @shareable'));
     expect(fieldsTakenOver(current, next, 'loyalty')).toEqual(['User.email']);
   });
 
-  it('an @override of another subgraph\'s field is caught', () => {
+  it("an @override of another subgraph's field is caught", () => {
     const next = supergraphOf(users, loyalty('points: Int! name: String! @override(from: "users")'));
     expect(fieldsTakenOver(current, next, 'loyalty')).toEqual(['User.name']);
   });
@@ -35,7 +39,7 @@ describe('fieldsTakenOver: a team may not take over another team\'s fields', () 
     expect(fieldsTakenOver(current, next, 'loyalty')).toEqual(['Query.me']);
   });
 
-  it('the key, new fields and the team\'s own fields are not a takeover', () => {
+  it("the key, new fields and the team's own fields are not a takeover", () => {
     expect(fieldsTakenOver(current, supergraphOf(users, loyalty('points: Int! tier: String!')), 'loyalty')).toEqual([]);
     // A subgraph's first publish: only the key is shared.
     expect(fieldsTakenOver(supergraphOf(users), current, 'loyalty')).toEqual([]);

@@ -1,6 +1,6 @@
 import { composeServices } from '@apollo/composition';
 import { Supergraph } from '@apollo/federation-internals';
-import { diff, CriticalityLevel } from '@graphql-inspector/core';
+import { diff, CriticalityLevel, type Change, type TypeOfChangeType } from '@graphql-inspector/core';
 import { Kind, parse, type ConstDirectiveNode, type DocumentNode, type GraphQLSchema, type ValueNode } from 'graphql';
 
 export interface SubgraphInput {
@@ -28,7 +28,13 @@ export function compose(subgraphs: SubgraphInput[]): Composition {
   }
   const result = composeServices(services);
   if (result.errors) {
-    return { ok: false, errors: result.errors.map((e) => ({ code: String(e.extensions.code ?? 'COMPOSITION_ERROR'), message: e.message })) };
+    return {
+      ok: false,
+      errors: result.errors.map((e) => ({
+        code: typeof e.extensions.code === 'string' ? e.extensions.code : 'COMPOSITION_ERROR',
+        message: e.message,
+      })),
+    };
   }
   return { ok: true, supergraphSdl: result.supergraphSdl, apiSchema: result.schema.toAPISchema().toGraphQLJSSchema() };
 }
@@ -46,16 +52,22 @@ export interface SchemaChange {
 /** Every change from `before` to `after`, as @graphql-inspector/core classifies it for clients. */
 export async function changesBetween(before: GraphQLSchema, after: GraphQLSchema): Promise<SchemaChange[]> {
   const changes = await diff(before, after);
-  return changes.map((c) => ({
-    level: c.criticality.level === CriticalityLevel.Breaking ? 'BREAKING' : c.criticality.level === CriticalityLevel.Dangerous ? 'DANGEROUS' : 'NON_BREAKING',
+  return changes.map((c: Change<TypeOfChangeType>) => ({
+    level:
+      c.criticality.level === CriticalityLevel.Breaking
+        ? 'BREAKING'
+        : c.criticality.level === CriticalityLevel.Dangerous
+          ? 'DANGEROUS'
+          : 'NON_BREAKING',
     type: c.type,
     ...(c.path ? { path: c.path } : {}),
     message: c.message,
   }));
 }
 
-type Directives = ReadonlyArray<ConstDirectiveNode>;
-const argOf = (directive: ConstDirectiveNode, name: string): ValueNode | undefined => directive.arguments?.find((a) => a.name.value === name)?.value;
+type Directives = readonly ConstDirectiveNode[];
+const argOf = (directive: ConstDirectiveNode, name: string): ValueNode | undefined =>
+  directive.arguments?.find((a) => a.name.value === name)?.value;
 const enumArg = (d: ConstDirectiveNode, name: string) => {
   const v = argOf(d, name);
   return v?.kind === Kind.ENUM ? v.value : undefined;
@@ -94,7 +106,12 @@ function fieldResolvers(supergraphSdl: string): { graphOf: Map<string, string>; 
       keyed.flatMap((d) => {
         const key = argOf(d, 'key');
         // Top-level names of the key's selection set ("id", "id org { id }" -> id, org).
-        return key?.kind === Kind.STRING ? key.value.replace(/\{[^}]*\}/g, ' ').split(/[\s,]+/).filter(Boolean) : [];
+        return key?.kind === Kind.STRING
+          ? key.value
+              .replace(/\{[^}]*\}/g, ' ')
+              .split(/[\s,]+/)
+              .filter(Boolean)
+          : [];
       }),
     );
     for (const field of def.fields ?? []) {

@@ -11,7 +11,11 @@ export type ServingService = 'identity' | 'org-users' | 'licensing';
  * parses the input with `input`, a client parses the answer with `output`.
  * Both schemas describe JSON (dates are ISO strings).
  */
-export interface CommandContract<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType, S extends ServingService = ServingService> {
+export interface CommandContract<
+  I extends z.ZodType = z.ZodType,
+  O extends z.ZodType = z.ZodType,
+  S extends ServingService = ServingService,
+> {
   /** The service that serves it. */
   readonly service: S;
   readonly name: string;
@@ -31,7 +35,9 @@ export type CommandOutput<C extends CommandContract> = z.output<C['output']>;
  * `commandsOf('org-users', { getProfile: { input, output, callers } })`.
  */
 /** One service's contracts, each knowing its service and its name. */
-export type ServiceCommands<S extends ServingService, T> = { readonly [K in keyof T & string]: T[K] & { readonly service: S; readonly name: K } };
+export type ServiceCommands<S extends ServingService, T> = {
+  readonly [K in keyof T & string]: T[K] & { readonly service: S; readonly name: K };
+};
 
 export function commandsOf<S extends ServingService, T extends Record<string, Omit<CommandContract, 'service' | 'name'>>>(
   service: S,

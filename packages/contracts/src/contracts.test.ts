@@ -30,7 +30,12 @@ describe('the command contracts', () => {
     });
     expect(profile.ok ? [] : profile.errors.map((e) => e.path.join('.'))).toEqual(['lastName', 'status', 'dateOfBirth']);
     // The owner's own rules, not only the shape: a weak password and a malformed username are refused at the door.
-    const credentials = validate(identityCommands.createCredentials.input, { organizationId: 'o1', userId: 'u1', username: '.x', password: 'password' });
+    const credentials = validate(identityCommands.createCredentials.input, {
+      organizationId: 'o1',
+      userId: 'u1',
+      username: '.x',
+      password: 'password',
+    });
     expect(credentials.ok ? [] : credentials.errors.map((e) => e.path.join('.'))).toEqual(['username', 'password']);
     const license = validate(licensingCommands.revokeLicenses.input, { organizationId: 'o1', userId: 'u1', licenses: ['SUPERUSER'] });
     expect(license.ok ? [] : license.errors.map((e) => e.path.join('.'))).toEqual(['licenses.0']);

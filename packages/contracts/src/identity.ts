@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { emailSchema, passwordSchema, permissionSchema, personNameSchema, phoneSchema, singleLineText, usernameSchema } from '@usergraph/validation';
+import {
+  emailSchema,
+  passwordSchema,
+  permissionSchema,
+  personNameSchema,
+  phoneSchema,
+  singleLineText,
+  usernameSchema,
+} from '@usergraph/validation';
 import { commandsOf } from './contract.js';
 import { id, reconcileInput } from './common.js';
 import { assignmentRequest } from './licensing.js';

@@ -53,7 +53,12 @@ export const licensingCommands = commandsOf('licensing', {
   },
   /** closeAccount gives the seats back through this: refused for the last company admin and for support admins. */
   revokeLicenses: {
-    input: z.object({ organizationId: id, userId: id, licenses: z.array(licenseTypeSchema).max(LICENSE_TYPES.length), callerMayActOnAdmin }),
+    input: z.object({
+      organizationId: id,
+      userId: id,
+      licenses: z.array(licenseTypeSchema).max(LICENSE_TYPES.length),
+      callerMayActOnAdmin,
+    }),
     output: userLicensesSchema,
     callers: ['org-users'],
   },

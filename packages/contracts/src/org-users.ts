@@ -18,8 +18,6 @@ const timestamp = z.string();
 
 export const userStatusSchema = z.enum(['ACTIVE', 'PENDING_VERIFICATION', 'SUSPENDED', 'CLOSED']);
 
-/** An address field: B sends null for "no value", stored as absent. */
-const addressField = text.nullish().transform((v) => v ?? undefined);
 const addressShape = <T extends z.ZodType>(field: T) => ({
   _id: field,
   description: field,
@@ -36,7 +34,6 @@ const addressShape = <T extends z.ZodType>(field: T) => ({
   alpha2: field,
   type: field,
 });
-const addressInput = z.object(addressShape(addressField));
 const addressSchema = z.object(addressShape(z.string().optional()));
 
 export const organizationSchema = z.object({

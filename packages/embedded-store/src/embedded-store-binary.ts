@@ -166,7 +166,10 @@ async function preparePatchedSource(p: Paths): Promise<{ goMod: string; buildTag
     const [replace, replacement] = [edit.replace.join('\n'), edit.with.join('\n')];
     const found = text.split(replace).length - 1;
     if (found !== edit.count) {
-      throw buildError(`patches.json: ${edit.file} of ${spec.module}@${version} has the text to replace ${found} times, not ${edit.count}`, '');
+      throw buildError(
+        `patches.json: ${edit.file} of ${spec.module}@${version} has the text to replace ${found} times, not ${edit.count}`,
+        '',
+      );
     }
     await writeFile(file, text.split(replace).join(replacement));
   }

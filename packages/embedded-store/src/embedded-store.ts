@@ -116,11 +116,9 @@ async function startOnce(binary: string, opts: StartEmbeddedStoreOptions, port: 
     log = createWriteStream(opts.logFile, { flags: 'a' });
   }
 
-  const child = spawn(
-    binary,
-    ['-listen', `127.0.0.1:${port}`, '-data-dir', dataDir, '-log-level', opts.logLevel ?? 'error'],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const child = spawn(binary, ['-listen', `127.0.0.1:${port}`, '-data-dir', dataDir, '-log-level', opts.logLevel ?? 'error'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   trackChild(child);
 
   // stderr is always drained (so the child never blocks on a full pipe) and
@@ -195,15 +193,13 @@ async function startOnce(binary: string, opts: StartEmbeddedStoreOptions, port: 
   if (hasExited) {
     const code = await exited;
     throw new StartError(
-      `The embedded store exited during start (code ${code}) on 127.0.0.1:${port}, data dir ${dataDir}.` +
-        (tail ? `\n${tail}` : ''),
+      `The embedded store exited during start (code ${code}) on 127.0.0.1:${port}, data dir ${dataDir}.` + (tail ? `\n${tail}` : ''),
       /address already in use/i.test(tail),
     );
   }
   await stop();
   throw new StartError(
-    `The embedded store did not answer ping within ${START_TIMEOUT_MS / 1000}s on 127.0.0.1:${port}.` +
-      (tail ? `\n${tail}` : ''),
+    `The embedded store did not answer ping within ${START_TIMEOUT_MS / 1000}s on 127.0.0.1:${port}.` + (tail ? `\n${tail}` : ''),
     false,
   );
 }

@@ -55,20 +55,28 @@ describe('claims', () => {
 
   it('claimAll rolls back what it claimed when one value is taken', async () => {
     await claim(conn, { kind: 'phone', organizationId: 'o', value: '+100', ownerId: 'other' });
-    const res = await claimAll(conn, [
-      { kind: 'email', organizationId: 'o', value: 'x@example.com', ownerId: 'me' },
-      { kind: 'username', organizationId: 'o', value: 'me', ownerId: 'me' },
-      { kind: 'phone', organizationId: 'o', value: '+100', ownerId: 'me' },
-    ], logger);
+    const res = await claimAll(
+      conn,
+      [
+        { kind: 'email', organizationId: 'o', value: 'x@example.com', ownerId: 'me' },
+        { kind: 'username', organizationId: 'o', value: 'me', ownerId: 'me' },
+        { kind: 'phone', organizationId: 'o', value: '+100', ownerId: 'me' },
+      ],
+      logger,
+    );
     expect(res).toEqual({ ok: false, takenKind: 'phone' });
     expect(await findClaimOwner(conn, 'email', 'o', 'x@example.com')).toBeNull();
     expect(await findClaimOwner(conn, 'username', 'o', 'me')).toBeNull();
     expect(await findClaimOwner(conn, 'phone', 'o', '+100')).toBe('other');
 
-    const ok = await claimAll(conn, [
-      { kind: 'email', organizationId: 'o', value: 'x@example.com', ownerId: 'me' },
-      { kind: 'username', organizationId: 'o', value: 'me', ownerId: 'me' },
-    ], logger);
+    const ok = await claimAll(
+      conn,
+      [
+        { kind: 'email', organizationId: 'o', value: 'x@example.com', ownerId: 'me' },
+        { kind: 'username', organizationId: 'o', value: 'me', ownerId: 'me' },
+      ],
+      logger,
+    );
     expect(ok).toEqual({ ok: true });
     expect(await findClaimOwner(conn, 'username', 'o', 'me')).toBe('me');
   });
@@ -81,7 +89,12 @@ describe('claims', () => {
     const recent = { kind: 'email', organizationId: 'org-stale', value: 'recent@example.com', ownerId: 'u-in-flight' };
     await new Promise((r) => setTimeout(r, 1100));
     await claim(conn, recent);
-    const released = await releaseStaleClaims(conn, ['email'], cutoff, async (org, claims) => new Set(claims.filter((c) => org !== 'org-stale' || c.ownerId === 'u-held')));
+    const released = await releaseStaleClaims(
+      conn,
+      ['email'],
+      cutoff,
+      async (org, claims) => new Set(claims.filter((c) => org !== 'org-stale' || c.ownerId === 'u-held')),
+    );
     expect(released).toBe(1);
     expect(await findClaimOwner(conn, 'email', 'org-stale', 'orphan@example.com')).toBeNull();
     expect(await findClaimOwner(conn, 'email', 'org-stale', 'held@example.com')).toBe('u-held');

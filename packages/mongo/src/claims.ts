@@ -137,7 +137,11 @@ export async function releaseStaleClaims(
       const batch = claims.slice(i, i + 500);
       const current = await held(organizationId, batch);
       for (const c of batch.filter((c) => !current.has(c))) {
-        const res = await claimsCollection(conn).deleteOne({ _id: claimKey(c.kind, c.organizationId, c.value), ownerId: c.ownerId, createdAt: { $lt: createdBefore } });
+        const res = await claimsCollection(conn).deleteOne({
+          _id: claimKey(c.kind, c.organizationId, c.value),
+          ownerId: c.ownerId,
+          createdAt: { $lt: createdBefore },
+        });
         released += res.deletedCount;
       }
     }
@@ -151,9 +155,6 @@ export async function findClaimOwner(
   organizationId: string,
   value: string,
 ): Promise<string | null> {
-  const doc = await claimsCollection(conn).findOne(
-    { _id: claimKey(kind, organizationId, value) },
-    { projection: { ownerId: 1 } },
-  );
+  const doc = await claimsCollection(conn).findOne({ _id: claimKey(kind, organizationId, value) }, { projection: { ownerId: 1 } });
   return doc?.ownerId ?? null;
 }

@@ -78,7 +78,13 @@ describe('runOnce', () => {
     }).catch((e: unknown) => e);
     expect((err as Error).message).toBe('the step failed');
     const entry = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.undo === 'free idempotency key');
-    expect(entry).toMatchObject({ level: 'error', msg: 'undo step failed; what it left behind waits for its repair', key: 'k-undo', collection: 'command_log', repair: 'the marker expires' });
+    expect(entry).toMatchObject({
+      level: 'error',
+      msg: 'undo step failed; what it left behind waits for its repair',
+      key: 'k-undo',
+      collection: 'command_log',
+      repair: 'the marker expires',
+    });
     expect(entry!.blockedUntil).toBeTruthy();
   });
 });

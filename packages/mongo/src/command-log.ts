@@ -92,7 +92,12 @@ export async function runOnce<T>(
       } catch (err) {
         // Free the key so that a retry can run fn again; if that fails, the marker blocks the key until its lease ends.
         await col.deleteOne({ _id: key, token }).catch((undoErr: unknown) =>
-          logUndoFailure(opts.logger, undoErr, 'free idempotency key', { collection: opts.collection, key, blockedUntil: new Date(createdAt.getTime() + leaseMs), repair: 'the marker expires' }),
+          logUndoFailure(opts.logger, undoErr, 'free idempotency key', {
+            collection: opts.collection,
+            key,
+            blockedUntil: new Date(createdAt.getTime() + leaseMs),
+            repair: 'the marker expires',
+          }),
         );
         throw err;
       }
@@ -101,7 +106,12 @@ export async function runOnce<T>(
       // fn's effects have happened: return its result even if recording it
       // fails (the marker then expires after its lease, and a retry runs fn again).
       await col.updateOne({ _id: key, token }, { $set: set }).catch((undoErr: unknown) =>
-        logUndoFailure(opts.logger, undoErr, 'record idempotent result', { collection: opts.collection, key, pendingUntil: new Date(createdAt.getTime() + leaseMs), repair: 'the marker expires' }),
+        logUndoFailure(opts.logger, undoErr, 'record idempotent result', {
+          collection: opts.collection,
+          key,
+          pendingUntil: new Date(createdAt.getTime() + leaseMs),
+          repair: 'the marker expires',
+        }),
       );
       return { result, replayed: false };
     }

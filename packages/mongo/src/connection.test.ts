@@ -38,9 +38,7 @@ describe('connection', () => {
     expect(isDatabaseUnavailableError(new Error('boom'))).toBe(false);
     expect(isDatabaseUnavailableError(Object.assign(new Error('dup'), { code: 11000 }))).toBe(false);
     expect(isDatabaseUnavailableError(new mongoose.mongo.MongoNetworkError('down'))).toBe(true);
-    expect(isDatabaseUnavailableError(new Error('wrapped', { cause: new mongoose.mongo.MongoNetworkError('x') }))).toBe(
-      true,
-    );
+    expect(isDatabaseUnavailableError(new Error('wrapped', { cause: new mongoose.mongo.MongoNetworkError('x') }))).toBe(true);
   });
 
   it.skipIf(!!process.env.MONGODB_URI)('reports unavailability once the store is killed', async () => {

@@ -39,7 +39,14 @@ describe('expiry (TTL indexes on MongoDB, the sweeper on the embedded store)', (
   });
 
   const col = (name: string) => conn.db!.collection<{ _id: string; at?: Date }>(name);
-  const ids = async (name: string) => (await col(name).find({}, { projection: { _id: 1 } }).toArray()).map((d) => d._id).sort();
+  const ids = async (name: string) =>
+    (
+      await col(name)
+        .find({}, { projection: { _id: 1 } })
+        .toArray()
+    )
+      .map((d) => d._id)
+      .sort();
 
   it('detects the store once: the embedded store has no TTL indexes and gets the sweeper; MongoDB gets TTL indexes', async () => {
     expect(await supportsTtlIndexes(conn)).toBe(!EMBEDDED);
@@ -61,7 +68,12 @@ describe('expiry (TTL indexes on MongoDB, the sweeper on the embedded store)', (
 
   describe.skipIf(!EMBEDDED)('the sweeper', () => {
     it('deletes expired idempotency records and keeps live ones; an expired key runs its command again', async () => {
-      const opts = (key: string, ttlMs?: number) => ({ collection: IDEMPOTENCY_KEYS_EXPIRY.collection, key, logger: silent, ...(ttlMs ? { ttlMs } : {}) });
+      const opts = (key: string, ttlMs?: number) => ({
+        collection: IDEMPOTENCY_KEYS_EXPIRY.collection,
+        key,
+        logger: silent,
+        ...(ttlMs ? { ttlMs } : {}),
+      });
       await runOnce(conn, opts('expired', 1), async () => 'first');
       await runOnce(conn, opts('live'), async () => 'first');
       await sleep(5);
@@ -83,7 +95,10 @@ describe('expiry (TTL indexes on MongoDB, the sweeper on the embedded store)', (
         { _id: 'young', at: new Date(now - HOUR / 6) },
         { _id: 'no-date' },
       ]);
-      const expiry = await startExpiry(conn, [{ collection: 'retained', field: 'at', afterSeconds: 3600 }], { intervalMs: NEVER, logger: silent });
+      const expiry = await startExpiry(conn, [{ collection: 'retained', field: 'at', afterSeconds: 3600 }], {
+        intervalMs: NEVER,
+        logger: silent,
+      });
       try {
         expect(await expiry.sweepOnce()).toEqual({ retained: 1 });
         expect(await ids('retained')).toEqual(['no-date', 'young']);
@@ -148,7 +163,8 @@ describe('expiry (TTL indexes on MongoDB, the sweeper on the embedded store)', (
       const deadline = Date.now() + 5000;
       while ((await ids('timed')).length > 0 && Date.now() < deadline) await sleep(20);
       expect(await ids('timed')).toEqual([]);
-      const counted = () => lines.some((l) => l.msg === 'expiry sweep' && l.level === 'debug' && (l.deleted as Record<string, number>).timed === 1);
+      const counted = () =>
+        lines.some((l) => l.msg === 'expiry sweep' && l.level === 'debug' && (l.deleted as Record<string, number>).timed === 1);
       while (!counted() && Date.now() < deadline) await sleep(20);
       expect(counted()).toBe(true);
 

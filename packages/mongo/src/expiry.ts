@@ -73,7 +73,11 @@ async function ensureTtlIndex(db: mongoose.mongo.Db, spec: ExpiringCollection): 
  * A failed pass is logged and retried at the next one: an outage never stops
  * the service or the sweeper.
  */
-export async function startExpiry(conn: mongoose.Connection, collections: readonly ExpiringCollection[], opts: ExpiryOptions): Promise<Expiry> {
+export async function startExpiry(
+  conn: mongoose.Connection,
+  collections: readonly ExpiringCollection[],
+  opts: ExpiryOptions,
+): Promise<Expiry> {
   const db = conn.db;
   if (!db) throw new Error('The database connection is not open');
   const now = opts.now ?? (() => new Date());

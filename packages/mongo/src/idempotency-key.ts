@@ -77,7 +77,11 @@ export async function withIdempotencyKey<T>(
   const storedKey = `${opts.scope}:${opts.caller}:${opts.key}`;
   let outcome: { result: { fingerprint: string; value: T }; replayed: boolean };
   try {
-    outcome = await runOnce(conn, { collection: IDEMPOTENCY_KEYS_COLLECTION, key: storedKey, ttlMs: DAY_MS, logger: opts.logger }, async () => ({ fingerprint, value: await fn() }));
+    outcome = await runOnce(
+      conn,
+      { collection: IDEMPOTENCY_KEYS_COLLECTION, key: storedKey, ttlMs: DAY_MS, logger: opts.logger },
+      async () => ({ fingerprint, value: await fn() }),
+    );
   } catch (err) {
     if (err instanceof IdempotencyInProgressError) throw inProgress();
     throw err;

@@ -45,7 +45,12 @@ describe('key lookups on the embedded store', () => {
   }
 
   /** The indexer sweeps a moment after a collection or an index is created: wait for it, bounded. */
-  async function waitForPlan(collection: string, id: unknown, pattern: RegExp, otherConditions: Record<string, unknown> = {}): Promise<string> {
+  async function waitForPlan(
+    collection: string,
+    id: unknown,
+    pattern: RegExp,
+    otherConditions: Record<string, unknown> = {},
+  ): Promise<string> {
     let plan = '';
     for (let attempt = 0; attempt < 50; attempt++) {
       plan = await planOf(collection, id, otherConditions);
@@ -120,7 +125,9 @@ describe('key lookups on the embedded store', () => {
     const c = conn.db!.collection<{ _id: string; org: string; kind: string }>('by_org');
     await c.insertMany(Array.from({ length: 3000 }, (_, i) => ({ _id: `doc-${i}`, org: `org-${i % 100}`, kind: i % 2 ? 'x' : 'y' })));
     await c.createIndex({ org: 1, kind: 1 });
-    expect(await waitForPlan('by_org', undefined, /_usergraph_f_org/, { org: 'org-7' })).toMatch(/SEARCH .* USING INDEX \S+_usergraph_f_org/);
+    expect(await waitForPlan('by_org', undefined, /_usergraph_f_org/, { org: 'org-7' })).toMatch(
+      /SEARCH .* USING INDEX \S+_usergraph_f_org/,
+    );
     expect(await planOf('by_org', undefined, { org: 'org-7', kind: 'x' })).toMatch(/USING INDEX \S+_usergraph_f_org/);
     // `kind` leads no index: no lookup by it alone.
     expect(await planOf('by_org', undefined, { kind: 'x' })).toMatch(/SCAN/);
@@ -132,8 +139,28 @@ describe('key lookups on the embedded store', () => {
   it('answer every equality on an indexed field as MongoDB does, whatever the field holds', async () => {
     // One document per kind of value; the same documents in a collection with no declared index, which FerretDB answers by decoding every document.
     const values: unknown[] = [
-      'a', 'b', '', 'A', 'a.b', 'é', '<a>', 'a"b', 'line\nbreak', ['a'], ['b', 'a'], [], [{ x: 'a' }], ['a', 1], // FerretDB v1 stores no nested arrays
-      1, 1.5, null, true, { x: 'a' }, new mongoose.Types.ObjectId('64b7f0c2a1b2c3d4e5f60718'), new Date(0), undefined,
+      'a',
+      'b',
+      '',
+      'A',
+      'a.b',
+      'é',
+      '<a>',
+      'a"b',
+      'line\nbreak',
+      ['a'],
+      ['b', 'a'],
+      [],
+      [{ x: 'a' }],
+      ['a', 1], // FerretDB v1 stores no nested arrays
+      1,
+      1.5,
+      null,
+      true,
+      { x: 'a' },
+      new mongoose.Types.ObjectId('64b7f0c2a1b2c3d4e5f60718'),
+      new Date(0),
+      undefined,
     ];
     const docs = values.map((f, i) => (f === undefined ? { _id: `v-${i}` } : { _id: `v-${i}`, f }));
     const filler = Array.from({ length: 3000 }, (_, i) => ({ _id: `filler-${i}`, f: `filler-${i}` }));

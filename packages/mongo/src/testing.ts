@@ -66,7 +66,13 @@ export function uniqueDatabaseName(prefix: string): string {
  * scope: e.g. half a build) and stays alive until killed. Resolves once it
  * holds the lease; the caller kills it (SIGKILL) to play a holder that died.
  */
-export async function spawnLeaseHolder(opts: { uri: string; dbName: string; name: string; ttlMs: number; then?: string }): Promise<ChildProcess> {
+export async function spawnLeaseHolder(opts: {
+  uri: string;
+  dbName: string;
+  name: string;
+  ttlMs: number;
+  then?: string;
+}): Promise<ChildProcess> {
   const built = new URL('../dist/index.js', import.meta.url).href;
   const script = `
     const { connectDatabase, acquireLease } = await import(${JSON.stringify(built)});

@@ -39,7 +39,11 @@ export function createApolloServer<TContext extends BaseContext>(opts: {
     allowBatchedHttpRequests: opts.allowBatching ?? false,
     parseOptions: { maxTokens: opts.limits.maxTokens },
     validationRules: [...documentLimitRules(opts.limits), ...(opts.validationRules ?? [])],
-    formatError: createErrorFormatter({ logger: opts.logger, isUnavailable: opts.isUnavailable, unavailableReason: opts.unavailableReason }),
+    formatError: createErrorFormatter({
+      logger: opts.logger,
+      isUnavailable: opts.isUnavailable,
+      unavailableReason: opts.unavailableReason,
+    }),
     plugins: [
       // No usage reporting exists to consume traces; computing them only costs time.
       ApolloServerPluginInlineTraceDisabled(),

@@ -156,9 +156,7 @@ describe('createAccessTokenVerifier', () => {
     expect(await authenticate(verifier, undefined)).toEqual({ kind: 'anonymous' });
     const caller = await authenticate(verifier, `Bearer ${await issuer.sign({ sub: 'u-1', org: 'org-1' })}`);
     expect(requireAuthenticated(caller)).toMatchObject({ kind: 'user', userId: 'u-1', organizationId: 'org-1' });
-    expect((await rejection(authenticate(verifier, `Bearer ${await issuer.sign({ audience: 'x' })}`))).code).toBe(
-      'UNAUTHENTICATED',
-    );
+    expect((await rejection(authenticate(verifier, `Bearer ${await issuer.sign({ audience: 'x' })}`))).code).toBe('UNAUTHENTICATED');
     expect(() => requireAuthenticated({ kind: 'anonymous' })).toThrow(DomainError);
   });
 });

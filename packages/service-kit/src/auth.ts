@@ -30,11 +30,7 @@ export interface AccessTokenVerifier {
  * key set and refetches it (at most every 30 s) when a token names an unknown
  * `kid`, which is how a key rotation reaches every service.
  */
-export function createAccessTokenVerifier(opts: {
-  jwksUrl: string;
-  issuer: string;
-  audience: string;
-}): AccessTokenVerifier {
+export function createAccessTokenVerifier(opts: { jwksUrl: string; issuer: string; audience: string }): AccessTokenVerifier {
   const jwks = createRemoteJWKSet(new URL(opts.jwksUrl), {
     cooldownDuration: 30_000,
     cacheMaxAge: 10 * 60_000,
@@ -94,10 +90,7 @@ export function bearerToken(header: string | undefined): string | undefined {
 }
 
 /** Resolves the caller of a request; an invalid token is a 401, never "anonymous". */
-export async function authenticate(
-  verifier: AccessTokenVerifier,
-  authorizationHeader: string | undefined,
-): Promise<Caller> {
+export async function authenticate(verifier: AccessTokenVerifier, authorizationHeader: string | undefined): Promise<Caller> {
   const token = bearerToken(authorizationHeader);
   if (token === undefined) return { kind: 'anonymous' };
   return callerFromClaims(await verifier.verify(token));

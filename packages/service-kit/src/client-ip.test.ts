@@ -4,7 +4,11 @@ import { clientAddressOf, compileTrustedProxies, rateLimitKeyForIp } from './cli
 
 /** A request as a socket would deliver it: the peer address and the headers. */
 const req = (peer: string, xff?: string) =>
-  ({ socket: { remoteAddress: peer }, connection: { remoteAddress: peer }, headers: xff === undefined ? {} : { 'x-forwarded-for': xff } }) as unknown as IncomingMessage;
+  ({
+    socket: { remoteAddress: peer },
+    connection: { remoteAddress: peer },
+    headers: xff === undefined ? {} : { 'x-forwarded-for': xff },
+  }) as unknown as IncomingMessage;
 
 describe('finding 8b: client address and per-IP keys', () => {
   it('with no trusted proxy (the default), X-Forwarded-For is never read', () => {
@@ -38,7 +42,8 @@ describe('finding 8b: client address and per-IP keys', () => {
   });
 
   it('is idempotent, and junk is one shared key (never a fresh one per string)', () => {
-    for (const ip of ['203.0.113.9', '2001:db8:aa:bb::1', '::ffff:10.0.0.1']) expect(rateLimitKeyForIp(rateLimitKeyForIp(ip))).toBe(rateLimitKeyForIp(ip));
+    for (const ip of ['203.0.113.9', '2001:db8:aa:bb::1', '::ffff:10.0.0.1'])
+      expect(rateLimitKeyForIp(rateLimitKeyForIp(ip))).toBe(rateLimitKeyForIp(ip));
     for (const junk of ['not-an-ip', '', '1', '0x7f.1', '203.0.113.9/64', 'unknown']) expect(rateLimitKeyForIp(junk)).toBe('invalid');
   });
 });

@@ -25,7 +25,8 @@ describe('finding 1: the cost multiplies page sizes along list paths', () => {
   });
 
   it('grows as n^4 for users > organization > members > organization > members, so it is refused before execution', () => {
-    const n4 = '{ users(first: 100) { nodes { organization { members(first: 100) { nodes { organization { members(first: 100) { nodes { id } } } } } } } } }';
+    const n4 =
+      '{ users(first: 100) { nodes { organization { members(first: 100) { nodes { organization { members(first: 100) { nodes { id } } } } } } } } }';
     expect(cost(n4)).toBeGreaterThan(2_000_000);
     // The same path with one member per page stays cheap.
     expect(cost(n4.replaceAll('100', '1'))).toBeLessThan(20);
@@ -35,7 +36,9 @@ describe('finding 1: the cost multiplies page sizes along list paths', () => {
     const q = 'query ($n: Int!) { users(first: $n) { nodes { id } } }';
     expect(cost(q, { n: 50 })).toBe(1 + 50 * 2);
     expect(cost('{ me { connections(input: {}) { edges { node { id } } } } }')).toBe(1 + 1 + PAGE_SIZE.default * 3);
-    expect(cost('query ($i: ConnectionsInput!) { me { connections(input: $i) { edges { node { id } } } } }', { i: { first: 5 } })).toBe(1 + 1 + 5 * 3);
+    expect(cost('query ($i: ConnectionsInput!) { me { connections(input: $i) { edges { node { id } } } } }', { i: { first: 5 } })).toBe(
+      1 + 1 + 5 * 3,
+    );
   });
 
   it('counts an out-of-range page as a full page (the owner refuses it before reading)', () => {
@@ -56,7 +59,14 @@ describe('finding 1: the cost multiplies page sizes along list paths', () => {
     for (const def of document.definitions) {
       if (def.kind !== Kind.FRAGMENT_DEFINITION) continue;
       const set = def.selectionSet;
-      Object.defineProperty(def, 'selectionSet', { get: () => (++reads > 4 * MAX_COST_NODES ? (() => { throw new Error('unbounded'); })() : set) });
+      Object.defineProperty(def, 'selectionSet', {
+        get: () =>
+          ++reads > 4 * MAX_COST_NODES
+            ? (() => {
+                throw new Error('unbounded');
+              })()
+            : set,
+      });
     }
     expect(() => operationCost({ schema, document })).toThrow(/maximum allowed number of nodes/);
     // A read per evaluated selection that is a spread, at most: bounded by MAX_COST_NODES, not by 2^22.

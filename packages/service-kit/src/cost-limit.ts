@@ -1,4 +1,12 @@
-import { GraphQLError, getNullableType, getVariableValues, isInputObjectType, type DocumentNode, type GraphQLField, type GraphQLSchema } from 'graphql';
+import {
+  GraphQLError,
+  getNullableType,
+  getVariableValues,
+  isInputObjectType,
+  type DocumentNode,
+  type GraphQLField,
+  type GraphQLSchema,
+} from 'graphql';
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
 import { limitError } from './document-limits.js';
@@ -49,7 +57,12 @@ export const pageSizeEstimator: ComplexityEstimator = ({ type, field, args, chil
   (type.name === 'Mutation' ? MUTATION_FIELD_COST : 1) + (pageSizeArgument(field, args) ?? 1) * childComplexity;
 
 /** The cost of the operation `operationName` (or the only one), for these variable values. */
-export function operationCost(opts: { schema: GraphQLSchema; document: DocumentNode; operationName?: string; variables?: Record<string, unknown> }): number {
+export function operationCost(opts: {
+  schema: GraphQLSchema;
+  document: DocumentNode;
+  operationName?: string;
+  variables?: Record<string, unknown>;
+}): number {
   return getComplexity({
     schema: opts.schema,
     query: opts.document,
@@ -92,11 +105,14 @@ export function operationLimitsPlugin<TContext extends BaseContext>(opts: { maxC
             cost = operationCost({ schema, document, operationName: operation.name?.value, variables });
           } catch (err) {
             if (err instanceof GraphQLError && err.message.includes('maximum allowed number of nodes')) {
-              throw withStatus(limitError('cost', `Query is too complex: more than ${MAX_COST_NODES} selections once fragments are spread`));
+              throw withStatus(
+                limitError('cost', `Query is too complex: more than ${MAX_COST_NODES} selections once fragments are spread`),
+              );
             }
             throw err;
           }
-          if (cost > opts.maxCost) throw withStatus(limitError('cost', `Query is too costly: cost ${cost} exceeds the limit of ${opts.maxCost}`));
+          if (cost > opts.maxCost)
+            throw withStatus(limitError('cost', `Query is too costly: cost ${cost} exceeds the limit of ${opts.maxCost}`));
         },
       };
     },

@@ -10,7 +10,11 @@ const schema = buildSchema(`
 
 const limits = { maxDepth: 12, maxAliases: 30, maxDirectives: 20 };
 const check = (query: string, l: Partial<typeof limits> = {}) =>
-  validate(schema, parse(query), documentLimitRules({ ...limits, ...l })).map((e) => ({ code: e.extensions.code, limit: e.extensions.limit, message: e.message }));
+  validate(schema, parse(query), documentLimitRules({ ...limits, ...l })).map((e) => ({
+    code: e.extensions.code,
+    limit: e.extensions.limit,
+    message: e.message,
+  }));
 const nested = (depth: number) => `{ ${'node { '.repeat(1)}${'child { '.repeat(depth - 2)}name${' }'.repeat(depth - 1)} }`;
 
 /**
@@ -107,7 +111,11 @@ describe('aliases and directives (graphql-armor)', () => {
   });
 
   it('reports every limit a document breaks, each with GRAPHQL_VALIDATION_FAILED', () => {
-    const errors = check(`{ x: node { y: child { z: child { name @skip(if: false) @skip(if: false) } } } }`, { maxDepth: 2, maxAliases: 2, maxDirectives: 1 });
+    const errors = check(`{ x: node { y: child { z: child { name @skip(if: false) @skip(if: false) } } } }`, {
+      maxDepth: 2,
+      maxAliases: 2,
+      maxDirectives: 1,
+    });
     expect(errors.map((e) => e.limit).sort()).toEqual(['aliases', 'depth', 'directives']);
     expect(new Set(errors.map((e) => e.code))).toEqual(new Set(['GRAPHQL_VALIDATION_FAILED']));
   });
@@ -127,7 +135,9 @@ describe('repeated selections, measured before graphql-js validates (its Overlap
   });
 
   it('passes usual documents, the introspection query included', () => {
-    expect(mergeWork(parse(getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true, directiveIsRepeatable: true })))).toBe(0);
+    expect(mergeWork(parse(getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true, directiveIsRepeatable: true })))).toBe(
+      0,
+    );
     expect(checkDocumentBeforeValidation(repeated(20), 3000)).toBeUndefined();
   });
 

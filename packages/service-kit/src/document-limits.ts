@@ -1,4 +1,13 @@
-import { GraphQLError, Kind, parse, type DocumentNode, type FragmentDefinitionNode, type SelectionSetNode, type ValidationContext, type ValidationRule } from 'graphql';
+import {
+  GraphQLError,
+  Kind,
+  parse,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type SelectionSetNode,
+  type ValidationContext,
+  type ValidationRule,
+} from 'graphql';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
@@ -187,7 +196,10 @@ export function mergeWork(document: DocumentNode): number {
  * of query text is kept; the least recently sent goes first.
  */
 export function createDocumentPrecheck(maxTokens: number): (query: string) => GraphQLError | undefined {
-  const verdicts = new LRUCache<string, { refused?: GraphQLError }>({ maxSize: 10_000_000, sizeCalculation: (_verdict, query) => query.length || 1 });
+  const verdicts = new LRUCache<string, { refused?: GraphQLError }>({
+    maxSize: 10_000_000,
+    sizeCalculation: (_verdict, query) => query.length || 1,
+  });
   return (query) => {
     let verdict = verdicts.get(query);
     if (!verdict) {
@@ -207,6 +219,9 @@ export function checkDocumentBeforeValidation(query: string, maxTokens: number):
   }
   const work = mergeWork(document);
   return work > MAX_MERGE_WORK
-    ? limitError('repeats', `Too many repeated selections: merging them would take ${Math.round(work)} comparisons, the limit is ${MAX_MERGE_WORK}`)
+    ? limitError(
+        'repeats',
+        `Too many repeated selections: merging them would take ${Math.round(work)} comparisons, the limit is ${MAX_MERGE_WORK}`,
+      )
     : undefined;
 }

@@ -41,7 +41,15 @@ describe('parseEnv', () => {
     expect(result.ok).toBe(false);
     if (result.ok) return;
     const named = (v: string) => result.problems.filter((p) => p.startsWith(`${v}: `));
-    for (const v of ['PORT', 'APOLLO_TELEMETRY_DISABLED', 'INTERNAL_SERVICE_SECRET', 'JWKS_URL', 'LOG_LEVEL', 'NODE_ENV', 'MAX_BODY_BYTES']) {
+    for (const v of [
+      'PORT',
+      'APOLLO_TELEMETRY_DISABLED',
+      'INTERNAL_SERVICE_SECRET',
+      'JWKS_URL',
+      'LOG_LEVEL',
+      'NODE_ENV',
+      'MAX_BODY_BYTES',
+    ]) {
       expect(named(v), v).toHaveLength(1);
     }
     expect(named('APOLLO_TELEMETRY_DISABLED')[0]).toContain('never sends telemetry');

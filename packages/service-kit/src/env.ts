@@ -10,9 +10,7 @@ export function parseEnv<S extends z.ZodType>(
 ): { ok: true; env: z.output<S> } | { ok: false; problems: string[] } {
   const parsed = schema.safeParse(source);
   if (parsed.success) return { ok: true, env: parsed.data };
-  const problems = parsed.error.issues.map(
-    (issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`,
-  );
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`);
   return { ok: false, problems };
 }
 
@@ -20,16 +18,12 @@ export function parseEnv<S extends z.ZodType>(
 export function loadEnv<S extends z.ZodType>(schema: S, serviceName: string): z.output<S> {
   const result = parseEnv(schema, process.env);
   if (result.ok) return result.env;
-  process.stderr.write(
-    `${serviceName}: invalid environment:\n${result.problems.map((p) => `  - ${p}`).join('\n')}\n`,
-  );
+  process.stderr.write(`${serviceName}: invalid environment:\n${result.problems.map((p) => `  - ${p}`).join('\n')}\n`);
   process.exit(1);
 }
 
 const port = z.coerce.number().int().min(0).max(65535);
-const booleanFlag = z
-  .enum(['true', 'false', '1', '0'])
-  .transform((v) => v === 'true' || v === '1');
+const booleanFlag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 /** Variables every service shares; each app extends this in its own env.ts. */
 export const baseServiceEnv = z.object({

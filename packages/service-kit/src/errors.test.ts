@@ -22,10 +22,15 @@ const schema = new GraphQLSchema({
     name: 'Query',
     fields: {
       domain: throwing(() => {
-        throw new DomainError('CONFLICT', 'The email address is already in use', [{ path: ['input', 'email'], message: 'is already in use' }], {
-          reason: 'ALREADY_IN_USE',
-          dialectCode: 'AUTH-0027',
-        });
+        throw new DomainError(
+          'CONFLICT',
+          'The email address is already in use',
+          [{ path: ['input', 'email'], message: 'is already in use' }],
+          {
+            reason: 'ALREADY_IN_USE',
+            dialectCode: 'AUTH-0027',
+          },
+        );
       }),
       boom: throwing(() => {
         throw new Error('connect ECONNREFUSED mongodb://admin:hunter2@10.0.0.5');
@@ -46,7 +51,7 @@ async function run(field: string, format: ReturnType<typeof setup>['format']): P
 }
 
 describe('createErrorFormatter', () => {
-  it('keeps a DomainError\'s message, code and fields (paths joined)', async () => {
+  it("keeps a DomainError's message, code and fields (paths joined)", async () => {
     const { format } = setup();
     expect(await run('domain', format)).toEqual({
       message: 'The email address is already in use',

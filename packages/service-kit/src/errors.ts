@@ -55,7 +55,8 @@ const ERROR_CODES: readonly ErrorCode[] = [
   'INTERNAL_SERVER_ERROR',
 ];
 const REASONS = new Set<string>([...ERROR_CODES, ...REFINED_REASONS]);
-export const isErrorCode = (value: unknown): value is ErrorCode => typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);
+export const isErrorCode = (value: unknown): value is ErrorCode =>
+  typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);
 export const isErrorReason = (value: unknown): value is ErrorReason => typeof value === 'string' && REASONS.has(value);
 
 export interface FieldIssue {
@@ -111,15 +112,15 @@ export function toGraphQLError(err: DomainError, httpStatus?: number): GraphQLEr
   return new GraphQLError(err.message, { extensions });
 }
 
-export const unauthenticated = (message = 'Authentication required') =>
-  new DomainError('UNAUTHENTICATED', message);
-export const forbidden = (message = 'You are not allowed to do this') =>
-  new DomainError('FORBIDDEN', message);
+export const unauthenticated = (message = 'Authentication required') => new DomainError('UNAUTHENTICATED', message);
+export const forbidden = (message = 'You are not allowed to do this') => new DomainError('FORBIDDEN', message);
 /** Too many requests: `retryAfterSeconds` (at least 1) says when to try again. */
 export const rateLimited = (message: string, retryAfterSeconds: number) =>
   new DomainError('RATE_LIMITED', message, [], { extensions: { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)) } });
-export const serviceUnavailable = (message = 'Service temporarily unavailable, please retry', reason: ErrorReason = 'SERVICE_UNAVAILABLE') =>
-  new DomainError('SERVICE_UNAVAILABLE', message, [], { reason });
+export const serviceUnavailable = (
+  message = 'Service temporarily unavailable, please retry',
+  reason: ErrorReason = 'SERVICE_UNAVAILABLE',
+) => new DomainError('SERVICE_UNAVAILABLE', message, [], { reason });
 
 /**
  * For `.catch`: a missing object becomes undefined; anything else (an outage,
@@ -159,7 +160,8 @@ export function createErrorFormatter(opts: {
     const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
     if (original instanceof DomainError) {
       // A failure on this side or another service's (an answer of the wrong shape): someone must see it.
-      if (original.code === 'INTERNAL_SERVER_ERROR') opts.logger.error({ err: errSummary(original), reason: original.reason, path: formatted.path }, 'internal failure');
+      if (original.code === 'INTERNAL_SERVER_ERROR')
+        opts.logger.error({ err: errSummary(original), reason: original.reason, path: formatted.path }, 'internal failure');
       const gql = toGraphQLError(original);
       return { message: gql.message, path: formatted.path, extensions: stripHttp(gql.extensions) };
     }
@@ -173,7 +175,11 @@ export function createErrorFormatter(opts: {
     }
     const code = formatted.extensions?.code;
     const coercion = code === 'BAD_USER_INPUT' ? describeCoercionError(formatted.message) : undefined;
-    if (coercion) return { message: coercion.message, extensions: { code: 'BAD_USER_INPUT', fields: [{ path: coercion.path, message: coercion.fieldMessage }] } };
+    if (coercion)
+      return {
+        message: coercion.message,
+        extensions: { code: 'BAD_USER_INPUT', fields: [{ path: coercion.path, message: coercion.fieldMessage }] },
+      };
     if (typeof code === 'string' && PASS_THROUGH_CODES.has(code)) {
       const { stacktrace: _drop, exception: _drop2, ...extensions } = formatted.extensions ?? {};
       return { ...formatted, extensions };
@@ -201,7 +207,10 @@ export function describeCoercionError(message: string): { message: string; path:
   // A missing required field is reported at its parent object: name the field itself.
   const missing = /Field "([^"]{1,100})" of required type "[^"]{1,100}" was not provided/.exec(message)?.[1];
   const path = missing ? `${at ?? variable}.${missing}` : (at ?? variable);
-  const expected = /Expected type "([^"]{1,100})"|of required type "([^"]{1,100})"|cannot represent[^:]*|Field "([^"]{1,100})" is not defined by type|Field "([^"]{1,100})" of required type "([^"]{1,100})" was not provided/.exec(message);
+  const expected =
+    /Expected type "([^"]{1,100})"|of required type "([^"]{1,100})"|cannot represent[^:]*|Field "([^"]{1,100})" is not defined by type|Field "([^"]{1,100})" of required type "([^"]{1,100})" was not provided/.exec(
+      message,
+    );
   let fieldMessage = 'has an invalid value';
   if (message.includes('was not provided')) fieldMessage = 'is required';
   else if (message.includes('is not defined by type')) fieldMessage = `has an unknown field "${expected?.[3] ?? ''}"`.replace(' ""', '');
@@ -209,7 +218,8 @@ export function describeCoercionError(message: string): { message: string; path:
   else if (message.includes('non string value')) fieldMessage = 'must be a string';
   else if (/non-integer|non integer|Int cannot/.test(message)) fieldMessage = 'must be an integer';
   else if (message.includes('Boolean cannot')) fieldMessage = 'must be a boolean';
-  else if (/does not exist in "([^"]+)" enum/.test(message)) fieldMessage = `must be one of the ${/does not exist in "([^"]+)" enum/.exec(message)![1]} values`;
+  else if (/does not exist in "([^"]+)" enum/.test(message))
+    fieldMessage = `must be one of the ${/does not exist in "([^"]+)" enum/.exec(message)![1]} values`;
   else if (/must not be null|not to be null/.test(message)) fieldMessage = 'must not be null';
   return { message: `Invalid input: ${path} ${fieldMessage}`, path, fieldMessage };
 }

@@ -7,7 +7,9 @@ import { createLogger } from './logger.js';
 /** Sends a raw HTTP/1.1 request line (fetch would refuse or normalise these targets) and returns the status code. */
 function rawStatus(port: number, requestLine: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(`${requestLine}\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`));
+    const socket = connect(port, '127.0.0.1', () =>
+      socket.write(`${requestLine}\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`),
+    );
     let head = '';
     socket.on('data', (chunk) => (head += chunk.toString('latin1')));
     socket.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0)));
@@ -18,7 +20,7 @@ function rawStatus(port: number, requestLine: string): Promise<number> {
 describe('service HTTP server: malformed request targets (red-team finding: anonymous 500s)', () => {
   const errors: unknown[] = [];
   const logger = createLogger({ service: 'test', level: 'silent' });
-  logger.error = ((obj: unknown) => void errors.push(obj));
+  logger.error = (obj: unknown) => void errors.push(obj);
   const server = createServiceHttpServer({
     service: 'test',
     logger,
@@ -46,7 +48,10 @@ describe('issue 13: a start-up failure is told apart by its code, not its words'
     const port = await listen(holder, 0, '127.0.0.1');
     const second = http.createServer();
     try {
-      const err = await listen(second, port, '127.0.0.1').then(() => undefined, (e: unknown) => e);
+      const err = await listen(second, port, '127.0.0.1').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(exitStatusOf(err)).toBe(EXIT_PORT_TAKEN);
       expect(exitStatusOf(new Error(`listen EADDRINUSE: address already in use 127.0.0.1:${port}`))).toBe(1);
       expect(exitStatusOf(undefined)).toBe(1);

@@ -94,7 +94,11 @@ export function createServiceHttpServer<TContext extends BaseContext>(opts: Serv
     if (method === 'GET' && url.pathname === '/readyz') {
       const answer = await opts.ready().catch(() => false);
       const { ready, details } = typeof answer === 'boolean' ? { ready: answer, details: undefined } : answer;
-      return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable', service: opts.service, ...(details ? { details } : {}) });
+      return sendJson(res, ready ? 200 : 503, {
+        status: ready ? 'ready' : 'unavailable',
+        service: opts.service,
+        ...(details ? { details } : {}),
+      });
     }
 
     let body: Buffer;
@@ -160,14 +164,16 @@ async function serveGraphQL<TContext extends BaseContext>(
     if (!parsed.ok) return sendJson(res, 400, graphqlErrorBody('Request body is not valid JSON', 'BAD_REQUEST'));
     parsedBody = parsed.value;
     if (Array.isArray(parsedBody)) {
-      if (maxBatchSize <= 1) return sendJson(res, 400, graphqlErrorBody('Batched operations are disabled: send one operation per request', 'BAD_REQUEST'));
+      if (maxBatchSize <= 1)
+        return sendJson(res, 400, graphqlErrorBody('Batched operations are disabled: send one operation per request', 'BAD_REQUEST'));
       if (parsedBody.length > maxBatchSize) {
         return sendJson(res, 400, graphqlErrorBody(`Too many operations in one batch: the limit is ${maxBatchSize}`, 'BAD_REQUEST'));
       }
     }
   }
   if (graphql.precheck) {
-    const operations = method === 'GET' ? [{ query: url.searchParams.get('query') }] : Array.isArray(parsedBody) ? parsedBody : [parsedBody];
+    const operations =
+      method === 'GET' ? [{ query: url.searchParams.get('query') }] : Array.isArray(parsedBody) ? parsedBody : [parsedBody];
     for (const op of operations) {
       const query = (op as { query?: unknown } | null)?.query;
       const refused = typeof query === 'string' ? graphql.precheck(query) : undefined;

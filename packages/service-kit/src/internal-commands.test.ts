@@ -65,7 +65,9 @@ describe('internal commands over HTTP', () => {
     });
     return { status: res.statusCode, body: (await res.body.json()) as Record<string, any> };
   };
-  const auth = async (to = 'org-users', secret = SECRET, from = 'identity') => ({ authorization: `Bearer ${await signServiceToken(secret, from, to)}` });
+  const auth = async (to = 'org-users', secret = SECRET, from = 'identity') => ({
+    authorization: `Bearer ${await signServiceToken(secret, from, to)}`,
+  });
 
   beforeAll(async () => {
     issuer = await startTestIssuer();
@@ -75,14 +77,21 @@ describe('internal commands over HTTP', () => {
       serve(c.double, async (input, meta) => ({ doubled: input.n * 2, from: meta.from, requestId: meta.requestId })),
       serve(c.nothing, async () => null),
       serve(c.conflict, async () => {
-        throw new DomainError('CONFLICT', 'The email address is already in use', [{ path: ['email'], message: 'is already in use' }], { reason: 'ALREADY_IN_USE', dialectCode: 'AUTH-0027' });
+        throw new DomainError('CONFLICT', 'The email address is already in use', [{ path: ['email'], message: 'is already in use' }], {
+          reason: 'ALREADY_IN_USE',
+          dialectCode: 'AUTH-0027',
+        });
       }),
       // Same code, same words: only the reason tells these two apart.
       serve(c.supportAdmin, async () => {
-        throw new DomainError('CONFLICT', 'The user cannot be removed', [{ path: ['requestedLicenses'], message: 'is refused' }], { reason: 'SUPPORT_ADMIN' });
+        throw new DomainError('CONFLICT', 'The user cannot be removed', [{ path: ['requestedLicenses'], message: 'is refused' }], {
+          reason: 'SUPPORT_ADMIN',
+        });
       }),
       serve(c.lastAdmin, async () => {
-        throw new DomainError('CONFLICT', 'The user cannot be removed', [{ path: ['requestedLicenses'], message: 'is refused' }], { reason: 'LAST_COMPANY_ADMIN' });
+        throw new DomainError('CONFLICT', 'The user cannot be removed', [{ path: ['requestedLicenses'], message: 'is refused' }], {
+          reason: 'LAST_COMPANY_ADMIN',
+        });
       }),
       serve(c.missing, async () => {
         throw new DomainError('NOT_FOUND', 'User not found');
@@ -128,7 +137,9 @@ describe('internal commands over HTTP', () => {
   });
 
   it('a DomainError round-trips with code, message, fields and dialect code', async () => {
-    const err = await clientFor().call(testCommands.conflict, {}).catch((e: unknown) => e);
+    const err = await clientFor()
+      .call(testCommands.conflict, {})
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DomainError);
     expect(err).toMatchObject({
       code: 'CONFLICT',
@@ -147,8 +158,14 @@ describe('internal commands over HTTP', () => {
     const last = await client.call(testCommands.lastAdmin, {}).catch((e: unknown) => e);
     expect(support).toBeInstanceOf(DomainError);
     expect(last).toBeInstanceOf(DomainError);
-    expect({ code: (support as DomainError).code, reason: (support as DomainError).reason }).toEqual({ code: 'CONFLICT', reason: 'SUPPORT_ADMIN' });
-    expect({ code: (last as DomainError).code, reason: (last as DomainError).reason }).toEqual({ code: 'CONFLICT', reason: 'LAST_COMPANY_ADMIN' });
+    expect({ code: (support as DomainError).code, reason: (support as DomainError).reason }).toEqual({
+      code: 'CONFLICT',
+      reason: 'SUPPORT_ADMIN',
+    });
+    expect({ code: (last as DomainError).code, reason: (last as DomainError).reason }).toEqual({
+      code: 'CONFLICT',
+      reason: 'LAST_COMPANY_ADMIN',
+    });
     expect((support as DomainError).message).toBe((last as DomainError).message);
   });
 
@@ -159,7 +176,9 @@ describe('internal commands over HTTP', () => {
     });
     const port = await listen(unknownReason, 0, '127.0.0.1');
     try {
-      const err = await clientFor({ baseUrl: `http://127.0.0.1:${port}` }).call(testCommands.conflict, {}).catch((e: unknown) => e);
+      const err = await clientFor({ baseUrl: `http://127.0.0.1:${port}` })
+        .call(testCommands.conflict, {})
+        .catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'CONFLICT', reason: 'CONFLICT', message: 'Refused' });
     } finally {
       await closeServer(unknownReason);
@@ -170,7 +189,11 @@ describe('internal commands over HTTP', () => {
     let hits = 0;
     const answers = [
       { contentType: 'text/html', body: '<html>502 Bad Gateway</html>', status: 502 },
-      { contentType: 'application/json', body: '{"errors":[{"message":"Request body too large","extensions":{"code":"BAD_REQUEST"}}]}', status: 413 },
+      {
+        contentType: 'application/json',
+        body: '{"errors":[{"message":"Request body too large","extensions":{"code":"BAD_REQUEST"}}]}',
+        status: 413,
+      },
     ];
     for (const answer of answers) {
       hits = 0;
@@ -181,7 +204,9 @@ describe('internal commands over HTTP', () => {
       });
       const port = await listen(proxy, 0, '127.0.0.1');
       try {
-        const err = await clientFor({ baseUrl: `http://127.0.0.1:${port}` }).call(testCommands.double, { n: 1 }).catch((e: unknown) => e);
+        const err = await clientFor({ baseUrl: `http://127.0.0.1:${port}` })
+          .call(testCommands.double, { n: 1 })
+          .catch((e: unknown) => e);
         expect(err, answer.body).toBeInstanceOf(DomainError);
         expect([(err as DomainError).code, hits], answer.body).toEqual(['INTERNAL_SERVER_ERROR', 1]);
       } finally {
@@ -195,7 +220,9 @@ describe('internal commands over HTTP', () => {
     const missing = await client.call(testCommands.missing, {}).catch((e: unknown) => e);
     const unknown = await client.call(skewed.noSuchCommand, {}).catch((e: unknown) => e);
     const down = await client.call(testCommands.flaky, {}).catch((e: unknown) => e);
-    const unreachable = await clientFor({ baseUrl: 'http://127.0.0.1:1' }).call(testCommands.missing, {}).catch((e: unknown) => e);
+    const unreachable = await clientFor({ baseUrl: 'http://127.0.0.1:1' })
+      .call(testCommands.missing, {})
+      .catch((e: unknown) => e);
     expect([missing, unknown, down, unreachable].map((e) => [(e as DomainError).code, (e as DomainError).reason])).toEqual([
       ['NOT_FOUND', 'NOT_FOUND'],
       ['NOT_FOUND', 'UNKNOWN_COMMAND'],
@@ -207,8 +234,10 @@ describe('internal commands over HTTP', () => {
   });
 
   it('bad input is BAD_USER_INPUT (422) with field paths', async () => {
-    // @ts-expect-error: the contract says n is a number; sent anyway, as a client of another version might
-    const err = await clientFor().call(testCommands.double, { n: 'two' }).catch((e: unknown) => e);
+    const err = await clientFor()
+      // @ts-expect-error: the contract says n is a number; sent anyway, as a client of another version might
+      .call(testCommands.double, { n: 'two' })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DomainError);
     expect((err as DomainError).code).toBe('BAD_USER_INPUT');
     expect((err as DomainError).fields.map((f) => f.path)).toEqual([['n']]);
@@ -227,7 +256,9 @@ describe('internal commands over HTTP', () => {
 
   it('issue 13: an answer that breaks the contract is refused on the client with BAD_COMMAND_OUTPUT, naming the paths', async () => {
     // The real server answers `doubled` as a number; a client of another version expects text.
-    const skew = await clientFor().call(skewed.double, { n: 2 }).catch((e: unknown) => e);
+    const skew = await clientFor()
+      .call(skewed.double, { n: 2 })
+      .catch((e: unknown) => e);
     expect(skew).toBeInstanceOf(DomainError);
     expect(skew).toMatchObject({ code: 'INTERNAL_SERVER_ERROR', reason: 'BAD_COMMAND_OUTPUT', fields: [] });
     expect((skew as DomainError).message).toMatch(/"double" .* \(at doubled\)$/);
@@ -240,7 +271,9 @@ describe('internal commands over HTTP', () => {
     });
     const port = await listen(liar, 0, '127.0.0.1');
     try {
-      const err = await clientFor({ baseUrl: `http://127.0.0.1:${port}` }).call(testCommands.double, { n: 2 }).catch((e: unknown) => e);
+      const err = await clientFor({ baseUrl: `http://127.0.0.1:${port}` })
+        .call(testCommands.double, { n: 2 })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(DomainError);
       expect((err as DomainError).reason).toBe('BAD_COMMAND_OUTPUT');
       expect((err as DomainError).message).toMatch(/\(at doubled, requestId\)$/);
@@ -266,14 +299,19 @@ describe('internal commands over HTTP', () => {
       expect(raw.status, name).toBe(404);
       expect(raw.body).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
     }
-    const err = await clientFor().call(skewed.noSuchCommand, {}).catch((e: unknown) => e);
+    const err = await clientFor()
+      .call(skewed.noSuchCommand, {})
+      .catch((e: unknown) => e);
     expect((err as DomainError).code).toBe('NOT_FOUND');
   });
 
   it('an unexpected failure is a generic 500 without internals', async () => {
     const raw = await post('crash', {}, await auth());
     expect(raw.status).toBe(500);
-    expect(raw.body).toEqual({ ok: false, error: { code: 'INTERNAL_SERVER_ERROR', reason: 'INTERNAL_SERVER_ERROR', message: 'Internal command failed', fields: [] } });
+    expect(raw.body).toEqual({
+      ok: false,
+      error: { code: 'INTERNAL_SERVER_ERROR', reason: 'INTERNAL_SERVER_ERROR', message: 'Internal command failed', fields: [] },
+    });
   });
 
   it('a missing credential is 401, and the command does not run', async () => {
@@ -296,7 +334,9 @@ describe('internal commands over HTTP', () => {
       expect(raw.body.error.code).toBe('UNAUTHENTICATED');
     }
     // The client, misconfigured with the wrong secret, surfaces the 401 as it is.
-    const err = await clientFor({ secret: `${SECRET}-other` }).call(testCommands.double, { n: 1 }).catch((e: unknown) => e);
+    const err = await clientFor({ secret: `${SECRET}-other` })
+      .call(testCommands.double, { n: 1 })
+      .catch((e: unknown) => e);
     expect((err as DomainError).code).toBe('UNAUTHENTICATED');
   });
 
@@ -304,7 +344,9 @@ describe('internal commands over HTTP', () => {
     const raw = await post('double', { n: 1 }, await auth('org-users', SECRET, 'licensing'));
     expect(raw.status).toBe(403);
     expect(raw.body).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
-    const err = await createInternalClient({ from: 'cli', to: 'org-users', baseUrl, secret: SECRET }).call(testCommands.double, { n: 1 }).catch((e: unknown) => e);
+    const err = await createInternalClient({ from: 'cli', to: 'org-users', baseUrl, secret: SECRET })
+      .call(testCommands.double, { n: 1 })
+      .catch((e: unknown) => e);
     expect((err as DomainError).code).toBe('FORBIDDEN');
   });
 
@@ -335,14 +377,18 @@ describe('internal commands over HTTP', () => {
 
   it('the client passes a SERVICE_UNAVAILABLE answer on at once: the service already waited', async () => {
     calls.flaky = 0;
-    const err = await clientFor().call(testCommands.flaky, {}).catch((e: unknown) => e);
+    const err = await clientFor()
+      .call(testCommands.flaky, {})
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DomainError);
     expect((err as DomainError).code).toBe('SERVICE_UNAVAILABLE');
     expect(calls.flaky).toBe(1);
   });
 
   it('the client reports an unreachable service as SERVICE_UNAVAILABLE without internal addresses', async () => {
-    const err = await clientFor({ baseUrl: 'http://127.0.0.1:1' }).call(testCommands.double, { n: 1 }).catch((e: unknown) => e);
+    const err = await clientFor({ baseUrl: 'http://127.0.0.1:1' })
+      .call(testCommands.double, { n: 1 })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DomainError);
     expect((err as DomainError).code).toBe('SERVICE_UNAVAILABLE');
     expect((err as DomainError).message).not.toContain('127.0.0.1');

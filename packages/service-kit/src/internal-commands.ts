@@ -73,7 +73,13 @@ export function createInternalCommandHandler(opts: {
     if (commands.has(name)) throw new Error(`Internal command "${name}" is served twice`);
     commands.set(name, command);
   }
-  const fail = (status: number, code: ErrorCode, message: string, fields: FieldIssue[] = [], reason: ErrorReason = code): CommandHttpResult => ({
+  const fail = (
+    status: number,
+    code: ErrorCode,
+    message: string,
+    fields: FieldIssue[] = [],
+    reason: ErrorReason = code,
+  ): CommandHttpResult => ({
     status,
     body: { ok: false, error: { code, reason, message, fields } },
   });
@@ -96,7 +102,13 @@ export function createInternalCommandHandler(opts: {
       return { status: 200, body: { ok: true, result: result ?? null } };
     } catch (err) {
       if (err instanceof DomainError) {
-        const error = { code: err.code, reason: err.reason, message: err.message, fields: err.fields, ...(err.dialectCode ? { dialectCode: err.dialectCode } : {}) };
+        const error = {
+          code: err.code,
+          reason: err.reason,
+          message: err.message,
+          fields: err.fields,
+          ...(err.dialectCode ? { dialectCode: err.dialectCode } : {}),
+        };
         return { status: STATUS_OF[err.code] ?? 400, body: { ok: false, error } };
       }
       if (opts.isUnavailable(err)) {
@@ -114,7 +126,11 @@ export function createInternalCommandHandler(opts: {
  * contract's output schema.
  */
 export interface InternalClient<To extends ServingService = ServingService> {
-  call<C extends CommandContract<z.ZodType, z.ZodType, To>>(contract: C, input: CommandInput<C>, opts?: { requestId?: string }): Promise<CommandOutput<C>>;
+  call<C extends CommandContract<z.ZodType, z.ZodType, To>>(
+    contract: C,
+    input: CommandInput<C>,
+    opts?: { requestId?: string },
+  ): Promise<CommandOutput<C>>;
 }
 
 const RETRY_DELAYS_MS = [50, 200, 500];
@@ -169,9 +185,14 @@ export function createInternalClient<To extends ServingService>(opts: {
             if (parsed.ok) return parsed.value;
             // Not `fields`: those name the caller's input, and this is the other service's fault (logged where it surfaces).
             const at = parsed.errors.map((e) => e.path.join('.') || '(root)').join(', ');
-            throw new DomainError('INTERNAL_SERVER_ERROR', `The ${opts.to} service answered "${name}" with an unexpected shape (at ${at})`, [], {
-              reason: 'BAD_COMMAND_OUTPUT',
-            });
+            throw new DomainError(
+              'INTERNAL_SERVER_ERROR',
+              `The ${opts.to} service answered "${name}" with an unexpected shape (at ${at})`,
+              [],
+              {
+                reason: 'BAD_COMMAND_OUTPUT',
+              },
+            );
           }
           // An answer is final, SERVICE_UNAVAILABLE included: the service that
           // gave it has already waited for its database, and retrying it would
@@ -192,7 +213,9 @@ export function createInternalClient<To extends ServingService>(opts: {
         const delay = RETRY_DELAYS_MS[attempt];
         if (delay !== undefined) await new Promise((r) => setTimeout(r, delay));
       }
-      throw new DomainError('SERVICE_UNAVAILABLE', `The ${opts.to} service is unavailable, please retry`, [], { reason: 'SERVICE_UNREACHABLE' });
+      throw new DomainError('SERVICE_UNAVAILABLE', `The ${opts.to} service is unavailable, please retry`, [], {
+        reason: 'SERVICE_UNREACHABLE',
+      });
     },
     close: () => dispatcher.close(),
   };

@@ -41,11 +41,7 @@ export const REDACTED_PATHS = [
   '*.variables',
 ];
 
-export function createLogger(opts: {
-  service: string;
-  level: string;
-  destination?: pino.DestinationStream;
-}): Logger {
+export function createLogger(opts: { service: string; level: string; destination?: pino.DestinationStream }): Logger {
   return pino(
     {
       name: opts.service,
@@ -67,5 +63,8 @@ export function createLogger(opts: {
  * or request id); never values such as emails.
  */
 export function logUndoFailure(logger: Pick<Logger, 'error'>, err: unknown, undo: string, context: Record<string, unknown>): void {
-  logger.error({ err: errSummary(err), undo, repair: 'usergraph reconcile', ...context }, 'undo step failed; what it left behind waits for its repair');
+  logger.error(
+    { err: errSummary(err), undo, repair: 'usergraph reconcile', ...context },
+    'undo step failed; what it left behind waits for its repair',
+  );
 }

@@ -5,7 +5,7 @@ import { principalOf, READER, registryKeyFor, registryTokenFrom, subgraphPrincip
 const SECRET = 'registry-secret-for-tests-0123456789abcdef';
 
 describe('registry credentials', () => {
-  it('a team\'s key proves its own principal, and only with the registry\'s secret', async () => {
+  it("a team's key proves its own principal, and only with the registry's secret", async () => {
     const key = registryKeyFor(SECRET, subgraphPrincipal('loyalty'));
     expect(key.startsWith('subgraph:loyalty.')).toBe(true);
     const token = await registryTokenFrom(key);
@@ -13,7 +13,7 @@ describe('registry credentials', () => {
     expect(await principalOf(`${SECRET}-other`, token)).toBeUndefined();
   });
 
-  it('a team\'s key cannot speak for another subgraph or the reader: the key is derived from the claimed principal', async () => {
+  it("a team's key cannot speak for another subgraph or the reader: the key is derived from the claimed principal", async () => {
     const loyaltyKey = registryKeyFor(SECRET, subgraphPrincipal('loyalty'));
     const hmac = loyaltyKey.slice(loyaltyKey.lastIndexOf('.') + 1);
     for (const claimed of [subgraphPrincipal('identity'), READER]) {
@@ -23,7 +23,12 @@ describe('registry credentials', () => {
 
   it('refuses a token whose principal is not one (no claim, odd names, a plain internal-command audience)', async () => {
     const hmacKey = new TextEncoder().encode(registryKeyFor(SECRET, READER).split('.')[1]);
-    const noClaim = await new SignJWT({}).setProtectedHeader({ alg: 'HS256', typ: 'internal-command' }).setIssuer('usergraph-internal').setAudience('usergraph-internal:registry').setExpirationTime('60s').sign(hmacKey);
+    const noClaim = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256', typ: 'internal-command' })
+      .setIssuer('usergraph-internal')
+      .setAudience('usergraph-internal:registry')
+      .setExpirationTime('60s')
+      .sign(hmacKey);
     expect(await principalOf(SECRET, noClaim)).toBeUndefined();
     expect(await principalOf(SECRET, 'not-a-jwt')).toBeUndefined();
     expect(() => registryKeyFor(SECRET, 'admin')).toThrow();

@@ -41,7 +41,9 @@ export function createClientIpResolver(opts: { service: string; internalSecret: 
   return async (info) => {
     const assertion = header(info, GATEWAY_ASSERTION_HEADER);
     const claims = assertion ? await verifyAssertion(assertion) : undefined;
-    return rateLimitKeyForIp(claims?.from === 'gateway' && typeof claims.ip === 'string' ? claims.ip : (info.req.socket.remoteAddress ?? ''));
+    return rateLimitKeyForIp(
+      claims?.from === 'gateway' && typeof claims.ip === 'string' ? claims.ip : (info.req.socket.remoteAddress ?? ''),
+    );
   };
 }
 
@@ -65,7 +67,10 @@ export function createRequestContextFactory(opts: {
     if (caller.kind !== 'anonymous' && opts.callerIsLive) {
       const verdict = await opts.callerIsLive(caller).catch((err: unknown) => {
         // Fail closed: without a verdict the token is not honoured.
-        throw toGraphQLError(err instanceof DomainError ? err : new DomainError('SERVICE_UNAVAILABLE', 'Cannot check the session, please retry'), 503);
+        throw toGraphQLError(
+          err instanceof DomainError ? err : new DomainError('SERVICE_UNAVAILABLE', 'Cannot check the session, please retry'),
+          503,
+        );
       });
       if (!verdict.live) {
         const message = caller.kind === 'user' ? 'Session revoked: sign in again' : 'The application is not active';

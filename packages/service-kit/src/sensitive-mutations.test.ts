@@ -33,7 +33,9 @@ describe('sensitiveMutationLimitRule (issue 12, second pass, finding 1: aliases)
   it('stays linear for a chain of 200 fragment pairs (each fragment walked once)', () => {
     const levels = 200;
     const frags = Array.from({ length: levels }, (_, i) =>
-      i + 1 < levels ? `fragment A${i} on Mutation { logout ...A${i + 1} ...B${i + 1} } fragment B${i} on Mutation { logout ...A${i + 1} ...B${i + 1} }` : `fragment A${i} on Mutation { logout } fragment B${i} on Mutation { logout }`,
+      i + 1 < levels
+        ? `fragment A${i} on Mutation { logout ...A${i + 1} ...B${i + 1} } fragment B${i} on Mutation { logout ...A${i + 1} ...B${i + 1} }`
+        : `fragment A${i} on Mutation { logout } fragment B${i} on Mutation { logout }`,
     ).join(' ');
     const doc = parse(`mutation { ...A0 ...B0 } ${frags}`);
     expect(validate(schema, doc, [sensitiveMutationLimitRule()])).toEqual([]);

@@ -15,17 +15,30 @@ describe('service tokens', () => {
   it('finding 8a: each kind has its own typ and audience: a gateway assertion is no command credential, nor the reverse', async () => {
     const assertion = await signServiceToken(SECRET, 'gateway', 'org-users', { ip: '203.0.113.9' }, 'gateway-assertion');
     const command = await signServiceToken(SECRET, 'gateway', 'org-users', { ip: '203.0.113.9' });
-    expect(await verifyServiceToken(SECRET, 'org-users', assertion, 'gateway-assertion')).toMatchObject({ from: 'gateway', ip: '203.0.113.9' });
+    expect(await verifyServiceToken(SECRET, 'org-users', assertion, 'gateway-assertion')).toMatchObject({
+      from: 'gateway',
+      ip: '203.0.113.9',
+    });
     expect(await verifyServiceToken(SECRET, 'org-users', assertion)).toBeUndefined();
     expect(await verifyServiceToken(SECRET, 'org-users', command, 'gateway-assertion')).toBeUndefined();
     const key = new TextEncoder().encode(SECRET);
     const forged = (typ: string | undefined, aud: string) =>
-      new SignJWT({ from: 'gateway' }).setProtectedHeader({ alg: 'HS256', ...(typ ? { typ } : {}) }).setIssuer('usergraph-internal').setAudience(aud).setIssuedAt().setExpirationTime('1m').sign(key);
+      new SignJWT({ from: 'gateway' })
+        .setProtectedHeader({ alg: 'HS256', ...(typ ? { typ } : {}) })
+        .setIssuer('usergraph-internal')
+        .setAudience(aud)
+        .setIssuedAt()
+        .setExpirationTime('1m')
+        .sign(key);
     // The right audience is not enough without the right typ, nor the reverse.
     expect(await verifyServiceToken(SECRET, 'org-users', await forged(undefined, audienceFor('org-users')))).toBeUndefined();
     expect(await verifyServiceToken(SECRET, 'org-users', await forged('gateway-assertion', audienceFor('org-users')))).toBeUndefined();
-    expect(await verifyServiceToken(SECRET, 'org-users', await forged('internal-command', audienceFor('org-users', 'gateway-assertion')))).toBeUndefined();
-    expect(await verifyServiceToken(SECRET, 'org-users', await forged('internal-command', audienceFor('org-users')))).toMatchObject({ from: 'gateway' });
+    expect(
+      await verifyServiceToken(SECRET, 'org-users', await forged('internal-command', audienceFor('org-users', 'gateway-assertion'))),
+    ).toBeUndefined();
+    expect(await verifyServiceToken(SECRET, 'org-users', await forged('internal-command', audienceFor('org-users')))).toMatchObject({
+      from: 'gateway',
+    });
   });
 
   it('are useless at another service', async () => {
@@ -41,8 +54,13 @@ describe('service tokens', () => {
   it('reject expired tokens, tokens without "from", other issuers and EdDSA tokens', async () => {
     const key = new TextEncoder().encode(SECRET);
     const now = Math.floor(Date.now() / 1000);
-    const base = () => new SignJWT({ from: 'x' }).setProtectedHeader({ alg: 'HS256', typ: 'internal-command' }).setAudience(audienceFor('org-users'));
-    const expired = await base().setIssuer('usergraph-internal').setIssuedAt(now - 120).setExpirationTime(now - 60).sign(key);
+    const base = () =>
+      new SignJWT({ from: 'x' }).setProtectedHeader({ alg: 'HS256', typ: 'internal-command' }).setAudience(audienceFor('org-users'));
+    const expired = await base()
+      .setIssuer('usergraph-internal')
+      .setIssuedAt(now - 120)
+      .setExpirationTime(now - 60)
+      .sign(key);
     const otherIssuer = await base().setIssuer('usergraph').setIssuedAt().setExpirationTime('1m').sign(key);
     const noFrom = await new SignJWT({})
       .setProtectedHeader({ alg: 'HS256', typ: 'internal-command' })

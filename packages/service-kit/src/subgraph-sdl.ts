@@ -46,5 +46,7 @@ export function mergeResolvers<R extends object>(maps: readonly R[]): R {
 
 /** A GraphQLScalarType instance (e.g. DateTimeResolver) rather than a map of field resolvers. */
 function isScalar(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && (value as { constructor?: { name?: string } }).constructor?.name === 'GraphQLScalarType';
+  return (
+    typeof value === 'object' && value !== null && (value as { constructor?: { name?: string } }).constructor?.name === 'GraphQLScalarType'
+  );
 }

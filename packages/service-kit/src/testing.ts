@@ -144,7 +144,9 @@ export async function postCommand(
   opts: { secret: string; service: string; from?: string; authorization?: string | null },
 ): Promise<HttpResult> {
   const authorization =
-    opts.authorization === undefined ? `Bearer ${await signServiceToken(opts.secret, opts.from ?? 'cli', opts.service)}` : opts.authorization;
+    opts.authorization === undefined
+      ? `Bearer ${await signServiceToken(opts.secret, opts.from ?? 'cli', opts.service)}`
+      : opts.authorization;
   return postJson(`${baseUrl}/internal/commands/${name}`, input, authorization === null ? {} : { authorization });
 }
 

@@ -44,14 +44,27 @@ describe('createUser saga', () => {
   it('writes a lone profile unmarked and skips activate', async () => {
     const r = recorder();
     let marked: boolean | undefined;
-    await createUser(ids, { profile: { do: async (_c, m) => (marked = m), undo: r.port('profile').undo }, activate: async () => r.calls.push('do activate') }, { logger: r.logger });
+    await createUser(
+      ids,
+      { profile: { do: async (_c, m) => (marked = m), undo: r.port('profile').undo }, activate: async () => r.calls.push('do activate') },
+      { logger: r.logger },
+    );
     expect(marked).toBe(false);
     expect(r.calls).toEqual([]);
   });
 
   it('undoes the finished steps in reverse and rethrows the failure', async () => {
     const r = recorder('credentials');
-    const saga = createUser(ids, { profile: r.port('profile'), credentials: r.port('credentials'), licenses: r.port('licenses'), activate: async () => r.calls.push('do activate') }, { logger: r.logger });
+    const saga = createUser(
+      ids,
+      {
+        profile: r.port('profile'),
+        credentials: r.port('credentials'),
+        licenses: r.port('licenses'),
+        activate: async () => r.calls.push('do activate'),
+      },
+      { logger: r.logger },
+    );
     await expect(saga).rejects.toThrow('credentials failed');
     expect(r.calls).toEqual(['do profile', 'do licenses', 'do credentials', 'undo licenses', 'undo profile']);
   });
@@ -59,20 +72,39 @@ describe('createUser saga', () => {
   it('logs a failed undo with the saga id, step and ids, and still undoes the rest', async () => {
     const r = recorder('none', 'licenses');
     const failing = { ...r.port('credentials'), do: async () => Promise.reject(new Error('identity down')) };
-    await expect(createUser(ids, { profile: r.port('profile'), credentials: failing, licenses: r.port('licenses'), activate: async () => undefined }, { logger: r.logger })).rejects.toThrow(
-      'identity down',
-    );
+    await expect(
+      createUser(
+        ids,
+        { profile: r.port('profile'), credentials: failing, licenses: r.port('licenses'), activate: async () => undefined },
+        { logger: r.logger },
+      ),
+    ).rejects.toThrow('identity down');
     expect(r.calls).toEqual(['do profile', 'do licenses', 'undo licenses', 'undo profile']);
     expect(r.errors).toHaveLength(1);
-    expect(r.errors[0]).toMatchObject({ undo: 'provision licenses', step: 'licenses', organizationId: 'org1', userId: 'u1', repair: 'usergraph reconcile' });
+    expect(r.errors[0]).toMatchObject({
+      undo: 'provision licenses',
+      step: 'licenses',
+      organizationId: 'org1',
+      userId: 'u1',
+      repair: 'usergraph reconcile',
+    });
     expect(r.errors[0]!.sagaId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('calls the fault hook at every point between two writes', async () => {
     const r = recorder();
     const points: string[] = [];
-    await createUser(ids, { profile: r.port('profile'), credentials: r.port('credentials'), licenses: r.port('licenses'), activate: async () => undefined }, { logger: r.logger, faults: (p) => points.push(p) });
-    expect(points).toEqual(['provision:after-profile', 'provision:after-licenses', 'provision:after-credentials', 'provision:before-activate']);
+    await createUser(
+      ids,
+      { profile: r.port('profile'), credentials: r.port('credentials'), licenses: r.port('licenses'), activate: async () => undefined },
+      { logger: r.logger, faults: (p) => points.push(p) },
+    );
+    expect(points).toEqual([
+      'provision:after-profile',
+      'provision:after-licenses',
+      'provision:after-credentials',
+      'provision:before-activate',
+    ]);
   });
 });
 

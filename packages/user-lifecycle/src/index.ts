@@ -21,10 +21,13 @@ export interface SagaContext {
   userId: string;
 }
 
-/** One write of a saga, and how to take it back (idempotent both ways: reconcile may repeat either). */
+/**
+ * One write of a saga, and how to take it back (idempotent both ways: reconcile may repeat either).
+ * Plain functions, not methods: the saga calls them detached from the port.
+ */
 export interface Port<R = unknown> {
-  do(ctx: SagaContext): Promise<R>;
-  undo(ctx: SagaContext): Promise<unknown>;
+  do: (ctx: SagaContext) => Promise<R>;
+  undo: (ctx: SagaContext) => Promise<unknown>;
 }
 
 /**
@@ -42,7 +45,7 @@ export interface CreationPorts<P> {
    * removes a marked profile and whatever else the saga wrote). A saga whose
    * only write is the profile needs no marker: that write is one step.
    */
-  profile: { do(ctx: SagaContext, marked: boolean): Promise<P>; undo(ctx: SagaContext): Promise<unknown> };
+  profile: { do: (ctx: SagaContext, marked: boolean) => Promise<P>; undo: (ctx: SagaContext) => Promise<unknown> };
   credentials?: Port;
   licenses?: Port;
   /** Clears the marker: the user exists from here on. Never undone (it is the last step). */
@@ -104,7 +107,12 @@ async function run(saga: 'provision' | 'deprovision', steps: Step[], ctx: SagaCo
     for (const step of done.reverse()) {
       if (!step.undo) continue;
       await step.undo(ctx).catch((undoErr: unknown) =>
-        logUndoFailure(opts.logger, undoErr, `${saga} ${step.name}`, { sagaId: ctx.sagaId, step: step.name, organizationId: ctx.organizationId, userId: ctx.userId }),
+        logUndoFailure(opts.logger, undoErr, `${saga} ${step.name}`, {
+          sagaId: ctx.sagaId,
+          step: step.name,
+          organizationId: ctx.organizationId,
+          userId: ctx.userId,
+        }),
       );
     }
     throw err;
@@ -116,7 +124,11 @@ async function run(saga: 'provision' | 'deprovision', steps: Step[], ctx: SagaCo
  * failure the finished steps are undone in reverse and the error is thrown
  * as it was, for the entry point to put in its dialect.
  */
-export async function createUser<P>(ids: { organizationId: string; userId: string }, ports: CreationPorts<P>, opts: SagaOptions): Promise<{ sagaId: string; profile: P }> {
+export async function createUser<P>(
+  ids: { organizationId: string; userId: string },
+  ports: CreationPorts<P>,
+  opts: SagaOptions,
+): Promise<{ sagaId: string; profile: P }> {
   const ctx: SagaContext = { sagaId: randomUUID(), ...ids };
   const marked = Boolean(ports.credentials ?? ports.licenses);
   let profile: P | undefined;
@@ -142,15 +154,31 @@ export async function createUser<P>(ids: { organizationId: string; userId: strin
  * after the licenses is logged with the saga id and thrown, the marked
  * profile left for reconcile to finish.
  */
-export async function deleteUser(ids: { organizationId: string; userId: string }, ports: DeletionPorts, opts: SagaOptions): Promise<{ sagaId: string }> {
+export async function deleteUser(
+  ids: { organizationId: string; userId: string },
+  ports: DeletionPorts,
+  opts: SagaOptions,
+): Promise<{ sagaId: string }> {
   const ctx: SagaContext = { sagaId: randomUUID(), ...ids };
-  await run('deprovision', [{ name: 'mark', ...ports.mark }, { name: 'licenses', do: ports.licenses }], ctx, opts);
+  await run(
+    'deprovision',
+    [
+      { name: 'mark', ...ports.mark },
+      { name: 'licenses', do: ports.licenses },
+    ],
+    ctx,
+    opts,
+  );
   try {
     await ports.credentials(ctx);
     opts.faults?.('deprovision:after-credentials');
     await ports.profile(ctx);
   } catch (err) {
-    logUndoFailure(opts.logger, err, 'deprovision: finish deleting', { sagaId: ctx.sagaId, organizationId: ctx.organizationId, userId: ctx.userId });
+    logUndoFailure(opts.logger, err, 'deprovision: finish deleting', {
+      sagaId: ctx.sagaId,
+      organizationId: ctx.organizationId,
+      userId: ctx.userId,
+    });
     throw err;
   }
   return { sagaId: ctx.sagaId };

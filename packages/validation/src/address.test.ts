@@ -46,7 +46,10 @@ describe('addressInputSchema', () => {
   });
 
   it('reports the path of each bad field', () => {
-    const result = validate(addressInputSchema, { city: 'Lon\u0000don', postCode: '!', alpha2: 'ZZ', stateCode: 'ABCD' }, ['input', 'address']);
+    const result = validate(addressInputSchema, { city: 'Lon\u0000don', postCode: '!', alpha2: 'ZZ', stateCode: 'ABCD' }, [
+      'input',
+      'address',
+    ]);
     expect(result).toEqual({
       ok: false,
       errors: [
@@ -92,7 +95,12 @@ describe('objectIdSchema', () => {
 });
 
 describe('countryCodeSchema', () => {
-  it.each([['GB', 'GB'], ['us', 'US'], [' de ', 'DE'], ['aq', 'AQ']])('accepts %s as %s', (input, output) => {
+  it.each([
+    ['GB', 'GB'],
+    ['us', 'US'],
+    [' de ', 'DE'],
+    ['aq', 'AQ'],
+  ])('accepts %s as %s', (input, output) => {
     expect(valueOf(countryCodeSchema, input)).toBe(output);
   });
 

@@ -15,9 +15,7 @@ const coded = (min: number, max: number, pattern: RegExp, message: string) =>
   singleLineText({ min, max }).check(rule((s) => pattern.test(s), message));
 
 /** A MongoDB ObjectId in hex, lower-cased. */
-export const objectIdSchema = coded(24, 24, /^[0-9a-fA-F]{24}$/, 'must be 24 hexadecimal characters').overwrite((s) =>
-  s.toLowerCase(),
-);
+export const objectIdSchema = coded(24, 24, /^[0-9a-fA-F]{24}$/, 'must be 24 hexadecimal characters').overwrite((s) => s.toLowerCase());
 
 /** An officially assigned ISO 3166-1 alpha-2 country code, accepted in any case, output upper case. */
 export const countryCodeSchema = singleLineText({ min: 2, max: 2 })

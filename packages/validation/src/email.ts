@@ -14,9 +14,7 @@ function isEmail(s: string): boolean {
 }
 
 /** A trimmed email address; case is kept (see `normalizeEmail` for lookups). */
-export const emailSchema = singleLineText({ max: EMAIL_MAX_LENGTH }).check(
-  rule(isEmail, 'is not a valid email address'),
-);
+export const emailSchema = singleLineText({ max: EMAIL_MAX_LENGTH }).check(rule(isEmail, 'is not a valid email address'));
 
 /** Canonical form for uniqueness checks and lookups: trimmed and lower-cased. */
 export function normalizeEmail(s: string): string {

@@ -58,7 +58,12 @@ describe('schemas built with the human error map', () => {
     expect(messages(z.uuid(human), 'b')).toEqual(['is not a valid uuid']);
     expect(messages(z.strictObject({}, human), { x: 1 })).toEqual(['has an unknown field "x"']);
     expect(messages(z.union([z.string(), z.number()], human), true)).toEqual(['is not valid']);
-    expect(messages(z.string(human).refine(() => false), 'x')).toEqual(['is not valid']);
+    expect(
+      messages(
+        z.string(human).refine(() => false),
+        'x',
+      ),
+    ).toEqual(['is not valid']);
   });
 
   it('lists at most five unknown keys, each cut short', () => {

@@ -70,7 +70,11 @@ describe('validate', () => {
   });
 
   it('returns field errors on failure', () => {
-    expect(validate(z.object({ telephone: phoneSchema('US'), password: passwordSchema }), { telephone: '555-123-4567', password: 'password' }, ['input'])).toEqual({
+    expect(
+      validate(z.object({ telephone: phoneSchema('US'), password: passwordSchema }), { telephone: '555-123-4567', password: 'password' }, [
+        'input',
+      ]),
+    ).toEqual({
       ok: false,
       errors: [
         { path: ['input', 'telephone'], message: 'is not a valid phone number' },

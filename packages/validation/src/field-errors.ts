@@ -4,10 +4,20 @@ import { human, humanMessage } from './error-map.js';
 // The one neutral shape every API dialect's errors are built from.
 
 /** A problem with one input field. `path` segments are strings; array indexes are decimal strings. */
-export interface FieldError { path: string[]; message: string }
+export interface FieldError {
+  path: string[];
+  message: string;
+}
 
 const STARTS_LOWER_CASE = /^\p{Ll}/u;
-const ARTICLE: Record<string, string> = { null: 'null', undefined: 'undefined', NaN: 'NaN', Infinity: 'an infinite number', array: 'an array', object: 'an object' };
+const ARTICLE: Record<string, string> = {
+  null: 'null',
+  undefined: 'undefined',
+  NaN: 'NaN',
+  Infinity: 'an infinite number',
+  array: 'an array',
+  object: 'an object',
+};
 
 // Schemas built elsewhere may still carry zod's stock sentences ("Invalid
 // input: expected string, received number"). Our messages are predicates that
@@ -49,9 +59,7 @@ export function validate<S extends z.ZodType>(
   basePath: string[] = [],
 ): { ok: true; value: z.output<S> } | { ok: false; errors: FieldError[] } {
   const result = schema.safeParse(input, human);
-  return result.success
-    ? { ok: true, value: result.data }
-    : { ok: false, errors: fieldErrorsFromZod(result.error, basePath) };
+  return result.success ? { ok: true, value: result.data } : { ok: false, errors: fieldErrorsFromZod(result.error, basePath) };
 }
 
 /** The field a path names: its last segment that is not an array index. */

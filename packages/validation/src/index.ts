@@ -22,15 +22,7 @@ export { normalizeUsername, usernameSchema } from './username.js';
 export { nameInputSchema, personNameSchema } from './person-name.js';
 export { slugSchema } from './slug.js';
 export { addressInputSchema, countryCodeSchema, objectIdSchema } from './address.js';
-export {
-  MIN_YEAR,
-  ageOn,
-  dateInputSchema,
-  daysInMonth,
-  formatIsoDate,
-  isoDateStringSchema,
-  latestDateOnEarth,
-} from './date.js';
+export { MIN_YEAR, ageOn, dateInputSchema, daysInMonth, formatIsoDate, isoDateStringSchema, latestDateOnEarth } from './date.js';
 export { last4, nationalIdSchema } from './national-id.js';
 export { groupNameSchema } from './group-name.js';
 export { LICENSE_TYPES, licenseSetSchema, licenseTypeSchema, type LicenseType } from './license.js';

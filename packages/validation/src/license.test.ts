@@ -19,16 +19,12 @@ describe('licenseTypeSchema', () => {
 });
 
 describe('licenseSetSchema', () => {
-  it.each([
-    [[]],
-    [['VIEWER']],
-    [['AUTHOR']],
-    [['ANALYST', 'VIEWER']],
-    [['ANALYST', 'AUTHOR', 'ADMIN']],
-    [['ADMIN', 'VIEWER', 'ANALYST']],
-  ])('accepts %j', (set) => {
-    expect(valueOf(licenseSetSchema, set)).toEqual(set);
-  });
+  it.each([[[]], [['VIEWER']], [['AUTHOR']], [['ANALYST', 'VIEWER']], [['ANALYST', 'AUTHOR', 'ADMIN']], [['ADMIN', 'VIEWER', 'ANALYST']]])(
+    'accepts %j',
+    (set) => {
+      expect(valueOf(licenseSetSchema, set)).toEqual(set);
+    },
+  );
 
   it('rejects AUTHOR with VIEWER', () => {
     expect(messageOf(licenseSetSchema, ['AUTHOR', 'VIEWER'])).toBe('cannot combine AUTHOR and VIEWER');
@@ -41,7 +37,12 @@ describe('licenseSetSchema', () => {
 
   it('rejects more than four entries', () => {
     expect(messageOf(licenseSetSchema, ['ADMIN', 'ANALYST', 'AUTHOR', 'ADMIN', 'VIEWER'])).toBe('must be at most 4 items');
-    expect(messageOf(licenseSetSchema, Array.from({ length: 100_000 }, () => 'NOPE'))).toBe('must be at most 4 items');
+    expect(
+      messageOf(
+        licenseSetSchema,
+        Array.from({ length: 100_000 }, () => 'NOPE'),
+      ),
+    ).toBe('must be at most 4 items');
   });
 
   it('reports every broken rule of the set: a repeat and AUTHOR with VIEWER', () => {

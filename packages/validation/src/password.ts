@@ -18,11 +18,9 @@ export function isCommonPassword(password: string): boolean {
 }
 
 /** A new password. Not trimmed: every character the user typed is part of it. */
-export const passwordSchema = z
-  .string(human)
-  .check(
-    lengthBetween(PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH),
-    noControlCharacters,
-    wellFormedText,
-    rule((s) => !isCommonPassword(s), 'is too common'),
-  );
+export const passwordSchema = z.string(human).check(
+  lengthBetween(PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH),
+  noControlCharacters,
+  wellFormedText,
+  rule((s) => !isCommonPassword(s), 'is too common'),
+);

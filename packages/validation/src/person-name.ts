@@ -8,11 +8,10 @@ import { rule, singleLineText } from './text.js';
 const NAME_PATTERN = /^[\p{L}\p{M} '’.-]+$/u;
 
 /** A first, middle or last name. */
-export const personNameSchema = singleLineText({ max: 100 })
-  .check(
-    rule((s) => NAME_PATTERN.test(s), 'must contain only letters, spaces, apostrophes, hyphens and periods'),
-    rule((s) => /\p{L}/u.test(s), 'must contain a letter'),
-  );
+export const personNameSchema = singleLineText({ max: 100 }).check(
+  rule((s) => NAME_PATTERN.test(s), 'must contain only letters, spaces, apostrophes, hyphens and periods'),
+  rule((s) => /\p{L}/u.test(s), 'must contain a letter'),
+);
 
 /** A's NameInput. `middle` may be omitted or null (GraphQL's "no value"). */
 export const nameInputSchema = z.strictObject(

@@ -43,10 +43,7 @@ export function rule(test: (value: string) => boolean, message: string): Check {
   };
 }
 
-export const noControlCharacters: Check = rule(
-  (s) => !CONTROL_CHARACTERS.test(s),
-  'must not contain control characters',
-);
+export const noControlCharacters: Check = rule((s) => !CONTROL_CHARACTERS.test(s), 'must not contain control characters');
 
 /**
  * An unpaired UTF-16 surrogate (JSON allows "\ud800") is not text: UTF-8
@@ -74,7 +71,5 @@ export interface TextOptions {
  */
 export function singleLineText({ min = 1, max, trim = true }: TextOptions): z.ZodString {
   const base = z.string(human);
-  return (trim ? base.trim() : base)
-    .normalize('NFC')
-    .check(lengthBetween(min, max), noControlCharacters, wellFormedText);
+  return (trim ? base.trim() : base).normalize('NFC').check(lengthBetween(min, max), noControlCharacters, wellFormedText);
 }

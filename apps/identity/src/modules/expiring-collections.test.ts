@@ -27,7 +27,14 @@ describe.skipIf(!!process.env.MONGODB_URI)("identity's expired records are delet
   });
 
   const ids = async (collection: string) =>
-    (await conn.db!.collection<{ _id: string }>(collection).find({}, { projection: { _id: 1 } }).toArray()).map((d) => d._id).sort();
+    (
+      await conn
+        .db!.collection<{ _id: string }>(collection)
+        .find({}, { projection: { _id: 1 } })
+        .toArray()
+    )
+      .map((d) => d._id)
+      .sort();
 
   it('each kind: what expired is gone after a pass, what has not stays (sessions, codes, limits, outbox, idempotency keys, signing keys)', async () => {
     const start = Date.now();
@@ -69,14 +76,29 @@ describe.skipIf(!!process.env.MONGODB_URI)("identity's expired records are delet
     await limits.limiter('hour', { points: 5, windowSeconds: 3600 }).consume('k', 'too many');
     // Outbox (retention 15 minutes here): a message from 20 minutes ago and one sent now.
     const outbox = createOutbox(conn, { deliver: false });
-    const old = { _id: 'old-message', organizationId: '', to: 'a@example.ca', subject: 's', text: 't', createdAt: new Date(start - 20 * MINUTE) };
+    const old = {
+      _id: 'old-message',
+      organizationId: '',
+      to: 'a@example.ca',
+      subject: 's',
+      text: 't',
+      createdAt: new Date(start - 20 * MINUTE),
+    };
     await outbox.Outbox.create(old);
     await outbox.send({ to: 'b@example.ca', subject: 's', text: 't' });
     // An Idempotency-Key record (24 h) and the first signing key (1-hour periods: kept 3 hours).
-    await withIdempotencyKey(conn, { key: 'k1', scope: 'register', caller: 'anonymous', fingerprint: () => 'f', logger: silent }, async () => 'done');
+    await withIdempotencyKey(
+      conn,
+      { key: 'k1', scope: 'register', caller: 'anonymous', fingerprint: () => 'f', logger: silent },
+      async () => 'done',
+    );
     await createSigningKeys({ conn, box: createSecretBox(generateEncryptionKey()), rotationHours: 1, issuer: 'i', audience: 'a' }).jwks();
 
-    const collections = identityExpiringCollections({ ACCESS_TOKEN_TTL_SECONDS: 60, OUTBOX_RETENTION_SECONDS: 15 * 60, SIGNING_KEY_ROTATION_HOURS: 1 });
+    const collections = identityExpiringCollections({
+      ACCESS_TOKEN_TTL_SECONDS: 60,
+      OUTBOX_RETENTION_SECONDS: 15 * 60,
+      SIGNING_KEY_ROTATION_HOURS: 1,
+    });
     const sweepAt = async (at: number) => {
       const expiry = await startExpiry(conn, collections, { intervalMs: 24 * HOUR, logger: silent, now: () => new Date(at) });
       try {
@@ -98,7 +120,14 @@ describe.skipIf(!!process.env.MONGODB_URI)("identity's expired records are delet
     expect(before.outbox).toBe(2);
 
     // Ten minutes on: the short-lived ones are gone.
-    expect(await sweepAt(start + 10 * MINUTE)).toEqual({ sessions: 2, verification_codes: 1, outbox: 1, rate_limits: 1, idempotency_keys: 0, signing_keys: 0 });
+    expect(await sweepAt(start + 10 * MINUTE)).toEqual({
+      sessions: 2,
+      verification_codes: 1,
+      outbox: 1,
+      rate_limits: 1,
+      idempotency_keys: 0,
+      signing_keys: 0,
+    });
     expect(await ids('sessions')).toEqual(['grace', 'long']);
     expect(await ids('verification_codes')).toEqual([codeId('email-verification', 'org1', 'u-long')]);
     expect(await ids('rate_limits')).toEqual(['hour:k']);
@@ -110,7 +139,14 @@ describe.skipIf(!!process.env.MONGODB_URI)("identity's expired records are delet
     expect((await sessions.listActiveForUser('org1', 'user-long', new Date())).map((s) => s._id)).toEqual(['long']);
 
     // A day and more on: everything here has expired.
-    expect(await sweepAt(start + 25 * HOUR)).toEqual({ sessions: 2, verification_codes: 1, outbox: 1, rate_limits: 1, idempotency_keys: 1, signing_keys: 1 });
+    expect(await sweepAt(start + 25 * HOUR)).toEqual({
+      sessions: 2,
+      verification_codes: 1,
+      outbox: 1,
+      rate_limits: 1,
+      idempotency_keys: 1,
+      signing_keys: 1,
+    });
     for (const collection of Object.keys(before)) expect(await ids(collection)).toEqual([]);
   });
 });

@@ -15,7 +15,9 @@ export function createIdentityCommands(deps: {
   return [
     serve(c.callerStatus, (subject) => deps.callerLiveness(subject)),
     serve(c.provisionUser, ({ organizationId, ...user }) => deps.credentials.provisionUser(organizationId, user)),
-    serve(c.createCredentials, ({ organizationId, userId, ...credentials }) => deps.credentials.createCredentials(organizationId, userId, credentials)),
+    serve(c.createCredentials, ({ organizationId, userId, ...credentials }) =>
+      deps.credentials.createCredentials(organizationId, userId, credentials),
+    ),
     serve(c.usernameOwner, (input) => deps.credentials.usernameOwner(input.organizationId, input.username)),
     serve(c.deleteCredentials, (input) => deps.credentials.deleteCredentials(input.organizationId, input.userId)),
     serve(c.revokeSessions, async (input) => ({ revoked: await deps.revokeSessions(input.organizationId, input.userId) })),
@@ -24,7 +26,10 @@ export function createIdentityCommands(deps: {
     serve(c.listOutbox, async (input) => {
       if (!deps.outbox) return { enabled: false, messages: [] };
       const messages = await deps.outbox.list(input);
-      return { enabled: true, messages: messages.map((m) => ({ to: m.to, subject: m.subject, text: m.text, createdAt: m.createdAt.toISOString() })) };
+      return {
+        enabled: true,
+        messages: messages.map((m) => ({ to: m.to, subject: m.subject, text: m.text, createdAt: m.createdAt.toISOString() })),
+      };
     }),
   ];
 }

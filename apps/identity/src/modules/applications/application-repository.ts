@@ -36,8 +36,11 @@ export function createApplicationRepository(conn: Connection) {
     listForOrganization: (organizationId: string) =>
       Application.find({ organizationId }).sort({ createdAt: 1 }).lean<ApplicationDoc[]>().exec(),
     /** Null when the application is not the organization's. */
-    update: (organizationId: string, clientId: string, set: Partial<Pick<ApplicationDoc, 'status' | 'permissions' | 'secretHash' | 'name'>>) =>
-      Application.findOneAndUpdate({ _id: clientId, organizationId }, { $set: set }, { new: true }).lean<ApplicationDoc>().exec(),
+    update: (
+      organizationId: string,
+      clientId: string,
+      set: Partial<Pick<ApplicationDoc, 'status' | 'permissions' | 'secretHash' | 'name'>>,
+    ) => Application.findOneAndUpdate({ _id: clientId, organizationId }, { $set: set }, { new: true }).lean<ApplicationDoc>().exec(),
   };
 }
 

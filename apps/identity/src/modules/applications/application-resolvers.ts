@@ -11,7 +11,11 @@ import type { Resolvers } from '../../generated/resolvers-types.js';
  * permission, organization-users:admin included, so what it grants never
  * exceeds what it holds.
  */
-export function createApplicationResolvers(deps: { applications: ApplicationService; licensing: LicensingClient; orgUsers: Pick<OrgUsersClient, 'getProfile'> }): Resolvers {
+export function createApplicationResolvers(deps: {
+  applications: ApplicationService;
+  licensing: LicensingClient;
+  orgUsers: Pick<OrgUsersClient, 'getProfile'>;
+}): Resolvers {
   async function adminOrganization(ctx: RequestContext): Promise<string> {
     const caller = ctx.caller;
     if (caller.kind === 'anonymous') throw unauthenticated();
@@ -24,7 +28,8 @@ export function createApplicationResolvers(deps: { applications: ApplicationServ
         throw err;
       }),
     ]);
-    if (!licenses.includes('ADMIN') || profile?.status !== 'ACTIVE') throw forbidden('Only an organization admin (ADMIN license) manages applications');
+    if (!licenses.includes('ADMIN') || profile?.status !== 'ACTIVE')
+      throw forbidden('Only an organization admin (ADMIN license) manages applications');
     return caller.organizationId;
   }
 
@@ -37,12 +42,10 @@ export function createApplicationResolvers(deps: { applications: ApplicationServ
         const { clientSecret, ...application } = await deps.applications.create(await adminOrganization(ctx), args);
         return { application, clientSecret };
       },
-      setApplicationStatus: async (_, args, ctx) =>
-        deps.applications.setStatus(await adminOrganization(ctx), args.clientId, args.status),
+      setApplicationStatus: async (_, args, ctx) => deps.applications.setStatus(await adminOrganization(ctx), args.clientId, args.status),
       setApplicationPermissions: async (_, args, ctx) =>
         deps.applications.setPermissions(await adminOrganization(ctx), args.clientId, args.permissions),
-      rotateApplicationSecret: async (_, args, ctx) =>
-        deps.applications.rotateSecret(await adminOrganization(ctx), args.clientId),
+      rotateApplicationSecret: async (_, args, ctx) => deps.applications.rotateSecret(await adminOrganization(ctx), args.clientId),
     },
   };
 }

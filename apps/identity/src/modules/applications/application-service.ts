@@ -68,7 +68,10 @@ export function createApplicationService(deps: { applications: ApplicationReposi
   }
 
   async function updated(doc: ApplicationDoc | null): Promise<ApplicationDto> {
-    if (!doc) throw new DomainError('NOT_FOUND', 'No such application in your organization', [{ path: ['clientId'], message: 'does not name an application of your organization' }]);
+    if (!doc)
+      throw new DomainError('NOT_FOUND', 'No such application in your organization', [
+        { path: ['clientId'], message: 'does not name an application of your organization' },
+      ]);
     return toDto(doc);
   }
 
@@ -83,7 +86,9 @@ export function createApplicationService(deps: { applications: ApplicationReposi
 
   async function rotateSecret(organizationId: string, clientId: string): Promise<{ application: ApplicationDto; clientSecret: string }> {
     const clientSecret = newSecret();
-    const application = await updated(await deps.applications.update(organizationId, clientId, { secretHash: sha256(clientSecret).toString('base64url') }));
+    const application = await updated(
+      await deps.applications.update(organizationId, clientId, { secretHash: sha256(clientSecret).toString('base64url') }),
+    );
     return { application, clientSecret };
   }
 

@@ -6,16 +6,21 @@ import type { AccountLimits } from '../limits/account-limits.js';
 
 /** RFC 6749 §5.2 error response; invalid_client over Basic also gets a challenge (§5.2). */
 function oauthError(res: ServerResponse, status: number, error: string, description: string, basic = false) {
-  sendJson(res, status, { error, error_description: description }, {
-    'cache-control': 'no-store',
-    pragma: 'no-cache',
-    ...(basic ? { 'www-authenticate': 'Basic realm="usergraph"' } : {}),
-  });
+  sendJson(
+    res,
+    status,
+    { error, error_description: description },
+    {
+      'cache-control': 'no-store',
+      pragma: 'no-cache',
+      ...(basic ? { 'www-authenticate': 'Basic realm="usergraph"' } : {}),
+    },
+  );
 }
 
 /** The body as a flat string map, from a form or a JSON body. */
 function readParams(info: RequestInfo): Record<string, string> | undefined {
-  const type = String(info.req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const type = (info.req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   const text = info.body.toString('utf8');
   if (type === 'application/x-www-form-urlencoded') return Object.fromEntries(new URLSearchParams(text));
   if (type === 'application/json') {
@@ -69,12 +74,19 @@ export function createOAuthTokenRoute(deps: {
       return false;
     } catch (err) {
       if (!(err instanceof DomainError) || err.code !== 'RATE_LIMITED') throw err;
-      const retryAfter = String(err.extensions.retryAfterSeconds ?? 1);
-      sendJson(res, 429, { error: 'temporarily_unavailable', error_description: `too many requests: retry after ${retryAfter} seconds` }, {
-        'cache-control': 'no-store',
-        pragma: 'no-cache',
-        'retry-after': retryAfter,
-      });
+      // rateLimited() always sets it, a whole number of seconds.
+      const seconds = err.extensions.retryAfterSeconds;
+      const retryAfter = String(typeof seconds === 'number' ? seconds : 1);
+      sendJson(
+        res,
+        429,
+        { error: 'temporarily_unavailable', error_description: `too many requests: retry after ${retryAfter} seconds` },
+        {
+          'cache-control': 'no-store',
+          pragma: 'no-cache',
+          'retry-after': retryAfter,
+        },
+      );
       return true;
     }
   }
@@ -101,7 +113,15 @@ export function createOAuthTokenRoute(deps: {
       return oauthError(res, 400, 'invalid_scope', `the application may request only: ${app.permissions.join(' ') || '(nothing)'}`);
     }
     const scope = granted.join(' ');
-    const { token } = await deps.keys.sign({ sub: app.clientId, org: app.organizationId, typ: 'application', scope }, deps.accessTtlSeconds);
-    sendJson(res, 200, { access_token: token, token_type: 'Bearer', expires_in: deps.accessTtlSeconds, scope }, { 'cache-control': 'no-store', pragma: 'no-cache' });
+    const { token } = await deps.keys.sign(
+      { sub: app.clientId, org: app.organizationId, typ: 'application', scope },
+      deps.accessTtlSeconds,
+    );
+    sendJson(
+      res,
+      200,
+      { access_token: token, token_type: 'Bearer', expires_in: deps.accessTtlSeconds, scope },
+      { 'cache-control': 'no-store', pragma: 'no-cache' },
+    );
   };
 }

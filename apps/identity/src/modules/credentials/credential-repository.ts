@@ -39,7 +39,9 @@ export function createCredentialRepository(conn: Connection) {
     findById,
     /** One read by `_id: { $in }` (a DataLoader batch is at most a page): missing and foreign ids are left out. */
     findByIds: (organizationId: string, userIds: readonly string[]): Promise<CredentialDoc[]> =>
-      Credential.find({ _id: { $in: [...new Set(userIds)] }, organizationId }).lean<CredentialDoc[]>().exec(),
+      Credential.find({ _id: { $in: [...new Set(userIds)] }, organizationId })
+        .lean<CredentialDoc[]>()
+        .exec(),
     /** Idempotent for a retried command: an existing credential for the same user is kept. */
     async insertOnce(doc: Omit<CredentialDoc, 'createdAt' | 'updatedAt'>): Promise<void> {
       try {
@@ -50,7 +52,10 @@ export function createCredentialRepository(conn: Connection) {
     },
     /** Maintenance (all organizations): credentials created before `before`, for reconciliation. A scan, run by the reconciler only. */
     createdBefore: (before: Date) =>
-      Credential.find({ createdAt: { $lt: before } }).select({ organizationId: 1 }).lean<Pick<CredentialDoc, '_id' | 'organizationId'>[]>().exec(),
+      Credential.find({ createdAt: { $lt: before } })
+        .select({ organizationId: 1 })
+        .lean<Array<Pick<CredentialDoc, '_id' | 'organizationId'>>>()
+        .exec(),
     async deleteById(organizationId: string, userId: string): Promise<void> {
       await Credential.deleteOne({ _id: userId, organizationId }).exec();
     },

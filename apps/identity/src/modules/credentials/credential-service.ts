@@ -1,7 +1,16 @@
 import { Types, type Connection } from 'mongoose';
 import { z } from 'zod';
 import { claim, findClaimOwner, releaseClaim, releaseStaleClaims } from '@usergraph/mongo';
-import { emailSchema, licenseTypeSchema, normalizeUsername, passwordSchema, personNameSchema, phoneSchema, usernameSchema, validate } from '@usergraph/validation';
+import {
+  emailSchema,
+  licenseTypeSchema,
+  normalizeUsername,
+  passwordSchema,
+  personNameSchema,
+  phoneSchema,
+  usernameSchema,
+  validate,
+} from '@usergraph/validation';
 import { DomainError, logUndoFailure, type Logger } from '@usergraph/service-kit';
 import { createUser, type SagaOptions } from '@usergraph/user-lifecycle';
 import { remoteProfile, type LicensingClient, type OrgUsersClient } from '../../clients.js';
@@ -44,10 +53,17 @@ export function createCredentialService(deps: {
   faults?: SagaOptions['faults'];
 }) {
   /** Claims the username, hashes, stores; a taken username is a CONFLICT at `path`. Idempotent per user id. */
-  async function storeCredentials(organizationId: string, userId: string, input: z.output<typeof credentialsSchema>, path: string[]): Promise<{ userId: string }> {
+  async function storeCredentials(
+    organizationId: string,
+    userId: string,
+    input: z.output<typeof credentialsSchema>,
+    path: string[],
+  ): Promise<{ userId: string }> {
     const usernameClaim = { kind: 'username', organizationId, value: normalizeUsername(input.username), ownerId: userId };
     if ((await claim(deps.conn, usernameClaim)) === 'taken') {
-      throw new DomainError('CONFLICT', 'The username is already in use', [{ path, message: 'is already in use' }], { reason: 'ALREADY_IN_USE' });
+      throw new DomainError('CONFLICT', 'The username is already in use', [{ path, message: 'is already in use' }], {
+        reason: 'ALREADY_IN_USE',
+      });
     }
     try {
       const passwordHash = await deps.hasher.hash(input.password);
@@ -133,16 +149,26 @@ export function createCredentialService(deps: {
       for (let i = 0; i < userIds.length; i += 500) {
         const batch = userIds.slice(i, i + 500);
         const existing = new Set(await deps.orgUsers.existingUserIds(organizationId, batch));
-        for (const userId of batch.filter((u) => !existing.has(u))) if ((await deleteCredentials(organizationId, userId)).deleted) removed++;
+        for (const userId of batch.filter((u) => !existing.has(u)))
+          if ((await deleteCredentials(organizationId, userId)).deleted) removed++;
       }
     }
     // Username claims a failed undo left behind (logged as it failed).
     const releasedClaims = await releaseStaleClaims(deps.conn, ['username'], cutoff, async (organizationId, claims) => {
-      const held = new Map((await deps.credentials.findByIds(organizationId, claims.map((c) => c.ownerId))).map((c) => [c._id, c]));
-      return new Set(claims.filter((c) => {
-        const username = held.get(c.ownerId)?.username;
-        return username !== undefined && normalizeUsername(username) === c.value;
-      }));
+      const held = new Map(
+        (
+          await deps.credentials.findByIds(
+            organizationId,
+            claims.map((c) => c.ownerId),
+          )
+        ).map((c) => [c._id, c]),
+      );
+      return new Set(
+        claims.filter((c) => {
+          const username = held.get(c.ownerId)?.username;
+          return username !== undefined && normalizeUsername(username) === c.value;
+        }),
+      );
     });
     return { removedCredentials: removed, releasedClaims };
   }

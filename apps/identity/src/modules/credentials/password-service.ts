@@ -46,7 +46,8 @@ export function createPasswordService(deps: {
           throw err;
         })
       : false;
-    if (!valid) throw new DomainError('BAD_USER_INPUT', 'The current password is wrong', [{ path: ['currentPassword'], message: 'is wrong' }]);
+    if (!valid)
+      throw new DomainError('BAD_USER_INPUT', 'The current password is wrong', [{ path: ['currentPassword'], message: 'is wrong' }]);
     await deps.limits.loginSucceeded(ctx.clientIp, accountKey);
     await deps.credentials.setPasswordHash(caller.organizationId, caller.userId, await deps.hasher.hash(checked.value.newPassword));
     await deps.sessions.revokeForUser(caller.organizationId, caller.userId, new Date(), caller.sessionId);
@@ -71,9 +72,13 @@ export function createPasswordService(deps: {
     await deps.limits.issueCode(ctx.clientIp, accountKey);
     deps.background.enqueue('password reset code', async () => {
       const account = await findAccount(organizationSlug, email);
-      if (!account || account.profile.status === 'CLOSED' || account.profile.emailVerified === false) return;
+      if (!account || account.profile.status === 'CLOSED' || !account.profile.emailVerified) return;
       // Users created by C's registerUser have no password yet: a reset sets the first one.
-      await deps.verification.issue('password-reset', { organizationId: account.organizationId, userId: account.userId, email: account.profile.email });
+      await deps.verification.issue('password-reset', {
+        organizationId: account.organizationId,
+        userId: account.userId,
+        email: account.profile.email,
+      });
     });
     return { success: true, message: RESET_SENT };
   }
@@ -90,8 +95,15 @@ export function createPasswordService(deps: {
     const found = await findAccount(organizationSlug, email);
     const account = found && found.profile.status !== 'CLOSED' ? found : undefined;
     // No such account (or a CLOSED one): the same check against a code that does not exist, which fails.
-    await deps.verification.check('password-reset', account ? { ...account, email: account.profile.email } : { organizationId: NO_ID, userId: NO_ID, email }, code);
-    if (!account) throw new DomainError('BAD_USER_INPUT', 'The code is wrong, expired or used up: request a new one', [{ path: ['code'], message: 'is wrong, expired or used up' }]);
+    await deps.verification.check(
+      'password-reset',
+      account ? { ...account, email: account.profile.email } : { organizationId: NO_ID, userId: NO_ID, email },
+      code,
+    );
+    if (!account)
+      throw new DomainError('BAD_USER_INPUT', 'The code is wrong, expired or used up: request a new one', [
+        { path: ['code'], message: 'is wrong, expired or used up' },
+      ]);
     await deps.limits.codeSucceeded(accountKey);
     const passwordHash = await deps.hasher.hash(newPassword);
     const existing = await deps.credentials.findById(account.organizationId, account.userId);

@@ -23,7 +23,14 @@ describe('signing key rotation', () => {
   it('publishes the current and the previous key, so a token signed before a rotation still verifies', async () => {
     // Five minutes before a period boundary, so the first token is still live after the rotation.
     let clock = Date.UTC(2026, 10, 23, 10, 55);
-    const keys = createSigningKeys({ conn, box: createSecretBox(generateEncryptionKey()), rotationHours: 1, issuer: 'usergraph', audience: 'usergraph', now: () => clock });
+    const keys = createSigningKeys({
+      conn,
+      box: createSecretBox(generateEncryptionKey()),
+      rotationHours: 1,
+      issuer: 'usergraph',
+      audience: 'usergraph',
+      now: () => clock,
+    });
     const before = await keys.sign({ sub: 'u1', org: 'o1', typ: 'user', sid: 's1' }, 900);
     expect((await keys.jwks()).keys).toHaveLength(1);
 

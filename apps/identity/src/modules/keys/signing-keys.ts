@@ -69,13 +69,20 @@ export function createSigningKeys(opts: {
   async function current() {
     const period = Math.floor(now() / periodMs);
     if (cached?.period === period) return cached;
-    let doc = await SigningKey.findOne({ _id: `period-${period}` }).lean<SigningKeyDoc>().exec();
+    let doc = await SigningKey.findOne({ _id: `period-${period}` })
+      .lean<SigningKeyDoc>()
+      .exec();
     if (!doc) {
       await createForPeriod(period);
-      doc = await SigningKey.findOne({ _id: `period-${period}` }).lean<SigningKeyDoc>().exec();
+      doc = await SigningKey.findOne({ _id: `period-${period}` })
+        .lean<SigningKeyDoc>()
+        .exec();
     }
     if (!doc) throw new Error('signing key could not be created');
-    const previous = await SigningKey.findOne({ period: { $lt: period } }).sort({ period: -1 }).lean<SigningKeyDoc>().exec();
+    const previous = await SigningKey.findOne({ period: { $lt: period } })
+      .sort({ period: -1 })
+      .lean<SigningKeyDoc>()
+      .exec();
     const privateKey = (await importJWK(JSON.parse(opts.box.decrypt(doc.sealedPrivateJwk)) as JWK, ACCESS_TOKEN_ALGORITHM)) as CryptoKey;
     cached = {
       period,

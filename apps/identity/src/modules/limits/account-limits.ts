@@ -37,11 +37,23 @@ export const userAccountKey = (organizationId: string, userId: string) => `${org
 export function createAccountLimits(factory: RateLimiterFactory, s: AccountLimitSettings) {
   const ip = factory.limiter('ip', { points: s.perIp, windowSeconds: s.windowSeconds });
   const account = factory.limiter('account', { points: s.perAccount, windowSeconds: s.windowSeconds });
-  const loginAccount = factory.limiter('login-account', { points: s.loginFailuresPerAccount, windowSeconds: s.loginWindowSeconds, blockSeconds: s.loginLockoutSeconds });
-  const loginIp = factory.limiter('login-ip', { points: s.loginFailuresPerIp, windowSeconds: s.loginWindowSeconds, blockSeconds: s.loginLockoutSeconds });
+  const loginAccount = factory.limiter('login-account', {
+    points: s.loginFailuresPerAccount,
+    windowSeconds: s.loginWindowSeconds,
+    blockSeconds: s.loginLockoutSeconds,
+  });
+  const loginIp = factory.limiter('login-ip', {
+    points: s.loginFailuresPerIp,
+    windowSeconds: s.loginWindowSeconds,
+    blockSeconds: s.loginLockoutSeconds,
+  });
   const codesAccount = factory.limiter('codes-account', { points: s.codesPerAccountPerHour, windowSeconds: 3600 });
   const codesIp = factory.limiter('codes-ip', { points: s.codesPerIpPerHour, windowSeconds: 3600 });
-  const codeFailures = factory.limiter('code-failures', { points: s.codeFailuresPerAccount, windowSeconds: s.codeLockoutSeconds, blockSeconds: s.codeLockoutSeconds });
+  const codeFailures = factory.limiter('code-failures', {
+    points: s.codeFailuresPerAccount,
+    windowSeconds: s.codeLockoutSeconds,
+    blockSeconds: s.codeLockoutSeconds,
+  });
 
   return {
     /** Every anonymous operation counts once per client IP (checked first, before any lookup)... */

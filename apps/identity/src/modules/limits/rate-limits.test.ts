@@ -19,10 +19,14 @@ describe('rate limits on the shared store (rate-limiter-flexible, keyed by _id)'
     await store?.stop();
   });
 
+  /** rate-limiter-flexible's documents: one per key, the key as `_id`, removed after `expire`. */
+  const rateLimits = () => conn.collection<{ _id: string; points: number; expire: Date }>('rate_limits');
+
   const outcome = (p: Promise<void>) =>
     p.then(
       () => 'ok',
-      (err: unknown) => (err instanceof DomainError && err.code === 'RATE_LIMITED' ? `limited ${String(err.extensions.retryAfterSeconds)}` : 'error'),
+      (err: unknown) =>
+        err instanceof DomainError && err.code === 'RATE_LIMITED' ? `limited ${String(err.extensions.retryAfterSeconds)}` : 'error',
     );
 
   it('of 12 concurrent consumes against 5 points exactly 5 pass, by _id only (no scan), and the rest say when to retry', async () => {
@@ -36,7 +40,7 @@ describe('rate limits on the shared store (rate-limiter-flexible, keyed by _id)'
     for (const r of limited) expect(Number(r.split(' ')[1])).toBeGreaterThanOrEqual(59);
     expect(recorder.scans()).toEqual([]);
     // One document per key: the key is the _id.
-    expect(await conn.collection('rate_limits').countDocuments({ _id: 'burst:k' as never })).toBe(1);
+    expect(await rateLimits().countDocuments({ _id: 'burst:k' })).toBe(1);
   });
 
   it('a new window starts after the old one expires (one document, replaced), and reset forgets a key', async () => {
@@ -44,10 +48,10 @@ describe('rate limits on the shared store (rate-limiter-flexible, keyed by _id)'
     expect(await outcome(limiter.consume('k', 'too many'))).toBe('ok');
     expect(await outcome(limiter.consume('k', 'too many'))).toMatch(/^limited 1$/);
     // The window's own expiry, read from the store: wait until it has passed.
-    const doc = await conn.collection('rate_limits').findOne({ _id: 'short:k' as never });
-    await new Promise((r) => setTimeout(r, Math.max(0, (doc!.expire as Date).getTime() - Date.now() + 20)));
+    const doc = await rateLimits().findOne({ _id: 'short:k' });
+    await new Promise((r) => setTimeout(r, Math.max(0, doc!.expire.getTime() - Date.now() + 20)));
     expect(await outcome(limiter.consume('k', 'too many'))).toBe('ok');
-    expect(await conn.collection('rate_limits').countDocuments({ _id: 'short:k' as never })).toBe(1);
+    expect(await rateLimits().countDocuments({ _id: 'short:k' })).toBe(1);
     await limiter.reset('k');
     expect(await outcome(limiter.consume('k', 'too many'))).toBe('ok');
   });
@@ -83,7 +87,8 @@ describe('login attempts: the client IP is reserved first', () => {
     // The attacker's IP spends its two attempts on other accounts, then keeps trying the victim.
     await limits.reserveLogin('203.0.113.9', 'org:user:other-1');
     await limits.reserveLogin('203.0.113.9', 'org:user:other-2');
-    for (let i = 0; i < 5; i++) await expect(limits.reserveLogin('203.0.113.9', 'org:user:victim')).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    for (let i = 0; i < 5; i++)
+      await expect(limits.reserveLogin('203.0.113.9', 'org:user:victim')).rejects.toMatchObject({ code: 'RATE_LIMITED' });
     // The victim's account still has all three attempts (tried here from fresh addresses), and no more.
     for (let i = 1; i <= 3; i++) await limits.reserveLogin(`198.51.100.${i}`, 'org:user:victim');
     await expect(limits.reserveLogin('198.51.100.4', 'org:user:victim')).rejects.toMatchObject({ code: 'RATE_LIMITED' });

@@ -12,7 +12,10 @@ const DIRECTORY_PERMISSIONS = ['organization-users:read', 'organization-users:wr
  * organization-users:read or :write. Everyone else (self-only users: no
  * license, or not ACTIVE) reads only themselves. One answer per request.
  */
-export function createDirectoryAccess(deps: { licensing: Pick<LicensingClient, 'licensesOf'>; orgUsers: Pick<OrgUsersClient, 'getProfile'> }) {
+export function createDirectoryAccess(deps: {
+  licensing: Pick<LicensingClient, 'licensesOf'>;
+  orgUsers: Pick<OrgUsersClient, 'getProfile'>;
+}) {
   const readers = new WeakMap<Caller, Promise<boolean>>();
 
   async function readsDirectory(caller: Exclude<Caller, { kind: 'anonymous' }>): Promise<boolean> {

@@ -58,7 +58,8 @@ export function createRegisterUserService(deps: {
     const region = typeof args.regionCode === 'string' ? args.regionCode.trim().toUpperCase() : '';
     if (!isValidRegionCode(region)) return { error: C_CODES.INVALID_REGION };
     // C accepts digits and dashes ("5551234567" or "555-123-4567"), and we accept common punctuation too.
-    const phone = typeof args.phoneNumber === 'string' && args.phoneNumber.length <= 32 ? parsePhone(args.phoneNumber, region) : { ok: false as const };
+    const phone =
+      typeof args.phoneNumber === 'string' && args.phoneNumber.length <= 32 ? parsePhone(args.phoneNumber, region) : { ok: false as const };
     if (!phone.ok) return { error: C_CODES.INVALID_PHONE };
     const email = emailSchema.safeParse(args.emailAddress);
     if (!email.success) return { error: C_CODES.INVALID_EMAIL };
@@ -73,7 +74,7 @@ export function createRegisterUserService(deps: {
     if (caller.kind !== 'application') return fail(C_CODES.NOT_ALLOWED);
     // Checked live, not from the token: a deactivated application stops at once.
     const app = await deps.applications.get(caller.clientId);
-    if (!app || app.organizationId !== caller.organizationId) return fail(C_CODES.NOT_ALLOWED);
+    if (app?.organizationId !== caller.organizationId) return fail(C_CODES.NOT_ALLOWED);
     if (app.status !== 'ACTIVE') return fail(C_CODES.APP_INACTIVE);
     if (!app.permissions.includes('users:register') || !caller.permissions.has('users:register')) return fail(C_CODES.NOT_ALLOWED);
 

@@ -83,7 +83,11 @@ export function createRegistrationService(deps: {
   ): Promise<RegisterResult> {
     const checked = validate(registerArgsSchema, rawArgs);
     if (!checked.ok) {
-      throw new DomainError('BAD_USER_INPUT', `Invalid input: ${checked.errors.map((e) => `${e.path.join('.')} ${e.message}`).join('; ')}`, checked.errors);
+      throw new DomainError(
+        'BAD_USER_INPUT',
+        `Invalid input: ${checked.errors.map((e) => `${e.path.join('.')} ${e.message}`).join('; ')}`,
+        checked.errors,
+      );
     }
     const args = checked.value;
     await deps.limits.perIp(ctx.clientIp);
@@ -112,7 +116,10 @@ export function createRegistrationService(deps: {
     return { ...account, session };
   }
 
-  async function createAccount(args: z.output<typeof registerArgsSchema>, organizationId: string): Promise<Omit<RegisterResult, 'session'>> {
+  async function createAccount(
+    args: z.output<typeof registerArgsSchema>,
+    organizationId: string,
+  ): Promise<Omit<RegisterResult, 'session'>> {
     const passwordHash = await deps.hasher.hash(args.password);
     const ids = { organizationId, userId: new Types.ObjectId().toHexString() };
     const { profile } = await createUser(
@@ -133,7 +140,8 @@ export function createRegistrationService(deps: {
         credentials: {
           do: async ({ userId }) => {
             await deps.credentials.insertOnce({ _id: userId, organizationId, passwordHash });
-            if (args.withVerificationCode) await deps.verification.issue('email-verification', { organizationId, userId, email: args.email });
+            if (args.withVerificationCode)
+              await deps.verification.issue('email-verification', { organizationId, userId, email: args.email });
           },
           undo: ({ userId }) => deps.credentials.deleteById(organizationId, userId),
         },
@@ -143,7 +151,9 @@ export function createRegistrationService(deps: {
     if (args.withVerificationCode) {
       return {
         user: profile,
-        message: `Account created. A 6-digit verification code was sent to ${args.email}; the account stays pending verification until it is entered with verifyEmail (the code expires in 10 minutes).`,
+        message:
+          `Account created. A 6-digit verification code was sent to ${args.email}; ` +
+          'the account stays pending verification until it is entered with verifyEmail (the code expires in 10 minutes).',
       };
     }
     return { user: profile, message: 'Account created.' };

@@ -14,7 +14,11 @@ import type { SessionRepository } from './session-repository.js';
  * also returns the permissions it holds now, to which its token's scope is
  * narrowed.
  */
-export function createCallerLiveness(deps: { sessions: SessionRepository; credentials: CredentialRepository; applications: ApplicationRepository }) {
+export function createCallerLiveness(deps: {
+  sessions: SessionRepository;
+  credentials: CredentialRepository;
+  applications: ApplicationRepository;
+}) {
   return async function isLive(caller: LivenessSubject): Promise<LivenessVerdict> {
     if (caller.kind === 'user') {
       const [session, credential] = await Promise.all([

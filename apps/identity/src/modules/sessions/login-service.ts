@@ -55,17 +55,22 @@ export function createLoginService(deps: {
     const userId = await resolveUserId(organization?.id ?? NO_ID, id);
     // Failures count against the account, whichever identifier names it; an
     // identifier that names no account counts in its canonical form.
-    const accountKey = organization && userId ? userAccountKey(organization.id, userId) : `${organization?.id ?? `unknown-org:${organizationSlug}`}:${id.kind}:${id.value}`;
+    const accountKey =
+      organization && userId
+        ? userAccountKey(organization.id, userId)
+        : `${organization?.id ?? `unknown-org:${organizationSlug}`}:${id.kind}:${id.value}`;
     await deps.limits.perAccount(accountKey);
     // Reserved before the slow hash: a concurrent burst gets no more checks than the limit.
     await deps.limits.reserveLogin(ctx.clientIp, accountKey);
     const credential = await deps.credentials.findById(organization?.id ?? NO_ID, userId ?? NO_ID);
     // Unknown organization or identifier: verify against a dummy hash so that
     // every failure costs the same time as a wrong password.
-    const valid = await (credential ? deps.hasher.verify(credential.passwordHash, password) : deps.hasher.verifyDummy(password)).catch(async (err: unknown) => {
-      await deps.limits.loginAborted(ctx.clientIp, accountKey);
-      throw err;
-    });
+    const valid = await (credential ? deps.hasher.verify(credential.passwordHash, password) : deps.hasher.verifyDummy(password)).catch(
+      async (err: unknown) => {
+        await deps.limits.loginAborted(ctx.clientIp, accountKey);
+        throw err;
+      },
+    );
     if (!organization || !credential || !valid) throw unauthenticated(INVALID_CREDENTIALS);
     await deps.limits.loginSucceeded(ctx.clientIp, accountKey);
     // issue() refuses a CLOSED account: checked only once the password is right, so failures cost the same whatever the status.

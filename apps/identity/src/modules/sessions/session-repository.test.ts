@@ -2,7 +2,7 @@ import type mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase } from '@usergraph/mongo';
 import { recordFilters, startTestStore, uniqueDatabaseName, type EmbeddedStore } from '@usergraph/mongo/testing';
-import { createSessionRepository, type NewSession, type SessionRepository } from './session-repository.js';
+import { createSessionRepository, type NewSession, type SessionRepository, type UserSessionsDoc } from './session-repository.js';
 
 describe('session repository', () => {
   let store: EmbeddedStore;
@@ -13,7 +13,15 @@ describe('session repository', () => {
   const sessionFor = (userId: string, opts: { familyId?: string; expiresInMs?: number } = {}): NewSession => {
     const id = `s${Date.now().toString(16)}${(n++).toString(16)}`;
     const expires = new Date(Date.now() + (opts.expiresInMs ?? HOUR));
-    return { _id: id, organizationId: 'org1', userId, familyId: opts.familyId ?? id, refreshTokenHash: 'h', refreshExpiresAt: expires, accessExpiresAt: expires };
+    return {
+      _id: id,
+      organizationId: 'org1',
+      userId,
+      familyId: opts.familyId ?? id,
+      refreshTokenHash: 'h',
+      refreshExpiresAt: expires,
+      accessExpiresAt: expires,
+    };
   };
   const login = async (userId = 'u1', expiresInMs?: number) => {
     const doc = sessionFor(userId, { expiresInMs });
@@ -133,7 +141,7 @@ describe('session repository', () => {
     const expired = await login('returning', 50);
     await new Promise((r) => setTimeout(r, 80));
     const fresh = await login('returning');
-    const doc = await conn.collection('user_sessions').findOne({ _id: 'org1:returning' as never });
+    const doc = await conn.collection<UserSessionsDoc>('user_sessions').findOne({ _id: 'org1:returning' });
     expect(Object.keys(doc?.families ?? {})).toEqual([fresh.familyId]);
     expect(expired.familyId).not.toBe(fresh.familyId);
   });

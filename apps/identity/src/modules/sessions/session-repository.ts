@@ -41,7 +41,7 @@ const sessionSchema = new Schema<SessionDoc>(
  * family, which the embedded store could only answer by decoding every
  * session.
  */
-interface UserSessionsDoc {
+export interface UserSessionsDoc {
   _id: string;
   families: Record<string, { sessionId: string; refreshExpiresAt: Date }>;
 }
@@ -83,11 +83,15 @@ export function createSessionRepository(conn: Connection) {
 
   /** Removes the family's entry if it still holds `sessionId`; true if this call removed it. */
   async function removeEntry(userKey: string, familyId: string, sessionId: string): Promise<boolean> {
-    const result = await UserSessions.updateOne({ _id: userKey, [`${familyPath(familyId)}.sessionId`]: sessionId }, { $unset: { [familyPath(familyId)]: 1 } }).exec();
+    const result = await UserSessions.updateOne(
+      { _id: userKey, [`${familyPath(familyId)}.sessionId`]: sessionId },
+      { $unset: { [familyPath(familyId)]: 1 } },
+    ).exec();
     return result.modifiedCount === 1;
   }
 
-  const readFamilies = async (userKey: string) => (await UserSessions.findOne({ _id: userKey }).lean<UserSessionsDoc>().exec())?.families ?? {};
+  const readFamilies = async (userKey: string) =>
+    (await UserSessions.findOne({ _id: userKey }).lean<UserSessionsDoc>().exec())?.families ?? {};
 
   return {
     findById: (id: string) => Session.findOne({ _id: id }).lean<SessionDoc>().exec(),
@@ -103,7 +107,7 @@ export function createSessionRepository(conn: Connection) {
       )
         .lean<UserSessionsDoc>()
         .exec();
-      const expired = Object.entries(after?.families ?? {}).filter(([, entry]) => entry.refreshExpiresAt <= now);
+      const expired = Object.entries(after.families).filter(([, entry]) => entry.refreshExpiresAt <= now);
       if (expired.length === 0) return;
       // Conditional on each entry as read: an expired session is never refreshed, so this only guards against surprises.
       await UserSessions.updateOne(
@@ -117,7 +121,9 @@ export function createSessionRepository(conn: Connection) {
      * with the same token only one gets true.
      */
     async markRotated(id: string, now: Date): Promise<boolean> {
-      const before = await Session.findOneAndUpdate({ _id: id }, { $min: { rotatedAt: now } }, { new: false }).lean<SessionDoc>().exec();
+      const before = await Session.findOneAndUpdate({ _id: id }, { $min: { rotatedAt: now } }, { new: false })
+        .lean<SessionDoc>()
+        .exec();
       return Boolean(before && !before.rotatedAt && !before.revokedAt);
     },
 
@@ -191,7 +197,9 @@ export function createSessionRepository(conn: Connection) {
      */
     async buildLists(now: Date): Promise<number> {
       let entered = 0;
-      const live = Session.find({ revokedAt: { $exists: false }, rotatedAt: { $exists: false }, refreshExpiresAt: { $gt: now } }).lean<SessionDoc[]>();
+      const live = Session.find({ revokedAt: { $exists: false }, rotatedAt: { $exists: false }, refreshExpiresAt: { $gt: now } }).lean<
+        SessionDoc[]
+      >();
       for await (const session of live.cursor({ batchSize: 500 })) {
         const entry = familyPath(session.familyId);
         try {
@@ -213,8 +221,12 @@ export function createSessionRepository(conn: Connection) {
     async listActiveForUser(organizationId: string, userId: string, now: Date): Promise<SessionDoc[]> {
       const entries = Object.values(await readFamilies(userSessionsId(organizationId, userId)));
       if (entries.length === 0) return [];
-      const sessions = await Session.find({ _id: { $in: entries.map((entry) => entry.sessionId) }, organizationId, userId }).lean<SessionDoc[]>().exec();
-      return sessions.filter((s) => !s.revokedAt && !s.rotatedAt && s.refreshExpiresAt > now).sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+      const sessions = await Session.find({ _id: { $in: entries.map((entry) => entry.sessionId) }, organizationId, userId })
+        .lean<SessionDoc[]>()
+        .exec();
+      return sessions
+        .filter((s) => !s.revokedAt && !s.rotatedAt && s.refreshExpiresAt > now)
+        .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
     },
   };
 }

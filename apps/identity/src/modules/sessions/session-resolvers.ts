@@ -10,7 +10,11 @@ function signedInUser(ctx: RequestContext) {
   return ctx.caller;
 }
 
-export function createSessionResolvers(deps: { login: LoginService; sessions: SessionService; sessionRepository: SessionRepository }): Resolvers {
+export function createSessionResolvers(deps: {
+  login: LoginService;
+  sessions: SessionService;
+  sessionRepository: SessionRepository;
+}): Resolvers {
   return {
     Query: {
       async mySessions(_, __, ctx) {
@@ -21,8 +25,7 @@ export function createSessionResolvers(deps: { login: LoginService; sessions: Se
     },
     Mutation: {
       login: (_, args, ctx) => deps.login.login(args, { clientIp: ctx.clientIp }),
-      refreshSession: (_, args, ctx) =>
-        deps.sessions.refresh(args.refreshToken, ctx.clientIp),
+      refreshSession: (_, args, ctx) => deps.sessions.refresh(args.refreshToken, ctx.clientIp),
       logout: async (_, __, ctx) => {
         const caller = signedInUser(ctx);
         await deps.sessionRepository.revokeOne(caller.organizationId, caller.userId, caller.sessionId, new Date());

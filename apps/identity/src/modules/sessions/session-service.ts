@@ -46,7 +46,8 @@ export function createSessionService(deps: {
   /** A new session for a login, or, with `previous` (already marked rotated), the one that replaces it. */
   async function issue(user: { userId: string; organizationId: string }, clientIp: string, previous?: SessionDoc): Promise<SessionDto> {
     // A refresh (`previous`) has checked the account already, and revokes the family when it is not open.
-    if (!previous && !(await deps.accountIsOpen(user.organizationId, user.userId))) throw unauthenticated('This account is closed or no longer exists');
+    if (!previous && !(await deps.accountIsOpen(user.organizationId, user.userId)))
+      throw unauthenticated('This account is closed or no longer exists');
     const sessionId = new Types.ObjectId().toHexString();
     const secret = randomBytes(32).toString('base64url');
     const { token, expiresAt } = await keys.sign(
@@ -68,7 +69,13 @@ export function createSessionService(deps: {
     if (!previous) await sessions.insertLogin(session, now);
     // A concurrent reuse revoked the family before the new session took its place: it goes with the family.
     else if (!(await sessions.insertRotated(previous, session, now))) throw reuseDetected();
-    return { _id: sessionId, jwt: token, expires: expiresAt, refreshToken: `${sessionId}.${secret}`, refreshTokenExpires: refreshExpiresAt.getTime() };
+    return {
+      _id: sessionId,
+      jwt: token,
+      expires: expiresAt,
+      refreshToken: `${sessionId}.${secret}`,
+      refreshTokenExpires: refreshExpiresAt.getTime(),
+    };
   }
 
   /**

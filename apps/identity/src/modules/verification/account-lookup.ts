@@ -20,7 +20,11 @@ const undefinedIfNotFound = (err: unknown) => {
  * three lookups (organization, email, profile), whether or not the
  * organization or the account exists.
  */
-export async function findAccountByEmail(orgUsers: OrgUsersClient, organizationSlug: string, email: string): Promise<{ organizationId: string; userId: string; profile: ProfileRef } | undefined> {
+export async function findAccountByEmail(
+  orgUsers: OrgUsersClient,
+  organizationSlug: string,
+  email: string,
+): Promise<{ organizationId: string; userId: string; profile: ProfileRef } | undefined> {
   const organization = await orgUsers.getOrganizationBySlug(organizationSlug).catch(undefinedIfNotFound);
   const userId = await orgUsers.findUserIdByIdentifier(organization?.id ?? NO_ID, 'email', email);
   const profile = await orgUsers.getProfile(organization?.id ?? NO_ID, userId ?? NO_ID).catch(undefinedIfNotFound);

@@ -14,7 +14,9 @@ const resendArgs = verifyArgs.omit({ code: true });
 const RESENT = 'If a pending account exists for this email, a new code was sent.';
 
 const wrongCode = () =>
-  new DomainError('BAD_USER_INPUT', 'The code is wrong, expired or used up: request a new one', [{ path: ['code'], message: 'is wrong, expired or used up' }]);
+  new DomainError('BAD_USER_INPUT', 'The code is wrong, expired or used up: request a new one', [
+    { path: ['code'], message: 'is wrong, expired or used up' },
+  ]);
 
 /**
  * B's verification flow: PENDING_VERIFICATION until the emailed code is
@@ -22,13 +24,18 @@ const wrongCode = () =>
  * 7), but only for the signed-in user it belongs to: whoever changed the
  * address (an admin) may own it, so receiving mail there proves nothing.
  */
-export function createAccountVerification(deps: { orgUsers: OrgUsersClient; verification: VerificationService; limits: AccountLimits; background: BackgroundQueue }) {
+export function createAccountVerification(deps: {
+  orgUsers: OrgUsersClient;
+  verification: VerificationService;
+  limits: AccountLimits;
+  background: BackgroundQueue;
+}) {
   async function unverifiedUser(organizationSlug: string, email: string, caller: Caller) {
     const account = await findAccountByEmail(deps.orgUsers, organizationSlug, email);
     if (!account) return undefined;
     const { organizationId, userId, profile } = account;
     const user = { organizationId, userId, email: profile.email, pending: profile.status === 'PENDING_VERIFICATION' };
-    const changed = profile.emailVerified === false;
+    const changed = !profile.emailVerified;
     // A pending account verifies the address it registered with, anonymously.
     if (user.pending && !changed) return user;
     // A changed address: only the user, signed in (whoever changed it may own it).

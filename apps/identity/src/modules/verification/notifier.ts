@@ -56,7 +56,11 @@ export function createOutbox(conn: Connection, opts: { deliver: boolean; onStore
     },
     /** The newest messages first; optionally only those sent to one address. */
     list: (q: { to?: string; limit: number }) =>
-      Outbox.find(q.to ? { to: q.to } : {}).sort({ createdAt: -1 }).limit(q.limit).lean<OutboxDoc[]>().exec(),
+      Outbox.find(q.to ? { to: q.to } : {})
+        .sort({ createdAt: -1 })
+        .limit(q.limit)
+        .lean<OutboxDoc[]>()
+        .exec(),
   };
 }
 
@@ -95,8 +99,9 @@ export function createOutboxSender(deps: { outbox: OutboxStore; smtpUrl: string;
         .limit(20)
         .lean<OutboxDoc[]>()
         .exec();
-      if (due.length === 0 || stopped) return;
+      if (due.length === 0) return;
       for (const doc of due) {
+        // Before each claim: stop() may have been called during the awaits above.
         if (stopped) return;
         const claimed = await Outbox.findOneAndUpdate(
           { _id: doc._id, status: doc.status, nextAttemptAt: doc.nextAttemptAt },
@@ -116,7 +121,10 @@ export function createOutboxSender(deps: { outbox: OutboxStore; smtpUrl: string;
             await Outbox.deleteOne({ _id: claimed._id }).exec();
           } else {
             deps.logger.warn({ outboxId: claimed._id, attempts, err: errSummary(err) }, 'message delivery failed: will retry');
-            await Outbox.updateOne({ _id: claimed._id }, { $set: { status: 'pending', attempts, nextAttemptAt: new Date(Date.now() + 5_000 * 2 ** attempts) } }).exec();
+            await Outbox.updateOne(
+              { _id: claimed._id },
+              { $set: { status: 'pending', attempts, nextAttemptAt: new Date(Date.now() + 5_000 * 2 ** attempts) } },
+            ).exec();
           }
         }
       }

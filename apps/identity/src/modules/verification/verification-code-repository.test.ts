@@ -10,7 +10,16 @@ describe('verification code repository', () => {
   let codes: VerificationCodeRepository;
   const put = async (userId: string, expiresAt: Date) => {
     const _id = codeId('email-verification', 'org1', userId);
-    await codes.put({ _id, organizationId: 'org1', userId, purpose: 'email-verification', codeHash: 'h', attempts: 0, expiresAt, createdAt: new Date() });
+    await codes.put({
+      _id,
+      organizationId: 'org1',
+      userId,
+      purpose: 'email-verification',
+      codeHash: 'h',
+      attempts: 0,
+      expiresAt,
+      createdAt: new Date(),
+    });
     return _id;
   };
 

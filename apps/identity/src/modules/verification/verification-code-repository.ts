@@ -46,7 +46,9 @@ export function createVerificationCodeRepository(conn: Connection) {
      * see a count within the limit, even concurrently.
      */
     async takeAttempt(id: string, maxAttempts: number, now: Date): Promise<VerificationCodeDoc | null> {
-      const doc = await Code.findOneAndUpdate({ _id: id }, { $inc: { attempts: 1 } }, { new: true }).lean<VerificationCodeDoc>().exec();
+      const doc = await Code.findOneAndUpdate({ _id: id }, { $inc: { attempts: 1 } }, { new: true })
+        .lean<VerificationCodeDoc>()
+        .exec();
       return doc && doc.attempts <= maxAttempts && doc.expiresAt > now ? doc : null;
     },
     async remove(id: string): Promise<void> {

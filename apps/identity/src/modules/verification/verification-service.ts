@@ -20,7 +20,10 @@ const SUBJECT: Record<CodePurpose, string> = {
  */
 export function createVerificationService(deps: { codes: VerificationCodeRepository; notifier: Notifier; hmacKey: Buffer }) {
   // Bound to the address it was sent to: after an email change, a code sent to the old one no longer works.
-  const hash = (code: string, email: string) => createHmac('sha256', deps.hmacKey).update(`${normalizeEmail(email)}\n${code}`).digest('base64url');
+  const hash = (code: string, email: string) =>
+    createHmac('sha256', deps.hmacKey)
+      .update(`${normalizeEmail(email)}\n${code}`)
+      .digest('base64url');
 
   async function issue(purpose: CodePurpose, user: { organizationId: string; userId: string; email: string }): Promise<void> {
     const code = randomInt(0, 1_000_000).toString().padStart(6, '0');

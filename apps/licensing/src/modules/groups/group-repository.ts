@@ -41,7 +41,9 @@ export function createGroupRepository(conn: Connection) {
     findById,
     /** One read by `_id: { $in }`; missing and foreign ids are left out. */
     findByIds: (organizationId: string, ids: readonly string[]): Promise<GroupDoc[]> =>
-      Group.find({ _id: { $in: [...new Set(ids)] }, organizationId }).lean<GroupDoc[]>().exec(),
+      Group.find({ _id: { $in: [...new Set(ids)] }, organizationId })
+        .lean<GroupDoc[]>()
+        .exec(),
     async insertOnce(doc: Omit<GroupDoc, 'createdAt' | 'updatedAt'>): Promise<void> {
       try {
         await Group.create(doc);
@@ -56,7 +58,9 @@ export function createGroupRepository(conn: Connection) {
     },
     /** Adds each delta to its group's member count: one keyed `$inc` per group. */
     async adjustMemberCounts(organizationId: string, deltas: ReadonlyMap<string, number>): Promise<void> {
-      await Promise.all([...deltas].map(([id, delta]) => Group.updateOne({ _id: id, organizationId }, { $inc: { memberCount: delta } }).exec()));
+      await Promise.all(
+        [...deltas].map(([id, delta]) => Group.updateOne({ _id: id, organizationId }, { $inc: { memberCount: delta } }).exec()),
+      );
     },
     /** Maintenance (repair): the next `limit` groups of every organization after `afterId`, in `_id` order (the marker is left out). */
     pageAll: (afterId: string, limit: number) =>
@@ -64,7 +68,7 @@ export function createGroupRepository(conn: Connection) {
         .sort({ _id: 1 })
         .limit(limit)
         .select({ organizationId: 1, name: 1, memberCount: 1 })
-        .lean<Pick<GroupDoc, '_id' | 'organizationId' | 'name' | 'memberCount'>[]>()
+        .lean<Array<Pick<GroupDoc, '_id' | 'organizationId' | 'name' | 'memberCount'>>>()
         .exec(),
     /**
      * Repair: sets the member count only while it is still the value the
@@ -72,7 +76,7 @@ export function createGroupRepository(conn: Connection) {
      * is never overwritten. False: it moved, leave it to the next run.
      */
     async setMemberCountIf(organizationId: string, id: string, from: number | undefined, to: number): Promise<boolean> {
-      const current = from === undefined ? { $exists: false } : from;
+      const current = from ?? { $exists: false };
       const result = await Group.updateOne({ _id: id, organizationId, memberCount: current }, { $set: { memberCount: to } }).exec();
       return result.modifiedCount === 1;
     },

@@ -20,12 +20,19 @@ export function createGroupResolvers(deps: {
 
   async function members(organizationId: string, userIds: string[]): Promise<string[]> {
     // Each id is a guarded transition: one request may not make an unbounded amount of work.
-    if (userIds.length > MAX_USER_IDS) throw new DomainError('BAD_USER_INPUT', `At most ${MAX_USER_IDS} user ids per call`, [{ path: ['userIds'], message: `must hold at most ${MAX_USER_IDS} ids` }]);
+    if (userIds.length > MAX_USER_IDS)
+      throw new DomainError('BAD_USER_INPUT', `At most ${MAX_USER_IDS} user ids per call`, [
+        { path: ['userIds'], message: `must hold at most ${MAX_USER_IDS} ids` },
+      ]);
     const unique = [...new Set(userIds)];
     const existing = new Set(await deps.existingUserIds(organizationId, unique));
     const unknown = unique.map((id, i) => ({ id, i })).filter(({ id }) => !existing.has(id));
     if (unknown.length > 0) {
-      throw new DomainError('BAD_USER_INPUT', 'Some ids are not users of your organization', unknown.map(({ i }) => ({ path: ['userIds', String(i)], message: 'is not a user of your organization' })));
+      throw new DomainError(
+        'BAD_USER_INPUT',
+        'Some ids are not users of your organization',
+        unknown.map(({ i }) => ({ path: ['userIds', String(i)], message: 'is not a user of your organization' })),
+      );
     }
     return unique;
   }

@@ -56,7 +56,10 @@ export function createGroupService(deps: { conn: Connection; groups: GroupReposi
     const name = checkName(rawName, path);
     await ensureDefault(organizationId);
     const found = await findByName(organizationId, name);
-    if (!found) throw new DomainError('NOT_FOUND', 'No such group in your organization', [{ path: [path], message: 'does not name a group of your organization' }]);
+    if (!found)
+      throw new DomainError('NOT_FOUND', 'No such group in your organization', [
+        { path: [path], message: 'does not name a group of your organization' },
+      ]);
     return found;
   }
 
@@ -65,7 +68,9 @@ export function createGroupService(deps: { conn: Connection; groups: GroupReposi
     await ensureDefault(organizationId);
     const id = randomUUID();
     if ((await claim(deps.conn, nameClaim(organizationId, name, id))) === 'taken') {
-      throw new DomainError('CONFLICT', 'A group with this name already exists', [{ path: ['name'], message: 'is already taken' }], { reason: 'ALREADY_IN_USE' });
+      throw new DomainError('CONFLICT', 'A group with this name already exists', [{ path: ['name'], message: 'is already taken' }], {
+        reason: 'ALREADY_IN_USE',
+      });
     }
     await deps.groups.insertOnce({ _id: id, organizationId, name });
     return (await deps.groups.findById(organizationId, id))!;
@@ -74,12 +79,15 @@ export function createGroupService(deps: { conn: Connection; groups: GroupReposi
   async function rename(organizationId: string, rawName: unknown, rawNewName: unknown): Promise<GroupDoc> {
     const name = checkName(rawName, 'name');
     const newName = checkName(rawNewName, 'newName');
-    if (name === DEFAULT_GROUP) throw new DomainError('BAD_USER_INPUT', 'DEFAULT cannot be renamed', [{ path: ['name'], message: 'DEFAULT cannot be renamed' }]);
+    if (name === DEFAULT_GROUP)
+      throw new DomainError('BAD_USER_INPUT', 'DEFAULT cannot be renamed', [{ path: ['name'], message: 'DEFAULT cannot be renamed' }]);
     const group = await byName(organizationId, name);
     // Renaming to the same name changes nothing; going on would release the name's claim below.
     if (newName === name) return group;
     if ((await claim(deps.conn, nameClaim(organizationId, newName, group._id))) === 'taken') {
-      throw new DomainError('CONFLICT', 'A group with this name already exists', [{ path: ['newName'], message: 'is already taken' }], { reason: 'ALREADY_IN_USE' });
+      throw new DomainError('CONFLICT', 'A group with this name already exists', [{ path: ['newName'], message: 'is already taken' }], {
+        reason: 'ALREADY_IN_USE',
+      });
     }
     const renamed = await deps.groups.rename(organizationId, group._id, newName);
     await releaseClaim(deps.conn, nameClaim(organizationId, name, group._id));
@@ -87,9 +95,14 @@ export function createGroupService(deps: { conn: Connection; groups: GroupReposi
   }
 
   /** Deletes a group that is nobody's origin group, removing it from its members. */
-  async function remove(organizationId: string, rawName: unknown, removeFromMembers: (userIds: string[], groupId: string) => Promise<void>): Promise<void> {
+  async function remove(
+    organizationId: string,
+    rawName: unknown,
+    removeFromMembers: (userIds: string[], groupId: string) => Promise<void>,
+  ): Promise<void> {
     const name = checkName(rawName, 'name');
-    if (name === DEFAULT_GROUP) throw new DomainError('BAD_USER_INPUT', 'DEFAULT cannot be deleted', [{ path: ['name'], message: 'DEFAULT cannot be deleted' }]);
+    if (name === DEFAULT_GROUP)
+      throw new DomainError('BAD_USER_INPUT', 'DEFAULT cannot be deleted', [{ path: ['name'], message: 'DEFAULT cannot be deleted' }]);
     const group = await byName(organizationId, name);
     const members = await deps.assignments.membersOf(organizationId, group._id);
     const origins = members.filter((m) => m.originGroupId === group._id).length;
@@ -98,7 +111,10 @@ export function createGroupService(deps: { conn: Connection; groups: GroupReposi
         { path: ['name'], message: `is the origin group of ${origins} user(s)` },
       ]);
     }
-    await removeFromMembers(members.map((m) => m.userId), group._id);
+    await removeFromMembers(
+      members.map((m) => m.userId),
+      group._id,
+    );
     await deps.groups.remove(organizationId, group._id);
     await releaseClaim(deps.conn, nameClaim(organizationId, name, group._id));
   }
@@ -108,7 +124,9 @@ export function createGroupService(deps: { conn: Connection; groups: GroupReposi
     await ensureDefault(organizationId);
     const groups = await Promise.all([...new Set(names)].map((name) => findByName(organizationId, name)));
     const found = new Map(groups.filter((g): g is GroupDoc => g !== null).map((g) => [g.name, g._id]));
-    const errors = names.flatMap((n, i) => (found.has(n) ? [] : [{ path: [path, String(i)], message: 'names no group of your organization' }]));
+    const errors = names.flatMap((n, i) =>
+      found.has(n) ? [] : [{ path: [path, String(i)], message: 'names no group of your organization' }],
+    );
     return { ids: names.map((n) => found.get(n)!).filter(Boolean), errors };
   }
 

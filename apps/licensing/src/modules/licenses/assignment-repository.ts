@@ -49,7 +49,9 @@ export function createAssignmentRepository(conn: Connection) {
   const Assignment = conn.model<AssignmentDoc>('Assignment', assignmentSchema);
 
   async function find(organizationId: string, userId: string): Promise<AssignmentDoc | null> {
-    const doc = await Assignment.findOne({ _id: assignmentId(organizationId, userId) }).lean<AssignmentDoc>().exec();
+    const doc = await Assignment.findOne({ _id: assignmentId(organizationId, userId) })
+      .lean<AssignmentDoc>()
+      .exec();
     return doc?.organizationId === organizationId ? doc : null;
   }
 
@@ -70,7 +72,14 @@ export function createAssignmentRepository(conn: Connection) {
       const { originGroupId, ...rest } = fields;
       if (expectedRev === 0) {
         try {
-          await Assignment.create({ _id: assignmentId(organizationId, userId), organizationId, userId, ...rest, ...(originGroupId ? { originGroupId } : {}), rev: 1 });
+          await Assignment.create({
+            _id: assignmentId(organizationId, userId),
+            organizationId,
+            userId,
+            ...rest,
+            ...(originGroupId ? { originGroupId } : {}),
+            rev: 1,
+          });
           return true;
         } catch (err) {
           if ((err as { code?: number }).code === 11000) return false;
@@ -80,7 +89,10 @@ export function createAssignmentRepository(conn: Connection) {
       const update = originGroupId
         ? { $set: { ...rest, originGroupId }, $inc: { rev: 1 } }
         : { $set: rest, $unset: { originGroupId: 1 }, $inc: { rev: 1 } };
-      const result = await Assignment.updateOne({ _id: assignmentId(organizationId, userId), organizationId, rev: expectedRev }, update).exec();
+      const result = await Assignment.updateOne(
+        { _id: assignmentId(organizationId, userId), organizationId, rev: expectedRev },
+        update,
+      ).exec();
       return result.modifiedCount === 1;
     },
     async deleteIfUnchanged(organizationId: string, userId: string, expectedRev: number): Promise<boolean> {
@@ -92,7 +104,10 @@ export function createAssignmentRepository(conn: Connection) {
       Assignment.find({ organizationId, groupIds: groupId }).lean<AssignmentDoc[]>().exec(),
     /** Maintenance (all organizations): assignments not touched since `before`, for reconciliation. A scan, run by the reconciler only. */
     updatedBefore: (before: Date) =>
-      Assignment.find({ updatedAt: { $lt: before } }).select({ organizationId: 1, userId: 1 }).lean<Pick<AssignmentDoc, 'organizationId' | 'userId'>[]>().exec(),
+      Assignment.find({ updatedAt: { $lt: before } })
+        .select({ organizationId: 1, userId: 1 })
+        .lean<Array<Pick<AssignmentDoc, 'organizationId' | 'userId'>>>()
+        .exec(),
     listForOrganization: (organizationId: string) => Assignment.find({ organizationId }).lean<AssignmentDoc[]>().exec(),
     /** Repair: how many of the organization's users hold the group (through the `{ organizationId, groupIds }` index). */
     countInGroup: (organizationId: string, groupId: string) => Assignment.countDocuments({ organizationId, groupIds: groupId }).exec(),
@@ -100,7 +115,7 @@ export function createAssignmentRepository(conn: Connection) {
     streamLicensesOf: (organizationId: string) =>
       Assignment.find({ organizationId })
         .select({ licenses: 1, supportAdmin: 1 })
-        .lean<Pick<AssignmentDoc, 'licenses' | 'supportAdmin'>[]>()
+        .lean<Array<Pick<AssignmentDoc, 'licenses' | 'supportAdmin'>>>()
         .cursor({ batchSize: 500 }),
   };
 }

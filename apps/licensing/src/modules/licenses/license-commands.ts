@@ -20,7 +20,9 @@ export function createLicenseCommands(
     serve(c.assignLicenses, ({ organizationId, userId, supportAdmin, callerMayActOnAdmin: may, ...raw }) =>
       licenses.assign(organizationId, userId, raw, adminTargetGuard(may), { supportAdmin }),
     ),
-    serve(c.revokeLicenses, (input) => licenses.revoke(input.organizationId, input.userId, input.licenses, adminTargetGuard(input.callerMayActOnAdmin))),
+    serve(c.revokeLicenses, (input) =>
+      licenses.revoke(input.organizationId, input.userId, input.licenses, adminTargetGuard(input.callerMayActOnAdmin)),
+    ),
     serve(c.releaseUser, (input) => licenses.release(input.organizationId, input.userId, adminTargetGuard(input.callerMayActOnAdmin))),
     serve(c.forgetUser, (input) => licenses.forget(input.organizationId, input.userId)),
     serve(c.reconcile, (input) => licenses.reconcile(input.minAgeSeconds * 1000, existingUserIds)),

@@ -20,7 +20,11 @@ export function createLicenseResolvers(deps: { licenses: LicenseService; groups:
       loader = new DataLoader(async (ids) => {
         const scope = await deps.policy.readScope(ctx.caller, ids);
         const found = await deps.licenses.forUsers(scope.organizationId, ids);
-        return ids.map((id): UserLicensesDto | null | Error => (scope.onlyUserId === undefined || scope.onlyUserId === id ? (found.get(id) ?? null) : forbidden('This user is not visible to you')));
+        return ids.map((id): UserLicensesDto | null | Error =>
+          scope.onlyUserId === undefined || scope.onlyUserId === id
+            ? (found.get(id) ?? null)
+            : forbidden('This user is not visible to you'),
+        );
       });
       loaders.set(ctx, loader);
     }

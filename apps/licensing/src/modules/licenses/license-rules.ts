@@ -36,7 +36,11 @@ export function checkAssignmentRequest(raw: RawAssignmentRequest): {
   const licenses = validate(licenseSetSchema, raw.requestedLicenses, ['requestedLicenses']);
   const groups = validate(groupListSchema, raw.requestedGroups, ['requestedGroups']);
   const origin = validate(groupNameSchema.nullish(), raw.requestedOriginGroup, ['requestedOriginGroup']);
-  const errors: FieldIssue[] = [...(licenses.ok ? [] : licenses.errors), ...(groups.ok ? [] : groups.errors), ...(origin.ok ? [] : origin.errors)];
+  const errors: FieldIssue[] = [
+    ...(licenses.ok ? [] : licenses.errors),
+    ...(groups.ok ? [] : groups.errors),
+    ...(origin.ok ? [] : origin.errors),
+  ];
   // A list with a malformed name still names groups in its other entries (not a list past the bound: that is one error).
   const readable = groups.ok || (Array.isArray(raw.requestedGroups) && raw.requestedGroups.length <= 100);
   const listed: unknown[] = groups.ok ? groups.value : readable ? (raw.requestedGroups as unknown[]) : [];

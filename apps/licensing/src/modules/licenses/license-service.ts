@@ -19,7 +19,9 @@ class WriteConflict extends Error {}
 
 const lastAdminIssue: FieldIssue = { path: ['requestedLicenses'], message: 'would remove the last ADMIN of the organization' };
 const lastAdminError = () =>
-  new DomainError('CONFLICT', 'An organization must keep at least one company admin (ADMIN license)', [lastAdminIssue], { reason: 'LAST_COMPANY_ADMIN' });
+  new DomainError('CONFLICT', 'An organization must keep at least one company admin (ADMIN license)', [lastAdminIssue], {
+    reason: 'LAST_COMPANY_ADMIN',
+  });
 const supportAdminIssue: FieldIssue = { path: ['requestedLicenses'], message: 'would remove the ADMIN license of a support admin' };
 const noSeatIssue = (license: LicenseType, cap: number | undefined): FieldIssue => ({
   path: ['requestedLicenses'],
@@ -29,10 +31,18 @@ const noSeatIssue = (license: LicenseType, cap: number | undefined): FieldIssue 
 /** D's arguments in the order its inputs declare them, a list's entries by index; a stable sort keeps the rest. */
 const ARGUMENT_ORDER = ['requestedLicenses', 'requestedGroups', 'requestedOriginGroup'];
 const byArgument = (issues: FieldIssue[]) =>
-  [...issues].sort((a, b) => ARGUMENT_ORDER.indexOf(String(a.path[0])) - ARGUMENT_ORDER.indexOf(String(b.path[0])) || Number(a.path[1] ?? -1) - Number(b.path[1] ?? -1));
+  [...issues].sort(
+    (a, b) =>
+      ARGUMENT_ORDER.indexOf(String(a.path[0])) - ARGUMENT_ORDER.indexOf(String(b.path[0])) ||
+      Number(a.path[1] ?? -1) - Number(b.path[1] ?? -1),
+  );
 
 const invalid = (errors: FieldIssue[]) =>
-  new DomainError('BAD_USER_INPUT', `Invalid license assignment: ${errors.map((e) => `${e.path.join('.')} ${e.message}`).join('; ')}`, errors);
+  new DomainError(
+    'BAD_USER_INPUT',
+    `Invalid license assignment: ${errors.map((e) => `${e.path.join('.')} ${e.message}`).join('; ')}`,
+    errors,
+  );
 
 /**
  * Issue 12 review: who may act on a user holding ADMIN is decided again on the
@@ -44,19 +54,28 @@ export type WriteGuard = (current: AssignmentDoc | null, next: AssignmentFields 
 const sameSet = <T>(a: readonly T[], b: readonly T[]) => a.length === b.length && a.every((x) => b.includes(x));
 /** A write that changes nothing (a command retried after its answer was lost) acts on no one's account. */
 const unchanged = (current: AssignmentDoc, next: AssignmentFields | null) =>
-  next !== null && sameSet(current.licenses, next.licenses) && sameSet(current.groupIds, next.groupIds) && current.originGroupId === next.originGroupId;
+  next !== null &&
+  sameSet(current.licenses, next.licenses) &&
+  sameSet(current.groupIds, next.groupIds) &&
+  current.originGroupId === next.originGroupId;
 
 /** The guard for internal commands: org-users says whether its caller holds organization-users:admin (or acts on themselves). */
 export const adminTargetGuard =
   (callerMayActOnAdmin: boolean): WriteGuard =>
   (current, next) => {
     if (!callerMayActOnAdmin && current?.licenses.includes('ADMIN') && !unchanged(current, next)) {
-      throw new DomainError('FORBIDDEN', "Acting on a company admin's account needs an organization admin or an application with organization-users:admin", [], { reason: 'COMPANY_ADMIN' });
+      throw new DomainError(
+        'FORBIDDEN',
+        "Acting on a company admin's account needs an organization admin or an application with organization-users:admin",
+        [],
+        { reason: 'COMPANY_ADMIN' },
+      );
     }
   };
 
 /** Licenses a holder counts against seats: a support admin's ADMIN is not a company seat. */
-const counted = (licenses: readonly LicenseType[], supportAdmin: boolean) => (supportAdmin ? licenses.filter((l) => l !== 'ADMIN') : [...licenses]);
+const counted = (licenses: readonly LicenseType[], supportAdmin: boolean) =>
+  supportAdmin ? licenses.filter((l) => l !== 'ADMIN') : [...licenses];
 
 export function createLicenseService(deps: {
   assignments: AssignmentRepository;
@@ -108,7 +127,11 @@ export function createLicenseService(deps: {
   async function validateRequest(organizationId: string, raw: RawAssignmentRequest) {
     const checked = checkAssignmentRequest(raw);
     const entries = checked.groupEntries;
-    const resolved = await groups.resolveNames(organizationId, entries.map((g) => g.name), 'requestedGroups');
+    const resolved = await groups.resolveNames(
+      organizationId,
+      entries.map((g) => g.name),
+      'requestedGroups',
+    );
     // resolveNames counts in the well-formed names; D's path counts in the caller's list.
     const unknown = resolved.errors.map((e) => ({ ...e, path: ['requestedGroups', String(entries[Number(e.path[1])]?.index)] }));
     const errors = byArgument([...checked.errors, ...unknown]);
@@ -161,7 +184,9 @@ export function createLicenseService(deps: {
       guard(current, next);
       const support = current?.supportAdmin ?? next?.supportAdmin ?? false;
       if (current?.supportAdmin && !next?.licenses.includes('ADMIN')) {
-        throw new DomainError('CONFLICT', 'A support admin cannot be removed or lose the ADMIN license', [supportAdminIssue], { reason: 'SUPPORT_ADMIN' });
+        throw new DomainError('CONFLICT', 'A support admin cannot be removed or lose the ADMIN license', [supportAdminIssue], {
+          reason: 'SUPPORT_ADMIN',
+        });
       }
       const before = counted(current?.licenses ?? [], support);
       const after = counted(next?.licenses ?? [], support);
@@ -176,9 +201,14 @@ export function createLicenseService(deps: {
         for (const license of added) {
           if (!(await state.take(organizationId, license))) {
             const caps = (await state.get(organizationId)).caps;
-            throw new DomainError('CONFLICT', `No ${license} seat is free: the organization's cap is ${caps[license]}`, [noSeatIssue(license, caps[license])], {
-              reason: 'NO_FREE_SEAT',
-            });
+            throw new DomainError(
+              'CONFLICT',
+              `No ${license} seat is free: the organization's cap is ${caps[license]}`,
+              [noSeatIssue(license, caps[license])],
+              {
+                reason: 'NO_FREE_SEAT',
+              },
+            );
           }
           undo.push(() => state.adjust(organizationId, license, -1));
         }
@@ -196,11 +226,13 @@ export function createLicenseService(deps: {
         deps.faults?.('assign:after-assignment');
         // After the write, which decides: a crash in between leaves a count one off (`usergraph repair` recounts it), never a seat.
         await groups.countMembershipChange(organizationId, current?.groupIds ?? [], next?.groupIds ?? []);
-        return next ? assignments.find(organizationId, userId) : null;
       } catch (err) {
         for (const step of undo.reverse()) await step();
         if (!(err instanceof WriteConflict)) throw err;
+        continue;
       }
+      // Outside the try: the write is done, and a failed read of it must not undo its seats.
+      return next ? assignments.find(organizationId, userId) : null;
     }
     throw new DomainError('CONFLICT', 'The user is being changed concurrently, retry', [], { reason: 'CONCURRENT_CHANGE' });
   }
@@ -215,11 +247,16 @@ export function createLicenseService(deps: {
   ): Promise<UserLicensesDto> {
     const checked = await validateRequest(organizationId, raw);
     if (!checked.ok) throw invalid(checked.errors);
-    const doc = await transition(organizationId, userId, (current) => ({
-      ...checked.value,
-      // Support status is set once, by the operator CLI, and never taken away.
-      supportAdmin: current?.supportAdmin ?? opts.supportAdmin ?? false,
-    }), guard);
+    const doc = await transition(
+      organizationId,
+      userId,
+      (current) => ({
+        ...checked.value,
+        // Support status is set once, by the operator CLI, and never taken away.
+        supportAdmin: current?.supportAdmin ?? opts.supportAdmin ?? false,
+      }),
+      guard,
+    );
     return toDto(organizationId, userId, doc);
   }
 
@@ -227,13 +264,23 @@ export function createLicenseService(deps: {
   async function revoke(organizationId: string, userId: string, rawLicenses: unknown, guard: WriteGuard): Promise<UserLicensesDto> {
     const parsed = licenseTypeSchema.array().safeParse(rawLicenses);
     if (!parsed.success) throw invalid([{ path: ['licenses'], message: 'must be a list of license types' }]);
-    const doc = await transition(organizationId, userId, (current) => {
-      if (!current) return null;
-      const licenses = current.licenses.filter((l) => !parsed.data.includes(l));
-      // The origin group goes with the last ADMIN or AUTHOR license.
-      const keepsOrigin = licenses.includes('ADMIN') || licenses.includes('AUTHOR');
-      return { licenses, groupIds: current.groupIds, originGroupId: keepsOrigin ? current.originGroupId : undefined, supportAdmin: current.supportAdmin };
-    }, guard);
+    const doc = await transition(
+      organizationId,
+      userId,
+      (current) => {
+        if (!current) return null;
+        const licenses = current.licenses.filter((l) => !parsed.data.includes(l));
+        // The origin group goes with the last ADMIN or AUTHOR license.
+        const keepsOrigin = licenses.includes('ADMIN') || licenses.includes('AUTHOR');
+        return {
+          licenses,
+          groupIds: current.groupIds,
+          originGroupId: keepsOrigin ? current.originGroupId : undefined,
+          supportAdmin: current.supportAdmin,
+        };
+      },
+      guard,
+    );
     return toDto(organizationId, userId, doc);
   }
 
@@ -289,12 +336,17 @@ export function createLicenseService(deps: {
     guardOf: (userId: string) => WriteGuard,
   ): Promise<void> {
     for (const userId of userIds) {
-      await transition(organizationId, userId, (current) => {
-        const base = current ?? { licenses: [], groupIds: [], originGroupId: undefined, supportAdmin: false };
-        const groupIds = change(base.groupIds);
-        const originGroupId = base.originGroupId && groupIds.includes(base.originGroupId) ? base.originGroupId : undefined;
-        return { licenses: base.licenses, groupIds, originGroupId, supportAdmin: base.supportAdmin };
-      }, guardOf(userId));
+      await transition(
+        organizationId,
+        userId,
+        (current) => {
+          const base = current ?? { licenses: [], groupIds: [], originGroupId: undefined, supportAdmin: false };
+          const groupIds = change(base.groupIds);
+          const originGroupId = base.originGroupId && groupIds.includes(base.originGroupId) ? base.originGroupId : undefined;
+          return { licenses: base.licenses, groupIds, originGroupId, supportAdmin: base.supportAdmin };
+        },
+        guardOf(userId),
+      );
     }
   }
 
@@ -306,15 +358,31 @@ export function createLicenseService(deps: {
   async function setSeatCap(organizationId: string, rawLicense: unknown, cap: number | null) {
     const license = licenseTypeSchema.safeParse(rawLicense);
     if (!license.success) throw invalid([{ path: ['license'], message: 'is not a license type' }]);
-    if (cap !== null && (!Number.isInteger(cap) || cap < 0 || cap > 1_000_000)) throw invalid([{ path: ['cap'], message: 'must be a whole number from 0 to 1000000, or null for no cap' }]);
+    if (cap !== null && (!Number.isInteger(cap) || cap < 0 || cap > 1_000_000))
+      throw invalid([{ path: ['cap'], message: 'must be a whole number from 0 to 1000000, or null for no cap' }]);
     const updated = await state.setCap(organizationId, license.data, cap);
     if (!updated) {
-      throw new DomainError('CONFLICT', `More ${license.data} seats are in use than ${cap}`, [{ path: ['cap'], message: 'is below the seats in use' }]);
+      throw new DomainError('CONFLICT', `More ${license.data} seats are in use than ${cap}`, [
+        { path: ['cap'], message: 'is below the seats in use' },
+      ]);
     }
     return seatUsage(organizationId);
   }
 
-  return { forUsers, validateRequest, checkAssignment, assign, revoke, release, forget, reconcile, licensesOf, updateGroupMembership, seatUsage, setSeatCap };
+  return {
+    forUsers,
+    validateRequest,
+    checkAssignment,
+    assign,
+    revoke,
+    release,
+    forget,
+    reconcile,
+    licensesOf,
+    updateGroupMembership,
+    seatUsage,
+    setSeatCap,
+  };
 }
 
 export type LicenseService = ReturnType<typeof createLicenseService>;

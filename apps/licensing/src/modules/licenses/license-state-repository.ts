@@ -69,7 +69,12 @@ export function createLicenseStateRepository(conn: Connection) {
       await State.updateOne({ _id: organizationId }, { $inc: inc }).exec();
     },
     /** Maintenance (repair): the next `limit` organizations' states after `afterId`, in `_id` order. */
-    pageAll: (afterId: string, limit: number) => State.find({ _id: { $gt: afterId } }).sort({ _id: 1 }).limit(limit).lean<LicenseStateDoc[]>().exec(),
+    pageAll: (afterId: string, limit: number) =>
+      State.find({ _id: { $gt: afterId } })
+        .sort({ _id: 1 })
+        .limit(limit)
+        .lean<LicenseStateDoc[]>()
+        .exec(),
     /**
      * Repair: sets `used.<license>` (and, when capped, `free` = cap - used)
      * only while the counter and the cap are still what the caller read, so
@@ -78,8 +83,8 @@ export function createLicenseStateRepository(conn: Connection) {
     async setUsedIf(organizationId: string, license: LicenseType, read: LicenseStateDoc, to: number): Promise<boolean> {
       const from = read.used[license];
       const cap = read.caps[license];
-      const filter: Record<string, unknown> = { _id: organizationId, [`used.${license}`]: from === undefined ? { $exists: false } : from };
-      filter[`caps.${license}`] = cap === undefined ? { $exists: false } : cap;
+      const filter: Record<string, unknown> = { _id: organizationId, [`used.${license}`]: from ?? { $exists: false } };
+      filter[`caps.${license}`] = cap ?? { $exists: false };
       const set = cap === undefined ? { [`used.${license}`]: to } : { [`used.${license}`]: to, [`free.${license}`]: cap - to };
       const result = await State.updateOne(filter, { $set: set }).exec();
       return result.modifiedCount === 1;
@@ -88,7 +93,13 @@ export function createLicenseStateRepository(conn: Connection) {
     async setCap(organizationId: string, license: LicenseType, cap: number | null): Promise<LicenseStateDoc | null> {
       await get(organizationId);
       if (cap === null) {
-        return State.findOneAndUpdate({ _id: organizationId }, { $unset: { [`caps.${license}`]: 1, [`free.${license}`]: 1 } }, { new: true }).lean<LicenseStateDoc>().exec();
+        return State.findOneAndUpdate(
+          { _id: organizationId },
+          { $unset: { [`caps.${license}`]: 1, [`free.${license}`]: 1 } },
+          { new: true },
+        )
+          .lean<LicenseStateDoc>()
+          .exec();
       }
       // Conditional on the count it was computed from, so a concurrent assignment cannot slip past the new cap.
       for (let attempt = 0; attempt < 20; attempt++) {
@@ -99,7 +110,9 @@ export function createLicenseStateRepository(conn: Connection) {
           { _id: organizationId, [`used.${license}`]: used },
           { $set: { [`caps.${license}`]: cap, [`free.${license}`]: cap - used } },
           { new: true },
-        ).lean<LicenseStateDoc>().exec();
+        )
+          .lean<LicenseStateDoc>()
+          .exec();
         if (updated) return updated;
       }
       throw new Error('seat cap could not be set under contention');

@@ -32,7 +32,7 @@ export function createCounterRepair(deps: { groups: GroupRepository; assignments
   const { groups, assignments, state } = deps;
 
   async function repairGroups(report: RepairReport): Promise<void> {
-    for (let after = ''; ; ) {
+    for (let after = ''; ;) {
       const batch = await groups.pageAll(after, REPAIR_BATCH);
       for (const g of batch) {
         report.checked.groups++;
@@ -49,7 +49,7 @@ export function createCounterRepair(deps: { groups: GroupRepository; assignments
   }
 
   async function repairSeats(report: RepairReport): Promise<void> {
-    for (let after = ''; ; ) {
+    for (let after = ''; ;) {
       const batch = await state.pageAll(after, REPAIR_BATCH);
       for (const read of batch) {
         report.checked.organizations++;
@@ -61,7 +61,8 @@ export function createCounterRepair(deps: { groups: GroupRepository; assignments
         for (const [license, to] of held) {
           const from = read.used[license];
           if (from === to) continue;
-          if (await state.setUsedIf(read._id, license, read, to)) report.seats.push({ organizationId: read._id, license, from: from ?? 0, to });
+          if (await state.setUsedIf(read._id, license, read, to))
+            report.seats.push({ organizationId: read._id, license, from: from ?? 0, to });
           else report.skipped++;
         }
       }

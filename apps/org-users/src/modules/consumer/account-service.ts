@@ -16,7 +16,13 @@ async function naming<T>(userIdGiven: boolean, write: Promise<T>): Promise<T> {
 }
 
 /** Account state (A): sync time, legal agreements, notification preferences, closing. */
-export function createAccountService(deps: { users: UserService; connections: ConnectionRepository; access: AccessPolicy; identity: Pick<IdentityClient, 'revokeSessions'>; licensing: Pick<LicensingClient, 'revokeAllLicenses'> }) {
+export function createAccountService(deps: {
+  users: UserService;
+  connections: ConnectionRepository;
+  access: AccessPolicy;
+  identity: Pick<IdentityClient, 'revokeSessions'>;
+  licensing: Pick<LicensingClient, 'revokeAllLicenses'>;
+}) {
   /** Organization-scoped: sets the user's syncedAt, then each of its connections' lastSyncedAt. */
   async function markUserSynced(caller: Caller, rawUserId: unknown): Promise<ProfileDto> {
     const organizationId = await deps.access.requireOrganizationScope(caller);
@@ -46,11 +52,18 @@ export function createAccountService(deps: { users: UserService; connections: Co
     // Issue 12 review: a CLOSED account cannot sign in, so its licenses go first (seats back, groups kept),
     // through licensing's last-ADMIN condition: the organization's last company admin is refused (CONFLICT),
     // exactly, under concurrent calls too. Nothing is closed when this refuses; closing again repeats it.
-    await deps.licensing.revokeAllLicenses(target.organizationId, target.userId, await deps.access.mayActOnAdmin(caller, target)).catch((err: unknown) => {
-      // Licensing names its own argument (requestedLicenses); here the account is `userId`'s, or the caller's own.
-      if (!(err instanceof DomainError) || err.code !== 'CONFLICT' || err.fields.length === 0) throw err;
-      throw new DomainError('CONFLICT', err.message, args.userId != null ? err.fields.map((f) => ({ path: ['userId'], message: f.message })) : [], { reason: err.reason });
-    });
+    await deps.licensing
+      .revokeAllLicenses(target.organizationId, target.userId, await deps.access.mayActOnAdmin(caller, target))
+      .catch((err: unknown) => {
+        // Licensing names its own argument (requestedLicenses); here the account is `userId`'s, or the caller's own.
+        if (!(err instanceof DomainError) || err.code !== 'CONFLICT' || err.fields.length === 0) throw err;
+        throw new DomainError(
+          'CONFLICT',
+          err.message,
+          args.userId != null ? err.fields.map((f) => ({ path: ['userId'], message: f.message })) : [],
+          { reason: err.reason },
+        );
+      });
     const closed = await naming(args.userId != null, deps.users.closeAccount(target.organizationId, target.userId, new Date()));
     // Issue 12, finding 6: closing ends every session. If this fails the call fails and can be
     // repeated (closing is idempotent); identity refuses login and refresh for CLOSED meanwhile.

@@ -54,7 +54,10 @@ export function createConnectionRepository(conn: Connection) {
       });
       return created.toObject();
     },
-    findById: (scope: UserScope, id: string) => Model.findOne({ ...scoped(scope), _id: id }).lean<ConnectionDoc>().exec(),
+    findById: (scope: UserScope, id: string) =>
+      Model.findOne({ ...scoped(scope), _id: id })
+        .lean<ConnectionDoc>()
+        .exec(),
     page<T>(scope: UserScope, filter: ConnectionFilter, args: PageArgs, toNode: (doc: ConnectionDoc) => T) {
       return findPage(
         Model,

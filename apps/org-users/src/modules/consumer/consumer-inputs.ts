@@ -90,7 +90,11 @@ const currencySchema = singleLineText({ min: 3, max: 3 })
 
 /** An empty list filters nothing out, like an absent one. */
 const filterList = <T extends z.ZodType>(item: T) =>
-  z.array(item).max(20).nullish().transform((list) => (list && list.length > 0 ? list : undefined));
+  z
+    .array(item)
+    .max(20)
+    .nullish()
+    .transform((list) => (list && list.length > 0 ? list : undefined));
 
 export const connectionsInputSchema = z.strictObject(
   { ...pageArgsShape, status: filterList(z.enum(CONNECTION_STATUSES)), institutionName: institutionNameSchema.nullish() },
@@ -106,7 +110,10 @@ export const recordConnectionSchema = z.strictObject(
   {
     userId: userIdSchema,
     institutionName: institutionNameSchema,
-    status: z.enum(CONNECTION_STATUSES).nullish().transform((s) => s ?? 'ACTIVE'),
+    status: z
+      .enum(CONNECTION_STATUSES)
+      .nullish()
+      .transform((s) => s ?? 'ACTIVE'),
   },
   human,
 );
@@ -120,7 +127,10 @@ export const recordTradelineSchema = z.strictObject(
     balanceAmount: amountSchema,
     currency: currencySchema,
     openedOn: dateInputSchema.nullish(),
-    status: z.enum(TRADELINE_STATUSES).nullish().transform((s) => s ?? 'OPEN'),
+    status: z
+      .enum(TRADELINE_STATUSES)
+      .nullish()
+      .transform((s) => s ?? 'OPEN'),
   },
   human,
 );
@@ -132,4 +142,7 @@ export const agreementVersionSchema = singleLineText({ max: 50 }).check(
 
 export const notificationPreferencesSchema = z
   .strictObject({ email: z.boolean().nullish(), sms: z.boolean().nullish(), push: z.boolean().nullish() }, human)
-  .transform((p) => Object.fromEntries(Object.entries(p).filter(([, v]) => typeof v === 'boolean')) as Partial<Record<'email' | 'sms' | 'push', boolean>>);
+  .transform(
+    (p) =>
+      Object.fromEntries(Object.entries(p).filter(([, v]) => typeof v === 'boolean')) as Partial<Record<'email' | 'sms' | 'push', boolean>>,
+  );

@@ -34,7 +34,9 @@ export function createConsumerModule(deps: {
       access,
       nationalIds: createSecretBox(deps.nationalIdKey),
       // A key of its own for Idempotency-Key fingerprints, derived from the one secret this module holds.
-      fingerprintKey: Buffer.from(hkdfSync('sha256', Buffer.from(deps.nationalIdKey, 'base64'), '', 'usergraph idempotency fingerprints', 32)),
+      fingerprintKey: Buffer.from(
+        hkdfSync('sha256', Buffer.from(deps.nationalIdKey, 'base64'), '', 'usergraph idempotency fingerprints', 32),
+      ),
       logger: deps.logger,
     }),
     accounts: createAccountService({ users, connections, access, identity: deps.identity, licensing: deps.licensing }),

@@ -12,7 +12,12 @@ import { parseInput, registerOrganizationUserSchema, type RegisterOrganizationUs
 /** The users module names conflicting fields from its own input; A's are under `input`. */
 function underInput(err: unknown): unknown {
   if (err instanceof DomainError && err.code === 'CONFLICT') {
-    return new DomainError('CONFLICT', err.message, err.fields.map((f) => ({ ...f, path: ['input', ...f.path] })), { reason: err.reason });
+    return new DomainError(
+      'CONFLICT',
+      err.message,
+      err.fields.map((f) => ({ ...f, path: ['input', ...f.path] })),
+      { reason: err.reason },
+    );
   }
   return err;
 }

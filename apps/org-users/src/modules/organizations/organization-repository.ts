@@ -27,9 +27,14 @@ export function createOrganizationRepository(conn: Connection) {
   return {
     /** Maintenance (repair): the next `limit` organization ids after `afterId`, in `_id` order. */
     pageIds: async (afterId: string, limit: number): Promise<string[]> =>
-      (await Organization.find({ _id: { $gt: afterId } }).sort({ _id: 1 }).limit(limit).select({ _id: 1 }).lean<Array<{ _id: string }>>().exec()).map(
-        (o) => o._id,
-      ),
+      (
+        await Organization.find({ _id: { $gt: afterId } })
+          .sort({ _id: 1 })
+          .limit(limit)
+          .select({ _id: 1 })
+          .lean<Array<{ _id: string }>>()
+          .exec()
+      ).map((o) => o._id),
     findById: (id: string) => Organization.findById(id).lean<OrganizationDoc>().exec(),
     async insert(doc: Omit<OrganizationDoc, 'createdAt' | 'updatedAt'>): Promise<OrganizationDoc> {
       const created = await Organization.create(doc);

@@ -5,8 +5,7 @@ import type { Resolvers } from '../../generated/resolvers-types.js';
 export function createOrganizationResolvers(deps: { organizations: OrganizationService }): Resolvers {
   return {
     Query: {
-      currentOrganization: (_, __, ctx) =>
-        deps.organizations.getById(requireAuthenticated(ctx.caller).organizationId),
+      currentOrganization: (_, __, ctx) => deps.organizations.getById(requireAuthenticated(ctx.caller).organizationId),
     },
     Organization: {
       /** A tenant sees only its own organization, however the reference reached us. */

@@ -38,7 +38,10 @@ export function createOrganizationService(deps: { conn: Connection; organization
 
   async function getBySlug(slug: string): Promise<OrganizationDto> {
     const doc = await findBySlug(slug);
-    if (!doc) throw new DomainError('NOT_FOUND', `Organization "${slug}" does not exist`, [{ path: ['organizationSlug'], message: 'does not name an organization' }]);
+    if (!doc)
+      throw new DomainError('NOT_FOUND', `Organization "${slug}" does not exist`, [
+        { path: ['organizationSlug'], message: 'does not name an organization' },
+      ]);
     return toOrganizationDto(doc);
   }
 
@@ -53,7 +56,11 @@ export function createOrganizationService(deps: { conn: Connection; organization
    * `created` tells the bootstrap CLI which case it was. The slug claim makes
    * two concurrent calls agree on one organization id.
    */
-  async function ensure(input: { slug: string; name: string; selfSignup: boolean }): Promise<{ organization: OrganizationDto; created: boolean }> {
+  async function ensure(input: {
+    slug: string;
+    name: string;
+    selfSignup: boolean;
+  }): Promise<{ organization: OrganizationDto; created: boolean }> {
     const id = new Types.ObjectId().toHexString();
     const outcome = await claim(deps.conn, { kind: SLUG_CLAIM, organizationId: GLOBAL, value: input.slug, ownerId: id });
     if (outcome === 'taken') {

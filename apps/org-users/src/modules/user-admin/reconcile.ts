@@ -22,12 +22,22 @@ const REFUSED = new Set(['LAST_COMPANY_ADMIN', 'SUPPORT_ADMIN']);
  * is harmless. Identity and licensing reconcile their own records against
  * org-users the same way (credentials or licenses of users that do not exist).
  */
-export function createProfileReconciler(deps: { users: UserService; identity: IdentityClient; licensing: LicensingClient; logger: Pick<Logger, 'warn'> }) {
-  return async function reconcile(minAgeMs: number): Promise<{ removedProfiles: number; deletedProfiles: number; keptProfiles: number; releasedClaims: number }> {
+export function createProfileReconciler(deps: {
+  users: UserService;
+  identity: IdentityClient;
+  licensing: LicensingClient;
+  logger: Pick<Logger, 'warn'>;
+}) {
+  return async function reconcile(
+    minAgeMs: number,
+  ): Promise<{ removedProfiles: number; deletedProfiles: number; keptProfiles: number; releasedClaims: number }> {
     const before = new Date(Date.now() - minAgeMs);
     const stuck = await deps.users.stuckInSaga('provisioningSince', before);
     for (const p of stuck) {
-      deps.logger.warn({ sagaId: p.sagaId, organizationId: p.organizationId, userId: p._id }, 'reconcile: undoing a creation saga that never finished');
+      deps.logger.warn(
+        { sagaId: p.sagaId, organizationId: p.organizationId, userId: p._id },
+        'reconcile: undoing a creation saga that never finished',
+      );
       await deps.licensing.forgetUser(p.organizationId, p._id);
       await deps.identity.deleteCredentials(p.organizationId, p._id);
       await deps.users.deleteProfile(p.organizationId, p._id);

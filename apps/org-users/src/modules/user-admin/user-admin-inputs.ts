@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { emailSchema, jobTitleSchema, objectIdSchema, passwordSchema, personNameSchema, phoneSchema, usernameSchema } from '@usergraph/validation';
+import {
+  emailSchema,
+  jobTitleSchema,
+  objectIdSchema,
+  passwordSchema,
+  personNameSchema,
+  phoneSchema,
+  usernameSchema,
+} from '@usergraph/validation';
 
 /** D's createUser `input.user`; error paths are D's (user.firstName, user.credentials.password...). */
 export const createUserProfileSchema = z.object({
@@ -23,4 +31,9 @@ export const updateUserProfileSchema = z.object({
 export const userIdSchema = objectIdSchema;
 
 /** D's fullText: trimmed, lower-cased, bounded; empty means "everyone". */
-export const fullTextSchema = z.string().trim().max(100).nullish().transform((s) => (s ?? '').toLowerCase());
+export const fullTextSchema = z
+  .string()
+  .trim()
+  .max(100)
+  .nullish()
+  .transform((s) => (s ?? '').toLowerCase());

@@ -7,8 +7,6 @@ import type { AssignmentRequest, IdentityClient, LicensingClient } from '../../c
 import type { AccessPolicy } from '../../access-policy.js';
 import { createUserProfileSchema, fullTextSchema, updateUserProfileSchema, userIdSchema } from './user-admin-inputs.js';
 
-type PayloadErrors = ReturnType<typeof toPayloadErrors>;
-
 /** D's profile fields in the order its inputs declare them: errors are listed in this order. */
 const CREATE_FIELDS = ['firstName', 'lastName', 'email', 'credentials.username', 'credentials.password', 'phone', 'jobTitle'];
 const UPDATE_FIELDS = ['email', 'firstName', 'lastName', 'phone', 'jobTitle'];
@@ -68,7 +66,11 @@ export function createUserAdminService(deps: {
    * by the claim, and reported alone.
    */
   async function takenValues(organizationId: string, self: string | undefined, raw: unknown) {
-    const user = (typeof raw === 'object' && raw !== null ? raw : {}) as { email?: unknown; phone?: unknown; credentials?: { username?: unknown } };
+    const user = (typeof raw === 'object' && raw !== null ? raw : {}) as {
+      email?: unknown;
+      phone?: unknown;
+      credentials?: { username?: unknown };
+    };
     const { shape } = createUserProfileSchema; // the same field rules as updateUser's
     const email = shape.email.safeParse(user.email).data;
     const phone = shape.phone.safeParse(user.phone).data;
@@ -90,12 +92,20 @@ export function createUserAdminService(deps: {
   async function createUser(caller: Caller, input: { user?: unknown } & AssignmentRequest) {
     const organizationId = await policy.requireOrganizationScope(caller);
     // Finding 7: an ADMIN with a password the caller chose is a takeover of the organization.
-    if (Array.isArray(input.requestedLicenses) && input.requestedLicenses.includes('ADMIN')) await policy.requireAdminPermission(caller, 'Granting the ADMIN license');
+    if (Array.isArray(input.requestedLicenses) && input.requestedLicenses.includes('ADMIN'))
+      await policy.requireAdminPermission(caller, 'Granting the ADMIN license');
     const profile = validate(createUserProfileSchema, input.user, ['user']);
-    const request = { requestedLicenses: input.requestedLicenses ?? [], requestedGroups: input.requestedGroups ?? ['DEFAULT'], requestedOriginGroup: input.requestedOriginGroup ?? null };
+    const request = {
+      requestedLicenses: input.requestedLicenses ?? [],
+      requestedGroups: input.requestedGroups ?? ['DEFAULT'],
+      requestedOriginGroup: input.requestedOriginGroup ?? null,
+    };
     // Licensing's rules are read before anything is written (a refusal at write time would leave the search index's
     // writes of the undone profile behind): validateAssignment is not the redundant hop it looks like.
-    const [assignment, taken] = await Promise.all([licensing.validateAssignment(organizationId, request), takenValues(organizationId, undefined, input.user)]);
+    const [assignment, taken] = await Promise.all([
+      licensing.validateAssignment(organizationId, request),
+      takenValues(organizationId, undefined, input.user),
+    ]);
     // Every broken rule at once, Rails-validations style: profile fields in their input order, then licenses and groups.
     const errors = [...inProfileOrder([...(profile.ok ? [] : profile.errors), ...taken], CREATE_FIELDS), ...assignment.errors];
     if (!profile.ok || errors.length > 0) return asPayload(errors);
@@ -141,7 +151,11 @@ export function createUserAdminService(deps: {
       const fields = fieldsOf(err);
       if (!fields) throw err;
       // Profile conflicts name the profile's own field; D calls it user.email / user.phone.
-      return asPayload(fields.map((f) => (f.path[0] === 'email' || f.path[0] === 'phoneNumber' ? { ...f, path: ['user', f.path[0] === 'email' ? 'email' : 'phone'] } : f)));
+      return asPayload(
+        fields.map((f) =>
+          f.path[0] === 'email' || f.path[0] === 'phoneNumber' ? { ...f, path: ['user', f.path[0] === 'email' ? 'email' : 'phone'] } : f,
+        ),
+      );
     }
   }
 
@@ -160,16 +174,19 @@ export function createUserAdminService(deps: {
     const touchesLicenses = input.requestedLicenses != null || input.requestedGroups != null || input.requestedOriginGroup !== undefined;
     let request: AssignmentRequest | undefined;
     // A closed account gave its seats back (closeAccount); licensing it again would count an admin or a seat nobody can use.
-    if (touchesLicenses && current?.status === 'CLOSED') errors.push({ path: ['id'], message: 'is a closed account: it cannot be given licenses or groups' });
+    if (touchesLicenses && current?.status === 'CLOSED')
+      errors.push({ path: ['id'], message: 'is a closed account: it cannot be given licenses or groups' });
     else if (touchesLicenses && current && held) {
       const licenses = input.requestedLicenses ?? held.licenses;
-      if (licenses.includes('ADMIN') !== held.licenses.includes('ADMIN')) await policy.requireAdminPermission(caller, 'Granting or taking the ADMIN license');
+      if (licenses.includes('ADMIN') !== held.licenses.includes('ADMIN'))
+        await policy.requireAdminPermission(caller, 'Granting or taking the ADMIN license');
       // An origin group the caller did not mention goes with the last ADMIN or AUTHOR license.
       const originAllowed = licenses.includes('ADMIN') || licenses.includes('AUTHOR');
       request = {
         requestedLicenses: licenses,
         requestedGroups: input.requestedGroups ?? held.groups,
-        requestedOriginGroup: input.requestedOriginGroup === undefined ? (originAllowed ? held.originGroup : null) : input.requestedOriginGroup,
+        requestedOriginGroup:
+          input.requestedOriginGroup === undefined ? (originAllowed ? held.originGroup : null) : input.requestedOriginGroup,
       };
       assignmentErrors.push(...(await licensing.validateAssignment(organizationId, request, current.id)).errors);
     }
@@ -183,7 +200,13 @@ export function createUserAdminService(deps: {
     const p = profile.value;
     try {
       // Licenses first: the last-ADMIN rule is the likeliest refusal, and nothing is written before it.
-      if (request) await licensing.assignLicenses(organizationId, current.id, request, await policy.mayActOnAdmin(caller, { organizationId, userId: current.id }));
+      if (request)
+        await licensing.assignLicenses(
+          organizationId,
+          current.id,
+          request,
+          await policy.mayActOnAdmin(caller, { organizationId, userId: current.id }),
+        );
       const updated = await users.updateProfile(organizationId, current.id, {
         email: p.email ?? undefined,
         firstName: p.firstName ?? undefined,
@@ -195,7 +218,11 @@ export function createUserAdminService(deps: {
     } catch (err) {
       const fields = fieldsOf(err);
       if (!fields) throw err;
-      return asPayload(fields.map((f) => (f.path[0] === 'email' || f.path[0] === 'phoneNumber' ? { ...f, path: ['user', f.path[0] === 'email' ? 'email' : 'phone'] } : f)));
+      return asPayload(
+        fields.map((f) =>
+          f.path[0] === 'email' || f.path[0] === 'phoneNumber' ? { ...f, path: ['user', f.path[0] === 'email' ? 'email' : 'phone'] } : f,
+        ),
+      );
     }
   }
 
@@ -209,7 +236,8 @@ export function createUserAdminService(deps: {
     const organizationId = await policy.requireOrganizationScope(caller);
     const ids = Array.isArray(input.ids) ? input.ids : [];
     // Each id costs several reads and calls: one request may not make an unbounded amount of work.
-    if (ids.length > MAX_IDS_PER_CALL) return { errors: toPayloadErrors([{ path: ['ids'], message: `must hold at most ${MAX_IDS_PER_CALL} ids` }]), deletedIds: [] };
+    if (ids.length > MAX_IDS_PER_CALL)
+      return { errors: toPayloadErrors([{ path: ['ids'], message: `must hold at most ${MAX_IDS_PER_CALL} ids` }]), deletedIds: [] };
     const errors: FieldError[] = [];
     const deletedIds: string[] = [];
     const self = caller.kind === 'user' ? caller.userId : undefined;
@@ -231,12 +259,21 @@ export function createUserAdminService(deps: {
       }
       const { refusal } = await policy.checkWriteOn(caller, { organizationId, userId: id.value });
       if (refusal) {
-        errors.push({ path, message: refusal === 'support-admin' ? 'is a support admin and cannot be removed' : 'is a company admin: removing one needs organization-users:admin' });
+        errors.push({
+          path,
+          message:
+            refusal === 'support-admin'
+              ? 'is a support admin and cannot be removed'
+              : 'is a company admin: removing one needs organization-users:admin',
+        });
         continue;
       }
       const mayActOnAdmin = await policy.mayActOnAdmin(caller, { organizationId, userId: id.value });
       try {
-        await deleteUserSaga({ organizationId, userId: id.value }, deletionPorts(mayActOnAdmin), { logger: deps.logger, faults: deps.faults });
+        await deleteUserSaga({ organizationId, userId: id.value }, deletionPorts(mayActOnAdmin), {
+          logger: deps.logger,
+          faults: deps.faults,
+        });
       } catch (err) {
         const refused = err instanceof DomainError ? RELEASE_REFUSALS[err.reason] : undefined;
         if (!refused) throw err;
@@ -266,7 +303,13 @@ export function createUserAdminService(deps: {
     const page = validate(users.pageArgsSchema, { first: args.first, after: args.after });
     if (!fullText.ok || !page.ok) {
       const errors = [...(fullText.ok ? [] : fullText.errors), ...(page.ok ? [] : page.errors)];
-      return { errors: toPayloadErrors(errors), nodes: [], edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null }, totalCount: 0 };
+      return {
+        errors: toPayloadErrors(errors),
+        nodes: [],
+        edges: [],
+        pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null },
+        totalCount: 0,
+      };
     }
     // A caller who sees only themselves searches only themselves: no one else is counted or listed.
     const result =

@@ -105,7 +105,11 @@ describe('search index (posting lists read by _id)', () => {
     expect((await index.page(org, 'quentin', { first: 5 })).ids).toEqual([renamed!._id]);
     for (const q of ['', 'iris', 'q', 'quentin.', 'haddad']) {
       const { ids, totals } = await allPages(index, org, q, 9);
-      expect(ids).toEqual(expected(users, q).map((u) => u._id).sort(byPageOrder));
+      expect(ids).toEqual(
+        expected(users, q)
+          .map((u) => u._id)
+          .sort(byPageOrder),
+      );
       expect([...totals]).toEqual([ids.length]);
     }
   });
@@ -136,7 +140,11 @@ describe('search index (posting lists read by _id)', () => {
 
     for (const q of queries) {
       const { ids, totals } = await allPages(reader, org, q, 9);
-      expect(ids).toEqual(expected(users, q).map((u) => u._id).sort(byPageOrder));
+      expect(ids).toEqual(
+        expected(users, q)
+          .map((u) => u._id)
+          .sort(byPageOrder),
+      );
       expect([...totals]).toEqual([ids.length]);
     }
   });

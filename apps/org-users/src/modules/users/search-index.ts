@@ -37,7 +37,7 @@ export const SEARCH_BUCKETS = 16;
 /** In the heads collection; it cannot clash with a head's `<org>:<token>`. */
 const BUILT_MARKER = 'built';
 
-interface HeadDoc {
+export interface HeadDoc {
   _id: string;
   n: number;
   c?: Record<string, number>;
@@ -79,22 +79,25 @@ function entriesOf(user: IndexedUser): Map<string, string> {
   return entries;
 }
 
-
 interface Write<D extends mongo.Document> {
   filter: { _id: string };
   update: mongo.UpdateFilter<D>;
   upsert: boolean;
 }
 interface Writes {
-  buckets: Write<BucketDoc>[];
-  heads: Write<HeadDoc>[];
+  buckets: Array<Write<BucketDoc>>;
+  heads: Array<Write<HeadDoc>>;
 }
 const noWrites = (): Writes => ({ buckets: [], heads: [] });
 
 /** The writes that add (sign 1) or remove (sign -1) entries of one bucket, and keep its list's counts. */
 function entryOps(ops: Writes, organizationId: string, token: string, bucket: number, entries: string[], sign: 1 | -1) {
   const filter = { _id: bucketId(organizationId, token, bucket) };
-  ops.buckets.push(sign > 0 ? { filter, update: { $push: { e: { $each: entries } } }, upsert: true } : { filter, update: { $pullAll: { e: entries } }, upsert: false });
+  ops.buckets.push(
+    sign > 0
+      ? { filter, update: { $push: { e: { $each: entries } } }, upsert: true }
+      : { filter, update: { $pullAll: { e: entries } }, upsert: false },
+  );
   const count = { $inc: { n: sign * entries.length, [`c.b${bucket}`]: sign * entries.length, [`v.b${bucket}`]: 1 } };
   ops.heads.push({ filter: { _id: headId(organizationId, token) }, update: count, upsert: true });
 }
@@ -111,13 +114,16 @@ async function inParallel(sends: Array<() => Promise<unknown>>): Promise<void> {
   for (let i = 0; i < sends.length; i += 100) await Promise.all(sends.slice(i, i + 100).map((send) => send()));
 }
 
-type WriteFailure = { code?: number; index: number };
+interface WriteFailure {
+  code?: number;
+  index: number;
+}
 
 /** Inserts the documents that do not exist yet (unordered: one duplicate stops nothing) and returns the others. */
 async function insertNew<D extends { _id: string }>(collection: mongo.Collection<D>, docs: D[]): Promise<D[]> {
   if (docs.length === 0) return [];
   try {
-    await collection.insertMany(docs as mongo.OptionalUnlessRequiredId<D>[], { ordered: false });
+    await collection.insertMany(docs as Array<mongo.OptionalUnlessRequiredId<D>>, { ordered: false });
     return [];
   } catch (err) {
     // The driver reports one failed document as an object, several as an array.
@@ -215,7 +221,10 @@ export function createSearchIndex(conn: Connection, faults?: (point: string) => 
         headCounts.set(headId(user.organizationId, token), counts);
       }
     }
-    const existingBuckets = await insertNew(buckets, [...bucketEntries].map(([_id, e]) => ({ _id, e })));
+    const existingBuckets = await insertNew(
+      buckets,
+      [...bucketEntries].map(([_id, e]) => ({ _id, e })),
+    );
     await inParallel(existingBuckets.map((doc) => () => buckets.updateOne({ _id: doc._id }, { $push: { e: { $each: doc.e } } })));
     // Heads after every bucket they count (see the cache above).
     const versions = (c: Record<string, number>) => Object.fromEntries(Object.keys(c).map((k) => [k, 1]));
@@ -238,7 +247,11 @@ export function createSearchIndex(conn: Connection, faults?: (point: string) => 
    * only the buckets it needs, and the head has the count. A longer query
    * reads its prefix's list and checks every entry.
    */
-  async function page(organizationId: string, fullText: string, args: { first: number; after?: string | null | undefined }): Promise<SearchPage> {
+  async function page(
+    organizationId: string,
+    fullText: string,
+    args: { first: number; after?: string | null | undefined },
+  ): Promise<SearchPage> {
     const query = normalizeQuery(fullText);
     const token = query.slice(0, INDEXED_PREFIX_LENGTH);
     const exact = query.length <= INDEXED_PREFIX_LENGTH;
@@ -269,7 +282,7 @@ export function createSearchIndex(conn: Connection, faults?: (point: string) => 
     const ids: string[] = [];
     let matched = 0;
     // An exact list reads from the cursor's bucket until the page is full; a checked query reads every bucket, for the count.
-    for (let b = exact ? startBucket : 0; b < SEARCH_BUCKETS && (!exact || ids.length < wanted); ) {
+    for (let b = exact ? startBucket : 0; b < SEARCH_BUCKETS && (!exact || ids.length < wanted);) {
       const batch: number[] = [];
       for (let expected = 0; b < SEARCH_BUCKETS && (!exact || expected < wanted - ids.length); b++) {
         if (inBucket(b) > 0) {
@@ -291,7 +304,8 @@ export function createSearchIndex(conn: Connection, faults?: (point: string) => 
   }
 
   /** The organization has no list at all yet (no org-wide head): the start-up build indexes it in one pass first. */
-  const unindexed = async (organizationId: string): Promise<boolean> => (await heads.findOne({ _id: headId(organizationId, '') }, { projection: { _id: 1 } })) === null;
+  const unindexed = async (organizationId: string): Promise<boolean> =>
+    (await heads.findOne({ _id: headId(organizationId, '') }, { projection: { _id: 1 } })) === null;
   /** The start-up build (search-index-build.ts) has finished for this database. */
   const built = async (): Promise<boolean> => (await heads.findOne({ _id: BUILT_MARKER })) !== null;
   async function markBuilt(): Promise<void> {
@@ -347,7 +361,8 @@ export function createSearchIndex(conn: Connection, faults?: (point: string) => 
         await heads.updateOne({ _id: headId(organizationId, token) }, { $inc: { [`v.b${k}`]: 1 } }, { upsert: true });
       }
     }
-    for await (const head of heads.find({ _id: inRange(`${organizationId}:`) }, { batchSize: 100 })) tokens.add(head._id.slice(organizationId.length + 1));
+    for await (const head of heads.find({ _id: inRange(`${organizationId}:`) }, { batchSize: 100 }))
+      tokens.add(head._id.slice(organizationId.length + 1));
     for (const token of tokens) {
       const head = await heads.findOne({ _id: headId(organizationId, token) });
       const ids = Array.from({ length: SEARCH_BUCKETS }, (_, k) => bucketId(organizationId, token, k));

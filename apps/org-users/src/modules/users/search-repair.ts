@@ -13,7 +13,7 @@ const ORGANIZATION_BATCH = 100;
 export async function repairSearchIndex(deps: { organizations: OrganizationRepository; users: UserRepository; searchIndex: SearchIndex }) {
   const changed: Array<{ organizationId: string; buckets: number; heads: number }> = [];
   const report = { organizations: 0, bucketsRewritten: 0, headsRecounted: 0, skipped: 0, changed };
-  for (let after = ''; ; ) {
+  for (let after = ''; ;) {
     const ids = await deps.organizations.pageIds(after, ORGANIZATION_BATCH);
     for (const organizationId of ids) {
       report.organizations++;

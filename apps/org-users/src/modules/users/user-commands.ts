@@ -15,6 +15,8 @@ export function createUserCommands(users: UserService) {
     serve(c.setUserStatus, (input) => users.setStatus(input.organizationId, input.userId, input.status)),
     serve(c.markEmailVerified, (input) => users.markEmailVerified(input.organizationId, input.userId, input.email)),
     serve(c.existingUserIds, async (input) => ({ userIds: await users.existingUserIds(input.organizationId, input.userIds) })),
-    serve(c.findUserIdByIdentifier, async (input) => ({ userId: await users.findUserIdByIdentifier(input.organizationId, input.kind, input.value) })),
+    serve(c.findUserIdByIdentifier, async (input) => ({
+      userId: await users.findUserIdByIdentifier(input.organizationId, input.kind, input.value),
+    })),
   ];
 }

@@ -45,7 +45,8 @@ export interface UserDoc {
   /** YYYY-MM-DD. */
   dateOfBirth?: string;
   isSubscribed: boolean;
-  addresses: AddressDoc[];
+  /** Stored as [] by the schema's default; optional because findById reads through the driver, which fills in no default. */
+  addresses?: AddressDoc[];
   createdAt: Date;
   updatedAt: Date;
   syncedAt?: Date;
@@ -141,15 +142,17 @@ userSchema.index({ organizationId: 1, _id: 1 });
  */
 /** GraphQL's "no value" (null) is simply not stored. */
 export const withoutNulls = (address: Record<string, unknown>): AddressDoc =>
-  Object.fromEntries(Object.entries(address).filter(([, v]) => v != null)) as AddressDoc;
+  Object.fromEntries(Object.entries(address).filter(([, v]) => v != null));
 
 export function createUserRepository(conn: Connection) {
   const User = conn.model<UserDoc>('User', userSchema);
+  // The model's own collection (the connection keeps one per name), typed for the driver's filters.
+  const users = conn.collection<UserDoc>(User.collection.collectionName);
 
   // The hottest read (a search page makes 20): straight to the driver, which costs
   // a third less CPU than a lean mongoose query and returns the same document.
   async function findById(organizationId: string, id: string): Promise<UserDoc | null> {
-    const doc = (await User.collection.findOne({ _id: id as never })) as UserDoc | null;
+    const doc = await users.findOne({ _id: id });
     return doc?.organizationId === organizationId ? doc : null;
   }
   /** Updates the user if it belongs to the organization; the updated document, or null. */
@@ -161,7 +164,7 @@ export function createUserRepository(conn: Connection) {
     findById,
     /** One read by `_id: { $in }` (a DataLoader batch is at most a page, a command at most 500 ids): missing and foreign ids are left out. */
     findByIds: async (organizationId: string, ids: readonly string[]): Promise<UserDoc[]> =>
-      ids.length === 0 ? [] : User.collection.find<UserDoc>({ _id: { $in: [...new Set(ids)] as never[] }, organizationId }).toArray(),
+      ids.length === 0 ? [] : users.find({ _id: { $in: [...new Set(ids)] }, organizationId }).toArray(),
     /** Idempotent: a retried command finds the document it inserted before. `inserted` says which happened. */
     async insertOnce(doc: Omit<UserDoc, 'createdAt' | 'updatedAt'>): Promise<{ doc: UserDoc; inserted: boolean }> {
       try {
@@ -174,16 +177,19 @@ export function createUserRepository(conn: Connection) {
     },
     setStatus: (organizationId: string, id: string, status: UserStatus) => updateInOrganization(organizationId, id, { $set: { status } }),
     updateFields: (organizationId: string, id: string, set: Record<string, unknown>, unset: string[]) =>
-      updateInOrganization(organizationId, id, { $set: set, ...(unset.length > 0 ? { $unset: Object.fromEntries(unset.map((k) => [k, 1])) } : {}) }),
+      updateInOrganization(organizationId, id, {
+        $set: set,
+        ...(unset.length > 0 ? { $unset: Object.fromEntries(unset.map((k) => [k, 1])) } : {}),
+      }),
     /** Maintenance (all organizations): profiles whose creation or deletion saga never finished. A scan, run by the reconciler only. */
     stuckInSaga: (kind: 'provisioningSince' | 'deletingSince', before: Date) =>
       User.find({ [kind]: { $lt: before } })
         .select({ _id: 1, organizationId: 1, sagaId: 1 })
-        .lean<Pick<UserDoc, '_id' | 'organizationId' | 'sagaId'>[]>()
+        .lean<Array<Pick<UserDoc, '_id' | 'organizationId' | 'sagaId'>>>()
         .exec(),
     /** Maintenance (repair): one organization's profiles, streamed (through the `{ organizationId, _id }` index). */
     streamOrganization: (organizationId: string) => User.find({ organizationId }).lean<UserDoc[]>().cursor({ batchSize: 500 }),
-    async finishProvisioning(organizationId: string, id: string): Promise<void> {
+    finishProvisioning: async (organizationId: string, id: string): Promise<void> => {
       await updateInOrganization(organizationId, id, { $unset: { provisioningSince: 1, sagaId: 1 } });
     },
     /** The deletion saga's marker, set only on a profile no saga holds; the marked profile, or null. */
@@ -195,7 +201,7 @@ export function createUserRepository(conn: Connection) {
       )
         .lean<UserDoc>()
         .exec(),
-    async unmarkDeleting(organizationId: string, id: string, sagaId: string): Promise<void> {
+    unmarkDeleting: async (organizationId: string, id: string, sagaId: string): Promise<void> => {
       await User.updateOne({ _id: id, organizationId, sagaId }, { $unset: { deletingSince: 1, sagaId: 1 } }).exec();
     },
     /** The deleted profile, or null when there was none (so its index entries are removed once). */
@@ -220,7 +226,9 @@ export function createUserRepository(conn: Connection) {
     },
     /** Clears the unverified mark, only while the email is still the one verified. */
     markEmailVerified: (organizationId: string, id: string, emailNormalized: string) =>
-      User.findOneAndUpdate({ _id: id, organizationId, emailNormalized }, { $unset: { emailUnverified: 1 } }, { new: true }).lean<UserDoc>().exec(),
+      User.findOneAndUpdate({ _id: id, organizationId, emailNormalized }, { $unset: { emailUnverified: 1 } }, { new: true })
+        .lean<UserDoc>()
+        .exec(),
     /** Closes once: `$min` keeps the first closedAt when calls repeat or race. */
     close: (organizationId: string, id: string, at: Date) =>
       updateInOrganization(organizationId, id, { $set: { status: 'CLOSED' }, $min: { closedAt: at } }),

@@ -69,7 +69,10 @@ export function toProfileDto(doc: UserDoc): ProfileDto {
     nationalIdLast4: doc.nationalIdLast4 ?? null,
     visitorId: doc.visitorId ?? null,
     notificationPreferences: { ...DEFAULT_NOTIFICATION_PREFERENCES, ...doc.notificationPreferences },
-    legalAgreementVersions: firstAcceptances(doc.legalAgreementVersions ?? []).map((a) => ({ version: a.version, acceptedAt: a.acceptedAt.toISOString() })),
+    legalAgreementVersions: firstAcceptances(doc.legalAgreementVersions ?? []).map((a) => ({
+      version: a.version,
+      acceptedAt: a.acceptedAt.toISOString(),
+    })),
   };
 }
 
@@ -114,7 +117,12 @@ export interface NewProfile {
 const CONFLICT_DIALECT_CODE: Record<string, string> = { email: 'AUTH-0027', phone: 'AUTH-0026' };
 const CONFLICT_FIELD: Record<string, string> = { email: 'email', phone: 'phoneNumber' };
 
-export function createUserService(deps: { conn: Connection; users: UserRepository; searchIndex: SearchIndex; logger: Pick<Logger, 'error'> }) {
+export function createUserService(deps: {
+  conn: Connection;
+  users: UserRepository;
+  searchIndex: SearchIndex;
+  logger: Pick<Logger, 'error'>;
+}) {
   const { conn, users, searchIndex } = deps;
 
   function uniqueValues(p: { organizationId: string; email: string; phoneNumber?: string | undefined }) {
@@ -237,7 +245,8 @@ export function createUserService(deps: { conn: Connection; users: UserRepositor
     patch: { email?: string; firstName?: string; lastName?: string; phoneNumber?: string | null; jobTitle?: string | null },
   ): Promise<ProfileDto> {
     const doc = await users.findById(organizationId, userId);
-    if (!doc) throw new DomainError('NOT_FOUND', 'User not found', [{ path: ['id'], message: 'does not name a user of your organization' }]);
+    if (!doc)
+      throw new DomainError('NOT_FOUND', 'User not found', [{ path: ['id'], message: 'does not name a user of your organization' }]);
     const next = {
       email: patch.email ?? doc.email,
       firstName: patch.firstName ?? doc.firstName,
@@ -252,7 +261,12 @@ export function createUserService(deps: { conn: Connection; users: UserRepositor
     const outcome = await claimAll(conn, added, deps.logger);
     if (!outcome.ok) {
       const field = CONFLICT_FIELD[outcome.takenKind] ?? outcome.takenKind;
-      throw new DomainError('CONFLICT', `The ${outcome.takenKind === 'phone' ? 'phone number' : 'email address'} is already in use`, [{ path: [field], message: 'is already in use' }], { reason: 'ALREADY_IN_USE' });
+      throw new DomainError(
+        'CONFLICT',
+        `The ${outcome.takenKind === 'phone' ? 'phone number' : 'email address'} is already in use`,
+        [{ path: [field], message: 'is already in use' }],
+        { reason: 'ALREADY_IN_USE' },
+      );
     }
     const set: Record<string, unknown> = {
       email: next.email,
@@ -268,7 +282,8 @@ export function createUserService(deps: { conn: Connection; users: UserRepositor
     if (patch.jobTitle === null) unset.push('jobTitle');
     else if (patch.jobTitle !== undefined) set.jobTitle = patch.jobTitle;
     const updated = await users.updateFields(organizationId, userId, set, unset);
-    if (!updated) throw new DomainError('NOT_FOUND', 'User not found', [{ path: ['id'], message: 'does not name a user of your organization' }]);
+    if (!updated)
+      throw new DomainError('NOT_FOUND', 'User not found', [{ path: ['id'], message: 'does not name a user of your organization' }]);
     await searchIndex.replace(doc, updated);
     for (const c of removed) await releaseClaim(conn, c);
     return toProfileDto(updated);
@@ -303,7 +318,12 @@ export function createUserService(deps: { conn: Connection; users: UserRepositor
     const edges = matches && !page.after && page.first > 0 ? [{ cursor: encodeCursor(doc._id), node: toProfileDto(doc) }] : [];
     return {
       edges,
-      pageInfo: { hasNextPage: false, hasPreviousPage: Boolean(page.after), startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
+      pageInfo: {
+        hasNextPage: false,
+        hasPreviousPage: Boolean(page.after),
+        startCursor: edges[0]?.cursor ?? null,
+        endCursor: edges.at(-1)?.cursor ?? null,
+      },
       totalCount: matches ? 1 : 0,
     };
   }
@@ -320,12 +340,20 @@ export function createUserService(deps: { conn: Connection; users: UserRepositor
   const unmarkDeleting = users.unmarkDeleting;
   const stuckInSaga = users.stuckInSaga;
   /** Which of these ids are users of the organization. */
-  const existingUserIds = async (organizationId: string, ids: readonly string[]) => (await users.findByIds(organizationId, ids)).map((d) => d._id);
+  const existingUserIds = async (organizationId: string, ids: readonly string[]) =>
+    (await users.findByIds(organizationId, ids)).map((d) => d._id);
 
   /** Reconcile: frees email and phone claims older than `createdBefore` that are not their owner's current values. */
   const releaseStaleProfileClaims = (createdBefore: Date) =>
     releaseStaleClaims(conn, ['email', 'phone'], createdBefore, async (organizationId, claims) => {
-      const docs = new Map((await users.findByIds(organizationId, claims.map((c) => c.ownerId))).map((d) => [d._id, d]));
+      const docs = new Map(
+        (
+          await users.findByIds(
+            organizationId,
+            claims.map((c) => c.ownerId),
+          )
+        ).map((d) => [d._id, d]),
+      );
       return new Set(
         claims.filter((c) => {
           const doc = docs.get(c.ownerId);

@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { loadEnv } from '@usergraph/service-kit';
+
+const optional = z.string().optional();
+
+/**
+ * What `usergraph schema` reads: the registry to reach and the key to use, the dev stack's
+ * secrets (values set here win over .data/secrets.json), and the CI's actor and commit for the record.
+ */
+export const schemaEnvSchema = z.object({
+  REGISTRY_URL: optional,
+  REGISTRY_KEY: optional,
+  REGISTRY_SECRET: optional,
+  USERGRAPH_DATA_DIR: optional,
+  INTERNAL_SERVICE_SECRET: optional,
+  SIGNING_KEY_ENCRYPTION_KEY: optional,
+  NATIONAL_ID_ENCRYPTION_KEY: optional,
+  GITHUB_ACTOR: optional,
+  GITLAB_USER_LOGIN: optional,
+  USER: optional,
+  GITHUB_SHA: optional,
+  CI_COMMIT_SHA: optional,
+});
+
+export type SchemaEnv = z.output<typeof schemaEnvSchema>;
+
+export const loadSchemaEnv = (): SchemaEnv => loadEnv(schemaEnvSchema, 'usergraph schema');
