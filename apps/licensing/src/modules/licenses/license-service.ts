@@ -224,14 +224,14 @@ export function createLicenseService(deps: {
             : true;
         if (!written) throw new WriteConflict();
         deps.faults?.('assign:after-assignment');
-        // After the write, which decides: a crash in between leaves a count one off (`usergraph repair` recounts it), never a seat.
-        await groups.countMembershipChange(organizationId, current?.groupIds ?? [], next?.groupIds ?? []);
       } catch (err) {
         for (const step of undo.reverse()) await step();
         if (!(err instanceof WriteConflict)) throw err;
         continue;
       }
-      // Outside the try: the write is done, and a failed read of it must not undo its seats.
+      // Outside the try: the write is done, and neither the member counts nor a failed read of it may undo its seats.
+      // A crash or a store failure here leaves a count one off (`usergraph repair` recounts it), never a seat.
+      await groups.countMembershipChange(organizationId, current?.groupIds ?? [], next?.groupIds ?? []);
       return next ? assignments.find(organizationId, userId) : null;
     }
     throw new DomainError('CONFLICT', 'The user is being changed concurrently, retry', [], { reason: 'CONCURRENT_CHANGE' });
