@@ -39,7 +39,7 @@ RUN mkdir -p /out/all \
       -exec cp --parents -t /out/all/ {} + \
  && cp package-lock.json .npmrc /out/all/ \
  && for dir in apps/*/; do \
-      app=$(basename "$dir"); node scripts/docker-app.mjs manifests "$app" . "/out/$app"; \
+      app=$(basename "$dir"); node scripts/docker-app.mjs manifests "$app" . "/out/$app" || exit 1; \
     done
 
 # ---------------------------------------------------------------------------
@@ -60,7 +60,7 @@ RUN npx turbo run build --output-logs=errors-only
 # the app and of the workspaces it depends on) in /out/<app>, so its target
 # needs a single COPY.
 RUN for dir in apps/*/; do \
-      app=$(basename "$dir"); node scripts/docker-app.mjs files "$app" . "/out/$app"; \
+      app=$(basename "$dir"); node scripts/docker-app.mjs files "$app" . "/out/$app" || exit 1; \
     done
 
 # ---------------------------------------------------------------------------

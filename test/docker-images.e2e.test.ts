@@ -2,10 +2,11 @@
 // Docker engine: the Dockerfile and compose file are read as text, and each image's file set
 // is rebuilt on the host exactly as its target builds it (scripts/docker-app.mjs, then
 // `npm ci --omit=dev --workspace=...` from the npm cache) and started from that copy.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { repoRoot } from '@usergraph/embedded-store';
@@ -88,9 +89,9 @@ describe('Dockerfile: one target per app', () => {
         .map((i) => i.args)
         .join('\n');
     expect(run('manifests')).toContain('for dir in apps/*/;');
-    expect(run('manifests')).toContain('node scripts/docker-app.mjs manifests "$app" . "/out/$app"');
+    expect(run('manifests')).toContain('node scripts/docker-app.mjs manifests "$app" . "/out/$app" || exit 1');
     expect(run('build')).toContain('for dir in apps/*/;');
-    expect(run('build')).toContain('node scripts/docker-app.mjs files "$app" . "/out/$app"');
+    expect(run('build')).toContain('node scripts/docker-app.mjs files "$app" . "/out/$app" || exit 1');
   });
 });
 
@@ -166,32 +167,41 @@ describe('each image file set, installed and started on the host', () => {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
+  // Async so the long installs do not block the test worker (vitest reports a blocked worker).
+  const exec = promisify(execFile);
+
   /** Builds apps/<app>'s image tree in a temp dir: the same three steps as its Dockerfile target. */
-  function imageTree(app: string): string {
+  async function imageTree(app: string): Promise<string> {
     const dir = mkdtempSync(join(tmpdir(), `usergraph-image-${app}-`));
     dirs.push(dir);
-    execFileSync(process.execPath, ['scripts/docker-app.mjs', 'manifests', app, '.', dir], { cwd: root });
+    await exec(process.execPath, ['scripts/docker-app.mjs', 'manifests', app, '.', dir], { cwd: root });
     // --offline: everything is in the npm cache since the repo's own `npm ci`; nothing downloads here.
-    execFileSync('npm', ['ci', '--omit=dev', `--workspace=apps/${app}`, '--offline', '--no-audit', '--no-fund', '--loglevel=error'], {
+    await exec('npm', ['ci', '--omit=dev', `--workspace=apps/${app}`, '--offline', '--no-audit', '--no-fund', '--loglevel=error'], {
       cwd: dir,
-      stdio: ['ignore', 'ignore', 'pipe'],
     });
-    execFileSync(process.execPath, ['scripts/docker-app.mjs', 'files', app, '.', dir], { cwd: root });
+    await exec(process.execPath, ['scripts/docker-app.mjs', 'files', app, '.', dir], { cwd: root });
     return dir;
   }
 
-  const run = (dir: string, args: string[], env: Record<string, string> = {}) =>
-    spawnSync(process.execPath, args, {
-      cwd: dir,
-      encoding: 'utf8',
-      timeout: 30_000,
-      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ...env },
-    });
+  /** Runs node in the image tree with only PATH and NODE_ENV set; a non-zero exit is a result, not a throw. */
+  async function run(dir: string, args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+    try {
+      const { stdout, stderr } = await exec(process.execPath, args, {
+        cwd: dir,
+        timeout: 30_000,
+        env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production' },
+      });
+      return { status: 0, stdout, stderr };
+    } catch (err) {
+      const failed = err as { code?: number; stdout?: string; stderr?: string };
+      return { status: typeof failed.code === 'number' ? failed.code : -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+    }
+  }
 
   it.each(services)(
     '%s: no dev tool installed, and main.js loads its whole module graph',
-    (app) => {
-      const dir = imageTree(app);
+    async (app) => {
+      const dir = await imageTree(app);
       for (const devTool of ['typescript', 'vitest', 'turbo', 'eslint'])
         expect(existsSync(join(dir, 'node_modules', devTool)), devTool).toBe(false);
       const others = apps.filter((other) => other !== app).filter((other) => existsSync(join(dir, 'apps', other)));
@@ -199,7 +209,7 @@ describe('each image file set, installed and started on the host', () => {
       // With no environment the service stops at its env check, which runs only after every
       // static import has resolved and loaded: a missing file or package fails earlier, with
       // ERR_MODULE_NOT_FOUND instead of this message.
-      const result = run(dir, [`apps/${app}/dist/main.js`]);
+      const result = await run(dir, [`apps/${app}/dist/main.js`]);
       expect(result.stderr).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find/);
       expect(result.stderr).toContain(`${app}: invalid environment:`);
       expect(result.stderr).toContain('APOLLO_TELEMETRY_DISABLED');
@@ -208,11 +218,11 @@ describe('each image file set, installed and started on the host', () => {
     120_000,
   );
 
-  it('cli: prints each subgraph schema, as the publish steps do, from its own image tree', () => {
-    const dir = imageTree('cli');
+  it('cli: prints each subgraph schema, as the publish steps do, from its own image tree', async () => {
+    const dir = await imageTree('cli');
     expect(existsSync(join(dir, 'apps/gateway'))).toBe(false);
     for (const subgraph of ['org-users', 'licensing', 'identity']) {
-      const result = run(dir, ['apps/cli/dist/main.js', 'schema', 'print', '--subgraph', subgraph]);
+      const result = await run(dir, ['apps/cli/dist/main.js', 'schema', 'print', '--subgraph', subgraph]);
       expect(result.stderr).toBe('');
       expect(result.status).toBe(0);
       expect(result.stdout).toMatch(/@link\(url: "https:\/\/specs\.apollo\.dev\/federation/);
