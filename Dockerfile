@@ -1,7 +1,8 @@
 # One image per usergraph app, each a target of this file:
 #
 #   docker build --target identity -t usergraph/identity:local .
-#   (identity, org-users, licensing, registry, gateway, cli)
+#   (identity, org-users, licensing, registry, gateway, cli; without --target,
+#   docker builds the last one, cli)
 #   docker run --rm usergraph/cli:local        # the operator CLI's usage
 #
 # Each image holds only its own workspace, the @usergraph packages it depends
@@ -45,8 +46,9 @@ RUN mkdir -p /out/all \
 # ---------------------------------------------------------------------------
 # build: full install (TypeScript, turbo) and the build of every workspace,
 # shared by every target. (The supergraph is not composed here: the registry
-# composes it at run time.) An app whose files did not change gets the same
-# layers, so its image does not change when another team's code does.
+# composes it at run time.) BuildKit keys COPY --from by content, so an app
+# whose built files did not change keeps its layers when another team's code
+# changes.
 FROM base AS build
 # turbo and Apollo must not phone home from the build either.
 ENV TURBO_TELEMETRY_DISABLED=1 \
