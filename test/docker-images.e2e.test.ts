@@ -176,8 +176,11 @@ describe('each image file set, installed and started on the host', () => {
     dirs.push(dir);
     await exec(process.execPath, ['scripts/docker-app.mjs', 'manifests', app, '.', dir], { cwd: root });
     // --offline: everything is in the npm cache since the repo's own `npm ci`; nothing downloads here.
+    // Without the npm_* variables of an enclosing `npm test` (npm_config_local_prefix names this repo).
+    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.toLowerCase().startsWith('npm_')));
     await exec('npm', ['ci', '--omit=dev', `--workspace=apps/${app}`, '--offline', '--no-audit', '--no-fund', '--loglevel=error'], {
       cwd: dir,
+      env,
     });
     await exec(process.execPath, ['scripts/docker-app.mjs', 'files', app, '.', dir], { cwd: root });
     return dir;
