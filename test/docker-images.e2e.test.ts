@@ -3,7 +3,8 @@
 // is rebuilt on the host exactly as its target builds it (scripts/docker-app.mjs, then
 // `npm ci --omit=dev --workspace=...` from the npm cache) and started from that copy.
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -163,11 +164,12 @@ describe('docker-compose.yml: each service on its own image', () => {
 
 describe('each image file set, installed and started on the host', () => {
   const dirs: string[] = [];
-  afterAll(() => {
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  afterAll(async () => {
+    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
   });
 
   // Async so the long installs do not block the test worker (vitest reports a blocked worker).
+  // Generous timeouts: an install takes ~5 s alone, far longer on a loaded machine.
   const exec = promisify(execFile);
 
   /** Builds apps/<app>'s image tree in a temp dir: the same three steps as its Dockerfile target. */
@@ -191,7 +193,7 @@ describe('each image file set, installed and started on the host', () => {
     try {
       const { stdout, stderr } = await exec(process.execPath, args, {
         cwd: dir,
-        timeout: 30_000,
+        timeout: 60_000,
         env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production' },
       });
       return { status: 0, stdout, stderr };
@@ -218,7 +220,7 @@ describe('each image file set, installed and started on the host', () => {
       expect(result.stderr).toContain('APOLLO_TELEMETRY_DISABLED');
       expect(result.status).not.toBe(0);
     },
-    120_000,
+    300_000,
   );
 
   it('cli: prints each subgraph schema, as the publish steps do, from its own image tree', async () => {
@@ -230,5 +232,5 @@ describe('each image file set, installed and started on the host', () => {
       expect(result.status).toBe(0);
       expect(result.stdout).toMatch(/@link\(url: "https:\/\/specs\.apollo\.dev\/federation/);
     }
-  }, 120_000);
+  }, 300_000);
 });
