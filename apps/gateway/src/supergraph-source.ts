@@ -59,7 +59,10 @@ const FIRST_LOAD_ATTEMPTS = 10;
 /** How many revisions before the latest a starting gateway may fall back to (each costs one fetch, and a health check if its URLs differ). */
 const FALLBACK_REVISIONS = 5;
 
-type Supergraph = { revision: string; sdl: string };
+interface Supergraph {
+  revision: string;
+  sdl: string;
+}
 
 /** The routing URLs of a supergraph, as one key: two revisions with the same URLs pass or fail the health check alike. */
 const urlsOf = (sdl: string) =>
