@@ -64,10 +64,10 @@ interface Supergraph {
   sdl: string;
 }
 
-/** The routing URLs of a supergraph, as one key: two revisions with the same URLs pass or fail the health check alike. */
-const urlsOf = (sdl: string) =>
+/** A supergraph's subgraph names, or routing URLs, as one key. */
+const keyOf = (sdl: string, part: 'name' | 'url') =>
   subgraphsOf(sdl)
-    .map((s) => s.url)
+    .map((s) => s[part])
     .sort()
     .join(' ');
 
@@ -142,7 +142,9 @@ export function createSupergraphSource(opts: SupergraphSourceOptions, logger: Lo
    */
   async function startingSupergraph(latest: Supergraph, healthCheck: (sdl: string) => Promise<void>): Promise<Supergraph> {
     if (opts.kind !== 'registry' || (await passes(latest.sdl, healthCheck))) return latest;
-    const failed = new Set([urlsOf(latest.sdl)]);
+    // Two revisions with the same URLs pass or fail alike: each set is checked once.
+    const failed = new Set([keyOf(latest.sdl, 'url')]);
+    const names = keyOf(latest.sdl, 'name');
     const newest = Number(latest.revision);
     for (let revision = newest - 1; revision >= Math.max(1, newest - FALLBACK_REVISIONS); revision--) {
       let older: Supergraph | undefined;
@@ -152,9 +154,10 @@ export function createSupergraphSource(opts: SupergraphSourceOptions, logger: Lo
         logger.warn({ err: errSummary(err), revision }, 'an older supergraph could not be fetched; serving the latest');
         break;
       }
-      if (!older || failed.has(urlsOf(older.sdl))) continue;
+      // Only a revision with the same subgraphs: one without a subgraph that is merely down (or a newly joined one) would drop its fields.
+      if (!older || keyOf(older.sdl, 'name') !== names || failed.has(keyOf(older.sdl, 'url'))) continue;
       if (!(await passes(older.sdl, healthCheck))) {
-        failed.add(urlsOf(older.sdl));
+        failed.add(keyOf(older.sdl, 'url'));
         continue;
       }
       // The latest's subgraphs may have come up meanwhile (they start with the gateway): asked once more before settling for an older one.
