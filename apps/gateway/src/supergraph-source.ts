@@ -87,12 +87,12 @@ export function createSupergraphSource(opts: SupergraphSourceOptions, logger: Lo
 
   /** The registry's supergraph: the latest (undefined when `etag` names it), or the given revision. */
   async function fetchFromRegistry(
-    opts: { url: string; key: string },
+    registry: { url: string; key: string },
     at: { etag?: string; revision?: number },
   ): Promise<Supergraph | undefined> {
-    const res = await request(`${opts.url}/v1/supergraph${at.revision === undefined ? '' : `?revision=${at.revision}`}`, {
+    const res = await request(`${registry.url}/v1/supergraph${at.revision === undefined ? '' : `?revision=${at.revision}`}`, {
       headers: {
-        authorization: `Bearer ${await registryTokenFrom(opts.key)}`,
+        authorization: `Bearer ${await registryTokenFrom(registry.key)}`,
         ...(at.etag ? { 'if-none-match': `"${at.etag}"` } : {}),
       },
       headersTimeout: 5000,
@@ -185,7 +185,7 @@ export function createSupergraphSource(opts: SupergraphSourceOptions, logger: Lo
   }
 
   const hook: SupergraphSdlHook = async ({ update, healthCheck }) => {
-    // Start-up serves the source's latest at once: its subgraphs may still be starting, and /readyz waits for them.
+    // Start-up waits (bounded) for the source, then serves its latest, or an older revision when only that one's subgraphs answer.
     let latest: Supergraph | undefined;
     for (let attempt = 1; !latest; attempt++) {
       try {
