@@ -184,8 +184,20 @@ describe('issue 14: schema registry and a gateway that reloads', () => {
     for (const url of ['http://attacker.example:80/graphql', 'http://127.0.0.1@attacker.example/graphql']) {
       const refused = await schema(['publish', '--subgraph', 'loyalty', '--schema', LOYALTY_SCHEMAS.points, '--url', url]);
       expect(refused.code).toBe(1);
-      expect(refused.stdout).toContain('FAIL  URL_NOT_ALLOWED');
+      expect(refused.stdout).toContain('FAIL  URL_NOT_ALLOWED: url: the host attacker.example is not in REGISTRY_ALLOWED_URL_HOSTS');
     }
+    // CI's check says so before the deploy does.
+    const checked = await schema([
+      'check',
+      '--subgraph',
+      'loyalty',
+      '--schema',
+      LOYALTY_SCHEMAS.points,
+      '--url',
+      'https://attacker.example/graphql',
+    ]);
+    expect(checked.code).toBe(1);
+    expect(checked.stdout).toContain('FAIL  URL_NOT_ALLOWED');
     // Nothing was written: no new version, no new revision, the same subgraph serves.
     const history = await schema(['history', '--subgraph', 'loyalty']);
     expect(history.stdout).toMatch(/v1 /);

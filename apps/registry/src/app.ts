@@ -112,12 +112,17 @@ export async function startRegistry(env: RegistryEnv, logger: Logger, conn: mong
     return run;
   };
 
-  async function release(input: Omit<VersionDoc, 'version' | 'revision' | 'publishedAt' | 'breakingChanges'>, allowBreaking: boolean) {
-    // Before anything else: a rollback to a version routed to a host no longer allowed is refused too.
-    if (!isAllowedRoutingUrl(input.url, env.allowedUrlHosts))
-      throw new RegistryError(403, 'URL_NOT_ALLOWED', "url: the routing URL's host is not in REGISTRY_ALLOWED_URL_HOSTS", {
+  /** Clients' Authorization headers go to every routing URL: only to hosts the operator listed. */
+  function mustBeAllowed(url: string): void {
+    if (!isAllowedRoutingUrl(url, env.allowedUrlHosts))
+      throw new RegistryError(403, 'URL_NOT_ALLOWED', `url: the host ${new URL(url).host} is not in REGISTRY_ALLOWED_URL_HOSTS`, {
         field: 'url',
       });
+  }
+
+  async function release(input: Omit<VersionDoc, 'version' | 'revision' | 'publishedAt' | 'breakingChanges'>, allowBreaking: boolean) {
+    // Before anything else: a rollback to a version routed to a host no longer allowed is refused too.
+    mustBeAllowed(input.url);
     const current = await latestSupergraph(c);
     const live = current?.subgraphs.find((s) => s.name === input.subgraph);
     if (live && input.action === 'publish') {
@@ -294,6 +299,7 @@ export async function startRegistry(env: RegistryEnv, logger: Logger, conn: mong
       // Any credential may check: it writes nothing.
       'POST /v1/check': route(async (info, res) => {
         const body = parseBody(checkBody, info);
+        if (body.url !== undefined) mustBeAllowed(body.url);
         const outcome = await evaluate({ name: body.subgraph, sdl: body.sdl, url: body.url ?? `http://${body.subgraph}.invalid/graphql` });
         const breaking = breakingOf(outcome.changes);
         sendJson(res, 200, {
