@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import type { RunningStack } from '@usergraph/cli';
 import { repoRoot } from '@usergraph/embedded-store';
-import { LOYALTY_SCHEMAS, pointsOf, startLoyaltySubgraph } from './fixtures/loyalty/loyalty-subgraph.js';
+import { createServer } from 'node:net';
+import { LOYALTY_SCHEMAS, LOYALTY_SINCE, pointsOf, startLoyaltySubgraph } from './fixtures/loyalty/loyalty-subgraph.js';
 import { ADMIN_PASSWORD, bearer, bootstrapOrganization, gql, login, removeDir, startTestStack } from './support/stack.js';
 
 const POLL_MS = 500;
@@ -177,6 +178,35 @@ describe('issue 14: schema registry and a gateway that reloads', () => {
     expect(history.stdout).toMatch(/v1 .* publish {2}by .* \(subgraph:loyalty\) .*loyalty joins; commit abc1234/);
   });
 
+  it('a team credential cannot route its subgraph to a host outside REGISTRY_ALLOWED_URL_HOSTS: refused, nothing changes', async () => {
+    const revision = (await readyz()).body.details?.supergraph?.revision;
+    // A leaked team key tries to send clients' Authorization headers elsewhere; loopback only is the default outside production.
+    for (const url of ['http://attacker.example:80/graphql', 'http://127.0.0.1@attacker.example/graphql']) {
+      const refused = await schema(['publish', '--subgraph', 'loyalty', '--schema', LOYALTY_SCHEMAS.points, '--url', url]);
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toContain('FAIL  URL_NOT_ALLOWED: url: the host attacker.example is not in REGISTRY_ALLOWED_URL_HOSTS');
+    }
+    // CI's check says so before the deploy does.
+    const checked = await schema([
+      'check',
+      '--subgraph',
+      'loyalty',
+      '--schema',
+      LOYALTY_SCHEMAS.points,
+      '--url',
+      'https://attacker.example/graphql',
+    ]);
+    expect(checked.code).toBe(1);
+    expect(checked.stdout).toContain('FAIL  URL_NOT_ALLOWED');
+    // Nothing was written: no new version, no new revision, the same subgraph serves.
+    const history = await schema(['history', '--subgraph', 'loyalty']);
+    expect(history.stdout).toMatch(/v1 /);
+    expect(history.stdout).not.toMatch(/v2 /);
+    await sleep(POLL_MS * 3);
+    expect((await readyz()).body.details?.supergraph?.revision).toBe(revision);
+    expect((await me('loyaltyPoints')).data?.me?.loyaltyPoints).toBe(pointsOf(userId));
+  });
+
   it("a team cannot take over another team's field (a @shareable copy of User.email composes, but is refused)", async () => {
     const checked = await schema(['check', '--subgraph', 'loyalty', '--schema', LOYALTY_SCHEMAS.takeover]);
     expect(checked.code).toBe(1);
@@ -307,4 +337,69 @@ describe('issue 14: schema registry and a gateway that reloads', () => {
     expect(res.data?.me?.loyaltyTier).toMatch(/GOLD|SILVER/);
     expect((await readyz()).body.details?.supergraph?.revision).toBe(latest);
   });
+
+  it('a restarted gateway serves the previous supergraph when the latest routes to a URL that does not answer, and switches once it does', async () => {
+    const previous = (await readyz()).body.details?.supergraph?.revision;
+    // A port nothing listens on yet: the team publishes before its subgraph is up (or with a wrong URL).
+    const port = await freePort();
+    const published = await schema([
+      'publish',
+      '--subgraph',
+      'loyalty',
+      '--schema',
+      LOYALTY_SCHEMAS.since,
+      '--url',
+      `http://127.0.0.1:${port}/graphql`,
+    ]);
+    expect(published.code).toBe(0);
+    const latest = String(Number(previous) + 1);
+    expect(published.stdout).toContain(`revision ${latest}`);
+
+    await stack.restart('gateway');
+    // The previous supergraph, whole: every old field, from every subgraph, with no error; the new field is unknown.
+    for (let i = 0; i < 5; i++) {
+      const res = await me('email loyaltyPoints loyaltyTier');
+      expect(res.errors).toBeUndefined();
+      expect(res.data?.me).toMatchObject({
+        id: userId,
+        loyaltyPoints: pointsOf(userId),
+        loyaltyTier: expect.stringMatching(/GOLD|SILVER/),
+      });
+      expect(res.data?.me?.email).toEqual(expect.any(String));
+    }
+    expect((await me('loyaltySince')).errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    const ready = await readyz();
+    expect(ready.status).toBe(200);
+    expect(ready.body.details?.supergraph?.revision).toBe(previous);
+    expect(ready.body.details?.supergraph?.refused).toMatchObject({ revision: latest, code: 'SUBGRAPH_HEALTH_CHECK_FAILED' });
+    const log = await import('node:fs').then((fs) => fs.readFileSync(join(stack.logDir, 'gateway.log'), 'utf8'));
+    expect(log).toContain('the latest supergraph failed its health check at start; serving an older one');
+
+    // The subgraph comes up at the published URL: the gateway switches to the latest, no restart.
+    const gatewayPid = stack.pid('gateway');
+    const late = await startLoyaltySubgraph(port);
+    try {
+      await waitForField('loyaltySince', true);
+      expect((await me('loyaltySince loyaltyPoints')).data?.me).toEqual({
+        id: userId,
+        loyaltySince: LOYALTY_SINCE,
+        loyaltyPoints: pointsOf(userId),
+      });
+      const switched = await readyz();
+      expect(switched.body.details?.supergraph?.revision).toBe(latest);
+      expect(switched.body.details?.supergraph?.refused).toBeUndefined();
+      expect(stack.pid('gateway')).toBe(gatewayPid);
+    } finally {
+      await late.close();
+    }
+  });
 });
+
+/** A loopback port free right now (bound, then released). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}

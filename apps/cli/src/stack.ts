@@ -200,6 +200,8 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
         MONGODB_URI: mongodbUri,
         MONGODB_DB: `${prefix}registry`,
         REGISTRY_SECRET: secrets.REGISTRY_SECRET,
+        // Every service here listens on 127.0.0.1 only; set even in development so NODE_ENV=production (where it is required) starts too.
+        REGISTRY_ALLOWED_URL_HOSTS: '127.0.0.1',
       },
       // The gateway knows identity (tokens, JWKS) and the registry; every subgraph's URL comes from the supergraph.
       gateway: {

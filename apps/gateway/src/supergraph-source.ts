@@ -56,6 +56,20 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
 
 /** Bounded wait for the first supergraph at start-up: the registry may be starting too. */
 const FIRST_LOAD_ATTEMPTS = 10;
+/** How many revisions before the latest a starting gateway may fall back to (each costs one fetch, and a health check if its URLs differ). */
+const FALLBACK_REVISIONS = 5;
+
+interface Supergraph {
+  revision: string;
+  sdl: string;
+}
+
+/** A supergraph's subgraph names, or routing URLs, as one key. */
+const keyOf = (sdl: string, part: 'name' | 'url') =>
+  subgraphsOf(sdl)
+    .map((s) => s[part])
+    .sort()
+    .join(' ');
 
 /**
  * The gateway's supergraph, for @apollo/gateway's `supergraphSdl` hook: the
@@ -68,24 +82,18 @@ const FIRST_LOAD_ATTEMPTS = 10;
  */
 export function createSupergraphSource(opts: SupergraphSourceOptions, logger: Logger) {
   const status: SupergraphStatus = { source: opts.kind, subgraphs: [] };
-  let current: { revision: string; sdl: string } | undefined;
+  let current: Supergraph | undefined;
   let fileMtime: number | undefined;
 
-  /** The source's newest supergraph, or undefined when it is the one served. */
-  async function fetchNewer(): Promise<{ revision: string; sdl: string } | undefined> {
-    if (opts.kind === 'file') {
-      // The modification time says when to read; the content's hash names the revision (a write between the two cannot mislabel it).
-      const mtime = (await stat(opts.path)).mtimeMs;
-      if (mtime === fileMtime) return undefined;
-      fileMtime = mtime;
-      const sdl = await readFile(opts.path, 'utf8');
-      const revision = createHash('sha256').update(sdl).digest('hex').slice(0, 12);
-      return revision === current?.revision ? undefined : { revision, sdl };
-    }
-    const res = await request(`${opts.url}/v1/supergraph`, {
+  /** The registry's supergraph: the latest (undefined when `etag` names it), or the given revision. */
+  async function fetchFromRegistry(
+    registry: { url: string; key: string },
+    at: { etag?: string; revision?: number },
+  ): Promise<Supergraph | undefined> {
+    const res = await request(`${registry.url}/v1/supergraph${at.revision === undefined ? '' : `?revision=${at.revision}`}`, {
       headers: {
-        authorization: `Bearer ${await registryTokenFrom(opts.key)}`,
-        ...(current ? { 'if-none-match': `"${current.revision}"` } : {}),
+        authorization: `Bearer ${await registryTokenFrom(registry.key)}`,
+        ...(at.etag ? { 'if-none-match': `"${at.etag}"` } : {}),
       },
       headersTimeout: 5000,
       bodyTimeout: 10_000,
@@ -100,7 +108,74 @@ export function createSupergraphSource(opts: SupergraphSourceOptions, logger: Lo
     return { revision: String(body.revision), sdl: body.supergraphSdl };
   }
 
-  function served(next: { revision: string; sdl: string }): void {
+  /** The source's newest supergraph, or undefined when it is the one served. */
+  async function fetchNewer(): Promise<Supergraph | undefined> {
+    if (opts.kind === 'file') {
+      // The modification time says when to read; the content's hash names the revision (a write between the two cannot mislabel it).
+      const mtime = (await stat(opts.path)).mtimeMs;
+      if (mtime === fileMtime) return undefined;
+      fileMtime = mtime;
+      const sdl = await readFile(opts.path, 'utf8');
+      const revision = createHash('sha256').update(sdl).digest('hex').slice(0, 12);
+      return revision === current?.revision ? undefined : { revision, sdl };
+    }
+    return fetchFromRegistry(opts, { etag: current?.revision });
+  }
+
+  async function passes(sdl: string, healthCheck: (sdl: string) => Promise<void>): Promise<boolean> {
+    try {
+      await withTimeout(healthCheck(sdl), opts.healthCheckTimeoutMs);
+      return true;
+    } catch (err) {
+      logger.debug({ err: errSummary(err) }, 'supergraph health check failed');
+      return false;
+    }
+  }
+
+  /**
+   * What a starting gateway serves: the registry's latest if its subgraphs
+   * answer; else the newest of the few revisions before it whose subgraphs
+   * do (a publish with a URL that does not answer must not take a restarted
+   * gateway down); else the latest all the same, since in a full-stack start
+   * every subgraph may still be starting. The poll then switches to the
+   * latest once it passes, as for any refused supergraph.
+   */
+  async function startingSupergraph(latest: Supergraph, healthCheck: (sdl: string) => Promise<void>): Promise<Supergraph> {
+    if (opts.kind !== 'registry' || (await passes(latest.sdl, healthCheck))) return latest;
+    // Two revisions with the same URLs pass or fail alike: each set is checked once.
+    const failed = new Set([keyOf(latest.sdl, 'url')]);
+    const names = keyOf(latest.sdl, 'name');
+    const newest = Number(latest.revision);
+    for (let revision = newest - 1; revision >= Math.max(1, newest - FALLBACK_REVISIONS); revision--) {
+      let older: Supergraph | undefined;
+      try {
+        older = await fetchFromRegistry(opts, { revision });
+      } catch (err) {
+        logger.warn({ err: errSummary(err), revision }, 'an older supergraph could not be fetched; serving the latest');
+        break;
+      }
+      // Only a revision with the same subgraphs: one without a subgraph that is merely down (or a newly joined one) would drop its fields.
+      if (!older || keyOf(older.sdl, 'name') !== names || failed.has(keyOf(older.sdl, 'url'))) continue;
+      if (!(await passes(older.sdl, healthCheck))) {
+        failed.add(keyOf(older.sdl, 'url'));
+        continue;
+      }
+      // The latest's subgraphs may have come up meanwhile (they start with the gateway): asked once more before settling for an older one.
+      if (await passes(latest.sdl, healthCheck)) return latest;
+      logger.warn(
+        { refused: latest.revision, serving: older.revision },
+        'the latest supergraph failed its health check at start; serving an older one until it passes',
+      );
+      return older;
+    }
+    logger.warn(
+      { revision: latest.revision },
+      'no recent supergraph passed its health check at start; serving the latest (its subgraphs may be starting)',
+    );
+    return latest;
+  }
+
+  function served(next: Supergraph): void {
     current = next;
     status.revision = next.revision;
     status.loadedAt = new Date().toISOString();
@@ -110,18 +185,21 @@ export function createSupergraphSource(opts: SupergraphSourceOptions, logger: Lo
   }
 
   const hook: SupergraphSdlHook = async ({ update, healthCheck }) => {
-    // Start-up serves the source's latest at once: its subgraphs may still be starting, and /readyz waits for them.
-    let first: { revision: string; sdl: string } | undefined;
-    for (let attempt = 1; !first; attempt++) {
+    // Start-up waits (bounded) for the source, then serves its latest, or an older revision when only that one's subgraphs answer.
+    let latest: Supergraph | undefined;
+    for (let attempt = 1; !latest; attempt++) {
       try {
-        first = await fetchNewer();
+        latest = await fetchNewer();
       } catch (err) {
         if (attempt >= FIRST_LOAD_ATTEMPTS) throw err;
         logger.warn({ err: errSummary(err), attempt }, 'no supergraph yet; retrying');
         await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** attempt, 3000)));
       }
     }
+    const first = await startingSupergraph(latest, healthCheck);
     served(first);
+    if (first !== latest)
+      status.refused = { revision: latest.revision, code: 'SUBGRAPH_HEALTH_CHECK_FAILED', at: new Date().toISOString() };
     logger.info({ source: opts.kind, revision: first.revision, subgraphs: status.subgraphs.map((s) => s.name) }, 'supergraph loaded');
 
     let polling = false;
@@ -129,7 +207,7 @@ export function createSupergraphSource(opts: SupergraphSourceOptions, logger: Lo
       if (polling) return;
       polling = true;
       try {
-        let next: { revision: string; sdl: string } | undefined;
+        let next: Supergraph | undefined;
         try {
           next = await fetchNewer();
           delete status.pollFailedAt;

@@ -16,6 +16,7 @@ import {
   type RequestInfo,
   type RouteHandler,
 } from '@usergraph/service-kit';
+import { isAllowedRoutingUrl } from './allowed-hosts.js';
 import { apiSchemaOf, changesBetween, compose, fieldsTakenOver, type Problem, type SchemaChange, type SubgraphInput } from './compose.js';
 import type { RegistryEnv } from './env.js';
 import {
@@ -111,7 +112,17 @@ export async function startRegistry(env: RegistryEnv, logger: Logger, conn: mong
     return run;
   };
 
+  /** Clients' Authorization headers go to every routing URL: only to hosts the operator listed. */
+  function mustBeAllowed(url: string): void {
+    if (!isAllowedRoutingUrl(url, env.allowedUrlHosts))
+      throw new RegistryError(403, 'URL_NOT_ALLOWED', `url: the host ${new URL(url).host} is not in REGISTRY_ALLOWED_URL_HOSTS`, {
+        field: 'url',
+      });
+  }
+
   async function release(input: Omit<VersionDoc, 'version' | 'revision' | 'publishedAt' | 'breakingChanges'>, allowBreaking: boolean) {
+    // Before anything else: a rollback to a version routed to a host no longer allowed is refused too.
+    mustBeAllowed(input.url);
     const current = await latestSupergraph(c);
     const live = current?.subgraphs.find((s) => s.name === input.subgraph);
     if (live && input.action === 'publish') {
@@ -237,16 +248,21 @@ export async function startRegistry(env: RegistryEnv, logger: Logger, conn: mong
     ready: () => isDatabaseReady(conn),
     routes: {
       // Polled by every gateway: costs one indexed read when nothing changed.
+      // `?revision=N`: an older one, for a gateway whose latest fails its health check at start.
       'GET /v1/supergraph': route(async (info, res) => {
-        const revision = await latestRevision(c);
+        const asked = query(info).get('revision');
+        if (asked !== null && !/^[1-9]\d{0,8}$/.test(asked))
+          throw new RegistryError(400, 'BAD_REQUEST', 'revision: must be a supergraph revision number', { field: 'revision' });
+        const revision = asked !== null ? Number(asked) : await latestRevision(c);
         if (revision === undefined) throw new RegistryError(404, 'NO_SUPERGRAPH', 'nothing has been published yet');
         const etag = `"${revision}"`;
-        if (info.req.headers['if-none-match'] === etag) {
+        if (asked === null && info.req.headers['if-none-match'] === etag) {
           res.writeHead(304, { etag });
           return void res.end();
         }
         const doc = await c.supergraphs.findOne({ revision });
-        sendJson(res, 200, { revision, supergraphSdl: doc!.sdl, subgraphs: doc!.subgraphs }, { etag });
+        if (!doc) throw new RegistryError(404, 'NOT_FOUND', `no supergraph revision ${revision}`);
+        sendJson(res, 200, { revision, supergraphSdl: doc.sdl, subgraphs: doc.subgraphs }, { etag });
       }),
       'GET /v1/subgraphs': route(async (_info, res) => {
         const current = await latestSupergraph(c);
@@ -283,6 +299,7 @@ export async function startRegistry(env: RegistryEnv, logger: Logger, conn: mong
       // Any credential may check: it writes nothing.
       'POST /v1/check': route(async (info, res) => {
         const body = parseBody(checkBody, info);
+        if (body.url !== undefined) mustBeAllowed(body.url);
         const outcome = await evaluate({ name: body.subgraph, sdl: body.sdl, url: body.url ?? `http://${body.subgraph}.invalid/graphql` });
         const breaking = breakingOf(outcome.changes);
         sendJson(res, 200, {
