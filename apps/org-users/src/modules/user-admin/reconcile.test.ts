@@ -7,7 +7,7 @@ import { DomainError } from '@usergraph/service-kit';
 import { createUser } from '@usergraph/user-lifecycle';
 import type { IdentityClient, LicensingClient } from '../../clients.js';
 import { createSearchIndex } from '../users/search-index.js';
-import { createUserRepository } from '../users/user-repository.js';
+import { createUserRepository, type UserDoc } from '../users/user-repository.js';
 import { createUserService, type UserService } from '../users/user-service.js';
 import { createProfileReconciler } from './reconcile.js';
 
@@ -32,7 +32,7 @@ describe('reconcile claims a marked profile before repairing it', () => {
     forgetUser: async (_o: string, userId: string) => ({ forgotten: licenses.delete(userId) }),
   } as unknown as LicensingClient;
 
-  const usersCollection = () => conn.collection<{ _id: string }>('users');
+  const usersCollection = () => conn.collection<Pick<UserDoc, '_id' | 'provisioningSince' | 'sagaId'>>('users');
 
   beforeAll(async () => {
     store = await startTestStore();
@@ -70,7 +70,7 @@ describe('reconcile claims a marked profile before repairing it', () => {
         credentials: { do: async () => credentials.add(userId), undo: async () => credentials.delete(userId) },
         activate: async ({ sagaId }) => {
           // The marker is old enough for any cutoff, as after a long stall.
-          await conn.collection('users').updateOne({ _id: userId }, { $set: { provisioningSince: new Date(Date.now() - 3_600_000) } });
+          await usersCollection().updateOne({ _id: userId }, { $set: { provisioningSince: new Date(Date.now() - 3_600_000) } });
           await beforeActivate(userId);
           return users.finishProvisioning(org, userId, sagaId);
         },
