@@ -207,8 +207,7 @@ export function createUserRepository(conn: Connection) {
         .select({ _id: 1, organizationId: 1, sagaId: 1 })
         .lean<Array<Pick<UserDoc, '_id' | 'organizationId' | 'sagaId'>>>()
         .exec(),
-    /** Maintenance (repair): one organization's profiles, streamed (through the `{ organizationId, _id }` index). */
-    /** Only users no saga holds: the search index lists those only. */
+    /** Maintenance (repair): one organization's users no saga holds (the search index lists only those), streamed by `{ organizationId, _id }`. */
     streamOrganization: (organizationId: string) =>
       User.find({ organizationId, ...LIVE })
         .lean<UserDoc[]>()
