@@ -196,6 +196,56 @@ describe('user sagas: a crash at any step is repaired by reconcile', () => {
     expect((await login(stack.gatewayUrl, 'crashco', 'admin', ADMIN_PASSWORD)).jwt).toBeTruthy();
   });
 
+  describe('a user a saga holds is listed by no search and edited by no one, until reconcile removes it', () => {
+    const UPDATE = `mutation($input: UpdateUserInput!) { updateUser(input: $input) { errors { path message } user { id } } }`;
+    const SEARCH = `query($q: String) { users(fullText: $q, first: 10) { totalCount nodes { id } } }`;
+    const search = async (q: string) => (await gql(stack.gatewayUrl, SEARCH, { q }, bearer(adminJwt))).data!.users;
+
+    for (const point of ['provision:before-activate', 'deprovision:after-licenses']) {
+      it(`${point}: not in users(fullText), updateUser refused, no licenses given; reconcile removes it`, async () => {
+        const email = uniqueEmail('pending');
+        const username = `pend_${point.split(':')[0]!}`;
+        let userId: string | undefined;
+        if (point.startsWith('deprovision')) {
+          const created = await createUser(email, username);
+          userId = created.data!.createUser.user.id as string;
+          expect(await search(email)).toEqual({ totalCount: 1, nodes: [{ id: userId }] });
+        }
+        await crash('org-users', point, async () => {
+          const res = userId ? await gql(stack.gatewayUrl, DELETE, { ids: [userId] }, bearer(adminJwt)) : await createUser(email, username);
+          expect(res.errors?.length).toBeGreaterThan(0);
+        });
+        adminJwt = (await login(stack.gatewayUrl, 'acme', 'admin', ADMIN_PASSWORD)).jwt;
+        const profile = await profileOf(email);
+        expect(profile?.provisioningSince ?? profile?.deletingSince).toBeInstanceOf(Date);
+        userId = String(profile!._id);
+
+        // Neither by its email nor in the whole listing, and the count agrees with the nodes.
+        expect(await search(email)).toEqual({ totalCount: 0, nodes: [] });
+        const all = await search('');
+        expect(all.nodes.map((n: { id: string }) => n.id)).not.toContain(userId);
+        expect(all.totalCount).toBe(all.nodes.length);
+
+        const update = await gql(
+          stack.gatewayUrl,
+          UPDATE,
+          { input: { id: userId, user: { firstName: 'Lando' }, requestedLicenses: ['ANALYST'] } },
+          bearer(adminJwt),
+        );
+        expect(update.errors).toBeUndefined();
+        expect(update.data!.updateUser).toEqual({
+          errors: [{ path: ['id'], message: 'is being changed concurrently: retry' }],
+          user: null,
+        });
+        expect((await profileOf(email))?.firstName).toBe('Han');
+        expect(await dbs.licensing.collection('assignments').countDocuments({ userId, licenses: 'ANALYST' })).toBe(0);
+
+        await reconcile();
+        await expectNoTrace(userId, email);
+      });
+    }
+  });
+
   describe("D's deleteUsers (org-users hosts the deletion saga)", () => {
     for (const point of ['deprovision:after-mark', 'deprovision:after-licenses', 'deprovision:after-credentials']) {
       it(`${point}: reconcile finishes the deletion; seats are back and the email and username are free`, async () => {

@@ -35,6 +35,10 @@ export async function startTestStack(overrides: Partial<StackOptions> = {}) {
     env: { LOG_LEVEL: 'info' },
     ensurePublicOrganization: true,
     ...overrides,
+    // Crash suites reconcile at once (`--min-age-seconds 0`); production keeps the 60 s floor.
+    ...(overrides.env?.NODE_ENV === 'production'
+      ? {}
+      : { env: { RECONCILE_MIN_MARKER_AGE_SECONDS: '0', ...(overrides.env ?? { LOG_LEVEL: 'info' }) } }),
     serviceEnv: {
       ...overrides.serviceEnv,
       identity: { ...TEST_IDENTITY_LIMITS, ...TEST_IDENTITY_OUTBOX, ...overrides.serviceEnv?.identity },

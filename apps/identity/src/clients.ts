@@ -15,7 +15,8 @@ export function createOrgUsersClient(client: InternalClient<'org-users'>) {
     /** The creation saga's first step; org-users validates the profile with its own rules. */
     createProfile: (input: NewProfile) => client.call(orgUsersCommands.createProfile, input),
     /** The creation saga's last step: clears the provisioning marker. */
-    activateProfile: (organizationId: string, userId: string) => client.call(orgUsersCommands.activateProfile, { organizationId, userId }),
+    activateProfile: (organizationId: string, userId: string, sagaId: string) =>
+      client.call(orgUsersCommands.activateProfile, { organizationId, userId, sagaId }),
     deleteProfile: (organizationId: string, userId: string) => client.call(orgUsersCommands.deleteProfile, { organizationId, userId }),
     getProfile: (organizationId: string, userId: string) => client.call(orgUsersCommands.getProfile, { organizationId, userId }),
     setUserStatus: (organizationId: string, userId: string, status: ProfileRef['status']) =>
@@ -43,7 +44,7 @@ export function remoteProfile(
         orgUsers.createProfile({ ...profile, userId, provisioning: marked, sagaId }),
       undo: ({ userId }: SagaContext) => orgUsers.deleteProfile(profile.organizationId, userId),
     },
-    activate: ({ userId }: SagaContext) => orgUsers.activateProfile(profile.organizationId, userId),
+    activate: ({ userId, sagaId }: SagaContext) => orgUsers.activateProfile(profile.organizationId, userId, sagaId),
   };
 }
 

@@ -29,6 +29,8 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
   const organizations = createOrganizationService({ conn, organizations: organizationRepository });
   const userRepository = createUserRepository(conn);
   if (env.FAULT_INJECTION && env.NODE_ENV === 'production') throw new Error('FAULT_INJECTION is for tests and is refused in production');
+  if (env.RECONCILE_MIN_MARKER_AGE_SECONDS < 60 && env.NODE_ENV === 'production')
+    throw new Error('RECONCILE_MIN_MARKER_AGE_SECONDS below 60 is for tests and is refused in production');
   const crashAt = (point: string) => {
     if (env.FAULT_INJECTION === point) {
       logger.warn({ point }, 'fault injection: crashing now');
@@ -93,7 +95,8 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
       ...createOrganizationCommands(organizations),
       ...createUserCommands(users),
       // The reconciliation job: finishes the user sagas a crash interrupted (see user-admin/reconcile.ts).
-      serve(orgUsersCommands.reconcile, (input) => reconcile(input.minAgeSeconds * 1000)),
+      // Markers younger than the floor belong to sagas that may still be running.
+      serve(orgUsersCommands.reconcile, (input) => reconcile(Math.max(input.minAgeSeconds, env.RECONCILE_MIN_MARKER_AGE_SECONDS) * 1000)),
       serve(orgUsersCommands.repair, () =>
         repairSearchIndex({ organizations: organizationRepository, users: userRepository, searchIndex }),
       ),

@@ -17,6 +17,12 @@ export const orgUsersEnvSchema = baseServiceEnv
      * here, or between two search-index writes) to prove reconcile and repair. Refused in production.
      */
     FAULT_INJECTION: z.enum([...SAGA_FAULT_POINTS, 'search:after-buckets']).optional(),
+    /**
+     * Reconcile repairs a saga's marker only once it is this old, whatever `--min-age-seconds` asks: far
+     * above the longest saga, so reconcile never races a live one (its claim would make that saga undo
+     * itself). Below 60 only outside production (tests), like FAULT_INJECTION.
+     */
+    RECONCILE_MIN_MARKER_AGE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
     /** identity, for D's credentials (createUser, deleteUsers). */
     IDENTITY_URL: z.url(),
     /**

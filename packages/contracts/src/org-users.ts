@@ -119,8 +119,11 @@ export const orgUsersCommands = commandsOf('org-users', {
     output: profileSchema,
     callers: ['identity'],
   },
-  /** The creation saga's last step: clears the provisioning marker. Idempotent. */
-  activateProfile: { input: userRef, output: z.object({ activated: z.boolean() }), callers: ['identity'] },
+  /**
+   * The creation saga's last step: clears the provisioning marker, only while `sagaId` still holds it.
+   * Idempotent; CONFLICT (CONCURRENT_CHANGE) once reconcile claimed the profile, so the saga undoes itself.
+   */
+  activateProfile: { input: userRef.extend({ sagaId: z.uuid() }), output: z.object({ activated: z.boolean() }), callers: ['identity'] },
   deleteProfile: { input: userRef, output: z.object({ deleted: z.boolean() }), callers: ['identity'] },
   /** identity: a user's status before a session is issued; licensing: its access policy reads the caller's status. */
   getProfile: { input: userRef, output: profileSchema, callers: ['identity', 'licensing'] },

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DomainError } from '@usergraph/service-kit';
 import { createUser, deleteUser, type Port } from './index.js';
 
 const ids = { organizationId: 'org1', userId: 'u1' };
@@ -124,11 +125,39 @@ describe('deleteUser saga', () => {
     expect(points).toEqual(['deprovision:after-mark', 'deprovision:after-licenses', 'deprovision:after-credentials']);
   });
 
-  it('a refusal at the licenses clears the mark and is thrown', async () => {
-    const r = recorder('licenses');
-    await expect(deleteUser(ids, ports(r), { logger: r.logger })).rejects.toThrow('licenses failed');
+  it('a refusal at the licenses clears the mark and is thrown, unlogged', async () => {
+    const r = recorder();
+    const refusal = new DomainError('CONFLICT', 'last admin', [], { reason: 'LAST_COMPANY_ADMIN' });
+    const licenses = async () => {
+      r.calls.push('do licenses');
+      throw refusal;
+    };
+    await expect(deleteUser(ids, { ...ports(r), licenses }, { logger: r.logger })).rejects.toBe(refusal);
     expect(r.calls).toEqual(['do mark', 'do licenses', 'undo mark']);
     expect(r.errors).toEqual([]);
+  });
+
+  it.each(['LAST_COMPANY_ADMIN', 'SUPPORT_ADMIN', 'COMPANY_ADMIN'] as const)(
+    'licensing refusing the release (%s) clears the mark and is thrown',
+    async (reason) => {
+      const r = recorder();
+      const refusal = new DomainError('CONFLICT', 'refused', [], { reason });
+      const saga = deleteUser(ids, { ...ports(r), licenses: () => Promise.reject(refusal) }, { logger: r.logger });
+      await expect(saga).rejects.toBe(refusal);
+      expect(r.calls).toEqual(['do mark', 'undo mark']);
+    },
+  );
+
+  it.each([
+    ['an unavailable licensing', new DomainError('SERVICE_UNAVAILABLE', 'down', [], { reason: 'SERVICE_UNREACHABLE' })],
+    ['a lost answer', new Error('socket hang up')],
+    ['an internal error', new DomainError('INTERNAL_SERVER_ERROR', 'boom')],
+  ])('an unknown outcome of the release (%s) keeps the mark for reconcile, logged and thrown', async (_name, failure) => {
+    const r = recorder();
+    const saga = deleteUser(ids, { ...ports(r), licenses: () => Promise.reject(failure) }, { logger: r.logger });
+    await expect(saga).rejects.toBe(failure);
+    expect(r.calls).toEqual(['do mark']);
+    expect(r.errors[0]).toMatchObject({ organizationId: 'org1', userId: 'u1', repair: 'usergraph reconcile' });
   });
 
   it('a failure after the licenses keeps the mark for reconcile and logs it with the saga id', async () => {

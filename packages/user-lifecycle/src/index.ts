@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { logUndoFailure, type Logger } from '@usergraph/service-kit';
+import { DomainError, logUndoFailure, type ErrorReason, type Logger } from '@usergraph/service-kit';
 
 /**
  * The one way a user is created and deleted across the three services: a
@@ -59,14 +59,27 @@ export interface DeletionPorts {
   /** Marks the profile as being deleted (reconcile finishes a marked one); undo clears the mark. */
   mark: Port;
   /**
-   * Gives the user's seats back. The pivot: a refusal here (last company
-   * admin, support admin) undoes the mark; once it succeeded the saga only
-   * goes forward, and a failure after it is left to reconcile.
+   * Gives the user's seats back. The pivot: a refusal here (RELEASE_REFUSALS)
+   * undoes the mark; any other failure (unavailable, lost answer) may have
+   * committed, so the mark stays for reconcile, as after any later failure.
    */
   licenses: (ctx: SagaContext) => Promise<unknown>;
   credentials: (ctx: SagaContext) => Promise<unknown>;
   profile: (ctx: SagaContext) => Promise<unknown>;
 }
+
+/**
+ * Licensing's definite refusals to release a user: nothing was released, so
+ * the deletion saga clears its mark and the user stays. Any other failure of
+ * the release is an unknown outcome (it may have committed).
+ */
+export const RELEASE_REFUSALS: ReadonlySet<ErrorReason> = new Set<ErrorReason>([
+  'LAST_COMPANY_ADMIN',
+  'SUPPORT_ADMIN',
+  'COMPANY_ADMIN',
+  // Licensing gave up on a write conflict after its retries: it wrote nothing.
+  'CONCURRENT_CHANGE',
+]);
 
 /** Where a test may crash the hosting service (FAULT_INJECTION): between every two writes of each saga. */
 export const SAGA_FAULT_POINTS = [
@@ -150,9 +163,9 @@ export async function createUser<P>(
 
 /**
  * Deletes a user: mark → licenses → credentials → profile. A failure at the
- * mark or the licenses (a refusal) undoes the mark and is thrown; a failure
- * after the licenses is logged with the saga id and thrown, the marked
- * profile left for reconcile to finish.
+ * mark, or licensing's refusal (RELEASE_REFUSALS), undoes the mark and is
+ * thrown; any other failure from the licenses on is logged with the saga id
+ * and thrown, the marked profile left for reconcile to finish.
  */
 export async function deleteUser(
   ids: { organizationId: string; userId: string },
@@ -160,15 +173,29 @@ export async function deleteUser(
   opts: SagaOptions,
 ): Promise<{ sagaId: string }> {
   const ctx: SagaContext = { sagaId: randomUUID(), ...ids };
-  await run(
-    'deprovision',
-    [
-      { name: 'mark', ...ports.mark },
-      { name: 'licenses', do: ports.licenses },
-    ],
-    ctx,
-    opts,
-  );
+  await run('deprovision', [{ name: 'mark', ...ports.mark }], ctx, opts);
+  try {
+    await ports.licenses(ctx);
+  } catch (err) {
+    if (!(err instanceof DomainError && RELEASE_REFUSALS.has(err.reason))) {
+      logUndoFailure(opts.logger, err, 'deprovision: release licenses (unknown outcome)', {
+        sagaId: ctx.sagaId,
+        organizationId: ctx.organizationId,
+        userId: ctx.userId,
+      });
+      throw err;
+    }
+    await ports.mark.undo(ctx).catch((undoErr: unknown) =>
+      logUndoFailure(opts.logger, undoErr, 'deprovision mark', {
+        sagaId: ctx.sagaId,
+        step: 'mark',
+        organizationId: ctx.organizationId,
+        userId: ctx.userId,
+      }),
+    );
+    throw err;
+  }
+  opts.faults?.('deprovision:after-licenses');
   try {
     await ports.credentials(ctx);
     opts.faults?.('deprovision:after-credentials');

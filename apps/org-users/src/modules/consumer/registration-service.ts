@@ -61,7 +61,7 @@ export function createConsumerRegistration(deps: {
               }),
             undo: ({ userId }) => deps.users.deleteProfile(organizationId, userId),
           },
-          activate: ({ userId }) => deps.users.finishProvisioning(organizationId, userId),
+          activate: ({ userId, sagaId }) => deps.users.finishProvisioning(organizationId, userId, sagaId),
         },
         { logger: deps.logger },
       );

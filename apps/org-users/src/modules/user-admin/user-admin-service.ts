@@ -24,13 +24,15 @@ const MAX_IDS_PER_CALL = 100;
 /** D's payload style: expected failures are data. */
 const asPayload = (errors: readonly FieldError[]) => ({ errors: toPayloadErrors(errors), user: null });
 
+const CONCURRENT_CHANGE_MESSAGE = 'is being changed concurrently: retry';
+
 /** The deletion saga's refusals (mostly licensing's, to release a user), in D's words, by reason; any other failure is thrown. */
 const RELEASE_REFUSALS: Partial<Record<ErrorReason, string>> = {
   // The user became a company admin after the policy check (licensing decides at write time).
   COMPANY_ADMIN: 'is a company admin: removing one needs organization-users:admin',
   SUPPORT_ADMIN: 'is a support admin and cannot be removed',
   LAST_COMPANY_ADMIN: 'is the last company admin (ADMIN license) and cannot be removed',
-  CONCURRENT_CHANGE: 'is being changed concurrently: retry',
+  CONCURRENT_CHANGE: CONCURRENT_CHANGE_MESSAGE,
   // Deleted by a concurrent call between the read and the deletion saga's first step.
   NOT_FOUND: 'does not name a user of your organization',
 };
@@ -142,7 +144,7 @@ export function createUserAdminService(deps: {
             do: ({ userId }) => licensing.assignLicenses(organizationId, userId, request, false),
             undo: ({ userId }) => licensing.forgetUser(organizationId, userId),
           },
-          activate: ({ userId }) => users.finishProvisioning(organizationId, userId),
+          activate: ({ userId, sagaId }) => users.finishProvisioning(organizationId, userId, sagaId),
         },
         { logger: deps.logger, faults: deps.faults },
       );
@@ -170,6 +172,8 @@ export function createUserAdminService(deps: {
     if (id.ok && !current) errors.push({ path: ['id'], message: 'does not name a user of your organization' });
     // Support admins are the operator's; an ADMIN's account (email, phone, licenses) needs organization-users:admin.
     const held = current ? await policy.requireWriteOn(caller, { organizationId, userId: current.id }) : undefined;
+    // A user being created or deleted is no one's to edit (licenses given after a deletion's release would outlive it): refused as deleteUsers refuses it.
+    if (current?.pending) return asPayload([{ path: ['id'], message: CONCURRENT_CHANGE_MESSAGE }]);
 
     const touchesLicenses = input.requestedLicenses != null || input.requestedGroups != null || input.requestedOriginGroup !== undefined;
     let request: AssignmentRequest | undefined;

@@ -6,10 +6,7 @@ import type { UserService } from './user-service.js';
 export function createUserCommands(users: UserService) {
   return [
     serve(c.createProfile, ({ addresses, ...input }) => users.createProfile({ ...input, addresses: addresses?.map(withoutNulls) })),
-    serve(c.activateProfile, async (input) => {
-      await users.finishProvisioning(input.organizationId, input.userId);
-      return { activated: true };
-    }),
+    serve(c.activateProfile, (input) => users.finishProvisioning(input.organizationId, input.userId, input.sagaId)),
     serve(c.deleteProfile, (input) => users.deleteProfile(input.organizationId, input.userId)),
     serve(c.getProfile, (input) => users.getProfile(input.organizationId, input.userId)),
     serve(c.setUserStatus, (input) => users.setStatus(input.organizationId, input.userId, input.status)),

@@ -1,4 +1,9 @@
 import { Schema, type Connection, type UpdateQuery } from 'mongoose';
+import { DomainError } from '@usergraph/service-kit';
+
+/** A saga (or reconcile) holds the profile: the write is refused, to retry. */
+export const concurrentChange = () =>
+  new DomainError('CONFLICT', 'The user is being created or deleted concurrently, retry', [], { reason: 'CONCURRENT_CHANGE' });
 
 export type UserStatus = 'ACTIVE' | 'PENDING_VERIFICATION' | 'SUSPENDED' | 'CLOSED';
 
@@ -60,8 +65,10 @@ export interface UserDoc {
   provisioningSince?: Date;
   /** Set once the deletion saga decided to delete the user; reconcile finishes a profile stuck in it. */
   deletingSince?: Date;
-  /** The saga holding the marker, for the logs of reconcile. */
+  /** The saga holding the marker (or the reconcile run that claimed it): every saga write matches it. */
   sagaId?: string;
+  /** Set when reconcile claimed a marked profile (taking its sagaId): the saga that marked it can no longer activate or unmark it. */
+  reconcilingSince?: Date;
   // A's consumer profile.
   middleName?: string;
   /** AES-256-GCM sealed (service-kit SecretBox); never decrypted into a response or a log. */
@@ -120,6 +127,7 @@ const userSchema = new Schema<UserDoc>(
     provisioningSince: Date,
     deletingSince: Date,
     sagaId: String,
+    reconcilingSince: Date,
     middleName: String,
     nationalIdSealed: String,
     nationalIdLast4: String,
@@ -144,6 +152,11 @@ userSchema.index({ organizationId: 1, _id: 1 });
 export const withoutNulls = (address: Record<string, unknown>): AddressDoc =>
   Object.fromEntries(Object.entries(address).filter(([, v]) => v != null));
 
+/** No saga holds the profile: the user exists (see @usergraph/user-lifecycle). */
+const LIVE = { provisioningSince: { $exists: false }, deletingSince: { $exists: false } } as const;
+/** A saga holds the profile: listed by no search, editable by no one, unknown to other callers. */
+export const isPending = (doc: Pick<UserDoc, 'provisioningSince' | 'deletingSince'>) => Boolean(doc.provisioningSince ?? doc.deletingSince);
+
 export function createUserRepository(conn: Connection) {
   const User = conn.model<UserDoc>('User', userSchema);
   // The model's own collection (the connection keeps one per name), typed for the driver's filters.
@@ -155,9 +168,14 @@ export function createUserRepository(conn: Connection) {
     const doc = await users.findOne({ _id: id });
     return doc?.organizationId === organizationId ? doc : null;
   }
-  /** Updates the user if it belongs to the organization; the updated document, or null. */
+  /**
+   * Updates the user if it belongs to the organization and no saga holds it
+   * (a user being created or deleted is no one's to edit); the updated document, or null.
+   */
   function updateInOrganization(organizationId: string, id: string, update: UpdateQuery<UserDoc>): Promise<UserDoc | null> {
-    return User.findOneAndUpdate({ _id: id, organizationId }, update, { new: true }).lean<UserDoc>().exec();
+    return User.findOneAndUpdate({ _id: id, organizationId, ...LIVE }, update, { new: true })
+      .lean<UserDoc>()
+      .exec();
   }
 
   return {
@@ -171,6 +189,8 @@ export function createUserRepository(conn: Connection) {
         return { doc: (await User.create(doc)).toObject(), inserted: true };
       } catch (err) {
         const existing = await findById(doc.organizationId, doc._id);
+        // A retried saga write never takes back a profile reconcile claimed (it is being removed).
+        if (existing?.reconcilingSince) throw concurrentChange();
         if (existing) return { doc: existing, inserted: false };
         throw err;
       }
@@ -187,23 +207,52 @@ export function createUserRepository(conn: Connection) {
         .select({ _id: 1, organizationId: 1, sagaId: 1 })
         .lean<Array<Pick<UserDoc, '_id' | 'organizationId' | 'sagaId'>>>()
         .exec(),
-    /** Maintenance (repair): one organization's profiles, streamed (through the `{ organizationId, _id }` index). */
-    streamOrganization: (organizationId: string) => User.find({ organizationId }).lean<UserDoc[]>().cursor({ batchSize: 500 }),
-    finishProvisioning: async (organizationId: string, id: string): Promise<void> => {
-      await updateInOrganization(organizationId, id, { $unset: { provisioningSince: 1, sagaId: 1 } });
-    },
-    /** The deletion saga's marker, set only on a profile no saga holds; the marked profile, or null. */
-    markDeleting: (organizationId: string, id: string, sagaId: string) =>
+    /** Maintenance (repair): one organization's users no saga holds (the search index lists only those), streamed by `{ organizationId, _id }`. */
+    streamOrganization: (organizationId: string) =>
+      User.find({ organizationId, ...LIVE })
+        .lean<UserDoc[]>()
+        .cursor({ batchSize: 500 }),
+    /** Clears the creation marker only while `sagaId` still holds it (reconcile's claim replaces it); the activated profile, or null. */
+    finishProvisioning: (organizationId: string, id: string, sagaId: string) =>
       User.findOneAndUpdate(
-        { _id: id, organizationId, provisioningSince: { $exists: false }, deletingSince: { $exists: false } },
-        { $set: { deletingSince: new Date(), sagaId } },
+        { _id: id, organizationId, sagaId, provisioningSince: { $exists: true } },
+        { $unset: { provisioningSince: 1, sagaId: 1 } },
         { new: true },
       )
         .lean<UserDoc>()
         .exec(),
-    unmarkDeleting: async (organizationId: string, id: string, sagaId: string): Promise<void> => {
-      await User.updateOne({ _id: id, organizationId, sagaId }, { $unset: { deletingSince: 1, sagaId: 1 } }).exec();
-    },
+    /**
+     * Reconcile's claim on a profile stuck in a saga: atomic, and only while the
+     * marker is still older than `before` and held by the same saga. Its sagaId
+     * becomes reconcile's, so the saga's own activate or unmark no longer match.
+     */
+    claimStuck: (
+      kind: 'provisioningSince' | 'deletingSince',
+      p: Pick<UserDoc, '_id' | 'organizationId' | 'sagaId'>,
+      before: Date,
+      reconcileId: string,
+    ) =>
+      User.findOneAndUpdate(
+        { _id: p._id, organizationId: p.organizationId, [kind]: { $lt: before }, sagaId: p.sagaId ?? { $exists: false } },
+        { $set: { sagaId: reconcileId, reconcilingSince: new Date() } },
+        { new: true },
+      )
+        .lean<UserDoc>()
+        .exec(),
+    /** The deletion saga's marker, set only on a profile no saga holds; the marked profile, or null. */
+    markDeleting: (organizationId: string, id: string, sagaId: string) =>
+      User.findOneAndUpdate({ _id: id, organizationId, ...LIVE }, { $set: { deletingSince: new Date(), sagaId } }, { new: true })
+        .lean<UserDoc>()
+        .exec(),
+    /** The profile live again, or null when `sagaId` no longer holds its deletion mark. */
+    unmarkDeleting: (organizationId: string, id: string, sagaId: string) =>
+      User.findOneAndUpdate(
+        { _id: id, organizationId, sagaId, deletingSince: { $exists: true } },
+        { $unset: { deletingSince: 1, sagaId: 1, reconcilingSince: 1 } },
+        { new: true },
+      )
+        .lean<UserDoc>()
+        .exec(),
     /** The deleted profile, or null when there was none (so its index entries are removed once). */
     deleteById: (organizationId: string, id: string): Promise<UserDoc | null> =>
       User.findOneAndDelete({ _id: id, organizationId }).lean<UserDoc>().exec(),

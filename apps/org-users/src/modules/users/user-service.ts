@@ -6,7 +6,16 @@ import { DomainError, logUndoFailure, type Logger } from '@usergraph/service-kit
 import { encodeCursor, pageArgsShape, type Page, type PageArgs } from '../../pagination.js';
 import type { SearchIndex } from './search-index.js';
 import { matchesQuery, normalizeQuery, searchValuesOf } from './search-tokens.js';
-import type { AddressDoc, LegalAgreementDoc, NotificationPreferencesDoc, UserDoc, UserRepository, UserStatus } from './user-repository.js';
+import {
+  concurrentChange,
+  isPending,
+  type AddressDoc,
+  type LegalAgreementDoc,
+  type NotificationPreferencesDoc,
+  type UserDoc,
+  type UserRepository,
+  type UserStatus,
+} from './user-repository.js';
 
 /** The profile as the GraphQL `User` type and other services see it. */
 export interface ProfileDto {
@@ -169,8 +178,8 @@ export function createUserService(deps: {
         nationalIdLast4: input.nationalIdLast4,
         visitorId: input.visitorId,
       });
-      // A retried command finds its profile already indexed.
-      if (inserted) await searchIndex.add(doc);
+      // A retried command finds its profile already indexed; a marked one is indexed once it is activated.
+      if (inserted && !isPending(doc)) await searchIndex.add(doc);
       return toProfileDto(doc);
     } catch (err) {
       for (const c of claims) {
@@ -189,7 +198,8 @@ export function createUserService(deps: {
   async function deleteProfile(organizationId: string, userId: string): Promise<{ deleted: boolean }> {
     const doc = await users.deleteById(organizationId, userId);
     if (!doc) return { deleted: false };
-    await searchIndex.remove(doc);
+    // A marked profile is not in the search index (see finishProvisioning, markDeleting).
+    if (!isPending(doc)) await searchIndex.remove(doc);
     for (const c of uniqueValues(doc)) await releaseClaim(conn, { ...c, ownerId: userId });
     return { deleted: true };
   }
@@ -200,10 +210,10 @@ export function createUserService(deps: {
     return findClaimOwner(conn, kind, organizationId, normalized);
   }
 
-  /** Profiles by id, inside one organization only: ids of other tenants simply are not found. */
+  /** Profiles by id (GraphQL reads), inside one organization only: ids of other tenants, and users a saga holds, simply are not found. */
   async function profilesByIds(organizationId: string, ids: readonly string[]): Promise<Map<string, ProfileDto>> {
     const docs = await users.findByIds(organizationId, ids);
-    return new Map(docs.map((d) => [d._id, toProfileDto(d)]));
+    return new Map(docs.filter((d) => !isPending(d)).map((d) => [d._id, toProfileDto(d)]));
   }
 
   async function getProfile(organizationId: string, userId: string): Promise<ProfileDto> {
@@ -212,27 +222,30 @@ export function createUserService(deps: {
     return toProfileDto(doc);
   }
 
-  async function setStatus(organizationId: string, userId: string, status: UserStatus): Promise<ProfileDto> {
-    const doc = await users.setStatus(organizationId, userId, status);
-    if (!doc) throw new DomainError('NOT_FOUND', 'User not found');
-    return toProfileDto(doc);
+  /** The written profile; else CONCURRENT_CHANGE while a saga holds it, or NOT_FOUND. */
+  async function written(organizationId: string, userId: string, doc: UserDoc | null): Promise<ProfileDto> {
+    if (doc) return toProfileDto(doc);
+    const current = await users.findById(organizationId, userId);
+    if (current && isPending(current)) throw concurrentChange();
+    throw new DomainError('NOT_FOUND', 'User not found');
   }
+
+  const setStatus = async (organizationId: string, userId: string, status: UserStatus) =>
+    written(organizationId, userId, await users.setStatus(organizationId, userId, status));
 
   async function markEmailVerified(organizationId: string, userId: string, email: string): Promise<{ verified: boolean }> {
     return { verified: Boolean(await users.markEmailVerified(organizationId, userId, normalizeEmail(email))) };
   }
 
-  /** Account state (A). Callers authorize; these only keep the updates inside the organization. */
-  const found = (doc: UserDoc | null): ProfileDto => {
-    if (!doc) throw new DomainError('NOT_FOUND', 'User not found');
-    return toProfileDto(doc);
-  };
-  const markSynced = async (organizationId: string, userId: string, at: Date) => found(await users.markSynced(organizationId, userId, at));
+  /** Account state (A). Callers authorize; these only keep the updates inside the organization, and off users a saga holds. */
+  const markSynced = async (organizationId: string, userId: string, at: Date) =>
+    written(organizationId, userId, await users.markSynced(organizationId, userId, at));
   const acceptLegalAgreement = async (organizationId: string, userId: string, version: string, at: Date) =>
-    found(await users.addLegalAgreement(organizationId, userId, version, at));
+    written(organizationId, userId, await users.addLegalAgreement(organizationId, userId, version, at));
   const updateNotificationPreferences = async (organizationId: string, userId: string, prefs: Partial<NotificationPreferencesDoc>) =>
-    found(await users.setNotificationPreferences(organizationId, userId, prefs));
-  const closeAccount = async (organizationId: string, userId: string, at: Date) => found(await users.close(organizationId, userId, at));
+    written(organizationId, userId, await users.setNotificationPreferences(organizationId, userId, prefs));
+  const closeAccount = async (organizationId: string, userId: string, at: Date) =>
+    written(organizationId, userId, await users.close(organizationId, userId, at));
 
   /**
    * D's updateUser on the profile: a new email or phone is claimed before the
@@ -247,6 +260,7 @@ export function createUserService(deps: {
     const doc = await users.findById(organizationId, userId);
     if (!doc)
       throw new DomainError('NOT_FOUND', 'User not found', [{ path: ['id'], message: 'does not name a user of your organization' }]);
+    if (isPending(doc)) throw concurrentChange();
     const next = {
       email: patch.email ?? doc.email,
       firstName: patch.firstName ?? doc.firstName,
@@ -282,8 +296,11 @@ export function createUserService(deps: {
     if (patch.jobTitle === null) unset.push('jobTitle');
     else if (patch.jobTitle !== undefined) set.jobTitle = patch.jobTitle;
     const updated = await users.updateFields(organizationId, userId, set, unset);
-    if (!updated)
+    if (!updated) {
+      // A saga marked it since the read: the claims just taken are released by reconcile (releaseStaleProfileClaims).
+      if (await users.findById(organizationId, userId)) throw concurrentChange();
       throw new DomainError('NOT_FOUND', 'User not found', [{ path: ['id'], message: 'does not name a user of your organization' }]);
+    }
     await searchIndex.replace(doc, updated);
     for (const c of removed) await releaseClaim(conn, c);
     return toProfileDto(updated);
@@ -296,7 +313,8 @@ export function createUserService(deps: {
     // An id whose profile is gone (a crash between two writes) is skipped.
     const edges = found.ids.flatMap((id) => {
       const doc = docs.get(id);
-      return doc ? [{ cursor: encodeCursor(id), node: toProfileDto(doc) }] : [];
+      // Only live users are indexed; one marked since its page was read is skipped like a gone one.
+      return doc && !isPending(doc) ? [{ cursor: encodeCursor(id), node: toProfileDto(doc) }] : [];
     });
     return {
       edges,
@@ -314,7 +332,7 @@ export function createUserService(deps: {
   async function selfSearchPage(organizationId: string, userId: string, fullText: string, page: PageArgs): Promise<Page<ProfileDto>> {
     const doc = await users.findById(organizationId, userId);
     const query = normalizeQuery(fullText);
-    const matches = doc !== null && (query === '' || matchesQuery(searchValuesOf(doc), query));
+    const matches = doc !== null && !isPending(doc) && (query === '' || matchesQuery(searchValuesOf(doc), query));
     const edges = matches && !page.after && page.first > 0 ? [{ cursor: encodeCursor(doc._id), node: toProfileDto(doc) }] : [];
     return {
       edges,
@@ -329,15 +347,35 @@ export function createUserService(deps: {
   }
 
   const pageArgsSchema = z.object(pageArgsShape);
-  const finishProvisioning = users.finishProvisioning;
+  /**
+   * The creation saga's last step. Idempotent (a retry finds the profile live);
+   * CONCURRENT_CHANGE when reconcile claimed it meanwhile, so the saga undoes itself.
+   */
+  const finishProvisioning = async (organizationId: string, userId: string, sagaId: string): Promise<{ activated: boolean }> => {
+    const activated = await users.finishProvisioning(organizationId, userId, sagaId);
+    if (activated) {
+      // Listed by search from here on (a crash before this line is repaired by `usergraph repair`).
+      await searchIndex.add(activated);
+      return { activated: true };
+    }
+    const doc = await users.findById(organizationId, userId);
+    if (doc && !doc.provisioningSince && !doc.deletingSince && !doc.reconcilingSince) return { activated: true };
+    throw concurrentChange();
+  };
+  const claimStuck = users.claimStuck;
   /** The deletion saga's first step: refused (CONFLICT) while another saga holds the profile. */
   const markDeleting = async (organizationId: string, userId: string, sagaId: string): Promise<void> => {
-    if (await users.markDeleting(organizationId, userId, sagaId)) return;
+    const marked = await users.markDeleting(organizationId, userId, sagaId);
+    // Listed by no search from here on; unmarkDeleting lists it again.
+    if (marked) return searchIndex.remove(marked);
     const doc = await users.findById(organizationId, userId);
     if (!doc) throw new DomainError('NOT_FOUND', 'User not found');
-    throw new DomainError('CONFLICT', 'The user is being created or deleted concurrently, retry', [], { reason: 'CONCURRENT_CHANGE' });
+    throw concurrentChange();
   };
-  const unmarkDeleting = users.unmarkDeleting;
+  const unmarkDeleting = async (organizationId: string, userId: string, sagaId: string): Promise<void> => {
+    const live = await users.unmarkDeleting(organizationId, userId, sagaId);
+    if (live) await searchIndex.add(live);
+  };
   const stuckInSaga = users.stuckInSaga;
   /** Which of these ids are users of the organization. */
   const existingUserIds = async (organizationId: string, ids: readonly string[]) =>
@@ -365,6 +403,7 @@ export function createUserService(deps: {
   return {
     existingUserIds,
     finishProvisioning,
+    claimStuck,
     stuckInSaga,
     markDeleting,
     unmarkDeleting,
