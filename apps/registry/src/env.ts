@@ -10,11 +10,11 @@ export const registryEnvSchema = baseServiceEnv.omit({ INTERNAL_SERVICE_SECRET: 
   /** An SDL can be far larger than a GraphQL request. */
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(2_000_000),
   /** Bounds on one candidate SDL: composition's cost grows much faster than its size. The real subgraphs are under 12 KB and 60 types. */
-  REGISTRY_MAX_SDL_CHARS: z.coerce.number().int().min(1000).default(200_000),
-  REGISTRY_MAX_SDL_TYPES: z.coerce.number().int().min(1).default(300),
-  REGISTRY_MAX_SDL_FIELDS: z.coerce.number().int().min(1).default(3000),
+  REGISTRY_MAX_SDL_CHARS: z.coerce.number().int().min(1000).default(100_000),
+  REGISTRY_MAX_SDL_TYPES: z.coerce.number().int().min(1).default(200),
+  REGISTRY_MAX_SDL_FIELDS: z.coerce.number().int().min(1).default(2000),
   /** Checks, publishes and rollbacks per principal per minute. */
-  REGISTRY_RATE_LIMIT: z.coerce.number().int().min(1).default(30),
+  REGISTRY_RATE_LIMIT: z.coerce.number().int().min(1).default(20),
 });
 
 export type RegistryEnv = z.output<typeof registryEnvSchema>;
