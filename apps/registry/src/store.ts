@@ -84,7 +84,7 @@ export async function withRevisions<V extends { version: number; revision?: numb
   return Promise.all(
     versions.map(async (v) => {
       if (v.revision !== undefined) return v;
-      // Dotted paths, then the exact pair in code (the embedded store has no $elemMatch).
+      // Dotted paths, then the exact pair in code (the embedded store answered $elemMatch here with an error).
       const candidates = c.supergraphs.find(
         { 'subgraphs.name': subgraph, 'subgraphs.version': v.version },
         { sort: { revision: 1 }, projection: { revision: 1, subgraphs: 1 } },
