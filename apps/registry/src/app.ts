@@ -7,6 +7,7 @@ import {
   bearerToken,
   closeServer,
   principalOf,
+  READER,
   subgraphPrincipal,
   createServiceHttpServer,
   errSummary,
@@ -19,6 +20,7 @@ import {
 import { isAllowedRoutingUrl } from './allowed-hosts.js';
 import { apiSchemaOf, changesBetween, compose, fieldsTakenOver, type Problem, type SchemaChange, type SubgraphInput } from './compose.js';
 import type { RegistryEnv } from './env.js';
+import { createCompositionLimiter, sdlTooLarge } from './guards.js';
 import {
   ensureIndexes,
   findVersion,
@@ -26,6 +28,7 @@ import {
   latestSupergraph,
   nextVersion,
   registryCollections,
+  withRevisions,
   type VersionDoc,
 } from './store.js';
 
@@ -86,6 +89,8 @@ export async function startRegistry(env: RegistryEnv, logger: Logger, conn: mong
 
   /** The current subgraphs with `candidate` in place of its own current version; composed and compared with the current supergraph. */
   async function evaluate(candidate: SubgraphInput): Promise<Outcome> {
+    const tooLarge = sdlTooLarge(candidate.sdl, env);
+    if (tooLarge) throw new RegistryError(422, tooLarge.code, tooLarge.message, { field: 'sdl' });
     const current = await latestSupergraph(c);
     const others: SubgraphInput[] = [];
     for (const part of current?.subgraphs ?? []) {
@@ -94,16 +99,37 @@ export async function startRegistry(env: RegistryEnv, logger: Logger, conn: mong
       if (!doc) throw new Error(`registry: supergraph ${current!.revision} names ${part.name}@${part.version}, which is missing`);
       others.push({ name: part.name, sdl: doc.sdl, url: part.url });
     }
-    const composed = compose([...others, candidate]);
-    if (!composed.ok) return { composition: composed, changes: [], takenOver: [] };
-    const changes = current ? await changesBetween(apiSchemaOf(current.sdl), composed.apiSchema) : [];
-    const takenOver = current ? fieldsTakenOver(current.sdl, composed.supergraphSdl, candidate.name) : [];
-    return { composition: { ok: true, supergraphSdl: composed.supergraphSdl }, changes, takenOver };
+    try {
+      const composed = compose([...others, candidate]);
+      if (!composed.ok) return { composition: composed, changes: [], takenOver: [] };
+      const changes = current ? await changesBetween(apiSchemaOf(current.sdl), composed.apiSchema) : [];
+      const takenOver = current ? fieldsTakenOver(current.sdl, composed.supergraphSdl, candidate.name) : [];
+      return { composition: { ok: true, supergraphSdl: composed.supergraphSdl }, changes, takenOver };
+    } catch (err) {
+      // Composition itself can throw on a pathological schema (a RangeError on deep recursion): bad input, not a crash.
+      logger.warn({ err: errSummary(err), subgraph: candidate.name }, 'composition threw');
+      throw new RegistryError(
+        422,
+        'COMPOSITION_FAILED',
+        'the subgraph could not be composed: the schema is too large or too deeply nested',
+      );
+    }
+  }
+
+  const allowed = createCompositionLimiter(env);
+  /** Every call that composes counts against its principal's budget. */
+  async function throttle(principal: string): Promise<void> {
+    const retryAfter = await allowed(principal);
+    if (retryAfter !== undefined)
+      throw new RegistryError(429, 'RATE_LIMITED', `too many checks and publishes; try again in ${retryAfter} s`, { retryAfter });
   }
 
   const breakingOf = (changes: SchemaChange[]) => changes.filter((ch) => ch.level === 'BREAKING');
 
-  /** Publishes run one at a time here; the unique indexes refuse a second registry's race (answered CONFLICT). */
+  /**
+   * Checks and publishes run one at a time here (each composes: two at once would only share the CPU);
+   * the unique indexes refuse a second registry's race (answered CONFLICT).
+   */
   let queue: Promise<unknown> = Promise.resolve();
   const serially = <T>(work: () => Promise<T>): Promise<T> => {
     const run = queue.then(work, work);
@@ -163,11 +189,12 @@ export async function startRegistry(env: RegistryEnv, logger: Logger, conn: mong
         ...rest,
         ...(breaking.length > 0 && allowBreakingReason ? { allowBreakingReason } : {}),
         version,
-        revision,
         publishedAt: new Date(),
         breakingChanges: breaking.map(({ type, path, message }) => ({ type, ...(path ? { path } : {}), message })),
       });
       await c.supergraphs.insertOne({ revision, sdl: outcome.composition.supergraphSdl, subgraphs, createdAt: new Date() });
+      // Only now is the version live: a crash or a CONFLICT before this leaves it with no revision, never another publish's one.
+      await c.versions.updateOne({ subgraph: input.subgraph, version }, { $set: { revision } });
     } catch (err) {
       if (isDuplicateKeyError(err)) throw new RegistryError(409, 'CONFLICT', 'another publish happened at the same time; run it again');
       throw err;
@@ -289,18 +316,23 @@ export async function startRegistry(env: RegistryEnv, logger: Logger, conn: mong
         const versions = await c.versions
           .find({ subgraph: name.data }, { sort: { version: -1 }, projection: { sdl: 0, _id: 0 }, limit: 200 })
           .toArray();
-        sendJson(res, 200, { subgraph: name.data, versions });
+        sendJson(res, 200, { subgraph: name.data, versions: await withRevisions(c, name.data, versions) });
       }),
       'GET /v1/diff': route(async (info, res) => {
         const q = query(info);
         const [from, to] = [q.get('from') ?? '', q.get('to') ?? ''];
         sendJson(res, 200, { from, to, changes: await changesBetween(await schemaAt(from), await schemaAt(to)) });
       }),
-      // Any credential may check: it writes nothing.
-      'POST /v1/check': route(async (info, res) => {
+      // A team may check any subgraph: it writes nothing. Not the gateways' reader key: a check costs a composition.
+      'POST /v1/check': route(async (info, res, principal) => {
+        if (principal === READER)
+          throw new RegistryError(403, 'FORBIDDEN', 'the reader credential may not check; use a subgraph credential');
         const body = parseBody(checkBody, info);
         if (body.url !== undefined) mustBeAllowed(body.url);
-        const outcome = await evaluate({ name: body.subgraph, sdl: body.sdl, url: body.url ?? `http://${body.subgraph}.invalid/graphql` });
+        await throttle(principal);
+        const outcome = await serially(() =>
+          evaluate({ name: body.subgraph, sdl: body.sdl, url: body.url ?? `http://${body.subgraph}.invalid/graphql` }),
+        );
         const breaking = breakingOf(outcome.changes);
         sendJson(res, 200, {
           ok: outcome.composition.ok && breaking.length === 0 && outcome.takenOver.length === 0,
@@ -312,6 +344,7 @@ export async function startRegistry(env: RegistryEnv, logger: Logger, conn: mong
       'POST /v1/publish': route(async (info, res, principal) => {
         const body = parseBody(publishBody, info);
         mayChange(principal, body.subgraph);
+        await throttle(principal);
         const result = await serially(() =>
           release(
             {
@@ -334,6 +367,7 @@ export async function startRegistry(env: RegistryEnv, logger: Logger, conn: mong
       'POST /v1/rollback': route(async (info, res, principal) => {
         const body = parseBody(rollbackBody, info);
         mayChange(principal, body.subgraph);
+        await throttle(principal);
         const target = await findVersion(c, body.subgraph, body.version);
         if (!target) throw new RegistryError(404, 'NOT_FOUND', `no version ${body.subgraph}@${body.version}`);
         const result = await serially(() =>

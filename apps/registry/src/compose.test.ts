@@ -49,6 +49,85 @@ describe("fieldsTakenOver: a team may not take over another team's fields", () =
   });
 });
 
+describe('fieldsTakenOver: no way around the rule (every field keeps exactly the subgraphs that resolved it)', () => {
+  const FED =
+    'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable", "@override", "@external", "@provides", "@requires", "@interfaceObject"])';
+  const owner = {
+    name: 'users',
+    url: 'http://users.invalid/graphql',
+    sdl: `${FED}
+type User @key(fields: "id") { id: ID! email: String! @shareable name: String! }
+type Org @shareable { slug: String! title: String! }
+interface Account @key(fields: "id") { id: ID! balance: Int! }
+type Acc implements Account @key(fields: "id") { id: ID! balance: Int! @shareable }
+type Query { me: User @shareable accounts: [Account] }`,
+  };
+  const team = (sdl: string) => ({ name: 'loyalty', url: 'http://loyalty.invalid/graphql', sdl: `${FED}\n${sdl}` });
+  const current = supergraphOf(owner, team('type User @key(fields: "id") { id: ID! points: Int! }'));
+  const takenBy = (sdl: string) => fieldsTakenOver(current, supergraphOf(owner, team(sdl)), 'loyalty');
+
+  it('a new @key on the field it overrides does not exempt it (the planner would route User.email to the newcomer only)', () => {
+    expect(
+      takenBy('type User @key(fields: "id") @key(fields: "email") { id: ID! points: Int! email: String! @override(from: "users") }'),
+    ).toEqual(['User.email']);
+  });
+
+  it("a new @key on another subgraph's @shareable field is a takeover, not an exempt key field", () => {
+    expect(takenBy('type User @key(fields: "id") @key(fields: "email") { id: ID! points: Int! email: String! }')).toEqual(['User.email']);
+  });
+
+  it('a progressive @override (label) is refused outright, although the owner still resolves the field', () => {
+    expect(
+      takenBy('type User @key(fields: "id") { id: ID! points: Int! name: String! @override(from: "users", label: "percent(1)") }'),
+    ).toEqual(['User.name']);
+  });
+
+  it('an @override of a field the two subgraphs share takes it from the other one: refused', () => {
+    const shared = supergraphOf(owner, team('type User @key(fields: "id") { id: ID! points: Int! email: String! @shareable }'));
+    const next = supergraphOf(owner, team('type User @key(fields: "id") { id: ID! points: Int! email: String! @override(from: "users") }'));
+    expect(fieldsTakenOver(shared, next, 'loyalty')).toEqual(['User.email']);
+    // Stopping to share it is the team's own business.
+    expect(fieldsTakenOver(shared, current, 'loyalty')).toEqual([]);
+  });
+
+  it("an @interfaceObject copy of another subgraph's entity interface field is caught", () => {
+    expect(
+      takenBy(
+        'type User @key(fields: "id") { id: ID! points: Int! }\ntype Account @key(fields: "id") @interfaceObject { id: ID! balance: Int! @shareable }',
+      ),
+    ).toEqual(['Account.balance']);
+  });
+
+  it('turning a shared value type into an entity (a new key) and overriding its field is caught', () => {
+    expect(
+      takenBy(
+        'type User @key(fields: "id") { id: ID! points: Int! }\n' +
+          'type Org @key(fields: "slug") @shareable { slug: String! title: String! @override(from: "users") }',
+      ),
+    ).toEqual(['Org.slug', 'Org.title']);
+  });
+
+  it("@provides and @requires on the team's own new fields are no takeover: the owner still resolves the field everywhere else", () => {
+    // Identity's register payload provides the profile it just wrote, the same way.
+    expect(
+      takenBy(
+        'type User @key(fields: "id") { id: ID! points: Int! email: String! @external }\ntype Query { top: [User] @provides(fields: "email") }',
+      ),
+    ).toEqual([]);
+    expect(
+      takenBy('type User @key(fields: "id") { id: ID! points: Int! name: String! @external rank: Int @requires(fields: "name") }'),
+    ).toEqual([]);
+  });
+
+  it('a @provides on a copy of a root field another subgraph owns is caught through the root field', () => {
+    expect(
+      takenBy(
+        'type User @key(fields: "id") { id: ID! points: Int! email: String! @external }\ntype Query { me: User @shareable @provides(fields: "email") }',
+      ),
+    ).toEqual(['Query.me']);
+  });
+});
+
 describe('compose', () => {
   it('reports a type conflict as a composition error with its code', () => {
     const result = compose([users, loyalty('email: Int @shareable')]);

@@ -18,8 +18,12 @@ export interface VersionDoc {
   /** Breaking changes for clients this version made, and the reason they were let through. */
   breakingChanges: Array<{ type: string; path?: string; message: string }>;
   allowBreakingReason?: string;
-  /** The supergraph revision this version went live in. */
-  revision: number;
+  /**
+   * The supergraph revision this version went live in, set once that revision
+   * is written; absent on a version that never went live (a crash or CONFLICT
+   * between the two writes).
+   */
+  revision?: number;
 }
 
 /**
@@ -66,3 +70,34 @@ export async function nextVersion(c: RegistryCollections, subgraph: string): Pro
 }
 
 export const findVersion = (c: RegistryCollections, subgraph: string, version: number) => c.versions.findOne({ subgraph, version });
+
+/**
+ * History's versions with the revision each went live in. A crash between the
+ * supergraph write and the version's update leaves a live version without
+ * one: it is found in the supergraphs (the only record of what went live).
+ */
+export async function withRevisions<V extends { version: number; revision?: number }>(
+  c: RegistryCollections,
+  subgraph: string,
+  versions: V[],
+): Promise<V[]> {
+  return Promise.all(
+    versions.map(async (v) => {
+      if (v.revision !== undefined) return v;
+      // Dotted paths, then the exact pair in code (the embedded store answered $elemMatch here with an error).
+      const candidates = c.supergraphs.find(
+        { 'subgraphs.name': subgraph, 'subgraphs.version': v.version },
+        { sort: { revision: 1 }, projection: { revision: 1, subgraphs: 1 } },
+      );
+      let first: { revision: number } | undefined;
+      for await (const doc of candidates) {
+        if (doc.subgraphs.some((s) => s.name === subgraph && s.version === v.version)) {
+          first = doc;
+          break;
+        }
+      }
+      await candidates.close();
+      return first ? { ...v, revision: first.revision } : v;
+    }),
+  );
+}

@@ -4,8 +4,8 @@ import { signServiceToken, verifyServiceToken } from './service-token.js';
 
 /**
  * Registry credentials. A principal is `subgraph:<name>` (a team: may publish
- * and roll back that subgraph only, and read) or `reader` (the gateway, CI
- * checks: may only read and check). Each principal's key is an HMAC of
+ * and roll back that subgraph only, check any, and read) or `reader` (the
+ * gateways, read-only tools: may only read). Each principal's key is an HMAC of
  * REGISTRY_SECRET, so the registry stores no key and a team holding its own
  * key cannot derive another's. A key is handed out as `<principal>.<hmac>`
  * (REGISTRY_KEY); the client never sends it, only a 60 s HS256 service token
