@@ -33,8 +33,8 @@ export interface Lease {
   /** False once a renewal found the lease taken over (this holder stalled past its expiry). */
   held(): boolean;
   /**
-   * Renews the lease now, only if it is still ours and not expired: true, it is
-   * ours for another `ttlMs` (by this instance's clock); false, it was lost.
+   * Renews the lease now, only if it is still ours: true, it is ours for
+   * another `ttlMs` (by this instance's clock); false, it was taken over.
    * `held()` only knows the last renewal's answer; ask this before a write
    * that only the holder may make.
    */
@@ -78,9 +78,11 @@ export async function acquireLease(
     held = false;
     opts.logger.error({ lease: name, holder }, 'lease lost: taken over after it expired');
   };
-  const renew = async () => {
+  /** True while the lease is ours (then extended by `ttlMs`). */
+  const renew = async (): Promise<boolean> => {
     const res = await col.updateOne({ _id: name, holder }, { $set: { expiresAt: new Date(Date.now() + opts.ttlMs) } });
     if (res.matchedCount === 0) lost();
+    return res.matchedCount === 1;
   };
   const timer = setInterval(
     () => {
@@ -94,15 +96,8 @@ export async function acquireLease(
     holder,
     held: () => held,
     async confirm() {
-      if (!held) return false;
-      const now = Date.now();
-      // Unlike a renewal, refused once expired: another instance may be taking it over right now.
-      const res = await col.updateOne(
-        { _id: name, holder, expiresAt: { $gt: new Date(now) } },
-        { $set: { expiresAt: new Date(now + opts.ttlMs) } },
-      );
-      if (res.matchedCount === 0) lost();
-      return held;
+      // A takeover is one conditional update, like this renewal: whichever lands first wins.
+      return held && (await renew());
     },
     async release() {
       clearInterval(timer);
