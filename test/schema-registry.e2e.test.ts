@@ -207,6 +207,22 @@ describe('issue 14: schema registry and a gateway that reloads', () => {
     expect((await me('loyaltyPoints')).data?.me?.loyaltyPoints).toBe(pointsOf(userId));
   });
 
+  it("a third-party subgraph is never sent the client's token, nor the gateway's signed assertion; first-party subgraphs are", async () => {
+    const res = await gql(stack.gatewayUrl, `{ me { id email loyaltyPoints } }`, {}, { ...bearer(token), cookie: 'sid=client-cookie' });
+    expect(res.errors).toBeUndefined(); // email: org-users got the token; me: identity did
+    expect(res.data?.me).toMatchObject({ id: userId, loyaltyPoints: pointsOf(userId) });
+    await request(`${stack.urls.gateway}/readyz`).then((r) => r.body.dump()); // the gateway's own probe of each subgraph
+    const graphql = loyalty.received.filter((r) => r.method === 'POST');
+    expect(graphql.length).toBeGreaterThan(0);
+    expect(loyalty.received.some((r) => r.path === '/readyz')).toBe(true);
+    for (const { headers } of loyalty.received) {
+      expect(headers.authorization).toBeUndefined();
+      expect(headers.cookie).toBeUndefined();
+      expect(headers['x-usergraph-gateway']).toBeUndefined();
+      expect(JSON.stringify(headers)).not.toContain(token);
+    }
+  });
+
   it("a team cannot take over another team's field (a @shareable copy of User.email composes, but is refused)", async () => {
     const checked = await schema(['check', '--subgraph', 'loyalty', '--schema', LOYALTY_SCHEMAS.takeover]);
     expect(checked.code).toBe(1);

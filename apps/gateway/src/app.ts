@@ -65,7 +65,8 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
   );
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.hook,
-    buildService: ({ name, url }) => new SubgraphDataSource(name, url!, env.INTERNAL_SERVICE_SECRET),
+    buildService: ({ name, url }) =>
+      new SubgraphDataSource(name, url!, env.INTERNAL_SERVICE_SECRET, env.GATEWAY_TRUSTED_SUBGRAPHS.has(name)),
   });
   const apollo = createApolloServer<GatewayContext>({
     gateway,

@@ -22,3 +22,15 @@ describe('gateway environment: where the supergraph comes from', () => {
     expect(issuesOf({ REGISTRY_URL: 'http://127.0.0.1:4004', REGISTRY_KEY: '' })).toContain('REGISTRY_KEY');
   });
 });
+
+describe('gateway environment: first-party subgraphs', () => {
+  const trusted = (env: Record<string, string>) => {
+    const parsed = gatewayEnvSchema.parse({ ...base, SUPERGRAPH_PATH: '/s.graphql', ...env });
+    return [...parsed.GATEWAY_TRUSTED_SUBGRAPHS].sort();
+  };
+  it('trusts the three local subgraphs by default, and exactly the names listed otherwise', () => {
+    expect(trusted({})).toEqual(['identity', 'licensing', 'org-users']);
+    expect(trusted({ GATEWAY_TRUSTED_SUBGRAPHS: ' identity , org-users,' })).toEqual(['identity', 'org-users']);
+    expect(trusted({ GATEWAY_TRUSTED_SUBGRAPHS: '' })).toEqual([]);
+  });
+});

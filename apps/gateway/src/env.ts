@@ -18,6 +18,23 @@ export const gatewayEnvSchema = baseServiceEnv
     SUPERGRAPH_POLL_INTERVAL_MS: positiveInt.min(100).default(10_000),
     /** How long a new supergraph's subgraphs have to answer the health check before it is refused. */
     SUPERGRAPH_HEALTH_CHECK_TIMEOUT_MS: positiveInt.default(5000),
+    /**
+     * First-party subgraphs (comma-separated names), the only ones sent the client's
+     * Authorization header and the signed client IP: any other team's subgraph gets
+     * no client credential (docs/schema-registry.md).
+     */
+    GATEWAY_TRUSTED_SUBGRAPHS: z
+      .string()
+      .default('identity,org-users,licensing')
+      .transform(
+        (list) =>
+          new Set(
+            list
+              .split(',')
+              .map((name) => name.trim())
+              .filter((name) => name !== ''),
+          ),
+      ),
     TOKEN_ISSUER: z.string().min(1).default('usergraph'),
     TOKEN_AUDIENCE: z.string().min(1).default('usergraph'),
     REVOCATION_CHECK_TTL_MS: tokenVerificationEnv.shape.REVOCATION_CHECK_TTL_MS,

@@ -57,7 +57,7 @@ const call = (source: SubgraphDataSource, clientIp = '203.0.113.9') =>
 describe('SubgraphDataSource', () => {
   it('posts the operation with the forwarded headers and a signed client IP', async () => {
     seen.length = 0;
-    const source = new SubgraphDataSource('org-users', url, SECRET);
+    const source = new SubgraphDataSource('org-users', url, SECRET, true);
     expect(await call(source)).toEqual({ data: { ok: true } });
     const [req] = seen;
     expect(req!.body).toEqual({ query: '{ ok }', variables: { a: 1 }, operationName: 'Q' });
@@ -76,9 +76,19 @@ describe('SubgraphDataSource', () => {
     expect(await verifyServiceToken(SECRET, 'licensing', assertion, 'gateway-assertion')).toBeUndefined();
   });
 
+  it('sends a third-party subgraph (not in GATEWAY_TRUSTED_SUBGRAPHS) no client token and no signed assertion', async () => {
+    seen.length = 0;
+    const source = new SubgraphDataSource('loyalty', url, SECRET, false);
+    expect(await call(source)).toEqual({ data: { ok: true } });
+    const [req] = seen;
+    expect(req!.headers).toMatchObject({ 'x-organization-slug': 'acme', 'x-request-id': 'req-1' });
+    expect(req!.headers.authorization).toBeUndefined();
+    expect(req!.headers[GATEWAY_ASSERTION_HEADER]).toBeUndefined();
+  });
+
   it('reuses the assertion of a client IP, and signs another for another IP', async () => {
     seen.length = 0;
-    const source = new SubgraphDataSource('org-users', url, SECRET);
+    const source = new SubgraphDataSource('org-users', url, SECRET, true);
     await call(source);
     await call(source);
     await call(source, '198.51.100.7');
@@ -89,7 +99,7 @@ describe('SubgraphDataSource', () => {
   });
 
   it('turns a non-2xx answer into the subgraph\'s own coded error, or "<status>: <text>", never naming the subgraph\'s URL', async () => {
-    const source = new SubgraphDataSource('org-users', url, SECRET);
+    const source = new SubgraphDataSource('org-users', url, SECRET, true);
     reply = {
       status: 401,
       contentType: 'application/json',
@@ -120,7 +130,7 @@ describe('SubgraphDataSource', () => {
 
   it('refuses an answer that is not JSON', async () => {
     reply = { status: 200, contentType: 'text/plain', body: 'hello' };
-    const source = new SubgraphDataSource('org-users', url, SECRET);
+    const source = new SubgraphDataSource('org-users', url, SECRET, true);
     await expect(call(source)).rejects.toThrow('Expected JSON response body, but received: hello');
   });
 
@@ -136,7 +146,7 @@ describe('SubgraphDataSource', () => {
       }
     };
     const failureOf = (subgraphUrl: string) =>
-      call(new SubgraphDataSource('org-users', subgraphUrl, SECRET)).then(
+      call(new SubgraphDataSource('org-users', subgraphUrl, SECRET, true)).then(
         () => undefined,
         (e: unknown) => e,
       );
@@ -190,7 +200,7 @@ describe('SubgraphDataSource', () => {
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     const port = (probe.address() as AddressInfo).port;
     await new Promise((resolve) => probe.close(resolve));
-    const source = new SubgraphDataSource('org-users', `http://127.0.0.1:${port}/graphql`, SECRET);
+    const source = new SubgraphDataSource('org-users', `http://127.0.0.1:${port}/graphql`, SECRET, true);
     const err = await call(source).catch((e: unknown) => e);
     expect(isSubgraphUnreachable(err)).toBe(true);
   });

@@ -14,8 +14,15 @@ type SubgraphResponse = Awaited<ReturnType<GraphQLDataSource<GatewayContext>['pr
  */
 const keepAliveAgent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, connections: 128, pipelining: 1 });
 
-/** Headers a client sends that subgraphs need; nothing else crosses the hop. */
-const FORWARDED_HEADERS = ['authorization', 'x-organization-slug', 'idempotency-key'] as const;
+/** Headers a client sends that any subgraph may see; nothing else crosses the hop (no cookie, no other header). */
+const FORWARDED_HEADERS = ['x-organization-slug', 'idempotency-key'] as const;
+/**
+ * Credentials: the client's token is a bearer token for the whole gateway
+ * (not bound to one subgraph), so only first-party subgraphs
+ * (GATEWAY_TRUSTED_SUBGRAPHS) get it, with the gateway's signed client IP.
+ * Any other team's subgraph could replay them: it gets neither.
+ */
+const FIRST_PARTY_HEADERS = ['authorization'] as const;
 
 /**
  * Sends the gateway's subgraph operations with undici's request(), not with
@@ -36,6 +43,8 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     private readonly subgraphName: string,
     url: string,
     internalSecret: string,
+    /** A first-party subgraph (GATEWAY_TRUSTED_SUBGRAPHS): sent the client's credentials. */
+    private readonly firstParty: boolean,
   ) {
     const parsed = new URL(url);
     this.origin = parsed.origin;
@@ -50,13 +59,14 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     // Record<string, any>; only a client's request carries the gateway's context.
     const client = (context as Partial<GatewayContext>).headers ? (context as GatewayContext) : undefined;
     if (client) {
-      for (const name of FORWARDED_HEADERS) {
+      for (const name of this.firstParty ? [...FORWARDED_HEADERS, ...FIRST_PARTY_HEADERS] : FORWARDED_HEADERS) {
         const value = client.headers[name];
         if (value) headers[name] = value;
       }
       headers['x-request-id'] = client.requestId;
-      // The client IP, signed so that a direct caller of a subgraph cannot forge it.
-      headers[GATEWAY_ASSERTION_HEADER] = await this.assertionFor(this.subgraphName, { ip: client.clientIp });
+      // The client IP, signed so that a direct caller of a subgraph cannot forge it (with
+      // INTERNAL_SERVICE_SECRET, which only first-party subgraphs hold to verify it).
+      if (this.firstParty) headers[GATEWAY_ASSERTION_HEADER] = await this.assertionFor(this.subgraphName, { ip: client.clientIp });
     }
     const res = await keepAliveAgent.request({
       origin: this.origin,

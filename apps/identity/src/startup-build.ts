@@ -21,6 +21,7 @@ export async function buildSessionListsAtStart(
     name: 'identity:session-lists',
     done: () => sessions.listsBuilt(),
     build: () => sessions.buildLists(new Date()),
+    markDone: () => sessions.markListsBuilt(),
     ttlMs: env.STARTUP_LEASE_SECONDS * 1000,
     waitMs: env.STARTUP_BUILD_WAIT_SECONDS * 1000,
     logger,

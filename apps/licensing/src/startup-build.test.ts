@@ -90,20 +90,23 @@ describe('licensing start-up build of member counts (issue 13: rolling start)', 
     dbName = uniqueDatabaseName('licensing_startup');
     conn = await connectDatabase({ uri: store.uri, dbName, appName: 'licensing-test' });
     issuer = await startTestIssuer();
-    env = licensingEnvSchema.parse({
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'silent',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      APOLLO_TELEMETRY_DISABLED: '1',
-      INTERNAL_SERVICE_SECRET: SECRET,
-      JWKS_URL: issuer.jwksUrl,
-      MONGODB_URI: store.uri,
-      ORG_USERS_URL: 'http://127.0.0.1:9',
-      IDENTITY_URL: issuer.url,
-      STARTUP_LEASE_SECONDS: '1',
-      STARTUP_BUILD_WAIT_SECONDS: '60',
-    });
+    // A 1 s lease (below the operators' floor, MIN_STARTUP_LEASE_SECONDS) keeps the takeover test short.
+    env = {
+      ...licensingEnvSchema.parse({
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'silent',
+        HOST: '127.0.0.1',
+        PORT: '0',
+        APOLLO_TELEMETRY_DISABLED: '1',
+        INTERNAL_SERVICE_SECRET: SECRET,
+        JWKS_URL: issuer.jwksUrl,
+        MONGODB_URI: store.uri,
+        ORG_USERS_URL: 'http://127.0.0.1:9',
+        IDENTITY_URL: issuer.url,
+        STARTUP_BUILD_WAIT_SECONDS: '60',
+      }),
+      STARTUP_LEASE_SECONDS: 1,
+    };
     running = await startLicensing(env, createLogger({ service: 'licensing', level: 'silent' }), conn);
     const admin = await issuer.sign({ typ: 'application', sub: 'app_admin', org, scope: 'organization-users:write' });
     for (const name of GROUPS) {

@@ -23,6 +23,8 @@ export async function buildMemberCountsAtStart(
     name: 'licensing:member-counts',
     done: () => groups.memberCountsBuilt(),
     build: () => buildMemberCounts({ groups, assignments: createAssignmentRepository(conn) }),
+    finished: (report) => report.unsettled === 0,
+    markDone: () => groups.markMemberCountsBuilt(),
     ttlMs: env.STARTUP_LEASE_SECONDS * 1000,
     waitMs: env.STARTUP_BUILD_WAIT_SECONDS * 1000,
     logger,

@@ -24,6 +24,8 @@ export async function buildSearchIndexAtStart(
     name: 'org-users:search-index',
     done: () => deps.searchIndex.built(),
     build: () => buildSearchIndex(deps),
+    finished: (report) => report.unsettled === 0,
+    markDone: () => deps.searchIndex.markBuilt(),
     ttlMs: env.STARTUP_LEASE_SECONDS * 1000,
     waitMs: env.STARTUP_BUILD_WAIT_SECONDS * 1000,
     logger,

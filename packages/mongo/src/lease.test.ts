@@ -93,8 +93,10 @@ describe('leases', () => {
             build: async () => {
               builds++;
               await sleep(500);
-              await c.collection<{ _id: string }>('markers').insertOne({ _id: 'both' });
               return 'built';
+            },
+            markDone: async () => {
+              await c.collection<{ _id: string }>('markers').insertOne({ _id: 'both' });
             },
             ttlMs: 2_000,
             waitMs: 10_000,
@@ -119,8 +121,10 @@ describe('leases', () => {
             .collection<{ _id: string; redone?: boolean }>('parts')
             .updateOne({ _id: 'first-half' }, { $set: { redone: true } }, { upsert: true });
           await conn.collection<{ _id: string; redone?: boolean }>('parts').insertOne({ _id: 'second-half' });
-          await conn.collection<{ _id: string }>('markers').insertOne({ _id: 'resume' });
           return await conn.collection<{ _id: string; redone?: boolean }>('parts').countDocuments();
+        },
+        markDone: async () => {
+          await conn.collection<{ _id: string }>('markers').insertOne({ _id: 'resume' });
         },
         ttlMs: 600,
         waitMs: 20_000,
@@ -133,6 +137,42 @@ describe('leases', () => {
       expect(await markerOf('resume')()).toBe(true);
     });
 
+    it('a holder whose lease was taken over while it built does not write the marker; it waits for the new holder instead', async () => {
+      let marked = 0;
+      const outcome = await runStartupBuild(conn, {
+        name: 'overtaken',
+        done: markerOf('overtaken'),
+        build: async (lease) => {
+          // This instance stalled past its expiry and another took the lease over (as acquireLease does)
+          // just before the marker: no renewal has run since, so only a check at the marker can see it.
+          await conn
+            .collection<LeaseDoc>(LEASES_COLLECTION)
+            .updateOne({ _id: 'overtaken' }, { $set: { holder: 'next', expiresAt: new Date(Date.now() + 60_000) } });
+          expect(lease.held()).toBe(true);
+          // The new holder finishes a little later (its marker, then its release).
+          setTimeout(() => {
+            void conn
+              .collection<{ _id: string }>('markers')
+              .insertOne({ _id: 'overtaken' })
+              .then(() => conn.collection<LeaseDoc>(LEASES_COLLECTION).deleteOne({ _id: 'overtaken', holder: 'next' }));
+          }, 300);
+          return 'stale';
+        },
+        markDone: async () => {
+          marked++;
+          await conn.collection<{ _id: string }>('markers').insertOne({ _id: 'overtaken-by-the-stale-holder' });
+        },
+        ttlMs: 30_000,
+        waitMs: 5_000,
+        pollMs: 50,
+        logger,
+      });
+      expect(outcome).toEqual({ outcome: 'done' });
+      expect(marked).toBe(0);
+      expect(await markerOf('overtaken-by-the-stale-holder')()).toBe(false);
+      expect((await conn.collection<LeaseDoc>(LEASES_COLLECTION).findOne({ _id: 'overtaken' }))?.holder).not.toBe('next');
+    });
+
     it('gives up waiting after waitMs while the holder is alive, and says so', async () => {
       const holder = await acquireLease(conn, 'slow', { ttlMs: 400, logger });
       try {
@@ -141,6 +181,9 @@ describe('leases', () => {
           name: 'slow',
           done: markerOf('slow'),
           build: async () => 'never',
+          markDone: async () => {
+            throw new Error('not the holder');
+          },
           ttlMs: 400,
           waitMs: 1_000,
           logger,

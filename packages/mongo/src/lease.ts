@@ -3,8 +3,11 @@
 // arbitrated by the always-unique _id index and atomic conditional updates:
 // no transaction, no TTL index (the embedded store has neither), so an
 // expired lease is taken over by a conditional update, not deleted by the
-// server. Expiry compares this process's clock with the holder's: keep the
-// lease well above the clock skew between instances.
+// server. Expiry compares this process's clock with the holder's: a clock
+// running ahead by more than the lease takes over a live holder's lease, and
+// a holder that confirmed its lease (confirm) trusts it for a lease duration
+// by its own clock. Keep the lease well above the clock skew between
+// instances (STARTUP_LEASE_SECONDS has a floor, MIN_STARTUP_LEASE_SECONDS).
 //
 // Why not a library: mongo-locks (the kept one on npm) expires a crashed
 // holder's lock only through a TTL index, which the embedded store lacks, so
@@ -29,6 +32,13 @@ export interface Lease {
   readonly holder: string;
   /** False once a renewal found the lease taken over (this holder stalled past its expiry). */
   held(): boolean;
+  /**
+   * Renews the lease now, only if it is still ours: true, it is ours for
+   * another `ttlMs` (by this instance's clock); false, it was taken over.
+   * `held()` only knows the last renewal's answer; ask this before a write
+   * that only the holder may make.
+   */
+  confirm(): Promise<boolean>;
   /** Stops renewing and gives the lease up (only if still ours). */
   release(): Promise<void>;
 }
@@ -63,12 +73,16 @@ export async function acquireLease(
   if (!acquired) return null;
 
   let held = true;
-  const renew = async () => {
+  const lost = () => {
+    if (!held) return;
+    held = false;
+    opts.logger.error({ lease: name, holder }, 'lease lost: taken over after it expired');
+  };
+  /** True while the lease is ours (then extended by `ttlMs`). */
+  const renew = async (): Promise<boolean> => {
     const res = await col.updateOne({ _id: name, holder }, { $set: { expiresAt: new Date(Date.now() + opts.ttlMs) } });
-    if (res.matchedCount === 0 && held) {
-      held = false;
-      opts.logger.error({ lease: name, holder }, 'lease lost: taken over after it expired');
-    }
+    if (res.matchedCount === 0) lost();
+    return res.matchedCount === 1;
   };
   const timer = setInterval(
     () => {
@@ -81,6 +95,10 @@ export async function acquireLease(
     name,
     holder,
     held: () => held,
+    async confirm() {
+      // A takeover is one conditional update, like this renewal: whichever lands first wins.
+      return held && (await renew());
+    },
     async release() {
       clearInterval(timer);
       held = false;
@@ -94,8 +112,18 @@ export interface StartupBuildOptions<T> {
   name: string;
   /** True once the build has finished (its marker is written), by any instance. */
   done: () => Promise<boolean>;
-  /** Runs under the lease; must write the marker last, and be safe to run again after a crash midway. */
+  /** Runs under the lease; must be safe to run again after a crash midway, and must not write the marker itself. */
   build: (lease: Lease) => Promise<T>;
+  /** Whether the build finished, so that its marker may be written (default: always). */
+  finished?: (result: T) => boolean;
+  /**
+   * Writes the marker: called only after the lease was confirmed still held, so
+   * a holder that stalled past its expiry (another instance took over) never
+   * marks a build done. The marker lives elsewhere (no transaction), so it is
+   * one write right after the check: only a stall longer than the whole lease
+   * between the two could still let it land late.
+   */
+  markDone: () => Promise<void>;
   ttlMs: number;
   /** How long a non-holder waits for the holder to finish (or die and let its lease expire). */
   waitMs: number;
@@ -105,6 +133,8 @@ export interface StartupBuildOptions<T> {
 }
 
 export type StartupBuildOutcome<T> = { outcome: 'built'; result: T } | { outcome: 'done' } | { outcome: 'timed-out' };
+
+const LEASE_LOST = Symbol('lease lost');
 
 /**
  * A one-time build that several instances may start at once: the first to
@@ -124,10 +154,10 @@ export async function runStartupBuild<T>(conn: mongoose.Connection, opts: Startu
       ...(opts.holder ? { holder: opts.holder } : {}),
     });
     if (lease) {
-      let outcome: StartupBuildOutcome<T>;
+      let outcome: StartupBuildOutcome<T> | typeof LEASE_LOST;
       try {
         // The previous holder may have finished between our check and our take.
-        outcome = (await opts.done()) ? { outcome: 'done' } : { outcome: 'built', result: await opts.build(lease) };
+        outcome = (await opts.done()) ? { outcome: 'done' } : await buildAndMark(lease);
       } catch (err) {
         // The build's error is the one to report; a lease left behind expires by itself.
         await lease
@@ -136,9 +166,21 @@ export async function runStartupBuild<T>(conn: mongoose.Connection, opts: Startu
         throw err;
       }
       await lease.release();
-      return outcome;
+      // Lost while building: the new holder builds; wait for it like any other instance.
+      if (outcome !== LEASE_LOST) return outcome;
     }
     if (Date.now() >= deadline) return { outcome: 'timed-out' };
     await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+
+  async function buildAndMark(lease: Lease): Promise<StartupBuildOutcome<T> | typeof LEASE_LOST> {
+    const result = await opts.build(lease);
+    if (opts.finished && !opts.finished(result)) return { outcome: 'built', result };
+    if (!(await lease.confirm())) {
+      opts.logger.error({ lease: opts.name, holder: lease.holder }, 'start-up build: lease lost before its marker; marker not written');
+      return LEASE_LOST;
+    }
+    await opts.markDone();
+    return { outcome: 'built', result };
   }
 }

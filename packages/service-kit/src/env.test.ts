@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { baseServiceEnv, envPrimitives, parseEnv, tokenVerificationEnv } from './env.js';
+import { baseServiceEnv, envPrimitives, MIN_STARTUP_LEASE_SECONDS, parseEnv, startupBuildEnv, tokenVerificationEnv } from './env.js';
 
 const schema = baseServiceEnv.extend(tokenVerificationEnv.shape);
 
@@ -83,5 +83,17 @@ describe('parseEnv', () => {
     expect(parseEnv(s, { P: '0' })).toEqual({ ok: true, env: { P: 0 } });
     expect(parseEnv(s, { P: '65536' }).ok).toBe(false);
     expect(parseEnv(s, { P: '-1' }).ok).toBe(false);
+  });
+});
+
+describe('start-up lease', () => {
+  it('refuses a lease shorter than MIN_STARTUP_LEASE_SECONDS (expiry compares instance clocks), naming the variable', () => {
+    expect(startupBuildEnv.parse({}).STARTUP_LEASE_SECONDS).toBe(30);
+    expect(startupBuildEnv.parse({ STARTUP_LEASE_SECONDS: String(MIN_STARTUP_LEASE_SECONDS) }).STARTUP_LEASE_SECONDS).toBe(
+      MIN_STARTUP_LEASE_SECONDS,
+    );
+    const short = startupBuildEnv.safeParse({ STARTUP_LEASE_SECONDS: '1' });
+    expect(short.success).toBe(false);
+    expect(short.error?.issues.map((i) => i.path.join('.'))).toEqual(['STARTUP_LEASE_SECONDS']);
   });
 });

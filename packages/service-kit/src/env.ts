@@ -72,10 +72,17 @@ export const expiryEnv = z.object({
   EXPIRY_SWEEP_INTERVAL_SECONDS: z.coerce.number().positive().max(86_400).default(60),
 });
 
+/**
+ * The shortest start-up lease: expiry compares the clocks of different
+ * instances, so the lease must stay well above their skew (and above a GC or
+ * I/O stall between two renewals).
+ */
+export const MIN_STARTUP_LEASE_SECONDS = 5;
+
 /** Services with a one-time start-up build (identity, org-users, licensing): see packages/mongo/src/lease.ts. */
 export const startupBuildEnv = z.object({
   /** Seconds a start-up build's lease lasts without renewal (renewed every third): how soon another instance takes over from a holder that died. */
-  STARTUP_LEASE_SECONDS: z.coerce.number().positive().max(3_600).default(30),
+  STARTUP_LEASE_SECONDS: z.coerce.number().min(MIN_STARTUP_LEASE_SECONDS).max(3_600).default(30),
   /** Seconds an instance waits for another instance's start-up build before giving up (see each service's app.ts for what it then does). */
   STARTUP_BUILD_WAIT_SECONDS: z.coerce.number().positive().max(86_400).default(600),
 });

@@ -146,7 +146,7 @@ describe('session repository', () => {
     expect(expired.familyId).not.toBe(fresh.familyId);
   });
 
-  it('buildLists enters the live sessions saved before the per-user list, then marks the lists built; run again it changes nothing', async () => {
+  it('buildLists enters the live sessions saved before the per-user list, and markListsBuilt marks them built; run again it changes nothing', async () => {
     const legacy = sessionFor('veteran');
     const rotated = { ...sessionFor('veteran'), rotatedAt: new Date() };
     const now = new Date();
@@ -154,6 +154,8 @@ describe('session repository', () => {
     expect(await listIds('veteran')).toEqual([]);
     expect(await sessions.listsBuilt()).toBe(false);
     expect(await sessions.buildLists(new Date())).toBe(1);
+    expect(await sessions.listsBuilt()).toBe(false); // the marker is runStartupBuild's, under the lease
+    await sessions.markListsBuilt();
     expect(await sessions.listsBuilt()).toBe(true);
     expect(await listIds('veteran')).toEqual([legacy._id]);
     expect((await rotate(legacy)).moved).toBe(true);

@@ -187,9 +187,14 @@ export function createSessionRepository(conn: Connection) {
     /** The start-up build of the per-user lists (`buildLists`) has finished for this database. */
     listsBuilt: async (): Promise<boolean> => (await UserSessions.exists({ _id: BUILT_MARKER }).exec()) !== null,
 
+    /** Marks the lists built (`buildLists` finished): written by runStartupBuild, only while it still holds the lease. */
+    async markListsBuilt(): Promise<void> {
+      await UserSessions.updateOne({ _id: BUILT_MARKER }, { $set: { families: {} } }, { upsert: true }).exec();
+    },
+
     /**
-     * Enters the live sessions saved before the per-user list existed, then
-     * writes the marker; run at start under a lease (startup-build.ts), before identity
+     * Enters the live sessions saved before the per-user list existed (the
+     * marker is `markListsBuilt`); run at start under a lease (startup-build.ts), before identity
      * serves, so that their refreshes find their families. A scan, once. Safe
      * against live writes and against running again after a crash midway:
      * an entry is written only where the family has none (a newer login or
@@ -213,7 +218,6 @@ export function createSessionRepository(conn: Connection) {
           if (!isDuplicateKeyError(err)) throw err; // the user's document exists and holds the family
         }
       }
-      await UserSessions.updateOne({ _id: BUILT_MARKER }, { $set: { families: {} } }, { upsert: true }).exec();
       return entered;
     },
 

@@ -16,7 +16,7 @@ export interface MemberCountsBuildReport {
   /** Groups whose count was set. */
   set: number;
   passes: number;
-  /** Groups still moving after the last pass: the marker is not written, so the next start (or `usergraph repair`) finishes. */
+  /** Groups still moving after the last pass: the marker must not be written, so the next start (or `usergraph repair`) finishes. */
   unsettled: number;
 }
 
@@ -27,8 +27,10 @@ export interface MemberCountsBuildReport {
  * read before counting, so a live `$inc` in between is never overwritten.
  * A change in flight across a check (assignment written before the count,
  * its `$inc` after the set) would count twice; such a group was set in that
- * pass, so it is checked again in the next, until a pass changes nothing. A
- * crash midway leaves no marker: the next holder runs it all again.
+ * pass, so it is checked again in the next, until a pass changes nothing. The
+ * marker (`markMemberCountsBuilt`, once nothing is unsettled) is written by
+ * runStartupBuild while it still holds the lease; a crash midway leaves none:
+ * the next holder runs it all again.
  */
 export async function buildMemberCounts(deps: {
   groups: GroupRepository;
@@ -63,6 +65,5 @@ export async function buildMemberCounts(deps: {
     recheck = next;
   }
   report.unsettled = recheck.length;
-  if (report.unsettled === 0) await groups.markMemberCountsBuilt();
   return report;
 }

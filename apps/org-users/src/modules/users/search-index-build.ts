@@ -18,7 +18,7 @@ export interface SearchIndexBuildReport {
   /** Organizations whose lists were written. */
   organizations: number;
   passes: number;
-  /** Still moving after the last pass: the marker is not written, so the next start (or `usergraph repair`) finishes. */
+  /** Still moving after the last pass: the marker must not be written, so the next start (or `usergraph repair`) finishes. */
   unsettled: number;
 }
 
@@ -33,7 +33,8 @@ export interface SearchIndexBuildReport {
  * one-pass indexing, or in flight across a check (profile read, its entries
  * written after the rewrite), can enter a user twice; such an organization
  * was written in that pass, so it is checked again in the next, until a pass
- * changes nothing.
+ * changes nothing. The marker (`markBuilt`, once nothing is unsettled) is
+ * written by runStartupBuild while it still holds the lease.
  */
 export async function buildSearchIndex(deps: {
   organizations: OrganizationRepository;
@@ -81,6 +82,5 @@ export async function buildSearchIndex(deps: {
     recheck = next;
   }
   report.unsettled = recheck.length;
-  if (report.unsettled === 0) await searchIndex.markBuilt();
   return report;
 }
