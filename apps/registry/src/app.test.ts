@@ -54,6 +54,8 @@ describe('registry HTTP API', () => {
       REGISTRY_MAX_SDL_TYPES: '20',
       REGISTRY_MAX_SDL_FIELDS: '100',
       REGISTRY_RATE_LIMIT: String(RATE_LIMIT),
+      // The routing URLs these tests publish (never reached: the registry does not call them).
+      REGISTRY_ALLOWED_URL_HOSTS: 'users.invalid,deep.invalid,spam.invalid',
     });
     registry = await startRegistry(env, createLogger({ service: 'registry', level: 'silent' }), conn);
     url = `http://127.0.0.1:${registry.port}`;
