@@ -25,3 +25,6 @@ export const schemaEnvSchema = z.object({
 export type SchemaEnv = z.output<typeof schemaEnvSchema>;
 
 export const loadSchemaEnv = (): SchemaEnv => loadEnv(schemaEnvSchema, 'usergraph schema');
+
+/** What the services may read from `npm start`'s environment: each takes the variables its own schema documents. */
+export const passThroughEnv = (): NodeJS.ProcessEnv => process.env;
