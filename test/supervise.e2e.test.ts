@@ -201,8 +201,8 @@ describe('usergraph start supervises the stack and passes its configuration thro
         squatter.once('error', reject);
         squatter.listen(Number(identityUrl), '127.0.0.1', resolve);
       });
-      const code = await Promise.race([l.exit, sleep(90_000).then(() => 'still running')]);
-      expect(code).toBe(1);
+      const code = await Promise.race([l.exit, sleep(60_000).then(() => 'still running')]);
+      expect(code, l.out()).toBe(1);
     } finally {
       await new Promise<void>((resolve) => (squatter.listening ? squatter.close(() => resolve()) : resolve()));
     }
