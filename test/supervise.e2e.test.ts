@@ -194,6 +194,9 @@ describe('usergraph start supervises the stack and passes its configuration thro
 
     // Identity dies, and its port is taken before the restart: every restart fails at once, a crash loop.
     const squatter = net.createServer();
+    // Its connections (the launcher's readiness probes) are cut on close, or close would wait for them.
+    const sockets = new Set<net.Socket>();
+    squatter.on('connection', (socket) => sockets.add(socket));
     try {
       process.kill(childPid(launcherPid, 'identity')!, 'SIGKILL');
       await waitForConsole(l, /identity exited/);
@@ -204,6 +207,7 @@ describe('usergraph start supervises the stack and passes its configuration thro
       const code = await Promise.race([l.exit, sleep(60_000).then(() => 'still running')]);
       expect(code, l.out()).toBe(1);
     } finally {
+      for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => (squatter.listening ? squatter.close(() => resolve()) : resolve()));
     }
     expect(l.out()).toMatch(/identity failed to restart .*crashed 5 times within 60 s, giving up\. See .*identity\.log/);
