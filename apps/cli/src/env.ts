@@ -30,3 +30,6 @@ export const loadSchemaEnv = (): SchemaEnv => loadEnv(schemaEnvSchema, 'usergrap
 export const backupEnvSchema = z.object({ USERGRAPH_DATA_DIR: optional, MONGODB_URI: optional });
 
 export const loadBackupEnv = (command: string) => loadEnv(backupEnvSchema, `usergraph ${command}`);
+
+/** What the services may read from `npm start`'s environment: each takes the variables its own schema documents. */
+export const passThroughEnv = (): NodeJS.ProcessEnv => process.env;

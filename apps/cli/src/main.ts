@@ -16,12 +16,14 @@ import { startStack, writeStackState, removeStackState } from './stack.js';
 import { connectToStack } from './stack-client.js';
 import { bootstrap, describeFailure, parseBootstrapArgs } from './bootstrap.js';
 import { loadStartEnv } from './start-env.js';
+import { passThroughEnv } from './env.js';
 import { SCHEMA_USAGE, schemaCommand, UsageError } from './schema-commands.js';
 import { backup, BackupError, restore } from './backup.js';
 import { loadBackupEnv } from './env.js';
 
 async function start(): Promise<void> {
   const env = loadStartEnv();
+  let stop: (code: number) => Promise<void> = async (code) => process.exit(code);
   const dataDir = env.USERGRAPH_DATA_DIR ?? join(repoRoot(), '.data');
   const started = Date.now();
   process.stdout.write(env.MONGODB_URI ? 'Using the MongoDB at MONGODB_URI.\n' : `Starting the embedded store (data in ${dataDir})...\n`);
@@ -37,6 +39,15 @@ async function start(): Promise<void> {
     },
     env: { NODE_ENV: env.NODE_ENV, LOG_LEVEL: env.LOG_LEVEL },
     ensurePublicOrganization: !env.MONGODB_URI && env.NODE_ENV !== 'production',
+    // Every variable a service documents reaches it (NOTIFIER, SMTP_URL, LOGIN_*...).
+    passEnv: passThroughEnv(),
+    supervise: {
+      log: (line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`),
+      onGiveUp: (message) => {
+        process.stderr.write(`usergraph: ${message} Stopping everything.\n`);
+        void stop(1);
+      },
+    },
   });
   writeStackState(dataDir, stack);
   process.stdout.write(
@@ -54,17 +65,17 @@ async function start(): Promise<void> {
     ].join('\n'),
   );
   let stopping = false;
-  const stop = async () => {
+  stop = async (code) => {
     if (stopping) return;
     stopping = true;
     process.stdout.write('Stopping...\n');
     await stack.stop();
     removeStackState(dataDir);
     process.stdout.write('Stopped.\n');
-    process.exit(0);
+    process.exit(code);
   };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
 }
 
 async function main(argv: string[]): Promise<void> {
