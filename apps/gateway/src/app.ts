@@ -28,6 +28,7 @@ import {
 import type { GatewayEnv } from './env.js';
 import { createGatewayContextFactory, type GatewayContext } from './gateway-context.js';
 import { closeSubgraphAgent, SubgraphDataSource } from './subgraph-data-source.js';
+import { createSubgraphFetchTimer } from './subgraph-metrics.js';
 import { createSupergraphSource } from './supergraph-source.js';
 import { rememberVerifiedTokens } from './verified-tokens.js';
 
@@ -66,12 +67,13 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
         },
     logger,
   );
+  const metrics = createServiceMetrics('gateway');
+  const timed = createSubgraphFetchTimer(metrics.registry);
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.hook,
     buildService: ({ name, url }) =>
-      new SubgraphDataSource(name, url!, env.INTERNAL_SERVICE_SECRET, env.GATEWAY_TRUSTED_SUBGRAPHS.has(name)),
+      timed(name, new SubgraphDataSource(name, url!, env.INTERNAL_SERVICE_SECRET, env.GATEWAY_TRUSTED_SUBGRAPHS.has(name))),
   });
-  const metrics = createServiceMetrics('gateway');
   const apollo = createApolloServer<GatewayContext>({
     gateway,
     plugins: [graphqlMetricsPlugin(metrics)],
