@@ -25,6 +25,7 @@ import { createServiceClients } from './clients.js';
 import { buildIdentitySchema } from './schema.js';
 import { createSigningKeys } from './modules/keys/signing-keys.js';
 import { createPasswordHasher } from './modules/passwords/password-hasher.js';
+import { createHashMetrics } from './identity-metrics.js';
 import { createCredentialRepository } from './modules/credentials/credential-repository.js';
 import { createSessionRepository } from './modules/sessions/session-repository.js';
 import { createSessionService } from './modules/sessions/session-service.js';
@@ -83,10 +84,12 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     audience: env.TOKEN_AUDIENCE,
   });
   await keys.jwks(); // create the first key at start, not on the first request
+  const hashMetrics = createHashMetrics();
   const hasher = createPasswordHasher(
     { memoryCost: env.ARGON2_MEMORY_KIB, timeCost: env.ARGON2_TIME_COST, parallelism: env.ARGON2_PARALLELISM },
     env.HASH_CONCURRENCY,
     env.HASH_QUEUE_MAX,
+    hashMetrics.observeHashTime,
   );
   const rateLimiters = createRateLimiterFactory(conn);
   // TTL indexes on MongoDB, a bounded sweeper on the embedded store.
@@ -266,6 +269,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
       }),
     },
   });
+  hashMetrics.register(service.metrics.registry, hasher);
   return {
     ...service,
     async close() {

@@ -1,0 +1,34 @@
+import { Gauge, Histogram, type Registry } from 'prom-client';
+
+/** The password hasher's metrics: argon2 time, and the queue that sheds load past HASH_QUEUE_MAX. */
+export function createHashMetrics() {
+  const hashDuration = new Histogram({
+    name: 'usergraph_identity_password_hash_duration_seconds',
+    help: 'Time of one argon2 hash or verification, excluding time queued.',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [],
+  });
+  return {
+    observeHashTime: (seconds: number) => hashDuration.observe(seconds),
+    /** Registers the metrics once the service's registry exists; the gauges read the hasher when scraped. */
+    register(registry: Registry, hasher: { queueDepth(): number; inFlight(): number }) {
+      registry.registerMetric(hashDuration);
+      new Gauge({
+        name: 'usergraph_identity_hash_queue_depth',
+        help: 'Password hashes waiting for a free slot (HASH_CONCURRENCY).',
+        registers: [registry],
+        collect() {
+          this.set(hasher.queueDepth());
+        },
+      });
+      new Gauge({
+        name: 'usergraph_identity_hashes_in_flight',
+        help: 'Password hashes running now.',
+        registers: [registry],
+        collect() {
+          this.set(hasher.inFlight());
+        },
+      });
+    },
+  };
+}
