@@ -74,6 +74,12 @@ describe('Prometheus metrics (issue 15)', () => {
     expect(after - before).toBeGreaterThanOrEqual(5);
     // The client's operation name never becomes a label value.
     expect(await query('{operation="AttackerChosenName"}')).toEqual([]);
+    // Each subgraph reports its MongoDB pool; identity its hash queue.
+    for (const service of ['identity', 'org-users', 'licensing']) {
+      const created = await query(`usergraph_mongodb_pool_connections_created_total{service="${service}"}`);
+      expect(Number(created[0]?.value[1] ?? 0), service).toBeGreaterThan(0);
+    }
+    expect(await query('usergraph_identity_hash_queue_depth')).toHaveLength(1);
     // Process metrics arrive from every service.
     expect((await query('process_resident_memory_bytes{job="usergraph"}')).length).toBe(SERVICES.length);
   });

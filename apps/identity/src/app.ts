@@ -16,6 +16,8 @@ import {
   sendJson,
   sensitiveMutationLimitRule,
   startSubgraphService,
+  createServiceMetrics,
+  registerMongoPoolMetrics,
   undefinedIfNotFound,
   type Logger,
   type RunningService,
@@ -64,6 +66,8 @@ class RegisterUserFailure extends Error {
 
 /** Wires the identity & sessions subgraph on an open database connection; main.ts and tests share it. */
 export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Connection): Promise<RunningService> {
+  const metrics = createServiceMetrics('identity');
+  registerMongoPoolMetrics(metrics.registry, conn.getClient());
   if (env.FAULT_INJECTION && env.NODE_ENV === 'production') throw new Error('FAULT_INJECTION is for tests and is refused in production');
   const crashAt = (point: string) => {
     if (env.FAULT_INJECTION === point) {
@@ -192,6 +196,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
 
   const service = await startSubgraphService({
     name: 'identity',
+    metrics,
     env,
     logger,
     schema: buildIdentitySchema([

@@ -2,7 +2,14 @@ import { ApolloServer } from '@apollo/server';
 import { buildSchema } from 'graphql';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createServiceMetrics, graphqlMetricsPlugin, startMetricsServer, UNRESOLVED_OPERATION } from './metrics.js';
+import { EventEmitter } from 'node:events';
+import {
+  createServiceMetrics,
+  graphqlMetricsPlugin,
+  registerMongoPoolMetrics,
+  startMetricsServer,
+  UNRESOLVED_OPERATION,
+} from './metrics.js';
 
 const schema = buildSchema('type Query { hello: String, boom: String }');
 const rootValue = {
@@ -60,5 +67,23 @@ describe('startMetricsServer', () => {
     expect(await ok.text()).toContain('usergraph_graphql_requests_total{operation="query.hello",outcome="success",service="test"} 1');
     expect((await fetch(`http://127.0.0.1:${server.port}/graphql`)).status).toBe(404);
     expect((await fetch(`http://127.0.0.1:${server.port}/metrics`, { method: 'POST' })).status).toBe(404);
+  });
+});
+
+describe('registerMongoPoolMetrics', () => {
+  it('follows the driver pool events: in-use connections, and connections opened and closed', async () => {
+    const metrics = createServiceMetrics('test');
+    const client = new EventEmitter();
+    registerMongoPoolMetrics(metrics.registry, client);
+    client.emit('connectionCreated');
+    client.emit('connectionCreated');
+    client.emit('connectionCheckedOut');
+    client.emit('connectionCheckedOut');
+    client.emit('connectionCheckedIn');
+    client.emit('connectionClosed');
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('usergraph_mongodb_pool_connections_in_use{service="test"} 1');
+    expect(text).toContain('usergraph_mongodb_pool_connections_created_total{service="test"} 2');
+    expect(text).toContain('usergraph_mongodb_pool_connections_closed_total{service="test"} 1');
   });
 });

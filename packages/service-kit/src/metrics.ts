@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { Kind } from 'graphql';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from 'pino';
 
 /**
@@ -103,4 +103,36 @@ export async function startMetricsServer(opts: {
     port,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/** What registerMongoPoolMetrics needs of a MongoClient: its connection-pool (CMAP) events. */
+interface PoolEventSource {
+  on(event: string, listener: () => void): unknown;
+}
+
+/**
+ * MongoDB pool usage from the driver's pool events: connections checked out
+ * (in use) now, and connections opened and closed. Register it before the
+ * service's first database command, so every checkout is seen with its check-in.
+ */
+export function registerMongoPoolMetrics(registry: Registry, client: PoolEventSource): void {
+  const inUse = new Gauge({
+    name: 'usergraph_mongodb_pool_connections_in_use',
+    help: 'Connections checked out of the MongoDB pool now.',
+    registers: [registry],
+  });
+  const created = new Counter({
+    name: 'usergraph_mongodb_pool_connections_created_total',
+    help: 'Connections the MongoDB pool opened.',
+    registers: [registry],
+  });
+  const closed = new Counter({
+    name: 'usergraph_mongodb_pool_connections_closed_total',
+    help: 'Connections the MongoDB pool closed.',
+    registers: [registry],
+  });
+  client.on('connectionCheckedOut', () => inUse.inc());
+  client.on('connectionCheckedIn', () => inUse.dec());
+  client.on('connectionCreated', () => created.inc());
+  client.on('connectionClosed', () => closed.inc());
 }

@@ -56,9 +56,11 @@ export async function startSubgraphService(opts: {
   /** Whether a token's session or application still stands (identity answers it; see caller-liveness.ts). */
   callerLiveness: CallerLivenessLookup;
   validationRules?: ValidationRule[];
+  /** The service's registry, when it registered metrics before starting (e.g. registerMongoPoolMetrics). */
+  metrics?: ServiceMetrics;
 }): Promise<RunningService> {
   const { env, logger } = opts;
-  const metrics = createServiceMetrics(opts.name);
+  const metrics = opts.metrics ?? createServiceMetrics(opts.name);
   const apollo = createApolloServer<RequestContext>({
     plugins: [graphqlMetricsPlugin(metrics)],
     schema: opts.schema,
