@@ -27,7 +27,7 @@ import { createServiceClients } from './clients.js';
 import { buildIdentitySchema } from './schema.js';
 import { createSigningKeys } from './modules/keys/signing-keys.js';
 import { createPasswordHasher } from './modules/passwords/password-hasher.js';
-import { createHashMetrics } from './identity-metrics.js';
+import { createHashMetrics, createRateLimitRefusalCounter } from './identity-metrics.js';
 import { createCredentialRepository } from './modules/credentials/credential-repository.js';
 import { createSessionRepository } from './modules/sessions/session-repository.js';
 import { createSessionService } from './modules/sessions/session-service.js';
@@ -95,7 +95,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     env.HASH_QUEUE_MAX,
     hashMetrics.observeHashTime,
   );
-  const rateLimiters = createRateLimiterFactory(conn);
+  const rateLimiters = createRateLimiterFactory(conn, createRateLimitRefusalCounter(metrics.registry));
   // TTL indexes on MongoDB, a bounded sweeper on the embedded store.
   const expiry = await startExpiry(conn, identityExpiringCollections(env), {
     intervalMs: env.EXPIRY_SWEEP_INTERVAL_SECONDS * 1000,

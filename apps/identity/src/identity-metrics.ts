@@ -1,4 +1,4 @@
-import { Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /** The password hasher's metrics: argon2 time, and the queue that sheds load past HASH_QUEUE_MAX. */
 export function createHashMetrics() {
@@ -31,4 +31,15 @@ export function createHashMetrics() {
       });
     },
   };
+}
+
+/** Requests refused by a rate limit or lockout, by limiter (e.g. a login lockout is a refusal of a login limiter). */
+export function createRateLimitRefusalCounter(registry: Registry): (limiter: string) => void {
+  const refusals = new Counter({
+    name: 'usergraph_identity_rate_limit_refusals_total',
+    help: 'Requests refused by a rate limit or lockout, by limiter.',
+    labelNames: ['limiter'] as const,
+    registers: [registry],
+  });
+  return (limiter) => refusals.inc({ limiter });
 }
