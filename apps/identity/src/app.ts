@@ -27,7 +27,7 @@ import { createServiceClients } from './clients.js';
 import { buildIdentitySchema } from './schema.js';
 import { createSigningKeys } from './modules/keys/signing-keys.js';
 import { createPasswordHasher } from './modules/passwords/password-hasher.js';
-import { createHashMetrics, createRateLimitRefusalCounter } from './identity-metrics.js';
+import { countLogins, createHashMetrics, createRateLimitRefusalCounter } from './identity-metrics.js';
 import { createCredentialRepository } from './modules/credentials/credential-repository.js';
 import { createSessionRepository } from './modules/sessions/session-repository.js';
 import { createSessionService } from './modules/sessions/session-service.js';
@@ -144,6 +144,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     sessions,
     limits,
   });
+  login.login = countLogins(metrics.registry, login.login);
   // Keys of their own, derived from the one secret identity already holds.
   const secretKey = Buffer.from(env.SIGNING_KEY_ENCRYPTION_KEY, 'base64');
   const fingerprintKey = Buffer.from(hkdfSync('sha256', secretKey, '', 'usergraph idempotency fingerprints', 32));

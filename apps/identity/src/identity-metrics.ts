@@ -1,3 +1,4 @@
+import { DomainError } from '@usergraph/service-kit';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /** The password hasher's metrics: argon2 time, and the queue that sheds load past HASH_QUEUE_MAX. */
@@ -42,4 +43,34 @@ export function createRateLimitRefusalCounter(registry: Registry): (limiter: str
     registers: [registry],
   });
   return (limiter) => refusals.inc({ limiter });
+}
+
+/** The outcome label of a login: its error code, lower-cased, from a fixed set. */
+export function loginOutcome(err: unknown): string {
+  if (err === undefined) return 'success';
+  if (!(err instanceof DomainError)) return 'error';
+  if (err.code === 'UNAUTHENTICATED') return 'failure';
+  if (err.code === 'RATE_LIMITED') return 'refused';
+  if (err.code === 'BAD_USER_INPUT') return 'invalid';
+  return 'error';
+}
+
+/** Counts logins by outcome: success, failure (bad credentials), refused (rate limit or lockout), invalid, error. */
+export function countLogins<A extends unknown[], R>(registry: Registry, login: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  const logins = new Counter({
+    name: 'usergraph_identity_logins_total',
+    help: 'Password logins, by outcome (success, failure, refused, invalid, error).',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  return async (...args) => {
+    try {
+      const result = await login(...args);
+      logins.inc({ outcome: 'success' });
+      return result;
+    } catch (err) {
+      logins.inc({ outcome: loginOutcome(err) });
+      throw err;
+    }
+  };
 }
