@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '@usergraph/embedded-store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gql, removeDir, startTestStack } from './support/stack.js';
+import { gql, LOGIN, removeDir, startTestStack } from './support/stack.js';
 import { ensurePrometheus, freePort, startPrometheus } from './support/prometheus.js';
 
 const SERVICES = ['gateway', 'identity', 'org-users', 'licensing'] as const;
@@ -80,6 +80,21 @@ describe('Prometheus metrics (issue 15)', () => {
       expect(Number(created[0]?.value[1] ?? 0), service).toBeGreaterThan(0);
     }
     expect(await query('usergraph_identity_hash_queue_depth')).toHaveLength(1);
+    // A failed login is counted as a failure at identity, and at the gateway under its root field.
+    const failed = await gql(stack.gatewayUrl, LOGIN, {
+      organizationSlug: 'public',
+      identifier: 'nobody@example.com',
+      password: 'Nobody-Home-4242',
+    });
+    expect(failed.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    await until(async () => {
+      const r = await query('usergraph_identity_logins_total{outcome="failure"} >= 1');
+      return r.length === 1 ? r : undefined;
+    });
+    await until(async () => {
+      const r = await query('usergraph_gateway_subgraph_fetch_duration_seconds_count{subgraph="identity"} >= 1');
+      return r.length >= 1 ? r : undefined;
+    });
     // Process metrics arrive from every service.
     expect((await query('process_resident_memory_bytes{job="usergraph"}')).length).toBe(SERVICES.length);
   });
