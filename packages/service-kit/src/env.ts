@@ -39,6 +39,10 @@ export const baseServiceEnv = z.object({
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(100_000),
   /** Shared secret for service-to-service calls (internal commands). */
   INTERNAL_SERVICE_SECRET: z.string().min(32, { error: 'must be at least 32 characters' }),
+  /** Prometheus `/metrics` on its own port (off when unset), so it never shares the public listener. */
+  METRICS_PORT: port.optional(),
+  /** Loopback by default: metrics reveal traffic shapes, so exposing them is the operator's explicit choice. */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
 });
 
 const positiveInt = z.coerce.number().int().positive();
