@@ -156,8 +156,9 @@ export async function startJaeger(opts: { dataDir: string; log?: (line: string) 
     try {
       const res = await fetch(`${queryUrl}/api/services`);
       if (res.ok) break;
-    } catch {
-      // not listening yet
+    } catch (err) {
+      // Not listening yet: only a refused connection is expected while it starts.
+      if (!String((err as Error).cause ?? err).includes('ECONNREFUSED')) throw err;
     }
     if (Date.now() > deadline) {
       await stop();
