@@ -1,4 +1,5 @@
 import { setFlagsFromString } from 'node:v8';
+import { stopTelemetry } from '@usergraph/service-kit/telemetry';
 import { createLogger, errSummary, exitStatusOf, onShutdownSignal } from '@usergraph/service-kit';
 import { loadGatewayEnv } from './env.js';
 import { startGateway } from './app.js';
@@ -17,7 +18,11 @@ async function main(): Promise<void> {
   const env = loadGatewayEnv();
   const logger = createLogger({ service: 'gateway', level: env.LOG_LEVEL });
   const gateway = await startGateway(env, logger);
-  onShutdownSignal(logger, () => gateway.close());
+  onShutdownSignal(logger, async () => {
+    await gateway.close();
+    // The last spans are exported before the process exits.
+    await stopTelemetry();
+  });
 }
 
 main().catch((err: unknown) => {

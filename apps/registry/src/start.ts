@@ -1,4 +1,5 @@
 import { connectDatabase } from '@usergraph/mongo';
+import { stopTelemetry } from '@usergraph/service-kit/telemetry';
 import { createLogger, errSummary, exitStatusOf, onShutdownSignal } from '@usergraph/service-kit';
 import { loadRegistryEnv } from './env.js';
 import { startRegistry } from './app.js';
@@ -11,6 +12,7 @@ async function main(): Promise<void> {
   onShutdownSignal(logger, async () => {
     await service.close();
     await conn.close();
+    await stopTelemetry();
   });
 }
 
