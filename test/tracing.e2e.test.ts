@@ -63,7 +63,12 @@ describe('OpenTelemetry traces exported to Jaeger', () => {
     if (jaegerDir) rmSync(jaegerDir, { recursive: true, force: true });
   });
 
-  /** Polls Jaeger's query API until the trace holds every service (spans arrive in batches). */
+  const serviceOf = (trace: JaegerTrace, span: JaegerSpan) => trace.processes[span.processID]!.serviceName;
+
+  /**
+   * Polls Jaeger's query API until the trace holds every service and the gateway's
+   * request span, which ends last (spans arrive in batches, per service).
+   */
   async function readTrace(traceId: string, services: string[]): Promise<JaegerTrace> {
     const deadline = Date.now() + TRACE_WAIT_MS;
     let last: JaegerTrace | undefined;
@@ -73,11 +78,13 @@ describe('OpenTelemetry traces exported to Jaeger', () => {
         const body = (await res.json()) as { data: JaegerTrace[] };
         last = body.data[0];
         const seen = new Set(Object.values(last?.processes ?? {}).map((p) => p.serviceName));
-        if (services.every((s) => seen.has(s))) return last!;
+        const requestEnded = last?.spans.some((s) => s.operationName === 'gateway.request') ?? false;
+        if (requestEnded && services.every((s) => seen.has(s))) return last!;
       }
       await new Promise((r) => setTimeout(r, 250));
     }
-    throw new Error(`trace ${traceId} never held ${services.join(', ')}: ${JSON.stringify(last?.processes ?? null)}`);
+    const held = last?.spans.map((s) => `${serviceOf(last!, s)}:${s.operationName}`) ?? [];
+    throw new Error(`trace ${traceId} never held the gateway request and ${services.join(', ')}: ${held.join(', ')}`);
   }
 
   it('one createUser is one trace: gateway plan/fetch, every subgraph, internal commands and MongoDB', async () => {
@@ -104,17 +111,16 @@ describe('OpenTelemetry traces exported to Jaeger', () => {
     expect(res.data!.createUser.errors).toEqual([]);
 
     const trace = await readTrace(traceId, ['gateway', 'org-users', 'identity', 'licensing']);
-    const serviceOf = (span: JaegerSpan) => trace.processes[span.processID]!.serviceName;
     const tag = (span: JaegerSpan, key: string) => span.tags.find((t) => t.key === key)?.value;
     expect(trace.spans.every((s) => s.traceID === traceId)).toBe(true);
 
     // Apollo Gateway's own spans: the plan and one fetch per subgraph call.
-    const gatewayOps = trace.spans.filter((s) => serviceOf(s) === 'gateway').map((s) => s.operationName);
+    const gatewayOps = trace.spans.filter((s) => serviceOf(trace, s) === 'gateway').map((s) => s.operationName);
     expect(gatewayOps).toEqual(expect.arrayContaining(['gateway.request', 'gateway.plan', 'gateway.fetch']));
 
     // Each subgraph served part of the request (an HTTP server span) ...
     for (const service of ['org-users', 'identity', 'licensing']) {
-      const server = trace.spans.filter((s) => serviceOf(s) === service && tag(s, 'span.kind') === 'server');
+      const server = trace.spans.filter((s) => serviceOf(trace, s) === service && tag(s, 'span.kind') === 'server');
       expect(server.length, `${service} server spans`).toBeGreaterThan(0);
     }
     // ... the internal commands are client spans to /internal/commands/<name> ...
@@ -124,7 +130,7 @@ describe('OpenTelemetry traces exported to Jaeger', () => {
     expect(commands.length).toBeGreaterThan(0);
     // ... and MongoDB commands are spans of their own.
     const mongo = trace.spans.filter((s) => tag(s, 'db.system') === 'mongodb' || tag(s, 'db.system.name') === 'mongodb');
-    expect(new Set(mongo.map(serviceOf))).toEqual(new Set(['org-users', 'identity', 'licensing']));
+    expect(new Set(mongo.map((s) => serviceOf(trace, s)))).toEqual(new Set(['org-users', 'identity', 'licensing']));
 
     // The request's log lines carry its trace id.
     const logged = readdirSync(stack.logDir).flatMap((file) =>
