@@ -30,15 +30,15 @@ export type CommandInput<C extends CommandContract> = z.input<C['input']>;
 /** What a client gets back, parsed. */
 export type CommandOutput<C extends CommandContract> = z.output<C['output']>;
 
-/**
- * Declares the commands one service serves; each key is the command's name.
- * `commandsOf('org-users', { getProfile: { input, output, callers } })`.
- */
 /** One service's contracts, each knowing its service and its name. */
 export type ServiceCommands<S extends ServingService, T> = {
   readonly [K in keyof T & string]: T[K] & { readonly service: S; readonly name: K };
 };
 
+/**
+ * Declares the commands one service serves; each key is the command's name.
+ * `commandsOf('org-users', { getProfile: { input, output, callers } })`.
+ */
 export function commandsOf<S extends ServingService, T extends Record<string, Omit<CommandContract, 'service' | 'name'>>>(
   service: S,
   commands: T,
