@@ -92,3 +92,17 @@ export const startupBuildEnv = z.object({
 });
 
 export const envPrimitives = { port, booleanFlag };
+
+/**
+ * Tracing is on only when an OTLP endpoint is configured; the SDK reads the
+ * other standard OTEL_* variables itself. OTEL_SERVICE_NAME, when set, names
+ * the service in traces instead of its own name.
+ */
+export function telemetryEnv(): { enabled: boolean; serviceName: string | undefined } {
+  const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  const disabled = process.env.OTEL_SDK_DISABLED === 'true';
+  return {
+    enabled: !disabled && !!endpoint,
+    serviceName: process.env.OTEL_SERVICE_NAME === '' ? undefined : process.env.OTEL_SERVICE_NAME,
+  };
+}
