@@ -98,11 +98,13 @@ export const envPrimitives = { port, booleanFlag };
  * other standard OTEL_* variables itself. OTEL_SERVICE_NAME, when set, names
  * the service in traces instead of its own name.
  */
-export function telemetryEnv(): { enabled: boolean; serviceName: string | undefined } {
+export function telemetryEnv(): { enabled: boolean; serviceName: string | undefined; trustedProxies: string } {
   const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
   const disabled = process.env.OTEL_SDK_DISABLED === 'true';
   return {
     enabled: !disabled && !!endpoint,
     serviceName: process.env.OTEL_SERVICE_NAME === '' ? undefined : process.env.OTEL_SERVICE_NAME,
+    // The gateway's proxy trust, for the client address on its spans (validated by the gateway's own schema).
+    trustedProxies: process.env.TRUSTED_PROXIES ?? '',
   };
 }
