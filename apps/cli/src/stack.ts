@@ -463,7 +463,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     clearTimeout(timer);
   }
 
-  // Aborted while starting: what runs is stopped, so each wait above ends (a service that exits is never ready).
+  // Aborted while starting: what runs is stopped, so each wait below ends (a service that exits is never ready).
   const abortStart = () => void Promise.all(SERVICE_NAMES.map((name) => kill(name)));
   opts.signal?.addEventListener('abort', abortStart, { once: true });
   try {
