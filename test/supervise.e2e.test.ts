@@ -8,7 +8,9 @@
  * server); Ctrl-C, SIGTERM (also while starting) and a closed console
  * (`| head -1`) stop everything.
  */
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SMTPServer } from 'smtp-server';
 import { B_REGISTER, realisticRegisterVariables } from './support/seed-operations.js';
@@ -82,6 +84,8 @@ describe('usergraph start supervises the stack and passes its configuration thro
         });
       },
     });
+    // A client killed mid-connection (identity, SIGKILLed below) resets it: the server reports that as an error event.
+    smtp.on('error', (err: NodeJS.ErrnoException) => console.warn(`smtp-server: connection error ${err.code ?? err.message}`));
     await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
     smtpPort = (smtp.server.address() as { port: number }).port;
   });
@@ -94,7 +98,8 @@ describe('usergraph start supervises the stack and passes its configuration thro
   });
 
   it('mails a verification code and a reset code by SMTP, restarts a killed store and service, and stops on Ctrl-C', async () => {
-    const l = launch({ NOTIFIER: 'smtp', SMTP_URL: `smtp://127.0.0.1:${smtpPort}` });
+    // Info: each service logs its "shutting down" (and the signal that began it).
+    const l = launch({ NOTIFIER: 'smtp', SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, LOG_LEVEL: 'info' });
     const gatewayUrl = (await waitForConsole(l, /gateway\s+(http:\/\/\S+)/))[1]!;
     await waitForConsole(l, /Press Ctrl-C to stop/);
     const launcherPid = l.child.pid!;
@@ -135,7 +140,8 @@ describe('usergraph start supervises the stack and passes its configuration thro
     const again = await registerSomeone(gatewayUrl);
     expect(await mailedCode(again, 'Your verification code')).toMatch(/^\d{6}$/);
 
-    // Ctrl-C as a terminal sends it: SIGINT to the whole process group. Everything stops, nothing restarts, exit 0.
+    // Ctrl-C as a terminal sends it: SIGINT to the launcher's process group (each service has its own, so the
+    // launcher stops them in order). Everything stops, nothing restarts, exit 0.
     const pids = ALL.map((w) => childPid(launcherPid, w)!);
     expect(pids.every((p) => p > 0)).toBe(true);
     const restartsBefore = count(l, /restarting it in/);
@@ -144,6 +150,22 @@ describe('usergraph start supervises the stack and passes its configuration thro
     expect(l.out()).toMatch(/Stopped\./);
     expect(count(l, /restarting it in/)).toBe(restartsBefore);
     expect(pids.filter(alive)).toEqual([]);
+    // Cleanly: each service was told once, by the launcher (SIGTERM), the gateway before the rest.
+    const stoppedAt = Object.fromEntries(
+      ['gateway', 'identity', 'org-users', 'licensing', 'registry'].map((name) => {
+        const lines = readFileSync(join(l.dataDir, 'logs', `${name}.log`), 'utf8')
+          .split('\n')
+          .filter((line) => line.includes('"msg":"shutting down"'))
+          .map((line) => JSON.parse(line) as { time: string; signal: string });
+        expect(
+          lines.map((line) => line.signal),
+          name,
+        ).toEqual(['SIGTERM']);
+        return [name, Date.parse(lines[0]!.time)];
+      }),
+    );
+    for (const name of ['identity', 'org-users', 'licensing', 'registry'])
+      expect(stoppedAt[name]).toBeGreaterThanOrEqual(stoppedAt.gateway!);
   });
 
   it('gives up on a slow crash loop (a run shorter than the stable time) once 5 crash in a row; a stable run clears the count', async () => {
@@ -213,22 +235,27 @@ describe('usergraph start supervises the stack and passes its configuration thro
     expect(pids.filter(alive)).toEqual([]);
   }, 180_000);
 
-  it('stops everything on SIGTERM while still starting', async () => {
-    const l = launch({});
-    // As soon as the first services run, before the stack is ready.
-    let seen = new Map<string, number>();
-    for (let i = 0; i < 600 && seen.size < 2 && l.child.exitCode === null; i++) {
-      seen = stackProcesses(l.child.pid!);
-      await sleep(25);
-    }
-    expect([...seen.keys()]).toContain('store');
-    expect(seen.size).toBeGreaterThanOrEqual(2);
-    process.kill(l.child.pid!, 'SIGTERM');
-    expect(await exitWithin(l, 30_000), l.out()).toBe(0);
-    expect(l.out()).not.toMatch(/usergraph is ready/);
-    expect(l.out()).toMatch(/Stopping\.\.\.\nStopped\./);
-    expect([...seen.values()].filter(alive)).toEqual([]);
-  }, 120_000);
+  // SIGTERM: a process manager's stop; SIGHUP: the terminal closed (the services, in their own process groups, get neither).
+  it.each(['SIGTERM', 'SIGHUP'] as const)(
+    'stops everything on %s while still starting',
+    async (signal) => {
+      const l = launch({});
+      // As soon as the first services run, before the stack is ready.
+      let seen = new Map<string, number>();
+      for (let i = 0; i < 600 && seen.size < 2 && l.child.exitCode === null; i++) {
+        seen = stackProcesses(l.child.pid!);
+        await sleep(25);
+      }
+      expect([...seen.keys()]).toContain('store');
+      expect(seen.size).toBeGreaterThanOrEqual(2);
+      process.kill(l.child.pid!, signal);
+      expect(await exitWithin(l, 30_000), l.out()).toBe(0);
+      expect(l.out()).not.toMatch(/usergraph is ready/);
+      expect(l.out()).toMatch(/Stopping\.\.\.\nStopped\./);
+      expect([...seen.values()].filter(alive)).toEqual([]);
+    },
+    120_000,
+  );
 
   it('stops everything and exits when its console is closed (usergraph start | head -1), instead of dying on EPIPE', async () => {
     const l = launch({}, '$LAUNCHER start | head -1');

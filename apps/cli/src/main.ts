@@ -49,8 +49,8 @@ async function start(): Promise<void> {
     say('Stopped.\n');
     process.exit(code);
   };
-  process.on('SIGINT', () => void stop(0));
-  process.on('SIGTERM', () => void stop(0));
+  // The services run in their own process groups, so a closed terminal (SIGHUP) reaches only the launcher.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(0));
   // Rather than dying and leaving the services running, the launcher stops them and exits 1.
   for (const stream of ['stdout', 'stderr'] as const) {
     process[stream].on('error', (err: NodeJS.ErrnoException) => {
@@ -87,6 +87,7 @@ async function start(): Promise<void> {
         stableMs: env.SUPERVISE_STABLE_SECONDS * 1000,
       },
       signal: starting.signal,
+      ownProcessGroups: true,
     });
   } catch (err) {
     if (!starting.signal.aborted) throw err;

@@ -51,6 +51,12 @@ export interface StackOptions {
   supervise?: { log(line: string): void; onGiveUp(message: string): void; maxCrashes?: number; stableMs?: number };
   /** Aborting during start-up stops whatever has started and makes startStack reject (Ctrl-C while starting). */
   signal?: AbortSignal;
+  /**
+   * Each process in its own process group (npm start): a terminal's Ctrl-C then
+   * reaches only the launcher, which stops the gateway first and the store last,
+   * instead of every process at once (a service's second signal cuts its drain short).
+   */
+  ownProcessGroups?: boolean;
 }
 
 /** The services with a metrics listener under `npm start`, by offset from METRICS_PORT (the registry has none). */
@@ -251,7 +257,8 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
   }
   let store: EmbeddedStore | undefined;
   const storeDir = join(opts.dataDir, 'ferretdb');
-  const startStore = async (port?: number) => startEmbeddedStore({ dataDir: storeDir, port, logFile: join(logDir, 'store.log') });
+  const startStore = async (port?: number) =>
+    startEmbeddedStore({ dataDir: storeDir, port, logFile: join(logDir, 'store.log'), detached: opts.ownProcessGroups });
   // The store binds first, so the ports picked below can never be its own.
   if (!opts.mongodbUri) store = await startStore();
   if (opts.signal?.aborted) {
@@ -413,6 +420,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       cwd: root,
       env: { ...passed?.[name], ...envOf[name], ...opts.serviceEnv?.[name] },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: opts.ownProcessGroups === true,
     });
     const niceness = NICENESS[name];
     if (niceness !== undefined && child.pid !== undefined) {
