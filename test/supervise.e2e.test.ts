@@ -5,7 +5,7 @@
  * give up, stop the rest and exit non-zero, while a run of the stable time
  * clears its count; every variable a service documents reaches it (here
  * NOTIFIER=smtp, delivering a verification code and a reset code to a real SMTP
- * server); Ctrl-C, SIGTERM (also while starting) and a closed console
+ * server); Ctrl-C, SIGTERM and SIGHUP (also while starting) and a closed console
  * (`| head -1`) stop everything.
  */
 import { readFileSync } from 'node:fs';
