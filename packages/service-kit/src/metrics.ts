@@ -162,8 +162,8 @@ export const REGISTRATION_DIALECTS = {
 export type RegistrationDialect = keyof typeof REGISTRATION_DIALECTS;
 
 /**
- * How a registration ended, from a fixed set: success (a replay of an
- * Idempotency-Key included), invalid (bad input; D reports taken values among
+ * How a registration ended, from a fixed set: success (for A and B an
+ * Idempotency-Key replay too; C counts only the call it runs), invalid (bad input; D reports taken values among
  * its field errors), conflict (a taken email, phone or username), denied (no
  * token, permission or tenant), refused (a rate limit), error (anything else).
  */
