@@ -67,8 +67,8 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
         },
     logger,
   );
-  const metrics = createServiceMetrics('gateway');
-  const timed = createSubgraphFetchTimer(metrics.registry);
+  const metrics = createServiceMetrics('gateway', env.METRICS_PORT !== undefined);
+  const timed = metrics.enabled ? createSubgraphFetchTimer(metrics.registry) : (_: string, source: SubgraphDataSource) => source;
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.hook,
     buildService: ({ name, url }) =>
@@ -76,7 +76,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
   });
   const apollo = createApolloServer<GatewayContext>({
     gateway,
-    plugins: [graphqlMetricsPlugin(metrics)],
+    plugins: metrics.enabled ? [graphqlMetricsPlugin(metrics)] : [],
     production: env.NODE_ENV === 'production',
     logger,
     limits: { maxDepth: env.MAX_QUERY_DEPTH, maxAliases: env.MAX_ALIASES, maxDirectives: env.MAX_DIRECTIVES, maxTokens: env.MAX_TOKENS },

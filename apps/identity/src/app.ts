@@ -17,6 +17,7 @@ import {
   sensitiveMutationLimitRule,
   startSubgraphService,
   createServiceMetrics,
+  createRegistrationCounter,
   registerMongoPoolMetrics,
   undefinedIfNotFound,
   type Logger,
@@ -27,7 +28,7 @@ import { createServiceClients } from './clients.js';
 import { buildIdentitySchema } from './schema.js';
 import { createSigningKeys } from './modules/keys/signing-keys.js';
 import { createPasswordHasher } from './modules/passwords/password-hasher.js';
-import { countLogins, createHashMetrics, createRateLimitRefusalCounter } from './identity-metrics.js';
+import { countLogins, createHashMetrics, createLimiterMetrics, registerUserOutcome } from './identity-metrics.js';
 import { createCredentialRepository } from './modules/credentials/credential-repository.js';
 import { createSessionRepository } from './modules/sessions/session-repository.js';
 import { createSessionService } from './modules/sessions/session-service.js';
@@ -66,7 +67,7 @@ class RegisterUserFailure extends Error {
 
 /** Wires the identity & sessions subgraph on an open database connection; main.ts and tests share it. */
 export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Connection): Promise<RunningService> {
-  const metrics = createServiceMetrics('identity');
+  const metrics = createServiceMetrics('identity', env.METRICS_PORT !== undefined);
   registerMongoPoolMetrics(metrics.registry, conn.getClient());
   if (env.FAULT_INJECTION && env.NODE_ENV === 'production') throw new Error('FAULT_INJECTION is for tests and is refused in production');
   const crashAt = (point: string) => {
@@ -95,7 +96,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     env.HASH_QUEUE_MAX,
     hashMetrics.observeHashTime,
   );
-  const rateLimiters = createRateLimiterFactory(conn, createRateLimitRefusalCounter(metrics.registry));
+  const rateLimiters = createRateLimiterFactory(conn, createLimiterMetrics(metrics.registry));
   // TTL indexes on MongoDB, a bounded sweeper on the embedded store.
   const expiry = await startExpiry(conn, identityExpiringCollections(env), {
     intervalMs: env.EXPIRY_SWEEP_INTERVAL_SECONDS * 1000,
@@ -145,6 +146,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     limits,
   });
   login.login = countLogins(metrics.registry, login.login);
+  const registrations = createRegistrationCounter(metrics.registry, ['B', 'C']);
   // Keys of their own, derived from the one secret identity already holds.
   const secretKey = Buffer.from(env.SIGNING_KEY_ENCRYPTION_KEY, 'base64');
   const fingerprintKey = Buffer.from(hkdfSync('sha256', secretKey, '', 'usergraph idempotency fingerprints', 32));
@@ -172,6 +174,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     logger,
     faults: crashAt,
   });
+  registration.register = registrations.counted('B', registration.register);
 
   const applicationRepository = createApplicationRepository(conn);
   const applications = createApplicationService({ applications: applicationRepository });
@@ -184,6 +187,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     logger,
     faults: crashAt,
   });
+  registerUserService.registerUser = registrations.counted('C', registerUserService.registerUser, registerUserOutcome);
   const credentialService = createCredentialService({
     conn,
     credentials,

@@ -1,7 +1,8 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '@usergraph/service-kit';
-import { countLogins, createHashMetrics } from './identity-metrics.js';
+import { countLogins, createHashMetrics, createLimiterMetrics, registerUserOutcome } from './identity-metrics.js';
+import { C_CODES } from './modules/registration/register-user-service.js';
 import { createPasswordHasher } from './modules/passwords/password-hasher.js';
 
 const CHEAP = { memoryCost: 1024, timeCost: 2, parallelism: 1 };
@@ -48,5 +49,38 @@ describe('countLogins', () => {
     for (const outcome of ['success', 'failure', 'refused', 'invalid', 'error']) {
       expect(text).toContain(`usergraph_identity_logins_total{outcome="${outcome}"} 1`);
     }
+  });
+});
+
+describe('createLimiterMetrics', () => {
+  it('starts every limiter at 0 refusals, and those that lock out at 0 lockouts; then counts each', async () => {
+    const registry = new Registry();
+    const events = createLimiterMetrics(registry);
+    events.declared('ip', false);
+    events.declared('login-account', true);
+    let text = await registry.metrics();
+    expect(text).toContain('usergraph_identity_rate_limit_refusals_total{limiter="ip"} 0');
+    expect(text).toContain('usergraph_identity_lockouts_total{limiter="login-account"} 0');
+    expect(text).not.toContain('usergraph_identity_lockouts_total{limiter="ip"}');
+    events.refused('login-account');
+    events.refused('login-account');
+    events.lockedOut('login-account');
+    text = await registry.metrics();
+    expect(text).toContain('usergraph_identity_rate_limit_refusals_total{limiter="login-account"} 2');
+    expect(text).toContain('usergraph_identity_lockouts_total{limiter="login-account"} 1');
+  });
+});
+
+describe('registerUserOutcome', () => {
+  it("maps each of C's answers to a registration outcome", () => {
+    const failed = (e: { code: string; message: string }) => registerUserOutcome({ success: false, error: e });
+    expect(registerUserOutcome({ success: true, error: null })).toBe('success');
+    expect(failed(C_CODES.EMAIL_IN_USE)).toBe('conflict');
+    expect(failed(C_CODES.PHONE_IN_USE)).toBe('conflict');
+    expect(failed(C_CODES.NOT_ALLOWED)).toBe('denied');
+    expect(failed(C_CODES.APP_INACTIVE)).toBe('denied');
+    expect(failed(C_CODES.GENERAL)).toBe('error');
+    for (const invalid of [C_CODES.INVALID_PHONE, C_CODES.INVALID_EMAIL, C_CODES.UNDER_MINIMUM_AGE, C_CODES.INVALID_REGION])
+      expect(failed(invalid)).toBe('invalid');
   });
 });

@@ -1,5 +1,7 @@
-import { DomainError } from '@usergraph/service-kit';
+import { DomainError, type RegistrationOutcome } from '@usergraph/service-kit';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { LimiterEvents } from './modules/limits/rate-limits.js';
+import { C_CODES, type RegisterUserResult } from './modules/registration/register-user-service.js';
 
 /** The password hasher's metrics: argon2 time, and the queue that sheds load past HASH_QUEUE_MAX. */
 export function createHashMetrics() {
@@ -34,15 +36,32 @@ export function createHashMetrics() {
   };
 }
 
-/** Requests refused by a rate limit or lockout, by limiter (e.g. a login lockout is a refusal of a login limiter). */
-export function createRateLimitRefusalCounter(registry: Registry): (limiter: string) => void {
+/**
+ * Rate-limit refusals and lockouts, by limiter. A lockout (login-account,
+ * login-ip, code-failures) is counted once, when it begins; every request
+ * refused while it lasts is a refusal. Each limiter's series start at 0.
+ */
+export function createLimiterMetrics(registry: Registry): LimiterEvents {
   const refusals = new Counter({
     name: 'usergraph_identity_rate_limit_refusals_total',
     help: 'Requests refused by a rate limit or lockout, by limiter.',
     labelNames: ['limiter'] as const,
     registers: [registry],
   });
-  return (limiter) => refusals.inc({ limiter });
+  const lockouts = new Counter({
+    name: 'usergraph_identity_lockouts_total',
+    help: 'Lockouts begun (an account or client IP over its failed-attempt limit, blocked for its lockout time), by limiter.',
+    labelNames: ['limiter'] as const,
+    registers: [registry],
+  });
+  return {
+    declared(limiter, locksOut) {
+      refusals.inc({ limiter }, 0);
+      if (locksOut) lockouts.inc({ limiter }, 0);
+    },
+    refused: (limiter) => refusals.inc({ limiter }),
+    lockedOut: (limiter) => lockouts.inc({ limiter }),
+  };
 }
 
 /** The outcome label of a login: its error code, lower-cased, from a fixed set. */
@@ -73,4 +92,21 @@ export function countLogins<A extends unknown[], R>(registry: Registry, login: (
       throw err;
     }
   };
+}
+
+/** C answers its failures as values: the registration outcome of each of its codes. */
+export function registerUserOutcome(result: RegisterUserResult): RegistrationOutcome {
+  if (result.success) return 'success';
+  switch (result.error.code) {
+    case C_CODES.PHONE_IN_USE.code:
+    case C_CODES.EMAIL_IN_USE.code:
+      return 'conflict';
+    case C_CODES.NOT_ALLOWED.code:
+    case C_CODES.APP_INACTIVE.code:
+      return 'denied';
+    case C_CODES.GENERAL.code:
+      return 'error';
+    default:
+      return 'invalid';
+  }
 }

@@ -27,7 +27,7 @@ import { buildMemberCountsAtStart } from './startup-build.js';
 
 /** Wires the licensing & groups subgraph on an open database connection; main.ts and tests share it. */
 export async function startLicensing(env: LicensingEnv, logger: Logger, conn: Connection): Promise<RunningService> {
-  const metrics = createServiceMetrics('licensing');
+  const metrics = createServiceMetrics('licensing', env.METRICS_PORT !== undefined);
   registerMongoPoolMetrics(metrics.registry, conn.getClient());
   const orgUsers = createInternalClient({
     from: 'licensing',

@@ -7,6 +7,7 @@ import {
   mergeResolvers,
   startSubgraphService,
   createServiceMetrics,
+  createRegistrationCounter,
   registerMongoPoolMetrics,
   type Logger,
   type RunningService,
@@ -34,8 +35,9 @@ import { createIdentityClient, createLicensingClient } from './clients.js';
 
 /** Wires the org-users subgraph on an open database connection; main.ts and tests share it. */
 export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Connection): Promise<RunningService> {
-  const metrics = createServiceMetrics('org-users');
+  const metrics = createServiceMetrics('org-users', env.METRICS_PORT !== undefined);
   registerMongoPoolMetrics(metrics.registry, conn.getClient());
+  const registrations = createRegistrationCounter(metrics.registry, ['A', 'D']);
   const organizationRepository = createOrganizationRepository(conn);
   const organizations = createOrganizationService({ conn, organizations: organizationRepository });
   const userRepository = createUserRepository(conn);
@@ -78,7 +80,11 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
     identity,
     logger,
     licensing,
+    registrations,
   });
+  const admin = createUserAdminService({ users, identity, licensing, policy: access, faults: crashAt, logger });
+  // D answers its failures in the payload: every broken rule at once, taken values among them.
+  admin.createUser = registrations.counted('D', admin.createUser, (payload) => (payload.errors.length > 0 ? 'invalid' : 'success'));
 
   const reconcile = createProfileReconciler({ users, identity, licensing, logger });
 
@@ -97,7 +103,7 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
           createUserResolvers({ users, organizations, policy: access }),
           consumer.resolvers,
           createUserAdminResolvers({
-            admin: createUserAdminService({ users, identity, licensing, policy: access, faults: crashAt, logger }),
+            admin,
             organizations,
           }),
         ]),

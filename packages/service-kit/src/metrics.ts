@@ -3,6 +3,7 @@ import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { Kind } from 'graphql';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from 'pino';
+import { DomainError } from './errors.js';
 
 /**
  * One Prometheus registry per service process: process metrics plus the
@@ -11,14 +12,20 @@ import type { Logger } from 'pino';
  */
 export interface ServiceMetrics {
   registry: Registry;
+  /**
+   * Whether anything scrapes this registry (METRICS_PORT is set). When not, the
+   * per-request instrumentation (GraphQL plugin, subgraph fetch timer) and the
+   * process collectors are left out, so metrics off costs nothing.
+   */
+  enabled: boolean;
   requests: Counter<'operation' | 'outcome'>;
   requestDuration: Histogram<'operation' | 'outcome'>;
 }
 
-export function createServiceMetrics(service: string): ServiceMetrics {
+export function createServiceMetrics(service: string, enabled: boolean): ServiceMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
-  collectDefaultMetrics({ register: registry });
+  if (enabled) collectDefaultMetrics({ register: registry });
   const requests = new Counter({
     name: 'usergraph_graphql_requests_total',
     help: 'GraphQL operations answered, by operation and outcome.',
@@ -32,16 +39,21 @@ export function createServiceMetrics(service: string): ServiceMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
-  return { registry, requests, requestDuration };
+  return { registry, enabled, requests, requestDuration };
 }
 
 /** The label for an operation that never resolved (parse or validation failure). */
 export const UNRESOLVED_OPERATION = 'unresolved';
 
+/** Meta-fields a root selection may name without the schema declaring them. */
+const META_FIELDS = new Set(['__typename', '__schema', '__type']);
+
 /**
- * Labels each operation by its type and first root field ("mutation.register"):
- * only a validated document gets there, so the field is one of the schema's and
- * the label set stays bounded. The client's operation name is never used.
+ * Labels each operation by its type and first root field ("mutation.register"),
+ * and only with a field the schema's root type declares: graphql-js checks no
+ * field of a root type the schema lacks (`subscription { anything }` passes
+ * validation), so the document's words alone would let a client mint label
+ * values. Otherwise the type alone. The client's operation name is never used.
  */
 export function graphqlMetricsPlugin<TContext extends BaseContext>(metrics: ServiceMetrics): ApolloServerPlugin<TContext> {
   return {
@@ -49,10 +61,13 @@ export function graphqlMetricsPlugin<TContext extends BaseContext>(metrics: Serv
       const started = process.hrtime.bigint();
       let operation = UNRESOLVED_OPERATION;
       return {
-        async didResolveOperation({ operation: op }) {
+        async didResolveOperation({ operation: op, schema }) {
           if (!op) return;
           const first = op.selectionSet.selections[0];
-          operation = first?.kind === Kind.FIELD ? `${op.operation}.${first.name.value}` : op.operation;
+          const field = first?.kind === Kind.FIELD ? first.name.value : undefined;
+          const declared =
+            field !== undefined && (META_FIELDS.has(field) || schema.getRootType(op.operation)?.getFields()[field] !== undefined);
+          operation = declared ? `${op.operation}.${field}` : op.operation;
         },
         async willSendResponse({ response, errors }) {
           const hasErrors =
@@ -135,4 +150,82 @@ export function registerMongoPoolMetrics(registry: Registry, client: PoolEventSo
   client.on('connectionCheckedIn', () => inUse.dec());
   client.on('connectionCreated', () => created.inc());
   client.on('connectionClosed', () => closed.inc());
+}
+
+/** The four registration operations, one per dialect. */
+export const REGISTRATION_DIALECTS = {
+  A: 'registerOrganizationUser',
+  B: 'register',
+  C: 'registerUser',
+  D: 'createUser',
+} as const;
+export type RegistrationDialect = keyof typeof REGISTRATION_DIALECTS;
+
+/**
+ * How a registration ended, from a fixed set: success (for A and B an
+ * Idempotency-Key replay too; C counts only the call it runs), invalid (bad input; D reports taken values among
+ * its field errors), conflict (a taken email, phone or username), denied (no
+ * token, permission or tenant), refused (a rate limit), error (anything else).
+ */
+export const REGISTRATION_OUTCOMES = ['success', 'invalid', 'conflict', 'denied', 'refused', 'error'] as const;
+export type RegistrationOutcome = (typeof REGISTRATION_OUTCOMES)[number];
+
+/** The outcome of a registration that threw: from its code, never its message. */
+export function registrationOutcomeOf(err: unknown): RegistrationOutcome {
+  if (!(err instanceof DomainError)) return 'error';
+  switch (err.code) {
+    case 'BAD_USER_INPUT':
+      return 'invalid';
+    case 'CONFLICT':
+      return 'conflict';
+    case 'UNAUTHENTICATED':
+    case 'FORBIDDEN':
+      return 'denied';
+    case 'RATE_LIMITED':
+      return 'refused';
+    default:
+      return 'error';
+  }
+}
+
+export interface RegistrationCounter {
+  /**
+   * Wraps one dialect's registration so each call is counted by outcome: a
+   * throw by its code, an answer by `outcomeOf` (C and D answer failures as values).
+   */
+  counted<A extends unknown[], T>(
+    dialect: RegistrationDialect,
+    register: (...args: A) => Promise<T>,
+    outcomeOf?: (answer: T) => RegistrationOutcome,
+  ): (...args: A) => Promise<T>;
+}
+
+/**
+ * `usergraph_registrations_total{dialect, outcome}` for the dialects this
+ * service hosts. Both labels come from fixed sets, and every pair starts at 0,
+ * so `increase()` sees the first registration of each.
+ */
+export function createRegistrationCounter(registry: Registry, dialects: readonly RegistrationDialect[]): RegistrationCounter {
+  const registrations = new Counter({
+    name: 'usergraph_registrations_total',
+    help: 'Registrations answered, by dialect (A registerOrganizationUser, B register, C registerUser, D createUser) and outcome.',
+    labelNames: ['dialect', 'outcome'] as const,
+    registers: [registry],
+  });
+  for (const dialect of dialects) for (const outcome of REGISTRATION_OUTCOMES) registrations.inc({ dialect, outcome }, 0);
+  return {
+    counted:
+      (dialect, register, outcomeOf = () => 'success') =>
+      async (...args) => {
+        let answer;
+        try {
+          answer = await register(...args);
+        } catch (err) {
+          registrations.inc({ dialect, outcome: registrationOutcomeOf(err) });
+          throw err;
+        }
+        registrations.inc({ dialect, outcome: outcomeOf(answer) });
+        return answer;
+      },
+  };
 }

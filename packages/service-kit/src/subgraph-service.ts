@@ -60,9 +60,9 @@ export async function startSubgraphService(opts: {
   metrics?: ServiceMetrics;
 }): Promise<RunningService> {
   const { env, logger } = opts;
-  const metrics = opts.metrics ?? createServiceMetrics(opts.name);
+  const metrics = opts.metrics ?? createServiceMetrics(opts.name, env.METRICS_PORT !== undefined);
   const apollo = createApolloServer<RequestContext>({
-    plugins: [graphqlMetricsPlugin(metrics)],
+    plugins: metrics.enabled ? [graphqlMetricsPlugin(metrics)] : [],
     schema: opts.schema,
     production: env.NODE_ENV === 'production',
     logger,
