@@ -41,8 +41,9 @@ describe('graphqlMetricsPlugin', () => {
     await apollo.stop();
 
     expect(await counterValue(metrics, { operation: 'query.hello', outcome: 'success' })).toBe(2);
-    expect(await counterValue(metrics, { operation: 'query.boom', outcome: 'error' })).toBe(1);
-    expect(await counterValue(metrics, { operation: UNRESOLVED_OPERATION, outcome: 'error' })).toBe(2);
+    // A resolver that throws is ours; a document that does not parse or validate is the client's.
+    expect(await counterValue(metrics, { operation: 'query.boom', outcome: 'server_error' })).toBe(1);
+    expect(await counterValue(metrics, { operation: UNRESOLVED_OPERATION, outcome: 'client_error' })).toBe(2);
     const text = await metrics.registry.metrics();
     expect(text).not.toContain('AnyNameTheClientLikes');
     expect(text).not.toContain('notAField');
@@ -82,7 +83,7 @@ describe('labels a client cannot drive (cardinality)', () => {
       ['mutation', 'query', 'query.__typename', 'query.boom', 'query.hello', 'subscription', UNRESOLVED_OPERATION].sort(),
     );
     const outcomes = new Set((await metrics.requests.get()).values.map((v) => String(v.labels.outcome)));
-    expect([...outcomes].sort()).toEqual(['error', 'success']);
+    expect([...outcomes].sort()).toEqual(['client_error', 'server_error', 'success']);
     expect(await metrics.registry.metrics()).not.toMatch(/x\d+[a-z0-9]{6}/);
   });
 });

@@ -48,6 +48,23 @@ export const UNRESOLVED_OPERATION = 'unresolved';
 /** Meta-fields a root selection may name without the schema declaring them. */
 const META_FIELDS = new Set(['__typename', '__schema', '__type']);
 
+/** Codes that mean we failed, not the client: only these (or an error without a code) are `server_error`. */
+const SERVER_ERROR_CODES = new Set(['INTERNAL_SERVER_ERROR', 'SERVICE_UNAVAILABLE']);
+
+/**
+ * `success`, `client_error` (bad input, no token, refused: the client's doing) or
+ * `server_error` (ours), from the errors' codes. Alerts page on server errors
+ * only, so an anonymous client sending bad requests pages no one.
+ */
+export function outcomeOf(errors: ReadonlyArray<{ extensions?: Record<string, unknown> }>): 'success' | 'client_error' | 'server_error' {
+  if (errors.length === 0) return 'success';
+  const ours = errors.some((e) => {
+    const code = e.extensions?.code;
+    return typeof code !== 'string' || SERVER_ERROR_CODES.has(code);
+  });
+  return ours ? 'server_error' : 'client_error';
+}
+
 /**
  * Labels each operation by its type and first root field ("mutation.register"),
  * and only with a field the schema's root type declares: graphql-js checks no
@@ -70,9 +87,9 @@ export function graphqlMetricsPlugin<TContext extends BaseContext>(metrics: Serv
           operation = declared ? `${op.operation}.${field}` : op.operation;
         },
         async willSendResponse({ response, errors }) {
-          const hasErrors =
-            (errors?.length ?? 0) > 0 || (response.body.kind === 'single' && (response.body.singleResult.errors?.length ?? 0) > 0);
-          const outcome = hasErrors ? 'error' : 'success';
+          // The errors as sent carry their codes; an incremental response falls back to the raw ones.
+          const sent = response.body.kind === 'single' ? (response.body.singleResult.errors ?? []) : (errors ?? []);
+          const outcome = outcomeOf(sent);
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
           metrics.requests.inc({ operation, outcome });
           metrics.requestDuration.observe({ operation, outcome }, seconds);
