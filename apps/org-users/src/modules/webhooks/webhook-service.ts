@@ -159,7 +159,11 @@ export function createWebhookService(deps: {
 
     async list(caller: Caller): Promise<WebhookEndpointDto[]> {
       const { organizationId } = await requireAdmin(caller);
-      const docs = await col.endpoints.find({ organizationId }).sort({ createdAt: 1 }).limit(MAX_ENDPOINTS_PER_ORGANIZATION).toArray();
+      const docs = await col.endpoints
+        .find({ organizationId }, { projection: { secret: 0, previousSecret: 0, auditOutbox: 0 } })
+        .sort({ createdAt: 1 })
+        .limit(MAX_ENDPOINTS_PER_ORGANIZATION)
+        .toArray();
       return docs.map(endpointDto);
     },
 
@@ -213,7 +217,7 @@ export function createWebhookService(deps: {
         ]);
       if (!(await ownEndpoint(organizationId, endpointId))) throw new DomainError('NOT_FOUND', `endpointId ${NOT_OURS}`);
       const docs = await col.deliveries
-        .find({ endpointId, organizationId }, { projection: { payload: 0, auditOutbox: 0 } })
+        .find({ endpointId, organizationId }, { projection: { payload: 0 } })
         .sort({ createdAt: -1, _id: -1 })
         .limit(first)
         .toArray();
@@ -225,13 +229,17 @@ export function createWebhookService(deps: {
       const who = await requireAdmin(caller);
       const endpoint = await ownEndpoint(who.organizationId, args.endpointId);
       if (!endpoint) return { errors: payloadErrors([{ path: ['endpointId'], message: NOT_OURS }]), delivery: null };
-      const now = new Date();
+      const deliveryId = `${endpoint._id}:${args.eventId}`;
+      if (!(await col.deliveries.findOne({ _id: deliveryId, organizationId: who.organizationId }, { projection: { _id: 1 } })))
+        return { errors: payloadErrors([{ path: ['eventId'], message: 'names no event delivered to this endpoint' }]), delivery: null };
+      // The request is recorded first (in the endpoint's outbox), so it is audited even if the reset below is interrupted.
+      await col.endpoints.updateOne(
+        { _id: endpoint._id, organizationId: who.organizationId },
+        { $push: { auditOutbox: auditEvent(who, 'webhook.redelivery_requested', endpoint._id, ctx) } },
+      );
       const updated = await col.deliveries.findOneAndUpdate(
-        { _id: `${endpoint._id}:${args.eventId}`, organizationId: who.organizationId },
-        {
-          $set: { status: 'PENDING', attempts: 0, nextAttemptAt: now, expiresAt: null },
-          $push: { auditOutbox: auditEvent(who, 'webhook.redelivery_requested', endpoint._id, ctx) },
-        },
+        { _id: deliveryId, organizationId: who.organizationId },
+        { $set: { status: 'PENDING', attempts: 0, nextAttemptAt: new Date(), expiresAt: null } },
         { returnDocument: 'after' },
       );
       if (!updated)

@@ -38,7 +38,7 @@ export interface AuditEventDoc {
   fanout: 'pending' | 'done';
 }
 
-/** An audit event about an endpoint, waiting in the endpoint's (or delivery's) `auditOutbox` to be moved to audit_events. */
+/** An audit event about an endpoint, waiting in the endpoint's `auditOutbox` to be moved to audit_events. */
 export type OutboxAuditEvent = Omit<AuditEventDoc, '_id' | 'fanout'> & { id: string };
 
 export interface EndpointDoc {
@@ -83,7 +83,6 @@ export interface DeliveryDoc {
   deliveredAt?: Date | null;
   /** Set once finished (delivered or given up): swept after WEBHOOK_DELIVERY_RETENTION_DAYS. */
   expiresAt?: Date | null;
-  auditOutbox?: OutboxAuditEvent[];
 }
 
 export interface WebhookCollections {

@@ -127,22 +127,20 @@ export function createWebhookWorker(col: WebhookCollections, opts: WebhookWorker
   }
 
   /**
-   * Audit events about endpoints ride in the write that makes the change
-   * (`auditOutbox` on the endpoint or delivery); here they move to
-   * audit_events (`_id` = event id, so a replay adds nothing) and leave the outbox.
+   * Audit events about endpoints ride in the endpoint write that makes the
+   * change (`auditOutbox`); here they move to audit_events (`_id` = event id,
+   * so a replay adds nothing) and leave the outbox.
    */
   async function relayAuditOutbox(): Promise<void> {
-    for (const collection of [col.endpoints, col.deliveries] as const) {
-      const holders = await (collection as typeof col.endpoints)
-        .find({ 'auditOutbox.0': { $exists: true } }, { projection: { auditOutbox: 1 } })
-        .limit(DISPATCH_BATCH)
-        .toArray();
-      for (const doc of holders) {
-        const outbox = doc.auditOutbox ?? [];
-        for (const event of outbox) await recordAuditEvent(event);
-        // The exact entries read (the embedded store's $pull matches whole values only); one pushed since stays.
-        await (collection as typeof col.endpoints).updateOne({ _id: doc._id }, { $pullAll: { auditOutbox: outbox } });
-      }
+    const holders = await col.endpoints
+      .find({ 'auditOutbox.0': { $exists: true } }, { projection: { auditOutbox: 1 } })
+      .limit(DISPATCH_BATCH)
+      .toArray();
+    for (const doc of holders) {
+      const outbox = doc.auditOutbox ?? [];
+      for (const event of outbox) await recordAuditEvent(event);
+      // The exact entries read (the embedded store's $pull matches whole values only); one pushed since stays.
+      await col.endpoints.updateOne({ _id: doc._id }, { $pullAll: { auditOutbox: outbox } });
     }
   }
 
