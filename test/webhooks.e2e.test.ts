@@ -127,7 +127,7 @@ describe('webhooks end to end', () => {
     // Strictly increasing, as the events of one user are.
     lastOccurred = Math.max(Date.now(), lastOccurred + 1);
     const id = `test-${randomBytes(10).toString('hex')}`;
-    await orgusers.collection<{ _id: string }>('audit_events').insertOne({
+    await orgusers.collection<{ _id: string; [field: string]: unknown }>('audit_events').insertOne({
       _id: id,
       action: opts.type,
       organizationId: opts.organizationId,
