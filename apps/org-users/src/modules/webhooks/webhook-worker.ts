@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { isDuplicateKeyError } from '@usergraph/mongo';
 import type { Logger } from '@usergraph/service-kit';
-import type { AuditEventDoc, DeliveryDoc, EndpointDoc, OutboxAuditEvent, WebhookCollections } from './webhook-store.js';
+import type { AuditEventDoc, DeliveryDoc, EndpointDoc, OutboxAuditEvent, WebhookCollections, WebhookEventType } from './webhook-store.js';
 import { resolveWebhookUrl, type UrlPolicy } from './url-guard.js';
 import { MAX_PAYLOAD_BYTES, sendWebhook, signedHeaders, type SendOutcome } from './webhook-sender.js';
 
@@ -33,15 +33,15 @@ export interface WebhookWorkerOptions {
 
 /** Events fanned out and deliveries attempted per pass, at most. */
 const DISPATCH_BATCH = 100;
-const DELIVERY_BATCH = 20;
+const DELIVERY_BATCH = 50;
 /** Each wait of the schedule is stretched by a random 0-20 %: failed endpoints' retries do not arrive together. */
 const JITTER = 0.2;
 
 export interface WebhookWorker {
   /** Runs a pass soon (after a write that recorded events), besides the timer. */
   notify(): void;
-  /** One full pass now (dispatch, audit relay, deliveries); for tests and reconcile. */
-  runOnce(): Promise<void>;
+  /** One full pass now (dispatch, audit relay, deliveries); true when more work waits. For tests and reconcile. */
+  runOnce(): Promise<boolean>;
   counters(): Record<WebhookCounter, number>;
   stop(): Promise<void>;
 }
@@ -65,6 +65,13 @@ export function webhookPayload(event: AuditEventDoc): string {
   });
 }
 
+/** A bulk insert's failure made only of duplicate keys (each one already there). */
+function onlyDuplicates(err: unknown): boolean {
+  const writeErrors = (err as { writeErrors?: unknown } | null)?.writeErrors;
+  if (!Array.isArray(writeErrors)) return isDuplicateKeyError(err);
+  return writeErrors.length > 0 && writeErrors.every((w) => (w as { code?: unknown } | null)?.code === 11000);
+}
+
 export function retryDelayMs(schedule: readonly number[], failedAttempts: number, random: () => number = Math.random): number | undefined {
   const base = schedule[failedAttempts - 1];
   return base === undefined ? undefined : Math.round(base * 1000 * (1 + JITTER * random()));
@@ -80,51 +87,54 @@ export function createWebhookWorker(col: WebhookCollections, opts: WebhookWorker
     opts.onCount?.(c);
   };
 
-  async function dispatch(): Promise<void> {
+  /** Fans out one batch of pending events; true when the batch was full (more may wait). */
+  async function dispatch(): Promise<boolean> {
     const events = await col.events.find({ fanout: 'pending' }).sort({ occurredAt: 1, _id: 1 }).limit(DISPATCH_BATCH).toArray();
-    if (events.length === 0) return;
+    if (events.length === 0) return false;
     const organizationIds = [...new Set(events.map((e) => e.organizationId))];
     const endpoints = await col.endpoints.find({ organizationId: { $in: organizationIds }, status: 'ENABLED' }).toArray();
+    const now = new Date();
+    const deliveries: DeliveryDoc[] = [];
     for (const event of events) {
       const type = event.webhookType;
-      const targets = type
-        ? endpoints.filter(
-            (e) => e.organizationId === event.organizationId && e.eventTypes.includes(type) && e.createdAt <= event.occurredAt,
-          )
-        : [];
-      const payload = type ? webhookPayload(event) : '';
+      if (!type) continue;
+      const targets = endpoints.filter(
+        (e) => e.organizationId === event.organizationId && e.eventTypes.includes(type) && e.createdAt <= event.occurredAt,
+      );
+      if (targets.length === 0) continue;
+      const payload = webhookPayload(event);
       if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES) {
         logger.error({ eventId: event._id, bytes: Buffer.byteLength(payload) }, 'webhooks: event payload too large; not delivered');
-      } else {
-        for (const endpoint of targets) await insertDelivery(endpoint, event, payload);
+        continue;
       }
-      await col.events.updateOne({ _id: event._id, fanout: 'pending' }, { $set: { fanout: 'done' } });
+      for (const endpoint of targets) deliveries.push(deliveryOf(endpoint, event, type, payload, now));
     }
+    if (deliveries.length > 0) {
+      try {
+        await col.deliveries.insertMany(deliveries, { ordered: false });
+      } catch (err) {
+        // Those an earlier pass (here or on another replica) made already; any other failure is thrown.
+        if (!onlyDuplicates(err)) throw err;
+      }
+    }
+    await col.events.updateMany({ _id: { $in: events.map((e) => e._id) }, fanout: 'pending' }, { $set: { fanout: 'done' } });
+    return events.length === DISPATCH_BATCH;
   }
 
-  async function insertDelivery(endpoint: EndpointDoc, event: AuditEventDoc, payload: string): Promise<void> {
-    const now = new Date();
-    const doc: DeliveryDoc = {
-      _id: `${endpoint._id}:${event._id}`,
-      endpointId: endpoint._id,
-      organizationId: endpoint.organizationId,
-      eventId: event._id,
-      eventType: event.webhookType!,
-      orderKey: event.subjectUserId ?? `${event.target.type}:${event.target.id}`,
-      occurredAt: event.occurredAt,
-      payload,
-      status: 'PENDING',
-      attempts: 0,
-      nextAttemptAt: now,
-      createdAt: now,
-    };
-    try {
-      await col.deliveries.insertOne(doc);
-    } catch (err) {
-      // An earlier pass (here or on another replica) made it already.
-      if (!isDuplicateKeyError(err)) throw err;
-    }
-  }
+  const deliveryOf = (endpoint: EndpointDoc, event: AuditEventDoc, type: WebhookEventType, payload: string, now: Date): DeliveryDoc => ({
+    _id: `${endpoint._id}:${event._id}`,
+    endpointId: endpoint._id,
+    organizationId: endpoint.organizationId,
+    eventId: event._id,
+    eventType: type,
+    orderKey: event.subjectUserId ?? `${event.target.type}:${event.target.id}`,
+    occurredAt: event.occurredAt,
+    payload,
+    status: 'PENDING',
+    attempts: 0,
+    nextAttemptAt: now,
+    createdAt: now,
+  });
 
   /**
    * Audit events about endpoints ride in the endpoint write that makes the
@@ -153,7 +163,8 @@ export function createWebhookWorker(col: WebhookCollections, opts: WebhookWorker
     }
   }
 
-  async function deliverDue(): Promise<void> {
+  /** Attempts one batch of due deliveries; true when the batch was full. */
+  async function deliverDue(): Promise<boolean> {
     const now = new Date();
     const disabled = (await col.endpoints.find({ status: 'DISABLED' }, { projection: { _id: 1 } }).toArray()).map((e) => e._id);
     const due = await col.deliveries
@@ -166,40 +177,61 @@ export function createWebhookWorker(col: WebhookCollections, opts: WebhookWorker
       .sort({ occurredAt: 1, _id: 1 })
       .limit(DELIVERY_BATCH)
       .toArray();
+    if (due.length === 0) return false;
+    // Order per user: the earliest pending delivery of each endpoint and user in this batch, in one read.
+    const heads = new Map<string, Pick<DeliveryDoc, 'occurredAt' | 'eventId' | 'nextAttemptAt'>>();
+    const pending = await col.deliveries
+      .find(
+        {
+          status: 'PENDING',
+          endpointId: { $in: [...new Set(due.map((d) => d.endpointId))] },
+          orderKey: { $in: [...new Set(due.map((d) => d.orderKey))] },
+        },
+        { projection: { endpointId: 1, orderKey: 1, occurredAt: 1, eventId: 1, nextAttemptAt: 1 } },
+      )
+      .toArray();
+    for (const p of pending) {
+      const head = heads.get(orderOf(p));
+      if (!head || isBefore(p, head)) heads.set(orderOf(p), p);
+    }
+    // Taken one by one (a conditional write each), then sent together.
+    const taken: DeliveryDoc[] = [];
+    for (const d of due) {
+      const head = heads.get(orderOf(d));
+      if (head && isBefore(head, d)) await holdBehind(d, head.nextAttemptAt, now);
+      else if (await take(d, now)) taken.push(d);
+    }
     await Promise.all(
-      due.map((d) => attempt(d).catch((err: unknown) => logger.error({ err, deliveryId: d._id }, 'webhooks: attempt failed'))),
+      taken.map((d) => attempt(d).catch((err: unknown) => logger.error({ err, deliveryId: d._id }, 'webhooks: attempt failed'))),
     );
+    return due.length === DELIVERY_BATCH;
   }
+
+  const orderOf = (d: Pick<DeliveryDoc, 'endpointId' | 'orderKey'>) => `${d.endpointId}\n${d.orderKey}`;
+  const isBefore = (a: Pick<DeliveryDoc, 'occurredAt' | 'eventId'>, b: Pick<DeliveryDoc, 'occurredAt' | 'eventId'>) =>
+    a.occurredAt < b.occurredAt || (a.occurredAt.getTime() === b.occurredAt.getTime() && a.eventId < b.eventId);
 
   /**
    * An earlier pending delivery for the same endpoint and user holds this one
    * back: it waits until that one's next attempt (so a long backlog of one
    * user never fills the batch that other users' deliveries need).
    */
-  async function holdBehindEarlier(d: DeliveryDoc, now: Date): Promise<boolean> {
-    const earlier = await col.deliveries.findOne(
-      {
-        endpointId: d.endpointId,
-        orderKey: d.orderKey,
-        status: 'PENDING',
-        $or: [{ occurredAt: { $lt: d.occurredAt } }, { occurredAt: d.occurredAt, eventId: { $lt: d.eventId } }],
-      },
-      { projection: { nextAttemptAt: 1 } },
-    );
-    if (!earlier) return false;
-    const until = new Date(Math.max(earlier.nextAttemptAt.getTime(), now.getTime() + opts.pollIntervalMs));
+  async function holdBehind(d: DeliveryDoc, earlierNextAttempt: Date, now: Date): Promise<void> {
+    const until = new Date(Math.max(earlierNextAttempt.getTime(), now.getTime() + opts.pollIntervalMs));
     await col.deliveries.updateOne({ _id: d._id, status: 'PENDING', leaseHolder: null }, { $set: { nextAttemptAt: until } });
-    return true;
   }
 
-  async function attempt(d: DeliveryDoc): Promise<void> {
-    const now = new Date();
-    if (await holdBehindEarlier(d, now)) return;
-    const taken = await col.deliveries.updateOne(
+  /** The lease on this attempt: one conditional write, which only one worker of all replicas wins. */
+  async function take(d: DeliveryDoc, now: Date): Promise<boolean> {
+    const res = await col.deliveries.updateOne(
       { _id: d._id, status: 'PENDING', $or: [{ leaseExpiresAt: null }, { leaseExpiresAt: { $lte: now } }] },
       { $set: { leaseHolder: holder, leaseExpiresAt: new Date(now.getTime() + leaseMs) } },
     );
-    if (taken.modifiedCount !== 1) return;
+    return res.modifiedCount === 1;
+  }
+
+  /** Sends a delivery this worker holds the lease of, and writes the outcome while the lease is still its own. */
+  async function attempt(d: DeliveryDoc): Promise<void> {
     const endpoint = await col.endpoints.findOne({ _id: d.endpointId });
     if (endpoint?.status !== 'ENABLED') {
       await col.deliveries.updateOne({ _id: d._id, leaseHolder: holder }, { $set: { leaseHolder: null, leaseExpiresAt: null } });
@@ -303,10 +335,12 @@ export function createWebhookWorker(col: WebhookCollections, opts: WebhookWorker
     }
   }
 
-  async function runOnce(): Promise<void> {
-    await dispatch();
+  /** One pass; true when a batch was full, so the next pass should follow at once. */
+  async function runOnce(): Promise<boolean> {
+    const moreEvents = await dispatch();
     await relayAuditOutbox();
-    await deliverDue();
+    const moreDue = await deliverDue();
+    return moreEvents || moreDue;
   }
 
   let stopped = false;
@@ -325,7 +359,12 @@ export function createWebhookWorker(col: WebhookCollections, opts: WebhookWorker
       return;
     }
     running = runOnce()
-      .catch((err: unknown) => logger.error({ err }, 'webhooks: pass failed; retried at the next one'))
+      .then(
+        (more) => {
+          again ||= more;
+        },
+        (err: unknown) => logger.error({ err }, 'webhooks: pass failed; retried at the next one'),
+      )
       .finally(() => {
         running = undefined;
         schedule(again ? 0 : opts.pollIntervalMs);
