@@ -23,6 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection } from 'mongoose';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import type { RunningStack, BootstrapResult } from '@usergraph/cli';
+import { freePort } from './support/prometheus.js';
 import {
   ADMIN_PASSWORD,
   bearer,
@@ -161,8 +162,12 @@ describe('webhooks end to end', () => {
   };
   const acceptedIds = () => new Set(receiver.receipts.filter((r) => r.accepted).map((r) => r.id));
 
+  let metricsPort: number;
+
   beforeAll(async () => {
     receiverUrl = await receiver.listen();
+    metricsPort = await freePort();
+    orgUsersEnv.METRICS_PORT = String(metricsPort);
     const started = await startTestStack({ serviceEnv: { 'org-users': orgUsersEnv } });
     ({ stack, dataDir } = started);
     orgusers = await openDatabase(stack, started.options.databasePrefix ?? '', 'orgusers');
@@ -199,6 +204,10 @@ describe('webhooks end to end', () => {
     const deliveries = (await admin(DELIVERIES, { id: endpoint.id, first: 50 })).data!.webhookDeliveries as Array<{ status: string }>;
     expect(deliveries).toHaveLength(8);
     expect(deliveries.every((d) => d.status === 'DELIVERED')).toBe(true);
+    // The Prometheus counter of delivered attempts.
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const delivered = /usergraph_webhook_delivery_attempts_total\{[^}]*outcome="delivered"[^}]*\} (\d+)/.exec(metrics);
+    expect(Number(delivered?.[1])).toBeGreaterThanOrEqual(8);
     // At rest the secret is sealed, not stored as issued.
     const stored = await orgusers.collection<{ _id: string }>('webhook_endpoints').findOne({ _id: endpoint.id });
     expect(JSON.stringify(stored)).not.toContain(endpoint.secret.slice(6));

@@ -1,7 +1,16 @@
 import type { Connection } from 'mongoose';
 import { orgUsersCommands } from '@usergraph/contracts';
 import { IDEMPOTENCY_KEYS_EXPIRY, isDatabaseReady, isDatabaseUnavailableError, startExpiry } from '@usergraph/mongo';
-import { isNotFound, serve, mergeResolvers, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
+import {
+  isNotFound,
+  serve,
+  mergeResolvers,
+  startSubgraphService,
+  createServiceMetrics,
+  registerMongoPoolMetrics,
+  type Logger,
+  type RunningService,
+} from '@usergraph/service-kit';
 import type { OrgUsersEnv } from './env.js';
 import { buildOrgUsersSchema, orgUsersTypeDefs } from './schema.js';
 import type { Resolvers } from './generated/resolvers-types.js';
@@ -25,11 +34,14 @@ import { createIdentityClient, createLicensingClient } from './clients.js';
 import { MIN_WEBHOOK_RETRY_SPAN_SECONDS } from './env.js';
 import { openWebhookCollections, WEBHOOK_DELIVERIES_COLLECTION } from './modules/webhooks/webhook-store.js';
 import { createWebhookWorker } from './modules/webhooks/webhook-worker.js';
+import { webhookMetrics } from './modules/webhooks/webhook-metrics.js';
 import { createWebhookService } from './modules/webhooks/webhook-service.js';
 import { createWebhookResolvers } from './modules/webhooks/webhook-resolvers.js';
 
 /** Wires the org-users subgraph on an open database connection; main.ts and tests share it. */
 export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Connection): Promise<RunningService> {
+  const metrics = createServiceMetrics('org-users');
+  registerMongoPoolMetrics(metrics.registry, conn.getClient());
   const organizationRepository = createOrganizationRepository(conn);
   const organizations = createOrganizationService({ conn, organizations: organizationRepository });
   const userRepository = createUserRepository(conn);
@@ -96,6 +108,7 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
       pollIntervalMs: env.WEBHOOK_POLL_INTERVAL_MS,
       retentionDays: env.WEBHOOK_DELIVERY_RETENTION_DAYS,
       urlPolicy,
+      onCount: webhookMetrics(metrics.registry),
     },
     logger,
   );
@@ -110,6 +123,7 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
   );
   const service = await startSubgraphService({
     name: 'org-users',
+    metrics,
     env,
     logger,
     schema: buildOrgUsersSchema([
