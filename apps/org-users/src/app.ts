@@ -32,6 +32,12 @@ import { createProfileReconciler } from './modules/user-admin/reconcile.js';
 import { repairSearchIndex } from './modules/users/search-repair.js';
 import { buildSearchIndexAtStart } from './startup-build.js';
 import { createIdentityClient, createLicensingClient } from './clients.js';
+import { MIN_WEBHOOK_RETRY_SPAN_SECONDS } from './env.js';
+import { openWebhookCollections, WEBHOOK_DELIVERIES_COLLECTION } from './modules/webhooks/webhook-store.js';
+import { createWebhookWorker } from './modules/webhooks/webhook-worker.js';
+import { webhookMetrics } from './modules/webhooks/webhook-metrics.js';
+import { createWebhookService } from './modules/webhooks/webhook-service.js';
+import { createWebhookResolvers } from './modules/webhooks/webhook-resolvers.js';
 
 /** Wires the org-users subgraph on an open database connection; main.ts and tests share it. */
 export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Connection): Promise<RunningService> {
@@ -44,6 +50,13 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
   if (env.FAULT_INJECTION && env.NODE_ENV === 'production') throw new Error('FAULT_INJECTION is for tests and is refused in production');
   if (env.RECONCILE_MIN_MARKER_AGE_SECONDS < 60 && env.NODE_ENV === 'production')
     throw new Error('RECONCILE_MIN_MARKER_AGE_SECONDS below 60 is for tests and is refused in production');
+  const retrySpan = env.WEBHOOK_RETRY_SCHEDULE_SECONDS.reduce((a, b) => a + b, 0);
+  if (env.NODE_ENV === 'production' && retrySpan < MIN_WEBHOOK_RETRY_SPAN_SECONDS)
+    throw new Error(
+      `WEBHOOK_RETRY_SCHEDULE_SECONDS spans ${retrySpan} s; production needs at least ${MIN_WEBHOOK_RETRY_SPAN_SECONDS} (24 hours)`,
+    );
+  if ((env.WEBHOOK_ALLOW_PRIVATE_URLS || env.WEBHOOK_ALLOW_HTTP_URLS) && env.NODE_ENV === 'production')
+    throw new Error('WEBHOOK_ALLOW_PRIVATE_URLS and WEBHOOK_ALLOW_HTTP_URLS are for development and tests and are refused in production');
   const crashAt = (point: string) => {
     if (env.FAULT_INJECTION === point) {
       logger.warn({ point }, 'fault injection: crashing now');
@@ -88,8 +101,32 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
 
   const reconcile = createProfileReconciler({ users, identity, licensing, logger });
 
+  // Webhooks: endpoints and deliveries are stored; every instance runs the dispatcher and the delivery worker.
+  const webhookCollections = await openWebhookCollections(conn, env.NATIONAL_ID_ENCRYPTION_KEY);
+  const urlPolicy = { allowPrivate: env.WEBHOOK_ALLOW_PRIVATE_URLS, allowHttp: env.WEBHOOK_ALLOW_HTTP_URLS };
+  if (urlPolicy.allowPrivate || urlPolicy.allowHttp)
+    logger.warn(urlPolicy, 'webhooks: endpoint URLs may be private or plain http (development and tests only)');
+  const webhookWorker = createWebhookWorker(
+    webhookCollections,
+    {
+      retryScheduleSeconds: env.WEBHOOK_RETRY_SCHEDULE_SECONDS,
+      timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+      pollIntervalMs: env.WEBHOOK_POLL_INTERVAL_MS,
+      retentionDays: env.WEBHOOK_DELIVERY_RETENTION_DAYS,
+      urlPolicy,
+      onCount: webhookMetrics(metrics.registry),
+    },
+    logger,
+  );
+  const webhooks = createWebhookService({ col: webhookCollections, policy: access, urlPolicy, notify: () => webhookWorker.notify() });
+
   // Idempotency-Key records of A's registerOrganizationUser: TTL index on MongoDB, sweeper on the embedded store.
-  const expiry = await startExpiry(conn, [IDEMPOTENCY_KEYS_EXPIRY], { intervalMs: env.EXPIRY_SWEEP_INTERVAL_SECONDS * 1000, logger });
+  // Finished webhook deliveries: after WEBHOOK_DELIVERY_RETENTION_DAYS (their expiresAt).
+  const expiry = await startExpiry(
+    conn,
+    [IDEMPOTENCY_KEYS_EXPIRY, { collection: WEBHOOK_DELIVERIES_COLLECTION, field: 'expiresAt', afterSeconds: 0 }],
+    { intervalMs: env.EXPIRY_SWEEP_INTERVAL_SECONDS * 1000, logger },
+  );
   const service = await startSubgraphService({
     name: 'org-users',
     metrics,
@@ -106,6 +143,7 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
             admin,
             organizations,
           }),
+          createWebhookResolvers({ webhooks }),
         ]),
       ),
     ]),
@@ -127,6 +165,7 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
     ...service,
     async close() {
       await service.close();
+      await webhookWorker.stop();
       await expiry.stop();
       await licensing.close();
       await identity.close();

@@ -3,6 +3,11 @@ import { SAGA_FAULT_POINTS } from '@usergraph/user-lifecycle';
 import { baseServiceEnv, expiryEnv, isEncryptionKey, loadEnv, tokenVerificationEnv } from '@usergraph/service-kit';
 import { startupBuildEnv } from '@usergraph/service-kit';
 
+const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+/** 24 hours: the retry schedule must span at least this in production (issue 16). */
+export const MIN_WEBHOOK_RETRY_SPAN_SECONDS = 86_400;
+
 export const orgUsersEnvSchema = baseServiceEnv
   .extend(tokenVerificationEnv.shape)
   .extend(expiryEnv.shape)
@@ -31,6 +36,34 @@ export const orgUsersEnvSchema = baseServiceEnv
      * <USERGRAPH_DATA_DIR>/secrets.json, so stored IDs stay readable across runs.
      */
     NATIONAL_ID_ENCRYPTION_KEY: z.string().refine(isEncryptionKey, { error: 'must be 32 bytes encoded in base64' }),
+    /**
+     * Webhooks: seconds to wait before each retry of a failed delivery, before
+     * jitter (each wait is stretched by 0-20 %). One more failure after the last
+     * wait gives up and disables the endpoint. The default (5 s, 5 min, 30 min,
+     * 2 h, 5 h, 10 h, 10 h) spans about 27 hours; production refuses a
+     * schedule under 24 hours, tests compress it.
+     */
+    WEBHOOK_RETRY_SCHEDULE_SECONDS: z
+      .string()
+      .default('5,300,1800,7200,18000,36000,36000')
+      .transform((v, ctx) => {
+        const steps = v.split(',').map((s) => Number(s.trim()));
+        if (steps.length === 0 || steps.length > 20 || steps.some((n) => !Number.isFinite(n) || n < 0 || n > 86_400)) {
+          ctx.addIssue({ code: 'custom', message: 'must be 1 to 20 comma-separated numbers of seconds, each from 0 to 86400' });
+          return z.NEVER;
+        }
+        return steps;
+      }),
+    /** Webhooks: one delivery attempt's whole time (connect, send, answer), in milliseconds. */
+    WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+    /** Webhooks: how often each org-users instance looks for events to fan out and deliveries due. */
+    WEBHOOK_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
+    /** Webhooks: days a finished delivery (delivered or given up) stays listed before it is swept. */
+    WEBHOOK_DELIVERY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(30),
+    /** Development and tests only: endpoint URLs may resolve to loopback, private or link-local addresses. */
+    WEBHOOK_ALLOW_PRIVATE_URLS: flag.default(false),
+    /** Development and tests only: endpoint URLs may be plain http:// (https:// otherwise). */
+    WEBHOOK_ALLOW_HTTP_URLS: flag.default(false),
   });
 
 export type OrgUsersEnv = z.output<typeof orgUsersEnvSchema>;

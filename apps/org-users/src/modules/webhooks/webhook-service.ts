@@ -1,0 +1,253 @@
+import { randomBytes } from 'node:crypto';
+import { Types } from 'mongoose';
+import { DomainError, forbidden, type Caller } from '@usergraph/service-kit';
+import { toPayloadErrors, type FieldError } from '@usergraph/validation';
+import type { AccessPolicy } from '../../access-policy.js';
+import {
+  WEBHOOK_EVENT_TYPES,
+  type DeliveryDoc,
+  type EndpointDoc,
+  type OutboxAuditEvent,
+  type WebhookCollections,
+  type WebhookEventType,
+} from './webhook-store.js';
+import { resolveWebhookUrl, URL_REFUSALS, type UrlPolicy } from './url-guard.js';
+
+/** Endpoints per organization: each one multiplies every event's deliveries. */
+export const MAX_ENDPOINTS_PER_ORGANIZATION = 20;
+/** After a rotation, deliveries carry the old secret's signature too for this long, so receivers can switch without a gap. */
+export const SECRET_ROTATION_GRACE_MS = 24 * 3_600_000;
+export const MAX_DELIVERIES_LISTED = 100;
+
+export interface WebhookEndpointDto {
+  id: string;
+  url: string;
+  eventTypes: string[];
+  status: EndpointDoc['status'];
+  disabledReason: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface WebhookDeliveryDto {
+  id: string;
+  eventId: string;
+  eventType: string;
+  status: DeliveryDoc['status'];
+  attempts: number;
+  nextAttemptAt: Date | null;
+  lastAttemptAt: Date | null;
+  lastResponseStatus: number | null;
+  lastError: string | null;
+  createdAt: Date;
+  deliveredAt: Date | null;
+}
+
+type PathError = FieldError;
+
+const NOT_OURS = 'does not name a webhook endpoint of your organization';
+
+const endpointDto = (e: EndpointDoc): WebhookEndpointDto => ({
+  id: e._id,
+  url: e.url,
+  eventTypes: e.eventTypes,
+  status: e.status,
+  disabledReason: e.disabledReason ?? null,
+  createdAt: e.createdAt,
+  updatedAt: e.updatedAt,
+});
+
+const deliveryDto = (d: DeliveryDoc): WebhookDeliveryDto => ({
+  id: d._id,
+  eventId: d.eventId,
+  eventType: d.eventType,
+  status: d.status,
+  attempts: d.attempts,
+  nextAttemptAt: d.status === 'PENDING' ? d.nextAttemptAt : null,
+  lastAttemptAt: d.lastAttemptAt ?? null,
+  lastResponseStatus: d.lastResponseStatus ?? null,
+  lastError: d.lastError ?? null,
+  createdAt: d.createdAt,
+  deliveredAt: d.deliveredAt ?? null,
+});
+
+const newSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
+
+/** D's payload errors: path, message and "<Field> <message>". */
+const payloadErrors = toPayloadErrors;
+
+/**
+ * Webhook endpoints of the caller's organization: ADMIN users only (support
+ * admins included). Another organization's endpoint is answered exactly like
+ * one that does not exist.
+ */
+export function createWebhookService(deps: {
+  col: WebhookCollections;
+  policy: AccessPolicy;
+  urlPolicy: UrlPolicy;
+  /** A write recorded audit events or reset a delivery: the worker should look soon. */
+  notify: () => void;
+}) {
+  const { col, policy } = deps;
+
+  async function requireAdmin(caller: Caller): Promise<{ organizationId: string; actor: OutboxAuditEvent['actor'] }> {
+    const viewer = await policy.viewerOf(caller);
+    if (viewer.kind !== 'user' || viewer.role !== 'admin')
+      throw forbidden('Webhooks are managed by organization admins (ADMIN license) only');
+    return { organizationId: viewer.organizationId, actor: { type: 'user', id: viewer.userId } };
+  }
+
+  const auditEvent = (
+    who: { organizationId: string; actor: OutboxAuditEvent['actor'] },
+    action: string,
+    endpointId: string,
+    ctx: { requestId?: string; clientIp?: string },
+    changedFields?: string[],
+  ): OutboxAuditEvent => ({
+    id: `${action}:${new Types.ObjectId().toHexString()}`,
+    action,
+    organizationId: who.organizationId,
+    actor: who.actor,
+    target: { type: 'webhook_endpoint', id: endpointId },
+    outcome: 'success',
+    ...(changedFields ? { changedFields } : {}),
+    ...(ctx.clientIp ? { clientIp: ctx.clientIp } : {}),
+    ...(ctx.requestId ? { requestId: ctx.requestId } : {}),
+    occurredAt: new Date(),
+  });
+
+  /** The endpoint, only when it belongs to the organization (an id that is not ours reads as absent). */
+  const ownEndpoint = (organizationId: string, id: string) => col.endpoints.findOne({ _id: id, organizationId });
+
+  function checkEventTypes(eventTypes: readonly string[]): PathError[] {
+    if (eventTypes.length === 0) return [{ path: ['eventTypes'], message: 'must name at least one event type' }];
+    const unknown = eventTypes.filter((t) => !(WEBHOOK_EVENT_TYPES as readonly string[]).includes(t));
+    if (unknown.length > 0)
+      return [{ path: ['eventTypes'], message: `holds unknown event types; each must be one of ${WEBHOOK_EVENT_TYPES.join(', ')}` }];
+    return [];
+  }
+
+  return {
+    async create(caller: Caller, args: { url: string; eventTypes: readonly string[] }, ctx: { requestId?: string; clientIp?: string }) {
+      const who = await requireAdmin(caller);
+      const errors: PathError[] = [];
+      const resolved = await resolveWebhookUrl(args.url.trim(), deps.urlPolicy);
+      if (!resolved.ok) errors.push({ path: ['url'], message: URL_REFUSALS[resolved.refusal] });
+      errors.push(...checkEventTypes(args.eventTypes));
+      if ((await col.endpoints.countDocuments({ organizationId: who.organizationId })) >= MAX_ENDPOINTS_PER_ORGANIZATION)
+        errors.push({ path: ['url'], message: `cannot be added: an organization has at most ${MAX_ENDPOINTS_PER_ORGANIZATION} endpoints` });
+      if (errors.length > 0 || !resolved.ok) return { errors: payloadErrors(errors), endpoint: null, secret: null };
+      const now = new Date();
+      const id = new Types.ObjectId().toHexString();
+      const secret = newSecret();
+      const doc: EndpointDoc = {
+        _id: id,
+        organizationId: who.organizationId,
+        url: resolved.target.url.toString(),
+        eventTypes: [...new Set(args.eventTypes)] as WebhookEventType[],
+        secret: col.secrets.encrypt(secret),
+        status: 'ENABLED',
+        disabledReason: null,
+        createdAt: now,
+        updatedAt: now,
+        auditOutbox: [auditEvent(who, 'webhook.endpoint_created', id, ctx)],
+      };
+      await col.endpoints.insertOne(doc);
+      deps.notify();
+      return { errors: [], endpoint: endpointDto(doc), secret };
+    },
+
+    async list(caller: Caller): Promise<WebhookEndpointDto[]> {
+      const { organizationId } = await requireAdmin(caller);
+      const docs = await col.endpoints
+        .find({ organizationId }, { projection: { secret: 0, previousSecret: 0, auditOutbox: 0 } })
+        .sort({ createdAt: 1 })
+        .limit(MAX_ENDPOINTS_PER_ORGANIZATION)
+        .toArray();
+      return docs.map(endpointDto);
+    },
+
+    async setStatus(caller: Caller, id: string, status: 'ENABLED' | 'DISABLED', ctx: { requestId?: string; clientIp?: string }) {
+      const who = await requireAdmin(caller);
+      const action = status === 'ENABLED' ? 'webhook.endpoint_enabled' : 'webhook.endpoint_disabled';
+      const updated = await col.endpoints.findOneAndUpdate(
+        { _id: id, organizationId: who.organizationId },
+        {
+          $set: { status, disabledReason: status === 'ENABLED' ? null : 'ADMIN', updatedAt: new Date() },
+          $push: { auditOutbox: auditEvent(who, action, id, ctx, ['status']) },
+        },
+        { returnDocument: 'after' },
+      );
+      if (!updated) return { errors: payloadErrors([{ path: ['id'], message: NOT_OURS }]), endpoint: null };
+      deps.notify();
+      return { errors: [], endpoint: endpointDto(updated) };
+    },
+
+    async rotateSecret(caller: Caller, id: string, ctx: { requestId?: string; clientIp?: string }) {
+      const who = await requireAdmin(caller);
+      const current = await ownEndpoint(who.organizationId, id);
+      if (!current) return { errors: payloadErrors([{ path: ['id'], message: NOT_OURS }]), endpoint: null, secret: null };
+      const secret = newSecret();
+      const now = new Date();
+      // Conditional on the secret read: two rotations at once cannot leave the grace secret unknown to both callers.
+      const updated = await col.endpoints.findOneAndUpdate(
+        { _id: id, organizationId: who.organizationId, secret: current.secret },
+        {
+          $set: {
+            secret: col.secrets.encrypt(secret),
+            previousSecret: current.secret,
+            previousSecretUntil: new Date(now.getTime() + SECRET_ROTATION_GRACE_MS),
+            updatedAt: now,
+          },
+          $push: { auditOutbox: auditEvent(who, 'webhook.secret_rotated', id, ctx, ['secret']) },
+        },
+        { returnDocument: 'after' },
+      );
+      if (!updated)
+        throw new DomainError('CONFLICT', 'The endpoint secret is being rotated concurrently; retry', [], { reason: 'CONCURRENT_CHANGE' });
+      deps.notify();
+      return { errors: [], endpoint: endpointDto(updated), secret };
+    },
+
+    async deliveries(caller: Caller, endpointId: string, first: number): Promise<WebhookDeliveryDto[]> {
+      const { organizationId } = await requireAdmin(caller);
+      if (!Number.isInteger(first) || first < 1 || first > MAX_DELIVERIES_LISTED)
+        throw new DomainError('BAD_USER_INPUT', `Invalid input: first must be from 1 to ${MAX_DELIVERIES_LISTED}`, [
+          { path: ['first'], message: `must be from 1 to ${MAX_DELIVERIES_LISTED}` },
+        ]);
+      if (!(await ownEndpoint(organizationId, endpointId))) throw new DomainError('NOT_FOUND', `endpointId ${NOT_OURS}`);
+      const docs = await col.deliveries
+        .find({ endpointId, organizationId }, { projection: { payload: 0 } })
+        .sort({ createdAt: -1, _id: -1 })
+        .limit(first)
+        .toArray();
+      return docs.map(deliveryDto);
+    },
+
+    /** Sends one event again from a fresh schedule, same event id; the delivery keeps its place in the user's order. */
+    async redeliver(caller: Caller, args: { endpointId: string; eventId: string }, ctx: { requestId?: string; clientIp?: string }) {
+      const who = await requireAdmin(caller);
+      const endpoint = await ownEndpoint(who.organizationId, args.endpointId);
+      if (!endpoint) return { errors: payloadErrors([{ path: ['endpointId'], message: NOT_OURS }]), delivery: null };
+      const deliveryId = `${endpoint._id}:${args.eventId}`;
+      if (!(await col.deliveries.findOne({ _id: deliveryId, organizationId: who.organizationId }, { projection: { _id: 1 } })))
+        return { errors: payloadErrors([{ path: ['eventId'], message: 'names no event delivered to this endpoint' }]), delivery: null };
+      // The request is recorded first (in the endpoint's outbox), so it is audited even if the reset below is interrupted.
+      await col.endpoints.updateOne(
+        { _id: endpoint._id, organizationId: who.organizationId },
+        { $push: { auditOutbox: auditEvent(who, 'webhook.redelivery_requested', endpoint._id, ctx) } },
+      );
+      const updated = await col.deliveries.findOneAndUpdate(
+        { _id: deliveryId, organizationId: who.organizationId },
+        { $set: { status: 'PENDING', attempts: 0, nextAttemptAt: new Date(), expiresAt: null } },
+        { returnDocument: 'after' },
+      );
+      if (!updated)
+        return { errors: payloadErrors([{ path: ['eventId'], message: 'names no event delivered to this endpoint' }]), delivery: null };
+      deps.notify();
+      return { errors: [], delivery: deliveryDto(updated) };
+    },
+  };
+}
+
+export type WebhookService = ReturnType<typeof createWebhookService>;

@@ -1,0 +1,226 @@
+/**
+ * The webhook worker on the real store with a real HTTP receiver, events
+ * inserted into audit_events in the design's shape: fan-out once, signed
+ * delivery, order per user, two workers never sending one attempt at once,
+ * give-up disables the endpoint with an audit event. And the URL guard.
+ */
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Connection } from 'mongoose';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Webhook } from 'standardwebhooks';
+import { connectDatabase } from '@usergraph/mongo';
+import { startTestStore, uniqueDatabaseName } from '@usergraph/mongo/testing';
+import { createLogger, generateEncryptionKey } from '@usergraph/service-kit';
+import { isPublicAddress, resolveWebhookUrl } from './url-guard.js';
+import { openWebhookCollections, type AuditEventDoc, type EndpointDoc, type WebhookCollections } from './webhook-store.js';
+import { createWebhookWorker, retryDelayMs, type WebhookWorker } from './webhook-worker.js';
+
+const logger = createLogger({ service: 'webhooks-test', level: 'silent' });
+const DEV = { allowPrivate: true, allowHttp: true };
+const STRICT = { allowPrivate: false, allowHttp: false };
+
+describe('URL guard', () => {
+  it.each([
+    ['http://127.0.0.1/hook', 'scheme'],
+    ['https://127.0.0.1/hook', 'private-address'],
+    ['https://169.254.169.254/latest/meta-data', 'private-address'],
+    ['https://10.1.2.3/', 'private-address'],
+    ['https://192.168.0.1/', 'private-address'],
+    ['https://[::1]/', 'private-address'],
+    ['https://[::ffff:127.0.0.1]/', 'private-address'],
+    ['https://[64:ff9b::7f00:1]/', 'private-address'],
+    ['https://0x7f.1/', 'private-address'],
+    ['https://2130706433/', 'private-address'],
+    ['https://0.0.0.0/', 'private-address'],
+    ['https://localhost/', 'private-address'],
+    ['http://93.184.215.14/', 'scheme'],
+    ['ftp://93.184.215.14/', 'scheme'],
+    ['https://user:pw@93.184.215.14/', 'credentials'],
+    ['not a url', 'malformed'],
+  ])('refuses %s by default (%s)', async (url, refusal) => {
+    const res = await resolveWebhookUrl(url, STRICT, async () => [{ address: '127.0.0.1', family: 4 }]);
+    expect(res).toEqual({ ok: false, refusal });
+  });
+
+  it('refuses a name when any address it resolves to is private, and pins the checked one', async () => {
+    const mixed = await resolveWebhookUrl('https://hooks.example.com/x', STRICT, async () => [
+      { address: '93.184.215.14', family: 4 },
+      { address: '10.0.0.5', family: 4 },
+    ]);
+    expect(mixed).toEqual({ ok: false, refusal: 'private-address' });
+    const ok = await resolveWebhookUrl('https://hooks.example.com/x', STRICT, async () => [{ address: '93.184.215.14', family: 4 }]);
+    expect(ok.ok && ok.target.address).toBe('93.184.215.14');
+  });
+
+  it('allows loopback and http only with the development setting', async () => {
+    const res = await resolveWebhookUrl('http://127.0.0.1:9/x', DEV);
+    expect(res.ok).toBe(true);
+    expect(isPublicAddress('8.8.8.8')).toBe(true);
+    expect(isPublicAddress('fd00::1')).toBe(false);
+  });
+
+  it('waits 0-20 % longer than each step of the schedule, and gives up after the last', () => {
+    expect(retryDelayMs([5, 300], 1, () => 0)).toBe(5_000);
+    expect(retryDelayMs([5, 300], 2, () => 0.999)).toBeLessThanOrEqual(360_000);
+    expect(retryDelayMs([5, 300], 2, () => 0.999)).toBeGreaterThan(300_000);
+    expect(retryDelayMs([5, 300], 3)).toBeUndefined();
+  });
+});
+
+interface Received {
+  id: string;
+  body: string;
+  headers: Record<string, string>;
+}
+
+describe('webhook worker on the real store', () => {
+  let store: Awaited<ReturnType<typeof startTestStore>>;
+  let conn: Connection;
+  let col: WebhookCollections;
+  let server: http.Server;
+  let receiverUrl: string;
+  const received: Received[] = [];
+  /** What the receiver answers: a status, or 'hang' (never answers). */
+  let answer: number | 'hang' = 204;
+  const workers: WebhookWorker[] = [];
+  const secret = `whsec_${randomBytes(32).toString('base64')}`;
+
+  beforeAll(async () => {
+    store = await startTestStore();
+    conn = await connectDatabase({ uri: store.uri, dbName: uniqueDatabaseName('orgusers_webhooks'), appName: 'webhooks-test' });
+    col = await openWebhookCollections(conn, generateEncryptionKey());
+    server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      req.on('end', () => {
+        received.push({ id: String(req.headers['webhook-id']), body, headers: req.headers as Record<string, string> });
+        if (answer === 'hang') return;
+        res.statusCode = answer;
+        res.end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    receiverUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  }, 60_000);
+
+  afterEach(async () => {
+    for (const w of workers.splice(0)) await w.stop();
+    received.length = 0;
+    answer = 204;
+  });
+
+  afterAll(async () => {
+    server?.closeAllConnections();
+    server?.close();
+    await conn?.close();
+    await store?.stop();
+  });
+
+  const startWorker = (schedule: number[] = [0.2, 0.2]) => {
+    const w = createWebhookWorker(
+      col,
+      { retryScheduleSeconds: schedule, timeoutMs: 500, pollIntervalMs: 50, retentionDays: 1, urlPolicy: DEV },
+      logger,
+    );
+    workers.push(w);
+    return w;
+  };
+
+  async function newEndpoint(organizationId: string, eventTypes: EndpointDoc['eventTypes']): Promise<string> {
+    const id = randomBytes(12).toString('hex');
+    const now = new Date(Date.now() - 60_000);
+    await col.endpoints.insertOne({
+      _id: id,
+      organizationId,
+      url: receiverUrl,
+      eventTypes,
+      secret: col.secrets.encrypt(secret),
+      status: 'ENABLED',
+      createdAt: now,
+      updatedAt: now,
+    });
+    return id;
+  }
+
+  /** Test-only: an audit event as the audit log stores it. */
+  async function insertTestAuditEvent(organizationId: string, userId: string, type: AuditEventDoc['webhookType'], offsetMs = 0) {
+    const id = randomBytes(12).toString('hex');
+    await col.events.insertOne({
+      _id: id,
+      action: type!,
+      organizationId,
+      actor: { type: 'user', id: 'admin-1' },
+      target: { type: 'user', id: userId },
+      subjectUserId: userId,
+      outcome: 'success',
+      occurredAt: new Date(Date.now() + offsetMs),
+      webhookType: type,
+      fanout: 'pending',
+    });
+    return id;
+  }
+
+  const until = async (what: string, check: () => Promise<boolean> | boolean, ms = 20_000) => {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      if (await check()) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`timed out waiting for ${what}`);
+  };
+
+  it('fans an event out once per matching endpoint and delivers it signed, in order per user', async () => {
+    const org = randomBytes(6).toString('hex');
+    const endpointId = await newEndpoint(org, ['user.created', 'user.updated']);
+    await newEndpoint(org, ['session.revoked']); // not subscribed: receives nothing
+    const ids = [
+      await insertTestAuditEvent(org, 'u1', 'user.created', 0),
+      await insertTestAuditEvent(org, 'u1', 'user.updated', 1),
+      await insertTestAuditEvent(org, 'u1', 'user.updated', 2),
+    ];
+    // Two workers (two replicas) on the same database.
+    startWorker();
+    startWorker();
+    await until('three deliveries', async () => (await col.deliveries.countDocuments({ endpointId, status: 'DELIVERED' })) === 3);
+    expect(await col.deliveries.countDocuments({ organizationId: org })).toBe(3);
+    expect(await col.events.countDocuments({ _id: { $in: ids }, fanout: 'done' })).toBe(3);
+    const wh = new Webhook(secret);
+    for (const r of received) expect(wh.verify(r.body, r.headers)).toMatchObject({ data: { eventId: r.id } });
+    expect(received.map((r) => r.id)).toEqual(ids);
+  });
+
+  it('two workers never send one attempt at once: a hanging receiver sees each event once per lease', async () => {
+    const org = randomBytes(6).toString('hex');
+    await newEndpoint(org, ['user.deleted']);
+    answer = 'hang';
+    const id = await insertTestAuditEvent(org, 'u2', 'user.deleted');
+    startWorker([60]);
+    startWorker([60]);
+    await until('the first attempt', () => received.some((r) => r.id === id));
+    // The attempt times out at 500 ms and is rescheduled 60 s later: in between no second send of it.
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(received.filter((r) => r.id === id)).toHaveLength(1);
+  });
+
+  it('gives up after the schedule: the delivery FAILED, the endpoint disabled, an audit event recorded', async () => {
+    const org = randomBytes(6).toString('hex');
+    const endpointId = await newEndpoint(org, ['user.locked_out']);
+    answer = 500;
+    await insertTestAuditEvent(org, 'u3', 'user.locked_out');
+    const worker = startWorker([0.05, 0.05]);
+    await until('the give-up', async () => (await col.deliveries.countDocuments({ endpointId, status: 'FAILED' })) === 1);
+    // The audit event rode in the endpoint's write, then moved to audit_events.
+    await until('the audit event', async () => (await col.endpoints.findOne({ _id: endpointId }))?.auditOutbox?.length === 0);
+    expect(await col.events.countDocuments({ action: 'webhook.endpoint_disabled', 'target.id': endpointId })).toBe(1);
+    expect(await col.endpoints.findOne({ _id: endpointId })).toMatchObject({ status: 'DISABLED', disabledReason: 'FAILING' });
+    expect((await col.deliveries.findOne({ endpointId }))?.attempts).toBe(3);
+    expect(worker.counters().webhook_endpoints_disabled).toBe(1);
+    // Nothing further goes to a disabled endpoint.
+    const before = received.length;
+    await insertTestAuditEvent(org, 'u3', 'user.locked_out');
+    await worker.runOnce();
+    expect(received.length).toBe(before);
+  });
+});
