@@ -30,3 +30,13 @@ export const loadSchemaEnv = (): SchemaEnv => loadEnv(schemaEnvSchema, 'usergrap
 export const backupEnvSchema = z.object({ USERGRAPH_DATA_DIR: optional, MONGODB_URI: optional });
 
 export const loadBackupEnv = (command: string) => loadEnv(backupEnvSchema, `usergraph ${command}`);
+
+/**
+ * The standard OTEL_* variables (OpenTelemetry tracing) `npm start` hands on to every service as
+ * they are: each service's SDK reads them itself. OTEL_SERVICE_NAME is set per service by the launcher.
+ */
+export function otelPassThrough(source: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(source).filter((entry): entry is [string, string] => entry[0].startsWith('OTEL_') && entry[1] !== undefined),
+  );
+}

@@ -18,7 +18,7 @@ import { bootstrap, describeFailure, parseBootstrapArgs } from './bootstrap.js';
 import { loadStartEnv } from './start-env.js';
 import { SCHEMA_USAGE, schemaCommand, UsageError } from './schema-commands.js';
 import { backup, BackupError, restore } from './backup.js';
-import { loadBackupEnv } from './env.js';
+import { loadBackupEnv, otelPassThrough } from './env.js';
 
 async function start(): Promise<void> {
   const env = loadStartEnv();
@@ -35,7 +35,7 @@ async function start(): Promise<void> {
       licensing: env.LICENSING_PORT,
       registry: env.REGISTRY_PORT,
     },
-    env: { NODE_ENV: env.NODE_ENV, LOG_LEVEL: env.LOG_LEVEL },
+    env: { NODE_ENV: env.NODE_ENV, LOG_LEVEL: env.LOG_LEVEL, ...otelPassThrough() },
     ensurePublicOrganization: !env.MONGODB_URI && env.NODE_ENV !== 'production',
   });
   writeStackState(dataDir, stack);

@@ -219,7 +219,8 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
     const child = spawn(process.execPath, [join(root, ENTRY[name])], {
       cwd: root,
-      env: { ...envOf[name], ...opts.serviceEnv?.[name] },
+      // Each service names itself in traces, whatever OTEL_SERVICE_NAME the launcher was given.
+      env: { ...envOf[name], OTEL_SERVICE_NAME: name, ...opts.serviceEnv?.[name] },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const niceness = NICENESS[name];
