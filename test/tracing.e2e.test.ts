@@ -131,6 +131,10 @@ describe('OpenTelemetry traces exported to Jaeger', () => {
     // ... and MongoDB commands are spans of their own.
     const mongo = trace.spans.filter((s) => tag(s, 'db.system') === 'mongodb' || tag(s, 'db.system.name') === 'mongodb');
     expect(new Set(mongo.map((s) => serviceOf(trace, s)))).toEqual(new Set(['org-users', 'identity', 'licensing']));
+    // A statement names the command and its options, never a value (an e-mail, a password hash).
+    const statements = mongo.map((s) => tag(s, 'db.query.text') ?? tag(s, 'db.statement')).filter((v) => v !== undefined);
+    expect(statements.length).toBeGreaterThan(0);
+    for (const statement of statements) expect(statement).toMatch(/^\{("[^"]+":"\?",?)*\}$/);
 
     // The request's log lines carry its trace id, in every subgraph it crossed.
     const filesWithTraceId = readdirSync(stack.logDir).filter((file) =>

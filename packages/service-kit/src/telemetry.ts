@@ -14,6 +14,10 @@ import { telemetryEnv } from './env.js';
 
 let sdk: NodeSDK | undefined;
 
+/** `{"find":"?","filter":"?","limit":"?"}`: which command and options, without any value. */
+const commandShape = (command: Record<string, unknown>): string =>
+  JSON.stringify(Object.fromEntries(Object.keys(command).map((key) => [key, '?'])));
+
 /** Starts tracing when configured; returns whether it did. Call before importing anything instrumented. */
 export async function startTelemetry(serviceName: string): Promise<boolean> {
   const env = telemetryEnv();
@@ -24,11 +28,18 @@ export async function startTelemetry(serviceName: string): Promise<boolean> {
   register('import-in-the-middle/hook.mjs', import.meta.url, registerOptions);
   sdk = new NodeSDK({
     serviceName: env.serviceName ?? serviceName,
+    // Traces only. Left to the environment, the SDK would also record every request in OTLP
+    // metrics (and push them to the same endpoint): Prometheus /metrics does that here, and
+    // those histograms were a measurable part of tracing's CPU (bench/README.md, P10).
+    metricReaders: [],
+    logRecordProcessors: [],
     instrumentations: [
       new HttpInstrumentation(),
       new UndiciInstrumentation(),
-      // Statements are left out: they can hold e-mail addresses and other personal data.
-      new MongoDBInstrumentation({ enhancedDatabaseReporting: false }),
+      // Values never leave the process (they can hold e-mail addresses and other personal data):
+      // a statement is its command's top-level keys. The default serializer walks the whole
+      // command to mask each value, a tenth of a millisecond per P1 request (bench/README.md, P10).
+      new MongoDBInstrumentation({ enhancedDatabaseReporting: false, dbStatementSerializer: commandShape }),
       // Adds trace_id/span_id to every log line written inside a span; logs still go to stdout only.
       new PinoInstrumentation({ disableLogSending: true }),
     ],
