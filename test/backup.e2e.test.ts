@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, cpSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -94,6 +94,9 @@ describe.skipIf(!EMBEDDED)('usergraph backup and restore (embedded store)', () =
         during++;
       }
     })();
+    // An existing, empty, world-readable directory: the backup makes it and every copy owner-only.
+    mkdirSync(backupDir);
+    chmodSync(backupDir, 0o755);
     const backup = await cli(['backup', '--out', backupDir, '--json']);
     backingUp = false;
     await writer;
@@ -109,6 +112,8 @@ describe.skipIf(!EMBEDDED)('usergraph backup and restore (embedded store)', () =
       expect.arrayContaining(['identity.sqlite', 'orgusers.sqlite', 'licensing.sqlite', 'registry.sqlite']),
     );
     expect(manifest.secrets).toBeDefined();
+    expect(statSync(backupDir).mode & 0o777).toBe(0o700);
+    for (const file of readdirSync(backupDir)) expect(statSync(join(backupDir, file)).mode & 0o077, file).toBe(0);
     // A second backup into the same directory is refused rather than mixed in.
     expect((await cli(['backup', '--out', backupDir])).stderr).toContain('OUT_NOT_EMPTY');
 

@@ -3,8 +3,9 @@
  * is read back from a real Jaeger (built from the Go module proxy, cached in
  * tools/jaeger/bin; `npm test` starts that build in the background) and must hold the gateway's own spans, each subgraph's
  * server span, the internal commands and the MongoDB commands, under the trace
- * id the client sent in its W3C traceparent; the services' log lines for that
- * request carry the same trace id.
+ * id the gateway answers in its `traceresponse` header; the services' log lines
+ * for that request carry the same trace id. A client's own traceparent is not
+ * believed, and no span holds the user's password, e-mail or username.
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningStack } from '@usergraph/cli';
 import { startJaeger, type RunningJaeger } from '@usergraph/embedded-store';
-import { ADMIN_PASSWORD, bearer, bootstrapOrganization, gql, login, removeDir, startTestStack, uniqueEmail } from './support/stack.js';
+import { ADMIN_PASSWORD, bearer, bootstrapOrganization, login, removeDir, startTestStack, uniqueEmail } from './support/stack.js';
 
 interface JaegerSpan {
   traceID: string;
@@ -42,8 +43,6 @@ describe('OpenTelemetry traces exported to Jaeger', () => {
     jaeger = await startJaeger({ log: (line) => process.stderr.write(`${line}\n`) });
     const started = await startTestStack({
       env: {
-        // What an operator may set for `npm start`: each service still names itself in the trace.
-        OTEL_SERVICE_NAME: 'usergraph',
         // Debug: every subgraph then logs each GraphQL operation it serves.
         LOG_LEVEL: 'debug',
         OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpEndpoint,
@@ -66,10 +65,10 @@ describe('OpenTelemetry traces exported to Jaeger', () => {
   const serviceOf = (trace: JaegerTrace, span: JaegerSpan) => trace.processes[span.processID]!.serviceName;
 
   /**
-   * Polls Jaeger's query API until the trace holds every service and the gateway's
-   * request span, which ends last (spans arrive in batches, per service).
+   * Polls Jaeger's query API until the trace holds every service and `endSpan`
+   * (by default the gateway's request span, which ends last; spans arrive in batches, per service).
    */
-  async function readTrace(traceId: string, services: string[]): Promise<JaegerTrace> {
+  async function readTrace(traceId: string, services: string[], endSpan = 'gateway.request'): Promise<JaegerTrace> {
     const deadline = Date.now() + TRACE_WAIT_MS;
     let last: JaegerTrace | undefined;
     while (Date.now() < deadline) {
@@ -78,42 +77,54 @@ describe('OpenTelemetry traces exported to Jaeger', () => {
         const body = (await res.json()) as { data: JaegerTrace[] };
         last = body.data[0];
         const seen = new Set(Object.values(last?.processes ?? {}).map((p) => p.serviceName));
-        const requestEnded = last?.spans.some((s) => s.operationName === 'gateway.request') ?? false;
+        const requestEnded = last?.spans.some((s) => s.operationName === endSpan) ?? false;
         if (requestEnded && services.every((s) => seen.has(s))) return last!;
       }
       await new Promise((r) => setTimeout(r, 250));
     }
     const held = last?.spans.map((s) => `${serviceOf(last, s)}:${s.operationName}`) ?? [];
-    throw new Error(`trace ${traceId} never held the gateway request and ${services.join(', ')}: ${held.join(', ')}`);
+    throw new Error(`trace ${traceId} never held ${endSpan} and ${services.join(', ')}: ${held.join(', ')}`);
   }
 
-  it('one createUser is one trace: gateway plan/fetch, every subgraph, internal commands and MongoDB', async () => {
-    const traceId = randomBytes(16).toString('hex');
-    const traceparent = `00-${traceId}-${randomBytes(8).toString('hex')}-01`;
-    const res = await gql(
-      stack.gatewayUrl,
-      CREATE,
-      {
-        input: {
-          user: {
-            firstName: 'Leia',
-            lastName: 'Organa',
-            email: uniqueEmail('traced'),
-            credentials: { username: `traced_${randomBytes(3).toString('hex')}`, password: 'Alderaan-Forever-77' },
-          },
-          requestedLicenses: ['VIEWER'],
-          requestedGroups: ['DEFAULT'],
-        },
-      },
-      { ...bearer(adminJwt), traceparent },
-    );
-    expect(res.errors).toBeUndefined();
-    expect(res.data!.createUser.errors).toEqual([]);
+  /** Every tag value of every span, as one string to search for secrets and personal values. */
+  const allTagValues = (trace: JaegerTrace) => JSON.stringify(trace.spans.map((s) => s.tags.map((t) => t.value)));
 
-    const trace = await readTrace(traceId, ['gateway', 'org-users', 'identity', 'licensing']);
+  it('one createUser is one trace: gateway plan/fetch, every subgraph, internal commands and MongoDB', async () => {
+    // The attacker's traceparent (sampled, chosen id) is ignored: the gateway starts its own trace.
+    const clientTraceId = randomBytes(16).toString('hex');
+    const email = uniqueEmail('traced');
+    const username = `traced_${randomBytes(3).toString('hex')}`;
+    const password = 'Alderaan-Forever-77';
+    const res = await fetch(stack.gatewayUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...bearer(adminJwt),
+        traceparent: `00-${clientTraceId}-${randomBytes(8).toString('hex')}-01`,
+      },
+      body: JSON.stringify({
+        query: CREATE,
+        variables: {
+          input: {
+            user: { firstName: 'Leia', lastName: 'Organa', email, credentials: { username, password } },
+            requestedLicenses: ['VIEWER'],
+            requestedGroups: ['DEFAULT'],
+          },
+        },
+      }),
+    });
+    const body = (await res.json()) as { errors?: unknown; data?: { createUser: { errors: unknown[] } } };
+    expect(body.errors).toBeUndefined();
+    expect(body.data!.createUser.errors).toEqual([]);
+    const traceId = /^00-([0-9a-f]{32})-[0-9a-f]{16}-0[01]$/.exec(res.headers.get('traceresponse') ?? '')?.[1];
+    expect(traceId, 'traceresponse header').toBeDefined();
+    expect(traceId).not.toBe(clientTraceId);
+
+    const trace = await readTrace(traceId!, ['gateway', 'org-users', 'identity', 'licensing']);
     const tag = (span: JaegerSpan, key: string) => span.tags.find((t) => t.key === key)?.value;
     expect(trace.spans.every((s) => s.traceID === traceId)).toBe(true);
-
+    const exported = allTagValues(trace);
+    for (const secret of [password, email, username, adminJwt]) expect(exported).not.toContain(secret);
     // Apollo Gateway's own spans: the plan and one fetch per subgraph call.
     const gatewayOps = trace.spans.filter((s) => serviceOf(trace, s) === 'gateway').map((s) => s.operationName);
     expect(gatewayOps).toEqual(expect.arrayContaining(['gateway.request', 'gateway.plan', 'gateway.fetch']));
@@ -141,5 +152,21 @@ describe('OpenTelemetry traces exported to Jaeger', () => {
       readFileSync(join(stack.logDir, file), 'utf8').includes(`"trace_id":"${traceId}"`),
     );
     expect(filesWithTraceId).toEqual(expect.arrayContaining(['identity.log', 'org-users.log', 'licensing.log']));
+  });
+
+  it('keeps query strings out of spans: a GET with variables in the URL exports no password', async () => {
+    const password = `Query-String-Secret-${randomBytes(4).toString('hex')}`;
+    const query = encodeURIComponent('query($p: String!) { __typename }');
+    const variables = encodeURIComponent(JSON.stringify({ p: password }));
+    const res = await fetch(`${stack.gatewayUrl}?query=${query}&variables=${variables}`, {
+      headers: { 'apollo-require-preflight': 'true' },
+    });
+    const traceId = /^00-([0-9a-f]{32})-/.exec(res.headers.get('traceresponse') ?? '')?.[1];
+    expect(traceId, 'traceresponse header').toBeDefined();
+    // Answered or refused, the request is traced: its HTTP server span holds the URL.
+    const trace = await readTrace(traceId!, ['gateway'], 'GET');
+    const exported = allTagValues(trace);
+    expect(exported).toContain('REDACTED');
+    expect(exported).not.toContain(password);
   });
 });

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,6 +17,8 @@ import { stackStateFile } from './stack.js';
  */
 export const MANIFEST = 'manifest.json';
 const FORMAT = 'usergraph-embedded-backup/1';
+/** Every database a running stack has: a backup without one of them would restore that service empty. */
+export const REQUIRED_DATABASES = ['identity.sqlite', 'licensing.sqlite', 'orgusers.sqlite', 'registry.sqlite'];
 
 export interface ManifestFile {
   file: string;
@@ -35,7 +37,15 @@ export interface Manifest {
 /** A backup or restore refused for a reason the operator must fix; `code` names it. */
 export class BackupError extends Error {
   constructor(
-    readonly code: 'MONGODB_URI_SET' | 'OUT_NOT_EMPTY' | 'NO_STORE' | 'STACK_RUNNING' | 'BAD_MANIFEST' | 'CHECKSUM_MISMATCH',
+    readonly code:
+      | 'MONGODB_URI_SET'
+      | 'OUT_NOT_EMPTY'
+      | 'OUT_NOT_DIRECTORY'
+      | 'NO_STORE'
+      | 'INCOMPLETE_STORE'
+      | 'STACK_RUNNING'
+      | 'BAD_MANIFEST'
+      | 'CHECKSUM_MISMATCH',
     message: string,
   ) {
     super(message);
@@ -54,17 +64,25 @@ export async function backup(dataDir: string, outDir: string, opts: { mongodbUri
   const storeDir = join(dataDir, 'ferretdb');
   if (!existsSync(storeDir)) throw new BackupError('NO_STORE', `no embedded store in ${dataDir}`);
   const out = resolve(outDir);
+  if (existsSync(out) && !statSync(out).isDirectory()) throw new BackupError('OUT_NOT_DIRECTORY', `${out} is not a directory`);
   if (existsSync(out) && readdirSync(out).length > 0) throw new BackupError('OUT_NOT_EMPTY', `${out} is not empty`);
+  // Owner only, even for a directory that already existed: the copies hold password hashes and keys.
   mkdirSync(out, { recursive: true, mode: 0o700 });
+  chmodSync(out, 0o700);
   const binary = await ensureEmbeddedStoreBinary();
   await promisify(execFile)(binary, ['backup', '-data-dir', storeDir, '-out', out]);
-  const databases = readdirSync(out)
+  const files = readdirSync(out)
     .filter((f) => f.endsWith('.sqlite'))
-    .sort()
-    .map((f) => describe(out, f));
+    .sort();
+  const missing = REQUIRED_DATABASES.filter((f) => !files.includes(f));
+  if (missing.length > 0)
+    throw new BackupError('INCOMPLETE_STORE', `the store in ${storeDir} has no ${missing.join(', ')}: start the stack once first`);
+  for (const f of files) chmodSync(join(out, f), 0o600);
+  const databases = files.map((f) => describe(out, f));
   let secrets: ManifestFile | undefined;
   if (existsSync(join(dataDir, 'secrets.json'))) {
     copyFileSync(join(dataDir, 'secrets.json'), join(out, 'secrets.json'));
+    chmodSync(join(out, 'secrets.json'), 0o600);
     secrets = describe(out, 'secrets.json');
   }
   const manifest: Manifest = { format: FORMAT, createdAt: new Date().toISOString(), databases, ...(secrets ? { secrets } : {}) };
@@ -86,6 +104,10 @@ export function verifyBackup(fromDir: string): Manifest {
   if (parsed.format !== FORMAT || !Array.isArray(parsed.databases) || parsed.databases.length === 0)
     throw new BackupError('BAD_MANIFEST', `${file} is not a usergraph embedded-store backup manifest`);
   const manifest = parsed as Manifest;
+  const listed = manifest.databases.map((d) => (d as Partial<ManifestFile>).file);
+  const missing = REQUIRED_DATABASES.filter((f) => !listed.includes(f));
+  if (missing.length > 0)
+    throw new BackupError('BAD_MANIFEST', `${file} lists no ${missing.join(', ')}: restoring it would leave those services empty`);
   for (const entry of [...manifest.databases, ...(manifest.secrets ? [manifest.secrets] : [])]) {
     // Names only: a manifest must not point outside its directory.
     if (typeof entry.file !== 'string' || !/^[\w.-]+$/.test(entry.file) || entry.file.startsWith('.'))
@@ -143,9 +165,15 @@ export async function restore(
     throw new BackupError('STACK_RUNNING', `a stack is running on ${dataDir}: stop it (Ctrl-C) before restoring`);
   const storeDir = join(dataDir, 'ferretdb');
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  // Everything is copied next to its place first; only renames follow, so a failed copy changes nothing.
   const staging = join(dataDir, `ferretdb.restoring-${stamp}`);
   mkdirSync(staging, { recursive: true, mode: 0o700 });
   for (const entry of manifest.databases) copyFileSync(join(from, entry.file), join(staging, entry.file));
+  const stagedSecrets = join(dataDir, `secrets.restoring-${stamp}.json`);
+  if (manifest.secrets) {
+    copyFileSync(join(from, manifest.secrets.file), stagedSecrets);
+    chmodSync(stagedSecrets, 0o600);
+  }
   let previous: string | undefined;
   if (existsSync(storeDir)) {
     previous = join(dataDir, `ferretdb.before-restore-${stamp}`);
@@ -155,7 +183,7 @@ export async function restore(
   if (manifest.secrets) {
     const secrets = join(dataDir, 'secrets.json');
     if (existsSync(secrets)) renameSync(secrets, join(dataDir, `secrets.before-restore-${stamp}.json`));
-    copyFileSync(join(from, manifest.secrets.file), secrets);
+    renameSync(stagedSecrets, secrets);
   }
   return { manifest, ...(previous ? { previous } : {}) };
 }

@@ -8,7 +8,6 @@ import { isEncryptionKey } from '@usergraph/service-kit';
 import { parseBootstrapArgs } from './bootstrap.js';
 import { loadOrCreateDevSecrets } from './secrets.js';
 import { startEnvSchema } from './start-env.js';
-import { otelPassThrough } from './env.js';
 import { waitUntilReady } from './stack.js';
 
 describe('bootstrap arguments', () => {
@@ -93,25 +92,6 @@ describe('npm start environment', () => {
     const result = startEnvSchema.safeParse({ MONGODB_URI: 'postgres://x', PORT: '99999' });
     expect(result.success).toBe(false);
     expect(result.error!.issues.map((i) => i.path[0]).sort()).toEqual(['MONGODB_URI', 'PORT']);
-  });
-
-  it('hands every OTEL_* variable on to the services, and nothing else of the environment', () => {
-    const passed = otelPassThrough({
-      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
-      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
-      OTEL_SDK_DISABLED: 'true',
-      OTEL_SERVICE_NAME: 'usergraph',
-      MONGODB_URI: 'mongodb://127.0.0.1:27017/',
-      HOME: '/root',
-      XOTEL_NOT_OURS: '1',
-    });
-    expect(passed).toEqual({
-      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
-      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
-      OTEL_SDK_DISABLED: 'true',
-      // Set again per service by the launcher (stack.ts), so each one names itself in traces.
-      OTEL_SERVICE_NAME: 'usergraph',
-    });
   });
 });
 

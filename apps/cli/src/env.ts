@@ -31,12 +31,5 @@ export const backupEnvSchema = z.object({ USERGRAPH_DATA_DIR: optional, MONGODB_
 
 export const loadBackupEnv = (command: string) => loadEnv(backupEnvSchema, `usergraph ${command}`);
 
-/**
- * The standard OTEL_* variables (OpenTelemetry tracing) `npm start` hands on to every service as
- * they are: each service's SDK reads them itself. OTEL_SERVICE_NAME is set per service by the launcher.
- */
-export function otelPassThrough(source: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(source).filter((entry): entry is [string, string] => entry[0].startsWith('OTEL_') && entry[1] !== undefined),
-  );
-}
+/** What the services may read from `npm start`'s environment: each takes the variables its own schema documents. */
+export const passThroughEnv = (): NodeJS.ProcessEnv => process.env;

@@ -12,34 +12,94 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { identityCommands, licensingCommands, orgUsersCommands } from '@usergraph/contracts';
 import { repoRoot } from '@usergraph/embedded-store';
-import { startStack, writeStackState, removeStackState } from './stack.js';
+import { startStack, writeStackState, removeStackState, type RunningStack } from './stack.js';
 import { connectToStack } from './stack-client.js';
 import { bootstrap, describeFailure, parseBootstrapArgs } from './bootstrap.js';
 import { loadStartEnv } from './start-env.js';
+import { passThroughEnv } from './env.js';
 import { SCHEMA_USAGE, schemaCommand, UsageError } from './schema-commands.js';
 import { backup, BackupError, restore } from './backup.js';
-import { loadBackupEnv, otelPassThrough } from './env.js';
+import { loadBackupEnv } from './env.js';
 
 async function start(): Promise<void> {
   const env = loadStartEnv();
   const dataDir = env.USERGRAPH_DATA_DIR ?? join(repoRoot(), '.data');
   const started = Date.now();
-  process.stdout.write(env.MONGODB_URI ? 'Using the MongoDB at MONGODB_URI.\n' : `Starting the embedded store (data in ${dataDir})...\n`);
-  const stack = await startStack({
-    dataDir,
-    mongodbUri: env.MONGODB_URI,
-    ports: {
-      gateway: env.PORT,
-      identity: env.IDENTITY_PORT,
-      'org-users': env.ORG_USERS_PORT,
-      licensing: env.LICENSING_PORT,
-      registry: env.REGISTRY_PORT,
-    },
-    env: { NODE_ENV: env.NODE_ENV, LOG_LEVEL: env.LOG_LEVEL, ...otelPassThrough() },
-    ensurePublicOrganization: !env.MONGODB_URI && env.NODE_ENV !== 'production',
-  });
+  // The console may go away (`npm start | head -1`): a write to a closed pipe fails with EPIPE.
+  const open = { stdout: true, stderr: true };
+  const say = (text: string): void => {
+    if (open.stdout) process.stdout.write(text);
+  };
+  const warn = (text: string): void => {
+    if (open.stderr) process.stderr.write(text);
+  };
+
+  // Ctrl-C, SIGTERM, a lost console and a crash loop stop everything, also while it is still starting.
+  const starting = new AbortController();
+  let stack: RunningStack | undefined;
+  let exitCode: number | undefined;
+  const stop = async (code: number): Promise<void> => {
+    if (exitCode !== undefined) return;
+    exitCode = code;
+    say('Stopping...\n');
+    // Still starting: startStack stops what it started and rejects (see below).
+    if (!stack) return starting.abort();
+    await stack.stop();
+    removeStackState(dataDir);
+    say('Stopped.\n');
+    process.exit(code);
+  };
+  // The services run in their own process groups, so a closed terminal (SIGHUP) reaches only the launcher.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(0));
+  // Rather than dying and leaving the services running, the launcher stops them and exits 1.
+  for (const stream of ['stdout', 'stderr'] as const) {
+    process[stream].on('error', (err: NodeJS.ErrnoException) => {
+      open[stream] = false;
+      warn(`usergraph: ${stream} failed (${err.code ?? err.message}): stopping everything.\n`);
+      void stop(1);
+    });
+  }
+
+  say(env.MONGODB_URI ? 'Using the MongoDB at MONGODB_URI.\n' : `Starting the embedded store (data in ${dataDir})...\n`);
+  try {
+    stack = await startStack({
+      dataDir,
+      mongodbUri: env.MONGODB_URI,
+      ports: {
+        gateway: env.PORT,
+        identity: env.IDENTITY_PORT,
+        'org-users': env.ORG_USERS_PORT,
+        licensing: env.LICENSING_PORT,
+        registry: env.REGISTRY_PORT,
+      },
+      metricsPort: env.METRICS_PORT,
+      env: { NODE_ENV: env.NODE_ENV, LOG_LEVEL: env.LOG_LEVEL },
+      ensurePublicOrganization: !env.MONGODB_URI && env.NODE_ENV !== 'production',
+      // Every variable a service documents reaches it (NOTIFIER, SMTP_URL, LOGIN_*, OTEL_*...).
+      passEnv: passThroughEnv(),
+      supervise: {
+        log: (line) => say(`${new Date().toISOString()} ${line}\n`),
+        onGiveUp: (message) => {
+          warn(`usergraph: ${message} Stopping everything.\n`);
+          void stop(1);
+        },
+        maxCrashes: env.SUPERVISE_MAX_CRASHES,
+        stableMs: env.SUPERVISE_STABLE_SECONDS * 1000,
+      },
+      signal: starting.signal,
+      ownProcessGroups: true,
+    });
+  } catch (err) {
+    if (!starting.signal.aborted) throw err;
+    say('Stopped.\n');
+    process.exit(exitCode);
+  }
   writeStackState(dataDir, stack);
-  process.stdout.write(
+  const metricsHost = env.METRICS_HOST ?? '127.0.0.1';
+  const metrics = Object.entries(stack.metricsPorts).map(
+    ([name, port], i) => `  ${i === 0 ? 'metrics' : ''.padEnd(7)}     http://${metricsHost}:${port}/metrics (${name})`,
+  );
+  say(
     [
       `usergraph is ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
       `  gateway     ${stack.gatewayUrl}`,
@@ -49,22 +109,11 @@ async function start(): Promise<void> {
       `  registry    ${stack.urls.registry} (usergraph schema list)`,
       `  store       ${stack.mongodbUri}`,
       `  logs        ${stack.logDir}`,
+      ...metrics,
       'Press Ctrl-C to stop.',
       '',
     ].join('\n'),
   );
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    process.stdout.write('Stopping...\n');
-    await stack.stop();
-    removeStackState(dataDir);
-    process.stdout.write('Stopped.\n');
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -17,6 +17,13 @@ export const startEnvSchema = z.object({
   ORG_USERS_PORT: port.default(4002),
   LICENSING_PORT: port.default(4003),
   REGISTRY_PORT: port.default(4004),
+  /** The gateway's metrics port; identity, org-users and licensing get the next three (stack.ts METRICS_OFFSET). */
+  METRICS_PORT: port.optional(),
+  /** Only to print the metrics URLs: each service reads it itself. */
+  METRICS_HOST: z.string().min(1).optional(),
+  /** The crash-loop policy (stack.ts SUPERVISION): crashes in a row before giving up, and the run that clears them. */
+  SUPERVISE_MAX_CRASHES: z.coerce.number().int().min(1).max(100).default(5),
+  SUPERVISE_STABLE_SECONDS: z.coerce.number().positive().max(86_400).default(60),
 });
 
 export const loadStartEnv = () => loadEnv(startEnvSchema, 'usergraph start');

@@ -16,6 +16,9 @@ import {
   sendJson,
   sensitiveMutationLimitRule,
   startSubgraphService,
+  createServiceMetrics,
+  createRegistrationCounter,
+  registerMongoPoolMetrics,
   undefinedIfNotFound,
   type Logger,
   type RunningService,
@@ -25,6 +28,7 @@ import { createServiceClients } from './clients.js';
 import { buildIdentitySchema } from './schema.js';
 import { createSigningKeys } from './modules/keys/signing-keys.js';
 import { createPasswordHasher } from './modules/passwords/password-hasher.js';
+import { countLogins, createHashMetrics, createLimiterMetrics, registerUserOutcome } from './identity-metrics.js';
 import { createCredentialRepository } from './modules/credentials/credential-repository.js';
 import { createSessionRepository } from './modules/sessions/session-repository.js';
 import { createSessionService } from './modules/sessions/session-service.js';
@@ -63,6 +67,8 @@ class RegisterUserFailure extends Error {
 
 /** Wires the identity & sessions subgraph on an open database connection; main.ts and tests share it. */
 export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Connection): Promise<RunningService> {
+  const metrics = createServiceMetrics('identity', env.METRICS_PORT !== undefined);
+  registerMongoPoolMetrics(metrics.registry, conn.getClient());
   if (env.FAULT_INJECTION && env.NODE_ENV === 'production') throw new Error('FAULT_INJECTION is for tests and is refused in production');
   const crashAt = (point: string) => {
     if (env.FAULT_INJECTION === point) {
@@ -83,12 +89,14 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     audience: env.TOKEN_AUDIENCE,
   });
   await keys.jwks(); // create the first key at start, not on the first request
+  const hashMetrics = createHashMetrics();
   const hasher = createPasswordHasher(
     { memoryCost: env.ARGON2_MEMORY_KIB, timeCost: env.ARGON2_TIME_COST, parallelism: env.ARGON2_PARALLELISM },
     env.HASH_CONCURRENCY,
     env.HASH_QUEUE_MAX,
+    hashMetrics.observeHashTime,
   );
-  const rateLimiters = createRateLimiterFactory(conn);
+  const rateLimiters = createRateLimiterFactory(conn, createLimiterMetrics(metrics.registry));
   // TTL indexes on MongoDB, a bounded sweeper on the embedded store.
   const expiry = await startExpiry(conn, identityExpiringCollections(env), {
     intervalMs: env.EXPIRY_SWEEP_INTERVAL_SECONDS * 1000,
@@ -137,6 +145,8 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     sessions,
     limits,
   });
+  login.login = countLogins(metrics.registry, login.login);
+  const registrations = createRegistrationCounter(metrics.registry, ['B', 'C']);
   // Keys of their own, derived from the one secret identity already holds.
   const secretKey = Buffer.from(env.SIGNING_KEY_ENCRYPTION_KEY, 'base64');
   const fingerprintKey = Buffer.from(hkdfSync('sha256', secretKey, '', 'usergraph idempotency fingerprints', 32));
@@ -164,6 +174,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     logger,
     faults: crashAt,
   });
+  registration.register = registrations.counted('B', registration.register);
 
   const applicationRepository = createApplicationRepository(conn);
   const applications = createApplicationService({ applications: applicationRepository });
@@ -176,6 +187,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     logger,
     faults: crashAt,
   });
+  registerUserService.registerUser = registrations.counted('C', registerUserService.registerUser, registerUserOutcome);
   const credentialService = createCredentialService({
     conn,
     credentials,
@@ -189,6 +201,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
 
   const service = await startSubgraphService({
     name: 'identity',
+    metrics,
     env,
     logger,
     schema: buildIdentitySchema([
@@ -266,6 +279,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
       }),
     },
   });
+  hashMetrics.register(service.metrics.registry, hasher);
   return {
     ...service,
     async close() {

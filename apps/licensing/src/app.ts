@@ -6,6 +6,8 @@ import {
   createInternalClient,
   identityCallerLiveness,
   startSubgraphService,
+  createServiceMetrics,
+  registerMongoPoolMetrics,
   type Logger,
   type RunningService,
 } from '@usergraph/service-kit';
@@ -25,6 +27,8 @@ import { buildMemberCountsAtStart } from './startup-build.js';
 
 /** Wires the licensing & groups subgraph on an open database connection; main.ts and tests share it. */
 export async function startLicensing(env: LicensingEnv, logger: Logger, conn: Connection): Promise<RunningService> {
+  const metrics = createServiceMetrics('licensing', env.METRICS_PORT !== undefined);
+  registerMongoPoolMetrics(metrics.registry, conn.getClient());
   const orgUsers = createInternalClient({
     from: 'licensing',
     to: 'org-users',
@@ -68,6 +72,7 @@ export async function startLicensing(env: LicensingEnv, logger: Logger, conn: Co
 
   const service = await startSubgraphService({
     name: 'licensing',
+    metrics,
     env,
     logger,
     schema: buildLicensingSchema([

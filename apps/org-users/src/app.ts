@@ -1,7 +1,17 @@
 import type { Connection } from 'mongoose';
 import { orgUsersCommands } from '@usergraph/contracts';
 import { IDEMPOTENCY_KEYS_EXPIRY, isDatabaseReady, isDatabaseUnavailableError, startExpiry } from '@usergraph/mongo';
-import { isNotFound, serve, mergeResolvers, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
+import {
+  isNotFound,
+  serve,
+  mergeResolvers,
+  startSubgraphService,
+  createServiceMetrics,
+  createRegistrationCounter,
+  registerMongoPoolMetrics,
+  type Logger,
+  type RunningService,
+} from '@usergraph/service-kit';
 import type { OrgUsersEnv } from './env.js';
 import { buildOrgUsersSchema, orgUsersTypeDefs } from './schema.js';
 import type { Resolvers } from './generated/resolvers-types.js';
@@ -25,6 +35,9 @@ import { createIdentityClient, createLicensingClient } from './clients.js';
 
 /** Wires the org-users subgraph on an open database connection; main.ts and tests share it. */
 export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Connection): Promise<RunningService> {
+  const metrics = createServiceMetrics('org-users', env.METRICS_PORT !== undefined);
+  registerMongoPoolMetrics(metrics.registry, conn.getClient());
+  const registrations = createRegistrationCounter(metrics.registry, ['A', 'D']);
   const organizationRepository = createOrganizationRepository(conn);
   const organizations = createOrganizationService({ conn, organizations: organizationRepository });
   const userRepository = createUserRepository(conn);
@@ -67,7 +80,11 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
     identity,
     logger,
     licensing,
+    registrations,
   });
+  const admin = createUserAdminService({ users, identity, licensing, policy: access, faults: crashAt, logger });
+  // D answers its failures in the payload: every broken rule at once, taken values among them.
+  admin.createUser = registrations.counted('D', admin.createUser, (payload) => (payload.errors.length > 0 ? 'invalid' : 'success'));
 
   const reconcile = createProfileReconciler({ users, identity, licensing, logger });
 
@@ -75,6 +92,7 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
   const expiry = await startExpiry(conn, [IDEMPOTENCY_KEYS_EXPIRY], { intervalMs: env.EXPIRY_SWEEP_INTERVAL_SECONDS * 1000, logger });
   const service = await startSubgraphService({
     name: 'org-users',
+    metrics,
     env,
     logger,
     schema: buildOrgUsersSchema([
@@ -85,7 +103,7 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
           createUserResolvers({ users, organizations, policy: access }),
           consumer.resolvers,
           createUserAdminResolvers({
-            admin: createUserAdminService({ users, identity, licensing, policy: access, faults: crashAt, logger }),
+            admin,
             organizations,
           }),
         ]),

@@ -29,6 +29,8 @@ export interface StartEmbeddedStoreOptions {
   port?: number;
   logFile?: string;
   logLevel?: string;
+  /** Its own process group: a terminal's Ctrl-C reaches only the launcher, which stops the store last. */
+  detached?: boolean;
 }
 
 /** A free loopback port, chosen by the kernel. */
@@ -118,6 +120,7 @@ async function startOnce(binary: string, opts: StartEmbeddedStoreOptions, port: 
 
   const child = spawn(binary, ['-listen', `127.0.0.1:${port}`, '-data-dir', dataDir, '-log-level', opts.logLevel ?? 'error'], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    detached: opts.detached === true,
   });
   trackChild(child);
 

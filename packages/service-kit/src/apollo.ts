@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { createErrorFormatter, type ErrorReason } from './errors.js';
 import { operationLimitsPlugin } from './cost-limit.js';
 import { documentLimitRules, type DocumentLimits } from './document-limits.js';
+import { knownOperationTypeRule } from './operation-types.js';
 
 /**
  * Apollo Server with the settings every usergraph server shares: CSRF
@@ -38,7 +39,7 @@ export function createApolloServer<TContext extends BaseContext>(opts: {
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: opts.allowBatching ?? false,
     parseOptions: { maxTokens: opts.limits.maxTokens },
-    validationRules: [...documentLimitRules(opts.limits), ...(opts.validationRules ?? [])],
+    validationRules: [...documentLimitRules(opts.limits), knownOperationTypeRule, ...(opts.validationRules ?? [])],
     formatError: createErrorFormatter({
       logger: opts.logger,
       isUnavailable: opts.isUnavailable,

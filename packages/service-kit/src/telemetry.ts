@@ -3,14 +3,55 @@
 // instrumentations patch mongodb, pino and node:http as they load. Off unless
 // OTEL_EXPORTER_OTLP_ENDPOINT is set; configured by the standard OTEL_* variables
 // (sampler, headers, protocol, resource attributes).
+import { IncomingMessage, type ClientRequest } from 'node:http';
 import { register } from 'node:module';
 import { createAddHookMessageChannel } from 'import-in-the-middle';
+import type { Context, Span, TextMapGetter, TextMapPropagator, TextMapSetter } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { MongoDBInstrumentation } from '@opentelemetry/instrumentation-mongodb';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
+import { clientAddressOf, compileTrustedProxies } from './client-ip.js';
 import { telemetryEnv } from './env.js';
+
+const REDACTED = 'REDACTED';
+
+/**
+ * At the public edge a client's `traceparent` is not believed: it would let anyone
+ * force sampling (export cost) and choose the trace id stamped in our logs. The
+ * gateway starts its own trace and passes it on (W3C trace context, no baggage).
+ */
+class InjectOnlyPropagator implements TextMapPropagator {
+  private readonly w3c = new W3CTraceContextPropagator();
+  inject(context: Context, carrier: unknown, setter: TextMapSetter): void {
+    this.w3c.inject(context, carrier, setter);
+  }
+  extract(context: Context, _carrier: unknown, _getter: TextMapGetter): Context {
+    return context;
+  }
+  fields(): string[] {
+    return this.w3c.fields();
+  }
+}
+
+/** `scheme://host/path` without the query: query strings can carry passwords, codes and client secrets. */
+const withoutQuery = (origin: string, path: string) => `${origin}${path.split('?', 1)[0] ?? ''}`;
+
+/**
+ * Span attributes never hold a query string (GET /graphql?variables=…, /oauth/token?client_secret=…),
+ * and the client address is the one our own proxy trust computes, not a client's X-Forwarded-For.
+ */
+function scrubHttpSpan(span: Span, request: ClientRequest | IncomingMessage, trustProxy: ReturnType<typeof compileTrustedProxies>): void {
+  if (request instanceof IncomingMessage) {
+    if ((request.url ?? '').includes('?')) span.setAttribute('url.query', REDACTED);
+    span.setAttribute('client.address', clientAddressOf(request, trustProxy));
+  } else if (request.path.includes('?')) {
+    span.setAttribute('url.full', withoutQuery(`${request.protocol}//${request.host}`, request.path));
+    span.setAttribute('url.query', REDACTED);
+  }
+}
 
 let sdk: NodeSDK | undefined;
 
@@ -18,14 +59,27 @@ let sdk: NodeSDK | undefined;
 const commandShape = (command: Record<string, unknown>): string =>
   JSON.stringify(Object.fromEntries(Object.keys(command).map((key) => [key, '?'])));
 
-/** Starts tracing when configured; returns whether it did. Call before importing anything instrumented. */
-export async function startTelemetry(serviceName: string): Promise<boolean> {
+/** TRUSTED_PROXIES as the gateway reads it; an invalid list trusts none here, and the service's own env check reports it. */
+function trustedProxiesOrNone(list: string): ReturnType<typeof compileTrustedProxies> {
+  try {
+    return compileTrustedProxies(list);
+  } catch {
+    return compileTrustedProxies('');
+  }
+}
+
+/**
+ * Starts tracing when configured; returns whether it did. Call before importing anything instrumented.
+ * `publicEdge` (the gateway) ignores trace context sent by clients.
+ */
+export async function startTelemetry(serviceName: string, opts: { publicEdge?: boolean } = {}): Promise<boolean> {
   const env = telemetryEnv();
   if (!env.enabled || sdk) return !!sdk;
   // ESM modules are patched through import-in-the-middle; only the modules an
   // instrumentation asks for are wrapped.
   const { registerOptions, waitForAllMessagesAcknowledged } = createAddHookMessageChannel();
   register('import-in-the-middle/hook.mjs', import.meta.url, registerOptions);
+  const trustProxy = trustedProxiesOrNone(env.trustedProxies);
   sdk = new NodeSDK({
     serviceName: env.serviceName ?? serviceName,
     // Traces only. Left to the environment, the SDK would also record every request in OTLP
@@ -33,9 +87,16 @@ export async function startTelemetry(serviceName: string): Promise<boolean> {
     // those histograms were a measurable part of tracing's CPU (bench/README.md, P10).
     metricReaders: [],
     logRecordProcessors: [],
+    textMapPropagator: opts.publicEdge ? new InjectOnlyPropagator() : new W3CTraceContextPropagator(),
     instrumentations: [
-      new HttpInstrumentation(),
-      new UndiciInstrumentation(),
+      new HttpInstrumentation({ requestHook: (span, request) => scrubHttpSpan(span, request, trustProxy) }),
+      new UndiciInstrumentation({
+        requestHook: (span, request) => {
+          if (!request.path.includes('?')) return;
+          span.setAttribute('url.full', withoutQuery(request.origin, request.path));
+          span.setAttribute('url.query', REDACTED);
+        },
+      }),
       // Values never leave the process (they can hold e-mail addresses and other personal data):
       // a statement is its command's top-level keys. The default serializer walks the whole
       // command to mask each value, a tenth of a millisecond per P1 request (bench/README.md, P10).

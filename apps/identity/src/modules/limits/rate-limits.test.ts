@@ -3,8 +3,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase } from '@usergraph/mongo';
 import { recordFilters, startTestStore, uniqueDatabaseName, type EmbeddedStore } from '@usergraph/mongo/testing';
 import { DomainError } from '@usergraph/service-kit';
-import { createRateLimiterFactory } from './rate-limits.js';
+import { createRateLimiterFactory, type LimiterEvents } from './rate-limits.js';
 import { createAccountLimits } from './account-limits.js';
+
+/** What the limiters tell the metrics, recorded in order. */
+function recordEvents() {
+  const seen = { declared: [] as string[], refused: [] as string[], lockedOut: [] as string[] };
+  const events: LimiterEvents = {
+    declared: (name, locksOut) => seen.declared.push(locksOut ? `${name} locks out` : name),
+    refused: (name) => seen.refused.push(name),
+    lockedOut: (name) => seen.lockedOut.push(name),
+  };
+  return { events, seen };
+}
 
 describe('rate limits on the shared store (rate-limiter-flexible, keyed by _id)', () => {
   let store: EmbeddedStore;
@@ -30,13 +41,23 @@ describe('rate limits on the shared store (rate-limiter-flexible, keyed by _id)'
     );
 
   it('of 12 concurrent consumes against 5 points exactly 5 pass, by _id only (no scan), and the rest say when to retry', async () => {
-    const limiter = createRateLimiterFactory(conn).limiter('burst', { points: 5, windowSeconds: 60, blockSeconds: 120 });
+    const { events, seen } = recordEvents();
+    const limiter = createRateLimiterFactory(conn, events).limiter('burst', {
+      points: 5,
+      windowSeconds: 60,
+      blockSeconds: 120,
+    });
     const recorder = recordFilters(conn, ['rate_limits']);
     const results = await Promise.all(Array.from({ length: 12 }, () => outcome(limiter.consume('k', 'too many'))));
     recorder.stop();
     expect(results.filter((r) => r === 'ok')).toHaveLength(5);
     const limited = results.filter((r) => r.startsWith('limited '));
     expect(limited).toHaveLength(7);
+    // Each refusal is counted once, by limiter name (usergraph_identity_rate_limit_refusals_total),
+    // and the lockout once, when it begins (usergraph_identity_lockouts_total), however many consumes raced.
+    expect(seen.declared).toEqual(['burst locks out']);
+    expect(seen.refused).toEqual(Array(7).fill('burst'));
+    expect(seen.lockedOut).toEqual(['burst']);
     for (const r of limited) expect(Number(r.split(' ')[1])).toBeGreaterThanOrEqual(59);
     expect(recorder.scans()).toEqual([]);
     // One document per key: the key is the _id.
@@ -44,7 +65,8 @@ describe('rate limits on the shared store (rate-limiter-flexible, keyed by _id)'
   });
 
   it('a new window starts after the old one expires (one document, replaced), and reset forgets a key', async () => {
-    const limiter = createRateLimiterFactory(conn).limiter('short', { points: 1, windowSeconds: 1 });
+    const { events, seen } = recordEvents();
+    const limiter = createRateLimiterFactory(conn, events).limiter('short', { points: 1, windowSeconds: 1 });
     expect(await outcome(limiter.consume('k', 'too many'))).toBe('ok');
     expect(await outcome(limiter.consume('k', 'too many'))).toMatch(/^limited 1$/);
     // The window's own expiry, read from the store: wait until it has passed.
@@ -54,6 +76,9 @@ describe('rate limits on the shared store (rate-limiter-flexible, keyed by _id)'
     expect(await rateLimits().countDocuments({ _id: 'short:k' })).toBe(1);
     await limiter.reset('k');
     expect(await outcome(limiter.consume('k', 'too many'))).toBe('ok');
+    // A limit without blockSeconds refuses, and never locks out.
+    expect(seen.refused).toEqual(['short']);
+    expect(seen.lockedOut).toEqual([]);
   });
 });
 
@@ -71,7 +96,8 @@ describe('login attempts: the client IP is reserved first', () => {
   });
 
   it("review: an IP that is locked out spends none of a victim account's budget", async () => {
-    const limits = createAccountLimits(createRateLimiterFactory(conn), {
+    const { events, seen } = recordEvents();
+    const limits = createAccountLimits(createRateLimiterFactory(conn, events), {
       perIp: 100,
       perAccount: 100,
       windowSeconds: 60,
@@ -92,5 +118,8 @@ describe('login attempts: the client IP is reserved first', () => {
     // The victim's account still has all three attempts (tried here from fresh addresses), and no more.
     for (let i = 1; i <= 3; i++) await limits.reserveLogin(`198.51.100.${i}`, 'org:user:victim');
     await expect(limits.reserveLogin('198.51.100.4', 'org:user:victim')).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    // Two lockouts began: the attacker's IP (on its third attempt), then the victim's account (on its fourth).
+    expect(seen.lockedOut).toEqual(['login-ip', 'login-account']);
+    expect(seen.refused.filter((l) => l === 'login-ip')).toHaveLength(5);
   });
 });

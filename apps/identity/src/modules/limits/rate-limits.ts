@@ -56,13 +56,26 @@ export interface Limiter {
   reset(key: string): Promise<void>;
 }
 
+/** What the limiters tell the metrics, by limiter name (this code's names, so a bounded set). */
+export interface LimiterEvents {
+  /** A limiter exists, and whether it locks keys out (blockSeconds). */
+  declared(limiter: string, locksOut: boolean): void;
+  /** A request was refused (over the limit, or locked out). */
+  refused(limiter: string): void;
+  /** A key just crossed a limit that blocks it: a lockout begins (the refusals while it lasts are not lockouts). */
+  lockedOut(limiter: string): void;
+}
+
+const NO_EVENTS: LimiterEvents = { declared: () => undefined, refused: () => undefined, lockedOut: () => undefined };
+
 /**
  * Limits shared by every identity instance, kept in the identity database's
  * `rate_limits` collection. Store errors are thrown, not ignored: a limit
  * that cannot be checked refuses (fails closed).
  */
-export function createRateLimiterFactory(conn: Connection) {
+export function createRateLimiterFactory(conn: Connection, events: LimiterEvents = NO_EVENTS) {
   function limiter(name: string, spec: LimitSpec): Limiter {
+    events.declared(name, spec.blockSeconds !== undefined);
     const store = new KeyedMongoLimiter({
       storeClient: conn,
       tableName: COLLECTION,
@@ -77,8 +90,12 @@ export function createRateLimiterFactory(conn: Connection) {
         try {
           await store.consume(key, points);
         } catch (err) {
-          if (err instanceof RateLimiterRes) throw rateLimited(message, err.msBeforeNext / 1000);
-          throw err;
+          if (!(err instanceof RateLimiterRes)) throw err;
+          events.refused(name);
+          // rate-limiter-flexible's own test for starting a block: this consume took the key past the limit.
+          if (spec.blockSeconds !== undefined && err.consumedPoints > spec.points && err.consumedPoints - points <= spec.points)
+            events.lockedOut(name);
+          throw rateLimited(message, err.msBeforeNext / 1000);
         }
       },
       async reward(key, points = 1) {

@@ -1,6 +1,6 @@
 import { hkdfSync } from 'node:crypto';
 import type { Connection } from 'mongoose';
-import { createSecretBox, type Logger } from '@usergraph/service-kit';
+import { createSecretBox, type Logger, type RegistrationCounter } from '@usergraph/service-kit';
 import type { AccessPolicy } from '../../access-policy.js';
 import type { OrganizationService } from '../organizations/organization-service.js';
 import type { UserService } from '../users/user-service.js';
@@ -23,22 +23,26 @@ export function createConsumerModule(deps: {
   identity: Pick<IdentityClient, 'revokeSessions'>;
   logger: Logger;
   licensing: Pick<LicensingClient, 'revokeAllLicenses'>;
+  /** Counts registerOrganizationUser as dialect A (usergraph_registrations_total). */
+  registrations: RegistrationCounter;
 }) {
   const { conn, users, access } = deps;
   const connections = createConnectionRepository(conn);
+  const registration = createConsumerRegistration({
+    conn,
+    users,
+    organizations: deps.organizations,
+    access,
+    nationalIds: createSecretBox(deps.nationalIdKey),
+    // A key of its own for Idempotency-Key fingerprints, derived from the one secret this module holds.
+    fingerprintKey: Buffer.from(
+      hkdfSync('sha256', Buffer.from(deps.nationalIdKey, 'base64'), '', 'usergraph idempotency fingerprints', 32),
+    ),
+    logger: deps.logger,
+  });
+  registration.registerOrganizationUser = deps.registrations.counted('A', registration.registerOrganizationUser);
   const resolvers = createConsumerResolvers({
-    registration: createConsumerRegistration({
-      conn,
-      users,
-      organizations: deps.organizations,
-      access,
-      nationalIds: createSecretBox(deps.nationalIdKey),
-      // A key of its own for Idempotency-Key fingerprints, derived from the one secret this module holds.
-      fingerprintKey: Buffer.from(
-        hkdfSync('sha256', Buffer.from(deps.nationalIdKey, 'base64'), '', 'usergraph idempotency fingerprints', 32),
-      ),
-      logger: deps.logger,
-    }),
+    registration,
     accounts: createAccountService({ users, connections, access, identity: deps.identity, licensing: deps.licensing }),
     financialData: createFinancialDataService({ users, connections, tradelines: createTradelineRepository(conn), access }),
   });
