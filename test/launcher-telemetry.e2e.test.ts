@@ -6,10 +6,7 @@
  * each under its own service name (a real Jaeger lists them); SIGTERM then
  * stops everything.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJaeger, type RunningJaeger } from '@usergraph/embedded-store';
 import { B_REGISTER, realisticRegisterVariables } from './support/seed-operations.js';
@@ -37,14 +34,13 @@ async function freeRangeOf4(): Promise<number> {
 
 describe('npm start gives each service its own metrics port and its own OTEL service name', () => {
   let jaeger: RunningJaeger;
-  let jaegerDir: string;
   let l: Launcher;
 
   beforeAll(async () => {
-    // The first run builds Jaeger from the module proxy (minutes); later runs reuse the cached binary.
-    jaegerDir = mkdtempSync(join(tmpdir(), 'usergraph-jaeger-'));
-    jaeger = await startJaeger({ dataDir: jaegerDir });
-  }, 15 * 60_000);
+    // A cold Go build cache costs minutes: `npm test` started the build in the background and this
+    // waits for it (or builds itself); later runs reuse the cached binary.
+    jaeger = await startJaeger({ log: (line) => process.stderr.write(`${line}\n`) });
+  }, 25 * 60_000);
 
   afterAll(async () => {
     if (l) {
@@ -52,7 +48,6 @@ describe('npm start gives each service its own metrics port and its own OTEL ser
       removeDir(l.dataDir);
     }
     await jaeger?.stop();
-    if (jaegerDir) rmSync(jaegerDir, { recursive: true, force: true });
   });
 
   it('serves /metrics per service on METRICS_PORT..+3, exports traces under each service name, and stops on SIGTERM', async () => {

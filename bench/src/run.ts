@@ -9,18 +9,19 @@
  * ports in a temporary data directory with NODE_ENV=production and
  * LOG_LEVEL=warn, seeds it through the internal commands, the gateway and a
  * bulk seeder, runs P1–P7 with autocannon in child processes (loopback only), P8 (the limits' CPU) in one of its own
- * and P9 (storage under expiry, with a stack of its own),
+ * P9 (storage under expiry, with a stack of its own) and P10 (P1 with tracing on vs off: a
+ * second, traced set of services on the same store, exporting to a Jaeger of its own),
  * prints a table with the machine, Node version and concurrency, and writes
  * .bench-results/<timestamp>.json (and .md).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { bootstrap, connectToStack, parseBootstrapArgs, startStack, type BootstrapResult, type RunningStack } from '@usergraph/cli';
-import { repoRoot } from '@usergraph/embedded-store';
+import { repoRoot, startJaeger } from '@usergraph/embedded-store';
 import mongoose, { type Connection } from 'mongoose';
 import type { LoadConfig, LoadResult } from './load.js';
 import type { HashRateConfig, HashRateResult } from './hash-rate.js';
@@ -106,6 +107,40 @@ const REGISTER = JSON.stringify({
 const CREATE_USER =
   `mutation BenchCreate($input: CreateUserInput!) { createUser(input: $input) { errors { path message ` +
   `} user { id username licenses groups } } }`;
+
+/**
+ * The bench is one client IP sending load on purpose: request limits still run (their cost is
+ * measured), they just never refuse. Codes go to the outbox (registrations with a code send one):
+ * production refuses it unless allowed.
+ */
+const IDENTITY_BENCH_ENV = {
+  RATE_LIMIT_PER_IP: '1000000000',
+  RATE_LIMIT_PER_ACCOUNT: '1000000000',
+  CODE_ISSUE_MAX_PER_IP: '1000000000',
+  LOGIN_MAX_FAILURES_PER_IP: '1000000000',
+  ALLOW_OUTBOX_NOTIFIER_IN_PRODUCTION: '1',
+};
+
+/** P10's traced stack: every request sampled (the SDK's batch processor at its defaults). */
+const TRACING_ENV = { OTEL_TRACES_SAMPLER: 'always_on' };
+
+/**
+ * Spans per trace and service in the last `limit` traces through the gateway Jaeger holds: a trace
+ * the batch span processor dropped spans of would come out short.
+ */
+async function jaegerSpansPerTrace(queryUrl: string, limit = 300): Promise<{ traces: number; perTrace: Record<string, number> }> {
+  const res = await request(`${queryUrl}/api/traces?service=gateway&limit=${limit}&lookback=1h`);
+  const traces = (
+    (await res.body.json()) as { data: Array<{ spans: Array<{ processID: string }>; processes: Record<string, { serviceName: string }> }> }
+  ).data;
+  const spans: Record<string, number> = {};
+  for (const t of traces)
+    for (const s of t.spans) spans[t.processes[s.processID]!.serviceName] = (spans[t.processes[s.processID]!.serviceName] ?? 0) + 1;
+  return {
+    traces: traces.length,
+    perTrace: Object.fromEntries(Object.entries(spans).map(([k, v]) => [k, v / Math.max(1, traces.length)])),
+  };
+}
 
 const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
@@ -276,17 +311,7 @@ async function main() {
     databasePrefix: prefix,
     ports: { gateway: 0, identity: 0, 'org-users': 0, licensing: 0 },
     env: stackEnv,
-    // The bench is one client IP sending load on purpose: request limits still run (their cost is measured), they just never refuse.
-    // Codes go to the outbox (registrations with a code send one): production refuses it unless allowed.
-    serviceEnv: {
-      identity: {
-        RATE_LIMIT_PER_IP: '1000000000',
-        RATE_LIMIT_PER_ACCOUNT: '1000000000',
-        CODE_ISSUE_MAX_PER_IP: '1000000000',
-        LOGIN_MAX_FAILURES_PER_IP: '1000000000',
-        ALLOW_OUTBOX_NOTIFIER_IN_PRODUCTION: '1',
-      },
-    },
+    serviceEnv: { identity: IDENTITY_BENCH_ENV },
     ensurePublicOrganization: true,
   });
   log(`stack ready in ${((Date.now() - tStack) / 1000).toFixed(1)} s: ${stack.gatewayUrl}`);
@@ -319,7 +344,12 @@ async function main() {
   }
   const orgUsersUrl = `${stack.urls['org-users']}/graphql`;
   /** Every server process a load may leave busy (the stack's, and a Hive Gateway while it runs). */
-  const quietPids = () => [...Object.values(stackPids()), ...extras.map((e) => e.pid)].filter((p): p is number => typeof p === 'number');
+  /** P10's second, traced stack and its Jaeger, while they run. */
+  let tracedPids: Record<string, number | undefined> = {};
+  const quietPids = () =>
+    [...Object.values(stackPids()), ...Object.values(tracedPids), ...extras.map((e) => e.pid)].filter(
+      (p): p is number => typeof p === 'number',
+    );
   const stackPids = () => ({
     gateway: stack.pid('gateway'),
     identity: stack.pid('identity'),
@@ -1011,6 +1041,117 @@ async function main() {
           verdict: slowest <= 5000 ? 'met' : 'not met',
         },
       );
+    });
+
+    // --- P10: what tracing costs (P1 with tracing on vs off) ----------------------------------
+    await scenario('P10', async () => {
+      const jaeger = await startJaeger({ log });
+      const tracedDir = mkdtempSync(join(tmpdir(), 'usergraph-bench-traced-'));
+      let traced: RunningStack | undefined;
+      try {
+        // A second set of services on the same store, databases and secrets (so the same tokens
+        // and answers), exporting every request's spans to Jaeger: only tracing differs.
+        copyFileSync(join(dataDir, 'secrets.json'), join(tracedDir, 'secrets.json'));
+        traced = await startStack({
+          dataDir: tracedDir,
+          mongodbUri: stack.mongodbUri,
+          databasePrefix: prefix,
+          ports: { gateway: 0, identity: 0, 'org-users': 0, licensing: 0 },
+          env: { ...stackEnv, ...TRACING_ENV, OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpEndpoint },
+          serviceEnv: {
+            identity: IDENTITY_BENCH_ENV,
+            // Its own registry database: publishing this stack's URLs must not move the untraced gateway.
+            registry: { MONGODB_DB: `${prefix}registry_traced` },
+          },
+        });
+        const on = traced;
+        tracedPids = {
+          'gateway (traced)': on.pid('gateway'),
+          'org-users (traced)': on.pid('org-users'),
+          'identity (traced)': on.pid('identity'),
+          'licensing (traced)': on.pid('licensing'),
+          jaeger: jaeger.pid,
+        };
+        const off = await gql(stack.gatewayUrl, P1_QUERY, {}, token);
+        const onAnswer = await gql(on.gatewayUrl, P1_QUERY, {}, token);
+        if (JSON.stringify(off.data) !== JSON.stringify(onAnswer.data) || onAnswer.errors)
+          throw new Error(`P10: the traced stack answers differently: ${JSON.stringify(onAnswer.errors ?? onAnswer.data)}`);
+        pool = await tokenPool(CONFIG.p1Connections);
+        const { merged, cpuPerRequest } = await alternate(
+          [
+            { name: 'off', config: () => p1Load(stack.gatewayUrl) },
+            { name: 'on', config: () => p1Load(on.gatewayUrl) },
+          ],
+          tracedPids,
+        );
+        const offRun = merged.off!;
+        const onRun = merged.on!;
+        // The batch span processor exports every 5 s (or per 512 spans): let the last batches arrive.
+        await sleep(6_000);
+        const spans = await jaegerSpansPerTrace(jaeger.queryUrl);
+        const ratio = onRun.rps / offRun.rps;
+        // CPU per request of every process serving the side (Jaeger included): on a shared machine
+        // steadier than throughput, which other work moves.
+        const servingCpu = (perRequest: Record<string, number>) =>
+          Object.entries(perRequest)
+            .filter(([k]) => k !== 'bench' && k !== 'other work on the machine')
+            .reduce((a, [, v]) => a + v, 0);
+        const cpuOff = servingCpu(cpuPerRequest.off!);
+        const cpuOn = servingCpu(cpuPerRequest.on!);
+        results.P10 = {
+          tracingEnv: TRACING_ENV,
+          off: strip(offRun),
+          on: strip(onRun),
+          throughputRatio: ratio,
+          cpuPerRequest,
+          jaegerSpansPerTrace: spans,
+          servingCpuMsPerRequest: { off: cpuOff, on: cpuOn },
+        };
+        rows.push(
+          {
+            id: 'P10',
+            scenario: `P1 through the gateway, tracing off, ${CONFIG.p1Connections} conns`,
+            figure: `${summary(offRun)}; ${cpuLine(cpuPerRequest.off!)}`,
+            target: 'reference',
+            verdict: 'info',
+          },
+          {
+            id: 'P10',
+            scenario: 'the same, tracing on: every request sampled, spans exported to Jaeger (same machine)',
+            figure: `${summary(onRun)}; ${cpuLine(cpuPerRequest.on!)}`,
+            target: 'reference',
+            verdict: 'info',
+          },
+          {
+            id: 'P10',
+            scenario: `info: spans per trace in Jaeger (the last ${spans.traces} traces)`,
+            figure: Object.entries(spans.perTrace)
+              .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+              .join(', '),
+            target: '',
+            verdict: 'info',
+          },
+          {
+            id: 'P10',
+            scenario: 'info: CPU ms per request of the serving processes (store, services, Jaeger), off → on',
+            figure: `${cpuOff.toFixed(1)} → ${cpuOn.toFixed(1)} ms (+${((cpuOn / cpuOff - 1) * 100).toFixed(0)}%)`,
+            target: '',
+            verdict: 'info',
+          },
+          {
+            id: 'P10',
+            scenario: 'throughput with tracing / without',
+            figure: x(ratio),
+            target: '≥ 0.90×',
+            verdict: ratio >= 0.9 ? 'met' : 'not met',
+          },
+        );
+      } finally {
+        tracedPids = {};
+        await traced?.stop();
+        await jaeger.stop();
+        if (!argv['keep-data']) rmSync(tracedDir, { recursive: true, force: true });
+      }
     });
 
     // --- P9: storage stays flat under logins and registrations (its own stack, short expiries) ---

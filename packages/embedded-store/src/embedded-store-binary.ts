@@ -200,7 +200,7 @@ function pidAlive(pid: number): boolean {
 }
 
 /** True if the existing lock's owner is gone (so the lock may be broken). */
-async function lockIsStale(lockFile: string): Promise<boolean> {
+async function lockIsStale(lockFile: string, timeoutMs: number): Promise<boolean> {
   let content: string;
   let mtimeMs: number;
   try {
@@ -213,12 +213,19 @@ async function lockIsStale(lockFile: string): Promise<boolean> {
   if (!Number.isInteger(pid) || pid <= 0) return Date.now() - mtimeMs > EMPTY_LOCK_STALE_MS;
   if (pid === process.pid) return false;
   // A build never legitimately lasts longer than the wait timeout.
-  return !pidAlive(pid) || Date.now() - mtimeMs > LOCK_TIMEOUT_MS;
+  return !pidAlive(pid) || Date.now() - mtimeMs > timeoutMs;
 }
 
-/** Exclusive cross-process lock via O_EXCL create; returns the release fn. */
-export async function acquireLock(lockFile: string, log: (line: string) => void): Promise<() => Promise<void>> {
-  const deadline = Date.now() + LOCK_TIMEOUT_MS;
+/**
+ * Exclusive cross-process lock via O_EXCL create; returns the release fn.
+ * `what` names the build in messages; `timeoutMs` is the longest a build may hold it.
+ */
+export async function acquireLock(
+  lockFile: string,
+  log: (line: string) => void,
+  { what = 'the embedded store', timeoutMs = LOCK_TIMEOUT_MS }: { what?: string; timeoutMs?: number } = {},
+): Promise<() => Promise<void>> {
+  const deadline = Date.now() + timeoutMs;
   let announced = false;
   for (;;) {
     try {
@@ -234,19 +241,19 @@ export async function acquireLock(lockFile: string, log: (line: string) => void)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    if (await lockIsStale(lockFile)) {
+    if (await lockIsStale(lockFile, timeoutMs)) {
       log(`Removing stale build lock ${lockFile}`);
       await unlink(lockFile).catch(ignoreMissing);
       continue;
     }
     if (Date.now() > deadline) {
       throw new Error(
-        `Timed out after ${LOCK_TIMEOUT_MS / 1000}s waiting for another process to build the embedded store ` +
+        `Timed out after ${timeoutMs / 1000}s waiting for another process to build ${what} ` +
           `(lock file ${lockFile}). Remove the lock file if no build is running.`,
       );
     }
     if (!announced) {
-      log('Waiting for another process building the embedded store...');
+      log(`Waiting for another process building ${what}...`);
       announced = true;
     }
     await new Promise((r) => setTimeout(r, LOCK_POLL_MS));

@@ -100,7 +100,8 @@ export const envPrimitives = { port, booleanFlag };
  */
 export function telemetryEnv(): { enabled: boolean; serviceName: string | undefined; trustedProxies: string } {
   const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
-  const disabled = process.env.OTEL_SDK_DISABLED === 'true';
+  // As the SDK reads it: "true" in any case disables it, whatever else is set.
+  const disabled = process.env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true';
   return {
     enabled: !disabled && !!endpoint,
     serviceName: process.env.OTEL_SERVICE_NAME === '' ? undefined : process.env.OTEL_SERVICE_NAME,
