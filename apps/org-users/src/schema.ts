@@ -12,6 +12,7 @@ export const orgUsersTypeDefs = (): DocumentNode =>
       'modules/users/users.graphql',
       'modules/consumer/consumer.graphql',
       'modules/user-admin/user-admin.graphql',
+      'modules/audit/audit.graphql',
     ],
     ['type Query', 'type Mutation'],
   );

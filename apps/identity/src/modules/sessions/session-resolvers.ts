@@ -1,3 +1,4 @@
+import { originOf } from '@usergraph/audit';
 import type { RequestContext } from '@usergraph/service-kit';
 import { unauthenticated } from '@usergraph/service-kit';
 import type { LoginService } from './login-service.js';
@@ -24,7 +25,7 @@ export function createSessionResolvers(deps: {
       },
     },
     Mutation: {
-      login: (_, args, ctx) => deps.login.login(args, { clientIp: ctx.clientIp }),
+      login: (_, args, ctx) => deps.login.login(args, { clientIp: ctx.clientIp, origin: originOf(ctx) }),
       refreshSession: (_, args, ctx) => deps.sessions.refresh(args.refreshToken, ctx.clientIp),
       logout: async (_, __, ctx) => {
         const caller = signedInUser(ctx);

@@ -1,3 +1,4 @@
+import { originOf } from '@usergraph/audit';
 import type { AccountService } from './account-service.js';
 import type { FinancialDataService } from './financial-data-service.js';
 import type { ConsumerRegistration } from './registration-service.js';
@@ -16,7 +17,7 @@ export function createConsumerResolvers(deps: {
     },
     Mutation: {
       registerOrganizationUser: async (_, args, ctx) => ({
-        user: await deps.registration.registerOrganizationUser(ctx.caller, args.input, ctx.headers.idempotencyKey),
+        user: await deps.registration.registerOrganizationUser(ctx.caller, args.input, ctx.headers.idempotencyKey, originOf(ctx)),
       }),
       recordConnection: (_, args, ctx) => deps.financialData.recordConnection(ctx.caller, args.input),
       recordTradeline: (_, args, ctx) => deps.financialData.recordTradeline(ctx.caller, args.input),

@@ -1,4 +1,5 @@
 import { requireAuthenticated } from '@usergraph/service-kit';
+import { originOf } from '@usergraph/audit';
 import type { OrganizationService } from '../organizations/organization-service.js';
 import type { UserAdminService } from './user-admin-service.js';
 import type { Resolvers } from '../../generated/resolvers-types.js';
@@ -18,9 +19,9 @@ export function createUserAdminResolvers(deps: { admin: UserAdminService; organi
       currentOrganization: (viewer) => deps.organizations.getById(viewer.organizationId),
     },
     Mutation: {
-      createUser: (_, args, ctx) => deps.admin.createUser(ctx.caller, args.input),
-      updateUser: (_, args, ctx) => deps.admin.updateUser(ctx.caller, args.input),
-      deleteUsers: (_, args, ctx) => deps.admin.deleteUsers(ctx.caller, args.input),
+      createUser: (_, args, ctx) => deps.admin.createUser(ctx.caller, args.input, originOf(ctx)),
+      updateUser: (_, args, ctx) => deps.admin.updateUser(ctx.caller, args.input, originOf(ctx)),
+      deleteUsers: (_, args, ctx) => deps.admin.deleteUsers(ctx.caller, args.input, originOf(ctx)),
     },
     Organization: {
       members: (_org, args, ctx) => deps.admin.search(ctx.caller, args),

@@ -1,0 +1,94 @@
+import type { AuditEvent } from '@usergraph/contracts';
+import { errSummary, type Logger } from '@usergraph/service-kit';
+import type { AuditSource } from './outbox.js';
+
+const BATCH = 200;
+
+/**
+ * Moves events from a service's outboxes to org-users' log (`sink`: the
+ * `recordAuditEvents` command, or org-users' own store), then removes them
+ * from the outbox. The sink is idempotent by event id, so a crash between the
+ * two only sends an event twice, and the log keeps it once.
+ *
+ * - `kick()` after a write, never awaited on the request path: one drain runs
+ *   at a time, and a kick during it runs one more after it.
+ * - every `intervalMs`: what a crash or an unavailable org-users left behind.
+ * - `drain()` inside `usergraph reconcile`: everything, now.
+ * Failures are logged with the event ids and retried by the next run.
+ */
+export function createAuditRelay(opts: {
+  sink: (events: AuditEvent[]) => Promise<void>;
+  sources: AuditSource[];
+  logger: Pick<Logger, 'error'>;
+  intervalMs: number;
+}) {
+  let running: Promise<number> | undefined;
+  let again = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  async function drainOnce(): Promise<number> {
+    let moved = 0;
+    for (const source of opts.sources) {
+      for (;;) {
+        const events = await source.pending(BATCH);
+        if (events.length === 0) break;
+        try {
+          await opts.sink(events);
+        } catch (err) {
+          opts.logger.error(
+            { err: errSummary(err), source: source.name, eventIds: events.map((e) => e.id) },
+            'audit relay: events not delivered, kept in the outbox for the next run',
+          );
+          throw err;
+        }
+        await source.done(events);
+        moved += events.length;
+        if (events.length < BATCH) break;
+      }
+    }
+    return moved;
+  }
+
+  /** Runs drains until no kick came in during the last one. */
+  function drain(): Promise<number> {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      let total = 0;
+      try {
+        do {
+          again = false;
+          total += await drainOnce();
+        } while (again);
+      } finally {
+        running = undefined;
+      }
+      return total;
+    })();
+    return running;
+  }
+
+  function kick(): void {
+    // Logged in drainOnce with the event ids; the interval and reconcile retry.
+    drain().catch((err: unknown) => opts.logger.error({ err: errSummary(err) }, 'audit relay: run failed, retried on the next interval'));
+  }
+
+  return {
+    kick,
+    /** Everything waiting, now (reconcile); the number of events moved. */
+    drain,
+    start() {
+      timer ??= setInterval(kick, opts.intervalMs);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      await running?.catch((err: unknown) => opts.logger.error({ err: errSummary(err) }, 'audit relay: last run failed at stop'));
+    },
+  };
+}
+
+export type AuditRelay = ReturnType<typeof createAuditRelay>;
