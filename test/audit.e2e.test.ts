@@ -27,15 +27,8 @@ import {
   startTestStack,
   uniqueEmail,
 } from './support/stack.js';
+import { AUDIT_EVENTS, type AuditNode } from './support/audit.js';
 
-export const AUDIT_EVENTS = `query Audit($filter: AuditEventFilter, $first: Int, $after: String) {
-  auditEvents(filter: $filter, first: $first, after: $after) {
-    errors { path message fullMessage }
-    nodes { id action actor { type id } target { type id } outcome changedFields clientIp requestId traceId occurredAt }
-    edges { cursor }
-    pageInfo { hasNextPage hasPreviousPage endCursor }
-  }
-}`;
 const CREATE = `mutation($input: CreateUserInput!) { createUser(input: $input) { errors { path message } user { id } } }`;
 const UPDATE = `mutation($input: UpdateUserInput!) { updateUser(input: $input) { errors { path message } user { id } } }`;
 const DELETE = `mutation($ids: [ID!]!) { deleteUsers(input: { ids: $ids }) { errors { path message } deletedIds } }`;
@@ -44,19 +37,6 @@ const REGISTER_A = `mutation($input: RegisterOrganizationUserInput!) { registerO
 const SSN = '536-22-8841';
 const D_PASSWORD = 'Kessel-Run-12-Parsecs';
 const WRONG_PASSWORD = 'wrong-password-1';
-
-export interface AuditNode {
-  id: string;
-  action: string;
-  actor: { type: string; id: string };
-  target: { type: string; id: string };
-  outcome: string;
-  changedFields: string[] | null;
-  clientIp: string | null;
-  requestId: string | null;
-  traceId: string | null;
-  occurredAt: string;
-}
 
 describe('audit log', () => {
   let stack: RunningStack;

@@ -36,7 +36,9 @@ export function createAuditOutbox(conn: Connection) {
       } catch (err) {
         if (!isDuplicateKeyError(err)) throw err;
         // Some were there already (a replay); insertMany with ordered:false wrote the others. Check none is missing.
-        const found = new Set((await outbox.find({ _id: { $in: events.map((e) => e.id) } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id));
+        const found = new Set(
+          (await outbox.find({ _id: { $in: events.map((e) => e.id) } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id),
+        );
         const missing = events.filter((e) => !found.has(e.id));
         if (missing.length > 0) await this.put(missing);
       }
@@ -77,13 +79,14 @@ export function embeddedOutboxSource(conn: Connection, collection: string, ready
       );
     },
     async done(events) {
-      const byDoc = new Map<string, string[]>();
+      const byDoc = new Map<string, AuditEvent[]>();
       for (const e of events) {
         const docId = docOf.get(e.id);
         docOf.delete(e.id);
-        if (docId) byDoc.set(docId, [...(byDoc.get(docId) ?? []), e.id]);
+        if (docId) byDoc.set(docId, [...(byDoc.get(docId) ?? []), e]);
       }
-      for (const [docId, ids] of byDoc) await docs.updateOne({ _id: docId }, { $pull: { auditOutbox: { id: { $in: ids } } } });
+      // $pullAll with the elements exactly as read: the embedded store's $pull matches whole values only, not conditions.
+      for (const [docId, pulled] of byDoc) await docs.updateOne({ _id: docId }, { $pullAll: { auditOutbox: pulled } });
     },
   };
 }

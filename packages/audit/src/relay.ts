@@ -3,6 +3,8 @@ import { errSummary, type Logger } from '@usergraph/service-kit';
 import type { AuditSource } from './outbox.js';
 
 const BATCH = 200;
+/** Batches per source in one pass: a pass always ends (what is left waits for the next). */
+const MAX_BATCHES = 50;
 
 /**
  * Moves events from a service's outboxes to org-users' log (`sink`: the
@@ -29,7 +31,7 @@ export function createAuditRelay(opts: {
   async function drainOnce(): Promise<number> {
     let moved = 0;
     for (const source of opts.sources) {
-      for (;;) {
+      for (let batch = 0; batch < MAX_BATCHES; batch++) {
         const events = await source.pending(BATCH);
         if (events.length === 0) break;
         try {

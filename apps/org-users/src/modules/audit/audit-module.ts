@@ -54,9 +54,7 @@ export async function createAuditModule(deps: {
       const service = createAuditService({ store, policy });
       return { Query: { auditEvents: (_, args, ctx) => service.auditEvents(ctx.caller, args) } };
     },
-    commands: [
-      serve(orgUsersCommands.recordAuditEvents, async ({ events }) => ({ recorded: await store.record(events) })),
-    ],
+    commands: [serve(orgUsersCommands.recordAuditEvents, async ({ events }) => ({ recorded: await store.record(events) }))],
     /** `usergraph reconcile`: every event left in an outbox is moved, and expired ones are swept. */
     async reconcile(): Promise<{ relayedAuditEvents: number; sweptAuditEvents: number }> {
       return { relayedAuditEvents: await relay.drain(), sweptAuditEvents: await sweep() };
