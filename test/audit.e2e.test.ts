@@ -152,6 +152,66 @@ describe('audit log', () => {
     expect(gone).toMatchObject({ actor: { type: 'user', id: acme.admin.id }, outcome: 'SUCCESS', requestId: deleted.requestId });
   });
 
+  it('license, seat, group and origin-group changes, and closing an account, are recorded (relayed from licensing)', async () => {
+    const asAdmin = (query: string, variables: Record<string, unknown> = {}) => gql(url(), query, variables, bearer(acmeAdmin));
+    const email = uniqueEmail('leia');
+    secrets.add(email).add('Leialani');
+    const created = await asAdmin(CREATE, {
+      input: {
+        user: { firstName: 'Leialani', lastName: 'Organa', email, credentials: { username: 'leia', password: D_PASSWORD } },
+        requestedLicenses: ['AUTHOR'],
+        requestedGroups: ['DEFAULT'],
+        requestedOriginGroup: 'DEFAULT',
+      },
+    });
+    const userId = created.data!.createUser.user.id as string;
+    // Her first licenses are part of her creation: no separate licenses event.
+    await eventually(acmeAdmin, { action: 'user.created', target: userId });
+    expect((await audit(acmeAdmin, { filter: { action: 'user.licenses_changed', target: userId } })).nodes).toEqual([]);
+
+    const licensed = await asAdmin(UPDATE, { input: { id: userId, requestedLicenses: ['AUTHOR', 'ANALYST'] } });
+    expect(licensed.data!.updateUser.errors).toEqual([]);
+    const [licenses] = await eventually(acmeAdmin, { action: 'user.licenses_changed', target: userId });
+    expect(licenses).toMatchObject({
+      actor: { type: 'user', id: acme.admin.id },
+      changedFields: ['licenses'],
+      requestId: licensed.requestId,
+    });
+
+    expect((await asAdmin('mutation { createGroup(name: "SALES") { name } }')).errors).toBeUndefined();
+    const added = await asAdmin('mutation($ids: [ID!]!) { addGroupMembers(name: "SALES", userIds: $ids) { memberCount } }', {
+      ids: [userId],
+    });
+    expect(added.errors).toBeUndefined();
+    const [groups] = await eventually(acmeAdmin, { action: 'user.groups_changed', target: userId });
+    expect(groups).toMatchObject({ changedFields: ['groups'], requestId: added.requestId });
+    expect((await asAdmin('mutation { renameGroup(name: "SALES", newName: "REVENUE") { name } }')).errors).toBeUndefined();
+    const origin = await asAdmin(UPDATE, { input: { id: userId, requestedOriginGroup: 'REVENUE' } });
+    expect(origin.data!.updateUser.errors).toEqual([]);
+    const moved = await eventually(acmeAdmin, { action: 'user.groups_changed', target: userId }, 2);
+    expect(moved[0]!.changedFields).toEqual(['originGroup']);
+
+    expect((await asAdmin('mutation { createGroup(name: "TEMP") { name } }')).errors).toBeUndefined();
+    expect((await asAdmin('mutation { deleteGroup(name: "TEMP") }')).data!.deleteGroup).toBe(true);
+    const groupEvents = await eventually(acmeAdmin, { actor: acme.admin.id, action: 'group.created' }, 2);
+    const temp = groupEvents[0]!.target.id;
+    expect(groupEvents[0]!.target.type).toBe('group');
+    expect((await eventually(acmeAdmin, { action: 'group.renamed' }))[0]!.changedFields).toEqual(['name']);
+    expect((await eventually(acmeAdmin, { action: 'group.deleted' }))[0]!.target).toEqual({ type: 'group', id: temp });
+
+    const capped = await asAdmin('mutation { setSeatCap(license: VIEWER, cap: 50) { license cap } }');
+    expect(capped.errors).toBeUndefined();
+    const [cap] = await eventually(acmeAdmin, { action: 'license.seat_cap_changed' });
+    expect(cap).toMatchObject({ target: { type: 'license', id: 'VIEWER' }, changedFields: ['cap'], requestId: capped.requestId });
+
+    const closed = await asAdmin('mutation($id: ID!) { closeAccount(userId: $id) { status } }', { id: userId });
+    expect(closed.data!.closeAccount.status).toBe('CLOSED');
+    const [close] = await eventually(acmeAdmin, { action: 'user.closed', target: userId });
+    expect(close).toMatchObject({ changedFields: ['status'], actor: { type: 'user', id: acme.admin.id } });
+    // Closing gave her licenses back: recorded as a licenses change too.
+    await eventually(acmeAdmin, { action: 'user.licenses_changed', target: userId }, 2);
+  });
+
   it("B's register (anonymous) and C's registerUser (an application) are recorded with their actor", async () => {
     const email = uniqueEmail('jeanne');
     secrets.add(email).add('Jeanne').add('Tremblay').add('maple-Syrup-1867!').add('+15145550142');
@@ -325,7 +385,7 @@ describe('audit log', () => {
   });
 
   it('events older than AUDIT_RETENTION_DAYS (365 by default) are swept by reconcile; younger ones stay', async () => {
-    const events = orgusers.collection<{ _id: string }>('audit_events');
+    const events = orgusers.collection<{ _id: string } & Record<string, unknown>>('audit_events');
     const old = new Date(Date.now() - 366 * 86_400_000);
     const recent = new Date(Date.now() - 364 * 86_400_000);
     const base = {

@@ -12,3 +12,4 @@ export { actorOf, auditEvent, deterministicEventId, originOf, type NewAuditEvent
 export { AUDIT_OUTBOX_COLLECTION, createAuditOutbox, embeddedOutboxSource, type AuditOutbox, type AuditSource } from './outbox.js';
 export { createAuditRelay, type AuditRelay } from './relay.js';
 export { auditRelayEnv, AUDIT_FAULT_POINTS } from './env.js';
+export { createServiceAudit, type ServiceAudit } from './service-audit.js';

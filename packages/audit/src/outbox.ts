@@ -8,8 +8,14 @@ export const AUDIT_OUTBOX_COLLECTION = 'audit_outbox';
 /** Where a relay finds events to move, and how it forgets those that arrived. */
 export interface AuditSource {
   name: string;
-  /** Up to `limit` events waiting. */
-  pending(limit: number): Promise<AuditEvent[]>;
+  /**
+   * Whether a pass over everything waiting is cheap (a small collection of its own): then every kick
+   * looks at all of it. Otherwise a kick looks only at the documents it names, and the interval and
+   * reconcile pass over everything.
+   */
+  cheapScan: boolean;
+  /** Up to `limit` events waiting (only in the documents `ids` names, when given). */
+  pending(limit: number, ids?: string[]): Promise<AuditEvent[]>;
   /** The events arrived in the log: remove them here. */
   done(events: AuditEvent[]): Promise<void>;
 }
@@ -45,6 +51,7 @@ export function createAuditOutbox(conn: Connection) {
     },
     source: (): AuditSource => ({
       name: AUDIT_OUTBOX_COLLECTION,
+      cheapScan: true,
       pending: async (limit) => (await outbox.find({}).sort({ _id: 1 }).limit(limit).toArray()).map(toEvent),
       done: async (events) => {
         await outbox.deleteMany({ _id: { $in: events.map((e) => e.id) } });
@@ -66,9 +73,14 @@ export function embeddedOutboxSource(conn: Connection, collection: string, ready
   const docOf = new Map<string, string>();
   return {
     name: `${collection}.auditOutbox`,
-    async pending(limit) {
+    cheapScan: false,
+    async pending(limit, ids) {
+      // A kick names its documents (read by _id); a full pass is a scan of the collection, left to the interval and reconcile.
       const found = await docs
-        .find({ 'auditOutbox.0': { $exists: true }, ...ready }, { projection: { _id: 1, auditOutbox: 1 } })
+        .find(
+          { ...(ids ? { _id: { $in: ids } } : {}), 'auditOutbox.0': { $exists: true }, ...ready },
+          { projection: { _id: 1, auditOutbox: 1 } },
+        )
         .limit(limit)
         .toArray();
       return found.flatMap((d) =>

@@ -27,16 +27,25 @@ export function createAuditRelay(opts: {
   let running: Promise<number> | undefined;
   let again = false;
   let timer: NodeJS.Timeout | undefined;
+  /** Documents kicks named, per source, not yet looked at. */
+  const hints = new Map<AuditSource, Set<string>>();
 
-  async function drainOnce(): Promise<number> {
+  async function drainOnce(full: boolean): Promise<number> {
     let moved = 0;
     for (const source of opts.sources) {
+      let ids: string[] | undefined;
+      if (!full && !source.cheapScan) {
+        ids = [...(hints.get(source) ?? [])];
+        if (ids.length === 0) continue;
+      }
+      hints.delete(source);
       for (let batch = 0; batch < MAX_BATCHES; batch++) {
-        const events = await source.pending(BATCH);
+        const events = await source.pending(BATCH, ids);
         if (events.length === 0) break;
         try {
           await opts.sink(events);
         } catch (err) {
+          // The hinted documents keep their events: the interval's full pass finds them.
           opts.logger.error(
             { err: errSummary(err), source: source.name, eventIds: events.map((e) => e.id) },
             'audit relay: events not delivered, kept in the outbox for the next run',
@@ -51,18 +60,26 @@ export function createAuditRelay(opts: {
     return moved;
   }
 
-  /** Runs drains until no kick came in during the last one. */
-  function drain(): Promise<number> {
+  /** Runs passes until no kick came in during the last one; `full`: over everything waiting, not only what kicks named. */
+  function run(full: boolean): Promise<number> {
     if (running) {
+      // A full pass asked for during another pass runs right after it (its count is what the caller waits for).
+      if (full)
+        return running.then(
+          () => run(true),
+          () => run(true),
+        );
       again = true;
       return running;
     }
     running = (async () => {
       let total = 0;
       try {
+        let pass = full;
         do {
           again = false;
-          total += await drainOnce();
+          total += await drainOnce(pass);
+          pass = false;
         } while (again);
       } finally {
         running = undefined;
@@ -72,17 +89,29 @@ export function createAuditRelay(opts: {
     return running;
   }
 
-  function kick(): void {
+  const logRunFailure = (err: unknown) =>
+    opts.logger.error({ err: errSummary(err) }, 'audit relay: run failed, retried on the next interval');
+
+  /** After a write: `doc` names the document of a source whose events it carries (a cheap source needs no name). */
+  function kick(doc?: { source: AuditSource; id: string }): void {
+    if (doc) {
+      const ids = hints.get(doc.source) ?? new Set<string>();
+      hints.set(doc.source, ids.add(doc.id));
+    }
     // Logged in drainOnce with the event ids; the interval and reconcile retry.
-    drain().catch((err: unknown) => opts.logger.error({ err: errSummary(err) }, 'audit relay: run failed, retried on the next interval'));
+    run(false).catch(logRunFailure);
   }
+  /** Everything waiting, in every source. */
+  const drain = () => run(true);
 
   return {
     kick,
     /** Everything waiting, now (reconcile); the number of events moved. */
     drain,
     start() {
-      timer ??= setInterval(kick, opts.intervalMs);
+      timer ??= setInterval(() => {
+        drain().catch(logRunFailure);
+      }, opts.intervalMs);
       timer.unref();
     },
     async stop() {

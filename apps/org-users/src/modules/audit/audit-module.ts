@@ -1,6 +1,6 @@
 import type { Connection } from 'mongoose';
 import { orgUsersCommands } from '@usergraph/contracts';
-import { createAuditOutbox, createAuditRelay, embeddedOutboxSource, type AuditEvent } from '@usergraph/audit';
+import { createServiceAudit, embeddedOutboxSource, type AuditEvent } from '@usergraph/audit';
 import { errSummary, serve, type Logger } from '@usergraph/service-kit';
 import type { AccessPolicy } from '../../access-policy.js';
 import type { Resolvers } from '../../generated/resolvers-types.js';
@@ -26,30 +26,28 @@ export async function createAuditModule(deps: {
 }) {
   const store = createAuditStore(deps.conn);
   await store.ensureIndexes();
-  const outbox = createAuditOutbox(deps.conn);
-  const relay = createAuditRelay({
+  // A profile's events wait while it is being created: if the creation saga is undone, they go with it.
+  const profiles = embeddedOutboxSource(deps.conn, 'users', { provisioningSince: { $exists: false } });
+  // org-users' own events use the same relay as the other services', with the store as its sink.
+  const trail = createServiceAudit({
+    conn: deps.conn,
     sink: async (events: AuditEvent[]) => {
       await store.record(events);
     },
-    sources: [
-      // A profile's events wait while it is being created: if the creation saga is undone, they go with it.
-      embeddedOutboxSource(deps.conn, 'users', { provisioningSince: { $exists: false } }),
-      outbox.source(),
-    ],
+    embedded: [profiles],
     logger: deps.logger,
     intervalMs: deps.relayIntervalMs,
+    faults: deps.faults,
   });
   const sweep = async () => store.sweep(new Date(Date.now() - deps.retentionDays * DAY_MS));
   let sweepTimer: NodeJS.Timeout | undefined;
 
   return {
     store,
-    outbox,
-    /** After a write that carries an event: moves it to the log, not awaited. */
-    kick() {
-      deps.faults?.('audit:before-relay');
-      relay.kick();
-    },
+    outbox: trail.outbox,
+    record: trail.record,
+    /** After a write that carries events (on the user's profile, or in the outbox): moves them to the log, not awaited. */
+    kick: (userId?: string) => trail.kick(userId ? { source: profiles, id: userId } : undefined),
     resolvers(policy: AccessPolicy): Resolvers {
       const service = createAuditService({ store, policy });
       return { Query: { auditEvents: (_, args, ctx) => service.auditEvents(ctx.caller, args) } };
@@ -57,11 +55,10 @@ export async function createAuditModule(deps: {
     commands: [serve(orgUsersCommands.recordAuditEvents, async ({ events }) => ({ recorded: await store.record(events) }))],
     /** `usergraph reconcile`: every event left in an outbox is moved, and expired ones are swept. */
     async reconcile(): Promise<{ relayedAuditEvents: number; sweptAuditEvents: number }> {
-      return { relayedAuditEvents: await relay.drain(), sweptAuditEvents: await sweep() };
+      return { relayedAuditEvents: await trail.drain(), sweptAuditEvents: await sweep() };
     },
     start() {
-      relay.start();
-      relay.kick();
+      trail.start();
       const runSweep = () =>
         sweep().catch((err: unknown) => deps.logger.error({ err: errSummary(err) }, 'audit retention sweep failed, retried next interval'));
       void runSweep();
@@ -70,7 +67,7 @@ export async function createAuditModule(deps: {
     },
     async stop() {
       if (sweepTimer) clearInterval(sweepTimer);
-      await relay.stop();
+      await trail.stop();
     },
   };
 }

@@ -24,7 +24,7 @@ export function createConsumerResolvers(deps: {
       markUserSynced: (_, args, ctx) => deps.accounts.markUserSynced(ctx.caller, args.userId),
       acceptLegalAgreement: (_, args, ctx) => deps.accounts.acceptLegalAgreement(ctx.caller, args),
       updateNotificationPreferences: (_, args, ctx) => deps.accounts.updateNotificationPreferences(ctx.caller, args),
-      closeAccount: (_, args, ctx) => deps.accounts.closeAccount(ctx.caller, args),
+      closeAccount: (_, args, ctx) => deps.accounts.closeAccount(ctx.caller, args, originOf(ctx)),
     },
     User: {
       connections,

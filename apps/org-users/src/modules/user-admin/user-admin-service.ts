@@ -212,6 +212,7 @@ export function createUserAdminService(deps: {
           current.id,
           request,
           await policy.mayActOnAdmin(caller, { organizationId, userId: current.id }),
+          origin,
         );
       const updated = await users.updateProfile(
         organizationId,

@@ -292,8 +292,8 @@ export function createUserRepository(conn: Connection) {
         .lean<UserDoc>()
         .exec(),
     /** Closes once: `$min` keeps the first closedAt when calls repeat or race. */
-    close: (organizationId: string, id: string, at: Date) =>
-      updateInOrganization(organizationId, id, { $set: { status: 'CLOSED' }, $min: { closedAt: at } }),
+    close: (organizationId: string, id: string, at: Date, event: AuditEvent) =>
+      updateInOrganization(organizationId, id, { $set: { status: 'CLOSED' }, $min: { closedAt: at }, $push: { auditOutbox: event } }),
   };
 }
 

@@ -138,7 +138,7 @@ export function createUserService(deps: {
   searchIndex: SearchIndex;
   logger: Pick<Logger, 'error'>;
   /** The audit log's outbox, and the relay's kick after a write that carries events (modules/audit). */
-  audit: { outbox: AuditOutbox; kick: () => void };
+  audit: { outbox: AuditOutbox; kick: (userId?: string) => void };
 }) {
   const { conn, users, searchIndex } = deps;
 
@@ -212,7 +212,7 @@ export function createUserService(deps: {
       // A retried command finds its profile already indexed; a marked one is indexed once it is activated.
       if (inserted && !isPending(doc)) {
         await searchIndex.add(doc);
-        deps.audit.kick();
+        deps.audit.kick(doc._id);
       }
       return toProfileDto(doc);
     } catch (err) {
@@ -285,8 +285,18 @@ export function createUserService(deps: {
     written(organizationId, userId, await users.addLegalAgreement(organizationId, userId, version, at));
   const updateNotificationPreferences = async (organizationId: string, userId: string, prefs: Partial<NotificationPreferencesDoc>) =>
     written(organizationId, userId, await users.setNotificationPreferences(organizationId, userId, prefs));
-  const closeAccount = async (organizationId: string, userId: string, at: Date) =>
-    written(organizationId, userId, await users.close(organizationId, userId, at));
+  /** A's closeAccount: `user.closed` (once, whatever the retries: its id is the user's). */
+  async function closeAccount(organizationId: string, userId: string, at: Date, origin: AuditOrigin) {
+    const event = userEvent(origin, organizationId, userId, {
+      action: 'user.closed',
+      webhookType: 'user.updated',
+      changedFields: ['status'],
+      key: [userId, 'user.closed'],
+    });
+    const closed = await written(organizationId, userId, await users.close(organizationId, userId, at, event));
+    deps.audit.kick(userId);
+    return closed;
+  }
 
   /**
    * D's updateUser on the profile: a new email or phone is claimed before the
@@ -355,7 +365,7 @@ export function createUserService(deps: {
       if (await users.findById(organizationId, userId)) throw concurrentChange();
       throw new DomainError('NOT_FOUND', 'User not found', [{ path: ['id'], message: 'does not name a user of your organization' }]);
     }
-    if (event) deps.audit.kick();
+    if (event) deps.audit.kick(userId);
     await searchIndex.replace(doc, updated);
     for (const c of removed) await releaseClaim(conn, c);
     return toProfileDto(updated);
@@ -410,7 +420,7 @@ export function createUserService(deps: {
     const activated = await users.finishProvisioning(organizationId, userId, sagaId);
     if (activated) {
       // Its user.created event may go now.
-      deps.audit.kick();
+      deps.audit.kick(userId);
       // Listed by search from here on (a crash before this line is repaired by `usergraph repair`).
       await searchIndex.add(activated);
       return { activated: true };
