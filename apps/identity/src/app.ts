@@ -178,7 +178,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
   });
 
   const applicationRepository = createApplicationRepository(conn);
-  const applications = createApplicationService({ applications: applicationRepository });
+  const applications = createApplicationService({ applications: applicationRepository, kickAudit: audit.kickApplication });
   const callerLiveness = createCallerLiveness({ sessions: sessionRepository, credentials, applications: applicationRepository });
   const registerUserService = createRegisterUserService({
     applications,
@@ -204,7 +204,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     env,
     logger,
     schema: buildIdentitySchema([
-      createSessionResolvers({ login, sessions, sessionRepository }),
+      createSessionResolvers({ login, sessions, sessionRepository, audit }),
       createRegistrationResolvers({
         registration,
         credentials,
@@ -247,6 +247,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
           verification,
           limits,
           background,
+          audit,
         }),
       }),
       createVerificationResolvers({
