@@ -383,6 +383,25 @@ describe('audit log', () => {
     expect(bootstrapApp!.actor).toEqual({ type: 'system', id: 'bootstrap' });
   });
 
+  it("a support admin's actions are recorded as the support admin's", async () => {
+    const support = await bootstrapOrganization(dataDir, 'supportco', ['--support-admin']);
+    const jwt = (await login(url(), 'supportco', 'admin', ADMIN_PASSWORD)).jwt;
+    secrets.add(jwt).add('admin@supportco.test').add(support.application.clientSecret);
+    const email = uniqueEmail('chewie');
+    secrets.add(email);
+    const created = await gql(
+      url(),
+      CREATE,
+      {
+        input: { user: { firstName: 'Chewbacca', lastName: 'Kashyyyk', email, credentials: { username: 'chewie', password: D_PASSWORD } } },
+      },
+      bearer(jwt),
+    );
+    expect(created.data!.createUser.errors).toEqual([]);
+    const [event] = await eventually(jwt, { action: 'user.created', target: created.data!.createUser.user.id });
+    expect(event!.actor).toEqual({ type: 'support_admin', id: support.admin.id });
+  });
+
   it("another organization's ADMIN sees none of these events; a member and an application without admin see nothing", async () => {
     const acmeIds = new Set((await audit(acmeAdmin, { first: 100 })).nodes.map((n) => n.id));
     expect(acmeIds.size).toBeGreaterThan(5);

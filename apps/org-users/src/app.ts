@@ -98,6 +98,7 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
           createUserAdminResolvers({
             admin: createUserAdminService({ users, identity, licensing, policy: access, faults: crashAt, logger }),
             organizations,
+            auditOrigin: access.auditOrigin,
           }),
         ]),
       ),
