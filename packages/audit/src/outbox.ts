@@ -83,12 +83,15 @@ export function embeddedOutboxSource(conn: Connection, collection: string, ready
         )
         .limit(limit)
         .toArray();
-      return found.flatMap((d) =>
-        (d.auditOutbox ?? []).map((e) => {
-          docOf.set(e.id, d._id);
-          return e;
-        }),
-      );
+      // At most `limit` events (one command's worth): a document's others wait for the next batch.
+      return found
+        .flatMap((d) =>
+          (d.auditOutbox ?? []).map((e) => {
+            docOf.set(e.id, d._id);
+            return e;
+          }),
+        )
+        .slice(0, limit);
     },
     async done(events) {
       const byDoc = new Map<string, AuditEvent[]>();

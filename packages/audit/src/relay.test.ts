@@ -93,4 +93,38 @@ describe('audit outbox and relay, on the real store', () => {
     expect((await docs.findOne({ _id: 'd3' }))?.auditOutbox).toHaveLength(1);
     await relay.stop();
   });
+
+  it('the interval retries a kick that failed, without scanning documents no kick named', async () => {
+    const docs = conn.collection<{ _id: string; auditOutbox?: AuditEvent[] }>('retried');
+    const [kicked, crashedLeftover] = [event(21), event(22)];
+    await docs.insertMany([
+      { _id: 'k1', auditOutbox: [kicked] },
+      { _id: 'k2', auditOutbox: [crashedLeftover] },
+    ]);
+    const source = embeddedOutboxSource(conn, 'retried');
+    const delivered: string[] = [];
+    let refuse = true;
+    const relay = createAuditRelay({
+      sink: async (events) => {
+        if (refuse) throw new Error('org-users unavailable');
+        delivered.push(...events.map((e) => e.id));
+      },
+      sources: [source],
+      logger,
+      intervalMs: 50,
+    });
+    relay.start();
+    relay.kick({ source, id: 'k1' });
+    await new Promise((r) => setTimeout(r, 120));
+    expect(delivered).toEqual([]);
+    refuse = false;
+    for (let i = 0; i < 50 && delivered.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(delivered).toEqual([kicked.id]);
+    await new Promise((r) => setTimeout(r, 150));
+    // k2's event (a crash's leftover: no kick named it) waits for the start-up pass or reconcile.
+    expect(delivered).toEqual([kicked.id]);
+    expect(await relay.drain()).toBe(1);
+    expect(delivered).toEqual([kicked.id, crashedLeftover.id]);
+    await relay.stop();
+  });
 });
