@@ -23,6 +23,22 @@ import (
 )
 
 func main() {
+	// `usergraph-ferretdb backup -data-dir DIR -out DIR`: an online copy of every database.
+	if len(os.Args) > 1 && os.Args[1] == "backup" {
+		fs := flag.NewFlagSet("backup", flag.ExitOnError)
+		dataDir := fs.String("data-dir", ".data/ferretdb", "directory of the SQLite database files")
+		out := fs.String("out", "", "directory to write the copies into")
+		_ = fs.Parse(os.Args[2:])
+		if *out == "" {
+			fmt.Fprintln(os.Stderr, "usergraph-ferretdb backup: -out is required")
+			os.Exit(2)
+		}
+		if err := backupDatabases(*dataDir, *out); err != nil {
+			fmt.Fprintln(os.Stderr, "usergraph-ferretdb backup:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	listen := flag.String("listen", "127.0.0.1:27017", "loopback TCP address to listen on")
 	dataDir := flag.String("data-dir", ".data/ferretdb", "directory for the SQLite database files")
 	logLevel := flag.String("log-level", "warn", "debug, info, warn or error")

@@ -25,3 +25,11 @@ export const schemaEnvSchema = z.object({
 export type SchemaEnv = z.output<typeof schemaEnvSchema>;
 
 export const loadSchemaEnv = (): SchemaEnv => loadEnv(schemaEnvSchema, 'usergraph schema');
+
+/** What `usergraph backup` and `restore` read: the data directory, and MONGODB_URI to refuse (MongoDB is backed up with mongodump). */
+export const backupEnvSchema = z.object({ USERGRAPH_DATA_DIR: optional, MONGODB_URI: optional });
+
+export const loadBackupEnv = (command: string) => loadEnv(backupEnvSchema, `usergraph ${command}`);
+
+/** What the services may read from `npm start`'s environment: each takes the variables its own schema documents. */
+export const passThroughEnv = (): NodeJS.ProcessEnv => process.env;

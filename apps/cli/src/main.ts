@@ -5,7 +5,8 @@
  * shows the messages (verification codes) the development notifier kept;
  * `reconcile` repairs what a crash in the middle of a cross-service write left;
  * `repair` recounts the counters a crash inside one service left off;
- * `schema` checks, publishes and rolls back subgraph schemas in the registry.
+ * `schema` checks, publishes and rolls back subgraph schemas in the registry;
+ * `backup` and `restore` copy the embedded store's databases and secrets.
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,10 +16,14 @@ import { startStack, writeStackState, removeStackState } from './stack.js';
 import { connectToStack } from './stack-client.js';
 import { bootstrap, describeFailure, parseBootstrapArgs } from './bootstrap.js';
 import { loadStartEnv } from './start-env.js';
+import { passThroughEnv } from './env.js';
 import { SCHEMA_USAGE, schemaCommand, UsageError } from './schema-commands.js';
+import { backup, BackupError, restore } from './backup.js';
+import { loadBackupEnv } from './env.js';
 
 async function start(): Promise<void> {
   const env = loadStartEnv();
+  let stop: (code: number) => Promise<void> = async (code) => process.exit(code);
   const dataDir = env.USERGRAPH_DATA_DIR ?? join(repoRoot(), '.data');
   const started = Date.now();
   process.stdout.write(env.MONGODB_URI ? 'Using the MongoDB at MONGODB_URI.\n' : `Starting the embedded store (data in ${dataDir})...\n`);
@@ -34,6 +39,15 @@ async function start(): Promise<void> {
     },
     env: { NODE_ENV: env.NODE_ENV, LOG_LEVEL: env.LOG_LEVEL },
     ensurePublicOrganization: !env.MONGODB_URI && env.NODE_ENV !== 'production',
+    // Every variable a service documents reaches it (NOTIFIER, SMTP_URL, LOGIN_*...).
+    passEnv: passThroughEnv(),
+    supervise: {
+      log: (line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`),
+      onGiveUp: (message) => {
+        process.stderr.write(`usergraph: ${message} Stopping everything.\n`);
+        void stop(1);
+      },
+    },
   });
   writeStackState(dataDir, stack);
   process.stdout.write(
@@ -51,17 +65,17 @@ async function start(): Promise<void> {
     ].join('\n'),
   );
   let stopping = false;
-  const stop = async () => {
+  stop = async (code) => {
     if (stopping) return;
     stopping = true;
     process.stdout.write('Stopping...\n');
     await stack.stop();
     removeStackState(dataDir);
     process.stdout.write('Stopped.\n');
-    process.exit(0);
+    process.exit(code);
   };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -130,8 +144,44 @@ async function main(argv: string[]): Promise<void> {
         process.exitCode = 2;
       }
       return;
+    case 'backup':
+    case 'restore': {
+      const { values } = parseArgs({
+        args: rest,
+        options: { out: { type: 'string' }, from: { type: 'string' }, json: { type: 'boolean', default: false } },
+      });
+      const dir = command === 'backup' ? values.out : values.from;
+      if (!dir) {
+        process.stderr.write(`usage: usergraph ${command === 'backup' ? 'backup --out DIR' : 'restore --from DIR'} [--json]\n`);
+        process.exitCode = 2;
+        return;
+      }
+      const env = loadBackupEnv(command);
+      const dataDir = env.USERGRAPH_DATA_DIR ?? join(repoRoot(), '.data');
+      try {
+        if (command === 'backup') {
+          const manifest = await backup(dataDir, dir, { mongodbUri: env.MONGODB_URI });
+          const names = manifest.databases.map((d) => d.file).join(', ');
+          process.stdout.write(values.json ? `${JSON.stringify(manifest, null, 2)}\n` : `Backed up ${names} to ${dir}.\n`);
+        } else {
+          const result = await restore(dataDir, dir, { mongodbUri: env.MONGODB_URI });
+          process.stdout.write(
+            values.json
+              ? `${JSON.stringify(result, null, 2)}\n`
+              : `Restored the backup of ${result.manifest.createdAt}.` +
+                  (result.previous ? ` The previous store is kept in ${result.previous}.` : '') +
+                  '\n',
+          );
+        }
+      } catch (err) {
+        if (!(err instanceof BackupError)) throw err;
+        process.stderr.write(`usergraph ${command}: ${err.code}: ${err.message}\n`);
+        process.exitCode = 1;
+      }
+      return;
+    }
     default:
-      process.stderr.write('usage: usergraph <start|bootstrap|outbox|reconcile|repair|schema> [options]\n');
+      process.stderr.write('usage: usergraph <start|bootstrap|outbox|reconcile|repair|schema|backup|restore> [options]\n');
       process.exit(2);
   }
 }

@@ -3,6 +3,7 @@ import net from 'node:net';
 import os from 'node:os';
 import { createWriteStream, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { request } from 'undici';
 import { orgUsersCommands } from '@usergraph/contracts';
 import { findFreePort, repoRoot, startEmbeddedStore, type EmbeddedStore } from '@usergraph/embedded-store';
@@ -30,6 +31,17 @@ export interface StackOptions {
    * exists with self-signup on, so B's `register` works at once.
    */
   ensurePublicOrganization?: boolean;
+  /**
+   * `npm start`'s environment: each service gets every variable its own env schema
+   * documents from here (NOTIFIER, SMTP_URL, LOGIN_*, ARGON2_*...). The stack's own
+   * values (ports, URLs, databases, secrets) win.
+   */
+  passEnv?: NodeJS.ProcessEnv;
+  /**
+   * Restart a store or service that exits on its own, with backoff; after
+   * CRASH_LIMIT crashes within CRASH_WINDOW_MS, give up and call onGiveUp.
+   */
+  supervise?: { log(line: string): void; onGiveUp(message: string): void };
 }
 
 export interface RunningStack {
@@ -99,6 +111,46 @@ export async function waitUntilReady(url: string, opts: { timeoutMs: number; ser
  * the other requests are latency work. (Separate machines or CPU quotas do
  * the same in production.)
  */
+/** Each service's env schema, by its built module and export: the single list of what a service reads. */
+const ENV_SCHEMA: Record<ServiceName, [string, string]> = {
+  identity: ['apps/identity/dist/env.js', 'identityEnvSchema'],
+  'org-users': ['apps/org-users/dist/env.js', 'orgUsersEnvSchema'],
+  licensing: ['apps/licensing/dist/env.js', 'licensingEnvSchema'],
+  registry: ['apps/registry/dist/env.js', 'registryEnvSchema'],
+  gateway: ['apps/gateway/dist/env.js', 'gatewayEnvSchema'],
+};
+
+interface SchemaLike {
+  shape?: Record<string, unknown>;
+  def?: { in?: SchemaLike };
+}
+
+/** An object schema's keys, through the pipes a `.transform` adds. */
+function shapeKeys(schema: SchemaLike, what: string): string[] {
+  if (schema.shape) return Object.keys(schema.shape);
+  if (schema.def?.in) return shapeKeys(schema.def.in, what);
+  throw new Error(`${what} is not an object schema: cannot tell which variables it reads`);
+}
+
+/** The variables each service's schema documents, taken from `env` (only those set). */
+async function documentedEnv(root: string, env: NodeJS.ProcessEnv): Promise<Record<ServiceName, Record<string, string>>> {
+  const result = {} as Record<ServiceName, Record<string, string>>;
+  for (const name of SERVICE_NAMES) {
+    const [file, exportName] = ENV_SCHEMA[name];
+    // By path, like the entry points: the launcher runs the built services, not their packages.
+    const mod = (await import(pathToFileURL(join(root, file)).href)) as Record<string, SchemaLike>;
+    const keys = shapeKeys(mod[exportName]!, `${file} ${exportName}`);
+    result[name] = Object.fromEntries(keys.flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])));
+  }
+  return result;
+}
+
+/** Supervision: crashes allowed within the window before the launcher gives up, and the first backoff. */
+export const CRASH_LIMIT = 5;
+export const CRASH_WINDOW_MS = 60_000;
+const FIRST_BACKOFF_MS = 500;
+const MAX_BACKOFF_MS = 10_000;
+
 const NICENESS: Partial<Record<ServiceName, number>> = { identity: 10 };
 
 /** A port we picked was taken by someone else before the service bound it. */
@@ -139,8 +191,58 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
   if (!opts.mongodbUri) store = await startStore();
   const mongodbUri = opts.mongodbUri ?? store!.uri;
   const prefix = opts.databasePrefix ?? '';
+  const passed = opts.passEnv ? await documentedEnv(root, opts.passEnv) : undefined;
 
   const children = new Map<ServiceName, ChildProcess>();
+  /** Children we stopped on purpose: their exit is no crash. */
+  const stopped = new WeakSet<ChildProcess>();
+  let shuttingDown = false;
+  let storeStopping = false;
+  let supervising = false;
+  const crashes = new Map<ServiceName | 'store', number[]>();
+  const timers = new Set<NodeJS.Timeout>();
+
+  /** A store or serving service exited on its own: restart it after a backoff, or give up if it crash-loops. */
+  function crashed(what: ServiceName | 'store', how: string): void {
+    const sup = opts.supervise;
+    if (!sup || !supervising || shuttingDown) return;
+    const now = Date.now();
+    const recent = [...(crashes.get(what) ?? []), now].filter((t) => now - t < CRASH_WINDOW_MS);
+    crashes.set(what, recent);
+    const log = what === 'store' ? join(logDir, 'store.log') : join(logDir, `${what}.log`);
+    if (recent.length >= CRASH_LIMIT) {
+      shuttingDown = true;
+      sup.onGiveUp(`${what} ${how}: it crashed ${recent.length} times within ${CRASH_WINDOW_MS / 1000} s, giving up. See ${log}.`);
+      return;
+    }
+    const delay = Math.min(FIRST_BACKOFF_MS * 2 ** (recent.length - 1), MAX_BACKOFF_MS);
+    sup.log(
+      `${what} ${how}; restarting it in ${(delay / 1000).toFixed(1)} s ` +
+        `(crash ${recent.length} of ${CRASH_LIMIT} allowed in ${CRASH_WINDOW_MS / 1000} s; log: ${log}).`,
+    );
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      if (shuttingDown) return;
+      const restarted = what === 'store' ? startStore(store!.port).then(watchStore) : startService(what);
+      restarted.then(
+        () => sup.log(`${what} is back.`),
+        // A restart that is never ready counts as one more crash; its process, if still up, goes first.
+        (err: unknown) =>
+          void (what === 'store' ? Promise.resolve() : kill(what)).then(() =>
+            crashed(what, `failed to restart (${(err as Error).message.split('\n')[0]})`),
+          ),
+      );
+    }, delay);
+    timers.add(timer);
+  }
+
+  /** Watches the store started last: its exit while supervising is a crash. */
+  function watchStore(started: EmbeddedStore): void {
+    store = started;
+    void started.exited.then((code) => {
+      if (store === started && !storeStopping) crashed('store', `exited (${code === null ? 'signal' : `code ${code}`})`);
+    });
+  }
   const exited = new Set<ServiceName>();
   let urls = {} as Record<ServiceName, string>;
   let envOf = {} as Record<ServiceName, Record<string, string>>;
@@ -219,7 +321,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
     const child = spawn(process.execPath, [join(root, ENTRY[name])], {
       cwd: root,
-      env: { ...envOf[name], ...opts.serviceEnv?.[name] },
+      env: { ...passed?.[name], ...envOf[name], ...opts.serviceEnv?.[name] },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const niceness = NICENESS[name];
@@ -244,6 +346,10 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     children.set(name, child);
     try {
       await waitUntilReady(urls[name], { timeoutMs: 60_000, service: name, exited: () => exited.has(name) });
+      // Serving: from now on an exit nobody asked for is a crash.
+      child.once('exit', (code, signal) => {
+        if (!stopped.has(child)) crashed(name, `exited (${signal ?? `code ${code}`})`);
+      });
     } catch (err) {
       // Say why it died: its last words, once its stderr is fully read.
       if (exited.has(name) && !child.stderr.closed) await new Promise((resolve) => child.stderr.once('close', resolve));
@@ -258,6 +364,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     const child = children.get(name);
     if (!child || exited.has(name)) return;
     const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    stopped.add(child);
     child.kill(signal);
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     await done;
@@ -290,6 +397,10 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     );
   }
 
+  // Supervised from here on: every piece has started once.
+  if (store) watchStore(store);
+  supervising = true;
+
   return {
     gatewayUrl: `${urls.gateway}/graphql`,
     urls,
@@ -312,12 +423,15 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     },
     restartStore: async () => {
       if (!store) throw new Error('the stack does not own its database');
-      store = await startStore(store.port);
+      watchStore(await startStore(store.port));
     },
     async stop() {
+      shuttingDown = true;
+      for (const timer of timers) clearTimeout(timer);
       // Gateway first, so no new work reaches the subgraphs while they drain.
       await kill('gateway');
       await Promise.all((['identity', 'org-users', 'licensing', 'registry'] as const).map((n) => kill(n)));
+      storeStopping = true;
       await store?.stop();
     },
   };

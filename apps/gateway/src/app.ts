@@ -15,6 +15,9 @@ import {
   identityCallerLiveness,
   rateLimitKeyForIp,
   createApolloServer,
+  createServiceMetrics,
+  graphqlMetricsPlugin,
+  startMetricsServer,
   sensitiveMutationLimitRule,
   createServiceHttpServer,
   listen,
@@ -25,6 +28,7 @@ import {
 import type { GatewayEnv } from './env.js';
 import { createGatewayContextFactory, type GatewayContext } from './gateway-context.js';
 import { closeSubgraphAgent, SubgraphDataSource } from './subgraph-data-source.js';
+import { createSubgraphFetchTimer } from './subgraph-metrics.js';
 import { createSupergraphSource } from './supergraph-source.js';
 import { rememberVerifiedTokens } from './verified-tokens.js';
 
@@ -63,13 +67,16 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
         },
     logger,
   );
+  const metrics = createServiceMetrics('gateway');
+  const timed = createSubgraphFetchTimer(metrics.registry);
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.hook,
     buildService: ({ name, url }) =>
-      new SubgraphDataSource(name, url!, env.INTERNAL_SERVICE_SECRET, env.GATEWAY_TRUSTED_SUBGRAPHS.has(name)),
+      timed(name, new SubgraphDataSource(name, url!, env.INTERNAL_SERVICE_SECRET, env.GATEWAY_TRUSTED_SUBGRAPHS.has(name))),
   });
   const apollo = createApolloServer<GatewayContext>({
     gateway,
+    plugins: [graphqlMetricsPlugin(metrics)],
     production: env.NODE_ENV === 'production',
     logger,
     limits: { maxDepth: env.MAX_QUERY_DEPTH, maxAliases: env.MAX_ALIASES, maxDirectives: env.MAX_DIRECTIVES, maxTokens: env.MAX_TOKENS },
@@ -166,9 +173,16 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
   });
   const port = await listen(server, env.PORT, env.HOST);
   logger.info({ port, host: env.HOST }, 'listening');
+  const metricsServer =
+    env.METRICS_PORT === undefined
+      ? undefined
+      : await startMetricsServer({ registry: metrics.registry, port: env.METRICS_PORT, host: env.METRICS_HOST, logger });
   return {
     port,
+    metrics,
+    metricsPort: metricsServer?.port,
     async close() {
+      await metricsServer?.close();
       await closeServer(server);
       await apollo.stop();
       await closeSubgraphAgent();

@@ -16,6 +16,8 @@ import {
   sendJson,
   sensitiveMutationLimitRule,
   startSubgraphService,
+  createServiceMetrics,
+  registerMongoPoolMetrics,
   undefinedIfNotFound,
   type Logger,
   type RunningService,
@@ -25,6 +27,7 @@ import { createServiceClients } from './clients.js';
 import { buildIdentitySchema } from './schema.js';
 import { createSigningKeys } from './modules/keys/signing-keys.js';
 import { createPasswordHasher } from './modules/passwords/password-hasher.js';
+import { countLogins, createHashMetrics, createRateLimitRefusalCounter } from './identity-metrics.js';
 import { createCredentialRepository } from './modules/credentials/credential-repository.js';
 import { createSessionRepository } from './modules/sessions/session-repository.js';
 import { createSessionService } from './modules/sessions/session-service.js';
@@ -65,6 +68,8 @@ class RegisterUserFailure extends Error {
 
 /** Wires the identity & sessions subgraph on an open database connection; main.ts and tests share it. */
 export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Connection): Promise<RunningService> {
+  const metrics = createServiceMetrics('identity');
+  registerMongoPoolMetrics(metrics.registry, conn.getClient());
   if (env.FAULT_INJECTION && env.NODE_ENV === 'production') throw new Error('FAULT_INJECTION is for tests and is refused in production');
   const crashAt = (point: string) => {
     if (env.FAULT_INJECTION === point) {
@@ -85,12 +90,14 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     audience: env.TOKEN_AUDIENCE,
   });
   await keys.jwks(); // create the first key at start, not on the first request
+  const hashMetrics = createHashMetrics();
   const hasher = createPasswordHasher(
     { memoryCost: env.ARGON2_MEMORY_KIB, timeCost: env.ARGON2_TIME_COST, parallelism: env.ARGON2_PARALLELISM },
     env.HASH_CONCURRENCY,
     env.HASH_QUEUE_MAX,
+    hashMetrics.observeHashTime,
   );
-  const rateLimiters = createRateLimiterFactory(conn);
+  const rateLimiters = createRateLimiterFactory(conn, createRateLimitRefusalCounter(metrics.registry));
   // TTL indexes on MongoDB, a bounded sweeper on the embedded store.
   const expiry = await startExpiry(conn, identityExpiringCollections(env), {
     intervalMs: env.EXPIRY_SWEEP_INTERVAL_SECONDS * 1000,
@@ -149,6 +156,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     audit,
     lockoutSeconds: env.LOGIN_LOCKOUT_MINUTES * 60,
   });
+  login.login = countLogins(metrics.registry, login.login);
   // Keys of their own, derived from the one secret identity already holds.
   const secretKey = Buffer.from(env.SIGNING_KEY_ENCRYPTION_KEY, 'base64');
   const fingerprintKey = Buffer.from(hkdfSync('sha256', secretKey, '', 'usergraph idempotency fingerprints', 32));
@@ -201,6 +209,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
 
   const service = await startSubgraphService({
     name: 'identity',
+    metrics,
     env,
     logger,
     schema: buildIdentitySchema([
@@ -280,6 +289,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
       }),
     },
   });
+  hashMetrics.register(service.metrics.registry, hasher);
   audit.start();
   return {
     ...service,

@@ -7,6 +7,8 @@ import {
   createInternalClient,
   identityCallerLiveness,
   startSubgraphService,
+  createServiceMetrics,
+  registerMongoPoolMetrics,
   type Logger,
   type RunningService,
 } from '@usergraph/service-kit';
@@ -26,6 +28,8 @@ import { buildMemberCountsAtStart } from './startup-build.js';
 
 /** Wires the licensing & groups subgraph on an open database connection; main.ts and tests share it. */
 export async function startLicensing(env: LicensingEnv, logger: Logger, conn: Connection): Promise<RunningService> {
+  const metrics = createServiceMetrics('licensing');
+  registerMongoPoolMetrics(metrics.registry, conn.getClient());
   const orgUsers = createInternalClient({
     from: 'licensing',
     to: 'org-users',
@@ -100,6 +104,7 @@ export async function startLicensing(env: LicensingEnv, logger: Logger, conn: Co
 
   const service = await startSubgraphService({
     name: 'licensing',
+    metrics,
     env,
     logger,
     schema: buildLicensingSchema([

@@ -1,7 +1,16 @@
 import type { Connection } from 'mongoose';
 import { orgUsersCommands } from '@usergraph/contracts';
 import { IDEMPOTENCY_KEYS_EXPIRY, isDatabaseReady, isDatabaseUnavailableError, startExpiry } from '@usergraph/mongo';
-import { isNotFound, serve, mergeResolvers, startSubgraphService, type Logger, type RunningService } from '@usergraph/service-kit';
+import {
+  isNotFound,
+  serve,
+  mergeResolvers,
+  startSubgraphService,
+  createServiceMetrics,
+  registerMongoPoolMetrics,
+  type Logger,
+  type RunningService,
+} from '@usergraph/service-kit';
 import type { OrgUsersEnv } from './env.js';
 import { buildOrgUsersSchema, orgUsersTypeDefs } from './schema.js';
 import type { Resolvers } from './generated/resolvers-types.js';
@@ -26,6 +35,8 @@ import { createAuditModule } from './modules/audit/audit-module.js';
 
 /** Wires the org-users subgraph on an open database connection; main.ts and tests share it. */
 export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Connection): Promise<RunningService> {
+  const metrics = createServiceMetrics('org-users');
+  registerMongoPoolMetrics(metrics.registry, conn.getClient());
   const organizationRepository = createOrganizationRepository(conn);
   const organizations = createOrganizationService({ conn, organizations: organizationRepository });
   const userRepository = createUserRepository(conn);
@@ -85,6 +96,7 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
   const expiry = await startExpiry(conn, [IDEMPOTENCY_KEYS_EXPIRY], { intervalMs: env.EXPIRY_SWEEP_INTERVAL_SECONDS * 1000, logger });
   const service = await startSubgraphService({
     name: 'org-users',
+    metrics,
     env,
     logger,
     schema: buildOrgUsersSchema([

@@ -1,20 +1,6 @@
-import { connectDatabase } from '@usergraph/mongo';
-import { createLogger, errSummary, exitStatusOf, onShutdownSignal } from '@usergraph/service-kit';
-import { loadRegistryEnv } from './env.js';
-import { startRegistry } from './app.js';
+// Tracing starts before the service's own code is imported, so mongodb, pino
+// and node:http load already instrumented (off unless OTEL_EXPORTER_OTLP_ENDPOINT is set).
+import { startTelemetry } from '@usergraph/service-kit/telemetry';
 
-async function main(): Promise<void> {
-  const env = loadRegistryEnv();
-  const logger = createLogger({ service: 'registry', level: env.LOG_LEVEL });
-  const conn = await connectDatabase({ uri: env.MONGODB_URI, dbName: env.MONGODB_DB, appName: 'registry' });
-  const service = await startRegistry(env, logger, conn);
-  onShutdownSignal(logger, async () => {
-    await service.close();
-    await conn.close();
-  });
-}
-
-main().catch((err: unknown) => {
-  process.stderr.write(`registry failed to start: ${errSummary(err).message}\n`);
-  process.exit(exitStatusOf(err));
-});
+await startTelemetry('registry');
+await import('./start.js');

@@ -53,7 +53,7 @@ function paths(): Paths {
   };
 }
 
-interface RunResult {
+export interface RunResult {
   code: number | null;
   /** stdout and stderr as they came, tail only. */
   output: string;
@@ -61,7 +61,7 @@ interface RunResult {
 }
 
 /** Runs a command, capturing stdout+stderr; rejects only if it cannot start. */
-function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<RunResult> {
+export function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -86,7 +86,7 @@ function ignoreMissing(err: unknown): void {
   if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
 }
 
-function tail(text: string): string {
+export function tail(text: string): string {
   const t = text.trim();
   return t.length > OUTPUT_TAIL_CHARS ? `...${t.slice(-OUTPUT_TAIL_CHARS)}` : t;
 }
@@ -101,7 +101,7 @@ function buildError(reason: string, output: string): Error {
 }
 
 /** `go version` output, or null when go is not installed. */
-async function goVersion(toolDir: string): Promise<string | null> {
+export async function goVersion(toolDir: string): Promise<string | null> {
   try {
     const r = await run('go', ['version'], toolDir, goBuildEnv());
     if (r.code !== 0) throw buildError('`go version` failed', r.output);
@@ -217,7 +217,7 @@ async function lockIsStale(lockFile: string): Promise<boolean> {
 }
 
 /** Exclusive cross-process lock via O_EXCL create; returns the release fn. */
-async function acquireLock(lockFile: string, log: (line: string) => void): Promise<() => Promise<void>> {
+export async function acquireLock(lockFile: string, log: (line: string) => void): Promise<() => Promise<void>> {
   const deadline = Date.now() + LOCK_TIMEOUT_MS;
   let announced = false;
   for (;;) {

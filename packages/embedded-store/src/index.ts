@@ -5,3 +5,5 @@ export { repoRoot, ensureEmbeddedStoreBinary, ensureEmbeddedStoreBinaryDetailed 
 export type { EnsureBinaryOptions, EnsureBinaryResult } from './embedded-store-binary.js';
 export { startEmbeddedStore, pingDatabase, findFreePort } from './embedded-store.js';
 export type { EmbeddedStore, StartEmbeddedStoreOptions } from './embedded-store.js';
+export { ensureJaegerBinary, startJaeger } from './jaeger.js';
+export type { RunningJaeger } from './jaeger.js';

@@ -39,6 +39,10 @@ export const baseServiceEnv = z.object({
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(100_000),
   /** Shared secret for service-to-service calls (internal commands). */
   INTERNAL_SERVICE_SECRET: z.string().min(32, { error: 'must be at least 32 characters' }),
+  /** Prometheus `/metrics` on its own port (off when unset), so it never shares the public listener. */
+  METRICS_PORT: port.optional(),
+  /** Loopback by default: metrics reveal traffic shapes, so exposing them is the operator's explicit choice. */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
 });
 
 const positiveInt = z.coerce.number().int().positive();
@@ -88,3 +92,19 @@ export const startupBuildEnv = z.object({
 });
 
 export const envPrimitives = { port, booleanFlag };
+
+/**
+ * Tracing is on only when an OTLP endpoint is configured; the SDK reads the
+ * other standard OTEL_* variables itself. OTEL_SERVICE_NAME, when set, names
+ * the service in traces instead of its own name.
+ */
+export function telemetryEnv(): { enabled: boolean; serviceName: string | undefined; trustedProxies: string } {
+  const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  const disabled = process.env.OTEL_SDK_DISABLED === 'true';
+  return {
+    enabled: !disabled && !!endpoint,
+    serviceName: process.env.OTEL_SERVICE_NAME === '' ? undefined : process.env.OTEL_SERVICE_NAME,
+    // The gateway's proxy trust, for the client address on its spans (validated by the gateway's own schema).
+    trustedProxies: process.env.TRUSTED_PROXIES ?? '',
+  };
+}

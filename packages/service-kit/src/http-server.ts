@@ -1,6 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import type { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import { DomainError, errSummary } from './errors.js';
@@ -86,6 +87,9 @@ export function createServiceHttpServer<TContext extends BaseContext>(opts: Serv
     const method = (req.method ?? 'GET').toUpperCase();
     const requestId = sanitizeRequestId(req.headers['x-request-id']) ?? randomUUID();
     res.setHeader('x-request-id', requestId);
+    // With tracing on, the client learns the trace id to look up (W3C Trace Context Level 2).
+    const span = trace.getActiveSpan()?.spanContext();
+    if (span && isSpanContextValid(span)) res.setHeader('traceresponse', `00-${span.traceId}-${span.spanId}-0${span.traceFlags & 1}`);
     // A request target the URL parser refuses (e.g. `http://[::1/graphql`) is the client's error, not a 500.
     const url = URL.canParse(req.url ?? '/', 'http://localhost') ? new URL(req.url ?? '/', 'http://localhost') : undefined;
     if (!url) return sendJson(res, 400, graphqlErrorBody('Malformed request URL', 'BAD_REQUEST'));

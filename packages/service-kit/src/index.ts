@@ -17,3 +17,4 @@ export * from './secret-box.js';
 export * from './subgraph-sdl.js';
 export * from './client-ip.js';
 export { READER, registryKeyFor, registryTokenFrom, principalOf, subgraphPrincipal } from './registry-credentials.js';
+export * from './metrics.js';

@@ -9,6 +9,7 @@ import { createDocumentPrecheck, type DocumentLimits } from './document-limits.j
 import { closeServer, createServiceHttpServer, listen, type RouteHandler } from './http-server.js';
 import { createInternalCommandHandler, type ServedCommand } from './internal-commands.js';
 import { createRequestContextFactory, type RequestContext } from './request-context.js';
+import { createServiceMetrics, graphqlMetricsPlugin, startMetricsServer, type ServiceMetrics } from './metrics.js';
 
 export interface SubgraphServiceEnv {
   NODE_ENV: 'development' | 'test' | 'production';
@@ -20,12 +21,18 @@ export interface SubgraphServiceEnv {
   TOKEN_ISSUER: string;
   TOKEN_AUDIENCE: string;
   REVOCATION_CHECK_TTL_MS: number;
+  METRICS_PORT?: number;
+  METRICS_HOST?: string;
 }
 
 export interface RunningService {
   port: number;
   server: http.Server;
   apollo: ApolloServer<RequestContext>;
+  /** The service's Prometheus registry; services add their own metrics to it. */
+  metrics: ServiceMetrics;
+  /** The metrics listener's port, when METRICS_PORT is set. */
+  metricsPort?: number;
   close(): Promise<void>;
 }
 
@@ -49,9 +56,13 @@ export async function startSubgraphService(opts: {
   /** Whether a token's session or application still stands (identity answers it; see caller-liveness.ts). */
   callerLiveness: CallerLivenessLookup;
   validationRules?: ValidationRule[];
+  /** The service's registry, when it registered metrics before starting (e.g. registerMongoPoolMetrics). */
+  metrics?: ServiceMetrics;
 }): Promise<RunningService> {
   const { env, logger } = opts;
+  const metrics = opts.metrics ?? createServiceMetrics(opts.name);
   const apollo = createApolloServer<RequestContext>({
+    plugins: [graphqlMetricsPlugin(metrics)],
     schema: opts.schema,
     production: env.NODE_ENV === 'production',
     logger,
@@ -91,11 +102,18 @@ export async function startSubgraphService(opts: {
   });
   const port = await listen(server, env.PORT, env.HOST);
   logger.info({ port, host: env.HOST }, 'listening');
+  const metricsServer =
+    env.METRICS_PORT === undefined
+      ? undefined
+      : await startMetricsServer({ registry: metrics.registry, port: env.METRICS_PORT, host: env.METRICS_HOST ?? '127.0.0.1', logger });
   return {
     port,
     server,
     apollo,
+    metrics,
+    metricsPort: metricsServer?.port,
     async close() {
+      await metricsServer?.close();
       await closeServer(server);
       await apollo.stop();
     },

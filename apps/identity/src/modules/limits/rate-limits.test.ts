@@ -30,13 +30,20 @@ describe('rate limits on the shared store (rate-limiter-flexible, keyed by _id)'
     );
 
   it('of 12 concurrent consumes against 5 points exactly 5 pass, by _id only (no scan), and the rest say when to retry', async () => {
-    const limiter = createRateLimiterFactory(conn).limiter('burst', { points: 5, windowSeconds: 60, blockSeconds: 120 });
+    const refused: string[] = [];
+    const limiter = createRateLimiterFactory(conn, (name) => refused.push(name)).limiter('burst', {
+      points: 5,
+      windowSeconds: 60,
+      blockSeconds: 120,
+    });
     const recorder = recordFilters(conn, ['rate_limits']);
     const results = await Promise.all(Array.from({ length: 12 }, () => outcome(limiter.consume('k', 'too many'))));
     recorder.stop();
     expect(results.filter((r) => r === 'ok')).toHaveLength(5);
     const limited = results.filter((r) => r.startsWith('limited '));
     expect(limited).toHaveLength(7);
+    // Each refusal is counted once, by limiter name (usergraph_identity_rate_limit_refusals_total).
+    expect(refused).toEqual(Array(7).fill('burst'));
     for (const r of limited) expect(Number(r.split(' ')[1])).toBeGreaterThanOrEqual(59);
     expect(recorder.scans()).toEqual([]);
     // One document per key: the key is the _id.

@@ -61,7 +61,11 @@ export interface Limiter {
  * `rate_limits` collection. Store errors are thrown, not ignored: a limit
  * that cannot be checked refuses (fails closed).
  */
-export function createRateLimiterFactory(conn: Connection) {
+export function createRateLimiterFactory(
+  conn: Connection,
+  /** Told each refusal, by limiter name (metrics; the names are this code's, so bounded). */
+  onRefused: (limiter: string) => void = () => undefined,
+) {
   function limiter(name: string, spec: LimitSpec): Limiter {
     const store = new KeyedMongoLimiter({
       storeClient: conn,
@@ -77,8 +81,9 @@ export function createRateLimiterFactory(conn: Connection) {
         try {
           await store.consume(key, points);
         } catch (err) {
-          if (err instanceof RateLimiterRes) throw rateLimited(message, err.msBeforeNext / 1000);
-          throw err;
+          if (!(err instanceof RateLimiterRes)) throw err;
+          onRefused(name);
+          throw rateLimited(message, err.msBeforeNext / 1000);
         }
       },
       async reward(key, points = 1) {

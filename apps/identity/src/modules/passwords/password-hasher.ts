@@ -14,7 +14,13 @@ export interface Argon2Params {
  * bounded too: past `queueMax` waiting hashes a request is shed at once with
  * RATE_LIMITED, so a flood cannot add latency and memory for everyone.
  */
-export function createPasswordHasher(params: Argon2Params, concurrency: number, queueMax: number) {
+export function createPasswordHasher(
+  params: Argon2Params,
+  concurrency: number,
+  queueMax: number,
+  /** Told how long each argon2 call took (metrics). */
+  onHashTime: (seconds: number) => void = () => undefined,
+) {
   let active = 0;
   const waiting: Array<() => void> = [];
   async function bounded<T>(fn: () => Promise<T>): Promise<T> {
@@ -23,9 +29,11 @@ export function createPasswordHasher(params: Argon2Params, concurrency: number, 
       await new Promise<void>((resolve) => waiting.push(resolve));
     }
     active++;
+    const started = process.hrtime.bigint();
     try {
       return await fn();
     } finally {
+      onHashTime(Number(process.hrtime.bigint() - started) / 1e9);
       active--;
       waiting.shift()?.();
     }
@@ -44,6 +52,9 @@ export function createPasswordHasher(params: Argon2Params, concurrency: number, 
       return false;
     },
     needsRehash: (hash: string) => argon2.needsRehash(hash, params),
+    /** Hashes waiting for a slot, and hashes running (metrics). */
+    queueDepth: () => waiting.length,
+    inFlight: () => active,
   };
 }
 

@@ -1,0 +1,107 @@
+// OpenTelemetry tracing for every service. A service's main.js calls
+// startTelemetry() first and only then imports the rest of its code, so the
+// instrumentations patch mongodb, pino and node:http as they load. Off unless
+// OTEL_EXPORTER_OTLP_ENDPOINT is set; configured by the standard OTEL_* variables
+// (sampler, headers, protocol, resource attributes).
+import { IncomingMessage, type ClientRequest } from 'node:http';
+import { register } from 'node:module';
+import { createAddHookMessageChannel } from 'import-in-the-middle';
+import type { Context, Span, TextMapGetter, TextMapPropagator, TextMapSetter } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import { MongoDBInstrumentation } from '@opentelemetry/instrumentation-mongodb';
+import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
+import { clientAddressOf, compileTrustedProxies } from './client-ip.js';
+import { telemetryEnv } from './env.js';
+
+const REDACTED = 'REDACTED';
+
+/**
+ * At the public edge a client's `traceparent` is not believed: it would let anyone
+ * force sampling (export cost) and choose the trace id stamped in our logs. The
+ * gateway starts its own trace and passes it on (W3C trace context, no baggage).
+ */
+class InjectOnlyPropagator implements TextMapPropagator {
+  private readonly w3c = new W3CTraceContextPropagator();
+  inject(context: Context, carrier: unknown, setter: TextMapSetter): void {
+    this.w3c.inject(context, carrier, setter);
+  }
+  extract(context: Context, _carrier: unknown, _getter: TextMapGetter): Context {
+    return context;
+  }
+  fields(): string[] {
+    return this.w3c.fields();
+  }
+}
+
+/** `scheme://host/path` without the query: query strings can carry passwords, codes and client secrets. */
+const withoutQuery = (origin: string, path: string) => `${origin}${path.split('?', 1)[0] ?? ''}`;
+
+/**
+ * Span attributes never hold a query string (GET /graphql?variables=…, /oauth/token?client_secret=…),
+ * and the client address is the one our own proxy trust computes, not a client's X-Forwarded-For.
+ */
+function scrubHttpSpan(span: Span, request: ClientRequest | IncomingMessage, trustProxy: ReturnType<typeof compileTrustedProxies>): void {
+  if (request instanceof IncomingMessage) {
+    if ((request.url ?? '').includes('?')) span.setAttribute('url.query', REDACTED);
+    span.setAttribute('client.address', clientAddressOf(request, trustProxy));
+  } else if (request.path.includes('?')) {
+    span.setAttribute('url.full', withoutQuery(`${request.protocol}//${request.host}`, request.path));
+    span.setAttribute('url.query', REDACTED);
+  }
+}
+
+let sdk: NodeSDK | undefined;
+
+/** TRUSTED_PROXIES as the gateway reads it; an invalid list trusts none here, and the service's own env check reports it. */
+function trustedProxiesOrNone(list: string): ReturnType<typeof compileTrustedProxies> {
+  try {
+    return compileTrustedProxies(list);
+  } catch {
+    return compileTrustedProxies('');
+  }
+}
+
+/**
+ * Starts tracing when configured; returns whether it did. Call before importing anything instrumented.
+ * `publicEdge` (the gateway) ignores trace context sent by clients.
+ */
+export async function startTelemetry(serviceName: string, opts: { publicEdge?: boolean } = {}): Promise<boolean> {
+  const env = telemetryEnv();
+  if (!env.enabled || sdk) return !!sdk;
+  // ESM modules are patched through import-in-the-middle; only the modules an
+  // instrumentation asks for are wrapped.
+  const { registerOptions, waitForAllMessagesAcknowledged } = createAddHookMessageChannel();
+  register('import-in-the-middle/hook.mjs', import.meta.url, registerOptions);
+  const trustProxy = trustedProxiesOrNone(env.trustedProxies);
+  sdk = new NodeSDK({
+    serviceName: env.serviceName ?? serviceName,
+    textMapPropagator: opts.publicEdge ? new InjectOnlyPropagator() : new W3CTraceContextPropagator(),
+    instrumentations: [
+      new HttpInstrumentation({ requestHook: (span, request) => scrubHttpSpan(span, request, trustProxy) }),
+      new UndiciInstrumentation({
+        requestHook: (span, request) => {
+          if (!request.path.includes('?')) return;
+          span.setAttribute('url.full', withoutQuery(request.origin, request.path));
+          span.setAttribute('url.query', REDACTED);
+        },
+      }),
+      // Statements are left out: they can hold e-mail addresses and other personal data.
+      new MongoDBInstrumentation({ enhancedDatabaseReporting: false }),
+      // Adds trace_id/span_id to every log line written inside a span; logs still go to stdout only.
+      new PinoInstrumentation({ disableLogSending: true }),
+    ],
+  });
+  sdk.start();
+  await waitForAllMessagesAcknowledged();
+  return true;
+}
+
+/** Flushes and stops the exporter (on shutdown), so the last spans are not lost. */
+export async function stopTelemetry(): Promise<void> {
+  const running = sdk;
+  sdk = undefined;
+  if (running) await running.shutdown();
+}
