@@ -1,6 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { AuditActor, AuditEvent, AuditOrigin } from '@usergraph/contracts';
 import type { Caller } from '@usergraph/service-kit';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
+
+/** The trace the request runs in (OpenTelemetry, when OTEL_EXPORTER_OTLP_ENDPOINT started it), else none. */
+function activeTraceId(): string | undefined {
+  const span = trace.getActiveSpan()?.spanContext();
+  return span && isSpanContextValid(span) ? span.traceId : undefined;
+}
 
 /** Who made a request, as an audit event names it (ids only). */
 export function actorOf(caller: Caller): AuditActor {
@@ -9,13 +16,14 @@ export function actorOf(caller: Caller): AuditActor {
   return { type: 'anonymous', id: '-' };
 }
 
-/** What a resolver knows about its request, as an audit event records it. */
+/** What a resolver knows about its request, as an audit event records it (called inside the request's span). */
 export function originOf(ctx: { caller: Caller; requestId?: string; clientIp?: string; traceId?: string }): AuditOrigin {
+  const traceId = ctx.traceId ?? activeTraceId();
   return {
     actor: actorOf(ctx.caller),
     ...(ctx.clientIp ? { clientIp: ctx.clientIp } : {}),
     ...(ctx.requestId ? { requestId: ctx.requestId.slice(0, 128) } : {}),
-    ...(ctx.traceId && /^[0-9a-f]{32}$/.test(ctx.traceId) ? { traceId: ctx.traceId } : {}),
+    ...(traceId && /^[0-9a-f]{32}$/.test(traceId) ? { traceId } : {}),
   };
 }
 
