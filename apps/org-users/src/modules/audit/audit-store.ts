@@ -9,7 +9,7 @@ export const AUDIT_EVENTS_COLLECTION = 'audit_events';
  * dispatcher's: 'pending' until it turned the event into deliveries; an event
  * no webhook type maps to is stored 'done'.
  */
-export type AuditEventDoc = Omit<AuditEvent, 'id'> & { _id: string; fanout: 'pending' | 'done' };
+export type AuditEventDoc = AuditEvent & { _id: string; fanout: 'pending' | 'done' };
 
 export interface AuditQuery {
   actor?: string;
@@ -38,7 +38,8 @@ export function createAuditStore(conn: MongooseConnection) {
     /** Idempotent by event id: a replayed event is stored once. The number newly stored. */
     async record(batch: AuditEvent[]): Promise<number> {
       if (batch.length === 0) return 0;
-      const docs = batch.map(({ id, ...e }): AuditEventDoc => ({ _id: id, ...e, fanout: e.webhookType ? 'pending' : 'done' }));
+      // The design's shape: `{ _id: eventId, ...AuditEvent, fanout }` (the id twice: `_id` for uniqueness, `id` as the event has it).
+      const docs = batch.map((e): AuditEventDoc => ({ _id: e.id, ...e, fanout: e.webhookType ? 'pending' : 'done' }));
       try {
         return (await events.insertMany(docs, { ordered: false })).insertedCount;
       } catch (err) {
