@@ -198,7 +198,7 @@ describe('audit log: a crash between a change and its event loses nothing', () =
 
   it("an event left in identity's outbox while org-users was down is moved by reconcile", async () => {
     // As a relay that failed (org-users unavailable) leaves it; identity's interval pass is an hour away.
-    await dbs.identity.collection('audit_outbox').insertOne({
+    await dbs.identity.collection<{ _id: string } & Record<string, unknown>>('audit_outbox').insertOne({
       _id: 'left-behind-1',
       id: 'left-behind-1',
       action: 'user.login_failed',
@@ -207,7 +207,7 @@ describe('audit log: a crash between a change and its event loses nothing', () =
       target: { type: 'account', id: 'unknown' },
       outcome: 'failure',
       occurredAt: new Date(),
-    } as never);
+    });
     const report = await reconcile();
     expect(report.identity.relayedAuditEvents).toBeGreaterThanOrEqual(1);
     expect((await events({ action: 'user.login_failed' })).map((e) => e.id)).toContain('left-behind-1');

@@ -352,7 +352,9 @@ describe('audit log', () => {
     secrets.add(code);
     const reset = await gql(
       url(),
-      'mutation($email: String!, $code: String!) { resetPassword(organizationSlug: "acme", email: $email, code: $code, newPassword: "Third-Password-333") { success } }',
+      `mutation($email: String!, $code: String!) {
+        resetPassword(organizationSlug: "acme", email: $email, code: $code, newPassword: "Third-Password-333") { success }
+      }`,
       { email, code },
     );
     expect(reset.data!.resetPassword.success).toBe(true);

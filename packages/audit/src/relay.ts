@@ -29,7 +29,13 @@ export function createAuditRelay(opts: {
   intervalMs: number;
 }) {
   let running: Promise<number> | undefined;
-  let again = false;
+  /** A kick came in during a pass: one more pass follows it. */
+  let kickedDuringPass = false;
+  const takeKick = (): boolean => {
+    const kicked = kickedDuringPass;
+    kickedDuringPass = false;
+    return kicked;
+  };
   /** A full pass failed (or none ran yet): the next interval pass is a full one. */
   let needsFull = false;
   let timer: NodeJS.Timeout | undefined;
@@ -86,18 +92,18 @@ export function createAuditRelay(opts: {
           () => run(true),
           () => run(true),
         );
-      again = true;
+      kickedDuringPass = true;
       return running;
     }
     running = (async () => {
       let total = 0;
       try {
+        takeKick();
         let pass = full;
         do {
-          again = false;
           total += await drainOnce(pass);
           pass = false;
-        } while (again);
+        } while (takeKick());
       } finally {
         running = undefined;
       }
@@ -125,7 +131,7 @@ export function createAuditRelay(opts: {
     kick,
     /** Everything waiting, now (reconcile); the number of events moved. */
     drain,
-    start() {
+    start: () => {
       // The interval retries what failed: the cheap outbox whole, the documents kicks named, and a full pass only
       // after a full pass failed. What a crash left in documents is found by the start-up pass and by reconcile.
       timer ??= setInterval(() => {
@@ -135,7 +141,7 @@ export function createAuditRelay(opts: {
       }, opts.intervalMs);
       timer.unref();
     },
-    async stop() {
+    stop: async () => {
       if (timer) clearInterval(timer);
       timer = undefined;
       await running?.catch((err: unknown) => opts.logger.error({ err: errSummary(err) }, 'audit relay: last run failed at stop'));

@@ -38,13 +38,13 @@ export function createServiceAudit(opts: {
      * An event that is itself the write (a failed login), or that is written just before its change once
      * every check passed: stored in the outbox (once this returns it cannot be lost), then relayed.
      */
-    async record(origin: AuditOrigin, e: NewAuditEvent): Promise<void> {
+    record: async (origin: AuditOrigin, e: NewAuditEvent): Promise<void> => {
       await outbox.put([auditEvent(origin, e)]);
       kick();
     },
     /** `usergraph reconcile`: everything waiting, now; the number of events moved. */
     drain: relay.drain,
-    start() {
+    start: () => {
       relay.start();
       // What a crash left behind: now, not an interval later.
       relay

@@ -54,7 +54,10 @@ export const licensingCommands = commandsOf('licensing', {
       supportAdmin: z.boolean().optional(),
       callerMayActOnAdmin,
       ...assignmentRequest,
-      /** Who changes a live user's licenses or groups: the change's audit event rides on the assignment write. None during a creation saga (user.created says it). */
+      /**
+       * Who changes a live user's licenses or groups: the change's audit event rides on the assignment write.
+       * None during a creation saga (its user.created says it).
+       */
       audit: auditOriginSchema.optional(),
     }),
     output: userLicensesSchema,

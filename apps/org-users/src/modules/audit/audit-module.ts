@@ -62,7 +62,7 @@ export async function createAuditModule(deps: {
       const runSweep = () =>
         sweep().catch((err: unknown) => deps.logger.error({ err: errSummary(err) }, 'audit retention sweep failed, retried next interval'));
       void runSweep();
-      sweepTimer = setInterval(runSweep, deps.sweepIntervalMs);
+      sweepTimer = setInterval(() => void runSweep(), deps.sweepIntervalMs);
       sweepTimer.unref();
     },
     async stop() {

@@ -66,7 +66,7 @@ export function createAuditStore(conn: MongooseConnection) {
       const range: { $gte?: Date; $lt?: Date } = {};
       if (q.since) range.$gte = q.since;
       if (q.until) range.$lt = q.until;
-      const conditions: mongo.Filter<AuditEventDoc>[] = [];
+      const conditions: Array<mongo.Filter<AuditEventDoc>> = [];
       if (range.$gte || range.$lt) conditions.push({ occurredAt: range });
       if (after) conditions.push({ $or: [{ occurredAt: { $lt: after.at } }, { occurredAt: after.at, _id: { $lt: after.id } }] });
       if (conditions.length > 0) filter.$and = conditions;
