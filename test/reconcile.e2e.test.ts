@@ -120,9 +120,17 @@ describe('reconciliation after a crash mid-createUser', () => {
       },
     );
     expect(JSON.parse(stdout)).toEqual({
-      orgUsers: { removedProfiles: 1, deletedProfiles: 0, keptProfiles: 0, releasedClaims: 1 },
-      identity: { removedCredentials: 1, releasedClaims: 1 },
-      licensing: { forgottenAssignments: 1 },
+      // Audit events waiting in an outbox are relayed too (issue 16): none is left behind here, but a relay in flight may count.
+      orgUsers: {
+        removedProfiles: 1,
+        deletedProfiles: 0,
+        keptProfiles: 0,
+        releasedClaims: 1,
+        relayedAuditEvents: expect.any(Number),
+        sweptAuditEvents: 0,
+      },
+      identity: { removedCredentials: 1, releasedClaims: 1, relayedAuditEvents: expect.any(Number) },
+      licensing: { forgottenAssignments: 1, relayedAuditEvents: expect.any(Number) },
     });
     expect(await dbs.orgusers.collection<{ _id: string }>('claims').countDocuments({ _id: orphanEmail._id })).toBe(0);
     expect(await dbs.identity.collection<{ _id: string }>('claims').countDocuments({ _id: orphanUsername._id })).toBe(0);
@@ -152,9 +160,9 @@ describe('reconciliation after a crash mid-createUser', () => {
       },
     );
     expect(JSON.parse(again.stdout)).toEqual({
-      orgUsers: { removedProfiles: 0, deletedProfiles: 0, keptProfiles: 0, releasedClaims: 0 },
-      identity: { removedCredentials: 0, releasedClaims: 0 },
-      licensing: { forgottenAssignments: 0 },
+      orgUsers: { removedProfiles: 0, deletedProfiles: 0, keptProfiles: 0, releasedClaims: 0, relayedAuditEvents: 0, sweptAuditEvents: 0 },
+      identity: { removedCredentials: 0, releasedClaims: 0, relayedAuditEvents: 0 },
+      licensing: { forgottenAssignments: 0, relayedAuditEvents: 0 },
     });
   });
 });

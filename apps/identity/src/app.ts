@@ -57,6 +57,8 @@ import { createVerificationCodeRepository } from './modules/verification/verific
 import { createVerificationService } from './modules/verification/verification-service.js';
 import { createAccountVerification } from './modules/verification/account-verification.js';
 import { createVerificationResolvers } from './modules/verification/verification-resolvers.js';
+import { createIdentityAudit } from './modules/audit/identity-audit.js';
+import { originOf } from '@usergraph/audit';
 
 /** C's failure, thrown out of the idempotent step so its key is freed, then answered as the value it is. */
 class RegisterUserFailure extends Error {
@@ -127,6 +129,14 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     // A profile a user saga still holds is not (or no longer) a user: no session for it.
     return credential !== null && profile !== undefined && profile.status !== 'CLOSED' && !profile.pending;
   };
+  // Logins, failures, lockouts...: to identity's audit outbox, relayed to org-users' log.
+  const audit = createIdentityAudit({
+    conn,
+    orgUsers: clients.orgUsers,
+    logger,
+    relayIntervalMs: env.AUDIT_RELAY_INTERVAL_SECONDS * 1000,
+    faults: crashAt,
+  });
   const sessionRepository = createSessionRepository(conn);
   await buildSessionListsAtStart(conn, sessionRepository, env, logger);
   const sessions = createSessionService({
@@ -144,6 +154,8 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     hasher,
     sessions,
     limits,
+    audit,
+    lockoutSeconds: env.LOGIN_LOCKOUT_MINUTES * 60,
   });
   login.login = countLogins(metrics.registry, login.login);
   const registrations = createRegistrationCounter(metrics.registry, ['B', 'C']);
@@ -177,7 +189,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
   registration.register = registrations.counted('B', registration.register);
 
   const applicationRepository = createApplicationRepository(conn);
-  const applications = createApplicationService({ applications: applicationRepository });
+  const applications = createApplicationService({ applications: applicationRepository, kickAudit: audit.kickApplication });
   const callerLiveness = createCallerLiveness({ sessions: sessionRepository, credentials, applications: applicationRepository });
   const registerUserService = createRegisterUserService({
     applications,
@@ -205,7 +217,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     env,
     logger,
     schema: buildIdentitySchema([
-      createSessionResolvers({ login, sessions, sessionRepository }),
+      createSessionResolvers({ login, sessions, sessionRepository, audit }),
       createRegistrationResolvers({
         registration,
         credentials,
@@ -225,7 +237,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
                   fingerprint: () => keyedFingerprint(fingerprintKey, args),
                 },
                 async () => {
-                  const result = await registerUserService.registerUser(ctx.caller, args);
+                  const result = await registerUserService.registerUser(ctx.caller, args, originOf(ctx));
                   // Thrown out of the idempotent step (which frees the key), caught right below.
                   if (!result.success) throw new RegisterUserFailure(result);
                   return result;
@@ -248,6 +260,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
           verification,
           limits,
           background,
+          audit,
         }),
       }),
       createVerificationResolvers({
@@ -261,6 +274,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
       // Development only: with SMTP the outbox holds undelivered codes, never listed.
       outbox: env.NOTIFIER === 'outbox' ? outbox : undefined,
       callerLiveness,
+      drainAudit: audit.drain,
     }),
     // An application's own calls here (C's registerUser) check its status live and answer AUTH-0030 in C's style.
     callerLiveness: (caller) => (caller.kind === 'application' ? Promise.resolve({ live: true }) : callerLiveness(caller)),
@@ -280,10 +294,12 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     },
   });
   hashMetrics.register(service.metrics.registry, hasher);
+  audit.start();
   return {
     ...service,
     async close() {
       await service.close();
+      await audit.stop();
       await background.idle();
       await sender?.stop();
       await expiry.stop();

@@ -28,6 +28,9 @@ export function createOrgUsersClient(client: InternalClient<'org-users'>) {
       (await client.call(orgUsersCommands.existingUserIds, { organizationId, userIds })).userIds,
     findUserIdByIdentifier: async (organizationId: string, kind: 'email' | 'phone', value: string) =>
       (await client.call(orgUsersCommands.findUserIdByIdentifier, { organizationId, kind, value })).userId,
+    /** The audit relay: identity's events into org-users' log (idempotent by event id). */
+    recordAuditEvents: (events: CommandInput<typeof orgUsersCommands.recordAuditEvents>['events']) =>
+      client.call(orgUsersCommands.recordAuditEvents, { events }),
   };
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SAGA_FAULT_POINTS } from '@usergraph/user-lifecycle';
+import { AUDIT_FAULT_POINTS, auditRelayEnv } from '@usergraph/audit';
 import { baseServiceEnv, envPrimitives, expiryEnv, isEncryptionKey, loadEnv, tokenVerificationEnv } from '@usergraph/service-kit';
 import { startupBuildEnv } from '@usergraph/service-kit';
 
@@ -9,6 +10,7 @@ export const identityEnvSchema = baseServiceEnv
   .extend(tokenVerificationEnv.shape)
   .extend(expiryEnv.shape)
   .extend(startupBuildEnv.shape)
+  .extend(auditRelayEnv.shape)
   .extend({
     PORT: z.coerce.number().int().min(0).max(65535).default(4001),
     MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, { error: 'must be a mongodb:// or mongodb+srv:// URI' }),
@@ -16,7 +18,7 @@ export const identityEnvSchema = baseServiceEnv
     ORG_USERS_URL: z.url(),
     LICENSING_URL: z.url(),
     /** Tests only: crash the process at a step of a user saga hosted here (B, C, bootstrap) to prove reconcile. Refused in production. */
-    FAULT_INJECTION: z.enum(SAGA_FAULT_POINTS).optional(),
+    FAULT_INJECTION: z.enum([...SAGA_FAULT_POINTS, ...AUDIT_FAULT_POINTS]).optional(),
     /** 32 bytes, base64: encrypts the private signing keys at rest. */
     SIGNING_KEY_ENCRYPTION_KEY: z.string().refine(isEncryptionKey, { error: 'must be 32 bytes encoded in base64' }),
     /** How long a signing key stays current; the previous one stays in the JWKS for one more period. */

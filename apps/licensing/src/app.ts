@@ -1,5 +1,6 @@
 import type { Connection } from 'mongoose';
 import { orgUsersCommands } from '@usergraph/contracts';
+import { createServiceAudit, embeddedOutboxSource } from '@usergraph/audit';
 import { isDatabaseReady, isDatabaseUnavailableError } from '@usergraph/mongo';
 import {
   isNotFound,
@@ -14,7 +15,7 @@ import {
 import type { LicensingEnv } from './env.js';
 import { buildLicensingSchema } from './schema.js';
 import { createAccessPolicy } from './access-policy.js';
-import { createAssignmentRepository } from './modules/licenses/assignment-repository.js';
+import { assignmentId, createAssignmentRepository } from './modules/licenses/assignment-repository.js';
 import { createLicenseStateRepository } from './modules/licenses/license-state-repository.js';
 import { createLicenseService } from './modules/licenses/license-service.js';
 import { createLicenseResolvers } from './modules/licenses/license-resolvers.js';
@@ -44,7 +45,6 @@ export async function startLicensing(env: LicensingEnv, logger: Logger, conn: Co
   const assignments = createAssignmentRepository(conn);
   const groupRepository = createGroupRepository(conn);
   await buildMemberCountsAtStart(conn, env, logger);
-  const groups = createGroupService({ conn, groups: groupRepository, assignments });
   if (env.FAULT_INJECTION && env.NODE_ENV === 'production') throw new Error('FAULT_INJECTION is for tests and is refused in production');
   const faults = (point: string) => {
     if (env.FAULT_INJECTION === point) {
@@ -52,8 +52,40 @@ export async function startLicensing(env: LicensingEnv, logger: Logger, conn: Co
       process.kill(process.pid, 'SIGKILL');
     }
   };
+  // License, seat and group events ride on the assignment, license_state and group writes; the relay takes them to org-users.
+  const auditSources = {
+    assignments: embeddedOutboxSource(conn, 'assignments'),
+    state: embeddedOutboxSource(conn, 'license_state'),
+    groups: embeddedOutboxSource(conn, 'groups'),
+  };
+  const audit = createServiceAudit({
+    conn,
+    sink: async (events) => {
+      await orgUsers.call(orgUsersCommands.recordAuditEvents, { events });
+    },
+    embedded: Object.values(auditSources),
+    logger,
+    intervalMs: env.AUDIT_RELAY_INTERVAL_SECONDS * 1000,
+    faults,
+  });
+  const groups = createGroupService({
+    conn,
+    groups: groupRepository,
+    assignments,
+    audit: { record: audit.record, kickGroup: (id) => audit.kick({ source: auditSources.groups, id }) },
+  });
   const state = createLicenseStateRepository(conn);
-  const licenses = createLicenseService({ assignments, state, groups, faults });
+  const licenses = createLicenseService({
+    assignments,
+    state,
+    groups,
+    faults,
+    audit: {
+      kickAssignment: (organizationId, userId) =>
+        audit.kick({ source: auditSources.assignments, id: assignmentId(organizationId, userId) }),
+      kickState: (organizationId) => audit.kick({ source: auditSources.state, id: organizationId }),
+    },
+  });
   const existingUserIds = async (organizationId: string, userIds: string[]) =>
     (await orgUsers.call(orgUsersCommands.existingUserIds, { organizationId, userIds })).userIds;
 
@@ -79,15 +111,22 @@ export async function startLicensing(env: LicensingEnv, logger: Logger, conn: Co
       createLicenseResolvers({ licenses, groups, policy }),
       createGroupResolvers({ groups, licenses, policy, existingUserIds }),
     ]),
-    commands: createLicenseCommands(licenses, existingUserIds, createCounterRepair({ groups: groupRepository, assignments, state })),
+    commands: createLicenseCommands(
+      licenses,
+      existingUserIds,
+      createCounterRepair({ groups: groupRepository, assignments, state }),
+      audit.drain,
+    ),
     ready: () => isDatabaseReady(conn),
     isUnavailable: isDatabaseUnavailableError,
     callerLiveness: identityCallerLiveness(identity),
   });
+  audit.start();
   return {
     ...service,
     async close() {
       await service.close();
+      await audit.stop();
       await orgUsers.close();
       await identity.close();
     },

@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import { baseServiceEnv, loadEnv, tokenVerificationEnv } from '@usergraph/service-kit';
 import { startupBuildEnv } from '@usergraph/service-kit';
+import { AUDIT_FAULT_POINTS, auditRelayEnv } from '@usergraph/audit';
 
 export const licensingEnvSchema = baseServiceEnv
   .extend(tokenVerificationEnv.shape)
   .extend(startupBuildEnv.shape)
+  .extend(auditRelayEnv.shape)
   .extend({
     PORT: z.coerce.number().int().min(0).max(65535).default(4003),
     MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, { error: 'must be a mongodb:// or mongodb+srv:// URI' }),
@@ -14,7 +16,7 @@ export const licensingEnvSchema = baseServiceEnv
     /** identity, asked whether a token's session or application still stands. */
     IDENTITY_URL: z.url(),
     /** Tests only: kills the process between two writes of an assignment change (refused in production). */
-    FAULT_INJECTION: z.enum(['assign:after-seats', 'assign:after-assignment']).optional(),
+    FAULT_INJECTION: z.enum(['assign:after-seats', 'assign:after-assignment', ...AUDIT_FAULT_POINTS]).optional(),
   });
 
 export type LicensingEnv = z.output<typeof licensingEnvSchema>;

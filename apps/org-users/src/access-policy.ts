@@ -1,5 +1,6 @@
 import { Kind, type DocumentNode } from 'graphql';
 import { DomainError, forbidden, requireAuthenticated, type Caller } from '@usergraph/service-kit';
+import { originOf, type AuditOrigin } from '@usergraph/audit';
 import type { LicensingClient, UserLicenses } from './clients.js';
 import type { ProfileDto } from './modules/users/user-service.js';
 
@@ -84,7 +85,7 @@ export interface UserScope {
 
 export type Viewer =
   | { kind: 'application'; organizationId: string; permissions: ReadonlySet<string> }
-  | { kind: 'user'; role: 'self-only' | 'member' | 'admin'; organizationId: string; userId: string };
+  | { kind: 'user'; role: 'self-only' | 'member' | 'admin'; organizationId: string; userId: string; supportAdmin: boolean };
 
 /** What a reader may list: the whole organization, or only themselves. */
 export interface ReadScope {
@@ -118,7 +119,7 @@ export function createAccessPolicy(deps: {
     ]);
     const active = profile?.status === 'ACTIVE';
     const role = !active || held.licenses.length === 0 ? 'self-only' : held.licenses.includes('ADMIN') ? 'admin' : 'member';
-    const viewer: Viewer = { kind: 'user', role, organizationId: c.organizationId, userId: c.userId };
+    const viewer: Viewer = { kind: 'user', role, organizationId: c.organizationId, userId: c.userId, supportAdmin: held.supportAdmin };
     known.set(c, viewer);
     return viewer;
   }
@@ -217,6 +218,17 @@ export function createAccessPolicy(deps: {
     return v.kind === 'application' ? v.permissions.has(PERMISSION.admin) : v.role === 'admin';
   }
 
+  /**
+   * Who acts, as an audit event names them: a support admin (the operator's staff) is told apart from the
+   * organization's own users. The viewer is the one every write resolves anyway (asked once per request).
+   */
+  async function auditOrigin(ctx: { caller: Caller; requestId: string; clientIp: string }): Promise<AuditOrigin> {
+    const origin = originOf(ctx);
+    if (ctx.caller.kind !== 'user') return origin;
+    const v = await viewerOf(ctx.caller);
+    return v.kind === 'user' && v.supportAdmin ? { ...origin, actor: { type: 'support_admin', id: v.userId } } : origin;
+  }
+
   async function requireAdminPermission(caller: Caller, what: string): Promise<void> {
     if (!(await holdsAdminPermission(caller)))
       throw forbidden(`${what} needs an organization admin or an application with organization-users:admin`);
@@ -277,6 +289,7 @@ export function createAccessPolicy(deps: {
     viewerOf,
     readScope,
     visible,
+    auditOrigin,
     guardUserFields,
     requireOrganizationScope,
     requireAdminPermission,

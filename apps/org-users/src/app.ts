@@ -38,6 +38,7 @@ import { createWebhookWorker } from './modules/webhooks/webhook-worker.js';
 import { webhookMetrics } from './modules/webhooks/webhook-metrics.js';
 import { createWebhookService } from './modules/webhooks/webhook-service.js';
 import { createWebhookResolvers } from './modules/webhooks/webhook-resolvers.js';
+import { createAuditModule } from './modules/audit/audit-module.js';
 
 /** Wires the org-users subgraph on an open database connection; main.ts and tests share it. */
 export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Connection): Promise<RunningService> {
@@ -65,7 +66,16 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
   };
   const searchIndex = createSearchIndex(conn, crashAt);
   await buildSearchIndexAtStart(conn, { organizations: organizationRepository, users: userRepository, searchIndex }, env, logger);
-  const users = createUserService({ conn, users: userRepository, searchIndex, logger });
+  // The audit log (docs/audit-log.md): org-users' own events and those the other services relay.
+  const audit = await createAuditModule({
+    conn,
+    logger,
+    retentionDays: env.AUDIT_RETENTION_DAYS,
+    relayIntervalMs: env.AUDIT_RELAY_INTERVAL_SECONDS * 1000,
+    sweepIntervalMs: 3_600_000,
+    faults: crashAt,
+  });
+  const users = createUserService({ conn, users: userRepository, searchIndex, logger, audit });
 
   if (env.NODE_ENV !== 'production') {
     logger.warn(
@@ -139,9 +149,11 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
           createOrganizationResolvers({ organizations }),
           createUserResolvers({ users, organizations, policy: access }),
           consumer.resolvers,
+          audit.resolvers(access),
           createUserAdminResolvers({
             admin,
             organizations,
+            auditOrigin: access.auditOrigin,
           }),
           createWebhookResolvers({ webhooks }),
         ]),
@@ -152,7 +164,12 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
       ...createUserCommands(users),
       // The reconciliation job: finishes the user sagas a crash interrupted (see user-admin/reconcile.ts).
       // Markers younger than the floor belong to sagas that may still be running.
-      serve(orgUsersCommands.reconcile, (input) => reconcile(Math.max(input.minAgeSeconds, env.RECONCILE_MIN_MARKER_AGE_SECONDS) * 1000)),
+      serve(orgUsersCommands.reconcile, async (input) => ({
+        ...(await reconcile(Math.max(input.minAgeSeconds, env.RECONCILE_MIN_MARKER_AGE_SECONDS) * 1000)),
+        // After the sagas: a deletion reconcile finished has just put its event in the outbox.
+        ...(await audit.reconcile()),
+      })),
+      ...audit.commands,
       serve(orgUsersCommands.repair, () =>
         repairSearchIndex({ organizations: organizationRepository, users: userRepository, searchIndex }),
       ),
@@ -161,11 +178,13 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
     isUnavailable: isDatabaseUnavailableError,
     callerLiveness: identity.callerLiveness,
   });
+  audit.start();
   return {
     ...service,
     async close() {
       await service.close();
       await webhookWorker.stop();
+      await audit.stop();
       await expiry.stop();
       await licensing.close();
       await identity.close();

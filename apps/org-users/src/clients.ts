@@ -1,4 +1,4 @@
-import { identityCommands, licensingCommands, type CommandInput, type CommandOutput } from '@usergraph/contracts';
+import { identityCommands, licensingCommands, type AuditOrigin, type CommandInput, type CommandOutput } from '@usergraph/contracts';
 import { createInternalClient, identityCallerLiveness } from '@usergraph/service-kit';
 
 /** What licensing holds for one user. */
@@ -26,18 +26,24 @@ export function createLicensingClient(opts: { baseUrl: string; secret: string })
      * themselves. Without it licensing refuses (FORBIDDEN) a user holding ADMIN,
      * judged at write time (the access policy's check came earlier).
      */
-    assignLicenses: (organizationId: string, userId: string, request: AssignmentRequest, callerMayActOnAdmin: boolean) =>
-      client.call(licensingCommands.assignLicenses, { organizationId, userId, callerMayActOnAdmin, ...request }),
+    assignLicenses: (
+      organizationId: string,
+      userId: string,
+      request: AssignmentRequest,
+      callerMayActOnAdmin: boolean,
+      audit?: AuditOrigin,
+    ) => client.call(licensingCommands.assignLicenses, { organizationId, userId, callerMayActOnAdmin, ...request, audit }),
     /** Refused (CONFLICT / FORBIDDEN) for the last company admin and for support admins. */
     releaseUser: (organizationId: string, userId: string, callerMayActOnAdmin: boolean) =>
       client.call(licensingCommands.releaseUser, { organizationId, userId, callerMayActOnAdmin }),
     /** closeAccount: every license goes (seats back, groups kept); CONFLICT for the last company admin and for support admins. */
-    revokeAllLicenses: (organizationId: string, userId: string, callerMayActOnAdmin: boolean) =>
+    revokeAllLicenses: (organizationId: string, userId: string, callerMayActOnAdmin: boolean, audit: AuditOrigin) =>
       client.call(licensingCommands.revokeLicenses, {
         organizationId,
         userId,
         licenses: ['VIEWER', 'AUTHOR', 'ANALYST', 'ADMIN'],
         callerMayActOnAdmin,
+        audit,
       }),
     /** Reconciliation only: drops whatever licensing holds for a user that never fully existed. */
     forgetUser: (organizationId: string, userId: string) => client.call(licensingCommands.forgetUser, { organizationId, userId }),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SAGA_FAULT_POINTS } from '@usergraph/user-lifecycle';
+import { AUDIT_FAULT_POINTS, auditRelayEnv } from '@usergraph/audit';
 import { baseServiceEnv, expiryEnv, isEncryptionKey, loadEnv, tokenVerificationEnv } from '@usergraph/service-kit';
 import { startupBuildEnv } from '@usergraph/service-kit';
 
@@ -12,6 +13,7 @@ export const orgUsersEnvSchema = baseServiceEnv
   .extend(tokenVerificationEnv.shape)
   .extend(expiryEnv.shape)
   .extend(startupBuildEnv.shape)
+  .extend(auditRelayEnv.shape)
   .extend({
     PORT: z.coerce.number().int().min(0).max(65535).default(4002),
     MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, { error: 'must be a mongodb:// or mongodb+srv:// URI' }),
@@ -21,7 +23,9 @@ export const orgUsersEnvSchema = baseServiceEnv
      * Tests only: crash the process at a named point (a step of a user saga hosted
      * here, or between two search-index writes) to prove reconcile and repair. Refused in production.
      */
-    FAULT_INJECTION: z.enum([...SAGA_FAULT_POINTS, 'search:after-buckets']).optional(),
+    FAULT_INJECTION: z.enum([...SAGA_FAULT_POINTS, ...AUDIT_FAULT_POINTS, 'search:after-buckets']).optional(),
+    /** Audit events older than this many days are deleted (hourly, and by `usergraph reconcile`). */
+    AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(365),
     /**
      * Reconcile repairs a saga's marker only once it is this old, whatever `--min-age-seconds` asks: far
      * above the longest saga, so reconcile never races a live one (its claim would make that saga undo

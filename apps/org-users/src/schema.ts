@@ -13,6 +13,7 @@ export const orgUsersTypeDefs = (): DocumentNode =>
       'modules/consumer/consumer.graphql',
       'modules/user-admin/user-admin.graphql',
       'modules/webhooks/webhooks.graphql',
+      'modules/audit/audit.graphql',
     ],
     ['type Query', 'type Mutation'],
   );

@@ -1,3 +1,4 @@
+import { createAuditOutbox } from '@usergraph/audit';
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -93,6 +94,7 @@ describe('org-users start-up build of the search index (issue 13: rolling start)
       conn,
       users: createUserRepository(conn),
       searchIndex: createSearchIndex(conn),
+      audit: { outbox: createAuditOutbox(conn), kick: () => undefined },
       logger: createLogger({ service: 'org-users', level: 'silent' }),
     });
     for (let n = 0; n < 30; n++) for (const org of orgs) await users.createProfile(profile(org, n));

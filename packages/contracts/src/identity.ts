@@ -67,7 +67,8 @@ export const identityCommands = commandsOf('identity', {
   /** The reconciliation job: credentials of users org-users does not know are deleted. */
   reconcile: {
     input: reconcileInput,
-    output: z.object({ removedCredentials: z.number().int(), releasedClaims: z.number().int() }),
+    /** `relayedAuditEvents`: audit events moved from identity's outbox to org-users' log. */
+    output: z.object({ removedCredentials: z.number().int(), releasedClaims: z.number().int(), relayedAuditEvents: z.number().int() }),
     callers: ['cli'],
   },
   /** The bootstrap CLI's application; the secret is shown once. */

@@ -12,3 +12,14 @@ export {
 export { identityCommands } from './identity.js';
 export { orgUsersCommands, organizationSchema, profileSchema, userStatusSchema } from './org-users.js';
 export { licensingCommands, userLicensesSchema } from './licensing.js';
+export {
+  WEBHOOK_EVENT_TYPES,
+  auditActorSchema,
+  auditEventSchema,
+  auditOriginSchema,
+  auditTargetSchema,
+  type AuditActor,
+  type AuditEvent,
+  type AuditOrigin,
+  type WebhookEventType,
+} from './audit.js';

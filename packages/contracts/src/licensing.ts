@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LICENSE_TYPES, licenseTypeSchema } from '@usergraph/validation';
 import { commandsOf } from './contract.js';
+import { auditOriginSchema } from './audit.js';
 import { fieldIssue, id, reconcileInput } from './common.js';
 
 /**
@@ -47,7 +48,18 @@ export const licensingCommands = commandsOf('licensing', {
   },
   /** Sets a user's complete assignment. identity: the licenses step of bootstrap's creation saga (the first admin). */
   assignLicenses: {
-    input: z.object({ organizationId: id, userId: id, supportAdmin: z.boolean().optional(), callerMayActOnAdmin, ...assignmentRequest }),
+    input: z.object({
+      organizationId: id,
+      userId: id,
+      supportAdmin: z.boolean().optional(),
+      callerMayActOnAdmin,
+      ...assignmentRequest,
+      /**
+       * Who changes a live user's licenses or groups: the change's audit event rides on the assignment write.
+       * None during a creation saga (its user.created says it).
+       */
+      audit: auditOriginSchema.optional(),
+    }),
     output: userLicensesSchema,
     callers: ['org-users', 'identity'],
   },
@@ -58,6 +70,7 @@ export const licensingCommands = commandsOf('licensing', {
       userId: id,
       licenses: z.array(licenseTypeSchema).max(LICENSE_TYPES.length),
       callerMayActOnAdmin,
+      audit: auditOriginSchema.optional(),
     }),
     output: userLicensesSchema,
     callers: ['org-users'],
@@ -75,7 +88,12 @@ export const licensingCommands = commandsOf('licensing', {
     callers: ['org-users', 'identity'],
   },
   /** The reconciliation job: assignments of users org-users does not know are forgotten. */
-  reconcile: { input: reconcileInput, output: z.object({ forgottenAssignments: z.number().int() }), callers: ['cli'] },
+  /** `relayedAuditEvents`: audit events moved from licensing's outboxes to org-users' log. */
+  reconcile: {
+    input: reconcileInput,
+    output: z.object({ forgottenAssignments: z.number().int(), relayedAuditEvents: z.number().int() }),
+    callers: ['cli'],
+  },
   /** `usergraph repair`: recounts group members and seats from the assignments; reports each count it changed. */
   repair: {
     input: z.object({}),

@@ -12,6 +12,7 @@ import {
 } from '@usergraph/validation';
 import { commandsOf } from './contract.js';
 import { id, reconcileInput } from './common.js';
+import { auditEventSchema, auditOriginSchema } from './audit.js';
 
 const text = z.string().max(500);
 const timestamp = z.string();
@@ -95,6 +96,8 @@ export const newProfileSchema = z.strictObject({
   /** The creation saga's marker (see @usergraph/user-lifecycle): set when later steps follow. */
   provisioning: z.boolean().optional(),
   sagaId: z.uuid().optional(),
+  /** Who registers the user, for the `user.created` audit event stored with the profile (packages/audit). */
+  audit: auditOriginSchema.optional(),
 });
 
 /** org-users' internal commands (organizations and profiles). */
@@ -141,6 +144,15 @@ export const orgUsersCommands = commandsOf('org-users', {
     output: z.object({ userId: id.nullable() }),
     callers: ['identity'],
   },
+  /**
+   * The audit relays of identity and licensing (packages/audit): stores the events in org-users' audit log.
+   * Idempotent: the event id is the stored `_id`, a replayed event is ignored.
+   */
+  recordAuditEvents: {
+    input: z.object({ events: z.array(auditEventSchema).min(1).max(500) }),
+    output: z.object({ recorded: z.number().int() }),
+    callers: ['identity', 'licensing'],
+  },
   /** The reconciliation job: finishes the user sagas a crash interrupted (org-users' user-admin/reconcile.ts). */
   reconcile: {
     input: reconcileInput,
@@ -149,6 +161,9 @@ export const orgUsersCommands = commandsOf('org-users', {
       deletedProfiles: z.number().int(),
       keptProfiles: z.number().int(),
       releasedClaims: z.number().int(),
+      /** Audit events moved from org-users' outboxes to the log, and events older than AUDIT_RETENTION_DAYS deleted. */
+      relayedAuditEvents: z.number().int(),
+      sweptAuditEvents: z.number().int(),
     }),
     callers: ['cli'],
   },

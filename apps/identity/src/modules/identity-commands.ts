@@ -11,6 +11,8 @@ export function createIdentityCommands(deps: {
   revokeSessions: (organizationId: string, userId: string) => Promise<number>;
   outbox?: OutboxStore;
   callerLiveness: CallerLiveness;
+  /** Moves what is left in identity's audit outbox to org-users' log (reconcile). */
+  drainAudit: () => Promise<number>;
 }) {
   return [
     serve(c.callerStatus, (subject) => deps.callerLiveness(subject)),
@@ -21,7 +23,10 @@ export function createIdentityCommands(deps: {
     serve(c.usernameOwner, (input) => deps.credentials.usernameOwner(input.organizationId, input.username)),
     serve(c.deleteCredentials, (input) => deps.credentials.deleteCredentials(input.organizationId, input.userId)),
     serve(c.revokeSessions, async (input) => ({ revoked: await deps.revokeSessions(input.organizationId, input.userId) })),
-    serve(c.reconcile, (input) => deps.credentials.reconcile(input.minAgeSeconds * 1000)),
+    serve(c.reconcile, async (input) => ({
+      ...(await deps.credentials.reconcile(input.minAgeSeconds * 1000)),
+      relayedAuditEvents: await deps.drainAudit(),
+    })),
     serve(c.createApplication, ({ organizationId, ...application }) => deps.applications.create(organizationId, application)),
     serve(c.listOutbox, async (input) => {
       if (!deps.outbox) return { enabled: false, messages: [] };

@@ -1,4 +1,5 @@
 import { Schema, type Connection } from 'mongoose';
+import type { AuditEvent } from '@usergraph/audit';
 
 export interface ApplicationDoc {
   /** The OAuth client id. */
@@ -9,6 +10,8 @@ export interface ApplicationDoc {
   permissions: string[];
   /** SHA-256 of the client secret: secrets are 256-bit random, so a slow hash adds nothing. */
   secretHash: string;
+  /** Audit events of the application's creation and changes, until the relay moves them to org-users' log. */
+  auditOutbox?: AuditEvent[];
   createdAt: Date;
   updatedAt: Date;
 }
@@ -21,6 +24,7 @@ const applicationSchema = new Schema<ApplicationDoc>(
     status: { type: String, required: true },
     permissions: { type: [String], default: [] },
     secretHash: { type: String, required: true },
+    auditOutbox: { type: [Schema.Types.Mixed], default: undefined },
   },
   { timestamps: true, versionKey: false, collection: 'applications' },
 );
@@ -35,12 +39,16 @@ export function createApplicationRepository(conn: Connection) {
     /** Through the `organizationId` index: admins listing their applications (few per organization). */
     listForOrganization: (organizationId: string) =>
       Application.find({ organizationId }).sort({ createdAt: 1 }).lean<ApplicationDoc[]>().exec(),
-    /** Null when the application is not the organization's. */
+    /** Null when the application is not the organization's. With its audit event in the same atomic write. */
     update: (
       organizationId: string,
       clientId: string,
       set: Partial<Pick<ApplicationDoc, 'status' | 'permissions' | 'secretHash' | 'name'>>,
-    ) => Application.findOneAndUpdate({ _id: clientId, organizationId }, { $set: set }, { new: true }).lean<ApplicationDoc>().exec(),
+      event: AuditEvent,
+    ) =>
+      Application.findOneAndUpdate({ _id: clientId, organizationId }, { $set: set, $push: { auditOutbox: event } }, { new: true })
+        .lean<ApplicationDoc>()
+        .exec(),
   };
 }
 

@@ -1,3 +1,4 @@
+import { originOf } from '@usergraph/audit';
 import { isNotFound, forbidden, unauthenticated, type RequestContext } from '@usergraph/service-kit';
 import type { LicensingClient, OrgUsersClient } from '../../clients.js';
 import type { ApplicationService } from './application-service.js';
@@ -39,13 +40,15 @@ export function createApplicationResolvers(deps: {
     },
     Mutation: {
       async createApplication(_, args, ctx) {
-        const { clientSecret, ...application } = await deps.applications.create(await adminOrganization(ctx), args);
+        const { clientSecret, ...application } = await deps.applications.create(await adminOrganization(ctx), args, originOf(ctx));
         return { application, clientSecret };
       },
-      setApplicationStatus: async (_, args, ctx) => deps.applications.setStatus(await adminOrganization(ctx), args.clientId, args.status),
+      setApplicationStatus: async (_, args, ctx) =>
+        deps.applications.setStatus(await adminOrganization(ctx), args.clientId, args.status, originOf(ctx)),
       setApplicationPermissions: async (_, args, ctx) =>
-        deps.applications.setPermissions(await adminOrganization(ctx), args.clientId, args.permissions),
-      rotateApplicationSecret: async (_, args, ctx) => deps.applications.rotateSecret(await adminOrganization(ctx), args.clientId),
+        deps.applications.setPermissions(await adminOrganization(ctx), args.clientId, args.permissions, originOf(ctx)),
+      rotateApplicationSecret: async (_, args, ctx) =>
+        deps.applications.rotateSecret(await adminOrganization(ctx), args.clientId, originOf(ctx)),
     },
   };
 }

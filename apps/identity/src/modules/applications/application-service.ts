@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { permissionSchema, singleLineText, validate } from '@usergraph/validation';
 import { DomainError } from '@usergraph/service-kit';
+import { auditEvent, type AuditOrigin } from '@usergraph/audit';
 import type { ApplicationDoc, ApplicationRepository } from './application-repository.js';
 
 export interface ApplicationDto {
@@ -31,9 +32,38 @@ const newApplicationSchema = z.object({
   permissions: z.array(permissionSchema).max(10),
 });
 
-export function createApplicationService(deps: { applications: ApplicationRepository }) {
+/** What an application's change is called in the audit log (every one maps to the webhook `application.changed`). */
+type ApplicationAction =
+  'application.created' | 'application.status_changed' | 'application.permissions_changed' | 'application.secret_rotated';
+
+export function createApplicationService(deps: {
+  applications: ApplicationRepository;
+  /** Relays the events an application write carried (not awaited). */
+  kickAudit: (clientId: string) => void;
+}) {
+  /** The operator's bootstrap CLI creates the first application: no request, no client. */
+  const OPERATOR: AuditOrigin = { actor: { type: 'system', id: 'bootstrap' } };
+  const applicationEvent = (
+    origin: AuditOrigin,
+    organizationId: string,
+    clientId: string,
+    action: ApplicationAction,
+    changedFields?: string[],
+  ) =>
+    auditEvent(origin, {
+      action,
+      organizationId,
+      target: { type: 'application', id: clientId },
+      outcome: 'success',
+      webhookType: 'application.changed',
+      ...(changedFields ? { changedFields } : {}),
+    });
   /** Creates an application; its secret is returned this once and stored only as a hash. */
-  async function create(organizationId: string, raw: unknown): Promise<ApplicationDto & { clientSecret: string }> {
+  async function create(
+    organizationId: string,
+    raw: unknown,
+    origin: AuditOrigin = OPERATOR,
+  ): Promise<ApplicationDto & { clientSecret: string }> {
     const checked = validate(newApplicationSchema, raw);
     if (!checked.ok) throw new DomainError('BAD_USER_INPUT', 'Invalid application', checked.errors);
     const clientId = `app_${randomBytes(12).toString('hex')}`;
@@ -45,7 +75,9 @@ export function createApplicationService(deps: { applications: ApplicationReposi
       status: 'ACTIVE',
       permissions: [...new Set(checked.value.permissions)],
       secretHash: sha256(clientSecret).toString('base64url'),
+      auditOutbox: [applicationEvent(origin, organizationId, clientId, 'application.created')],
     });
+    deps.kickAudit(clientId);
     return { ...toDto(doc), clientSecret };
   }
 
@@ -72,22 +104,47 @@ export function createApplicationService(deps: { applications: ApplicationReposi
       throw new DomainError('NOT_FOUND', 'No such application in your organization', [
         { path: ['clientId'], message: 'does not name an application of your organization' },
       ]);
+    deps.kickAudit(doc._id);
     return toDto(doc);
   }
 
-  const setStatus = async (organizationId: string, clientId: string, status: 'ACTIVE' | 'INACTIVE') =>
-    updated(await deps.applications.update(organizationId, clientId, { status }));
+  const setStatus = async (organizationId: string, clientId: string, status: 'ACTIVE' | 'INACTIVE', origin: AuditOrigin) =>
+    updated(
+      await deps.applications.update(
+        organizationId,
+        clientId,
+        { status },
+        applicationEvent(origin, organizationId, clientId, 'application.status_changed', ['status']),
+      ),
+    );
 
-  async function setPermissions(organizationId: string, clientId: string, raw: unknown): Promise<ApplicationDto> {
+  async function setPermissions(organizationId: string, clientId: string, raw: unknown, origin: AuditOrigin): Promise<ApplicationDto> {
     const checked = validate(newApplicationSchema.shape.permissions, raw, ['permissions']);
     if (!checked.ok) throw new DomainError('BAD_USER_INPUT', 'Invalid permissions', checked.errors);
-    return updated(await deps.applications.update(organizationId, clientId, { permissions: [...new Set(checked.value)] }));
+    return updated(
+      await deps.applications.update(
+        organizationId,
+        clientId,
+        { permissions: [...new Set(checked.value)] },
+        applicationEvent(origin, organizationId, clientId, 'application.permissions_changed', ['permissions']),
+      ),
+    );
   }
 
-  async function rotateSecret(organizationId: string, clientId: string): Promise<{ application: ApplicationDto; clientSecret: string }> {
+  async function rotateSecret(
+    organizationId: string,
+    clientId: string,
+    origin: AuditOrigin,
+  ): Promise<{ application: ApplicationDto; clientSecret: string }> {
     const clientSecret = newSecret();
     const application = await updated(
-      await deps.applications.update(organizationId, clientId, { secretHash: sha256(clientSecret).toString('base64url') }),
+      await deps.applications.update(
+        organizationId,
+        clientId,
+        { secretHash: sha256(clientSecret).toString('base64url') },
+        // The secret's name, never the secret.
+        applicationEvent(origin, organizationId, clientId, 'application.secret_rotated', ['secret']),
+      ),
     );
     return { application, clientSecret };
   }

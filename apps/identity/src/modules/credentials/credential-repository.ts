@@ -1,4 +1,5 @@
 import { Schema, type Connection } from 'mongoose';
+import type { AuditEvent } from '@usergraph/audit';
 
 export interface CredentialDoc {
   /** The user id. */
@@ -6,6 +7,8 @@ export interface CredentialDoc {
   organizationId: string;
   passwordHash: string;
   username?: string;
+  /** Audit events of password changes and resets, until the relay moves them to org-users' log. */
+  auditOutbox?: AuditEvent[];
   createdAt: Date;
   updatedAt: Date;
 }
@@ -16,6 +19,7 @@ const credentialSchema = new Schema<CredentialDoc>(
     organizationId: { type: String, required: true },
     passwordHash: { type: String, required: true },
     username: String,
+    auditOutbox: { type: [Schema.Types.Mixed], default: undefined },
   },
   { timestamps: true, versionKey: false, collection: 'credentials' },
 );
@@ -59,8 +63,9 @@ export function createCredentialRepository(conn: Connection) {
     async deleteById(organizationId: string, userId: string): Promise<void> {
       await Credential.deleteOne({ _id: userId, organizationId }).exec();
     },
-    async setPasswordHash(organizationId: string, userId: string, passwordHash: string): Promise<void> {
-      await Credential.updateOne({ _id: userId, organizationId }, { $set: { passwordHash } }).exec();
+    /** With its audit event in the same atomic write. */
+    async setPasswordHash(organizationId: string, userId: string, passwordHash: string, event: AuditEvent): Promise<void> {
+      await Credential.updateOne({ _id: userId, organizationId }, { $set: { passwordHash }, $push: { auditOutbox: event } }).exec();
     },
   };
 }

@@ -99,6 +99,8 @@ export function createCredentialService(deps: {
           lastName: input.lastName,
           status: 'ACTIVE',
           username: input.username,
+          // The operator's bootstrap CLI: no request, no client.
+          audit: { actor: { type: 'system', id: 'bootstrap' } },
         }),
         credentials: {
           do: ({ userId }) => storeCredentials(organizationId, userId, input, ['username']),

@@ -8,6 +8,8 @@ import type { VerificationService } from '../verification/verification-service.j
 import type { BackgroundQueue } from '../background/background-queue.js';
 import { emailAccountKey, userAccountKey, type AccountLimits } from '../limits/account-limits.js';
 import type { CredentialRepository } from './credential-repository.js';
+import { auditEvent, type AuditOrigin } from '@usergraph/audit';
+import type { IdentityAudit } from '../audit/identity-audit.js';
 import { findAccountByEmail, NO_ID } from '../verification/account-lookup.js';
 
 const changeArgs = z.object({ currentPassword: z.string().max(1024), newPassword: passwordSchema });
@@ -30,8 +32,27 @@ export function createPasswordService(deps: {
   verification: VerificationService;
   limits: AccountLimits;
   background: BackgroundQueue;
+  audit: Pick<IdentityAudit, 'record' | 'kickCredentials'>;
 }) {
-  async function change(caller: Caller, raw: unknown, ctx: { clientIp: string }) {
+  /** A password event about one user: in the credentials write (kickCredentials relays it). */
+  const passwordEvent = (
+    origin: AuditOrigin,
+    organizationId: string,
+    userId: string,
+    action: 'user.password_changed' | 'user.password_reset',
+  ) => auditEvent(origin, { action, organizationId, target: { type: 'user', id: userId }, outcome: 'success', subjectUserId: userId });
+  /** The sessions a password change or reset ends: recorded before they are revoked (it spans sessions). */
+  const revocation = (origin: AuditOrigin, organizationId: string, userId: string) =>
+    deps.audit.record(origin, {
+      action: 'session.revoked',
+      organizationId,
+      target: { type: 'user', id: userId },
+      outcome: 'success',
+      webhookType: 'session.revoked',
+      subjectUserId: userId,
+      ...(origin.requestId ? { key: [userId, 'session.revoked', origin.requestId] } : {}),
+    });
+  async function change(caller: Caller, raw: unknown, ctx: { clientIp: string; origin: AuditOrigin }) {
     if (caller.kind !== 'user') throw unauthenticated('Sign in as a user to change your password');
     const checked = validate(changeArgs, raw);
     if (!checked.ok) throw invalid(checked.errors);
@@ -49,7 +70,14 @@ export function createPasswordService(deps: {
     if (!valid)
       throw new DomainError('BAD_USER_INPUT', 'The current password is wrong', [{ path: ['currentPassword'], message: 'is wrong' }]);
     await deps.limits.loginSucceeded(ctx.clientIp, accountKey);
-    await deps.credentials.setPasswordHash(caller.organizationId, caller.userId, await deps.hasher.hash(checked.value.newPassword));
+    await deps.credentials.setPasswordHash(
+      caller.organizationId,
+      caller.userId,
+      await deps.hasher.hash(checked.value.newPassword),
+      passwordEvent(ctx.origin, caller.organizationId, caller.userId, 'user.password_changed'),
+    );
+    deps.audit.kickCredentials(caller.userId);
+    await revocation(ctx.origin, caller.organizationId, caller.userId);
     await deps.sessions.revokeForUser(caller.organizationId, caller.userId, new Date(), caller.sessionId);
     return { success: true, message: 'Password changed; your other sessions were signed out.' };
   }
@@ -83,7 +111,7 @@ export function createPasswordService(deps: {
     return { success: true, message: RESET_SENT };
   }
 
-  async function reset(raw: unknown, ctx: { clientIp: string }) {
+  async function reset(raw: unknown, ctx: { clientIp: string; origin: AuditOrigin }) {
     const checked = validate(resetArgs, raw);
     if (!checked.ok) throw invalid(checked.errors);
     const { organizationSlug, email, code, newPassword } = checked.value;
@@ -107,8 +135,19 @@ export function createPasswordService(deps: {
     await deps.limits.codeSucceeded(accountKey);
     const passwordHash = await deps.hasher.hash(newPassword);
     const existing = await deps.credentials.findById(account.organizationId, account.userId);
-    if (existing) await deps.credentials.setPasswordHash(account.organizationId, account.userId, passwordHash);
-    else await deps.credentials.insertOnce({ _id: account.userId, organizationId: account.organizationId, passwordHash });
+    // The user proved the code: the reset is theirs.
+    const origin: AuditOrigin = { ...ctx.origin, actor: { type: 'user', id: account.userId } };
+    const event = passwordEvent(origin, account.organizationId, account.userId, 'user.password_reset');
+    if (existing) await deps.credentials.setPasswordHash(account.organizationId, account.userId, passwordHash, event);
+    else
+      await deps.credentials.insertOnce({
+        _id: account.userId,
+        organizationId: account.organizationId,
+        passwordHash,
+        auditOutbox: [event],
+      });
+    deps.audit.kickCredentials(account.userId);
+    await revocation(origin, account.organizationId, account.userId);
     await deps.sessions.revokeForUser(account.organizationId, account.userId, new Date());
     return { success: true, message: 'Password reset; every session of the account was signed out.' };
   }

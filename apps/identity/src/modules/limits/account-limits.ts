@@ -1,4 +1,5 @@
 import { normalizeEmail } from '@usergraph/validation';
+import { DomainError } from '@usergraph/service-kit';
 import type { RateLimiterFactory } from './rate-limits.js';
 
 export interface AccountLimitSettings {
@@ -65,12 +66,14 @@ export function createAccountLimits(factory: RateLimiterFactory, s: AccountLimit
      * The IP goes first, and gets its attempt back when the account refuses: a locked IP never
      * spends a victim account's budget on checks that do not run.
      */
-    async reserveLogin(clientIp: string, accountKey: string): Promise<void> {
+    async reserveLogin(clientIp: string, accountKey: string, onAccountLocked?: () => Promise<void>): Promise<void> {
       await loginIp.consume(clientIp, LOGIN_LOCKED);
       try {
         await loginAccount.consume(accountKey, LOGIN_LOCKED);
       } catch (err) {
         await loginIp.reward(clientIp);
+        // The account is locked out (not a store failure): the caller records it (audit).
+        if (err instanceof DomainError && err.code === 'RATE_LIMITED') await onAccountLocked?.();
         throw err;
       }
     },

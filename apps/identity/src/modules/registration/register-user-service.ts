@@ -1,3 +1,4 @@
+import type { AuditOrigin } from '@usergraph/audit';
 import { Types } from 'mongoose';
 import { ageOn, emailSchema, isoDateStringSchema, isValidRegionCode, parsePhone, personNameSchema } from '@usergraph/validation';
 import { DomainError, unauthenticated, type Caller, type Logger } from '@usergraph/service-kit';
@@ -69,7 +70,7 @@ export function createRegisterUserService(deps: {
     return { value: { firstName: firstName.data, lastName: lastName.data, phone: phone.e164, email: email.data, dateOfBirth: dob.data } };
   }
 
-  async function registerUser(caller: Caller, args: RegisterUserArgs): Promise<RegisterUserResult> {
+  async function registerUser(caller: Caller, args: RegisterUserArgs, audit: AuditOrigin): Promise<RegisterUserResult> {
     if (caller.kind === 'anonymous') throw unauthenticated('registerUser needs an application access token');
     if (caller.kind !== 'application') return fail(C_CODES.NOT_ALLOWED);
     // Checked live, not from the token: a deactivated application stops at once.
@@ -94,6 +95,7 @@ export function createRegisterUserService(deps: {
           lastName: value.lastName,
           dateOfBirth: value.dateOfBirth,
           status: 'ACTIVE',
+          audit,
         }),
         { logger: deps.logger, faults: deps.faults },
       );

@@ -1,3 +1,4 @@
+import { originOf } from '@usergraph/audit';
 import DataLoader from 'dataloader';
 import { DateTimeResolver } from 'graphql-scalars';
 import { forbidden, requireAuthenticated, type RequestContext } from '@usergraph/service-kit';
@@ -52,6 +53,7 @@ export function createRegistrationResolvers(deps: {
           organizationSlug: ctx.headers.organizationSlug,
           clientIp: ctx.clientIp,
           idempotencyKey: ctx.headers.idempotencyKey,
+          audit: originOf(ctx),
         }),
       registerUser: (_, args, ctx) => deps.registerUser(ctx, args),
     },

@@ -13,6 +13,7 @@ import {
 } from '@usergraph/validation';
 import { DomainError, isNotFound, type Caller, type Logger } from '@usergraph/service-kit';
 import { createUser, type SagaOptions } from '@usergraph/user-lifecycle';
+import type { AuditOrigin } from '@usergraph/audit';
 import { remoteProfile, type OrgUsersClient, type ProfileRef } from '../../clients.js';
 import type { CredentialRepository } from '../credentials/credential-repository.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
@@ -79,7 +80,7 @@ export function createRegistrationService(deps: {
    */
   async function register(
     rawArgs: unknown,
-    ctx: { caller: Caller; organizationSlug?: string; clientIp: string; idempotencyKey?: string },
+    ctx: { caller: Caller; organizationSlug?: string; clientIp: string; idempotencyKey?: string; audit: AuditOrigin },
   ): Promise<RegisterResult> {
     const checked = validate(registerArgsSchema, rawArgs);
     if (!checked.ok) {
@@ -110,7 +111,7 @@ export function createRegistrationService(deps: {
           return credential ? deps.hasher.verify(credential.passwordHash, args.password) : deps.hasher.verifyDummy(args.password);
         },
       },
-      () => createAccount(args, organization.id),
+      () => createAccount(args, organization.id, ctx.audit),
     );
     const session = await deps.sessions.issue({ userId: account.user.id, organizationId: organization.id }, ctx.clientIp);
     return { ...account, session };
@@ -119,6 +120,7 @@ export function createRegistrationService(deps: {
   async function createAccount(
     args: z.output<typeof registerArgsSchema>,
     organizationId: string,
+    audit: AuditOrigin,
   ): Promise<Omit<RegisterResult, 'session'>> {
     const passwordHash = await deps.hasher.hash(args.password);
     const ids = { organizationId, userId: new Types.ObjectId().toHexString() };
@@ -135,6 +137,7 @@ export function createRegistrationService(deps: {
           organisation: args.organisation ?? undefined,
           taxNumber: args.taxNumber ?? undefined,
           addresses: args.addresses ?? undefined,
+          audit,
         }),
         // The password stays here: only its hash is written, by identity, which owns it.
         credentials: {

@@ -7,6 +7,8 @@ import type { PasswordHasher } from '../passwords/password-hasher.js';
 import { userAccountKey, type AccountLimits } from '../limits/account-limits.js';
 import type { SessionDto, SessionService } from './session-service.js';
 import { NO_ID } from '../verification/account-lookup.js';
+import type { AuditOrigin } from '@usergraph/audit';
+import type { IdentityAudit } from '../audit/identity-audit.js';
 
 const loginArgsSchema = z.object({
   organizationSlug: z.string().trim().min(1).max(63),
@@ -32,6 +34,9 @@ export function createLoginService(deps: {
   hasher: PasswordHasher;
   sessions: SessionService;
   limits: AccountLimits;
+  audit: Pick<IdentityAudit, 'record'>;
+  /** How long a lockout lasts: one `user.locked_out` event per account and lockout window. */
+  lockoutSeconds: number;
 }) {
   /** The identifier is an email, a phone number (E.164, or with +country code) or a username. */
   async function resolveUserId(organizationId: string, id: ReturnType<typeof canonicalIdentifier>): Promise<string | null> {
@@ -39,7 +44,7 @@ export function createLoginService(deps: {
     return deps.orgUsers.findUserIdByIdentifier(organizationId, id.kind, id.value);
   }
 
-  async function login(rawArgs: unknown, ctx: { clientIp: string }): Promise<SessionDto> {
+  async function login(rawArgs: unknown, ctx: { clientIp: string; origin: AuditOrigin }): Promise<SessionDto> {
     const checked = validate(loginArgsSchema, rawArgs);
     if (!checked.ok) {
       throw new DomainError('BAD_USER_INPUT', 'Invalid input', checked.errors);
@@ -60,8 +65,25 @@ export function createLoginService(deps: {
         ? userAccountKey(organization.id, userId)
         : `${organization?.id ?? `unknown-org:${organizationSlug}`}:${id.kind}:${id.value}`;
     await deps.limits.perAccount(accountKey);
+    // Who signs in (the request is anonymous): the user the identifier names, when it names one. Ids only, never the identifier.
+    const origin: AuditOrigin = userId ? { ...ctx.origin, actor: { type: 'user', id: userId } } : ctx.origin;
+    const target = userId ? { type: 'user', id: userId } : { type: 'account', id: 'unknown' };
+    const lockedOut =
+      organization && userId
+        ? () =>
+            deps.audit.record(origin, {
+              action: 'user.locked_out',
+              organizationId: organization.id,
+              target,
+              outcome: 'refused',
+              webhookType: 'user.locked_out',
+              subjectUserId: userId,
+              // One event per lockout window, however many attempts it refuses.
+              key: [organization.id, userId, 'user.locked_out', String(Math.floor(Date.now() / (deps.lockoutSeconds * 1000)))],
+            })
+        : undefined;
     // Reserved before the slow hash: a concurrent burst gets no more checks than the limit.
-    await deps.limits.reserveLogin(ctx.clientIp, accountKey);
+    await deps.limits.reserveLogin(ctx.clientIp, accountKey, lockedOut);
     const credential = await deps.credentials.findById(organization?.id ?? NO_ID, userId ?? NO_ID);
     // Unknown organization or identifier: verify against a dummy hash so that
     // every failure costs the same time as a wrong password.
@@ -71,10 +93,31 @@ export function createLoginService(deps: {
         throw err;
       },
     );
-    if (!organization || !credential || !valid) throw unauthenticated(INVALID_CREDENTIALS);
+    if (!organization || !credential || !valid) {
+      // An unknown organization has no trail to write to.
+      if (organization)
+        await deps.audit.record(origin, {
+          action: 'user.login_failed',
+          organizationId: organization.id,
+          target,
+          outcome: 'failure',
+          ...(userId ? { subjectUserId: userId } : {}),
+        });
+      throw unauthenticated(INVALID_CREDENTIALS);
+    }
     await deps.limits.loginSucceeded(ctx.clientIp, accountKey);
     // issue() refuses a CLOSED account: checked only once the password is right, so failures cost the same whatever the status.
-    return deps.sessions.issue({ userId: credential._id, organizationId: organization.id }, ctx.clientIp);
+    // The event is written once every check passed, just before the session (its id in the event's key).
+    return deps.sessions.issue({ userId: credential._id, organizationId: organization.id }, ctx.clientIp, undefined, (sessionId) =>
+      deps.audit.record(origin, {
+        action: 'user.login',
+        organizationId: organization.id,
+        target: { type: 'user', id: credential._id },
+        outcome: 'success',
+        subjectUserId: credential._id,
+        key: [sessionId, 'user.login'],
+      }),
+    );
   }
 
   return { login };

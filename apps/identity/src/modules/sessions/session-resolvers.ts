@@ -1,3 +1,5 @@
+import type { IdentityAudit } from '../audit/identity-audit.js';
+import { originOf } from '@usergraph/audit';
 import type { RequestContext } from '@usergraph/service-kit';
 import { unauthenticated } from '@usergraph/service-kit';
 import type { LoginService } from './login-service.js';
@@ -14,7 +16,19 @@ export function createSessionResolvers(deps: {
   login: LoginService;
   sessions: SessionService;
   sessionRepository: SessionRepository;
+  audit: Pick<IdentityAudit, 'record'>;
 }): Resolvers {
+  /** Recorded before the sessions go (a revocation may span sessions): its id is the request's, so a retry records it once. */
+  const revoked = (ctx: RequestContext, caller: { organizationId: string; userId: string }, target: { type: string; id: string }) =>
+    deps.audit.record(originOf(ctx), {
+      action: 'session.revoked',
+      organizationId: caller.organizationId,
+      target,
+      outcome: 'success',
+      webhookType: 'session.revoked',
+      subjectUserId: caller.userId,
+      key: [caller.userId, 'session.revoked', ctx.requestId],
+    });
   return {
     Query: {
       async mySessions(_, __, ctx) {
@@ -24,19 +38,25 @@ export function createSessionResolvers(deps: {
       },
     },
     Mutation: {
-      login: (_, args, ctx) => deps.login.login(args, { clientIp: ctx.clientIp }),
+      login: (_, args, ctx) => deps.login.login(args, { clientIp: ctx.clientIp, origin: originOf(ctx) }),
       refreshSession: (_, args, ctx) => deps.sessions.refresh(args.refreshToken, ctx.clientIp),
       logout: async (_, __, ctx) => {
         const caller = signedInUser(ctx);
+        await revoked(ctx, caller, { type: 'session', id: caller.sessionId });
         await deps.sessionRepository.revokeOne(caller.organizationId, caller.userId, caller.sessionId, new Date());
         return true;
       },
-      revokeSession: (_, args, ctx) => {
+      revokeSession: async (_, args, ctx) => {
         const caller = signedInUser(ctx);
+        // Recorded only for a live session of the caller's (revokeOne revokes nothing else).
+        const session = /^[a-f0-9]{24}$/.test(args.id) ? await deps.sessionRepository.findById(args.id) : null;
+        if (session && !session.revokedAt && session.userId === caller.userId && session.organizationId === caller.organizationId)
+          await revoked(ctx, caller, { type: 'session', id: session._id });
         return deps.sessionRepository.revokeOne(caller.organizationId, caller.userId, args.id, new Date());
       },
-      revokeAllSessions: (_, __, ctx) => {
+      revokeAllSessions: async (_, __, ctx) => {
         const caller = signedInUser(ctx);
+        await revoked(ctx, caller, { type: 'user', id: caller.userId });
         return deps.sessionRepository.revokeForUser(caller.organizationId, caller.userId, new Date());
       },
     },

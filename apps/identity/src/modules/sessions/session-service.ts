@@ -44,7 +44,13 @@ export function createSessionService(deps: {
     (familyId ? new Types.ObjectId(familyId).getTimestamp().getTime() : now.getTime()) + deps.maxSessionDays * 86_400_000;
 
   /** A new session for a login, or, with `previous` (already marked rotated), the one that replaces it. */
-  async function issue(user: { userId: string; organizationId: string }, clientIp: string, previous?: SessionDoc): Promise<SessionDto> {
+  async function issue(
+    user: { userId: string; organizationId: string },
+    clientIp: string,
+    previous?: SessionDoc,
+    /** A login's audit event, written after every check and before the session. */
+    beforeInsert?: (sessionId: string) => Promise<void>,
+  ): Promise<SessionDto> {
     // A refresh (`previous`) has checked the account already, and revokes the family when it is not open.
     if (!previous && !(await deps.accountIsOpen(user.organizationId, user.userId)))
       throw unauthenticated('This account is closed or no longer exists');
@@ -66,6 +72,7 @@ export function createSessionService(deps: {
       accessExpiresAt: new Date(expiresAt),
       clientIp,
     };
+    await beforeInsert?.(sessionId);
     if (!previous) await sessions.insertLogin(session, now);
     // A concurrent reuse revoked the family before the new session took its place: it goes with the family.
     else if (!(await sessions.insertRotated(previous, session, now))) throw reuseDetected();

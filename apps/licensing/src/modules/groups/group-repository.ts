@@ -1,4 +1,5 @@
 import { Schema, type Connection } from 'mongoose';
+import type { AuditEvent } from '@usergraph/audit';
 
 export interface GroupDoc {
   _id: string;
@@ -7,12 +8,20 @@ export interface GroupDoc {
   name: string;
   /** Users holding the group, kept by every assignment change (absent: none yet). */
   memberCount?: number;
+  /** Audit events of the group's creation and renames, until the relay moves them to org-users' log. */
+  auditOutbox?: AuditEvent[];
   createdAt: Date;
   updatedAt: Date;
 }
 
 const groupSchema = new Schema<GroupDoc>(
-  { _id: String, organizationId: { type: String, required: true }, name: { type: String, required: true }, memberCount: Number },
+  {
+    _id: String,
+    organizationId: { type: String, required: true },
+    name: { type: String, required: true },
+    memberCount: Number,
+    auditOutbox: { type: [Schema.Types.Mixed], default: undefined },
+  },
   { timestamps: true, versionKey: false, collection: 'groups' },
 );
 groupSchema.index({ organizationId: 1, name: 1 });
@@ -51,8 +60,11 @@ export function createGroupRepository(conn: Connection) {
         if ((err as { code?: number }).code !== 11000) throw err;
       }
     },
-    rename: (organizationId: string, id: string, name: string): Promise<GroupDoc | null> =>
-      Group.findOneAndUpdate({ _id: id, organizationId }, { $set: { name } }, { new: true }).lean<GroupDoc>().exec(),
+    /** With its audit event in the same atomic write. */
+    rename: (organizationId: string, id: string, name: string, event: AuditEvent): Promise<GroupDoc | null> =>
+      Group.findOneAndUpdate({ _id: id, organizationId }, { $set: { name }, $push: { auditOutbox: event } }, { new: true })
+        .lean<GroupDoc>()
+        .exec(),
     async remove(organizationId: string, id: string): Promise<void> {
       await Group.deleteOne({ _id: id, organizationId }).exec();
     },

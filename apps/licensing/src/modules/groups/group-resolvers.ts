@@ -1,3 +1,4 @@
+import { originOf } from '@usergraph/audit';
 import { DomainError, type RequestContext } from '@usergraph/service-kit';
 import type { LicenseService } from '../licenses/license-service.js';
 import type { AccessPolicy } from '../../access-policy.js';
@@ -41,23 +42,28 @@ export function createGroupResolvers(deps: {
     Mutation: {
       async createGroup(_, args, ctx) {
         const org = await adminOrganization(ctx);
-        return view(await deps.groups.create(org, args.name));
+        return view(await deps.groups.create(org, args.name, originOf(ctx)));
       },
       async renameGroup(_, args, ctx) {
         const org = await adminOrganization(ctx);
-        return view(await deps.groups.rename(org, args.name, args.newName));
+        return view(await deps.groups.rename(org, args.name, args.newName, originOf(ctx)));
       },
       async deleteGroup(_, args, ctx) {
         const org = await adminOrganization(ctx);
-        await deps.groups.remove(org, args.name, async (userIds, groupId) => {
-          // Deleting the group changes every member's groups: the same rule as removeGroupMembers, for each of them.
-          const guardOf = await deps.policy.requireWriteOnUsers(ctx.caller, org, userIds, () => ({
-            path: ['name'],
-            support: 'has a support admin as a member: only the platform operator changes their groups',
-            admin: 'has a company admin as a member: removing them needs organization-users:admin',
-          }));
-          await deps.licenses.updateGroupMembership(org, userIds, (ids) => ids.filter((g) => g !== groupId), guardOf);
-        });
+        await deps.groups.remove(
+          org,
+          args.name,
+          async (userIds, groupId) => {
+            // Deleting the group changes every member's groups: the same rule as removeGroupMembers, for each of them.
+            const guardOf = await deps.policy.requireWriteOnUsers(ctx.caller, org, userIds, () => ({
+              path: ['name'],
+              support: 'has a support admin as a member: only the platform operator changes their groups',
+              admin: 'has a company admin as a member: removing them needs organization-users:admin',
+            }));
+            await deps.licenses.updateGroupMembership(org, userIds, (ids) => ids.filter((g) => g !== groupId), guardOf, originOf(ctx));
+          },
+          originOf(ctx),
+        );
         return true;
       },
       async addGroupMembers(_, args, ctx) {
@@ -65,7 +71,13 @@ export function createGroupResolvers(deps: {
         const group = await deps.groups.byName(org, args.name);
         const userIds = await members(org, args.userIds);
         const guardOf = await deps.policy.requireWriteOnUsers(ctx.caller, org, userIds);
-        await deps.licenses.updateGroupMembership(org, userIds, (ids) => (ids.includes(group._id) ? ids : [...ids, group._id]), guardOf);
+        await deps.licenses.updateGroupMembership(
+          org,
+          userIds,
+          (ids) => (ids.includes(group._id) ? ids : [...ids, group._id]),
+          guardOf,
+          originOf(ctx),
+        );
         return view(await deps.groups.byName(org, args.name)); // its count after the change
       },
       async removeGroupMembers(_, args, ctx) {
@@ -73,7 +85,7 @@ export function createGroupResolvers(deps: {
         const group = await deps.groups.byName(org, args.name);
         const userIds = await members(org, args.userIds);
         const guardOf = await deps.policy.requireWriteOnUsers(ctx.caller, org, userIds);
-        await deps.licenses.updateGroupMembership(org, userIds, (ids) => ids.filter((g) => g !== group._id), guardOf);
+        await deps.licenses.updateGroupMembership(org, userIds, (ids) => ids.filter((g) => g !== group._id), guardOf, originOf(ctx));
         return view(await deps.groups.byName(org, args.name)); // its count after the change
       },
     },

@@ -3,6 +3,7 @@ import type { Connection } from 'mongoose';
 import { claim, findClaimOwner, releaseClaim } from '@usergraph/mongo';
 import { groupNameSchema, validate } from '@usergraph/validation';
 import { DomainError } from '@usergraph/service-kit';
+import { auditEvent, type AuditOrigin, type NewAuditEvent, type ServiceAudit } from '@usergraph/audit';
 import type { AssignmentRepository } from '../licenses/assignment-repository.js';
 import type { GroupDoc, GroupRepository } from './group-repository.js';
 
@@ -17,7 +18,19 @@ const NAME_CLAIM = 'group-name';
 const nameClaim = (organizationId: string, name: string, ownerId: string) => ({ kind: NAME_CLAIM, organizationId, value: name, ownerId });
 
 /** Groups of an organization. Names are UPPERCASE and unique; DEFAULT always exists and cannot be renamed or deleted. */
-export function createGroupService(deps: { conn: Connection; groups: GroupRepository; assignments: AssignmentRepository }) {
+export function createGroupService(deps: {
+  conn: Connection;
+  groups: GroupRepository;
+  assignments: AssignmentRepository;
+  /** Group events: in the group's own write (kickGroup relays them), or in the outbox before a deletion (record). */
+  audit: Pick<ServiceAudit, 'record'> & { kickGroup: (groupId: string) => void };
+}) {
+  const groupEvent = (
+    origin: AuditOrigin,
+    organizationId: string,
+    groupId: string,
+    e: Pick<NewAuditEvent, 'action' | 'changedFields' | 'key'>,
+  ) => auditEvent(origin, { organizationId, target: { type: 'group', id: groupId }, outcome: 'success', ...e });
   const defaultGroupId = (organizationId: string) => `${organizationId}-default`;
 
   /** Idempotent: every organization gets DEFAULT the first time anything asks for its groups. */
@@ -63,7 +76,7 @@ export function createGroupService(deps: { conn: Connection; groups: GroupReposi
     return found;
   }
 
-  async function create(organizationId: string, rawName: unknown): Promise<GroupDoc> {
+  async function create(organizationId: string, rawName: unknown, origin: AuditOrigin): Promise<GroupDoc> {
     const name = checkName(rawName, 'name');
     await ensureDefault(organizationId);
     const id = randomUUID();
@@ -72,11 +85,17 @@ export function createGroupService(deps: { conn: Connection; groups: GroupReposi
         reason: 'ALREADY_IN_USE',
       });
     }
-    await deps.groups.insertOnce({ _id: id, organizationId, name });
+    await deps.groups.insertOnce({
+      _id: id,
+      organizationId,
+      name,
+      auditOutbox: [groupEvent(origin, organizationId, id, { action: 'group.created' })],
+    });
+    deps.audit.kickGroup(id);
     return (await deps.groups.findById(organizationId, id))!;
   }
 
-  async function rename(organizationId: string, rawName: unknown, rawNewName: unknown): Promise<GroupDoc> {
+  async function rename(organizationId: string, rawName: unknown, rawNewName: unknown, origin: AuditOrigin): Promise<GroupDoc> {
     const name = checkName(rawName, 'name');
     const newName = checkName(rawNewName, 'newName');
     if (name === DEFAULT_GROUP)
@@ -89,7 +108,13 @@ export function createGroupService(deps: { conn: Connection; groups: GroupReposi
         reason: 'ALREADY_IN_USE',
       });
     }
-    const renamed = await deps.groups.rename(organizationId, group._id, newName);
+    const renamed = await deps.groups.rename(
+      organizationId,
+      group._id,
+      newName,
+      groupEvent(origin, organizationId, group._id, { action: 'group.renamed', changedFields: ['name'] }),
+    );
+    deps.audit.kickGroup(group._id);
     await releaseClaim(deps.conn, nameClaim(organizationId, name, group._id));
     return renamed!;
   }
@@ -99,6 +124,7 @@ export function createGroupService(deps: { conn: Connection; groups: GroupReposi
     organizationId: string,
     rawName: unknown,
     removeFromMembers: (userIds: string[], groupId: string) => Promise<void>,
+    origin: AuditOrigin,
   ): Promise<void> {
     const name = checkName(rawName, 'name');
     if (name === DEFAULT_GROUP)
@@ -115,6 +141,14 @@ export function createGroupService(deps: { conn: Connection; groups: GroupReposi
       members.map((m) => m.userId),
       group._id,
     );
+    // The deletion's event goes to the outbox just before the group does (its id is the group's: a retry writes it once).
+    await deps.audit.record(origin, {
+      action: 'group.deleted',
+      organizationId,
+      target: { type: 'group', id: group._id },
+      outcome: 'success',
+      key: [group._id, 'group.deleted'],
+    });
     await deps.groups.remove(organizationId, group._id);
     await releaseClaim(deps.conn, nameClaim(organizationId, name, group._id));
   }

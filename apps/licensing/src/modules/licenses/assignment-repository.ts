@@ -1,5 +1,6 @@
 import { Schema, type Connection } from 'mongoose';
 import type { LicenseType } from '@usergraph/validation';
+import type { AuditEvent } from '@usergraph/audit';
 
 export interface AssignmentDoc {
   /** `<organizationId>:<userId>`: one document per user, so each change is a single-document update. */
@@ -14,6 +15,8 @@ export interface AssignmentDoc {
   supportAdmin: boolean;
   /** Optimistic-concurrency revision: every write is conditional on the one it read. */
   rev: number;
+  /** Audit events written with the change they describe, until the relay moves them to org-users' log. */
+  auditOutbox?: AuditEvent[];
   createdAt: Date;
   updatedAt: Date;
 }
@@ -28,6 +31,7 @@ const assignmentSchema = new Schema<AssignmentDoc>(
     originGroupId: String,
     supportAdmin: { type: Boolean, default: false },
     rev: { type: Number, required: true },
+    auditOutbox: { type: [Schema.Types.Mixed], default: undefined },
   },
   { timestamps: true, versionKey: false, collection: 'assignments' },
 );
@@ -68,8 +72,16 @@ export function createAssignmentRepository(conn: Connection) {
      * revision condition has no `_id`-only form, so an update or delete is a
      * scan on FerretDB; a first assignment is an insert.
      */
-    async writeIfUnchanged(organizationId: string, userId: string, expectedRev: number, fields: AssignmentFields): Promise<boolean> {
+    async writeIfUnchanged(
+      organizationId: string,
+      userId: string,
+      expectedRev: number,
+      fields: AssignmentFields,
+      /** The change's audit events, in the same atomic write. */
+      events: AuditEvent[] = [],
+    ): Promise<boolean> {
       const { originGroupId, ...rest } = fields;
+      const audit = events.length > 0 ? { $push: { auditOutbox: { $each: events } } } : {};
       if (expectedRev === 0) {
         try {
           await Assignment.create({
@@ -79,6 +91,7 @@ export function createAssignmentRepository(conn: Connection) {
             ...rest,
             ...(originGroupId ? { originGroupId } : {}),
             rev: 1,
+            ...(events.length > 0 ? { auditOutbox: events } : {}),
           });
           return true;
         } catch (err) {
@@ -87,8 +100,8 @@ export function createAssignmentRepository(conn: Connection) {
         }
       }
       const update = originGroupId
-        ? { $set: { ...rest, originGroupId }, $inc: { rev: 1 } }
-        : { $set: rest, $unset: { originGroupId: 1 }, $inc: { rev: 1 } };
+        ? { $set: { ...rest, originGroupId }, $inc: { rev: 1 }, ...audit }
+        : { $set: rest, $unset: { originGroupId: 1 }, $inc: { rev: 1 }, ...audit };
       const result = await Assignment.updateOne(
         { _id: assignmentId(organizationId, userId), organizationId, rev: expectedRev },
         update,

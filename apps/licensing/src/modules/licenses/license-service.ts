@@ -1,3 +1,4 @@
+import { auditEvent, type AuditEvent, type AuditOrigin } from '@usergraph/audit';
 import { DomainError, type FieldIssue } from '@usergraph/service-kit';
 import { LICENSE_TYPES, licenseTypeSchema, type LicenseType } from '@usergraph/validation';
 import type { GroupService } from '../groups/group-service.js';
@@ -81,10 +82,45 @@ export function createLicenseService(deps: {
   assignments: AssignmentRepository;
   state: LicenseStateRepository;
   groups: GroupService;
+  /** Relays the audit events an assignment or seat-cap write carried (not awaited). */
+  audit: { kickAssignment: (organizationId: string, userId: string) => void; kickState: (organizationId: string) => void };
   /** Test-only fault injection (never in production): crashes the process at a named point. */
   faults?: (point: string) => void;
 }) {
   const { assignments, state, groups } = deps;
+
+  /**
+   * A live user's licenses or groups changed: `user.licenses_changed` and
+   * `user.groups_changed` (the origin group counts as a group), naming what
+   * changed, never holding a value about the user.
+   */
+  function changeEvents(
+    origin: AuditOrigin,
+    organizationId: string,
+    userId: string,
+    current: AssignmentDoc | null,
+    next: AssignmentFields,
+  ): AuditEvent[] {
+    const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
+    const event = (action: 'user.licenses_changed' | 'user.groups_changed', changedFields: string[]) =>
+      auditEvent(origin, {
+        action,
+        organizationId,
+        target: { type: 'user', id: userId },
+        outcome: 'success',
+        changedFields,
+        webhookType: action,
+        subjectUserId: userId,
+      });
+    const events: AuditEvent[] = [];
+    if (!same(current?.licenses ?? [], next.licenses)) events.push(event('user.licenses_changed', ['licenses']));
+    const groupFields = [
+      ...(same(current?.groupIds ?? [], next.groupIds) ? [] : ['groups']),
+      ...((current?.originGroupId ?? null) === (next.originGroupId ?? null) ? [] : ['originGroup']),
+    ];
+    if (groupFields.length > 0) events.push(event('user.groups_changed', groupFields));
+    return events;
+  }
 
   async function toDto(organizationId: string, userId: string, doc: AssignmentDoc | null): Promise<UserLicensesDto> {
     if (!doc) return { id: userId, licenses: [], groups: [], originGroup: null, supportAdmin: false };
@@ -177,6 +213,8 @@ export function createLicenseService(deps: {
     userId: string,
     nextOf: (current: AssignmentDoc | null) => AssignmentFields | null,
     guard: WriteGuard,
+    /** Who makes the change (a live user's): its audit events ride on the assignment write. Absent in a user saga. */
+    origin?: AuditOrigin,
   ): Promise<AssignmentDoc | null> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const current = await assignments.find(organizationId, userId);
@@ -217,12 +255,14 @@ export function createLicenseService(deps: {
           undo.push(() => state.adjust(organizationId, license, 1));
         }
         deps.faults?.('assign:after-seats');
+        const events = origin && next ? changeEvents(origin, organizationId, userId, current, next) : [];
         const written = next
-          ? await assignments.writeIfUnchanged(organizationId, userId, current?.rev ?? 0, next)
+          ? await assignments.writeIfUnchanged(organizationId, userId, current?.rev ?? 0, next, events)
           : current
             ? await assignments.deleteIfUnchanged(organizationId, userId, current.rev)
             : true;
         if (!written) throw new WriteConflict();
+        if (events.length > 0) deps.audit.kickAssignment(organizationId, userId);
         deps.faults?.('assign:after-assignment');
       } catch (err) {
         for (const step of undo.reverse()) await step();
@@ -243,7 +283,7 @@ export function createLicenseService(deps: {
     userId: string,
     raw: RawAssignmentRequest,
     guard: WriteGuard,
-    opts: { supportAdmin?: boolean } = {},
+    opts: { supportAdmin?: boolean; audit?: AuditOrigin } = {},
   ): Promise<UserLicensesDto> {
     const checked = await validateRequest(organizationId, raw);
     if (!checked.ok) throw invalid(checked.errors);
@@ -256,12 +296,19 @@ export function createLicenseService(deps: {
         supportAdmin: current?.supportAdmin ?? opts.supportAdmin ?? false,
       }),
       guard,
+      opts.audit,
     );
     return toDto(organizationId, userId, doc);
   }
 
   /** Removes some licenses (D's updateUser dropping a license goes through assign; this is the narrow form). */
-  async function revoke(organizationId: string, userId: string, rawLicenses: unknown, guard: WriteGuard): Promise<UserLicensesDto> {
+  async function revoke(
+    organizationId: string,
+    userId: string,
+    rawLicenses: unknown,
+    guard: WriteGuard,
+    origin?: AuditOrigin,
+  ): Promise<UserLicensesDto> {
     const parsed = licenseTypeSchema.array().safeParse(rawLicenses);
     if (!parsed.success) throw invalid([{ path: ['licenses'], message: 'must be a list of license types' }]);
     const doc = await transition(
@@ -280,6 +327,7 @@ export function createLicenseService(deps: {
         };
       },
       guard,
+      origin,
     );
     return toDto(organizationId, userId, doc);
   }
@@ -334,6 +382,7 @@ export function createLicenseService(deps: {
     userIds: string[],
     change: (groupIds: string[]) => string[],
     guardOf: (userId: string) => WriteGuard,
+    origin: AuditOrigin,
   ): Promise<void> {
     for (const userId of userIds) {
       await transition(
@@ -346,6 +395,7 @@ export function createLicenseService(deps: {
           return { licenses: base.licenses, groupIds, originGroupId, supportAdmin: base.supportAdmin };
         },
         guardOf(userId),
+        origin,
       );
     }
   }
@@ -355,12 +405,20 @@ export function createLicenseService(deps: {
     return LICENSE_TYPES.map((license) => ({ license, used: s.used[license] ?? 0, cap: s.caps[license] ?? null }));
   }
 
-  async function setSeatCap(organizationId: string, rawLicense: unknown, cap: number | null) {
+  async function setSeatCap(organizationId: string, rawLicense: unknown, cap: number | null, origin: AuditOrigin) {
     const license = licenseTypeSchema.safeParse(rawLicense);
     if (!license.success) throw invalid([{ path: ['license'], message: 'is not a license type' }]);
     if (cap !== null && (!Number.isInteger(cap) || cap < 0 || cap > 1_000_000))
       throw invalid([{ path: ['cap'], message: 'must be a whole number from 0 to 1000000, or null for no cap' }]);
-    const updated = await state.setCap(organizationId, license.data, cap);
+    const event = auditEvent(origin, {
+      action: 'license.seat_cap_changed',
+      organizationId,
+      target: { type: 'license', id: license.data },
+      outcome: 'success',
+      changedFields: ['cap'],
+    });
+    const updated = await state.setCap(organizationId, license.data, cap, event);
+    if (updated) deps.audit.kickState(organizationId);
     if (!updated) {
       throw new DomainError('CONFLICT', `More ${license.data} seats are in use than ${cap}`, [
         { path: ['cap'], message: 'is below the seats in use' },

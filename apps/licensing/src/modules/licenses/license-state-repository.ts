@@ -1,5 +1,6 @@
 import { Schema, type Connection } from 'mongoose';
 import type { LicenseType } from '@usergraph/validation';
+import type { AuditEvent } from '@usergraph/audit';
 
 /**
  * One document per organization holding its seat counters. Every change to
@@ -15,10 +16,18 @@ export interface LicenseStateDoc {
   /** Seats left, present only for capped licenses. */
   free: Partial<Record<LicenseType, number>>;
   caps: Partial<Record<LicenseType, number>>;
+  /** Audit events of seat-cap changes, until the relay moves them to org-users' log. */
+  auditOutbox?: AuditEvent[];
 }
 
 const stateSchema = new Schema<LicenseStateDoc>(
-  { _id: String, used: { type: Object, default: {} }, free: { type: Object, default: {} }, caps: { type: Object, default: {} } },
+  {
+    _id: String,
+    used: { type: Object, default: {} },
+    free: { type: Object, default: {} },
+    caps: { type: Object, default: {} },
+    auditOutbox: { type: [Schema.Types.Mixed], default: undefined },
+  },
   { versionKey: false, collection: 'license_state', minimize: false },
 );
 
@@ -90,12 +99,13 @@ export function createLicenseStateRepository(conn: Connection) {
       return result.modifiedCount === 1;
     },
     /** Sets (or with null removes) a cap; fails if more seats are in use than the new cap. */
-    async setCap(organizationId: string, license: LicenseType, cap: number | null): Promise<LicenseStateDoc | null> {
+    /** With its audit event in the same atomic write. */
+    async setCap(organizationId: string, license: LicenseType, cap: number | null, event: AuditEvent): Promise<LicenseStateDoc | null> {
       await get(organizationId);
       if (cap === null) {
         return State.findOneAndUpdate(
           { _id: organizationId },
-          { $unset: { [`caps.${license}`]: 1, [`free.${license}`]: 1 } },
+          { $unset: { [`caps.${license}`]: 1, [`free.${license}`]: 1 }, $push: { auditOutbox: event } },
           { new: true },
         )
           .lean<LicenseStateDoc>()
@@ -108,7 +118,7 @@ export function createLicenseStateRepository(conn: Connection) {
         if (used > cap) return null;
         const updated = await State.findOneAndUpdate(
           { _id: organizationId, [`used.${license}`]: used },
-          { $set: { [`caps.${license}`]: cap, [`free.${license}`]: cap - used } },
+          { $set: { [`caps.${license}`]: cap, [`free.${license}`]: cap - used }, $push: { auditOutbox: event } },
           { new: true },
         )
           .lean<LicenseStateDoc>()

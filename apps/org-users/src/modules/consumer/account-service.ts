@@ -1,3 +1,4 @@
+import type { AuditOrigin } from '@usergraph/audit';
 import { DomainError, isNotFound, type Caller } from '@usergraph/service-kit';
 import type { ProfileDto, UserService } from '../users/user-service.js';
 import type { AccessPolicy } from '../../access-policy.js';
@@ -47,13 +48,13 @@ export function createAccountService(deps: {
     return naming(args.userId != null, deps.users.updateNotificationPreferences(target.organizationId, target.userId, prefs));
   }
 
-  async function closeAccount(caller: Caller, args: { userId?: string | null }): Promise<ProfileDto> {
+  async function closeAccount(caller: Caller, args: { userId?: string | null }, origin: AuditOrigin): Promise<ProfileDto> {
     const target = await deps.access.accountTarget(caller, args.userId ?? undefined, (raw) => parseInput(userIdSchema, raw, ['userId']));
     // Issue 12 review: a CLOSED account cannot sign in, so its licenses go first (seats back, groups kept),
     // through licensing's last-ADMIN condition: the organization's last company admin is refused (CONFLICT),
     // exactly, under concurrent calls too. Nothing is closed when this refuses; closing again repeats it.
     await deps.licensing
-      .revokeAllLicenses(target.organizationId, target.userId, await deps.access.mayActOnAdmin(caller, target))
+      .revokeAllLicenses(target.organizationId, target.userId, await deps.access.mayActOnAdmin(caller, target), origin)
       .catch((err: unknown) => {
         // Licensing names its own argument (requestedLicenses); here the account is `userId`'s, or the caller's own.
         if (!(err instanceof DomainError) || err.code !== 'CONFLICT' || err.fields.length === 0) throw err;
@@ -64,7 +65,7 @@ export function createAccountService(deps: {
           { reason: err.reason },
         );
       });
-    const closed = await naming(args.userId != null, deps.users.closeAccount(target.organizationId, target.userId, new Date()));
+    const closed = await naming(args.userId != null, deps.users.closeAccount(target.organizationId, target.userId, new Date(), origin));
     // Issue 12, finding 6: closing ends every session. If this fails the call fails and can be
     // repeated (closing is idempotent); identity refuses login and refresh for CLOSED meanwhile.
     await deps.identity.revokeSessions(target.organizationId, target.userId);

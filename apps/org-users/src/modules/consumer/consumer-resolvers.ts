@@ -1,3 +1,4 @@
+import { originOf } from '@usergraph/audit';
 import type { AccountService } from './account-service.js';
 import type { FinancialDataService } from './financial-data-service.js';
 import type { ConsumerRegistration } from './registration-service.js';
@@ -16,14 +17,14 @@ export function createConsumerResolvers(deps: {
     },
     Mutation: {
       registerOrganizationUser: async (_, args, ctx) => ({
-        user: await deps.registration.registerOrganizationUser(ctx.caller, args.input, ctx.headers.idempotencyKey),
+        user: await deps.registration.registerOrganizationUser(ctx.caller, args.input, ctx.headers.idempotencyKey, originOf(ctx)),
       }),
       recordConnection: (_, args, ctx) => deps.financialData.recordConnection(ctx.caller, args.input),
       recordTradeline: (_, args, ctx) => deps.financialData.recordTradeline(ctx.caller, args.input),
       markUserSynced: (_, args, ctx) => deps.accounts.markUserSynced(ctx.caller, args.userId),
       acceptLegalAgreement: (_, args, ctx) => deps.accounts.acceptLegalAgreement(ctx.caller, args),
       updateNotificationPreferences: (_, args, ctx) => deps.accounts.updateNotificationPreferences(ctx.caller, args),
-      closeAccount: (_, args, ctx) => deps.accounts.closeAccount(ctx.caller, args),
+      closeAccount: (_, args, ctx) => deps.accounts.closeAccount(ctx.caller, args, originOf(ctx)),
     },
     User: {
       connections,

@@ -5,6 +5,7 @@ import { last4 } from '@usergraph/validation';
 import type { OrganizationService } from '../organizations/organization-service.js';
 import { withoutNulls } from '../users/user-repository.js';
 import { createUser } from '@usergraph/user-lifecycle';
+import type { AuditOrigin } from '@usergraph/audit';
 import type { ProfileDto, UserService } from '../users/user-service.js';
 import type { AccessPolicy } from '../../access-policy.js';
 import { parseInput, registerOrganizationUserSchema, type RegisterOrganizationUserInput } from './consumer-inputs.js';
@@ -35,7 +36,7 @@ export function createConsumerRegistration(deps: {
   logger: Pick<Logger, 'error'>;
 }) {
   /** The creation saga with the profile as its only step (A gives no credentials or licenses): one write, no marker. */
-  async function create(input: RegisterOrganizationUserInput, organizationId: string): Promise<ProfileDto> {
+  async function create(input: RegisterOrganizationUserInput, organizationId: string, origin: AuditOrigin): Promise<ProfileDto> {
     const nationalId = input.nationalId ?? undefined;
     const ids = { organizationId, userId: new Types.ObjectId().toHexString() };
     try {
@@ -58,6 +59,7 @@ export function createConsumerRegistration(deps: {
                 nationalIdSealed: nationalId === undefined ? undefined : deps.nationalIds.encrypt(nationalId),
                 nationalIdLast4: nationalId === undefined ? undefined : last4(nationalId),
                 visitorId: input.visitorID ?? undefined,
+                audit: origin,
               }),
             undo: ({ userId }) => deps.users.deleteProfile(organizationId, userId),
           },
@@ -76,7 +78,12 @@ export function createConsumerRegistration(deps: {
    * users module claims email and phone in the organization before it inserts,
    * so a failure at any step stores nothing.
    */
-  async function registerOrganizationUser(caller: Caller, rawInput: unknown, idempotencyKey?: string): Promise<ProfileDto> {
+  async function registerOrganizationUser(
+    caller: Caller,
+    rawInput: unknown,
+    idempotencyKey: string | undefined,
+    origin: AuditOrigin,
+  ): Promise<ProfileDto> {
     const organizationId = await deps.access.requireOrganizationScope(caller);
     const input = parseInput(registerOrganizationUserSchema(rawInput), rawInput, ['input']);
     const organization = await deps.organizations.getById(organizationId);
@@ -94,7 +101,7 @@ export function createConsumerRegistration(deps: {
         fingerprint: () => keyedFingerprint(deps.fingerprintKey, input),
       },
       async () => {
-        created = await create(input, organizationId);
+        created = await create(input, organizationId, origin);
         return created.id;
       },
     );

@@ -1,3 +1,4 @@
+import { createAuditOutbox } from '@usergraph/audit';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,7 +38,13 @@ describe('reconcile claims a marked profile before repairing it', () => {
   beforeAll(async () => {
     store = await startTestStore();
     conn = await connectDatabase({ uri: store.uri, dbName: uniqueDatabaseName('orgusers_reconcile'), appName: 'reconcile-test' });
-    users = createUserService({ conn, users: createUserRepository(conn), searchIndex: createSearchIndex(conn), logger });
+    users = createUserService({
+      conn,
+      users: createUserRepository(conn),
+      searchIndex: createSearchIndex(conn),
+      logger,
+      audit: { outbox: createAuditOutbox(conn), kick: () => undefined },
+    });
   }, 120_000);
 
   afterAll(async () => {

@@ -2,6 +2,7 @@ import { Types } from 'mongoose';
 import { toPayloadErrors, validate, type FieldError } from '@usergraph/validation';
 import { createUser as createUserSaga, deleteUser as deleteUserSaga, type DeletionPorts } from '@usergraph/user-lifecycle';
 import { DomainError, undefinedIfNotFound, type Caller, type ErrorReason, type FieldIssue, type Logger } from '@usergraph/service-kit';
+import type { AuditOrigin } from '@usergraph/audit';
 import type { ProfileDto, UserService } from '../users/user-service.js';
 import type { AssignmentRequest, IdentityClient, LicensingClient } from '../../clients.js';
 import type { AccessPolicy } from '../../access-policy.js';
@@ -91,7 +92,7 @@ export function createUserAdminService(deps: {
     ];
   }
 
-  async function createUser(caller: Caller, input: { user?: unknown } & AssignmentRequest) {
+  async function createUser(caller: Caller, input: { user?: unknown } & AssignmentRequest, origin: AuditOrigin) {
     const organizationId = await policy.requireOrganizationScope(caller);
     // Finding 7: an ADMIN with a password the caller chose is a takeover of the organization.
     if (Array.isArray(input.requestedLicenses) && input.requestedLicenses.includes('ADMIN'))
@@ -132,6 +133,7 @@ export function createUserAdminService(deps: {
                 jobTitle: p.jobTitle ?? undefined,
                 provisioning: marked,
                 sagaId,
+                audit: origin,
               }),
             undo: ({ userId }) => users.deleteProfile(organizationId, userId),
           },
@@ -161,7 +163,7 @@ export function createUserAdminService(deps: {
     }
   }
 
-  async function updateUser(caller: Caller, input: { id?: unknown; user?: unknown } & AssignmentRequest) {
+  async function updateUser(caller: Caller, input: { id?: unknown; user?: unknown } & AssignmentRequest, origin: AuditOrigin) {
     const organizationId = await policy.requireOrganizationScope(caller);
     const id = validate(userIdSchema, input.id, ['id']);
     const profile = validate(updateUserProfileSchema, input.user ?? {}, ['user']);
@@ -210,14 +212,20 @@ export function createUserAdminService(deps: {
           current.id,
           request,
           await policy.mayActOnAdmin(caller, { organizationId, userId: current.id }),
+          origin,
         );
-      const updated = await users.updateProfile(organizationId, current.id, {
-        email: p.email ?? undefined,
-        firstName: p.firstName ?? undefined,
-        lastName: p.lastName ?? undefined,
-        phoneNumber: p.phone === undefined ? undefined : p.phone,
-        jobTitle: p.jobTitle === undefined ? undefined : p.jobTitle,
-      });
+      const updated = await users.updateProfile(
+        organizationId,
+        current.id,
+        {
+          email: p.email ?? undefined,
+          firstName: p.firstName ?? undefined,
+          lastName: p.lastName ?? undefined,
+          phoneNumber: p.phone === undefined ? undefined : p.phone,
+          jobTitle: p.jobTitle === undefined ? undefined : p.jobTitle,
+        },
+        origin,
+      );
       return { errors: [], user: updated };
     } catch (err) {
       const fields = fieldsOf(err);
@@ -236,7 +244,7 @@ export function createUserAdminService(deps: {
    * atomically). Each removal releases licenses, then credentials and
    * sessions, then the profile.
    */
-  async function deleteUsers(caller: Caller, input: { ids?: unknown }) {
+  async function deleteUsers(caller: Caller, input: { ids?: unknown }, origin: AuditOrigin) {
     const organizationId = await policy.requireOrganizationScope(caller);
     const ids = Array.isArray(input.ids) ? input.ids : [];
     // Each id costs several reads and calls: one request may not make an unbounded amount of work.
@@ -274,7 +282,7 @@ export function createUserAdminService(deps: {
       }
       const mayActOnAdmin = await policy.mayActOnAdmin(caller, { organizationId, userId: id.value });
       try {
-        await deleteUserSaga({ organizationId, userId: id.value }, deletionPorts(mayActOnAdmin), {
+        await deleteUserSaga({ organizationId, userId: id.value }, deletionPorts(mayActOnAdmin, origin), {
           logger: deps.logger,
           faults: deps.faults,
         });
@@ -290,9 +298,10 @@ export function createUserAdminService(deps: {
   }
 
   /** The deletion saga's ports: the marker and the profile here, licenses in licensing, credentials and sessions in identity. */
-  const deletionPorts = (callerMayActOnAdmin: boolean): DeletionPorts => ({
+  const deletionPorts = (callerMayActOnAdmin: boolean, origin: AuditOrigin): DeletionPorts => ({
     mark: {
-      do: ({ organizationId, userId, sagaId }) => users.markDeleting(organizationId, userId, sagaId),
+      // The user.deleted event rides on the mark (see UserService.markDeleting).
+      do: ({ organizationId, userId, sagaId }) => users.markDeleting(organizationId, userId, sagaId, origin),
       undo: ({ organizationId, userId, sagaId }) => users.unmarkDeleting(organizationId, userId, sagaId),
     },
     licenses: ({ organizationId, userId }) => licensing.releaseUser(organizationId, userId, callerMayActOnAdmin),

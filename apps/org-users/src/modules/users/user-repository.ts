@@ -1,5 +1,6 @@
 import { Schema, type Connection, type UpdateQuery } from 'mongoose';
 import { DomainError } from '@usergraph/service-kit';
+import type { AuditEvent } from '@usergraph/audit';
 
 /** A saga (or reconcile) holds the profile: the write is refused, to retry. */
 export const concurrentChange = () =>
@@ -77,6 +78,10 @@ export interface UserDoc {
   visitorId?: string;
   notificationPreferences?: Partial<NotificationPreferencesDoc>;
   legalAgreementVersions?: LegalAgreementDoc[];
+  /** Audit events written with the change they describe, until the relay moves them to `audit_events` (packages/audit). */
+  auditOutbox?: AuditEvent[];
+  /** The deletion saga's `user.deleted` event, set with the mark: moved to `audit_outbox` just before the profile goes. */
+  deletionAudit?: AuditEvent;
 }
 
 const addressSchema = new Schema<AddressDoc>(
@@ -134,6 +139,8 @@ const userSchema = new Schema<UserDoc>(
     visitorId: String,
     notificationPreferences: { email: Boolean, sms: Boolean, push: Boolean },
     legalAgreementVersions: { type: [legalAgreementSchema], default: undefined },
+    auditOutbox: { type: [Schema.Types.Mixed], default: undefined },
+    deletionAudit: Schema.Types.Mixed,
   },
   { timestamps: true, versionKey: false, collection: 'users' },
 );
@@ -196,10 +203,12 @@ export function createUserRepository(conn: Connection) {
       }
     },
     setStatus: (organizationId: string, id: string, status: UserStatus) => updateInOrganization(organizationId, id, { $set: { status } }),
-    updateFields: (organizationId: string, id: string, set: Record<string, unknown>, unset: string[]) =>
+    /** With its audit event in the same atomic write. */
+    updateFields: (organizationId: string, id: string, set: Record<string, unknown>, unset: string[], event?: AuditEvent) =>
       updateInOrganization(organizationId, id, {
         $set: set,
         ...(unset.length > 0 ? { $unset: Object.fromEntries(unset.map((k) => [k, 1])) } : {}),
+        ...(event ? { $push: { auditOutbox: event } } : {}),
       }),
     /** Maintenance (all organizations): profiles whose creation or deletion saga never finished. A scan, run by the reconciler only. */
     stuckInSaga: (kind: 'provisioningSince' | 'deletingSince', before: Date) =>
@@ -240,15 +249,19 @@ export function createUserRepository(conn: Connection) {
         .lean<UserDoc>()
         .exec(),
     /** The deletion saga's marker, set only on a profile no saga holds; the marked profile, or null. */
-    markDeleting: (organizationId: string, id: string, sagaId: string) =>
-      User.findOneAndUpdate({ _id: id, organizationId, ...LIVE }, { $set: { deletingSince: new Date(), sagaId } }, { new: true })
+    markDeleting: (organizationId: string, id: string, sagaId: string, event: AuditEvent) =>
+      User.findOneAndUpdate(
+        { _id: id, organizationId, ...LIVE },
+        { $set: { deletingSince: new Date(), sagaId, deletionAudit: event } },
+        { new: true },
+      )
         .lean<UserDoc>()
         .exec(),
     /** The profile live again, or null when `sagaId` no longer holds its deletion mark. */
     unmarkDeleting: (organizationId: string, id: string, sagaId: string) =>
       User.findOneAndUpdate(
         { _id: id, organizationId, sagaId, deletingSince: { $exists: true } },
-        { $unset: { deletingSince: 1, sagaId: 1, reconcilingSince: 1 } },
+        { $unset: { deletingSince: 1, sagaId: 1, reconcilingSince: 1, deletionAudit: 1 } },
         { new: true },
       )
         .lean<UserDoc>()
@@ -279,8 +292,8 @@ export function createUserRepository(conn: Connection) {
         .lean<UserDoc>()
         .exec(),
     /** Closes once: `$min` keeps the first closedAt when calls repeat or race. */
-    close: (organizationId: string, id: string, at: Date) =>
-      updateInOrganization(organizationId, id, { $set: { status: 'CLOSED' }, $min: { closedAt: at } }),
+    close: (organizationId: string, id: string, at: Date, event: AuditEvent) =>
+      updateInOrganization(organizationId, id, { $set: { status: 'CLOSED' }, $min: { closedAt: at }, $push: { auditOutbox: event } }),
   };
 }
 

@@ -3,6 +3,7 @@ import type { Connection } from 'mongoose';
 import { claimAll, findClaimOwner, releaseClaim, releaseStaleClaims } from '@usergraph/mongo';
 import { normalizeEmail } from '@usergraph/validation';
 import { DomainError, logUndoFailure, type Logger } from '@usergraph/service-kit';
+import { auditEvent, type AuditEvent, type AuditOrigin, type AuditOutbox } from '@usergraph/audit';
 import { encodeCursor, pageArgsShape, type Page, type PageArgs } from '../../pagination.js';
 import type { SearchIndex } from './search-index.js';
 import { matchesQuery, normalizeQuery, searchValuesOf } from './search-tokens.js';
@@ -120,7 +121,12 @@ export interface NewProfile {
   nationalIdSealed?: string;
   nationalIdLast4?: string;
   visitorId?: string;
+  /** Who registers the user: the `user.created` event is stored with the profile. */
+  audit?: AuditOrigin;
 }
+
+/** A profile write nobody attributed (an older caller): the event still says what happened. */
+const UNATTRIBUTED: AuditOrigin = { actor: { type: 'system', id: 'unattributed' } };
 
 /** C's codes for a taken email or phone; other dialects use the field path. */
 const CONFLICT_DIALECT_CODE: Record<string, string> = { email: 'AUTH-0027', phone: 'AUTH-0026' };
@@ -131,8 +137,25 @@ export function createUserService(deps: {
   users: UserRepository;
   searchIndex: SearchIndex;
   logger: Pick<Logger, 'error'>;
+  /** The audit log's outbox, and the relay's kick after a write that carries events (modules/audit). */
+  audit: { outbox: AuditOutbox; kick: (userId?: string) => void };
 }) {
   const { conn, users, searchIndex } = deps;
+
+  /** An event about one user of the organization. */
+  const userEvent = (
+    origin: AuditOrigin | undefined,
+    organizationId: string,
+    userId: string,
+    e: Pick<AuditEvent, 'action' | 'webhookType' | 'changedFields'> & { key?: string[] },
+  ): AuditEvent =>
+    auditEvent(origin ?? UNATTRIBUTED, {
+      organizationId,
+      target: { type: 'user', id: userId },
+      outcome: 'success',
+      subjectUserId: userId,
+      ...e,
+    });
 
   function uniqueValues(p: { organizationId: string; email: string; phoneNumber?: string | undefined }) {
     const values = [{ kind: 'email', organizationId: p.organizationId, value: normalizeEmail(p.email) }];
@@ -177,9 +200,20 @@ export function createUserService(deps: {
         nationalIdSealed: input.nationalIdSealed,
         nationalIdLast4: input.nationalIdLast4,
         visitorId: input.visitorId,
+        // Relayed once the user exists (at once, or when the saga activates it); an undone creation takes it along.
+        auditOutbox: [
+          userEvent(input.audit, input.organizationId, input.userId, {
+            action: 'user.created',
+            webhookType: 'user.created',
+            key: [input.userId, 'user.created'],
+          }),
+        ],
       });
       // A retried command finds its profile already indexed; a marked one is indexed once it is activated.
-      if (inserted && !isPending(doc)) await searchIndex.add(doc);
+      if (inserted && !isPending(doc)) {
+        await searchIndex.add(doc);
+        deps.audit.kick(doc._id);
+      }
       return toProfileDto(doc);
     } catch (err) {
       for (const c of claims) {
@@ -196,7 +230,14 @@ export function createUserService(deps: {
 
   /** Undo of createProfile: deletes the profile and frees its email and phone. Idempotent. */
   async function deleteProfile(organizationId: string, userId: string): Promise<{ deleted: boolean }> {
+    // The profile's events (its deletion's among them) move to the outbox before it goes; an undone creation's go with it.
+    const current = await users.findById(organizationId, userId);
+    if (current && !current.provisioningSince) {
+      const events = [...(current.auditOutbox ?? []), ...(current.deletionAudit ? [current.deletionAudit] : [])];
+      await deps.audit.outbox.put(events);
+    }
     const doc = await users.deleteById(organizationId, userId);
+    if (current && !current.provisioningSince) deps.audit.kick();
     if (!doc) return { deleted: false };
     // A marked profile is not in the search index (see finishProvisioning, markDeleting).
     if (!isPending(doc)) await searchIndex.remove(doc);
@@ -244,8 +285,18 @@ export function createUserService(deps: {
     written(organizationId, userId, await users.addLegalAgreement(organizationId, userId, version, at));
   const updateNotificationPreferences = async (organizationId: string, userId: string, prefs: Partial<NotificationPreferencesDoc>) =>
     written(organizationId, userId, await users.setNotificationPreferences(organizationId, userId, prefs));
-  const closeAccount = async (organizationId: string, userId: string, at: Date) =>
-    written(organizationId, userId, await users.close(organizationId, userId, at));
+  /** A's closeAccount: `user.closed` (once, whatever the retries: its id is the user's). */
+  async function closeAccount(organizationId: string, userId: string, at: Date, origin: AuditOrigin) {
+    const event = userEvent(origin, organizationId, userId, {
+      action: 'user.closed',
+      webhookType: 'user.updated',
+      changedFields: ['status'],
+      key: [userId, 'user.closed'],
+    });
+    const closed = await written(organizationId, userId, await users.close(organizationId, userId, at, event));
+    deps.audit.kick(userId);
+    return closed;
+  }
 
   /**
    * D's updateUser on the profile: a new email or phone is claimed before the
@@ -256,6 +307,7 @@ export function createUserService(deps: {
     organizationId: string,
     userId: string,
     patch: { email?: string; firstName?: string; lastName?: string; phoneNumber?: string | null; jobTitle?: string | null },
+    origin?: AuditOrigin,
   ): Promise<ProfileDto> {
     const doc = await users.findById(organizationId, userId);
     if (!doc)
@@ -295,12 +347,25 @@ export function createUserService(deps: {
     else unset.push('phoneNumber');
     if (patch.jobTitle === null) unset.push('jobTitle');
     else if (patch.jobTitle !== undefined) set.jobTitle = patch.jobTitle;
-    const updated = await users.updateFields(organizationId, userId, set, unset);
+    // D's names of the fields whose value changed: never the values.
+    const changedFields = [
+      ...(next.email !== doc.email ? ['email'] : []),
+      ...(next.firstName !== doc.firstName ? ['firstName'] : []),
+      ...(next.lastName !== doc.lastName ? ['lastName'] : []),
+      ...((next.phoneNumber ?? null) !== (doc.phoneNumber ?? null) ? ['phone'] : []),
+      ...(patch.jobTitle !== undefined && (patch.jobTitle ?? null) !== (doc.jobTitle ?? null) ? ['jobTitle'] : []),
+    ];
+    const event =
+      changedFields.length > 0
+        ? userEvent(origin, organizationId, userId, { action: 'user.updated', webhookType: 'user.updated', changedFields })
+        : undefined;
+    const updated = await users.updateFields(organizationId, userId, set, unset, event);
     if (!updated) {
       // A saga marked it since the read: the claims just taken are released by reconcile (releaseStaleProfileClaims).
       if (await users.findById(organizationId, userId)) throw concurrentChange();
       throw new DomainError('NOT_FOUND', 'User not found', [{ path: ['id'], message: 'does not name a user of your organization' }]);
     }
+    if (event) deps.audit.kick(userId);
     await searchIndex.replace(doc, updated);
     for (const c of removed) await releaseClaim(conn, c);
     return toProfileDto(updated);
@@ -354,6 +419,8 @@ export function createUserService(deps: {
   const finishProvisioning = async (organizationId: string, userId: string, sagaId: string): Promise<{ activated: boolean }> => {
     const activated = await users.finishProvisioning(organizationId, userId, sagaId);
     if (activated) {
+      // Its user.created event may go now.
+      deps.audit.kick(userId);
       // Listed by search from here on (a crash before this line is repaired by `usergraph repair`).
       await searchIndex.add(activated);
       return { activated: true };
@@ -364,8 +431,14 @@ export function createUserService(deps: {
   };
   const claimStuck = users.claimStuck;
   /** The deletion saga's first step: refused (CONFLICT) while another saga holds the profile. */
-  const markDeleting = async (organizationId: string, userId: string, sagaId: string): Promise<void> => {
-    const marked = await users.markDeleting(organizationId, userId, sagaId);
+  const markDeleting = async (organizationId: string, userId: string, sagaId: string, origin?: AuditOrigin): Promise<void> => {
+    // The event rides on the mark; it is logged only once the profile is really deleted (deleteProfile), by the saga or reconcile.
+    const event = userEvent(origin, organizationId, userId, {
+      action: 'user.deleted',
+      webhookType: 'user.deleted',
+      key: [userId, 'user.deleted'],
+    });
+    const marked = await users.markDeleting(organizationId, userId, sagaId, event);
     // Listed by no search from here on; unmarkDeleting lists it again.
     if (marked) return searchIndex.remove(marked);
     const doc = await users.findById(organizationId, userId);

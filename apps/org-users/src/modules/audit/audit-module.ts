@@ -1,0 +1,75 @@
+import type { Connection } from 'mongoose';
+import { orgUsersCommands } from '@usergraph/contracts';
+import { createServiceAudit, embeddedOutboxSource, type AuditEvent } from '@usergraph/audit';
+import { errSummary, serve, type Logger } from '@usergraph/service-kit';
+import type { AccessPolicy } from '../../access-policy.js';
+import type { Resolvers } from '../../generated/resolvers-types.js';
+import { createAuditStore } from './audit-store.js';
+import { createAuditService } from './audit-service.js';
+
+const DAY_MS = 86_400_000;
+
+/**
+ * org-users' audit log (docs/audit-log.md): the `audit_events` store, the
+ * relay of org-users' own events (from the profiles' `auditOutbox` and the
+ * `audit_outbox` collection) into it, the `recordAuditEvents` command the
+ * other services' relays call, retention, and the `auditEvents` query.
+ */
+export async function createAuditModule(deps: {
+  conn: Connection;
+  logger: Logger;
+  retentionDays: number;
+  relayIntervalMs: number;
+  sweepIntervalMs: number;
+  /** Test-only FAULT_INJECTION: crashes the process instead of relaying (a crash between a write and its relay). */
+  faults?: (point: string) => void;
+}) {
+  const store = createAuditStore(deps.conn);
+  await store.ensureIndexes();
+  // A profile's events wait while it is being created: if the creation saga is undone, they go with it.
+  const profiles = embeddedOutboxSource(deps.conn, 'users', { provisioningSince: { $exists: false } });
+  // org-users' own events use the same relay as the other services', with the store as its sink.
+  const trail = createServiceAudit({
+    conn: deps.conn,
+    sink: async (events: AuditEvent[]) => {
+      await store.record(events);
+    },
+    embedded: [profiles],
+    logger: deps.logger,
+    intervalMs: deps.relayIntervalMs,
+    faults: deps.faults,
+  });
+  const sweep = async () => store.sweep(new Date(Date.now() - deps.retentionDays * DAY_MS));
+  let sweepTimer: NodeJS.Timeout | undefined;
+
+  return {
+    store,
+    outbox: trail.outbox,
+    record: trail.record,
+    /** After a write that carries events (on the user's profile, or in the outbox): moves them to the log, not awaited. */
+    kick: (userId?: string) => trail.kick(userId ? { source: profiles, id: userId } : undefined),
+    resolvers(policy: AccessPolicy): Resolvers {
+      const service = createAuditService({ store, policy });
+      return { Query: { auditEvents: (_, args, ctx) => service.auditEvents(ctx.caller, args) } };
+    },
+    commands: [serve(orgUsersCommands.recordAuditEvents, async ({ events }) => ({ recorded: await store.record(events) }))],
+    /** `usergraph reconcile`: every event left in an outbox is moved, and expired ones are swept. */
+    async reconcile(): Promise<{ relayedAuditEvents: number; sweptAuditEvents: number }> {
+      return { relayedAuditEvents: await trail.drain(), sweptAuditEvents: await sweep() };
+    },
+    start() {
+      trail.start();
+      const runSweep = () =>
+        sweep().catch((err: unknown) => deps.logger.error({ err: errSummary(err) }, 'audit retention sweep failed, retried next interval'));
+      void runSweep();
+      sweepTimer = setInterval(() => void runSweep(), deps.sweepIntervalMs);
+      sweepTimer.unref();
+    },
+    async stop() {
+      if (sweepTimer) clearInterval(sweepTimer);
+      await trail.stop();
+    },
+  };
+}
+
+export type AuditModule = Awaited<ReturnType<typeof createAuditModule>>;

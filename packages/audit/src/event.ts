@@ -1,0 +1,52 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { AuditActor, AuditEvent, AuditOrigin } from '@usergraph/contracts';
+import type { Caller } from '@usergraph/service-kit';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
+
+/** The trace the request runs in (OpenTelemetry, when OTEL_EXPORTER_OTLP_ENDPOINT started it), else none. */
+function activeTraceId(): string | undefined {
+  const span = trace.getActiveSpan()?.spanContext();
+  return span && isSpanContextValid(span) ? span.traceId : undefined;
+}
+
+/** Who made a request, as an audit event names it (ids only). */
+export function actorOf(caller: Caller): AuditActor {
+  if (caller.kind === 'user') return { type: 'user', id: caller.userId };
+  if (caller.kind === 'application') return { type: 'application', id: caller.clientId };
+  return { type: 'anonymous', id: '-' };
+}
+
+/** What a resolver knows about its request, as an audit event records it (called inside the request's span). */
+export function originOf(ctx: { caller: Caller; requestId?: string; clientIp?: string; traceId?: string }): AuditOrigin {
+  const traceId = ctx.traceId ?? activeTraceId();
+  return {
+    actor: actorOf(ctx.caller),
+    ...(ctx.clientIp ? { clientIp: ctx.clientIp } : {}),
+    ...(ctx.requestId ? { requestId: ctx.requestId.slice(0, 128) } : {}),
+    ...(traceId && /^[0-9a-f]{32}$/.test(traceId) ? { traceId } : {}),
+  };
+}
+
+/**
+ * The id of an event a replay may write again (a saga's retry, reconcile):
+ * the same key always gives the same id, so the log stores it once.
+ */
+export const deterministicEventId = (...key: string[]): string =>
+  createHash('sha256').update(key.join('\u0000')).digest('hex').slice(0, 32);
+
+export interface NewAuditEvent extends Omit<AuditEvent, 'id' | 'occurredAt' | 'actor' | 'clientIp' | 'requestId' | 'traceId'> {
+  /** A stable key (see deterministicEventId) where the event may be written twice; else a random id. */
+  key?: string[];
+  occurredAt?: Date;
+}
+
+/** An event, from what happened and who did it (origin). Never put a value in it: ids and field names only. */
+export function auditEvent(origin: AuditOrigin, e: NewAuditEvent): AuditEvent {
+  const { key, occurredAt, ...rest } = e;
+  return {
+    id: key ? deterministicEventId(...key) : randomUUID().replaceAll('-', ''),
+    ...rest,
+    ...origin,
+    occurredAt: occurredAt ?? new Date(),
+  };
+}

@@ -1,0 +1,152 @@
+import type { AuditEvent } from '@usergraph/contracts';
+import { errSummary, type Logger } from '@usergraph/service-kit';
+import type { AuditSource } from './outbox.js';
+
+const BATCH = 200;
+/** Batches per source in one pass: a pass always ends (what is left waits for the next). */
+const MAX_BATCHES = 50;
+
+/**
+ * Moves events from a service's outboxes to org-users' log (`sink`: the
+ * `recordAuditEvents` command, or org-users' own store), then removes them
+ * from the outbox. The sink is idempotent by event id, so a crash between the
+ * two only sends an event twice, and the log keeps it once.
+ *
+ * - `kick()` after a write, never awaited on the request path: one drain runs
+ *   at a time, and a kick during it runs one more after it.
+ * - every `intervalMs`: what a failed pass left (an unavailable org-users),
+ *   without scanning the big collections that carry events in their documents.
+ * - `drain()` at start and inside `usergraph reconcile`: everything, now (what a
+ *   crash left behind). A pass over `users` or `assignments` is a scan on the
+ *   embedded store: about 1 s per 20,000 documents.
+ * Failures are logged with the event ids and retried by the next run.
+ * Failures are logged with the event ids and retried by the next run.
+ */
+export function createAuditRelay(opts: {
+  sink: (events: AuditEvent[]) => Promise<void>;
+  sources: AuditSource[];
+  logger: Pick<Logger, 'error'>;
+  intervalMs: number;
+}) {
+  let running: Promise<number> | undefined;
+  /** A kick came in during a pass: one more pass follows it. */
+  let kickedDuringPass = false;
+  const takeKick = (): boolean => {
+    const kicked = kickedDuringPass;
+    kickedDuringPass = false;
+    return kicked;
+  };
+  /** A full pass failed (or none ran yet): the next interval pass is a full one. */
+  let needsFull = false;
+  let timer: NodeJS.Timeout | undefined;
+  /** Documents kicks named, per source, not yet looked at. */
+  const hints = new Map<AuditSource, Set<string>>();
+
+  async function drainOnce(full: boolean): Promise<number> {
+    let moved = 0;
+    for (const source of opts.sources) {
+      let ids: string[] | undefined;
+      if (!full && !source.cheapScan) {
+        ids = [...(hints.get(source) ?? [])];
+        if (ids.length === 0) continue;
+      }
+      hints.delete(source);
+      for (let batch = 0; batch < MAX_BATCHES; batch++) {
+        const events = await source.pending(BATCH, ids).catch((err: unknown) => {
+          remember(source, ids, full);
+          throw err;
+        });
+        if (events.length === 0) break;
+        try {
+          await opts.sink(events);
+        } catch (err) {
+          // The events stay where they are; the next interval pass looks again (at the same documents, or at everything).
+          remember(source, ids, full);
+          opts.logger.error(
+            { err: errSummary(err), source: source.name, eventIds: events.map((e) => e.id) },
+            'audit relay: events not delivered, kept in the outbox for the next run',
+          );
+          throw err;
+        }
+        await source.done(events);
+        moved += events.length;
+        if (events.length < BATCH) break;
+      }
+    }
+    return moved;
+  }
+
+  /** After a failed pass: what it was looking at is looked at again by the next interval pass. */
+  function remember(source: AuditSource, ids: string[] | undefined, full: boolean): void {
+    if (full) needsFull = true;
+    // A cheap source (no ids) is looked at whole by every pass anyway.
+    else if (ids) hints.set(source, new Set([...(hints.get(source) ?? []), ...ids]));
+  }
+
+  /** Runs passes until no kick came in during the last one; `full`: over everything waiting, not only what kicks named. */
+  function run(full: boolean): Promise<number> {
+    if (running) {
+      // A full pass asked for during another pass runs right after it (its count is what the caller waits for).
+      if (full)
+        return running.then(
+          () => run(true),
+          () => run(true),
+        );
+      kickedDuringPass = true;
+      return running;
+    }
+    running = (async () => {
+      let total = 0;
+      try {
+        takeKick();
+        let pass = full;
+        do {
+          total += await drainOnce(pass);
+          pass = false;
+        } while (takeKick());
+      } finally {
+        running = undefined;
+      }
+      return total;
+    })();
+    return running;
+  }
+
+  const logRunFailure = (err: unknown) =>
+    opts.logger.error({ err: errSummary(err) }, 'audit relay: run failed, retried on the next interval');
+
+  /** After a write: `doc` names the document of a source whose events it carries (a cheap source needs no name). */
+  function kick(doc?: { source: AuditSource; id: string }): void {
+    if (doc) {
+      const ids = hints.get(doc.source) ?? new Set<string>();
+      hints.set(doc.source, ids.add(doc.id));
+    }
+    // Logged in drainOnce with the event ids; the interval and reconcile retry.
+    run(false).catch(logRunFailure);
+  }
+  /** Everything waiting, in every source. */
+  const drain = () => run(true);
+
+  return {
+    kick,
+    /** Everything waiting, now (reconcile); the number of events moved. */
+    drain,
+    start: () => {
+      // The interval retries what failed: the cheap outbox whole, the documents kicks named, and a full pass only
+      // after a full pass failed. What a crash left in documents is found by the start-up pass and by reconcile.
+      timer ??= setInterval(() => {
+        const full = needsFull;
+        needsFull = false;
+        run(full).catch(logRunFailure);
+      }, opts.intervalMs);
+      timer.unref();
+    },
+    stop: async () => {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      await running?.catch((err: unknown) => opts.logger.error({ err: errSummary(err) }, 'audit relay: last run failed at stop'));
+    },
+  };
+}
+
+export type AuditRelay = ReturnType<typeof createAuditRelay>;
