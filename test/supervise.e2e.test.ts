@@ -35,6 +35,9 @@ const RESET =
 const codeIn = (text: string) => /\b(\d{6})\b/.exec(text)?.[1];
 const ALL = ['store', 'identity', 'org-users', 'licensing', 'registry', 'gateway'];
 
+/** Alive and not a zombie: an orphan that exited may wait a moment for init to reap it. */
+const running = (pid: number) => alive(pid) && !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+
 /** Registers on `public` (retrying, bounded, while a restarted piece comes back) and returns the email. */
 async function registerSomeone(gatewayUrl: string): Promise<string> {
   let last: unknown;
@@ -273,4 +276,15 @@ describe('usergraph start supervises the stack and passes its configuration thro
     expect([...seen.keys()].map((k) => k.split(':')[0])).toEqual(expect.arrayContaining(ALL));
     expect([...seen.values()].filter(alive)).toEqual([]);
   }, 180_000);
+
+  it('a launcher killed outright (SIGKILL, as by the OOM killer) leaves nothing running: the store and every service stop by themselves', async () => {
+    const l = launch({});
+    await waitForConsole(l, /Press Ctrl-C to stop/);
+    const pieces = stackProcesses(l.child.pid!);
+    expect([...pieces.keys()].sort()).toEqual([...ALL].sort());
+    process.kill(l.child.pid!, 'SIGKILL');
+    let left = [...pieces.values()];
+    for (const deadline = Date.now() + 30_000; left.length > 0 && Date.now() < deadline; await sleep(250)) left = left.filter(running);
+    expect(left).toEqual([]);
+  }, 120_000);
 });

@@ -42,15 +42,16 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "loopback TCP address to listen on")
 	dataDir := flag.String("data-dir", ".data/ferretdb", "directory for the SQLite database files")
 	logLevel := flag.String("log-level", "warn", "debug, info, warn or error")
+	parentPid := flag.Int("parent-pid", 0, "stop when this process (the launcher) is gone, even if it was killed with SIGKILL")
 	flag.Parse()
 
-	if err := run(*listen, *dataDir, *logLevel); err != nil {
+	if err := run(*listen, *dataDir, *logLevel, *parentPid); err != nil {
 		fmt.Fprintln(os.Stderr, "usergraph-ferretdb:", err)
 		os.Exit(1)
 	}
 }
 
-func run(listen, dataDir, logLevel string) error {
+func run(listen, dataDir, logLevel string, parentPid int) error {
 	host, _, err := net.SplitHostPort(listen)
 	if err != nil {
 		return fmt.Errorf("bad -listen %q: %w", listen, err)
@@ -103,6 +104,21 @@ func run(listen, dataDir, logLevel string) error {
 	// SQLite databases so that no write is lost.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// A launcher killed outright sends no signal: its children are re-parented, and the
+	// store stops as if told to, instead of running on unsupervised.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if parentPid > 0 {
+		go func() {
+			for ctx.Err() == nil && os.Getppid() == parentPid {
+				time.Sleep(500 * time.Millisecond)
+			}
+			if ctx.Err() == nil {
+				logger.Warn("the launcher is gone: stopping", slog.Int("parentPid", parentPid))
+				cancel()
+			}
+		}()
+	}
 
 	serializer := &writeSerializer{upstream: socket, logger: logger}
 	indexer := &keyIndexer{dir: absDir, logger: logger, serializer: serializer}

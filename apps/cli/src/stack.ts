@@ -362,6 +362,8 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       HOST: '127.0.0.1',
       INTERNAL_SERVICE_SECRET: secrets.INTERNAL_SERVICE_SECRET,
       JWKS_URL: `${urls.identity}/.well-known/jwks.json`,
+      // Each service stops when this process is gone, even killed outright (see onShutdownSignal).
+      USERGRAPH_LAUNCHER_PID: String(process.pid),
       ...opts.env,
     };
     envOf = {

@@ -118,7 +118,18 @@ async function startOnce(binary: string, opts: StartEmbeddedStoreOptions, port: 
     log = createWriteStream(opts.logFile, { flags: 'a' });
   }
 
-  const child = spawn(binary, ['-listen', `127.0.0.1:${port}`, '-data-dir', dataDir, '-log-level', opts.logLevel ?? 'error'], {
+  // -parent-pid: the store stops when this process is gone, even killed outright (SIGKILL, OOM).
+  const args = [
+    '-listen',
+    `127.0.0.1:${port}`,
+    '-data-dir',
+    dataDir,
+    '-log-level',
+    opts.logLevel ?? 'error',
+    '-parent-pid',
+    String(process.pid),
+  ];
+  const child = spawn(binary, args, {
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: opts.detached === true,
   });

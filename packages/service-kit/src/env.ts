@@ -109,3 +109,12 @@ export function telemetryEnv(): { enabled: boolean; serviceName: string | undefi
     trustedProxies: process.env.TRUSTED_PROXIES ?? '',
   };
 }
+
+/**
+ * USERGRAPH_LAUNCHER_PID, set by `npm start` and the test stacks: the process that started this
+ * service. Unset (a service run on its own, in a container, under systemd) nothing watches it.
+ */
+export function launcherPidEnv(): number | undefined {
+  const parsed = z.coerce.number().int().positive().safeParse(process.env.USERGRAPH_LAUNCHER_PID);
+  return parsed.success ? parsed.data : undefined;
+}

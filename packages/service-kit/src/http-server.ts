@@ -5,6 +5,7 @@ import { isSpanContextValid, trace } from '@opentelemetry/api';
 import type { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import { DomainError, errSummary } from './errors.js';
+import { launcherPidEnv } from './env.js';
 
 export interface RequestInfo {
   req: IncomingMessage;
@@ -263,6 +264,18 @@ export function onShutdownSignal(logger: Logger, shutdown: () => Promise<void>):
   };
   process.once('SIGTERM', handler);
   process.once('SIGINT', handler);
+  // A launcher killed outright (SIGKILL, OOM) sends no signal; its children are re-parented.
+  // Stop as if told to, rather than serve on unsupervised and hold the ports.
+  const launcherPid = launcherPidEnv();
+  if (launcherPid !== undefined) {
+    const watch = setInterval(() => {
+      if (process.ppid === launcherPid || stopping) return;
+      clearInterval(watch);
+      logger.warn({ launcherPid }, 'the launcher is gone: stopping');
+      handler('SIGTERM');
+    }, 500);
+    watch.unref();
+  }
 }
 
 export { DomainError };
