@@ -523,6 +523,7 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
   let connectionId: string;
   const dbs: Array<[string, Connection]> = [];
   let before: Map<string, Fingerprint>;
+  let auditBefore: Set<string>;
   const report: Array<{ mutation: string; inputs: number; seconds: number; outcomes: Record<string, number> }> = [];
 
   const url = () => stack.gatewayUrl;
@@ -576,6 +577,7 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
     connectionId = connection.data!.recordConnection.id;
 
     for (const name of ['identity', 'orgusers', 'licensing'] as const) dbs.push([name, await openDatabase(stack, prefix, name)]);
+    auditBefore = await settledAuditIds(dbs);
     before = await fingerprint(dbs);
   });
 
@@ -1314,6 +1316,10 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
     expect(changed).toEqual([]);
     // The attempts themselves were recorded (and only there).
     expect(after.get('identity.rate_limits')?.count ?? 0).toBeGreaterThan(0);
+    // Failed attempts are security events, so they reach the audit trail; none of them is a change.
+    const events = await auditTrail(dbs).find({}).toArray();
+    const added = events.filter((e) => !auditBefore.has(String(e._id)));
+    expect(added.filter((e) => e.outcome === 'success').map((e) => String(e.action))).toEqual([]);
   });
 
   describe('bugs the property run found (regressions)', () => {
@@ -1357,7 +1363,27 @@ describe('bad input (issue 6): property-based garbage through the gateway', () =
  * `idempotency_keys` (no Idempotency-Key header is sent), the `outbox` (no
  * code is ever sent), sessions, claims and everything else.
  */
-const ATTEMPT_RECORDS = new Set(['identity.rate_limits']);
+const ATTEMPT_RECORDS = new Set(['identity.rate_limits', 'orgusers.audit_events']);
+
+const auditTrail = (dbs: Array<[string, Connection]>) => dbs.find(([name]) => name === 'orgusers')![1].db!.collection('audit_events');
+
+/** The audit relay runs after the writes it follows, not awaited: wait (bounded) until the trail stops growing. */
+async function settledAuditIds(dbs: Array<[string, Connection]>): Promise<Set<string>> {
+  let last = -1;
+  for (let i = 0; i < 40; i++) {
+    const count = await auditTrail(dbs).countDocuments();
+    if (count === last) break;
+    last = count;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return new Set(
+    (
+      await auditTrail(dbs)
+        .find({}, { projection: { _id: 1 } })
+        .toArray()
+    ).map((e) => String(e._id)),
+  );
+}
 
 interface Fingerprint {
   count: number;
