@@ -287,6 +287,12 @@ describe('webhooks end to end', () => {
     expect(new Webhook(endpoint.secret).verify(receiver.receipts[0]!.body, receiver.receipts[0]!.headers)).toMatchObject({
       data: { eventId },
     });
+    // Redeliveries of one event to one endpoint are rate limited (3 per 5 minutes): the fourth is refused with a code.
+    for (let i = 0; i < 2; i++) expect((await admin(REDELIVER, { endpointId: endpoint.id, eventId })).errors).toBeUndefined();
+    const refused = await admin(REDELIVER, { endpointId: endpoint.id, eventId });
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: expect.any(Number) });
+    await until('the redeliveries', () => receiver.receipts.filter((r) => r.id === eventId && r.accepted).length >= 3);
+    receiver.receipts.length = 0;
 
     const rotated = (await admin(ROTATE, { id: endpoint.id })).data!.rotateWebhookEndpointSecret as { errors: unknown[]; secret: string };
     expect(rotated.errors).toEqual([]);
@@ -406,10 +412,14 @@ describe('webhooks end to end', () => {
       'https://[fe80::1]/hooks',
       'https://0177.0.0.1/hooks',
       'https://localhost/hooks',
+      // IPv4-compatible IPv6 (::/96) of 127.0.0.1.
+      'https://[::127.0.0.1]/hooks',
+      // A name that does not resolve gets the same answer as an internal one: no DNS probing through this mutation.
+      'https://no-such-host.invalid/hooks',
     ]) {
       const res = await admin(CREATE_ENDPOINT, { url, eventTypes: ['user.created'] });
       expect(res.data!.createWebhookEndpoint, url).toMatchObject({
-        errors: [{ path: ['url'], message: 'resolves to a loopback, private, link-local or other non-public address' }],
+        errors: [{ path: ['url'], message: 'must resolve to public addresses only' }],
         endpoint: null,
         secret: null,
       });

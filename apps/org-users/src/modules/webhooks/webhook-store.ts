@@ -51,6 +51,8 @@ export interface EndpointDoc {
   /** The secret before the last rotation, still signing until `previousSecretUntil`. */
   previousSecret?: string | null;
   previousSecretUntil?: Date | null;
+  /** 0 to MAX_ENDPOINTS_PER_ORGANIZATION - 1, unique per organization: the cap holds under concurrent creates. */
+  slot: number;
   status: 'ENABLED' | 'DISABLED';
   disabledReason?: 'ADMIN' | 'FAILING' | null;
   createdAt: Date;
@@ -70,10 +72,11 @@ export interface DeliveryDoc {
   occurredAt: Date;
   /** The exact body sent (and signed) on every attempt. */
   payload: string;
-  status: 'PENDING' | 'DELIVERED' | 'FAILED';
+  /** PARKED: pending, but its endpoint is disabled; out of the worker's due query until the endpoint is enabled. */
+  status: 'PENDING' | 'PARKED' | 'DELIVERED' | 'FAILED';
   attempts: number;
   nextAttemptAt: Date;
-  /** The worker holding this attempt, until `leaseExpiresAt`: one attempt at a time across replicas. */
+  /** The lease (a token per attempt) on the attempt being sent, until `leaseExpiresAt`: one attempt at a time across replicas. */
   leaseHolder?: string | null;
   leaseExpiresAt?: Date | null;
   lastAttemptAt?: Date | null;
@@ -102,6 +105,7 @@ export async function openWebhookCollections(conn: Connection, encryptionKeyBase
   const endpoints = db.collection<EndpointDoc>(WEBHOOK_ENDPOINTS_COLLECTION);
   const deliveries = db.collection<DeliveryDoc>(WEBHOOK_DELIVERIES_COLLECTION);
   await endpoints.createIndex({ organizationId: 1, createdAt: 1 });
+  await endpoints.createIndex({ organizationId: 1, slot: 1 }, { unique: true });
   await deliveries.createIndex({ status: 1, nextAttemptAt: 1 });
   await deliveries.createIndex({ endpointId: 1, orderKey: 1, status: 1, occurredAt: 1 });
   await deliveries.createIndex({ endpointId: 1, createdAt: -1 });
