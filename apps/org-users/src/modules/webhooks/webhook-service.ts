@@ -3,14 +3,8 @@ import { Types } from 'mongoose';
 import { DomainError, forbidden, type Caller } from '@usergraph/service-kit';
 import { toPayloadErrors, type FieldError } from '@usergraph/validation';
 import type { AccessPolicy } from '../../access-policy.js';
-import {
-  WEBHOOK_EVENT_TYPES,
-  type DeliveryDoc,
-  type EndpointDoc,
-  type OutboxAuditEvent,
-  type WebhookCollections,
-  type WebhookEventType,
-} from './webhook-store.js';
+import { WEBHOOK_EVENT_TYPES, type AuditActor, type AuditEvent, type WebhookEventType } from '@usergraph/audit';
+import type { DeliveryDoc, EndpointDoc, WebhookCollections } from './webhook-store.js';
 import { resolveWebhookUrl, URL_REFUSALS, type UrlPolicy } from './url-guard.js';
 
 /** Endpoints per organization: each one multiplies every event's deliveries. */
@@ -85,25 +79,27 @@ export function createWebhookService(deps: {
   col: WebhookCollections;
   policy: AccessPolicy;
   urlPolicy: UrlPolicy;
-  /** A write recorded audit events or reset a delivery: the worker should look soon. */
+  /** An endpoint write carried an audit event (its `auditOutbox`): the audit relay moves it to audit_events. */
+  relayAudit: (endpointId: string) => void;
+  /** A delivery was reset for redelivery: the worker should look soon. */
   notify: () => void;
 }) {
   const { col, policy } = deps;
 
-  async function requireAdmin(caller: Caller): Promise<{ organizationId: string; actor: OutboxAuditEvent['actor'] }> {
+  async function requireAdmin(caller: Caller): Promise<{ organizationId: string; actor: AuditActor }> {
     const viewer = await policy.viewerOf(caller);
     if (viewer.kind !== 'user' || viewer.role !== 'admin')
       throw forbidden('Webhooks are managed by organization admins (ADMIN license) only');
-    return { organizationId: viewer.organizationId, actor: { type: 'user', id: viewer.userId } };
+    return { organizationId: viewer.organizationId, actor: { type: viewer.supportAdmin ? 'support_admin' : 'user', id: viewer.userId } };
   }
 
   const auditEvent = (
-    who: { organizationId: string; actor: OutboxAuditEvent['actor'] },
+    who: { organizationId: string; actor: AuditActor },
     action: string,
     endpointId: string,
     ctx: { requestId?: string; clientIp?: string },
     changedFields?: string[],
-  ): OutboxAuditEvent => ({
+  ): AuditEvent => ({
     id: `${action}:${new Types.ObjectId().toHexString()}`,
     action,
     organizationId: who.organizationId,
@@ -153,7 +149,7 @@ export function createWebhookService(deps: {
         auditOutbox: [auditEvent(who, 'webhook.endpoint_created', id, ctx)],
       };
       await col.endpoints.insertOne(doc);
-      deps.notify();
+      deps.relayAudit(id);
       return { errors: [], endpoint: endpointDto(doc), secret };
     },
 
@@ -179,7 +175,7 @@ export function createWebhookService(deps: {
         { returnDocument: 'after' },
       );
       if (!updated) return { errors: payloadErrors([{ path: ['id'], message: NOT_OURS }]), endpoint: null };
-      deps.notify();
+      deps.relayAudit(id);
       return { errors: [], endpoint: endpointDto(updated) };
     },
 
@@ -205,7 +201,7 @@ export function createWebhookService(deps: {
       );
       if (!updated)
         throw new DomainError('CONFLICT', 'The endpoint secret is being rotated concurrently; retry', [], { reason: 'CONCURRENT_CHANGE' });
-      deps.notify();
+      deps.relayAudit(id);
       return { errors: [], endpoint: endpointDto(updated), secret };
     },
 
@@ -237,6 +233,7 @@ export function createWebhookService(deps: {
         { _id: endpoint._id, organizationId: who.organizationId },
         { $push: { auditOutbox: auditEvent(who, 'webhook.redelivery_requested', endpoint._id, ctx) } },
       );
+      deps.relayAudit(endpoint._id);
       const updated = await col.deliveries.findOneAndUpdate(
         { _id: deliveryId, organizationId: who.organizationId },
         { $set: { status: 'PENDING', attempts: 0, nextAttemptAt: new Date(), expiresAt: null } },
