@@ -25,6 +25,7 @@ import type { Connection } from 'mongoose';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import type { RunningStack, BootstrapResult } from '@usergraph/cli';
 import { freePort } from './support/prometheus.js';
+import { AUDIT_EVENTS, type AuditNode } from './support/audit.js';
 import {
   ADMIN_PASSWORD,
   LOGIN,
@@ -399,6 +400,21 @@ describe('webhooks end to end', () => {
     );
     for (const e of recorded) expect(e).toMatchObject({ organizationId: acme.organization.id, actor: { type: 'user', id: acme.admin.id } });
     expect(JSON.stringify(recorded)).not.toContain('whsec_');
+    // The ADMIN reads them in the trail, one page at a time: their ids fit its cursor like every other event's.
+    const paged: string[] = [];
+    let after: string | null = null;
+    do {
+      const res = await admin(AUDIT_EVENTS, { filter: { target: endpoint.id }, first: 1, after });
+      const page = res.data!.auditEvents as {
+        errors: unknown[];
+        nodes: AuditNode[];
+        pageInfo: { hasNextPage: boolean; endCursor: string };
+      };
+      expect(page.errors).toEqual([]);
+      paged.push(...page.nodes.map((n) => n.id));
+      after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+    } while (after && paged.length <= recorded.length);
+    expect(paged.sort()).toEqual(recorded.map((e) => String(e._id)).sort());
   });
 
   it("another organization's ADMIN sees neither endpoints nor deliveries and changes nothing; a member is refused", async () => {

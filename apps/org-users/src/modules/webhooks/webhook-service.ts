@@ -100,7 +100,8 @@ export function createWebhookService(deps: {
     ctx: { requestId?: string; clientIp?: string },
     changedFields?: string[],
   ): AuditEvent => ({
-    id: `${action}:${new Types.ObjectId().toHexString()}`,
+    // Hex, as every event id (the trail's cursor holds it).
+    id: new Types.ObjectId().toHexString(),
     action,
     organizationId: who.organizationId,
     actor: who.actor,

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { isDuplicateKeyError } from '@usergraph/mongo';
 import type { Logger } from '@usergraph/service-kit';
-import type { AuditActor, AuditEvent, WebhookEventType } from '@usergraph/audit';
+import { deterministicEventId, type AuditActor, type AuditEvent, type WebhookEventType } from '@usergraph/audit';
 import type { AuditEventDoc } from '../audit/audit-store.js';
 import type { DeliveryDoc, EndpointDoc, WebhookCollections } from './webhook-store.js';
 import { resolveWebhookUrl, type UrlPolicy } from './url-guard.js';
@@ -296,8 +296,8 @@ export function createWebhookWorker(col: WebhookCollections, opts: WebhookWorker
   async function disableFailingEndpoint(endpoint: EndpointDoc, d: DeliveryDoc): Promise<void> {
     const at = new Date();
     const event: AuditEvent = {
-      // One per given-up delivery: a re-run after a crash writes the same id.
-      id: `webhook.endpoint_disabled:${d._id}`,
+      // One per given-up delivery: a re-run after a crash writes the same id (hex, as every event id: the trail's cursor holds it).
+      id: deterministicEventId('webhook.endpoint_disabled', d._id),
       action: 'webhook.endpoint_disabled',
       organizationId: endpoint.organizationId,
       actor: { type: 'system', id: 'webhook-delivery' },
