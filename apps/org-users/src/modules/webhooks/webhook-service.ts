@@ -81,7 +81,7 @@ export function createWebhookService(deps: {
   urlPolicy: UrlPolicy;
   /** An endpoint write carried an audit event (its `auditOutbox`): the audit relay moves it to audit_events. */
   relayAudit: (endpointId: string) => void;
-  /** A delivery was reset for redelivery: the worker should look soon. */
+  /** Deliveries became due (a redelivery, an endpoint enabled again): the worker should look soon. */
   notify: () => void;
 }) {
   const { col, policy } = deps;
@@ -177,6 +177,8 @@ export function createWebhookService(deps: {
       );
       if (!updated) return { errors: payloadErrors([{ path: ['id'], message: NOT_OURS }]), endpoint: null };
       deps.relayAudit(id);
+      // Its waiting deliveries resume now, not at the next poll.
+      if (status === 'ENABLED') deps.notify();
       return { errors: [], endpoint: endpointDto(updated) };
     },
 
