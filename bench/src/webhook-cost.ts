@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mongoose from 'mongoose';
 import { bootstrap, connectToStack, parseBootstrapArgs, startStack } from '@usergraph/cli';
+import { WEBHOOK_EVENT_TYPES } from '@usergraph/contracts';
 import { MONGODB_URI } from './env.js';
 import type { LoadConfig, LoadResult } from './load.js';
 import { readConfigArg, runJsonChild, sleep } from './util.js';
@@ -73,16 +74,6 @@ const CREATE_USER = JSON.stringify({
     },
   },
 });
-const EVENT_TYPES = [
-  'user.created',
-  'user.updated',
-  'user.deleted',
-  'user.licenses_changed',
-  'user.groups_changed',
-  'session.revoked',
-  'user.locked_out',
-  'application.changed',
-];
 
 async function gql(url: string, query: string, variables: Record<string, unknown>, token?: string) {
   const res = await fetch(url, {
@@ -159,7 +150,7 @@ async function main() {
     const created = await gql(
       stack.gatewayUrl,
       'mutation($url: String!, $t: [String!]!) { createWebhookEndpoint(url: $url, eventTypes: $t) { errors { message } endpoint { id } } }',
-      { url: receiverUrl, t: EVENT_TYPES },
+      { url: receiverUrl, t: WEBHOOK_EVENT_TYPES },
       adminJwt,
     );
     const hooksEndpoint = created.data?.createWebhookEndpoint?.endpoint?.id as string | undefined;
