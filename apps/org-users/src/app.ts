@@ -132,13 +132,18 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
       retentionDays: env.WEBHOOK_DELIVERY_RETENTION_DAYS,
       urlPolicy,
       onCount: webhookMetrics(metrics.registry),
+      relayAudit: audit.kickEndpoint,
     },
     logger,
   );
+  // Events that map to a webhook reach audit_events from every service (recordAuditEvents) and from org-users' own
+  // relay: the worker fans them out at once rather than at its next poll.
+  audit.onWebhookEvents(() => webhookWorker.notify());
   const webhooks = createWebhookService({
     col: webhookCollections,
     policy: access,
     urlPolicy,
+    relayAudit: audit.kickEndpoint,
     notify: () => webhookWorker.notify(),
     limiters: createRateLimiterFactory(conn),
   });

@@ -4,14 +4,8 @@ import { isDuplicateKeyError, type RateLimiterFactory } from '@usergraph/mongo';
 import { DomainError, forbidden, type Caller } from '@usergraph/service-kit';
 import { toPayloadErrors, type FieldError } from '@usergraph/validation';
 import type { AccessPolicy } from '../../access-policy.js';
-import {
-  WEBHOOK_EVENT_TYPES,
-  type DeliveryDoc,
-  type EndpointDoc,
-  type OutboxAuditEvent,
-  type WebhookCollections,
-  type WebhookEventType,
-} from './webhook-store.js';
+import { WEBHOOK_EVENT_TYPES, type AuditActor, type AuditEvent, type WebhookEventType } from '@usergraph/audit';
+import type { DeliveryDoc, EndpointDoc, WebhookCollections } from './webhook-store.js';
 import { resolveWebhookUrl, URL_REFUSALS, type UrlPolicy } from './url-guard.js';
 import { unparkDeliveries } from './webhook-worker.js';
 
@@ -95,7 +89,9 @@ export function createWebhookService(deps: {
   col: WebhookCollections;
   policy: AccessPolicy;
   urlPolicy: UrlPolicy;
-  /** A write recorded audit events or reset a delivery: the worker should look soon. */
+  /** An endpoint write carried an audit event (its `auditOutbox`): the audit relay moves it to audit_events. */
+  relayAudit: (endpointId: string) => void;
+  /** Deliveries became due (a redelivery, an endpoint enabled again): the worker should look soon. */
   notify: () => void;
   limiters: RateLimiterFactory;
 }) {
@@ -110,21 +106,22 @@ export function createWebhookService(deps: {
     return who;
   }
 
-  async function requireAdmin(caller: Caller): Promise<{ organizationId: string; actor: OutboxAuditEvent['actor'] }> {
+  async function requireAdmin(caller: Caller): Promise<{ organizationId: string; actor: AuditActor }> {
     const viewer = await policy.viewerOf(caller);
     if (viewer.kind !== 'user' || viewer.role !== 'admin')
       throw forbidden('Webhooks are managed by organization admins (ADMIN license) only');
-    return { organizationId: viewer.organizationId, actor: { type: 'user', id: viewer.userId } };
+    return { organizationId: viewer.organizationId, actor: { type: viewer.supportAdmin ? 'support_admin' : 'user', id: viewer.userId } };
   }
 
   const auditEvent = (
-    who: { organizationId: string; actor: OutboxAuditEvent['actor'] },
+    who: { organizationId: string; actor: AuditActor },
     action: string,
     endpointId: string,
     ctx: { requestId?: string; clientIp?: string },
     changedFields?: string[],
-  ): OutboxAuditEvent => ({
-    id: `${action}:${new Types.ObjectId().toHexString()}`,
+  ): AuditEvent => ({
+    // Hex, as every event id (the trail's cursor holds it).
+    id: new Types.ObjectId().toHexString(),
     action,
     organizationId: who.organizationId,
     actor: who.actor,
@@ -200,7 +197,7 @@ export function createWebhookService(deps: {
           endpoint: null,
           secret: null,
         };
-      deps.notify();
+      deps.relayAudit(id);
       return { errors: [], endpoint: endpointDto(doc), secret };
     },
 
@@ -227,13 +224,15 @@ export function createWebhookService(deps: {
         { returnDocument: 'after' },
       );
       if (!updated) return { errors: payloadErrors([{ path: ['id'], message: NOT_OURS }]), endpoint: null };
+      deps.relayAudit(id);
       // Disabled: its pending deliveries leave the worker's due query (one interrupted here is parked by the worker when due).
       if (status === 'DISABLED')
         await col.deliveries.updateMany(
           { endpointId: id, organizationId: who.organizationId, status: 'PENDING' },
           { $set: { status: 'PARKED' } },
         );
-      deps.notify();
+      // Enabled: its unparked deliveries resume now, not at the next poll.
+      else deps.notify();
       return { errors: [], endpoint: endpointDto(updated) };
     },
 
@@ -259,7 +258,7 @@ export function createWebhookService(deps: {
       );
       if (!updated)
         throw new DomainError('CONFLICT', 'The endpoint secret is being rotated concurrently; retry', [], { reason: 'CONCURRENT_CHANGE' });
-      deps.notify();
+      deps.relayAudit(id);
       return { errors: [], endpoint: endpointDto(updated), secret };
     },
 
@@ -292,6 +291,7 @@ export function createWebhookService(deps: {
         { _id: endpoint._id, organizationId: who.organizationId },
         { $push: { auditOutbox: auditEvent(who, 'webhook.redelivery_requested', endpoint._id, ctx) } },
       );
+      deps.relayAudit(endpoint._id);
       const updated = await col.deliveries.findOneAndUpdate(
         { _id: deliveryId, organizationId: who.organizationId },
         {

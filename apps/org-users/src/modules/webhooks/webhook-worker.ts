@@ -12,7 +12,9 @@
 import { randomUUID } from 'node:crypto';
 import { isDuplicateKeyError } from '@usergraph/mongo';
 import type { Logger } from '@usergraph/service-kit';
-import type { AuditEventDoc, DeliveryDoc, EndpointDoc, OutboxAuditEvent, WebhookCollections, WebhookEventType } from './webhook-store.js';
+import { deterministicEventId, type AuditActor, type AuditEvent, type WebhookEventType } from '@usergraph/audit';
+import type { AuditEventDoc } from '../audit/audit-store.js';
+import type { DeliveryDoc, EndpointDoc, WebhookCollections } from './webhook-store.js';
 import { resolveWebhookUrl, type HostResolver, type UrlPolicy } from './url-guard.js';
 import { MAX_PAYLOAD_BYTES, sendWebhook, signedHeaders, type SendOutcome } from './webhook-sender.js';
 
@@ -31,6 +33,8 @@ export interface WebhookWorkerOptions {
   onCount?: (counter: WebhookCounter) => void;
   /** The host lookup (default: the system resolver); tests pass a slow one. */
   resolveHost?: HostResolver;
+  /** An endpoint write carried an audit event (its `auditOutbox`): the audit relay moves it to audit_events. */
+  relayAudit: (endpointId: string) => void;
 }
 
 /** Events fanned out per pass, at most. */
@@ -46,11 +50,15 @@ const JITTER = 0.2;
 export interface WebhookWorker {
   /** Runs a pass soon (after a write that recorded events), besides the timer. */
   notify(): void;
-  /** One full pass now (dispatch, audit relay, deliveries); true when more work waits. For tests and reconcile. */
+  /** One full pass now (dispatch, deliveries); true when more work waits. For tests and reconcile. */
   runOnce(): Promise<boolean>;
   counters(): Record<WebhookCounter, number>;
   stop(): Promise<void>;
 }
+
+/** Who did it, in a payload: an anonymous caller (B's self-registration) has no id to name. */
+const payloadActor = (actor: AuditActor): { type: AuditActor['type']; id?: string } =>
+  actor.type === 'anonymous' ? { type: 'anonymous' } : { type: actor.type, id: actor.id };
 
 /** The Standard Webhooks body: `type`, `timestamp`, `data`. Only ids, names of changed fields and outcomes: never a personal value. */
 export function webhookPayload(event: AuditEventDoc): string {
@@ -61,7 +69,7 @@ export function webhookPayload(event: AuditEventDoc): string {
       eventId: event._id,
       action: event.action,
       organizationId: event.organizationId,
-      actor: event.actor,
+      actor: payloadActor(event.actor),
       target: event.target,
       ...(event.subjectUserId ? { userId: event.subjectUserId } : {}),
       outcome: event.outcome,
@@ -162,33 +170,6 @@ export function createWebhookWorker(col: WebhookCollections, opts: WebhookWorker
     nextAttemptAt: now,
     createdAt: now,
   });
-
-  /**
-   * Audit events about endpoints ride in the endpoint write that makes the
-   * change (`auditOutbox`); here they move to audit_events (`_id` = event id,
-   * so a replay adds nothing) and leave the outbox.
-   */
-  async function relayAuditOutbox(): Promise<void> {
-    const holders = await col.endpoints
-      .find({ 'auditOutbox.0': { $exists: true } }, { projection: { auditOutbox: 1 } })
-      .limit(DISPATCH_BATCH)
-      .toArray();
-    for (const doc of holders) {
-      const outbox = doc.auditOutbox ?? [];
-      for (const event of outbox) await recordAuditEvent(event);
-      // The exact entries read (the embedded store's $pull matches whole values only); one pushed since stays.
-      await col.endpoints.updateOne({ _id: doc._id }, { $pullAll: { auditOutbox: outbox } });
-    }
-  }
-
-  async function recordAuditEvent(event: OutboxAuditEvent): Promise<void> {
-    const { id, ...rest } = event;
-    try {
-      await col.events.insertOne({ _id: id, ...rest, fanout: rest.webhookType ? 'pending' : 'done' });
-    } catch (err) {
-      if (!isDuplicateKeyError(err)) throw err;
-    }
-  }
 
   /**
    * Starts attempts on due deliveries, up to the free places of the pool;
@@ -440,9 +421,9 @@ export function createWebhookWorker(col: WebhookCollections, opts: WebhookWorker
 
   async function disableFailingEndpoint(endpoint: EndpointDoc, d: DeliveryDoc): Promise<void> {
     const at = new Date();
-    const event: OutboxAuditEvent = {
-      // One per given-up delivery: a re-run after a crash writes the same id.
-      id: `webhook.endpoint_disabled:${d._id}`,
+    const event: AuditEvent = {
+      // One per given-up delivery: a re-run after a crash writes the same id (hex, as every event id: the trail's cursor holds it).
+      id: deterministicEventId('webhook.endpoint_disabled', d._id),
       action: 'webhook.endpoint_disabled',
       organizationId: endpoint.organizationId,
       actor: { type: 'system', id: 'webhook-delivery' },
@@ -456,6 +437,7 @@ export function createWebhookWorker(col: WebhookCollections, opts: WebhookWorker
       { $set: { status: 'DISABLED', disabledReason: 'FAILING', updatedAt: at }, $push: { auditOutbox: event } },
     );
     if (res.modifiedCount === 1) {
+      opts.relayAudit(endpoint._id);
       count('webhook_endpoints_disabled');
       logger.warn({ endpointId: endpoint._id, deliveryId: d._id }, 'webhooks: endpoint disabled after its retry schedule failed');
     }
@@ -464,7 +446,6 @@ export function createWebhookWorker(col: WebhookCollections, opts: WebhookWorker
   /** One pass; true when a batch was full, so the next pass should follow at once. Attempts it starts run on. */
   async function pass(): Promise<boolean> {
     const moreEvents = await dispatch();
-    await relayAuditOutbox();
     const moreDue = await deliverDue();
     return moreEvents || moreDue;
   }

@@ -1,8 +1,9 @@
 /**
  * The webhook worker on the real store with a real HTTP receiver, events
- * inserted into audit_events in the design's shape: fan-out once, signed
- * delivery, order per user, two workers never sending one attempt at once,
- * give-up disables the endpoint with an audit event. And the URL guard.
+ * stored by the audit module (audit_events): fan-out once, signed delivery,
+ * order per user, two workers never sending one attempt at once, give-up
+ * disables the endpoint with an audit event the audit relay moves. Every
+ * actor type in a payload. And the URL guard.
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -13,14 +14,18 @@ import { Webhook } from 'standardwebhooks';
 import { connectDatabase, createRateLimiterFactory } from '@usergraph/mongo';
 import { startTestStore, uniqueDatabaseName } from '@usergraph/mongo/testing';
 import { createLogger, DomainError, generateEncryptionKey, type Caller } from '@usergraph/service-kit';
+import { auditEvent, type AuditActor, type WebhookEventType } from '@usergraph/audit';
 import type { AccessPolicy } from '../../access-policy.js';
+import { createAuditModule, type AuditModule } from '../audit/audit-module.js';
+import type { AuditEventDoc } from '../audit/audit-store.js';
 import { isPublicAddress, resolveWebhookUrl, URL_REFUSALS } from './url-guard.js';
 import { createWebhookService, MAX_ENDPOINTS_PER_ORGANIZATION, REDELIVERY_LIMIT, WEBHOOK_MUTATION_LIMIT } from './webhook-service.js';
-import { openWebhookCollections, type AuditEventDoc, type EndpointDoc, type WebhookCollections } from './webhook-store.js';
+import { openWebhookCollections, type EndpointDoc, type WebhookCollections } from './webhook-store.js';
 import {
   createWebhookWorker,
   PER_ENDPOINT_IN_FLIGHT,
   retryDelayMs,
+  webhookPayload,
   type WebhookWorker,
   type WebhookWorkerOptions,
 } from './webhook-worker.js';
@@ -101,6 +106,7 @@ describe('webhook worker on the real store', () => {
   let store: Awaited<ReturnType<typeof startTestStore>>;
   let conn: Connection;
   let col: WebhookCollections;
+  let audit: AuditModule;
   let server: http.Server;
   let receiverUrl: string;
   const received: Received[] = [];
@@ -118,6 +124,7 @@ describe('webhook worker on the real store', () => {
     store = await startTestStore();
     conn = await connectDatabase({ uri: store.uri, dbName: uniqueDatabaseName('orgusers_webhooks'), appName: 'webhooks-test' });
     col = await openWebhookCollections(conn, generateEncryptionKey());
+    audit = await createAuditModule({ conn, logger, retentionDays: 1, relayIntervalMs: 60_000, sweepIntervalMs: 60_000 });
     server = http.createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString('utf8')));
@@ -153,6 +160,7 @@ describe('webhook worker on the real store', () => {
     server?.closeAllConnections();
     server?.close();
     tarpit?.close();
+    await audit?.stop();
     await conn?.close();
     await store?.stop();
   });
@@ -160,7 +168,15 @@ describe('webhook worker on the real store', () => {
   const startWorker = (schedule: number[] = [0.2, 0.2], more: Partial<WebhookWorkerOptions> = {}) => {
     const w = createWebhookWorker(
       col,
-      { retryScheduleSeconds: schedule, timeoutMs: 500, pollIntervalMs: 50, retentionDays: 1, urlPolicy: DEV, ...more },
+      {
+        retryScheduleSeconds: schedule,
+        timeoutMs: 500,
+        pollIntervalMs: 50,
+        retentionDays: 1,
+        urlPolicy: DEV,
+        relayAudit: audit.kickEndpoint,
+        ...more,
+      },
       logger,
     );
     workers.push(w);
@@ -190,22 +206,22 @@ describe('webhook worker on the real store', () => {
     return id;
   }
 
-  /** Test-only: an audit event as the audit log stores it. */
-  async function insertTestAuditEvent(organizationId: string, userId: string, type: AuditEventDoc['webhookType'], offsetMs = 0) {
-    const id = randomBytes(12).toString('hex');
-    await col.events.insertOne({
-      _id: id,
-      action: type!,
-      organizationId,
-      actor: { type: 'user', id: 'admin-1' },
-      target: { type: 'user', id: userId },
-      subjectUserId: userId,
-      outcome: 'success',
-      occurredAt: new Date(Date.now() + offsetMs),
-      webhookType: type,
-      fanout: 'pending',
-    });
-    return id;
+  /** An event about a user, stored as the audit log stores every service's (recordAuditEvents' path). */
+  async function recordEvent(organizationId: string, userId: string, type: WebhookEventType, offsetMs = 0) {
+    const event = auditEvent(
+      { actor: { type: 'user', id: 'admin-1' } },
+      {
+        action: type,
+        organizationId,
+        target: { type: 'user', id: userId },
+        subjectUserId: userId,
+        outcome: 'success',
+        webhookType: type,
+        occurredAt: new Date(Date.now() + offsetMs),
+      },
+    );
+    expect(await audit.store.record([event])).toBe(1);
+    return event.id;
   }
 
   const until = async (what: string, check: () => Promise<boolean> | boolean, ms = 20_000) => {
@@ -222,9 +238,9 @@ describe('webhook worker on the real store', () => {
     const endpointId = await newEndpoint(org, ['user.created', 'user.updated']);
     await newEndpoint(org, ['session.revoked']); // not subscribed: receives nothing
     const ids = [
-      await insertTestAuditEvent(org, 'u1', 'user.created', 0),
-      await insertTestAuditEvent(org, 'u1', 'user.updated', 1),
-      await insertTestAuditEvent(org, 'u1', 'user.updated', 2),
+      await recordEvent(org, 'u1', 'user.created', 0),
+      await recordEvent(org, 'u1', 'user.updated', 1),
+      await recordEvent(org, 'u1', 'user.updated', 2),
     ];
     // Two workers (two replicas) on the same database.
     startWorker();
@@ -237,11 +253,46 @@ describe('webhook worker on the real store', () => {
     expect(received.map((r) => r.id)).toEqual(ids);
   });
 
+  it("an event the audit log stores (its own relay's, or recordAuditEvents') wakes the worker: no wait for the poll", async () => {
+    const org = randomBytes(6).toString('hex');
+    await newEndpoint(org, ['user.updated']);
+    // A poll far longer than the wait below: only the notify can deliver in time.
+    const w = createWebhookWorker(
+      col,
+      {
+        retryScheduleSeconds: [60],
+        timeoutMs: 500,
+        pollIntervalMs: 600_000,
+        retentionDays: 1,
+        urlPolicy: DEV,
+        relayAudit: audit.kickEndpoint,
+      },
+      logger,
+    );
+    workers.push(w);
+    audit.onWebhookEvents(() => w.notify());
+    await w.runOnce();
+    // Through org-users' outbox and relay (the path of every org-users write), into audit_events.
+    await audit.record(
+      { actor: { type: 'user', id: 'admin-1' } },
+      {
+        action: 'user.updated',
+        organizationId: org,
+        target: { type: 'user', id: 'u5' },
+        subjectUserId: 'u5',
+        outcome: 'success',
+        webhookType: 'user.updated',
+      },
+    );
+    await until('the delivery', () => received.length === 1, 10_000);
+    expect(JSON.parse(received[0]!.body)).toMatchObject({ type: 'user.updated', data: { organizationId: org, userId: 'u5' } });
+  });
+
   it('two workers never send one attempt at once: a hanging receiver sees each event once per lease', async () => {
     const org = randomBytes(6).toString('hex');
     await newEndpoint(org, ['user.deleted']);
     answer = 'hang';
-    const id = await insertTestAuditEvent(org, 'u2', 'user.deleted');
+    const id = await recordEvent(org, 'u2', 'user.deleted');
     startWorker([60]);
     startWorker([60]);
     await until('the first attempt', () => received.some((r) => r.id === id));
@@ -254,7 +305,7 @@ describe('webhook worker on the real store', () => {
     const org = randomBytes(6).toString('hex');
     const endpointId = await newEndpoint(org, ['user.locked_out']);
     answer = 500;
-    await insertTestAuditEvent(org, 'u3', 'user.locked_out');
+    await recordEvent(org, 'u3', 'user.locked_out');
     const worker = startWorker([0.05, 0.05]);
     await until('the give-up', async () => (await col.deliveries.countDocuments({ endpointId, status: 'FAILED' })) === 1);
     // The audit event rode in the endpoint's write, then moved to audit_events.
@@ -265,7 +316,7 @@ describe('webhook worker on the real store', () => {
     expect(worker.counters().webhook_endpoints_disabled).toBe(1);
     // Nothing further goes to a disabled endpoint.
     const before = received.length;
-    await insertTestAuditEvent(org, 'u3', 'user.locked_out');
+    await recordEvent(org, 'u3', 'user.locked_out');
     await worker.runOnce();
     expect(received.length).toBe(before);
   });
@@ -280,6 +331,7 @@ describe('webhook worker on the real store', () => {
       col,
       policy,
       urlPolicy: DEV,
+      relayAudit: audit.kickEndpoint,
       notify: () => worker?.notify(),
       limiters: createRateLimiterFactory(conn),
     });
@@ -295,8 +347,8 @@ describe('webhook worker on the real store', () => {
     for (let i = 0; i < 20; i++) tarpits.push(await newEndpoint(evil, ['user.created'], tarpitUrl));
     const victimEndpoint = await newEndpoint(victim, ['user.created']);
     // 200 deliveries to hanging receivers, all older than the victim's one.
-    for (let u = 0; u < 10; u++) await insertTestAuditEvent(evil, `evil-${u}`, 'user.created', -10_000 + u);
-    const victimEvent = await insertTestAuditEvent(victim, 'v1', 'user.created', -5_000);
+    for (let u = 0; u < 10; u++) await recordEvent(evil, `evil-${u}`, 'user.created', -10_000 + u);
+    const victimEvent = await recordEvent(victim, 'v1', 'user.created', -5_000);
     tarpitConnections = 0;
     const started = Date.now();
     startWorker([60], { timeoutMs: 2_000 });
@@ -342,7 +394,7 @@ describe('webhook worker on the real store', () => {
     const { service, caller } = serviceFor(org, worker);
     const created = await service.create(caller, { url: receiverUrl, eventTypes: ['user.created'] }, {});
     const endpointId = created.endpoint!.id;
-    const eventId = await insertTestAuditEvent(org, 'u-rl', 'user.created');
+    const eventId = await recordEvent(org, 'u-rl', 'user.created');
     await until('the first delivery', async () => (await col.deliveries.countDocuments({ endpointId, status: 'DELIVERED' })) === 1);
     const spam = await Promise.allSettled(Array.from({ length: 20 }, () => service.redeliver(caller, { endpointId, eventId }, {})));
     expect(spam.filter((r) => codeOf(r) === 'fulfilled')).toHaveLength(REDELIVERY_LIMIT.points);
@@ -404,7 +456,7 @@ describe('webhook worker on the real store', () => {
     const { service, caller } = serviceFor(org, worker);
     const endpointId = (await service.create(caller, { url: receiverUrl, eventTypes: ['user.created'] }, {})).endpoint!.id;
     answerDelayMs = 1_000;
-    const eventId = await insertTestAuditEvent(org, 'u-flight', 'user.created');
+    const eventId = await recordEvent(org, 'u-flight', 'user.created');
     await until('the attempt in flight', () => received.some((r) => r.id === eventId));
     const res = await service.redeliver(caller, { endpointId, eventId }, {});
     expect(res.errors).toEqual([]);
@@ -416,11 +468,53 @@ describe('webhook worker on the real store', () => {
   it('a host lookup that never answers is cut at the attempt deadline, inside the lease', async () => {
     const org = randomBytes(6).toString('hex');
     const endpointId = await newEndpoint(org, ['user.created'], 'https://hooks.example.com/x');
-    const eventId = await insertTestAuditEvent(org, 'u-dns', 'user.created');
+    const eventId = await recordEvent(org, 'u-dns', 'user.created');
     startWorker([60], { timeoutMs: 300, resolveHost: () => new Promise(() => undefined) });
     const id = `${endpointId}:${eventId}`;
     await until('the timed-out attempt', async () => (await col.deliveries.findOne({ _id: id }))?.lastError === 'TIMEOUT', 5_000);
     const d = (await col.deliveries.findOne({ _id: id }))!;
     expect(d).toMatchObject({ status: 'PENDING', attempts: 1, leaseHolder: null });
   }, 30_000);
+});
+
+describe('webhook payload', () => {
+  const actors: Array<[AuditActor, Record<string, string>]> = [
+    [
+      { type: 'user', id: 'u-1' },
+      { type: 'user', id: 'u-1' },
+    ],
+    [
+      { type: 'application', id: 'client-1' },
+      { type: 'application', id: 'client-1' },
+    ],
+    [
+      { type: 'support_admin', id: 'u-2' },
+      { type: 'support_admin', id: 'u-2' },
+    ],
+    [
+      { type: 'system', id: 'reconcile' },
+      { type: 'system', id: 'reconcile' },
+    ],
+    // B's self-registration: nobody to name, so no placeholder id either.
+    [{ type: 'anonymous', id: '-' }, { type: 'anonymous' }],
+  ];
+  it.each(actors)('names the actor %j as %j', (actor, expected) => {
+    const event = auditEvent(
+      { actor, requestId: 'req-1', clientIp: '203.0.113.9' },
+      {
+        action: 'user.created',
+        organizationId: 'org-1',
+        target: { type: 'user', id: 'u-9' },
+        outcome: 'success',
+        webhookType: 'user.created',
+      },
+    );
+    const doc: AuditEventDoc = { _id: event.id, ...event, fanout: 'pending' };
+    const payload = JSON.parse(webhookPayload(doc)) as { type: string; data: Record<string, unknown> };
+    expect(payload.type).toBe('user.created');
+    expect(payload.data.actor).toEqual(expected);
+    expect(payload.data).toMatchObject({ eventId: event.id, organizationId: 'org-1', requestId: 'req-1' });
+    // The client IP is in the audit trail, not in what leaves for a third party.
+    expect(JSON.stringify(payload)).not.toContain('203.0.113.9');
+  });
 });
