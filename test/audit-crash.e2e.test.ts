@@ -39,7 +39,11 @@ describe('audit log: a crash between a change and its event loses nothing', () =
   let dataDir: string;
   let acme: BootstrapResult;
   let dbs: Record<'identity' | 'orgusers', Connection>;
-  const serviceEnv: Record<Host, Record<string, string>> = { identity: {}, 'org-users': {} };
+  // Webhook endpoints on loopback (the endpoint case): allowed outside production.
+  const serviceEnv: Record<Host, Record<string, string>> = {
+    identity: {},
+    'org-users': { WEBHOOK_ALLOW_PRIVATE_URLS: 'true', WEBHOOK_ALLOW_HTTP_URLS: 'true' },
+  };
 
   const cli = async (...args: string[]) =>
     (
@@ -124,6 +128,36 @@ describe('audit log: a crash between a change and its event loses nothing', () =
     for (let i = 0; i < 50 && left.length > 0; i++) {
       await new Promise((r) => setTimeout(r, 100));
       left = (await profileOf(email))?.auditOutbox ?? [];
+    }
+    expect(left).toEqual([]);
+  });
+
+  it('org-users killed after an endpoint was created, before its relay: the event was in the endpoint write, and arrives after the restart', async () => {
+    const jwt = await adminJwt();
+    await crash('org-users', 'audit:before-relay', async () => {
+      // No answer: org-users dies right after the write, before replying. Port 9: nothing is ever delivered.
+      await gql(
+        stack.gatewayUrl,
+        'mutation { createWebhookEndpoint(url: "http://127.0.0.1:9/hooks", eventTypes: ["application.changed"]) { endpoint { id } } }',
+        {},
+        bearer(jwt),
+      );
+    });
+    const endpoints = dbs.orgusers.collection<{ _id: string; auditOutbox?: Array<{ id: string; action: string }> }>('webhook_endpoints');
+    const endpoint = await endpoints.findOne({ organizationId: acme.organization.id });
+    expect(endpoint?.auditOutbox?.map((e) => e.action)).toEqual(['webhook.endpoint_created']);
+    await stack.restart('org-users');
+    let found: AuditNode[] = [];
+    for (let i = 0; i < 100 && found.length === 0; i++) {
+      found = await events({ action: 'webhook.endpoint_created', target: endpoint!._id });
+      if (found.length === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({ id: endpoint!.auditOutbox![0]!.id, actor: { type: 'user', id: acme.admin.id } });
+    let left = (await endpoints.findOne({ _id: endpoint!._id }))?.auditOutbox ?? [];
+    for (let i = 0; i < 50 && left.length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      left = (await endpoints.findOne({ _id: endpoint!._id }))?.auditOutbox ?? [];
     }
     expect(left).toEqual([]);
   });

@@ -10,7 +10,8 @@
  * LOG_LEVEL=warn, seeds it through the internal commands, the gateway and a
  * bulk seeder, runs P1–P7 with autocannon in child processes (loopback only), P8 (the limits' CPU) in one of its own
  * P9 (storage under expiry, with a stack of its own) and P10 (P1 with tracing on vs off: a
- * second, traced set of services on the same store, exporting to a Jaeger of its own),
+ * second, traced set of services on the same store, exporting to a Jaeger of its own), P11 (register
+ * and createUser with one webhook endpoint delivering vs none, with a stack of its own),
  * prints a table with the machine, Node version and concurrency, and writes
  * .bench-results/<timestamp>.json (and .md).
  */
@@ -27,6 +28,7 @@ import type { LoadConfig, LoadResult } from './load.js';
 import type { HashRateConfig, HashRateResult } from './hash-rate.js';
 import type { ValidationCostResult } from './validation-cost.js';
 import type { ExpiryStorageConfig, ExpiryStorageResult } from './expiry-storage.js';
+import type { WebhookCostConfig, WebhookCostResult } from './webhook-cost.js';
 import { startCountingProxy, type CountingProxy } from './count-proxy.js';
 import { hiveGatewayBin, hiveGatewayVersion, startHiveGateway, startOurGateway, type ExtraGateway } from './gateways.js';
 import { loadOrgUsersSearch, openOrgUsersDb, personOf, seedProfiles } from './seed.js';
@@ -1189,6 +1191,39 @@ async function main() {
           verdict: 'info',
         });
       }
+    });
+
+    // --- P11: what one webhook endpoint costs register and createUser (its own stack) -----------
+    await scenario('P11', async () => {
+      const config: WebhookCostConfig = { seconds: QUICK ? 4 : 8, rounds: QUICK ? 1 : 2, connections: 4, warmup: QUICK ? 1 : 2 };
+      const r = await runJsonChild<WebhookCostResult>('webhook-cost.js', config);
+      results.P11 = r;
+      for (const [name, op] of [
+        ["B's register", r.register],
+        ["D's createUser", r.createUser],
+      ] as const) {
+        rows.push({
+          id: 'P11',
+          scenario: `${name}, ${r.connections} conns: no endpoint / one endpoint delivering every event type`,
+          figure: `${rate(op.off.rps)} (p99 ${ms(op.off.p99)}) / ${rate(op.on.rps)} (p99 ${ms(op.on.p99)})`,
+          target: 'reference',
+          verdict: 'info',
+        });
+        rows.push({
+          id: 'P11',
+          scenario: `${name} throughput, endpoint / none`,
+          figure: x(op.ratio),
+          target: '≥ 0.90×',
+          verdict: op.ratio >= 0.9 ? 'met' : 'not met',
+        });
+      }
+      rows.push({
+        id: 'P11',
+        scenario: 'info: deliveries received during the endpoint / no-endpoint runs; pending 10 s after',
+        figure: `${r.deliveredBySide.on} / ${r.deliveredBySide.off}; ${r.pendingAfter}`,
+        target: '',
+        verdict: 'info',
+      });
     });
 
     await scenario('P6', async () => {

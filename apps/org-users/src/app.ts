@@ -1,6 +1,13 @@
 import type { Connection } from 'mongoose';
 import { orgUsersCommands } from '@usergraph/contracts';
-import { IDEMPOTENCY_KEYS_EXPIRY, isDatabaseReady, isDatabaseUnavailableError, startExpiry } from '@usergraph/mongo';
+import {
+  createRateLimiterFactory,
+  IDEMPOTENCY_KEYS_EXPIRY,
+  isDatabaseReady,
+  isDatabaseUnavailableError,
+  RATE_LIMITS_EXPIRY,
+  startExpiry,
+} from '@usergraph/mongo';
 import {
   isNotFound,
   serve,
@@ -125,16 +132,27 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
       retentionDays: env.WEBHOOK_DELIVERY_RETENTION_DAYS,
       urlPolicy,
       onCount: webhookMetrics(metrics.registry),
+      relayAudit: audit.kickEndpoint,
     },
     logger,
   );
-  const webhooks = createWebhookService({ col: webhookCollections, policy: access, urlPolicy, notify: () => webhookWorker.notify() });
+  // Events that map to a webhook reach audit_events from every service (recordAuditEvents) and from org-users' own
+  // relay: the worker fans them out at once rather than at its next poll.
+  audit.onWebhookEvents(() => webhookWorker.notify());
+  const webhooks = createWebhookService({
+    col: webhookCollections,
+    policy: access,
+    urlPolicy,
+    relayAudit: audit.kickEndpoint,
+    notify: () => webhookWorker.notify(),
+    limiters: createRateLimiterFactory(conn),
+  });
 
   // Idempotency-Key records of A's registerOrganizationUser: TTL index on MongoDB, sweeper on the embedded store.
   // Finished webhook deliveries: after WEBHOOK_DELIVERY_RETENTION_DAYS (their expiresAt).
   const expiry = await startExpiry(
     conn,
-    [IDEMPOTENCY_KEYS_EXPIRY, { collection: WEBHOOK_DELIVERIES_COLLECTION, field: 'expiresAt', afterSeconds: 0 }],
+    [IDEMPOTENCY_KEYS_EXPIRY, { collection: WEBHOOK_DELIVERIES_COLLECTION, field: 'expiresAt', afterSeconds: 0 }, RATE_LIMITS_EXPIRY],
     { intervalMs: env.EXPIRY_SWEEP_INTERVAL_SECONDS * 1000, logger },
   );
   const service = await startSubgraphService({

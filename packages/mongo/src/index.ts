@@ -18,3 +18,5 @@ export { startExpiry, supportsTtlIndexes, IDEMPOTENCY_KEYS_EXPIRY } from './expi
 export type { Expiry, ExpiringCollection, ExpiryOptions } from './expiry.js';
 export { LEASES_COLLECTION, acquireLease, runStartupBuild } from './lease.js';
 export type { Lease, LeaseDoc, StartupBuildOptions, StartupBuildOutcome } from './lease.js';
+export { RATE_LIMITS_EXPIRY, createRateLimiterFactory } from './rate-limits.js';
+export type { LimitSpec, Limiter, LimiterEvents, RateLimiterFactory } from './rate-limits.js';

@@ -4,6 +4,7 @@ import { createServiceAudit, embeddedOutboxSource, type AuditEvent } from '@user
 import { errSummary, serve, type Logger } from '@usergraph/service-kit';
 import type { AccessPolicy } from '../../access-policy.js';
 import type { Resolvers } from '../../generated/resolvers-types.js';
+import { WEBHOOK_ENDPOINTS_COLLECTION } from '../webhooks/webhook-store.js';
 import { createAuditStore } from './audit-store.js';
 import { createAuditService } from './audit-service.js';
 
@@ -28,13 +29,22 @@ export async function createAuditModule(deps: {
   await store.ensureIndexes();
   // A profile's events wait while it is being created: if the creation saga is undone, they go with it.
   const profiles = embeddedOutboxSource(deps.conn, 'users', { provisioningSince: { $exists: false } });
+  // An endpoint's changes (created, disabled, rotated...) carry their events in the endpoint's own write.
+  const endpoints = embeddedOutboxSource(deps.conn, WEBHOOK_ENDPOINTS_COLLECTION);
+  const listeners: Array<() => void> = [];
+  /** Stores events (idempotent); when a new one maps to a webhook, the webhook worker is told at once, not at its next poll. */
+  const storeEvents = async (events: AuditEvent[]): Promise<number> => {
+    const stored = await store.record(events);
+    if (stored > 0 && events.some((e) => e.webhookType)) for (const listener of listeners) listener();
+    return stored;
+  };
   // org-users' own events use the same relay as the other services', with the store as its sink.
   const trail = createServiceAudit({
     conn: deps.conn,
     sink: async (events: AuditEvent[]) => {
-      await store.record(events);
+      await storeEvents(events);
     },
-    embedded: [profiles],
+    embedded: [profiles, endpoints],
     logger: deps.logger,
     intervalMs: deps.relayIntervalMs,
     faults: deps.faults,
@@ -48,11 +58,15 @@ export async function createAuditModule(deps: {
     record: trail.record,
     /** After a write that carries events (on the user's profile, or in the outbox): moves them to the log, not awaited. */
     kick: (userId?: string) => trail.kick(userId ? { source: profiles, id: userId } : undefined),
+    /** After an endpoint write that carries events (its `auditOutbox`): moves them to the log, not awaited. */
+    kickEndpoint: (endpointId: string) => trail.kick({ source: endpoints, id: endpointId }),
+    /** Called after new events that map to a webhook type are stored (from any service): the webhook worker's notify. */
+    onWebhookEvents: (listener: () => void) => void listeners.push(listener),
     resolvers(policy: AccessPolicy): Resolvers {
       const service = createAuditService({ store, policy });
       return { Query: { auditEvents: (_, args, ctx) => service.auditEvents(ctx.caller, args) } };
     },
-    commands: [serve(orgUsersCommands.recordAuditEvents, async ({ events }) => ({ recorded: await store.record(events) }))],
+    commands: [serve(orgUsersCommands.recordAuditEvents, async ({ events }) => ({ recorded: await storeEvents(events) }))],
     /** `usergraph reconcile`: every event left in an outbox is moved, and expired ones are swept. */
     async reconcile(): Promise<{ relayedAuditEvents: number; sweptAuditEvents: number }> {
       return { relayedAuditEvents: await trail.drain(), sweptAuditEvents: await sweep() };

@@ -23,8 +23,9 @@ export const URL_REFUSALS: Record<UrlRefusal, string> = {
   'too-long': `is longer than ${WEBHOOK_URL_MAX_LENGTH} characters`,
   scheme: 'must use https://',
   credentials: 'must not hold a user name or password',
-  unresolvable: 'has a host name that does not resolve',
-  'private-address': 'resolves to a loopback, private, link-local or other non-public address',
+  // One answer for both: an ADMIN cannot tell an internal name that resolves from one that does not (no DNS probing).
+  unresolvable: 'must resolve to public addresses only',
+  'private-address': 'must resolve to public addresses only',
 };
 
 export interface ResolvedTarget {
@@ -43,7 +44,10 @@ export interface ResolvedTarget {
  */
 export function isPublicAddress(address: string): boolean {
   if (!ipaddr.isValid(address)) return false;
-  return ipaddr.parse(address).range() === 'unicast';
+  const parsed = ipaddr.parse(address);
+  // IPv4-compatible IPv6 (::/96, deprecated), e.g. ::7f00:1 = ::127.0.0.1: ipaddr.js calls it unicast; some stacks route it to the IPv4 address.
+  if (parsed.kind() === 'ipv6' && parsed.match(ipaddr.IPv6.parse('::'), 96)) return false;
+  return parsed.range() === 'unicast';
 }
 
 /** The URL's own rules (no DNS): scheme, credentials, length. */
@@ -67,6 +71,9 @@ function literalAddress(hostname: string): string | undefined {
   return ipaddr.isValid(bare) && (bare.includes(':') || ipaddr.IPv4.isValidFourPartDecimal(bare)) ? bare : undefined;
 }
 
+export type HostResolver = (host: string) => Promise<Array<{ address: string; family: number }>>;
+const systemResolver: HostResolver = (host) => dnsLookup(host, { all: true, verbatim: true });
+
 /**
  * Resolves the URL's host and checks every address it resolves to (one bad
  * answer refuses the URL: the resolver may hand out any of them later).
@@ -74,7 +81,7 @@ function literalAddress(hostname: string): string | undefined {
 export async function resolveWebhookUrl(
   raw: string,
   policy: UrlPolicy,
-  resolve: (host: string) => Promise<Array<{ address: string; family: number }>> = (host) => dnsLookup(host, { all: true, verbatim: true }),
+  resolve: HostResolver = systemResolver,
 ): Promise<{ ok: true; target: ResolvedTarget } | { ok: false; refusal: UrlRefusal }> {
   const parsed = parseWebhookUrl(raw, policy);
   if (!parsed.ok) return parsed;

@@ -1,23 +1,26 @@
 import { randomBytes } from 'node:crypto';
 import { Types } from 'mongoose';
+import { isDuplicateKeyError, type RateLimiterFactory } from '@usergraph/mongo';
 import { DomainError, forbidden, type Caller } from '@usergraph/service-kit';
 import { toPayloadErrors, type FieldError } from '@usergraph/validation';
 import type { AccessPolicy } from '../../access-policy.js';
-import {
-  WEBHOOK_EVENT_TYPES,
-  type DeliveryDoc,
-  type EndpointDoc,
-  type OutboxAuditEvent,
-  type WebhookCollections,
-  type WebhookEventType,
-} from './webhook-store.js';
+import { WEBHOOK_EVENT_TYPES, type AuditActor, type AuditEvent, type WebhookEventType } from '@usergraph/audit';
+import type { DeliveryDoc, EndpointDoc, WebhookCollections } from './webhook-store.js';
 import { resolveWebhookUrl, URL_REFUSALS, type UrlPolicy } from './url-guard.js';
+import { unparkDeliveries } from './webhook-worker.js';
 
 /** Endpoints per organization: each one multiplies every event's deliveries. */
 export const MAX_ENDPOINTS_PER_ORGANIZATION = 20;
 /** After a rotation, deliveries carry the old secret's signature too for this long, so receivers can switch without a gap. */
 export const SECRET_ROTATION_GRACE_MS = 24 * 3_600_000;
 export const MAX_DELIVERIES_LISTED = 100;
+/**
+ * Webhook mutations per organization, and redeliveries of one event to one
+ * endpoint: each redelivery is a POST to a third party's URL and an audit
+ * event, so an ADMIN (or a stolen ADMIN token) cannot turn them into a flood.
+ */
+export const WEBHOOK_MUTATION_LIMIT = { points: 30, windowSeconds: 60 };
+export const REDELIVERY_LIMIT = { points: 3, windowSeconds: 300 };
 
 export interface WebhookEndpointDto {
   id: string;
@@ -33,7 +36,8 @@ export interface WebhookDeliveryDto {
   id: string;
   eventId: string;
   eventType: string;
-  status: DeliveryDoc['status'];
+  /** A parked delivery (its endpoint disabled) reads as PENDING with no next attempt. */
+  status: Exclude<DeliveryDoc['status'], 'PARKED'>;
   attempts: number;
   nextAttemptAt: Date | null;
   lastAttemptAt: Date | null;
@@ -47,7 +51,7 @@ type PathError = FieldError;
 
 const NOT_OURS = 'does not name a webhook endpoint of your organization';
 
-const endpointDto = (e: EndpointDoc): WebhookEndpointDto => ({
+const endpointDto = (e: Omit<EndpointDoc, 'slot'>): WebhookEndpointDto => ({
   id: e._id,
   url: e.url,
   eventTypes: e.eventTypes,
@@ -61,7 +65,7 @@ const deliveryDto = (d: DeliveryDoc): WebhookDeliveryDto => ({
   id: d._id,
   eventId: d.eventId,
   eventType: d.eventType,
-  status: d.status,
+  status: d.status === 'PARKED' ? 'PENDING' : d.status,
   attempts: d.attempts,
   nextAttemptAt: d.status === 'PENDING' ? d.nextAttemptAt : null,
   lastAttemptAt: d.lastAttemptAt ?? null,
@@ -85,26 +89,39 @@ export function createWebhookService(deps: {
   col: WebhookCollections;
   policy: AccessPolicy;
   urlPolicy: UrlPolicy;
-  /** A write recorded audit events or reset a delivery: the worker should look soon. */
+  /** An endpoint write carried an audit event (its `auditOutbox`): the audit relay moves it to audit_events. */
+  relayAudit: (endpointId: string) => void;
+  /** Deliveries became due (a redelivery, an endpoint enabled again): the worker should look soon. */
   notify: () => void;
+  limiters: RateLimiterFactory;
 }) {
   const { col, policy } = deps;
+  const mutationLimit = deps.limiters.limiter('webhook-mutations', WEBHOOK_MUTATION_LIMIT);
+  const redeliveryLimit = deps.limiters.limiter('webhook-redelivery', REDELIVERY_LIMIT);
 
-  async function requireAdmin(caller: Caller): Promise<{ organizationId: string; actor: OutboxAuditEvent['actor'] }> {
+  /** An ADMIN of the organization, within the organization's budget of webhook mutations (RATE_LIMITED past it). */
+  async function requireAdminWithinLimit(caller: Caller) {
+    const who = await requireAdmin(caller);
+    await mutationLimit.consume(who.organizationId, 'Too many webhook changes for this organization; retry later');
+    return who;
+  }
+
+  async function requireAdmin(caller: Caller): Promise<{ organizationId: string; actor: AuditActor }> {
     const viewer = await policy.viewerOf(caller);
     if (viewer.kind !== 'user' || viewer.role !== 'admin')
       throw forbidden('Webhooks are managed by organization admins (ADMIN license) only');
-    return { organizationId: viewer.organizationId, actor: { type: 'user', id: viewer.userId } };
+    return { organizationId: viewer.organizationId, actor: { type: viewer.supportAdmin ? 'support_admin' : 'user', id: viewer.userId } };
   }
 
   const auditEvent = (
-    who: { organizationId: string; actor: OutboxAuditEvent['actor'] },
+    who: { organizationId: string; actor: AuditActor },
     action: string,
     endpointId: string,
     ctx: { requestId?: string; clientIp?: string },
     changedFields?: string[],
-  ): OutboxAuditEvent => ({
-    id: `${action}:${new Types.ObjectId().toHexString()}`,
+  ): AuditEvent => ({
+    // Hex, as every event id (the trail's cursor holds it).
+    id: new Types.ObjectId().toHexString(),
     action,
     organizationId: who.organizationId,
     actor: who.actor,
@@ -127,20 +144,40 @@ export function createWebhookService(deps: {
     return [];
   }
 
+  /**
+   * The cap, atomically: each endpoint holds one of the organization's
+   * MAX_ENDPOINTS_PER_ORGANIZATION slots, unique per organization (index), so
+   * concurrent creates cannot pass it. False when every slot is taken.
+   */
+  async function insertInFreeSlot(doc: Omit<EndpointDoc, 'slot'>): Promise<boolean> {
+    for (let tries = 0; tries < MAX_ENDPOINTS_PER_ORGANIZATION; tries++) {
+      const used = await col.endpoints.find({ organizationId: doc.organizationId }, { projection: { slot: 1 } }).toArray();
+      const taken = new Set(used.map((e) => e.slot));
+      const slot = [...Array(MAX_ENDPOINTS_PER_ORGANIZATION).keys()].find((n) => !taken.has(n));
+      if (slot === undefined) return false;
+      try {
+        await col.endpoints.insertOne({ ...doc, slot });
+        return true;
+      } catch (err) {
+        // Another create took this slot first: look again.
+        if (!isDuplicateKeyError(err)) throw err;
+      }
+    }
+    return false;
+  }
+
   return {
     async create(caller: Caller, args: { url: string; eventTypes: readonly string[] }, ctx: { requestId?: string; clientIp?: string }) {
-      const who = await requireAdmin(caller);
+      const who = await requireAdminWithinLimit(caller);
       const errors: PathError[] = [];
       const resolved = await resolveWebhookUrl(args.url.trim(), deps.urlPolicy);
       if (!resolved.ok) errors.push({ path: ['url'], message: URL_REFUSALS[resolved.refusal] });
       errors.push(...checkEventTypes(args.eventTypes));
-      if ((await col.endpoints.countDocuments({ organizationId: who.organizationId })) >= MAX_ENDPOINTS_PER_ORGANIZATION)
-        errors.push({ path: ['url'], message: `cannot be added: an organization has at most ${MAX_ENDPOINTS_PER_ORGANIZATION} endpoints` });
       if (errors.length > 0 || !resolved.ok) return { errors: payloadErrors(errors), endpoint: null, secret: null };
       const now = new Date();
       const id = new Types.ObjectId().toHexString();
       const secret = newSecret();
-      const doc: EndpointDoc = {
+      const doc: Omit<EndpointDoc, 'slot'> = {
         _id: id,
         organizationId: who.organizationId,
         url: resolved.target.url.toString(),
@@ -152,8 +189,15 @@ export function createWebhookService(deps: {
         updatedAt: now,
         auditOutbox: [auditEvent(who, 'webhook.endpoint_created', id, ctx)],
       };
-      await col.endpoints.insertOne(doc);
-      deps.notify();
+      if (!(await insertInFreeSlot(doc)))
+        return {
+          errors: payloadErrors([
+            { path: ['url'], message: `cannot be added: an organization has at most ${MAX_ENDPOINTS_PER_ORGANIZATION} endpoints` },
+          ]),
+          endpoint: null,
+          secret: null,
+        };
+      deps.relayAudit(id);
       return { errors: [], endpoint: endpointDto(doc), secret };
     },
 
@@ -162,13 +206,14 @@ export function createWebhookService(deps: {
       const docs = await col.endpoints
         .find({ organizationId }, { projection: { secret: 0, previousSecret: 0, auditOutbox: 0 } })
         .sort({ createdAt: 1 })
-        .limit(MAX_ENDPOINTS_PER_ORGANIZATION)
         .toArray();
       return docs.map(endpointDto);
     },
 
     async setStatus(caller: Caller, id: string, status: 'ENABLED' | 'DISABLED', ctx: { requestId?: string; clientIp?: string }) {
-      const who = await requireAdmin(caller);
+      const who = await requireAdminWithinLimit(caller);
+      // Enabling: the parked deliveries are pending again first (a crash after leaves them to the worker, which parks them again).
+      if (status === 'ENABLED') await unparkDeliveries(col, id, who.organizationId);
       const action = status === 'ENABLED' ? 'webhook.endpoint_enabled' : 'webhook.endpoint_disabled';
       const updated = await col.endpoints.findOneAndUpdate(
         { _id: id, organizationId: who.organizationId },
@@ -179,12 +224,20 @@ export function createWebhookService(deps: {
         { returnDocument: 'after' },
       );
       if (!updated) return { errors: payloadErrors([{ path: ['id'], message: NOT_OURS }]), endpoint: null };
-      deps.notify();
+      deps.relayAudit(id);
+      // Disabled: its pending deliveries leave the worker's due query (one interrupted here is parked by the worker when due).
+      if (status === 'DISABLED')
+        await col.deliveries.updateMany(
+          { endpointId: id, organizationId: who.organizationId, status: 'PENDING' },
+          { $set: { status: 'PARKED' } },
+        );
+      // Enabled: its unparked deliveries resume now, not at the next poll.
+      else deps.notify();
       return { errors: [], endpoint: endpointDto(updated) };
     },
 
     async rotateSecret(caller: Caller, id: string, ctx: { requestId?: string; clientIp?: string }) {
-      const who = await requireAdmin(caller);
+      const who = await requireAdminWithinLimit(caller);
       const current = await ownEndpoint(who.organizationId, id);
       if (!current) return { errors: payloadErrors([{ path: ['id'], message: NOT_OURS }]), endpoint: null, secret: null };
       const secret = newSecret();
@@ -205,7 +258,7 @@ export function createWebhookService(deps: {
       );
       if (!updated)
         throw new DomainError('CONFLICT', 'The endpoint secret is being rotated concurrently; retry', [], { reason: 'CONCURRENT_CHANGE' });
-      deps.notify();
+      deps.relayAudit(id);
       return { errors: [], endpoint: endpointDto(updated), secret };
     },
 
@@ -226,20 +279,32 @@ export function createWebhookService(deps: {
 
     /** Sends one event again from a fresh schedule, same event id; the delivery keeps its place in the user's order. */
     async redeliver(caller: Caller, args: { endpointId: string; eventId: string }, ctx: { requestId?: string; clientIp?: string }) {
-      const who = await requireAdmin(caller);
+      const who = await requireAdminWithinLimit(caller);
       const endpoint = await ownEndpoint(who.organizationId, args.endpointId);
       if (!endpoint) return { errors: payloadErrors([{ path: ['endpointId'], message: NOT_OURS }]), delivery: null };
       const deliveryId = `${endpoint._id}:${args.eventId}`;
       if (!(await col.deliveries.findOne({ _id: deliveryId, organizationId: who.organizationId }, { projection: { _id: 1 } })))
         return { errors: payloadErrors([{ path: ['eventId'], message: 'names no event delivered to this endpoint' }]), delivery: null };
+      await redeliveryLimit.consume(deliveryId, 'This event was redelivered to this endpoint too often; retry later');
       // The request is recorded first (in the endpoint's outbox), so it is audited even if the reset below is interrupted.
       await col.endpoints.updateOne(
         { _id: endpoint._id, organizationId: who.organizationId },
         { $push: { auditOutbox: auditEvent(who, 'webhook.redelivery_requested', endpoint._id, ctx) } },
       );
+      deps.relayAudit(endpoint._id);
       const updated = await col.deliveries.findOneAndUpdate(
         { _id: deliveryId, organizationId: who.organizationId },
-        { $set: { status: 'PENDING', attempts: 0, nextAttemptAt: new Date(), expiresAt: null } },
+        {
+          // The lease is cleared: an attempt in flight now writes its outcome to nothing, so this request is not overwritten.
+          $set: {
+            status: endpoint.status === 'ENABLED' ? 'PENDING' : 'PARKED',
+            attempts: 0,
+            nextAttemptAt: new Date(),
+            expiresAt: null,
+            leaseHolder: null,
+            leaseExpiresAt: null,
+          },
+        },
         { returnDocument: 'after' },
       );
       if (!updated)

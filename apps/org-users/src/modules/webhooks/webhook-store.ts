@@ -1,45 +1,13 @@
-// The webhook collections and the audit_events shape the dispatcher reads
-// (docs: AUDIT-DESIGN, "org-users collections").
+// The webhook collections; the events come from the audit log's audit_events
+// (docs: AUDIT-DESIGN, "org-users collections"), in the audit contract's shape.
 import { hkdfSync } from 'node:crypto';
 import type { Connection, mongo } from 'mongoose';
+import type { AuditEvent, WebhookEventType } from '@usergraph/audit';
 import { createSecretBox, type SecretBox } from '@usergraph/service-kit';
+import { AUDIT_EVENTS_COLLECTION, type AuditEventDoc } from '../audit/audit-store.js';
 
-export const WEBHOOK_EVENT_TYPES = [
-  'user.created',
-  'user.updated',
-  'user.deleted',
-  'user.licenses_changed',
-  'user.groups_changed',
-  'session.revoked',
-  'user.locked_out',
-  'application.changed',
-] as const;
-export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
-
-export const AUDIT_EVENTS_COLLECTION = 'audit_events';
 export const WEBHOOK_ENDPOINTS_COLLECTION = 'webhook_endpoints';
 export const WEBHOOK_DELIVERIES_COLLECTION = 'webhook_deliveries';
-
-/** An audit event as the design stores it (packages/audit's AuditEvent, with `_id` = its id and the fan-out state). */
-export interface AuditEventDoc {
-  _id: string;
-  action: string;
-  organizationId: string;
-  actor: { type: 'user' | 'application' | 'support_admin' | 'system'; id: string };
-  target: { type: string; id: string };
-  outcome: 'success' | 'failure' | 'refused';
-  changedFields?: string[];
-  clientIp?: string;
-  requestId?: string;
-  traceId?: string;
-  occurredAt: Date;
-  webhookType?: WebhookEventType;
-  subjectUserId?: string;
-  fanout: 'pending' | 'done';
-}
-
-/** An audit event about an endpoint, waiting in the endpoint's `auditOutbox` to be moved to audit_events. */
-export type OutboxAuditEvent = Omit<AuditEventDoc, '_id' | 'fanout'> & { id: string };
 
 export interface EndpointDoc {
   _id: string;
@@ -51,11 +19,14 @@ export interface EndpointDoc {
   /** The secret before the last rotation, still signing until `previousSecretUntil`. */
   previousSecret?: string | null;
   previousSecretUntil?: Date | null;
+  /** 0 to MAX_ENDPOINTS_PER_ORGANIZATION - 1, unique per organization: the cap holds under concurrent creates. */
+  slot: number;
   status: 'ENABLED' | 'DISABLED';
   disabledReason?: 'ADMIN' | 'FAILING' | null;
   createdAt: Date;
   updatedAt: Date;
-  auditOutbox?: OutboxAuditEvent[];
+  /** Audit events about this endpoint, in the write that makes the change; the audit relay moves them to audit_events. */
+  auditOutbox?: AuditEvent[];
 }
 
 export interface DeliveryDoc {
@@ -70,10 +41,11 @@ export interface DeliveryDoc {
   occurredAt: Date;
   /** The exact body sent (and signed) on every attempt. */
   payload: string;
-  status: 'PENDING' | 'DELIVERED' | 'FAILED';
+  /** PARKED: pending, but its endpoint is disabled; out of the worker's due query until the endpoint is enabled. */
+  status: 'PENDING' | 'PARKED' | 'DELIVERED' | 'FAILED';
   attempts: number;
   nextAttemptAt: Date;
-  /** The worker holding this attempt, until `leaseExpiresAt`: one attempt at a time across replicas. */
+  /** The lease (a token per attempt) on the attempt being sent, until `leaseExpiresAt`: one attempt at a time across replicas. */
   leaseHolder?: string | null;
   leaseExpiresAt?: Date | null;
   lastAttemptAt?: Date | null;
@@ -102,6 +74,7 @@ export async function openWebhookCollections(conn: Connection, encryptionKeyBase
   const endpoints = db.collection<EndpointDoc>(WEBHOOK_ENDPOINTS_COLLECTION);
   const deliveries = db.collection<DeliveryDoc>(WEBHOOK_DELIVERIES_COLLECTION);
   await endpoints.createIndex({ organizationId: 1, createdAt: 1 });
+  await endpoints.createIndex({ organizationId: 1, slot: 1 }, { unique: true });
   await deliveries.createIndex({ status: 1, nextAttemptAt: 1 });
   await deliveries.createIndex({ endpointId: 1, orderKey: 1, status: 1, occurredAt: 1 });
   await deliveries.createIndex({ endpointId: 1, createdAt: -1 });

@@ -12,8 +12,10 @@
 import { randomUUID } from 'node:crypto';
 import { isDuplicateKeyError } from '@usergraph/mongo';
 import type { Logger } from '@usergraph/service-kit';
-import type { AuditEventDoc, DeliveryDoc, EndpointDoc, OutboxAuditEvent, WebhookCollections, WebhookEventType } from './webhook-store.js';
-import { resolveWebhookUrl, type UrlPolicy } from './url-guard.js';
+import { deterministicEventId, type AuditActor, type AuditEvent, type WebhookEventType } from '@usergraph/audit';
+import type { AuditEventDoc } from '../audit/audit-store.js';
+import type { DeliveryDoc, EndpointDoc, WebhookCollections } from './webhook-store.js';
+import { resolveWebhookUrl, type HostResolver, type UrlPolicy } from './url-guard.js';
 import { MAX_PAYLOAD_BYTES, sendWebhook, signedHeaders, type SendOutcome } from './webhook-sender.js';
 
 /** What the worker counts; the metrics endpoint reads them (see WebhookWorker.counters and `onCount`). */
@@ -29,22 +31,34 @@ export interface WebhookWorkerOptions {
   urlPolicy: UrlPolicy;
   /** Called on every count, for a metrics registry (Prometheus counters) to mirror. */
   onCount?: (counter: WebhookCounter) => void;
+  /** The host lookup (default: the system resolver); tests pass a slow one. */
+  resolveHost?: HostResolver;
+  /** An endpoint write carried an audit event (its `auditOutbox`): the audit relay moves it to audit_events. */
+  relayAudit: (endpointId: string) => void;
 }
 
-/** Events fanned out and deliveries attempted per pass, at most. */
+/** Events fanned out per pass, at most. */
 const DISPATCH_BATCH = 100;
-const DELIVERY_BATCH = 50;
+/** Attempts running at once in one worker, and per endpoint: a hanging receiver holds only its own places. */
+const MAX_IN_FLIGHT = 50;
+export const PER_ENDPOINT_IN_FLIGHT = 2;
+/** Due deliveries read per pass, to choose fairly among. */
+const DUE_BATCH = 200;
 /** Each wait of the schedule is stretched by a random 0-20 %: failed endpoints' retries do not arrive together. */
 const JITTER = 0.2;
 
 export interface WebhookWorker {
   /** Runs a pass soon (after a write that recorded events), besides the timer. */
   notify(): void;
-  /** One full pass now (dispatch, audit relay, deliveries); true when more work waits. For tests and reconcile. */
+  /** One full pass now (dispatch, deliveries); true when more work waits. For tests and reconcile. */
   runOnce(): Promise<boolean>;
   counters(): Record<WebhookCounter, number>;
   stop(): Promise<void>;
 }
+
+/** Who did it, in a payload: an anonymous caller (B's self-registration) has no id to name. */
+const payloadActor = (actor: AuditActor): { type: AuditActor['type']; id?: string } =>
+  actor.type === 'anonymous' ? { type: 'anonymous' } : { type: actor.type, id: actor.id };
 
 /** The Standard Webhooks body: `type`, `timestamp`, `data`. Only ids, names of changed fields and outcomes: never a personal value. */
 export function webhookPayload(event: AuditEventDoc): string {
@@ -55,7 +69,7 @@ export function webhookPayload(event: AuditEventDoc): string {
       eventId: event._id,
       action: event.action,
       organizationId: event.organizationId,
-      actor: event.actor,
+      actor: payloadActor(event.actor),
       target: event.target,
       ...(event.subjectUserId ? { userId: event.subjectUserId } : {}),
       outcome: event.outcome,
@@ -77,10 +91,31 @@ export function retryDelayMs(schedule: readonly number[], failedAttempts: number
   return base === undefined ? undefined : Math.round(base * 1000 * (1 + JITTER * random()));
 }
 
+/** Takes one from each list in turn until all are empty. */
+function roundRobin<T>(lists: T[][]): T[] {
+  const out: T[] = [];
+  const total = lists.reduce((n, l) => n + l.length, 0);
+  for (let i = 0; out.length < total; i++) for (const l of lists) if (i < l.length) out.push(l[i]!);
+  return out;
+}
+
+/** A re-enabled endpoint's parked deliveries are pending again, due now. */
+export async function unparkDeliveries(col: WebhookCollections, endpointId: string, organizationId?: string): Promise<void> {
+  await col.deliveries.updateMany(
+    { endpointId, status: 'PARKED', ...(organizationId ? { organizationId } : {}) },
+    { $set: { status: 'PENDING', nextAttemptAt: new Date() } },
+  );
+}
+
 export function createWebhookWorker(col: WebhookCollections, opts: WebhookWorkerOptions, logger: Logger): WebhookWorker {
   const holder = randomUUID();
-  // Longer than any attempt (the send is cut at timeoutMs) with room for the database writes around it.
+  // Longer than any attempt (lookup and send are cut at timeoutMs together) with room for the database writes around it.
   const leaseMs = opts.timeoutMs * 2 + 2_000;
+  /** Attempts running here: per endpoint, in all, and their promises (awaited by runOnce and stop). */
+  const inFlight = new Map<string, number>();
+  let inFlightTotal = 0;
+  const attempts = new Set<Promise<void>>();
+  let leases = 0;
   const counts = Object.fromEntries(WEBHOOK_COUNTERS.map((c) => [c, 0])) as Record<WebhookCounter, number>;
   const count = (c: WebhookCounter) => {
     counts[c]++;
@@ -137,49 +172,27 @@ export function createWebhookWorker(col: WebhookCollections, opts: WebhookWorker
   });
 
   /**
-   * Audit events about endpoints ride in the endpoint write that makes the
-   * change (`auditOutbox`); here they move to audit_events (`_id` = event id,
-   * so a replay adds nothing) and leave the outbox.
+   * Starts attempts on due deliveries, up to the free places of the pool;
+   * true when more may be due now. Fair: organizations take turns, and an
+   * endpoint has at most PER_ENDPOINT_IN_FLIGHT attempts running here (those
+   * at the cap are left out of the query), so a slow or hanging receiver holds
+   * only its own places. Attempts run on after the pass; each one that ends
+   * asks for the next pass, so the pool stays full without waiting for a batch.
    */
-  async function relayAuditOutbox(): Promise<void> {
-    const holders = await col.endpoints
-      .find({ 'auditOutbox.0': { $exists: true } }, { projection: { auditOutbox: 1 } })
-      .limit(DISPATCH_BATCH)
-      .toArray();
-    for (const doc of holders) {
-      const outbox = doc.auditOutbox ?? [];
-      for (const event of outbox) await recordAuditEvent(event);
-      // The exact entries read (the embedded store's $pull matches whole values only); one pushed since stays.
-      await col.endpoints.updateOne({ _id: doc._id }, { $pullAll: { auditOutbox: outbox } });
-    }
-  }
-
-  async function recordAuditEvent(event: OutboxAuditEvent): Promise<void> {
-    const { id, ...rest } = event;
-    try {
-      await col.events.insertOne({ _id: id, ...rest, fanout: rest.webhookType ? 'pending' : 'done' });
-    } catch (err) {
-      if (!isDuplicateKeyError(err)) throw err;
-    }
-  }
-
-  /** Attempts one batch of due deliveries; true when the batch was full. */
   async function deliverDue(): Promise<boolean> {
+    const free = MAX_IN_FLIGHT - inFlightTotal;
+    if (free <= 0) return false;
     const now = new Date();
-    const disabled = (await col.endpoints.find({ status: 'DISABLED' }, { projection: { _id: 1 } }).toArray()).map((e) => e._id);
+    const saturated = [...inFlight].filter(([, n]) => n >= PER_ENDPOINT_IN_FLIGHT).map(([id]) => id);
+    // A taken delivery's nextAttemptAt is its lease's end, so this reads only what is free to take, in due order ({status, nextAttemptAt} index).
     const due = await col.deliveries
-      .find({
-        status: 'PENDING',
-        nextAttemptAt: { $lte: now },
-        endpointId: { $nin: disabled },
-        $or: [{ leaseExpiresAt: null }, { leaseExpiresAt: { $lte: now } }],
-      })
-      .sort({ occurredAt: 1, _id: 1 })
-      .limit(DELIVERY_BATCH)
+      .find({ status: 'PENDING', nextAttemptAt: { $lte: now }, ...(saturated.length > 0 ? { endpointId: { $nin: saturated } } : {}) })
+      .sort({ nextAttemptAt: 1 })
+      .limit(DUE_BATCH)
       .toArray();
     if (due.length === 0) return false;
     // Order per user: the earliest pending delivery of each endpoint and user in this batch, in one read.
-    const heads = new Map<string, Pick<DeliveryDoc, 'occurredAt' | 'eventId' | 'nextAttemptAt'>>();
+    const heads = new Map<string, Pick<DeliveryDoc, 'occurredAt' | 'eventId' | 'nextAttemptAt' | 'leaseHolder'>>();
     const pending = await col.deliveries
       .find(
         {
@@ -187,24 +200,69 @@ export function createWebhookWorker(col: WebhookCollections, opts: WebhookWorker
           endpointId: { $in: [...new Set(due.map((d) => d.endpointId))] },
           orderKey: { $in: [...new Set(due.map((d) => d.orderKey))] },
         },
-        { projection: { endpointId: 1, orderKey: 1, occurredAt: 1, eventId: 1, nextAttemptAt: 1 } },
+        { projection: { endpointId: 1, orderKey: 1, occurredAt: 1, eventId: 1, nextAttemptAt: 1, leaseHolder: 1 } },
       )
       .toArray();
     for (const p of pending) {
       const head = heads.get(orderOf(p));
       if (!head || isBefore(p, head)) heads.set(orderOf(p), p);
     }
-    // Taken one by one (a conditional write each), then sent together.
-    const taken: DeliveryDoc[] = [];
-    for (const d of due) {
+    let started = 0;
+    let skipped = false;
+    for (const d of fairOrder(due)) {
+      if (started >= free) break;
+      if ((inFlight.get(d.endpointId) ?? 0) >= PER_ENDPOINT_IN_FLIGHT) {
+        skipped = true;
+        continue;
+      }
       const head = heads.get(orderOf(d));
-      if (head && isBefore(head, d)) await holdBehind(d, head.nextAttemptAt, now);
-      else if (await take(d, now)) taken.push(d);
+      if (head && isBefore(head, d)) {
+        await holdBehind(d, head, now);
+        continue;
+      }
+      const lease = await take(d);
+      if (!lease) continue;
+      started++;
+      start(d, lease);
     }
-    await Promise.all(
-      taken.map((d) => attempt(d).catch((err: unknown) => logger.error({ err, deliveryId: d._id }, 'webhooks: attempt failed'))),
-    );
-    return due.length === DELIVERY_BATCH;
+    // A full read, or endpoints that hit their cap within it: others may be due behind them.
+    return due.length === DUE_BATCH || skipped;
+  }
+
+  /** Organizations take turns (then their endpoints), each keeping its own due order. */
+  function fairOrder(due: DeliveryDoc[]): DeliveryDoc[] {
+    const byOrganization = new Map<string, DeliveryDoc[][]>();
+    const byEndpoint = new Map<string, DeliveryDoc[]>();
+    for (const d of due) {
+      let queue = byEndpoint.get(d.endpointId);
+      if (!queue) {
+        queue = [];
+        byEndpoint.set(d.endpointId, queue);
+        const endpoints = byOrganization.get(d.organizationId) ?? [];
+        endpoints.push(queue);
+        byOrganization.set(d.organizationId, endpoints);
+      }
+      queue.push(d);
+    }
+    // Round robin over organizations, each one round robin over its endpoints.
+    const perOrganization = [...byOrganization.values()].map((queues) => roundRobin(queues));
+    return roundRobin(perOrganization);
+  }
+
+  function start(d: DeliveryDoc, lease: string): void {
+    inFlight.set(d.endpointId, (inFlight.get(d.endpointId) ?? 0) + 1);
+    inFlightTotal++;
+    const attemptDone = attempt(d, lease)
+      .catch((err: unknown) => logger.error({ err, deliveryId: d._id }, 'webhooks: attempt failed; retried when its lease ends'))
+      .finally(() => {
+        const n = (inFlight.get(d.endpointId) ?? 1) - 1;
+        if (n <= 0) inFlight.delete(d.endpointId);
+        else inFlight.set(d.endpointId, n);
+        inFlightTotal--;
+        attempts.delete(attemptDone);
+        wake();
+      });
+    attempts.add(attemptDone);
   }
 
   const orderOf = (d: Pick<DeliveryDoc, 'endpointId' | 'orderKey'>) => `${d.endpointId}\n${d.orderKey}`;
@@ -213,28 +271,44 @@ export function createWebhookWorker(col: WebhookCollections, opts: WebhookWorker
 
   /**
    * An earlier pending delivery for the same endpoint and user holds this one
-   * back: it waits until that one's next attempt (so a long backlog of one
-   * user never fills the batch that other users' deliveries need).
+   * back: it waits until that one's next attempt, or one poll while that one
+   * is being sent (so a long backlog of one user never fills the pool that
+   * other users' deliveries need).
    */
-  async function holdBehind(d: DeliveryDoc, earlierNextAttempt: Date, now: Date): Promise<void> {
-    const until = new Date(Math.max(earlierNextAttempt.getTime(), now.getTime() + opts.pollIntervalMs));
-    await col.deliveries.updateOne({ _id: d._id, status: 'PENDING', leaseHolder: null }, { $set: { nextAttemptAt: until } });
+  async function holdBehind(d: DeliveryDoc, head: Pick<DeliveryDoc, 'nextAttemptAt' | 'leaseHolder'>, now: Date): Promise<void> {
+    const soon = now.getTime() + opts.pollIntervalMs;
+    const until = new Date(head.leaseHolder ? soon : Math.max(head.nextAttemptAt.getTime(), soon));
+    // Only while untouched since read (not taken, redelivered or parked meanwhile).
+    await col.deliveries.updateOne({ _id: d._id, status: 'PENDING', nextAttemptAt: d.nextAttemptAt }, { $set: { nextAttemptAt: until } });
   }
 
-  /** The lease on this attempt: one conditional write, which only one worker of all replicas wins. */
-  async function take(d: DeliveryDoc, now: Date): Promise<boolean> {
+  /**
+   * The lease on this attempt: one conditional write, which only one worker of
+   * all replicas wins. It counts from now (when taken) and moves nextAttemptAt
+   * to its end, so a crashed attempt is due again then. The lease is a fresh
+   * token: a redelivery clears it, and the outcome of the attempt it
+   * interrupted then matches nothing.
+   */
+  async function take(d: DeliveryDoc): Promise<string | undefined> {
+    const now = new Date();
+    const lease = `${holder}:${++leases}`;
+    const expires = new Date(now.getTime() + leaseMs);
     const res = await col.deliveries.updateOne(
-      { _id: d._id, status: 'PENDING', $or: [{ leaseExpiresAt: null }, { leaseExpiresAt: { $lte: now } }] },
-      { $set: { leaseHolder: holder, leaseExpiresAt: new Date(now.getTime() + leaseMs) } },
+      { _id: d._id, status: 'PENDING', nextAttemptAt: { $lte: now } },
+      { $set: { leaseHolder: lease, leaseExpiresAt: expires, nextAttemptAt: expires } },
     );
-    return res.modifiedCount === 1;
+    return res.modifiedCount === 1 ? lease : undefined;
   }
 
   /** Sends a delivery this worker holds the lease of, and writes the outcome while the lease is still its own. */
-  async function attempt(d: DeliveryDoc): Promise<void> {
+  async function attempt(d: DeliveryDoc, lease: string): Promise<void> {
     const endpoint = await col.endpoints.findOne({ _id: d.endpointId });
     if (endpoint?.status !== 'ENABLED') {
-      await col.deliveries.updateOne({ _id: d._id, leaseHolder: holder }, { $set: { leaseHolder: null, leaseExpiresAt: null } });
+      await col.deliveries.updateOne(
+        { _id: d._id, leaseHolder: lease },
+        { $set: { status: 'PARKED', leaseHolder: null, leaseExpiresAt: null } },
+      );
+      await parkDeliveries(d.endpointId);
       return;
     }
     const outcome = await send(endpoint, d);
@@ -242,7 +316,7 @@ export function createWebhookWorker(col: WebhookCollections, opts: WebhookWorker
     if (outcome.ok) {
       count('webhook_deliveries_succeeded');
       await col.deliveries.updateOne(
-        { _id: d._id, leaseHolder: holder },
+        { _id: d._id, leaseHolder: lease },
         {
           $set: {
             status: 'DELIVERED',
@@ -264,16 +338,23 @@ export function createWebhookWorker(col: WebhookCollections, opts: WebhookWorker
     const last = { lastAttemptAt: at, lastResponseStatus: 'status' in outcome ? outcome.status : null, lastError: outcome.error };
     const delay = retryDelayMs(opts.retryScheduleSeconds, failed);
     if (delay !== undefined) {
-      await col.deliveries.updateOne(
-        { _id: d._id, leaseHolder: holder },
-        { $set: { ...last, attempts: failed, nextAttemptAt: new Date(at.getTime() + delay), leaseHolder: null, leaseExpiresAt: null } },
+      const retryAt = new Date(at.getTime() + delay);
+      const res = await col.deliveries.updateOne(
+        { _id: d._id, leaseHolder: lease },
+        { $set: { ...last, attempts: failed, nextAttemptAt: retryAt, leaseHolder: null, leaseExpiresAt: null } },
       );
+      // The endpoint's whole queue waits as long: a failing receiver is not tried again for each of its deliveries.
+      if (res.modifiedCount === 1)
+        await col.deliveries.updateMany(
+          { endpointId: d.endpointId, status: 'PENDING', leaseHolder: null, nextAttemptAt: { $lt: retryAt } },
+          { $set: { nextAttemptAt: retryAt } },
+        );
       return;
     }
     // The whole schedule failed: the endpoint is disabled first (with its audit event in the same write), then the delivery given up.
     await disableFailingEndpoint(endpoint, d);
     await col.deliveries.updateOne(
-      { _id: d._id, leaseHolder: holder },
+      { _id: d._id, leaseHolder: lease },
       {
         $set: {
           ...last,
@@ -285,11 +366,36 @@ export function createWebhookWorker(col: WebhookCollections, opts: WebhookWorker
         },
       },
     );
+    await parkDeliveries(d.endpointId);
+  }
+
+  /**
+   * A disabled endpoint's pending deliveries are parked: out of the due
+   * query, so they cost the worker nothing; enabling the endpoint makes them
+   * pending again (webhook-service). Checked again after: an enable in between
+   * un-parks them here.
+   */
+  async function parkDeliveries(endpointId: string): Promise<void> {
+    await col.deliveries.updateMany({ endpointId, status: 'PENDING', leaseHolder: null }, { $set: { status: 'PARKED' } });
+    const endpoint = await col.endpoints.findOne({ _id: endpointId }, { projection: { status: 1 } });
+    if (endpoint?.status === 'ENABLED') await unparkDeliveries(col, endpointId);
   }
 
   async function send(endpoint: EndpointDoc, d: DeliveryDoc): Promise<SendOutcome | { ok: false; error: 'ADDRESS_REFUSED' }> {
+    // One deadline for the lookup and the send: a slow resolver cannot outlast the lease.
+    const deadline = Date.now() + opts.timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'TIMEOUT'>((resolve) => {
+      timer = setTimeout(() => resolve('TIMEOUT'), opts.timeoutMs);
+    });
     // Checked again at every attempt: the name may resolve elsewhere since the endpoint was created.
-    const resolved = await resolveWebhookUrl(endpoint.url, opts.urlPolicy);
+    const resolved = await Promise.race([resolveWebhookUrl(endpoint.url, opts.urlPolicy, opts.resolveHost), timedOut]).finally(() =>
+      clearTimeout(timer),
+    );
+    if (resolved === 'TIMEOUT') {
+      logger.warn({ endpointId: endpoint._id, deliveryId: d._id }, 'webhooks: endpoint host lookup timed out');
+      return { ok: false, error: 'TIMEOUT' };
+    }
     if (!resolved.ok) {
       logger.warn({ endpointId: endpoint._id, deliveryId: d._id, refusal: resolved.refusal }, 'webhooks: endpoint URL refused at delivery');
       return { ok: false, error: 'ADDRESS_REFUSED' };
@@ -298,7 +404,8 @@ export function createWebhookWorker(col: WebhookCollections, opts: WebhookWorker
     const secrets = [col.secrets.decrypt(endpoint.secret)];
     if (endpoint.previousSecret && endpoint.previousSecretUntil && endpoint.previousSecretUntil > at)
       secrets.push(col.secrets.decrypt(endpoint.previousSecret));
-    const outcome = await sendWebhook(resolved.target, signedHeaders(secrets, d.eventId, at, d.payload), d.payload, opts.timeoutMs);
+    const remainingMs = Math.max(1, deadline - Date.now());
+    const outcome = await sendWebhook(resolved.target, signedHeaders(secrets, d.eventId, at, d.payload), d.payload, remainingMs);
     logger.info(
       {
         endpointId: endpoint._id,
@@ -314,9 +421,9 @@ export function createWebhookWorker(col: WebhookCollections, opts: WebhookWorker
 
   async function disableFailingEndpoint(endpoint: EndpointDoc, d: DeliveryDoc): Promise<void> {
     const at = new Date();
-    const event: OutboxAuditEvent = {
-      // One per given-up delivery: a re-run after a crash writes the same id.
-      id: `webhook.endpoint_disabled:${d._id}`,
+    const event: AuditEvent = {
+      // One per given-up delivery: a re-run after a crash writes the same id (hex, as every event id: the trail's cursor holds it).
+      id: deterministicEventId('webhook.endpoint_disabled', d._id),
       action: 'webhook.endpoint_disabled',
       organizationId: endpoint.organizationId,
       actor: { type: 'system', id: 'webhook-delivery' },
@@ -330,15 +437,15 @@ export function createWebhookWorker(col: WebhookCollections, opts: WebhookWorker
       { $set: { status: 'DISABLED', disabledReason: 'FAILING', updatedAt: at }, $push: { auditOutbox: event } },
     );
     if (res.modifiedCount === 1) {
+      opts.relayAudit(endpoint._id);
       count('webhook_endpoints_disabled');
       logger.warn({ endpointId: endpoint._id, deliveryId: d._id }, 'webhooks: endpoint disabled after its retry schedule failed');
     }
   }
 
-  /** One pass; true when a batch was full, so the next pass should follow at once. */
-  async function runOnce(): Promise<boolean> {
+  /** One pass; true when a batch was full, so the next pass should follow at once. Attempts it starts run on. */
+  async function pass(): Promise<boolean> {
     const moreEvents = await dispatch();
-    await relayAuditOutbox();
     const moreDue = await deliverDue();
     return moreEvents || moreDue;
   }
@@ -358,7 +465,7 @@ export function createWebhookWorker(col: WebhookCollections, opts: WebhookWorker
       again = true;
       return;
     }
-    running = runOnce()
+    running = pass()
       .then(
         (more) => {
           again ||= more;
@@ -371,19 +478,25 @@ export function createWebhookWorker(col: WebhookCollections, opts: WebhookWorker
         again = false;
       });
   }
+  function wake(): void {
+    if (running) again = true;
+    else schedule(0);
+  }
   schedule(0);
 
   return {
-    notify() {
-      if (running) again = true;
-      else schedule(0);
+    notify: wake,
+    async runOnce() {
+      const more = await pass();
+      await Promise.all([...attempts]);
+      return more;
     },
-    runOnce,
     counters: () => ({ ...counts }),
     async stop() {
       stopped = true;
       clearTimeout(timer);
       await running;
+      await Promise.all([...attempts]);
     },
   };
 }
