@@ -6,7 +6,7 @@ import { startTestStore, uniqueDatabaseName, type EmbeddedStore } from '@usergra
 import type { AuditEvent } from '@usergraph/contracts';
 import { auditEvent, deterministicEventId } from './event.js';
 import { AUDIT_OUTBOX_COLLECTION, createAuditOutbox, embeddedOutboxSource } from './outbox.js';
-import { createAuditRelay } from './relay.js';
+import { createAuditRelay, MAX_SINK_BYTES } from './relay.js';
 
 const logger = createLogger({ service: 'audit-test', level: 'silent' });
 const origin = { actor: { type: 'user' as const, id: 'u1' }, requestId: 'r1' };
@@ -30,6 +30,39 @@ describe('audit outbox and relay, on the real store', () => {
     expect(deterministicEventId('u1', 'user.deleted')).not.toBe(deterministicEventId('u2', 'user.deleted'));
     expect(event(1, ['a']).id).toBe(event(2, ['a']).id);
     expect(event(1).id).not.toBe(event(1).id);
+  });
+
+  it('a backlog of big events goes in calls a service accepts (MAX_BODY_BYTES), never one batch refused on every pass', async () => {
+    const outbox = createAuditOutbox(conn);
+    // 200 events at the contract's largest changedFields (50 names of 64 characters): ~700 KB in one batch.
+    const changedFields = Array.from({ length: 50 }, (_, i) => `${String(i).padStart(2, '0')}${'f'.repeat(62)}`);
+    const big = Array.from({ length: 200 }, (_, n) =>
+      auditEvent(origin, {
+        action: 'user.updated',
+        organizationId: 'o2',
+        target: { type: 'user', id: `big${n}` },
+        outcome: 'success',
+        changedFields,
+      }),
+    );
+    await outbox.put(big);
+    const calls: number[] = [];
+    const relay = createAuditRelay({
+      // As org-users answers: a body over its default MAX_BODY_BYTES is refused before the command runs.
+      sink: async (events) => {
+        const bytes = Buffer.byteLength(JSON.stringify({ events }));
+        if (bytes > 100_000) throw new Error(`413: ${bytes} bytes`);
+        calls.push(bytes);
+      },
+      sources: [outbox.source()],
+      logger,
+      intervalMs: 3_600_000,
+    });
+    expect(await relay.drain()).toBe(200);
+    expect(calls.length).toBeGreaterThan(1);
+    expect(Math.max(...calls)).toBeLessThanOrEqual(MAX_SINK_BYTES + 100);
+    expect(await conn.collection(AUDIT_OUTBOX_COLLECTION).countDocuments({ organizationId: 'o2' })).toBe(0);
+    await relay.stop();
   });
 
   it('put is idempotent by event id; the relay moves everything, keeps what the sink refused, and a replay is harmless', async () => {

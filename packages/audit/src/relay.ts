@@ -5,6 +5,31 @@ import type { AuditSource } from './outbox.js';
 const BATCH = 200;
 /** Batches per source in one pass: a pass always ends (what is left waits for the next). */
 const MAX_BATCHES = 50;
+/**
+ * One `recordAuditEvents` call's events, in JSON bytes: well under a service's
+ * MAX_BODY_BYTES (100,000 by default), which refuses a bigger body before the
+ * command runs — and the same batch would be refused on every later pass.
+ */
+export const MAX_SINK_BYTES = 48_000;
+
+/** Splits events, in order, into runs of at most `maxBytes` of JSON each (an event is never split). */
+export function chunksBySize(events: AuditEvent[], maxBytes = MAX_SINK_BYTES): AuditEvent[][] {
+  const chunks: AuditEvent[][] = [];
+  let current: AuditEvent[] = [];
+  let size = 0;
+  for (const event of events) {
+    const bytes = Buffer.byteLength(JSON.stringify(event)) + 1;
+    if (current.length > 0 && size + bytes > maxBytes) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(event);
+    size += bytes;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
 
 /**
  * Moves events from a service's outboxes to org-users' log (`sink`: the
@@ -58,7 +83,7 @@ export function createAuditRelay(opts: {
         });
         if (events.length === 0) break;
         try {
-          await opts.sink(events);
+          for (const chunk of chunksBySize(events)) await opts.sink(chunk);
         } catch (err) {
           // The events stay where they are; the next interval pass looks again (at the same documents, or at everything).
           remember(source, ids, full);
