@@ -369,6 +369,15 @@ describe('audit log', () => {
     expect((await gql(url(), 'mutation { revokeAllSessions }', {}, bearer(second.jwt))).errors).toBeUndefined();
     const revocations = await eventually(acmeAdmin, { action: 'session.revoked', actor: userId }, 4);
     expect(revocations.some((e) => e.target.type === 'session')).toBe(true);
+    // X-Request-Id is the client's: reusing one must not make a later revocation a "duplicate" and hide it.
+    for (let i = 0; i < 2; i++) {
+      const again = await login(url(), 'acme', email, 'Third-Password-333');
+      secrets.add(again.jwt);
+      const out = await gql(url(), 'mutation { logout }', {}, { ...bearer(again.jwt), 'x-request-id': 'reused-request-id-1' });
+      expect(out.data!.logout).toBe(true);
+    }
+    // (eventually throws unless both arrive)
+    await eventually(acmeAdmin, { action: 'session.revoked', actor: userId }, revocations.length + 2);
 
     const asAdmin = (query: string, variables: Record<string, unknown> = {}) => gql(url(), query, variables, bearer(acmeAdmin));
     const app = await asAdmin(

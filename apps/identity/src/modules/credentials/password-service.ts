@@ -41,7 +41,10 @@ export function createPasswordService(deps: {
     userId: string,
     action: 'user.password_changed' | 'user.password_reset',
   ) => auditEvent(origin, { action, organizationId, target: { type: 'user', id: userId }, outcome: 'success', subjectUserId: userId });
-  /** The sessions a password change or reset ends: recorded before they are revoked (it spans sessions). */
+  /**
+   * The sessions a password change or reset ends: recorded before they are revoked (it spans sessions),
+   * under a fresh id — never the client's X-Request-Id, which a reuse would turn into a hidden "duplicate".
+   */
   const revocation = (origin: AuditOrigin, organizationId: string, userId: string) =>
     deps.audit.record(origin, {
       action: 'session.revoked',
@@ -50,7 +53,6 @@ export function createPasswordService(deps: {
       outcome: 'success',
       webhookType: 'session.revoked',
       subjectUserId: userId,
-      ...(origin.requestId ? { key: [userId, 'session.revoked', origin.requestId] } : {}),
     });
   async function change(caller: Caller, raw: unknown, ctx: { clientIp: string; origin: AuditOrigin }) {
     if (caller.kind !== 'user') throw unauthenticated('Sign in as a user to change your password');

@@ -18,7 +18,11 @@ export function createSessionResolvers(deps: {
   sessionRepository: SessionRepository;
   audit: Pick<IdentityAudit, 'record'>;
 }): Resolvers {
-  /** Recorded before the sessions go (a revocation may span sessions): its id is the request's, so a retry records it once. */
+  /**
+   * Recorded before the sessions go (a revocation may span sessions). Its id is fresh, never the
+   * request's: X-Request-Id is the client's, and a reused one (or two aliased revocations in one
+   * request) would make a later revocation a "duplicate" and hide it. A retry may record twice.
+   */
   const revoked = (ctx: RequestContext, caller: { organizationId: string; userId: string }, target: { type: string; id: string }) =>
     deps.audit.record(originOf(ctx), {
       action: 'session.revoked',
@@ -27,7 +31,6 @@ export function createSessionResolvers(deps: {
       outcome: 'success',
       webhookType: 'session.revoked',
       subjectUserId: caller.userId,
-      key: [caller.userId, 'session.revoked', ctx.requestId],
     });
   return {
     Query: {
