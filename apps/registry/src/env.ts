@@ -3,7 +3,8 @@ import { baseServiceEnv, loadEnv } from '@usergraph/service-kit';
 import { LOOPBACK_HOSTS, parseAllowedHosts } from './allowed-hosts.js';
 
 export const registryEnvSchema = baseServiceEnv
-  .omit({ INTERNAL_SERVICE_SECRET: true })
+  // The registry serves no /metrics (README: only the gateway and the three subgraphs do), so it takes no METRICS_* variable.
+  .omit({ INTERNAL_SERVICE_SECRET: true, METRICS_PORT: true, METRICS_HOST: true })
   .extend({
     PORT: z.coerce.number().int().min(0).max(65535).default(4004),
     MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, { error: 'must be a mongodb:// or mongodb+srv:// URI' }),

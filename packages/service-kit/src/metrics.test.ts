@@ -180,5 +180,12 @@ describe('registerMongoPoolMetrics', () => {
     expect(text).toContain('usergraph_mongodb_pool_connections_in_use{service="test"} 1');
     expect(text).toContain('usergraph_mongodb_pool_connections_created_total{service="test"} 2');
     expect(text).toContain('usergraph_mongodb_pool_connections_closed_total{service="test"} 1');
+    expect(text).toContain('usergraph_mongodb_pool_max_connections{service="test"} 100');
+  });
+
+  it("reports the pool size the client was configured with (MONGODB_URI's maxPoolSize)", async () => {
+    const metrics = createServiceMetrics('test', true);
+    registerMongoPoolMetrics(metrics.registry, Object.assign(new EventEmitter(), { options: { maxPoolSize: 20 } }));
+    expect(await metrics.registry.metrics()).toContain('usergraph_mongodb_pool_max_connections{service="test"} 20');
   });
 });

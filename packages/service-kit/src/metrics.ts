@@ -137,10 +137,15 @@ export async function startMetricsServer(opts: {
   };
 }
 
-/** What registerMongoPoolMetrics needs of a MongoClient: its connection-pool (CMAP) events. */
+/** What registerMongoPoolMetrics needs of a MongoClient: its connection-pool (CMAP) events and its pool size. */
 interface PoolEventSource {
   on(event: string, listener: () => void): unknown;
+  /** The driver's resolved options: `maxPoolSize` comes from MONGODB_URI (`?maxPoolSize=`) or the driver default, 100. */
+  options?: { maxPoolSize?: number };
 }
+
+/** The MongoDB driver's default `maxPoolSize`. */
+const DRIVER_DEFAULT_MAX_POOL_SIZE = 100;
 
 /**
  * MongoDB pool usage from the driver's pool events: connections checked out
@@ -148,6 +153,12 @@ interface PoolEventSource {
  * service's first database command, so every checkout is seen with its check-in.
  */
 export function registerMongoPoolMetrics(registry: Registry, client: PoolEventSource): void {
+  // The pool's size as configured, so the saturation alert is a ratio and holds whatever MONGODB_URI sets.
+  new Gauge({
+    name: 'usergraph_mongodb_pool_max_connections',
+    help: 'The most connections the MongoDB pool may hold (maxPoolSize).',
+    registers: [registry],
+  }).set(client.options?.maxPoolSize ?? DRIVER_DEFAULT_MAX_POOL_SIZE);
   const inUse = new Gauge({
     name: 'usergraph_mongodb_pool_connections_in_use',
     help: 'Connections checked out of the MongoDB pool now.',
