@@ -288,7 +288,7 @@ describe('audit log', () => {
     expect(event!.actor).toEqual({ type: 'application', id: acme.application.clientId });
   });
 
-  it("logins, failed logins and a lockout are recorded (relayed from identity): a failure is the anonymous caller's against the account, never naming the identifier", async () => {
+  it("logins, failed logins and a lockout are recorded (relayed from identity): a failure is the anonymous caller's, never naming the identifier", async () => {
     const ok = await gql(url(), LOGIN, { organizationSlug: 'globex', identifier: 'admin', password: ADMIN_PASSWORD });
     expect(ok.errors).toBeUndefined();
     secrets.add(ok.data!.login.jwt);
@@ -334,7 +334,10 @@ describe('audit log', () => {
     await cli('reconcile', '--min-age-seconds', '0', '--json'); // whatever identity still holds is in the log now
     const unknown = await eventually(globexAdmin, { action: 'user.login_failed', target: 'unknown' });
     expect(unknown.map((e) => [e.actor, e.target])).toEqual(
-      Array(windows).fill([{ type: 'anonymous', id: '-' }, { type: 'account', id: 'unknown' }]),
+      Array(windows).fill([
+        { type: 'anonymous', id: '-' },
+        { type: 'account', id: 'unknown' },
+      ]),
     );
   });
 

@@ -102,7 +102,9 @@ describe('session lifecycle: a crash cannot split a change from its cut-off or i
   }
   /** The gateway's verdict on an access token; a verdict is cached REVOCATION_CHECK_TTL_MS (2 s): polled up to 5 s. */
   const expectRefusedSoon = async (token: string) =>
-    expect.poll(async () => codeOf(await gql(stack.gatewayUrl, ME, {}, bearer(token))), { timeout: 5_000, interval: 250 }).toBe('UNAUTHENTICATED');
+    expect
+      .poll(async () => codeOf(await gql(stack.gatewayUrl, ME, {}, bearer(token))), { timeout: 5_000, interval: 250 })
+      .toBe('UNAUTHENTICATED');
 
   beforeAll(async () => {
     // The interval pass is pushed far away: only a restart's first pass or reconcile can move what a crash left.
@@ -173,8 +175,7 @@ describe('session lifecycle: a crash cannot split a change from its cut-off or i
     await crash('identity', 'audit:before-relay', async () => {
       await gql(stack.gatewayUrl, 'mutation { logout }', {}, bearer(session.jwt));
     });
-    const revoked = (await dbs.identity.collection<{ _id: string; revokedAt?: Date }>('sessions').findOne({ _id: session._id }))
-      ?.revokedAt;
+    const revoked = (await dbs.identity.collection<{ _id: string; revokedAt?: Date }>('sessions').findOne({ _id: session._id }))?.revokedAt;
     const logged = await settledEvents({ action: 'session.revoked', actor: id });
     expect({ revoked: revoked !== undefined, events: logged.map((e) => e.target) }).toEqual({
       revoked: true,

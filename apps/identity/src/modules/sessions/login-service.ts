@@ -101,7 +101,9 @@ export function createLoginService(deps: {
           outcome: 'failure',
           ...(userId
             ? { subjectUserId: userId }
-            : { key: [organization.id, 'user.login_failed', 'unknown', String(Math.floor(Date.now() / (deps.failureWindowSeconds * 1000)))] }),
+            : {
+                key: [organization.id, 'user.login_failed', 'unknown', String(Math.floor(Date.now() / (deps.failureWindowSeconds * 1000)))],
+              }),
         });
       throw unauthenticated(INVALID_CREDENTIALS);
     }

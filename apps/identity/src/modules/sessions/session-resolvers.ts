@@ -75,7 +75,13 @@ export function createSessionResolvers(deps: {
       revokeAllSessions: async (_, __, ctx) => {
         const caller = signedInUser(ctx);
         // One write ends every session (the credentials' cut-off) with its event; the sweep after it is cleanup.
-        if (await deps.credentials.endAllSessions(caller.organizationId, caller.userId, revoked(ctx, caller, { type: 'user', id: caller.userId })))
+        if (
+          await deps.credentials.endAllSessions(
+            caller.organizationId,
+            caller.userId,
+            revoked(ctx, caller, { type: 'user', id: caller.userId }),
+          )
+        )
           deps.audit.kickCredentials(caller.userId);
         return deps.sessionRepository.revokeForUser(caller.organizationId, caller.userId, new Date());
       },
