@@ -80,7 +80,7 @@ export function createPasswordService(deps: {
         passwordEvent(ctx.origin, caller.organizationId, caller.userId, 'user.password_changed'),
         revocation(ctx.origin, caller.organizationId, caller.userId),
       ],
-      own?.familyId,
+      own?.userId === caller.userId ? own.familyId : undefined,
     );
     deps.audit.kickCredentials(caller.userId);
     // Cleanup: the cut-off already refuses them.
