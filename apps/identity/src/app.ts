@@ -121,13 +121,13 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
   const credentials = createCredentialRepository(conn);
   // org-users owns the status (no profile: credentials left by a failed write, for reconcile); asked only when a
   // session is about to be issued (a right password, a registration, a refresh).
-  const accountIsOpen = async (organizationId: string, userId: string) => {
+  const openAccountCredential = async (organizationId: string, userId: string) => {
     const [credential, profile] = await Promise.all([
       credentials.findById(organizationId, userId),
       clients.orgUsers.getProfile(organizationId, userId).catch(undefinedIfNotFound),
     ]);
     // A profile a user saga still holds is not (or no longer) a user: no session for it.
-    return credential !== null && profile !== undefined && profile.status !== 'CLOSED' && !profile.pending;
+    return profile !== undefined && profile.status !== 'CLOSED' && !profile.pending ? credential : null;
   };
   // Logins, failures, lockouts...: to identity's audit outbox, relayed to org-users' log.
   const audit = createIdentityAudit({
@@ -145,7 +145,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     accessTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
     refreshTtlDays: env.REFRESH_TOKEN_TTL_DAYS,
     maxSessionDays: env.SESSION_MAX_DAYS,
-    accountIsOpen,
+    openAccountCredential,
   });
   const login = createLoginService({
     orgUsers: clients.orgUsers,
@@ -155,7 +155,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     sessions,
     limits,
     audit,
-    lockoutSeconds: env.LOGIN_LOCKOUT_MINUTES * 60,
+    failureWindowSeconds: env.LOGIN_FAILURE_WINDOW_MINUTES * 60,
   });
   login.login = countLogins(metrics.registry, login.login);
   const registrations = createRegistrationCounter(metrics.registry, ['B', 'C']);
@@ -217,7 +217,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     env,
     logger,
     schema: buildIdentitySchema([
-      createSessionResolvers({ login, sessions, sessionRepository, audit }),
+      createSessionResolvers({ login, sessions, sessionRepository, credentials, audit }),
       createRegistrationResolvers({
         registration,
         credentials,

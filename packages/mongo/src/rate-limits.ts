@@ -54,6 +54,11 @@ export interface Limiter {
   reward(key: string, points?: number): Promise<void>;
   /** Forgets the key (a success clears its failures). */
   reset(key: string): Promise<void>;
+  /**
+   * When the key's lockout (blockSeconds) ends, while it is locked out; else null. The end is stored
+   * once, when the block begins, and stays the same for every refusal during it: it names the lockout.
+   */
+  blockedUntil(key: string): Promise<Date | null>;
 }
 
 /** What the limiters tell the metrics, by limiter name (this code's names, so a bounded set). */
@@ -103,6 +108,13 @@ export function createRateLimiterFactory(conn: Connection, events: LimiterEvents
       },
       async reset(key) {
         await store.delete(key);
+      },
+      async blockedUntil(key) {
+        if (spec.blockSeconds === undefined) return null;
+        const doc = await conn
+          .collection<{ _id: string; points: number; expire: Date | null }>(COLLECTION)
+          .findOne({ _id: store.getKey(key) }, { projection: { points: 1, expire: 1 } });
+        return doc && doc.points > spec.points && doc.expire && doc.expire > new Date() ? doc.expire : null;
       },
     };
   }

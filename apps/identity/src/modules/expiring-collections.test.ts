@@ -51,7 +51,7 @@ describe.skipIf(!!process.env.MONGODB_URI)("identity's expired records are delet
     });
     await sessions.insertLogin(session('short', 5 * MINUTE), new Date(start));
     await sessions.insertLogin(session('short-revoked', 5 * MINUTE), new Date(start));
-    await sessions.revokeOne('org1', 'user-short-revoked', 'short-revoked', new Date(start));
+    await sessions.revokeForUser('org1', 'user-short-revoked', new Date(start));
     await sessions.insertLogin(session('long', HOUR), new Date(start));
     // Its refresh token expires 30 s before the sweep, but an access token issued with it may live a minute more.
     await sessions.insertLogin(session('grace', 10 * MINUTE - 30_000), new Date(start));

@@ -7,7 +7,16 @@ export interface CredentialDoc {
   organizationId: string;
   passwordHash: string;
   username?: string;
-  /** Audit events of password changes and resets, until the relay moves them to org-users' log. */
+  /**
+   * The session cut-off: a session stands only if it was issued under this generation or a later one
+   * (`SessionDoc.credentialsGeneration`), or belongs to `keptFamilyId`. A password change or reset, or
+   * "sign out everywhere", raises it in the same write as the change, so no crash can leave old sessions
+   * standing; revoking them one by one afterwards is cleanup. Absent: 0.
+   */
+  sessionsGeneration?: number;
+  /** The login (session family) a password change was made from: it stays signed in. */
+  keptFamilyId?: string;
+  /** Audit events of password changes, resets and session revocations, until the relay moves them to org-users' log. */
   auditOutbox?: AuditEvent[];
   createdAt: Date;
   updatedAt: Date;
@@ -19,11 +28,21 @@ const credentialSchema = new Schema<CredentialDoc>(
     organizationId: { type: String, required: true },
     passwordHash: { type: String, required: true },
     username: String,
+    sessionsGeneration: Number,
+    keptFamilyId: String,
     auditOutbox: { type: [Schema.Types.Mixed], default: undefined },
   },
   { timestamps: true, versionKey: false, collection: 'credentials' },
 );
 credentialSchema.index({ organizationId: 1, _id: 1 });
+
+/** Whether a session still stands under its user's credentials' cut-off (see `sessionsGeneration`). */
+export function sessionStands(
+  session: { familyId: string; credentialsGeneration?: number },
+  credential: Pick<CredentialDoc, 'sessionsGeneration' | 'keptFamilyId'>,
+): boolean {
+  return (session.credentialsGeneration ?? 0) >= (credential.sessionsGeneration ?? 0) || session.familyId === credential.keptFamilyId;
+}
 
 /**
  * Every method takes the organization. Every filter holds `_id`, which the
@@ -63,9 +82,35 @@ export function createCredentialRepository(conn: Connection) {
     async deleteById(organizationId: string, userId: string): Promise<void> {
       await Credential.deleteOne({ _id: userId, organizationId }).exec();
     },
-    /** With its audit event in the same atomic write. */
-    async setPasswordHash(organizationId: string, userId: string, passwordHash: string, event: AuditEvent): Promise<void> {
-      await Credential.updateOne({ _id: userId, organizationId }, { $set: { passwordHash }, $push: { auditOutbox: event } }).exec();
+    /**
+     * A new password, ending every session issued before it except the login `keepFamilyId` (the
+     * changer's own), with its audit events: one atomic write. False if there is no such credential.
+     */
+    async setPasswordHash(
+      organizationId: string,
+      userId: string,
+      passwordHash: string,
+      events: AuditEvent[],
+      keepFamilyId?: string,
+    ): Promise<boolean> {
+      const result = await Credential.updateOne(
+        { _id: userId, organizationId },
+        {
+          $set: { passwordHash, ...(keepFamilyId ? { keptFamilyId: keepFamilyId } : {}) },
+          ...(keepFamilyId ? {} : { $unset: { keptFamilyId: 1 } }),
+          $inc: { sessionsGeneration: 1 },
+          $push: { auditOutbox: { $each: events } },
+        },
+      ).exec();
+      return result.matchedCount === 1;
+    },
+    /** "Sign out everywhere": every session issued so far ends, with its audit event, in one write. False if there is no credential. */
+    async endAllSessions(organizationId: string, userId: string, event: AuditEvent): Promise<boolean> {
+      const result = await Credential.updateOne(
+        { _id: userId, organizationId },
+        { $inc: { sessionsGeneration: 1 }, $unset: { keptFamilyId: 1 }, $push: { auditOutbox: event } },
+      ).exec();
+      return result.matchedCount === 1;
     },
   };
 }

@@ -32,7 +32,7 @@ export function createPasswordService(deps: {
   verification: VerificationService;
   limits: AccountLimits;
   background: BackgroundQueue;
-  audit: Pick<IdentityAudit, 'record' | 'kickCredentials'>;
+  audit: Pick<IdentityAudit, 'kickCredentials'>;
 }) {
   /** A password event about one user: in the credentials write (kickCredentials relays it). */
   const passwordEvent = (
@@ -41,12 +41,9 @@ export function createPasswordService(deps: {
     userId: string,
     action: 'user.password_changed' | 'user.password_reset',
   ) => auditEvent(origin, { action, organizationId, target: { type: 'user', id: userId }, outcome: 'success', subjectUserId: userId });
-  /**
-   * The sessions a password change or reset ends: recorded before they are revoked (it spans sessions),
-   * under a fresh id — never the client's X-Request-Id, which a reuse would turn into a hidden "duplicate".
-   */
+  /** The sessions a password change or reset ends: in the same credentials write as the new hash and its cut-off. */
   const revocation = (origin: AuditOrigin, organizationId: string, userId: string) =>
-    deps.audit.record(origin, {
+    auditEvent(origin, {
       action: 'session.revoked',
       organizationId,
       target: { type: 'user', id: userId },
@@ -72,14 +69,21 @@ export function createPasswordService(deps: {
     if (!valid)
       throw new DomainError('BAD_USER_INPUT', 'The current password is wrong', [{ path: ['currentPassword'], message: 'is wrong' }]);
     await deps.limits.loginSucceeded(ctx.clientIp, accountKey);
+    const passwordHash = await deps.hasher.hash(checked.value.newPassword);
+    // The caller's own login stays signed in; every other session is cut off by this one write.
+    const own = await deps.sessions.findById(caller.sessionId);
     await deps.credentials.setPasswordHash(
       caller.organizationId,
       caller.userId,
-      await deps.hasher.hash(checked.value.newPassword),
-      passwordEvent(ctx.origin, caller.organizationId, caller.userId, 'user.password_changed'),
+      passwordHash,
+      [
+        passwordEvent(ctx.origin, caller.organizationId, caller.userId, 'user.password_changed'),
+        revocation(ctx.origin, caller.organizationId, caller.userId),
+      ],
+      own?.userId === caller.userId ? own.familyId : undefined,
     );
     deps.audit.kickCredentials(caller.userId);
-    await revocation(ctx.origin, caller.organizationId, caller.userId);
+    // Cleanup: the cut-off already refuses them.
     await deps.sessions.revokeForUser(caller.organizationId, caller.userId, new Date(), caller.sessionId);
     return { success: true, message: 'Password changed; your other sessions were signed out.' };
   }
@@ -140,7 +144,13 @@ export function createPasswordService(deps: {
     // The user proved the code: the reset is theirs.
     const origin: AuditOrigin = { ...ctx.origin, actor: { type: 'user', id: account.userId } };
     const event = passwordEvent(origin, account.organizationId, account.userId, 'user.password_reset');
-    if (existing) await deps.credentials.setPasswordHash(account.organizationId, account.userId, passwordHash, event);
+    // Every session ends, by the cut-off in the same write as the new hash.
+    if (existing)
+      await deps.credentials.setPasswordHash(account.organizationId, account.userId, passwordHash, [
+        event,
+        revocation(origin, account.organizationId, account.userId),
+      ]);
+    // No credentials yet (C's registerUser): no session to end.
     else
       await deps.credentials.insertOnce({
         _id: account.userId,
@@ -149,7 +159,7 @@ export function createPasswordService(deps: {
         auditOutbox: [event],
       });
     deps.audit.kickCredentials(account.userId);
-    await revocation(origin, account.organizationId, account.userId);
+    // Cleanup: the cut-off already refuses them.
     await deps.sessions.revokeForUser(account.organizationId, account.userId, new Date());
     return { success: true, message: 'Password reset; every session of the account was signed out.' };
   }

@@ -64,16 +64,21 @@ export function createAccountLimits(factory: RateLimiterFactory, s: AccountLimit
     /**
      * Reserves one password check for the IP and the account; RATE_LIMITED while either is locked.
      * The IP goes first, and gets its attempt back when the account refuses: a locked IP never
-     * spends a victim account's budget on checks that do not run.
+     * spends a victim account's budget on checks that do not run. `onAccountLocked` hears of every
+     * refusal by a locked account, with the lockout's end (the limiter's own block: the same for
+     * every refusal of one lockout, another for the next lockout).
      */
-    async reserveLogin(clientIp: string, accountKey: string, onAccountLocked?: () => Promise<void>): Promise<void> {
+    async reserveLogin(clientIp: string, accountKey: string, onAccountLocked?: (lockout: { until: Date }) => Promise<void>): Promise<void> {
       await loginIp.consume(clientIp, LOGIN_LOCKED);
       try {
         await loginAccount.consume(accountKey, LOGIN_LOCKED);
       } catch (err) {
         await loginIp.reward(clientIp);
         // The account is locked out (not a store failure): the caller records it (audit).
-        if (err instanceof DomainError && err.code === 'RATE_LIMITED') await onAccountLocked?.();
+        if (err instanceof DomainError && err.code === 'RATE_LIMITED' && onAccountLocked) {
+          const until = await loginAccount.blockedUntil(accountKey);
+          if (until) await onAccountLocked({ until });
+        }
         throw err;
       }
     },

@@ -122,4 +122,37 @@ describe('login attempts: the client IP is reserved first', () => {
     expect(seen.lockedOut).toEqual(['login-ip', 'login-account']);
     expect(seen.refused.filter((l) => l === 'login-ip')).toHaveLength(5);
   });
+
+  it("review: a lockout is named by the limiter's own block, the same for all its refusals: one lockout, one name; two lockouts, two", async () => {
+    const limits = createAccountLimits(createRateLimiterFactory(conn), {
+      perIp: 100,
+      perAccount: 100,
+      windowSeconds: 60,
+      loginFailuresPerAccount: 2,
+      loginFailuresPerIp: 100,
+      loginWindowSeconds: 60,
+      loginLockoutSeconds: 1,
+      codesPerAccountPerHour: 5,
+      codesPerIpPerHour: 5,
+      codeFailuresPerAccount: 5,
+      codeLockoutSeconds: 60,
+    });
+    /** Two attempts pass, then `refusals` are refused: the lockout names each refusal reported. */
+    const lockout = async (refusals: number) => {
+      const names: number[] = [];
+      const onLocked = async ({ until }: { until: Date }) => void names.push(until.getTime());
+      for (let i = 0; i < 2; i++) await limits.reserveLogin('192.0.2.1', 'org:user:locked', onLocked);
+      for (let i = 0; i < refusals; i++)
+        await expect(limits.reserveLogin('192.0.2.1', 'org:user:locked', onLocked)).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+      return names;
+    };
+    const first = await lockout(4);
+    expect(first).toHaveLength(4);
+    expect(new Set(first).size).toBe(1);
+    // The first lockout's end, then a second lockout: another name.
+    await new Promise((r) => setTimeout(r, Math.max(0, first[0]! - Date.now() + 50)));
+    const second = await lockout(3);
+    expect(new Set(second).size).toBe(1);
+    expect(second[0]).toBeGreaterThan(first[0]!);
+  });
 });

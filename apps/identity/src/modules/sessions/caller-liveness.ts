@@ -1,6 +1,6 @@
 import type { LivenessSubject, LivenessVerdict } from '@usergraph/service-kit';
 import type { ApplicationRepository } from '../applications/application-repository.js';
-import type { CredentialRepository } from '../credentials/credential-repository.js';
+import { sessionStands, type CredentialRepository } from '../credentials/credential-repository.js';
 import type { SessionRepository } from './session-repository.js';
 
 /**
@@ -10,7 +10,8 @@ import type { SessionRepository } from './session-repository.js';
  * closing or deleting the account, and deactivating an application take
  * effect at once, not when the access token expires. A session also needs its
  * user's credentials: a login that raced the user's deletion left a session
- * nobody revoked. For an application it
+ * nobody revoked; and their cut-off (a password change or reset, sign-out
+ * everywhere) ends it even where the sweep after it never ran. For an application it
  * also returns the permissions it holds now, to which its token's scope is
  * narrowed.
  */
@@ -31,7 +32,8 @@ export function createCallerLiveness(deps: {
           session !== null &&
           session.userId === caller.userId &&
           session.organizationId === caller.organizationId &&
-          !session.revokedAt,
+          !session.revokedAt &&
+          sessionStands(session, credential),
       };
     }
     const application = await deps.applications.findByClientId(caller.clientId);

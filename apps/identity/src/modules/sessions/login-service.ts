@@ -5,9 +5,9 @@ import type { OrgUsersClient } from '../../clients.js';
 import type { CredentialRepository } from '../credentials/credential-repository.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
 import { userAccountKey, type AccountLimits } from '../limits/account-limits.js';
-import type { SessionDto, SessionService } from './session-service.js';
+import { INVALID_CREDENTIALS, type SessionDto, type SessionService } from './session-service.js';
 import { NO_ID } from '../verification/account-lookup.js';
-import type { AuditOrigin } from '@usergraph/audit';
+import { auditEvent, type AuditOrigin } from '@usergraph/audit';
 import type { IdentityAudit } from '../audit/identity-audit.js';
 
 const loginArgsSchema = z.object({
@@ -15,9 +15,6 @@ const loginArgsSchema = z.object({
   identifier: z.string().trim().min(1).max(254),
   password: z.string().min(1).max(1024),
 });
-
-/** One message for every failure, so a caller cannot tell which part was wrong. */
-const INVALID_CREDENTIALS = 'Invalid organization, identifier or password';
 
 /** The identifier as the store keys it: a normalized email, an E.164 phone number or a normalized username. */
 export function canonicalIdentifier(identifier: string): { kind: 'email' | 'phone' | 'username'; value: string } {
@@ -34,9 +31,9 @@ export function createLoginService(deps: {
   hasher: PasswordHasher;
   sessions: SessionService;
   limits: AccountLimits;
-  audit: Pick<IdentityAudit, 'record'>;
-  /** How long a lockout lasts: one `user.locked_out` event per account and lockout window. */
-  lockoutSeconds: number;
+  audit: Pick<IdentityAudit, 'record' | 'kickSession'>;
+  /** The failed-login window: failures for identifiers that name no account make one event per organization and window. */
+  failureWindowSeconds: number;
 }) {
   /** The identifier is an email, a phone number (E.164, or with +country code) or a username. */
   async function resolveUserId(organizationId: string, id: ReturnType<typeof canonicalIdentifier>): Promise<string | null> {
@@ -65,21 +62,20 @@ export function createLoginService(deps: {
         ? userAccountKey(organization.id, userId)
         : `${organization?.id ?? `unknown-org:${organizationSlug}`}:${id.kind}:${id.value}`;
     await deps.limits.perAccount(accountKey);
-    // Who signs in (the request is anonymous): the user the identifier names, when it names one. Ids only, never the identifier.
-    const origin: AuditOrigin = userId ? { ...ctx.origin, actor: { type: 'user', id: userId } } : ctx.origin;
+    // The request is anonymous: a failure or a lockout is the anonymous caller's, against the account (the target).
     const target = userId ? { type: 'user', id: userId } : { type: 'account', id: 'unknown' };
     const lockedOut =
       organization && userId
-        ? () =>
-            deps.audit.record(origin, {
+        ? (lockout: { until: Date }) =>
+            deps.audit.record(ctx.origin, {
               action: 'user.locked_out',
               organizationId: organization.id,
               target,
               outcome: 'refused',
               webhookType: 'user.locked_out',
               subjectUserId: userId,
-              // One event per lockout window, however many attempts it refuses.
-              key: [organization.id, userId, 'user.locked_out', String(Math.floor(Date.now() / (deps.lockoutSeconds * 1000)))],
+              // One event per lockout, however many attempts it refuses: the limiter's own block, named by its end.
+              key: [organization.id, userId, 'user.locked_out', String(lockout.until.getTime())],
             })
         : undefined;
     // Reserved before the slow hash: a concurrent burst gets no more checks than the limit.
@@ -94,30 +90,41 @@ export function createLoginService(deps: {
       },
     );
     if (!organization || !credential || !valid) {
-      // An unknown organization has no trail to write to.
+      // An unknown organization has no trail to write to. An identifier that names no account is never
+      // recorded (it may be a mistyped personal value): its failures make one "unknown account" event per
+      // organization and failure window, so a spray of guesses cannot flood the trail.
       if (organization)
-        await deps.audit.record(origin, {
+        await deps.audit.record(ctx.origin, {
           action: 'user.login_failed',
           organizationId: organization.id,
           target,
           outcome: 'failure',
-          ...(userId ? { subjectUserId: userId } : {}),
+          ...(userId
+            ? { subjectUserId: userId }
+            : {
+                key: [organization.id, 'user.login_failed', 'unknown', String(Math.floor(Date.now() / (deps.failureWindowSeconds * 1000)))],
+              }),
         });
       throw unauthenticated(INVALID_CREDENTIALS);
     }
     await deps.limits.loginSucceeded(ctx.clientIp, accountKey);
-    // issue() refuses a CLOSED account: checked only once the password is right, so failures cost the same whatever the status.
-    // The event is written once every check passed, just before the session (its id in the event's key).
-    return deps.sessions.issue({ userId: credential._id, organizationId: organization.id }, ctx.clientIp, undefined, (sessionId) =>
-      deps.audit.record(origin, {
-        action: 'user.login',
-        organizationId: organization.id,
-        target: { type: 'user', id: credential._id },
-        outcome: 'success',
-        subjectUserId: credential._id,
-        key: [sessionId, 'user.login'],
-      }),
-    );
+    // The user proved the password: the login is theirs. issue() refuses a CLOSED account: checked only once the
+    // password is right, so failures cost the same whatever the status. The event rides in the session's insert.
+    const origin: AuditOrigin = { ...ctx.origin, actor: { type: 'user', id: credential._id } };
+    const session = await deps.sessions.issue({ userId: credential._id, organizationId: organization.id }, ctx.clientIp, {
+      verified: credential,
+      event: (sessionId) =>
+        auditEvent(origin, {
+          action: 'user.login',
+          organizationId: organization.id,
+          target: { type: 'user', id: credential._id },
+          outcome: 'success',
+          subjectUserId: credential._id,
+          key: [sessionId, 'user.login'],
+        }),
+    });
+    deps.audit.kickSession(session._id);
+    return session;
   }
 
   return { login };

@@ -2,6 +2,7 @@ import type mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase } from '@usergraph/mongo';
 import { recordFilters, startTestStore, uniqueDatabaseName, type EmbeddedStore } from '@usergraph/mongo/testing';
+import { auditEvent } from '@usergraph/audit';
 import { createSessionRepository, type NewSession, type SessionRepository, type UserSessionsDoc } from './session-repository.js';
 
 describe('session repository', () => {
@@ -35,6 +36,12 @@ describe('session repository', () => {
     const moved = await sessions.insertRotated((await sessions.findById(previous._id))!, next, new Date());
     return { next, moved };
   };
+  /** A `session.revoked` event, as logout writes it with the revocation. */
+  const revokedEvent = (sessionId: string) =>
+    auditEvent(
+      { actor: { type: 'user', id: 'u1' } },
+      { action: 'session.revoked', organizationId: 'org1', target: { type: 'session', id: sessionId }, outcome: 'success' },
+    );
   const listIds = async (userId: string) => (await sessions.listActiveForUser('org1', userId, new Date())).map((s) => s._id);
 
   beforeAll(async () => {
@@ -59,21 +66,27 @@ describe('session repository', () => {
 
   it('markRotated: a revoked or unknown session does not rotate', async () => {
     const { _id } = await login();
-    expect(await sessions.revokeOne('org1', 'u1', _id, new Date())).toBe(true);
+    expect(await sessions.revokeOne('org1', 'u1', _id, new Date(), revokedEvent(_id))).toBe(true);
     expect(await sessions.markRotated(_id, new Date())).toBe(false);
     expect(await sessions.markRotated('no-such-session', new Date())).toBe(false);
   });
 
-  it('revokeOne: exactly one of 20 concurrent calls revokes; another user or tenant gets false', async () => {
+  it('revokeOne: exactly one of 20 concurrent calls revokes, and only its event is written with it; another user or tenant gets false', async () => {
     const { _id } = await login();
-    expect(await sessions.revokeOne('org2', 'u1', _id, new Date())).toBe(false);
-    expect(await sessions.revokeOne('org1', 'u2', _id, new Date())).toBe(false);
-    expect((await sessions.findById(_id))?.revokedAt).toBeUndefined();
+    expect(await sessions.revokeOne('org2', 'u1', _id, new Date(), revokedEvent(_id))).toBe(false);
+    expect(await sessions.revokeOne('org1', 'u2', _id, new Date(), revokedEvent(_id))).toBe(false);
+    const untouched = await sessions.findById(_id);
+    expect(untouched?.revokedAt).toBeUndefined();
+    expect(untouched?.auditOutbox ?? []).toEqual([]);
     const recorder = recordFilters(conn, ['sessions']);
-    const results = await Promise.all(Array.from({ length: 20 }, () => sessions.revokeOne('org1', 'u1', _id, new Date())));
+    const events = Array.from({ length: 20 }, () => revokedEvent(_id));
+    const results = await Promise.all(events.map((event) => sessions.revokeOne('org1', 'u1', _id, new Date(), event)));
     recorder.stop();
     expect(results.filter(Boolean)).toHaveLength(1);
     expect(recorder.scans()).toEqual([]);
+    // The event of the call that revoked, and no other: a refused revocation claims nothing.
+    const stored = await sessions.findById(_id);
+    expect(stored?.auditOutbox?.map((e) => e.id)).toEqual([events[results.indexOf(true)]!.id]);
   });
 
   it("finds a user's live sessions by key, newest first, among other users' sessions", async () => {
@@ -82,7 +95,7 @@ describe('session repository', () => {
     const second = await login('lister');
     const { next } = await rotate(second);
     const third = await login('lister');
-    await sessions.revokeOne('org1', 'lister', third._id, new Date());
+    await sessions.revokeOne('org1', 'lister', third._id, new Date(), revokedEvent(third._id));
     const recorder = recordFilters(conn, ['sessions', 'user_sessions']);
     expect(await listIds('lister')).toEqual([next._id, first._id]);
     recorder.stop();

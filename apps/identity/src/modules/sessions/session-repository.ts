@@ -1,5 +1,6 @@
 import { Schema, type Connection } from 'mongoose';
 import { isDuplicateKeyError } from '@usergraph/mongo';
+import type { AuditEvent } from '@usergraph/audit';
 
 export interface SessionDoc {
   _id: string;
@@ -14,6 +15,10 @@ export interface SessionDoc {
   rotatedAt?: Date;
   revokedAt?: Date;
   clientIp?: string;
+  /** The user's credentials' `sessionsGeneration` when the login was made (a refresh inherits it); absent: 0. */
+  credentialsGeneration?: number;
+  /** A login's `user.login` and a revocation's `session.revoked`, in the write they describe, until relayed. */
+  auditOutbox?: AuditEvent[];
   createdAt: Date;
   updatedAt: Date;
 }
@@ -30,6 +35,8 @@ const sessionSchema = new Schema<SessionDoc>(
     rotatedAt: Date,
     revokedAt: Date,
     clientIp: String,
+    credentialsGeneration: Number,
+    auditOutbox: { type: [Schema.Types.Mixed], default: undefined },
   },
   { timestamps: true, versionKey: false, collection: 'sessions' },
 );
@@ -73,9 +80,9 @@ export function createSessionRepository(conn: Connection) {
   const Session = conn.model<SessionDoc>('Session', sessionSchema);
   const UserSessions = conn.model<UserSessionsDoc>('UserSessions', userSessionsSchema);
 
-  /** Sets revokedAt unless set (only on the owner's session when `owner` is given); the session as it was, if this call revoked it. */
-  async function revoke(sessionId: string, now: Date, owner?: { organizationId: string; userId: string }): Promise<SessionDoc | null> {
-    const before = await Session.findOneAndUpdate({ _id: sessionId, ...owner }, { $min: { revokedAt: now } }, { new: false })
+  /** Sets revokedAt unless set; the session as it was, if this call revoked it. */
+  async function revoke(sessionId: string, now: Date): Promise<SessionDoc | null> {
+    const before = await Session.findOneAndUpdate({ _id: sessionId }, { $min: { revokedAt: now } }, { new: false })
       .lean<SessionDoc>()
       .exec();
     return before && !before.revokedAt ? before : null;
@@ -176,9 +183,18 @@ export function createSessionRepository(conn: Connection) {
       return revoked;
     },
 
-    /** Revokes one live session of the user; false if it is not theirs or not live. */
-    async revokeOne(organizationId: string, userId: string, sessionId: string, now: Date): Promise<boolean> {
-      const before = await revoke(sessionId, now, { organizationId, userId });
+    /**
+     * Revokes one live session of the user, its `session.revoked` event in the same write (only the
+     * call that revokes it writes one); false if it is not theirs or not live.
+     */
+    async revokeOne(organizationId: string, userId: string, sessionId: string, now: Date, event: AuditEvent): Promise<boolean> {
+      const before = await Session.findOneAndUpdate(
+        { _id: sessionId, organizationId, userId, revokedAt: { $exists: false } },
+        { $set: { revokedAt: now }, $push: { auditOutbox: event } },
+        { new: false },
+      )
+        .lean<SessionDoc>()
+        .exec();
       if (!before) return false;
       await removeEntry(userSessionsId(organizationId, userId), before.familyId, sessionId);
       return true;

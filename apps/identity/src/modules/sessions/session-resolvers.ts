@@ -1,5 +1,6 @@
 import type { IdentityAudit } from '../audit/identity-audit.js';
-import { originOf } from '@usergraph/audit';
+import { auditEvent, originOf } from '@usergraph/audit';
+import { sessionStands, type CredentialRepository } from '../credentials/credential-repository.js';
 import type { RequestContext } from '@usergraph/service-kit';
 import { unauthenticated } from '@usergraph/service-kit';
 import type { LoginService } from './login-service.js';
@@ -16,15 +17,16 @@ export function createSessionResolvers(deps: {
   login: LoginService;
   sessions: SessionService;
   sessionRepository: SessionRepository;
-  audit: Pick<IdentityAudit, 'record'>;
+  credentials: Pick<CredentialRepository, 'findById' | 'endAllSessions'>;
+  audit: Pick<IdentityAudit, 'kickSession' | 'kickCredentials'>;
 }): Resolvers {
   /**
-   * Recorded before the sessions go (a revocation may span sessions). Its id is fresh, never the
-   * request's: X-Request-Id is the client's, and a reused one (or two aliased revocations in one
-   * request) would make a later revocation a "duplicate" and hide it. A retry may record twice.
+   * In the write that revokes (the session's, or the credentials' cut-off for all of them). Its id is fresh,
+   * never the request's: X-Request-Id is the client's, and a reused one would make a later revocation a
+   * "duplicate" and hide it.
    */
   const revoked = (ctx: RequestContext, caller: { organizationId: string; userId: string }, target: { type: string; id: string }) =>
-    deps.audit.record(originOf(ctx), {
+    auditEvent(originOf(ctx), {
       action: 'session.revoked',
       organizationId: caller.organizationId,
       target,
@@ -32,11 +34,28 @@ export function createSessionResolvers(deps: {
       webhookType: 'session.revoked',
       subjectUserId: caller.userId,
     });
+  /** Revokes one session of the caller's, its event in the same write (none when nothing was revoked). */
+  async function revokeOne(ctx: RequestContext, caller: { organizationId: string; userId: string }, sessionId: string) {
+    const done = await deps.sessionRepository.revokeOne(
+      caller.organizationId,
+      caller.userId,
+      sessionId,
+      new Date(),
+      revoked(ctx, caller, { type: 'session', id: sessionId }),
+    );
+    if (done) deps.audit.kickSession(sessionId);
+    return done;
+  }
   return {
     Query: {
       async mySessions(_, __, ctx) {
         const caller = signedInUser(ctx);
-        const live = await deps.sessionRepository.listActiveForUser(caller.organizationId, caller.userId, new Date());
+        const [listed, credential] = await Promise.all([
+          deps.sessionRepository.listActiveForUser(caller.organizationId, caller.userId, new Date()),
+          deps.credentials.findById(caller.organizationId, caller.userId),
+        ]);
+        // Not those a password change, a reset or a sign-out everywhere cut off (their sweep may not have run).
+        const live = credential ? listed.filter((session) => sessionStands(session, credential)) : [];
         return live.map((s) => ({ id: s._id, createdAt: s.createdAt, expiresAt: s.refreshExpiresAt, current: s._id === caller.sessionId }));
       },
     },
@@ -45,21 +64,25 @@ export function createSessionResolvers(deps: {
       refreshSession: (_, args, ctx) => deps.sessions.refresh(args.refreshToken, ctx.clientIp),
       logout: async (_, __, ctx) => {
         const caller = signedInUser(ctx);
-        await revoked(ctx, caller, { type: 'session', id: caller.sessionId });
-        await deps.sessionRepository.revokeOne(caller.organizationId, caller.userId, caller.sessionId, new Date());
+        await revokeOne(ctx, caller, caller.sessionId);
         return true;
       },
       revokeSession: async (_, args, ctx) => {
         const caller = signedInUser(ctx);
-        // Recorded only for a live session of the caller's (revokeOne revokes nothing else).
-        const session = /^[a-f0-9]{24}$/.test(args.id) ? await deps.sessionRepository.findById(args.id) : null;
-        if (session && !session.revokedAt && session.userId === caller.userId && session.organizationId === caller.organizationId)
-          await revoked(ctx, caller, { type: 'session', id: session._id });
-        return deps.sessionRepository.revokeOne(caller.organizationId, caller.userId, args.id, new Date());
+        // revokeOne revokes (and records) only a live session of the caller's.
+        return /^[a-f0-9]{24}$/.test(args.id) ? revokeOne(ctx, caller, args.id) : false;
       },
       revokeAllSessions: async (_, __, ctx) => {
         const caller = signedInUser(ctx);
-        await revoked(ctx, caller, { type: 'user', id: caller.userId });
+        // One write ends every session (the credentials' cut-off) with its event; the sweep after it is cleanup.
+        if (
+          await deps.credentials.endAllSessions(
+            caller.organizationId,
+            caller.userId,
+            revoked(ctx, caller, { type: 'user', id: caller.userId }),
+          )
+        )
+          deps.audit.kickCredentials(caller.userId);
         return deps.sessionRepository.revokeForUser(caller.organizationId, caller.userId, new Date());
       },
     },

@@ -1,7 +1,9 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Types } from 'mongoose';
 import { unauthenticated } from '@usergraph/service-kit';
+import type { AuditEvent } from '@usergraph/audit';
 import type { SigningKeys } from '../keys/signing-keys.js';
+import { sessionStands, type CredentialDoc } from '../credentials/credential-repository.js';
 import type { SessionDoc, SessionRepository } from './session-repository.js';
 
 /** What clients get back: B's `session { _id jwt expires }` plus the refresh token. */
@@ -13,6 +15,9 @@ export interface SessionDto {
   refreshToken: string;
   refreshTokenExpires: number;
 }
+
+/** A login's one message for every failure, so a caller cannot tell which part was wrong. */
+export const INVALID_CREDENTIALS = 'Invalid organization, identifier or password';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
 const reuseDetected = () => unauthenticated('Refresh token reuse detected: all sessions of this login were revoked');
@@ -31,11 +36,11 @@ export function createSessionService(deps: {
   /** A login (a family of rotated sessions) ends this many days after its sign-in, however often it is refreshed. */
   maxSessionDays: number;
   /**
-   * Whether the account may hold a session: its credentials exist here and org-users
-   * does not hold it CLOSED. Asked before every new login's session and every refresh,
-   * whichever path issues it (login, register and its replays, refresh).
+   * The account's credentials, if it may hold a session: they exist here and org-users
+   * does not hold it CLOSED (else null). Asked before every new login's session and every
+   * refresh, whichever path issues it (login, register and its replays, refresh).
    */
-  accountIsOpen: (organizationId: string, userId: string) => Promise<boolean>;
+  openAccountCredential: (organizationId: string, userId: string) => Promise<CredentialDoc | null>;
 }) {
   const { sessions, keys } = deps;
 
@@ -47,13 +52,28 @@ export function createSessionService(deps: {
   async function issue(
     user: { userId: string; organizationId: string },
     clientIp: string,
-    previous?: SessionDoc,
-    /** A login's audit event, written after every check and before the session. */
-    beforeInsert?: (sessionId: string) => Promise<void>,
+    opts: {
+      previous?: SessionDoc;
+      /**
+       * A login: the credentials whose password was just verified. The session is issued under their
+       * `sessionsGeneration`, so a login that raced a password change is born cut off.
+       */
+      verified?: Pick<CredentialDoc, 'sessionsGeneration'>;
+      /** A login's audit event, stored in the session's own insert. */
+      event?: (sessionId: string) => AuditEvent;
+    } = {},
   ): Promise<SessionDto> {
+    const { previous } = opts;
+    let credentialsGeneration = previous?.credentialsGeneration;
     // A refresh (`previous`) has checked the account already, and revokes the family when it is not open.
-    if (!previous && !(await deps.accountIsOpen(user.organizationId, user.userId)))
-      throw unauthenticated('This account is closed or no longer exists');
+    if (!previous) {
+      const credential = await deps.openAccountCredential(user.organizationId, user.userId);
+      if (!credential) throw unauthenticated('This account is closed or no longer exists');
+      const current = credential.sessionsGeneration ?? 0;
+      // The password verified is no longer the account's: changed or reset meanwhile.
+      if (opts.verified && (opts.verified.sessionsGeneration ?? 0) < current) throw unauthenticated(INVALID_CREDENTIALS);
+      credentialsGeneration = opts.verified ? (opts.verified.sessionsGeneration ?? 0) : current;
+    }
     const sessionId = new Types.ObjectId().toHexString();
     const secret = randomBytes(32).toString('base64url');
     const { token, expiresAt } = await keys.sign(
@@ -71,9 +91,9 @@ export function createSessionService(deps: {
       refreshExpiresAt,
       accessExpiresAt: new Date(expiresAt),
       clientIp,
+      ...(credentialsGeneration ? { credentialsGeneration } : {}),
     };
-    await beforeInsert?.(sessionId);
-    if (!previous) await sessions.insertLogin(session, now);
+    if (!previous) await sessions.insertLogin({ ...session, ...(opts.event ? { auditOutbox: [opts.event(sessionId)] } : {}) }, now);
     // A concurrent reuse revoked the family before the new session took its place: it goes with the family.
     else if (!(await sessions.insertRotated(previous, session, now))) throw reuseDetected();
     return {
@@ -100,9 +120,11 @@ export function createSessionService(deps: {
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw invalid();
     const now = new Date();
     if (session.revokedAt || session.refreshExpiresAt <= now || loginEndsAt(session.familyId, now) <= now.getTime()) throw invalid();
-    // The account must still exist and be open. Closing or deleting it revokes its sessions; this also ends a
-    // login or a refresh that raced the close or the deletion.
-    if (!(await deps.accountIsOpen(session.organizationId, session.userId))) {
+    // The account must still exist and be open, and the session must not be cut off by a password change,
+    // a reset or a sign-out everywhere (see sessionStands). Closing or deleting the account revokes its
+    // sessions; this also ends a login or a refresh that raced the close, the deletion or the change.
+    const credential = await deps.openAccountCredential(session.organizationId, session.userId);
+    if (!credential || !sessionStands(session, credential)) {
       await sessions.revokeFamily(session, now);
       throw invalid();
     }
@@ -111,7 +133,7 @@ export function createSessionService(deps: {
       await sessions.revokeFamily(session, now);
       throw reuseDetected();
     }
-    return issue({ userId: session.userId, organizationId: session.organizationId }, clientIp, session);
+    return issue({ userId: session.userId, organizationId: session.organizationId }, clientIp, { previous: session });
   }
 
   return { issue, refresh };

@@ -291,9 +291,22 @@ export function createUserRepository(conn: Connection) {
       User.findOneAndUpdate({ _id: id, organizationId, emailNormalized }, { $unset: { emailUnverified: 1 } }, { new: true })
         .lean<UserDoc>()
         .exec(),
-    /** Closes once: `$min` keeps the first closedAt when calls repeat or race. */
-    close: (organizationId: string, id: string, at: Date, event: AuditEvent) =>
-      updateInOrganization(organizationId, id, { $set: { status: 'CLOSED' }, $min: { closedAt: at }, $push: { auditOutbox: event } }),
+    /**
+     * Closes an account that is not CLOSED, with `closedAt` and its event in the same write; closing a
+     * CLOSED account changes nothing and writes no event (repeats and races: one of them closes).
+     */
+    async close(organizationId: string, id: string, at: Date, event: AuditEvent): Promise<UserDoc | null> {
+      const closed = await User.findOneAndUpdate(
+        { _id: id, organizationId, ...LIVE, status: { $ne: 'CLOSED' } },
+        { $set: { status: 'CLOSED', closedAt: at }, $push: { auditOutbox: event } },
+        { new: true },
+      )
+        .lean<UserDoc>()
+        .exec();
+      if (closed) return closed;
+      const current = await findById(organizationId, id);
+      return current?.status === 'CLOSED' && !isPending(current) ? current : null;
+    },
   };
 }
 

@@ -285,13 +285,16 @@ export function createUserService(deps: {
     written(organizationId, userId, await users.addLegalAgreement(organizationId, userId, version, at));
   const updateNotificationPreferences = async (organizationId: string, userId: string, prefs: Partial<NotificationPreferencesDoc>) =>
     written(organizationId, userId, await users.setNotificationPreferences(organizationId, userId, prefs));
-  /** A's closeAccount: `user.closed` (once, whatever the retries: its id is the user's). */
+  /**
+   * A's closeAccount: `user.closed`, in the write that closes (a repeat closes nothing and writes none).
+   * Its id is the closing's own, `closedAt` in the same write: a later closing (after a reopen) is another event.
+   */
   async function closeAccount(organizationId: string, userId: string, at: Date, origin: AuditOrigin) {
     const event = userEvent(origin, organizationId, userId, {
       action: 'user.closed',
       webhookType: 'user.updated',
       changedFields: ['status'],
-      key: [userId, 'user.closed'],
+      key: [userId, 'user.closed', at.toISOString()],
     });
     const closed = await written(organizationId, userId, await users.close(organizationId, userId, at, event));
     deps.audit.kick(userId);

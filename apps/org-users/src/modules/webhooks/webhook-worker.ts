@@ -422,8 +422,9 @@ export function createWebhookWorker(col: WebhookCollections, opts: WebhookWorker
   async function disableFailingEndpoint(endpoint: EndpointDoc, d: DeliveryDoc): Promise<void> {
     const at = new Date();
     const event: AuditEvent = {
-      // One per given-up delivery: a re-run after a crash writes the same id (hex, as every event id: the trail's cursor holds it).
-      id: deterministicEventId('webhook.endpoint_disabled', d._id),
+      // Only the write that disables the endpoint carries it. Its time is in the id: a delivery redelivered and given up
+      // again (after a re-enable) disables it again, another event (hex, as every event id: the trail's cursor holds it).
+      id: deterministicEventId('webhook.endpoint_disabled', d._id, at.toISOString()),
       action: 'webhook.endpoint_disabled',
       organizationId: endpoint.organizationId,
       actor: { type: 'system', id: 'webhook-delivery' },
