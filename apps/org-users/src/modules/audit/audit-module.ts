@@ -20,12 +20,14 @@ export async function createAuditModule(deps: {
   conn: Connection;
   logger: Logger;
   retentionDays: number;
+  /** AUDIT_QUERY_MAX_TIME_MS: an `auditEvents` page's time limit in the database. */
+  queryMaxTimeMs: number;
   relayIntervalMs: number;
   sweepIntervalMs: number;
   /** Test-only FAULT_INJECTION: crashes the process instead of relaying (a crash between a write and its relay). */
   faults?: (point: string) => void;
 }) {
-  const store = createAuditStore(deps.conn);
+  const store = createAuditStore(deps.conn, { maxTimeMS: deps.queryMaxTimeMs });
   await store.ensureIndexes();
   // A profile's events wait while it is being created: if the creation saga is undone, they go with it.
   const profiles = embeddedOutboxSource(deps.conn, 'users', { provisioningSince: { $exists: false } });
