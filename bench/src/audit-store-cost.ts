@@ -35,10 +35,10 @@ export interface AuditStoreCostConfig {
 
 interface AuditStoreModule {
   AUDIT_EVENTS_COLLECTION: string;
-  createAuditStore(
+  createAuditStore: (
     conn: Connection,
     opts: { maxTimeMS: number },
-  ): {
+  ) => {
     ensureIndexes(): Promise<void>;
     record(events: unknown[]): Promise<number>;
     page(org: string, q: { actor?: string }, first: number): Promise<unknown[]>;
@@ -47,7 +47,11 @@ interface AuditStoreModule {
 }
 
 const DAY_MS = 86_400_000;
-const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
+const median = (xs: number[]) =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    50,
+  );
 const timed = async (f: () => Promise<unknown>) => {
   const start = process.hrtime.bigint();
   await f();
@@ -76,7 +80,8 @@ async function main() {
 
   const dataDir = mkdtempSync(join(tmpdir(), 'usergraph-bench-audit-'));
   let store: EmbeddedStore | undefined;
-  const uri = MONGODB_URI ?? (store = await startEmbeddedStore({ dataDir: join(dataDir, 'data'), logFile: join(dataDir, 'store.log') })).uri;
+  const uri =
+    MONGODB_URI ?? (store = await startEmbeddedStore({ dataDir: join(dataDir, 'data'), logFile: join(dataDir, 'store.log') })).uri;
   const dbName = `bench_audit_${randomBytes(4).toString('hex')}`;
   const conn = await mongoose.createConnection(uri, { dbName }).asPromise();
   try {
@@ -91,12 +96,7 @@ async function main() {
     await new Promise((r) => setTimeout(r, 3000));
 
     const events = conn.collection(AUDIT_EVENTS_COLLECTION);
-    const before = () =>
-      events
-        .find({ organizationId: org, 'actor.id': 'admin' })
-        .sort({ occurredAt: -1, _id: -1 })
-        .limit(51)
-        .toArray();
+    const before = () => events.find({ organizationId: org, 'actor.id': 'admin' }).sort({ occurredAt: -1, _id: -1 }).limit(51).toArray();
     const after = () => audit.page(org, { actor: 'admin' }, 50);
     if ((await before()).length !== (await after()).length) throw new Error('the two filters answer differently');
     const pageBefore: number[] = [];
@@ -115,7 +115,14 @@ async function main() {
     }
     const scan: number[] = [];
     for (let i = 0; i < config.samples; i++) {
-      scan.push(await timed(() => docs.find({ 'auditOutbox.0': { $exists: true } }, { projection: { _id: 1, auditOutbox: 1 } }).limit(200).toArray()));
+      scan.push(
+        await timed(() =>
+          docs
+            .find({ 'auditOutbox.0': { $exists: true } }, { projection: { _id: 1, auditOutbox: 1 } })
+            .limit(200)
+            .toArray(),
+        ),
+      );
     }
 
     // Retention: everything above expires (older than a day); one run deletes at most 50 batches of 1,000.
@@ -124,7 +131,14 @@ async function main() {
     // One batch's read alone (the sweep's query): 1,000 ids of expired events whose fan-out is done.
     const batchRead: number[] = [];
     for (let i = 0; i < config.samples; i++) {
-      batchRead.push(await timed(() => events.find({ occurredAt: { $lt: cutOff }, fanout: 'done' }, { projection: { _id: 1 } }).limit(1000).toArray()));
+      batchRead.push(
+        await timed(() =>
+          events
+            .find({ occurredAt: { $lt: cutOff }, fanout: 'done' }, { projection: { _id: 1 } })
+            .limit(1000)
+            .toArray(),
+        ),
+      );
     }
     let swept = 0;
     const sweepMs = await timed(async () => {

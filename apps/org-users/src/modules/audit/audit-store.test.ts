@@ -15,7 +15,12 @@ import { AUDIT_EVENTS_COLLECTION, createAuditStore, type AuditEventDoc, type Aud
 const DAY_MS = 86_400_000;
 
 /** `n` events of one organization, one actor and one action unless `vary` says otherwise, `ageMs` old. */
-function events(n: number, org: string, vary: (i: number) => Partial<Pick<AuditEvent, 'action'>> & { actor?: string } = () => ({}), ageMs = 0) {
+function events(
+  n: number,
+  org: string,
+  vary: (i: number) => Partial<Pick<AuditEvent, 'action'>> & { actor?: string } = () => ({}),
+  ageMs = 0,
+) {
   const at = Date.now() - ageMs;
   return Array.from({ length: n }, (_, i): AuditEvent => {
     const v = vary(i);
@@ -47,7 +52,7 @@ describe('audit store on the real store', () => {
     await store?.stop();
   });
 
-  it('a filtered page reads only the events its filter names, through that filter\'s index, and never another organization\'s', async () => {
+  it("a filtered page reads only the events its filter names, through that filter's index, and never another organization's", async () => {
     // An organization whose log a flood of login failures filled, and a few events by its admin among them.
     await audit.record(events(1500, 'flooded'));
     const adminEvents = events(5, 'flooded', () => ({ actor: 'admin-1', action: 'user.deleted' }), 10);
@@ -62,11 +67,16 @@ describe('audit store on the real store', () => {
     expect(both.map((e) => e._id)).toEqual([adminEvents[1]!.id]);
     // The cursor pages through the key's events too.
     const after = { at: byActor[1]!.occurredAt, id: byActor[1]!._id };
-    expect((await audit.page('flooded', { actor: 'admin-1' }, 2, after)).map((e) => e._id)).toEqual(adminEvents.slice(2, 5).map((e) => e.id));
+    expect((await audit.page('flooded', { actor: 'admin-1' }, 2, after)).map((e) => e._id)).toEqual(
+      adminEvents.slice(2, 5).map((e) => e.id),
+    );
 
     // What the store does with the filter a page sends: explain, as the store answers it.
     const explain = async (filter: Record<string, unknown>) =>
-      (await conn.db!.command({ explain: { find: AUDIT_EVENTS_COLLECTION, filter }, verbosity: 'queryPlanner' })) as Record<string, unknown>;
+      (await conn.db!.command({ explain: { find: AUDIT_EVENTS_COLLECTION, filter }, verbosity: 'queryPlanner' })) as Record<
+        string,
+        unknown
+      >;
     const recorded: Array<Record<string, unknown>> = [];
     const listener = (op: { collectionName: string; method: string; params?: unknown[] }) => {
       if (op.collectionName === AUDIT_EVENTS_COLLECTION && op.method === 'find') recorded.push(op.params?.[0] as Record<string, unknown>);
@@ -112,7 +122,10 @@ describe('audit store on the real store', () => {
     const org = 'retention';
     await audit.record(events(2500, org, () => ({}), 400 * DAY_MS));
     // Expired, but the webhooks dispatcher has not fanned them out yet.
-    const pending = events(3, org, () => ({ action: 'user.updated' }), 400 * DAY_MS).map((e) => ({ ...e, webhookType: 'user.updated' as const }));
+    const pending = events(3, org, () => ({ action: 'user.updated' }), 400 * DAY_MS).map((e) => ({
+      ...e,
+      webhookType: 'user.updated' as const,
+    }));
     await audit.record(pending);
     const young = events(4, org, () => ({}), 10 * DAY_MS);
     await audit.record(young);

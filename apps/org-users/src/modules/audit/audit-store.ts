@@ -78,16 +78,14 @@ export function createAuditStore(conn: MongooseConnection, opts: { maxTimeMS: nu
     async record(batch: AuditEvent[]): Promise<number> {
       if (batch.length === 0) return 0;
       // The design's shape: `{ _id: eventId, ...AuditEvent, fanout }` (the id twice: `_id` for uniqueness, `id` as the event has it).
-      const docs = batch.map(
-        (e): AuditEventDoc => ({
-          _id: e.id,
-          ...e,
-          fanout: e.webhookType ? 'pending' : 'done',
-          actorKey: auditLookupKey(e.organizationId, e.actor.id),
-          targetKey: auditLookupKey(e.organizationId, e.target.id),
-          actionKey: auditLookupKey(e.organizationId, e.action),
-        }),
-      );
+      const docs = batch.map((e): AuditEventDoc => ({
+        _id: e.id,
+        ...e,
+        fanout: e.webhookType ? 'pending' : 'done',
+        actorKey: auditLookupKey(e.organizationId, e.actor.id),
+        targetKey: auditLookupKey(e.organizationId, e.target.id),
+        actionKey: auditLookupKey(e.organizationId, e.action),
+      }));
       try {
         return (await events.insertMany(docs, { ordered: false })).insertedCount;
       } catch (err) {
@@ -141,7 +139,12 @@ export function createAuditStore(conn: MongooseConnection, opts: { maxTimeMS: nu
         // No sort: MongoDB walks `{ fanout, occurredAt }` oldest first anyway, and the embedded store (which sorts in
         // memory, after reading every match) streams 'done' rows in insertion order and stops at the limit.
         // No maxTimeMS: not a request, and bounded by the batches; one that always expired would let the log grow.
-        const ids = (await events.find(expired, { projection: { _id: 1 } }).limit(limits.batchSize).toArray()).map((d) => d._id);
+        const ids = (
+          await events
+            .find(expired, { projection: { _id: 1 } })
+            .limit(limits.batchSize)
+            .toArray()
+        ).map((d) => d._id);
         if (ids.length === 0) break;
         // By key, and `fanout: 'done'` again: an event is never deleted while its fan-out is pending.
         deleted += (await events.deleteMany({ _id: { $in: ids }, ...expired })).deletedCount;

@@ -124,7 +124,14 @@ describe('webhook worker on the real store', () => {
     store = await startTestStore();
     conn = await connectDatabase({ uri: store.uri, dbName: uniqueDatabaseName('orgusers_webhooks'), appName: 'webhooks-test' });
     col = await openWebhookCollections(conn, generateEncryptionKey());
-    audit = await createAuditModule({ conn, logger, retentionDays: 1, queryMaxTimeMs: 5000, relayIntervalMs: 60_000, sweepIntervalMs: 60_000 });
+    audit = await createAuditModule({
+      conn,
+      logger,
+      retentionDays: 1,
+      queryMaxTimeMs: 5000,
+      relayIntervalMs: 60_000,
+      sweepIntervalMs: 60_000,
+    });
     server = http.createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString('utf8')));
