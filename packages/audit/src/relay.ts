@@ -94,11 +94,13 @@ export function createAuditRelay(opts: {
     if (full && unsent) {
       // Whether the sink is back, without a scan: the batch it refused last.
       const { source, events } = unsent;
-      await send(events).catch((err: unknown) => {
-        needsFull = true;
+      try {
+        await send(events);
+        await source.done(events);
+      } catch (err) {
+        needsFull = true; // the scan is still owed
         throw err;
-      });
-      await source.done(events);
+      }
       moved += events.length;
     }
     for (const source of opts.sources) {
