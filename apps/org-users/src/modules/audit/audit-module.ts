@@ -69,7 +69,7 @@ export async function createAuditModule(deps: {
       return { Query: { auditEvents: (_, args, ctx) => service.auditEvents(ctx.caller, args) } };
     },
     commands: [serve(orgUsersCommands.recordAuditEvents, async ({ events }) => ({ recorded: await storeEvents(events) }))],
-    /** `usergraph reconcile`: every event left in an outbox is moved, and expired ones are swept. */
+    /** `usergraph reconcile`: every event left in an outbox is moved, and expired ones are swept (at most 50,000 a run). */
     async reconcile(): Promise<{ relayedAuditEvents: number; sweptAuditEvents: number }> {
       return { relayedAuditEvents: await trail.drain(), sweptAuditEvents: await sweep() };
     },
