@@ -78,6 +78,7 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
     conn,
     logger,
     retentionDays: env.AUDIT_RETENTION_DAYS,
+    queryMaxTimeMs: env.AUDIT_QUERY_MAX_TIME_MS,
     relayIntervalMs: env.AUDIT_RELAY_INTERVAL_SECONDS * 1000,
     sweepIntervalMs: 3_600_000,
     faults: crashAt,

@@ -26,6 +26,8 @@ export const orgUsersEnvSchema = baseServiceEnv
     FAULT_INJECTION: z.enum([...SAGA_FAULT_POINTS, ...AUDIT_FAULT_POINTS, 'search:after-buckets']).optional(),
     /** Audit events older than this many days are deleted (hourly, and by `usergraph reconcile`). */
     AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(365),
+    /** The longest an `auditEvents` page may run in the database (maxTimeMS); past it the query answers QUERY_TIMEOUT. */
+    AUDIT_QUERY_MAX_TIME_MS: z.coerce.number().int().min(1).max(60_000).default(15_000),
     /**
      * Reconcile repairs a saga's marker only once it is this old, whatever `--min-age-seconds` asks: far
      * above the longest saga, so reconcile never races a live one (its claim would make that saga undo

@@ -6,7 +6,7 @@ import { startTestStore, uniqueDatabaseName, type EmbeddedStore } from '@usergra
 import type { AuditEvent } from '@usergraph/contracts';
 import { auditEvent, deterministicEventId } from './event.js';
 import { AUDIT_OUTBOX_COLLECTION, createAuditOutbox, embeddedOutboxSource } from './outbox.js';
-import { createAuditRelay, MAX_SINK_BYTES } from './relay.js';
+import { createAuditRelay, MAX_RETRY_DELAY_MS, MAX_SINK_BYTES, retryDelayMs } from './relay.js';
 
 const logger = createLogger({ service: 'audit-test', level: 'silent' });
 const origin = { actor: { type: 'user' as const, id: 'u1' }, requestId: 'r1' };
@@ -158,6 +158,65 @@ describe('audit outbox and relay, on the real store', () => {
     expect(delivered).toEqual([kicked.id]);
     expect(await relay.drain()).toBe(1);
     expect(delivered).toEqual([kicked.id, crashedLeftover.id]);
+    await relay.stop();
+  });
+  it('retries back off while the sink fails: the interval doubles, capped, with jitter', () => {
+    expect([1, 2, 3, 5].map((n) => retryDelayMs(30_000, n, () => 1))).toEqual([30_000, 60_000, 120_000, 480_000]);
+    expect(retryDelayMs(30_000, 6, () => 1)).toBe(MAX_RETRY_DELAY_MS);
+    expect(retryDelayMs(30_000, 1_000, () => 1)).toBe(MAX_RETRY_DELAY_MS);
+    expect(retryDelayMs(30_000, 3, () => 0)).toBe(60_000);
+    // An interval above the cap is never shortened by it.
+    expect(retryDelayMs(3_600_000, 4, () => 1)).toBe(3_600_000);
+  });
+
+  it('a down sink after a failed start-up pass: no more scans, fewer calls as it stays down, writes call nothing; one scan once it is back', async () => {
+    const docs = conn.collection<{ _id: string; auditOutbox?: AuditEvent[] }>('outage');
+    const held = [event(31), event(32), event(33)];
+    await docs.insertMany(held.map((e, i) => ({ _id: `o${i}`, auditOutbox: [e] })));
+    const inner = embeddedOutboxSource(conn, 'outage');
+    let scans = 0;
+    // The same source, counting its passes over the whole collection (no ids: a scan on the embedded store).
+    const source = {
+      ...inner,
+      pending: (limit: number, ids?: string[]) => {
+        if (!ids) scans++;
+        return inner.pending(limit, ids);
+      },
+    };
+    let down = true;
+    let calls = 0;
+    const delivered: string[] = [];
+    const relay = createAuditRelay({
+      sink: async (events) => {
+        calls++;
+        if (down) throw new Error('org-users unavailable');
+        delivered.push(...events.map((e) => e.id));
+      },
+      sources: [source],
+      logger,
+      intervalMs: 20,
+      random: () => 1,
+    });
+    await expect(relay.drain()).rejects.toThrow('org-users unavailable');
+    expect([scans, calls]).toEqual([1, 1]);
+    relay.start();
+    // 50 interval ticks, and writes that kick the relay meanwhile.
+    for (let i = 0; i < 20; i++) {
+      relay.kick({ source, id: 'o0' });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // Before: a scan and a call on every tick (and a call per write). Now: the failed batch is sent again, at
+    // 20, 40, 80, 160, 320, 640 ms... no scan until it arrives.
+    expect(scans).toBe(1);
+    expect(calls).toBeGreaterThanOrEqual(3);
+    expect(calls).toBeLessThanOrEqual(10);
+    down = false;
+    for (let i = 0; i < 100 && (await docs.countDocuments({ 'auditOutbox.0': { $exists: true } })) > 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(await docs.countDocuments({ 'auditOutbox.0': { $exists: true } })).toBe(0);
+    expect(new Set(delivered)).toEqual(new Set(held.map((e) => e.id)));
+    expect(scans).toBe(2);
     await relay.stop();
   });
 });

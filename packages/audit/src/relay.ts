@@ -11,6 +11,14 @@ const MAX_BATCHES = 50;
  * command runs — and the same batch would be refused on every later pass.
  */
 export const MAX_SINK_BYTES = 48_000;
+/** The longest the relay waits between retries while the sink keeps failing (an org-users that is down). */
+export const MAX_RETRY_DELAY_MS = 10 * 60_000;
+
+/** The wait before the retry after `failures` failed runs in a row: the interval, doubled per failure, capped, jittered (½ to 1). */
+export function retryDelayMs(intervalMs: number, failures: number, random: () => number = Math.random): number {
+  const delay = Math.max(intervalMs, Math.min(MAX_RETRY_DELAY_MS, intervalMs * 2 ** Math.min(failures - 1, 20)));
+  return delay * (0.5 + random() / 2);
+}
 
 /** Splits events, in order, into runs of at most `maxBytes` of JSON each (an event is never split). */
 export function chunksBySize(events: AuditEvent[], maxBytes = MAX_SINK_BYTES): AuditEvent[][] {
@@ -41,10 +49,13 @@ export function chunksBySize(events: AuditEvent[], maxBytes = MAX_SINK_BYTES): A
  *   at a time, and a kick during it runs one more after it.
  * - every `intervalMs`: what a failed pass left (an unavailable org-users),
  *   without scanning the big collections that carry events in their documents.
+ *   While the sink keeps failing, the retries back off (`retryDelayMs`) and kicks
+ *   only note their documents: a down org-users gets one call per retry, not one
+ *   per write. A full pass that failed is retried by first sending again the
+ *   batch that failed (no scan); only once that arrives does the scan run again.
  * - `drain()` at start and inside `usergraph reconcile`: everything, now (what a
  *   crash left behind). A pass over `users` or `assignments` is a scan on the
  *   embedded store: about 1 s per 20,000 documents.
- * Failures are logged with the event ids and retried by the next run.
  * Failures are logged with the event ids and retried by the next run.
  */
 export function createAuditRelay(opts: {
@@ -52,6 +63,8 @@ export function createAuditRelay(opts: {
   sources: AuditSource[];
   logger: Pick<Logger, 'error'>;
   intervalMs: number;
+  /** Tests: the jitter of the retry delay (Math.random). */
+  random?: () => number;
 }) {
   let running: Promise<number> | undefined;
   /** A kick came in during a pass: one more pass follows it. */
@@ -66,9 +79,30 @@ export function createAuditRelay(opts: {
   let timer: NodeJS.Timeout | undefined;
   /** Documents kicks named, per source, not yet looked at. */
   const hints = new Map<AuditSource, Set<string>>();
+  /** Failed runs in a row, and when the next may call the sink (0: now). */
+  let failures = 0;
+  let retryAt = 0;
+  /** The last batch the sink refused (until a send succeeds): sent again before a full pass scans anything. */
+  let unsent: { source: AuditSource; events: AuditEvent[] } | undefined;
+  const send = async (events: AuditEvent[]) => {
+    for (const chunk of chunksBySize(events)) await opts.sink(chunk);
+    unsent = undefined;
+  };
 
   async function drainOnce(full: boolean): Promise<number> {
     let moved = 0;
+    if (full && unsent) {
+      // Whether the sink is back, without a scan: the batch it refused last.
+      const { source, events } = unsent;
+      try {
+        await send(events);
+        await source.done(events);
+      } catch (err) {
+        needsFull = true; // the scan is still owed
+        throw err;
+      }
+      moved += events.length;
+    }
     for (const source of opts.sources) {
       let ids: string[] | undefined;
       if (!full && !source.cheapScan) {
@@ -83,10 +117,11 @@ export function createAuditRelay(opts: {
         });
         if (events.length === 0) break;
         try {
-          for (const chunk of chunksBySize(events)) await opts.sink(chunk);
+          await send(events);
         } catch (err) {
           // The events stay where they are; the next interval pass looks again (at the same documents, or at everything).
           remember(source, ids, full);
+          unsent = { source, events };
           opts.logger.error(
             { err: errSummary(err), source: source.name, eventIds: events.map((e) => e.id) },
             'audit relay: events not delivered, kept in the outbox for the next run',
@@ -129,6 +164,12 @@ export function createAuditRelay(opts: {
           total += await drainOnce(pass);
           pass = false;
         } while (takeKick());
+        failures = 0;
+        retryAt = 0;
+      } catch (err) {
+        failures++;
+        retryAt = Date.now() + retryDelayMs(opts.intervalMs, failures, opts.random);
+        throw err;
       } finally {
         running = undefined;
       }
@@ -146,6 +187,8 @@ export function createAuditRelay(opts: {
       const ids = hints.get(doc.source) ?? new Set<string>();
       hints.set(doc.source, ids.add(doc.id));
     }
+    // While the sink is failing, the retry (interval) looks at the named documents: a write costs the sink no call.
+    if (Date.now() < retryAt) return;
     // Logged in drainOnce with the event ids; the interval and reconcile retry.
     run(false).catch(logRunFailure);
   }
@@ -160,6 +203,7 @@ export function createAuditRelay(opts: {
       // The interval retries what failed: the cheap outbox whole, the documents kicks named, and a full pass only
       // after a full pass failed. What a crash left in documents is found by the start-up pass and by reconcile.
       timer ??= setInterval(() => {
+        if (Date.now() < retryAt) return;
         const full = needsFull;
         needsFull = false;
         run(full).catch(logRunFailure);

@@ -35,6 +35,11 @@ export function isDuplicateKeyError(err: unknown): boolean {
   return false;
 }
 
+/** The store stopped a query at its `maxTimeMS` (MaxTimeMSExpired, code 50; FerretDB answers the same). */
+export function isMaxTimeExpiredError(err: unknown): boolean {
+  return Boolean(err && typeof err === 'object' && (err as { code?: unknown }).code === 50);
+}
+
 function claimsCollection(conn: mongoose.Connection): mongoose.mongo.Collection<ClaimDoc> {
   if (!conn.db) throw new Error('The database connection is not open');
   return conn.db.collection<ClaimDoc>(CLAIMS_COLLECTION);

@@ -9,6 +9,7 @@ export {
   findClaimOwner,
   releaseStaleClaims,
   isDuplicateKeyError,
+  isMaxTimeExpiredError,
 } from './claims.js';
 export type { ClaimDoc, ClaimInput } from './claims.js';
 export { runOnce, IdempotencyInProgressError } from './command-log.js';

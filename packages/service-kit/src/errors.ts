@@ -34,6 +34,8 @@ export const REFINED_REASONS = [
   'SERVICE_UNREACHABLE',
   /** SERVICE_UNAVAILABLE: the gateway got no answer from a subgraph. */
   'SUBGRAPH_UNREACHABLE',
+  /** SERVICE_UNAVAILABLE: a query ran out of its time limit (maxTimeMS) in this service's database; narrow it or retry. */
+  'QUERY_TIMEOUT',
   /** INTERNAL_SERVER_ERROR: another service answered an internal command with a shape its contract does not allow (a version skew). */
   'BAD_COMMAND_OUTPUT',
 ] as const;

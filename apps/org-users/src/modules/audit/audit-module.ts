@@ -20,12 +20,14 @@ export async function createAuditModule(deps: {
   conn: Connection;
   logger: Logger;
   retentionDays: number;
+  /** AUDIT_QUERY_MAX_TIME_MS: an `auditEvents` page's time limit in the database. */
+  queryMaxTimeMs: number;
   relayIntervalMs: number;
   sweepIntervalMs: number;
   /** Test-only FAULT_INJECTION: crashes the process instead of relaying (a crash between a write and its relay). */
   faults?: (point: string) => void;
 }) {
-  const store = createAuditStore(deps.conn);
+  const store = createAuditStore(deps.conn, { maxTimeMS: deps.queryMaxTimeMs });
   await store.ensureIndexes();
   // A profile's events wait while it is being created: if the creation saga is undone, they go with it.
   const profiles = embeddedOutboxSource(deps.conn, 'users', { provisioningSince: { $exists: false } });
@@ -67,7 +69,7 @@ export async function createAuditModule(deps: {
       return { Query: { auditEvents: (_, args, ctx) => service.auditEvents(ctx.caller, args) } };
     },
     commands: [serve(orgUsersCommands.recordAuditEvents, async ({ events }) => ({ recorded: await storeEvents(events) }))],
-    /** `usergraph reconcile`: every event left in an outbox is moved, and expired ones are swept. */
+    /** `usergraph reconcile`: every event left in an outbox is moved, and expired ones are swept (at most 50,000 a run). */
     async reconcile(): Promise<{ relayedAuditEvents: number; sweptAuditEvents: number }> {
       return { relayedAuditEvents: await trail.drain(), sweptAuditEvents: await sweep() };
     },

@@ -124,7 +124,14 @@ describe('webhook worker on the real store', () => {
     store = await startTestStore();
     conn = await connectDatabase({ uri: store.uri, dbName: uniqueDatabaseName('orgusers_webhooks'), appName: 'webhooks-test' });
     col = await openWebhookCollections(conn, generateEncryptionKey());
-    audit = await createAuditModule({ conn, logger, retentionDays: 1, relayIntervalMs: 60_000, sweepIntervalMs: 60_000 });
+    audit = await createAuditModule({
+      conn,
+      logger,
+      retentionDays: 1,
+      queryMaxTimeMs: 5000,
+      relayIntervalMs: 60_000,
+      sweepIntervalMs: 60_000,
+    });
     server = http.createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString('utf8')));
@@ -251,6 +258,24 @@ describe('webhook worker on the real store', () => {
     const wh = new Webhook(secret);
     for (const r of received) expect(wh.verify(r.body, r.headers)).toMatchObject({ data: { eventId: r.id } });
     expect(received.map((r) => r.id)).toEqual(ids);
+  });
+
+  it('an expired event whose fan-out is pending survives the retention sweep, is delivered, and goes with the next sweep', async () => {
+    const org = randomBytes(6).toString('hex');
+    const endpointId = await newEndpoint(org, ['user.updated']);
+    // An endpoint gets the events after its creation: this one is older than the event.
+    await col.endpoints.updateOne({ _id: endpointId }, { $set: { createdAt: new Date(Date.now() - 3 * 86_400_000) } });
+    // Older than the module's retention (1 day), stored while no worker ran (org-users down, a backlog).
+    const id = await recordEvent(org, 'u-old', 'user.updated', -2 * 86_400_000);
+    await audit.reconcile();
+    expect(await col.events.findOne({ _id: id }, { projection: { fanout: 1 } })).toMatchObject({ fanout: 'pending' });
+    startWorker();
+    await until('the delivery', async () => (await col.deliveries.countDocuments({ endpointId, status: 'DELIVERED' })) === 1);
+    expect(received.map((r) => r.id)).toEqual([id]);
+    expect(new Webhook(secret).verify(received[0]!.body, received[0]!.headers)).toMatchObject({ data: { eventId: id } });
+    await until('the fan-out done', async () => (await col.events.countDocuments({ _id: id, fanout: 'done' })) === 1);
+    expect((await audit.reconcile()).sweptAuditEvents).toBeGreaterThanOrEqual(1);
+    expect(await col.events.countDocuments({ _id: id })).toBe(0);
   });
 
   it("an event the audit log stores (its own relay's, or recordAuditEvents') wakes the worker: no wait for the poll", async () => {
