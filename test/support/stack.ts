@@ -279,10 +279,10 @@ export async function readOutbox(dataDir: string, to: string): Promise<OutboxMes
 
 /**
  * Codes are issued after the request is answered (issue 12, finding 8): polls
- * the outbox (bounded, 15 s) until `to` holds at least `count` messages; newest first.
+ * the outbox (bounded, 30 s) until `to` holds at least `count` messages; newest first.
  */
 export async function waitForOutbox(dataDir: string, to: string, count: number): Promise<OutboxMessage[]> {
-  for (const deadline = Date.now() + 15_000; ; await new Promise((r) => setTimeout(r, 50))) {
+  for (const deadline = Date.now() + 30_000; ; await new Promise((r) => setTimeout(r, 50))) {
     const mails = await readOutbox(dataDir, to);
     if (mails.length >= count) return mails;
     if (Date.now() > deadline) throw new Error(`${to} never received ${count} message(s)`);
