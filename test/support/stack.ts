@@ -11,6 +11,7 @@ import {
   bootstrap,
   connectToStack,
   parseBootstrapArgs,
+  reconcileStack,
   startStack,
   writeStackState,
   type BootstrapResult,
@@ -176,10 +177,6 @@ export async function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<Cl
   }
 }
 
-/** `usergraph reconcile` at once (no minimum marker age), its JSON report. */
-export const reconcile = async (dataDir: string): Promise<Record<string, any>> =>
-  JSON.parse(await cli(dataDir, 'reconcile', '--min-age-seconds', '0', '--json')) as Record<string, any>;
-
 /** `usergraph bootstrap`'s arguments for organization `slug`, its admin `admin` (ADMIN_PASSWORD) and an application. */
 export const bootstrapArgs = (slug: string, extraArgs: string[] = []): string[] => [
   '--org-slug',
@@ -217,6 +214,14 @@ async function withCliClient<T>(dataDir: string, use: (client: StackClient) => P
  */
 export async function bootstrapOrganization(dataDir: string, slug: string, extraArgs: string[] = []): Promise<BootstrapResult> {
   return withCliClient(dataDir, (client) => bootstrap(client, parseBootstrapArgs(bootstrapArgs(slug, extraArgs))));
+}
+
+/**
+ * `usergraph reconcile --min-age-seconds 0 --json`, at once, run in this process (the CLI's own reconcileStack;
+ * reconcile.e2e runs the real command): its report.
+ */
+export async function reconcile(dataDir: string): Promise<Awaited<ReturnType<typeof reconcileStack>>> {
+  return withCliClient(dataDir, (client) => reconcileStack(client, 0));
 }
 
 /** Waits (bounded, 5 s) until `name`'s process is gone; fails the test if it is still there. */
