@@ -7,21 +7,19 @@
  * event is found by `auditEvents`; and a creation that a crash undid leaves no
  * `user.created` event for a user that never existed.
  */
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection } from 'mongoose';
 import type { RunningStack, BootstrapResult } from '@usergraph/cli';
-import { repoRoot } from '@usergraph/embedded-store';
 import {
   ADMIN_PASSWORD,
   LOGIN,
   bearer,
   bootstrapOrganization,
+  crashLeavingDown,
   gql,
   login,
   openDatabase,
+  reconcile,
   removeDir,
   startTestStack,
   uniqueEmail,
@@ -32,36 +30,11 @@ const CREATE = `mutation($input: CreateUserInput!) { createUser(input: $input) {
 const DELETE = `mutation($ids: [ID!]!) { deleteUsers(input: { ids: $ids }) { errors { path message } deletedIds } }`;
 const PASSWORD = 'Kessel-Run-12-Parsecs';
 
-type Host = 'identity' | 'org-users';
-
 describe('audit log: a crash between a change and its event loses nothing', () => {
   let stack: RunningStack;
   let dataDir: string;
   let acme: BootstrapResult;
   let dbs: Record<'identity' | 'orgusers', Connection>;
-  // Webhook endpoints on loopback (the endpoint case): allowed outside production.
-  const serviceEnv: Record<Host, Record<string, string>> = {
-    identity: {},
-    'org-users': { WEBHOOK_ALLOW_PRIVATE_URLS: 'true', WEBHOOK_ALLOW_HTTP_URLS: 'true' },
-  };
-
-  const cli = async (...args: string[]) =>
-    (
-      await promisify(execFile)(process.execPath, [join(repoRoot(), 'apps/cli/dist/main.js'), ...args], {
-        env: { ...process.env, USERGRAPH_DATA_DIR: dataDir },
-      })
-    ).stdout;
-  const reconcile = async () => JSON.parse(await cli('reconcile', '--min-age-seconds', '0', '--json'));
-
-  /** Restarts `host` with the fault point, runs `write` (which the crash fails or races), waits for the process to be gone, restarts it clean. */
-  async function crash(host: Host, point: string, write: () => Promise<void>) {
-    serviceEnv[host].FAULT_INJECTION = point;
-    await stack.restart(host);
-    await write();
-    for (let i = 0; i < 100 && stack.pid(host) !== undefined; i++) await new Promise((r) => setTimeout(r, 50));
-    expect(stack.pid(host), `${host} crashed at ${point}`).toBeUndefined();
-    delete serviceEnv[host].FAULT_INJECTION;
-  }
   const adminJwt = async () => (await login(stack.gatewayUrl, 'acme', 'admin', ADMIN_PASSWORD)).jwt;
   const events = async (filter: Record<string, unknown>): Promise<AuditNode[]> => {
     const res = await gql(stack.gatewayUrl, AUDIT_EVENTS, { filter, first: 100 }, bearer(await adminJwt()));
@@ -90,11 +63,11 @@ describe('audit log: a crash between a change and its event loses nothing', () =
   beforeAll(async () => {
     // The interval pass is pushed far away: only a restart's first pass or reconcile can move what a crash left.
     const started = await startTestStack({
-      serviceEnv,
+      // Webhook endpoints on loopback (the endpoint case): allowed outside production.
+      serviceEnv: { 'org-users': { WEBHOOK_ALLOW_PRIVATE_URLS: 'true', WEBHOOK_ALLOW_HTTP_URLS: 'true' } },
       env: { LOG_LEVEL: 'info', RECONCILE_MIN_MARKER_AGE_SECONDS: '0', AUDIT_RELAY_INTERVAL_SECONDS: '3600' },
     });
     ({ stack, dataDir } = started);
-    serviceEnv.identity = started.options.serviceEnv!.identity!;
     const prefix = started.options.databasePrefix ?? '';
     dbs = { identity: await openDatabase(stack, prefix, 'identity'), orgusers: await openDatabase(stack, prefix, 'orgusers') };
     acme = await bootstrapOrganization(dataDir, 'acme');
@@ -108,7 +81,7 @@ describe('audit log: a crash between a change and its event loses nothing', () =
 
   it('org-users killed after the creation committed, before its relay: the event was in the profile write, and arrives after the restart', async () => {
     const email = uniqueEmail('relaycrash');
-    await crash('org-users', 'audit:before-relay', async () => {
+    await crashLeavingDown(stack, 'org-users', 'audit:before-relay', async () => {
       await createUser(email, 'relay_crash');
     });
     // While org-users is down: the user exists, its event rides on the profile.
@@ -134,7 +107,7 @@ describe('audit log: a crash between a change and its event loses nothing', () =
 
   it('org-users killed after an endpoint was created, before its relay: the event was in the endpoint write, and arrives after the restart', async () => {
     const jwt = await adminJwt();
-    await crash('org-users', 'audit:before-relay', async () => {
+    await crashLeavingDown(stack, 'org-users', 'audit:before-relay', async () => {
       // No answer: org-users dies right after the write, before replying. Port 9: nothing is ever delivered.
       await gql(
         stack.gatewayUrl,
@@ -166,13 +139,13 @@ describe('audit log: a crash between a change and its event loses nothing', () =
     const email = uniqueEmail('delcrash');
     const created = await createUser(email, 'del_crash');
     const userId = created.data!.createUser.user.id as string;
-    await crash('org-users', 'audit:before-relay', async () => {
+    await crashLeavingDown(stack, 'org-users', 'audit:before-relay', async () => {
       await gql(stack.gatewayUrl, DELETE, { ids: [userId] }, bearer(await adminJwt()));
     });
     expect(await dbs.orgusers.collection('audit_outbox').countDocuments({ subjectUserId: userId, action: 'user.deleted' })).toBe(1);
     await stack.restart('org-users');
-    await reconcile();
-    await reconcile(); // a replay stores nothing twice
+    await reconcile(dataDir);
+    await reconcile(dataDir); // a replay stores nothing twice
     const deleted = await events({ action: 'user.deleted', target: userId });
     expect(deleted).toHaveLength(1);
     expect(deleted[0]!.actor).toEqual({ type: 'user', id: acme.admin.id });
@@ -184,13 +157,13 @@ describe('audit log: a crash between a change and its event loses nothing', () =
       const email = uniqueEmail('sagadel');
       const created = await createUser(email, `sd_${point.split(':')[1]!.replaceAll('-', '_')}`);
       const userId = created.data!.createUser.user.id as string;
-      await crash('org-users', point, async () => {
+      await crashLeavingDown(stack, 'org-users', point, async () => {
         await gql(stack.gatewayUrl, DELETE, { ids: [userId] }, bearer(await adminJwt()));
       });
       await stack.restart('org-users');
       // Not yet deleted, not yet logged: the event waits on the mark.
       expect(await events({ action: 'user.deleted', target: userId })).toEqual([]);
-      const report = await reconcile();
+      const report = await reconcile(dataDir);
       expect(report.orgUsers.deletedProfiles).toBe(1);
       const deleted = await events({ action: 'user.deleted', target: userId });
       expect(deleted).toHaveLength(1);
@@ -201,20 +174,20 @@ describe('audit log: a crash between a change and its event loses nothing', () =
   for (const point of ['provision:after-profile', 'provision:before-activate']) {
     it(`createUser crashed at ${point}: reconcile removes the user, and no user.created event claims it existed`, async () => {
       const email = uniqueEmail('sagacreate');
-      await crash('org-users', point, async () => {
+      await crashLeavingDown(stack, 'org-users', point, async () => {
         await createUser(email, `sc_${point.split(':')[1]!.replaceAll('-', '_')}`);
       });
       const profile = await profileOf(email);
       expect(profile?.auditOutbox?.map((e) => e.action)).toEqual(['user.created']);
       await stack.restart('org-users');
-      const report = await reconcile();
+      const report = await reconcile(dataDir);
       expect(report.orgUsers.removedProfiles).toBe(1);
       expect(await events({ target: profile!._id })).toEqual([]);
     });
   }
 
   it('identity killed after a login event was stored, before its relay: the event is in its outbox and arrives after the restart', async () => {
-    await crash('identity', 'audit:before-relay', async () => {
+    await crashLeavingDown(stack, 'identity', 'audit:before-relay', async () => {
       const res = await gql(stack.gatewayUrl, LOGIN, { organizationSlug: 'acme', identifier: 'admin', password: 'wrong-password-1' });
       expect(res.errors?.length).toBeGreaterThan(0);
     });
@@ -242,7 +215,7 @@ describe('audit log: a crash between a change and its event loses nothing', () =
       outcome: 'failure',
       occurredAt: new Date(),
     });
-    const report = await reconcile();
+    const report = await reconcile(dataDir);
     expect(report.identity.relayedAuditEvents).toBeGreaterThanOrEqual(1);
     expect((await events({ action: 'user.login_failed' })).map((e) => e.id)).toContain('left-behind-1');
   });

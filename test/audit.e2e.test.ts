@@ -5,13 +5,9 @@
  * newest first, cursor pagination, filters), never holding a personal value or a
  * secret; events older than AUDIT_RETENTION_DAYS are swept.
  */
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection } from 'mongoose';
 import type { BootstrapResult, RunningStack } from '@usergraph/cli';
-import { repoRoot } from '@usergraph/embedded-store';
 import { B_REGISTER, realisticRegisterVariables } from './support/seed-operations.js';
 import { C_REGISTER_USER } from './support/seed-operations-c.js';
 import {
@@ -23,6 +19,7 @@ import {
   gql,
   login,
   openDatabase,
+  reconcile,
   waitForOutbox,
   removeDir,
   startTestStack,
@@ -69,12 +66,6 @@ describe('audit log', () => {
     }
     throw new Error(`expected ${count} audit events matching ${JSON.stringify(filter)}, found ${nodes.length}`);
   }
-  const cli = async (...args: string[]) =>
-    (
-      await promisify(execFile)(process.execPath, [join(repoRoot(), 'apps/cli/dist/main.js'), ...args], {
-        env: { ...process.env, USERGRAPH_DATA_DIR: dataDir },
-      })
-    ).stdout;
 
   beforeAll(async () => {
     const started = await startTestStack({
@@ -547,7 +538,7 @@ describe('audit log', () => {
       { _id: 'retention-old', ...base, occurredAt: old },
       { _id: 'retention-recent', ...base, occurredAt: recent },
     ]);
-    const result = JSON.parse(await cli('reconcile', '--min-age-seconds', '0', '--json'));
+    const result = await reconcile(dataDir);
     expect(result.orgUsers.sweptAuditEvents).toBe(1);
     expect(await events.countDocuments({ _id: 'retention-old' })).toBe(0);
     const kept = (await audit(acmeAdmin, { filter: { until: new Date(Date.now() - 300 * 86_400_000).toISOString() } })).nodes;

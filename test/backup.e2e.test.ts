@@ -5,18 +5,15 @@
  * backed-up state: what was written before the backup is there, what was
  * written after it is not.
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Connection } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type RunningStack, type StackOptions } from '@usergraph/cli';
-import { repoRoot } from '@usergraph/embedded-store';
 import { B_REGISTER, realisticRegisterVariables } from './support/seed-operations.js';
-import { bootstrapOrganization, gql, login, LOGIN, openDatabase, removeDir, startTestStack, uniqueEmail } from './support/stack.js';
+import { bootstrapOrganization, gql, login, LOGIN, openDatabase, removeDir, runCli, startTestStack, uniqueEmail } from './support/stack.js';
 
 const EMBEDDED = !process.env.MONGODB_URI;
 const PASSWORD = realisticRegisterVariables('x@example.ca').password;
@@ -36,17 +33,7 @@ describe.skipIf(!EMBEDDED)('usergraph backup and restore (embedded store)', () =
   const before: Registered[] = [];
   const after: Registered[] = [];
 
-  const cli = async (args: string[]) => {
-    try {
-      const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(repoRoot(), 'apps/cli/dist/main.js'), ...args], {
-        env: { ...process.env, USERGRAPH_DATA_DIR: dataDir },
-      });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  const cli = (args: string[]) => runCli(args, { ...process.env, USERGRAPH_DATA_DIR: dataDir });
   const register = async (): Promise<Registered> => {
     const email = uniqueEmail('backup');
     const res = await gql(stack.gatewayUrl, B_REGISTER, { ...realisticRegisterVariables(email), telephone: null });

@@ -5,48 +5,24 @@
  * - licensing, an assignment written and the process killed before the group's `$inc`;
  * - org-users, a search bucket written and the process killed before its head.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection } from 'mongoose';
 import type { RunningStack, BootstrapResult } from '@usergraph/cli';
 import { licensingCommands, orgUsersCommands } from '@usergraph/contracts';
 import type { LicenseType } from '@usergraph/validation';
 import { createInternalClient } from '@usergraph/service-kit';
-import { repoRoot } from '@usergraph/embedded-store';
-import { bootstrapOrganization, openDatabase, removeDir, startTestStack, uniqueEmail } from './support/stack.js';
+import { bootstrapOrganization, cli, crash, openDatabase, removeDir, startTestStack, uniqueEmail } from './support/stack.js';
 
 describe('usergraph repair after a crash between two writes', () => {
   let stack: RunningStack;
   let dataDir: string;
   let acme: BootstrapResult;
   let dbs: Record<'orgusers' | 'licensing', Connection>;
-  // The stack reads these at each (re)start: a test sets a fault point, then restarts the service.
-  const serviceEnv: Record<'licensing' | 'org-users', Record<string, string>> = { licensing: {}, 'org-users': {} };
-
-  const repair = async () =>
-    JSON.parse(
-      (
-        await promisify(execFile)(process.execPath, [join(repoRoot(), 'apps/cli/dist/main.js'), 'repair', '--json'], {
-          env: { ...process.env, USERGRAPH_DATA_DIR: dataDir },
-        })
-      ).stdout,
-    );
-  /** Restarts `name` with the fault point, runs `write` (which the crash fails), waits for the process to be gone, restarts it clean. */
-  const crash = async (name: 'licensing' | 'org-users', point: string, write: () => Promise<unknown>) => {
-    serviceEnv[name].FAULT_INJECTION = point;
-    await stack.restart(name);
-    await expect(write()).rejects.toThrow();
-    for (let i = 0; i < 100 && stack.pid(name) !== undefined; i++) await new Promise((r) => setTimeout(r, 50));
-    expect(stack.pid(name)).toBeUndefined();
-    delete serviceEnv[name].FAULT_INJECTION;
-    await stack.restart(name);
-  };
+  const repair = async () => JSON.parse(await cli(dataDir, 'repair', '--json'));
 
   beforeAll(async () => {
-    const started = await startTestStack({ serviceEnv });
+    const started = await startTestStack();
     ({ stack, dataDir } = started);
     const prefix = started.options.databasePrefix ?? '';
     dbs = { orgusers: await openDatabase(stack, prefix, 'orgusers'), licensing: await openDatabase(stack, prefix, 'licensing') };
@@ -64,7 +40,7 @@ describe('usergraph repair after a crash between two writes', () => {
     const secret = stack.secrets.INTERNAL_SERVICE_SECRET;
     const licensing = () => createInternalClient({ from: 'org-users', to: 'licensing', baseUrl: stack.urls.licensing, secret });
     const orgUsers = () => createInternalClient({ from: 'identity', to: 'org-users', baseUrl: stack.urls['org-users'], secret });
-    const assign = (userId: string, licenses: LicenseType[]) => async () => {
+    const assign = async (userId: string, licenses: LicenseType[]) => {
       const client = licensing();
       try {
         return await client.call(licensingCommands.assignLicenses, {
@@ -91,24 +67,30 @@ describe('usergraph repair after a crash between two writes', () => {
     expect(await head()).toBe(profiles);
 
     // Seat taken, killed before the assignment write: one ANALYST seat used by nobody.
-    await crash('licensing', 'assign:after-seats', assign(randomBytes(12).toString('hex'), ['ANALYST']));
+    await crash(stack, 'licensing', 'assign:after-seats', async () => {
+      await expect(assign(randomBytes(12).toString('hex'), ['ANALYST'])).rejects.toThrow();
+    });
     expect((await state()).ANALYST).toBe(analysts + 1);
     // Assignment written, killed before the group's $inc: DEFAULT one member short.
-    await crash('licensing', 'assign:after-assignment', assign(randomBytes(12).toString('hex'), ['AUTHOR']));
+    await crash(stack, 'licensing', 'assign:after-assignment', async () => {
+      await expect(assign(randomBytes(12).toString('hex'), ['AUTHOR'])).rejects.toThrow();
+    });
     expect(await members()).toBe(defaultMembers);
     expect((await state()).AUTHOR).toBe(authors + 1);
     // Search buckets written, killed before their heads: the organization's list one short.
-    await crash('org-users', 'search:after-buckets', async () => {
+    await crash(stack, 'org-users', 'search:after-buckets', async () => {
       const client = orgUsers();
       try {
-        return await client.call(orgUsersCommands.createProfile, {
-          userId: randomBytes(12).toString('hex'),
-          organizationId: org,
-          email: uniqueEmail('repair'),
-          firstName: 'Grace',
-          lastName: 'Hopper',
-          status: 'ACTIVE',
-        });
+        await expect(
+          client.call(orgUsersCommands.createProfile, {
+            userId: randomBytes(12).toString('hex'),
+            organizationId: org,
+            email: uniqueEmail('repair'),
+            firstName: 'Grace',
+            lastName: 'Hopper',
+            status: 'ACTIVE',
+          }),
+        ).rejects.toThrow();
       } finally {
         await client.close();
       }

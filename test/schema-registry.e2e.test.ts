@@ -5,25 +5,26 @@
  * One stack; the cases run in order, each starting from what the previous one
  * published. Every load and wait is bounded.
  */
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import type { RunningStack } from '@usergraph/cli';
-import { repoRoot } from '@usergraph/embedded-store';
 import { createServer } from 'node:net';
 import { LOYALTY_SCHEMAS, LOYALTY_SINCE, pointsOf, startLoyaltySubgraph } from './fixtures/loyalty/loyalty-subgraph.js';
-import { ADMIN_PASSWORD, bearer, bootstrapOrganization, gql, login, removeDir, startTestStack } from './support/stack.js';
+import {
+  ADMIN_PASSWORD,
+  bearer,
+  bootstrapOrganization,
+  gql,
+  login,
+  removeDir,
+  runCli,
+  startTestStack,
+  type CliResult,
+} from './support/stack.js';
 
-const POLL_MS = 500;
+const POLL_MS = 200;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 describe('issue 14: schema registry and a gateway that reloads', () => {
   let stack: RunningStack;
@@ -34,22 +35,8 @@ describe('issue 14: schema registry and a gateway that reloads', () => {
   let loyaltyKey: string;
 
   /** `usergraph schema ...` as a team's CI runs it: REGISTRY_URL and its own REGISTRY_KEY, nothing else. */
-  async function schema(args: string[], key = loyaltyKey, extraEnv: Record<string, string> = {}): Promise<CliResult> {
-    try {
-      const { stdout, stderr } = await promisify(execFile)(
-        process.execPath,
-        [join(repoRoot(), 'apps/cli/dist/main.js'), 'schema', ...args],
-        {
-          env: { PATH: process.env.PATH ?? '', REGISTRY_URL: stack.urls.registry, REGISTRY_KEY: key, ...extraEnv },
-          timeout: 60_000,
-        },
-      );
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code?: number; stdout?: string; stderr?: string };
-      return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-    }
-  }
+  const schema = (args: string[], key = loyaltyKey, extraEnv: Record<string, string> = {}): Promise<CliResult> =>
+    runCli(['schema', ...args], { PATH: process.env.PATH ?? '', REGISTRY_URL: stack.urls.registry, REGISTRY_KEY: key, ...extraEnv });
 
   const me = (fields: string) => gql(stack.gatewayUrl, `{ me { id ${fields} } }`, {}, bearer(token));
 

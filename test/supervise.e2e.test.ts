@@ -171,9 +171,10 @@ describe('usergraph start supervises the stack and passes its configuration thro
       expect(stoppedAt[name]).toBeGreaterThanOrEqual(stoppedAt.gateway!);
   });
 
-  it('gives up on a slow crash loop (a run shorter than the stable time) once 5 crash in a row; a stable run clears the count', async () => {
-    // Compressed: 3 s is "stable" here (60 s by default).
-    const l = launch({ SUPERVISE_STABLE_SECONDS: '3' });
+  it('gives up on a slow crash loop (a run shorter than the stable time) once 4 crash in a row; a stable run clears the count', async () => {
+    // Compressed: 3 s is "stable" here (60 s by default), and 4 crashes in a row give up (5 by default): enough to
+    // see the backoff double twice (0.5 s, 1 s, 2 s), without the 4 s wait of a fifth.
+    const l = launch({ SUPERVISE_STABLE_SECONDS: '3', SUPERVISE_MAX_CRASHES: '4' });
     await waitForConsole(l, /Press Ctrl-C to stop/);
     const launcherPid = l.child.pid!;
     const others = ['store', 'org-users', 'licensing', 'registry', 'gateway'].map((w) => childPid(launcherPid, w)!);
@@ -186,9 +187,9 @@ describe('usergraph start supervises the stack and passes its configuration thro
     await sleep(3500);
     killIdentity();
     await waitForConsole(l, /identity is back[\s\S]*identity is back/);
-    expect(count(l, /\(crash 1 in a row of 5 allowed; a run of 3\.0 s clears them/)).toBe(2);
+    expect(count(l, /\(crash 1 in a row of 4 allowed; a run of 3\.0 s clears them/)).toBe(2);
 
-    // Then it crashes after each short run (1 s up): the backoff doubles, and the fifth in a row ends it.
+    // Then it crashes after each short run (1 s up): the backoff doubles, and the fourth in a row ends it.
     for (let backs = 2; l.child.exitCode === null && backs < 10; backs++) {
       await sleep(1000);
       if (l.child.exitCode !== null) break;
@@ -197,17 +198,18 @@ describe('usergraph start supervises the stack and passes its configuration thro
       for (let i = 0; i < 300 && l.child.exitCode === null && count(l, /identity is back/) <= backs; i++) await sleep(100);
     }
     expect(await exitWithin(l, 30_000), l.out()).toBe(1);
-    for (const n of [2, 3, 4])
-      expect(l.out()).toMatch(new RegExp(`restarting it in ${0.5 * 2 ** (n - 1)}\\.0 s \\(crash ${n} in a row of 5`));
+    for (const n of [2, 3]) expect(l.out()).toMatch(new RegExp(`restarting it in ${0.5 * 2 ** (n - 1)}\\.0 s \\(crash ${n} in a row of 4`));
+    expect(count(l, /restarting it in/)).toBe(4);
     expect(l.out()).toMatch(
-      /usergraph: identity exited \(SIGKILL\) after [\d.]+ s: 5 crashes in a row, none after a run of 3\.0 s: a crash loop, giving up\. See .*identity\.log\. Stopping everything\./,
+      /usergraph: identity exited \(SIGKILL\) after [\d.]+ s: 4 crashes in a row, none after a run of 3\.0 s: a crash loop, giving up\. See .*identity\.log\. Stopping everything\./,
     );
     expect(l.out()).toMatch(/Stopped\./);
     expect(others.filter(alive)).toEqual([]);
   }, 180_000);
 
   it('gives up on a service that cannot restart at all, stops the rest and exits non-zero', async () => {
-    const l = launch({});
+    // 3 crashes in a row give up (5 by default; the slow crash loop above counts the backoff): 1.5 s of backoff, not 7.5 s.
+    const l = launch({ SUPERVISE_MAX_CRASHES: '3' });
     const identityPort = (await waitForConsole(l, /identity\s+http:\/\/127\.0\.0\.1:(\d+)/))[1]!;
     await waitForConsole(l, /Press Ctrl-C to stop/);
     const launcherPid = l.child.pid!;
@@ -232,7 +234,7 @@ describe('usergraph start supervises the stack and passes its configuration thro
       await new Promise<void>((resolve) => (squatter.listening ? squatter.close(() => resolve()) : resolve()));
     }
     expect(l.out()).toMatch(
-      /identity failed to restart .*: 5 crashes in a row, none after a run of 60\.0 s: a crash loop, giving up\. See .*identity\.log/,
+      /identity failed to restart .*: 3 crashes in a row, none after a run of 60\.0 s: a crash loop, giving up\. See .*identity\.log/,
     );
     expect(l.out()).toMatch(/Stopped\./);
     expect(pids.filter(alive)).toEqual([]);

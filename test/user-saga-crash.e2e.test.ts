@@ -12,20 +12,18 @@
  * - D's deleteUsers (hosted by org-users): after the mark, the licenses and
  *   the credentials; reconcile finishes the deletion.
  */
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection } from 'mongoose';
 import type { RunningStack, BootstrapResult } from '@usergraph/cli';
-import { repoRoot } from '@usergraph/embedded-store';
 import {
   ADMIN_PASSWORD,
   bearer,
   bootstrapOrganization,
+  crash,
   gql,
   login,
   openDatabase,
+  reconcile,
   removeDir,
   startTestStack,
   uniqueEmail,
@@ -38,36 +36,12 @@ const REGISTER = `mutation($email: String!) {
 }`;
 const PASSWORD = 'Kessel-Run-12-Parsecs';
 
-type Host = 'identity' | 'org-users';
-
 describe('user sagas: a crash at any step is repaired by reconcile', () => {
   let stack: RunningStack;
   let dataDir: string;
   let acme: BootstrapResult;
   let adminJwt: string;
   let dbs: Record<'identity' | 'orgusers' | 'licensing', Connection>;
-  // The stack reads these at each (re)start: a test sets a fault point, then restarts the service.
-  const serviceEnv: Record<Host, Record<string, string>> = { identity: {}, 'org-users': {} };
-
-  const cli = async (...args: string[]) =>
-    (
-      await promisify(execFile)(process.execPath, [join(repoRoot(), 'apps/cli/dist/main.js'), ...args], {
-        env: { ...process.env, USERGRAPH_DATA_DIR: dataDir },
-      })
-    ).stdout;
-  const reconcile = async () => JSON.parse(await cli('reconcile', '--min-age-seconds', '0', '--json'));
-
-  /** Restarts `host` with the fault point, runs `write` (which the crash fails), waits for the process to be gone, restarts it clean. */
-  async function crash(host: Host, point: string, write: () => Promise<void>) {
-    serviceEnv[host].FAULT_INJECTION = point;
-    await stack.restart(host);
-    await write();
-    for (let i = 0; i < 100 && stack.pid(host) !== undefined; i++) await new Promise((r) => setTimeout(r, 50));
-    expect(stack.pid(host), `${host} crashed at ${point}`).toBeUndefined();
-    delete serviceEnv[host].FAULT_INJECTION;
-    await stack.restart(host);
-  }
-
   const seats = async (org: string) =>
     (await dbs.licensing.collection<{ _id: string; used: Record<string, number> }>('license_state').findOne({ _id: org }))?.used ?? {};
   const profileOf = (email: string) => dbs.orgusers.collection('users').findOne({ emailNormalized: email });
@@ -82,10 +56,8 @@ describe('user sagas: a crash at any step is repaired by reconcile', () => {
   }
 
   beforeAll(async () => {
-    const started = await startTestStack({ serviceEnv });
+    const started = await startTestStack();
     ({ stack, dataDir } = started);
-    // startTestStack copies identity's environment (adding its test limits): set the fault point on the copy the stack reads.
-    serviceEnv.identity = started.options.serviceEnv!.identity!;
     const prefix = started.options.databasePrefix ?? '';
     dbs = {
       identity: await openDatabase(stack, prefix, 'identity'),
@@ -126,7 +98,7 @@ describe('user sagas: a crash at any step is repaired by reconcile', () => {
         const seatsBefore = await seats(org);
         const email = uniqueEmail('dcrash');
         const username = `d_${point.split(':')[1]!.replace('-', '_')}`;
-        await crash('org-users', point, async () => {
+        await crash(stack, 'org-users', point, async () => {
           const res = await createUser(email, username);
           expect(res.errors?.length, 'the client gets an error, not a hang').toBeGreaterThan(0);
         });
@@ -135,7 +107,7 @@ describe('user sagas: a crash at any step is repaired by reconcile', () => {
         expect(profile?.sagaId).toMatch(/^[0-9a-f-]{36}$/);
         const userId = String(profile!._id);
 
-        const report = await reconcile();
+        const report = await reconcile(dataDir);
         expect(report.orgUsers).toMatchObject({ removedProfiles: 1 });
         await expectNoTrace(userId, email);
         expect(await seats(org)).toEqual(seatsBefore);
@@ -152,7 +124,7 @@ describe('user sagas: a crash at any step is repaired by reconcile', () => {
     for (const point of ['provision:after-profile', 'provision:after-credentials', 'provision:before-activate']) {
       it(`${point}: no session was issued, reconcile removes everything, and the email registers again`, async () => {
         const email = uniqueEmail('bcrash');
-        await crash('identity', point, async () => {
+        await crash(stack, 'identity', point, async () => {
           const res = await gql(stack.gatewayUrl, REGISTER, { email }, { 'x-organization-slug': 'acme' });
           expect(res.errors?.length).toBeGreaterThan(0);
         });
@@ -170,7 +142,7 @@ describe('user sagas: a crash at any step is repaired by reconcile', () => {
           expect(res.data?.login ?? null).toBeNull();
         }
 
-        await reconcile();
+        await reconcile(dataDir);
         await expectNoTrace(userId, email);
         const again = await gql(stack.gatewayUrl, REGISTER, { email }, { 'x-organization-slug': 'acme' });
         expect(again.errors).toBeUndefined();
@@ -179,7 +151,7 @@ describe('user sagas: a crash at any step is repaired by reconcile', () => {
   });
 
   it("bootstrap's first admin (identity hosts the saga), provision:after-licenses: reconcile gives the ADMIN seat back and bootstrap runs again", async () => {
-    await crash('identity', 'provision:after-licenses', async () => {
+    await crash(stack, 'identity', 'provision:after-licenses', async () => {
       await expect(bootstrapOrganization(dataDir, 'crashco')).rejects.toThrow();
     });
     const profile = await profileOf('admin@crashco.test');
@@ -187,7 +159,7 @@ describe('user sagas: a crash at any step is repaired by reconcile', () => {
     const org = String(profile!.organizationId);
     expect((await seats(org)).ADMIN).toBe(1);
 
-    await reconcile();
+    await reconcile(dataDir);
     await expectNoTrace(String(profile!._id), 'admin@crashco.test');
     expect((await seats(org)).ADMIN ?? 0).toBe(0);
     const again = await bootstrapOrganization(dataDir, 'crashco');
@@ -211,7 +183,7 @@ describe('user sagas: a crash at any step is repaired by reconcile', () => {
           userId = created.data!.createUser.user.id as string;
           expect(await search(email)).toEqual({ totalCount: 1, nodes: [{ id: userId }] });
         }
-        await crash('org-users', point, async () => {
+        await crash(stack, 'org-users', point, async () => {
           const res = userId ? await gql(stack.gatewayUrl, DELETE, { ids: [userId] }, bearer(adminJwt)) : await createUser(email, username);
           expect(res.errors?.length).toBeGreaterThan(0);
         });
@@ -240,7 +212,7 @@ describe('user sagas: a crash at any step is repaired by reconcile', () => {
         expect((await profileOf(email))?.firstName).toBe('Han');
         expect(await dbs.licensing.collection('assignments').countDocuments({ userId, licenses: 'ANALYST' })).toBe(0);
 
-        await reconcile();
+        await reconcile(dataDir);
         await expectNoTrace(userId, email);
       });
     }
@@ -256,13 +228,13 @@ describe('user sagas: a crash at any step is repaired by reconcile', () => {
         const created = await createUser(email, username);
         const userId = created.data!.createUser.user.id as string;
 
-        await crash('org-users', point, async () => {
+        await crash(stack, 'org-users', point, async () => {
           const res = await gql(stack.gatewayUrl, DELETE, { ids: [userId] }, bearer(adminJwt));
           expect(res.errors?.length).toBeGreaterThan(0);
         });
         expect((await profileOf(email))?.deletingSince).toBeInstanceOf(Date);
 
-        const report = await reconcile();
+        const report = await reconcile(dataDir);
         expect(report.orgUsers).toMatchObject({ deletedProfiles: 1, keptProfiles: 0 });
         await expectNoTrace(userId, email);
         expect(await seats(org)).toEqual(seatsBefore);

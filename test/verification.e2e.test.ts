@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningStack } from '@usergraph/cli';
 import { B_REGISTER, realisticRegisterVariables } from './support/seed-operations.js';
-import { gql, readOutbox, removeDir, startTestStack, uniqueEmail, waitForOutbox } from './support/stack.js';
+import { cli, gql, removeDir, startTestStack, uniqueEmail, waitForOutbox, type OutboxMessage } from './support/stack.js';
 
 const VERIFY = `mutation($o: String!, $e: String!, $c: String!) { verifyEmail(organizationSlug: $o, email: $e, code: $c) { success message } }`;
 const RESEND = `mutation($o: String!, $e: String!) { resendVerificationCode(organizationSlug: $o, email: $e) { success message } }`;
@@ -36,7 +36,9 @@ describe('email verification', () => {
     expect(res.data!.register.message).toMatch(/verification code was sent/);
     expect(await statusOf(email, vars.password)).toBe('PENDING_VERIFICATION');
 
-    const [mail] = await readOutbox(dataDir, email);
+    // Codes are issued after the answer. Then read as a developer does: `usergraph outbox --to <email> --json`.
+    await waitForOutbox(dataDir, email, 1);
+    const [mail] = JSON.parse(await cli(dataDir, 'outbox', '--to', email, '--json')) as OutboxMessage[];
     const code = codeIn(mail!.text);
     expect(code).toMatch(/^\d{6}$/);
 
@@ -56,7 +58,7 @@ describe('email verification', () => {
     const email = uniqueEmail('attempts');
     const vars = { ...realisticRegisterVariables(email), telephone: null, withVerificationCode: true };
     await gql(stack.gatewayUrl, B_REGISTER, vars);
-    const first = codeIn((await readOutbox(dataDir, email))[0]!.text)!;
+    const first = codeIn((await waitForOutbox(dataDir, email, 1))[0]!.text)!;
     const wrongCode = first === '999999' ? '999998' : '999999';
     for (let i = 0; i < 5; i++) await gql(stack.gatewayUrl, VERIFY, { o: 'public', e: email, c: wrongCode });
     const exhausted = await gql(stack.gatewayUrl, VERIFY, { o: 'public', e: email, c: first });

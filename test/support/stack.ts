@@ -4,10 +4,23 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import mongoose from 'mongoose';
 import { request } from 'undici';
-import { startStack, writeStackState, type RunningStack, type StackOptions, type BootstrapResult } from '@usergraph/cli';
+import {
+  bootstrap,
+  connectToStack,
+  parseBootstrapArgs,
+  reconcileStack,
+  startStack,
+  writeStackState,
+  type BootstrapResult,
+  type RunningStack,
+  type ServiceName,
+  type StackClient,
+  type StackOptions,
+} from '@usergraph/cli';
+import { identityCommands } from '@usergraph/contracts';
 import { repoRoot } from '@usergraph/embedded-store';
 
 export const ADMIN_PASSWORD = 'Correct-Horse-Battery-9';
@@ -23,6 +36,9 @@ const EPHEMERAL = { gateway: 0, identity: 0, 'org-users': 0, licensing: 0 };
 const TEST_IDENTITY_LIMITS = { RATE_LIMIT_PER_IP: '100000', RATE_LIMIT_PER_ACCOUNT: '100000', CODE_ISSUE_MAX_PER_IP: '100000' };
 /** Suites that run NODE_ENV=production read codes from the outbox, which production refuses unless allowed. */
 const TEST_IDENTITY_OUTBOX = { ALLOW_OUTBOX_NOTIFIER_IN_PRODUCTION: '1' };
+
+/** What each test stack was started with: crash() sets a fault point in the environment the stack reads at each (re)start. */
+const optionsOf = new WeakMap<RunningStack, StackOptions>();
 
 /** A whole stack on ephemeral ports with a fresh data dir (embedded store), or fresh databases on MONGODB_URI. */
 export async function startTestStack(overrides: Partial<StackOptions> = {}) {
@@ -45,6 +61,7 @@ export async function startTestStack(overrides: Partial<StackOptions> = {}) {
     },
   };
   const stack = await startStack(options);
+  optionsOf.set(stack, options);
   writeStackState(dataDir, stack);
   printLogsOnFailure(stack);
   return { stack, options, dataDir };
@@ -135,31 +152,112 @@ export async function gql<T = Record<string, any>>(
   return { status: res.statusCode, requestId: typeof requestId === 'string' ? requestId : undefined, ...body };
 }
 
-/** Runs the operator CLI (`npm run usergraph -- bootstrap ... --json`) against the test stack. */
+const CLI = join(repoRoot(), 'apps/cli/dist/main.js');
+const exec = promisify(execFile);
+
+/** Runs the operator CLI (`npm run usergraph -- <args>`) against the stack in `dataDir`: its stdout; a non-zero exit throws. */
+export async function cli(dataDir: string, ...args: string[]): Promise<string> {
+  return (await exec(process.execPath, [CLI, ...args], { env: { ...process.env, USERGRAPH_DATA_DIR: dataDir } })).stdout;
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the operator CLI with exactly `env`, as a script or a CI job does: a non-zero exit is a result, not a throw. */
+export async function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [CLI, ...args], { env, timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: unknown; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+/** `usergraph bootstrap`'s arguments for organization `slug`, its admin `admin` (ADMIN_PASSWORD) and an application. */
+export const bootstrapArgs = (slug: string, extraArgs: string[] = []): string[] => [
+  '--org-slug',
+  slug,
+  '--org-name',
+  `Org ${slug}`,
+  '--admin-email',
+  `admin@${slug}.test`,
+  '--admin-username',
+  'admin',
+  '--admin-password',
+  ADMIN_PASSWORD,
+  '--permissions',
+  'users:register,organization-users:write,organization-users:read',
+  '--json',
+  ...extraArgs,
+];
+
+/**
+ * The CLI's own client to the stack in `dataDir` (found as `usergraph` finds it: stack.json and the dev
+ * secrets), used in this process: a CLI process costs a Node start-up and its imports (~0.5 s of CPU).
+ */
+async function withCliClient<T>(dataDir: string, use: (client: StackClient) => Promise<T>): Promise<T> {
+  const client = connectToStack({ ...process.env, USERGRAPH_DATA_DIR: dataDir });
+  try {
+    return await use(client);
+  } finally {
+    await Promise.all([client.identity.close(), client.orgUsers.close(), client.licensing.close()]);
+  }
+}
+
+/**
+ * `usergraph bootstrap --json` with bootstrapArgs, run in this process (the CLI's own argument parser and
+ * bootstrap function; foundation.e2e runs the real command).
+ */
 export async function bootstrapOrganization(dataDir: string, slug: string, extraArgs: string[] = []): Promise<BootstrapResult> {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    [
-      join(repoRoot(), 'apps/cli/dist/main.js'),
-      'bootstrap',
-      '--org-slug',
-      slug,
-      '--org-name',
-      `Org ${slug}`,
-      '--admin-email',
-      `admin@${slug}.test`,
-      '--admin-username',
-      'admin',
-      '--admin-password',
-      ADMIN_PASSWORD,
-      '--permissions',
-      'users:register,organization-users:write,organization-users:read',
-      '--json',
-      ...extraArgs,
-    ],
-    { env: { ...process.env, USERGRAPH_DATA_DIR: dataDir } },
-  );
-  return JSON.parse(stdout) as BootstrapResult;
+  return withCliClient(dataDir, (client) => bootstrap(client, parseBootstrapArgs(bootstrapArgs(slug, extraArgs))));
+}
+
+/**
+ * `usergraph reconcile --min-age-seconds 0 --json`, at once, run in this process (the CLI's own reconcileStack;
+ * reconcile.e2e runs the real command): its report.
+ */
+export async function reconcile(dataDir: string): Promise<Awaited<ReturnType<typeof reconcileStack>>> {
+  return withCliClient(dataDir, (client) => reconcileStack(client, 0));
+}
+
+/** Waits (bounded, 5 s) until `name`'s process is gone; fails the test if it is still there. */
+export async function expectExited(stack: RunningStack, name: ServiceName, message = `${name} exited`): Promise<void> {
+  for (let i = 0; i < 100 && stack.pid(name) !== undefined; i++) await new Promise((r) => setTimeout(r, 50));
+  expect(stack.pid(name), message).toBeUndefined();
+}
+
+/**
+ * A crash at a FAULT_INJECTION point: restarts `name` with the point set, runs `write` (the request the crash
+ * cuts short; it asserts what its client sees), waits for the process to be gone and clears the point. The
+ * service stays down, so the test can look at what the crash left before a restart's first pass moves it.
+ */
+export async function crashLeavingDown(
+  stack: RunningStack,
+  name: ServiceName,
+  point: string,
+  write: () => Promise<unknown>,
+): Promise<void> {
+  const options = optionsOf.get(stack);
+  if (!options) throw new Error('a crash needs a stack from startTestStack');
+  const env = ((options.serviceEnv ??= {})[name] ??= {});
+  env.FAULT_INJECTION = point;
+  try {
+    await stack.restart(name);
+    await write();
+    await expectExited(stack, name, `${name} crashed at ${point}`);
+  } finally {
+    delete env.FAULT_INJECTION;
+  }
+}
+
+/** crashLeavingDown, then `name` started again, clean: the stack serves as before, with what the crash left. */
+export async function crash(stack: RunningStack, name: ServiceName, point: string, write: () => Promise<unknown>): Promise<void> {
+  await crashLeavingDown(stack, name, point, write);
+  await stack.restart(name);
 }
 
 /** Direct database access, to count what was really stored. */
@@ -170,30 +268,30 @@ export async function openDatabase(stack: RunningStack, prefix: string, name: 'i
 
 export const uniqueEmail = (label: string) => `${label}.${randomBytes(4).toString('hex')}@example.ca`;
 
-/** Reads the development outbox through the CLI, as a developer would (`npm run usergraph -- outbox`). */
-export async function readOutbox(dataDir: string, to: string): Promise<Array<{ to: string; subject: string; text: string }>> {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    [join(repoRoot(), 'apps/cli/dist/main.js'), 'outbox', '--to', to, '--json'],
-    { env: { ...process.env, USERGRAPH_DATA_DIR: dataDir } },
-  );
-  return JSON.parse(stdout) as Array<{ to: string; subject: string; text: string }>;
+export interface OutboxMessage {
+  to: string;
+  subject: string;
+  text: string;
+}
+
+/**
+ * The development outbox for `to`, newest first: what `usergraph outbox --to <to> --json` prints, through
+ * the same command, in this process (verification.e2e runs the real command).
+ */
+export async function readOutbox(dataDir: string, to: string): Promise<OutboxMessage[]> {
+  return withCliClient(dataDir, async (client) => (await client.identity.call(identityCommands.listOutbox, { to, limit: 20 })).messages);
 }
 
 /**
  * Codes are issued after the request is answered (issue 12, finding 8): polls
- * the outbox (bounded) until `to` holds at least `count` messages; newest first.
+ * the outbox (bounded, 30 s) until `to` holds at least `count` messages; newest first.
  */
-export async function waitForOutbox(
-  dataDir: string,
-  to: string,
-  count: number,
-): Promise<Array<{ to: string; subject: string; text: string }>> {
-  for (let i = 0; i < 50; i++) {
+export async function waitForOutbox(dataDir: string, to: string, count: number): Promise<OutboxMessage[]> {
+  for (const deadline = Date.now() + 30_000; ; await new Promise((r) => setTimeout(r, 50))) {
     const mails = await readOutbox(dataDir, to);
     if (mails.length >= count) return mails;
+    if (Date.now() > deadline) throw new Error(`${to} never received ${count} message(s)`);
   }
-  throw new Error(`${to} never received ${count} message(s)`);
 }
 
 /** The OAuth 2.0 client-credentials grant at the gateway, with a form body. */

@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { identityCommands, licensingCommands, orgUsersCommands } from '@usergraph/contracts';
 import { repoRoot } from '@usergraph/embedded-store';
 import { startStack, writeStackState, removeStackState, type RunningStack } from './stack.js';
-import { connectToStack } from './stack-client.js';
+import { connectToStack, reconcileStack } from './stack-client.js';
 import { bootstrap, describeFailure, parseBootstrapArgs } from './bootstrap.js';
 import { loadStartEnv } from './start-env.js';
 import { passThroughEnv } from './env.js';
@@ -147,18 +147,11 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'reconcile': {
-      // Profiles first: removing a stuck profile also removes what it left in identity and licensing.
       const { values } = parseArgs({
         args: rest,
         options: { 'min-age-seconds': { type: 'string', default: '300' }, json: { type: 'boolean', default: false } },
       });
-      const minAgeSeconds = Number(values['min-age-seconds']);
-      const stack = connectToStack();
-      const report = {
-        orgUsers: await stack.orgUsers.call(orgUsersCommands.reconcile, { minAgeSeconds }),
-        identity: await stack.identity.call(identityCommands.reconcile, { minAgeSeconds }),
-        licensing: await stack.licensing.call(licensingCommands.reconcile, { minAgeSeconds }),
-      };
+      const report = await reconcileStack(connectToStack(), Number(values['min-age-seconds']));
       process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `Reconciled: ${JSON.stringify(report)}\n`);
       return;
     }

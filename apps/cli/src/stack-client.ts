@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ServingService } from '@usergraph/contracts';
+import { identityCommands, licensingCommands, orgUsersCommands, type ServingService } from '@usergraph/contracts';
 import { createInternalClient } from '@usergraph/service-kit';
 import { repoRoot } from '@usergraph/embedded-store';
 import { loadOrCreateDevSecrets } from './secrets.js';
@@ -31,3 +31,15 @@ export function connectToStack(env: NodeJS.ProcessEnv = process.env) {
 }
 
 export type StackClient = ReturnType<typeof connectToStack>;
+
+/**
+ * `usergraph reconcile`: each service repairs its own records, skipping anything younger than
+ * `minAgeSeconds`. Profiles first: removing a stuck profile also removes what it left in identity and licensing.
+ */
+export async function reconcileStack(stack: StackClient, minAgeSeconds: number) {
+  return {
+    orgUsers: await stack.orgUsers.call(orgUsersCommands.reconcile, { minAgeSeconds }),
+    identity: await stack.identity.call(identityCommands.reconcile, { minAgeSeconds }),
+    licensing: await stack.licensing.call(licensingCommands.reconcile, { minAgeSeconds }),
+  };
+}
