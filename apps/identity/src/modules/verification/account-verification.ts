@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { emailSchema, slugSchema, validate } from '@usergraph/validation';
+import type { AuditOrigin } from '@usergraph/audit';
 import { DomainError, type Caller } from '@usergraph/service-kit';
 import type { OrgUsersClient } from '../../clients.js';
 import type { BackgroundQueue } from '../background/background-queue.js';
@@ -43,7 +44,7 @@ export function createAccountVerification(deps: {
     return self && changed && profile.status !== 'CLOSED' ? user : undefined;
   }
 
-  async function verifyEmail(raw: unknown, ctx: { clientIp: string; caller: Caller }) {
+  async function verifyEmail(raw: unknown, ctx: { clientIp: string; caller: Caller; origin: AuditOrigin }) {
     const checked = validate(verifyArgs, raw);
     if (!checked.ok) throw new DomainError('BAD_USER_INPUT', 'Invalid input', checked.errors);
     const { organizationSlug, email, code } = checked.value;
@@ -57,8 +58,9 @@ export function createAccountVerification(deps: {
     await deps.verification.check('email-verification', user ?? { organizationId: NO_ID, userId: NO_ID, email }, code);
     if (!user) throw wrongCode();
     await deps.limits.codeSucceeded(account);
-    await deps.orgUsers.markEmailVerified(user.organizationId, user.userId, user.email);
-    if (user.pending) await deps.orgUsers.setUserStatus(user.organizationId, user.userId, 'ACTIVE');
+    // Each records its event with its change (user.email_verified, user.activated), naming who proved the code.
+    await deps.orgUsers.markEmailVerified(user.organizationId, user.userId, user.email, ctx.origin);
+    if (user.pending) await deps.orgUsers.setUserStatus(user.organizationId, user.userId, 'ACTIVE', ctx.origin);
     return { success: true, message: user.pending ? 'Email verified: the account is active.' : 'Email verified.' };
   }
 
