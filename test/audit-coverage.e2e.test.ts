@@ -1,7 +1,7 @@
 /**
  * Issue 16, review of the audit log's coverage (docs/audit-log.md, "What is recorded"):
- * - every state change is recorded: email verification and the status change it makes, A's account
- *   state (sync mark, legal agreements, notification preferences) and its financial data;
+ * - every state change is recorded: an organization's creation, email verification and the status change
+ *   it makes, A's account state (sync mark, legal agreements, notification preferences) and its financial data;
  * - authorization refusals of administrative mutations are recorded (`outcome: 'refused'`), in the
  *   caller's organization, at most AUDIT_REFUSED_PER_MINUTE per caller and service;
  * - a support admin's actions through licensing and identity name the support admin, as org-users' do.
@@ -102,6 +102,17 @@ describe('audit log coverage', () => {
   });
 
   describe('every state change is recorded', () => {
+    it("an organization's creation (bootstrap) is in its own trail, as the operator's", async () => {
+      const [created] = await eventually(acmeAdmin, { action: 'organization.created' });
+      expect(created).toMatchObject({
+        actor: { type: 'system', id: 'bootstrap' },
+        target: { type: 'organization', id: acme.organization.id },
+        outcome: 'SUCCESS',
+      });
+      // globex's is in globex's trail only.
+      expect((await eventually(globexAdmin, { action: 'organization.created' })).map((e) => e.target.id)).toEqual([globex.organization.id]);
+    });
+
     it("B's email verification activates the account: user.activated, the status named, no value", async () => {
       const email = uniqueEmail('pending');
       const res = await gql(
@@ -185,15 +196,18 @@ describe('audit log coverage', () => {
       const target = acme.admin.id;
       const update = await gql(url(), UPDATE, { input: { id: target, user: { firstName: 'Mallory' } } }, bearer(member.jwt));
       expect(update.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      const synced = await gql(url(), SYNCED, { id: target }, bearer(member.jwt));
+      expect(synced.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
       const group = await gql(url(), 'mutation { createGroup(name: "EVIL") { name } }', {}, bearer(member.jwt));
       expect(group.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
       const app = await gql(url(), CREATE_APP, { name: 'evil' }, bearer(member.jwt));
       expect(app.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
 
-      const refused = await eventually(acmeAdmin, { actor: member.id }, 3);
+      const refused = await eventually(acmeAdmin, { actor: member.id }, 4);
       expect(refused.map((e) => [e.action, e.target.type, e.target.id, e.outcome]).sort()).toEqual(
         [
           ['user.updated', 'user', target, 'REFUSED'],
+          ['user.synced', 'user', target, 'REFUSED'],
           ['group.created', 'organization', acme.organization.id, 'REFUSED'],
           ['application.created', 'organization', acme.organization.id, 'REFUSED'],
         ].sort(),

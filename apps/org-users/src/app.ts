@@ -55,7 +55,6 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
   registerMongoPoolMetrics(metrics.registry, conn.getClient());
   const registrations = createRegistrationCounter(metrics.registry, ['A', 'D']);
   const organizationRepository = createOrganizationRepository(conn);
-  const organizations = createOrganizationService({ conn, organizations: organizationRepository });
   const userRepository = createUserRepository(conn);
   if (env.FAULT_INJECTION && env.NODE_ENV === 'production') throw new Error('FAULT_INJECTION is for tests and is refused in production');
   if (env.RECONCILE_MIN_MARKER_AGE_SECONDS < 60 && env.NODE_ENV === 'production')
@@ -84,6 +83,7 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
     sweepIntervalMs: 3_600_000,
     faults: crashAt,
   });
+  const organizations = createOrganizationService({ conn, organizations: organizationRepository, kickAudit: audit.kickOrganization });
   const users = createUserService({ conn, users: userRepository, searchIndex, logger, audit });
 
   if (env.NODE_ENV !== 'production') {
