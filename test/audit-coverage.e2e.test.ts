@@ -33,7 +33,8 @@ const ACCEPT = `mutation($v: String!, $id: ID) { acceptLegalAgreement(version: $
 const PREFS = `mutation($input: NotificationPreferencesInput!, $id: ID) { updateNotificationPreferences(input: $input, userId: $id) { id } }`;
 const RECORD_CONNECTION = `mutation($input: RecordConnectionInput!) { recordConnection(input: $input) { id } }`;
 const RECORD_TRADELINE = `mutation($input: RecordTradelineInput!) { recordTradeline(input: $input) { id } }`;
-const CREATE_APP = `mutation($name: String!) { createApplication(name: $name, permissions: ["organization-users:read"]) { application { clientId } clientSecret } }`;
+const CREATE_APP =
+  'mutation($name: String!) { createApplication(name: $name, permissions: ["organization-users:read"]) { application { clientId } clientSecret } }';
 
 const PASSWORD = 'Kessel-Run-12-Parsecs';
 const REFUSED_PER_MINUTE = 4;
@@ -80,9 +81,14 @@ describe('audit log coverage', () => {
   }
 
   async function registerMember(): Promise<{ jwt: string; id: string }> {
-    const res = await gql(url(), B_REGISTER, { ...realisticRegisterVariables(uniqueEmail('member')), telephone: null }, {
-      'x-organization-slug': 'acme',
-    });
+    const res = await gql(
+      url(),
+      B_REGISTER,
+      { ...realisticRegisterVariables(uniqueEmail('member')), telephone: null },
+      {
+        'x-organization-slug': 'acme',
+      },
+    );
     expect(res.errors).toBeUndefined();
     return { jwt: res.data!.register.session.jwt as string, id: res.data!.register.user.id as string };
   }

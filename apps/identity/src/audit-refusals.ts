@@ -1,6 +1,6 @@
 import type { RefusalRule } from '@usergraph/audit';
 
-const application: RefusalRule['target'] = { type: 'application', of: (a) => a.clientId };
+const application: RefusalRule['target'] = { type: 'application', arg: ['clientId'] };
 
 /**
  * identity's administrative mutations whose authorization refusals are recorded (docs/audit-log.md,

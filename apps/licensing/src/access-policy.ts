@@ -163,7 +163,15 @@ export function createAccessPolicy(deps: {
   /** Who acts, as an audit event names them (packages/audit's one helper, as org-users'): a support admin is told apart by their assignment. */
   const auditOrigin = createAuditOrigin(async (c) => (await deps.assignmentOf(c.organizationId, c.userId))?.supportAdmin ?? false);
 
-  return { viewerOf, readScope, requireDirectoryReader, requireOrganizationAdmin, requireAdminPermission, requireWriteOnUsers, auditOrigin };
+  return {
+    viewerOf,
+    readScope,
+    requireDirectoryReader,
+    requireOrganizationAdmin,
+    requireAdminPermission,
+    requireWriteOnUsers,
+    auditOrigin,
+  };
 }
 
 export type AccessPolicy = ReturnType<typeof createAccessPolicy>;

@@ -105,7 +105,12 @@ export async function startLicensing(env: LicensingEnv, logger: Logger, conn: Co
   });
 
   // Refused administrative mutations (docs/audit-log.md): recorded, at most AUDIT_REFUSED_PER_MINUTE per caller.
-  const refusals = createRefusalAudit({ record: audit.record, originOf: policy.auditOrigin, perMinute: env.AUDIT_REFUSED_PER_MINUTE, logger });
+  const refusals = createRefusalAudit({
+    record: audit.record,
+    originOf: policy.auditOrigin,
+    perMinute: env.AUDIT_REFUSED_PER_MINUTE,
+    logger,
+  });
 
   const service = await startSubgraphService({
     name: 'licensing',
@@ -114,7 +119,10 @@ export async function startLicensing(env: LicensingEnv, logger: Logger, conn: Co
     logger,
     schema: buildLicensingSchema([
       refusals.wrap(
-        mergeResolvers([createLicenseResolvers({ licenses, groups, policy }), createGroupResolvers({ groups, licenses, policy, existingUserIds })]),
+        mergeResolvers([
+          createLicenseResolvers({ licenses, groups, policy }),
+          createGroupResolvers({ groups, licenses, policy, existingUserIds }),
+        ]),
         LICENSING_REFUSALS,
       ),
     ]),

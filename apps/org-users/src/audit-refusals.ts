@@ -1,6 +1,7 @@
 import type { RefusalAudit, RefusalRule } from '@usergraph/audit';
 
-const user = (of: (args: Record<string, any>) => unknown): RefusalRule['target'] => ({ type: 'user', of });
+const user = (...arg: string[]): RefusalRule['target'] => ({ type: 'user', arg });
+const endpoint = (arg: string): RefusalRule['target'] => ({ type: 'webhook_endpoint', arg: [arg] });
 
 /**
  * org-users' administrative mutations whose authorization refusals are recorded (docs/audit-log.md,
@@ -10,20 +11,20 @@ const user = (of: (args: Record<string, any>) => unknown): RefusalRule['target']
  */
 export const ORG_USERS_REFUSALS: Record<string, RefusalRule> = {
   createUser: { action: 'user.created' },
-  updateUser: { action: 'user.updated', target: user((a) => a.input?.id) },
+  updateUser: { action: 'user.updated', target: user('input', 'id') },
   deleteUsers: { action: 'user.deleted' },
   registerOrganizationUser: { action: 'user.created' },
-  recordConnection: { action: 'connection.recorded', target: user((a) => a.input?.userId) },
-  recordTradeline: { action: 'tradeline.recorded', target: user((a) => a.input?.userId) },
-  markUserSynced: { action: 'user.synced', target: user((a) => a.userId) },
-  acceptLegalAgreement: { action: 'user.updated', target: user((a) => a.userId) },
-  updateNotificationPreferences: { action: 'user.updated', target: user((a) => a.userId) },
-  closeAccount: { action: 'user.closed', target: user((a) => a.userId) },
+  recordConnection: { action: 'connection.recorded', target: user('input', 'userId') },
+  recordTradeline: { action: 'tradeline.recorded', target: user('input', 'userId') },
+  markUserSynced: { action: 'user.synced', target: user('userId') },
+  acceptLegalAgreement: { action: 'user.updated', target: user('userId') },
+  updateNotificationPreferences: { action: 'user.updated', target: user('userId') },
+  closeAccount: { action: 'user.closed', target: user('userId') },
   createWebhookEndpoint: { action: 'webhook.endpoint_created' },
-  disableWebhookEndpoint: { action: 'webhook.endpoint_disabled', target: { type: 'webhook_endpoint', of: (a) => a.id } },
-  enableWebhookEndpoint: { action: 'webhook.endpoint_enabled', target: { type: 'webhook_endpoint', of: (a) => a.id } },
-  rotateWebhookEndpointSecret: { action: 'webhook.secret_rotated', target: { type: 'webhook_endpoint', of: (a) => a.id } },
-  redeliverWebhookEvent: { action: 'webhook.redelivery_requested', target: { type: 'webhook_endpoint', of: (a) => a.endpointId } },
+  disableWebhookEndpoint: { action: 'webhook.endpoint_disabled', target: endpoint('id') },
+  enableWebhookEndpoint: { action: 'webhook.endpoint_enabled', target: endpoint('id') },
+  rotateWebhookEndpointSecret: { action: 'webhook.secret_rotated', target: endpoint('id') },
+  redeliverWebhookEvent: { action: 'webhook.redelivery_requested', target: endpoint('endpointId') },
 };
 
 /** The merged resolvers with ORG_USERS_REFUSALS applied. */

@@ -20,12 +20,12 @@ function harness(perMinute = 3, fail = false) {
     },
     originOf: async (ctx) => originOf(ctx),
     perMinute,
-    logger: { warn: (o: unknown) => void warnings.push(o), error: (o: unknown) => void errors.push(o) } as never,
+    logger: { warn: (o: unknown) => void warnings.push(o), error: (o: unknown) => void errors.push(o) },
   });
   const resolvers = refusals.wrap(
     {
       Mutation: {
-        updateUser: async (_: unknown, args: Record<string, any>) => {
+        updateUser: async (_: unknown, args: Record<string, unknown>) => {
           if (args.throw === 'forbidden') throw forbidden('no');
           if (args.throw === 'notFound') throw new DomainError('NOT_FOUND', 'User not found');
           if (args.throw === 'bad') throw new DomainError('BAD_USER_INPUT', 'Invalid input');
@@ -33,7 +33,7 @@ function harness(perMinute = 3, fail = false) {
         },
       },
     },
-    { updateUser: { action: 'user.updated', target: { type: 'user', of: (a) => a.input?.id } } },
+    { updateUser: { action: 'user.updated', target: { type: 'user', arg: ['input', 'id'] } } },
   );
   const call = (args: Record<string, unknown>, caller: Caller = member) =>
     (resolvers.Mutation.updateUser as (...a: unknown[]) => Promise<unknown>)(undefined, args, ctxOf(caller), undefined);
@@ -76,7 +76,7 @@ describe('refused administrative actions', () => {
     for (let i = 0; i < 10; i++) await expect(h.call({ throw: 'forbidden' })).rejects.toThrow();
     expect(h.recorded).toHaveLength(3);
     expect(h.warnings).toHaveLength(1);
-    await expect(h.call({ throw: 'forbidden' }, { ...member, userId: 'u-other' } as Caller)).rejects.toThrow();
+    await expect(h.call({ throw: 'forbidden' }, { ...member, userId: 'u-other' })).rejects.toThrow();
     expect(h.recorded).toHaveLength(4);
   });
 

@@ -1,6 +1,6 @@
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { AuditOrigin } from '@usergraph/contracts';
-import { DomainError, errSummary, type Caller, type Logger } from '@usergraph/service-kit';
+import { DomainError, errSummary, type Caller } from '@usergraph/service-kit';
 import type { NewAuditEvent } from './event.js';
 
 /** The ids a refusal may name as its target: a user's (an ObjectId) or an application's client id, never free text. */
@@ -9,11 +9,20 @@ const TARGET_ID = /^[A-Za-z0-9_-]{8,64}$/;
 /** An administrative mutation whose authorization refusals are recorded: the action its success records, and its target argument. */
 export interface RefusalRule {
   action: string;
-  /** The argument naming the user or application acted on; absent (or not an id) means the organization. */
-  target?: { type: string; of: (args: Record<string, any>) => unknown };
+  /** The argument naming what is acted on (its path in the arguments, e.g. ['input', 'id']); absent, or not an id, means the organization. */
+  target?: { type: string; arg: readonly string[] };
 }
 
-type Resolver = (parent: unknown, args: Record<string, any>, ctx: { caller: Caller; requestId: string; clientIp: string }, info: unknown) => unknown;
+type Resolver = (
+  parent: unknown,
+  args: Record<string, unknown>,
+  ctx: { caller: Caller; requestId: string; clientIp: string },
+  info: unknown,
+) => unknown;
+
+/** The argument at `path` (e.g. ['input', 'id']), or undefined. */
+const argAt = (args: unknown, path: readonly string[]): unknown =>
+  path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), args);
 
 /**
  * Refused administrative actions (outcome `refused`, docs/audit-log.md): the line is authorization, not
@@ -27,7 +36,7 @@ export function createRefusalAudit(opts: {
   record: (origin: AuditOrigin, e: NewAuditEvent) => Promise<void>;
   originOf: (ctx: { caller: Caller; requestId: string; clientIp: string }) => Promise<AuditOrigin>;
   perMinute: number;
-  logger: Pick<Logger, 'warn' | 'error'>;
+  logger: { warn: (obj: object, msg: string) => void; error: (obj: object, msg: string) => void };
 }) {
   const limiter = opts.perMinute > 0 ? new RateLimiterMemory({ points: opts.perMinute, duration: 60 }) : undefined;
 
@@ -41,7 +50,10 @@ export function createRefusalAudit(opts: {
     } catch (res) {
       if (!(res instanceof RateLimiterRes)) throw res;
       if (res.consumedPoints === opts.perMinute + 1)
-        opts.logger.warn({ actor: origin.actor, perMinute: opts.perMinute }, 'audit: refused actions over the budget this minute are not recorded');
+        opts.logger.warn(
+          { actor: origin.actor, perMinute: opts.perMinute },
+          'audit: refused actions over the budget this minute are not recorded',
+        );
       return false;
     }
   }
@@ -78,16 +90,21 @@ export function createRefusalAudit(opts: {
     for (const [name, rule] of Object.entries(rules)) {
       const resolve = mutations[name];
       if (!resolve) throw new Error(`audit refusals: no mutation ${name}`);
-      wrapped[name] = async (parent: unknown, args: Record<string, any>, ctx: Parameters<Resolver>[2], info: unknown) => {
+      wrapped[name] = async (parent: unknown, args: Record<string, unknown>, ctx: Parameters<Resolver>[2], info: unknown) => {
         try {
           return await resolve(parent, args, ctx, info);
         } catch (err) {
           const c = ctx.caller;
           if (err instanceof DomainError && c.kind !== 'anonymous') {
-            const raw = rule.target?.of(args);
+            const raw = rule.target && argAt(args, rule.target.arg);
             const named = rule.target && typeof raw === 'string' && TARGET_ID.test(raw) ? { type: rule.target.type, id: raw } : undefined;
             if (err.code === 'FORBIDDEN' || (err.code === 'NOT_FOUND' && named))
-              await refused(() => opts.originOf(ctx), c.organizationId, rule.action, named ?? { type: 'organization', id: c.organizationId });
+              await refused(
+                () => opts.originOf(ctx),
+                c.organizationId,
+                rule.action,
+                named ?? { type: 'organization', id: c.organizationId },
+              );
           }
           throw err;
         }

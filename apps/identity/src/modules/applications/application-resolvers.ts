@@ -42,7 +42,11 @@ export function createApplicationResolvers(deps: {
     },
     Mutation: {
       async createApplication(_, args, ctx) {
-        const { clientSecret, ...application } = await deps.applications.create(await adminOrganization(ctx), args, await deps.auditOrigin(ctx));
+        const { clientSecret, ...application } = await deps.applications.create(
+          await adminOrganization(ctx),
+          args,
+          await deps.auditOrigin(ctx),
+        );
         return { application, clientSecret };
       },
       setApplicationStatus: async (_, args, ctx) =>

@@ -59,7 +59,13 @@ export function createGroupResolvers(deps: {
               support: 'has a support admin as a member: only the platform operator changes their groups',
               admin: 'has a company admin as a member: removing them needs organization-users:admin',
             }));
-            await deps.licenses.updateGroupMembership(org, userIds, (ids) => ids.filter((g) => g !== groupId), guardOf, await deps.policy.auditOrigin(ctx));
+            await deps.licenses.updateGroupMembership(
+              org,
+              userIds,
+              (ids) => ids.filter((g) => g !== groupId),
+              guardOf,
+              await deps.policy.auditOrigin(ctx),
+            );
           },
           await deps.policy.auditOrigin(ctx),
         );
@@ -84,7 +90,13 @@ export function createGroupResolvers(deps: {
         const group = await deps.groups.byName(org, args.name);
         const userIds = await members(org, args.userIds);
         const guardOf = await deps.policy.requireWriteOnUsers(ctx.caller, org, userIds);
-        await deps.licenses.updateGroupMembership(org, userIds, (ids) => ids.filter((g) => g !== group._id), guardOf, await deps.policy.auditOrigin(ctx));
+        await deps.licenses.updateGroupMembership(
+          org,
+          userIds,
+          (ids) => ids.filter((g) => g !== group._id),
+          guardOf,
+          await deps.policy.auditOrigin(ctx),
+        );
         return view(await deps.groups.byName(org, args.name)); // its count after the change
       },
     },

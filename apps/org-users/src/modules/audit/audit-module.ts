@@ -34,7 +34,10 @@ export async function createAuditModule(deps: {
   // A's financial data: a connection or tradeline carries its `*.recorded` event in its own insert.
   // An organization's creation carries its event in the insert.
   const organizations = embeddedOutboxSource(deps.conn, 'organizations');
-  const financial = { connections: embeddedOutboxSource(deps.conn, 'connections'), tradelines: embeddedOutboxSource(deps.conn, 'tradelines') };
+  const financial = {
+    connections: embeddedOutboxSource(deps.conn, 'connections'),
+    tradelines: embeddedOutboxSource(deps.conn, 'tradelines'),
+  };
   const listeners: Array<() => void> = [];
   /** Stores events (idempotent); when a new one maps to a webhook, the webhook worker is told at once, not at its next poll. */
   const storeEvents = async (events: AuditEvent[]): Promise<number> => {

@@ -36,7 +36,11 @@ export function createAccountService(deps: {
     return profile;
   }
 
-  async function acceptLegalAgreement(caller: Caller, args: { version: unknown; userId?: string | null }, origin: AuditOrigin): Promise<ProfileDto> {
+  async function acceptLegalAgreement(
+    caller: Caller,
+    args: { version: unknown; userId?: string | null },
+    origin: AuditOrigin,
+  ): Promise<ProfileDto> {
     const target = await deps.access.accountTarget(caller, args.userId ?? undefined, (raw) => parseInput(userIdSchema, raw, ['userId']));
     const version = parseInput(agreementVersionSchema, args.version, ['version']);
     return naming(args.userId != null, deps.users.acceptLegalAgreement(target.organizationId, target.userId, version, new Date(), origin));

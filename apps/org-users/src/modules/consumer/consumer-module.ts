@@ -45,7 +45,13 @@ export function createConsumerModule(deps: {
   const resolvers = createConsumerResolvers({
     registration,
     accounts: createAccountService({ users, connections, access, identity: deps.identity, licensing: deps.licensing }),
-    financialData: createFinancialDataService({ users, connections, tradelines: createTradelineRepository(conn), access, audit: deps.audit }),
+    financialData: createFinancialDataService({
+      users,
+      connections,
+      tradelines: createTradelineRepository(conn),
+      access,
+      audit: deps.audit,
+    }),
     auditOrigin: access.auditOrigin,
   });
   return { resolvers };

@@ -81,7 +81,13 @@ export function createOrganizationService(deps: {
     // The operator's (the bootstrap CLI, or `start`'s public organization): in the organization's own trail, with its insert.
     const event = auditEvent(
       { actor: { type: 'system', id: 'bootstrap' } },
-      { action: 'organization.created', organizationId: id, target: { type: 'organization', id }, outcome: 'success', key: [id, 'organization.created'] },
+      {
+        action: 'organization.created',
+        organizationId: id,
+        target: { type: 'organization', id },
+        outcome: 'success',
+        key: [id, 'organization.created'],
+      },
     );
     const doc = await organizations.insert({
       _id: id,

@@ -298,7 +298,12 @@ export function createUserService(deps: {
   }
 
   /** Clears the unverified mark (`user.email_verified`, the field's name only); `verified` while the email is still `email`. */
-  async function markEmailVerified(organizationId: string, userId: string, email: string, origin?: AuditOrigin): Promise<{ verified: boolean }> {
+  async function markEmailVerified(
+    organizationId: string,
+    userId: string,
+    email: string,
+    origin?: AuditOrigin,
+  ): Promise<{ verified: boolean }> {
     const normalized = normalizeEmail(email);
     const event = userEvent(origin, organizationId, userId, {
       action: 'user.email_verified',
