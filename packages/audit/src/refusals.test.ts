@@ -58,7 +58,11 @@ describe('refused administrative actions', () => {
   it('a target that is not an id (free text, an email) is never recorded: the organization is named instead', async () => {
     const h = harness();
     await expect(h.call({ throw: 'forbidden', input: { id: 'leia@example.com' } })).rejects.toThrow();
-    expect(h.recorded[0]!.event.target).toEqual({ type: 'organization', id: 'org-1' });
+    await expect(h.call({ throw: 'forbidden', input: { id: 'leia_organa_1977' } })).rejects.toThrow();
+    expect(h.recorded.map((r) => r.event.target)).toEqual([
+      { type: 'organization', id: 'org-1' },
+      { type: 'organization', id: 'org-1' },
+    ]);
   });
 
   it('NOT_FOUND is a refusal only for a named target; bad input, success and anonymous callers record nothing', async () => {

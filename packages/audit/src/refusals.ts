@@ -3,8 +3,11 @@ import type { AuditOrigin } from '@usergraph/contracts';
 import { DomainError, errSummary, type Caller } from '@usergraph/service-kit';
 import type { NewAuditEvent } from './event.js';
 
-/** The ids a refusal may name as its target: a user's (an ObjectId) or an application's client id, never free text. */
-const TARGET_ID = /^[A-Za-z0-9_-]{8,64}$/;
+/**
+ * The ids a refusal may name as its target: a user's or an endpoint's (an ObjectId) or an application's
+ * client id (`app_` + an ObjectId). Never free text: a username or an email typed there is not recorded.
+ */
+const TARGET_ID = /^(app_)?[a-f0-9]{24}$/;
 
 /** An administrative mutation whose authorization refusals are recorded: the action its success records, and its target argument. */
 export interface RefusalRule {

@@ -44,7 +44,8 @@ export function createAccountVerification(deps: {
     return self && changed && profile.status !== 'CLOSED' ? user : undefined;
   }
 
-  async function verifyEmail(raw: unknown, ctx: { clientIp: string; caller: Caller; origin: AuditOrigin }) {
+  /** `ctx.origin`: who acts, for the events; asked only once the code was right. */
+  async function verifyEmail(raw: unknown, ctx: { clientIp: string; caller: Caller; origin: () => Promise<AuditOrigin> }) {
     const checked = validate(verifyArgs, raw);
     if (!checked.ok) throw new DomainError('BAD_USER_INPUT', 'Invalid input', checked.errors);
     const { organizationSlug, email, code } = checked.value;
@@ -59,8 +60,9 @@ export function createAccountVerification(deps: {
     if (!user) throw wrongCode();
     await deps.limits.codeSucceeded(account);
     // Each records its event with its change (user.email_verified, user.activated), naming who proved the code.
-    await deps.orgUsers.markEmailVerified(user.organizationId, user.userId, user.email, ctx.origin);
-    if (user.pending) await deps.orgUsers.setUserStatus(user.organizationId, user.userId, 'ACTIVE', ctx.origin);
+    const origin = await ctx.origin();
+    await deps.orgUsers.markEmailVerified(user.organizationId, user.userId, user.email, origin);
+    if (user.pending) await deps.orgUsers.setUserStatus(user.organizationId, user.userId, 'ACTIVE', origin);
     return { success: true, message: user.pending ? 'Email verified: the account is active.' : 'Email verified.' };
   }
 

@@ -5,7 +5,7 @@ import type { AccountVerification } from './account-verification.js';
 export function createVerificationResolvers(deps: { accounts: AccountVerification; auditOrigin: AuditOriginOf }): Resolvers {
   return {
     Mutation: {
-      verifyEmail: async (_, args, ctx) => deps.accounts.verifyEmail(args, { ...ctx, origin: await deps.auditOrigin(ctx) }),
+      verifyEmail: (_, args, ctx) => deps.accounts.verifyEmail(args, { ...ctx, origin: () => deps.auditOrigin(ctx) }),
       resendVerificationCode: (_, args, ctx) => deps.accounts.resend(args, ctx),
     },
   };
