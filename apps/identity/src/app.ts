@@ -58,7 +58,8 @@ import { createVerificationService } from './modules/verification/verification-s
 import { createAccountVerification } from './modules/verification/account-verification.js';
 import { createVerificationResolvers } from './modules/verification/verification-resolvers.js';
 import { createIdentityAudit } from './modules/audit/identity-audit.js';
-import { originOf } from '@usergraph/audit';
+import { createAuditOrigin, createRefusalAudit } from '@usergraph/audit';
+import { IDENTITY_REFUSALS } from './audit-refusals.js';
 
 /** C's failure, thrown out of the idempotent step so its key is freed, then answered as the value it is. */
 class RegisterUserFailure extends Error {
@@ -211,6 +212,11 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     faults: crashAt,
   });
 
+  // Who acts, as audit events name them (packages/audit's one helper): a support admin is told apart, as licensing says.
+  const auditOrigin = createAuditOrigin((c) => clients.licensing.isSupportAdmin(c.organizationId, c.userId));
+  // Refused administrative mutations (docs/audit-log.md): recorded, at most AUDIT_REFUSED_PER_MINUTE per caller.
+  const refusals = createRefusalAudit({ record: audit.record, originOf: auditOrigin, perMinute: env.AUDIT_REFUSED_PER_MINUTE, logger });
+
   const service = await startSubgraphService({
     name: 'identity',
     metrics,
@@ -237,7 +243,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
                   fingerprint: () => keyedFingerprint(fingerprintKey, args),
                 },
                 async () => {
-                  const result = await registerUserService.registerUser(ctx.caller, args, originOf(ctx));
+                  const result = await registerUserService.registerUser(ctx.caller, args, await auditOrigin(ctx));
                   // Thrown out of the idempotent step (which frees the key), caught right below.
                   if (!result.success) throw new RegisterUserFailure(result);
                   return result;
@@ -250,7 +256,10 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
           }
         },
       }),
-      createApplicationResolvers({ applications, licensing: clients.licensing, orgUsers: clients.orgUsers }),
+      refusals.wrap(
+        createApplicationResolvers({ applications, licensing: clients.licensing, orgUsers: clients.orgUsers, auditOrigin }),
+        IDENTITY_REFUSALS,
+      ),
       createPasswordResolvers({
         passwords: createPasswordService({
           credentials,
@@ -265,6 +274,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
       }),
       createVerificationResolvers({
         accounts: createAccountVerification({ orgUsers: clients.orgUsers, verification, limits, background }),
+        auditOrigin,
       }),
     ]),
     commands: createIdentityCommands({

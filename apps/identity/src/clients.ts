@@ -1,4 +1,4 @@
-import { licensingCommands, orgUsersCommands, type CommandInput, type CommandOutput } from '@usergraph/contracts';
+import { licensingCommands, orgUsersCommands, type AuditOrigin, type CommandInput, type CommandOutput } from '@usergraph/contracts';
 import { createInternalClient, type InternalClient } from '@usergraph/service-kit';
 import type { CreationPorts, SagaContext } from '@usergraph/user-lifecycle';
 
@@ -19,11 +19,12 @@ export function createOrgUsersClient(client: InternalClient<'org-users'>) {
       client.call(orgUsersCommands.activateProfile, { organizationId, userId, sagaId }),
     deleteProfile: (organizationId: string, userId: string) => client.call(orgUsersCommands.deleteProfile, { organizationId, userId }),
     getProfile: (organizationId: string, userId: string) => client.call(orgUsersCommands.getProfile, { organizationId, userId }),
-    setUserStatus: (organizationId: string, userId: string, status: ProfileRef['status']) =>
-      client.call(orgUsersCommands.setUserStatus, { organizationId, userId, status }),
+    /** `audit`: who made the change, for its event. */
+    setUserStatus: (organizationId: string, userId: string, status: ProfileRef['status'], audit?: AuditOrigin) =>
+      client.call(orgUsersCommands.setUserStatus, { organizationId, userId, status, audit }),
     /** Marks the user's email verified, if it still is `email`. */
-    markEmailVerified: (organizationId: string, userId: string, email: string) =>
-      client.call(orgUsersCommands.markEmailVerified, { organizationId, userId, email }),
+    markEmailVerified: (organizationId: string, userId: string, email: string, audit?: AuditOrigin) =>
+      client.call(orgUsersCommands.markEmailVerified, { organizationId, userId, email, audit }),
     existingUserIds: async (organizationId: string, userIds: string[]) =>
       (await client.call(orgUsersCommands.existingUserIds, { organizationId, userIds })).userIds,
     findUserIdByIdentifier: async (organizationId: string, kind: 'email' | 'phone', value: string) =>
@@ -55,6 +56,9 @@ export function createLicensingClient(client: InternalClient<'licensing'>) {
   return {
     licensesOf: async (organizationId: string, userId: string) =>
       (await client.call(licensingCommands.getUserLicenses, { organizationId, userId })).licenses,
+    /** Whether the user is a support admin (the platform operator's): audit events name them so. */
+    isSupportAdmin: async (organizationId: string, userId: string) =>
+      (await client.call(licensingCommands.getUserLicenses, { organizationId, userId })).supportAdmin,
     /** Bootstrap's licenses step (its first admin): licensing validates the request. */
     assignLicenses: (organizationId: string, userId: string, request: AssignmentRequest & { supportAdmin?: boolean }) =>
       client.call(licensingCommands.assignLicenses, { organizationId, userId, ...request }),

@@ -1,3 +1,4 @@
+import { createAuditOrigin } from '@usergraph/audit';
 import { DomainError, forbidden, requireAuthenticated, type Caller } from '@usergraph/service-kit';
 import type { AssignmentDoc } from './modules/licenses/assignment-repository.js';
 import type { WriteGuard } from './modules/licenses/license-service.js';
@@ -159,7 +160,18 @@ export function createAccessPolicy(deps: {
     return (userId) => guardOf(userId, userIds.indexOf(userId));
   }
 
-  return { viewerOf, readScope, requireDirectoryReader, requireOrganizationAdmin, requireAdminPermission, requireWriteOnUsers };
+  /** Who acts, as an audit event names them (packages/audit's one helper, as org-users'): a support admin is told apart by their assignment. */
+  const auditOrigin = createAuditOrigin(async (c) => (await deps.assignmentOf(c.organizationId, c.userId))?.supportAdmin ?? false);
+
+  return {
+    viewerOf,
+    readScope,
+    requireDirectoryReader,
+    requireOrganizationAdmin,
+    requireAdminPermission,
+    requireWriteOnUsers,
+    auditOrigin,
+  };
 }
 
 export type AccessPolicy = ReturnType<typeof createAccessPolicy>;

@@ -1,9 +1,11 @@
 import type { Connection } from 'mongoose';
 import { orgUsersCommands } from '@usergraph/contracts';
-import { createServiceAudit, embeddedOutboxSource } from '@usergraph/audit';
+import { createRefusalAudit, createServiceAudit, embeddedOutboxSource } from '@usergraph/audit';
+import { LICENSING_REFUSALS } from './audit-refusals.js';
 import { isDatabaseReady, isDatabaseUnavailableError } from '@usergraph/mongo';
 import {
   isNotFound,
+  mergeResolvers,
   createInternalClient,
   identityCallerLiveness,
   startSubgraphService,
@@ -102,14 +104,27 @@ export async function startLicensing(env: LicensingEnv, logger: Logger, conn: Co
     },
   });
 
+  // Refused administrative mutations (docs/audit-log.md): recorded, at most AUDIT_REFUSED_PER_MINUTE per caller.
+  const refusals = createRefusalAudit({
+    record: audit.record,
+    originOf: policy.auditOrigin,
+    perMinute: env.AUDIT_REFUSED_PER_MINUTE,
+    logger,
+  });
+
   const service = await startSubgraphService({
     name: 'licensing',
     metrics,
     env,
     logger,
     schema: buildLicensingSchema([
-      createLicenseResolvers({ licenses, groups, policy }),
-      createGroupResolvers({ groups, licenses, policy, existingUserIds }),
+      refusals.wrap(
+        mergeResolvers([
+          createLicenseResolvers({ licenses, groups, policy }),
+          createGroupResolvers({ groups, licenses, policy, existingUserIds }),
+        ]),
+        LICENSING_REFUSALS,
+      ),
     ]),
     commands: createLicenseCommands(
       licenses,

@@ -1,6 +1,6 @@
 import { Kind, type DocumentNode } from 'graphql';
 import { DomainError, forbidden, requireAuthenticated, type Caller } from '@usergraph/service-kit';
-import { originOf, type AuditOrigin } from '@usergraph/audit';
+import { createAuditOrigin } from '@usergraph/audit';
 import type { LicensingClient, UserLicenses } from './clients.js';
 import type { ProfileDto } from './modules/users/user-service.js';
 
@@ -219,15 +219,13 @@ export function createAccessPolicy(deps: {
   }
 
   /**
-   * Who acts, as an audit event names them: a support admin (the operator's staff) is told apart from the
-   * organization's own users. The viewer is the one every write resolves anyway (asked once per request).
+   * Who acts, as an audit event names them (packages/audit's one helper): a support admin (the operator's staff)
+   * is told apart from the organization's own users. The viewer is the one every write resolves anyway (asked once per request).
    */
-  async function auditOrigin(ctx: { caller: Caller; requestId: string; clientIp: string }): Promise<AuditOrigin> {
-    const origin = originOf(ctx);
-    if (ctx.caller.kind !== 'user') return origin;
-    const v = await viewerOf(ctx.caller);
-    return v.kind === 'user' && v.supportAdmin ? { ...origin, actor: { type: 'support_admin', id: v.userId } } : origin;
-  }
+  const auditOrigin = createAuditOrigin(async (c) => {
+    const v = await viewerOf(c);
+    return v.kind === 'user' && v.supportAdmin;
+  });
 
   async function requireAdminPermission(caller: Caller, what: string): Promise<void> {
     if (!(await holdsAdminPermission(caller)))

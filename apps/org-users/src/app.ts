@@ -46,6 +46,8 @@ import { webhookMetrics } from './modules/webhooks/webhook-metrics.js';
 import { createWebhookService } from './modules/webhooks/webhook-service.js';
 import { createWebhookResolvers } from './modules/webhooks/webhook-resolvers.js';
 import { createAuditModule } from './modules/audit/audit-module.js';
+import { withRefusals } from './audit-refusals.js';
+import { createRefusalAudit } from '@usergraph/audit';
 
 /** Wires the org-users subgraph on an open database connection; main.ts and tests share it. */
 export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Connection): Promise<RunningService> {
@@ -53,7 +55,6 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
   registerMongoPoolMetrics(metrics.registry, conn.getClient());
   const registrations = createRegistrationCounter(metrics.registry, ['A', 'D']);
   const organizationRepository = createOrganizationRepository(conn);
-  const organizations = createOrganizationService({ conn, organizations: organizationRepository });
   const userRepository = createUserRepository(conn);
   if (env.FAULT_INJECTION && env.NODE_ENV === 'production') throw new Error('FAULT_INJECTION is for tests and is refused in production');
   if (env.RECONCILE_MIN_MARKER_AGE_SECONDS < 60 && env.NODE_ENV === 'production')
@@ -83,6 +84,7 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
     sweepIntervalMs: 3_600_000,
     faults: crashAt,
   });
+  const organizations = createOrganizationService({ conn, organizations: organizationRepository, kickAudit: audit.kickOrganization });
   const users = createUserService({ conn, users: userRepository, searchIndex, logger, audit });
 
   if (env.NODE_ENV !== 'production') {
@@ -112,8 +114,24 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
     logger,
     licensing,
     registrations,
+    audit,
   });
-  const admin = createUserAdminService({ users, identity, licensing, policy: access, faults: crashAt, logger });
+  // Refused administrative mutations (docs/audit-log.md): recorded, at most AUDIT_REFUSED_PER_MINUTE per caller.
+  const refusals = createRefusalAudit({
+    record: audit.record,
+    originOf: access.auditOrigin,
+    perMinute: env.AUDIT_REFUSED_PER_MINUTE,
+    logger,
+  });
+  const admin = createUserAdminService({
+    users,
+    identity,
+    licensing,
+    policy: access,
+    faults: crashAt,
+    logger,
+    refused: refusals.refused,
+  });
   // D answers its failures in the payload: every broken rule at once, taken values among them.
   admin.createUser = registrations.counted('D', admin.createUser, (payload) => (payload.errors.length > 0 ? 'invalid' : 'success'));
 
@@ -164,18 +182,21 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
     schema: buildOrgUsersSchema([
       guardUserFields(
         access,
-        mergeResolvers([
-          createOrganizationResolvers({ organizations }),
-          createUserResolvers({ users, organizations, policy: access }),
-          consumer.resolvers,
-          audit.resolvers(access),
-          createUserAdminResolvers({
-            admin,
-            organizations,
-            auditOrigin: access.auditOrigin,
-          }),
-          createWebhookResolvers({ webhooks }),
-        ]),
+        withRefusals(
+          refusals,
+          mergeResolvers([
+            createOrganizationResolvers({ organizations }),
+            createUserResolvers({ users, organizations, policy: access }),
+            consumer.resolvers,
+            audit.resolvers(access),
+            createUserAdminResolvers({
+              admin,
+              organizations,
+              auditOrigin: access.auditOrigin,
+            }),
+            createWebhookResolvers({ webhooks }),
+          ]),
+        ),
       ),
     ]),
     commands: [

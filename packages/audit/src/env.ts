@@ -7,6 +7,11 @@ export const auditRelayEnv = z.object({
    * org-users left behind (every write also starts a pass at once, not awaited).
    */
   AUDIT_RELAY_INTERVAL_SECONDS: z.coerce.number().positive().max(3600).default(30),
+  /**
+   * Refused administrative mutations recorded per caller and service each minute (outcome `refused`);
+   * further refusals in that minute are counted in a warning, not recorded, so a loop cannot flood the log.
+   */
+  AUDIT_REFUSED_PER_MINUTE: z.coerce.number().int().min(0).max(10_000).default(20),
 });
 
 /** Tests only (FAULT_INJECTION): the service crashes after a write that carries an event, before its relay runs. */

@@ -27,6 +27,24 @@ export function originOf(ctx: { caller: Caller; requestId?: string; clientIp?: s
   };
 }
 
+/** Whether the calling user is a support admin (licensing's assignment says; a service may answer from what the request resolved already). */
+export type IsSupportAdmin = (caller: Extract<Caller, { kind: 'user' }>) => Promise<boolean>;
+
+/**
+ * Who acts, as every service's audit events name them (the one helper for it): a support admin, the
+ * platform operator's staff, is told apart from the organization's own users. Each service passes its
+ * own source of the answer; it is asked only for a user caller.
+ */
+export function createAuditOrigin(isSupportAdmin: IsSupportAdmin) {
+  return async (ctx: { caller: Caller; requestId?: string; clientIp?: string; traceId?: string }): Promise<AuditOrigin> => {
+    const origin = originOf(ctx);
+    const c = ctx.caller;
+    if (c.kind !== 'user' || !(await isSupportAdmin(c))) return origin;
+    return { ...origin, actor: { type: 'support_admin', id: c.userId } };
+  };
+}
+export type AuditOriginOf = ReturnType<typeof createAuditOrigin>;
+
 /**
  * The id of an event a replay may write again (a saga's retry, reconcile):
  * the same key always gives the same id, so the log stores it once.

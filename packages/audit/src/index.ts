@@ -8,7 +8,17 @@ export {
   type AuditOrigin,
   type WebhookEventType,
 } from '@usergraph/contracts';
-export { actorOf, auditEvent, deterministicEventId, originOf, type NewAuditEvent } from './event.js';
+export {
+  actorOf,
+  auditEvent,
+  createAuditOrigin,
+  deterministicEventId,
+  originOf,
+  type AuditOriginOf,
+  type IsSupportAdmin,
+  type NewAuditEvent,
+} from './event.js';
+export { createRefusalAudit, type RefusalAudit, type RefusalRule } from './refusals.js';
 export { AUDIT_OUTBOX_COLLECTION, createAuditOutbox, embeddedOutboxSource, type AuditOutbox, type AuditSource } from './outbox.js';
 export { createAuditRelay, type AuditRelay } from './relay.js';
 export { auditRelayEnv, AUDIT_FAULT_POINTS } from './env.js';

@@ -130,9 +130,18 @@ export const orgUsersCommands = commandsOf('org-users', {
   deleteProfile: { input: userRef, output: z.object({ deleted: z.boolean() }), callers: ['identity'] },
   /** identity: a user's status before a session is issued; licensing: its access policy reads the caller's status. */
   getProfile: { input: userRef, output: profileSchema, callers: ['identity', 'licensing'] },
-  setUserStatus: { input: userRef.extend({ status: userStatusSchema }), output: profileSchema, callers: ['identity'] },
-  /** Identity's verifyEmail: the user verified this address (a no-op if the email changed since). */
-  markEmailVerified: { input: userRef.extend({ email: text }), output: z.object({ verified: z.boolean() }), callers: ['identity'] },
+  /** `audit`: who made the change, for its event (`user.activated`, ...), stored with it. */
+  setUserStatus: {
+    input: userRef.extend({ status: userStatusSchema, audit: auditOriginSchema.optional() }),
+    output: profileSchema,
+    callers: ['identity'],
+  },
+  /** Identity's verifyEmail: the user verified this address (a no-op if the email changed since); `user.email_verified` when it was unverified. */
+  markEmailVerified: {
+    input: userRef.extend({ email: text, audit: auditOriginSchema.optional() }),
+    output: z.object({ verified: z.boolean() }),
+    callers: ['identity'],
+  },
   /** Which of these ids are users of the organization: for licensing's group membership and both reconcile jobs. */
   existingUserIds: {
     input: z.object({ organizationId: id, userIds: z.array(id).max(500) }),

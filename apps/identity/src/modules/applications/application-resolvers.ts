@@ -1,4 +1,4 @@
-import { originOf } from '@usergraph/audit';
+import type { AuditOriginOf } from '@usergraph/audit';
 import { isNotFound, forbidden, unauthenticated, type RequestContext } from '@usergraph/service-kit';
 import type { LicensingClient, OrgUsersClient } from '../../clients.js';
 import type { ApplicationService } from './application-service.js';
@@ -16,6 +16,8 @@ export function createApplicationResolvers(deps: {
   applications: ApplicationService;
   licensing: LicensingClient;
   orgUsers: Pick<OrgUsersClient, 'getProfile'>;
+  /** Who acts, as the audit log names them (a support admin told apart). */
+  auditOrigin: AuditOriginOf;
 }): Resolvers {
   async function adminOrganization(ctx: RequestContext): Promise<string> {
     const caller = ctx.caller;
@@ -40,15 +42,19 @@ export function createApplicationResolvers(deps: {
     },
     Mutation: {
       async createApplication(_, args, ctx) {
-        const { clientSecret, ...application } = await deps.applications.create(await adminOrganization(ctx), args, originOf(ctx));
+        const { clientSecret, ...application } = await deps.applications.create(
+          await adminOrganization(ctx),
+          args,
+          await deps.auditOrigin(ctx),
+        );
         return { application, clientSecret };
       },
       setApplicationStatus: async (_, args, ctx) =>
-        deps.applications.setStatus(await adminOrganization(ctx), args.clientId, args.status, originOf(ctx)),
+        deps.applications.setStatus(await adminOrganization(ctx), args.clientId, args.status, await deps.auditOrigin(ctx)),
       setApplicationPermissions: async (_, args, ctx) =>
-        deps.applications.setPermissions(await adminOrganization(ctx), args.clientId, args.permissions, originOf(ctx)),
+        deps.applications.setPermissions(await adminOrganization(ctx), args.clientId, args.permissions, await deps.auditOrigin(ctx)),
       rotateApplicationSecret: async (_, args, ctx) =>
-        deps.applications.rotateSecret(await adminOrganization(ctx), args.clientId, originOf(ctx)),
+        deps.applications.rotateSecret(await adminOrganization(ctx), args.clientId, await deps.auditOrigin(ctx)),
     },
   };
 }

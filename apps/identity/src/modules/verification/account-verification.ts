@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { emailSchema, slugSchema, validate } from '@usergraph/validation';
+import type { AuditOrigin } from '@usergraph/audit';
 import { DomainError, type Caller } from '@usergraph/service-kit';
 import type { OrgUsersClient } from '../../clients.js';
 import type { BackgroundQueue } from '../background/background-queue.js';
@@ -43,7 +44,8 @@ export function createAccountVerification(deps: {
     return self && changed && profile.status !== 'CLOSED' ? user : undefined;
   }
 
-  async function verifyEmail(raw: unknown, ctx: { clientIp: string; caller: Caller }) {
+  /** `ctx.origin`: who acts, for the events; asked only once the code was right. */
+  async function verifyEmail(raw: unknown, ctx: { clientIp: string; caller: Caller; origin: () => Promise<AuditOrigin> }) {
     const checked = validate(verifyArgs, raw);
     if (!checked.ok) throw new DomainError('BAD_USER_INPUT', 'Invalid input', checked.errors);
     const { organizationSlug, email, code } = checked.value;
@@ -57,8 +59,10 @@ export function createAccountVerification(deps: {
     await deps.verification.check('email-verification', user ?? { organizationId: NO_ID, userId: NO_ID, email }, code);
     if (!user) throw wrongCode();
     await deps.limits.codeSucceeded(account);
-    await deps.orgUsers.markEmailVerified(user.organizationId, user.userId, user.email);
-    if (user.pending) await deps.orgUsers.setUserStatus(user.organizationId, user.userId, 'ACTIVE');
+    // Each records its event with its change (user.email_verified, user.activated), naming who proved the code.
+    const origin = await ctx.origin();
+    await deps.orgUsers.markEmailVerified(user.organizationId, user.userId, user.email, origin);
+    if (user.pending) await deps.orgUsers.setUserStatus(user.organizationId, user.userId, 'ACTIVE', origin);
     return { success: true, message: user.pending ? 'Email verified: the account is active.' : 'Email verified.' };
   }
 

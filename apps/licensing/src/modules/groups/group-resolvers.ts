@@ -1,4 +1,3 @@
-import { originOf } from '@usergraph/audit';
 import { DomainError, type RequestContext } from '@usergraph/service-kit';
 import type { LicenseService } from '../licenses/license-service.js';
 import type { AccessPolicy } from '../../access-policy.js';
@@ -42,11 +41,11 @@ export function createGroupResolvers(deps: {
     Mutation: {
       async createGroup(_, args, ctx) {
         const org = await adminOrganization(ctx);
-        return view(await deps.groups.create(org, args.name, originOf(ctx)));
+        return view(await deps.groups.create(org, args.name, await deps.policy.auditOrigin(ctx)));
       },
       async renameGroup(_, args, ctx) {
         const org = await adminOrganization(ctx);
-        return view(await deps.groups.rename(org, args.name, args.newName, originOf(ctx)));
+        return view(await deps.groups.rename(org, args.name, args.newName, await deps.policy.auditOrigin(ctx)));
       },
       async deleteGroup(_, args, ctx) {
         const org = await adminOrganization(ctx);
@@ -60,9 +59,15 @@ export function createGroupResolvers(deps: {
               support: 'has a support admin as a member: only the platform operator changes their groups',
               admin: 'has a company admin as a member: removing them needs organization-users:admin',
             }));
-            await deps.licenses.updateGroupMembership(org, userIds, (ids) => ids.filter((g) => g !== groupId), guardOf, originOf(ctx));
+            await deps.licenses.updateGroupMembership(
+              org,
+              userIds,
+              (ids) => ids.filter((g) => g !== groupId),
+              guardOf,
+              await deps.policy.auditOrigin(ctx),
+            );
           },
-          originOf(ctx),
+          await deps.policy.auditOrigin(ctx),
         );
         return true;
       },
@@ -76,7 +81,7 @@ export function createGroupResolvers(deps: {
           userIds,
           (ids) => (ids.includes(group._id) ? ids : [...ids, group._id]),
           guardOf,
-          originOf(ctx),
+          await deps.policy.auditOrigin(ctx),
         );
         return view(await deps.groups.byName(org, args.name)); // its count after the change
       },
@@ -85,7 +90,13 @@ export function createGroupResolvers(deps: {
         const group = await deps.groups.byName(org, args.name);
         const userIds = await members(org, args.userIds);
         const guardOf = await deps.policy.requireWriteOnUsers(ctx.caller, org, userIds);
-        await deps.licenses.updateGroupMembership(org, userIds, (ids) => ids.filter((g) => g !== group._id), guardOf, originOf(ctx));
+        await deps.licenses.updateGroupMembership(
+          org,
+          userIds,
+          (ids) => ids.filter((g) => g !== group._id),
+          guardOf,
+          await deps.policy.auditOrigin(ctx),
+        );
         return view(await deps.groups.byName(org, args.name)); // its count after the change
       },
     },

@@ -1,4 +1,3 @@
-import { originOf } from '@usergraph/audit';
 import DataLoader from 'dataloader';
 import { forbidden, requireAuthenticated, type RequestContext } from '@usergraph/service-kit';
 import type { AccessPolicy } from '../../access-policy.js';
@@ -45,7 +44,7 @@ export function createLicenseResolvers(deps: { licenses: LicenseService; groups:
         const organizationId = await deps.policy.requireOrganizationAdmin(ctx.caller);
         // A cap on ADMIN decides who can be made ADMIN, which needs organization-users:admin.
         if (args.license === 'ADMIN') await deps.policy.requireAdminPermission(ctx.caller, 'Capping ADMIN seats');
-        return deps.licenses.setSeatCap(organizationId, args.license, args.cap ?? null, originOf(ctx));
+        return deps.licenses.setSeatCap(organizationId, args.license, args.cap ?? null, await deps.policy.auditOrigin(ctx));
       },
     },
     User: {

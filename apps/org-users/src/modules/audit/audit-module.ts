@@ -33,6 +33,13 @@ export async function createAuditModule(deps: {
   const profiles = embeddedOutboxSource(deps.conn, 'users', { provisioningSince: { $exists: false } });
   // An endpoint's changes (created, disabled, rotated...) carry their events in the endpoint's own write.
   const endpoints = embeddedOutboxSource(deps.conn, WEBHOOK_ENDPOINTS_COLLECTION);
+  // A's financial data: a connection or tradeline carries its `*.recorded` event in its own insert.
+  // An organization's creation carries its event in the insert.
+  const organizations = embeddedOutboxSource(deps.conn, 'organizations');
+  const financial = {
+    connections: embeddedOutboxSource(deps.conn, 'connections'),
+    tradelines: embeddedOutboxSource(deps.conn, 'tradelines'),
+  };
   const listeners: Array<() => void> = [];
   /** Stores events (idempotent); when a new one maps to a webhook, the webhook worker is told at once, not at its next poll. */
   const storeEvents = async (events: AuditEvent[]): Promise<number> => {
@@ -46,7 +53,7 @@ export async function createAuditModule(deps: {
     sink: async (events: AuditEvent[]) => {
       await storeEvents(events);
     },
-    embedded: [profiles, endpoints],
+    embedded: [profiles, endpoints, organizations, financial.connections, financial.tradelines],
     logger: deps.logger,
     intervalMs: deps.relayIntervalMs,
     faults: deps.faults,
@@ -62,6 +69,10 @@ export async function createAuditModule(deps: {
     kick: (userId?: string) => trail.kick(userId ? { source: profiles, id: userId } : undefined),
     /** After an endpoint write that carries events (its `auditOutbox`): moves them to the log, not awaited. */
     kickEndpoint: (endpointId: string) => trail.kick({ source: endpoints, id: endpointId }),
+    /** After an organization's insert (its `organization.created`): moves its event to the log, not awaited. */
+    kickOrganization: (organizationId: string) => trail.kick({ source: organizations, id: organizationId }),
+    /** After a connection or tradeline insert (its `auditOutbox`): moves its event to the log, not awaited. */
+    kickFinancial: (collection: 'connections' | 'tradelines', id: string) => trail.kick({ source: financial[collection], id }),
     /** Called after new events that map to a webhook type are stored (from any service): the webhook worker's notify. */
     onWebhookEvents: (listener: () => void) => void listeners.push(listener),
     resolvers(policy: AccessPolicy): Resolvers {

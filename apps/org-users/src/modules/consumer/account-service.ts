@@ -25,27 +25,35 @@ export function createAccountService(deps: {
   licensing: Pick<LicensingClient, 'revokeAllLicenses'>;
 }) {
   /** Organization-scoped: sets the user's syncedAt, then each of its connections' lastSyncedAt. */
-  async function markUserSynced(caller: Caller, rawUserId: unknown): Promise<ProfileDto> {
+  async function markUserSynced(caller: Caller, rawUserId: unknown, origin: AuditOrigin): Promise<ProfileDto> {
     const organizationId = await deps.access.requireOrganizationScope(caller);
     const userId = parseInput(userIdSchema, rawUserId, ['userId']);
     await deps.access.requireWriteOn(caller, { organizationId, userId });
     const at = new Date();
     // NOT_FOUND here (another tenant's user) leaves every connection untouched.
-    const profile = await naming(true, deps.users.markSynced(organizationId, userId, at));
+    const profile = await naming(true, deps.users.markSynced(organizationId, userId, at, origin));
     await deps.connections.markSynced({ organizationId, userId }, at);
     return profile;
   }
 
-  async function acceptLegalAgreement(caller: Caller, args: { version: unknown; userId?: string | null }): Promise<ProfileDto> {
+  async function acceptLegalAgreement(
+    caller: Caller,
+    args: { version: unknown; userId?: string | null },
+    origin: AuditOrigin,
+  ): Promise<ProfileDto> {
     const target = await deps.access.accountTarget(caller, args.userId ?? undefined, (raw) => parseInput(userIdSchema, raw, ['userId']));
     const version = parseInput(agreementVersionSchema, args.version, ['version']);
-    return naming(args.userId != null, deps.users.acceptLegalAgreement(target.organizationId, target.userId, version, new Date()));
+    return naming(args.userId != null, deps.users.acceptLegalAgreement(target.organizationId, target.userId, version, new Date(), origin));
   }
 
-  async function updateNotificationPreferences(caller: Caller, args: { input: unknown; userId?: string | null }): Promise<ProfileDto> {
+  async function updateNotificationPreferences(
+    caller: Caller,
+    args: { input: unknown; userId?: string | null },
+    origin: AuditOrigin,
+  ): Promise<ProfileDto> {
     const target = await deps.access.accountTarget(caller, args.userId ?? undefined, (raw) => parseInput(userIdSchema, raw, ['userId']));
     const prefs = parseInput(notificationPreferencesSchema, args.input, ['input']);
-    return naming(args.userId != null, deps.users.updateNotificationPreferences(target.organizationId, target.userId, prefs));
+    return naming(args.userId != null, deps.users.updateNotificationPreferences(target.organizationId, target.userId, prefs, origin));
   }
 
   async function closeAccount(caller: Caller, args: { userId?: string | null }, origin: AuditOrigin): Promise<ProfileDto> {

@@ -1,4 +1,5 @@
 import { Schema, Types, type Connection, type FilterQuery } from 'mongoose';
+import type { AuditEvent } from '@usergraph/audit';
 import type { UserScope } from '../../access-policy.js';
 import type { ConnectionStatus } from './consumer-inputs.js';
 import { findPage, type PageArgs } from '../../pagination.js';
@@ -14,6 +15,7 @@ export interface ConnectionDoc {
   lastSyncedAt?: Date;
   createdAt: Date;
   updatedAt: Date;
+  auditOutbox?: AuditEvent[];
 }
 
 export interface ConnectionFilter {
@@ -30,6 +32,8 @@ const connectionSchema = new Schema<ConnectionDoc>(
     institutionNameNormalized: { type: String, required: true },
     status: { type: String, required: true },
     lastSyncedAt: Date,
+    /** Its `connection.recorded` event, inserted with it, until relayed (packages/audit). */
+    auditOutbox: { type: [Schema.Types.Mixed], default: undefined },
   },
   { timestamps: true, versionKey: false, collection: 'connections' },
 );
@@ -43,9 +47,16 @@ export function createConnectionRepository(conn: Connection) {
   const scoped = (scope: UserScope): FilterQuery<ConnectionDoc> => ({ organizationId: scope.organizationId, userId: scope.userId });
 
   return {
-    async insert(scope: UserScope, fields: { institutionName: string; status: ConnectionStatus }): Promise<ConnectionDoc> {
+    /** With its event (`event(id)`) in the same insert. */
+    async insert(
+      scope: UserScope,
+      fields: { institutionName: string; status: ConnectionStatus },
+      event: (id: string) => AuditEvent,
+    ): Promise<ConnectionDoc> {
+      const _id = new Types.ObjectId().toHexString();
       const created = await Model.create({
-        _id: new Types.ObjectId().toHexString(),
+        _id,
+        auditOutbox: [event(_id)],
         organizationId: scope.organizationId,
         userId: scope.userId,
         institutionName: fields.institutionName,

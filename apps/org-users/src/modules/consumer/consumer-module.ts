@@ -25,6 +25,7 @@ export function createConsumerModule(deps: {
   licensing: Pick<LicensingClient, 'revokeAllLicenses'>;
   /** Counts registerOrganizationUser as dialect A (usergraph_registrations_total). */
   registrations: RegistrationCounter;
+  audit: { kickFinancial: (collection: 'connections' | 'tradelines', id: string) => void };
 }) {
   const { conn, users, access } = deps;
   const connections = createConnectionRepository(conn);
@@ -44,7 +45,14 @@ export function createConsumerModule(deps: {
   const resolvers = createConsumerResolvers({
     registration,
     accounts: createAccountService({ users, connections, access, identity: deps.identity, licensing: deps.licensing }),
-    financialData: createFinancialDataService({ users, connections, tradelines: createTradelineRepository(conn), access }),
+    financialData: createFinancialDataService({
+      users,
+      connections,
+      tradelines: createTradelineRepository(conn),
+      access,
+      audit: deps.audit,
+    }),
+    auditOrigin: access.auditOrigin,
   });
   return { resolvers };
 }

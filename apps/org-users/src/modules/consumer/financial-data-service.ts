@@ -1,3 +1,4 @@
+import { auditEvent, type AuditEvent, type AuditOrigin } from '@usergraph/audit';
 import { DomainError, isNotFound, forbidden, type Caller } from '@usergraph/service-kit';
 import type { ProfileDto, UserService } from '../users/user-service.js';
 import type { AccessPolicy, UserScope } from '../../access-policy.js';
@@ -64,7 +65,20 @@ export function createFinancialDataService(deps: {
   connections: ConnectionRepository;
   tradelines: TradelineRepository;
   access: AccessPolicy;
+  audit: { kickFinancial: (collection: 'connections' | 'tradelines', id: string) => void };
 }) {
+  /** The event a recorded connection or tradeline carries in its insert: ids only, never the institution or amounts. */
+  const recorded =
+    (origin: AuditOrigin, scope: UserScope, type: 'connection' | 'tradeline') =>
+    (id: string): AuditEvent =>
+      auditEvent(origin, {
+        action: `${type}.recorded`,
+        organizationId: scope.organizationId,
+        target: { type, id },
+        outcome: 'success',
+        subjectUserId: scope.userId,
+      });
+
   /** The user, looked up only inside the caller's organization. */
   async function userInOrganization(organizationId: string, userId: string): Promise<UserScope> {
     await deps.users.getProfile(organizationId, userId).catch((err: unknown) => {
@@ -73,21 +87,29 @@ export function createFinancialDataService(deps: {
     return { organizationId, userId };
   }
 
-  async function recordConnection(caller: Caller, rawInput: unknown): Promise<ConnectionDto> {
+  async function recordConnection(caller: Caller, rawInput: unknown, origin: AuditOrigin): Promise<ConnectionDto> {
     const organizationId = await deps.access.requireOrganizationScope(caller);
     const input = parseInput(recordConnectionSchema, rawInput, ['input']);
     const scope = await userInOrganization(organizationId, input.userId);
     await deps.access.requireWriteOn(caller, scope);
-    return toConnectionDto(await deps.connections.insert(scope, { institutionName: input.institutionName, status: input.status }));
+    const doc = await deps.connections.insert(
+      scope,
+      { institutionName: input.institutionName, status: input.status },
+      recorded(origin, scope, 'connection'),
+    );
+    deps.audit.kickFinancial('connections', doc._id);
+    return toConnectionDto(doc);
   }
 
-  async function recordTradeline(caller: Caller, rawInput: unknown): Promise<TradelineDto> {
+  async function recordTradeline(caller: Caller, rawInput: unknown, origin: AuditOrigin): Promise<TradelineDto> {
     const organizationId = await deps.access.requireOrganizationScope(caller);
     const { userId, openedOn, ...fields } = parseInput(recordTradelineSchema, rawInput, ['input']);
     const scope = await userInOrganization(organizationId, userId);
     await deps.access.requireWriteOn(caller, scope);
     if (!(await deps.connections.findById(scope, fields.connectionId))) throw notFound('Connection', 'connectionId');
-    return toTradelineDto(await deps.tradelines.insert(scope, { ...fields, openedOn: openedOn ?? undefined }));
+    const doc = await deps.tradelines.insert(scope, { ...fields, openedOn: openedOn ?? undefined }, recorded(origin, scope, 'tradeline'));
+    deps.audit.kickFinancial('tradelines', doc._id);
+    return toTradelineDto(doc);
   }
 
   /** One user by id, as the access policy lets the caller see it: null for an id that is not in the caller's organization. */

@@ -1,4 +1,5 @@
 import { Schema, Types, type Connection, type FilterQuery } from 'mongoose';
+import type { AuditEvent } from '@usergraph/audit';
 import type { UserScope } from '../../access-policy.js';
 import type { TradelineStatus } from './consumer-inputs.js';
 import { findPage, type PageArgs } from '../../pagination.js';
@@ -19,9 +20,10 @@ export interface TradelineDoc {
   status: TradelineStatus;
   createdAt: Date;
   updatedAt: Date;
+  auditOutbox?: AuditEvent[];
 }
 
-export type NewTradeline = Omit<TradelineDoc, '_id' | 'organizationId' | 'userId' | 'createdAt' | 'updatedAt'>;
+export type NewTradeline = Omit<TradelineDoc, '_id' | 'organizationId' | 'userId' | 'createdAt' | 'updatedAt' | 'auditOutbox'>;
 
 export interface TradelineFilter {
   connectionId?: string | null | undefined;
@@ -40,6 +42,8 @@ const tradelineSchema = new Schema<TradelineDoc>(
     currency: { type: String, required: true },
     openedOn: String,
     status: { type: String, required: true },
+    /** Its `tradeline.recorded` event, inserted with it, until relayed (packages/audit). */
+    auditOutbox: { type: [Schema.Types.Mixed], default: undefined },
   },
   { timestamps: true, versionKey: false, collection: 'tradelines' },
 );
@@ -51,9 +55,12 @@ export function createTradelineRepository(conn: Connection) {
   const scoped = (scope: UserScope): FilterQuery<TradelineDoc> => ({ organizationId: scope.organizationId, userId: scope.userId });
 
   return {
-    async insert(scope: UserScope, fields: NewTradeline): Promise<TradelineDoc> {
+    /** With its event (`event(id)`) in the same insert. */
+    async insert(scope: UserScope, fields: NewTradeline, event: (id: string) => AuditEvent): Promise<TradelineDoc> {
+      const _id = new Types.ObjectId().toHexString();
       const created = await Model.create({
-        _id: new Types.ObjectId().toHexString(),
+        _id,
+        auditOutbox: [event(_id)],
         organizationId: scope.organizationId,
         userId: scope.userId,
         ...fields,

@@ -1,4 +1,5 @@
 import { Schema, type Connection } from 'mongoose';
+import type { AuditEvent } from '@usergraph/audit';
 
 export interface OrganizationDoc {
   _id: string;
@@ -8,6 +9,8 @@ export interface OrganizationDoc {
   selfSignup: boolean;
   createdAt: Date;
   updatedAt: Date;
+  /** Its `organization.created` event, inserted with it, until relayed (packages/audit). */
+  auditOutbox?: AuditEvent[];
 }
 
 const organizationSchema = new Schema<OrganizationDoc>(
@@ -17,6 +20,7 @@ const organizationSchema = new Schema<OrganizationDoc>(
     name: { type: String, required: true },
     status: { type: String, required: true, enum: ['ACTIVE', 'SUSPENDED'] },
     selfSignup: { type: Boolean, required: true },
+    auditOutbox: { type: [Schema.Types.Mixed], default: undefined },
   },
   { timestamps: true, versionKey: false, collection: 'organizations' },
 );

@@ -1,5 +1,6 @@
 import { Types, type Connection } from 'mongoose';
 import { claim, findClaimOwner } from '@usergraph/mongo';
+import { auditEvent } from '@usergraph/audit';
 import { DomainError } from '@usergraph/service-kit';
 import type { OrganizationDoc, OrganizationRepository } from './organization-repository.js';
 
@@ -23,7 +24,12 @@ export const toOrganizationDto = (doc: OrganizationDoc): OrganizationDto => ({
 const GLOBAL = '-';
 const SLUG_CLAIM = 'org-slug';
 
-export function createOrganizationService(deps: { conn: Connection; organizations: OrganizationRepository }) {
+export function createOrganizationService(deps: {
+  conn: Connection;
+  organizations: OrganizationRepository;
+  /** After an insert that carries its `organization.created` event: relays it, not awaited. */
+  kickAudit: (organizationId: string) => void;
+}) {
   const { organizations } = deps;
 
   /**
@@ -72,7 +78,26 @@ export function createOrganizationService(deps: { conn: Connection; organization
       }
       throw new DomainError('CONFLICT', `Organization "${input.slug}" is being created, retry`);
     }
-    const doc = await organizations.insert({ _id: id, slug: input.slug, name: input.name, status: 'ACTIVE', selfSignup: input.selfSignup });
+    // The operator's (the bootstrap CLI, or `start`'s public organization): in the organization's own trail, with its insert.
+    const event = auditEvent(
+      { actor: { type: 'system', id: 'bootstrap' } },
+      {
+        action: 'organization.created',
+        organizationId: id,
+        target: { type: 'organization', id },
+        outcome: 'success',
+        key: [id, 'organization.created'],
+      },
+    );
+    const doc = await organizations.insert({
+      _id: id,
+      slug: input.slug,
+      name: input.name,
+      status: 'ACTIVE',
+      selfSignup: input.selfSignup,
+      auditOutbox: [event],
+    });
+    deps.kickAudit(id);
     return { organization: toOrganizationDto(doc), created: true };
   }
 

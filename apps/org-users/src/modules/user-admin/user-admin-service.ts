@@ -2,7 +2,7 @@ import { Types } from 'mongoose';
 import { toPayloadErrors, validate, type FieldError } from '@usergraph/validation';
 import { createUser as createUserSaga, deleteUser as deleteUserSaga, type DeletionPorts } from '@usergraph/user-lifecycle';
 import { DomainError, undefinedIfNotFound, type Caller, type ErrorReason, type FieldIssue, type Logger } from '@usergraph/service-kit';
-import type { AuditOrigin } from '@usergraph/audit';
+import type { AuditOrigin, RefusalAudit } from '@usergraph/audit';
 import type { ProfileDto, UserService } from '../users/user-service.js';
 import type { AssignmentRequest, IdentityClient, LicensingClient } from '../../clients.js';
 import type { AccessPolicy } from '../../access-policy.js';
@@ -58,6 +58,8 @@ export function createUserAdminService(deps: {
   /** Test-only fault injection (never in production): crashes the process at a named point. */
   faults?: (point: string) => void;
   logger: Pick<Logger, 'error'>;
+  /** Records a refusal D answers in its payload (packages/audit's createRefusalAudit; thrown ones are recorded around the resolver). */
+  refused: RefusalAudit['refused'];
 }) {
   const { users, identity, licensing, policy } = deps;
 
@@ -171,7 +173,11 @@ export function createUserAdminService(deps: {
     const profileErrors = profile.ok ? [] : profile.errors;
     const assignmentErrors: FieldError[] = [];
     const current = id.ok ? await users.getProfile(organizationId, id.value).catch(undefinedIfNotFound) : undefined;
-    if (id.ok && !current) errors.push({ path: ['id'], message: 'does not name a user of your organization' });
+    if (id.ok && !current) {
+      errors.push({ path: ['id'], message: 'does not name a user of your organization' });
+      // Another organization's user looks exactly like an absent one: the attempt is recorded either way.
+      await deps.refused(origin, organizationId, 'user.updated', { type: 'user', id: id.value });
+    }
     // Support admins are the operator's; an ADMIN's account (email, phone, licenses) needs organization-users:admin.
     const held = current ? await policy.requireWriteOn(caller, { organizationId, userId: current.id }) : undefined;
     // A user being created or deleted is no one's to edit (licenses given after a deletion's release would outlive it): refused as deleteUsers refuses it.
@@ -267,10 +273,12 @@ export function createUserAdminService(deps: {
       const profile = await users.getProfile(organizationId, id.value).catch(undefinedIfNotFound);
       if (!profile) {
         errors.push({ path, message: 'does not name a user of your organization' });
+        await deps.refused(origin, organizationId, 'user.deleted', { type: 'user', id: id.value });
         continue;
       }
       const { refusal } = await policy.checkWriteOn(caller, { organizationId, userId: id.value });
       if (refusal) {
+        await deps.refused(origin, organizationId, 'user.deleted', { type: 'user', id: id.value });
         errors.push({
           path,
           message:

@@ -9,8 +9,8 @@ export function createUserCommands(users: UserService) {
     serve(c.activateProfile, (input) => users.finishProvisioning(input.organizationId, input.userId, input.sagaId)),
     serve(c.deleteProfile, (input) => users.deleteProfile(input.organizationId, input.userId)),
     serve(c.getProfile, (input) => users.getProfile(input.organizationId, input.userId)),
-    serve(c.setUserStatus, (input) => users.setStatus(input.organizationId, input.userId, input.status)),
-    serve(c.markEmailVerified, (input) => users.markEmailVerified(input.organizationId, input.userId, input.email)),
+    serve(c.setUserStatus, (input) => users.setStatus(input.organizationId, input.userId, input.status, input.audit)),
+    serve(c.markEmailVerified, (input) => users.markEmailVerified(input.organizationId, input.userId, input.email, input.audit)),
     serve(c.existingUserIds, async (input) => ({ userIds: await users.existingUserIds(input.organizationId, input.userIds) })),
     serve(c.findUserIdByIdentifier, async (input) => ({
       userId: await users.findUserIdByIdentifier(input.organizationId, input.kind, input.value),

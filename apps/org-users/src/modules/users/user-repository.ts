@@ -179,8 +179,13 @@ export function createUserRepository(conn: Connection) {
    * Updates the user if it belongs to the organization and no saga holds it
    * (a user being created or deleted is no one's to edit); the updated document, or null.
    */
-  function updateInOrganization(organizationId: string, id: string, update: UpdateQuery<UserDoc>): Promise<UserDoc | null> {
-    return User.findOneAndUpdate({ _id: id, organizationId, ...LIVE }, update, { new: true })
+  function updateInOrganization(
+    organizationId: string,
+    id: string,
+    update: UpdateQuery<UserDoc>,
+    only: Record<string, unknown> = {},
+  ): Promise<UserDoc | null> {
+    return User.findOneAndUpdate({ _id: id, organizationId, ...LIVE, ...only }, update, { new: true })
       .lean<UserDoc>()
       .exec();
   }
@@ -202,7 +207,9 @@ export function createUserRepository(conn: Connection) {
         throw err;
       }
     },
-    setStatus: (organizationId: string, id: string, status: UserStatus) => updateInOrganization(organizationId, id, { $set: { status } }),
+    /** Only when the status changes (null otherwise), with its audit event in the same write. */
+    setStatus: (organizationId: string, id: string, status: UserStatus, event: AuditEvent) =>
+      updateInOrganization(organizationId, id, { $set: { status }, $push: { auditOutbox: event } }, { status: { $ne: status } }),
     /** With its audit event in the same atomic write. */
     updateFields: (organizationId: string, id: string, set: Record<string, unknown>, unset: string[], event?: AuditEvent) =>
       updateInOrganization(organizationId, id, {
@@ -269,28 +276,53 @@ export function createUserRepository(conn: Connection) {
     /** The deleted profile, or null when there was none (so its index entries are removed once). */
     deleteById: (organizationId: string, id: string): Promise<UserDoc | null> =>
       User.findOneAndDelete({ _id: id, organizationId }).lean<UserDoc>().exec(),
-    markSynced: (organizationId: string, id: string, at: Date) => updateInOrganization(organizationId, id, { $set: { syncedAt: at } }),
+    markSynced: (organizationId: string, id: string, at: Date, event: AuditEvent) =>
+      updateInOrganization(organizationId, id, { $set: { syncedAt: at }, $push: { auditOutbox: event } }),
     /**
      * Appends the version unless the user accepted it already. Two concurrent
      * calls may both append; toProfileDto keeps the first acceptance of each
      * version, so the answer is the same either way.
      */
-    async addLegalAgreement(organizationId: string, id: string, version: string, at: Date): Promise<UserDoc | null> {
+    async addLegalAgreement(organizationId: string, id: string, version: string, at: Date, event: AuditEvent): Promise<UserDoc | null> {
       const doc = await findById(organizationId, id);
       if (!doc || doc.legalAgreementVersions?.some((a) => a.version === version)) return doc;
-      return updateInOrganization(organizationId, id, { $push: { legalAgreementVersions: { version, acceptedAt: at } } });
+      return updateInOrganization(organizationId, id, {
+        $push: { legalAgreementVersions: { version, acceptedAt: at }, auditOutbox: event },
+      });
     },
-    /** Sets only the preferences given. */
-    setNotificationPreferences(organizationId: string, id: string, prefs: Partial<NotificationPreferencesDoc>) {
-      const $set = Object.fromEntries(Object.entries(prefs).map(([k, v]) => [`notificationPreferences.${k}`, v]));
-      if (Object.keys($set).length === 0) return findById(organizationId, id);
-      return updateInOrganization(organizationId, id, { $set });
+    /**
+     * Sets only the preferences given; writes (with its event, naming the preferences that change) only when
+     * one changes. `event` is asked for those names.
+     */
+    async setNotificationPreferences(
+      organizationId: string,
+      id: string,
+      prefs: Partial<NotificationPreferencesDoc>,
+      event: (changed: string[]) => AuditEvent,
+    ): Promise<{ doc: UserDoc | null; written: boolean }> {
+      const doc = await findById(organizationId, id);
+      const current: Partial<NotificationPreferencesDoc> = doc?.notificationPreferences ?? {};
+      const changed = Object.entries(prefs).filter(([k, v]) => (current[k as keyof NotificationPreferencesDoc] ?? false) !== v);
+      if (!doc || changed.length === 0) return { doc, written: false };
+      const $set = Object.fromEntries(changed.map(([k, v]) => [`notificationPreferences.${k}`, v]));
+      const written = await updateInOrganization(organizationId, id, {
+        $set,
+        $push: { auditOutbox: event(changed.map(([k]) => `notificationPreferences.${k}`)) },
+      });
+      return { doc: written, written: written !== null };
     },
-    /** Clears the unverified mark, only while the email is still the one verified. */
-    markEmailVerified: (organizationId: string, id: string, emailNormalized: string) =>
-      User.findOneAndUpdate({ _id: id, organizationId, emailNormalized }, { $unset: { emailUnverified: 1 } }, { new: true })
+    /** Clears the unverified mark (with its event), only while the email is still the one verified and was unverified. */
+    markEmailVerified: (organizationId: string, id: string, emailNormalized: string, event: AuditEvent) =>
+      User.findOneAndUpdate(
+        { _id: id, organizationId, emailNormalized, emailUnverified: true },
+        { $unset: { emailUnverified: 1 }, $push: { auditOutbox: event } },
+        { new: true },
+      )
         .lean<UserDoc>()
         .exec(),
+    /** Whether the user's email is `emailNormalized` (verified or not). */
+    hasEmail: async (organizationId: string, id: string, emailNormalized: string) =>
+      (await findById(organizationId, id))?.emailNormalized === emailNormalized,
     /**
      * Closes an account that is not CLOSED, with `closedAt` and its event in the same write; closing a
      * CLOSED account changes nothing and writes no event (repeats and races: one of them closes).

@@ -125,6 +125,14 @@ export interface NewProfile {
   audit?: AuditOrigin;
 }
 
+/** The event of each status change identity makes (CLOSED is A's closeAccount's, recorded there too). */
+const STATUS_ACTIONS: Record<UserStatus, string> = {
+  ACTIVE: 'user.activated',
+  SUSPENDED: 'user.suspended',
+  CLOSED: 'user.closed',
+  PENDING_VERIFICATION: 'user.status_changed',
+};
+
 /** A profile write nobody attributed (an older caller): the event still says what happened. */
 const UNATTRIBUTED: AuditOrigin = { actor: { type: 'system', id: 'unattributed' } };
 
@@ -271,20 +279,78 @@ export function createUserService(deps: {
     throw new DomainError('NOT_FOUND', 'User not found');
   }
 
-  const setStatus = async (organizationId: string, userId: string, status: UserStatus) =>
-    written(organizationId, userId, await users.setStatus(organizationId, userId, status));
-
-  async function markEmailVerified(organizationId: string, userId: string, email: string): Promise<{ verified: boolean }> {
-    return { verified: Boolean(await users.markEmailVerified(organizationId, userId, normalizeEmail(email))) };
+  /** identity's status changes (verifyEmail activates a pending account): written, with its event, only when the status changes. */
+  async function setStatus(organizationId: string, userId: string, status: UserStatus, origin?: AuditOrigin): Promise<ProfileDto> {
+    const event = userEvent(origin, organizationId, userId, {
+      action: STATUS_ACTIONS[status],
+      webhookType: 'user.updated',
+      changedFields: ['status'],
+    });
+    const changed = await users.setStatus(organizationId, userId, status, event);
+    if (changed) {
+      deps.audit.kick(userId);
+      return toProfileDto(changed);
+    }
+    const current = await users.findById(organizationId, userId);
+    // Already in that status (a retry): nothing changed, nothing to record.
+    if (current && !isPending(current) && current.status === status) return toProfileDto(current);
+    return written(organizationId, userId, null);
   }
 
-  /** Account state (A). Callers authorize; these only keep the updates inside the organization, and off users a saga holds. */
-  const markSynced = async (organizationId: string, userId: string, at: Date) =>
-    written(organizationId, userId, await users.markSynced(organizationId, userId, at));
-  const acceptLegalAgreement = async (organizationId: string, userId: string, version: string, at: Date) =>
-    written(organizationId, userId, await users.addLegalAgreement(organizationId, userId, version, at));
-  const updateNotificationPreferences = async (organizationId: string, userId: string, prefs: Partial<NotificationPreferencesDoc>) =>
-    written(organizationId, userId, await users.setNotificationPreferences(organizationId, userId, prefs));
+  /** Clears the unverified mark (`user.email_verified`, the field's name only); `verified` while the email is still `email`. */
+  async function markEmailVerified(
+    organizationId: string,
+    userId: string,
+    email: string,
+    origin?: AuditOrigin,
+  ): Promise<{ verified: boolean }> {
+    const normalized = normalizeEmail(email);
+    const event = userEvent(origin, organizationId, userId, {
+      action: 'user.email_verified',
+      webhookType: 'user.updated',
+      changedFields: ['emailVerified'],
+    });
+    if (await users.markEmailVerified(organizationId, userId, normalized, event)) {
+      deps.audit.kick(userId);
+      return { verified: true };
+    }
+    // Verified already (a retry, or the address was never changed): true while it is still the user's.
+    return { verified: await users.hasEmail(organizationId, userId, normalized) };
+  }
+
+  /**
+   * Account state (A). Callers authorize; these only keep the updates inside the organization, and off users a
+   * saga holds. Each change carries its event (field names only) in its own write; a write that changes nothing records nothing.
+   */
+  async function markSynced(organizationId: string, userId: string, at: Date, origin?: AuditOrigin) {
+    // Not a webhook: the organization's own sync job marks it, and a user.updated back to it would echo.
+    const event = userEvent(origin, organizationId, userId, { action: 'user.synced', changedFields: ['syncedAt'] });
+    const profile = await written(organizationId, userId, await users.markSynced(organizationId, userId, at, event));
+    deps.audit.kick(userId);
+    return profile;
+  }
+  async function acceptLegalAgreement(organizationId: string, userId: string, version: string, at: Date, origin?: AuditOrigin) {
+    const event = userEvent(origin, organizationId, userId, {
+      action: 'user.updated',
+      webhookType: 'user.updated',
+      changedFields: ['legalAgreementVersions'],
+    });
+    const profile = await written(organizationId, userId, await users.addLegalAgreement(organizationId, userId, version, at, event));
+    deps.audit.kick(userId);
+    return profile;
+  }
+  async function updateNotificationPreferences(
+    organizationId: string,
+    userId: string,
+    prefs: Partial<NotificationPreferencesDoc>,
+    origin?: AuditOrigin,
+  ) {
+    const result = await users.setNotificationPreferences(organizationId, userId, prefs, (changedFields) =>
+      userEvent(origin, organizationId, userId, { action: 'user.updated', webhookType: 'user.updated', changedFields }),
+    );
+    if (result.written) deps.audit.kick(userId);
+    return written(organizationId, userId, result.doc);
+  }
   /**
    * A's closeAccount: `user.closed`, in the write that closes (a repeat closes nothing and writes none).
    * Its id is the closing's own, `closedAt` in the same write: a later closing (after a reopen) is another event.

@@ -110,7 +110,8 @@ export function createWebhookService(deps: {
     const viewer = await policy.viewerOf(caller);
     if (viewer.kind !== 'user' || viewer.role !== 'admin')
       throw forbidden('Webhooks are managed by organization admins (ADMIN license) only');
-    return { organizationId: viewer.organizationId, actor: { type: viewer.supportAdmin ? 'support_admin' : 'user', id: viewer.userId } };
+    // The actor as every audit event names it (packages/audit's one helper; a support admin told apart).
+    return { organizationId: viewer.organizationId, actor: (await policy.auditOrigin({ caller })).actor };
   }
 
   const auditEvent = (

@@ -350,6 +350,7 @@ describe('webhook worker on the real store', () => {
   function serviceFor(organizationId: string, worker?: WebhookWorker) {
     const policy = {
       viewerOf: async () => ({ kind: 'user', role: 'admin', organizationId, userId: 'admin-1' }),
+      auditOrigin: async () => ({ actor: { type: 'user', id: 'admin-1' } }),
     } as unknown as AccessPolicy;
     const caller: Caller = { kind: 'user', userId: 'admin-1', organizationId, sessionId: 's' };
     const service = createWebhookService({
