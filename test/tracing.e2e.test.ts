@@ -20,6 +20,7 @@ interface JaegerSpan {
   spanID: string;
   operationName: string;
   processID: string;
+  references?: Array<{ refType: string; spanID: string }>;
   tags: Array<{ key: string; value: unknown }>;
 }
 interface JaegerTrace {
@@ -134,6 +135,24 @@ describe('OpenTelemetry traces exported to Jaeger', () => {
       const server = trace.spans.filter((s) => serviceOf(trace, s) === service && tag(s, 'span.kind') === 'server');
       expect(server.length, `${service} server spans`).toBeGreaterThan(0);
     }
+    // ... each subgraph operation the gateway sent right under Apollo's gateway.fetch span: the gateway passes
+    // the trace on itself, with no undici client span repeating each fetch (bench/README.md, P10).
+    const byId = new Map(trace.spans.map((s) => [s.spanID, s]));
+    const parentOf = (span: JaegerSpan) => byId.get(span.references?.find((r) => r.refType === 'CHILD_OF')?.spanID ?? '');
+    const path = (span: JaegerSpan) => (tag(span, 'http.target') ?? tag(span, 'url.path')) as string | undefined;
+    const operations = trace.spans.filter((s) => {
+      const parent = parentOf(s);
+      return (
+        serviceOf(trace, s) !== 'gateway' &&
+        tag(s, 'span.kind') === 'server' &&
+        path(s) === '/graphql' &&
+        parent !== undefined &&
+        serviceOf(trace, parent) === 'gateway'
+      );
+    });
+    expect(operations.map((s) => serviceOf(trace, s))).toContain('org-users');
+    for (const span of operations) expect(parentOf(span)!.operationName).toBe('gateway.fetch');
+    expect(trace.spans.filter((s) => serviceOf(trace, s) === 'gateway' && tag(s, 'span.kind') === 'client')).toEqual([]);
     // ... the internal commands are client spans to /internal/commands/<name> ...
     const commands = trace.spans.filter(
       (s) => tag(s, 'span.kind') === 'client' && ((tag(s, 'url.full') as string | undefined) ?? '').includes('/internal/commands/'),
@@ -152,6 +171,18 @@ describe('OpenTelemetry traces exported to Jaeger', () => {
       readFileSync(join(stack.logDir, file), 'utf8').includes(`"trace_id":"${traceId}"`),
     );
     expect(filesWithTraceId).toEqual(expect.arrayContaining(['identity.log', 'org-users.log', 'licensing.log']));
+  });
+
+  it('does not trace health probes: no span, so no traceresponse, unlike a GraphQL request', async () => {
+    const healthz = await fetch(stack.gatewayUrl.replace('/graphql', '/healthz'));
+    expect(healthz.status).toBe(200);
+    expect(healthz.headers.get('traceresponse')).toBeNull();
+    const graphql = await fetch(stack.gatewayUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    expect(graphql.headers.get('traceresponse')).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
   });
 
   it('keeps query strings out of spans: a GET with variables in the URL exports no password', async () => {

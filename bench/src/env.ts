@@ -17,3 +17,7 @@ export const inheritedEnv = (): NodeJS.ProcessEnv => process.env;
 /** PATH and HOME, for a child started with a clean environment of its own. */
 export const PATH = process.env.PATH ?? '';
 export const HOME: string | undefined = process.env.HOME;
+
+/** cpu-profile-hook.ts, inside a service: where to write CPU profiles (unset: the hook does nothing), and whether to count promises instead. */
+export const CPU_PROFILE_DIR: string | undefined = process.env.USERGRAPH_CPU_PROFILE_DIR;
+export const COUNT_PROMISES = process.env.USERGRAPH_COUNT_PROMISES === '1';

@@ -11,6 +11,7 @@ import {
   createServiceTokenCache,
   errSummary,
   GATEWAY_ASSERTION_HEADER,
+  injectTraceContext,
   isNoAnswer,
   identityCallerLiveness,
   rateLimitKeyForIp,
@@ -47,6 +48,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
     to: 'identity',
     baseUrl: env.IDENTITY_URL,
     secret: env.INTERNAL_SERVICE_SECRET,
+    injectTraceContext: true,
   });
 
   // The supergraph comes from the registry (or a file), composed and checked there; never from the subgraphs themselves.
@@ -97,14 +99,16 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
     (path: string): RouteHandler =>
     async (info, res) => {
       const ip = rateLimitKeyForIp(clientAddressOf(info.req, trustedProxies));
+      const sent: Record<string, string> = {
+        'content-type': info.req.headers['content-type'] ?? 'application/json',
+        ...(info.req.headers.authorization ? { authorization: info.req.headers.authorization } : {}),
+        'x-request-id': info.requestId,
+        [GATEWAY_ASSERTION_HEADER]: await assertionFor('identity', { ip }),
+      };
+      injectTraceContext(sent);
       const upstream = await request(`${env.IDENTITY_URL}${path}`, {
         method: info.req.method as 'GET' | 'POST',
-        headers: {
-          'content-type': info.req.headers['content-type'] ?? 'application/json',
-          ...(info.req.headers.authorization ? { authorization: info.req.headers.authorization } : {}),
-          'x-request-id': info.requestId,
-          [GATEWAY_ASSERTION_HEADER]: await assertionFor('identity', { ip }),
-        },
+        headers: sent,
         body: info.body.length > 0 ? info.body : undefined,
       }).catch((err: unknown) => {
         // Only no answer is "unreachable"; any other failure is ours, and the server answers it as one (500, logged).

@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { GraphQLError } from 'graphql';
 import { Agent } from 'undici';
-import { createServiceTokenCache, GATEWAY_ASSERTION_HEADER, isErrorReason } from '@usergraph/service-kit';
+import { createServiceTokenCache, GATEWAY_ASSERTION_HEADER, injectTraceContext, isErrorReason } from '@usergraph/service-kit';
 import type { GatewayContext } from './gateway-context.js';
 
 type SubgraphResponse = Awaited<ReturnType<GraphQLDataSource<GatewayContext>['process']>>;
@@ -68,6 +68,8 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       // INTERNAL_SERVICE_SECRET, which only first-party subgraphs hold to verify it).
       if (this.firstParty) headers[GATEWAY_ASSERTION_HEADER] = await this.assertionFor(this.subgraphName, { ip: client.clientIp });
     }
+    // The subgraph's server span joins the trace under Apollo's gateway.fetch span (no undici span here: telemetry.ts).
+    injectTraceContext(headers);
     const res = await keepAliveAgent.request({
       origin: this.origin,
       path: this.path,

@@ -18,3 +18,4 @@ export * from './subgraph-sdl.js';
 export * from './client-ip.js';
 export { READER, registryKeyFor, registryTokenFrom, principalOf, subgraphPrincipal } from './registry-credentials.js';
 export * from './metrics.js';
+export * from './trace-context.js';

@@ -7,6 +7,7 @@ import { validate } from '@usergraph/validation';
 import { DomainError, errSummary, isErrorCode, isErrorReason, type ErrorCode, type ErrorReason, type FieldIssue } from './errors.js';
 import { isNoAnswer } from './no-answer.js';
 import { createServiceTokenCache, verifyServiceToken } from './service-token.js';
+import { injectTraceContext } from './trace-context.js';
 
 /**
  * Internal commands: how one subgraph asks another to write its own data.
@@ -147,20 +148,24 @@ export function createInternalClient<To extends ServingService>(opts: {
   baseUrl: string;
   secret: string;
   timeoutMs?: number;
+  /** Adds the trace context to each call: for a process without undici's instrumentation (the gateway, see telemetry.ts). */
+  injectTraceContext?: boolean;
 }): InternalClient<To> & { close(): Promise<void> } {
   const tokenFor = createServiceTokenCache(opts.secret, opts.from);
   const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 64 });
   const timeout = opts.timeoutMs ?? 10_000;
 
   async function once(name: string, input: unknown, requestId: string): Promise<CommandResponse> {
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      authorization: `Bearer ${await tokenFor(opts.to)}`,
+      'x-request-id': requestId,
+    };
+    if (opts.injectTraceContext) injectTraceContext(headers);
     const res = await request(`${opts.baseUrl}/internal/commands/${name}`, {
       method: 'POST',
       dispatcher,
-      headers: {
-        'content-type': 'application/json',
-        authorization: `Bearer ${await tokenFor(opts.to)}`,
-        'x-request-id': requestId,
-      },
+      headers,
       body: JSON.stringify(input),
       headersTimeout: timeout,
       bodyTimeout: timeout,

@@ -53,6 +53,10 @@ function scrubHttpSpan(span: Span, request: ClientRequest | IncomingMessage, tru
   }
 }
 
+/** Probes and scrapes: a trace for each (every few seconds, per service) would tell an operator nothing. */
+const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+const untraced = (request: IncomingMessage) => UNTRACED_PATHS.has((request.url ?? '/').split('?', 1)[0]!);
+
 let sdk: NodeSDK | undefined;
 
 /** `{"find":"?","filter":"?","limit":"?"}`: which command and options, without any value. */
@@ -70,9 +74,10 @@ function trustedProxiesOrNone(list: string): ReturnType<typeof compileTrustedPro
 
 /**
  * Starts tracing when configured; returns whether it did. Call before importing anything instrumented.
- * `publicEdge` (the gateway) ignores trace context sent by clients.
+ * `publicEdge` (the gateway) ignores trace context sent by clients. `undiciSpans: false` leaves undici
+ * uninstrumented: the service then passes the trace on itself (injectTraceContext) where it matters.
  */
-export async function startTelemetry(serviceName: string, opts: { publicEdge?: boolean } = {}): Promise<boolean> {
+export async function startTelemetry(serviceName: string, opts: { publicEdge?: boolean; undiciSpans?: boolean } = {}): Promise<boolean> {
   const env = telemetryEnv();
   if (!env.enabled || sdk) return !!sdk;
   // ESM modules are patched through import-in-the-middle; only the modules an
@@ -89,14 +94,25 @@ export async function startTelemetry(serviceName: string, opts: { publicEdge?: b
     logRecordProcessors: [],
     textMapPropagator: opts.publicEdge ? new InjectOnlyPropagator() : new W3CTraceContextPropagator(),
     instrumentations: [
-      new HttpInstrumentation({ requestHook: (span, request) => scrubHttpSpan(span, request, trustProxy) }),
-      new UndiciInstrumentation({
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: untraced,
+        // Only a recorded span is exported: an unsampled request (ratio sampling) skips the scrubbing.
         requestHook: (span, request) => {
-          if (!request.path.includes('?')) return;
-          span.setAttribute('url.full', withoutQuery(request.origin, request.path));
-          span.setAttribute('url.query', REDACTED);
+          if (span.isRecording()) scrubHttpSpan(span, request, trustProxy);
         },
       }),
+      // An instrumentation subscribes to undici as soon as it is constructed: only build it when used.
+      ...(opts.undiciSpans === false
+        ? []
+        : [
+            new UndiciInstrumentation({
+              requestHook: (span, request) => {
+                if (!request.path.includes('?')) return;
+                span.setAttribute('url.full', withoutQuery(request.origin, request.path));
+                span.setAttribute('url.query', REDACTED);
+              },
+            }),
+          ]),
       // Values never leave the process (they can hold e-mail addresses and other personal data):
       // a statement is its command's top-level keys. The default serializer walks the whole
       // command to mask each value, a tenth of a millisecond per P1 request (bench/README.md, P10).
