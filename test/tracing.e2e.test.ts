@@ -8,6 +8,8 @@
  * believed, and no span holds the user's password, e-mail or username.
  */
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,6 +52,10 @@ describe('OpenTelemetry traces exported to Jaeger', () => {
         OTEL_TRACES_SAMPLER: 'parentbased_always_on',
         // Export within 100 ms so the test does not wait for the default 5 s batch.
         OTEL_BSP_SCHEDULE_DELAY: '100',
+        // org-users may deliver webhooks to this test's loopback receiver.
+        WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
+        WEBHOOK_ALLOW_HTTP_URLS: 'true',
+        WEBHOOK_POLL_INTERVAL_MS: '100',
       },
     });
     ({ stack, dataDir } = started);
@@ -171,6 +177,61 @@ describe('OpenTelemetry traces exported to Jaeger', () => {
       readFileSync(join(stack.logDir, file), 'utf8').includes(`"trace_id":"${traceId}"`),
     );
     expect(filesWithTraceId).toEqual(expect.arrayContaining(['identity.log', 'org-users.log', 'licensing.log']));
+  });
+
+  it("keeps our traces to ourselves: a webhook delivery to a customer's endpoint carries no traceparent", async () => {
+    const received: http.IncomingHttpHeaders[] = [];
+    const receiver = http.createServer((req, res) => {
+      received.push(req.headers);
+      req.resume();
+      res.writeHead(204).end();
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+      const created = await fetch(stack.gatewayUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...bearer(adminJwt) },
+        body: JSON.stringify({
+          query: `mutation($url: String!) { createWebhookEndpoint(url: $url, eventTypes: ["user.created"]) { errors { path } endpoint { id } } }`,
+          variables: { url },
+        }),
+      });
+      expect(
+        ((await created.json()) as { data: { createWebhookEndpoint: { errors: unknown[] } } }).data.createWebhookEndpoint.errors,
+      ).toEqual([]);
+      const username = `hooked_${randomBytes(3).toString('hex')}`;
+      const res = await fetch(stack.gatewayUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...bearer(adminJwt) },
+        body: JSON.stringify({
+          query: CREATE,
+          variables: {
+            input: {
+              user: {
+                firstName: 'Han',
+                lastName: 'Solo',
+                email: uniqueEmail('hooked'),
+                credentials: { username, password: 'Corellia-Run-12' },
+              },
+              requestedLicenses: ['VIEWER'],
+              requestedGroups: ['DEFAULT'],
+            },
+          },
+        }),
+      });
+      expect(res.headers.get('traceresponse')).toMatch(/^00-[0-9a-f]{32}-/);
+      for (let i = 0; i < 200 && received.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(received.length, 'the delivery arrived').toBeGreaterThan(0);
+      for (const headers of received) {
+        expect(headers['webhook-id']).toBeDefined();
+        // A trace id would tell a third party which of our traces its delivery belongs to.
+        expect(headers.traceparent).toBeUndefined();
+        expect(headers.tracestate).toBeUndefined();
+      }
+    } finally {
+      await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    }
   });
 
   it('does not trace health probes: no span, so no traceresponse, unlike a GraphQL request', async () => {

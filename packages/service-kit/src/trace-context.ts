@@ -1,4 +1,5 @@
 import { context, propagation } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
 
 /**
  * Adds the active trace context (W3C `traceparent`) to an outgoing request's headers, for a call
@@ -8,4 +9,13 @@ import { context, propagation } from '@opentelemetry/api';
  */
 export function injectTraceContext(headers: Record<string, string>): void {
   propagation.inject(context.active(), headers);
+}
+
+/**
+ * Runs `call` with tracing suppressed: no span, and no `traceparent` on the requests it makes. For
+ * calls to third parties (webhook receivers): a trace id would tell them which of our traces their
+ * request belongs to, and their answer is not ours to trace. A no-op when tracing is off.
+ */
+export function withoutTracing<T>(call: () => T): T {
+  return context.with(suppressTracing(context.active()), call);
 }

@@ -5,6 +5,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { Webhook } from 'standardwebhooks';
+import { withoutTracing } from '@usergraph/service-kit';
 import { pinnedLookup, type ResolvedTarget } from './url-guard.js';
 
 /** Audit events are small; a payload above this is a bug upstream, refused rather than sent. */
@@ -42,17 +43,20 @@ export function sendWebhook(
       req.destroy();
       resolve(outcome);
     };
-    const req = client.request(url, {
-      method: 'POST',
-      agent: false,
-      lookup: pinnedLookup(target),
-      headers: {
-        ...headers,
-        'content-type': 'application/json',
-        'content-length': String(Buffer.byteLength(payload)),
-        'user-agent': 'usergraph-webhooks',
-      },
-    });
+    // A customer's endpoint gets no traceparent (withoutTracing): our trace ids stay ours.
+    const req = withoutTracing(() =>
+      client.request(url, {
+        method: 'POST',
+        agent: false,
+        lookup: pinnedLookup(target),
+        headers: {
+          ...headers,
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(payload)),
+          'user-agent': 'usergraph-webhooks',
+        },
+      }),
+    );
     const timer = setTimeout(() => settle({ ok: false, error: 'TIMEOUT' }), timeoutMs);
     // The status is the answer: the body is never read (the connection is closed), so its size costs nothing.
     req.on('response', (res) => {
