@@ -103,7 +103,16 @@ describe('session races: a change, a reset, logins, replays and refreshes in fli
       const loser = applied[0] === v ? a : v;
       // Both read the credential before either wrote (the hash is slow): the loser's compare-and-set failed.
       expect(loser.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', reason: 'CONCURRENT_CHANGE' });
-      const [winner, lost] = applied[0] === v ? [{ s: victim, p: VICTIM }, { s: attacker, p: ATTACKER }] : [{ s: attacker, p: ATTACKER }, { s: victim, p: VICTIM }];
+      const [winner, lost] =
+        applied[0] === v
+          ? [
+              { s: victim, p: VICTIM },
+              { s: attacker, p: ATTACKER },
+            ]
+          : [
+              { s: attacker, p: ATTACKER },
+              { s: victim, p: VICTIM },
+            ];
       expect(codeOf(await signIn(email, winner.p))).toBeUndefined();
       expect(codeOf(await signIn(email, lost.p))).toBe('UNAUTHENTICATED');
       expect(await stands(winner.s.jwt)).toBe(true);
@@ -141,10 +150,15 @@ describe('session races: a change, a reset, logins, replays and refreshes in fli
   });
 
   /** Fires `attempt` every `everyMs` for `forMs` while `change` runs; the sessions it got. */
-  async function around(change: () => Promise<GraphQLResponse>, attempt: () => Promise<Array<string | undefined>>, everyMs: number, forMs: number) {
+  async function around(
+    change: () => Promise<GraphQLResponse>,
+    attempt: () => Promise<Array<string | undefined>>,
+    everyMs: number,
+    forMs: number,
+  ) {
     const attempts: Array<Promise<Array<string | undefined>>> = [];
     const changed = change();
-    for (const start = Date.now(); Date.now() - start < forMs; ) {
+    for (const start = Date.now(); Date.now() - start < forMs;) {
       attempts.push(attempt());
       await sleep(everyMs);
     }
@@ -219,9 +233,16 @@ describe('session races: a change, a reset, logins, replays and refreshes in fli
     expect(await revoke(successor._id, late.jwt)).toBe(false);
     const victimOfLogout = await login(stack.gatewayUrl, 'acme', email, P0);
     expect(await revoke(victimOfLogout._id, late.jwt)).toBe(true);
-    await expect.poll(async () => (await events({ action: 'session.revoked', actor: id })).length, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    await expect
+      .poll(async () => (await events({ action: 'session.revoked', actor: id })).length, { timeout: 10_000 })
+      .toBeGreaterThanOrEqual(2);
     const targets = (await events({ action: 'session.revoked', actor: id })).map((e) => e.target);
-    expect(targets).toEqual(expect.arrayContaining([{ type: 'user', id }, { type: 'session', id: victimOfLogout._id }]));
+    expect(targets).toEqual(
+      expect.arrayContaining([
+        { type: 'user', id },
+        { type: 'session', id: victimOfLogout._id },
+      ]),
+    );
     expect(targets).toHaveLength(2);
   });
 
@@ -230,7 +251,9 @@ describe('session races: a change, a reset, logins, replays and refreshes in fli
     const session = await login(stack.gatewayUrl, 'acme', email, P0);
     // LOGIN_MAX_FAILURES_PER_IDENTIFIER (5) wrong guesses, then the account is locked.
     for (let i = 0; i < 5; i++)
-      expect(codeOf(await gql(stack.gatewayUrl, CHANGE, { c: `Wrong-Guess-${i}-x`, n: VICTIM }, bearer(session.jwt)))).toBe('BAD_USER_INPUT');
+      expect(codeOf(await gql(stack.gatewayUrl, CHANGE, { c: `Wrong-Guess-${i}-x`, n: VICTIM }, bearer(session.jwt)))).toBe(
+        'BAD_USER_INPUT',
+      );
     expect(codeOf(await gql(stack.gatewayUrl, CHANGE, { c: P0, n: VICTIM }, bearer(session.jwt)))).toBe('RATE_LIMITED');
     expect(codeOf(await signIn(email, P0))).toBe('RATE_LIMITED');
     await expect.poll(async () => (await events({ action: 'user.locked_out', target: id })).length, { timeout: 10_000 }).toBe(1);

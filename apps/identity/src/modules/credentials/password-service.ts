@@ -101,7 +101,7 @@ export function createPasswordService(deps: {
     // The caller's own login stays signed in only while it stands under the credential just checked
     // (a reset or sign-out everywhere that came first ended it; the write below fails if one comes after).
     const own = await deps.sessions.findById(caller.sessionId);
-    if (!own || own.userId !== userId || own.organizationId !== organizationId || own.revokedAt || !sessionStands(own, credential))
+    if (!(own?.userId === userId && own.organizationId === organizationId && !own.revokedAt && sessionStands(own, credential)))
       throw unauthenticated('This session has ended; sign in again');
     const passwordHash = await deps.hasher.hash(checked.value.newPassword);
     // Every other session is cut off by this one write, made only if the credential is still the one checked.
@@ -110,10 +110,7 @@ export function createPasswordService(deps: {
       userId,
       credential,
       passwordHash,
-      [
-        passwordEvent(ctx.origin, organizationId, userId, 'user.password_changed'),
-        revocation(ctx.origin, organizationId, userId),
-      ],
+      [passwordEvent(ctx.origin, organizationId, userId, 'user.password_changed'), revocation(ctx.origin, organizationId, userId)],
       own.familyId,
     );
     if (!written) throw concurrentChange();

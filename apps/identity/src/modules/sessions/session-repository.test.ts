@@ -136,13 +136,16 @@ describe('session repository', () => {
     expect(rotated?.revokedAt).toBeUndefined();
     expect(rotated?.auditOutbox ?? []).toEqual([]);
     // Issued under generation 0; the credentials are at 1 and keep another login: already ended.
-    expect(await sessions.revokeOne('org1', 'u1', next._id, new Date(), revokedEvent(next._id), { sessionsGeneration: 1, keptFamilyId: 'x' })).toBe(
-      false,
-    );
+    expect(
+      await sessions.revokeOne('org1', 'u1', next._id, new Date(), revokedEvent(next._id), { sessionsGeneration: 1, keptFamilyId: 'x' }),
+    ).toBe(false);
     expect((await sessions.findById(next._id))?.auditOutbox ?? []).toEqual([]);
     // The kept login stands under the same cut-off, and is revoked with its event.
     expect(
-      await sessions.revokeOne('org1', 'u1', next._id, new Date(), revokedEvent(next._id), { sessionsGeneration: 1, keptFamilyId: first.familyId }),
+      await sessions.revokeOne('org1', 'u1', next._id, new Date(), revokedEvent(next._id), {
+        sessionsGeneration: 1,
+        keptFamilyId: first.familyId,
+      }),
     ).toBe(true);
     expect((await sessions.findById(next._id))?.auditOutbox).toHaveLength(1);
     const fresh = { ...sessionFor('u1'), credentialsGeneration: 2 };

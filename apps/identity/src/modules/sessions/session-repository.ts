@@ -207,10 +207,7 @@ export function createSessionRepository(conn: Connection) {
         generation === 0
           ? {}
           : {
-              $or: [
-                { credentialsGeneration: { $gte: generation } },
-                ...(cutOff.keptFamilyId ? [{ familyId: cutOff.keptFamilyId }] : []),
-              ],
+              $or: [{ credentialsGeneration: { $gte: generation } }, ...(cutOff.keptFamilyId ? [{ familyId: cutOff.keptFamilyId }] : [])],
             };
       const before = await Session.findOneAndUpdate(
         { _id: sessionId, organizationId, userId, revokedAt: { $exists: false }, rotatedAt: { $exists: false }, ...stands },
