@@ -65,12 +65,14 @@ export function createCredentialRepository(conn: Connection) {
       Credential.find({ _id: { $in: [...new Set(userIds)] }, organizationId })
         .lean<CredentialDoc[]>()
         .exec(),
-    /** Idempotent for a retried command: an existing credential for the same user is kept. */
-    async insertOnce(doc: Omit<CredentialDoc, 'createdAt' | 'updatedAt'>): Promise<void> {
+    /** Idempotent for a retried command: an existing credential for the same user is kept. False if one existed (nothing written). */
+    async insertOnce(doc: Omit<CredentialDoc, 'createdAt' | 'updatedAt'>): Promise<boolean> {
       try {
         await Credential.create(doc);
+        return true;
       } catch (err) {
         if ((err as { code?: number }).code !== 11000) throw err;
+        return false;
       }
     },
     /** Maintenance (all organizations): credentials created before `before`, for reconciliation. A scan, run by the reconciler only. */
@@ -84,17 +86,27 @@ export function createCredentialRepository(conn: Connection) {
     },
     /**
      * A new password, ending every session issued before it except the login `keepFamilyId` (the
-     * changer's own), with its audit events: one atomic write. False if there is no such credential.
+     * changer's own), with its audit events: one atomic write, made only if the credential is still the
+     * one `read` (same hash and generation; a compare-and-set, so a concurrent change or reset is never
+     * overwritten). False if nothing was written: no such credential, or it changed since it was read.
      */
     async setPasswordHash(
       organizationId: string,
       userId: string,
+      read: Pick<CredentialDoc, 'passwordHash' | 'sessionsGeneration'>,
       passwordHash: string,
       events: AuditEvent[],
       keepFamilyId?: string,
     ): Promise<boolean> {
+      const generation = read.sessionsGeneration ?? 0;
       const result = await Credential.updateOne(
-        { _id: userId, organizationId },
+        {
+          _id: userId,
+          organizationId,
+          passwordHash: read.passwordHash,
+          // Absent means 0 (never raised).
+          sessionsGeneration: generation === 0 ? { $exists: false } : generation,
+        },
         {
           $set: { passwordHash, ...(keepFamilyId ? { keptFamilyId: keepFamilyId } : {}) },
           ...(keepFamilyId ? {} : { $unset: { keptFamilyId: 1 } }),
@@ -102,7 +114,7 @@ export function createCredentialRepository(conn: Connection) {
           $push: { auditOutbox: { $each: events } },
         },
       ).exec();
-      return result.matchedCount === 1;
+      return result.modifiedCount === 1;
     },
     /** "Sign out everywhere": every session issued so far ends, with its audit event, in one write. False if there is no credential. */
     async endAllSessions(organizationId: string, userId: string, event: AuditEvent): Promise<boolean> {

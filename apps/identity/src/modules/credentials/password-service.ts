@@ -7,7 +7,7 @@ import type { SessionRepository } from '../sessions/session-repository.js';
 import type { VerificationService } from '../verification/verification-service.js';
 import type { BackgroundQueue } from '../background/background-queue.js';
 import { emailAccountKey, userAccountKey, type AccountLimits } from '../limits/account-limits.js';
-import type { CredentialRepository } from './credential-repository.js';
+import { sessionStands, type CredentialRepository } from './credential-repository.js';
 import { auditEvent, type AuditOrigin } from '@usergraph/audit';
 import type { IdentityAudit } from '../audit/identity-audit.js';
 import { findAccountByEmail, NO_ID } from '../verification/account-lookup.js';
@@ -16,6 +16,9 @@ const changeArgs = z.object({ currentPassword: z.string().max(1024), newPassword
 // A malformed slug names no organization: refused as such, not answered like an unknown account.
 const requestArgs = z.object({ organizationSlug: slugSchema, email: emailSchema });
 const resetArgs = requestArgs.extend({ code: z.string().trim().max(12), newPassword: passwordSchema });
+
+/** Passes of a reset over a credential that concurrent changes keep moving. */
+const RESET_ATTEMPTS = 3;
 
 const RESET_SENT = 'If an account exists for this email, a reset code was sent.';
 
@@ -32,7 +35,7 @@ export function createPasswordService(deps: {
   verification: VerificationService;
   limits: AccountLimits;
   background: BackgroundQueue;
-  audit: Pick<IdentityAudit, 'kickCredentials'>;
+  audit: Pick<IdentityAudit, 'kickCredentials' | 'record'>;
 }) {
   /** A password event about one user: in the credentials write (kickCredentials relays it). */
   const passwordEvent = (
@@ -51,40 +54,69 @@ export function createPasswordService(deps: {
       webhookType: 'session.revoked',
       subjectUserId: userId,
     });
+  /** A concurrent change or reset won the compare-and-set: nothing was written. */
+  const concurrentChange = () =>
+    new DomainError('CONFLICT', 'The password was changed concurrently; try again', [], { reason: 'CONCURRENT_CHANGE' });
+
   async function change(caller: Caller, raw: unknown, ctx: { clientIp: string; origin: AuditOrigin }) {
     if (caller.kind !== 'user') throw unauthenticated('Sign in as a user to change your password');
     const checked = validate(changeArgs, raw);
     if (!checked.ok) throw invalid(checked.errors);
-    // The current password is checked under the login budget of the account: a stolen access
-    // token is no unlimited password oracle.
-    const accountKey = userAccountKey(caller.organizationId, caller.userId);
-    await deps.limits.reserveLogin(ctx.clientIp, accountKey);
-    const credential = await deps.credentials.findById(caller.organizationId, caller.userId);
+    const { organizationId, userId } = caller;
+    // The current password is checked under the login budget of the account, with login's lockout
+    // and its trail: a stolen access token is no unlimited, silent password oracle. The caller is
+    // signed in: a failure is theirs (the actor), against their account (the target).
+    const accountKey = userAccountKey(organizationId, userId);
+    const target = { type: 'user', id: userId };
+    await deps.limits.reserveLogin(ctx.clientIp, accountKey, (lockout) =>
+      deps.audit.record(ctx.origin, {
+        action: 'user.locked_out',
+        organizationId,
+        target,
+        outcome: 'refused',
+        webhookType: 'user.locked_out',
+        subjectUserId: userId,
+        // The same id as login's for the same lockout: one event per lockout, whichever path met it.
+        key: [organizationId, userId, 'user.locked_out', String(lockout.until.getTime())],
+      }),
+    );
+    const credential = await deps.credentials.findById(organizationId, userId);
     const valid = credential
       ? await deps.hasher.verify(credential.passwordHash, checked.value.currentPassword).catch(async (err: unknown) => {
           await deps.limits.loginAborted(ctx.clientIp, accountKey);
           throw err;
         })
       : false;
-    if (!valid)
+    if (!credential || !valid) {
+      await deps.audit.record(ctx.origin, {
+        action: 'user.login_failed',
+        organizationId,
+        target,
+        outcome: 'failure',
+        subjectUserId: userId,
+      });
       throw new DomainError('BAD_USER_INPUT', 'The current password is wrong', [{ path: ['currentPassword'], message: 'is wrong' }]);
+    }
     await deps.limits.loginSucceeded(ctx.clientIp, accountKey);
-    const passwordHash = await deps.hasher.hash(checked.value.newPassword);
-    // The caller's own login stays signed in; every other session is cut off by this one write.
+    // The caller's own login stays signed in only while it stands under the credential just checked
+    // (a reset or sign-out everywhere that came first ended it; the write below fails if one comes after).
     const own = await deps.sessions.findById(caller.sessionId);
-    await deps.credentials.setPasswordHash(
-      caller.organizationId,
-      caller.userId,
+    if (!(own?.userId === userId && own.organizationId === organizationId && !own.revokedAt && sessionStands(own, credential)))
+      throw unauthenticated('This session has ended; sign in again');
+    const passwordHash = await deps.hasher.hash(checked.value.newPassword);
+    // Every other session is cut off by this one write, made only if the credential is still the one checked.
+    const written = await deps.credentials.setPasswordHash(
+      organizationId,
+      userId,
+      credential,
       passwordHash,
-      [
-        passwordEvent(ctx.origin, caller.organizationId, caller.userId, 'user.password_changed'),
-        revocation(ctx.origin, caller.organizationId, caller.userId),
-      ],
-      own?.userId === caller.userId ? own.familyId : undefined,
+      [passwordEvent(ctx.origin, organizationId, userId, 'user.password_changed'), revocation(ctx.origin, organizationId, userId)],
+      own.familyId,
     );
-    deps.audit.kickCredentials(caller.userId);
-    // Cleanup: the cut-off already refuses them.
-    await deps.sessions.revokeForUser(caller.organizationId, caller.userId, new Date(), caller.sessionId);
+    if (!written) throw concurrentChange();
+    deps.audit.kickCredentials(userId);
+    // Cleanup: the cut-off already refuses them. The caller's login (family) is kept, whichever of its sessions is current.
+    await deps.sessions.revokeForUser(organizationId, userId, new Date(), own.familyId);
     return { success: true, message: 'Password changed; your other sessions were signed out.' };
   }
 
@@ -140,24 +172,29 @@ export function createPasswordService(deps: {
       ]);
     await deps.limits.codeSucceeded(accountKey);
     const passwordHash = await deps.hasher.hash(newPassword);
-    const existing = await deps.credentials.findById(account.organizationId, account.userId);
     // The user proved the code: the reset is theirs.
     const origin: AuditOrigin = { ...ctx.origin, actor: { type: 'user', id: account.userId } };
     const event = passwordEvent(origin, account.organizationId, account.userId, 'user.password_reset');
-    // Every session ends, by the cut-off in the same write as the new hash.
-    if (existing)
-      await deps.credentials.setPasswordHash(account.organizationId, account.userId, passwordHash, [
-        event,
-        revocation(origin, account.organizationId, account.userId),
-      ]);
-    // No credentials yet (C's registerUser): no session to end.
-    else
-      await deps.credentials.insertOnce({
-        _id: account.userId,
-        organizationId: account.organizationId,
-        passwordHash,
-        auditOutbox: [event],
-      });
+    // The code decides, not the password it replaces: a change that lands between the read and the
+    // write is overwritten by reading again (bounded), never the other way round.
+    let written = false;
+    for (let attempt = 0; attempt < RESET_ATTEMPTS && !written; attempt++) {
+      const existing = await deps.credentials.findById(account.organizationId, account.userId);
+      written = existing
+        ? // Every session ends, by the cut-off in the same write as the new hash.
+          await deps.credentials.setPasswordHash(account.organizationId, account.userId, existing, passwordHash, [
+            event,
+            revocation(origin, account.organizationId, account.userId),
+          ])
+        : // No credentials yet (C's registerUser): no session to end. False if a concurrent reset created them.
+          await deps.credentials.insertOnce({
+            _id: account.userId,
+            organizationId: account.organizationId,
+            passwordHash,
+            auditOutbox: [event],
+          });
+    }
+    if (!written) throw concurrentChange();
     deps.audit.kickCredentials(account.userId);
     // Cleanup: the cut-off already refuses them.
     await deps.sessions.revokeForUser(account.organizationId, account.userId, new Date());

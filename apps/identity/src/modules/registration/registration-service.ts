@@ -15,7 +15,7 @@ import { DomainError, isNotFound, type Caller, type Logger } from '@usergraph/se
 import { createUser, type SagaOptions } from '@usergraph/user-lifecycle';
 import type { AuditOrigin } from '@usergraph/audit';
 import { remoteProfile, type OrgUsersClient, type ProfileRef } from '../../clients.js';
-import type { CredentialRepository } from '../credentials/credential-repository.js';
+import type { CredentialDoc, CredentialRepository } from '../credentials/credential-repository.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
 import type { SessionDto, SessionService } from '../sessions/session-service.js';
 import type { VerificationService } from '../verification/verification-service.js';
@@ -98,7 +98,9 @@ export function createRegistrationService(deps: {
     // guessed offline): a replay issues a session only once the password it
     // carries is verified against the stored credential.
     const { password: _secret, ...fingerprintOf } = args;
-    const { result: account } = await withIdempotencyKey(
+    /** The credentials a replay's password was checked against. */
+    let verified: CredentialDoc | undefined;
+    const { result: account, replayed } = await withIdempotencyKey(
       deps.conn,
       {
         key: ctx.idempotencyKey,
@@ -108,12 +110,18 @@ export function createRegistrationService(deps: {
         fingerprint: () => keyedFingerprint(deps.fingerprintKey, fingerprintOf),
         verifyReplay: async (replayed) => {
           const credential = await deps.credentials.findById(organization.id, replayed.user.id);
-          return credential ? deps.hasher.verify(credential.passwordHash, args.password) : deps.hasher.verifyDummy(args.password);
+          if (!credential) return deps.hasher.verifyDummy(args.password);
+          verified = credential;
+          return deps.hasher.verify(credential.passwordHash, args.password);
         },
       },
       () => createAccount(args, organization.id, ctx.audit),
     );
-    const session = await deps.sessions.issue({ userId: account.user.id, organizationId: organization.id }, ctx.clientIp);
+    // Like a login, the session is issued under the credentials whose password was checked: a replay that
+    // raced a password change is born cut off. A new account's credentials were just created, at generation 0.
+    const session = await deps.sessions.issue({ userId: account.user.id, organizationId: organization.id }, ctx.clientIp, {
+      verified: replayed ? verified : { sessionsGeneration: 0 },
+    });
     return { ...account, session };
   }
 

@@ -66,21 +66,21 @@ describe('session repository', () => {
 
   it('markRotated: a revoked or unknown session does not rotate', async () => {
     const { _id } = await login();
-    expect(await sessions.revokeOne('org1', 'u1', _id, new Date(), revokedEvent(_id))).toBe(true);
+    expect(await sessions.revokeOne('org1', 'u1', _id, new Date(), revokedEvent(_id), {})).toBe(true);
     expect(await sessions.markRotated(_id, new Date())).toBe(false);
     expect(await sessions.markRotated('no-such-session', new Date())).toBe(false);
   });
 
   it('revokeOne: exactly one of 20 concurrent calls revokes, and only its event is written with it; another user or tenant gets false', async () => {
     const { _id } = await login();
-    expect(await sessions.revokeOne('org2', 'u1', _id, new Date(), revokedEvent(_id))).toBe(false);
-    expect(await sessions.revokeOne('org1', 'u2', _id, new Date(), revokedEvent(_id))).toBe(false);
+    expect(await sessions.revokeOne('org2', 'u1', _id, new Date(), revokedEvent(_id), {})).toBe(false);
+    expect(await sessions.revokeOne('org1', 'u2', _id, new Date(), revokedEvent(_id), {})).toBe(false);
     const untouched = await sessions.findById(_id);
     expect(untouched?.revokedAt).toBeUndefined();
     expect(untouched?.auditOutbox ?? []).toEqual([]);
     const recorder = recordFilters(conn, ['sessions']);
     const events = Array.from({ length: 20 }, () => revokedEvent(_id));
-    const results = await Promise.all(events.map((event) => sessions.revokeOne('org1', 'u1', _id, new Date(), event)));
+    const results = await Promise.all(events.map((event) => sessions.revokeOne('org1', 'u1', _id, new Date(), event, {})));
     recorder.stop();
     expect(results.filter(Boolean)).toHaveLength(1);
     expect(recorder.scans()).toEqual([]);
@@ -95,7 +95,7 @@ describe('session repository', () => {
     const second = await login('lister');
     const { next } = await rotate(second);
     const third = await login('lister');
-    await sessions.revokeOne('org1', 'lister', third._id, new Date(), revokedEvent(third._id));
+    await sessions.revokeOne('org1', 'lister', third._id, new Date(), revokedEvent(third._id), {});
     const recorder = recordFilters(conn, ['sessions', 'user_sessions']);
     expect(await listIds('lister')).toEqual([next._id, first._id]);
     recorder.stop();
@@ -116,6 +116,41 @@ describe('session repository', () => {
     expect(await listIds('bystander')).toEqual([bystander._id]);
     expect(await sessions.revokeForUser('org1', 'leaver', new Date())).toBe(1);
     expect(await listIds('leaver')).toEqual([]);
+  });
+
+  it("revokeForUser keeps the kept login's current session, not only its first: the changer's client may have refreshed", async () => {
+    const kept = await login('refresher');
+    const { next } = await rotate(kept);
+    const other = await login('refresher');
+    expect(await sessions.revokeForUser('org1', 'refresher', new Date(), kept.familyId)).toBe(1);
+    expect((await sessions.findById(next._id))?.revokedAt).toBeUndefined();
+    expect((await sessions.findById(other._id))?.revokedAt).toBeInstanceOf(Date);
+    expect(await listIds('refresher')).toEqual([next._id]);
+  });
+
+  it('revokeOne refuses, and records nothing for, a rotated session or one the credentials cut off', async () => {
+    const first = await login('u1');
+    const { next } = await rotate(first);
+    expect(await sessions.revokeOne('org1', 'u1', first._id, new Date(), revokedEvent(first._id), {})).toBe(false);
+    const rotated = await sessions.findById(first._id);
+    expect(rotated?.revokedAt).toBeUndefined();
+    expect(rotated?.auditOutbox ?? []).toEqual([]);
+    // Issued under generation 0; the credentials are at 1 and keep another login: already ended.
+    expect(
+      await sessions.revokeOne('org1', 'u1', next._id, new Date(), revokedEvent(next._id), { sessionsGeneration: 1, keptFamilyId: 'x' }),
+    ).toBe(false);
+    expect((await sessions.findById(next._id))?.auditOutbox ?? []).toEqual([]);
+    // The kept login stands under the same cut-off, and is revoked with its event.
+    expect(
+      await sessions.revokeOne('org1', 'u1', next._id, new Date(), revokedEvent(next._id), {
+        sessionsGeneration: 1,
+        keptFamilyId: first.familyId,
+      }),
+    ).toBe(true);
+    expect((await sessions.findById(next._id))?.auditOutbox).toHaveLength(1);
+    const fresh = { ...sessionFor('u1'), credentialsGeneration: 2 };
+    await sessions.insertLogin(fresh, new Date());
+    expect(await sessions.revokeOne('org1', 'u1', fresh._id, new Date(), revokedEvent(fresh._id), { sessionsGeneration: 2 })).toBe(true);
   });
 
   it("revokeFamily revokes the family's current session and the presented one; a refresh racing it ends revoked", async () => {

@@ -1,6 +1,7 @@
 import { Schema, type Connection } from 'mongoose';
 import { isDuplicateKeyError } from '@usergraph/mongo';
 import type { AuditEvent } from '@usergraph/audit';
+import type { CredentialDoc } from '../credentials/credential-repository.js';
 
 export interface SessionDoc {
   _id: string;
@@ -164,12 +165,15 @@ export function createSessionRepository(conn: Connection) {
       }
     },
 
-    /** Revokes every live session of the user, except `keepSessionId` when given: password change or reset, user deletion, "sign out everywhere". */
-    async revokeForUser(organizationId: string, userId: string, now: Date, keepSessionId?: string): Promise<number> {
+    /**
+     * Revokes every live session of the user, except the login (family) `keepFamilyId` when given, whichever
+     * of its sessions is current: password change or reset, user deletion, "sign out everywhere".
+     */
+    async revokeForUser(organizationId: string, userId: string, now: Date, keepFamilyId?: string): Promise<number> {
       const userKey = userSessionsId(organizationId, userId);
       let revoked = 0;
       for (let pass = 0; pass < MAX_REVOKE_PASSES; pass++) {
-        const targets = Object.entries(await readFamilies(userKey)).filter(([, entry]) => entry.sessionId !== keepSessionId);
+        const targets = Object.entries(await readFamilies(userKey)).filter(([familyId]) => familyId !== keepFamilyId);
         if (targets.length === 0) break;
         const removed = await Promise.all(
           targets.map(async ([familyId, entry]) => {
@@ -185,11 +189,28 @@ export function createSessionRepository(conn: Connection) {
 
     /**
      * Revokes one live session of the user, its `session.revoked` event in the same write (only the
-     * call that revokes it writes one); false if it is not theirs or not live.
+     * call that revokes it writes one); false if it is not theirs, not live, no longer its login's current
+     * session (rotated: the login lives on in its successor), or cut off by the credentials' `cutOff`
+     * (already ended: nothing to revoke, nothing to record).
      */
-    async revokeOne(organizationId: string, userId: string, sessionId: string, now: Date, event: AuditEvent): Promise<boolean> {
+    async revokeOne(
+      organizationId: string,
+      userId: string,
+      sessionId: string,
+      now: Date,
+      event: AuditEvent,
+      cutOff: Pick<CredentialDoc, 'sessionsGeneration' | 'keptFamilyId'>,
+    ): Promise<boolean> {
+      const generation = cutOff.sessionsGeneration ?? 0;
+      // sessionStands, as a filter: issued under the current generation or later, or of the kept login.
+      const stands =
+        generation === 0
+          ? {}
+          : {
+              $or: [{ credentialsGeneration: { $gte: generation } }, ...(cutOff.keptFamilyId ? [{ familyId: cutOff.keptFamilyId }] : [])],
+            };
       const before = await Session.findOneAndUpdate(
-        { _id: sessionId, organizationId, userId, revokedAt: { $exists: false } },
+        { _id: sessionId, organizationId, userId, revokedAt: { $exists: false }, rotatedAt: { $exists: false }, ...stands },
         { $set: { revokedAt: now }, $push: { auditOutbox: event } },
         { new: false },
       )
@@ -199,6 +220,10 @@ export function createSessionRepository(conn: Connection) {
       await removeEntry(userSessionsId(organizationId, userId), before.familyId, sessionId);
       return true;
     },
+
+    /** The session that currently holds the login `familyId` of the user, if any (a rotated session's successor). */
+    currentOfFamily: async (organizationId: string, userId: string, familyId: string): Promise<string | undefined> =>
+      (await readFamilies(userSessionsId(organizationId, userId)))[familyId]?.sessionId,
 
     /** The start-up build of the per-user lists (`buildLists`) has finished for this database. */
     listsBuilt: async (): Promise<boolean> => (await UserSessions.exists({ _id: BUILT_MARKER }).exec()) !== null,

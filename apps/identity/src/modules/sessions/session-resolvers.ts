@@ -34,14 +34,20 @@ export function createSessionResolvers(deps: {
       webhookType: 'session.revoked',
       subjectUserId: caller.userId,
     });
-  /** Revokes one session of the caller's, its event in the same write (none when nothing was revoked). */
+  /**
+   * Revokes one session of the caller's, its event in the same write (none when nothing was revoked: not the
+   * caller's, not current, or already cut off by a password change, a reset or a sign-out everywhere).
+   */
   async function revokeOne(ctx: RequestContext, caller: { organizationId: string; userId: string }, sessionId: string) {
+    const credential = await deps.credentials.findById(caller.organizationId, caller.userId);
+    if (!credential) return false;
     const done = await deps.sessionRepository.revokeOne(
       caller.organizationId,
       caller.userId,
       sessionId,
       new Date(),
       revoked(ctx, caller, { type: 'session', id: sessionId }),
+      credential,
     );
     if (done) deps.audit.kickSession(sessionId);
     return done;
@@ -64,7 +70,12 @@ export function createSessionResolvers(deps: {
       refreshSession: (_, args, ctx) => deps.sessions.refresh(args.refreshToken, ctx.clientIp),
       logout: async (_, __, ctx) => {
         const caller = signedInUser(ctx);
-        await revokeOne(ctx, caller, caller.sessionId);
+        // The access token may name a session its client has since refreshed: logout ends the login, i.e. its current session.
+        const own = await deps.sessionRepository.findById(caller.sessionId);
+        const current = own?.rotatedAt
+          ? await deps.sessionRepository.currentOfFamily(caller.organizationId, caller.userId, own.familyId)
+          : caller.sessionId;
+        if (current) await revokeOne(ctx, caller, current);
         return true;
       },
       revokeSession: async (_, args, ctx) => {
