@@ -16,22 +16,20 @@
  * - `user.closed` had the id of the user: a second closing (after a reopen)
  *   was dropped as a duplicate.
  */
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection } from 'mongoose';
 import type { RunningStack } from '@usergraph/cli';
-import { repoRoot } from '@usergraph/embedded-store';
 import { B_REGISTER, realisticRegisterVariables } from './support/seed-operations.js';
 import {
   ADMIN_PASSWORD,
   bearer,
   bootstrapOrganization,
+  crash,
   gql,
   LOGIN,
   login,
   openDatabase,
+  reconcile,
   removeDir,
   startTestStack,
   uniqueEmail,
@@ -50,33 +48,12 @@ const CLOSE = 'mutation($id: ID) { closeAccount(userId: $id) { status } }';
 const PASSWORD = 'maple-Syrup-1867!';
 const NEW_PASSWORD = 'Second-Password-22';
 
-type Host = 'identity' | 'org-users';
 const codeOf = (res: { errors?: Array<{ extensions?: Record<string, any> }> }) => res.errors?.[0]?.extensions?.code as string | undefined;
 
 describe('session lifecycle: a crash cannot split a change from its cut-off or its event', () => {
   let stack: RunningStack;
   let dataDir: string;
   let dbs: Record<'identity' | 'orgusers', Connection>;
-  const serviceEnv: Record<Host, Record<string, string>> = { identity: {}, 'org-users': {} };
-
-  const cli = async (...args: string[]) =>
-    (
-      await promisify(execFile)(process.execPath, [join(repoRoot(), 'apps/cli/dist/main.js'), ...args], {
-        env: { ...process.env, USERGRAPH_DATA_DIR: dataDir },
-      })
-    ).stdout;
-  const reconcile = async () => JSON.parse(await cli('reconcile', '--min-age-seconds', '0', '--json'));
-
-  /** Restarts `host` with the fault point, runs `write` (which the crash fails), waits for the process to be gone, restarts it clean. */
-  async function crash(host: Host, point: string, write: () => Promise<void>) {
-    serviceEnv[host].FAULT_INJECTION = point;
-    await stack.restart(host);
-    await write();
-    for (let i = 0; i < 100 && stack.pid(host) !== undefined; i++) await new Promise((r) => setTimeout(r, 50));
-    expect(stack.pid(host), `${host} crashed at ${point}`).toBeUndefined();
-    delete serviceEnv[host].FAULT_INJECTION;
-    await stack.restart(host);
-  }
   const adminJwt = async () => (await login(stack.gatewayUrl, 'acme', 'admin', ADMIN_PASSWORD)).jwt;
   const events = async (filter: Record<string, unknown>): Promise<AuditNode[]> => {
     const res = await gql(stack.gatewayUrl, AUDIT_EVENTS, { filter, first: 100 }, bearer(await adminJwt()));
@@ -85,7 +62,7 @@ describe('session lifecycle: a crash cannot split a change from its cut-off or i
   };
   /** identity relays what a crash left at its start; reconcile moves whatever is still waiting. */
   const settledEvents = async (filter: Record<string, unknown>) => {
-    await reconcile();
+    await reconcile(dataDir);
     return events(filter);
   };
   /** A self-registered member of acme (B's register), its email verified for resets. */
@@ -109,11 +86,9 @@ describe('session lifecycle: a crash cannot split a change from its cut-off or i
   beforeAll(async () => {
     // The interval pass is pushed far away: only a restart's first pass or reconcile can move what a crash left.
     const started = await startTestStack({
-      serviceEnv,
       env: { LOG_LEVEL: 'info', RECONCILE_MIN_MARKER_AGE_SECONDS: '0', AUDIT_RELAY_INTERVAL_SECONDS: '3600' },
     });
     ({ stack, dataDir } = started);
-    serviceEnv.identity = started.options.serviceEnv!.identity!;
     const prefix = started.options.databasePrefix ?? '';
     dbs = { identity: await openDatabase(stack, prefix, 'identity'), orgusers: await openDatabase(stack, prefix, 'orgusers') };
     await bootstrapOrganization(dataDir, 'acme', ['--self-signup']);
@@ -130,7 +105,7 @@ describe('session lifecycle: a crash cannot split a change from its cut-off or i
     const attacker = await login(stack.gatewayUrl, 'acme', email, PASSWORD);
     const owner = await login(stack.gatewayUrl, 'acme', email, PASSWORD);
     expect((await gql(stack.gatewayUrl, ME, {}, bearer(attacker.jwt))).data?.me.id).toBe(id);
-    await crash('identity', 'audit:before-relay', async () => {
+    await crash(stack, 'identity', 'audit:before-relay', async () => {
       await gql(stack.gatewayUrl, CHANGE, { c: PASSWORD, n: NEW_PASSWORD }, bearer(owner.jwt));
     });
     // The change committed (the new password works), the sweep never ran (the attacker's session is not marked revoked)...
@@ -159,7 +134,7 @@ describe('session lifecycle: a crash cannot split a change from its cut-off or i
     const attacker = await login(stack.gatewayUrl, 'acme', email, PASSWORD);
     await gql(stack.gatewayUrl, REQUEST_RESET, { e: email });
     const code = /\b(\d{6})\b/.exec((await waitForOutbox(dataDir, email, 1))[0]!.text)![1]!;
-    await crash('identity', 'audit:before-relay', async () => {
+    await crash(stack, 'identity', 'audit:before-relay', async () => {
       await gql(stack.gatewayUrl, RESET, { e: email, c: code, n: NEW_PASSWORD });
     });
     await login(stack.gatewayUrl, 'acme', email, NEW_PASSWORD);
@@ -172,7 +147,7 @@ describe('session lifecycle: a crash cannot split a change from its cut-off or i
   it('logout killed right after its write: the session is revoked and its session.revoked event arrives (never one without the other)', async () => {
     const { email, id } = await member('logout');
     const session = await login(stack.gatewayUrl, 'acme', email, PASSWORD);
-    await crash('identity', 'audit:before-relay', async () => {
+    await crash(stack, 'identity', 'audit:before-relay', async () => {
       await gql(stack.gatewayUrl, 'mutation { logout }', {}, bearer(session.jwt));
     });
     const revoked = (await dbs.identity.collection<{ _id: string; revokedAt?: Date }>('sessions').findOne({ _id: session._id }))?.revokedAt;
@@ -188,7 +163,7 @@ describe('session lifecycle: a crash cannot split a change from its cut-off or i
     const { email, id } = await member('signout');
     const other = await login(stack.gatewayUrl, 'acme', email, PASSWORD);
     const current = await login(stack.gatewayUrl, 'acme', email, PASSWORD);
-    await crash('identity', 'audit:before-relay', async () => {
+    await crash(stack, 'identity', 'audit:before-relay', async () => {
       await gql(stack.gatewayUrl, 'mutation { revokeAllSessions }', {}, bearer(current.jwt));
     });
     await expectRefusedSoon(other.jwt);
@@ -202,7 +177,7 @@ describe('session lifecycle: a crash cannot split a change from its cut-off or i
     // B's register signed the member in already (a session, no user.login event).
     const sessionsOf = () => dbs.identity.collection('sessions').countDocuments({ userId: id });
     const before = await sessionsOf();
-    await crash('identity', 'audit:before-relay', async () => {
+    await crash(stack, 'identity', 'audit:before-relay', async () => {
       await gql(stack.gatewayUrl, LOGIN, { organizationSlug: 'acme', identifier: email, password: PASSWORD });
     });
     const logins = await settledEvents({ action: 'user.login', actor: id });
