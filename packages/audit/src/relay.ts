@@ -31,6 +31,9 @@ export function chunksBySize(events: AuditEvent[], maxBytes = MAX_SINK_BYTES): A
   return chunks;
 }
 
+/** What a sink answers: the events it refused for good, by id and reason (nothing for a sink that refuses none). */
+export type AuditSinkAnswer = { refused?: Array<{ id: string; reason: string }> } | void;
+
 /**
  * Moves events from a service's outboxes to org-users' log (`sink`: the
  * `recordAuditEvents` command, or org-users' own store), then removes them
@@ -48,7 +51,8 @@ export function chunksBySize(events: AuditEvent[], maxBytes = MAX_SINK_BYTES): A
  * Failures are logged with the event ids and retried by the next run.
  */
 export function createAuditRelay(opts: {
-  sink: (events: AuditEvent[]) => Promise<void>;
+  /** Events the log refused (AUDIT_ACTIONS, occurredAt bounds) come back in `refused`: they never will be stored. */
+  sink: (events: AuditEvent[]) => Promise<AuditSinkAnswer>;
   sources: AuditSource[];
   logger: Pick<Logger, 'error'>;
   intervalMs: number;
@@ -83,7 +87,12 @@ export function createAuditRelay(opts: {
         });
         if (events.length === 0) break;
         try {
-          for (const chunk of chunksBySize(events)) await opts.sink(chunk);
+          for (const chunk of chunksBySize(events)) {
+            const refused = (await opts.sink(chunk))?.refused ?? [];
+            // Refused for good: dropped with the rest of the batch, not retried forever ahead of the events behind them.
+            if (refused.length > 0)
+              opts.logger.error({ source: source.name, refused }, 'audit relay: events refused by the audit log, dropped from the outbox');
+          }
         } catch (err) {
           // The events stay where they are; the next interval pass looks again (at the same documents, or at everything).
           remember(source, ids, full);

@@ -24,9 +24,7 @@ export function createIdentityAudit(deps: {
   const applications = embeddedOutboxSource(deps.conn, 'applications');
   const audit = createServiceAudit({
     conn: deps.conn,
-    sink: async (events) => {
-      await deps.orgUsers.recordAuditEvents(events);
-    },
+    sink: (events) => deps.orgUsers.recordAuditEvents(events),
     embedded: [credentials, applications],
     logger: deps.logger,
     intervalMs: deps.relayIntervalMs,

@@ -51,7 +51,6 @@ export function createPasswordService(deps: {
       organizationId,
       target: { type: 'user', id: userId },
       outcome: 'success',
-      webhookType: 'session.revoked',
       subjectUserId: userId,
     });
   async function change(caller: Caller, raw: unknown, ctx: { clientIp: string; origin: AuditOrigin }) {

@@ -76,7 +76,6 @@ export function createLoginService(deps: {
               organizationId: organization.id,
               target,
               outcome: 'refused',
-              webhookType: 'user.locked_out',
               subjectUserId: userId,
               // One event per lockout window, however many attempts it refuses.
               key: [organization.id, userId, 'user.locked_out', String(Math.floor(Date.now() / (deps.lockoutSeconds * 1000)))],

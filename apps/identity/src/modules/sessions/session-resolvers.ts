@@ -29,7 +29,6 @@ export function createSessionResolvers(deps: {
       organizationId: caller.organizationId,
       target,
       outcome: 'success',
-      webhookType: 'session.revoked',
       subjectUserId: caller.userId,
     });
   return {

@@ -3,7 +3,7 @@ import type { Connection } from 'mongoose';
 import { claimAll, findClaimOwner, releaseClaim, releaseStaleClaims } from '@usergraph/mongo';
 import { normalizeEmail } from '@usergraph/validation';
 import { DomainError, logUndoFailure, type Logger } from '@usergraph/service-kit';
-import { auditEvent, type AuditEvent, type AuditOrigin, type AuditOutbox } from '@usergraph/audit';
+import { auditEvent, type AuditEvent, type AuditOrigin, type AuditOutbox, type NewAuditEvent } from '@usergraph/audit';
 import { encodeCursor, pageArgsShape, type Page, type PageArgs } from '../../pagination.js';
 import type { SearchIndex } from './search-index.js';
 import { matchesQuery, normalizeQuery, searchValuesOf } from './search-tokens.js';
@@ -147,7 +147,7 @@ export function createUserService(deps: {
     origin: AuditOrigin | undefined,
     organizationId: string,
     userId: string,
-    e: Pick<AuditEvent, 'action' | 'webhookType' | 'changedFields'> & { key?: string[] },
+    e: Pick<NewAuditEvent, 'action' | 'changedFields' | 'key'>,
   ): AuditEvent =>
     auditEvent(origin ?? UNATTRIBUTED, {
       organizationId,
@@ -204,7 +204,6 @@ export function createUserService(deps: {
         auditOutbox: [
           userEvent(input.audit, input.organizationId, input.userId, {
             action: 'user.created',
-            webhookType: 'user.created',
             key: [input.userId, 'user.created'],
           }),
         ],
@@ -289,7 +288,6 @@ export function createUserService(deps: {
   async function closeAccount(organizationId: string, userId: string, at: Date, origin: AuditOrigin) {
     const event = userEvent(origin, organizationId, userId, {
       action: 'user.closed',
-      webhookType: 'user.updated',
       changedFields: ['status'],
       key: [userId, 'user.closed'],
     });
@@ -357,7 +355,7 @@ export function createUserService(deps: {
     ];
     const event =
       changedFields.length > 0
-        ? userEvent(origin, organizationId, userId, { action: 'user.updated', webhookType: 'user.updated', changedFields })
+        ? userEvent(origin, organizationId, userId, { action: 'user.updated', changedFields })
         : undefined;
     const updated = await users.updateFields(organizationId, userId, set, unset, event);
     if (!updated) {
@@ -435,7 +433,6 @@ export function createUserService(deps: {
     // The event rides on the mark; it is logged only once the profile is really deleted (deleteProfile), by the saga or reconcile.
     const event = userEvent(origin, organizationId, userId, {
       action: 'user.deleted',
-      webhookType: 'user.deleted',
       key: [userId, 'user.deleted'],
     });
     const marked = await users.markDeleting(organizationId, userId, sagaId, event);
