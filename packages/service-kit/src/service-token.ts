@@ -69,7 +69,7 @@ export function audienceFor(service: string, kind: ServiceCredentialKind = 'inte
   return `${AUDIENCE_PREFIX[kind]}:${service}`;
 }
 
-/** Signs with `key`: a service's own (serviceKeyFor), or a registry principal's. */
+/** Signs with `secret`: a service's own key (serviceKeyFor), or a registry principal's. */
 export async function signServiceToken(
   secret: string,
   from: string,
@@ -144,18 +144,19 @@ function boundedSet<V>(cache: Map<string, V>, key: string, value: V): void {
 }
 
 /**
- * Signs as `from` with its own key (serviceKeyFor). Caches one signed token per target (and extra claims, such as the client IP)
- * for most of its lifetime: signing on every call is waste. A token is renewed
+ * Signs as `from` with its own key (serviceKeyFor). Caches one signed token per
+ * target (and extra claims, such as the client IP) for most of its lifetime:
+ * signing on every call is waste. A token is renewed
  * 15 s before it expires, so one in flight never arrives expired.
  */
 export function createServiceTokenCache(key: string, from: string, kind: ServiceCredentialKind = 'internal-command') {
   const cache = new Map<string, { token: string; renewAt: number }>();
   return async (to: string, extra?: Record<string, string>): Promise<string> => {
-    const key = extra ? `${to}\n${JSON.stringify(extra)}` : to;
-    const hit = cache.get(key);
+    const entry = extra ? `${to}\n${JSON.stringify(extra)}` : to;
+    const hit = cache.get(entry);
     if (hit && hit.renewAt > Date.now()) return hit.token;
     const token = await signServiceToken(key, from, to, extra, kind);
-    boundedSet(cache, key, { token, renewAt: Date.now() + (LIFETIME_SECONDS - 15) * 1000 });
+    boundedSet(cache, entry, { token, renewAt: Date.now() + (LIFETIME_SECONDS - 15) * 1000 });
     return token;
   };
 }
