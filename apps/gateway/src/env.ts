@@ -17,9 +17,11 @@ export const gatewayEnvSchema = baseServiceEnv
      * Refused: the gateway parses anonymous internet input, and the root secret would let whoever subverts it
      * sign as every service (forge internal commands and audit events).
      */
-    INTERNAL_SERVICE_SECRET: z.undefined({
-      error: 'must not be set for the gateway: give it only GATEWAY_SERVICE_KEY (usergraph service-key --gateway)',
-    }),
+    INTERNAL_SERVICE_SECRET: z
+      .never({
+        error: 'must not be set for the gateway: give it only GATEWAY_SERVICE_KEY (usergraph service-key --gateway)',
+      })
+      .optional(),
     /** identity's base URL: its JWKS, OAuth token endpoint and session checks (its GraphQL is routed by the supergraph like any subgraph's). */
     IDENTITY_URL: z.url(),
     /** The schema registry the supergraph comes from (docs/schema-registry.md), with the gateway's read key. */
