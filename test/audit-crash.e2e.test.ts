@@ -121,7 +121,7 @@ describe('audit log: a crash between a change and its event loses nothing', () =
       if (found.length === 0) await new Promise((r) => setTimeout(r, 100));
     }
     expect(found).toHaveLength(1);
-    expect(found[0]!.id).toBe(profile!.auditOutbox![0]!.id);
+    expect(found[0]!.id).toBe(`org-users:${profile!.auditOutbox![0]!.id}`);
     expect(found[0]!.actor).toEqual({ type: 'user', id: acme.admin.id });
     // Removed from the profile once logged (just after: the log is written first).
     let left = (await profileOf(email))?.auditOutbox ?? [];
@@ -153,7 +153,7 @@ describe('audit log: a crash between a change and its event loses nothing', () =
       if (found.length === 0) await new Promise((r) => setTimeout(r, 100));
     }
     expect(found).toHaveLength(1);
-    expect(found[0]).toMatchObject({ id: endpoint!.auditOutbox![0]!.id, actor: { type: 'user', id: acme.admin.id } });
+    expect(found[0]).toMatchObject({ id: `org-users:${endpoint!.auditOutbox![0]!.id}`, actor: { type: 'user', id: acme.admin.id } });
     let left = (await endpoints.findOne({ _id: endpoint!._id }))?.auditOutbox ?? [];
     for (let i = 0; i < 50 && left.length > 0; i++) {
       await new Promise((r) => setTimeout(r, 100));
