@@ -48,7 +48,11 @@ describe('finding 8 with the default settings (TRUSTED_PROXIES empty)', () => {
   it('finding 8a: a gateway client-IP assertion is not an internal-command credential', async () => {
     const secret = ctx.stack.secrets.INTERNAL_SERVICE_SECRET;
     // Exactly what the gateway sends a subgraph with every request (SubgraphDataSource).
-    const assertion = await createServiceTokenCache(serviceKeyFor(secret, 'gateway'), 'gateway', 'gateway-assertion')('identity', {
+    const assertion = await createServiceTokenCache(
+      serviceKeyFor(secret, 'gateway'),
+      'gateway',
+      'gateway-assertion',
+    )('identity', {
       ip: '203.0.113.9',
     });
     const res = await postCommand(

@@ -106,9 +106,13 @@ describe('issue 16: per-service keys, and an audit log that trusts nothing it ca
     expect(env).toContain(`GATEWAY_SERVICE_KEY=${gatewayKey}`);
     expect(env.filter((v) => v.startsWith('INTERNAL_SERVICE_SECRET='))).toEqual([]);
     expect(env.some((v) => v.includes(root))).toBe(false);
-    const { stdout } = await promisify(execFile)(process.execPath, [join(repoRoot(), 'apps/cli/dist/main.js'), 'service-key', '--gateway'], {
-      env: { PATH: process.env.PATH ?? '', USERGRAPH_DATA_DIR: dataDir },
-    });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [join(repoRoot(), 'apps/cli/dist/main.js'), 'service-key', '--gateway'],
+      {
+        env: { PATH: process.env.PATH ?? '', USERGRAPH_DATA_DIR: dataDir },
+      },
+    );
     expect(stdout.trim()).toBe(gatewayKey);
   });
 
@@ -116,11 +120,16 @@ describe('issue 16: per-service keys, and an audit log that trusts nothing it ca
     for (const service of SERVING) {
       for (const claimed of ['identity', 'org-users', 'licensing', 'cli'] satisfies CredentialHolder[]) {
         const forged = await signServiceToken(gatewayKey, claimed, service);
-        const res = await postCommand(stack.urls[service], COMMAND_OF[service], { events: [event('forged-1', 'user.deleted')] }, {
-          secret: root,
-          service,
-          authorization: `Bearer ${forged}`,
-        });
+        const res = await postCommand(
+          stack.urls[service],
+          COMMAND_OF[service],
+          { events: [event('forged-1', 'user.deleted')] },
+          {
+            secret: root,
+            service,
+            authorization: `Bearer ${forged}`,
+          },
+        );
         expect([service, claimed, res.status, res.body.error?.code]).toEqual([service, claimed, 401, 'UNAUTHENTICATED']);
       }
     }

@@ -21,7 +21,7 @@ import { passThroughEnv } from './env.js';
 import { SCHEMA_USAGE, schemaCommand, UsageError } from './schema-commands.js';
 import { backup, BackupError, restore } from './backup.js';
 import { SERVICE_KEY_USAGE, serviceKeyCommand } from './service-key.js';
-import { loadBackupEnv } from './env.js';
+import { loadBackupEnv, loadServiceKeyEnv } from './env.js';
 
 async function start(): Promise<void> {
   const env = loadStartEnv();
@@ -185,7 +185,7 @@ async function main(argv: string[]): Promise<void> {
       }
       return;
     case 'service-key':
-      process.exitCode = serviceKeyCommand(rest, (line) => process.stdout.write(`${line}\n`), process.env);
+      process.exitCode = serviceKeyCommand(rest, (line) => process.stdout.write(`${line}\n`), loadServiceKeyEnv());
       if (process.exitCode === 2) process.stderr.write(`${SERVICE_KEY_USAGE}\n`);
       return;
     case 'backup':

@@ -15,7 +15,9 @@ describe('usergraph service-key', () => {
     expect(serviceKeyCommand(['--gateway'], (l) => lines.push(l), { INTERNAL_SERVICE_SECRET: SECRET })).toBe(0);
     expect(lines).toEqual([serviceKeyFor(SECRET, 'gateway')]);
     const key = lines[0]!;
-    expect(await verifyServiceCredential(SECRET, 'identity', await signServiceToken(key, 'gateway', 'identity'))).toMatchObject({ from: 'gateway' });
+    expect(await verifyServiceCredential(SECRET, 'identity', await signServiceToken(key, 'gateway', 'identity'))).toMatchObject({
+      from: 'gateway',
+    });
     expect(await verifyServiceCredential(SECRET, 'identity', await signServiceToken(key, 'org-users', 'identity'))).toBeUndefined();
   });
 

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { repoRoot } from '@usergraph/embedded-store';
 import { serviceKeyFor } from '@usergraph/service-kit';
 import { loadOrCreateDevSecrets } from './secrets.js';
+import type { ServiceKeyEnv } from './env.js';
 
 export const SERVICE_KEY_USAGE = 'usage: usergraph service-key --gateway   (prints GATEWAY_SERVICE_KEY; needs INTERNAL_SERVICE_SECRET)';
 
@@ -13,7 +14,7 @@ export const SERVICE_KEY_USAGE = 'usage: usergraph service-key --gateway   (prin
  * with it, it can sign its own calls and client-IP assertions and nothing else.
  * Rotating INTERNAL_SERVICE_SECRET changes it. Returns the exit code.
  */
-export function serviceKeyCommand(args: string[], out: (line: string) => void, env: NodeJS.ProcessEnv): number {
+export function serviceKeyCommand(args: string[], out: (line: string) => void, env: ServiceKeyEnv): number {
   let gateway: boolean | undefined;
   try {
     gateway = parseArgs({ args, options: { gateway: { type: 'boolean' } } }).values.gateway;

@@ -38,8 +38,10 @@ export const deterministicEventId = (...key: string[]): string =>
  * What a producer says happened. `action` is one of AUDIT_ACTIONS (packages/contracts/src/audit-actions.ts): a new
  * one is added there, under the service that records it. No `webhookType`: org-users derives it from the action.
  */
-export interface NewAuditEvent
-  extends Omit<AuditEvent, 'id' | 'occurredAt' | 'actor' | 'clientIp' | 'requestId' | 'traceId' | 'action' | 'webhookType'> {
+export interface NewAuditEvent extends Omit<
+  AuditEvent,
+  'id' | 'occurredAt' | 'actor' | 'clientIp' | 'requestId' | 'traceId' | 'action' | 'webhookType'
+> {
   action: AuditAction;
   /** A stable key (see deterministicEventId) where the event may be written twice; else a random id. */
   key?: string[];

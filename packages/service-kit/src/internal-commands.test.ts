@@ -354,7 +354,13 @@ describe('internal commands over HTTP', () => {
   });
 
   it("finding 8a: the gateway's client-IP assertion is not a command credential (401)", async () => {
-    const assertion = await signServiceToken(serviceKeyFor(SECRET, 'gateway'), 'gateway', 'org-users', { ip: '203.0.113.9' }, 'gateway-assertion');
+    const assertion = await signServiceToken(
+      serviceKeyFor(SECRET, 'gateway'),
+      'gateway',
+      'org-users',
+      { ip: '203.0.113.9' },
+      'gateway-assertion',
+    );
     const raw = await post('double', { n: 1 }, { authorization: `Bearer ${assertion}` });
     expect(raw.status).toBe(401);
     expect(raw.body.error.code).toBe('UNAUTHENTICATED');

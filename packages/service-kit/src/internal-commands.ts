@@ -151,9 +151,8 @@ export function createInternalClient<To extends ServingService>(
     timeoutMs?: number;
   } & (
     | /** The root INTERNAL_SERVICE_SECRET (identity, org-users, licensing, the CLI): `from`'s key is derived from it. */
-    { secret: string }
-    | /** `from`'s own key, for a service that never holds the root (the gateway's GATEWAY_SERVICE_KEY). */
-    { key: string }
+      { secret: string } /** `from`'s own key, for a service that never holds the root (the gateway's GATEWAY_SERVICE_KEY). */
+    | { key: string }
   ),
 ): InternalClient<To> & { close(): Promise<void> } {
   const tokenFor = createServiceTokenCache('key' in opts ? opts.key : serviceKeyFor(opts.secret, opts.from), opts.from);

@@ -205,9 +205,21 @@ describe('per-service keys derived from the root secret (issue 16: the gateway c
   });
 
   it("a gateway assertion is only ever the gateway's: another service's key cannot assert a client IP", async () => {
-    const fromGateway = await signServiceToken(serviceKeyFor(SECRET, 'gateway'), 'gateway', 'identity', { ip: '203.0.113.9' }, 'gateway-assertion');
+    const fromGateway = await signServiceToken(
+      serviceKeyFor(SECRET, 'gateway'),
+      'gateway',
+      'identity',
+      { ip: '203.0.113.9' },
+      'gateway-assertion',
+    );
     expect(await verifyServiceCredential(SECRET, 'identity', fromGateway, 'gateway-assertion')).toMatchObject({ ip: '203.0.113.9' });
-    const fromLicensing = await signServiceToken(serviceKeyFor(SECRET, 'licensing'), 'licensing', 'identity', { ip: '203.0.113.9' }, 'gateway-assertion');
+    const fromLicensing = await signServiceToken(
+      serviceKeyFor(SECRET, 'licensing'),
+      'licensing',
+      'identity',
+      { ip: '203.0.113.9' },
+      'gateway-assertion',
+    );
     expect(await verifyServiceCredential(SECRET, 'identity', fromLicensing, 'gateway-assertion')).toBeUndefined();
     // Nor is the assertion an internal-command credential (its typ and audience differ).
     expect(await verifyServiceCredential(SECRET, 'identity', fromGateway)).toBeUndefined();

@@ -16,7 +16,12 @@ const event = (action: string, over: Partial<AuditEvent> = {}): AuditEvent => ({
 
 describe('recordAuditEvents admission: nothing the log can derive is taken from the producer', () => {
   it("admits a service's own actions, stored as <service>:<id>, with the webhook type from the table", () => {
-    const { admitted, refused } = admitAuditEvents('licensing', [event('user.licenses_changed'), event('group.created', { id: 'e2' })], NOW, 365);
+    const { admitted, refused } = admitAuditEvents(
+      'licensing',
+      [event('user.licenses_changed'), event('group.created', { id: 'e2' })],
+      NOW,
+      365,
+    );
     expect(refused).toEqual([]);
     expect(admitted.map((e) => [e.id, e.webhookType])).toEqual([
       ['licensing:e1', 'user.licenses_changed'],
@@ -28,7 +33,9 @@ describe('recordAuditEvents admission: nothing the log can derive is taken from 
     expect(admitAuditEvents('identity', [event('user.licenses_changed')], NOW, 365).refused).toEqual([
       { id: 'e1', reason: 'AUDIT_ACTION_NOT_ALLOWED' },
     ]);
-    expect(admitAuditEvents('licensing', [event('user.login')], NOW, 365).refused).toEqual([{ id: 'e1', reason: 'AUDIT_ACTION_NOT_ALLOWED' }]);
+    expect(admitAuditEvents('licensing', [event('user.login')], NOW, 365).refused).toEqual([
+      { id: 'e1', reason: 'AUDIT_ACTION_NOT_ALLOWED' },
+    ]);
     // Inherited object keys are no actions.
     expect(admitAuditEvents('identity', [event('constructor'), event('__proto__')], NOW, 365).admitted).toEqual([]);
   });
@@ -46,7 +53,9 @@ describe('recordAuditEvents admission: nothing the log can derive is taken from 
   it('bounds occurredAt: a few minutes ahead is clock skew, more is refused; older is a replayed outbox, down to retention', () => {
     const at = (ms: number) => event('user.login', { occurredAt: new Date(NOW.getTime() + ms) });
     expect(admitAuditEvents('identity', [at(MAX_FUTURE_SKEW_MS)], NOW, 365).refused).toEqual([]);
-    expect(admitAuditEvents('identity', [at(MAX_FUTURE_SKEW_MS + 1000)], NOW, 365).refused).toEqual([{ id: 'e1', reason: 'AUDIT_EVENT_IN_FUTURE' }]);
+    expect(admitAuditEvents('identity', [at(MAX_FUTURE_SKEW_MS + 1000)], NOW, 365).refused).toEqual([
+      { id: 'e1', reason: 'AUDIT_EVENT_IN_FUTURE' },
+    ]);
     expect(admitAuditEvents('identity', [at(-29 * 86_400_000)], NOW, 30).refused).toEqual([]);
     expect(admitAuditEvents('identity', [at(-31 * 86_400_000)], NOW, 30).refused).toEqual([{ id: 'e1', reason: 'AUDIT_EVENT_EXPIRED' }]);
   });
@@ -56,5 +65,4 @@ describe('recordAuditEvents admission: nothing the log can derive is taken from 
     expect(admitted.map((e) => e.id)).toEqual(['identity:e1']);
     expect(refused).toEqual([{ id: 'e2', reason: 'AUDIT_ACTION_NOT_ALLOWED' }]);
   });
-
 });

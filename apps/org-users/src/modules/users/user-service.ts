@@ -354,9 +354,7 @@ export function createUserService(deps: {
       ...(patch.jobTitle !== undefined && (patch.jobTitle ?? null) !== (doc.jobTitle ?? null) ? ['jobTitle'] : []),
     ];
     const event =
-      changedFields.length > 0
-        ? userEvent(origin, organizationId, userId, { action: 'user.updated', changedFields })
-        : undefined;
+      changedFields.length > 0 ? userEvent(origin, organizationId, userId, { action: 'user.updated', changedFields }) : undefined;
     const updated = await users.updateFields(organizationId, userId, set, unset, event);
     if (!updated) {
       // A saga marked it since the read: the claims just taken are released by reconcile (releaseStaleProfileClaims).
