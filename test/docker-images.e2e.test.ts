@@ -137,7 +137,10 @@ describe('docker-app.mjs: what each image holds', () => {
 
 describe('docker-compose.yml: each service on its own image', () => {
   const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
-    services: Record<string, { image?: string; build?: { context: string; target?: string }; command?: string[] }>;
+    services: Record<
+      string,
+      { image?: string; build?: { context: string; target?: string }; command?: string[]; environment?: Record<string, unknown> }
+    >;
   };
   const stages = dockerfileStages();
 
@@ -159,6 +162,13 @@ describe('docker-compose.yml: each service on its own image', () => {
     expect(publishSteps.sort()).toEqual(['publish-identity', 'publish-licensing', 'publish-org-users']);
     for (const step of publishSteps) expect(compose.services[step]?.build?.target, step).toBe('cli');
     expect(compose.services.cli?.build?.target).toBe('cli');
+  });
+
+  it('gives the gateway its own service key, never the root INTERNAL_SERVICE_SECRET the subgraphs and the CLI hold', () => {
+    const envOf = (name: string) => Object.keys(compose.services[name]?.environment ?? {});
+    expect(envOf('gateway')).toContain('GATEWAY_SERVICE_KEY');
+    expect(envOf('gateway')).not.toContain('INTERNAL_SERVICE_SECRET');
+    for (const name of ['identity', 'org-users', 'licensing', 'cli']) expect(envOf(name), name).toContain('INTERNAL_SERVICE_SECRET');
   });
 });
 

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection } from 'mongoose';
 import type { RunningStack, BootstrapResult } from '@usergraph/cli';
-import { createServiceTokenCache, GATEWAY_ASSERTION_HEADER, signServiceToken } from '@usergraph/service-kit';
+import { createServiceTokenCache, GATEWAY_ASSERTION_HEADER, serviceKeyFor, signServiceToken } from '@usergraph/service-kit';
 import { postCommand } from '@usergraph/service-kit/testing';
 import { ADMIN_PASSWORD, bootstrapOrganization, gql, LOGIN, openDatabase, removeDir, startTestStack } from './support/stack.js';
 
@@ -48,7 +48,13 @@ describe('finding 8 with the default settings (TRUSTED_PROXIES empty)', () => {
   it('finding 8a: a gateway client-IP assertion is not an internal-command credential', async () => {
     const secret = ctx.stack.secrets.INTERNAL_SERVICE_SECRET;
     // Exactly what the gateway sends a subgraph with every request (SubgraphDataSource).
-    const assertion = await createServiceTokenCache(secret, 'gateway', 'gateway-assertion')('identity', { ip: '203.0.113.9' });
+    const assertion = await createServiceTokenCache(
+      serviceKeyFor(secret, 'gateway'),
+      'gateway',
+      'gateway-assertion',
+    )('identity', {
+      ip: '203.0.113.9',
+    });
     const res = await postCommand(
       ctx.stack.urls.identity,
       'createApplication',
@@ -62,7 +68,7 @@ describe('finding 8 with the default settings (TRUSTED_PROXIES empty)', () => {
 
   it('finding 8a: an internal-command credential is not a gateway assertion either (the IP it carries is ignored)', async () => {
     const secret = ctx.stack.secrets.INTERNAL_SERVICE_SECRET;
-    const credential = await signServiceToken(secret, 'gateway', 'identity', { ip: '203.0.113.10' });
+    const credential = await signServiceToken(serviceKeyFor(secret, 'gateway'), 'gateway', 'identity', { ip: '203.0.113.10' });
     const res = await gql(
       ctx.stack.urls.identity + '/graphql',
       LOGIN,
@@ -80,14 +86,14 @@ describe('finding 8 with the default settings (TRUSTED_PROXIES empty)', () => {
     const asLicensing = await postCommand(ctx.stack.urls.identity, 'createApplication', input, {
       secret,
       service: 'identity',
-      authorization: `Bearer ${await signServiceToken(secret, 'licensing', 'identity')}`,
+      authorization: `Bearer ${await signServiceToken(serviceKeyFor(secret, 'licensing'), 'licensing', 'identity')}`,
     });
     expect(asLicensing.status).toBe(403);
     expect(asLicensing.body.error.code).toBe('FORBIDDEN');
     const asCli = await postCommand(ctx.stack.urls.identity, 'createApplication', input, {
       secret,
       service: 'identity',
-      authorization: `Bearer ${await signServiceToken(secret, 'cli', 'identity')}`,
+      authorization: `Bearer ${await signServiceToken(serviceKeyFor(secret, 'cli'), 'cli', 'identity')}`,
     });
     expect(asCli.status).toBe(200);
   });

@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { composeLocalSupergraph, waitUntilReady, type RunningStack } from '@usergraph/cli';
 import { findFreePort, repoRoot } from '@usergraph/embedded-store';
 import { request } from 'undici';
+import { serviceKeyFor } from '@usergraph/service-kit';
 import { HOME, PATH } from './env.js';
 
 export interface ExtraGateway {
@@ -46,7 +47,7 @@ export async function startOurGateway(
       PATH,
       APOLLO_TELEMETRY_DISABLED: '1',
       HOST: '127.0.0.1',
-      INTERNAL_SERVICE_SECRET: stack.secrets.INTERNAL_SERVICE_SECRET,
+      GATEWAY_SERVICE_KEY: serviceKeyFor(stack.secrets.INTERNAL_SERVICE_SECRET, 'gateway'),
       JWKS_URL: `${stack.urls.identity}/.well-known/jwks.json`,
       ...env,
       PORT: String(port),

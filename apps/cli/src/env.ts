@@ -33,3 +33,10 @@ export const loadBackupEnv = (command: string) => loadEnv(backupEnvSchema, `user
 
 /** What the services may read from `npm start`'s environment: each takes the variables its own schema documents. */
 export const passThroughEnv = (): NodeJS.ProcessEnv => process.env;
+
+/** What `usergraph service-key` reads: the root secret, else the dev stack's (.data/secrets.json). */
+export const serviceKeyEnvSchema = z.object({ INTERNAL_SERVICE_SECRET: optional, USERGRAPH_DATA_DIR: optional });
+
+export type ServiceKeyEnv = z.output<typeof serviceKeyEnvSchema>;
+
+export const loadServiceKeyEnv = (): ServiceKeyEnv => loadEnv(serviceKeyEnvSchema, 'usergraph service-key');

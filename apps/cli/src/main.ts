@@ -6,6 +6,7 @@
  * `reconcile` repairs what a crash in the middle of a cross-service write left;
  * `repair` recounts the counters a crash inside one service left off;
  * `schema` checks, publishes and rolls back subgraph schemas in the registry;
+ * `service-key --gateway` prints the gateway's own key (GATEWAY_SERVICE_KEY);
  * `backup` and `restore` copy the embedded store's databases and secrets.
  */
 import { join } from 'node:path';
@@ -19,7 +20,8 @@ import { loadStartEnv } from './start-env.js';
 import { passThroughEnv } from './env.js';
 import { SCHEMA_USAGE, schemaCommand, UsageError } from './schema-commands.js';
 import { backup, BackupError, restore } from './backup.js';
-import { loadBackupEnv } from './env.js';
+import { SERVICE_KEY_USAGE, serviceKeyCommand } from './service-key.js';
+import { loadBackupEnv, loadServiceKeyEnv } from './env.js';
 
 async function start(): Promise<void> {
   const env = loadStartEnv();
@@ -175,6 +177,10 @@ async function main(argv: string[]): Promise<void> {
         process.exitCode = 2;
       }
       return;
+    case 'service-key':
+      process.exitCode = serviceKeyCommand(rest, (line) => process.stdout.write(`${line}\n`), loadServiceKeyEnv());
+      if (process.exitCode === 2) process.stderr.write(`${SERVICE_KEY_USAGE}\n`);
+      return;
     case 'backup':
     case 'restore': {
       const { values } = parseArgs({
@@ -212,7 +218,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     default:
-      process.stderr.write('usage: usergraph <start|bootstrap|outbox|reconcile|repair|schema|backup|restore> [options]\n');
+      process.stderr.write('usage: usergraph <start|bootstrap|outbox|reconcile|repair|schema|service-key|backup|restore> [options]\n');
       process.exit(2);
   }
 }

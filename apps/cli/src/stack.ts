@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { request } from 'undici';
 import { orgUsersCommands } from '@usergraph/contracts';
 import { findFreePort, repoRoot, startEmbeddedStore, type EmbeddedStore } from '@usergraph/embedded-store';
-import { createInternalClient, EXIT_PORT_TAKEN, READER, registryKeyFor } from '@usergraph/service-kit';
+import { createInternalClient, EXIT_PORT_TAKEN, READER, registryKeyFor, serviceKeyFor } from '@usergraph/service-kit';
 import { loadOrCreateDevSecrets, type StackSecrets } from './secrets.js';
 
 export const SERVICE_NAMES = ['identity', 'org-users', 'licensing', 'registry', 'gateway'] as const;
@@ -167,8 +167,10 @@ async function documentedEnv(root: string, env: NodeJS.ProcessEnv): Promise<Reco
     // By path, like the entry points: the launcher runs the built services, not their packages.
     const mod = (await import(pathToFileURL(join(root, file)).href)) as Record<string, SchemaLike>;
     const keys = [...shapeKeys(mod[exportName]!, `${file} ${exportName}`).filter((k) => k !== 'METRICS_PORT'), ...otel];
+    // The gateway's schema names INTERNAL_SERVICE_SECRET only to refuse it: it never gets the root secret.
+    const passed = name === 'gateway' ? keys.filter((k) => k !== 'INTERNAL_SERVICE_SECRET') : keys;
     result[name] = {
-      ...Object.fromEntries(keys.flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]]))),
+      ...Object.fromEntries(passed.flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]]))),
       OTEL_SERVICE_NAME: name,
     };
   }
@@ -366,6 +368,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       USERGRAPH_LAUNCHER_PID: String(process.pid),
       ...opts.env,
     };
+    const { INTERNAL_SERVICE_SECRET: _root, ...gatewayCommon } = common;
     envOf = {
       identity: {
         ...common,
@@ -404,7 +407,9 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       },
       // The gateway knows identity (tokens, JWKS) and the registry; every subgraph's URL comes from the supergraph.
       gateway: {
-        ...common,
+        ...gatewayCommon,
+        // Its own key only: the gateway refuses the root secret (apps/gateway/src/env.ts).
+        GATEWAY_SERVICE_KEY: serviceKeyFor(secrets.INTERNAL_SERVICE_SECRET, 'gateway'),
         PORT: String(ports.gateway),
         IDENTITY_URL: urls.identity,
         REGISTRY_URL: urls.registry,

@@ -47,7 +47,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
     from: 'gateway',
     to: 'identity',
     baseUrl: env.IDENTITY_URL,
-    secret: env.INTERNAL_SERVICE_SECRET,
+    key: env.GATEWAY_SERVICE_KEY,
     injectTraceContext: true,
   });
 
@@ -74,7 +74,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.hook,
     buildService: ({ name, url }) =>
-      timed(name, new SubgraphDataSource(name, url!, env.INTERNAL_SERVICE_SECRET, env.GATEWAY_TRUSTED_SUBGRAPHS.has(name))),
+      timed(name, new SubgraphDataSource(name, url!, env.GATEWAY_SERVICE_KEY, env.GATEWAY_TRUSTED_SUBGRAPHS.has(name))),
   });
   const apollo = createApolloServer<GatewayContext>({
     gateway,
@@ -92,7 +92,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger) {
   await apollo.start();
 
   const trustedProxies = compileTrustedProxies(env.TRUSTED_PROXIES);
-  const assertionFor = createServiceTokenCache(env.INTERNAL_SERVICE_SECRET, 'gateway', 'gateway-assertion');
+  const assertionFor = createServiceTokenCache(env.GATEWAY_SERVICE_KEY, 'gateway', 'gateway-assertion');
 
   /** Forwards a public identity endpoint (JWKS, OAuth token) as it is, with the client IP signed as for GraphQL (identity rate-limits /oauth/token by it). */
   const forwardToIdentity =

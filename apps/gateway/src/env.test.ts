@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { gatewayEnvSchema } from './env.js';
 
-const base = { APOLLO_TELEMETRY_DISABLED: '1', INTERNAL_SERVICE_SECRET: 'x'.repeat(32), IDENTITY_URL: 'http://127.0.0.1:4001' };
+const base = { APOLLO_TELEMETRY_DISABLED: '1', GATEWAY_SERVICE_KEY: 'k'.repeat(43), IDENTITY_URL: 'http://127.0.0.1:4001' };
 const issuesOf = (env: Record<string, string>) => {
   const parsed = gatewayEnvSchema.safeParse({ ...base, ...env });
   return parsed.success ? [] : parsed.error.issues.map((i) => i.path.join('.'));
@@ -32,5 +32,15 @@ describe('gateway environment: first-party subgraphs', () => {
     expect(trusted({})).toEqual(['identity', 'licensing', 'org-users']);
     expect(trusted({ GATEWAY_TRUSTED_SUBGRAPHS: ' identity , org-users,' })).toEqual(['identity', 'org-users']);
     expect(trusted({ GATEWAY_TRUSTED_SUBGRAPHS: '' })).toEqual([]);
+  });
+});
+
+describe('gateway environment: its own service key, never the root secret', () => {
+  it('needs GATEWAY_SERVICE_KEY and refuses INTERNAL_SERVICE_SECRET, naming each', () => {
+    const file = { SUPERGRAPH_PATH: '/s.graphql' };
+    expect(issuesOf(file)).toEqual([]);
+    const withoutKey = gatewayEnvSchema.safeParse({ ...base, ...file, GATEWAY_SERVICE_KEY: undefined });
+    expect(withoutKey.success ? [] : withoutKey.error.issues.map((i) => i.path.join('.'))).toEqual(['GATEWAY_SERVICE_KEY']);
+    expect(issuesOf({ ...file, INTERNAL_SERVICE_SECRET: 'x'.repeat(32) })).toEqual(['INTERNAL_SERVICE_SECRET']);
   });
 });

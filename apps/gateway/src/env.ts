@@ -4,9 +4,24 @@ import { baseServiceEnv, compileTrustedProxies, documentLimitsEnv, loadEnv, toke
 const positiveInt = z.coerce.number().int().positive();
 
 export const gatewayEnvSchema = baseServiceEnv
+  .omit({ INTERNAL_SERVICE_SECRET: true })
   .extend(documentLimitsEnv.shape)
   .extend({
     PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+    /**
+     * The gateway's own service key (`usergraph service-key --gateway`, derived from INTERNAL_SERVICE_SECRET):
+     * signs its calls to identity and its client-IP assertions, and can speak for no other service.
+     */
+    GATEWAY_SERVICE_KEY: z.string().min(32, { error: 'must be at least 32 characters (usergraph service-key --gateway prints it)' }),
+    /**
+     * Refused: the gateway parses anonymous internet input, and the root secret would let whoever subverts it
+     * sign as every service (forge internal commands and audit events).
+     */
+    INTERNAL_SERVICE_SECRET: z
+      .never({
+        error: 'must not be set for the gateway: give it only GATEWAY_SERVICE_KEY (usergraph service-key --gateway)',
+      })
+      .optional(),
     /** identity's base URL: its JWKS, OAuth token endpoint and session checks (its GraphQL is routed by the supergraph like any subgraph's). */
     IDENTITY_URL: z.url(),
     /** The schema registry the supergraph comes from (docs/schema-registry.md), with the gateway's read key. */

@@ -42,14 +42,15 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   constructor(
     private readonly subgraphName: string,
     url: string,
-    internalSecret: string,
+    /** GATEWAY_SERVICE_KEY: the gateway's own key, which first-party subgraphs derive to verify the assertion. */
+    gatewayKey: string,
     /** A first-party subgraph (GATEWAY_TRUSTED_SUBGRAPHS): sent the client's credentials. */
     private readonly firstParty: boolean,
   ) {
     const parsed = new URL(url);
     this.origin = parsed.origin;
     this.path = `${parsed.pathname}${parsed.search}`;
-    this.assertionFor = createServiceTokenCache(internalSecret, 'gateway', 'gateway-assertion');
+    this.assertionFor = createServiceTokenCache(gatewayKey, 'gateway', 'gateway-assertion');
   }
 
   async process({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<SubgraphResponse> {
@@ -64,8 +65,8 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
         if (value) headers[name] = value;
       }
       headers['x-request-id'] = client.requestId;
-      // The client IP, signed so that a direct caller of a subgraph cannot forge it (with
-      // INTERNAL_SERVICE_SECRET, which only first-party subgraphs hold to verify it).
+      // The client IP, signed so that a direct caller of a subgraph cannot forge it (with the gateway's
+      // key, which first-party subgraphs derive from INTERNAL_SERVICE_SECRET to verify it).
       if (this.firstParty) headers[GATEWAY_ASSERTION_HEADER] = await this.assertionFor(this.subgraphName, { ip: client.clientIp });
     }
     // The subgraph's server span joins the trace under Apollo's gateway.fetch span (no undici span here: telemetry.ts).

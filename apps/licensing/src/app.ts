@@ -62,9 +62,7 @@ export async function startLicensing(env: LicensingEnv, logger: Logger, conn: Co
   };
   const audit = createServiceAudit({
     conn,
-    sink: async (events) => {
-      await orgUsers.call(orgUsersCommands.recordAuditEvents, { events });
-    },
+    sink: (events) => orgUsers.call(orgUsersCommands.recordAuditEvents, { events }),
     embedded: Object.values(auditSources),
     logger,
     intervalMs: env.AUDIT_RELAY_INTERVAL_SECONDS * 1000,

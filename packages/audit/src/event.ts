@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { AuditActor, AuditEvent, AuditOrigin } from '@usergraph/contracts';
+import type { AuditAction, AuditActor, AuditEvent, AuditOrigin } from '@usergraph/contracts';
 import type { Caller } from '@usergraph/service-kit';
 import { isSpanContextValid, trace } from '@opentelemetry/api';
 
@@ -52,7 +52,15 @@ export type AuditOriginOf = ReturnType<typeof createAuditOrigin>;
 export const deterministicEventId = (...key: string[]): string =>
   createHash('sha256').update(key.join('\u0000')).digest('hex').slice(0, 32);
 
-export interface NewAuditEvent extends Omit<AuditEvent, 'id' | 'occurredAt' | 'actor' | 'clientIp' | 'requestId' | 'traceId'> {
+/**
+ * What a producer says happened. `action` is one of AUDIT_ACTIONS (packages/contracts/src/audit-actions.ts): a new
+ * one is added there, under the service that records it. No `webhookType`: org-users derives it from the action.
+ */
+export interface NewAuditEvent extends Omit<
+  AuditEvent,
+  'id' | 'occurredAt' | 'actor' | 'clientIp' | 'requestId' | 'traceId' | 'action' | 'webhookType'
+> {
+  action: AuditAction;
   /** A stable key (see deterministicEventId) where the event may be written twice; else a random id. */
   key?: string[];
   occurredAt?: Date;

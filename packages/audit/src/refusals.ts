@@ -1,5 +1,5 @@
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import type { AuditOrigin } from '@usergraph/contracts';
+import type { AuditAction, AuditOrigin } from '@usergraph/contracts';
 import { DomainError, errSummary, type Caller } from '@usergraph/service-kit';
 import type { NewAuditEvent } from './event.js';
 
@@ -11,7 +11,7 @@ const TARGET_ID = /^(app_)?[a-f0-9]{24}$/;
 
 /** An administrative mutation whose authorization refusals are recorded: the action its success records, and its target argument. */
 export interface RefusalRule {
-  action: string;
+  action: AuditAction;
   /** The argument naming what is acted on (its path in the arguments, e.g. ['input', 'id']); absent, or not an id, means the organization. */
   target?: { type: string; arg: readonly string[] };
 }
@@ -65,7 +65,7 @@ export function createRefusalAudit(opts: {
   async function refused(
     origin: AuditOrigin | (() => Promise<AuditOrigin>),
     organizationId: string,
-    action: string,
+    action: AuditAction,
     target: { type: string; id: string },
   ): Promise<void> {
     try {

@@ -219,4 +219,34 @@ describe('audit outbox and relay, on the real store', () => {
     expect(scans).toBe(2);
     await relay.stop();
   });
+
+  it('an event the log refuses for good is dropped with a log line naming its id, and never holds back the events behind it', async () => {
+    const outbox = createAuditOutbox(conn);
+    await conn.collection(AUDIT_OUTBOX_COLLECTION).deleteMany({});
+    const [bad, good1, good2] = [event(31), event(32), event(33)];
+    await outbox.put([bad, good1, good2]);
+    const stored: string[] = [];
+    const logged: Array<{ obj: Record<string, unknown>; msg: string }> = [];
+    const relay = createAuditRelay({
+      // As org-users answers recordAuditEvents: the others stored, `bad` refused (never stored, never will be).
+      sink: async (events) => {
+        stored.push(...events.filter((e) => e.id !== bad.id).map((e) => e.id));
+        const refused = events.filter((e) => e.id === bad.id).map((e) => ({ id: e.id, reason: 'AUDIT_ACTION_NOT_ALLOWED' }));
+        return { refused };
+      },
+      sources: [outbox.source()],
+      logger: { error: (obj: Record<string, unknown>, msg: string) => void logged.push({ obj, msg }) } as unknown as typeof logger,
+      intervalMs: 3_600_000,
+    });
+    expect(await relay.drain()).toBe(3);
+    expect(stored.sort()).toEqual([good1.id, good2.id].sort());
+    // Out of the outbox: the next pass does not send it again.
+    expect(await conn.collection(AUDIT_OUTBOX_COLLECTION).countDocuments({})).toBe(0);
+    expect(await relay.drain()).toBe(0);
+    expect(logged).toHaveLength(1);
+    expect(logged[0]!.obj).toEqual({ source: 'audit_outbox', refused: [{ id: bad.id, reason: 'AUDIT_ACTION_NOT_ALLOWED' }] });
+    // Ids and reasons only: nothing of the event's content.
+    expect(JSON.stringify(logged)).not.toContain('o1');
+    await relay.stop();
+  });
 });

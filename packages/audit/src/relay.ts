@@ -39,6 +39,10 @@ export function chunksBySize(events: AuditEvent[], maxBytes = MAX_SINK_BYTES): A
   return chunks;
 }
 
+/** What a sink answers: the events it refused for good, by id and reason (nothing for a sink that refuses none). */
+// eslint-disable-next-line @typescript-eslint/no-invalid-void-type -- a sink that never refuses answers nothing (`async () => {}`)
+export type AuditSinkAnswer = { refused?: Array<{ id: string; reason: string }> } | void;
+
 /**
  * Moves events from a service's outboxes to org-users' log (`sink`: the
  * `recordAuditEvents` command, or org-users' own store), then removes them
@@ -59,7 +63,8 @@ export function chunksBySize(events: AuditEvent[], maxBytes = MAX_SINK_BYTES): A
  * Failures are logged with the event ids and retried by the next run.
  */
 export function createAuditRelay(opts: {
-  sink: (events: AuditEvent[]) => Promise<void>;
+  /** Events the log refused (AUDIT_ACTIONS, occurredAt bounds) come back in `refused`: they never will be stored. */
+  sink: (events: AuditEvent[]) => Promise<AuditSinkAnswer>;
   sources: AuditSource[];
   logger: Pick<Logger, 'error'>;
   intervalMs: number;
@@ -84,8 +89,13 @@ export function createAuditRelay(opts: {
   let retryAt = 0;
   /** The last batch the sink refused (until a send succeeds): sent again before a full pass scans anything. */
   let unsent: { source: AuditSource; events: AuditEvent[] } | undefined;
-  const send = async (events: AuditEvent[]) => {
-    for (const chunk of chunksBySize(events)) await opts.sink(chunk);
+  const send = async (source: AuditSource, events: AuditEvent[]) => {
+    for (const chunk of chunksBySize(events)) {
+      const refused = (await opts.sink(chunk))?.refused ?? [];
+      // Refused for good: dropped with the rest of the batch, not retried forever ahead of the events behind them.
+      if (refused.length > 0)
+        opts.logger.error({ source: source.name, refused }, 'audit relay: events refused by the audit log, dropped from the outbox');
+    }
     unsent = undefined;
   };
 
@@ -95,7 +105,7 @@ export function createAuditRelay(opts: {
       // Whether the sink is back, without a scan: the batch it refused last.
       const { source, events } = unsent;
       try {
-        await send(events);
+        await send(source, events);
         await source.done(events);
       } catch (err) {
         needsFull = true; // the scan is still owed
@@ -117,7 +127,7 @@ export function createAuditRelay(opts: {
         });
         if (events.length === 0) break;
         try {
-          await send(events);
+          await send(source, events);
         } catch (err) {
           // The events stay where they are; the next interval pass looks again (at the same documents, or at everything).
           remember(source, ids, full);

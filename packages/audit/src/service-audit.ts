@@ -3,7 +3,7 @@ import type { AuditEvent, AuditOrigin } from '@usergraph/contracts';
 import { errSummary, type Logger } from '@usergraph/service-kit';
 import { auditEvent, type NewAuditEvent } from './event.js';
 import { createAuditOutbox, type AuditSource } from './outbox.js';
-import { createAuditRelay } from './relay.js';
+import { createAuditRelay, type AuditSinkAnswer } from './relay.js';
 
 /**
  * One service's side of the audit log: its `audit_outbox`, the documents
@@ -12,7 +12,7 @@ import { createAuditRelay } from './relay.js';
  */
 export function createServiceAudit(opts: {
   conn: Connection;
-  sink: (events: AuditEvent[]) => Promise<void>;
+  sink: (events: AuditEvent[]) => Promise<AuditSinkAnswer>;
   embedded?: AuditSource[];
   logger: Logger;
   intervalMs: number;

@@ -35,8 +35,16 @@ export const auditTargetSchema = z.strictObject({
 });
 
 export const auditEventSchema = z.strictObject({
-  /** The stable event id (also the webhook's): deterministic where a replay may write the event again. */
-  id: z.string().min(1).max(128),
+  /**
+   * The stable event id: deterministic where a replay may write the event again. org-users stores it as
+   * `<producer>:<id>` (also the webhook's id), so no service can take another's ids first. Letters, digits, `_`
+   * and `-` only: the trail's cursor holds it.
+   */
+  id: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[0-9A-Za-z_-]+$/),
   /** `<subject>.<verb>`, e.g. user.created, user.login_failed, license.assigned. */
   action: z
     .string()
@@ -55,8 +63,9 @@ export const auditEventSchema = z.strictObject({
     .string()
     .regex(/^[0-9a-f]{32}$/)
     .optional(),
-  /** A Date in the services, an ISO string on the wire. */
+  /** A Date in the services, an ISO string on the wire. org-users refuses one too far ahead or older than retention. */
   occurredAt: z.coerce.date(),
+  /** Set by org-users from the action (AUDIT_ACTIONS) when it stores the event; a producer's value is ignored. */
   webhookType: z.enum(WEBHOOK_EVENT_TYPES).optional(),
   /** The user the event is about: webhooks keep per-user order on it. */
   subjectUserId: id.optional(),

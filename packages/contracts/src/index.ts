@@ -23,3 +23,13 @@ export {
   type AuditOrigin,
   type WebhookEventType,
 } from './audit.js';
+export {
+  AUDIT_ACTIONS,
+  AUDIT_REFUSAL_REASONS,
+  mayRecordAuditAction,
+  webhookTypeOf,
+  type AuditAction,
+  type AuditActionOf,
+  type AuditProducer,
+  type AuditRefusalReason,
+} from './audit-actions.js';

@@ -13,6 +13,7 @@ import {
 import { commandsOf } from './contract.js';
 import { id, reconcileInput } from './common.js';
 import { auditEventSchema, auditOriginSchema } from './audit.js';
+import { AUDIT_REFUSAL_REASONS } from './audit-actions.js';
 
 const text = z.string().max(500);
 const timestamp = z.string();
@@ -157,9 +158,17 @@ export const orgUsersCommands = commandsOf('org-users', {
    * The audit relays of identity and licensing (packages/audit): stores the events in org-users' audit log.
    * Idempotent: the event id is the stored `_id`, a replayed event is ignored.
    */
+  /**
+   * Stores events in org-users' log, idempotent by (caller, event id). Each event is checked on its own: an action
+   * outside the caller's row of AUDIT_ACTIONS, or an `occurredAt` too far ahead or older than retention, is refused
+   * (listed in `refused`, never stored); `webhookType` is derived from the action, never taken from the caller.
+   */
   recordAuditEvents: {
     input: z.object({ events: z.array(auditEventSchema).min(1).max(500) }),
-    output: z.object({ recorded: z.number().int() }),
+    output: z.object({
+      recorded: z.number().int(),
+      refused: z.array(z.object({ id: z.string(), reason: z.enum(AUDIT_REFUSAL_REASONS) })).optional(),
+    }),
     callers: ['identity', 'licensing'],
   },
   /** The reconciliation job: finishes the user sagas a crash interrupted (org-users' user-admin/reconcile.ts). */

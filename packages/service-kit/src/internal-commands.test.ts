@@ -7,7 +7,7 @@ import { DomainError, undefinedIfNotFound } from './errors.js';
 import { closeServer, createServiceHttpServer, listen } from './http-server.js';
 import { createInternalClient, createInternalCommandHandler, serve } from './internal-commands.js';
 import { createLogger } from './logger.js';
-import { signServiceToken } from './service-token.js';
+import { serviceKeyFor, signServiceToken, type CredentialHolder } from './service-token.js';
 import { startTestIssuer, type TestIssuer } from './testing.js';
 
 const SECRET = 'internal-secret-for-the-tests-0123456789';
@@ -65,8 +65,8 @@ describe('internal commands over HTTP', () => {
     });
     return { status: res.statusCode, body: (await res.body.json()) as Record<string, any> };
   };
-  const auth = async (to = 'org-users', secret = SECRET, from = 'identity') => ({
-    authorization: `Bearer ${await signServiceToken(secret, from, to)}`,
+  const auth = async (to = 'org-users', secret = SECRET, from: CredentialHolder = 'identity') => ({
+    authorization: `Bearer ${await signServiceToken(serviceKeyFor(secret, from), from, to)}`,
   });
 
   beforeAll(async () => {
@@ -324,6 +324,9 @@ describe('internal commands over HTTP', () => {
     const headers = [
       await auth('licensing'),
       await auth('org-users', `${SECRET}-other`),
+      // Issue 16: the gateway's key, claiming to be identity (a caller the command names), or the root itself.
+      { authorization: `Bearer ${await signServiceToken(serviceKeyFor(SECRET, 'gateway'), 'identity', 'org-users')}` },
+      { authorization: `Bearer ${await signServiceToken(SECRET, 'identity', 'org-users')}` },
       { authorization: 'Basic aWRlbnRpdHk6c2VjcmV0' },
       { authorization: 'Bearer not-a-token' },
       { authorization: `Bearer ${await issuer.sign({ sub: 'u-1', org: 'o-1' })}` },
@@ -351,7 +354,13 @@ describe('internal commands over HTTP', () => {
   });
 
   it("finding 8a: the gateway's client-IP assertion is not a command credential (401)", async () => {
-    const assertion = await signServiceToken(SECRET, 'identity', 'org-users', { ip: '203.0.113.9' }, 'gateway-assertion');
+    const assertion = await signServiceToken(
+      serviceKeyFor(SECRET, 'gateway'),
+      'gateway',
+      'org-users',
+      { ip: '203.0.113.9' },
+      'gateway-assertion',
+    );
     const raw = await post('double', { n: 1 }, { authorization: `Bearer ${assertion}` });
     expect(raw.status).toBe(401);
     expect(raw.body.error.code).toBe('UNAUTHENTICATED');

@@ -6,7 +6,7 @@ import type { CommandContract, CommandInput, CommandOutput, ServiceName, Serving
 import { validate } from '@usergraph/validation';
 import { DomainError, errSummary, isErrorCode, isErrorReason, type ErrorCode, type ErrorReason, type FieldIssue } from './errors.js';
 import { isNoAnswer } from './no-answer.js';
-import { createServiceTokenCache, verifyServiceToken } from './service-token.js';
+import { createServiceTokenCache, serviceKeyFor, verifyServiceCredential } from './service-token.js';
 import { injectTraceContext } from './trace-context.js';
 
 /**
@@ -61,6 +61,7 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
 
 export function createInternalCommandHandler(opts: {
   service: string;
+  /** The root INTERNAL_SERVICE_SECRET: each caller's key is derived from it to verify that caller's token. */
   secret: string;
   logger: Logger;
   commands: readonly ServedCommand[];
@@ -87,7 +88,8 @@ export function createInternalCommandHandler(opts: {
 
   return async (name: string, authorization: string | undefined, body: unknown, requestId: string): Promise<CommandHttpResult> => {
     const token = /^Bearer (.+)$/.exec(authorization ?? '')?.[1];
-    const claims = token ? await verifyServiceToken(opts.secret, opts.service, token) : undefined;
+    // Signed with the key of the caller it names, or refused: holding one service's key is no way to speak as another.
+    const claims = token ? await verifyServiceCredential(opts.secret, opts.service, token) : undefined;
     if (!claims) return fail(401, 'UNAUTHENTICATED', 'A service credential is required');
     const command = commands.get(name);
     if (!command) return fail(404, 'NOT_FOUND', `Unknown internal command "${name}"`, [], 'UNKNOWN_COMMAND');
@@ -142,16 +144,21 @@ const RETRY_DELAYS_MS = [50, 200, 500];
  * network failure (no answer at all) is retried, since commands are
  * idempotent, and then becomes SERVICE_UNAVAILABLE.
  */
-export function createInternalClient<To extends ServingService>(opts: {
-  from: ServiceName;
-  to: To;
-  baseUrl: string;
-  secret: string;
-  timeoutMs?: number;
-  /** Adds the trace context to each call: for a process without undici's instrumentation (the gateway, see telemetry.ts). */
-  injectTraceContext?: boolean;
-}): InternalClient<To> & { close(): Promise<void> } {
-  const tokenFor = createServiceTokenCache(opts.secret, opts.from);
+export function createInternalClient<To extends ServingService>(
+  opts: {
+    from: ServiceName;
+    to: To;
+    baseUrl: string;
+    timeoutMs?: number;
+    /** Adds the trace context to each call: for a process without undici's instrumentation (the gateway, see telemetry.ts). */
+    injectTraceContext?: boolean;
+  } & (
+    | /** The root INTERNAL_SERVICE_SECRET (identity, org-users, licensing, the CLI): `from`'s key is derived from it. */
+      { secret: string } /** `from`'s own key, for a service that never holds the root (the gateway's GATEWAY_SERVICE_KEY). */
+    | { key: string }
+  ),
+): InternalClient<To> & { close(): Promise<void> } {
+  const tokenFor = createServiceTokenCache('key' in opts ? opts.key : serviceKeyFor(opts.secret, opts.from), opts.from);
   const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 64 });
   const timeout = opts.timeoutMs ?? 10_000;
 

@@ -36,6 +36,7 @@ function header(info: RequestInfo, name: string): string | undefined {
  * forwards with the same signed assertion).
  */
 export function createClientIpResolver(opts: { service: string; internalSecret: string }): (info: RequestInfo) => Promise<string> {
+  // Only a token signed with the gateway's own key (derived from the root secret) is an assertion.
   // The gateway reuses one assertion per client IP for most of its lifetime.
   const verifyAssertion = createServiceTokenVerifier(opts.internalSecret, opts.service, 'gateway-assertion');
   return async (info) => {

@@ -1,6 +1,15 @@
 import { describe, expect, it, vi } from 'vitest';
 import { generateKeyPair, SignJWT } from 'jose';
-import { audienceFor, createServiceTokenCache, createServiceTokenVerifier, signServiceToken, verifyServiceToken } from './service-token.js';
+import {
+  audienceFor,
+  CREDENTIAL_HOLDERS,
+  createServiceTokenCache,
+  createServiceTokenVerifier,
+  serviceKeyFor,
+  signServiceToken,
+  verifyServiceCredential,
+  verifyServiceToken,
+} from './service-token.js';
 
 const SECRET = 'a-internal-service-secret-of-32-chars!';
 
@@ -118,13 +127,18 @@ describe('service tokens', () => {
     }
   });
 
-  it('the remembering verifier accepts what verifyServiceToken accepts, and nothing else', async () => {
+  it('the remembering verifier accepts what verifyServiceCredential accepts, and nothing else', async () => {
     const verify = createServiceTokenVerifier(SECRET, 'org-users');
-    const token = await signServiceToken(SECRET, 'gateway', 'org-users', { ip: '203.0.113.9' });
+    const gatewayKey = serviceKeyFor(SECRET, 'gateway');
+    const token = await signServiceToken(gatewayKey, 'gateway', 'org-users', { ip: '203.0.113.9' });
     expect(await verify(token)).toMatchObject({ from: 'gateway', ip: '203.0.113.9' });
     expect(await verify(token)).toMatchObject({ from: 'gateway', ip: '203.0.113.9' });
-    expect(await verify(await signServiceToken(SECRET, 'gateway', 'licensing', { ip: '1.2.3.4' }))).toBeUndefined();
-    expect(await verify(await signServiceToken(`${SECRET}-other`, 'gateway', 'org-users', { ip: '1.2.3.4' }))).toBeUndefined();
+    expect(await verify(await signServiceToken(gatewayKey, 'gateway', 'licensing', { ip: '1.2.3.4' }))).toBeUndefined();
+    expect(
+      await verify(await signServiceToken(serviceKeyFor(`${SECRET}-other`, 'gateway'), 'gateway', 'org-users', { ip: '1.2.3.4' })),
+    ).toBeUndefined();
+    // Signed with the root itself: no service signs with it, so nothing verifies it.
+    expect(await verify(await signServiceToken(SECRET, 'gateway', 'org-users', { ip: '1.2.3.4' }))).toBeUndefined();
     // A remembered token with one claim changed is another string, checked afresh.
     const [h, p, sig] = token.split('.');
     const payload = JSON.parse(Buffer.from(p!, 'base64url').toString());
@@ -136,12 +150,78 @@ describe('service tokens', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     try {
       const verify = createServiceTokenVerifier(SECRET, 'org-users');
-      const token = await signServiceToken(SECRET, 'gateway', 'org-users', { ip: '203.0.113.9' });
+      const token = await signServiceToken(serviceKeyFor(SECRET, 'gateway'), 'gateway', 'org-users', { ip: '203.0.113.9' });
       expect(await verify(token)).toBeDefined();
       vi.setSystemTime(Date.now() + 61_000);
       expect(await verify(token)).toBeUndefined();
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe('per-service keys derived from the root secret (issue 16: the gateway cannot speak for another service)', () => {
+  it('derive one distinct key per service, stable for a root, another under another root, and none for an unknown name', () => {
+    const keys = CREDENTIAL_HOLDERS.map((s) => serviceKeyFor(SECRET, s));
+    expect(new Set(keys).size).toBe(CREDENTIAL_HOLDERS.length);
+    for (const key of keys) {
+      expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(key).not.toContain(SECRET);
+    }
+    expect(serviceKeyFor(SECRET, 'gateway')).toBe(keys[0]);
+    expect(serviceKeyFor(`${SECRET}-rotated`, 'gateway')).not.toBe(keys[0]);
+    expect(() => serviceKeyFor(SECRET, 'attacker' as 'gateway')).toThrow(/not a service/);
+  });
+
+  it("verify a credential with the key of the caller it names: each service's own token passes, for its own name only", async () => {
+    for (const from of CREDENTIAL_HOLDERS) {
+      const token = await signServiceToken(serviceKeyFor(SECRET, from), from, 'org-users');
+      expect(await verifyServiceCredential(SECRET, 'org-users', token)).toMatchObject({ from });
+    }
+  });
+
+  it('attack: with only the gateway key, a token that claims identity, org-users, licensing or the CLI is refused', async () => {
+    const gatewayKey = serviceKeyFor(SECRET, 'gateway');
+    for (const claimed of ['identity', 'org-users', 'licensing', 'cli']) {
+      const forged = await signServiceToken(gatewayKey, claimed, 'org-users');
+      expect(await verifyServiceCredential(SECRET, 'org-users', forged), claimed).toBeUndefined();
+    }
+    // The gateway's own token still passes.
+    expect(await verifyServiceCredential(SECRET, 'org-users', await signServiceToken(gatewayKey, 'gateway', 'org-users'))).toMatchObject({
+      from: 'gateway',
+    });
+  });
+
+  it('attack: a token naming a caller that holds no key, or signed with the root, or with no caller, is refused', async () => {
+    const gatewayKey = serviceKeyFor(SECRET, 'gateway');
+    for (const token of [
+      await signServiceToken(gatewayKey, 'registry', 'org-users'),
+      await signServiceToken(gatewayKey, '__proto__', 'org-users'),
+      await signServiceToken(SECRET, 'identity', 'org-users'),
+      'not.a.jwt',
+      '',
+    ])
+      expect(await verifyServiceCredential(SECRET, 'org-users', token)).toBeUndefined();
+  });
+
+  it("a gateway assertion is only ever the gateway's: another service's key cannot assert a client IP", async () => {
+    const fromGateway = await signServiceToken(
+      serviceKeyFor(SECRET, 'gateway'),
+      'gateway',
+      'identity',
+      { ip: '203.0.113.9' },
+      'gateway-assertion',
+    );
+    expect(await verifyServiceCredential(SECRET, 'identity', fromGateway, 'gateway-assertion')).toMatchObject({ ip: '203.0.113.9' });
+    const fromLicensing = await signServiceToken(
+      serviceKeyFor(SECRET, 'licensing'),
+      'licensing',
+      'identity',
+      { ip: '203.0.113.9' },
+      'gateway-assertion',
+    );
+    expect(await verifyServiceCredential(SECRET, 'identity', fromLicensing, 'gateway-assertion')).toBeUndefined();
+    // Nor is the assertion an internal-command credential (its typ and audience differ).
+    expect(await verifyServiceCredential(SECRET, 'identity', fromGateway)).toBeUndefined();
   });
 });

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { request } from 'undici';
-import { signServiceToken } from './service-token.js';
+import { serviceKeyFor, signServiceToken, type CredentialHolder } from './service-token.js';
 
 export interface SignOptions {
   sub?: string;
@@ -143,9 +143,11 @@ export async function postCommand(
   input: unknown,
   opts: { secret: string; service: string; from?: string; authorization?: string | null },
 ): Promise<HttpResult> {
+  // Signed with the named caller's own key, as that service would (serviceKeyFor refuses a name that holds none).
+  const from = (opts.from ?? 'cli') as CredentialHolder;
   const authorization =
     opts.authorization === undefined
-      ? `Bearer ${await signServiceToken(opts.secret, opts.from ?? 'cli', opts.service)}`
+      ? `Bearer ${await signServiceToken(serviceKeyFor(opts.secret, from), from, opts.service)}`
       : opts.authorization;
   return postJson(`${baseUrl}/internal/commands/${name}`, input, authorization === null ? {} : { authorization });
 }

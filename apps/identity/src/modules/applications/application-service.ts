@@ -55,7 +55,6 @@ export function createApplicationService(deps: {
       organizationId,
       target: { type: 'application', id: clientId },
       outcome: 'success',
-      webhookType: 'application.changed',
       ...(changedFields ? { changedFields } : {}),
     });
   /** Creates an application; its secret is returned this once and stored only as a hash. */

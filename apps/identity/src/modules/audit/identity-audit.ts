@@ -27,9 +27,7 @@ export function createIdentityAudit(deps: {
   const sessions = embeddedOutboxSource(deps.conn, 'sessions');
   const audit = createServiceAudit({
     conn: deps.conn,
-    sink: async (events) => {
-      await deps.orgUsers.recordAuditEvents(events);
-    },
+    sink: (events) => deps.orgUsers.recordAuditEvents(events),
     embedded: [credentials, applications, sessions],
     logger: deps.logger,
     intervalMs: deps.relayIntervalMs,

@@ -51,7 +51,6 @@ export function createPasswordService(deps: {
       organizationId,
       target: { type: 'user', id: userId },
       outcome: 'success',
-      webhookType: 'session.revoked',
       subjectUserId: userId,
     });
   /** A concurrent change or reset won the compare-and-set: nothing was written. */
@@ -74,7 +73,6 @@ export function createPasswordService(deps: {
         organizationId,
         target,
         outcome: 'refused',
-        webhookType: 'user.locked_out',
         subjectUserId: userId,
         // The same id as login's for the same lockout: one event per lockout, whichever path met it.
         key: [organizationId, userId, 'user.locked_out', String(lockout.until.getTime())],

@@ -72,7 +72,6 @@ export function createLoginService(deps: {
               organizationId: organization.id,
               target,
               outcome: 'refused',
-              webhookType: 'user.locked_out',
               subjectUserId: userId,
               // One event per lockout, however many attempts it refuses: the limiter's own block, named by its end.
               key: [organization.id, userId, 'user.locked_out', String(lockout.until.getTime())],

@@ -31,7 +31,6 @@ export function createSessionResolvers(deps: {
       organizationId: caller.organizationId,
       target,
       outcome: 'success',
-      webhookType: 'session.revoked',
       subjectUserId: caller.userId,
     });
   /**

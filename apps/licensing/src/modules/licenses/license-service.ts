@@ -109,7 +109,6 @@ export function createLicenseService(deps: {
         target: { type: 'user', id: userId },
         outcome: 'success',
         changedFields,
-        webhookType: action,
         subjectUserId: userId,
       });
     const events: AuditEvent[] = [];

@@ -1,5 +1,5 @@
 import type { Connection } from 'mongoose';
-import { orgUsersCommands } from '@usergraph/contracts';
+import { orgUsersCommands, type AuditProducer } from '@usergraph/contracts';
 import { createServiceAudit, embeddedOutboxSource, type AuditEvent } from '@usergraph/audit';
 import { errSummary, serve, type Logger } from '@usergraph/service-kit';
 import type { AccessPolicy } from '../../access-policy.js';
@@ -7,6 +7,7 @@ import type { Resolvers } from '../../generated/resolvers-types.js';
 import { WEBHOOK_ENDPOINTS_COLLECTION } from '../webhooks/webhook-store.js';
 import { createAuditStore } from './audit-store.js';
 import { createAuditService } from './audit-service.js';
+import { admitAuditEvents, type AuditRefusal } from './admission.js';
 
 const DAY_MS = 86_400_000;
 
@@ -41,18 +42,21 @@ export async function createAuditModule(deps: {
     tradelines: embeddedOutboxSource(deps.conn, 'tradelines'),
   };
   const listeners: Array<() => void> = [];
-  /** Stores events (idempotent); when a new one maps to a webhook, the webhook worker is told at once, not at its next poll. */
-  const storeEvents = async (events: AuditEvent[]): Promise<number> => {
-    const stored = await store.record(events);
-    if (stored > 0 && events.some((e) => e.webhookType)) for (const listener of listeners) listener();
-    return stored;
+  /**
+   * Stores what admitAuditEvents admits of `from`'s events (idempotent); a refused event is logged by id and
+   * answered, never stored. When a new one maps to a webhook, the webhook worker is told at once, not at its next poll.
+   */
+  const storeEvents = async (from: AuditProducer, events: AuditEvent[]): Promise<{ recorded: number; refused: AuditRefusal[] }> => {
+    const { admitted, refused } = admitAuditEvents(from, events, new Date(), deps.retentionDays);
+    if (refused.length > 0) deps.logger.warn({ from, refused }, 'audit log: events refused, not stored');
+    const recorded = await store.record(admitted);
+    if (recorded > 0 && admitted.some((e) => e.webhookType)) for (const listener of listeners) listener();
+    return { recorded, refused };
   };
   // org-users' own events use the same relay as the other services', with the store as its sink.
   const trail = createServiceAudit({
     conn: deps.conn,
-    sink: async (events: AuditEvent[]) => {
-      await storeEvents(events);
-    },
+    sink: (events: AuditEvent[]) => storeEvents('org-users', events),
     embedded: [profiles, endpoints, organizations, financial.connections, financial.tradelines],
     logger: deps.logger,
     intervalMs: deps.relayIntervalMs,
@@ -79,7 +83,8 @@ export async function createAuditModule(deps: {
       const service = createAuditService({ store, policy });
       return { Query: { auditEvents: (_, args, ctx) => service.auditEvents(ctx.caller, args) } };
     },
-    commands: [serve(orgUsersCommands.recordAuditEvents, async ({ events }) => ({ recorded: await storeEvents(events) }))],
+    // `from` is the verified caller: the contract admits identity and licensing only.
+    commands: [serve(orgUsersCommands.recordAuditEvents, ({ events }, meta) => storeEvents(meta.from as AuditProducer, events))],
     /** `usergraph reconcile`: every event left in an outbox is moved, and expired ones are swept (at most 50,000 a run). */
     async reconcile(): Promise<{ relayedAuditEvents: number; sweptAuditEvents: number }> {
       return { relayedAuditEvents: await trail.drain(), sweptAuditEvents: await sweep() };

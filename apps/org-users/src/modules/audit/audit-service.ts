@@ -4,7 +4,8 @@ import type { Caller } from '@usergraph/service-kit';
 import type { AccessPolicy } from '../../access-policy.js';
 import type { AuditCursor, AuditEventDoc, AuditStore } from './audit-store.js';
 
-const CURSOR = /^a1:(\d{1,15}):([0-9a-zA-Z_-]{1,128})$/;
+// The id is `<producer>:<event id>` (admission.ts).
+const CURSOR = /^a1:(\d{1,15}):([a-z-]{1,20}:[0-9a-zA-Z_-]{1,128}|[0-9a-zA-Z_-]{1,128})$/;
 
 /** An opaque position in the newest-first order: the last event's time and id. */
 export const encodeAuditCursor = (doc: Pick<AuditEventDoc, '_id' | 'occurredAt'>): string =>

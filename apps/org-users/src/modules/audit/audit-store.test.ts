@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase } from '@usergraph/mongo';
 import { startTestStore, uniqueDatabaseName, type EmbeddedStore } from '@usergraph/mongo/testing';
 import { DomainError } from '@usergraph/service-kit';
-import { auditEvent, type AuditEvent } from '@usergraph/audit';
+import { auditEvent, type AuditEvent, type NewAuditEvent } from '@usergraph/audit';
 import { AUDIT_EVENTS_COLLECTION, createAuditStore, type AuditEventDoc, type AuditStore } from './audit-store.js';
 
 const DAY_MS = 86_400_000;
@@ -18,7 +18,7 @@ const DAY_MS = 86_400_000;
 function events(
   n: number,
   org: string,
-  vary: (i: number) => Partial<Pick<AuditEvent, 'action'>> & { actor?: string } = () => ({}),
+  vary: (i: number) => { action?: NewAuditEvent['action'] } & { actor?: string } = () => ({}),
   ageMs = 0,
 ) {
   const at = Date.now() - ageMs;

@@ -3,7 +3,7 @@ import type { Connection } from 'mongoose';
 import { claimAll, findClaimOwner, releaseClaim, releaseStaleClaims } from '@usergraph/mongo';
 import { normalizeEmail } from '@usergraph/validation';
 import { DomainError, logUndoFailure, type Logger } from '@usergraph/service-kit';
-import { auditEvent, type AuditEvent, type AuditOrigin, type AuditOutbox } from '@usergraph/audit';
+import { auditEvent, type AuditEvent, type AuditOrigin, type AuditOutbox, type NewAuditEvent } from '@usergraph/audit';
 import { encodeCursor, pageArgsShape, type Page, type PageArgs } from '../../pagination.js';
 import type { SearchIndex } from './search-index.js';
 import { matchesQuery, normalizeQuery, searchValuesOf } from './search-tokens.js';
@@ -126,7 +126,7 @@ export interface NewProfile {
 }
 
 /** The event of each status change identity makes (CLOSED is A's closeAccount's, recorded there too). */
-const STATUS_ACTIONS: Record<UserStatus, string> = {
+const STATUS_ACTIONS: Record<UserStatus, NewAuditEvent['action']> = {
   ACTIVE: 'user.activated',
   SUSPENDED: 'user.suspended',
   CLOSED: 'user.closed',
@@ -155,7 +155,7 @@ export function createUserService(deps: {
     origin: AuditOrigin | undefined,
     organizationId: string,
     userId: string,
-    e: Pick<AuditEvent, 'action' | 'webhookType' | 'changedFields'> & { key?: string[] },
+    e: Pick<NewAuditEvent, 'action' | 'changedFields' | 'key'>,
   ): AuditEvent =>
     auditEvent(origin ?? UNATTRIBUTED, {
       organizationId,
@@ -212,7 +212,6 @@ export function createUserService(deps: {
         auditOutbox: [
           userEvent(input.audit, input.organizationId, input.userId, {
             action: 'user.created',
-            webhookType: 'user.created',
             key: [input.userId, 'user.created'],
           }),
         ],
@@ -283,7 +282,6 @@ export function createUserService(deps: {
   async function setStatus(organizationId: string, userId: string, status: UserStatus, origin?: AuditOrigin): Promise<ProfileDto> {
     const event = userEvent(origin, organizationId, userId, {
       action: STATUS_ACTIONS[status],
-      webhookType: 'user.updated',
       changedFields: ['status'],
     });
     const changed = await users.setStatus(organizationId, userId, status, event);
@@ -307,7 +305,6 @@ export function createUserService(deps: {
     const normalized = normalizeEmail(email);
     const event = userEvent(origin, organizationId, userId, {
       action: 'user.email_verified',
-      webhookType: 'user.updated',
       changedFields: ['emailVerified'],
     });
     if (await users.markEmailVerified(organizationId, userId, normalized, event)) {
@@ -332,7 +329,6 @@ export function createUserService(deps: {
   async function acceptLegalAgreement(organizationId: string, userId: string, version: string, at: Date, origin?: AuditOrigin) {
     const event = userEvent(origin, organizationId, userId, {
       action: 'user.updated',
-      webhookType: 'user.updated',
       changedFields: ['legalAgreementVersions'],
     });
     const profile = await written(organizationId, userId, await users.addLegalAgreement(organizationId, userId, version, at, event));
@@ -346,7 +342,7 @@ export function createUserService(deps: {
     origin?: AuditOrigin,
   ) {
     const result = await users.setNotificationPreferences(organizationId, userId, prefs, (changedFields) =>
-      userEvent(origin, organizationId, userId, { action: 'user.updated', webhookType: 'user.updated', changedFields }),
+      userEvent(origin, organizationId, userId, { action: 'user.updated', changedFields }),
     );
     if (result.written) deps.audit.kick(userId);
     return written(organizationId, userId, result.doc);
@@ -358,7 +354,6 @@ export function createUserService(deps: {
   async function closeAccount(organizationId: string, userId: string, at: Date, origin: AuditOrigin) {
     const event = userEvent(origin, organizationId, userId, {
       action: 'user.closed',
-      webhookType: 'user.updated',
       changedFields: ['status'],
       key: [userId, 'user.closed', at.toISOString()],
     });
@@ -425,9 +420,7 @@ export function createUserService(deps: {
       ...(patch.jobTitle !== undefined && (patch.jobTitle ?? null) !== (doc.jobTitle ?? null) ? ['jobTitle'] : []),
     ];
     const event =
-      changedFields.length > 0
-        ? userEvent(origin, organizationId, userId, { action: 'user.updated', webhookType: 'user.updated', changedFields })
-        : undefined;
+      changedFields.length > 0 ? userEvent(origin, organizationId, userId, { action: 'user.updated', changedFields }) : undefined;
     const updated = await users.updateFields(organizationId, userId, set, unset, event);
     if (!updated) {
       // A saga marked it since the read: the claims just taken are released by reconcile (releaseStaleProfileClaims).
@@ -504,7 +497,6 @@ export function createUserService(deps: {
     // The event rides on the mark; it is logged only once the profile is really deleted (deleteProfile), by the saga or reconcile.
     const event = userEvent(origin, organizationId, userId, {
       action: 'user.deleted',
-      webhookType: 'user.deleted',
       key: [userId, 'user.deleted'],
     });
     const marked = await users.markDeleting(organizationId, userId, sagaId, event);

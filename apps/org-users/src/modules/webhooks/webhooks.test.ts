@@ -213,20 +213,22 @@ describe('webhook worker on the real store', () => {
     return id;
   }
 
-  /** An event about a user, stored as the audit log stores every service's (recordAuditEvents' path). */
+  /** An event about a user, stored as the audit log stores every service's once admitted (admission.ts sets webhookType). */
   async function recordEvent(organizationId: string, userId: string, type: WebhookEventType, offsetMs = 0) {
-    const event = auditEvent(
-      { actor: { type: 'user', id: 'admin-1' } },
-      {
-        action: type,
-        organizationId,
-        target: { type: 'user', id: userId },
-        subjectUserId: userId,
-        outcome: 'success',
-        webhookType: type,
-        occurredAt: new Date(Date.now() + offsetMs),
-      },
-    );
+    const event = {
+      ...auditEvent(
+        { actor: { type: 'user', id: 'admin-1' } },
+        {
+          action: 'user.updated',
+          organizationId,
+          target: { type: 'user', id: userId },
+          subjectUserId: userId,
+          outcome: 'success',
+          occurredAt: new Date(Date.now() + offsetMs),
+        },
+      ),
+      webhookType: type,
+    };
     expect(await audit.store.record([event])).toBe(1);
     return event.id;
   }
@@ -306,7 +308,6 @@ describe('webhook worker on the real store', () => {
         target: { type: 'user', id: 'u5' },
         subjectUserId: 'u5',
         outcome: 'success',
-        webhookType: 'user.updated',
       },
     );
     await until('the delivery', () => received.length === 1, 10_000);
@@ -532,10 +533,9 @@ describe('webhook payload', () => {
         organizationId: 'org-1',
         target: { type: 'user', id: 'u-9' },
         outcome: 'success',
-        webhookType: 'user.created',
       },
     );
-    const doc: AuditEventDoc = { _id: event.id, ...event, fanout: 'pending' };
+    const doc: AuditEventDoc = { _id: event.id, ...event, webhookType: 'user.created', fanout: 'pending' };
     const payload = JSON.parse(webhookPayload(doc)) as { type: string; data: Record<string, unknown> };
     expect(payload.type).toBe('user.created');
     expect(payload.data.actor).toEqual(expected);
