@@ -139,8 +139,15 @@ describe('docker-compose.yml: each service on its own image', () => {
   const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
     services: Record<
       string,
-      { image?: string; build?: { context: string; target?: string }; command?: string[]; environment?: Record<string, unknown> }
+      {
+        image?: string;
+        build?: { context: string; target?: string };
+        command?: string[];
+        environment?: Record<string, unknown>;
+        networks?: string[];
+      }
     >;
+    networks?: Record<string, { internal?: boolean } | null>;
   };
   const stages = dockerfileStages();
 
@@ -169,6 +176,19 @@ describe('docker-compose.yml: each service on its own image', () => {
     expect(envOf('gateway')).toContain('GATEWAY_SERVICE_KEY');
     expect(envOf('gateway')).not.toContain('INTERNAL_SERVICE_SECRET');
     for (const name of ['identity', 'org-users', 'licensing', 'cli']) expect(envOf(name), name).toContain('INTERNAL_SERVICE_SECRET');
+  });
+
+  it('keeps the gateway off the database network: MongoDB (no authentication here) is reachable only by the services that own data', () => {
+    // A service with no `networks` is on compose's default network, which every such service shares.
+    const networksOf = (name: string) => compose.services[name]?.networks ?? ['default'];
+    const mongoNetworks = networksOf('mongo');
+    for (const name of Object.keys(compose.services)) {
+      const shared = networksOf(name).filter((n) => mongoNetworks.includes(n));
+      if (['mongo', 'identity', 'org-users', 'licensing', 'registry'].includes(name)) expect(shared.length, name).toBeGreaterThan(0);
+      else expect(shared, `${name} shares a network with mongo`).toEqual([]);
+    }
+    // And the database's network has no way out.
+    for (const n of mongoNetworks) expect(compose.networks?.[n]?.internal, n).toBe(true);
   });
 });
 
