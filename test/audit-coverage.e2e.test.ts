@@ -223,7 +223,10 @@ describe('audit log coverage', () => {
       const app = await gql(url(), CREATE_APP, { name: 'evil' }, bearer(member.jwt));
       expect(app.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
       // C's registerUser answers a user's token NOT_ALLOWED in its payload; the refusal is recorded all the same.
-      const registered = await gql(url(), C_REGISTER_USER, C_SEED_VARIABLES, { ...bearer(member.jwt), 'x-request-id': 'typed-by-the-client' });
+      const registered = await gql(url(), C_REGISTER_USER, C_SEED_VARIABLES, {
+        ...bearer(member.jwt),
+        'x-request-id': 'typed-by-the-client',
+      });
       expect(registered.data!.registerUser.error.code).toBe('AUTH-0022');
 
       const refused = await eventually(acmeAdmin, { actor: member.id }, 5);

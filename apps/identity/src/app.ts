@@ -217,7 +217,6 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     faults: crashAt,
   });
 
-
   const service = await startSubgraphService({
     name: 'identity',
     metrics,

@@ -97,13 +97,20 @@ describe('refused administrative actions', () => {
       type: 'organization',
       id: 'org-1',
     });
-    expect(h.recorded.map((r) => r.event.action)).toEqual(['user.updated', 'user.updated', 'user.updated', 'user.deleted', 'application.permissions_set']);
+    expect(h.recorded.map((r) => r.event.action)).toEqual([
+      'user.updated',
+      'user.updated',
+      'user.updated',
+      'user.deleted',
+      'application.permissions_set',
+    ]);
   });
 
   it('the caller has an overall cap of 5 x perMinute over all actions', async () => {
     const h = harness(2);
     for (let a = 0; a < 8; a++)
-      for (let i = 0; i < 3; i++) await h.refusals.refused(originOf(ctxOf(member)), 'org-1', `action.${a}`, { type: 'organization', id: 'org-1' });
+      for (let i = 0; i < 3; i++)
+        await h.refusals.refused(originOf(ctxOf(member)), 'org-1', `action.${a}`, { type: 'organization', id: 'org-1' });
     expect(h.recorded).toHaveLength(10);
   });
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '@usergraph/contracts';
 import { connectDatabase } from '@usergraph/mongo';
 import { startTestStore, uniqueDatabaseName } from '@usergraph/mongo/testing';
-import { createUserRepository, type UserDoc, type UserRepository, type UserStatus } from './user-repository.js';
+import { createUserRepository, type UserRepository, type UserStatus } from './user-repository.js';
 
 /** The repository's conditional writes, on the real store: each change is written (with its one event) once. */
 describe('user repository: conditional writes record one true event', () => {
@@ -24,17 +24,16 @@ describe('user repository: conditional writes record one true event', () => {
     await store?.stop();
   });
 
-  const event = (action: string, changedFields: string[] = []): AuditEvent =>
-    ({
-      id: randomBytes(16).toString('hex'),
-      organizationId: org,
-      action,
-      actor: { type: 'anonymous', id: '-' },
-      target: { type: 'user', id: 'x' },
-      outcome: 'success',
-      changedFields,
-      occurredAt: new Date(),
-    }) as AuditEvent;
+  const event = (action: string, changedFields: string[] = []): AuditEvent => ({
+    id: randomBytes(16).toString('hex'),
+    organizationId: org,
+    action,
+    actor: { type: 'anonymous', id: '-' },
+    target: { type: 'user', id: 'x' },
+    outcome: 'success',
+    changedFields,
+    occurredAt: new Date(),
+  });
 
   async function userWith(status: UserStatus): Promise<string> {
     const id = randomBytes(12).toString('hex');
@@ -47,7 +46,7 @@ describe('user repository: conditional writes record one true event', () => {
       lastName: 'Organa',
       status,
       isSubscribed: false,
-    } as Omit<UserDoc, 'createdAt' | 'updatedAt'>);
+    });
     return id;
   }
   const outbox = async (id: string) => ((await users.findById(org, id))?.auditOutbox ?? []).map((e) => e.action);
@@ -86,7 +85,10 @@ describe('user repository: conditional writes record one true event', () => {
     );
     const doc = await users.findById(org, id);
     expect(doc?.notificationPreferences).toMatchObject({ email: true, sms: true, push: true });
-    const recorded = (doc?.auditOutbox ?? []).map((e) => e.changedFields).flat().sort();
+    const recorded = (doc?.auditOutbox ?? [])
+      .map((e) => e.changedFields)
+      .flat()
+      .sort();
     // Each preference changed once: exactly one event names it.
     expect(recorded).toEqual(['notificationPreferences.email', 'notificationPreferences.push', 'notificationPreferences.sms']);
   });

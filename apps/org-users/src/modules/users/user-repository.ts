@@ -322,9 +322,7 @@ export function createUserRepository(conn: Connection) {
         const changed = given.filter(([k, v]) => (current[k] ?? DEFAULT_NOTIFICATION_PREFERENCES[k]) !== v);
         if (changed.length === 0) return { doc, written: false };
         // Each given preference still holds what was read (absent stays absent).
-        const unchanged = Object.fromEntries(
-          given.map(([k]) => [`notificationPreferences.${k}`, current[k] === undefined ? { $exists: false } : current[k]]),
-        );
+        const unchanged = Object.fromEntries(given.map(([k]) => [`notificationPreferences.${k}`, current[k] ?? { $exists: false }]));
         const written = await updateInOrganization(
           organizationId,
           id,
