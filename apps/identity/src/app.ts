@@ -192,8 +192,13 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
   const applicationRepository = createApplicationRepository(conn);
   const applications = createApplicationService({ applications: applicationRepository, kickAudit: audit.kickApplication });
   const callerLiveness = createCallerLiveness({ sessions: sessionRepository, credentials, applications: applicationRepository });
+  // Who acts, as audit events name them (packages/audit's one helper): a support admin is told apart, as licensing says.
+  const auditOrigin = createAuditOrigin((c) => clients.licensing.isSupportAdmin(c.organizationId, c.userId));
+  // Refused administrative mutations (docs/audit-log.md): recorded, at most AUDIT_REFUSED_PER_MINUTE per caller and action.
+  const refusals = createRefusalAudit({ record: audit.record, originOf: auditOrigin, perMinute: env.AUDIT_REFUSED_PER_MINUTE, logger });
   const registerUserService = createRegisterUserService({
     applications,
+    refused: refusals.refused,
     orgUsers: clients.orgUsers,
     minimumAge: env.MIN_REGISTRATION_AGE,
     onUnexpectedError: (err) => logger.error({ err: errSummary(err) }, 'registerUser failed'),
@@ -211,11 +216,6 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     logger,
     faults: crashAt,
   });
-
-  // Who acts, as audit events name them (packages/audit's one helper): a support admin is told apart, as licensing says.
-  const auditOrigin = createAuditOrigin((c) => clients.licensing.isSupportAdmin(c.organizationId, c.userId));
-  // Refused administrative mutations (docs/audit-log.md): recorded, at most AUDIT_REFUSED_PER_MINUTE per caller.
-  const refusals = createRefusalAudit({ record: audit.record, originOf: auditOrigin, perMinute: env.AUDIT_REFUSED_PER_MINUTE, logger });
 
   const service = await startSubgraphService({
     name: 'identity',
@@ -243,7 +243,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
                   fingerprint: () => keyedFingerprint(fingerprintKey, args),
                 },
                 async () => {
-                  const result = await registerUserService.registerUser(ctx.caller, args, await auditOrigin(ctx));
+                  const result = await registerUserService.registerUser(ctx.caller, args, () => auditOrigin(ctx));
                   // Thrown out of the idempotent step (which frees the key), caught right below.
                   if (!result.success) throw new RegisterUserFailure(result);
                   return result;

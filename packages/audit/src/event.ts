@@ -66,13 +66,19 @@ export interface NewAuditEvent extends Omit<
   occurredAt?: Date;
 }
 
-/** An event, from what happened and who did it (origin). Never put a value in it: ids and field names only. */
+/**
+ * An event, from what happened and who did it (origin). Never put a value in it: ids and field names only.
+ * A refused event keeps no request id: the request's may be the client's own X-Request-Id (the services keep
+ * a well-formed one), and a refused caller's text does not go into the log.
+ */
 export function auditEvent(origin: AuditOrigin, e: NewAuditEvent): AuditEvent {
   const { key, occurredAt, ...rest } = e;
+  const { requestId, ...who } = origin;
   return {
     id: key ? deterministicEventId(...key) : randomUUID().replaceAll('-', ''),
     ...rest,
-    ...origin,
+    ...who,
+    ...(requestId && rest.outcome !== 'refused' ? { requestId } : {}),
     occurredAt: occurredAt ?? new Date(),
   };
 }

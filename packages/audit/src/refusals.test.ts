@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError, forbidden, type Caller } from '@usergraph/service-kit';
 import type { AuditOrigin } from '@usergraph/contracts';
-import { originOf, type NewAuditEvent } from './event.js';
+import { auditEvent, originOf, type NewAuditEvent } from './event.js';
 import { createRefusalAudit } from './refusals.js';
 
 const member: Caller = { kind: 'user', userId: 'u-member', organizationId: 'org-1', sessionId: 's' };
@@ -11,6 +11,7 @@ const USER_ID = '65a1f0c2e4b0a1b2c3d4e5f6';
 /** A refusal recorder whose `record` keeps what it was given; `fail` makes recording throw. */
 function harness(perMinute = 3, fail = false) {
   const recorded: Array<{ origin: AuditOrigin; event: NewAuditEvent }> = [];
+  const lookups = { count: 0 };
   const warnings: unknown[] = [];
   const errors: unknown[] = [];
   const refusals = createRefusalAudit({
@@ -18,7 +19,10 @@ function harness(perMinute = 3, fail = false) {
       if (fail) throw new Error('store unavailable');
       recorded.push({ origin, event });
     },
-    originOf: async (ctx) => originOf(ctx),
+    originOf: async (ctx) => {
+      lookups.count++;
+      return originOf(ctx);
+    },
     perMinute,
     logger: { warn: (o: unknown) => void warnings.push(o), error: (o: unknown) => void errors.push(o) },
   });
@@ -37,7 +41,7 @@ function harness(perMinute = 3, fail = false) {
   );
   const call = (args: Record<string, unknown>, caller: Caller = member) =>
     (resolvers.Mutation.updateUser as (...a: unknown[]) => Promise<unknown>)(undefined, args, ctxOf(caller), undefined);
-  return { recorded, warnings, errors, call, refusals };
+  return { recorded, warnings, errors, call, refusals, lookups };
 }
 
 describe('refused administrative actions', () => {
@@ -82,6 +86,54 @@ describe('refused administrative actions', () => {
     expect(h.warnings).toHaveLength(1);
     await expect(h.call({ throw: 'forbidden' }, { ...member, userId: 'u-other' })).rejects.toThrow();
     expect(h.recorded).toHaveLength(4);
+  });
+
+  it('the budget is per action: junk refusals of one action do not hide another action of the same caller', async () => {
+    const h = harness(3);
+    for (let i = 0; i < 10; i++) await expect(h.call({ throw: 'forbidden' })).rejects.toThrow();
+    const origin = originOf(ctxOf(member));
+    await h.refusals.refused(origin, 'org-1', 'user.deleted', { type: 'user', id: USER_ID });
+    await h.refusals.refused({ caller: member, origin: async () => origin }, 'org-1', 'application.permissions_changed', {
+      type: 'organization',
+      id: 'org-1',
+    });
+    expect(h.recorded.map((r) => r.event.action)).toEqual([
+      'user.updated',
+      'user.updated',
+      'user.updated',
+      'user.deleted',
+      'application.permissions_changed',
+    ]);
+  });
+
+  it('the caller has an overall cap of 5 x perMinute over all actions', async () => {
+    const h = harness(2);
+    const actions = [
+      'user.created',
+      'user.updated',
+      'user.deleted',
+      'user.closed',
+      'user.synced',
+      'group.created',
+      'group.renamed',
+      'group.deleted',
+    ] as const;
+    for (const action of actions)
+      for (let i = 0; i < 3; i++) await h.refusals.refused(originOf(ctxOf(member)), 'org-1', action, { type: 'organization', id: 'org-1' });
+    expect(h.recorded).toHaveLength(10);
+  });
+
+  it('a refusal over budget costs no origin lookup (licensing is asked only within budget)', async () => {
+    const h = harness(3);
+    for (let i = 0; i < 10; i++) await expect(h.call({ throw: 'forbidden' })).rejects.toThrow();
+    expect(h.lookups.count).toBe(3);
+  });
+
+  it('a refused event keeps no request id (the client may have typed it); other outcomes keep it', () => {
+    const origin = originOf({ caller: member, requestId: 'client-typed-text', clientIp: '203.0.113.9' });
+    const e = { organizationId: 'org-1', action: 'user.updated' as const, target: { type: 'organization', id: 'org-1' } };
+    expect(auditEvent(origin, { ...e, outcome: 'refused' })).not.toHaveProperty('requestId');
+    expect(auditEvent(origin, { ...e, outcome: 'success' })).toMatchObject({ requestId: 'client-typed-text' });
   });
 
   it('a refusal that cannot be recorded is logged; the caller still gets the FORBIDDEN, not the store error', async () => {

@@ -1,7 +1,7 @@
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { AuditAction, AuditOrigin } from '@usergraph/contracts';
 import { DomainError, errSummary, type Caller } from '@usergraph/service-kit';
-import type { NewAuditEvent } from './event.js';
+import { actorOf, type NewAuditEvent } from './event.js';
 
 /**
  * The ids a refusal may name as its target: a user's or an endpoint's (an ObjectId) or an application's
@@ -27,13 +27,22 @@ type Resolver = (
 const argAt = (args: unknown, path: readonly string[]): unknown =>
   path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), args);
 
+/** The budget's key for who refused: the caller's type and id (a support admin's origin counts as their user). */
+const callerKey = (actor: { type: string; id: string }): string => `${actor.type === 'support_admin' ? 'user' : actor.type}:${actor.id}`;
+
+/** Who was refused: an origin already built for the request, or the caller with the lookup that builds it (run only within budget). */
+export type RefusedBy = AuditOrigin | { caller: Caller; origin: () => Promise<AuditOrigin> };
+
 /**
  * Refused administrative actions (outcome `refused`, docs/audit-log.md): the line is authorization, not
  * input. A FORBIDDEN to an authenticated caller, and a target id that names no user of the caller's
  * organization (another organization's user looks exactly like an absent one), are recorded in the
  * caller's organization; bad input, business rules (CONFLICT) and anonymous callers are not. At most
- * `perMinute` per caller and process: a loop of refusals costs the log a few events a minute, and the
- * rest are counted in one warning per caller and minute.
+ * `perMinute` per caller, action and process, and 5 x `perMinute` per caller over all actions: junk
+ * refusals of one action do not hide another's, and a caller cycling through every action still costs
+ * the log a bounded number of events a minute. The rest are counted in one warning per key and minute.
+ * The budget is keyed on the caller, so a refusal over it costs no origin lookup (licensing's support
+ * admin check). A refused event keeps no request id (auditEvent): the context's may be the client's X-Request-Id.
  */
 export function createRefusalAudit(opts: {
   record: (origin: AuditOrigin, e: NewAuditEvent) => Promise<void>;
@@ -41,36 +50,38 @@ export function createRefusalAudit(opts: {
   perMinute: number;
   logger: { warn: (obj: object, msg: string) => void; error: (obj: object, msg: string) => void };
 }) {
-  const limiter = opts.perMinute > 0 ? new RateLimiterMemory({ points: opts.perMinute, duration: 60 }) : undefined;
+  const perAction = opts.perMinute > 0 ? new RateLimiterMemory({ points: opts.perMinute, duration: 60 }) : undefined;
+  const perCaller = opts.perMinute > 0 ? new RateLimiterMemory({ points: opts.perMinute * 5, duration: 60 }) : undefined;
 
-  /** Whether this caller may record one more refusal this minute. */
-  async function withinBudget(origin: AuditOrigin): Promise<boolean> {
-    if (!limiter) return false;
-    const key = `${origin.actor.type}:${origin.actor.id}`;
+  /** Takes one point of `limiter` for `key`; over the limit, warns once a minute and answers false. */
+  async function take(limiter: RateLimiterMemory, key: string, limit: number, action?: string): Promise<boolean> {
     try {
       await limiter.consume(key);
       return true;
     } catch (res) {
       if (!(res instanceof RateLimiterRes)) throw res;
-      if (res.consumedPoints === opts.perMinute + 1)
+      if (res.consumedPoints === limit + 1)
         opts.logger.warn(
-          { actor: origin.actor, perMinute: opts.perMinute },
+          { caller: key, ...(action ? { action } : {}), perMinute: limit },
           'audit: refused actions over the budget this minute are not recorded',
         );
       return false;
     }
   }
 
+  /** Whether this caller may record one more refusal of `action` this minute (the action's budget, then the caller's). */
+  async function withinBudget(key: string, action: string): Promise<boolean> {
+    if (!perAction || !perCaller) return false;
+    if (!(await take(perAction, `${key}|${action}`, opts.perMinute, action))) return false;
+    return take(perCaller, key, opts.perMinute * 5);
+  }
+
   /** Records one refusal (within the caller's budget). A failure to record is logged, never the caller's error. */
-  async function refused(
-    origin: AuditOrigin | (() => Promise<AuditOrigin>),
-    organizationId: string,
-    action: AuditAction,
-    target: { type: string; id: string },
-  ): Promise<void> {
+  async function refused(by: RefusedBy, organizationId: string, action: AuditAction, target: { type: string; id: string }): Promise<void> {
     try {
-      if (typeof origin === 'function') origin = await origin();
-      if (!(await withinBudget(origin))) return;
+      const key = callerKey('caller' in by ? actorOf(by.caller) : by.actor);
+      if (!(await withinBudget(key, action))) return;
+      const origin = 'caller' in by ? await by.origin() : by;
       await opts.record(origin, {
         organizationId,
         action,
@@ -103,7 +114,7 @@ export function createRefusalAudit(opts: {
             const named = rule.target && typeof raw === 'string' && TARGET_ID.test(raw) ? { type: rule.target.type, id: raw } : undefined;
             if (err.code === 'FORBIDDEN' || (err.code === 'NOT_FOUND' && named))
               await refused(
-                () => opts.originOf(ctx),
+                { caller: c, origin: () => opts.originOf(ctx) },
                 c.organizationId,
                 rule.action,
                 named ?? { type: 'organization', id: c.organizationId },

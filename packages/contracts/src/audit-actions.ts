@@ -65,9 +65,16 @@ export type AuditAction = { [S in AuditProducer]: AuditActionOf<S> }[AuditProduc
 const own = (o: object, key: string): boolean => Object.prototype.hasOwnProperty.call(o, key);
 const isProducer = (service: string): service is AuditProducer => own(AUDIT_ACTIONS, service);
 
-/** Whether `service` may record `action` (its row in AUDIT_ACTIONS). */
-export function mayRecordAuditAction(service: string, action: string): boolean {
-  return isProducer(service) && own(AUDIT_ACTIONS[service], action);
+/**
+ * Actions a service may record only as refused: another service makes the change, but the refusal
+ * happens here (identity refuses C's registerUser before org-users creates anyone).
+ */
+const REFUSALS_ONLY: Partial<Record<AuditProducer, ReadonlySet<string>>> = { identity: new Set(['user.created']) };
+
+/** Whether `service` may record `action` with this outcome (its row in AUDIT_ACTIONS, or a refusal it makes). */
+export function mayRecordAuditAction(service: string, action: string, outcome: AuditOutcome = 'success'): boolean {
+  if (!isProducer(service)) return false;
+  return own(AUDIT_ACTIONS[service], action) || (outcome === 'refused' && (REFUSALS_ONLY[service]?.has(action) ?? false));
 }
 
 /** Actions whose event is itself the change although the attempt that caused it was refused: a lockout. */
@@ -79,7 +86,7 @@ const ANNOUNCED_REFUSALS: ReadonlySet<string> = new Set(['user.locked_out']);
  * change it announces).
  */
 export function webhookTypeOf(service: string, action: string, outcome: AuditOutcome): WebhookEventType | undefined {
-  if (!mayRecordAuditAction(service, action)) return undefined;
+  if (!isProducer(service) || !own(AUDIT_ACTIONS[service], action)) return undefined;
   if (outcome !== 'success' && !ANNOUNCED_REFUSALS.has(action)) return undefined;
   return (AUDIT_ACTIONS[service as AuditProducer] as Record<string, WebhookEventType | null>)[action] ?? undefined;
 }

@@ -1,4 +1,4 @@
-import type { AuditOrigin } from '@usergraph/audit';
+import type { AuditOrigin, RefusalAudit } from '@usergraph/audit';
 import { Types } from 'mongoose';
 import { ageOn, emailSchema, isoDateStringSchema, isValidRegionCode, parsePhone, personNameSchema } from '@usergraph/validation';
 import { DomainError, unauthenticated, type Caller, type Logger } from '@usergraph/service-kit';
@@ -38,6 +38,8 @@ export interface RegisterUserArgs {
 export function createRegisterUserService(deps: {
   applications: ApplicationService;
   orgUsers: OrgUsersClient;
+  /** Records an authorization refusal (packages/audit's createRefusalAudit, within the caller's budget). */
+  refused: RefusalAudit['refused'];
   minimumAge: number;
   onUnexpectedError: (err: unknown) => void;
   logger: Pick<Logger, 'error'>;
@@ -70,19 +72,29 @@ export function createRegisterUserService(deps: {
     return { value: { firstName: firstName.data, lastName: lastName.data, phone: phone.e164, email: email.data, dateOfBirth: dob.data } };
   }
 
-  async function registerUser(caller: Caller, args: RegisterUserArgs, audit: AuditOrigin): Promise<RegisterUserResult> {
+  /**
+   * `origin`: who acts, built only for a caller the application check let through (or for a refusal
+   * within its budget), so a refused caller costs no licensing call beyond that budget.
+   */
+  async function registerUser(caller: Caller, args: RegisterUserArgs, origin: () => Promise<AuditOrigin>): Promise<RegisterUserResult> {
     if (caller.kind === 'anonymous') throw unauthenticated('registerUser needs an application access token');
-    if (caller.kind !== 'application') return fail(C_CODES.NOT_ALLOWED);
+    // Refused for authorization (a user's token, an application without users:register): a refused user.created, answered in C's payload.
+    const notAllowed = async (): Promise<RegisterUserResult> => {
+      await deps.refused({ caller, origin }, caller.organizationId, 'user.created', { type: 'organization', id: caller.organizationId });
+      return fail(C_CODES.NOT_ALLOWED);
+    };
+    if (caller.kind !== 'application') return notAllowed();
     // Checked live, not from the token: a deactivated application stops at once.
     const app = await deps.applications.get(caller.clientId);
-    if (app?.organizationId !== caller.organizationId) return fail(C_CODES.NOT_ALLOWED);
+    if (app?.organizationId !== caller.organizationId) return notAllowed();
     if (app.status !== 'ACTIVE') return fail(C_CODES.APP_INACTIVE);
-    if (!app.permissions.includes('users:register') || !caller.permissions.has('users:register')) return fail(C_CODES.NOT_ALLOWED);
+    if (!app.permissions.includes('users:register') || !caller.permissions.has('users:register')) return notAllowed();
 
     const checked = check(args);
     if (checked.error) return fail(checked.error);
     const { value } = checked;
     const organizationId = app.organizationId;
+    const audit = await origin();
     try {
       // The creation saga with the profile as its only step: C registers no credentials or licenses.
       await createUser(

@@ -44,7 +44,7 @@ export function createAccountVerification(deps: {
     return self && changed && profile.status !== 'CLOSED' ? user : undefined;
   }
 
-  /** `ctx.origin`: who acts, for the events; asked only once the code was right. */
+  /** `ctx.origin`: who acts, for the events; asked only for an account to verify, before its code is used up. */
   async function verifyEmail(raw: unknown, ctx: { clientIp: string; caller: Caller; origin: () => Promise<AuditOrigin> }) {
     const checked = validate(verifyArgs, raw);
     if (!checked.ok) throw new DomainError('BAD_USER_INPUT', 'Invalid input', checked.errors);
@@ -55,12 +55,13 @@ export function createAccountVerification(deps: {
     // Reserved whether or not the account exists, so the budget reveals nothing either.
     await deps.limits.reserveCodeAttempt(account);
     const user = await unverifiedUser(organizationSlug, email, ctx.caller);
+    // Who proves the code, resolved before the code is used up: a failed lookup (licensing down) leaves it valid.
+    const origin = user ? await ctx.origin() : undefined;
     // No such account (or none to verify here): the same check against a code that does not exist.
     await deps.verification.check('email-verification', user ?? { organizationId: NO_ID, userId: NO_ID, email }, code);
-    if (!user) throw wrongCode();
+    if (!user || !origin) throw wrongCode();
     await deps.limits.codeSucceeded(account);
     // Each records its event with its change (user.email_verified, user.activated), naming who proved the code.
-    const origin = await ctx.origin();
     await deps.orgUsers.markEmailVerified(user.organizationId, user.userId, user.email, origin);
     if (user.pending) await deps.orgUsers.setUserStatus(user.organizationId, user.userId, 'ACTIVE', origin);
     return { success: true, message: user.pending ? 'Email verified: the account is active.' : 'Email verified.' };

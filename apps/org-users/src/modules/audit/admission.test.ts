@@ -40,6 +40,15 @@ describe('recordAuditEvents admission: nothing the log can derive is taken from 
     expect(admitAuditEvents('identity', [event('constructor'), event('__proto__')], NOW, 365).admitted).toEqual([]);
   });
 
+  it("records a refusal where it happens: identity refuses C's registerUser, yet only org-users records a creation", () => {
+    const refusal = admitAuditEvents('identity', [event('user.created', { outcome: 'refused' })], NOW, 365);
+    expect(refusal.refused).toEqual([]);
+    expect(refusal.admitted.map((e) => [e.id, e.webhookType])).toEqual([['identity:e1', undefined]]);
+    expect(admitAuditEvents('identity', [event('user.created')], NOW, 365).refused).toEqual([
+      { id: 'e1', reason: 'AUDIT_ACTION_NOT_ALLOWED' },
+    ]);
+  });
+
   it("ignores the producer's webhookType: derived from the action, or none", () => {
     const { admitted } = admitAuditEvents(
       'identity',

@@ -41,7 +41,7 @@ export function admitAuditEvents(
   const refused: AuditRefusal[] = [];
   for (const event of events) {
     const at = event.occurredAt.getTime();
-    const reason: AuditRefusalReason | undefined = !mayRecordAuditAction(from, event.action)
+    const reason: AuditRefusalReason | undefined = !mayRecordAuditAction(from, event.action, event.outcome)
       ? 'AUDIT_ACTION_NOT_ALLOWED'
       : at < earliest
         ? 'AUDIT_EVENT_EXPIRED'

@@ -31,6 +31,11 @@ export interface NotificationPreferencesDoc {
   push: boolean;
 }
 
+/** A preference never set is off. */
+export const DEFAULT_NOTIFICATION_PREFERENCES: NotificationPreferencesDoc = { email: false, sms: false, push: false };
+/** Conditional preference writes read again at most this often under concurrent changes, then answer CONFLICT. */
+const PREFERENCE_WRITE_ATTEMPTS = 5;
+
 export interface LegalAgreementDoc {
   version: string;
   acceptedAt: Date;
@@ -207,9 +212,17 @@ export function createUserRepository(conn: Connection) {
         throw err;
       }
     },
-    /** Only when the status changes (null otherwise), with its audit event in the same write. */
+    /**
+     * Only when the status changes (null otherwise), with its audit event in the same write. Activation applies
+     * only to a pending account: a CLOSED or SUSPENDED one is never reopened by it (nor recorded as activated).
+     */
     setStatus: (organizationId: string, id: string, status: UserStatus, event: AuditEvent) =>
-      updateInOrganization(organizationId, id, { $set: { status }, $push: { auditOutbox: event } }, { status: { $ne: status } }),
+      updateInOrganization(
+        organizationId,
+        id,
+        { $set: { status }, $push: { auditOutbox: event } },
+        { status: status === 'ACTIVE' ? 'PENDING_VERIFICATION' : { $ne: status } },
+      ),
     /** With its audit event in the same atomic write. */
     updateFields: (organizationId: string, id: string, set: Record<string, unknown>, unset: string[], event?: AuditEvent) =>
       updateInOrganization(organizationId, id, {
@@ -278,21 +291,22 @@ export function createUserRepository(conn: Connection) {
       User.findOneAndDelete({ _id: id, organizationId }).lean<UserDoc>().exec(),
     markSynced: (organizationId: string, id: string, at: Date, event: AuditEvent) =>
       updateInOrganization(organizationId, id, { $set: { syncedAt: at }, $push: { auditOutbox: event } }),
-    /**
-     * Appends the version unless the user accepted it already. Two concurrent
-     * calls may both append; toProfileDto keeps the first acceptance of each
-     * version, so the answer is the same either way.
-     */
+    /** Appends the version (with its event) unless the user accepted it already: of concurrent accepts, one writes. */
     async addLegalAgreement(organizationId: string, id: string, version: string, at: Date, event: AuditEvent): Promise<UserDoc | null> {
+      const written = await updateInOrganization(
+        organizationId,
+        id,
+        { $push: { legalAgreementVersions: { version, acceptedAt: at }, auditOutbox: event } },
+        { 'legalAgreementVersions.version': { $ne: version } },
+      );
+      if (written) return written;
       const doc = await findById(organizationId, id);
-      if (!doc || doc.legalAgreementVersions?.some((a) => a.version === version)) return doc;
-      return updateInOrganization(organizationId, id, {
-        $push: { legalAgreementVersions: { version, acceptedAt: at }, auditOutbox: event },
-      });
+      return doc && !isPending(doc) ? doc : null;
     },
     /**
      * Sets only the preferences given; writes (with its event, naming the preferences that change) only when
-     * one changes. `event` is asked for those names.
+     * one changes. `event` is asked for those names. The write is conditioned on the values read, so a
+     * concurrent change is neither lost nor recorded twice: on no match it reads again (a bounded number of times).
      */
     async setNotificationPreferences(
       organizationId: string,
@@ -300,16 +314,27 @@ export function createUserRepository(conn: Connection) {
       prefs: Partial<NotificationPreferencesDoc>,
       event: (changed: string[]) => AuditEvent,
     ): Promise<{ doc: UserDoc | null; written: boolean }> {
-      const doc = await findById(organizationId, id);
-      const current: Partial<NotificationPreferencesDoc> = doc?.notificationPreferences ?? {};
-      const changed = Object.entries(prefs).filter(([k, v]) => (current[k as keyof NotificationPreferencesDoc] ?? false) !== v);
-      if (!doc || changed.length === 0) return { doc, written: false };
-      const $set = Object.fromEntries(changed.map(([k, v]) => [`notificationPreferences.${k}`, v]));
-      const written = await updateInOrganization(organizationId, id, {
-        $set,
-        $push: { auditOutbox: event(changed.map(([k]) => `notificationPreferences.${k}`)) },
-      });
-      return { doc: written, written: written !== null };
+      for (let attempt = 0; attempt < PREFERENCE_WRITE_ATTEMPTS; attempt++) {
+        const doc = await findById(organizationId, id);
+        if (!doc || isPending(doc)) return { doc: null, written: false };
+        const current: Partial<NotificationPreferencesDoc> = doc.notificationPreferences ?? {};
+        const given = Object.entries(prefs) as Array<[keyof NotificationPreferencesDoc, boolean]>;
+        const changed = given.filter(([k, v]) => (current[k] ?? DEFAULT_NOTIFICATION_PREFERENCES[k]) !== v);
+        if (changed.length === 0) return { doc, written: false };
+        // Each given preference still holds what was read (absent stays absent).
+        const unchanged = Object.fromEntries(given.map(([k]) => [`notificationPreferences.${k}`, current[k] ?? { $exists: false }]));
+        const written = await updateInOrganization(
+          organizationId,
+          id,
+          {
+            $set: Object.fromEntries(changed.map(([k, v]) => [`notificationPreferences.${k}`, v])),
+            $push: { auditOutbox: event(changed.map(([k]) => `notificationPreferences.${k}`)) },
+          },
+          unchanged,
+        );
+        if (written) return { doc: written, written: true };
+      }
+      throw new DomainError('CONFLICT', 'The preferences are being changed concurrently, retry', [], { reason: 'CONCURRENT_CHANGE' });
     },
     /** Clears the unverified mark (with its event), only while the email is still the one verified and was unverified. */
     markEmailVerified: (organizationId: string, id: string, emailNormalized: string, event: AuditEvent) =>

@@ -9,6 +9,7 @@ import type { SearchIndex } from './search-index.js';
 import { matchesQuery, normalizeQuery, searchValuesOf } from './search-tokens.js';
 import {
   concurrentChange,
+  DEFAULT_NOTIFICATION_PREFERENCES,
   isPending,
   type AddressDoc,
   type LegalAgreementDoc,
@@ -51,7 +52,7 @@ export interface ProfileDto {
 }
 
 /** Opt-in: nothing is sent until the user says so (A: notifications are not sent at all yet). */
-export const DEFAULT_NOTIFICATION_PREFERENCES: NotificationPreferencesDoc = { email: false, sms: false, push: false };
+export { DEFAULT_NOTIFICATION_PREFERENCES };
 
 export function toProfileDto(doc: UserDoc): ProfileDto {
   return {
@@ -292,6 +293,9 @@ export function createUserService(deps: {
     const current = await users.findById(organizationId, userId);
     // Already in that status (a retry): nothing changed, nothing to record.
     if (current && !isPending(current) && current.status === status) return toProfileDto(current);
+    // Activation found the account no longer pending (closed or suspended meanwhile): not reopened.
+    if (current && !isPending(current))
+      throw new DomainError('CONFLICT', 'The account is no longer pending verification', [], { reason: 'CONCURRENT_CHANGE' });
     return written(organizationId, userId, null);
   }
 
