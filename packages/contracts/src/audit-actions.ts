@@ -88,7 +88,7 @@ const ANNOUNCED_REFUSALS: ReadonlySet<string> = new Set(['user.locked_out']);
 export function webhookTypeOf(service: string, action: string, outcome: AuditOutcome): WebhookEventType | undefined {
   if (!isProducer(service) || !own(AUDIT_ACTIONS[service], action)) return undefined;
   if (outcome !== 'success' && !ANNOUNCED_REFUSALS.has(action)) return undefined;
-  return (AUDIT_ACTIONS[service as AuditProducer] as Record<string, WebhookEventType | null>)[action] ?? undefined;
+  return (AUDIT_ACTIONS[service] as Record<string, WebhookEventType | null>)[action] ?? undefined;
 }
 
 /** Why org-users' log refused one event (it is never stored; the producer's relay drops it with a log line). */
