@@ -35,7 +35,11 @@ export const loadBackupEnv = (command: string) => loadEnv(backupEnvSchema, `user
 export const passThroughEnv = (): NodeJS.ProcessEnv => process.env;
 
 /** What `usergraph service-key` reads: the root secret, else the dev stack's (.data/secrets.json). */
-export const serviceKeyEnvSchema = z.object({ INTERNAL_SERVICE_SECRET: optional, USERGRAPH_DATA_DIR: optional });
+export const serviceKeyEnvSchema = z.object({
+  // As the subgraphs require it: a short or empty value would print the key of a root no subgraph holds.
+  INTERNAL_SERVICE_SECRET: z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
+  USERGRAPH_DATA_DIR: optional,
+});
 
 export type ServiceKeyEnv = z.output<typeof serviceKeyEnvSchema>;
 

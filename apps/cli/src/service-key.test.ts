@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { serviceKeyFor, signServiceToken, verifyServiceCredential } from '@usergraph/service-kit';
+import { loadOrCreateDevSecrets } from './secrets.js';
 import { serviceKeyCommand } from './service-key.js';
 
 const SECRET = 'internal-service-secret-for-cli-tests-0123';
@@ -21,14 +22,18 @@ describe('usergraph service-key', () => {
     expect(await verifyServiceCredential(SECRET, 'identity', await signServiceToken(key, 'org-users', 'identity'))).toBeUndefined();
   });
 
-  it("without INTERNAL_SERVICE_SECRET it uses the dev stack's secrets; without --gateway it is bad usage (2)", () => {
+  it("without INTERNAL_SERVICE_SECRET it uses an existing dev stack's secrets, never new ones; without --gateway it is bad usage (2)", () => {
     const dir = mkdtempSync(join(tmpdir(), 'usergraph-service-key-'));
     dirs.push(dir);
-    const first: string[] = [];
-    const again: string[] = [];
-    expect(serviceKeyCommand(['--gateway'], (l) => first.push(l), { USERGRAPH_DATA_DIR: dir })).toBe(0);
-    expect(serviceKeyCommand(['--gateway'], (l) => again.push(l), { USERGRAPH_DATA_DIR: dir })).toBe(0);
-    expect(again).toEqual(first);
+    // No stack ever ran here: a key of a freshly generated root would match no subgraph, so it refuses and writes nothing.
+    expect(() => serviceKeyCommand(['--gateway'], () => undefined, { USERGRAPH_DATA_DIR: dir })).toThrow(
+      /INTERNAL_SERVICE_SECRET is not set/,
+    );
+    expect(existsSync(join(dir, 'secrets.json'))).toBe(false);
+    const { secrets } = loadOrCreateDevSecrets(join(dir, 'secrets.json'), {});
+    const lines: string[] = [];
+    expect(serviceKeyCommand(['--gateway'], (l) => lines.push(l), { USERGRAPH_DATA_DIR: dir })).toBe(0);
+    expect(lines).toEqual([serviceKeyFor(secrets.INTERNAL_SERVICE_SECRET, 'gateway')]);
     expect(serviceKeyCommand([], () => undefined, { INTERNAL_SERVICE_SECRET: SECRET })).toBe(2);
     expect(serviceKeyCommand(['--identity'], () => undefined, { INTERNAL_SERVICE_SECRET: SECRET })).toBe(2);
   });

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '@usergraph/embedded-store';
@@ -9,7 +10,8 @@ export const SERVICE_KEY_USAGE = 'usage: usergraph service-key --gateway   (prin
 
 /**
  * `usergraph service-key --gateway`: the gateway's own service key, derived
- * from INTERNAL_SERVICE_SECRET (else the dev stack's .data/secrets.json). The
+ * from INTERNAL_SERVICE_SECRET (else an existing dev stack's .data/secrets.json;
+ * never a freshly made one, whose key no subgraph would accept). The
  * gateway gets only this key (GATEWAY_SERVICE_KEY), never the root secret:
  * with it, it can sign its own calls and client-IP assertions and nothing else.
  * Rotating INTERNAL_SERVICE_SECRET changes it. Returns the exit code.
@@ -22,9 +24,12 @@ export function serviceKeyCommand(args: string[], out: (line: string) => void, e
     gateway = undefined;
   }
   if (!gateway) return 2;
-  const root =
-    env.INTERNAL_SERVICE_SECRET ??
-    loadOrCreateDevSecrets(join(env.USERGRAPH_DATA_DIR ?? join(repoRoot(), '.data'), 'secrets.json'), env).secrets.INTERNAL_SERVICE_SECRET;
+  const devSecrets = join(env.USERGRAPH_DATA_DIR ?? join(repoRoot(), '.data'), 'secrets.json');
+  if (env.INTERNAL_SERVICE_SECRET === undefined && !existsSync(devSecrets))
+    throw new Error(
+      `INTERNAL_SERVICE_SECRET is not set and there is no development stack's ${devSecrets}: set it to the subgraphs' root secret`,
+    );
+  const root = env.INTERNAL_SERVICE_SECRET ?? loadOrCreateDevSecrets(devSecrets, env).secrets.INTERNAL_SERVICE_SECRET;
   out(serviceKeyFor(root, 'gateway'));
   return 0;
 }

@@ -42,5 +42,7 @@ describe('gateway environment: its own service key, never the root secret', () =
     const withoutKey = gatewayEnvSchema.safeParse({ ...base, ...file, GATEWAY_SERVICE_KEY: undefined });
     expect(withoutKey.success ? [] : withoutKey.error.issues.map((i) => i.path.join('.'))).toEqual(['GATEWAY_SERVICE_KEY']);
     expect(issuesOf({ ...file, INTERNAL_SERVICE_SECRET: 'x'.repeat(32) })).toEqual(['INTERNAL_SERVICE_SECRET']);
+    // A root pasted in its place (openssl rand -base64 32: 44 characters, with + / =) is not a key.
+    expect(issuesOf({ ...file, GATEWAY_SERVICE_KEY: 'q7Jx0K1yQ+u2v/3w4X5y6Z7a8B9c0D1e2F3g4H5i6J0=' })).toEqual(['GATEWAY_SERVICE_KEY']);
   });
 });

@@ -12,7 +12,10 @@ export const gatewayEnvSchema = baseServiceEnv
      * The gateway's own service key (`usergraph service-key --gateway`, derived from INTERNAL_SERVICE_SECRET):
      * signs its calls to identity and its client-IP assertions, and can speak for no other service.
      */
-    GATEWAY_SERVICE_KEY: z.string().min(32, { error: 'must be at least 32 characters (usergraph service-key --gateway prints it)' }),
+    // The shape serviceKeyFor prints (32 bytes, base64url): a pasted root secret (openssl's base64, 44 characters) is refused.
+    GATEWAY_SERVICE_KEY: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{43}$/, { error: 'must be the 43-character key that usergraph service-key --gateway prints' }),
     /**
      * Refused: the gateway parses anonymous internet input, and the root secret would let whoever subverts it
      * sign as every service (forge internal commands and audit events).

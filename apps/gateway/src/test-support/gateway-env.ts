@@ -22,7 +22,7 @@ export const testGatewayEnv = (subgraphsUrl: string, overrides: Record<string, s
     HOST: '127.0.0.1',
     PORT: '0',
     APOLLO_TELEMETRY_DISABLED: '1',
-    GATEWAY_SERVICE_KEY: randomBytes(24).toString('hex'),
+    GATEWAY_SERVICE_KEY: randomBytes(32).toString('base64url'),
     IDENTITY_URL: subgraphsUrl,
     SUPERGRAPH_PATH: writeTestSupergraph(subgraphsUrl),
     ...overrides,
