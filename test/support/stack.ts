@@ -251,6 +251,8 @@ export async function crashLeavingDown(
     await expectExited(stack, name, `${name} crashed at ${point}`);
   } finally {
     delete env.FAULT_INJECTION;
+    // A write that failed, or a process that did not crash, leaves it running armed: later tests must not meet it.
+    if (stack.pid(name) !== undefined) await stack.restart(name);
   }
 }
 

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
-import { closeServer, createServiceHttpServer, EXIT_PORT_TAKEN, exitStatusOf, listen } from './http-server.js';
+import { closeServer, createServiceHttpServer, EXIT_PORT_TAKEN, exitStatusOf, listen, MIN_INTERNAL_BODY_BYTES } from './http-server.js';
 import { createLogger } from './logger.js';
 
 /** Sends a raw HTTP/1.1 request line (fetch would refuse or normalise these targets) and returns the status code. */
@@ -39,6 +39,36 @@ describe('service HTTP server: malformed request targets (red-team finding: anon
     expect(await rawStatus(port, 'GET http://[::1/graphql HTTP/1.1')).toBe(400);
     expect(await rawStatus(port, 'POST /internal/commands/%E0%A4%A HTTP/1.1')).toBe(404);
     expect(errors).toEqual([]);
+  });
+});
+
+describe("internal commands take a full batch whatever the operator's MAX_BODY_BYTES", () => {
+  it('a body over a small MAX_BODY_BYTES reaches an internal command (an audit relay batch); GraphQL still gets 413', async () => {
+    let received = 0;
+    const server = createServiceHttpServer({
+      service: 'test',
+      logger: createLogger({ service: 'test', level: 'silent' }),
+      maxBodyBytes: 2048,
+      ready: async () => true,
+      internalCommands: async (_name, _auth, body) => {
+        received = JSON.stringify(body).length;
+        return { status: 200, body: { ok: true, result: null } };
+      },
+    });
+    const port = await listen(server, 0, '127.0.0.1');
+    try {
+      // What the audit relay sends at most (MAX_SINK_BYTES, 48 KB of events) with its envelope.
+      const body = JSON.stringify({ events: 'x'.repeat(49_000) });
+      expect(body.length).toBeLessThan(MIN_INTERNAL_BODY_BYTES);
+      const post = (path: string, payload: string) =>
+        fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload });
+      expect((await post('/internal/commands/recordAuditEvents', body)).status).toBe(200);
+      expect(received).toBe(body.length);
+      expect((await post('/graphql', body)).status).toBe(413);
+      expect((await post('/internal/commands/recordAuditEvents', 'x'.repeat(MIN_INTERNAL_BODY_BYTES + 1))).status).toBe(413);
+    } finally {
+      await closeServer(server, 1000);
+    }
   });
 });
 

@@ -14,6 +14,10 @@ export interface RequestInfo {
   body: Buffer;
 }
 
+const INTERNAL_COMMANDS_PATH = '/internal/commands/';
+/** The smallest body an internal command accepts, whatever MAX_BODY_BYTES says: an audit relay batch (48 KB) and its envelope. */
+export const MIN_INTERNAL_BODY_BYTES = 64_000;
+
 export type RouteHandler = (info: RequestInfo, res: ServerResponse) => Promise<void>;
 
 export interface ServiceHttpOptions<TContext extends BaseContext> {
@@ -106,13 +110,18 @@ export function createServiceHttpServer<TContext extends BaseContext>(opts: Serv
       });
     }
 
+    // MAX_BODY_BYTES is the operator's bound on clients' requests; internal commands (the audit relay's batches of up
+    // to 48 KB) get at least MIN_INTERNAL_BODY_BYTES, or a small setting would refuse every batch, forever.
+    const maxBodyBytes = url.pathname.startsWith(INTERNAL_COMMANDS_PATH)
+      ? Math.max(opts.maxBodyBytes, MIN_INTERNAL_BODY_BYTES)
+      : opts.maxBodyBytes;
     let body: Buffer;
     try {
-      body = method === 'GET' || method === 'HEAD' ? Buffer.alloc(0) : await readBody(req, opts.maxBodyBytes);
+      body = method === 'GET' || method === 'HEAD' ? Buffer.alloc(0) : await readBody(req, maxBodyBytes);
     } catch (err) {
       if (err instanceof BodyTooLargeError) {
         res.setHeader('connection', 'close');
-        return sendJson(res, 413, graphqlErrorBody(`Request body too large: the limit is ${opts.maxBodyBytes} bytes`, 'BAD_REQUEST'));
+        return sendJson(res, 413, graphqlErrorBody(`Request body too large: the limit is ${maxBodyBytes} bytes`, 'BAD_REQUEST'));
       }
       throw err;
     }
@@ -121,11 +130,11 @@ export function createServiceHttpServer<TContext extends BaseContext>(opts: Serv
     const route = opts.routes?.[`${method} ${url.pathname}`];
     if (route) return route(info, res);
 
-    if (opts.internalCommands && url.pathname.startsWith('/internal/commands/')) {
+    if (opts.internalCommands && url.pathname.startsWith(INTERNAL_COMMANDS_PATH)) {
       if (method !== 'POST') return sendJson(res, 405, { ok: false, error: { code: 'BAD_REQUEST', message: 'POST only' } });
       const parsed = parseJson(body);
       if (!parsed.ok) return sendJson(res, 400, { ok: false, error: { code: 'BAD_REQUEST', message: 'Body is not valid JSON' } });
-      const name = decodeURIComponentOrUndefined(url.pathname.slice('/internal/commands/'.length));
+      const name = decodeURIComponentOrUndefined(url.pathname.slice(INTERNAL_COMMANDS_PATH.length));
       if (name === undefined) return sendJson(res, 404, { ok: false, error: { code: 'NOT_FOUND', message: 'Unknown internal command' } });
       const result = await opts.internalCommands(name, req.headers.authorization, parsed.value, requestId);
       return sendJson(res, result.status, result.body);

@@ -4,7 +4,7 @@ import { request } from 'undici';
 import { z } from 'zod';
 import { commandsOf } from '@usergraph/contracts';
 import { DomainError, undefinedIfNotFound } from './errors.js';
-import { closeServer, createServiceHttpServer, listen } from './http-server.js';
+import { closeServer, createServiceHttpServer, listen, MIN_INTERNAL_BODY_BYTES } from './http-server.js';
 import { createInternalClient, createInternalCommandHandler, serve } from './internal-commands.js';
 import { createLogger } from './logger.js';
 import { serviceKeyFor, signServiceToken, type CredentialHolder } from './service-token.js';
@@ -371,10 +371,11 @@ describe('internal commands over HTTP', () => {
     expect(raw.status).toBe(401);
   });
 
-  it('a body over the limit is 413', async () => {
-    const raw = await post('double', { n: 1, padding: 'x'.repeat(MAX_BODY * 4) }, await auth());
+  it('a body over the limit is 413: internal commands take at least MIN_INTERNAL_BODY_BYTES, whatever MAX_BODY_BYTES says', async () => {
+    expect(MAX_BODY).toBeLessThan(MIN_INTERNAL_BODY_BYTES);
+    const raw = await post('double', { n: 1, padding: 'x'.repeat(MIN_INTERNAL_BODY_BYTES) }, await auth());
     expect(raw.status).toBe(413);
-    expect(raw.body.errors[0].message).toContain(`${MAX_BODY} bytes`);
+    expect(raw.body.errors[0].message).toContain(`${MIN_INTERNAL_BODY_BYTES} bytes`);
   });
 
   it('invalid JSON is 400 and GET is 405', async () => {

@@ -46,6 +46,18 @@ describe('audit store on the real store', () => {
     conn = await connectDatabase({ uri: store.uri, dbName: uniqueDatabaseName('orgusers_audit'), appName: 'audit-store-test' });
     audit = createAuditStore(conn, { maxTimeMS: 5000 });
     await audit.ensureIndexes();
+    // As at a service's start: the indexes are declared, and the embedded store's key indexer (which runs a moment
+    // after) has made their SQLite indexes, before any event is written or read.
+    if (!process.env.MONGODB_URI) {
+      const probe = { find: AUDIT_EVENTS_COLLECTION, filter: { actorKey: 'probe', organizationId: { $eq: 'probe' } } };
+      let detail = '';
+      for (let i = 0; i < 300 && !detail.includes('_usergraph_f_actorKey'); i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 100));
+        detail = JSON.stringify(
+          ((await conn.db!.command({ explain: probe, verbosity: 'queryPlanner' })) as { queryPlanner: unknown }).queryPlanner,
+        );
+      }
+    }
   }, 120_000);
   afterAll(async () => {
     await conn?.close();
@@ -92,15 +104,9 @@ describe('audit store on the real store', () => {
       expect(winning).toContain('actorKey_1_occurredAt_-1__id_-1');
       expect(winning).not.toContain('"SORT"');
     } else {
-      // The embedded store: the filter goes down to SQLite, on the key's index (made by the store's key indexer, which
-      // runs a moment after an index is declared).
+      // The embedded store: the filter goes down to SQLite, on the key's index (made by the store's key indexer).
       expect(plan.filterPushdown).toBe(true);
-      let detail = '';
-      for (let i = 0; i < 100 && !detail.includes('_usergraph_f_actorKey'); i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        detail = JSON.stringify((await explain(recorded[0]!)).queryPlanner);
-      }
-      expect(detail).toContain('_usergraph_f_actorKey');
+      expect(JSON.stringify(plan.queryPlanner)).toContain('_usergraph_f_actorKey');
     }
   });
 
