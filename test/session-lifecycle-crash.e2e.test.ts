@@ -36,14 +36,8 @@ import {
   waitForOutbox,
 } from './support/stack.js';
 import { AUDIT_EVENTS, type AuditNode } from './support/audit.js';
+import { CHANGE, ME, REFRESH, REQUEST_RESET, RESET } from './support/session-operations.js';
 
-const ME = '{ me { id } }';
-const REFRESH = `mutation($t: String!) { refreshSession(refreshToken: $t) { _id jwt refreshToken } }`;
-const CHANGE = 'mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) { success } }';
-const REQUEST_RESET = `mutation($e: String!) { requestPasswordReset(organizationSlug: "acme", email: $e) { success } }`;
-const RESET = `mutation($e: String!, $c: String!, $n: String!) {
-  resetPassword(organizationSlug: "acme", email: $e, code: $c, newPassword: $n) { success }
-}`;
 const CLOSE = 'mutation($id: ID) { closeAccount(userId: $id) { status } }';
 const PASSWORD = 'maple-Syrup-1867!';
 const NEW_PASSWORD = 'Second-Password-22';

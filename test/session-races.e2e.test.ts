@@ -30,14 +30,8 @@ import {
   type GraphQLResponse,
 } from './support/stack.js';
 import { AUDIT_EVENTS, type AuditNode } from './support/audit.js';
+import { CHANGE, ME, REFRESH, REQUEST_RESET, RESET } from './support/session-operations.js';
 
-const ME = '{ me { id } }';
-const REFRESH = `mutation($t: String!) { refreshSession(refreshToken: $t) { _id jwt refreshToken } }`;
-const CHANGE = 'mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) { success } }';
-const REQUEST_RESET = `mutation($e: String!) { requestPasswordReset(organizationSlug: "acme", email: $e) { success } }`;
-const RESET = `mutation($e: String!, $c: String!, $n: String!) {
-  resetPassword(organizationSlug: "acme", email: $e, code: $c, newPassword: $n) { success }
-}`;
 const P0 = 'maple-Syrup-1867!';
 const VICTIM = 'Victim-New-Pass-41';
 const ATTACKER = 'Attacker-Pass-77x';

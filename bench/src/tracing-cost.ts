@@ -16,11 +16,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { request } from 'undici';
-import { bootstrap, connectToStack, parseBootstrapArgs, startStack, type ServiceName } from '@usergraph/cli';
+import { startStack, type ServiceName } from '@usergraph/cli';
 import { startJaeger } from '@usergraph/embedded-store';
 import type { LoadConfig, LoadResult } from './load.js';
-import { loadOrgUsersSearch, openOrgUsersDb, seedProfiles } from './seed.js';
+import { prepareP1Organization } from './p1-organization.js';
 import { assertLoopback, cpuDuring, distScript, runJsonChild, sleep, type CpuUse } from './util.js';
 
 const { values: argv } = parseArgs({
@@ -111,47 +110,7 @@ async function main() {
   });
   try {
     assertLoopback(stack.gatewayUrl);
-    const client = connectToStack({
-      USERGRAPH_IDENTITY_URL: stack.urls.identity,
-      USERGRAPH_ORG_USERS_URL: stack.urls['org-users'],
-      USERGRAPH_LICENSING_URL: stack.urls.licensing,
-      INTERNAL_SERVICE_SECRET: stack.secrets.INTERNAL_SERVICE_SECRET,
-    });
-    const org = await bootstrap(
-      client,
-      parseBootstrapArgs([
-        ...['--org-slug', 'bench', '--org-name', 'Bench', '--admin-email', 'admin@bench.test', '--admin-username', 'admin'],
-        ...['--admin-password', PASSWORD, '--permissions', 'organization-users:read'],
-      ]),
-    );
-    const db = await openOrgUsersDb(stack.mongodbUri, 'orgusers');
-    try {
-      await seedProfiles(db, {
-        organizationId: org.organization.id,
-        from: 0,
-        count: CONFIG.orgUsers - 1,
-        search: await loadOrgUsersSearch(),
-      });
-    } finally {
-      await db.close();
-    }
-    const tokenUrl = stack.gatewayUrl.replace('/graphql', '/oauth/token');
-    const tokens = await Promise.all(
-      Array.from({ length: CONFIG.tokens }, async () => {
-        const res = await request(tokenUrl, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({
-            grant_type: 'client_credentials',
-            client_id: org.application.clientId,
-            client_secret: org.application.clientSecret,
-          }),
-        });
-        const body = (await res.body.json()) as { access_token?: string };
-        if (!body.access_token) throw new Error(`token request failed: ${res.statusCode}`);
-        return body.access_token;
-      }),
-    );
+    const tokens = await prepareP1Organization(stack, { users: CONFIG.orgUsers, tokens: CONFIG.tokens, password: PASSWORD });
 
     const pids = () => ({
       gateway: stack.pid('gateway'),
