@@ -1362,15 +1362,16 @@ const AUDIT_OUTBOXES = ['identity.audit_outbox', 'orgusers.audit_outbox', 'licen
 
 /**
  * Collections that legitimately record attempts, so garbage may change them.
- * Only one: identity's `rate_limits`, where anonymous operations and failed
+ * Identity's `rate_limits`, where anonymous operations and failed
  * logins are counted per account and per client IP (README: the counters
- * live in the database).
+ * live in the database), and org-users' `rate_limits`, where A's account
+ * writes are counted per user named (issue 17), even one that does not exist.
  * Not excluded, because no garbage may reach them: `verification_codes` (the
  * baselines use emails nobody has, so no code's attempts are spent),
  * `idempotency_keys` (no Idempotency-Key header is sent), the `outbox` (no
  * code is ever sent), sessions, claims and everything else.
  */
-const ATTEMPT_RECORDS = new Set(['identity.rate_limits', 'orgusers.audit_events', ...AUDIT_OUTBOXES]);
+const ATTEMPT_RECORDS = new Set(['identity.rate_limits', 'orgusers.rate_limits', 'orgusers.audit_events', ...AUDIT_OUTBOXES]);
 
 const auditTrail = (dbs: Array<[string, Connection]>) => dbs.find(([name]) => name === 'orgusers')![1].db!.collection('audit_events');
 

@@ -1,10 +1,11 @@
 import { hkdfSync } from 'node:crypto';
 import type { Connection } from 'mongoose';
+import { createRateLimiterFactory } from '@usergraph/mongo';
 import { createSecretBox, type Logger, type RegistrationCounter } from '@usergraph/service-kit';
 import type { AccessPolicy } from '../../access-policy.js';
 import type { OrganizationService } from '../organizations/organization-service.js';
 import type { UserService } from '../users/user-service.js';
-import { createAccountService } from './account-service.js';
+import { ACCOUNT_WRITE_LIMIT, createAccountService } from './account-service.js';
 import type { IdentityClient, LicensingClient } from '../../clients.js';
 import { createConnectionRepository } from './connection-repository.js';
 import { createConsumerResolvers } from './consumer-resolvers.js';
@@ -44,7 +45,15 @@ export function createConsumerModule(deps: {
   registration.registerOrganizationUser = deps.registrations.counted('A', registration.registerOrganizationUser);
   const resolvers = createConsumerResolvers({
     registration,
-    accounts: createAccountService({ users, connections, access, identity: deps.identity, licensing: deps.licensing }),
+    accounts: createAccountService({
+      users,
+      connections,
+      access,
+      identity: deps.identity,
+      licensing: deps.licensing,
+      // Counted in org-users' rate_limits collection, shared by its instances (as the webhook limits).
+      accountWrites: createRateLimiterFactory(conn).limiter('account-writes', ACCOUNT_WRITE_LIMIT),
+    }),
     financialData: createFinancialDataService({
       users,
       connections,

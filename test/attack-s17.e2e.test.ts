@@ -1,0 +1,100 @@
+/**
+ * Issue 17's outside review, as an attacker: each test is an attack that
+ * worked on main before its fix (the test failed), through the gateway of a
+ * real stack.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningStack } from '@usergraph/cli';
+import {
+  bearer,
+  bootstrapOrganization,
+  gql,
+  openDatabase,
+  removeDir,
+  startTestStack,
+  uniqueEmail,
+  type GraphQLResponse,
+} from './support/stack.js';
+
+const PASSWORD = 'Kessel-Run-12-Parsecs';
+const REGISTER = `mutation($email: String!, $password: String!) {
+  register(email: $email, password: $password, firstName: "Han", lastName: "Solo") { user { _id } session { jwt } }
+}`;
+const ACCEPT = `mutation($version: String!) { acceptLegalAgreement(version: $version) { id legalAgreementVersions { version } } }`;
+const PREFERENCES = `mutation($email: Boolean) { updateNotificationPreferences(input: { email: $email }) { id } }`;
+
+const codeOf = (res: GraphQLResponse) => res.errors?.[0]?.extensions?.code;
+
+describe('issue 17 review: what a stranger can still do', () => {
+  let stack: RunningStack;
+  let dataDir: string;
+  const url = () => stack.gatewayUrl;
+
+  /** B's customer of the self-signup organization `shop`: anyone on the internet can be one. */
+  async function customer(): Promise<{ id: string; jwt: string }> {
+    const res = await gql(url(), REGISTER, { email: uniqueEmail('customer'), password: PASSWORD }, { 'x-organization-slug': 'shop' });
+    expect(res.errors).toBeUndefined();
+    return { id: res.data!.register.user._id as string, jwt: res.data!.register.session.jwt as string };
+  }
+
+  beforeAll(async () => {
+    ({ stack, dataDir } = await startTestStack());
+    await bootstrapOrganization(dataDir, 'shop', ['--self-signup']);
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+    if (!process.env.MONGODB_URI) removeDir(dataDir);
+  });
+
+  describe('finding 1: a self-signed-up customer floods their organization through their own account state', () => {
+    it("A's account writes (acceptLegalAgreement, updateNotificationPreferences) are rate limited per user: no flood of events", async () => {
+      const me = await customer();
+      // Each of these was a user.updated event in the organization's trail and a POST to each of its webhook receivers.
+      const answers: GraphQLResponse[] = [];
+      for (let i = 0; i < 15; i++) answers.push(await gql(url(), ACCEPT, { version: `terms-${i}` }, bearer(me.jwt)));
+      for (let i = 0; i < 5; i++) answers.push(await gql(url(), PREFERENCES, { email: i % 2 === 0 }, bearer(me.jwt)));
+      expect(answers.map(codeOf)).toEqual(Array(20).fill(undefined));
+
+      const over = await gql(url(), ACCEPT, { version: 'terms-over' }, bearer(me.jwt));
+      expect(codeOf(over)).toBe('RATE_LIMITED');
+      expect(over.errors![0]!.extensions!.retryAfterSeconds).toBeGreaterThan(0);
+      const toggled = await gql(url(), PREFERENCES, { email: false }, bearer(me.jwt));
+      expect(codeOf(toggled)).toBe('RATE_LIMITED');
+
+      // Another customer has a budget of their own.
+      const other = await customer();
+      expect(codeOf(await gql(url(), ACCEPT, { version: 'terms-1' }, bearer(other.jwt)))).toBeUndefined();
+    });
+
+    it('a profile holds at most 100 accepted agreement versions: a new one past them is refused at `version`, an accepted one is still answered', async () => {
+      const me = await customer();
+      // 99 accepted already (written as the service writes them: accepting them over HTTP would take minutes under the rate limit).
+      const db = await openDatabase(stack, '', 'orgusers');
+      try {
+        const at = new Date();
+        const stored = await db
+          .collection<{ _id: string }>('users')
+          .updateOne(
+            { _id: me.id },
+            { $set: { legalAgreementVersions: Array.from({ length: 99 }, (_, i) => ({ version: `old-${i}`, acceptedAt: at })) } },
+          );
+        expect(stored.modifiedCount).toBe(1);
+      } finally {
+        await db.close();
+      }
+      const hundredth = await gql(url(), ACCEPT, { version: 'terms-100' }, bearer(me.jwt));
+      expect(hundredth.errors).toBeUndefined();
+      expect(hundredth.data!.acceptLegalAgreement.legalAgreementVersions).toHaveLength(100);
+
+      const past = await gql(url(), ACCEPT, { version: 'terms-101' }, bearer(me.jwt));
+      expect(codeOf(past)).toBe('BAD_USER_INPUT');
+      expect(past.errors![0]!.extensions!.fields).toEqual([{ path: 'version', message: expect.stringContaining('100') }]);
+
+      // Accepting a version already accepted stays an answer, not an error.
+      const again = await gql(url(), ACCEPT, { version: 'old-5' }, bearer(me.jwt));
+      expect(again.errors).toBeUndefined();
+      expect(again.data!.acceptLegalAgreement.legalAgreementVersions).toHaveLength(100);
+    });
+  });
+});
