@@ -9,6 +9,7 @@ import {
   bearer,
   bootstrapOrganization,
   gql,
+  login,
   openDatabase,
   removeDir,
   startTestStack,
@@ -22,6 +23,7 @@ const REGISTER = `mutation($email: String!, $password: String!) {
 }`;
 const ACCEPT = `mutation($version: String!) { acceptLegalAgreement(version: $version) { id legalAgreementVersions { version } } }`;
 const PREFERENCES = `mutation($email: Boolean) { updateNotificationPreferences(input: { email: $email }) { id } }`;
+const REFRESH = `mutation($refreshToken: String!) { refreshSession(refreshToken: $refreshToken) { jwt refreshToken } }`;
 
 const codeOf = (res: GraphQLResponse) => res.errors?.[0]?.extensions?.code;
 
@@ -35,6 +37,15 @@ describe('issue 17 review: what a stranger can still do', () => {
     const res = await gql(url(), REGISTER, { email: uniqueEmail('customer'), password: PASSWORD }, { 'x-organization-slug': 'shop' });
     expect(res.errors).toBeUndefined();
     return { id: res.data!.register.user._id as string, jwt: res.data!.register.session.jwt as string };
+  }
+
+  /** The customer signed in: a login with its refresh token. */
+  async function signedIn(): Promise<{ id: string; jwt: string; refreshToken: string }> {
+    const email = uniqueEmail('refresher');
+    const res = await gql(url(), REGISTER, { email, password: PASSWORD }, { 'x-organization-slug': 'shop' });
+    expect(res.errors).toBeUndefined();
+    const session = await login(url(), 'shop', email, PASSWORD);
+    return { id: res.data!.register.user._id as string, jwt: session.jwt, refreshToken: session.refreshToken };
   }
 
   beforeAll(async () => {
@@ -95,6 +106,35 @@ describe('issue 17 review: what a stranger can still do', () => {
       const again = await gql(url(), ACCEPT, { version: 'old-5' }, bearer(me.jwt));
       expect(again.errors).toBeUndefined();
       expect(again.data!.acceptLegalAgreement.legalAgreementVersions).toHaveLength(100);
+    });
+  });
+  describe('finding 2: a customer fills the session store by refreshing in a loop', () => {
+    it('refreshSession is limited to 30 per user per minute; a refused refresh keeps the login (token not spent, family not revoked)', async () => {
+      const me = await signedIn();
+      const db = await openDatabase(stack, '', 'identity');
+      try {
+        const sessionsOf = () => db.collection('sessions').countDocuments({ userId: me.id });
+        // Each refresh kept one more session document for REFRESH_TOKEN_TTL_DAYS (30 days): a loop wrote ~35 per second.
+        const before = await sessionsOf();
+        let current = { jwt: me.jwt, refreshToken: me.refreshToken };
+        for (let i = 0; i < 30; i++) {
+          const res = await gql(url(), REFRESH, { refreshToken: current.refreshToken });
+          expect(res.errors, `refresh ${i + 1}`).toBeUndefined();
+          current = res.data!.refreshSession as typeof current;
+        }
+        const over = await gql(url(), REFRESH, { refreshToken: current.refreshToken });
+        expect(codeOf(over)).toBe('RATE_LIMITED');
+        expect(over.errors![0]!.extensions!.retryAfterSeconds).toBeGreaterThan(0);
+        expect(await sessionsOf()).toBe(before + 30);
+        // Refused before the token was rotated: the login stands (no reuse detected, no family revoked).
+        const me2 = await gql(url(), `{ me { id } }`, {}, bearer(current.jwt));
+        expect(me2.data?.me?.id).toBe(me.id);
+        // Another user's refreshes are their own.
+        const other = await signedIn();
+        expect(codeOf(await gql(url(), REFRESH, { refreshToken: other.refreshToken }))).toBeUndefined();
+      } finally {
+        await db.close();
+      }
     });
   });
 });

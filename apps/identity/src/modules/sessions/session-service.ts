@@ -41,6 +41,8 @@ export function createSessionService(deps: {
    * refresh, whichever path issues it (login, register and its replays, refresh).
    */
   openAccountCredential: (organizationId: string, userId: string) => Promise<CredentialDoc | null>;
+  /** Counts one refresh of the user's sessions; RATE_LIMITED past REFRESH_LIMIT (AccountLimits.perRefresh). */
+  limitRefresh: (organizationId: string, userId: string) => Promise<void>;
 }) {
   const { sessions, keys } = deps;
 
@@ -120,6 +122,8 @@ export function createSessionService(deps: {
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw invalid();
     const now = new Date();
     if (session.revokedAt || session.refreshExpiresAt <= now || loginEndsAt(session.familyId, now) <= now.getTime()) throw invalid();
+    // Before anything is written: a refused refresh leaves the token valid for a retry.
+    await deps.limitRefresh(session.organizationId, session.userId);
     // The account must still exist and be open, and the session must not be cut off by a password change,
     // a reset or a sign-out everywhere (see sessionStands). Closing or deleting the account revokes its
     // sessions; this also ends a login or a refresh that raced the close, the deletion or the change.
