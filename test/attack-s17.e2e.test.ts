@@ -23,6 +23,9 @@ const REGISTER = `mutation($email: String!, $password: String!) {
 }`;
 const ACCEPT = `mutation($version: String!) { acceptLegalAgreement(version: $version) { id legalAgreementVersions { version } } }`;
 const PREFERENCES = `mutation($email: Boolean) { updateNotificationPreferences(input: { email: $email }) { id } }`;
+const CHANGE_PASSWORD = `mutation($currentPassword: String!, $newPassword: String!) {
+  changePassword(currentPassword: $currentPassword, newPassword: $newPassword) { success }
+}`;
 const REFRESH = `mutation($refreshToken: String!) { refreshSession(refreshToken: $refreshToken) { jwt refreshToken } }`;
 
 const codeOf = (res: GraphQLResponse) => res.errors?.[0]?.extensions?.code;
@@ -40,12 +43,12 @@ describe('issue 17 review: what a stranger can still do', () => {
   }
 
   /** The customer signed in: a login with its refresh token. */
-  async function signedIn(): Promise<{ id: string; jwt: string; refreshToken: string }> {
+  async function signedIn(): Promise<{ id: string; email: string; jwt: string; refreshToken: string }> {
     const email = uniqueEmail('refresher');
     const res = await gql(url(), REGISTER, { email, password: PASSWORD }, { 'x-organization-slug': 'shop' });
     expect(res.errors).toBeUndefined();
     const session = await login(url(), 'shop', email, PASSWORD);
-    return { id: res.data!.register.user._id as string, jwt: session.jwt, refreshToken: session.refreshToken };
+    return { id: res.data!.register.user._id as string, email, jwt: session.jwt, refreshToken: session.refreshToken };
   }
 
   beforeAll(async () => {
@@ -108,6 +111,7 @@ describe('issue 17 review: what a stranger can still do', () => {
       expect(again.data!.acceptLegalAgreement.legalAgreementVersions).toHaveLength(100);
     });
   });
+
   describe('finding 2: a customer fills the session store by refreshing in a loop', () => {
     it('refreshSession is limited to 30 per user per minute; a refused refresh keeps the login (token not spent, family not revoked)', async () => {
       const me = await signedIn();
@@ -135,6 +139,49 @@ describe('issue 17 review: what a stranger can still do', () => {
       } finally {
         await db.close();
       }
+    });
+  });
+
+  describe('finding 3: one login signs out everywhere over and over', () => {
+    it("revokeAllSessions ends the caller's own session too: a second call with the same token writes no second event", async () => {
+      const me = await signedIn();
+      const db = await openDatabase(stack, '', 'identity');
+      try {
+        // Each call was a session.revoked in the trail and a webhook delivery; the token's cached liveness
+        // (REVOCATION_CHECK_TTL_MS) let one login make ~65 of them a second.
+        const answers = await Promise.all(
+          Array.from({ length: 10 }, () => gql(url(), `mutation { revokeAllSessions }`, {}, bearer(me.jwt))),
+        );
+        const succeeded = answers.filter((a) => a.errors === undefined);
+        expect(succeeded).toHaveLength(1);
+        expect(answers.filter((a) => a.errors !== undefined).map(codeOf)).toEqual(Array(9).fill('UNAUTHENTICATED'));
+        const credential = await db.collection<{ _id: string; sessionsGeneration?: number }>('credentials').findOne({ _id: me.id });
+        expect(credential?.sessionsGeneration).toBe(1);
+      } finally {
+        await db.close();
+      }
+    });
+  });
+
+  describe('finding 4: a signed-in customer holds the password hasher', () => {
+    it('changePassword makes at most 5 changes per user per minute: alternating two passwords cost two argon2id hashes a call', async () => {
+      const me = await signedIn();
+      const passwords = [PASSWORD, 'Second-Password-22'];
+      // Each call hashed twice (verify, then the new hash): a loop kept HASH_CONCURRENCY busy for everyone.
+      for (let i = 0; i < 5; i++) {
+        const res = await gql(
+          url(),
+          CHANGE_PASSWORD,
+          { currentPassword: passwords[i % 2], newPassword: passwords[(i + 1) % 2] },
+          bearer(me.jwt),
+        );
+        expect(res.errors, `change ${i + 1}`).toBeUndefined();
+      }
+      const over = await gql(url(), CHANGE_PASSWORD, { currentPassword: passwords[1], newPassword: passwords[0] }, bearer(me.jwt));
+      expect(codeOf(over)).toBe('RATE_LIMITED');
+      expect(over.errors![0]!.extensions!.retryAfterSeconds).toBeGreaterThan(0);
+      // Refused before anything was checked or written: the password is the one the fifth change set.
+      expect((await login(url(), 'shop', me.email, passwords[1])).jwt).toBeTruthy();
     });
   });
 });

@@ -66,26 +66,36 @@ export function createPasswordService(deps: {
     // and its trail: a stolen access token is no unlimited, silent password oracle. The caller is
     // signed in: a failure is theirs (the actor), against their account (the target).
     const accountKey = userAccountKey(organizationId, userId);
+    // Changes per user (issue 17: each costs two hashes), reserved first; a wrong current password gives it
+    // back, as guesses are login's budget (its lockout and events) instead.
+    await deps.limits.reservePasswordChange(accountKey);
     const target = { type: 'user', id: userId };
-    await deps.limits.reserveLogin(ctx.clientIp, accountKey, (lockout) =>
-      deps.audit.record(ctx.origin, {
-        action: 'user.locked_out',
-        organizationId,
-        target,
-        outcome: 'refused',
-        subjectUserId: userId,
-        // The same id as login's for the same lockout: one event per lockout, whichever path met it.
-        key: [organizationId, userId, 'user.locked_out', String(lockout.until.getTime())],
-      }),
-    );
+    await deps.limits
+      .reserveLogin(ctx.clientIp, accountKey, (lockout) =>
+        deps.audit.record(ctx.origin, {
+          action: 'user.locked_out',
+          organizationId,
+          target,
+          outcome: 'refused',
+          subjectUserId: userId,
+          // The same id as login's for the same lockout: one event per lockout, whichever path met it.
+          key: [organizationId, userId, 'user.locked_out', String(lockout.until.getTime())],
+        }),
+      )
+      .catch(async (err: unknown) => {
+        await deps.limits.passwordChangeNotMade(accountKey);
+        throw err;
+      });
     const credential = await deps.credentials.findById(organizationId, userId);
     const valid = credential
       ? await deps.hasher.verify(credential.passwordHash, checked.value.currentPassword).catch(async (err: unknown) => {
           await deps.limits.loginAborted(ctx.clientIp, accountKey);
+          await deps.limits.passwordChangeNotMade(accountKey);
           throw err;
         })
       : false;
     if (!credential || !valid) {
+      await deps.limits.passwordChangeNotMade(accountKey);
       await deps.audit.record(ctx.origin, {
         action: 'user.login_failed',
         organizationId,

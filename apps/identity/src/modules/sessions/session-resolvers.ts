@@ -84,15 +84,19 @@ export function createSessionResolvers(deps: {
       },
       revokeAllSessions: async (_, __, ctx) => {
         const caller = signedInUser(ctx);
-        // One write ends every session (the credentials' cut-off) with its event; the sweep after it is cleanup.
-        if (
-          await deps.credentials.endAllSessions(
-            caller.organizationId,
-            caller.userId,
-            revoked(ctx, caller, { type: 'user', id: caller.userId }),
-          )
-        )
-          deps.audit.kickCredentials(caller.userId);
+        const ended = () => unauthenticated('This session has ended; sign in again');
+        // Only a session that still stands signs out everywhere (issue 17): the token's cached liveness let one
+        // login repeat it, each time a session.revoked event and a webhook delivery.
+        const [own, credential] = await Promise.all([
+          deps.sessionRepository.findById(caller.sessionId),
+          deps.credentials.findById(caller.organizationId, caller.userId),
+        ]);
+        if (!own || !credential || own.userId !== caller.userId || own.revokedAt || !sessionStands(own, credential)) throw ended();
+        // One write ends every session (the credentials' cut-off) with its event, if no other cut-off came first.
+        const event = revoked(ctx, caller, { type: 'user', id: caller.userId });
+        if (!(await deps.credentials.endAllSessions(caller.organizationId, caller.userId, credential, event))) throw ended();
+        deps.audit.kickCredentials(caller.userId);
+        // Cleanup: the cut-off already refuses them.
         return deps.sessionRepository.revokeForUser(caller.organizationId, caller.userId, new Date());
       },
     },
