@@ -166,7 +166,7 @@ describe('issue 17 review: what a stranger can still do', () => {
   describe('finding 4: a signed-in customer holds the password hasher', () => {
     it('changePassword makes at most 5 changes per user per minute: alternating two passwords cost two argon2id hashes a call', async () => {
       const me = await signedIn();
-      const passwords = [PASSWORD, 'Second-Password-22'];
+      const passwords = [PASSWORD, 'Second-Password-22'] as const;
       // Each call hashed twice (verify, then the new hash): a loop kept HASH_CONCURRENCY busy for everyone.
       for (let i = 0; i < 5; i++) {
         const res = await gql(
