@@ -33,6 +33,7 @@ const codeOf = (res: GraphQLResponse) => res.errors?.[0]?.extensions?.code;
 describe('issue 17 review: what a stranger can still do', () => {
   let stack: RunningStack;
   let dataDir: string;
+  let prefix: string;
   const url = () => stack.gatewayUrl;
 
   /** B's customer of the self-signup organization `shop`: anyone on the internet can be one. */
@@ -52,7 +53,9 @@ describe('issue 17 review: what a stranger can still do', () => {
   }
 
   beforeAll(async () => {
-    ({ stack, dataDir } = await startTestStack());
+    let options;
+    ({ stack, dataDir, options } = await startTestStack());
+    prefix = options.databasePrefix ?? '';
     await bootstrapOrganization(dataDir, 'shop', ['--self-signup']);
   });
 
@@ -84,7 +87,7 @@ describe('issue 17 review: what a stranger can still do', () => {
     it('a profile holds at most 100 accepted agreement versions: a new one past them is refused at `version`, an accepted one is still answered', async () => {
       const me = await customer();
       // 99 accepted already (written as the service writes them: accepting them over HTTP would take minutes under the rate limit).
-      const db = await openDatabase(stack, '', 'orgusers');
+      const db = await openDatabase(stack, prefix, 'orgusers');
       try {
         const at = new Date();
         const stored = await db
@@ -115,7 +118,7 @@ describe('issue 17 review: what a stranger can still do', () => {
   describe('finding 2: a customer fills the session store by refreshing in a loop', () => {
     it('refreshSession is limited to 30 per user per minute; a refused refresh keeps the login (token not spent, family not revoked)', async () => {
       const me = await signedIn();
-      const db = await openDatabase(stack, '', 'identity');
+      const db = await openDatabase(stack, prefix, 'identity');
       try {
         const sessionsOf = () => db.collection('sessions').countDocuments({ userId: me.id });
         // Each refresh kept one more session document for REFRESH_TOKEN_TTL_DAYS (30 days): a loop wrote ~35 per second.
@@ -145,7 +148,7 @@ describe('issue 17 review: what a stranger can still do', () => {
   describe('finding 3: one login signs out everywhere over and over', () => {
     it("revokeAllSessions ends the caller's own session too: a second call with the same token writes no second event", async () => {
       const me = await signedIn();
-      const db = await openDatabase(stack, '', 'identity');
+      const db = await openDatabase(stack, prefix, 'identity');
       try {
         // Each call was a session.revoked in the trail and a webhook delivery; the token's cached liveness
         // (REVOCATION_CHECK_TTL_MS) let one login make ~65 of them a second.
