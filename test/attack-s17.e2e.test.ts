@@ -79,6 +79,17 @@ describe('issue 17 review: what a stranger can still do', () => {
       const toggled = await gql(url(), PREFERENCES, { email: false }, bearer(me.jwt));
       expect(codeOf(toggled)).toBe('RATE_LIMITED');
 
+      // The trail holds the 20 writes' events and nothing of the refused ones (each event is also a webhook delivery).
+      const db = await openDatabase(stack, prefix, 'orgusers');
+      try {
+        const updates = () => db.collection('audit_events').countDocuments({ action: 'user.updated', 'target.id': me.id });
+        await expect.poll(updates, { timeout: 10_000 }).toBe(20);
+        await new Promise((r) => setTimeout(r, 500));
+        expect(await updates()).toBeLessThanOrEqual(20);
+      } finally {
+        await db.close();
+      }
+
       // Another customer has a budget of their own.
       const other = await customer();
       expect(codeOf(await gql(url(), ACCEPT, { version: 'terms-1' }, bearer(other.jwt)))).toBeUndefined();
@@ -107,6 +118,8 @@ describe('issue 17 review: what a stranger can still do', () => {
       const past = await gql(url(), ACCEPT, { version: 'terms-101' }, bearer(me.jwt));
       expect(codeOf(past)).toBe('BAD_USER_INPUT');
       expect(past.errors![0]!.extensions!.fields).toEqual([{ path: 'version', message: expect.stringContaining('100') }]);
+      // In A's style (parseInput's message).
+      expect(past.errors![0]!.message).toBe('Invalid input: version cannot be added: a user accepts at most 100 agreement versions');
 
       // Accepting a version already accepted stays an answer, not an error.
       const again = await gql(url(), ACCEPT, { version: 'old-5' }, bearer(me.jwt));
@@ -136,9 +149,47 @@ describe('issue 17 review: what a stranger can still do', () => {
         // Refused before the token was rotated: the login stands (no reuse detected, no family revoked).
         const me2 = await gql(url(), `{ me { id } }`, {}, bearer(current.jwt));
         expect(me2.data?.me?.id).toBe(me.id);
+        // In the database: the session behind `current` (its refresh token reads "<sessionId>.<secret>") is neither
+        // rotated nor revoked, and nothing of the login was revoked.
+        const behind = await db
+          .collection<{ _id: string; rotatedAt?: Date; revokedAt?: Date }>('sessions')
+          .findOne({ _id: current.refreshToken.split('.')[0]! });
+        expect(behind).not.toBeNull();
+        expect(behind!.rotatedAt).toBeUndefined();
+        expect(behind!.revokedAt).toBeUndefined();
+        expect(await db.collection('sessions').countDocuments({ userId: me.id, revokedAt: { $exists: true } })).toBe(0);
         // Another user's refreshes are their own.
         const other = await signedIn();
         expect(codeOf(await gql(url(), REFRESH, { refreshToken: other.refreshToken }))).toBeUndefined();
+      } finally {
+        await db.close();
+      }
+    });
+
+    it('the limit never hides a reuse: a leaked, already rotated token past the 30 refreshes is reuse-detected and ends the login', async () => {
+      const me = await signedIn();
+      // The thief's copy: the first refresh token, which the owner's client rotates away.
+      const leaked = me.refreshToken;
+      let current = { jwt: me.jwt, refreshToken: me.refreshToken };
+      for (let i = 0; i < 30; i++) {
+        const res = await gql(url(), REFRESH, { refreshToken: current.refreshToken });
+        expect(res.errors, `refresh ${i + 1}`).toBeUndefined();
+        current = res.data!.refreshSession as typeof current;
+      }
+      const reuse = await gql(url(), REFRESH, { refreshToken: leaked });
+      // Not RATE_LIMITED: the reuse is detected (UNAUTHENTICATED) and answered by revoking the login.
+      expect(codeOf(reuse)).toBe('UNAUTHENTICATED');
+      // The whole login is revoked: the owner's current tokens no longer work either.
+      expect(codeOf(await gql(url(), `{ me { id } }`, {}, bearer(current.jwt)))).toBe('UNAUTHENTICATED');
+      expect(codeOf(await gql(url(), REFRESH, { refreshToken: current.refreshToken }))).toBe('UNAUTHENTICATED');
+      const db = await openDatabase(stack, prefix, 'identity');
+      try {
+        // The presented (leaked) session and the login's current one are revoked in the database (rotated ones are refused as rotated).
+        const ids = [leaked, current.refreshToken].map((t) => t.split('.')[0]!);
+        const revoked = await db
+          .collection<{ _id: string }>('sessions')
+          .countDocuments({ _id: { $in: ids }, revokedAt: { $exists: true } });
+        expect(revoked).toBe(2);
       } finally {
         await db.close();
       }
@@ -185,6 +236,29 @@ describe('issue 17 review: what a stranger can still do', () => {
       expect(over.errors![0]!.extensions!.retryAfterSeconds).toBeGreaterThan(0);
       // Refused before anything was checked or written: the password is the one the fifth change set.
       expect((await login(url(), 'shop', me.email, passwords[1])).jwt).toBeTruthy();
+    });
+
+    it("a wrong current password spends login's budget, not the change budget: 4 wrong guesses, then 5 changes still go through", async () => {
+      const me = await signedIn();
+      const passwords = [PASSWORD, 'Second-Password-22'] as const;
+      // Below login's lockout (LOGIN_MAX_FAILURES_PER_IDENTIFIER, 5): each guess reserves a change and gives it back.
+      for (let i = 0; i < 4; i++) {
+        const res = await gql(url(), CHANGE_PASSWORD, { currentPassword: `Wrong-Guess-${i}-x`, newPassword: passwords[1] }, bearer(me.jwt));
+        expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: [{ path: 'currentPassword' }] });
+      }
+      // Without the give-back, 4 of the 5 were spent: the second change would be RATE_LIMITED.
+      for (let i = 0; i < 5; i++) {
+        const res = await gql(
+          url(),
+          CHANGE_PASSWORD,
+          { currentPassword: passwords[i % 2], newPassword: passwords[(i + 1) % 2] },
+          bearer(me.jwt),
+        );
+        expect(res.errors, `change ${i + 1}`).toBeUndefined();
+      }
+      expect(codeOf(await gql(url(), CHANGE_PASSWORD, { currentPassword: passwords[1], newPassword: passwords[0] }, bearer(me.jwt)))).toBe(
+        'RATE_LIMITED',
+      );
     });
   });
 });

@@ -45,6 +45,28 @@ export function sessionStands(
 }
 
 /**
+ * Whether the caller's session (read by its id) still stands: the caller's own (user and organization), not
+ * revoked, and not cut off by the credentials (sessionStands). One check for liveness, changePassword and
+ * revokeAllSessions.
+ */
+export function callerSessionStands<
+  S extends { userId: string; organizationId: string; revokedAt?: Date | null; familyId: string; credentialsGeneration?: number },
+>(
+  session: S | null,
+  caller: { organizationId: string; userId: string },
+  credential: Pick<CredentialDoc, 'sessionsGeneration' | 'keptFamilyId'> | null,
+): session is S {
+  return (
+    session !== null &&
+    credential !== null &&
+    session.userId === caller.userId &&
+    session.organizationId === caller.organizationId &&
+    !session.revokedAt &&
+    sessionStands(session, credential)
+  );
+}
+
+/**
  * Every method takes the organization. Every filter holds `_id`, which the
  * embedded store answers from its key (with no `_id` it decodes the whole
  * collection): reads check the organization on the document read, writes

@@ -7,7 +7,7 @@ import type { SessionRepository } from '../sessions/session-repository.js';
 import type { VerificationService } from '../verification/verification-service.js';
 import type { BackgroundQueue } from '../background/background-queue.js';
 import { emailAccountKey, userAccountKey, type AccountLimits } from '../limits/account-limits.js';
-import { sessionStands, type CredentialRepository } from './credential-repository.js';
+import { callerSessionStands, type CredentialRepository } from './credential-repository.js';
 import { auditEvent, type AuditOrigin } from '@usergraph/audit';
 import type { IdentityAudit } from '../audit/identity-audit.js';
 import { findAccountByEmail, NO_ID } from '../verification/account-lookup.js';
@@ -109,9 +109,13 @@ export function createPasswordService(deps: {
     // The caller's own login stays signed in only while it stands under the credential just checked
     // (a reset or sign-out everywhere that came first ended it; the write below fails if one comes after).
     const own = await deps.sessions.findById(caller.sessionId);
-    if (!(own?.userId === userId && own.organizationId === organizationId && !own.revokedAt && sessionStands(own, credential)))
-      throw unauthenticated('This session has ended; sign in again');
-    const passwordHash = await deps.hasher.hash(checked.value.newPassword);
+    if (!callerSessionStands(own, caller, credential)) throw unauthenticated('This session has ended; sign in again');
+    // Shed (RATE_LIMITED "busy"): no new hash was made and nothing written, so the change is given back. A
+    // session that ended (above) and a lost compare-and-set (below) keep counting: each spent its hashing.
+    const passwordHash = await deps.hasher.hash(checked.value.newPassword).catch(async (err: unknown) => {
+      await deps.limits.passwordChangeNotMade(accountKey);
+      throw err;
+    });
     // Every other session is cut off by this one write, made only if the credential is still the one checked.
     const written = await deps.credentials.setPasswordHash(
       organizationId,

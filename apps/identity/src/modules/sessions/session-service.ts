@@ -122,8 +122,6 @@ export function createSessionService(deps: {
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw invalid();
     const now = new Date();
     if (session.revokedAt || session.refreshExpiresAt <= now || loginEndsAt(session.familyId, now) <= now.getTime()) throw invalid();
-    // Before anything is written: a refused refresh leaves the token valid for a retry.
-    await deps.limitRefresh(session.organizationId, session.userId);
     // The account must still exist and be open, and the session must not be cut off by a password change,
     // a reset or a sign-out everywhere (see sessionStands). Closing or deleting the account revokes its
     // sessions; this also ends a login or a refresh that raced the close, the deletion or the change.
@@ -132,8 +130,14 @@ export function createSessionService(deps: {
       await sessions.revokeFamily(session, now);
       throw invalid();
     }
-    // Already rotated, or a concurrent refresh with the same token won the race: both are reuse.
-    if (session.rotatedAt || !(await sessions.markRotated(session._id, now))) {
+    if (session.rotatedAt) {
+      await sessions.revokeFamily(session, now);
+      throw reuseDetected();
+    }
+    // Only a refresh that would rotate counts, before anything is written: a refused one leaves the token valid.
+    await deps.limitRefresh(session.organizationId, session.userId);
+    // A concurrent refresh with the same token won the race: reuse.
+    if (!(await sessions.markRotated(session._id, now))) {
       await sessions.revokeFamily(session, now);
       throw reuseDetected();
     }

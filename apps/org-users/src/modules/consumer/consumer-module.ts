@@ -1,6 +1,6 @@
 import { hkdfSync } from 'node:crypto';
 import type { Connection } from 'mongoose';
-import { createRateLimiterFactory } from '@usergraph/mongo';
+import type { RateLimiterFactory } from '@usergraph/mongo';
 import { createSecretBox, type Logger, type RegistrationCounter } from '@usergraph/service-kit';
 import type { AccessPolicy } from '../../access-policy.js';
 import type { OrganizationService } from '../organizations/organization-service.js';
@@ -27,6 +27,8 @@ export function createConsumerModule(deps: {
   /** Counts registerOrganizationUser as dialect A (usergraph_registrations_total). */
   registrations: RegistrationCounter;
   audit: { kickFinancial: (collection: 'connections' | 'tradelines', id: string) => void };
+  /** Org-users' limiters (its rate_limits collection), shared with the webhook limits. */
+  limiters: RateLimiterFactory;
 }) {
   const { conn, users, access } = deps;
   const connections = createConnectionRepository(conn);
@@ -51,8 +53,7 @@ export function createConsumerModule(deps: {
       access,
       identity: deps.identity,
       licensing: deps.licensing,
-      // Counted in org-users' rate_limits collection, shared by its instances (as the webhook limits).
-      accountWrites: createRateLimiterFactory(conn).limiter('account-writes', ACCOUNT_WRITE_LIMIT),
+      accountWrites: deps.limiters.limiter('account-writes', ACCOUNT_WRITE_LIMIT),
     }),
     financialData: createFinancialDataService({
       users,

@@ -1,5 +1,6 @@
 import { Schema, type Connection, type UpdateQuery } from 'mongoose';
 import { DomainError } from '@usergraph/service-kit';
+import { badUserInputMessage } from '@usergraph/validation';
 import type { AuditEvent } from '@usergraph/audit';
 
 /** A saga (or reconcile) holds the profile: the write is refused, to retry. */
@@ -312,10 +313,13 @@ export function createUserRepository(conn: Connection) {
       const doc = await findById(organizationId, id);
       if (!doc || isPending(doc)) return null;
       const accepted = doc.legalAgreementVersions ?? [];
-      if (!accepted.some((a) => a.version === version) && accepted.length >= MAX_LEGAL_AGREEMENT_VERSIONS)
-        throw new DomainError('BAD_USER_INPUT', `A user accepts at most ${MAX_LEGAL_AGREEMENT_VERSIONS} agreement versions`, [
+      if (!accepted.some((a) => a.version === version) && accepted.length >= MAX_LEGAL_AGREEMENT_VERSIONS) {
+        // As parseInput words A's bad input: "Invalid input: version cannot be added: …".
+        const errors = [
           { path: ['version'], message: `cannot be added: a user accepts at most ${MAX_LEGAL_AGREEMENT_VERSIONS} agreement versions` },
-        ]);
+        ];
+        throw new DomainError('BAD_USER_INPUT', badUserInputMessage(errors), errors);
+      }
       return doc;
     },
     /**
