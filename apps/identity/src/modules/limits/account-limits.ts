@@ -116,7 +116,7 @@ export function createAccountLimits(factory: RateLimiterFactory, s: AccountLimit
     },
     /** Reserves one code check against the account's budget, which spans every code it is sent. */
     reserveCodeAttempt: (accountKey: string) => codeFailures.consume(accountKey, CODES_LOCKED),
-    /** One refresh of a session of the user, whose token was just proven (REFRESH_LIMIT). */
+    /** One refresh of a session of the user that would rotate: its token proven, not yet rotated (REFRESH_LIMIT). */
     perRefresh: (userKey: string) => refreshes.consume(userKey, TOO_MANY),
     /** Reserves one changePassword of the signed-in user (PASSWORD_CHANGE_LIMIT), before any hash... */
     reservePasswordChange: (userKey: string) => passwordChanges.consume(userKey, TOO_MANY),
