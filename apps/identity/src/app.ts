@@ -37,7 +37,7 @@ import { createLoginService } from './modules/sessions/login-service.js';
 import { createCallerLiveness } from './modules/sessions/caller-liveness.js';
 import { createRateLimiterFactory } from './modules/limits/rate-limits.js';
 import { identityExpiringCollections } from './modules/expiring-collections.js';
-import { createAccountLimits } from './modules/limits/account-limits.js';
+import { createAccountLimits, userAccountKey } from './modules/limits/account-limits.js';
 import { createBackgroundQueue } from './modules/background/background-queue.js';
 import { createSessionResolvers } from './modules/sessions/session-resolvers.js';
 import { createRegistrationService } from './modules/registration/registration-service.js';
@@ -147,6 +147,7 @@ export async function startIdentity(env: IdentityEnv, logger: Logger, conn: Conn
     refreshTtlDays: env.REFRESH_TOKEN_TTL_DAYS,
     maxSessionDays: env.SESSION_MAX_DAYS,
     openAccountCredential,
+    limitRefresh: (organizationId, userId) => limits.perRefresh(userAccountKey(organizationId, userId)),
   });
   const login = createLoginService({
     orgUsers: clients.orgUsers,

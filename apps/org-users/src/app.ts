@@ -104,8 +104,11 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
         throw err;
       }),
   });
+  // Org-users' limits, in its rate_limits collection, shared by its instances: A's account writes, webhook mutations.
+  const limiters = createRateLimiterFactory(conn);
   const consumer = createConsumerModule({
     conn,
+    limiters,
     users,
     organizations,
     access,
@@ -164,7 +167,7 @@ export async function startOrgUsers(env: OrgUsersEnv, logger: Logger, conn: Conn
     urlPolicy,
     relayAudit: audit.kickEndpoint,
     notify: () => webhookWorker.notify(),
-    limiters: createRateLimiterFactory(conn),
+    limiters,
   });
 
   // Idempotency-Key records of A's registerOrganizationUser: TTL index on MongoDB, sweeper on the embedded store.

@@ -45,6 +45,28 @@ export function sessionStands(
 }
 
 /**
+ * Whether the caller's session (read by its id) still stands: the caller's own (user and organization), not
+ * revoked, and not cut off by the credentials (sessionStands). One check for liveness, changePassword and
+ * revokeAllSessions.
+ */
+export function callerSessionStands<
+  S extends { userId: string; organizationId: string; revokedAt?: Date | null; familyId: string; credentialsGeneration?: number },
+>(
+  session: S | null,
+  caller: { organizationId: string; userId: string },
+  credential: Pick<CredentialDoc, 'sessionsGeneration' | 'keptFamilyId'> | null,
+): session is S {
+  return (
+    session !== null &&
+    credential !== null &&
+    session.userId === caller.userId &&
+    session.organizationId === caller.organizationId &&
+    !session.revokedAt &&
+    sessionStands(session, credential)
+  );
+}
+
+/**
  * Every method takes the organization. Every filter holds `_id`, which the
  * embedded store answers from its key (with no `_id` it decodes the whole
  * collection): reads check the organization on the document read, writes
@@ -116,10 +138,21 @@ export function createCredentialRepository(conn: Connection) {
       ).exec();
       return result.modifiedCount === 1;
     },
-    /** "Sign out everywhere": every session issued so far ends, with its audit event, in one write. False if there is no credential. */
-    async endAllSessions(organizationId: string, userId: string, event: AuditEvent): Promise<boolean> {
+    /**
+     * "Sign out everywhere": every session issued so far ends, with its audit event, in one write, made only
+     * if the credential is still at the generation read (the caller's session stood under it). False if there
+     * is no credential, or another cut-off came first (it ended the caller's session: nothing more to end).
+     */
+    async endAllSessions(
+      organizationId: string,
+      userId: string,
+      read: Pick<CredentialDoc, 'sessionsGeneration'>,
+      event: AuditEvent,
+    ): Promise<boolean> {
+      const generation = read.sessionsGeneration ?? 0;
       const result = await Credential.updateOne(
-        { _id: userId, organizationId },
+        // Absent means 0 (never raised).
+        { _id: userId, organizationId, sessionsGeneration: generation === 0 ? { $exists: false } : generation },
         { $inc: { sessionsGeneration: 1 }, $unset: { keptFamilyId: 1 }, $push: { auditOutbox: event } },
       ).exec();
       return result.matchedCount === 1;

@@ -7,7 +7,7 @@ import type { SessionRepository } from '../sessions/session-repository.js';
 import type { VerificationService } from '../verification/verification-service.js';
 import type { BackgroundQueue } from '../background/background-queue.js';
 import { emailAccountKey, userAccountKey, type AccountLimits } from '../limits/account-limits.js';
-import { sessionStands, type CredentialRepository } from './credential-repository.js';
+import { callerSessionStands, type CredentialRepository } from './credential-repository.js';
 import { auditEvent, type AuditOrigin } from '@usergraph/audit';
 import type { IdentityAudit } from '../audit/identity-audit.js';
 import { findAccountByEmail, NO_ID } from '../verification/account-lookup.js';
@@ -66,26 +66,36 @@ export function createPasswordService(deps: {
     // and its trail: a stolen access token is no unlimited, silent password oracle. The caller is
     // signed in: a failure is theirs (the actor), against their account (the target).
     const accountKey = userAccountKey(organizationId, userId);
+    // Changes per user (issue 17: each costs two hashes), reserved first; a wrong current password gives it
+    // back, as guesses are login's budget (its lockout and events) instead.
+    await deps.limits.reservePasswordChange(accountKey);
     const target = { type: 'user', id: userId };
-    await deps.limits.reserveLogin(ctx.clientIp, accountKey, (lockout) =>
-      deps.audit.record(ctx.origin, {
-        action: 'user.locked_out',
-        organizationId,
-        target,
-        outcome: 'refused',
-        subjectUserId: userId,
-        // The same id as login's for the same lockout: one event per lockout, whichever path met it.
-        key: [organizationId, userId, 'user.locked_out', String(lockout.until.getTime())],
-      }),
-    );
+    await deps.limits
+      .reserveLogin(ctx.clientIp, accountKey, (lockout) =>
+        deps.audit.record(ctx.origin, {
+          action: 'user.locked_out',
+          organizationId,
+          target,
+          outcome: 'refused',
+          subjectUserId: userId,
+          // The same id as login's for the same lockout: one event per lockout, whichever path met it.
+          key: [organizationId, userId, 'user.locked_out', String(lockout.until.getTime())],
+        }),
+      )
+      .catch(async (err: unknown) => {
+        await deps.limits.passwordChangeNotMade(accountKey);
+        throw err;
+      });
     const credential = await deps.credentials.findById(organizationId, userId);
     const valid = credential
       ? await deps.hasher.verify(credential.passwordHash, checked.value.currentPassword).catch(async (err: unknown) => {
           await deps.limits.loginAborted(ctx.clientIp, accountKey);
+          await deps.limits.passwordChangeNotMade(accountKey);
           throw err;
         })
       : false;
     if (!credential || !valid) {
+      await deps.limits.passwordChangeNotMade(accountKey);
       await deps.audit.record(ctx.origin, {
         action: 'user.login_failed',
         organizationId,
@@ -99,9 +109,13 @@ export function createPasswordService(deps: {
     // The caller's own login stays signed in only while it stands under the credential just checked
     // (a reset or sign-out everywhere that came first ended it; the write below fails if one comes after).
     const own = await deps.sessions.findById(caller.sessionId);
-    if (!(own?.userId === userId && own.organizationId === organizationId && !own.revokedAt && sessionStands(own, credential)))
-      throw unauthenticated('This session has ended; sign in again');
-    const passwordHash = await deps.hasher.hash(checked.value.newPassword);
+    if (!callerSessionStands(own, caller, credential)) throw unauthenticated('This session has ended; sign in again');
+    // Shed (RATE_LIMITED "busy"): no new hash was made and nothing written, so the change is given back. A
+    // session that ended (above) and a lost compare-and-set (below) keep counting: each spent its hashing.
+    const passwordHash = await deps.hasher.hash(checked.value.newPassword).catch(async (err: unknown) => {
+      await deps.limits.passwordChangeNotMade(accountKey);
+      throw err;
+    });
     // Every other session is cut off by this one write, made only if the credential is still the one checked.
     const written = await deps.credentials.setPasswordHash(
       organizationId,

@@ -27,6 +27,20 @@ export const emailAccountKey = (organization: string, email: string) => `${organ
 export const userAccountKey = (organizationId: string, userId: string) => `${organizationId}:user:${userId}`;
 
 /**
+ * Refreshes per user, per minute (issue 17): each one keeps a session document for
+ * REFRESH_TOKEN_TTL_DAYS (the rotated one answers a reuse), so a refresh loop filled
+ * the session store. A client refreshes about once per access token (15 minutes).
+ */
+export const REFRESH_LIMIT = { points: 30, windowSeconds: 60 };
+
+/**
+ * Password changes per user, per minute (issue 17): each costs two argon2id hashes, and a
+ * signed-in user alternating two passwords held identity's hash slots, so everyone else's
+ * sign-ins and registrations queued or were shed. Wrong current passwords are login's budget.
+ */
+export const PASSWORD_CHANGE_LIMIT = { points: 5, windowSeconds: 60 };
+
+/**
  * How often identity's anonymous operations may be called (issue 12,
  * findings 4, 5 and 8). Each limit is per client IP and per account; an
  * account is its user id when the identifier names one, else the canonical
@@ -50,6 +64,9 @@ export function createAccountLimits(factory: RateLimiterFactory, s: AccountLimit
   });
   const codesAccount = factory.limiter('codes-account', { points: s.codesPerAccountPerHour, windowSeconds: 3600 });
   const codesIp = factory.limiter('codes-ip', { points: s.codesPerIpPerHour, windowSeconds: 3600 });
+  // Keyed by the user, apart from `account`: failed logins typed by a stranger never hold a signed-in user's refreshes.
+  const refreshes = factory.limiter('refresh', REFRESH_LIMIT);
+  const passwordChanges = factory.limiter('password-change', PASSWORD_CHANGE_LIMIT);
   const codeFailures = factory.limiter('code-failures', {
     points: s.codeFailuresPerAccount,
     windowSeconds: s.codeLockoutSeconds,
@@ -99,6 +116,12 @@ export function createAccountLimits(factory: RateLimiterFactory, s: AccountLimit
     },
     /** Reserves one code check against the account's budget, which spans every code it is sent. */
     reserveCodeAttempt: (accountKey: string) => codeFailures.consume(accountKey, CODES_LOCKED),
+    /** One refresh of a session of the user that would rotate: its token proven, not yet rotated (REFRESH_LIMIT). */
+    perRefresh: (userKey: string) => refreshes.consume(userKey, TOO_MANY),
+    /** Reserves one changePassword of the signed-in user (PASSWORD_CHANGE_LIMIT), before any hash... */
+    reservePasswordChange: (userKey: string) => passwordChanges.consume(userKey, TOO_MANY),
+    /** ...given back when the current password was wrong (login's budget counts guesses) or not checked. */
+    passwordChangeNotMade: (userKey: string) => passwordChanges.reward(userKey),
     codeSucceeded: (accountKey: string) => codeFailures.reset(accountKey),
   };
 }

@@ -1,6 +1,6 @@
 import type { LivenessSubject, LivenessVerdict } from '@usergraph/service-kit';
 import type { ApplicationRepository } from '../applications/application-repository.js';
-import { sessionStands, type CredentialRepository } from '../credentials/credential-repository.js';
+import { callerSessionStands, type CredentialRepository } from '../credentials/credential-repository.js';
 import type { SessionRepository } from './session-repository.js';
 
 /**
@@ -26,15 +26,7 @@ export function createCallerLiveness(deps: {
         deps.sessions.findById(caller.sessionId),
         deps.credentials.findById(caller.organizationId, caller.userId),
       ]);
-      return {
-        live:
-          credential !== null &&
-          session !== null &&
-          session.userId === caller.userId &&
-          session.organizationId === caller.organizationId &&
-          !session.revokedAt &&
-          sessionStands(session, credential),
-      };
+      return { live: callerSessionStands(session, caller, credential) };
     }
     const application = await deps.applications.findByClientId(caller.clientId);
     const live = application !== null && application.organizationId === caller.organizationId && application.status === 'ACTIVE';

@@ -1,8 +1,8 @@
 import type { IdentityAudit } from '../audit/identity-audit.js';
 import { auditEvent, originOf } from '@usergraph/audit';
-import { sessionStands, type CredentialRepository } from '../credentials/credential-repository.js';
+import { callerSessionStands, sessionStands, type CredentialRepository } from '../credentials/credential-repository.js';
 import type { RequestContext } from '@usergraph/service-kit';
-import { unauthenticated } from '@usergraph/service-kit';
+import { DomainError, unauthenticated } from '@usergraph/service-kit';
 import type { LoginService } from './login-service.js';
 import type { SessionRepository } from './session-repository.js';
 import type { SessionService } from './session-service.js';
@@ -84,15 +84,29 @@ export function createSessionResolvers(deps: {
       },
       revokeAllSessions: async (_, __, ctx) => {
         const caller = signedInUser(ctx);
-        // One write ends every session (the credentials' cut-off) with its event; the sweep after it is cleanup.
-        if (
-          await deps.credentials.endAllSessions(
-            caller.organizationId,
-            caller.userId,
-            revoked(ctx, caller, { type: 'user', id: caller.userId }),
-          )
-        )
-          deps.audit.kickCredentials(caller.userId);
+        const ended = () => unauthenticated('This session has ended; sign in again');
+        // Only a session that still stands signs out everywhere (issue 17): the token's cached liveness let one
+        // login repeat it, each time a session.revoked event and a webhook delivery.
+        const standing = async () => {
+          const [own, credential] = await Promise.all([
+            deps.sessionRepository.findById(caller.sessionId),
+            deps.credentials.findById(caller.organizationId, caller.userId),
+          ]);
+          return callerSessionStands(own, caller, credential) ? credential : null;
+        };
+        const credential = await standing();
+        if (!credential) throw ended();
+        // One write ends every session (the credentials' cut-off) with its event, if no other cut-off came first.
+        const event = revoked(ctx, caller, { type: 'user', id: caller.userId });
+        if (!(await deps.credentials.endAllSessions(caller.organizationId, caller.userId, credential, event))) {
+          // Another cut-off came first. A password change from this very login keeps it: the caller still stands
+          // and may retry; any other ended the caller's session.
+          if (await standing())
+            throw new DomainError('CONFLICT', 'The sessions were changed concurrently; try again', [], { reason: 'CONCURRENT_CHANGE' });
+          throw ended();
+        }
+        deps.audit.kickCredentials(caller.userId);
+        // Cleanup: the cut-off already refuses them.
         return deps.sessionRepository.revokeForUser(caller.organizationId, caller.userId, new Date());
       },
     },

@@ -41,6 +41,8 @@ export function createSessionService(deps: {
    * refresh, whichever path issues it (login, register and its replays, refresh).
    */
   openAccountCredential: (organizationId: string, userId: string) => Promise<CredentialDoc | null>;
+  /** Counts one refresh of the user's sessions; RATE_LIMITED past REFRESH_LIMIT (AccountLimits.perRefresh). */
+  limitRefresh: (organizationId: string, userId: string) => Promise<void>;
 }) {
   const { sessions, keys } = deps;
 
@@ -128,8 +130,14 @@ export function createSessionService(deps: {
       await sessions.revokeFamily(session, now);
       throw invalid();
     }
-    // Already rotated, or a concurrent refresh with the same token won the race: both are reuse.
-    if (session.rotatedAt || !(await sessions.markRotated(session._id, now))) {
+    if (session.rotatedAt) {
+      await sessions.revokeFamily(session, now);
+      throw reuseDetected();
+    }
+    // Only a refresh that would rotate counts, before anything is written: a refused one leaves the token valid.
+    await deps.limitRefresh(session.organizationId, session.userId);
+    // A concurrent refresh with the same token won the race: reuse.
+    if (!(await sessions.markRotated(session._id, now))) {
       await sessions.revokeFamily(session, now);
       throw reuseDetected();
     }

@@ -1,4 +1,5 @@
 import type { AuditOrigin } from '@usergraph/audit';
+import type { Limiter } from '@usergraph/mongo';
 import { DomainError, isNotFound, type Caller } from '@usergraph/service-kit';
 import type { ProfileDto, UserService } from '../users/user-service.js';
 import type { AccessPolicy } from '../../access-policy.js';
@@ -16,6 +17,13 @@ async function naming<T>(userIdGiven: boolean, write: Promise<T>): Promise<T> {
   });
 }
 
+/**
+ * Legal agreement and notification preference writes on one user, per minute (issue 17): each is a
+ * `user.updated` in the organization's trail and a POST to each of its webhook receivers, and any
+ * self-signed-up customer may make them on their own account.
+ */
+export const ACCOUNT_WRITE_LIMIT = { points: 20, windowSeconds: 60 };
+
 /** Account state (A): sync time, legal agreements, notification preferences, closing. */
 export function createAccountService(deps: {
   users: UserService;
@@ -23,7 +31,12 @@ export function createAccountService(deps: {
   access: AccessPolicy;
   identity: Pick<IdentityClient, 'revokeSessions'>;
   licensing: Pick<LicensingClient, 'revokeAllLicenses'>;
+  /** ACCOUNT_WRITE_LIMIT, keyed by the user written. */
+  accountWrites: Limiter;
 }) {
+  const withinWriteLimit = (target: { organizationId: string; userId: string }) =>
+    deps.accountWrites.consume(`${target.organizationId}:${target.userId}`, 'Too many changes to this account; retry later');
+
   /** Organization-scoped: sets the user's syncedAt, then each of its connections' lastSyncedAt. */
   async function markUserSynced(caller: Caller, rawUserId: unknown, origin: AuditOrigin): Promise<ProfileDto> {
     const organizationId = await deps.access.requireOrganizationScope(caller);
@@ -43,6 +56,7 @@ export function createAccountService(deps: {
   ): Promise<ProfileDto> {
     const target = await deps.access.accountTarget(caller, args.userId ?? undefined, (raw) => parseInput(userIdSchema, raw, ['userId']));
     const version = parseInput(agreementVersionSchema, args.version, ['version']);
+    await withinWriteLimit(target);
     return naming(args.userId != null, deps.users.acceptLegalAgreement(target.organizationId, target.userId, version, new Date(), origin));
   }
 
@@ -53,6 +67,7 @@ export function createAccountService(deps: {
   ): Promise<ProfileDto> {
     const target = await deps.access.accountTarget(caller, args.userId ?? undefined, (raw) => parseInput(userIdSchema, raw, ['userId']));
     const prefs = parseInput(notificationPreferencesSchema, args.input, ['input']);
+    await withinWriteLimit(target);
     return naming(args.userId != null, deps.users.updateNotificationPreferences(target.organizationId, target.userId, prefs, origin));
   }
 

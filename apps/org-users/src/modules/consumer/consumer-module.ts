@@ -1,10 +1,11 @@
 import { hkdfSync } from 'node:crypto';
 import type { Connection } from 'mongoose';
+import type { RateLimiterFactory } from '@usergraph/mongo';
 import { createSecretBox, type Logger, type RegistrationCounter } from '@usergraph/service-kit';
 import type { AccessPolicy } from '../../access-policy.js';
 import type { OrganizationService } from '../organizations/organization-service.js';
 import type { UserService } from '../users/user-service.js';
-import { createAccountService } from './account-service.js';
+import { ACCOUNT_WRITE_LIMIT, createAccountService } from './account-service.js';
 import type { IdentityClient, LicensingClient } from '../../clients.js';
 import { createConnectionRepository } from './connection-repository.js';
 import { createConsumerResolvers } from './consumer-resolvers.js';
@@ -26,6 +27,8 @@ export function createConsumerModule(deps: {
   /** Counts registerOrganizationUser as dialect A (usergraph_registrations_total). */
   registrations: RegistrationCounter;
   audit: { kickFinancial: (collection: 'connections' | 'tradelines', id: string) => void };
+  /** Org-users' limiters (its rate_limits collection), shared with the webhook limits. */
+  limiters: RateLimiterFactory;
 }) {
   const { conn, users, access } = deps;
   const connections = createConnectionRepository(conn);
@@ -44,7 +47,14 @@ export function createConsumerModule(deps: {
   registration.registerOrganizationUser = deps.registrations.counted('A', registration.registerOrganizationUser);
   const resolvers = createConsumerResolvers({
     registration,
-    accounts: createAccountService({ users, connections, access, identity: deps.identity, licensing: deps.licensing }),
+    accounts: createAccountService({
+      users,
+      connections,
+      access,
+      identity: deps.identity,
+      licensing: deps.licensing,
+      accountWrites: deps.limiters.limiter('account-writes', ACCOUNT_WRITE_LIMIT),
+    }),
     financialData: createFinancialDataService({
       users,
       connections,

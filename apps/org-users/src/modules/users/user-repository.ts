@@ -1,5 +1,6 @@
 import { Schema, type Connection, type UpdateQuery } from 'mongoose';
 import { DomainError } from '@usergraph/service-kit';
+import { badUserInputMessage } from '@usergraph/validation';
 import type { AuditEvent } from '@usergraph/audit';
 
 /** A saga (or reconcile) holds the profile: the write is refused, to retry. */
@@ -7,6 +8,9 @@ export const concurrentChange = () =>
   new DomainError('CONFLICT', 'The user is being created or deleted concurrently, retry', [], { reason: 'CONCURRENT_CHANGE' });
 
 export type UserStatus = 'ACTIVE' | 'PENDING_VERIFICATION' | 'SUSPENDED' | 'CLOSED';
+
+/** Distinct legal agreement versions a profile holds (A's acceptLegalAgreement); a new one past them is refused. */
+export const MAX_LEGAL_AGREEMENT_VERSIONS = 100;
 
 export interface AddressDoc {
   _id?: string;
@@ -291,17 +295,32 @@ export function createUserRepository(conn: Connection) {
       User.findOneAndDelete({ _id: id, organizationId }).lean<UserDoc>().exec(),
     markSynced: (organizationId: string, id: string, at: Date, event: AuditEvent) =>
       updateInOrganization(organizationId, id, { $set: { syncedAt: at }, $push: { auditOutbox: event } }),
-    /** Appends the version (with its event) unless the user accepted it already: of concurrent accepts, one writes. */
+    /**
+     * Appends the version (with its event) unless the user accepted it already: of concurrent accepts, one writes.
+     * A profile holds at most MAX_LEGAL_AGREEMENT_VERSIONS (issue 17: a fresh version per call grew it without bound).
+     */
     async addLegalAgreement(organizationId: string, id: string, version: string, at: Date, event: AuditEvent): Promise<UserDoc | null> {
       const written = await updateInOrganization(
         organizationId,
         id,
         { $push: { legalAgreementVersions: { version, acceptedAt: at }, auditOutbox: event } },
-        { 'legalAgreementVersions.version': { $ne: version } },
+        {
+          'legalAgreementVersions.version': { $ne: version },
+          [`legalAgreementVersions.${MAX_LEGAL_AGREEMENT_VERSIONS - 1}`]: { $exists: false },
+        },
       );
       if (written) return written;
       const doc = await findById(organizationId, id);
-      return doc && !isPending(doc) ? doc : null;
+      if (!doc || isPending(doc)) return null;
+      const accepted = doc.legalAgreementVersions ?? [];
+      if (!accepted.some((a) => a.version === version) && accepted.length >= MAX_LEGAL_AGREEMENT_VERSIONS) {
+        // As parseInput words A's bad input: "Invalid input: version cannot be added: …".
+        const errors = [
+          { path: ['version'], message: `cannot be added: a user accepts at most ${MAX_LEGAL_AGREEMENT_VERSIONS} agreement versions` },
+        ];
+        throw new DomainError('BAD_USER_INPUT', badUserInputMessage(errors), errors);
+      }
+      return doc;
     },
     /**
      * Sets only the preferences given; writes (with its event, naming the preferences that change) only when
