@@ -21,7 +21,7 @@ describe('a revoked session or a deactivated application stops its access token'
   let acme: BootstrapResult;
 
   beforeAll(async () => {
-    // Verdicts cached 300 ms (2 s by default): each refusal below must come within that, which the polls see sooner.
+    // Verdicts cached 300 ms here (2 s by default): each revoked token below is refused that much sooner.
     ({ stack, dataDir } = await startTestStack({ env: { LOG_LEVEL: 'info', REVOCATION_CHECK_TTL_MS: String(REVOCATION_TTL_MS) } }));
     acme = await bootstrapOrganization(dataDir, 'revoke');
   });
