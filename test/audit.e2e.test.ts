@@ -5,6 +5,8 @@
  * newest first, cursor pagination, filters), never holding a personal value or a
  * secret; events older than AUDIT_RETENTION_DAYS are swept.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection } from 'mongoose';
 import type { BootstrapResult, RunningStack } from '@usergraph/cli';
@@ -46,6 +48,11 @@ describe('audit log', () => {
   let acmeAdmin: string;
   let globexAdmin: string;
   let acmeApp: string;
+  /**
+   * Where the services export their spans: an OTLP receiver that accepts and drops them. An endpoint
+   * that refuses connections would hold each service's shutdown ~10 s while its exporter retries.
+   */
+  const spanSink = http.createServer((req, res) => req.resume().on('end', () => res.writeHead(200).end()));
   /** Every personal value and secret the suite sends: none may be stored in an event. */
   const secrets = new Set<string>([ADMIN_PASSWORD, D_PASSWORD, WRONG_PASSWORD, SSN, '536228841']);
   const url = () => stack.gatewayUrl;
@@ -68,9 +75,11 @@ describe('audit log', () => {
   }
 
   beforeAll(async () => {
+    await new Promise<void>((resolve) => spanSink.listen(0, '127.0.0.1', resolve));
+    const sink = `http://127.0.0.1:${(spanSink.address() as AddressInfo).port}`;
     const started = await startTestStack({
-      // Traces on (issue 15): events carry the request's trace id. Nothing listens on port 9: spans are dropped.
-      env: { LOG_LEVEL: 'info', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_TRACES_SAMPLER: 'parentbased_always_on' },
+      // Traces on (issue 15): events carry the request's trace id. The sink drops the spans.
+      env: { LOG_LEVEL: 'info', OTEL_EXPORTER_OTLP_ENDPOINT: sink, OTEL_TRACES_SAMPLER: 'parentbased_always_on' },
       serviceEnv: { identity: { LOGIN_MAX_FAILURES_PER_IDENTIFIER: '3', LOGIN_MAX_FAILURES_PER_IP: '1000' } },
     });
     ({ stack, dataDir } = started);
@@ -88,6 +97,8 @@ describe('audit log', () => {
   afterAll(async () => {
     await orgusers?.close();
     await stack?.stop();
+    spanSink.closeAllConnections();
+    await new Promise((resolve) => spanSink.close(resolve));
     if (!process.env.MONGODB_URI) removeDir(dataDir);
   });
 

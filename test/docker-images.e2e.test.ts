@@ -8,7 +8,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { repoRoot } from '@usergraph/embedded-store';
 
@@ -195,6 +195,8 @@ describe('docker-compose.yml: each service on its own image', () => {
 describe('each image file set, installed and started on the host', () => {
   const dirs: string[] = [];
   afterAll(async () => {
+    // A build still running (its test timed out) finishes before its directory goes.
+    await Promise.all(builds.values());
     await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
   });
 
@@ -233,10 +235,33 @@ describe('each image file set, installed and started on the host', () => {
     }
   }
 
+  /**
+   * Every image tree, built two at a time from the start of this block: one install keeps one core
+   * busy (its CPU time is its wall time), so two at once use both cores. Each test awaits its own
+   * tree; a failed build fails that test, with its error.
+   */
+  const builds = new Map<string, Promise<{ dir: string } | { error: unknown }>>();
+  beforeAll(() => {
+    const lanes: Array<Promise<unknown>> = [Promise.resolve(), Promise.resolve()];
+    [...services, 'cli'].forEach((app, i) => {
+      const built = lanes[i % 2]!.then(() => imageTree(app)).then(
+        (dir) => ({ dir }),
+        (error: unknown) => ({ error }),
+      );
+      lanes[i % 2] = built;
+      builds.set(app, built);
+    });
+  });
+  async function treeOf(app: string): Promise<string> {
+    const built = await builds.get(app)!;
+    if ('error' in built) throw built.error;
+    return built.dir;
+  }
+
   it.each(services)(
     '%s: no dev tool installed, and main.js loads its whole module graph',
     async (app) => {
-      const dir = await imageTree(app);
+      const dir = await treeOf(app);
       for (const devTool of ['typescript', 'vitest', 'turbo', 'eslint'])
         expect(existsSync(join(dir, 'node_modules', devTool)), devTool).toBe(false);
       const others = apps.filter((other) => other !== app).filter((other) => existsSync(join(dir, 'apps', other)));
@@ -254,7 +279,7 @@ describe('each image file set, installed and started on the host', () => {
   );
 
   it('cli: prints each subgraph schema, as the publish steps do, from its own image tree', async () => {
-    const dir = await imageTree('cli');
+    const dir = await treeOf('cli');
     expect(existsSync(join(dir, 'apps/gateway'))).toBe(false);
     for (const subgraph of ['org-users', 'licensing', 'identity']) {
       const result = await run(dir, ['apps/cli/dist/main.js', 'schema', 'print', '--subgraph', subgraph]);

@@ -38,14 +38,18 @@ describe('Prometheus metrics (issue 15)', () => {
       SERVICES.map((name) => [name, { METRICS_PORT: String(metricsPorts[name]) }]),
     );
     serviceEnv.identity!.LOGIN_MAX_FAILURES_PER_IDENTIFIER = String(MAX_FAILURES);
-    const started = await startTestStack({ serviceEnv });
-    stack = started.stack;
-    dataDir = started.dataDir;
     promDir = mkdtempSync(join(tmpdir(), 'usergraph-prom-'));
-    prometheus = await startPrometheus(
-      promDir,
-      SERVICES.map((name) => `127.0.0.1:${metricsPorts[name]}`),
-    );
+    // Both at once (the metrics ports are known): Prometheus scrapes the services once they listen.
+    const [started, prom] = await Promise.allSettled([
+      startTestStack({ serviceEnv }),
+      startPrometheus(
+        promDir,
+        SERVICES.map((name) => `127.0.0.1:${metricsPorts[name]}`),
+      ),
+    ]);
+    if (started.status === 'fulfilled') ({ stack, dataDir } = started.value);
+    if (prom.status === 'fulfilled') prometheus = prom.value;
+    for (const result of [started, prom]) if (result.status === 'rejected') throw result.reason;
   });
 
   afterAll(async () => {
@@ -66,10 +70,10 @@ describe('Prometheus metrics (issue 15)', () => {
   }
 
   async function until<T>(probe: () => Promise<T | undefined>): Promise<T> {
-    for (let i = 0; i < 60; i++) {
+    for (let i = 0; i < 300; i++) {
       const found = await probe();
       if (found !== undefined) return found;
-      await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error('Prometheus never saw the expected series in 30 s');
   }

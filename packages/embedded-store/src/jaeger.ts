@@ -150,8 +150,11 @@ export async function startJaeger(opts: { log?: (line: string) => void } = {}): 
     '--memory.max-traces=10000',
     '--log-level=warn',
   ];
-  // A clean environment: Jaeger v1 reads its flags from environment variables too.
-  const child: ChildProcess = spawn(path, args, { env: { SPAN_STORAGE_TYPE: 'memory' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A clean environment: Jaeger v1 reads its flags from environment variables too. It traces itself
+  // to localhost:4317, where nothing listens: not sampling, it has nothing to flush when stopped
+  // (sampling, SIGTERM waited 10 s for that export to time out, in every test and bench run).
+  const env = { SPAN_STORAGE_TYPE: 'memory', OTEL_TRACES_SAMPLER: 'always_off' };
+  const child: ChildProcess = spawn(path, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const collect = (chunk: Buffer): void => {
     output = (output + chunk.toString('utf8')).slice(-8000);

@@ -53,12 +53,15 @@ describe('runOnce', () => {
   });
 
   it('reports IDEMPOTENCY_IN_PROGRESS when the first call outlasts the wait', async () => {
-    const opts = { collection: 'command_log', key: 'k-slow', logger };
+    // A 1 s wait (10 s by default): the second caller gives up after it, not at once.
+    const opts = { collection: 'command_log', key: 'k-slow', logger, waitMs: 1000 };
     let release!: () => void;
     const slow = runOnce(conn, opts, () => new Promise<string>((r) => (release = () => r('slow'))));
     await new Promise((r) => setTimeout(r, 100));
+    const asked = Date.now();
     const err = await runOnce(conn, opts, async () => 'fast').catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'IDEMPOTENCY_IN_PROGRESS' });
+    expect(Date.now() - asked).toBeGreaterThanOrEqual(1000);
     release();
     expect(await slow).toEqual({ result: 'slow', replayed: false });
   }, 20_000);

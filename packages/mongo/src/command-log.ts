@@ -29,6 +29,8 @@ export interface RunOnceOptions {
   ttlMs?: number;
   /** How long a pending marker holds the key if its caller dies; default 2 min. */
   pendingLeaseMs?: number;
+  /** How long a concurrent caller waits for the first one's result before IDEMPOTENCY_IN_PROGRESS; default 10 s. */
+  waitMs?: number;
   /** Where a failure to free or finish the marker is reported. */
   logger: Pick<Logger, 'error'>;
 }
@@ -66,7 +68,7 @@ export async function runOnce<T>(
   const ttlMs = opts.ttlMs ?? DEFAULT_TTL_MS;
   const leaseMs = Math.min(opts.pendingLeaseMs ?? DEFAULT_PENDING_LEASE_MS, ttlMs);
   const key = opts.key;
-  const deadline = Date.now() + WAIT_FOR_PENDING_MS;
+  const deadline = Date.now() + (opts.waitMs ?? WAIT_FOR_PENDING_MS);
 
   for (;;) {
     const token = randomUUID();
