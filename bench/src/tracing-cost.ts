@@ -20,6 +20,7 @@ import { startStack, type ServiceName } from '@usergraph/cli';
 import { startJaeger } from '@usergraph/embedded-store';
 import type { LoadConfig, LoadResult } from './load.js';
 import { prepareP1Organization } from './p1-organization.js';
+import { variantEnv } from './tracing-variants.js';
 import { assertLoopback, cpuDuring, distScript, runJsonChild, sleep, type CpuUse } from './util.js';
 
 const { values: argv } = parseArgs({
@@ -47,39 +48,6 @@ const CONFIG = {
 const P1_QUERY = 'query BenchUsers { users(fullText: "a", first: 20) { nodes { id firstName lastName email } totalCount } }';
 const PASSWORD = 'Bench-Password-4711';
 const SERVICES = ['identity', 'org-users', 'licensing', 'gateway'] as const satisfies readonly ServiceName[];
-
-/**
- * Tracing settings by name (`<name>+<name>` combines them): the standard OTEL_* variables. `on` is
- * P10's traced side: every request sampled, exported to Jaeger by the batch span processor.
- */
-const VARIANTS: Record<string, (otlp: string) => Record<string, string>> = {
-  off: () => ({}),
-  on: (otlp) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: otlp, OTEL_TRACES_SAMPLER: 'always_on' }),
-  always_off: (otlp) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: otlp, OTEL_TRACES_SAMPLER: 'always_off' }),
-  ratio10: (otlp) => ({
-    OTEL_EXPORTER_OTLP_ENDPOINT: otlp,
-    OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
-    OTEL_TRACES_SAMPLER_ARG: '0.1',
-  }),
-  ratio1: (otlp) => ({
-    OTEL_EXPORTER_OTLP_ENDPOINT: otlp,
-    OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
-    OTEL_TRACES_SAMPLER_ARG: '0.01',
-  }),
-  json: () => ({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }),
-};
-const variantEnv = (name: string, otlp: string): Record<string, string> =>
-  Object.assign(
-    {},
-    ...name.split('+').map((part) => {
-      const [key, value] = part.split('=');
-      // `KEY=value` sets any variable (an experiment), a bare name is a variant above.
-      if (value !== undefined) return { [key!]: value };
-      const variant = VARIANTS[part];
-      if (!variant) throw new Error(`unknown variant ${part}: ${Object.keys(VARIANTS).join(', ')}`);
-      return variant(otlp);
-    }),
-  );
 
 /** Write system calls a process has made (/proc/<pid>/io syscw). */
 const writeCalls = (pid: number | undefined): number =>

@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   onShutdownSignal(logger, async () => {
     await gateway.close();
     // The last spans are exported before the process exits.
-    await stopTelemetry();
+    await stopTelemetry(logger);
   });
 }
 

@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   onShutdownSignal(logger, async () => {
     await service.close();
     await conn.close();
-    await stopTelemetry();
+    await stopTelemetry(logger);
   });
 }
 

@@ -67,6 +67,9 @@ describe('createErrorFormatter', () => {
     expect(JSON.stringify(formatted)).not.toMatch(/hunter2|ECONNREFUSED|stack/i);
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'error', msg: 'unexpected error', err: { name: 'Error' } });
+    // Nor in the log: no stack trace, no password from the URL the message quotes.
+    expect(lines[0]).not.toMatch(/"stack":"[^"]|\\n\s+at |hunter2/);
+    expect(JSON.parse(lines[0]!).err.message).toBe('connect ECONNREFUSED mongodb://REDACTED@10.0.0.5');
   });
 
   it('answers SERVICE_UNAVAILABLE when the database is unavailable', async () => {

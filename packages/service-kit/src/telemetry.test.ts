@@ -20,13 +20,17 @@ import { startTelemetry, stopTelemetry } from '@usergraph/service-kit/telemetry'
 const started = await startTelemetry('probe');
 const span = trace.getTracer('probe').startSpan('probe-span');
 span.end();
+const stopping = performance.now();
 await stopTelemetry();
-process.stdout.write(JSON.stringify({ started, traceId: span.spanContext().traceId }));
+const stopMs = performance.now() - stopping;
+process.stdout.write(JSON.stringify({ started, traceId: span.spanContext().traceId, stopMs }));
 `;
 
 interface ProbeResult {
   started: boolean;
   traceId: string;
+  /** How long stopTelemetry (the last flush) took. */
+  stopMs: number;
 }
 
 function probe(env: Record<string, string>): Promise<ProbeResult> {
@@ -92,5 +96,17 @@ describe('startTelemetry: off unless an OTLP endpoint is configured', () => {
     expect(r.started).toBe(true);
     expect(r.traceId).not.toBe('0'.repeat(32));
     expect(received).toContain('POST /v1/traces');
+  });
+
+  it('a collector that refuses connections holds a stop for at most SHUTDOWN_FLUSH_MS, not the exporter retries', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const refusing = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+    await new Promise((resolve) => closed.close(resolve));
+    const r = await probe({ OTEL_EXPORTER_OTLP_ENDPOINT: refusing });
+    expect(r.started).toBe(true);
+    // SHUTDOWN_FLUSH_MS is 2 s; the exporter alone retried for about 10 s (the launcher's SIGKILL delay).
+    expect(r.stopMs).toBeGreaterThanOrEqual(1_900);
+    expect(r.stopMs).toBeLessThan(5_000);
   });
 });

@@ -13,7 +13,9 @@ import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { MongoDBInstrumentation } from '@opentelemetry/instrumentation-mongodb';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
+import type { Logger } from 'pino';
 import { clientAddressOf, compileTrustedProxies } from './client-ip.js';
+import { errSummary } from './errors.js';
 import { telemetryEnv } from './env.js';
 
 const REDACTED = 'REDACTED';
@@ -126,9 +128,30 @@ export async function startTelemetry(serviceName: string, opts: { publicEdge?: b
   return true;
 }
 
-/** Flushes and stops the exporter (on shutdown), so the last spans are not lost. */
-export async function stopTelemetry(): Promise<void> {
+/**
+ * How long a stop waits for the last spans. The exporter retries an unreachable collector for about
+ * 10 s, the launcher's SIGKILL delay: a stop must not wait on it (nor fail for it).
+ */
+export const SHUTDOWN_FLUSH_MS = 2_000;
+
+/**
+ * Flushes and stops the exporter (on shutdown), so the last spans are not lost; gives up after
+ * SHUTDOWN_FLUSH_MS. Never rejects: spans that cannot be delivered are reported to `log`, if given.
+ */
+export async function stopTelemetry(log?: Pick<Logger, 'warn'>): Promise<void> {
   const running = sdk;
   sdk = undefined;
-  if (running) await running.shutdown();
+  if (!running) return;
+  let timer: NodeJS.Timeout | undefined;
+  const flushed = running.shutdown().then(
+    () => 'flushed' as const,
+    (err: unknown) => ({ failed: err }),
+  );
+  const outcome = await Promise.race([
+    flushed,
+    new Promise<'timed out'>((done) => (timer = setTimeout(done, SHUTDOWN_FLUSH_MS, 'timed out'))),
+  ]);
+  clearTimeout(timer);
+  if (outcome === 'timed out') log?.warn({ flushMs: SHUTDOWN_FLUSH_MS }, 'tracing: the last spans were not delivered before the stop');
+  else if (outcome !== 'flushed') log?.warn({ err: errSummary(outcome.failed) }, 'tracing: the last spans were not delivered');
 }
