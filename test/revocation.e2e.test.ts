@@ -31,11 +31,11 @@ describe('a revoked session or a deactivated application stops its access token'
     if (!process.env.MONGODB_URI) removeDir(dataDir);
   });
 
-  /** The code the gateway answers `query` with for this token, polled until it is UNAUTHENTICATED (at most 5 s). */
+  /** The code the gateway answers `query` with for this token, polled until it is UNAUTHENTICATED (within the cache's TTL and 2 s). */
   const expectRefusedSoon = async (query: string, token: string) => {
     await expect
       .poll(async () => (await gql(stack.gatewayUrl, query, {}, bearer(token))).errors?.[0]?.extensions?.code, {
-        timeout: 5_000,
+        timeout: REVOCATION_TTL_MS + 2_000,
         interval: 50,
       })
       .toBe('UNAUTHENTICATED');

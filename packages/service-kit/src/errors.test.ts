@@ -2,7 +2,7 @@ import { GraphQLError, GraphQLObjectType, GraphQLSchema, GraphQLString, graphql,
 import { describe, expect, it } from 'vitest';
 import { createApolloServer } from './apollo.js';
 import { readFileSync } from 'node:fs';
-import { DomainError, REFINED_REASONS, createErrorFormatter, toGraphQLError, undefinedIfNotFound } from './errors.js';
+import { DomainError, REFINED_REASONS, createErrorFormatter, errSummary, toGraphQLError, undefinedIfNotFound } from './errors.js';
 import { createLogger } from './logger.js';
 
 class FakeNetworkError extends Error {
@@ -153,5 +153,24 @@ describe('createApolloServer error responses', () => {
     } finally {
       await apollo.stop();
     }
+  });
+});
+
+describe('errSummary', () => {
+  it.each([
+    ['mongodb://u:p@h:27017/db', 'mongodb://REDACTED@h:27017/db'],
+    ['mongodb+srv://u:p@cluster.example/db', 'mongodb+srv://REDACTED@cluster.example/db'],
+    ['smtps://u:pa@ss@mail.example', 'smtps://REDACTED@mail.example'],
+    ['at \'redis://:secret@cache:6379\' and "http://a:b@x/y"', 'at \'redis://REDACTED@cache:6379\' and "http://REDACTED@x/y"'],
+    ['_mongodb://u:p@h', '_mongodb://REDACTED@h'],
+    ['user@host.example is unknown', 'user@host.example is unknown'],
+    ['https://host.example/path?email=a@b.example', 'https://host.example/path?email=a@b.example'],
+  ])('redacts the credentials of %s', (message, logged) => {
+    expect(errSummary(new Error(message))).toEqual({ name: 'Error', message: logged });
+  });
+
+  it('keeps no stack, and at most 2,000 characters of a message', () => {
+    expect(Object.keys(errSummary(new Error('x')))).toEqual(['name', 'message']);
+    expect(errSummary(new Error(`x://${'a.'.repeat(50_000)}`)).message).toHaveLength(2_001);
   });
 });

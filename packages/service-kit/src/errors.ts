@@ -1,5 +1,6 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
+import { errSummary } from './error-summary.js';
 
 /** The generic GraphQL error codes of CONTRACTS.md. */
 export type ErrorCode =
@@ -231,15 +232,4 @@ function stripHttp(extensions: Record<string, unknown>): Record<string, unknown>
   return rest;
 }
 
-/**
- * What we log of an unexpected error: its name and message, never its input, its stack (it names our
- * files and dependencies to whoever reads the logs) or the credentials of a URL its message quotes.
- */
-export function errSummary(err: unknown): { name: string; message: string } {
-  if (err instanceof Error) return { name: err.name, message: withoutUrlCredentials(err.message) };
-  const message = (err as { message?: unknown } | null)?.message;
-  return { name: 'NonError', message: withoutUrlCredentials(typeof message === 'string' ? message : String(err)) };
-}
-
-/** `scheme://user:password@host` → `scheme://REDACTED@host`: a driver's message can quote the URL it was given. */
-const withoutUrlCredentials = (text: string) => text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi, '$1REDACTED@');
+export { errSummary };

@@ -56,4 +56,20 @@ describe('createLogger', () => {
     createLogger({ service: 'svc', level: 'silent', destination: silent.destination }).fatal('nothing');
     expect(silent.lines).toEqual([]);
   });
+
+  it('an Error logged raw (under err, or as the first argument) keeps no stack and no URL password', () => {
+    const { lines, destination } = capture();
+    const logger = createLogger({ service: 'svc', level: 'info', destination });
+    const failure = new Error('connect ECONNREFUSED mongodb://admin:hunter2@10.0.0.5/db');
+    logger.error({ err: failure }, 'store down');
+    logger.error(failure);
+    logger.warn('cannot send to smtp://mailer:s3cret@mail.example:587');
+    expect(lines).toHaveLength(3);
+    for (const line of lines) {
+      expect(line).not.toMatch(/hunter2|s3cret|"stack"|\\n\s+at /);
+    }
+    expect(JSON.parse(lines[0]!)).toMatchObject({ err: { name: 'Error', message: 'connect ECONNREFUSED mongodb://REDACTED@10.0.0.5/db' } });
+    expect(JSON.parse(lines[1]!)).toMatchObject({ msg: 'connect ECONNREFUSED mongodb://REDACTED@10.0.0.5/db' });
+    expect(JSON.parse(lines[2]!)).toMatchObject({ msg: 'cannot send to smtp://REDACTED@mail.example:587' });
+  });
 });

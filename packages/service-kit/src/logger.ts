@@ -1,5 +1,5 @@
 import { pino, type Logger } from 'pino';
-import { errSummary } from './errors.js';
+import { errSummary, withoutUrlCredentials } from './error-summary.js';
 
 export type { Logger };
 
@@ -50,6 +50,21 @@ export function createLogger(opts: { service: string; level: string; destination
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      // An Error logged as such (`{ err }`, or as the first argument) keeps its name and message only: no
+      // stack, no URL credentials (errSummary). Summaries already made pass through.
+      serializers: { err: (err: unknown) => (err instanceof Error ? errSummary(err) : err) },
+      hooks: {
+        // `logger.error(err)` (how Apollo reports some failures) would make the raw message the line's msg.
+        logMethod(args, method) {
+          const [first, ...rest] = args as unknown[];
+          if (first instanceof Error) {
+            const err = errSummary(first);
+            return method.call(this, { err }, typeof rest[0] === 'string' ? withoutUrlCredentials(rest[0]) : err.message);
+          }
+          if (typeof first === 'string') return method.apply(this, [withoutUrlCredentials(first), ...rest] as Parameters<typeof method>);
+          return method.apply(this, args);
+        },
+      },
     },
     opts.destination,
   );

@@ -15,7 +15,7 @@ import { MongoDBInstrumentation } from '@opentelemetry/instrumentation-mongodb';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
 import type { Logger } from 'pino';
 import { clientAddressOf, compileTrustedProxies } from './client-ip.js';
-import { errSummary } from './errors.js';
+import { errSummary } from './error-summary.js';
 import { telemetryEnv } from './env.js';
 
 const REDACTED = 'REDACTED';
