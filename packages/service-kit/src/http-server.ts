@@ -147,7 +147,8 @@ export function createServiceHttpServer<TContext extends BaseContext>(opts: Serv
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
-      logger.error({ err: errSummary(err), url: req.url }, 'request failed');
+      // The path only: a query string can carry variables (passwords) or a client secret.
+      logger.error({ err: errSummary(err), path: (req.url ?? '').split('?', 1)[0] }, 'request failed');
       if (!res.headersSent) sendJson(res, 500, graphqlErrorBody('Internal server error', 'INTERNAL_SERVER_ERROR'));
       else res.end();
     });
