@@ -23,7 +23,17 @@ import { createInternalClient, serviceKeyFor, signServiceToken, type CredentialH
 import { postCommand } from '@usergraph/service-kit/testing';
 import type { RunningStack, BootstrapResult } from '@usergraph/cli';
 import { AUDIT_EVENTS, type AuditNode } from './support/audit.js';
-import { ADMIN_PASSWORD, bearer, bootstrapOrganization, gql, login, openDatabase, removeDir, startTestStack } from './support/stack.js';
+import {
+  ADMIN_PASSWORD,
+  bearer,
+  bootstrapOrganization,
+  gql,
+  login,
+  openDatabase,
+  removeDir,
+  startTestStack,
+  until,
+} from './support/stack.js';
 
 const SERVING = ['identity', 'org-users', 'licensing'] as const;
 /** A command each serving service serves, so a refusal is the credential's, not an unknown name's. */
@@ -67,14 +77,6 @@ describe('issue 16: per-service keys, and an audit log that trusts nothing it ca
     ...over,
   });
   const stored = (id: string) => orgusers.collection<{ _id: string } & Record<string, unknown>>('audit_events').findOne({ _id: id });
-  const until = async (what: string, check: () => boolean | Promise<boolean>, ms = 30_000) => {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-      if (await check()) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`timed out waiting for ${what}`);
-  };
 
   beforeAll(async () => {
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));

@@ -28,15 +28,16 @@ import { freePort } from './support/prometheus.js';
 import { AUDIT_EVENTS, type AuditNode } from './support/audit.js';
 import {
   ADMIN_PASSWORD,
-  LOGIN,
   bearer,
   bootstrapOrganization,
   gql,
+  LOGIN,
   login,
   openDatabase,
   removeDir,
   startTestStack,
   uniqueEmail,
+  until,
 } from './support/stack.js';
 
 const EVENT_TYPES = [
@@ -174,14 +175,6 @@ describe('webhooks end to end', () => {
     return { id: out.endpoint.id, secret: out.secret };
   }
 
-  const until = async (what: string, check: () => boolean | Promise<boolean>, ms = 30_000) => {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-      if (await check()) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`timed out waiting for ${what}`);
-  };
   const acceptedIds = () => new Set(receiver.receipts.filter((r) => r.accepted).map((r) => r.id));
 
   let metricsPort: number;
